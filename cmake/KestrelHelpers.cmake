@@ -1,0 +1,30 @@
+# The two build helpers every folder uses (STYLE.md rule 11): explicit source lists, no globs.
+#
+#   kestrel_library(<name> SRCS a.cc b.cc DEPS kestrel::base absl::status)
+#     -> static library target kestrel_<name>, alias kestrel::<name>, include root src/.
+#   kestrel_test(<name> SRCS foo_test.cc DEPS kestrel::event)
+#     -> GoogleTest executable, each TEST registered with CTest.
+
+function(kestrel_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(kestrel_${name} STATIC ${ARG_SRCS})
+  add_library(kestrel::${name} ALIAS kestrel_${name})
+  target_include_directories(kestrel_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(kestrel_${name} PRIVATE ${KESTREL_WARNINGS})
+  target_link_libraries(kestrel_${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+function(kestrel_test name)
+  if(NOT KESTREL_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_compile_options(${name} PRIVATE ${KESTREL_WARNINGS})
+  target_compile_definitions(${name} PRIVATE
+    KESTREL_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    KESTREL_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+    PROPERTIES ENVIRONMENT "KESTREL_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

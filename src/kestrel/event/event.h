@@ -1,0 +1,136 @@
+// Event: one observed fact (a process start, a file write, a connection), as a sorted sparse map
+// FieldId -> Value plus two clocks and a category bit set.
+//
+// Storage: entries in a vector sorted by FieldId (O(log n) lookup by binary search); string and
+// array bytes in the event's own StringArena. Clear() keeps the capacity of both, so an Event
+// reused for one input after another stops allocating once it has seen its largest input.
+//
+// Building: Set*() appends in any order; Finish() sorts and, where a field was set more than once,
+// keeps the last value (JSON duplicate keys: the last wins). Find() is valid only after Finish().
+//
+// Clocks: time_ns() orders events and measures spans (maxspan, TTLs); it is the event's own time,
+// never the wall clock of this machine. wall_ns() is the time printed in output. Sources that
+// have one time (JSON input) set both to it.
+//
+// Copying an Event deep-copies it (strings re-homed in the copy's arena); moving is cheap.
+// Thread safety: none; an Event is owned by one thread at a time.
+// Tested by event_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "kestrel/base/arena.h"
+#include "kestrel/event/value.h"
+#include "kestrel/schema/field.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::event {
+
+using schema::FieldId;
+
+class Event {
+ public:
+  struct Entry {
+    FieldId id;
+    uint32_t order;  // insertion order, to keep the last duplicate
+    Value value;
+  };
+
+  Event() = default;
+  Event(const Event& other);
+  Event& operator=(const Event& other);
+  Event(Event&&) noexcept = default;
+  Event& operator=(Event&&) noexcept = default;
+
+  // Forgets all fields and times; keeps allocated capacity.
+  void Clear();
+
+  // Setters: strings and arrays are copied into the event's arena.
+  void SetNull(FieldId id) { Append(id, Value::Null()); }
+  void SetBool(FieldId id, bool v) { Append(id, Value::Bool(v)); }
+  void SetInt(FieldId id, int64_t v) { Append(id, Value::Int(v)); }
+  void SetUint(FieldId id, uint64_t v) { Append(id, Value::Uint(v)); }
+  void SetDouble(FieldId id, double v) { Append(id, Value::Double(v)); }
+  void SetString(FieldId id, std::string_view v) { Append(id, Value::String(arena_.Copy(v))); }
+  void SetRawJson(FieldId id, std::string_view v) { Append(id, Value::RawJson(arena_.Copy(v))); }
+  void SetIp(FieldId id, const IpAddress& ip) { Append(id, Value::Ip(ip)); }
+  // Copies the elements (and their strings). REQUIRES: no element is an array.
+  void SetArray(FieldId id, std::span<const Value> elements);
+  // Copies `v`, re-homing its bytes in this event's arena.
+  void Set(FieldId id, const Value& v) { Append(id, CopyValue(v)); }
+  // Adds `v` without copying. REQUIRES: its bytes are static or in this event's arena().
+  void SetUnowned(FieldId id, const Value& v) { Append(id, v); }
+
+  // Sorts entries and drops earlier duplicates. Call once after the last Set*.
+  void Finish();
+
+  // The value of `id`, or nullptr when the event does not have the field. REQUIRES: Finish().
+  const Value* Find(FieldId id) const;
+
+  std::span<const Entry> entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+
+  int64_t time_ns() const { return time_ns_; }
+  int64_t wall_ns() const { return wall_ns_; }
+  void set_time_ns(int64_t t) { time_ns_ = t; }
+  void set_wall_ns(int64_t t) { wall_ns_ = t; }
+
+  // Bit i is set when the event belongs to category i (schema::CategoryId).
+  uint64_t categories() const { return categories_; }
+  bool InCategory(schema::CategoryId c) const { return (categories_ >> c) & 1; }
+  void AddCategory(schema::CategoryId c) { categories_ |= uint64_t{1} << c; }
+
+  // The smallest category id the event belongs to, or Schema::kOtherCategory.
+  schema::CategoryId primary_category() const {
+    return categories_ == 0 ? schema::Schema::kOtherCategory
+                            : static_cast<schema::CategoryId>(__builtin_ctzll(categories_));
+  }
+
+  base::StringArena& arena() { return arena_; }
+  const base::StringArena& arena() const { return arena_; }
+  size_t entry_capacity() const { return entries_.capacity(); }
+
+ private:
+  void Append(FieldId id, const Value& v) {
+    entries_.push_back(Entry{id, static_cast<uint32_t>(entries_.size()), v});
+  }
+  Value CopyValue(const Value& v);
+
+  std::vector<Entry> entries_;
+  base::StringArena arena_;
+  int64_t time_ns_ = 0;
+  int64_t wall_ns_ = 0;
+  uint64_t categories_ = 0;
+};
+
+// A typed builder for tests and synthetic sources:
+//   Event e = EventBuilder(schema).Category("process").Str("process.name", "bash").Build();
+// Unknown names are interned in the schema with the type of the value.
+class EventBuilder {
+ public:
+  explicit EventBuilder(schema::Schema& schema) : schema_(schema) {}
+
+  EventBuilder& Time(int64_t ns) {
+    event_.set_time_ns(ns);
+    event_.set_wall_ns(ns);
+    return *this;
+  }
+  EventBuilder& Category(std::string_view name);
+  EventBuilder& Str(std::string_view field, std::string_view v);
+  EventBuilder& Int(std::string_view field, int64_t v);
+  EventBuilder& Bool(std::string_view field, bool v);
+  EventBuilder& Ip(std::string_view field, std::string_view text);
+  EventBuilder& Strs(std::string_view field, std::initializer_list<std::string_view> v);
+  Event Build();
+
+ private:
+  FieldId Id(std::string_view field, schema::FieldType type, bool is_array);
+
+  schema::Schema& schema_;
+  Event event_;
+};
+
+}  // namespace kestrel::event

@@ -1,0 +1,131 @@
+#include "kestrel/event/event.h"
+
+#include <gtest/gtest.h>
+
+namespace kestrel::event {
+namespace {
+
+using schema::Schema;
+namespace ecs = schema::ecs;
+
+TEST(EventTest, LookupAfterFinishIsSortedAndLastDuplicateWins) {
+  Event e;
+  constexpr FieldId kName = ecs::Field("process.name");
+  constexpr FieldId kPid = ecs::Field("process.pid");
+  e.SetString(kName, "first");
+  e.SetInt(kPid, 42);
+  e.SetString(kName, "second");
+  e.Finish();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_LT(e.entries()[0].id, e.entries()[1].id);
+  ASSERT_NE(e.Find(kName), nullptr);
+  EXPECT_EQ(e.Find(kName)->as_string(), "second");
+  EXPECT_EQ(e.Find(kPid)->as_int(), 42);
+  EXPECT_EQ(e.Find(ecs::Field("process.executable")), nullptr);
+}
+
+TEST(EventTest, LargeEventsSortCorrectly) {
+  Event e;
+  for (uint32_t i = 200; i > 0; --i) e.SetInt(FieldId{i}, i);
+  e.SetInt(FieldId{7}, -7);
+  e.Finish();
+  ASSERT_EQ(e.size(), 200u);
+  for (uint32_t i = 1; i <= 200; ++i) {
+    ASSERT_NE(e.Find(FieldId{i}), nullptr);
+    EXPECT_EQ(e.Find(FieldId{i})->as_int(), i == 7 ? -7 : int64_t{i});
+  }
+}
+
+TEST(EventTest, ArraysAreCopiedIntoTheArena) {
+  Event e;
+  std::string a = "alpha", b = "beta";
+  Value elems[] = {Value::String(a), Value::String(b), Value::Int(3)};
+  e.SetArray(ecs::Field("process.args"), elems);
+  a[0] = 'X';
+  e.Finish();
+  auto arr = e.Find(ecs::Field("process.args"))->as_array();
+  ASSERT_EQ(arr.size(), 3u);
+  EXPECT_EQ(arr[0].as_string(), "alpha");
+  EXPECT_EQ(arr[1].as_string(), "beta");
+  EXPECT_EQ(arr[2].as_int(), 3);
+}
+
+TEST(EventTest, ReuseReachesSteadyStateWithoutAllocating) {
+  Event e;
+  auto fill = [&] {
+    e.Clear();
+    for (uint32_t i = 0; i < 30; ++i) e.SetString(FieldId{i}, "a moderately long string value");
+    Value elems[] = {Value::String("x"), Value::String("y")};
+    e.SetArray(FieldId{31}, elems);
+    e.Finish();
+  };
+  fill();
+  size_t blocks = e.arena().block_allocations();
+  size_t capacity = e.entry_capacity();
+  for (int i = 0; i < 100; ++i) fill();
+  EXPECT_EQ(e.arena().block_allocations(), blocks);
+  EXPECT_EQ(e.entry_capacity(), capacity);
+}
+
+TEST(EventTest, CopyIsDeep) {
+  Event original;
+  original.SetString(ecs::Field("process.name"), "bash");
+  Value elems[] = {Value::String("-c"), Value::String("id")};
+  original.SetArray(ecs::Field("process.args"), elems);
+  original.set_time_ns(5);
+  original.AddCategory(0);
+  original.Finish();
+  Event copy = original;
+  original.Clear();
+  original.SetString(ecs::Field("process.name"), "zzzz");
+  original.Finish();
+  EXPECT_EQ(copy.Find(ecs::Field("process.name"))->as_string(), "bash");
+  EXPECT_EQ(copy.Find(ecs::Field("process.args"))->as_array()[1].as_string(), "id");
+  EXPECT_EQ(copy.time_ns(), 5);
+  EXPECT_TRUE(copy.InCategory(0));
+  Event moved = std::move(copy);
+  EXPECT_EQ(moved.Find(ecs::Field("process.name"))->as_string(), "bash");
+}
+
+TEST(EventTest, BuilderInternsUnknownFields) {
+  Schema schema;
+  Event e = EventBuilder(schema)
+                .Time(100)
+                .Category("process")
+                .Str("process.name", "bash")
+                .Int("serial_event_id", 7)
+                .Ip("destination.ip", "10.0.0.1")
+                .Strs("process.args", {"bash", "-c"})
+                .Build();
+  auto serial = schema.Find("serial_event_id");
+  ASSERT_TRUE(serial.has_value());
+  EXPECT_TRUE(schema.Info(*serial).dynamic);
+  EXPECT_EQ(e.Find(*serial)->as_int(), 7);
+  EXPECT_EQ(e.Find(ecs::Field("destination.ip"))->as_ip().ToString(), "10.0.0.1");
+  EXPECT_TRUE(e.InCategory(*schema.FindCategory("process")));
+  EXPECT_EQ(e.time_ns(), 100);
+}
+
+TEST(IpAddressTest, ParsesAndPrintsBothFamilies) {
+  auto v4 = IpAddress::Parse("192.168.1.20");
+  ASSERT_TRUE(v4.has_value());
+  EXPECT_TRUE(v4->is_v4);
+  EXPECT_EQ(v4->ToString(), "192.168.1.20");
+  auto v6 = IpAddress::Parse("2001:db8::1");
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_FALSE(v6->is_v4);
+  EXPECT_EQ(v6->ToString(), "2001:db8::1");
+  EXPECT_FALSE(IpAddress::Parse("not an ip").has_value());
+  EXPECT_FALSE(IpAddress::Parse("").has_value());
+  EXPECT_FALSE(IpAddress::Parse("1.2.3.4.5").has_value());
+}
+
+TEST(ValueTest, UnsignedThatFitsIsInt) {
+  EXPECT_EQ(Value::Uint(5).kind(), ValueKind::kInt);
+  EXPECT_EQ(Value::Uint(UINT64_MAX).kind(), ValueKind::kUint);
+  EXPECT_EQ(Value::Uint(5), Value::Int(5));
+  EXPECT_FALSE(Value::Int(5) == Value::Double(5));
+}
+
+}  // namespace
+}  // namespace kestrel::event

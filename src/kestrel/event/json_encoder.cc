@@ -1,0 +1,95 @@
+// Event -> nested JSON; see json_encoder.h.
+//
+// Algorithm: sort the field names with '.' ordered before every other byte, so each object's
+// members are contiguous; split every name into path segments (a segment stops splitting after a
+// prefix that is itself a field); then walk the sorted list keeping a stack of open objects,
+// closing those that the next name does not share and opening the ones it adds.
+// Tested by json_encoder_test.cc.
+#include "kestrel/event/json_encoder.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kestrel/base/string_map.h"
+#include "kestrel/event/json_writer.h"
+
+namespace kestrel::event {
+namespace {
+
+bool DotFirstLess(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = a[i] == '.' ? 0 : static_cast<unsigned char>(a[i]) + 1;
+    unsigned char y = b[i] == '.' ? 0 : static_cast<unsigned char>(b[i]) + 1;
+    if (x != y) return x < y;
+  }
+  return a.size() < b.size();
+}
+
+struct Item {
+  std::string_view name;
+  const Value* value;
+  std::vector<std::string_view> segments;
+};
+
+}  // namespace
+
+void AppendEventJson(const Event& event, const schema::Schema& schema, std::string* out) {
+  std::vector<Item> items;
+  items.reserve(event.size());
+  base::StringViewSet leaves;
+  for (const Event::Entry& e : event.entries()) {
+    if (!e.id.valid()) continue;
+    std::string_view name = schema.Info(e.id).name;
+    items.push_back(Item{name, &e.value, {}});
+    leaves.insert(name);
+  }
+  std::sort(items.begin(), items.end(),
+            [](const Item& a, const Item& b) { return DotFirstLess(a.name, b.name); });
+  for (Item& item : items) {
+    size_t start = 0;
+    while (true) {
+      size_t dot = item.name.find('.', start);
+      // Stop splitting at the end, or when the prefix so far is itself a field.
+      if (dot == std::string_view::npos || leaves.contains(item.name.substr(0, dot))) {
+        item.segments.push_back(item.name.substr(start));
+        break;
+      }
+      item.segments.push_back(item.name.substr(start, dot - start));
+      start = dot + 1;
+    }
+  }
+
+  std::vector<std::string_view> open;  // names of the objects currently open below the root
+  std::vector<bool> first_member{true};
+  out->push_back('{');
+  for (const Item& item : items) {
+    size_t common = 0;
+    size_t parents = item.segments.size() - 1;
+    while (common < open.size() && common < parents && open[common] == item.segments[common]) {
+      ++common;
+    }
+    while (open.size() > common) {
+      out->push_back('}');
+      open.pop_back();
+      first_member.pop_back();
+    }
+    for (size_t i = common; i < parents; ++i) {
+      if (!first_member.back()) out->push_back(',');
+      first_member.back() = false;
+      AppendJsonString(out, item.segments[i]);
+      out->append(":{");
+      open.push_back(item.segments[i]);
+      first_member.push_back(true);
+    }
+    if (!first_member.back()) out->push_back(',');
+    first_member.back() = false;
+    AppendJsonString(out, item.segments.back());
+    out->push_back(':');
+    AppendJsonValue(out, *item.value);
+  }
+  for (size_t i = 0; i < open.size(); ++i) out->push_back('}');
+  out->push_back('}');
+}
+
+}  // namespace kestrel::event
