@@ -5,6 +5,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+#include <string_view>
+
+namespace kestrel::base {
+
+// The status message as a std::string_view (Debian's Abseil has its own absl::string_view, which
+// fmt and std APIs do not take).
+inline std::string_view Message(const absl::Status& s) {
+  return {s.message().data(), s.message().size()};
+}
+
+}  // namespace kestrel::base
+
 // Evaluates `expr` (an absl::Status); returns it from the calling function if it is not OK.
 #define KESTREL_RETURN_IF_ERROR(expr)             \
   do {                                            \

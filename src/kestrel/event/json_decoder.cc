@@ -10,6 +10,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -119,12 +120,47 @@ class JsonDecoder::Impl {
   }
 
  private:
+  // One remembered key of an object: the child it led to, and the key as written (unescaped).
+  struct ExpectedKey {
+    uint32_t child;
+    bool plain;  // no '"' or '\\' in `key`, so it can be compared with the raw JSON key
+    std::string key;
+  };
+  static constexpr size_t kMaxExpectedKeys = 128;
+
   struct Node {
     base::StringMap<uint32_t> children;
+    // Shape cache: the keys of the last object decoded at this node, in order. Events from one
+    // source mostly share a shape, so the i-th key usually equals expected[i].key and is matched
+    // with one memcmp on the raw key instead of unescaping, splitting and hashing it.
+    std::vector<ExpectedKey> expected;
     std::string path;
     FieldId id;
     enum class State : uint8_t { kUnresolved, kResolved, kDropped } state = State::kUnresolved;
   };
+
+  // Maximum bracket depth of the JSON text `s` (brackets inside strings ignored).
+  static uint32_t NestingDepth(std::string_view s) {
+    uint32_t depth = 0, max_depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < s.size(); ++i) {
+      char c = s[i];
+      if (in_string) {
+        if (c == '\\') {
+          ++i;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '[' || c == '{') {
+        max_depth = std::max(max_depth, ++depth);
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        --depth;
+      }
+    }
+    return max_depth;
+  }
 
   // True when nothing but white space follows the consumed document.
   static bool AtEnd(od::document& doc) {
@@ -154,8 +190,29 @@ class JsonDecoder::Impl {
                            : fmt::format("{}.{}", nodes_[node].path, key);
     nodes_[node].children.emplace(std::string(key), child);  // `children` may dangle below
     nodes_.emplace_back();
-    nodes_.back().path = std::move(path);
+    Node& n = nodes_.back();
+    // Known fields (the catalogue, or interned before) resolve now, so their schema type
+    // (e.g. `ip`) applies from the first value on.
+    if (auto id = schema_->Find(path)) {
+      n.id = *id;
+      n.state = Node::State::kResolved;
+    }
+    n.path = std::move(path);
     return child;
+  }
+
+  void Remember(uint32_t node, size_t position, std::string_view key, uint32_t child) {
+    std::vector<ExpectedKey>& expected = nodes_[node].expected;
+    if (position > expected.size() || position >= kMaxExpectedKeys) return;
+    bool plain = key.find_first_of("\"\\") == std::string_view::npos;
+    if (position == expected.size()) {
+      expected.push_back(ExpectedKey{child, plain, std::string(key)});
+    } else {
+      ExpectedKey& e = expected[position];
+      e.child = child;
+      e.plain = plain;
+      e.key.assign(key);
+    }
   }
 
   // Walks a possibly dotted key from `node`.
@@ -258,12 +315,27 @@ class JsonDecoder::Impl {
       return absl::InvalidArgumentError(
           fmt::format("objects nested deeper than {} levels", options_.max_depth));
     }
-    for (auto field : obj) {
-      std::string_view key;
-      if (auto err = field.unescaped_key().get(key)) return Error(err);
-      uint32_t child = Walk(node, key);
-      od::value v;
-      if (auto err = field.value().get(v)) return Error(err);
+    size_t position = 0;
+    for (auto field_result : obj) {
+      if (auto err = field_result.error()) return Error(err);
+      od::field& field = field_result.value_unsafe();
+      uint32_t child = kDroppedNode;
+      bool hit = false;
+      if (position < nodes_[node].expected.size()) {
+        const ExpectedKey& e = nodes_[node].expected[position];
+        if (e.plain && field.key().unsafe_is_equal(e.key)) {
+          child = e.child;
+          hit = true;
+        }
+      }
+      if (!hit) {
+        std::string_view key;
+        if (auto err = field.unescaped_key().get(key)) return Error(err);
+        child = Walk(node, key);  // may grow nodes_: take no references across it
+        Remember(node, position, key, child);
+      }
+      ++position;
+      od::value& v = field.value();
       od::json_type t;
       if (auto err = v.type().get(t)) return Error(err);
       switch (t) {
@@ -326,6 +398,11 @@ class JsonDecoder::Impl {
       if (auto err = arr.reset().error()) return Error(err);
       std::string_view text;
       if (auto err = arr.raw_json().get(text)) return Error(err);
+      // On-Demand does not track depth while skipping, so bound it here.
+      if (depth - 1 + NestingDepth(text) > options_.max_depth) {
+        return absl::InvalidArgumentError(
+            fmt::format("objects nested deeper than {} levels", options_.max_depth));
+      }
       char* dst = static_cast<char*>(out->arena().Allocate(text.size()));
       size_t len = 0;
       if (auto err = simdjson::minify(text.data(), text.size(), dst, len)) return Error(err);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "kestrel/event/json_encoder.h"
@@ -223,7 +224,7 @@ TEST(JsonDecoderConformanceDataTest, DecodesEveryEndgameTestEvent) {
   JsonDecoder decoder(&schema, options);
   Event scratch;
   int count = 0;
-  int64_t last_serial = 0;
+  std::set<int64_t> serials;
   auto serial = schema.Intern("serial_event_id", schema::FieldType::kLong, false);
   ASSERT_TRUE(serial.ok());
   absl::Status s = decoder.DecodeArray(
@@ -232,8 +233,7 @@ TEST(JsonDecoderConformanceDataTest, DecodesEveryEndgameTestEvent) {
         ++count;
         const Value* v = e.Find(*serial);
         ASSERT_NE(v, nullptr);
-        EXPECT_EQ(v->as_int(), last_serial + 1);
-        last_serial = v->as_int();
+        EXPECT_TRUE(serials.insert(v->as_int()).second) << "duplicate " << v->as_int();
         EXPECT_NE(e.categories(), 0u);
       },
       [&](size_t i, const absl::Status& st) { ADD_FAILURE() << i << ": " << st; });

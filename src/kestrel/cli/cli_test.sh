@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `kestrel` binary, as a user (and the issue's acceptance) runs it.
+# Usage: cli_test.sh KESTREL_BINARY SOURCE_DIR
+set -u
+kestrel=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+cd "$src" || exit 1
+
+# 1. The acceptance command: one good event, one malformed line, from stdin.
+printf '%s\n' '{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":"process","type":"start"},"process":{"pid":1,"name":"bash"}}' 'not json' \
+  | "$kestrel" run --source ndjson:- >"$tmp/out" 2>"$tmp/err"
+code=$?
+[ "$code" -eq 0 ] || fail "acceptance run exited $code"
+grep -q "events read: 1," "$tmp/err" || fail "summary does not say 1 event read: $(cat "$tmp/err")"
+grep -q "malformed lines: 1," "$tmp/err" || fail "summary does not say 1 malformed line"
+grep -q "<stdin>:2: malformed event skipped" "$tmp/err" || fail "malformed line 2 not reported with its number"
+
+# 2. --version, --help and exit codes.
+"$kestrel" --version | grep -q '^kestrel [0-9]' || fail "--version"
+"$kestrel" --help | grep -q "Exit codes" || fail "--help lacks exit codes"
+"$kestrel" run --help | grep -q -- "--source" || fail "run --help lacks --source"
+"$kestrel" --no-such-flag >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown flag should exit 2"
+"$kestrel" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no subcommand should exit 2"
+"$kestrel" run --source ndjson:/nonexistent.ndjson >/dev/null 2>&1; [ $? -eq 1 ] || fail "missing source should exit 1"
+"$kestrel" run --rules /nonexistent-rules --source ndjson:- </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing rule dir should exit 2"
+"$kestrel" --log-level loud run --source ndjson:- </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad log level should exit 2"
+
+# 3. The bundled demo runs with the default rule directory, and --output writes a file.
+"$kestrel" run --source ndjson:examples/demo-events.ndjson --output "$tmp/alerts.jsonl" 2>"$tmp/err"
+[ $? -eq 0 ] || fail "demo run failed: $(cat "$tmp/err")"
+grep -q "malformed lines: 0" "$tmp/err" || fail "demo events should all be well-formed: $(cat "$tmp/err")"
+grep -q "rule directory rules" "$tmp/err" || fail "default rule directory ./rules not used: $(cat "$tmp/err")"
+[ -f "$tmp/alerts.jsonl" ] || fail "--output file not created"
+
+# 4. JSON array input and an Endgame-style time field.
+"$kestrel" run --source "ndjson:$src/../shared/conformance/eql/endgame/test_data.json" \
+  --time-field timestamp --time-format filetime 2>"$tmp/err" >/dev/null
+if [ -f "$src/../shared/conformance/eql/endgame/test_data.json" ]; then
+  grep -q "events read: 102, malformed lines: 0" "$tmp/err" || fail "array input: $(cat "$tmp/err")"
+  grep -q "events without a time" "$tmp/err" && fail "filetime field not used"
+fi
+
+# 5. --log-level error silences info and warnings but not the summary.
+printf '{}\n' | "$kestrel" --log-level error run --source ndjson:- 2>"$tmp/err" >/dev/null
+grep -q "^info" "$tmp/err" && fail "--log-level error still logs info"
+grep -q "summary:" "$tmp/err" || fail "summary missing at --log-level error"
+
+if [ "$failures" -eq 0 ]; then
+  echo "cli_test: all checks passed"
+  exit 0
+fi
+echo "cli_test: $failures check(s) failed"
+exit 1

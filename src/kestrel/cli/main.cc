@@ -1,0 +1,72 @@
+// The `kestrel` binary: command-line parsing and wiring of the concrete classes.
+// Subcommands live in their own files (run_command.cc, ...); this file only dispatches.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <string>
+
+#include "kestrel/cli/run_command.h"
+
+#ifndef KESTREL_VERSION
+#define KESTREL_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr const char* kExitCodesHelp =
+    "Exit codes:\n"
+    "  0  success (malformed input lines are reported and counted, not failures)\n"
+    "  1  the run could not start or finish (unreadable source, unwritable output)\n"
+    "  2  usage error (unknown option or subcommand, bad value, missing rule directory)\n";
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("kestrel");
+  logger->set_pattern("%^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Kestrel: endpoint behaviour detection with Elastic EQL rules over ECS events.",
+      "kestrel"};
+  app.footer(kExitCodesHelp);
+  app.set_version_flag("--version", std::string("kestrel ") + KESTREL_VERSION);
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "Log verbosity on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+
+  kestrel::cli::RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Read events, evaluate the rules, write alerts as JSON lines");
+  run_cmd->add_option("--rules", run.rules_dir,
+                      "Rule directory (default: ./rules, else rules/ beside the executable)");
+  run_cmd->add_option("--source", run.source,
+                      "Event source: ndjson:PATH (NDJSON or one JSON array; ndjson:- is stdin)");
+  run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
+      ->capture_default_str();
+  run_cmd->add_option("--time-field", run.time_field, "Field that holds each event's time")
+      ->capture_default_str();
+  run_cmd->add_option("--time-format", run.time_format,
+                      "Format of the time field: auto (RFC 3339 or epoch ms), rfc3339, s, ms, "
+                      "us, ns, filetime")
+      ->capture_default_str();
+  run_cmd->footer(kExitCodesHelp);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kestrel::cli::kExitUsage;
+  }
+  SetUpLogging(log_level);
+
+  if (run_cmd->parsed()) return kestrel::cli::Run(run);
+  return kestrel::cli::kExitUsage;
+}

@@ -1,0 +1,33 @@
+// `kestrel run`: read events from a source, evaluate the rule set, write alerts, print a summary.
+// Tested by run_command_test.cc and cli_test.sh (the binary end to end).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace kestrel::cli {
+
+// Exit codes of the `kestrel` binary (also in --help and README.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the run could not start or could not finish
+inline constexpr int kExitUsage = 2;    // bad command line
+
+struct RunOptions {
+  std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
+  std::string source;                    // "ndjson:PATH" or "ndjson:-"
+  std::string output = "-";              // alerts: "-" for stdout, or a file path
+  std::string time_field = "@timestamp";
+  std::string time_format = "auto";
+  size_t max_reported_malformed = 100;   // diagnostics printed before they are only counted
+};
+
+// The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`
+// beside the executable, else `../share/kestrel/rules` relative to it. nullopt: none found.
+std::optional<std::filesystem::path> ResolveRulesDir(const std::optional<std::string>& flag,
+                                                     std::string* error);
+
+// Runs to the end of the source. Logs through spdlog (stderr); returns an exit code.
+int Run(const RunOptions& options);
+
+}  // namespace kestrel::cli

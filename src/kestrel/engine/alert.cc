@@ -1,0 +1,82 @@
+// Alert id and JSON line; see alert.h. Tested by alert_test.cc.
+#include "kestrel/engine/alert.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "kestrel/base/fingerprint.h"
+#include "kestrel/event/json_encoder.h"
+#include "kestrel/event/json_writer.h"
+
+namespace kestrel::engine {
+
+std::string_view SeverityName(Severity s) {
+  switch (s) {
+    case Severity::kLow: return "low";
+    case Severity::kMedium: return "medium";
+    case Severity::kHigh: return "high";
+    case Severity::kCritical: return "critical";
+  }
+  return "medium";
+}
+
+std::optional<Severity> ParseSeverity(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (Severity s : {Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
+    if (lower == SeverityName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+void FinalizeAlert(const schema::Schema& schema, Alert* alert) {
+  if (alert->timestamp_ns == 0 && !alert->events.empty()) {
+    alert->timestamp_ns = alert->events.back().wall_ns();
+  }
+  if (alert->title.empty()) alert->title = alert->rule_name;
+  base::Fingerprint fp;
+  fp.Add(alert->rule_id).Add(static_cast<uint64_t>(alert->events.size()));
+  std::string fields;
+  for (const event::Event& e : alert->events) {
+    fields.clear();
+    event::AppendEventJson(e, schema, &fields);
+    fp.Add(e.time_ns()).Add(e.wall_ns()).Add(fields);
+  }
+  fp.Add(alert->entity_key);
+  alert->id = fp.Hex();
+}
+
+void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::string* out) {
+  using event::AppendJsonInt;
+  using event::AppendJsonString;
+  out->append("{\"id\":");
+  AppendJsonString(out, alert.id);
+  out->append(",\"rule_id\":");
+  AppendJsonString(out, alert.rule_id);
+  out->append(",\"rule_name\":");
+  AppendJsonString(out, alert.rule_name);
+  out->append(",\"severity\":");
+  AppendJsonString(out, SeverityName(alert.severity));
+  out->append(",\"title\":");
+  AppendJsonString(out, alert.title);
+  out->append(",\"timestamp_ns\":");
+  AppendJsonInt(out, alert.timestamp_ns);
+  out->append(",\"events\":[");
+  for (size_t i = 0; i < alert.events.size(); ++i) {
+    const event::Event& e = alert.events[i];
+    if (i > 0) out->push_back(',');
+    out->append("{\"event_type_id\":");
+    AppendJsonInt(out, e.primary_category());
+    out->append(",\"timestamp_ns\":");
+    AppendJsonInt(out, e.wall_ns());
+    out->append(",\"fields\":");
+    event::AppendEventJson(e, schema, out);
+    out->push_back('}');
+  }
+  out->append("],\"context\":{\"entity_key\":");
+  AppendJsonString(out, alert.entity_key);
+  out->append("}}");
+}
+
+}  // namespace kestrel::engine

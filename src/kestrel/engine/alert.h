@@ -1,0 +1,48 @@
+// Alert: what a rule match produces, and its JSON line (docs/alerts.md is the contract).
+//
+//   {"id":"…","rule_id":"…","rule_name":"…","severity":"high","title":"…","timestamp_ns":N,
+//    "events":[{"event_type_id":N,"timestamp_ns":N,"fields":{…}}],"context":{"entity_key":"…"}}
+//
+// The id is derived, never random: a 128-bit XXH3 digest (base/fingerprint.h) of the rule id and
+// the evidence (each event's time and encoded fields), so the same input and rules give the same
+// ids on every run, which replay's byte-for-byte promise depends on.
+// Tested by alert_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kestrel/event/event.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::engine {
+
+enum class Severity : uint8_t { kLow, kMedium, kHigh, kCritical };
+
+std::string_view SeverityName(Severity s);
+// Accepts low, medium, high, critical (any case).
+std::optional<Severity> ParseSeverity(std::string_view name);
+
+struct Alert {
+  std::string id;  // set by FinalizeAlert()
+  std::string rule_id;
+  std::string rule_name;
+  Severity severity = Severity::kMedium;
+  std::string title;
+  int64_t timestamp_ns = 0;           // event time of the detection (the last event's time)
+  std::vector<event::Event> events;   // the evidence, in match order (deep copies)
+  std::string entity_key;             // the partition / `by` key the match was made under
+};
+
+// Sets alert->id from the rule id and the evidence; sets timestamp_ns to the last event's wall
+// time and title to the rule name when they are unset. Call once the alert is complete.
+void FinalizeAlert(const schema::Schema& schema, Alert* alert);
+
+// Appends the alert as one line of JSON (without the newline). `event_type_id` of each event is
+// its primary category id (schema::CategoryId; the standard ids are listed in docs/alerts.md).
+void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::string* out);
+
+}  // namespace kestrel::engine
