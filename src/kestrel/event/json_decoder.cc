@@ -135,6 +135,7 @@ class JsonDecoder::Impl {
     // with one memcmp on the raw key instead of unescaping, splitting and hashing it.
     std::vector<ExpectedKey> expected;
     std::string path;
+    uint32_t depth = 0;  // path segments from the root
     FieldId id;
     enum class State : uint8_t { kUnresolved, kResolved, kDropped } state = State::kUnresolved;
   };
@@ -185,12 +186,14 @@ class JsonDecoder::Impl {
     if (auto it = children.find(key); it != children.end()) return it->second;
     if (nodes_.size() >= kMaxNodes) return kDroppedNode;
     uint32_t child = static_cast<uint32_t>(nodes_.size());
-    std::string path = nodes_[node].path.empty()
+    std::string path = node == kRootNode
                            ? std::string(key)
                            : fmt::format("{}.{}", nodes_[node].path, key);
     nodes_[node].children.emplace(std::string(key), child);  // `children` may dangle below
+    uint32_t depth = nodes_[node].depth + 1;
     nodes_.emplace_back();
     Node& n = nodes_.back();
+    n.depth = depth;
     // Known fields (the catalogue, or interned before) resolve now, so their schema type
     // (e.g. `ip`) applies from the first value on.
     if (auto id = schema_->Find(path)) {
@@ -276,21 +279,28 @@ class JsonDecoder::Impl {
         return absl::OkStatus();
       }
       case od::json_type::number: {
-        od::number n;
-        if (auto err = v.get_number().get(n)) {
-          // Integers beyond 64 bits: keep the closest double, as JSON parsers usually do.
-          double d;
-          if (v.get_double().get(d)) return Error(err);
-          *result = Value::Double(d);
-          return absl::OkStatus();
+        // By number type rather than get_number(): simdjson 3.0.1's get_number() returns 0 for
+        // a fraction with 20 or more integer digits ("18446744073709551616.0").
+        od::number_type nt;
+        if (auto err = v.get_number_type().get(nt)) return Error(err);
+        if (nt == od::number_type::signed_integer) {
+          int64_t i;
+          if (!v.get_int64().get(i)) {
+            *result = Value::Int(i);
+            return absl::OkStatus();
+          }
+        } else if (nt == od::number_type::unsigned_integer) {
+          uint64_t u;
+          if (!v.get_uint64().get(u)) {
+            *result = Value::Uint(u);
+            return absl::OkStatus();
+          }
         }
-        if (n.is_int64()) {
-          *result = Value::Int(n.get_int64());
-        } else if (n.is_uint64()) {
-          *result = Value::Uint(n.get_uint64());
-        } else {
-          *result = Value::Double(n.get_double());
-        }
+        // Fractions, exponents, and integers beyond 64 bits (kept as the closest double, as
+        // JSON parsers usually do).
+        double d;
+        if (auto err = v.get_double().get(d)) return Error(err);
+        *result = Value::Double(d);
         return absl::OkStatus();
       }
       case od::json_type::boolean: {
@@ -332,6 +342,11 @@ class JsonDecoder::Impl {
         std::string_view key;
         if (auto err = field.unescaped_key().get(key)) return Error(err);
         child = Walk(node, key);  // may grow nodes_: take no references across it
+        if (nodes_[child].depth > options_.max_depth) {
+          // Dotted keys nest too: the encoder writes them back as objects.
+          return absl::InvalidArgumentError(
+              fmt::format("field names nested deeper than {} levels", options_.max_depth));
+        }
         Remember(node, position, key, child);
       }
       ++position;

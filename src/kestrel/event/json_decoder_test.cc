@@ -88,6 +88,9 @@ TEST_F(JsonDecoderTest, NumbersAtTheEdges) {
   EXPECT_EQ(Get("h")->kind(), ValueKind::kDouble) << "beyond 64 bits: nearest double";
   EXPECT_EQ(Get("h")->as_double(), 18446744073709551616.0);
   EXPECT_EQ(Get("i")->as_double(), 100.0);
+  ASSERT_TRUE(Decode(R"({"a":1.8446744073709552e+19,"b":12345678901234567890123.5})").ok());
+  EXPECT_EQ(Get("a")->as_double(), 18446744073709551616.0);
+  EXPECT_EQ(Get("b")->as_double(), 12345678901234567890123.5);
   EXPECT_FALSE(Decode(R"({"a":1e999})").ok()) << "out of double range";
   EXPECT_FALSE(Decode(R"({"a":01})").ok());
   EXPECT_FALSE(Decode(R"({"a":NaN})").ok());
@@ -130,6 +133,12 @@ TEST_F(JsonDecoderTest, FiletimeTimeField) {
   EXPECT_EQ(event_.time_ns(), 1'000'000'000);
 }
 
+TEST_F(JsonDecoderTest, EmptyKeySegmentsArePartOfTheName) {
+  ASSERT_TRUE(Decode(R"({"..a":1,"":{"":{"b":2}}})").ok());
+  EXPECT_EQ(Get("..a")->as_int(), 1);
+  EXPECT_EQ(Get("..b")->as_int(), 2);
+}
+
 TEST_F(JsonDecoderTest, DuplicateKeysLastWins) {
   ASSERT_TRUE(Decode(R"({"process":{"name":"a"},"process.name":"b","process":{"name":"c"}})").ok());
   EXPECT_EQ(Get("process.name")->as_string(), "c");
@@ -163,6 +172,8 @@ TEST_F(JsonDecoderTest, DeepNestingIsRejectedWithoutCrashing) {
   EXPECT_FALSE(s.ok());
   std::string deep_array = "{\"a\":" + std::string(10000, '[') + std::string(10000, ']') + "}";
   EXPECT_FALSE(Decode(deep_array).ok());
+  std::string dotted = "{\"a" + std::string(100, '.') + "b\":1}";
+  EXPECT_FALSE(Decode(dotted).ok()) << "dotted keys count as nesting";
   // Within the limit it works.
   std::string ok = "{\"a\":{\"b\":{\"c\":{\"d\":1}}}}";
   ASSERT_TRUE(Decode(ok).ok());

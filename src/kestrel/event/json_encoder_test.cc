@@ -32,10 +32,13 @@ TEST(JsonWriterTest, NumbersRoundTrip) {
   out.push_back(' ');
   AppendJsonDouble(&out, 1e300);
   out.push_back(' ');
+  AppendJsonDouble(&out, 18446744073709551616.0);
+  out.push_back(' ');
   AppendJsonInt(&out, INT64_MIN);
   out.push_back(' ');
   AppendJsonUint(&out, UINT64_MAX);
-  EXPECT_EQ(out, "0.1 1.0 1e+300 -9223372036854775808 18446744073709551615");
+  EXPECT_EQ(out,
+            "0.1 1.0 1e+300 1.8446744073709552e+19 -9223372036854775808 18446744073709551615");
 }
 
 TEST(JsonEncoderTest, WritesNestedObjectsInNameOrder) {

@@ -106,9 +106,20 @@ void AppendJsonDouble(std::string* out, double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+  if (text.find_first_of(".eE") == std::string_view::npos) {
+    // Keep a double recognisably a double, so it decodes back to the same kind: "1.0", not "1";
+    // large integral values in exponent form ("1.8446744073709552e+19"), which every parser
+    // reads exactly (simdjson 3.0 misreads "18446744073709551616.0" as 0).
+    if (text.size() > 15) {
+      r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+      out->append(buf, r.ptr);
+      return;
+    }
+    out->append(text);
+    out->append(".0");
+    return;
+  }
   out->append(text);
-  // Keep a double recognisably a double ("1.0", not "1"), so it decodes back to the same kind.
-  if (text.find_first_of(".eE") == std::string_view::npos) out->append(".0");
 }
 
 void AppendJsonValue(std::string* out, const Value& v) {
