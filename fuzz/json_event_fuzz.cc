@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   Event scratch;
-  (void)decoder->DecodeArray(input, buffer.size(), &scratch, [](Event&) {},
-                             [](size_t, const absl::Status&) {});
+  (void)decoder->DecodeArray(
+      input, buffer.size(), &scratch, [](Event&) {}, [](size_t, const absl::Status&) {});
   return 0;
 }

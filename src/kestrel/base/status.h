@@ -18,12 +18,11 @@ inline std::string_view Message(const absl::Status& s) {
 }  // namespace kestrel::base
 
 // Evaluates `expr` (an absl::Status); returns it from the calling function if it is not OK.
-#define KESTREL_RETURN_IF_ERROR(expr)             \
-  do {                                            \
-    if (::absl::Status kestrel_status_ = (expr);  \
-        !kestrel_status_.ok()) [[unlikely]] {     \
-      return kestrel_status_;                     \
-    }                                             \
+#define KESTREL_RETURN_IF_ERROR(expr)                                                  \
+  do {                                                                                 \
+    if (::absl::Status kestrel_status_ = (expr); !kestrel_status_.ok()) [[unlikely]] { \
+      return kestrel_status_;                                                          \
+    }                                                                                  \
   } while (0)
 
 #define KESTREL_STATUS_CONCAT_INNER_(a, b) a##b

@@ -47,8 +47,7 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
       s[7] != '-' || !Digits(s, 8, 2, &day)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 ||
-      day > DaysInMonth(year, static_cast<unsigned>(month))) {
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, static_cast<unsigned>(month))) {
     return std::nullopt;
   }
   if (year < 1678 || year > 2261) return std::nullopt;

@@ -1,8 +1,8 @@
 // The `kestrel` binary: command-line parsing and wiring of the concrete classes.
 // Subcommands live in their own files (run_command.cc, ...); this file only dispatches.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>
@@ -31,9 +31,8 @@ void SetUpLogging(const std::string& level) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "Kestrel: endpoint behaviour detection with Elastic EQL rules over ECS events.",
-      "kestrel"};
+  CLI::App app{"Kestrel: endpoint behaviour detection with Elastic EQL rules over ECS events.",
+               "kestrel"};
   app.footer(kExitCodesHelp);
   app.set_version_flag("--version", std::string("kestrel ") + KESTREL_VERSION);
   app.require_subcommand(1);
@@ -43,8 +42,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   kestrel::cli::RunOptions run;
-  CLI::App* run_cmd = app.add_subcommand(
-      "run", "Read events, evaluate the rules, write alerts as JSON lines");
+  CLI::App* run_cmd =
+      app.add_subcommand("run", "Read events, evaluate the rules, write alerts as JSON lines");
   run_cmd->add_option("--rules", run.rules_dir,
                       "Rule directory (default: ./rules, else rules/ beside the executable)");
   run_cmd->add_option("--source", run.source,
@@ -53,9 +52,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--time-field", run.time_field, "Field that holds each event's time")
       ->capture_default_str();
-  run_cmd->add_option("--time-format", run.time_format,
-                      "Format of the time field: auto (RFC 3339 or epoch ms), rfc3339, s, ms, "
-                      "us, ns, filetime")
+  run_cmd
+      ->add_option("--time-format", run.time_format,
+                   "Format of the time field: auto (RFC 3339 or epoch ms), rfc3339, s, ms, "
+                   "us, ns, filetime")
       ->capture_default_str();
   run_cmd->footer(kExitCodesHelp);
 

@@ -29,8 +29,8 @@ std::optional<fs::path> ExecutableDir() {
   return exe.parent_path();
 }
 
-constexpr std::array<std::string_view, 6> kRuleExtensions = {".eql", ".toml", ".json",
-                                                             ".yaml", ".yml", ".lua"};
+constexpr std::array<std::string_view, 6> kRuleExtensions = {".eql",  ".toml", ".json",
+                                                             ".yaml", ".yml",  ".lua"};
 
 // Rule files below `dir`, recursively, sorted for a deterministic load order.
 std::vector<fs::path> ListRuleFiles(const fs::path& dir) {

@@ -19,7 +19,7 @@ struct RunOptions {
   std::string output = "-";              // alerts: "-" for stdout, or a file path
   std::string time_field = "@timestamp";
   std::string time_format = "auto";
-  size_t max_reported_malformed = 100;   // diagnostics printed before they are only counted
+  size_t max_reported_malformed = 100;  // diagnostics printed before they are only counted
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`

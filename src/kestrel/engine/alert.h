@@ -32,9 +32,9 @@ struct Alert {
   std::string rule_name;
   Severity severity = Severity::kMedium;
   std::string title;
-  int64_t timestamp_ns = 0;           // event time of the detection (the last event's time)
-  std::vector<event::Event> events;   // the evidence, in match order (deep copies)
-  std::string entity_key;             // the partition / `by` key the match was made under
+  int64_t timestamp_ns = 0;          // event time of the detection (the last event's time)
+  std::vector<event::Event> events;  // the evidence, in match order (deep copies)
+  std::string entity_key;            // the partition / `by` key the match was made under
 };
 
 // Sets alert->id from the rule id and the evidence; sets timestamp_ns to the last event's wall

@@ -21,11 +21,8 @@ Alert MakeAlert(Schema& schema) {
                          .Str("process.name", "bash")
                          .Int("process.pid", 42)
                          .Build());
-  a.events.push_back(EventBuilder(schema)
-                         .Time(2'000)
-                         .Category("file")
-                         .Str("file.path", "/etc/passwd")
-                         .Build());
+  a.events.push_back(
+      EventBuilder(schema).Time(2'000).Category("file").Str("file.path", "/etc/passwd").Build());
   return a;
 }
 

@@ -30,15 +30,18 @@ void Event::Clear() {
 
 Value Event::CopyValue(const Value& v) {
   switch (v.kind()) {
-    case ValueKind::kString: return Value::String(arena_.Copy(v.as_string()));
-    case ValueKind::kRawJson: return Value::RawJson(arena_.Copy(v.as_string()));
+    case ValueKind::kString:
+      return Value::String(arena_.Copy(v.as_string()));
+    case ValueKind::kRawJson:
+      return Value::RawJson(arena_.Copy(v.as_string()));
     case ValueKind::kArray: {
       auto src = v.as_array();
       Value* dst = static_cast<Value*>(arena_.Allocate(sizeof(Value) * src.size(), alignof(Value)));
       for (size_t i = 0; i < src.size(); ++i) dst[i] = CopyValue(src[i]);
       return Value::Array({dst, src.size()});
     }
-    default: return v;
+    default:
+      return v;
   }
 }
 

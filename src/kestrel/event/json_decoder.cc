@@ -61,9 +61,8 @@ class JsonDecoder::Impl {
     }
     od::object obj;
     if (auto err = doc.get_object().get(obj)) {
-      return err == simdjson::INCORRECT_TYPE
-                 ? absl::InvalidArgumentError("expected a JSON object")
-                 : Error(err);
+      return err == simdjson::INCORRECT_TYPE ? absl::InvalidArgumentError("expected a JSON object")
+                                             : Error(err);
     }
     absl::Status s = DecodeObject(obj, kRootNode, 1, out);
     if (!s.ok()) return s;
@@ -186,9 +185,8 @@ class JsonDecoder::Impl {
     if (auto it = children.find(key); it != children.end()) return it->second;
     if (nodes_.size() >= kMaxNodes) return kDroppedNode;
     uint32_t child = static_cast<uint32_t>(nodes_.size());
-    std::string path = node == kRootNode
-                           ? std::string(key)
-                           : fmt::format("{}.{}", nodes_[node].path, key);
+    std::string path =
+        node == kRootNode ? std::string(key) : fmt::format("{}.{}", nodes_[node].path, key);
     nodes_[node].children.emplace(std::string(key), child);  // `children` may dangle below
     uint32_t depth = nodes_[node].depth + 1;
     nodes_.emplace_back();
@@ -257,8 +255,10 @@ class JsonDecoder::Impl {
                : nt == od::number_type::unsigned_integer    ? FieldType::kUnsigned
                                                             : FieldType::kLong;
       }
-      case od::json_type::boolean: return FieldType::kBoolean;
-      default: return FieldType::kKeyword;
+      case od::json_type::boolean:
+        return FieldType::kBoolean;
+      default:
+        return FieldType::kKeyword;
     }
   }
 
@@ -316,7 +316,8 @@ class JsonDecoder::Impl {
         *result = Value::Null();
         return absl::OkStatus();
       }
-      default: return absl::InternalError("not a scalar");
+      default:
+        return absl::InternalError("not a scalar");
     }
   }
 
@@ -427,8 +428,8 @@ class JsonDecoder::Impl {
     }
     FieldId id = Resolve(node, element_type, true);
     if (!id.valid()) return absl::OkStatus();
-    Value* dst = static_cast<Value*>(
-        out->arena().Allocate(sizeof(Value) * scratch_.size(), alignof(Value)));
+    Value* dst =
+        static_cast<Value*>(out->arena().Allocate(sizeof(Value) * scratch_.size(), alignof(Value)));
     std::copy(scratch_.begin(), scratch_.end(), dst);
     out->SetUnowned(id, Value::Array({dst, scratch_.size()}));
     return absl::OkStatus();
@@ -482,8 +483,10 @@ class JsonDecoder::Impl {
       int64_t i = v.as_int();
       int64_t r;
       switch (f) {
-        case TimeFormat::kFiletime: return base::FiletimeToUnixNanos(i);
-        case TimeFormat::kEpochNanos: return i;
+        case TimeFormat::kFiletime:
+          return base::FiletimeToUnixNanos(i);
+        case TimeFormat::kEpochNanos:
+          return i;
         case TimeFormat::kEpochMicros:
           if (__builtin_mul_overflow(i, int64_t{1000}, &r)) return std::nullopt;
           return r;
@@ -494,7 +497,8 @@ class JsonDecoder::Impl {
         case TimeFormat::kEpochMillis:
           if (__builtin_mul_overflow(i, int64_t{1'000'000}, &r)) return std::nullopt;
           return r;
-        case TimeFormat::kRfc3339: return std::nullopt;
+        case TimeFormat::kRfc3339:
+          return std::nullopt;
       }
       return std::nullopt;
     }
@@ -502,12 +506,21 @@ class JsonDecoder::Impl {
     x = v.as_double();
     double scale = 0;
     switch (f) {
-      case TimeFormat::kEpochSeconds: scale = 1e9; break;
+      case TimeFormat::kEpochSeconds:
+        scale = 1e9;
+        break;
       case TimeFormat::kAuto:
-      case TimeFormat::kEpochMillis: scale = 1e6; break;
-      case TimeFormat::kEpochMicros: scale = 1e3; break;
-      case TimeFormat::kEpochNanos: scale = 1; break;
-      default: return std::nullopt;
+      case TimeFormat::kEpochMillis:
+        scale = 1e6;
+        break;
+      case TimeFormat::kEpochMicros:
+        scale = 1e3;
+        break;
+      case TimeFormat::kEpochNanos:
+        scale = 1;
+        break;
+      default:
+        return std::nullopt;
     }
     double ns = x * scale;
     if (!std::isfinite(ns) || ns >= 9.2e18 || ns <= -9.2e18) return std::nullopt;

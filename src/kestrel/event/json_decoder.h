@@ -38,13 +38,13 @@
 namespace kestrel::event {
 
 enum class TimeFormat : uint8_t {
-  kAuto,          // string: RFC 3339; number: epoch milliseconds
+  kAuto,  // string: RFC 3339; number: epoch milliseconds
   kRfc3339,
   kEpochSeconds,  // numbers may be fractional
   kEpochMillis,
   kEpochMicros,
   kEpochNanos,
-  kFiletime,      // Windows FILETIME, 100 ns ticks since 1601 (Endgame data)
+  kFiletime,  // Windows FILETIME, 100 ns ticks since 1601 (Endgame data)
 };
 
 // Parses "auto", "rfc3339", "s", "ms", "us", "ns", "filetime".
@@ -111,8 +111,7 @@ absl::Status JsonDecoder::DecodeArray(std::string_view json, size_t allocated, E
     OnError* on_error;
   } ctx{&on_event, &on_error};
   return DecodeArrayImpl(
-      json, allocated, scratch,
-      [](void* c, Event& e) { (*static_cast<Ctx*>(c)->on_event)(e); },
+      json, allocated, scratch, [](void* c, Event& e) { (*static_cast<Ctx*>(c)->on_event)(e); },
       [](void* c, size_t i, const absl::Status& s) { (*static_cast<Ctx*>(c)->on_error)(i, s); },
       &ctx);
 }

@@ -38,7 +38,8 @@ TEST_F(JsonDecoderTest, NestedAndDottedKeysAreTheSameField) {
 }
 
 TEST_F(JsonDecoderTest, UnknownFieldsGetDynamicIdsWithInferredTypes) {
-  ASSERT_TRUE(Decode(R"({"process_name":"cmd.exe","serial_event_id":5,"score":1.5,"ok":true})").ok());
+  ASSERT_TRUE(
+      Decode(R"({"process_name":"cmd.exe","serial_event_id":5,"score":1.5,"ok":true})").ok());
   auto check = [&](const char* name, schema::FieldType type) {
     auto id = schema_.Find(name);
     ASSERT_TRUE(id.has_value()) << name;
@@ -73,10 +74,11 @@ TEST_F(JsonDecoderTest, Arrays) {
 }
 
 TEST_F(JsonDecoderTest, NumbersAtTheEdges) {
-  ASSERT_TRUE(Decode(R"({"a":9223372036854775807,"b":-9223372036854775808,)"
-                     R"("c":18446744073709551615,"d":9223372036854775808,"e":1.7976931348623157e308,)"
-                     R"("f":5e-324,"g":-0.0,"h":18446744073709551616,"i":1e2})")
-                  .ok());
+  ASSERT_TRUE(
+      Decode(R"({"a":9223372036854775807,"b":-9223372036854775808,)"
+             R"("c":18446744073709551615,"d":9223372036854775808,"e":1.7976931348623157e308,)"
+             R"("f":5e-324,"g":-0.0,"h":18446744073709551616,"i":1e2})")
+          .ok());
   EXPECT_EQ(Get("a")->as_int(), INT64_MAX);
   EXPECT_EQ(Get("b")->as_int(), INT64_MIN);
   EXPECT_EQ(Get("c")->kind(), ValueKind::kUint);
@@ -108,7 +110,9 @@ TEST_F(JsonDecoderTest, IpFieldsBecomeIpValues) {
 }
 
 TEST_F(JsonDecoderTest, TimeAndCategories) {
-  ASSERT_TRUE(Decode(R"({"@timestamp":"2024-01-01T00:00:01Z","event":{"category":["process","host"]}})").ok());
+  ASSERT_TRUE(
+      Decode(R"({"@timestamp":"2024-01-01T00:00:01Z","event":{"category":["process","host"]}})")
+          .ok());
   EXPECT_EQ(event_.time_ns(), int64_t{1704067201} * 1'000'000'000);
   EXPECT_EQ(event_.wall_ns(), event_.time_ns());
   EXPECT_TRUE(event_.InCategory(*schema_.FindCategory("process")));
@@ -129,7 +133,8 @@ TEST_F(JsonDecoderTest, FiletimeTimeField) {
   options.time_field = "timestamp";
   options.time_format = TimeFormat::kFiletime;
   JsonDecoder decoder(&schema_, options);
-  ASSERT_TRUE(decoder.Decode(R"({"timestamp":116444736010000000,"event_type":"process"})", &event_).ok());
+  ASSERT_TRUE(
+      decoder.Decode(R"({"timestamp":116444736010000000,"event_type":"process"})", &event_).ok());
   EXPECT_EQ(event_.time_ns(), 1'000'000'000);
 }
 

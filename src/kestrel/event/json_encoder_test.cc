@@ -37,8 +37,7 @@ TEST(JsonWriterTest, NumbersRoundTrip) {
   AppendJsonInt(&out, INT64_MIN);
   out.push_back(' ');
   AppendJsonUint(&out, UINT64_MAX);
-  EXPECT_EQ(out,
-            "0.1 1.0 1e+300 1.8446744073709552e+19 -9223372036854775808 18446744073709551615");
+  EXPECT_EQ(out, "0.1 1.0 1e+300 1.8446744073709552e+19 -9223372036854775808 18446744073709551615");
 }
 
 TEST(JsonEncoderTest, WritesNestedObjectsInNameOrder) {

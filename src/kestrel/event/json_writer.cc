@@ -69,13 +69,27 @@ void AppendJsonString(std::string* out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         out->append("\\u00");
         out->push_back(kHex[c >> 4]);
@@ -124,14 +138,30 @@ void AppendJsonDouble(std::string* out, double v) {
 
 void AppendJsonValue(std::string* out, const Value& v) {
   switch (v.kind()) {
-    case ValueKind::kNull: out->append("null"); break;
-    case ValueKind::kBool: out->append(v.as_bool() ? "true" : "false"); break;
-    case ValueKind::kInt: AppendJsonInt(out, v.as_int()); break;
-    case ValueKind::kUint: AppendJsonUint(out, v.as_uint()); break;
-    case ValueKind::kDouble: AppendJsonDouble(out, v.as_double()); break;
-    case ValueKind::kString: AppendJsonString(out, v.as_string()); break;
-    case ValueKind::kRawJson: out->append(v.as_string()); break;
-    case ValueKind::kIp: AppendJsonString(out, v.as_ip().ToString()); break;
+    case ValueKind::kNull:
+      out->append("null");
+      break;
+    case ValueKind::kBool:
+      out->append(v.as_bool() ? "true" : "false");
+      break;
+    case ValueKind::kInt:
+      AppendJsonInt(out, v.as_int());
+      break;
+    case ValueKind::kUint:
+      AppendJsonUint(out, v.as_uint());
+      break;
+    case ValueKind::kDouble:
+      AppendJsonDouble(out, v.as_double());
+      break;
+    case ValueKind::kString:
+      AppendJsonString(out, v.as_string());
+      break;
+    case ValueKind::kRawJson:
+      out->append(v.as_string());
+      break;
+    case ValueKind::kIp:
+      AppendJsonString(out, v.as_ip().ToString());
+      break;
     case ValueKind::kArray: {
       out->push_back('[');
       bool first = true;

@@ -33,14 +33,21 @@ std::string IpAddress::ToString() const {
 bool operator==(const Value& a, const Value& b) {
   if (a.kind_ != b.kind_) return false;
   switch (a.kind_) {
-    case ValueKind::kNull: return true;
-    case ValueKind::kBool: return a.as_bool() == b.as_bool();
-    case ValueKind::kInt: return a.i_ == b.i_;
-    case ValueKind::kUint: return a.u_ == b.u_;
-    case ValueKind::kDouble: return a.d_ == b.d_;
+    case ValueKind::kNull:
+      return true;
+    case ValueKind::kBool:
+      return a.as_bool() == b.as_bool();
+    case ValueKind::kInt:
+      return a.i_ == b.i_;
+    case ValueKind::kUint:
+      return a.u_ == b.u_;
+    case ValueKind::kDouble:
+      return a.d_ == b.d_;
     case ValueKind::kString:
-    case ValueKind::kRawJson: return a.as_string() == b.as_string();
-    case ValueKind::kIp: return a.as_ip() == b.as_ip();
+    case ValueKind::kRawJson:
+      return a.as_string() == b.as_string();
+    case ValueKind::kIp:
+      return a.as_ip() == b.as_ip();
     case ValueKind::kArray: {
       auto x = a.as_array(), y = b.as_array();
       if (x.size() != y.size()) return false;

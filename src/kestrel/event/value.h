@@ -20,10 +20,10 @@ namespace kestrel::event {
 enum class ValueKind : uint8_t {
   kNull,
   kBool,
-  kInt,      // int64
-  kUint,     // uint64 above INT64_MAX (smaller unsigned numbers are kInt)
+  kInt,   // int64
+  kUint,  // uint64 above INT64_MAX (smaller unsigned numbers are kInt)
   kDouble,
-  kString,   // UTF-8 text
+  kString,  // UTF-8 text
   kIp,
   kArray,    // of Values (never nested arrays: those are kRawJson)
   kRawJson,  // a JSON value kept verbatim (arrays of objects, nested arrays); not queryable
@@ -115,8 +115,8 @@ class Value {
   explicit constexpr Value(ValueKind k) : kind_(k), flag_(0), size_(0), u_(0) {}
 
   ValueKind kind_;
-  uint8_t flag_;    // kIp: is_v4
-  uint32_t size_;   // kString/kRawJson: bytes; kArray: elements
+  uint8_t flag_;   // kIp: is_v4
+  uint32_t size_;  // kString/kRawJson: bytes; kArray: elements
   union {
     uint64_t u_;
     int64_t i_;

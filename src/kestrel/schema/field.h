@@ -35,8 +35,8 @@ enum class FieldType : uint8_t {
   kUnsigned,  // unsigned 64-bit integer
   kDouble,    // 64-bit float
   kBoolean,
-  kIp,        // IPv4 or IPv6 address
-  kDate,      // RFC 3339 string (kept as text; event time has its own clocks)
+  kIp,    // IPv4 or IPv6 address
+  kDate,  // RFC 3339 string (kept as text; event time has its own clocks)
 };
 
 std::string_view FieldTypeName(FieldType type);

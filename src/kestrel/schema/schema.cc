@@ -3,17 +3,17 @@
 
 #include <algorithm>
 
-#include "absl/status/status.h"
 #include <fmt/format.h>
+#include "absl/status/status.h"
 
 namespace kestrel::schema {
 namespace {
 
 // ECS event.category values, registered first so their ids are the same in every process.
 constexpr std::string_view kStandardCategories[] = {
-    "process", "file",     "network", "dns",     "registry",  "library", "authentication",
-    "session", "host",     "iam",     "configuration", "driver", "package", "intrusion_detection",
-    "malware", "threat",   "web",     "database", "api",      "email",   "vulnerability",
+    "process", "file",   "network", "dns",           "registry", "library", "authentication",
+    "session", "host",   "iam",     "configuration", "driver",   "package", "intrusion_detection",
+    "malware", "threat", "web",     "database",      "api",      "email",   "vulnerability",
 };
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -35,13 +35,20 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 std::string_view FieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::kKeyword: return "keyword";
-    case FieldType::kLong: return "long";
-    case FieldType::kUnsigned: return "unsigned_long";
-    case FieldType::kDouble: return "double";
-    case FieldType::kBoolean: return "boolean";
-    case FieldType::kIp: return "ip";
-    case FieldType::kDate: return "date";
+    case FieldType::kKeyword:
+      return "keyword";
+    case FieldType::kLong:
+      return "long";
+    case FieldType::kUnsigned:
+      return "unsigned_long";
+    case FieldType::kDouble:
+      return "double";
+    case FieldType::kBoolean:
+      return "boolean";
+    case FieldType::kIp:
+      return "ip";
+    case FieldType::kDate:
+      return "date";
   }
   return "unknown";
 }
@@ -93,9 +100,9 @@ absl::StatusOr<FieldId> Schema::Intern(std::string_view name, FieldType type, bo
   std::lock_guard lock(mu_);
   if (auto it = dynamic_.find(name); it != dynamic_.end()) return it->second;
   if (size_.load(std::memory_order_relaxed) >= kMaxFields) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "field budget of {} fields exhausted; dropping field '{}'", kMaxFields,
-        name.substr(0, 200)));
+    return absl::ResourceExhaustedError(
+        fmt::format("field budget of {} fields exhausted; dropping field '{}'", kMaxFields,
+                    name.substr(0, 200)));
   }
   const std::string& stored = dynamic_names_.emplace_back(name);
   FieldId id = Append(FieldInfo{stored, type, is_array, true});

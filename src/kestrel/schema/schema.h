@@ -26,8 +26,8 @@
 #include <string_view>
 #include <vector>
 
-#include "kestrel/base/string_map.h"
 #include "absl/status/statusor.h"
+#include "kestrel/base/string_map.h"
 #include "kestrel/schema/field.h"
 
 namespace kestrel::schema {
@@ -89,13 +89,13 @@ class Schema {
   base::StringViewMap<FieldId> catalogue_;
 
   mutable std::mutex mu_;
-  base::StringMap<FieldId> dynamic_;  // guarded by mu_
-  std::deque<std::string> dynamic_names_;               // guarded by mu_; stable addresses
+  base::StringMap<FieldId> dynamic_;                        // guarded by mu_
+  std::deque<std::string> dynamic_names_;                   // guarded by mu_; stable addresses
   std::vector<std::unique_ptr<FieldInfo[]>> owned_chunks_;  // guarded by mu_
 
   std::array<std::atomic<const std::string*>, kMaxCategories> category_names_{};
   std::deque<std::string> category_storage_;  // guarded by mu_
-  base::StringMap<CategoryId> categories_;  // guarded by mu_
+  base::StringMap<CategoryId> categories_;    // guarded by mu_
 };
 
 }  // namespace kestrel::schema

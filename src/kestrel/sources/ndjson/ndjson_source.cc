@@ -24,18 +24,21 @@ bool IsBlank(const char* p, size_t n) {
 absl::Status ErrnoStatus(int err, std::string_view what) {
   std::string msg = fmt::format("{}: {}", what, std::strerror(err));
   switch (err) {
-    case ENOENT: return absl::NotFoundError(msg);
+    case ENOENT:
+      return absl::NotFoundError(msg);
     case EACCES:
-    case EPERM: return absl::PermissionDeniedError(msg);
-    default: return absl::UnavailableError(msg);
+    case EPERM:
+      return absl::PermissionDeniedError(msg);
+    default:
+      return absl::UnavailableError(msg);
   }
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NdjsonSource>> NdjsonSource::Open(schema::Schema* schema,
-                                                                  NdjsonOptions options,
-                                                                  DiagnosticSink diagnostics) {
+                                                                 NdjsonOptions options,
+                                                                 DiagnosticSink diagnostics) {
   int fd = 0;
   if (options.path != "-") {
     fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -2,10 +2,10 @@
 // array of objects, read from a file or standard input.
 //
 // Format detection: if the first non-blank byte of the input is '[', the whole input is one JSON
-// array (read completely into memory: meant for test fixtures; use NDJSON for large inputs; a syntax
-// error anywhere in the array makes the whole array one malformed input, as simdjson checks the
-// structure of a document before reading it);
-// otherwise it is NDJSON. Blank lines are skipped silently; CRLF line ends are accepted.
+// array (read completely into memory: meant for test fixtures; use NDJSON for large inputs; a
+// syntax error anywhere in the array makes the whole array one malformed input, as simdjson checks
+// the structure of a document before reading it); otherwise it is NDJSON. Blank lines are skipped
+// silently; CRLF line ends are accepted.
 //
 // Reading: the file is read in 1 MiB chunks into a buffer that keeps simdjson's padding after
 // the data, so lines are parsed in place without copying. A line longer than `max_line_bytes` is

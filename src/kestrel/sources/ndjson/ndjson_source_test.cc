@@ -27,9 +27,8 @@ class NdjsonSourceTest : public ::testing::Test {
     options.path = WriteFile(content);
     options.read_chunk_bytes = chunk;
     options.max_line_bytes = max_line;
-    auto source = NdjsonSource::Open(&schema_, options, [&](const SourceDiagnostic& d) {
-      diagnostics_.push_back(d);
-    });
+    auto source = NdjsonSource::Open(&schema_, options,
+                                     [&](const SourceDiagnostic& d) { diagnostics_.push_back(d); });
     EXPECT_TRUE(source.ok()) << source.status();
     std::vector<int64_t> out;
     event::Event e;
@@ -67,8 +66,8 @@ TEST_F(NdjsonSourceTest, LinesSpanningReadChunks) {
   std::vector<int64_t> want;
   std::mt19937 rng(7);
   for (int i = 0; i < 2000; ++i) {
-    content += "{\"n\":" + std::to_string(i) + ",\"pad\":\"" +
-               std::string(rng() % 9000, 'x') + "\"}\n";
+    content +=
+        "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(rng() % 9000, 'x') + "\"}\n";
     want.push_back(i);
   }
   EXPECT_EQ(ReadAll(content, 4096), want);
@@ -77,8 +76,8 @@ TEST_F(NdjsonSourceTest, LinesSpanningReadChunks) {
 }
 
 TEST_F(NdjsonSourceTest, OverlongLineIsSkippedNotFatal) {
-  std::string content = "{\"n\":1}\n{\"n\":2,\"pad\":\"" + std::string(50000, 'y') +
-                        "\"}\n{\"n\":3}\n";
+  std::string content =
+      "{\"n\":1}\n{\"n\":2,\"pad\":\"" + std::string(50000, 'y') + "\"}\n{\"n\":3}\n";
   EXPECT_EQ(ReadAll(content, 4096, 10000), (std::vector<int64_t>{1, 3}));
   ASSERT_EQ(diagnostics_.size(), 1u);
   EXPECT_TRUE(diagnostics_[0].location.ends_with(":2")) << diagnostics_[0].location;
