@@ -1,0 +1,103 @@
+// The value semantics of EQL: comparisons, arithmetic, wildcard matching and the built-in
+// functions, over event::Value with three-valued (null-aware) results.
+//
+// One implementation serves both the constant folder (semantic analysis evaluates calls whose
+// arguments are literals) and the engine's evaluator, so a rule behaves the same folded or not.
+//
+// Conventions (Elasticsearch EQL and the Endgame reference agree unless noted):
+// - A null argument makes most functions and every ordering comparison null; `==`/`!=` treat
+//   null as a value (`null == null` is true, `x == null` is false for a non-null x).
+// - Multi-valued fields (array Values) match if any element matches (`process.args == "-c"`);
+//   `!=` is the negation of that.
+// - Integer arithmetic is 64-bit; division truncates toward zero; overflow or a zero divisor
+//   gives null. Mixed integer/double arithmetic is done in double.
+// - Case-insensitive forms fold ASCII letters only.
+// - Strings a function creates are allocated in the caller's StringArena.
+// Tested by functions_test.cc and the conformance folding tests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "kestrel/base/arena.h"
+#include "kestrel/event/value.h"
+
+namespace kestrel::eql {
+
+using event::Value;
+
+enum class Builtin : uint8_t {
+  kAdd,
+  kArrayContains,
+  kArrayCount,   // arrayCount(array, var, condition): needs the evaluator (not folded here)
+  kArraySearch,  // arraySearch(array, var, condition): likewise
+  kBetween,
+  kCidrMatch,
+  kConcat,
+  kDivide,
+  kEndsWith,
+  kIndexOf,
+  kLength,
+  kMatch,
+  kMatchLite,
+  kModulo,
+  kMultiply,
+  kNumber,
+  kSafe,
+  kStartsWith,
+  kString,
+  kStringContains,
+  kSubstring,
+  kSubtract,
+  kWildcard,
+};
+
+struct BuiltinInfo {
+  Builtin id;
+  std::string_view name;  // canonical spelling, e.g. "startsWith"
+  uint8_t min_args;
+  uint8_t max_args;  // kVariadic: no limit
+  bool string_matching;  // takes a `~` case-insensitive form / honours case mode
+  bool endgame_only;
+};
+inline constexpr uint8_t kVariadic = 255;
+
+// The function named `name` (ASCII case-insensitive, as Elasticsearch accepts), or nullopt.
+const BuiltinInfo* FindBuiltin(std::string_view name);
+const BuiltinInfo& GetBuiltinInfo(Builtin id);
+
+// Applies a built-in to already evaluated arguments. REQUIRES: the arity was checked, and `id`
+// is not kArrayCount/kArraySearch/kSafe (they take unevaluated expressions). Returns null for
+// null inputs and for runtime errors (bad number, out-of-range index).
+Value CallBuiltin(Builtin id, std::span<const Value> args, bool case_insensitive,
+                  base::StringArena* arena);
+
+enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+enum class ArithOp : uint8_t { kAdd, kSub, kMul, kDiv, kMod };
+
+// `a op b`: Bool, or Null for orderings involving null or values of unrelated kinds.
+// Strings compare by bytes (ASCII case-folded when case_insensitive); numbers numerically
+// across int/uint/double; an IP compares with a string that parses as an IP.
+Value Compare(CompareOp op, const Value& a, const Value& b, bool case_insensitive);
+
+// `a op b` for numbers; Null otherwise, on overflow or on division by zero.
+Value Arith(ArithOp op, const Value& a, const Value& b);
+
+// Glob match of the whole text: `*` any run, `?` one byte when `question_mark` is set (`:` and
+// `like` in Elasticsearch; the Endgame dialect's `==` and wildcard() only know `*`).
+// Linear space, O(|text| * |pattern|) worst case, no recursion.
+bool WildcardMatch(std::string_view text, std::string_view pattern, bool case_insensitive,
+                   bool question_mark);
+
+// True for a value that counts as true in a condition (Bool true; everything else is false).
+inline bool IsTrue(const Value& v) {
+  return v.kind() == event::ValueKind::kBool && v.as_bool();
+}
+
+// Text of a scalar as `string()` renders it (numbers shortest round-trip, true/false); false for
+// null, arrays and raw JSON.
+bool ToText(const Value& v, base::StringArena* arena, std::string_view* out);
+
+}  // namespace kestrel::eql

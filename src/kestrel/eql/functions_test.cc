@@ -1,0 +1,78 @@
+#include "kestrel/eql/functions.h"
+
+#include <gtest/gtest.h>
+
+namespace kestrel::eql {
+namespace {
+
+using event::Value;
+
+TEST(WildcardMatchTest, GlobSemantics) {
+  EXPECT_TRUE(WildcardMatch("bash", "b*", false, false));
+  EXPECT_TRUE(WildcardMatch("bash", "*", false, false));
+  EXPECT_TRUE(WildcardMatch("", "*", false, false));
+  EXPECT_TRUE(WildcardMatch("/usr/bin/curl", "*/curl", false, false));
+  EXPECT_TRUE(WildcardMatch("aXbXc", "a*b*c", false, false));
+  EXPECT_FALSE(WildcardMatch("aXbXd", "a*b*c", false, false));
+  EXPECT_FALSE(WildcardMatch("BASH", "bash", false, false));
+  EXPECT_TRUE(WildcardMatch("BASH", "ba*", true, false));
+  EXPECT_TRUE(WildcardMatch("sh", "s?", false, true));
+  EXPECT_FALSE(WildcardMatch("sh", "s?", false, false)) << "? is literal without question_mark";
+  EXPECT_TRUE(WildcardMatch("s?", "s?", false, false));
+  // Many stars over a long text stay fast (no exponential backtracking).
+  std::string text(10000, 'a');
+  EXPECT_FALSE(WildcardMatch(text, "*a*a*a*a*a*a*a*a*b", false, false));
+}
+
+TEST(CompareTest, ThreeValuedAndMultiValued) {
+  Value args[] = {Value::String("bash"), Value::String("-c")};
+  Value array = Value::Array(args);
+  EXPECT_TRUE(IsTrue(Compare(CompareOp::kEq, array, Value::String("-c"), false)));
+  EXPECT_FALSE(IsTrue(Compare(CompareOp::kNe, array, Value::String("-c"), false)));
+  EXPECT_TRUE(Compare(CompareOp::kLt, Value::Null(), Value::Int(1), false).is_null());
+  EXPECT_TRUE(IsTrue(Compare(CompareOp::kEq, Value::Null(), Value::Null(), false)));
+  EXPECT_TRUE(IsTrue(Compare(CompareOp::kLt, Value::Int(3), Value::Double(3.5), false)));
+  EXPECT_TRUE(IsTrue(Compare(CompareOp::kGt, Value::Uint(UINT64_MAX), Value::Int(1), false)));
+  EXPECT_TRUE(IsTrue(Compare(CompareOp::kEq, Value::String("A"), Value::String("a"), true)));
+  EXPECT_FALSE(IsTrue(Compare(CompareOp::kEq, Value::String("A"), Value::String("a"), false)));
+  auto ip = event::IpAddress::Parse("10.0.0.1");
+  EXPECT_TRUE(IsTrue(Compare(CompareOp::kEq, Value::Ip(*ip), Value::String("10.0.0.1"), false)));
+}
+
+TEST(ArithTest, OverflowAndDivisionByZeroAreNull) {
+  EXPECT_EQ(Arith(ArithOp::kDiv, Value::Int(7), Value::Int(2)), Value::Int(3));
+  EXPECT_EQ(Arith(ArithOp::kDiv, Value::Int(-7), Value::Int(2)), Value::Int(-3));
+  EXPECT_TRUE(Arith(ArithOp::kDiv, Value::Int(1), Value::Int(0)).is_null());
+  EXPECT_TRUE(Arith(ArithOp::kAdd, Value::Int(INT64_MAX), Value::Int(1)).is_null());
+  EXPECT_TRUE(Arith(ArithOp::kMod, Value::Int(INT64_MIN), Value::Int(-1)).is_null());
+  EXPECT_EQ(Arith(ArithOp::kMul, Value::Int(2), Value::Double(1.5)), Value::Double(3.0));
+}
+
+TEST(BuiltinTest, CidrMatch) {
+  base::StringArena arena;
+  auto call = [&](std::initializer_list<Value> args) {
+    return CallBuiltin(Builtin::kCidrMatch, std::vector<Value>(args), false, &arena);
+  };
+  auto ip = [](const char* s) { return Value::Ip(*event::IpAddress::Parse(s)); };
+  EXPECT_TRUE(IsTrue(call({ip("10.1.2.3"), Value::String("10.0.0.0/8")})));
+  EXPECT_FALSE(IsTrue(call({ip("11.1.2.3"), Value::String("10.0.0.0/8")})));
+  EXPECT_TRUE(IsTrue(call({ip("192.168.1.1"), Value::String("10.0.0.0/8"),
+                           Value::String("192.168.0.0/16")})));
+  EXPECT_TRUE(IsTrue(call({ip("fe80::1"), Value::String("fe80::/10")})));
+  EXPECT_FALSE(IsTrue(call({ip("10.0.0.1"), Value::String("fe80::/10")})));
+  EXPECT_FALSE(IsTrue(call({ip("10.0.0.1"), Value::String("10.0.0.0/33")})));
+  EXPECT_TRUE(IsTrue(call({Value::String("127.0.0.1"), Value::String("127.0.0.1")})));
+  EXPECT_TRUE(call({Value::Null(), Value::String("10.0.0.0/8")}).is_null());
+}
+
+TEST(BuiltinTest, LookupIsCaseInsensitive) {
+  ASSERT_NE(FindBuiltin("STARTSWITH"), nullptr);
+  EXPECT_EQ(FindBuiltin("startswith")->id, Builtin::kStartsWith);
+  EXPECT_EQ(FindBuiltin("nope"), nullptr);
+  for (int i = 0; i <= static_cast<int>(Builtin::kWildcard); ++i) {
+    EXPECT_EQ(static_cast<int>(GetBuiltinInfo(static_cast<Builtin>(i)).id), i);
+  }
+}
+
+}  // namespace
+}  // namespace kestrel::eql

@@ -1,0 +1,760 @@
+// Semantic analysis and lowering to IR; see sema.h for the contract.
+//
+// Lowering is a recursive walk of the AST (depth bounded by the parser). Each Lower*() returns
+// an IR node or nullptr after recording an error; analysis continues after errors so one run
+// reports them all. Folding happens bottom-up right after a node is built (Fold()).
+// Tested by sema_test.cc and conformance_sema_test.cc.
+#include "kestrel/eql/sema.h"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+
+#include "kestrel/eql/ir_eval.h"
+
+namespace kestrel::eql {
+namespace {
+
+using event::Value;
+using event::ValueKind;
+using schema::FieldType;
+
+IrType TypeOfField(const schema::FieldInfo& info) {
+  if (info.dynamic) return IrType::kAny;
+  switch (info.type) {
+    case FieldType::kKeyword:
+    case FieldType::kDate: return IrType::kString;
+    case FieldType::kLong:
+    case FieldType::kUnsigned:
+    case FieldType::kDouble: return IrType::kNumber;
+    case FieldType::kBoolean: return IrType::kBool;
+    case FieldType::kIp: return IrType::kIp;
+  }
+  return IrType::kAny;
+}
+
+IrType TypeOfValue(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::kNull: return IrType::kNull;
+    case ValueKind::kBool: return IrType::kBool;
+    case ValueKind::kInt:
+    case ValueKind::kUint:
+    case ValueKind::kDouble: return IrType::kNumber;
+    case ValueKind::kString: return IrType::kString;
+    case ValueKind::kIp: return IrType::kIp;
+    default: return IrType::kAny;
+  }
+}
+
+// Whether values of static types a and b can be compared (kAny and kNull match anything).
+bool Comparable(IrType a, IrType b) {
+  if (a == IrType::kAny || b == IrType::kAny || a == IrType::kNull || b == IrType::kNull) {
+    return true;
+  }
+  if (a == b) return true;
+  // IP fields compare with address strings ("10.0.0.1").
+  return (a == IrType::kIp && b == IrType::kString) || (a == IrType::kString && b == IrType::kIp);
+}
+
+// What a built-in expects of argument i.
+enum class Expect : uint8_t { kAny, kString, kNumber, kBool, kIpOrString };
+
+Expect ExpectedArg(Builtin f, size_t i) {
+  switch (f) {
+    case Builtin::kAdd:
+    case Builtin::kSubtract:
+    case Builtin::kMultiply:
+    case Builtin::kDivide:
+    case Builtin::kModulo: return Expect::kNumber;
+    case Builtin::kBetween: return i < 3 ? Expect::kString : Expect::kBool;
+    case Builtin::kCidrMatch: return i == 0 ? Expect::kIpOrString : Expect::kString;
+    case Builtin::kEndsWith:
+    case Builtin::kStartsWith:
+    case Builtin::kStringContains:
+    case Builtin::kMatch:
+    case Builtin::kMatchLite:
+    case Builtin::kWildcard: return Expect::kString;
+    case Builtin::kIndexOf: return i < 2 ? Expect::kString : Expect::kNumber;
+    case Builtin::kNumber: return i == 0 ? Expect::kString : Expect::kNumber;
+    case Builtin::kSubstring: return i == 0 ? Expect::kString : Expect::kNumber;
+    default: return Expect::kAny;
+  }
+}
+
+bool Satisfies(IrType t, Expect e) {
+  if (t == IrType::kAny || t == IrType::kNull || e == Expect::kAny) return true;
+  switch (e) {
+    case Expect::kString: return t == IrType::kString;
+    case Expect::kNumber: return t == IrType::kNumber;
+    case Expect::kBool: return t == IrType::kBool;
+    case Expect::kIpOrString: return t == IrType::kIp || t == IrType::kString;
+    case Expect::kAny: return true;
+  }
+  return true;
+}
+
+std::string_view ExpectName(Expect e) {
+  switch (e) {
+    case Expect::kString: return "a string";
+    case Expect::kNumber: return "a number";
+    case Expect::kBool: return "a boolean";
+    case Expect::kIpOrString: return "an IP address";
+    case Expect::kAny: return "a value";
+  }
+  return "a value";
+}
+
+IrType ResultType(Builtin f) {
+  switch (f) {
+    case Builtin::kAdd:
+    case Builtin::kSubtract:
+    case Builtin::kMultiply:
+    case Builtin::kDivide:
+    case Builtin::kModulo:
+    case Builtin::kIndexOf:
+    case Builtin::kLength:
+    case Builtin::kNumber:
+    case Builtin::kArrayCount: return IrType::kNumber;
+    case Builtin::kBetween:
+    case Builtin::kConcat:
+    case Builtin::kString:
+    case Builtin::kSubstring: return IrType::kString;
+    case Builtin::kSafe: return IrType::kAny;
+    default: return IrType::kBool;
+  }
+}
+
+bool HasWildcard(std::string_view s) { return s.find('*') != std::string_view::npos; }
+
+class Analyzer {
+ public:
+  Analyzer(schema::Schema& schema, const CompileOptions& options, base::StringArena* arena,
+           std::vector<Diagnostic>* diagnostics)
+      : schema_(schema), options_(options), arena_(arena), diagnostics_(diagnostics) {}
+
+  IrNodePtr LowerExpr(const Expr& expr);
+  bool LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared_by, IrStage* out);
+  bool LowerEventQuery(const EventQuery& q, IrStage* out);
+  bool has_error() const { return errors_ > 0; }
+
+ private:
+  bool endgame() const { return options_.dialect == Dialect::kEndgame; }
+  // Endgame compares strings without case unless asked; Elasticsearch with case unless `~`.
+  bool DialectCaseInsensitive() const { return endgame() && !options_.case_sensitive; }
+
+  void Error(Span span, std::string message, std::string hint = {}) {
+    ++errors_;
+    diagnostics_->push_back(Diagnostic{Severity::kError, span, std::move(message), std::move(hint)});
+  }
+  void Warning(Span span, std::string message, std::string hint = {}) {
+    diagnostics_->push_back(
+        Diagnostic{Severity::kWarning, span, std::move(message), std::move(hint)});
+  }
+
+  IrNodePtr Make(IrOp op, IrType type, Span span) {
+    auto n = std::make_unique<IrNode>();
+    n->op = op;
+    n->type = type;
+    n->span = span;
+    return n;
+  }
+  IrNodePtr Const(const Value& v, Span span) {
+    auto n = Make(IrOp::kConst, TypeOfValue(v), span);
+    n->value = CopyToArena(v);
+    return n;
+  }
+  Value CopyToArena(const Value& v) {
+    if (v.kind() == ValueKind::kString) return Value::String(arena_->Copy(v.as_string()));
+    return v;
+  }
+
+  IrNodePtr LowerLiteral(const LiteralExpr& e);
+  IrNodePtr LowerField(const FieldExpr& e);
+  IrNodePtr LowerBinary(const BinaryExpr& e);
+  IrNodePtr LowerLogical(const LogicalExpr& e);
+  IrNodePtr LowerIn(const InExpr& e);
+  IrNodePtr LowerMatch(const MatchExpr& e);
+  IrNodePtr LowerCall(const CallExpr& e, IrNodePtr receiver = nullptr);
+  IrNodePtr LowerRelation(const RelationExpr& e);
+  IrNodePtr Wildcard(IrNodePtr operand, std::vector<Value> patterns, bool ci, bool question_mark,
+                     bool negated, Span span);
+  // Constant patterns of a match; false after reporting a non-constant one.
+  bool ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out);
+  IrNodePtr Fold(IrNodePtr node);
+  IrNodePtr Simplify(IrNodePtr node);
+
+  schema::Schema& schema_;
+  const CompileOptions& options_;
+  base::StringArena* arena_;
+  std::vector<Diagnostic>* diagnostics_;
+  int errors_ = 0;
+};
+
+IrNodePtr Analyzer::LowerExpr(const Expr& expr) {
+  switch (expr.kind()) {
+    case ExprKind::kLiteral: return LowerLiteral(expr.Cast<LiteralExpr>());
+    case ExprKind::kField: return LowerField(expr.Cast<FieldExpr>());
+    case ExprKind::kUnary: {
+      const auto& u = expr.Cast<UnaryExpr>();
+      IrNodePtr x = LowerExpr(*u.operand);
+      if (!x) return nullptr;
+      if (u.op == UnaryOp::kNot) {
+        // `not x in (...)` and `not wildcard(...)` are the negated nodes themselves, so every
+        // spelling of a negated match lowers to the same IR.
+        if (x->op == IrOp::kIn || x->op == IrOp::kWildcard) {
+          x->negated = !x->negated;
+          x->span = expr.span;
+          return x;
+        }
+        auto n = Make(IrOp::kNot, IrType::kBool, expr.span);
+        n->children.push_back(std::move(x));
+        return Fold(std::move(n));
+      }
+      if (!Satisfies(x->type, Expect::kNumber)) {
+        Error(expr.span, fmt::format("cannot negate {}", IrTypeName(x->type)));
+        return nullptr;
+      }
+      auto n = Make(IrOp::kNeg, IrType::kNumber, expr.span);
+      n->children.push_back(std::move(x));
+      return Fold(std::move(n));
+    }
+    case ExprKind::kBinary: return LowerBinary(expr.Cast<BinaryExpr>());
+    case ExprKind::kLogical: return LowerLogical(expr.Cast<LogicalExpr>());
+    case ExprKind::kIn: return LowerIn(expr.Cast<InExpr>());
+    case ExprKind::kMatch: return LowerMatch(expr.Cast<MatchExpr>());
+    case ExprKind::kCall: return LowerCall(expr.Cast<CallExpr>());
+    case ExprKind::kRelation: return LowerRelation(expr.Cast<RelationExpr>());
+  }
+  return nullptr;
+}
+
+IrNodePtr Analyzer::LowerLiteral(const LiteralExpr& e) {
+  switch (e.literal_kind) {
+    case LiteralKind::kNull: return Const(Value::Null(), e.span);
+    case LiteralKind::kBool: return Const(Value::Bool(e.bool_value), e.span);
+    case LiteralKind::kInt: return Const(Value::Int(e.int_value), e.span);
+    case LiteralKind::kDouble: return Const(Value::Double(e.double_value), e.span);
+    case LiteralKind::kString: return Const(Value::String(e.string_value), e.span);
+  }
+  return nullptr;
+}
+
+IrNodePtr Analyzer::LowerField(const FieldExpr& e) {
+  std::string name;
+  std::optional<int64_t> index;
+  std::optional<int64_t> event_index;
+  size_t first = 0;
+  // `events[i].field` in a pipe after a sequence or join: field of the match's i-th event.
+  if (e.path.size() > 2 && e.path[0].kind == FieldSegment::Kind::kName &&
+      e.path[0].name == "events" && e.path[1].kind == FieldSegment::Kind::kIndex) {
+    event_index = e.path[1].index;
+    first = 2;
+  }
+  for (size_t i = first; i < e.path.size(); ++i) {
+    const FieldSegment& seg = e.path[i];
+    if (seg.kind == FieldSegment::Kind::kIndex) {
+      if (i + 1 != e.path.size()) {
+        Error(e.span, "an array index is only supported at the end of a field path");
+        return nullptr;
+      }
+      index = seg.index;
+      continue;
+    }
+    if (!name.empty()) name.push_back('.');
+    name += seg.name;
+  }
+  std::optional<schema::FieldId> id = schema_.Find(name);
+  if (!id || schema_.Info(*id).dynamic) {
+    // Not in the ECS catalogue (it may have been interned from data or another rule).
+    if (!endgame() && !e.optional) {
+      std::vector<std::string_view> close = schema_.Suggest(name);
+      std::string hint = close.empty()
+                             ? "write `?" + name + "` if the field is optional in your data"
+                             : fmt::format("did you mean `{}`?", close[0]);
+      if (options_.strict) {
+        Error(e.span, fmt::format("unknown field `{}`", name), hint);
+        return nullptr;
+      }
+      Warning(e.span, fmt::format("unknown field `{}`", name), hint);
+    }
+    if (!id) {
+      auto interned = schema_.Intern(name, FieldType::kKeyword, false);
+      if (!interned.ok()) {
+        Error(e.span, fmt::format("too many distinct fields: cannot add `{}`", name));
+        return nullptr;
+      }
+      id = *interned;
+    }
+  }
+  const schema::FieldInfo& info = schema_.Info(*id);
+  auto n = Make(IrOp::kField, TypeOfField(info), e.span);
+  // An element of an array field has the element type; the whole array compares per element.
+  n->field = *id;
+  n->index = index;
+  n->event_index = event_index;
+  n->optional_field = e.optional;
+  return n;
+}
+
+IrNodePtr Analyzer::LowerBinary(const BinaryExpr& e) {
+  IrNodePtr lhs = LowerExpr(*e.lhs);
+  IrNodePtr rhs = LowerExpr(*e.rhs);
+  if (!lhs || !rhs) return nullptr;
+  if (!IsComparison(e.op)) {
+    for (const IrNodePtr* side : {&lhs, &rhs}) {
+      if (!Satisfies((*side)->type, Expect::kNumber)) {
+        Error((*side)->span, fmt::format("`{}` needs numbers, not {}", BinaryOpName(e.op),
+                                         IrTypeName((*side)->type)));
+        return nullptr;
+      }
+    }
+    auto n = Make(IrOp::kArith, IrType::kNumber, e.span);
+    static constexpr ArithOp kArith[] = {ArithOp::kAdd, ArithOp::kSub, ArithOp::kMul,
+                                         ArithOp::kDiv, ArithOp::kMod};
+    n->arith = kArith[static_cast<int>(e.op) - static_cast<int>(BinaryOp::kAdd)];
+    n->children.push_back(std::move(lhs));
+    n->children.push_back(std::move(rhs));
+    return Fold(std::move(n));
+  }
+  if (!Comparable(lhs->type, rhs->type)) {
+    Error(e.span, fmt::format("cannot compare {} with {}", IrTypeName(lhs->type),
+                              IrTypeName(rhs->type)));
+    return nullptr;
+  }
+  static constexpr CompareOp kCompare[] = {CompareOp::kEq, CompareOp::kNe, CompareOp::kLt,
+                                           CompareOp::kLe, CompareOp::kGt, CompareOp::kGe};
+  CompareOp op = kCompare[static_cast<int>(e.op)];
+  bool equality = op == CompareOp::kEq || op == CompareOp::kNe;
+  // A `*` in a string literal compared with `==`/`!=`.
+  IrNode* literal = rhs->is_const() && rhs->value.kind() == ValueKind::kString ? rhs.get()
+                    : lhs->is_const() && lhs->value.kind() == ValueKind::kString ? lhs.get()
+                                                                                  : nullptr;
+  if (equality && literal != nullptr && HasWildcard(literal->value.as_string()) &&
+      !(lhs->is_const() && rhs->is_const())) {
+    if (endgame()) {
+      IrNodePtr operand = literal == rhs.get() ? std::move(lhs) : std::move(rhs);
+      std::vector<Value> patterns = {literal->value};
+      return Wildcard(std::move(operand), std::move(patterns), DialectCaseInsensitive(), false,
+                      op == CompareOp::kNe, e.span);
+    }
+    Warning(literal->span, "`==` compares exactly in this dialect: `*` is not a wildcard here",
+            "use `:` or `like` for wildcard matching");
+  }
+  auto n = Make(IrOp::kCompare, IrType::kBool, e.span);
+  n->compare = op;
+  n->case_insensitive = DialectCaseInsensitive();
+  n->children.push_back(std::move(lhs));
+  n->children.push_back(std::move(rhs));
+  return Fold(std::move(n));
+}
+
+IrNodePtr Analyzer::LowerLogical(const LogicalExpr& e) {
+  auto n = Make(e.op == LogicalOp::kAnd ? IrOp::kAnd : IrOp::kOr, IrType::kBool, e.span);
+  bool failed = false;
+  for (const ExprPtr& operand : e.operands) {
+    IrNodePtr x = LowerExpr(*operand);
+    if (!x) {
+      failed = true;
+      continue;
+    }
+    n->children.push_back(std::move(x));
+  }
+  if (failed) return nullptr;
+  return Simplify(std::move(n));
+}
+
+IrNodePtr Analyzer::LowerIn(const InExpr& e) {
+  IrNodePtr operand = LowerExpr(*e.operand);
+  if (!operand) return nullptr;
+  bool ci = e.case_insensitive || DialectCaseInsensitive();
+  std::vector<IrNodePtr> values;
+  bool all_const = true;
+  for (const ExprPtr& v : e.values) {
+    IrNodePtr x = LowerExpr(*v);
+    if (!x) return nullptr;
+    if (!Comparable(operand->type, x->type)) {
+      Error(x->span, fmt::format("cannot compare {} with {}", IrTypeName(operand->type),
+                                 IrTypeName(x->type)));
+      return nullptr;
+    }
+    all_const &= x->is_const();
+    values.push_back(std::move(x));
+  }
+  if (all_const) {
+    auto n = Make(IrOp::kIn, IrType::kBool, e.span);
+    n->case_insensitive = ci;
+    n->negated = e.negated;
+    for (const IrNodePtr& v : values) n->set.push_back(v->value);
+    n->children.push_back(std::move(operand));
+    return Fold(std::move(n));
+  }
+  // Non-constant members: a disjunction of comparisons.
+  auto any = Make(IrOp::kOr, IrType::kBool, e.span);
+  for (IrNodePtr& v : values) {
+    auto cmp = Make(IrOp::kCompare, IrType::kBool, v->span);
+    cmp->compare = CompareOp::kEq;
+    cmp->case_insensitive = ci;
+    // Each comparison needs its own copy of the operand: lower it again (pure, bounded depth).
+    cmp->children.push_back(LowerExpr(*e.operand));
+    cmp->children.push_back(std::move(v));
+    any->children.push_back(std::move(cmp));
+  }
+  IrNodePtr result = any->children.size() == 1 ? std::move(any->children[0]) : std::move(any);
+  if (e.negated) {
+    auto n = Make(IrOp::kNot, IrType::kBool, e.span);
+    n->children.push_back(std::move(result));
+    return Fold(std::move(n));
+  }
+  return Fold(std::move(result));
+}
+
+bool Analyzer::ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out) {
+  for (const ExprPtr& p : exprs) {
+    IrNodePtr x = LowerExpr(*p);
+    if (!x) return false;
+    if (!x->is_const() || x->value.kind() != ValueKind::kString) {
+      Error(p->span, "a pattern must be a string literal");
+      return false;
+    }
+    out->push_back(x->value);
+  }
+  return true;
+}
+
+IrNodePtr Analyzer::Wildcard(IrNodePtr operand, std::vector<Value> patterns, bool ci,
+                             bool question_mark, bool negated, Span span) {
+  if (!Satisfies(operand->type, Expect::kString)) {
+    Error(operand->span, fmt::format("wildcard matching needs a string, not {}",
+                                     IrTypeName(operand->type)));
+    return nullptr;
+  }
+  auto n = Make(IrOp::kWildcard, IrType::kBool, span);
+  n->case_insensitive = ci;
+  n->question_mark = question_mark;
+  n->negated = negated;
+  n->set = std::move(patterns);
+  n->children.push_back(std::move(operand));
+  return Fold(std::move(n));
+}
+
+IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
+  // Endgame method syntax: `"hello":length()` is `length("hello")`.
+  if (e.op == MatchOp::kSeq && e.patterns.size() == 1 &&
+      e.patterns[0]->kind() == ExprKind::kCall) {
+    IrNodePtr receiver = LowerExpr(*e.operand);
+    if (!receiver) return nullptr;
+    return LowerCall(e.patterns[0]->Cast<CallExpr>(), std::move(receiver));
+  }
+  IrNodePtr operand = LowerExpr(*e.operand);
+  if (!operand) return nullptr;
+  std::vector<Value> patterns;
+  if (!ConstantStrings(e.patterns, &patterns)) return nullptr;
+  switch (e.op) {
+    case MatchOp::kSeq:
+      return Wildcard(std::move(operand), std::move(patterns), true, true, false, e.span);
+    case MatchOp::kLike:
+      return Wildcard(std::move(operand), std::move(patterns), e.case_insensitive, true, false,
+                      e.span);
+    case MatchOp::kRegex: {
+      if (!Satisfies(operand->type, Expect::kString)) {
+        Error(operand->span,
+              fmt::format("regex matching needs a string, not {}", IrTypeName(operand->type)));
+        return nullptr;
+      }
+      auto n = Make(IrOp::kRegex, IrType::kBool, e.span);
+      n->case_insensitive = e.case_insensitive;
+      for (size_t i = 0; i < patterns.size(); ++i) {
+        std::string_view p = patterns[i].as_string();
+        RE2::Options re_options;
+        re_options.set_case_sensitive(!e.case_insensitive);
+        re_options.set_log_errors(false);
+        auto re = std::make_shared<RE2>(re2::StringPiece(p.data(), p.size()), re_options);
+        if (!re->ok()) {
+          Error(e.patterns[i]->span, fmt::format("invalid regular expression: {}", re->error()));
+          return nullptr;
+        }
+        n->regexes.push_back(std::move(re));
+      }
+      n->set = std::move(patterns);
+      n->children.push_back(std::move(operand));
+      return Fold(std::move(n));
+    }
+  }
+  return nullptr;
+}
+
+IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
+  const BuiltinInfo* info = FindBuiltin(e.name);
+  if (info == nullptr) {
+    Error(e.name_span, fmt::format("unknown function `{}`", e.name));
+    return nullptr;
+  }
+  if (e.case_insensitive && !info->string_matching) {
+    Error(e.name_span, fmt::format("`{}` has no case-insensitive `~` form", info->name));
+    return nullptr;
+  }
+  std::vector<IrNodePtr> args;
+  if (receiver) args.push_back(std::move(receiver));
+  for (const ExprPtr& a : e.args) {
+    IrNodePtr x = LowerExpr(*a);
+    if (!x) return nullptr;
+    args.push_back(std::move(x));
+  }
+  if (args.size() < info->min_args || (info->max_args != kVariadic && args.size() > info->max_args)) {
+    std::string want = info->max_args == kVariadic ? fmt::format("at least {}", info->min_args)
+                       : info->min_args == info->max_args
+                           ? fmt::format("{}", info->min_args)
+                           : fmt::format("{} to {}", info->min_args, info->max_args);
+    Error(e.span, fmt::format("`{}` takes {} argument{}, not {}", info->name, want,
+                              info->max_args == 1 && info->min_args == 1 ? "" : "s",
+                              args.size()));
+    return nullptr;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    Expect expect = ExpectedArg(info->id, i);
+    if (!Satisfies(args[i]->type, expect)) {
+      Error(args[i]->span, fmt::format("argument {} of `{}` must be {}, not {}", i + 1,
+                                       info->name, ExpectName(expect), IrTypeName(args[i]->type)));
+      return nullptr;
+    }
+  }
+  bool ci = e.case_insensitive || (info->string_matching && DialectCaseInsensitive());
+  // wildcard(x, "a*", ...) with literal patterns is the same node as `x == "a*"`.
+  if (info->id == Builtin::kWildcard) {
+    bool literal_patterns = true;
+    for (size_t i = 1; i < args.size(); ++i) {
+      literal_patterns &= args[i]->is_const() && args[i]->value.kind() == ValueKind::kString;
+    }
+    if (literal_patterns && !args[0]->is_const()) {
+      std::vector<Value> patterns;
+      for (size_t i = 1; i < args.size(); ++i) patterns.push_back(args[i]->value);
+      return Wildcard(std::move(args[0]), std::move(patterns), ci, false, false, e.span);
+    }
+  }
+  auto n = Make(IrOp::kCall, ResultType(info->id), e.span);
+  n->builtin = info->id;
+  n->case_insensitive = ci;
+  n->children = std::move(args);
+  return Fold(std::move(n));
+}
+
+IrNodePtr Analyzer::LowerRelation(const RelationExpr& e) {
+  auto n = Make(IrOp::kRelation, IrType::kBool, e.span);
+  n->relation = e.relation;
+  IrStage stage;
+  if (!LowerEventQuery(*e.query, &stage)) return nullptr;
+  n->category = stage.category;
+  n->children.push_back(std::move(stage.predicate));
+  return n;
+}
+
+IrNodePtr Analyzer::Fold(IrNodePtr node) {
+  if (!options_.fold) return node;
+  if (node->op == IrOp::kRelation || node->op == IrOp::kConst || node->op == IrOp::kField) {
+    return node;
+  }
+  for (const IrNodePtr& c : node->children) {
+    if (!c->is_const()) return node;
+  }
+  EvalContext ctx;
+  ctx.scratch = arena_;
+  Value v = EvalIr(*node, ctx);
+  if (v.kind() == ValueKind::kArray || v.kind() == ValueKind::kRawJson) return node;
+  return Const(v, node->span);
+}
+
+IrNodePtr Analyzer::Simplify(IrNodePtr node) {
+  if (!options_.fold) return node;
+  // and: false absorbs, true is neutral; or: true absorbs, false is neutral (null is kept).
+  bool is_and = node->op == IrOp::kAnd;
+  std::vector<IrNodePtr> kept;
+  for (IrNodePtr& c : node->children) {
+    if (c->is_const() && c->value.kind() == ValueKind::kBool) {
+      if (c->value.as_bool() != is_and) return Const(Value::Bool(!is_and), node->span);
+      continue;  // neutral
+    }
+    // Flatten nested chains of the same operator.
+    if (c->op == node->op) {
+      for (IrNodePtr& g : c->children) kept.push_back(std::move(g));
+      continue;
+    }
+    kept.push_back(std::move(c));
+  }
+  if (kept.empty()) return Const(Value::Bool(is_and), node->span);
+  if (kept.size() == 1) return std::move(kept[0]);
+  node->children = std::move(kept);
+  return Fold(std::move(node));
+}
+
+bool Analyzer::LowerEventQuery(const EventQuery& q, IrStage* out) {
+  out->span = q.span;
+  if (!q.category.empty()) out->category = schema_.InternCategory(q.category);
+  out->predicate = LowerExpr(*q.condition);
+  if (out->predicate && out->predicate->type != IrType::kBool &&
+      out->predicate->type != IrType::kAny && out->predicate->type != IrType::kNull) {
+    Error(q.condition->span, fmt::format("a condition must be a boolean, not {}",
+                                         IrTypeName(out->predicate->type)));
+    return false;
+  }
+  return out->predicate != nullptr;
+}
+
+bool Analyzer::LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared_by,
+                          IrStage* out) {
+  bool ok = LowerEventQuery(*stage.query, out);
+  out->span = stage.span;
+  out->missing = stage.missing;
+  out->runs = stage.runs;
+  if (stage.runs && (*stage.runs < 1 || *stage.runs > 100)) {
+    Error(stage.span, "`runs` must be between 1 and 100");
+    ok = false;
+  }
+  for (const std::vector<ExprPtr>* keys : {&shared_by, &stage.by}) {
+    for (const ExprPtr& k : *keys) {
+      IrNodePtr x = LowerExpr(*k);
+      if (!x) {
+        ok = false;
+        continue;
+      }
+      out->by.push_back(std::move(x));
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
+std::string_view IrTypeName(IrType type) {
+  switch (type) {
+    case IrType::kNull: return "null";
+    case IrType::kBool: return "a boolean";
+    case IrType::kNumber: return "a number";
+    case IrType::kString: return "a string";
+    case IrType::kIp: return "an IP address";
+    case IrType::kAny: return "a value";
+  }
+  return "a value";
+}
+
+CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileOptions& options) {
+  CompileResult result;
+  auto program = std::make_unique<IrProgram>();
+  program->kind = query.body->kind();
+  program->dialect = options.dialect;
+  Analyzer analyzer(schema, options, &program->constants, &result.diagnostics);
+  const QueryNode& body = *query.body;
+  auto lower_stages = [&](const std::vector<Stage>& stages, const std::vector<ExprPtr>& by) {
+    for (const Stage& s : stages) {
+      IrStage stage;
+      analyzer.LowerStage(s, by, &stage);
+      program->stages.push_back(std::move(stage));
+    }
+  };
+  switch (body.kind()) {
+    case QueryKind::kEvent: {
+      IrStage stage;
+      analyzer.LowerEventQuery(body.Cast<EventQuery>(), &stage);
+      program->stages.push_back(std::move(stage));
+      break;
+    }
+    case QueryKind::kSequence: {
+      const auto& seq = body.Cast<SequenceQuery>();
+      lower_stages(seq.stages, seq.by);
+      if (seq.maxspan) {
+        int64_t ms = seq.maxspan->Milliseconds();
+        program->maxspan_ns = ms > INT64_MAX / 1'000'000 ? INT64_MAX : ms * 1'000'000;
+      }
+      if (seq.until) {
+        IrStage until;
+        analyzer.LowerStage(*seq.until, seq.by, &until);
+        program->until = std::move(until);
+      }
+      break;
+    }
+    case QueryKind::kSample: {
+      const auto& sample = body.Cast<SampleQuery>();
+      lower_stages(sample.stages, sample.by);
+      break;
+    }
+    case QueryKind::kJoin: {
+      const auto& join = body.Cast<JoinQuery>();
+      lower_stages(join.stages, join.by);
+      if (join.until) {
+        IrStage until;
+        analyzer.LowerStage(*join.until, join.by, &until);
+        program->until = std::move(until);
+      }
+      break;
+    }
+  }
+  // Every stage of a multi-stage query joins on the same number of keys.
+  if (program->stages.size() > 1) {
+    size_t keys = program->stages[0].by.size();
+    for (const IrStage& s : program->stages) {
+      if (s.by.size() != keys) {
+        result.diagnostics.push_back(Diagnostic{
+            Severity::kError, s.span,
+            fmt::format("this stage joins on {} key{} but the first joins on {}", s.by.size(),
+                        s.by.size() == 1 ? "" : "s", keys),
+            "give every stage the same number of `by` fields"});
+      }
+    }
+  }
+  for (const Pipe& p : query.pipes) {
+    IrPipe pipe;
+    pipe.kind = p.kind;
+    pipe.span = p.span;
+    pipe.limit = p.limit;
+    for (const ExprPtr& a : p.args) {
+      if (p.kind == PipeKind::kHead || p.kind == PipeKind::kTail) break;
+      IrNodePtr x = analyzer.LowerExpr(*a);
+      if (x) pipe.args.push_back(std::move(x));
+    }
+    program->pipes.push_back(std::move(pipe));
+  }
+  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return a.span.offset < b.span.offset;
+                   });
+  bool has_error = std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
+                               [](const Diagnostic& d) { return d.severity == Severity::kError; });
+  if (!has_error) result.program = std::move(program);
+  return result;
+}
+
+CompileResult Compile(std::string_view text, schema::Schema& schema,
+                      const CompileOptions& options) {
+  ParseOptions parse_options;
+  parse_options.dialect = options.dialect;
+  parse_options.max_depth = options.max_depth;
+  ParseResult parsed = ParseQuery(text, parse_options);
+  if (!parsed.ok()) {
+    CompileResult result;
+    result.diagnostics = std::move(parsed.diagnostics);
+    return result;
+  }
+  CompileResult result = Analyze(*parsed.query, schema, options);
+  result.diagnostics.insert(result.diagnostics.begin(), parsed.diagnostics.begin(),
+                            parsed.diagnostics.end());
+  return result;
+}
+
+ExpressionResult CompileExpression(std::string_view text, schema::Schema& schema,
+                                   const CompileOptions& options, base::StringArena* arena) {
+  ExpressionResult result;
+  std::string query = "any where " + std::string(text);
+  ParseOptions parse_options;
+  parse_options.dialect = options.dialect;
+  parse_options.max_depth = options.max_depth;
+  ParseResult parsed = ParseQuery(query, parse_options);
+  result.diagnostics = std::move(parsed.diagnostics);
+  if (!parsed.ok()) return result;
+  const auto& q = parsed.query->body->Cast<EventQuery>();
+  Analyzer analyzer(schema, options, arena, &result.diagnostics);
+  IrNodePtr node = analyzer.LowerExpr(*q.condition);
+  if (!analyzer.has_error()) result.node = std::move(node);
+  return result;
+}
+
+}  // namespace kestrel::eql

@@ -1,0 +1,63 @@
+// Semantic analysis: AST -> typed IR (ir.h), against a Schema.
+//
+// What it checks and does, in one pass over the AST:
+// - resolves field names to FieldIds. An unknown field is interned as a dynamic field; in the
+//   Elasticsearch dialect it is also a warning naming the closest catalogue field ("did you mean
+//   `process.executable`?"), an error under `strict`. `?field` (optional) never warns. The
+//   Endgame dialect warns never: its data uses its own flat names.
+// - checks operators and functions: arity, argument types (a literal or a field of a known type
+//   of the wrong kind is an error), `~` only on functions that compare strings, regex syntax.
+// - applies the dialect: in Endgame, string comparisons and `in` ignore case unless
+//   `case_sensitive`, and `==`/`!=` with a `*` in a string literal is a wildcard match.
+// - folds constant subtrees with the same evaluator the engine uses (ir_eval.h), and simplifies
+//   `and`/`or` with constant operands (the optimiser cases of the conformance suite).
+// Diagnostics carry the AST spans; callers render them against the query text.
+// Recursion follows the AST, whose height the parser bounds (ParseOptions::max_depth).
+// Tested by sema_test.cc and conformance_sema_test.cc.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "kestrel/eql/ast.h"
+#include "kestrel/eql/diagnostic.h"
+#include "kestrel/eql/ir.h"
+#include "kestrel/eql/parser.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::eql {
+
+struct CompileOptions {
+  Dialect dialect = Dialect::kElasticsearch;
+  bool strict = false;          // unknown fields are errors
+  bool case_sensitive = false;  // Endgame dialect: compare strings with case
+  bool fold = true;             // constant folding and and/or simplification
+  int max_depth = 200;          // parser nesting limit
+};
+
+struct CompileResult {
+  std::unique_ptr<IrProgram> program;   // set iff no diagnostic is an error
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in source order
+
+  bool ok() const { return program != nullptr; }
+};
+
+// Parses and analyses one query. `schema` gains the dynamic fields and categories it names.
+CompileResult Compile(std::string_view text, schema::Schema& schema,
+                      const CompileOptions& options = {});
+
+// Analyses an already parsed query.
+CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileOptions& options);
+
+// One expression (no `category where`), for folding tests and tools. The IR's constants live
+// in `*arena`, which must outlive the result.
+struct ExpressionResult {
+  IrNodePtr node;
+  std::vector<Diagnostic> diagnostics;
+  bool ok() const { return node != nullptr; }
+};
+ExpressionResult CompileExpression(std::string_view text, schema::Schema& schema,
+                                   const CompileOptions& options, base::StringArena* arena);
+
+}  // namespace kestrel::eql

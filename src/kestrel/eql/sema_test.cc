@@ -1,0 +1,164 @@
+#include "kestrel/eql/sema.h"
+
+#include <gtest/gtest.h>
+
+#include "kestrel/eql/ir_eval.h"
+
+namespace kestrel::eql {
+namespace {
+
+class SemaTest : public ::testing::Test {
+ protected:
+  CompileResult Run(std::string_view text, Dialect dialect = Dialect::kElasticsearch,
+                    bool strict = false) {
+    CompileOptions options;
+    options.dialect = dialect;
+    options.strict = strict;
+    return Compile(text, schema_, options);
+  }
+  std::string Ir(std::string_view text, Dialect dialect = Dialect::kElasticsearch) {
+    CompileResult r = Run(text, dialect);
+    if (!r.ok()) {
+      std::string out = "ERROR:";
+      for (const Diagnostic& d : r.diagnostics) out += " " + d.message;
+      return out;
+    }
+    return DumpIr(*r.program, schema_);
+  }
+  // The first error's message, or "" when the query compiles.
+  std::string FirstError(std::string_view text, Dialect dialect = Dialect::kElasticsearch) {
+    for (const Diagnostic& d : Run(text, dialect).diagnostics) {
+      if (d.severity == Severity::kError) return d.message;
+    }
+    return "";
+  }
+
+  schema::Schema schema_;
+};
+
+TEST_F(SemaTest, LowersEventQueriesWithResolvedFields) {
+  EXPECT_EQ(Ir(R"(process where process.name == "bash")"),
+            R"((event (stage process (== (field process.name) "bash"))))");
+  EXPECT_EQ(Ir(R"(any where true)"), "(event (stage any true))");
+  EXPECT_EQ(Ir(R"(process where process.args[0] == "sh")"),
+            R"((event (stage process (== (field process.args[0]) "sh"))))");
+}
+
+TEST_F(SemaTest, ElasticsearchMatchOperators) {
+  EXPECT_EQ(Ir(R"(process where process.name : ("bash", "s?"))"),
+            R"((event (stage process (wildcard~ ? (field process.name) ["bash" "s?"]))))");
+  EXPECT_EQ(Ir(R"(process where process.name like "ba*")"),
+            R"((event (stage process (wildcard ? (field process.name) ["ba*"]))))");
+  EXPECT_EQ(Ir(R"(process where process.name like~ ("ba*", "SH"))"),
+            R"((event (stage process (wildcard~ ? (field process.name) ["ba*" "SH"]))))");
+  EXPECT_EQ(Ir(R"(process where process.name regex~ "ba.*")"),
+            R"((event (stage process (regex~ (field process.name) ["ba.*"]))))");
+  EXPECT_EQ(Ir(R"(process where process.name in~ ("Bash", "sh"))"),
+            R"((event (stage process (in~ (field process.name) ["Bash" "sh"]))))");
+  EXPECT_EQ(Ir(R"(process where process.name not in ("a", "b"))"),
+            R"((event (stage process (not-in (field process.name) ["a" "b"]))))");
+  EXPECT_EQ(Ir(R"(process where startsWith~(process.name, "BA"))"),
+            R"((event (stage process (call startsWith~ (field process.name) "BA"))))");
+  EXPECT_EQ(Ir(R"(network where cidrMatch(destination.ip, "10.0.0.0/8", "192.168.0.0/16"))"),
+            R"((event (stage network (call cidrMatch (field destination.ip) "10.0.0.0/8" "192.168.0.0/16"))))");
+}
+
+TEST_F(SemaTest, SequencesCarryKeysSpansAndUntil) {
+  EXPECT_EQ(
+      Ir(R"(sequence by process.entity_id [process where process.executable == "/bin/bash"] [file where file.path == "/etc/passwd"] [process where process.executable == "wc"] with maxspan=5s)"),
+      R"((sequence (maxspan_ns 5000000000) (stage process (== (field process.executable) "/bin/bash") (by (field process.entity_id))) (stage file (== (field file.path) "/etc/passwd") (by (field process.entity_id))) (stage process (== (field process.executable) "wc") (by (field process.entity_id)))))");
+  std::string ir = Ir(
+      R"(sequence with maxspan=1m [process where true] by process.pid [network where true] by process.pid until [process where event.type == "end"] by process.pid)");
+  EXPECT_NE(ir.find("(maxspan_ns 60000000000)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("(until process"), std::string::npos) << ir;
+}
+
+TEST_F(SemaTest, ConstantsFoldAndLogicSimplifies) {
+  EXPECT_EQ(Ir(R"(process where 1 + 2 * 3 == 7 and process.pid > 0)"),
+            R"((event (stage process (> (field process.pid) 0))))");
+  EXPECT_EQ(Ir(R"(process where process.pid > 0 or 1 == 1)"), "(event (stage process true))");
+  EXPECT_EQ(Ir(R"(process where length("abc") == 3)"), "(event (stage process true))");
+  EXPECT_EQ(Ir(R"(process where process.name == concat("ba", "sh"))"),
+            R"((event (stage process (== (field process.name) "bash"))))");
+}
+
+TEST_F(SemaTest, EndgameDialectRules) {
+  EXPECT_EQ(Ir(R"(process where process_name == "cmd*.exe")", Dialect::kEndgame),
+            R"((event (stage process (wildcard~ (field process_name) ["cmd*.exe"]))))");
+  EXPECT_EQ(Ir(R"(process where process_name != "cmd*")", Dialect::kEndgame),
+            R"((event (stage process (not-wildcard~ (field process_name) ["cmd*"]))))");
+  EXPECT_EQ(Ir(R"(process where process_name = "cmd.exe")", Dialect::kEndgame),
+            R"((event (stage process (==~ (field process_name) "cmd.exe"))))");
+}
+
+TEST_F(SemaTest, UnknownFieldsWarnWithSuggestion) {
+  CompileResult r = Run(R"(process where process.executabel == "/bin/sh")");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].severity, Severity::kWarning);
+  EXPECT_EQ(r.diagnostics[0].message, "unknown field `process.executabel`");
+  EXPECT_EQ(r.diagnostics[0].hint, "did you mean `process.executable`?");
+  EXPECT_EQ(r.diagnostics[0].span.column, 15u);
+  // Strict: an error. Optional fields: silent. Endgame: silent.
+  EXPECT_FALSE(Run(R"(process where process.executabel == "x")", Dialect::kElasticsearch, true).ok());
+  EXPECT_TRUE(Run(R"(process where ?process.executabel == "x")").diagnostics.empty());
+  EXPECT_TRUE(Run(R"(process where process_name == "x")", Dialect::kEndgame).diagnostics.empty());
+}
+
+TEST_F(SemaTest, WildcardWithDoubleEqualsWarnsInElasticsearch) {
+  CompileResult r = Run(R"(process where process.name == "ba*")");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_NE(r.diagnostics[0].message.find("not a wildcard"), std::string::npos);
+  EXPECT_EQ(r.diagnostics[0].hint, "use `:` or `like` for wildcard matching");
+}
+
+TEST_F(SemaTest, TypeAndArityErrors) {
+  EXPECT_EQ(FirstError(R"(process where process.pid == "one")"),
+            "cannot compare a number with a string");
+  EXPECT_EQ(FirstError(R"(process where process.name + 1 == 2)"), "`+` needs numbers, not a string");
+  EXPECT_EQ(FirstError(R"(process where startsWith(process.name))"),
+            "`startsWith` takes 2 arguments, not 1");
+  EXPECT_EQ(FirstError(R"(process where startsWith(process.pid, "a"))"),
+            "argument 1 of `startsWith` must be a string, not a number");
+  EXPECT_EQ(FirstError(R"(process where nosuch(process.name))"), "unknown function `nosuch`");
+  EXPECT_EQ(FirstError(R"(process where length~(process.name) == 1)"),
+            "`length` has no case-insensitive `~` form");
+  EXPECT_EQ(FirstError(R"(process where process.name regex "(")").rfind("invalid regular expression", 0), 0u);
+  EXPECT_EQ(FirstError(R"(process where process.name like process.executable)"),
+            "a pattern must be a string literal");
+  EXPECT_EQ(FirstError(R"(process where process.pid)"), "a condition must be a boolean, not a number");
+  EXPECT_EQ(FirstError(R"(sequence [process where true] by process.pid [file where true])"),
+            "this stage joins on 0 keys but the first joins on 1");
+}
+
+TEST_F(SemaTest, ErrorsPointAtTheirSpan) {
+  CompileResult r = Run("process where\n  startsWith(process.pid, \"a\")");
+  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.diagnostics.empty());
+  EXPECT_EQ(r.diagnostics[0].span.line, 2u);
+  EXPECT_EQ(r.diagnostics[0].span.column, 14u);
+}
+
+TEST_F(SemaTest, LoweredPredicatesEvaluateAgainstEvents) {
+  CompileResult r = Run(
+      R"(process where process.name : "BA*" and process.args == "-c" and destination.ip == "10.0.0.1" and cidrMatch(destination.ip, "10.0.0.0/8"))");
+  ASSERT_TRUE(r.ok());
+  event::Event e = event::EventBuilder(schema_)
+                       .Category("process")
+                       .Str("process.name", "bash")
+                       .Strs("process.args", {"bash", "-c", "id"})
+                       .Ip("destination.ip", "10.0.0.1")
+                       .Build();
+  base::StringArena scratch;
+  EvalContext ctx;
+  ctx.event = &e;
+  ctx.scratch = &scratch;
+  EXPECT_TRUE(EvalCondition(*r.program->stages[0].predicate, ctx));
+  event::Event other = event::EventBuilder(schema_).Str("process.name", "zsh").Build();
+  ctx.event = &other;
+  EXPECT_FALSE(EvalCondition(*r.program->stages[0].predicate, ctx));
+}
+
+}  // namespace
+}  // namespace kestrel::eql
