@@ -1,0 +1,155 @@
+// Tests of LoadRulePaths: directories, ordering, failures that do not stop the others, duplicate
+// ids across files, and the default rule pack.
+#include "kestrel/rules/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace kestrel::rules {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Diagnostics(const LoadResult& result) {
+  std::string out;
+  for (const LoadDiagnostic& d : result.diagnostics) {
+    if (!out.empty()) out += '\n';
+    out += FormatLoadDiagnostic(d);
+  }
+  return out;
+}
+
+class LoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    root_ = fs::temp_directory_path() /
+            fmt::format("kestrel_rules_{}_{}", info->name(), static_cast<int>(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string Write(const std::string& relative, std::string_view text) {
+    fs::path p = root_ / relative;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+    return p.string();
+  }
+  std::string Path(const std::string& relative) const { return (root_ / relative).string(); }
+
+  fs::path root_;
+};
+
+std::vector<std::string> Ids(const LoadResult& r) {
+  std::vector<std::string> ids;
+  for (const RuleSpec& rule : r.rules) ids.push_back(rule.id);
+  return ids;
+}
+
+TEST_F(LoaderTest, DirectoriesAreWalkedRecursivelyInPathOrder) {
+  Write("b.eql", "process where true\n");
+  Write("a/z.yaml", "id: a-z\nquery: process where true\n");
+  Write("a/m/deep.json", R"({"id": "deep", "query": "process where true"})");
+  Write("a.toml", "id = 'a-toml'\nquery = 'process where true'\n");
+  Write("c.yml", "rules:\n- id: c1\n  query: x\n- id: c2\n  query: y\n");
+  Write("notes.txt", "not a rule");
+  Write("README.md", "# rules");
+  Write(".hidden.eql", "process where true\n");
+  Write(".git/x.eql", "process where true\n");
+  LoadResult r = LoadRulePaths({root_.string()});
+  EXPECT_EQ(Ids(r), (std::vector<std::string>{"deep", "a-z", "a-toml", "b", "c1", "c2"}))
+      << Diagnostics(r);
+  EXPECT_EQ(r.files, 5u);
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
+}
+
+TEST_F(LoaderTest, ABrokenFileDoesNotStopTheOthers) {
+  Write("1.toml", "[rule\n");
+  Write("2.json", "{\"id\": ");
+  Write("3.yaml", "id: [\n");
+  Write("4.eql", "// severity: high\nprocess where true\n");
+  LoadResult r = LoadRulePaths({root_.string()});
+  EXPECT_EQ(Ids(r), std::vector<std::string>{"4"});
+  EXPECT_EQ(r.files, 4u);
+  EXPECT_EQ(r.failed, 3u);
+  ASSERT_EQ(r.diagnostics.size(), 3u) << Diagnostics(r);
+  EXPECT_EQ(r.diagnostics[0].file, Path("1.toml"));
+  EXPECT_EQ(r.diagnostics[1].file, Path("2.json"));
+  EXPECT_EQ(r.diagnostics[2].file, Path("3.yaml"));
+  for (const LoadDiagnostic& d : r.diagnostics) {
+    EXPECT_EQ(d.kind, LoadDiagnostic::Kind::kError);
+    EXPECT_GT(d.pos.line, 0u) << FormatLoadDiagnostic(d);
+  }
+}
+
+TEST_F(LoaderTest, DuplicateIdAcrossFilesNamesTheFirstFile) {
+  std::string first = Write("a/one.yaml", "id: dup\nquery: process where true\n");
+  std::string second = Write("b/two.json", "{\n  \"id\": \"dup\", \"query\": \"x\"}");
+  LoadResult r = LoadRulePaths({root_.string()});
+  EXPECT_EQ(Ids(r), std::vector<std::string>{"dup"});
+  EXPECT_EQ(r.rules[0].file, first);
+  EXPECT_EQ(r.failed, 1u);
+  EXPECT_EQ(Diagnostics(r), second + ":2:9: error: duplicate rule id 'dup' (first defined at " +
+                                first + ":1:5); this rule is not loaded");
+}
+
+TEST_F(LoaderTest, ExplicitFilesKeepTheGivenOrderAndMissingPathsAreErrors) {
+  std::string z = Write("z.eql", "process where true\n");
+  std::string a = Write("a.eql", "process where true\n");
+  std::string txt = Write("x.txt", "");
+  LoadResult r = LoadRulePaths({z, Path("missing"), a, txt});
+  EXPECT_EQ(Ids(r), (std::vector<std::string>{"z", "a"}));
+  EXPECT_EQ(r.failed, 2u);
+  EXPECT_EQ(Diagnostics(r),
+            Path("missing") + ": error: no such file or directory\n" + txt +
+                ": error: not a rule file (expected the extension .eql, .json, .yaml, .yml or "
+                ".toml)");
+}
+
+TEST_F(LoaderTest, SkippedRulesAreCountedNotFailed) {
+  Write("k.toml", "[rule]\nrule_id = 'k'\ntype = 'query'\nlanguage = 'kuery'\nquery = 'a:b'\n");
+  LoadResult r = LoadRulePaths({root_.string()});
+  EXPECT_TRUE(r.rules.empty());
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_TRUE(r.ok());
+}
+
+TEST(DefaultRulePack, LoadsWithoutDiagnostics) {
+  LoadResult r = LoadRulePaths({std::string(KESTREL_SOURCE_DIR) + "/rules"});
+  EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
+  EXPECT_EQ(r.failed, 0u);
+  ASSERT_GE(r.rules.size(), 3u);
+  EXPECT_EQ(r.files, r.rules.size());
+  for (const RuleSpec& rule : r.rules) {
+    EXPECT_EQ(rule.format, RuleFormat::kEql);
+    EXPECT_FALSE(rule.query.empty()) << rule.id;
+    EXPECT_NE(rule.name, rule.id) << "the pack names every rule";
+    EXPECT_GT(rule.query_start.line, 1u) << rule.id;
+  }
+  EXPECT_EQ(r.rules[0].id, "download_piped_to_shell");
+  EXPECT_EQ(r.rules[0].name, "Download piped into a shell");
+  EXPECT_EQ(r.rules[0].severity, engine::Severity::kHigh);
+  EXPECT_EQ(r.rules[0].query_start, (SourcePosition{3, 1}));
+  EXPECT_EQ(r.rules[1].id, "shell_reads_passwd_then_wc");
+  EXPECT_EQ(r.rules[1].description.rfind("The account list read by a shell", 0), 0u);
+}
+
+TEST(ElasticFixtures, DirectoryOfTomlRules) {
+  LoadResult r =
+      LoadRulePaths({std::string(KESTREL_SOURCE_DIR) + "/src/kestrel/rules/testdata/elastic"});
+  EXPECT_EQ(r.files, 3u);
+  EXPECT_EQ(r.rules.size(), 2u) << Diagnostics(r);
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_EQ(r.failed, 0u);
+}
+
+}  // namespace
+}  // namespace kestrel::rules

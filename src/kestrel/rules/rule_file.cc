@@ -1,0 +1,97 @@
+// One rule file: extension -> reader, file reading under a size budget, duplicate ids.
+// Tested by rule_file_test.cc.
+#include "kestrel/rules/rule_file.h"
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "kestrel/rules/formats.h"
+
+namespace kestrel::rules {
+
+std::optional<RuleFormat> RuleFormatForPath(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  if (ext == ".eql") return RuleFormat::kEql;
+  if (ext == ".json") return RuleFormat::kJson;
+  if (ext == ".yaml" || ext == ".yml") return RuleFormat::kYaml;
+  if (ext == ".toml") return RuleFormat::kToml;
+  return std::nullopt;
+}
+
+LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text) {
+  LoadResult result;
+  result.files = 1;
+  FileContext ctx{std::string(file), format, text, &result};
+  switch (format) {
+    case RuleFormat::kEql:
+      ReadEqlFile(std::filesystem::path(file).stem().string(), &ctx);
+      break;
+    case RuleFormat::kJson:
+      ReadJsonFile(&ctx);
+      break;
+    case RuleFormat::kYaml:
+      ReadYamlFile(&ctx);
+      break;
+    case RuleFormat::kToml:
+      ReadTomlFile(&ctx);
+      break;
+  }
+  RuleIdRegistry registry;
+  registry.RejectDuplicates(&result);
+  return result;
+}
+
+LoadResult LoadRuleFile(const std::filesystem::path& path) {
+  std::string file = path.string();
+  auto fail = [&](std::string message) {
+    LoadResult result;
+    result.files = 1;
+    result.failed = 1;
+    result.diagnostics.push_back({file, {}, LoadDiagnostic::Kind::kError, std::move(message)});
+    return result;
+  };
+  std::optional<RuleFormat> format = RuleFormatForPath(path);
+  if (!format) {
+    return fail("not a rule file (expected the extension .eql, .json, .yaml, .yml or .toml)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("cannot open the file");
+  std::string text;
+  char buffer[64 * 1024];
+  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxRuleFileBytes) {
+      return fail(fmt::format("the file is larger than {} bytes", kMaxRuleFileBytes));
+    }
+  }
+  if (in.bad()) return fail("cannot read the file");
+  return LoadRuleText(file, *format, text);
+}
+
+void RuleIdRegistry::RejectDuplicates(LoadResult* result, size_t first) {
+  std::vector<RuleSpec>& rules = result->rules;
+  size_t kept = first;
+  for (size_t i = first; i < rules.size(); ++i) {
+    RuleSpec& rule = rules[i];
+    std::string where =
+        fmt::format("{}:{}:{}", rule.file, rule.position.line, rule.position.column);
+    auto [it, inserted] = first_definition_.try_emplace(rule.id, where);
+    if (!inserted) {
+      result->diagnostics.push_back(
+          {rule.file, rule.position, LoadDiagnostic::Kind::kError,
+           fmt::format("duplicate rule id '{}' (first defined at {}); this rule is not loaded",
+                       rule.id, it->second)});
+      ++result->failed;
+      continue;
+    }
+    if (kept != i) rules[kept] = std::move(rule);
+    ++kept;
+  }
+  rules.resize(kept);
+}
+
+}  // namespace kestrel::rules

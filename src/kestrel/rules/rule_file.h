@@ -1,0 +1,51 @@
+// Reading one rule file: format by extension, the per-format readers (formats.h), and the rule
+// id registry that rejects duplicate ids. docs/rules.md documents the formats.
+//
+//   .eql          one EQL query, optional `// key: value` header
+//   .json .yaml .yml  one rule map, or a `rules:` list of rule maps
+//   .toml         an Elastic detection-rules file ([metadata], [rule], [[rule.threat]])
+//
+// Nothing here throws: parser exceptions are caught in the readers and become diagnostics with
+// the file's line and column. A file larger than kMaxRuleFileBytes is rejected unread.
+// Thread safety: the functions are reentrant; a RuleIdRegistry is used by one thread.
+// Tested by rule_file_test.cc.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kestrel/base/string_map.h"
+#include "kestrel/rules/rule_spec.h"
+
+namespace kestrel::rules {
+
+inline constexpr size_t kMaxRuleFileBytes = size_t{4} << 20;
+
+// The format of a file by its extension (.eql .json .yaml .yml .toml, any case); nullopt for
+// anything else.
+std::optional<RuleFormat> RuleFormatForPath(const std::filesystem::path& path);
+
+// Reads the rules in `text`, a file of `format` named `file` (used in diagnostics, and its stem
+// as the default id of a .eql rule). Duplicate ids within the text are rejected.
+LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text);
+
+// Reads one rule file; its format comes from the extension. An unreadable file, an unknown
+// extension or a file over kMaxRuleFileBytes gives one error without a position.
+LoadResult LoadRuleFile(const std::filesystem::path& path);
+
+// Remembers where each rule id was first defined; the first definition wins.
+class RuleIdRegistry {
+ public:
+  // Removes from result->rules, starting at index `first`, every rule whose id is already
+  // registered (by an earlier call or earlier in the same call), with an error that names the
+  // first definition, and counts it in result->failed. Registers the others.
+  void RejectDuplicates(LoadResult* result, size_t first = 0);
+
+ private:
+  base::StringMap<std::string> first_definition_;  // id -> "file:line:col"
+};
+
+}  // namespace kestrel::rules
