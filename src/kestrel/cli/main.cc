@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "kestrel/cli/compile_command.h"
 #include "kestrel/cli/run_command.h"
 
 #ifndef KESTREL_VERSION
@@ -18,7 +19,8 @@ namespace {
 constexpr const char* kExitCodesHelp =
     "Exit codes:\n"
     "  0  success (malformed input lines are reported and counted, not failures)\n"
-    "  1  the run could not start or finish (unreadable source, unwritable output)\n"
+    "  1  the run could not start or finish (unreadable source, unwritable output), or\n"
+    "     (compile, check) a query or rule has errors\n"
     "  2  usage error (unknown option or subcommand, bad value, missing rule directory)\n";
 
 void SetUpLogging(const std::string& level) {
@@ -59,6 +61,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::CompileCommandOptions compile;
+  CLI::App* compile_cmd = app.add_subcommand(
+      "compile", "Parse and analyse one EQL query; print its AST or IR");
+  compile_cmd->add_option("input", compile.input, "File holding one EQL query, or - for stdin")
+      ->required();
+  compile_cmd->add_option("--emit", compile.emit, "What to print: ast or ir")
+      ->check(CLI::IsMember({"ast", "ir"}))
+      ->capture_default_str();
+  compile_cmd->add_option("--dialect", compile.dialect, "EQL dialect: elasticsearch or endgame")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
+  compile_cmd->add_flag("--strict", compile.strict, "Unknown fields are errors, not warnings");
+  compile_cmd->add_flag("--case-sensitive", compile.case_sensitive,
+                        "Endgame dialect: compare strings with case");
+  compile_cmd->footer(kExitCodesHelp);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -68,5 +86,6 @@ int main(int argc, char** argv) {
   SetUpLogging(log_level);
 
   if (run_cmd->parsed()) return kestrel::cli::Run(run);
+  if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   return kestrel::cli::kExitUsage;
 }

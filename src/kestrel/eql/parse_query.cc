@@ -257,7 +257,10 @@ std::unique_ptr<QueryNode> Parser::ParseSequence() {
       break;
     }
   }
-  if (q->stages.size() < 2) {
+  // `with runs=N` repeats a stage N times, so `[a] with runs=3` alone is a 3-stage sequence.
+  int64_t expanded = 0;
+  for (const Stage& s : q->stages) expanded += s.runs.value_or(1);
+  if (expanded < 2) {
     if (q->stages.empty()) {
       FailExpected("expected '[' to open the first sequence stage",
                    "a sequence is written sequence [a where ...] [b where ...]");

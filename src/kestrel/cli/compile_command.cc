@@ -1,0 +1,83 @@
+// `kestrel compile`; see compile_command.h.
+#include "kestrel/cli/compile_command.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "kestrel/cli/run_command.h"
+#include "kestrel/eql/parser.h"
+#include "kestrel/eql/sema.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::cli {
+
+int CompileCommand(const CompileCommandOptions& options) {
+  eql::Dialect dialect;
+  if (options.dialect == "elasticsearch") {
+    dialect = eql::Dialect::kElasticsearch;
+  } else if (options.dialect == "endgame") {
+    dialect = eql::Dialect::kEndgame;
+  } else {
+    fmt::print(stderr, "error: unknown dialect '{}' (expected elasticsearch or endgame)\n",
+               options.dialect);
+    return kExitUsage;
+  }
+  if (options.emit != "ast" && options.emit != "ir") {
+    fmt::print(stderr, "error: --emit takes ast or ir, not '{}'\n", options.emit);
+    return kExitUsage;
+  }
+  std::string text;
+  std::string name = options.input == "-" ? "<stdin>" : options.input;
+  if (options.input == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(options.input, std::ios::binary);
+    if (!in) {
+      fmt::print(stderr, "error: cannot read '{}'\n", options.input);
+      return kExitFailure;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+
+  std::vector<eql::Diagnostic> diagnostics;
+  std::string output;
+  bool ok = false;
+  if (options.emit == "ast") {
+    eql::ParseOptions parse_options;
+    parse_options.dialect = dialect;
+    eql::ParseResult parsed = eql::ParseQuery(text, parse_options);
+    diagnostics = std::move(parsed.diagnostics);
+    if (parsed.ok()) {
+      output = eql::DumpAst(*parsed.query);
+      ok = true;
+    }
+  } else {
+    schema::Schema schema;
+    eql::CompileOptions compile_options;
+    compile_options.dialect = dialect;
+    compile_options.strict = options.strict;
+    compile_options.case_sensitive = options.case_sensitive;
+    eql::CompileResult result = eql::Compile(text, schema, compile_options);
+    diagnostics = std::move(result.diagnostics);
+    if (result.ok()) {
+      output = eql::DumpIr(*result.program, schema);
+      ok = true;
+    }
+  }
+  for (const eql::Diagnostic& d : diagnostics) {
+    std::string rendered = eql::RenderDiagnostic(d, name, text);
+    if (rendered.empty() || rendered.back() != '\n') rendered.push_back('\n');
+    fmt::print(stderr, "{}", rendered);
+  }
+  if (!ok) return kExitFailure;
+  fmt::print("{}\n", output);
+  return kExitOk;
+}
+
+}  // namespace kestrel::cli
