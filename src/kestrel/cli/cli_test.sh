@@ -50,6 +50,29 @@ printf '{}\n' | "$kestrel" --log-level error run --source ndjson:- 2>"$tmp/err" 
 grep -q "^info" "$tmp/err" && fail "--log-level error still logs info"
 grep -q "summary:" "$tmp/err" || fail "summary missing at --log-level error"
 
+# 6. compile: the seed sequence as written; errors with position and caret; exit codes.
+seed='sequence by process.entity_id [process where process.executable == "/bin/bash"] [file where file.path == "/etc/passwd"] [process where process.executable == "wc"] with maxspan=5s'
+printf '%s' "$seed" | "$kestrel" compile --emit ir - >"$tmp/out" 2>"$tmp/err" || fail "seed sequence does not compile: $(cat "$tmp/err")"
+grep -q '(maxspan_ns 5000000000)' "$tmp/out" || fail "compile --emit ir output: $(cat "$tmp/out")"
+printf '%s' "$seed" | "$kestrel" compile --emit ast - >"$tmp/out" 2>&1 || fail "compile --emit ast"
+printf 'process where process.name == "a" and\n  startsWith(process.pid, "b")' >"$tmp/bad.eql"
+"$kestrel" compile "$tmp/bad.eql" >"$tmp/out" 2>"$tmp/err"; [ $? -eq 1 ] || fail "compile of a bad query should exit 1"
+grep -q "bad.eql:2:14: error: argument 1 of \`startsWith\` must be a string, not a number" "$tmp/err" || fail "compile diagnostic: $(cat "$tmp/err")"
+grep -q '^               \^~~~~~~~~~~$' "$tmp/err" || fail "compile caret: $(cat "$tmp/err")"
+
+# 7. check: the default pack is clean; a broken rule fails with file:line:col and the summary.
+"$kestrel" check --summary rules >"$tmp/out" 2>&1 || fail "check of the default pack failed: $(cat "$tmp/out")"
+tail -n 1 "$tmp/out" | grep -Eq '^[0-9]+ rules: [0-9]+ ok, 0 failed, 0 skipped$' || fail "check summary: $(tail -n 1 "$tmp/out")"
+mkdir -p "$tmp/rules"
+cp rules/linux/*.eql "$tmp/rules/"
+printf 'process where process.name == ("unclosed"\n' >"$tmp/rules/broken.eql"
+"$kestrel" check --summary "$tmp/rules" >"$tmp/out" 2>&1; [ $? -eq 1 ] || fail "check with a broken rule should exit 1"
+grep -q "broken.eql:1:" "$tmp/out" || fail "check diagnostic lacks file:line:col: $(cat "$tmp/out")"
+tail -n 1 "$tmp/out" | grep -q "rules: 3 ok, 1 failed, 0 skipped" || fail "check summary with a failure: $(tail -n 1 "$tmp/out")"
+"$kestrel" run --rules "$tmp/rules" --source ndjson:examples/demo-events.ndjson >/dev/null 2>"$tmp/err"
+[ $? -eq 0 ] || fail "run must go on when one rule is bad"
+grep -q "rules: 3 loaded, 1 failed" "$tmp/err" || fail "run summary with a bad rule: $(tail -n 2 "$tmp/err")"
+
 if [ "$failures" -eq 0 ]; then
   echo "cli_test: all checks passed"
   exit 0

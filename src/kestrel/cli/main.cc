@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
 #include "kestrel/cli/run_command.h"
 
@@ -77,6 +78,17 @@ int main(int argc, char** argv) {
                         "Endgame dialect: compare strings with case");
   compile_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::CheckOptions check;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check", "Load and compile rule files and directories; print every diagnostic");
+  check_cmd->add_option("paths", check.paths, "Rule files and directories (recursive)")
+      ->required();
+  check_cmd->add_flag("--summary", check.summary,
+                      "End with a line 'N rules: M ok, K failed, S skipped'");
+  check_cmd->add_flag("--strict", check.strict, "Unknown fields are errors, not warnings");
+  check_cmd->add_flag("--no-warnings", check.quiet_warnings, "Print errors only");
+  check_cmd->footer(kExitCodesHelp);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -87,5 +99,6 @@ int main(int argc, char** argv) {
 
   if (run_cmd->parsed()) return kestrel::cli::Run(run);
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
+  if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);
   return kestrel::cli::kExitUsage;
 }

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/alert_sink.h"
+#include "kestrel/rules/rule_set.h"
 #include "kestrel/base/status.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/schema/schema.h"
@@ -27,29 +28,6 @@ std::optional<fs::path> ExecutableDir() {
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return std::nullopt;
   return exe.parent_path();
-}
-
-constexpr std::array<std::string_view, 6> kRuleExtensions = {".eql",  ".toml", ".json",
-                                                             ".yaml", ".yml",  ".lua"};
-
-// Rule files below `dir`, recursively, sorted for a deterministic load order.
-std::vector<fs::path> ListRuleFiles(const fs::path& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    std::string ext = it->path().extension().string();
-    if (std::find(kRuleExtensions.begin(), kRuleExtensions.end(), ext) != kRuleExtensions.end()) {
-      files.push_back(it->path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 }  // namespace
@@ -116,7 +94,9 @@ int Run(const RunOptions& options) {
     return kExitFailure;
   }
 
-  // Rules.
+  // Rules. A rule with an error is reported and left out; the others still run.
+  size_t rules_loaded = 0;
+  size_t rules_failed = 0;
   std::string rules_error;
   auto rules_dir = ResolveRulesDir(options.rules_dir, &rules_error);
   if (!rules_dir) {
@@ -126,12 +106,17 @@ int Run(const RunOptions& options) {
     }
     spdlog::warn("{}; running without rules", rules_error);
   } else {
-    std::vector<fs::path> files = ListRuleFiles(*rules_dir);
-    spdlog::info("rule directory {}: {}", rules_dir->string(),
-                 Plural(files.size(), "rule file", "rule files"));
+    rules::RuleSetBuild build = rules::BuildRuleSet({rules_dir->string()}, schema);
+    for (const std::string& m : build.messages) {
+      // Compiler-style diagnostics are multi-line; print them as they are.
+      fmt::print(stderr, "{}", m);
+    }
+    spdlog::info("rule directory {}: {}", rules_dir->string(), build.Summary());
+    rules_loaded = build.ok;
+    rules_failed = build.failed;
     spdlog::warn(
-        "rule evaluation is not in this build yet (the EQL front end and the detection engine "
-        "are the next milestones): events are read and validated, no alerts are raised");
+        "rule evaluation is not in this build yet (the detection engine is the next milestone): "
+        "rules are compiled and events are read and validated, no alerts are raised");
   }
 
   // Output.
@@ -159,8 +144,9 @@ int Run(const RunOptions& options) {
   }
 
   sources::SourceStats stats = (*source)->stats();
-  std::string summary = fmt::format("summary: events read: {}, malformed lines: {}, alerts: {}",
-                                    stats.events, stats.malformed, (*sink)->written());
+  std::string summary = fmt::format(
+      "summary: events read: {}, malformed lines: {}, alerts: {}, rules: {} loaded, {} failed",
+      stats.events, stats.malformed, (*sink)->written(), rules_loaded, rules_failed);
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);
   }

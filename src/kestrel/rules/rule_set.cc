@@ -1,0 +1,126 @@
+// BuildRuleSet; see rule_set.h.
+//
+// Diagnostics of a query are positioned in the query text; RuleSpec::PositionOf maps them to
+// the file (line, byte column), and the file's own text supplies the line shown under the
+// message, so the caret lands where the user wrote the mistake whatever the file format.
+#include "kestrel/rules/rule_set.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "kestrel/base/string_map.h"
+#include "kestrel/eql/diagnostic.h"
+#include "kestrel/eql/sema.h"
+#include "kestrel/rules/loader.h"
+
+namespace kestrel::rules {
+namespace {
+
+// Files read once each, for the source lines of their diagnostics.
+class FileTexts {
+ public:
+  const std::string& Get(const std::string& path) {
+    auto it = texts_.find(path);
+    if (it != texts_.end()) return it->second;
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    if (in) ss << in.rdbuf();
+    return texts_.emplace(path, ss.str()).first->second;
+  }
+
+ private:
+  base::StringMap<std::string> texts_;
+};
+
+// Byte offset of (line, column) in `text` (both 1-based), clamped to the text.
+size_t OffsetOf(std::string_view text, SourcePosition pos) {
+  size_t offset = 0;
+  for (uint32_t line = 1; line < pos.line; ++line) {
+    size_t nl = text.find('\n', offset);
+    if (nl == std::string_view::npos) return text.size();
+    offset = nl + 1;
+  }
+  return std::min(text.size(), offset + (pos.column > 0 ? pos.column - 1 : 0));
+}
+
+std::string Render(const eql::Diagnostic& d, const std::string& file, std::string_view text) {
+  std::string out = eql::RenderDiagnostic(d, file, text);
+  if (out.empty() || out.back() != '\n') out.push_back('\n');
+  return out;
+}
+
+eql::Severity SeverityOf(LoadDiagnostic::Kind kind) {
+  switch (kind) {
+    case LoadDiagnostic::Kind::kError: return eql::Severity::kError;
+    case LoadDiagnostic::Kind::kWarning: return eql::Severity::kWarning;
+    case LoadDiagnostic::Kind::kSkipped: return eql::Severity::kNote;
+  }
+  return eql::Severity::kError;
+}
+
+}  // namespace
+
+std::string RuleSetBuild::Summary() const {
+  return fmt::format("{} rule{}: {} ok, {} failed, {} skipped", total(), total() == 1 ? "" : "s",
+                     ok, failed, skipped);
+}
+
+RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema& schema,
+                          const RuleSetOptions& options) {
+  RuleSetBuild build;
+  FileTexts texts;
+  LoadResult loaded = LoadRulePaths(paths);
+  build.failed = loaded.failed;
+  build.skipped = loaded.skipped;
+  for (const LoadDiagnostic& d : loaded.diagnostics) {
+    if (d.kind == LoadDiagnostic::Kind::kWarning) ++build.warnings;
+    if (d.pos.line == 0) {
+      build.messages.push_back(FormatLoadDiagnostic(d) + "\n");
+      continue;
+    }
+    const std::string& text = texts.Get(d.file);
+    eql::Diagnostic diag;
+    diag.severity = SeverityOf(d.kind);
+    diag.message = d.message;
+    diag.span.line = d.pos.line;
+    diag.span.column = d.pos.column;
+    diag.span.offset = static_cast<uint32_t>(OffsetOf(text, d.pos));
+    diag.span.length = 1;
+    build.messages.push_back(Render(diag, d.file, text));
+  }
+
+  for (RuleSpec& spec : loaded.rules) {
+    eql::CompileOptions compile;
+    compile.dialect = spec.dialect == RuleDialect::kEndgame ? eql::Dialect::kEndgame
+                                                            : eql::Dialect::kElasticsearch;
+    compile.strict = options.strict;
+    compile.case_sensitive = options.endgame_case_sensitive;
+    eql::CompileResult result = eql::Compile(spec.query, schema, compile);
+    const std::string& text = texts.Get(spec.file);
+    for (eql::Diagnostic d : result.diagnostics) {
+      if (d.severity == eql::Severity::kWarning) ++build.warnings;
+      SourcePosition begin = spec.PositionOf(d.span.offset);
+      SourcePosition end = spec.PositionOf(d.span.offset + d.span.length);
+      d.span.line = begin.line;
+      d.span.column = begin.column;
+      size_t file_offset = OffsetOf(text, begin);
+      d.span.offset = static_cast<uint32_t>(file_offset);
+      // A span that crosses lines in the file is underlined to the end of its first line.
+      d.span.length = end.line == begin.line && end.column > begin.column
+                          ? end.column - begin.column
+                          : std::max<uint32_t>(1, d.span.length);
+      build.messages.push_back(Render(d, spec.file, text));
+    }
+    if (!result.ok()) {
+      ++build.failed;
+      continue;
+    }
+    ++build.ok;
+    build.rules.push_back(CompiledRule{std::move(spec), std::move(result.program)});
+  }
+  return build;
+}
+
+}  // namespace kestrel::rules

@@ -1,0 +1,96 @@
+#include "kestrel/rules/rule_set.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace kestrel::rules {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RuleSetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           (std::string("rule_set_test_") +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void Write(const std::string& name, const std::string& text) {
+    fs::create_directories((dir_ / name).parent_path());
+    std::ofstream(dir_ / name) << text;
+  }
+  std::string All(const RuleSetBuild& b) {
+    std::string out;
+    for (const std::string& m : b.messages) out += m;
+    return out;
+  }
+
+  fs::path dir_;
+  schema::Schema schema_;
+};
+
+TEST_F(RuleSetTest, GoodRulesCompileBadOnesAreReportedAndSkipped) {
+  Write("good.eql", "// name: Good\nprocess where process.name == \"bash\"\n");
+  Write("bad.eql", "// name: Bad\nprocess where\n  startsWith(process.pid, \"a\")\n");
+  Write("kql.toml",
+        "[metadata]\nmaturity = \"production\"\n[rule]\nrule_id = \"k1\"\nname = \"K\"\n"
+        "type = \"query\"\nlanguage = \"kuery\"\nquery = \"process.name: bash\"\n"
+        "severity = \"low\"\nrisk_score = 21\ndescription = \"d\"\n");
+  RuleSetBuild b = BuildRuleSet({dir_.string()}, schema_);
+  EXPECT_EQ(b.ok, 1u);
+  EXPECT_EQ(b.failed, 1u);
+  EXPECT_EQ(b.skipped, 1u);
+  EXPECT_EQ(b.Summary(), "3 rules: 1 ok, 1 failed, 1 skipped");
+  ASSERT_EQ(b.rules.size(), 1u);
+  EXPECT_EQ(b.rules[0].spec.id, "good");
+  std::string all = All(b);
+  std::string bad = (dir_ / "bad.eql").string();
+  EXPECT_NE(all.find(bad + ":3:14: error: argument 1 of `startsWith` must be a string, not a number"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("    startsWith(process.pid, \"a\")\n               ^~~~~~~~~~~"),
+            std::string::npos)
+      << all;
+}
+
+TEST_F(RuleSetTest, TomlQueryErrorsPointIntoTheFile) {
+  Write("r.toml",
+        "[metadata]\nmaturity = \"production\"\n\n[rule]\nrule_id = \"t1\"\nname = \"T\"\n"
+        "type = \"eql\"\nlanguage = \"eql\"\nseverity = \"high\"\nrisk_score = 73\n"
+        "description = \"d\"\nquery = '''\nprocess where host.os.type == \"linux\" and\n"
+        "  process.name == \"x\" and nosuch(process.name)\n'''\n");
+  RuleSetBuild b = BuildRuleSet({(dir_ / "r.toml").string()}, schema_);
+  EXPECT_EQ(b.failed, 1u);
+  std::string all = All(b);
+  EXPECT_NE(all.find("r.toml:14:27: error: unknown function `nosuch`"), std::string::npos) << all;
+}
+
+TEST_F(RuleSetTest, UnknownFieldWarningKeepsTheRuleUnlessStrict) {
+  Write("w.eql", "process where process.executabel == \"/bin/sh\"\n");
+  RuleSetBuild b = BuildRuleSet({dir_.string()}, schema_);
+  EXPECT_EQ(b.ok, 1u);
+  EXPECT_EQ(b.warnings, 1u);
+  EXPECT_NE(All(b).find("w.eql:1:15: warning: unknown field `process.executabel`"),
+            std::string::npos)
+      << All(b);
+  EXPECT_NE(All(b).find("hint: did you mean `process.executable`?"), std::string::npos);
+  RuleSetOptions strict;
+  strict.strict = true;
+  schema::Schema fresh;
+  RuleSetBuild s = BuildRuleSet({dir_.string()}, fresh, strict);
+  EXPECT_EQ(s.failed, 1u);
+}
+
+TEST_F(RuleSetTest, DefaultRulePackCompiles) {
+  RuleSetBuild b = BuildRuleSet({std::string(KESTREL_SOURCE_DIR) + "/rules"}, schema_);
+  EXPECT_EQ(b.failed, 0u) << All(b);
+  EXPECT_GE(b.ok, 3u);
+  EXPECT_EQ(b.warnings, 0u) << All(b);
+}
+
+}  // namespace
+}  // namespace kestrel::rules
