@@ -1,5 +1,7 @@
 #include "kestrel/rules/rule_set.h"
 
+#include "kestrel/rules/rule_file.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -90,6 +92,20 @@ TEST_F(RuleSetTest, DefaultRulePackCompiles) {
   EXPECT_EQ(b.failed, 0u) << All(b);
   EXPECT_GE(b.ok, 3u);
   EXPECT_EQ(b.warnings, 0u) << All(b);
+}
+
+// Found by fuzz/rule_file_fuzz.cc: yaml-cpp's LoadAll() never returned on this input.
+TEST(YamlReaderRegressionTest, MalformedStreamDoesNotHang) {
+  LoadResult r = LoadRuleText("x.yaml", RuleFormat::kYaml, ", \"\n*wget ");
+  EXPECT_TRUE(r.rules.empty());
+  EXPECT_FALSE(r.diagnostics.empty());
+  LoadResult two = LoadRuleText(
+      "y.yaml", RuleFormat::kYaml,
+      "id: a\nquery: any where true\n--- # second\nid: b\nquery: |\n  process where true\n...\n");
+  ASSERT_EQ(two.rules.size(), 2u);
+  EXPECT_EQ(two.rules[1].id, "b");
+  EXPECT_EQ(two.rules[1].query_start.line, 6u);
+  EXPECT_EQ(two.rules[1].query_start.column, 3u);
 }
 
 }  // namespace

@@ -105,11 +105,60 @@ class Converter {
 
 }  // namespace
 
+// The documents of a YAML stream, split at `---` / `...` marker lines (column 0, as YAML
+// requires). yaml-cpp 0.7's LoadAll() can loop forever on malformed input (found by
+// fuzz/rule_file_fuzz.cc), so each document is loaded on its own with YAML::Load(). Each piece
+// keeps the file's line numbers (earlier lines become empty) and columns (markers become
+// spaces), so node marks stay file positions.
+std::vector<std::string> SplitDocuments(std::string_view text) {
+  std::vector<std::string> documents;
+  std::string current;
+  size_t line_count = 0;  // lines before the current piece's first line
+  bool has_content = false;
+  size_t start = 0;
+  auto flush = [&](size_t next_line) {
+    if (has_content) documents.push_back(std::move(current));
+    current.assign(next_line, '\n');
+    has_content = false;
+  };
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string_view line =
+        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    bool marker = (line.starts_with("---") || line.starts_with("...")) &&
+                  (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (marker) {
+      bool end_marker = line[0] == '.';
+      flush(line_count);
+      if (!end_marker) {
+        // Content after `---` on the same line belongs to the new document.
+        std::string rest(line);
+        rest.replace(0, 3, "   ");
+        current += rest;
+        has_content = rest.find_first_not_of(" \t\r") != std::string::npos;
+      }
+    } else {
+      current += line;
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos && !line.starts_with("#")) {
+        has_content = true;
+      }
+    }
+    current.push_back('\n');
+    ++line_count;
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  if (has_content) documents.push_back(std::move(current));
+  return documents;
+}
+
 void ReadYamlFile(FileContext* ctx) {
   std::vector<YAML::Node> documents;
   std::vector<DocNode> roots;
   try {
-    documents = YAML::LoadAll(std::string(ctx->lines().text()));
+    for (const std::string& piece : SplitDocuments(ctx->lines().text())) {
+      documents.push_back(YAML::Load(piece));
+    }
     Converter converter(ctx);
     for (const YAML::Node& document : documents) {
       if (!converter.Convert(document, 0, &roots.emplace_back())) {
