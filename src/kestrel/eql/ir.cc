@@ -67,6 +67,7 @@ void Dump(const IrNode& n, const schema::Schema& schema, std::string* out) {
     case IrOp::kAnd: out->append("(and"); break;
     case IrOp::kOr: out->append("(or"); break;
     case IrOp::kNeg: out->append("(neg"); break;
+    case IrOp::kTruthy: out->append("(truthy"); break;
     case IrOp::kCompare:
       out->append("(");
       out->append(CompareName(n.compare));
@@ -129,6 +130,7 @@ void DumpStage(const IrStage& stage, std::string_view tag, const schema::Schema&
     out->push_back(')');
   }
   if (stage.missing) out->append(" missing");
+  if (stage.fork) out->append(" fork");
   if (stage.runs) out->append(fmt::format(" (runs {})", *stage.runs));
   out->push_back(')');
 }

@@ -51,6 +51,7 @@ enum class IrOp : uint8_t {
   kRegex,     // children[0] matches any of set (regex patterns)
   kCall,      // builtin(children...)
   kRelation,  // Endgame: relation to a process matching children[0] in `category`
+  kTruthy,    // Endgame: children[0] used as a condition (non-empty, non-zero, present object)
 };
 
 struct IrNode {
@@ -86,6 +87,7 @@ struct IrStage {
   IrNodePtr predicate;                         // never null (constant true for `where true`)
   std::vector<IrNodePtr> by;                   // shared keys first, then the stage's own
   bool missing = false;                        // `![...]`
+  bool fork = false;                           // Endgame `fork=true`: copy, do not move, matches
   std::optional<int64_t> runs;                 // `with runs=N`
 };
 
@@ -99,6 +101,7 @@ struct IrPipe {
 struct IrProgram {
   QueryKind kind = QueryKind::kEvent;
   Dialect dialect = Dialect::kElasticsearch;
+  bool case_insensitive = false;  // Endgame in its default mode: strings compare without case
   std::vector<IrStage> stages;  // one for an event query
   std::optional<IrStage> until;
   std::optional<int64_t> maxspan_ns;

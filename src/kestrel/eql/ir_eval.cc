@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include "absl/container/inlined_vector.h"
+#include "kestrel/event/json_decoder.h"
 
 namespace kestrel::eql {
 namespace {
@@ -17,8 +18,23 @@ Value Not(const Value& v) {
 }
 
 Value Field(const IrNode& node, const EvalContext& ctx) {
-  if (ctx.event == nullptr) return Value::Null();
-  const Value* v = ctx.event->Find(node.field);
+  const event::Event* source = ctx.event;
+  if (ctx.locals != nullptr && !node.event_index) {
+    if (const Value* bound = ctx.locals->Find(node.field)) {
+      if (!node.index) return *bound;
+      source = ctx.locals;
+    }
+  }
+  if (node.event_index) {
+    int64_t i = *node.event_index;
+    if (i < 0) i += static_cast<int64_t>(ctx.match_size);
+    if (ctx.match_events == nullptr || i < 0 || i >= static_cast<int64_t>(ctx.match_size)) {
+      return Value::Null();
+    }
+    source = ctx.match_events[i];
+  }
+  if (source == nullptr) return Value::Null();
+  const Value* v = source->Find(node.field);
   if (v == nullptr) return Value::Null();
   if (!node.index) return *v;
   if (v->kind() != ValueKind::kArray) return *node.index == 0 ? *v : Value::Null();
@@ -45,6 +61,119 @@ Value AnyString(const Value& v, Match match) {
 Value Negate(const Value& v, bool negated) {
   if (!negated || v.kind() != ValueKind::kBool) return v;
   return Value::Bool(!v.as_bool());
+}
+
+// The elements of a JSON array text, split at its top-level commas.
+std::vector<std::string_view> SplitJsonArray(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t depth = 0, start = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (depth++ == 0 && c == '[') start = i + 1;
+    } else if (c == ']' || c == '}') {
+      if (--depth == 0 && c == ']' && i > start) out.push_back(text.substr(start, i - start));
+    } else if (c == ',' && depth == 1) {
+      out.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+// Whether the event has a field below `prefix` (an object that was flattened into leaves).
+bool HasChildren(const event::Event& e, std::string_view prefix, const schema::Schema& schema) {
+  for (const event::Event::Entry& entry : e.entries()) {
+    std::string_view name = schema.Info(entry.id).name;
+    if (name.size() > prefix.size() && name[prefix.size()] == '.' && name.starts_with(prefix)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Value Truthy(const IrNode& node, const EvalContext& ctx) {
+  Value v = EvalIr(*node.children[0], ctx);
+  switch (v.kind()) {
+    case ValueKind::kNull: {
+      const IrNode& c = *node.children[0];
+      if (c.op == IrOp::kField && !c.index && ctx.schema != nullptr) {
+        std::string_view name = ctx.schema->Info(c.field).name;
+        for (const event::Event* e : {ctx.locals, ctx.event}) {
+          if (e != nullptr && HasChildren(*e, name, *ctx.schema)) return Value::Bool(true);
+        }
+      }
+      return Value::Null();
+    }
+    case ValueKind::kBool: return v;
+    case ValueKind::kInt: return Value::Bool(v.as_int() != 0);
+    case ValueKind::kUint: return Value::Bool(true);
+    case ValueKind::kDouble: return Value::Bool(v.as_double() != 0);
+    case ValueKind::kString: return Value::Bool(!v.as_string().empty());
+    case ValueKind::kArray: return Value::Bool(!v.as_array().empty());
+    case ValueKind::kRawJson: return Value::Bool(v.as_string() != "[]");
+    case ValueKind::kIp: return Value::Bool(true);
+  }
+  return Value::Null();
+}
+
+// arraySearch(array, var, condition) / arrayCount(array, var, condition): the condition is
+// evaluated once per element with `var` bound to it (outer bindings stay visible).
+Value ArrayLambda(const IrNode& node, const EvalContext& ctx) {
+  Value array = EvalIr(*node.children[0], ctx);
+  if (array.is_null()) return Value::Null();
+  schema::FieldId var = node.children[1]->field;
+  int64_t count = 0;
+  auto test = [&](event::Event& locals) {
+    if (ctx.locals != nullptr) {
+      for (const event::Event::Entry& e : ctx.locals->entries()) {
+        if (locals.Find(e.id) == nullptr) locals.Set(e.id, e.value);
+      }
+      locals.Finish();
+    }
+    EvalContext inner = ctx;
+    inner.locals = &locals;
+    return IsTrue(EvalIr(*node.children[2], inner));
+  };
+  if (array.kind() == ValueKind::kRawJson) {
+    // An array of objects: each element is decoded as the object `{var: element}`.
+    if (ctx.schema == nullptr) return Value::Null();
+    event::JsonDecoder decoder(ctx.schema, event::DecoderOptions{.time_field = "",
+                                                                 .category_fields = {}});
+    std::string var_name(ctx.schema->Info(var).name);
+    for (std::string_view element : SplitJsonArray(array.as_string())) {
+      event::Event locals;
+      std::string json = "{\"" + var_name + "\":" + std::string(element) + "}";
+      if (!decoder.Decode(json, &locals).ok()) continue;
+      if (test(locals)) {
+        if (node.builtin == Builtin::kArraySearch) return Value::Bool(true);
+        ++count;
+      }
+    }
+  } else {
+    std::span<const Value> elements =
+        array.kind() == ValueKind::kArray ? array.as_array() : std::span<const Value>(&array, 1);
+    for (const Value& element : elements) {
+      event::Event locals;
+      locals.Set(var, element);
+      locals.Finish();
+      if (test(locals)) {
+        if (node.builtin == Builtin::kArraySearch) return Value::Bool(true);
+        ++count;
+      }
+    }
+  }
+  if (node.builtin == Builtin::kArraySearch) return Value::Bool(false);
+  return Value::Int(count);
 }
 
 }  // namespace
@@ -124,12 +253,13 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
     case IrOp::kCall: {
       if (node.builtin == Builtin::kSafe) return EvalIr(*node.children[0], ctx);
       if (node.builtin == Builtin::kArrayCount || node.builtin == Builtin::kArraySearch) {
-        return Value::Null();  // lambda forms: evaluated by the engine (issue 4)
+        return ArrayLambda(node, ctx);
       }
       absl::InlinedVector<Value, 4> args;
       for (const IrNodePtr& c : node.children) args.push_back(EvalIr(*c, ctx));
       return CallBuiltin(node.builtin, args, node.case_insensitive, ctx.scratch);
     }
+    case IrOp::kTruthy: return Truthy(node, ctx);
     case IrOp::kRelation:
       if (ctx.relation == nullptr) return Value::Null();
       return ctx.relation(ctx.relation_state, node, ctx);

@@ -16,6 +16,14 @@ namespace kestrel::eql {
 
 struct EvalContext {
   const event::Event* event = nullptr;  // nullptr while folding: every field reads as null
+  // Variables bound by arraySearch/arrayCount (as fields of a small event), read before `event`.
+  const event::Event* locals = nullptr;
+  // Needed only by Endgame constructs over nested objects (arraySearch over arrays of objects,
+  // an object used as a condition); without it those evaluate as if the objects were absent.
+  schema::Schema* schema = nullptr;
+  // The events of a sequence or join result, for `events[i].field` in pipes.
+  const event::Event* const* match_events = nullptr;
+  size_t match_size = 0;
   base::StringArena* scratch = nullptr;
   // Process relations (Endgame `descendant of [...]`) need the engine's process table; without
   // a resolver they evaluate to null.

@@ -183,6 +183,13 @@ class Analyzer {
   bool ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out);
   IrNodePtr Fold(IrNodePtr node);
   IrNodePtr Simplify(IrNodePtr node);
+  // Endgame uses any value as a condition (Python truthiness); makes that explicit in the IR.
+  IrNodePtr AsCondition(IrNodePtr x) {
+    if (!endgame() || !x || x->type == IrType::kBool || x->type == IrType::kNull) return x;
+    auto n = Make(IrOp::kTruthy, IrType::kBool, x->span);
+    n->children.push_back(std::move(x));
+    return Fold(std::move(n));
+  }
 
   schema::Schema& schema_;
   const CompileOptions& options_;
@@ -200,6 +207,7 @@ IrNodePtr Analyzer::LowerExpr(const Expr& expr) {
       IrNodePtr x = LowerExpr(*u.operand);
       if (!x) return nullptr;
       if (u.op == UnaryOp::kNot) {
+        x = AsCondition(std::move(x));
         // `not x in (...)` and `not wildcard(...)` are the negated nodes themselves, so every
         // spelling of a negated match lowers to the same IR.
         if (x->op == IrOp::kIn || x->op == IrOp::kWildcard) {
@@ -353,7 +361,7 @@ IrNodePtr Analyzer::LowerLogical(const LogicalExpr& e) {
   auto n = Make(e.op == LogicalOp::kAnd ? IrOp::kAnd : IrOp::kOr, IrType::kBool, e.span);
   bool failed = false;
   for (const ExprPtr& operand : e.operands) {
-    IrNodePtr x = LowerExpr(*operand);
+    IrNodePtr x = AsCondition(LowerExpr(*operand));
     if (!x) {
       failed = true;
       continue;
@@ -519,6 +527,12 @@ IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
       return nullptr;
     }
   }
+  if ((info->id == Builtin::kArraySearch || info->id == Builtin::kArrayCount) &&
+      (args[1]->op != IrOp::kField || args[1]->index || args[1]->event_index)) {
+    Error(args[1]->span, fmt::format("the second argument of `{}` must be a variable name",
+                                     info->name));
+    return nullptr;
+  }
   bool ci = e.case_insensitive || (info->string_matching && DialectCaseInsensitive());
   // wildcard(x, "a*", ...) with literal patterns is the same node as `x == "a*"`.
   if (info->id == Builtin::kWildcard) {
@@ -590,7 +604,7 @@ IrNodePtr Analyzer::Simplify(IrNodePtr node) {
 bool Analyzer::LowerEventQuery(const EventQuery& q, IrStage* out) {
   out->span = q.span;
   if (!q.category.empty()) out->category = schema_.InternCategory(q.category);
-  out->predicate = LowerExpr(*q.condition);
+  out->predicate = AsCondition(LowerExpr(*q.condition));
   if (out->predicate && out->predicate->type != IrType::kBool &&
       out->predicate->type != IrType::kAny && out->predicate->type != IrType::kNull) {
     Error(q.condition->span, fmt::format("a condition must be a boolean, not {}",
@@ -605,6 +619,7 @@ bool Analyzer::LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared
   bool ok = LowerEventQuery(*stage.query, out);
   out->span = stage.span;
   out->missing = stage.missing;
+  out->fork = stage.fork.value_or(false);
   out->runs = stage.runs;
   if (stage.runs && (*stage.runs < 1 || *stage.runs > 100)) {
     Error(stage.span, "`runs` must be between 1 and 100");
@@ -642,6 +657,7 @@ CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileO
   auto program = std::make_unique<IrProgram>();
   program->kind = query.body->kind();
   program->dialect = options.dialect;
+  program->case_insensitive = options.dialect == Dialect::kEndgame && !options.case_sensitive;
   Analyzer analyzer(schema, options, &program->constants, &result.diagnostics);
   const QueryNode& body = *query.body;
   auto lower_stages = [&](const std::vector<Stage>& stages, const std::vector<ExprPtr>& by) {

@@ -1,0 +1,56 @@
+// ProcessLineage: the process tree seen so far, for Endgame's `descendant of [q]`, `child of
+// [q]` and `event of [q]`.
+//
+// Entities are keyed by `unique_pid` / `unique_ppid` (Endgame schema) or `process.entity_id` /
+// `process.parent.entity_id` (ECS), falling back to `pid` / `ppid` (`process.pid` /
+// `process.parent.pid`) when the unique ids are absent. A relation node marks the processes
+// whose events matched its sub-query; an event then asks whether its own process (event of), its
+// parent (child of) or any ancestor (descendant of) is marked.
+//
+// Bounds: at most `max_processes` entities; past that the oldest-seen are forgotten (counted).
+// Ancestor walks stop after kMaxDepth steps (cycles in bad data cannot loop forever).
+// Thread safety: none (one per engine instance). Tested by query_engine_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "kestrel/eql/ir.h"
+#include "kestrel/event/event.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::engine {
+
+class ProcessLineage {
+ public:
+  static constexpr int kMaxDepth = 256;
+
+  ProcessLineage(schema::Schema& schema, eql::Dialect dialect, size_t max_processes = 1 << 20);
+
+  // Records the parent of the event's process (if the event names both).
+  void Observe(const event::Event& e);
+  // Marks the event's process as matching relation node `node` (identity: its address).
+  void Mark(const eql::IrNode* node, const event::Event& e);
+  // Whether the event stands in `node.relation` to a process marked for `node`.
+  bool Related(const eql::IrNode& node, const event::Event& e) const;
+
+  uint64_t forgotten() const { return forgotten_; }
+
+ private:
+  std::optional<std::string> Key(const event::Event& e, schema::FieldId unique,
+                                 schema::FieldId plain) const;
+  std::optional<std::string> ParentOf(const event::Event& e) const;
+
+  schema::FieldId pid_, ppid_, unique_pid_, unique_ppid_;
+  size_t max_processes_;
+  absl::flat_hash_map<std::string, std::string> parent_;
+  std::deque<std::string> order_;  // insertion order of parent_, for forgetting the oldest
+  absl::flat_hash_map<const eql::IrNode*, absl::flat_hash_set<std::string>> marked_;
+  uint64_t forgotten_ = 0;
+};
+
+}  // namespace kestrel::engine

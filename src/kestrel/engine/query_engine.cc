@@ -1,0 +1,323 @@
+// QueryEngine; see query_engine.h for the semantics.
+//
+// State: for sequences, one map key -> partial match per stage (vector of maps); for joins and
+// samples, one map key -> slots per stage. Keys are the `by` values serialised as JSON text.
+// Cost per event: the stage predicates, plus (sequences with maxspan) a sweep of the partial
+// matches to expire them — fine for query (hunting) mode; the streaming engine replaces the sweep
+// with a time-ordered index.
+#include "kestrel/engine/query_engine.h"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "kestrel/engine/lineage.h"
+#include "kestrel/eql/ir_eval.h"
+#include "kestrel/event/json_writer.h"
+
+namespace kestrel::engine {
+namespace {
+
+using EventPtr = std::shared_ptr<const event::Event>;
+
+struct Partial {
+  int64_t start_ns = 0;
+  std::vector<uint64_t> indexes;
+  std::vector<EventPtr> events;
+};
+
+// Collects relation nodes, innermost first, so nested sub-queries mark before outer ones read.
+void CollectRelations(const eql::IrNode& node, std::vector<const eql::IrNode*>* out) {
+  for (const eql::IrNodePtr& c : node.children) CollectRelations(*c, out);
+  if (node.op == eql::IrOp::kRelation) out->push_back(&node);
+}
+
+}  // namespace
+
+class QueryEngine::Impl {
+ public:
+  Impl(const eql::IrProgram* program, schema::Schema& schema)
+      : program_(program), lineage_(schema, program->dialect) {
+    for (const eql::IrStage& s : program->stages) {
+      for (int64_t r = 0; r < s.runs.value_or(1); ++r) stages_.push_back(&s);
+    }
+    for (const eql::IrStage* s : stages_) CollectRelations(*s->predicate, &relations_);
+    if (program->until) CollectRelations(*program->until->predicate, &relations_);
+    for (const eql::IrPipe& p : program->pipes) {
+      for (const eql::IrNodePtr& a : p.args) CollectRelations(*a, &relations_);
+    }
+    partials_.resize(stages_.size());
+    count_field_ = *schema.Intern("count", schema::FieldType::kLong, false);
+    percent_field_ = *schema.Intern("percent", schema::FieldType::kDouble, false);
+    ctx_.scratch = &scratch_;
+    ctx_.schema = &schema;
+    ctx_.relation = [](void* state, const eql::IrNode& node, const eql::EvalContext& ctx) {
+      auto* self = static_cast<Impl*>(state);
+      return event::Value::Bool(ctx.event != nullptr && self->lineage_.Related(node, *ctx.event));
+    };
+    ctx_.relation_state = this;
+  }
+
+  void Process(const event::Event& e, uint64_t index) {
+    scratch_.Reset();
+    current_ = nullptr;
+    ctx_.event = &e;
+    lineage_.Observe(e);
+    for (const eql::IrNode* r : relations_) {
+      if (r->category && !e.InCategory(*r->category)) continue;
+      if (eql::EvalCondition(*r->children[0], ctx_)) lineage_.Mark(r, e);
+    }
+    switch (program_->kind) {
+      case eql::QueryKind::kEvent:
+        if (Matches(*stages_[0], e)) Emit({index}, {Copy(e)});
+        break;
+      case eql::QueryKind::kSequence: Sequence(e, index); break;
+      case eql::QueryKind::kJoin:
+      case eql::QueryKind::kSample: Join(e, index); break;
+    }
+  }
+
+  std::vector<QueryMatch> Finish() {
+    for (const eql::IrPipe& pipe : program_->pipes) ApplyPipe(pipe);
+    return std::move(results_);
+  }
+
+ private:
+  bool Matches(const eql::IrStage& stage, const event::Event& e) {
+    if (stage.category && !e.InCategory(*stage.category)) return false;
+    return eql::EvalCondition(*stage.predicate, ctx_);
+  }
+
+  std::string Key(const std::vector<eql::IrNodePtr>& by) {
+    std::string key;
+    for (const eql::IrNodePtr& k : by) {
+      event::AppendJsonValue(&key, eql::EvalIr(*k, ctx_));
+      key.push_back('\x1f');
+    }
+    return key;
+  }
+
+  EventPtr Copy(const event::Event& e) {
+    if (!current_) current_ = std::make_shared<const event::Event>(e);
+    return current_;
+  }
+
+  void Emit(std::vector<uint64_t> indexes, std::vector<EventPtr> events) {
+    results_.push_back(QueryMatch{std::move(indexes), std::move(events)});
+  }
+
+  void Sequence(const event::Event& e, uint64_t index) {
+    int64_t now = e.time_ns();
+    if (program_->maxspan_ns) {
+      int64_t span = *program_->maxspan_ns;
+      for (auto& stage : partials_) {
+        absl::erase_if(stage, [&](const auto& kv) { return now - kv.second.start_ns > span; });
+      }
+    }
+    if (program_->until && Matches(*program_->until, e)) {
+      std::string key = Key(program_->until->by);
+      for (auto& stage : partials_) stage.erase(key);
+    }
+    for (size_t i = stages_.size(); i-- > 0;) {
+      const eql::IrStage& stage = *stages_[i];
+      if (!Matches(stage, e)) continue;
+      std::string key = Key(stage.by);
+      Partial next;
+      if (i == 0) {
+        next.start_ns = now;
+      } else {
+        auto it = partials_[i - 1].find(key);
+        if (it == partials_[i - 1].end()) continue;
+        if (stage.fork) {
+          next = it->second;
+        } else {
+          next = std::move(it->second);
+          partials_[i - 1].erase(it);
+        }
+      }
+      next.indexes.push_back(index);
+      next.events.push_back(Copy(e));
+      if (i + 1 == stages_.size()) {
+        Emit(std::move(next.indexes), std::move(next.events));
+      } else {
+        partials_[i].insert_or_assign(key, std::move(next));
+      }
+    }
+  }
+
+  void Join(const event::Event& e, uint64_t index) {
+    if (program_->until && Matches(*program_->until, e)) {
+      slots_.erase(Key(program_->until->by));
+    }
+    for (size_t i = 0; i < stages_.size(); ++i) {
+      const eql::IrStage& stage = *stages_[i];
+      if (!Matches(stage, e)) continue;
+      std::string key = Key(stage.by);
+      auto& slots = slots_[key];
+      if (slots.empty()) slots.resize(stages_.size());
+      if (slots[i]) continue;  // the first event of a stage is kept
+      slots[i] = std::make_pair(index, Copy(e));
+      bool complete = std::all_of(slots.begin(), slots.end(), [](const auto& s) { return s; });
+      if (complete) {
+        QueryMatch m;
+        for (auto& s : slots) {
+          m.event_indexes.push_back(s->first);
+          m.events.push_back(s->second);
+        }
+        results_.push_back(std::move(m));
+        slots_.erase(key);
+      }
+    }
+  }
+
+  // Points the evaluation context at a result: its first event for plain fields, all of them
+  // for `events[i].field`.
+  void Focus(const QueryMatch& m, std::vector<const event::Event*>* storage) {
+    storage->clear();
+    for (const EventPtr& p : m.events) storage->push_back(p.get());
+    ctx_.event = storage->empty() ? nullptr : (*storage)[0];
+    ctx_.match_events = storage->data();
+    ctx_.match_size = storage->size();
+  }
+
+  void ApplyPipe(const eql::IrPipe& pipe) {
+    std::vector<const event::Event*> focus;
+    switch (pipe.kind) {
+      case eql::PipeKind::kHead:
+        if (results_.size() > static_cast<size_t>(std::max<int64_t>(pipe.limit, 0))) {
+          results_.resize(static_cast<size_t>(std::max<int64_t>(pipe.limit, 0)));
+        }
+        break;
+      case eql::PipeKind::kTail: {
+        size_t keep = static_cast<size_t>(std::max<int64_t>(pipe.limit, 0));
+        if (results_.size() > keep) {
+          results_.erase(results_.begin(), results_.end() - static_cast<ptrdiff_t>(keep));
+        }
+        break;
+      }
+      case eql::PipeKind::kFilter: {
+        std::vector<QueryMatch> kept;
+        for (QueryMatch& m : results_) {
+          Focus(m, &focus);
+          scratch_.Reset();
+          if (eql::EvalCondition(*pipe.args[0], ctx_)) kept.push_back(std::move(m));
+        }
+        results_ = std::move(kept);
+        break;
+      }
+      case eql::PipeKind::kUnique: {
+        absl::flat_hash_set<std::string> seen;
+        std::vector<QueryMatch> kept;
+        for (QueryMatch& m : results_) {
+          Focus(m, &focus);
+          scratch_.Reset();
+          if (seen.insert(Key(pipe.args)).second) kept.push_back(std::move(m));
+        }
+        results_ = std::move(kept);
+        break;
+      }
+      case eql::PipeKind::kUniqueCount: {
+        // The first result per key, with `count` (results with that key) and `percent` (their
+        // share of all results) added to its first event, as the reference does.
+        absl::flat_hash_map<std::string, size_t> position;
+        std::vector<QueryMatch> kept;
+        std::vector<int64_t> counts;
+        for (QueryMatch& m : results_) {
+          Focus(m, &focus);
+          scratch_.Reset();
+          auto [it, inserted] = position.try_emplace(Key(pipe.args), kept.size());
+          if (inserted) {
+            kept.push_back(std::move(m));
+            counts.push_back(0);
+          }
+          ++counts[it->second];
+        }
+        double total = static_cast<double>(results_.size());
+        for (size_t i = 0; i < kept.size(); ++i) {
+          if (kept[i].events.empty()) continue;
+          auto annotated = std::make_shared<event::Event>(*kept[i].events[0]);
+          annotated->SetInt(count_field_, counts[i]);
+          annotated->SetDouble(percent_field_, static_cast<double>(counts[i]) / total);
+          annotated->Finish();
+          kept[i].events[0] = std::move(annotated);
+        }
+        results_ = std::move(kept);
+        break;
+      }
+      case eql::PipeKind::kSort: {
+        // Evaluate the keys once per result, then a stable sort (nulls first).
+        std::vector<std::pair<std::vector<event::Value>, size_t>> keyed;
+        base::StringArena keys_arena;
+        for (size_t r = 0; r < results_.size(); ++r) {
+          Focus(results_[r], &focus);
+          ctx_.scratch = &keys_arena;
+          std::vector<event::Value> values;
+          for (const eql::IrNodePtr& a : pipe.args) values.push_back(eql::EvalIr(*a, ctx_));
+          keyed.emplace_back(std::move(values), r);
+        }
+        ctx_.scratch = &scratch_;
+        bool ci = program_->case_insensitive;
+        std::stable_sort(keyed.begin(), keyed.end(), [ci](const auto& a, const auto& b) {
+          for (size_t i = 0; i < a.first.size(); ++i) {
+            const event::Value& x = a.first[i];
+            const event::Value& y = b.first[i];
+            if (x.is_null() != y.is_null()) return x.is_null();
+            if (eql::IsTrue(eql::Compare(eql::CompareOp::kLt, x, y, ci))) return true;
+            if (eql::IsTrue(eql::Compare(eql::CompareOp::kLt, y, x, ci))) return false;
+          }
+          return false;
+        });
+        std::vector<QueryMatch> sorted;
+        for (auto& [values, r] : keyed) sorted.push_back(std::move(results_[r]));
+        results_ = std::move(sorted);
+        break;
+      }
+      case eql::PipeKind::kCount: break;  // rejected by Create()
+    }
+    ctx_.match_events = nullptr;
+    ctx_.match_size = 0;
+  }
+
+  const eql::IrProgram* program_;
+  ProcessLineage lineage_;
+  std::vector<const eql::IrStage*> stages_;  // `runs` expanded
+  std::vector<const eql::IrNode*> relations_;
+  std::vector<absl::flat_hash_map<std::string, Partial>> partials_;
+  absl::flat_hash_map<std::string, std::vector<std::optional<std::pair<uint64_t, EventPtr>>>>
+      slots_;
+  std::vector<QueryMatch> results_;
+  base::StringArena scratch_;
+  eql::EvalContext ctx_;
+  EventPtr current_;  // the copy of the event being processed, made on first use
+  schema::FieldId count_field_, percent_field_;  // added by unique_count
+};
+
+absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrProgram* program,
+                                                                 schema::Schema& schema) {
+  for (const eql::IrStage& s : program->stages) {
+    if (s.missing) {
+      return absl::UnimplementedError(
+          "missing-event stages `![...]` are not supported by the engine yet");
+    }
+  }
+  for (const eql::IrPipe& p : program->pipes) {
+    if (p.kind == eql::PipeKind::kCount) {
+      return absl::UnimplementedError("the `count` pipe is not supported by the engine yet");
+    }
+  }
+  return std::unique_ptr<QueryEngine>(new QueryEngine(std::make_unique<Impl>(program, schema)));
+}
+
+QueryEngine::QueryEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+QueryEngine::~QueryEngine() = default;
+
+void QueryEngine::Process(const event::Event& event, uint64_t index) {
+  impl_->Process(event, index);
+}
+
+std::vector<QueryMatch> QueryEngine::Finish() { return impl_->Finish(); }
+
+}  // namespace kestrel::engine

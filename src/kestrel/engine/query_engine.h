@@ -1,0 +1,57 @@
+// QueryEngine: runs one compiled EQL program over a stream of events and collects its results,
+// with the semantics of the reference implementation (../shared/conformance/eql/README.md).
+//
+//   event query   every event in the stage's category whose condition holds
+//   sequence      per join key, one partial match per stage; for each event: expire partial
+//                 matches older than maxspan, then `until` clears the key in every stage, then
+//                 the stages from last to first advance (a newer start replaces an older one);
+//                 `fork=true` stages copy rather than move; `runs=N` repeats a stage N times
+//   join          per join key, the first event of each stage; complete when every stage has one
+//                 (results in stage order); `until` clears the key
+//   sample        like join, results in stage order (Elasticsearch `sample by`)
+// Pipes (head, tail, filter, unique, unique_count, sort, count) run over the results in order.
+//
+// Events are identified by the caller's index; the engine keeps copies only of events that sit
+// in partial matches or results. Time is each event's time_ns(), never the wall clock.
+// Not yet supported (rejected by Create()): missing-event stages `![...]`.
+// Thread safety: one thread per engine. Tested by query_engine_test.cc and
+// conformance_query_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kestrel/eql/ir.h"
+#include "kestrel/event/event.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::engine {
+
+// One result: the matched events (one for an event query; one per stage otherwise).
+struct QueryMatch {
+  std::vector<uint64_t> event_indexes;            // the caller's indexes, in match order
+  std::vector<std::shared_ptr<const event::Event>> events;  // the events themselves
+};
+
+class QueryEngine {
+ public:
+  // `program` must outlive the engine; `schema` is used to intern lineage fields.
+  static absl::StatusOr<std::unique_ptr<QueryEngine>> Create(const eql::IrProgram* program,
+                                                             schema::Schema& schema);
+  ~QueryEngine();
+
+  // Feeds the next event (in stream order).
+  void Process(const event::Event& event, uint64_t index);
+
+  // The results after the pipes. Call once, after the last event.
+  std::vector<QueryMatch> Finish();
+
+ private:
+  class Impl;
+  explicit QueryEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kestrel::engine
