@@ -53,13 +53,16 @@ int main(int argc, char** argv) {
                       "Event source: ndjson:PATH (NDJSON or one JSON array; ndjson:- is stdin)");
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
-  run_cmd->add_option("--time-field", run.time_field, "Field that holds each event's time")
+  run_cmd->add_option("--dialect", run.dialect,
+                      "Dialect of rules that do not name one: elasticsearch or endgame "
+                      "(endgame also reads time from `timestamp` as FILETIME by default)")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
       ->capture_default_str();
-  run_cmd
-      ->add_option("--time-format", run.time_format,
-                   "Format of the time field: auto (RFC 3339 or epoch ms), rfc3339, s, ms, "
-                   "us, ns, filetime")
-      ->capture_default_str();
+  run_cmd->add_option("--time-field", run.time_field,
+                      "Field that holds each event's time (default @timestamp)");
+  run_cmd->add_option("--time-format", run.time_format,
+                      "Format of the time field: auto (RFC 3339 or epoch ms), rfc3339, s, ms, "
+                      "us, ns, filetime (default auto)");
   run_cmd->footer(kExitCodesHelp);
 
   kestrel::cli::CompileCommandOptions compile;

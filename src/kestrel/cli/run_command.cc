@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/alert_sink.h"
+#include "kestrel/engine/query_engine.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/base/status.h"
 #include "kestrel/event/json_decoder.h"
@@ -69,10 +70,16 @@ int Run(const RunOptions& options) {
     spdlog::error("unsupported --source '{}': expected ndjson:PATH or ndjson:-", spec);
     return kExitUsage;
   }
+  if (options.dialect != "elasticsearch" && options.dialect != "endgame") {
+    spdlog::error("unknown --dialect '{}': expected elasticsearch or endgame", options.dialect);
+    return kExitUsage;
+  }
+  bool endgame = options.dialect == "endgame";
   sources::NdjsonOptions ndjson;
   ndjson.path = std::string(spec.substr(colon + 1));
-  ndjson.decoder.time_field = options.time_field;
-  auto format = event::ParseTimeFormat(options.time_format);
+  ndjson.decoder.time_field = options.time_field.value_or(endgame ? "timestamp" : "@timestamp");
+  auto format = event::ParseTimeFormat(
+      options.time_format.value_or(endgame && !options.time_field ? "filetime" : "auto"));
   if (!format.ok()) {
     spdlog::error("--time-format: {}", base::Message(format.status()));
     return kExitUsage;
@@ -97,6 +104,13 @@ int Run(const RunOptions& options) {
   // Rules. A rule with an error is reported and left out; the others still run.
   size_t rules_loaded = 0;
   size_t rules_failed = 0;
+  rules::RuleSetBuild build;
+  struct ActiveRule {
+    const rules::CompiledRule* rule;
+    std::unique_ptr<engine::QueryEngine> engine;
+    uint64_t alerts = 0;
+  };
+  std::vector<ActiveRule> active;
   std::string rules_error;
   auto rules_dir = ResolveRulesDir(options.rules_dir, &rules_error);
   if (!rules_dir) {
@@ -106,17 +120,34 @@ int Run(const RunOptions& options) {
     }
     spdlog::warn("{}; running without rules", rules_error);
   } else {
-    rules::RuleSetBuild build = rules::BuildRuleSet({rules_dir->string()}, schema);
+    rules::RuleSetOptions rule_options;
+    rule_options.default_dialect =
+        endgame ? rules::RuleDialect::kEndgame : rules::RuleDialect::kElasticsearch;
+    build = rules::BuildRuleSet({rules_dir->string()}, schema, rule_options);
     for (const std::string& m : build.messages) {
       // Compiler-style diagnostics are multi-line; print them as they are.
       fmt::print(stderr, "{}", m);
     }
-    spdlog::info("rule directory {}: {}", rules_dir->string(), build.Summary());
-    rules_loaded = build.ok;
     rules_failed = build.failed;
-    spdlog::warn(
-        "rule evaluation is not in this build yet (the detection engine is the next milestone): "
-        "rules are compiled and events are read and validated, no alerts are raised");
+    for (const rules::CompiledRule& rule : build.rules) {
+      if (!rule.program->pipes.empty()) {
+        spdlog::error("{}: rule '{}' not loaded: pipes are not supported in streaming rules yet",
+                      rule.spec.file, rule.spec.id);
+        ++rules_failed;
+        continue;
+      }
+      auto engine = engine::QueryEngine::Create(rule.program.get(), schema);
+      if (!engine.ok()) {
+        spdlog::error("{}: rule '{}' not loaded: {}", rule.spec.file, rule.spec.id,
+                      base::Message(engine.status()));
+        ++rules_failed;
+        continue;
+      }
+      active.push_back(ActiveRule{&rule, std::move(*engine)});
+    }
+    rules_loaded = active.size();
+    spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped",
+                 rules_dir->string(), rules_loaded, rules_failed, build.skipped);
   }
 
   // Output.
@@ -129,6 +160,8 @@ int Run(const RunOptions& options) {
   spdlog::info("reading events from {}", (*source)->name());
   event::Event event;
   int exit_code = kExitOk;
+  uint64_t index = 0;
+  uint64_t lost_alerts = 0;
   while (true) {
     auto more = (*source)->Next(&event);
     if (!more.ok()) {
@@ -137,6 +170,26 @@ int Run(const RunOptions& options) {
       break;
     }
     if (!*more) break;
+    // Rules in load order, each alert as soon as its match completes: the output order is a
+    // function of the input order alone.
+    for (ActiveRule& r : active) {
+      r.engine->Process(event, index);
+      for (engine::QueryMatch& m : r.engine->TakeResults()) {
+        engine::Alert alert;
+        alert.rule_id = r.rule->spec.id;
+        alert.rule_name = r.rule->spec.name;
+        alert.severity = r.rule->spec.severity;
+        alert.entity_key = std::move(m.entity_key);
+        for (const auto& e : m.events) alert.events.push_back(*e);
+        engine::FinalizeAlert(schema, &alert);
+        if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
+          if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
+          continue;
+        }
+        ++r.alerts;
+      }
+    }
+    ++index;
   }
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
@@ -152,6 +205,13 @@ int Run(const RunOptions& options) {
   }
   if (stats.missing_time > 0) {
     summary += fmt::format(", events without a time: {}", stats.missing_time);
+  }
+  if (lost_alerts > 0) {
+    summary += fmt::format(", alerts lost (output failed): {}", lost_alerts);
+    exit_code = kExitFailure;
+  }
+  for (const ActiveRule& r : active) {
+    if (r.alerts > 0) spdlog::info("rule {}: {} alerts", r.rule->spec.id, r.alerts);
   }
   // The summary is printed whatever the log level: scripts and people rely on it.
   fmt::print(stderr, "{}\n", summary);

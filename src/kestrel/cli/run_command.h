@@ -17,8 +17,12 @@ struct RunOptions {
   std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
   std::string source;                    // "ndjson:PATH" or "ndjson:-"
   std::string output = "-";              // alerts: "-" for stdout, or a file path
-  std::string time_field = "@timestamp";
-  std::string time_format = "auto";
+  // Default dialect of rules that do not name one: "elasticsearch" or "endgame". With
+  // "endgame", events are read in the Endgame schema's time (`timestamp`, FILETIME) unless
+  // --time-field/--time-format say otherwise.
+  std::string dialect = "elasticsearch";
+  std::optional<std::string> time_field;   // default "@timestamp" (Endgame: "timestamp")
+  std::optional<std::string> time_format;  // default "auto" (Endgame: "filetime")
   size_t max_reported_malformed = 100;  // diagnostics printed before they are only counted
 };
 

@@ -56,7 +56,7 @@ TEST(RunTest, UsageAndFailureExitCodes) {
   options.source = "ndjson:/nonexistent/events.ndjson";
   EXPECT_EQ(cli::Run(options), kExitFailure) << "unreadable source";
   options.source = "ndjson:-";
-  options.time_format = "fortnights";
+  options.time_format = std::string("fortnights");
   EXPECT_EQ(cli::Run(options), kExitUsage) << "bad time format";
   testing::internal::GetCapturedStderr();
 }

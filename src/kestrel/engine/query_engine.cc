@@ -8,6 +8,7 @@
 #include "kestrel/engine/query_engine.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,8 +26,16 @@ using EventPtr = std::shared_ptr<const event::Event>;
 
 struct Partial {
   int64_t start_ns = 0;
+  uint64_t generation = 0;  // identifies this partial in the expiry FIFO
   std::vector<uint64_t> indexes;
   std::vector<EventPtr> events;
+};
+
+struct ExpiryEntry {
+  int64_t start_ns;
+  size_t stage;
+  std::string key;
+  uint64_t generation;
 };
 
 // Collects relation nodes, innermost first, so nested sub-queries mark before outer ones read.
@@ -40,7 +49,7 @@ void CollectRelations(const eql::IrNode& node, std::vector<const eql::IrNode*>* 
 class QueryEngine::Impl {
  public:
   Impl(const eql::IrProgram* program, schema::Schema& schema)
-      : program_(program), lineage_(schema, program->dialect) {
+      : program_(program), schema_(schema), lineage_(schema, program->dialect) {
     for (const eql::IrStage& s : program->stages) {
       for (int64_t r = 0; r < s.runs.value_or(1); ++r) stages_.push_back(&s);
     }
@@ -65,7 +74,7 @@ class QueryEngine::Impl {
     scratch_.Reset();
     current_ = nullptr;
     ctx_.event = &e;
-    lineage_.Observe(e);
+    if (!relations_.empty()) lineage_.Observe(e);
     for (const eql::IrNode* r : relations_) {
       if (r->category && !e.InCategory(*r->category)) continue;
       if (eql::EvalCondition(*r->children[0], ctx_)) lineage_.Mark(r, e);
@@ -79,6 +88,13 @@ class QueryEngine::Impl {
       case eql::QueryKind::kSample: Join(e, index); break;
     }
   }
+
+  std::vector<QueryMatch> TakeResults() {
+    std::vector<QueryMatch> out;
+    out.swap(results_);
+    return out;
+  }
+  bool HasPipes() const { return !program_->pipes.empty(); }
 
   std::vector<QueryMatch> Finish() {
     for (const eql::IrPipe& pipe : program_->pipes) ApplyPipe(pipe);
@@ -105,18 +121,48 @@ class QueryEngine::Impl {
     return current_;
   }
 
-  void Emit(std::vector<uint64_t> indexes, std::vector<EventPtr> events) {
-    results_.push_back(QueryMatch{std::move(indexes), std::move(events)});
+  void Emit(std::vector<uint64_t> indexes, std::vector<EventPtr> events,
+            std::string entity_key = {}) {
+    results_.push_back(QueryMatch{std::move(indexes), std::move(events), std::move(entity_key)});
+  }
+
+  // `name=value` pairs of the join keys, for alerts (values as JSON text).
+  std::string EntityKey(const std::vector<eql::IrNodePtr>& by) {
+    std::string out;
+    for (const eql::IrNodePtr& k : by) {
+      if (!out.empty()) out += ", ";
+      if (k->op == eql::IrOp::kField) {
+        out += schema_.Info(k->field).name;
+      } else {
+        out += "key";
+      }
+      out.push_back('=');
+      eql::EvalContext ctx = ctx_;
+      event::AppendJsonValue(&out, eql::EvalIr(*k, ctx));
+    }
+    return out;
+  }
+
+  // Partial matches older than maxspan can no longer complete: they are checked when they would
+  // advance (exact, whatever the event order) and swept from a FIFO of starts to free memory.
+  bool Expired(const Partial& p, int64_t now) const {
+    return program_->maxspan_ns && now - p.start_ns > *program_->maxspan_ns;
+  }
+
+  void Sweep(int64_t now) {
+    while (!expiry_.empty() && now - expiry_.front().start_ns > *program_->maxspan_ns) {
+      const ExpiryEntry& x = expiry_.front();
+      auto it = partials_[x.stage].find(x.key);
+      if (it != partials_[x.stage].end() && it->second.generation == x.generation) {
+        partials_[x.stage].erase(it);
+      }
+      expiry_.pop_front();
+    }
   }
 
   void Sequence(const event::Event& e, uint64_t index) {
     int64_t now = e.time_ns();
-    if (program_->maxspan_ns) {
-      int64_t span = *program_->maxspan_ns;
-      for (auto& stage : partials_) {
-        absl::erase_if(stage, [&](const auto& kv) { return now - kv.second.start_ns > span; });
-      }
-    }
+    if (program_->maxspan_ns) Sweep(now);
     if (program_->until && Matches(*program_->until, e)) {
       std::string key = Key(program_->until->by);
       for (auto& stage : partials_) stage.erase(key);
@@ -131,6 +177,10 @@ class QueryEngine::Impl {
       } else {
         auto it = partials_[i - 1].find(key);
         if (it == partials_[i - 1].end()) continue;
+        if (Expired(it->second, now)) {
+          partials_[i - 1].erase(it);
+          continue;
+        }
         if (stage.fork) {
           next = it->second;
         } else {
@@ -141,8 +191,12 @@ class QueryEngine::Impl {
       next.indexes.push_back(index);
       next.events.push_back(Copy(e));
       if (i + 1 == stages_.size()) {
-        Emit(std::move(next.indexes), std::move(next.events));
+        Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
       } else {
+        next.generation = ++generation_;
+        if (program_->maxspan_ns) {
+          expiry_.push_back(ExpiryEntry{next.start_ns, i, key, next.generation});
+        }
         partials_[i].insert_or_assign(key, std::move(next));
       }
     }
@@ -163,6 +217,7 @@ class QueryEngine::Impl {
       bool complete = std::all_of(slots.begin(), slots.end(), [](const auto& s) { return s; });
       if (complete) {
         QueryMatch m;
+        m.entity_key = EntityKey(stage.by);
         for (auto& s : slots) {
           m.event_indexes.push_back(s->first);
           m.events.push_back(s->second);
@@ -282,7 +337,10 @@ class QueryEngine::Impl {
   }
 
   const eql::IrProgram* program_;
+  const schema::Schema& schema_;
   ProcessLineage lineage_;
+  std::deque<ExpiryEntry> expiry_;
+  uint64_t generation_ = 0;
   std::vector<const eql::IrStage*> stages_;  // `runs` expanded
   std::vector<const eql::IrNode*> relations_;
   std::vector<absl::flat_hash_map<std::string, Partial>> partials_;
@@ -319,5 +377,9 @@ void QueryEngine::Process(const event::Event& event, uint64_t index) {
 }
 
 std::vector<QueryMatch> QueryEngine::Finish() { return impl_->Finish(); }
+
+std::vector<QueryMatch> QueryEngine::TakeResults() { return impl_->TakeResults(); }
+
+bool QueryEngine::HasPipes() const { return impl_->HasPipes(); }
 
 }  // namespace kestrel::engine

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,7 @@ namespace kestrel::engine {
 struct QueryMatch {
   std::vector<uint64_t> event_indexes;            // the caller's indexes, in match order
   std::vector<std::shared_ptr<const event::Event>> events;  // the events themselves
+  std::string entity_key;  // `field=value, ...` of the join keys (empty for event queries)
 };
 
 class QueryEngine {
@@ -47,6 +49,11 @@ class QueryEngine {
 
   // The results after the pipes. Call once, after the last event.
   std::vector<QueryMatch> Finish();
+
+  // Streaming: the results completed since the last call, without pipes (for programs without
+  // pipes; see HasPipes()). Frees the engine's copies of them.
+  std::vector<QueryMatch> TakeResults();
+  bool HasPipes() const;
 
  private:
   class Impl;

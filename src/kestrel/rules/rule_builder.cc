@@ -267,6 +267,7 @@ class RuleBuilder {
       if (auto s = String(*node, "dialect")) {
         if (auto dialect = ParseRuleDialect(Trim(*s))) {
           spec_.dialect = *dialect;
+          spec_.dialect_set = true;
         } else {
           Fail(node->position,
                fmt::format("unknown dialect '{}' (expected elasticsearch or endgame)", *s));

@@ -92,6 +92,7 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
   }
 
   for (RuleSpec& spec : loaded.rules) {
+    if (!spec.dialect_set) spec.dialect = options.default_dialect;
     eql::CompileOptions compile;
     compile.dialect = spec.dialect == RuleDialect::kEndgame ? eql::Dialect::kEndgame
                                                             : eql::Dialect::kElasticsearch;

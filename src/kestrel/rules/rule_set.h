@@ -27,6 +27,7 @@ struct CompiledRule {
 };
 
 struct RuleSetOptions {
+  RuleDialect default_dialect = RuleDialect::kElasticsearch;  // for rules that name none
   bool strict = false;                  // unknown fields are errors
   bool endgame_case_sensitive = false;  // Endgame-dialect rules compare strings with case
 };

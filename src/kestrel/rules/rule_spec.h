@@ -76,6 +76,7 @@ struct RuleSpec {
   std::vector<ThreatMapping> threat;
   RuleAction action = RuleAction::kAlert;
   RuleDialect dialect = RuleDialect::kElasticsearch;
+  bool dialect_set = false;  // the file named a dialect (else the loader's default applies)
   std::string language = "eql";
   std::string query;                   // exactly as the EQL compiler must see it
   SourcePosition query_start;          // == PositionOf(0)
