@@ -21,6 +21,8 @@ int CheckCommand(const CheckOptions& options) {
   schema::Schema schema;
   rules::RuleSetOptions rule_options;
   rule_options.strict = options.strict;
+  rule_options.default_dialect = options.dialect == "endgame" ? rules::RuleDialect::kEndgame
+                                                              : rules::RuleDialect::kElasticsearch;
   rules::RuleSetBuild build = rules::BuildRuleSet(options.paths, schema, rule_options);
   for (const std::string& m : build.messages) {
     if (options.quiet_warnings && m.find(": warning: ") != std::string::npos) continue;

@@ -14,6 +14,7 @@ struct CheckOptions {
   bool summary = false;
   bool strict = false;
   bool quiet_warnings = false;
+  std::string dialect = "elasticsearch";  // for rules that name none
 };
 
 int CheckCommand(const CheckOptions& options);

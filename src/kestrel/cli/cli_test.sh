@@ -73,6 +73,21 @@ tail -n 1 "$tmp/out" | grep -q "rules: 3 ok, 1 failed, 0 skipped" || fail "check
 [ $? -eq 0 ] || fail "run must go on when one rule is bad"
 grep -q "rules: 3 loaded, 1 failed" "$tmp/err" || fail "run summary with a bad rule: $(tail -n 2 "$tmp/err")"
 
+# 8. run raises alerts on the demo; query runs hunting queries with pipes.
+"$kestrel" run --source ndjson:examples/demo-events.ndjson >"$tmp/alerts" 2>"$tmp/err" || fail "demo run"
+grep -q '"rule_id":"shell_reads_passwd_then_wc"' "$tmp/alerts" || fail "demo sequence alert missing: $(cat "$tmp/err")"
+grep -q '"entity_key":"process.entity_id=\\"p-3301\\""' "$tmp/alerts" || fail "sequence alert entity key: $(grep passwd "$tmp/alerts" | head -c 300)"
+grep -q "alerts: 3," "$tmp/err" || fail "demo should raise 3 alerts: $(tail -n 1 "$tmp/err")"
+data="$src/../shared/conformance/eql/endgame/test_data.json"
+if [ -f "$data" ]; then
+  n=$("$kestrel" query --count --dialect endgame --input "$data" 'process where true')
+  [ "$n" = 74 ] || fail "query --count gave '$n'"
+  ids=$("$kestrel" query --dialect endgame --input "$data" 'process where serial_event_id < 4 | tail 2' | grep -o '"serial_event_id":[0-9]*' | tr '\n' ' ')
+  [ "$ids" = '"serial_event_id":2 "serial_event_id":3 ' ] || fail "query output: $ids"
+fi
+"$kestrel" query --input examples/demo-events.ndjson 'process where process.name ==' >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] || fail "bad query should exit 1"
+grep -q "^query:1:" "$tmp/err" || fail "query diagnostic: $(cat "$tmp/err")"
+
 if [ "$failures" -eq 0 ]; then
   echo "cli_test: all checks passed"
   exit 0

@@ -9,6 +9,7 @@
 
 #include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
+#include "kestrel/cli/query_command.h"
 #include "kestrel/cli/run_command.h"
 
 #ifndef KESTREL_VERSION
@@ -81,6 +82,28 @@ int main(int argc, char** argv) {
                         "Endgame dialect: compare strings with case");
   compile_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::QueryOptions query;
+  CLI::App* query_cmd = app.add_subcommand(
+      "query", "Run one EQL query over NDJSON events; print the matching events as JSON lines");
+  query_cmd->add_option("query", query.query, "The EQL query")->required();
+  query_cmd->add_option("--input", query.input, "NDJSON or JSON-array file, or - for stdin")
+      ->capture_default_str();
+  query_cmd->add_option("--dialect", query.dialect, "EQL dialect: elasticsearch or endgame")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
+  query_cmd->add_flag("--case-sensitive", query.case_sensitive,
+                      "Endgame dialect: compare strings with case");
+  query_cmd->add_flag("--case-insensitive", query.case_insensitive,
+                      "Endgame dialect: compare strings without case (the default)");
+  query_cmd->add_flag("--count", query.count, "Print only the number of results");
+  query_cmd->add_option("--time-field", query.time_field,
+                        "Field that holds each event's time (default @timestamp; endgame: "
+                        "timestamp)");
+  query_cmd->add_option("--time-format", query.time_format,
+                        "auto, rfc3339, s, ms, us, ns or filetime (default auto; endgame: "
+                        "filetime)");
+  query_cmd->footer(kExitCodesHelp);
+
   kestrel::cli::CheckOptions check;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "Load and compile rule files and directories; print every diagnostic");
@@ -90,6 +113,10 @@ int main(int argc, char** argv) {
                       "End with a line 'N rules: M ok, K failed, S skipped'");
   check_cmd->add_flag("--strict", check.strict, "Unknown fields are errors, not warnings");
   check_cmd->add_flag("--no-warnings", check.quiet_warnings, "Print errors only");
+  check_cmd->add_option("--dialect", check.dialect,
+                        "Dialect of rules that do not name one: elasticsearch or endgame")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
   check_cmd->footer(kExitCodesHelp);
 
   try {
@@ -103,5 +130,6 @@ int main(int argc, char** argv) {
   if (run_cmd->parsed()) return kestrel::cli::Run(run);
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);
+  if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);
   return kestrel::cli::kExitUsage;
 }
