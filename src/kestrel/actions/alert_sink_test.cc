@@ -18,7 +18,8 @@ TEST(JsonLinesSinkTest, AppendsOneLinePerAlert) {
     engine::Alert a;
     a.rule_id = "r1";
     a.rule_name = "Rule one";
-    a.events.push_back(event::EventBuilder(schema).Time(5).Str("process.name", "sh").Build());
+    a.events.push_back(std::make_shared<const event::Event>(
+        event::EventBuilder(schema).Time(5).Str("process.name", "sh").Build()));
     engine::FinalizeAlert(schema, &a);
     ASSERT_TRUE((*sink)->Write(a).ok());
     ASSERT_TRUE((*sink)->Write(a).ok());

@@ -180,7 +180,7 @@ int Run(const RunOptions& options) {
         alert.rule_name = r.rule->spec.name;
         alert.severity = r.rule->spec.severity;
         alert.entity_key = std::move(m.entity_key);
-        for (const auto& e : m.events) alert.events.push_back(*e);
+        alert.events = std::move(m.events);
         engine::FinalizeAlert(schema, &alert);
         if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
           if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));

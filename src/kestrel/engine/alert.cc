@@ -36,16 +36,16 @@ std::optional<Severity> ParseSeverity(std::string_view name) {
 
 void FinalizeAlert(const schema::Schema& schema, Alert* alert) {
   if (alert->timestamp_ns == 0 && !alert->events.empty()) {
-    alert->timestamp_ns = alert->events.back().wall_ns();
+    alert->timestamp_ns = alert->events.back()->wall_ns();
   }
   if (alert->title.empty()) alert->title = alert->rule_name;
   base::Fingerprint fp;
   fp.Add(alert->rule_id).Add(static_cast<uint64_t>(alert->events.size()));
   std::string fields;
-  for (const event::Event& e : alert->events) {
+  for (const auto& e : alert->events) {
     fields.clear();
-    event::AppendEventJson(e, schema, &fields);
-    fp.Add(e.time_ns()).Add(e.wall_ns()).Add(fields);
+    event::AppendEventJson(*e, schema, &fields);
+    fp.Add(e->time_ns()).Add(e->wall_ns()).Add(fields);
   }
   fp.Add(alert->entity_key);
   alert->id = fp.Hex();
@@ -68,7 +68,7 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
   AppendJsonInt(out, alert.timestamp_ns);
   out->append(",\"events\":[");
   for (size_t i = 0; i < alert.events.size(); ++i) {
-    const event::Event& e = alert.events[i];
+    const event::Event& e = *alert.events[i];
     if (i > 0) out->push_back(',');
     out->append("{\"event_type_id\":");
     AppendJsonInt(out, e.primary_category());

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +34,8 @@ struct Alert {
   Severity severity = Severity::kMedium;
   std::string title;
   int64_t timestamp_ns = 0;          // event time of the detection (the last event's time)
-  std::vector<event::Event> events;  // the evidence, in match order (deep copies)
+  // The evidence, in match order. Immutable and shared with the engine that found it (no copy).
+  std::vector<std::shared_ptr<const event::Event>> events;
   std::string entity_key;            // the partition / `by` key the match was made under
 };
 

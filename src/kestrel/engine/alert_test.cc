@@ -15,14 +15,14 @@ Alert MakeAlert(Schema& schema) {
   a.rule_name = "Shell reads /etc/passwd";
   a.severity = Severity::kHigh;
   a.entity_key = "process.entity_id=abc";
-  a.events.push_back(EventBuilder(schema)
+  a.events.push_back(std::make_shared<const event::Event>(EventBuilder(schema)
                          .Time(1'000)
                          .Category("process")
                          .Str("process.name", "bash")
                          .Int("process.pid", 42)
-                         .Build());
-  a.events.push_back(
-      EventBuilder(schema).Time(2'000).Category("file").Str("file.path", "/etc/passwd").Build());
+                         .Build()));
+  a.events.push_back(std::make_shared<const event::Event>(
+      EventBuilder(schema).Time(2'000).Category("file").Str("file.path", "/etc/passwd").Build()));
   return a;
 }
 
@@ -59,7 +59,8 @@ TEST(AlertTest, IdIsDeterministicAndDependsOnEvidence) {
   EXPECT_EQ(a.id.size(), 32u);
   EXPECT_EQ(a.id, b.id);
   Alert c = MakeAlert(schema);
-  c.events[1] = EventBuilder(schema).Time(2'000).Str("file.path", "/etc/shadow").Build();
+  c.events[1] = std::make_shared<const event::Event>(
+      EventBuilder(schema).Time(2'000).Str("file.path", "/etc/shadow").Build());
   FinalizeAlert(schema, &c);
   EXPECT_NE(a.id, c.id);
   Alert d = MakeAlert(schema);

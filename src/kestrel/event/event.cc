@@ -80,6 +80,13 @@ void Event::Finish() {
 }
 
 const Value* Event::Find(FieldId id) const {
+  if (entries_.size() <= 16) {
+    // Small events (the usual case): a forward scan beats binary search's mispredictions.
+    for (const Entry& e : entries_) {
+      if (e.id >= id) return e.id == id ? &e.value : nullptr;
+    }
+    return nullptr;
+  }
   auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
                              [](const Entry& e, FieldId x) { return e.id < x; });
   if (it == entries_.end() || it->id != id) return nullptr;
