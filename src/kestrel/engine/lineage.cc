@@ -16,34 +16,42 @@ schema::FieldId Intern(schema::Schema& schema, std::string_view name) {
 ProcessLineage::ProcessLineage(schema::Schema& schema, eql::Dialect dialect,
                                size_t max_processes)
     : max_processes_(max_processes) {
+  // Both schemas are understood whatever the dialect; the dialect only orders the preference.
+  std::pair<const char*, const char*> endgame[] = {{"unique_pid", "unique_ppid"},
+                                                   {"pid", "ppid"}};
+  std::pair<const char*, const char*> ecs[] = {{"process.entity_id", "process.parent.entity_id"},
+                                               {"process.pid", "process.parent.pid"}};
+  auto add = [&](auto& pairs) {
+    for (auto [self, parent] : pairs) {
+      candidates_.emplace_back(Intern(schema, self), Intern(schema, parent));
+    }
+  };
   if (dialect == eql::Dialect::kEndgame) {
-    unique_pid_ = Intern(schema, "unique_pid");
-    unique_ppid_ = Intern(schema, "unique_ppid");
-    pid_ = Intern(schema, "pid");
-    ppid_ = Intern(schema, "ppid");
+    add(endgame);
+    add(ecs);
   } else {
-    unique_pid_ = Intern(schema, "process.entity_id");
-    unique_ppid_ = Intern(schema, "process.parent.entity_id");
-    pid_ = Intern(schema, "process.pid");
-    ppid_ = Intern(schema, "process.parent.pid");
+    add(ecs);
+    add(endgame);
   }
 }
 
-std::optional<std::string> ProcessLineage::Key(const event::Event& e, schema::FieldId unique,
-                                               schema::FieldId plain) const {
-  const event::Value* v = unique.valid() ? e.Find(unique) : nullptr;
-  if (v == nullptr || v->is_null()) v = plain.valid() ? e.Find(plain) : nullptr;
-  if (v == nullptr || v->is_null() || v->kind() == event::ValueKind::kArray) return std::nullopt;
-  std::string key;
-  event::AppendJsonValue(&key, *v);
-  return key;
+std::optional<std::string> ProcessLineage::Key(const event::Event& e, bool parent) const {
+  for (const auto& [self_id, parent_id] : candidates_) {
+    schema::FieldId id = parent ? parent_id : self_id;
+    const event::Value* v = id.valid() ? e.Find(id) : nullptr;
+    if (v == nullptr || v->is_null() || v->kind() == event::ValueKind::kArray) continue;
+    std::string key;
+    event::AppendJsonValue(&key, *v);
+    return key;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> ProcessLineage::ParentOf(const event::Event& e) const {
   // The event names the parent itself (process events), or its process is in the table (file,
   // network, ... events carry only their own process).
-  if (auto parent = Key(e, unique_ppid_, ppid_)) return parent;
-  auto self = Key(e, unique_pid_, pid_);
+  if (auto parent = Key(e, true)) return parent;
+  auto self = Key(e, false);
   if (!self) return std::nullopt;
   auto it = parent_.find(*self);
   if (it == parent_.end()) return std::nullopt;
@@ -51,8 +59,8 @@ std::optional<std::string> ProcessLineage::ParentOf(const event::Event& e) const
 }
 
 void ProcessLineage::Observe(const event::Event& e) {
-  auto self = Key(e, unique_pid_, pid_);
-  auto parent = Key(e, unique_ppid_, ppid_);
+  auto self = Key(e, false);
+  auto parent = Key(e, true);
   if (!self || !parent) return;
   auto [it, inserted] = parent_.insert_or_assign(*self, *parent);
   if (!inserted) return;
@@ -65,7 +73,7 @@ void ProcessLineage::Observe(const event::Event& e) {
 }
 
 void ProcessLineage::Mark(const eql::IrNode* node, const event::Event& e) {
-  if (auto self = Key(e, unique_pid_, pid_)) marked_[node].insert(*self);
+  if (auto self = Key(e, false)) marked_[node].insert(*self);
 }
 
 bool ProcessLineage::Related(const eql::IrNode& node, const event::Event& e) const {
@@ -74,7 +82,7 @@ bool ProcessLineage::Related(const eql::IrNode& node, const event::Event& e) con
   const auto& set = marks->second;
   switch (node.relation) {
     case eql::RelationKind::kEventOf: {
-      auto self = Key(e, unique_pid_, pid_);
+      auto self = Key(e, false);
       return self && set.contains(*self);
     }
     case eql::RelationKind::kChildOf: {

@@ -3,7 +3,7 @@
 //
 // Entities are keyed by `unique_pid` / `unique_ppid` (Endgame schema) or `process.entity_id` /
 // `process.parent.entity_id` (ECS), falling back to `pid` / `ppid` (`process.pid` /
-// `process.parent.pid`) when the unique ids are absent. A relation node marks the processes
+// `process.parent.pid`) when the unique ids are absent; the first pair an event has is used. A relation node marks the processes
 // whose events matched its sub-query; an event then asks whether its own process (event of), its
 // parent (child of) or any ancestor (descendant of) is marked.
 //
@@ -16,6 +16,8 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -41,11 +43,12 @@ class ProcessLineage {
   uint64_t forgotten() const { return forgotten_; }
 
  private:
-  std::optional<std::string> Key(const event::Event& e, schema::FieldId unique,
-                                 schema::FieldId plain) const;
+  // The first of the candidate fields the event has, as a key.
+  std::optional<std::string> Key(const event::Event& e, bool parent) const;
   std::optional<std::string> ParentOf(const event::Event& e) const;
 
-  schema::FieldId pid_, ppid_, unique_pid_, unique_ppid_;
+  // (self, parent) field pairs in order of preference: unique ids, then pids.
+  std::vector<std::pair<schema::FieldId, schema::FieldId>> candidates_;
   size_t max_processes_;
   absl::flat_hash_map<std::string, std::string> parent_;
   std::deque<std::string> order_;  // insertion order of parent_, for forgetting the oldest

@@ -1,0 +1,130 @@
+#include "kestrel/engine/query_engine.h"
+
+#include <gtest/gtest.h>
+
+#include "kestrel/eql/sema.h"
+
+namespace kestrel::engine {
+namespace {
+
+using event::EventBuilder;
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+class QueryEngineTest : public ::testing::Test {
+ protected:
+  // Runs `query` over events_ and returns the `n` values of each result, results joined by '|'.
+  std::string Run(std::string_view query, eql::Dialect dialect = eql::Dialect::kElasticsearch) {
+    eql::CompileOptions options;
+    options.dialect = dialect;
+    eql::CompileResult compiled = eql::Compile(query, schema_, options);
+    if (!compiled.ok()) return "compile error: " + compiled.diagnostics[0].message;
+    auto engine = QueryEngine::Create(compiled.program.get(), schema_);
+    if (!engine.ok()) return "engine error";
+    for (size_t i = 0; i < events_.size(); ++i) (*engine)->Process(events_[i], i);
+    std::string out;
+    schema::FieldId n = *schema_.Find("n");
+    for (const QueryMatch& m : (*engine)->Finish()) {
+      if (!out.empty()) out += "|";
+      for (size_t i = 0; i < m.events.size(); ++i) {
+        if (i > 0) out += ",";
+        out += std::to_string(m.events[i]->Find(n)->as_int());
+      }
+    }
+    return out;
+  }
+  void Add(int64_t n, int64_t t_seconds, std::string_view category, std::string_view name,
+           std::string_view entity, std::string_view parent = "") {
+    EventBuilder b(schema_);
+    b.Time(t_seconds * kSecond).Category(category).Int("n", n).Str("process.name", name).Str(
+        "process.entity_id", entity);
+    if (!parent.empty()) b.Str("process.parent.entity_id", parent);
+    events_.push_back(b.Build());
+  }
+
+  schema::Schema schema_;
+  std::vector<event::Event> events_;
+};
+
+TEST_F(QueryEngineTest, EventQueryAndCategories) {
+  Add(1, 0, "process", "bash", "a");
+  Add(2, 1, "file", "bash", "a");
+  Add(3, 2, "process", "sh", "b");
+  EXPECT_EQ(Run(R"(process where process.name : "*sh")"), "1|3");
+  EXPECT_EQ(Run(R"(any where process.name == "bash")"), "1|2");
+  EXPECT_EQ(Run(R"(file where true)"), "2");
+}
+
+TEST_F(QueryEngineTest, SequenceByKeyAndMaxspanBoundary) {
+  Add(1, 0, "process", "bash", "a");
+  Add(2, 0, "process", "bash", "b");
+  Add(3, 5, "file", "x", "a");   // exactly maxspan after 1: still in
+  Add(4, 6, "file", "x", "b");   // one second past maxspan after 2: out
+  EXPECT_EQ(Run(R"(sequence by process.entity_id with maxspan=5s
+                  [process where true] [file where true])"),
+            "1,3");
+}
+
+TEST_F(QueryEngineTest, NewerStartReplacesOlderAndUntilCancels) {
+  Add(1, 0, "process", "bash", "a");
+  Add(2, 1, "process", "bash", "a");  // replaces 1
+  Add(3, 2, "file", "x", "a");
+  Add(4, 3, "process", "bash", "b");
+  Add(5, 4, "process", "end", "b");   // until for b
+  Add(6, 5, "file", "x", "b");
+  EXPECT_EQ(Run(R"(sequence by process.entity_id [process where process.name == "bash"]
+                  [file where true] until [process where process.name == "end"])"),
+            "2,3");
+}
+
+TEST_F(QueryEngineTest, RunsRepeatAStage) {
+  for (int i = 1; i <= 4; ++i) Add(i, i, "process", "sudo", "a");
+  // Reference semantics: an event may end one match and continue another (2 and 3 are reused).
+  EXPECT_EQ(Run(R"(sequence by process.entity_id [process where true] with runs=3)"),
+            "1,2,3|2,3,4");
+}
+
+TEST_F(QueryEngineTest, JoinKeepsFirstPerStageInStageOrder) {
+  Add(1, 0, "file", "x", "a");
+  Add(2, 1, "file", "y", "a");
+  Add(3, 2, "process", "p", "a");
+  EXPECT_EQ(Run(R"(join by process.entity_id [process where true] [file where true])",
+                eql::Dialect::kEndgame),
+            "3,1");
+}
+
+TEST_F(QueryEngineTest, LineageDescendantAndChild) {
+  Add(1, 0, "process", "sshd", "p1");
+  Add(2, 1, "process", "bash", "p2", "p1");
+  Add(3, 2, "process", "curl", "p3", "p2");
+  Add(4, 3, "file", "curl", "p3");
+  EXPECT_EQ(Run(R"(any where n > 1 and descendant of [process where process.name == "sshd"])",
+                eql::Dialect::kEndgame),
+            "2|3|4");
+  EXPECT_EQ(Run(R"(process where child of [process where process.name == "sshd"])",
+                eql::Dialect::kEndgame),
+            "2");
+}
+
+TEST_F(QueryEngineTest, PipesHeadTailUniqueSort) {
+  Add(3, 0, "process", "b", "x");
+  Add(1, 1, "process", "a", "x");
+  Add(2, 2, "process", "b", "y");
+  EXPECT_EQ(Run("process where true | head 2"), "3|1");
+  EXPECT_EQ(Run("process where true | tail 1"), "2");
+  EXPECT_EQ(Run("process where true | sort n"), "1|2|3");
+  EXPECT_EQ(Run("process where true | unique process.name", eql::Dialect::kEndgame), "3|1");
+}
+
+TEST_F(QueryEngineTest, UnsupportedConstructsAreRejectedClearly) {
+  eql::CompileResult compiled =
+      eql::Compile("sequence [process where true] ![file where true] [process where true]",
+                   schema_);
+  ASSERT_TRUE(compiled.ok());
+  auto engine = QueryEngine::Create(compiled.program.get(), schema_);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("missing-event"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kestrel::engine
