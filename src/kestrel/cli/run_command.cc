@@ -136,7 +136,10 @@ int Run(const RunOptions& options) {
         ++rules_failed;
         continue;
       }
-      auto engine = engine::QueryEngine::Create(rule.program.get(), schema);
+      engine::EngineLimits limits;
+      limits.max_partials = options.max_partials_per_rule;
+      limits.default_ttl_ns = options.default_ttl_ns;
+      auto engine = engine::QueryEngine::Create(rule.program.get(), schema, limits);
       if (!engine.ok()) {
         spdlog::error("{}: rule '{}' not loaded: {}", rule.spec.file, rule.spec.id,
                       base::Message(engine.status()));
@@ -210,8 +213,18 @@ int Run(const RunOptions& options) {
     summary += fmt::format(", alerts lost (output failed): {}", lost_alerts);
     exit_code = kExitFailure;
   }
+  uint64_t expired = 0, evicted = 0;
   for (const ActiveRule& r : active) {
-    if (r.alerts > 0) spdlog::info("rule {}: {} alerts", r.rule->spec.id, r.alerts);
+    const engine::EngineStats& s = r.engine->stats();
+    expired += s.expired;
+    evicted += s.evicted;
+    if (r.alerts > 0 || s.evicted > 0) {
+      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", r.rule->spec.id,
+                   r.alerts, s.expired, s.evicted);
+    }
+  }
+  if (expired > 0 || evicted > 0) {
+    summary += fmt::format(", partial matches expired: {}, evicted (quota): {}", expired, evicted);
   }
   // The summary is printed whatever the log level: scripts and people rely on it.
   fmt::print(stderr, "{}\n", summary);

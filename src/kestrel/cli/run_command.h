@@ -24,6 +24,10 @@ struct RunOptions {
   std::optional<std::string> time_field;   // default "@timestamp" (Endgame: "timestamp")
   std::optional<std::string> time_format;  // default "auto" (Endgame: "filetime")
   size_t max_reported_malformed = 100;  // diagnostics printed before they are only counted
+  // State bounds per sequence rule (engine::EngineLimits): partial matches kept, and how long a
+  // partial match of a sequence without maxspan may wait (event time).
+  size_t max_partials_per_rule = 100'000;
+  int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`

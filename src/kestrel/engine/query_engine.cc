@@ -48,8 +48,9 @@ void CollectRelations(const eql::IrNode& node, std::vector<const eql::IrNode*>* 
 
 class QueryEngine::Impl {
  public:
-  Impl(const eql::IrProgram* program, schema::Schema& schema)
-      : program_(program), schema_(schema), lineage_(schema, program->dialect) {
+  Impl(const eql::IrProgram* program, schema::Schema& schema, const EngineLimits& limits)
+      : program_(program), schema_(schema), limits_(limits), lineage_(schema, program->dialect) {
+    span_ns_ = program->maxspan_ns.value_or(limits.default_ttl_ns);
     for (const eql::IrStage& s : program->stages) {
       for (int64_t r = 0; r < s.runs.value_or(1); ++r) stages_.push_back(&s);
     }
@@ -95,6 +96,7 @@ class QueryEngine::Impl {
     return out;
   }
   bool HasPipes() const { return !program_->pipes.empty(); }
+  const EngineStats& stats() const { return stats_; }
 
   std::vector<QueryMatch> Finish() {
     for (const eql::IrPipe& pipe : program_->pipes) ApplyPipe(pipe);
@@ -143,26 +145,38 @@ class QueryEngine::Impl {
     return out;
   }
 
-  // Partial matches older than maxspan can no longer complete: they are checked when they would
-  // advance (exact, whatever the event order) and swept from a FIFO of starts to free memory.
+  // Partial matches older than their span (maxspan, else the default TTL) can no longer
+  // complete: checked when they would advance (exact, whatever the event order) and swept from
+  // the insertion FIFO to free memory. Past the quota, the oldest inserted are evicted.
   bool Expired(const Partial& p, int64_t now) const {
-    return program_->maxspan_ns && now - p.start_ns > *program_->maxspan_ns;
+    return span_ns_ > 0 && now - p.start_ns > span_ns_;
+  }
+
+  // Erases the partial an order_ entry names, if it is still that partial. True if erased.
+  bool EraseEntry(const ExpiryEntry& x) {
+    auto it = partials_[x.stage].find(x.key);
+    if (it == partials_[x.stage].end() || it->second.generation != x.generation) return false;
+    partials_[x.stage].erase(it);
+    --live_;
+    return true;
   }
 
   void Sweep(int64_t now) {
-    while (!expiry_.empty() && now - expiry_.front().start_ns > *program_->maxspan_ns) {
-      const ExpiryEntry& x = expiry_.front();
-      auto it = partials_[x.stage].find(x.key);
-      if (it != partials_[x.stage].end() && it->second.generation == x.generation) {
-        partials_[x.stage].erase(it);
+    while (!order_.empty()) {
+      const ExpiryEntry& x = order_.front();
+      if (span_ns_ > 0 && now - x.start_ns > span_ns_) {
+        stats_.expired += EraseEntry(x);
+      } else if (live_ > limits_.max_partials) {
+        stats_.evicted += EraseEntry(x);
+      } else {
+        break;
       }
-      expiry_.pop_front();
+      order_.pop_front();
     }
   }
 
   void Sequence(const event::Event& e, uint64_t index) {
     int64_t now = e.time_ns();
-    if (program_->maxspan_ns) Sweep(now);
     if (program_->until && Matches(*program_->until, e)) {
       std::string key = Key(program_->until->by);
       for (auto& stage : partials_) stage.erase(key);
@@ -179,6 +193,8 @@ class QueryEngine::Impl {
         if (it == partials_[i - 1].end()) continue;
         if (Expired(it->second, now)) {
           partials_[i - 1].erase(it);
+          --live_;
+          ++stats_.expired;
           continue;
         }
         if (stage.fork) {
@@ -186,6 +202,7 @@ class QueryEngine::Impl {
         } else {
           next = std::move(it->second);
           partials_[i - 1].erase(it);
+          --live_;
         }
       }
       next.indexes.push_back(index);
@@ -194,11 +211,23 @@ class QueryEngine::Impl {
         Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
       } else {
         next.generation = ++generation_;
-        if (program_->maxspan_ns) {
-          expiry_.push_back(ExpiryEntry{next.start_ns, i, key, next.generation});
-        }
-        partials_[i].insert_or_assign(key, std::move(next));
+        order_.push_back(ExpiryEntry{next.start_ns, i, key, next.generation});
+        auto [it, inserted] = partials_[i].insert_or_assign(key, std::move(next));
+        live_ += inserted;
       }
+    }
+    Sweep(now);
+    stats_.partials = live_;
+    // order_ holds at most one live entry per partial plus stale ones; compact when mostly stale.
+    if (order_.size() > 4 * (live_ + 1024)) {
+      std::deque<ExpiryEntry> compact;
+      for (ExpiryEntry& x : order_) {
+        auto it = partials_[x.stage].find(x.key);
+        if (it != partials_[x.stage].end() && it->second.generation == x.generation) {
+          compact.push_back(std::move(x));
+        }
+      }
+      order_.swap(compact);
     }
   }
 
@@ -338,9 +367,13 @@ class QueryEngine::Impl {
 
   const eql::IrProgram* program_;
   const schema::Schema& schema_;
+  EngineLimits limits_;
   ProcessLineage lineage_;
-  std::deque<ExpiryEntry> expiry_;
+  int64_t span_ns_ = 0;            // maxspan, else the default TTL; 0: partials never expire
+  std::deque<ExpiryEntry> order_;  // partial matches in insertion order (with stale entries)
+  size_t live_ = 0;                // partial matches held
   uint64_t generation_ = 0;
+  EngineStats stats_;
   std::vector<const eql::IrStage*> stages_;  // `runs` expanded
   std::vector<const eql::IrNode*> relations_;
   std::vector<absl::flat_hash_map<std::string, Partial>> partials_;
@@ -354,7 +387,8 @@ class QueryEngine::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrProgram* program,
-                                                                 schema::Schema& schema) {
+                                                                 schema::Schema& schema,
+                                                                 const EngineLimits& limits) {
   for (const eql::IrStage& s : program->stages) {
     if (s.missing) {
       return absl::UnimplementedError(
@@ -366,7 +400,7 @@ absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrPr
       return absl::UnimplementedError("the `count` pipe is not supported by the engine yet");
     }
   }
-  return std::unique_ptr<QueryEngine>(new QueryEngine(std::make_unique<Impl>(program, schema)));
+  return std::unique_ptr<QueryEngine>(new QueryEngine(std::make_unique<Impl>(program, schema, limits)));
 }
 
 QueryEngine::QueryEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -381,5 +415,7 @@ std::vector<QueryMatch> QueryEngine::Finish() { return impl_->Finish(); }
 std::vector<QueryMatch> QueryEngine::TakeResults() { return impl_->TakeResults(); }
 
 bool QueryEngine::HasPipes() const { return impl_->HasPipes(); }
+
+const EngineStats& QueryEngine::stats() const { return impl_->stats(); }
 
 }  // namespace kestrel::engine

@@ -37,11 +37,28 @@ struct QueryMatch {
   std::string entity_key;  // `field=value, ...` of the join keys (empty for event queries)
 };
 
+// Bounds on a sequence's state (partial matches). Memory per partial match: the key (the `by`
+// values as text, ~20-60 bytes), one shared pointer per event so far (the events themselves are
+// shared with results and alerts), ~100 bytes of bookkeeping.
+struct EngineLimits {
+  size_t max_partials = 100'000;  // per rule; past it the oldest inserted are evicted
+  // Partial matches of a sequence without maxspan expire after this much event time; 0: never
+  // (query mode, the reference semantics).
+  int64_t default_ttl_ns = 0;
+};
+
+struct EngineStats {
+  uint64_t partials = 0;  // partial matches held now
+  uint64_t expired = 0;   // dropped for being older than maxspan / the default TTL
+  uint64_t evicted = 0;   // dropped to stay within max_partials
+};
+
 class QueryEngine {
  public:
   // `program` must outlive the engine; `schema` is used to intern lineage fields.
   static absl::StatusOr<std::unique_ptr<QueryEngine>> Create(const eql::IrProgram* program,
-                                                             schema::Schema& schema);
+                                                             schema::Schema& schema,
+                                                             const EngineLimits& limits = {});
   ~QueryEngine();
 
   // Feeds the next event (in stream order).
@@ -54,6 +71,8 @@ class QueryEngine {
   // pipes; see HasPipes()). Frees the engine's copies of them.
   std::vector<QueryMatch> TakeResults();
   bool HasPipes() const;
+
+  const EngineStats& stats() const;
 
  private:
   class Impl;

@@ -14,14 +14,16 @@ constexpr int64_t kSecond = 1'000'000'000;
 class QueryEngineTest : public ::testing::Test {
  protected:
   // Runs `query` over events_ and returns the `n` values of each result, results joined by '|'.
-  std::string Run(std::string_view query, eql::Dialect dialect = eql::Dialect::kElasticsearch) {
+  std::string Run(std::string_view query, eql::Dialect dialect = eql::Dialect::kElasticsearch,
+                  EngineLimits limits = {}, EngineStats* stats = nullptr) {
     eql::CompileOptions options;
     options.dialect = dialect;
     eql::CompileResult compiled = eql::Compile(query, schema_, options);
     if (!compiled.ok()) return "compile error: " + compiled.diagnostics[0].message;
-    auto engine = QueryEngine::Create(compiled.program.get(), schema_);
+    auto engine = QueryEngine::Create(compiled.program.get(), schema_, limits);
     if (!engine.ok()) return "engine error";
     for (size_t i = 0; i < events_.size(); ++i) (*engine)->Process(events_[i], i);
+    if (stats != nullptr) *stats = (*engine)->stats();
     std::string out;
     schema::FieldId n = *schema_.Find("n");
     for (const QueryMatch& m : (*engine)->Finish()) {
@@ -75,6 +77,37 @@ TEST_F(QueryEngineTest, NewerStartReplacesOlderAndUntilCancels) {
   EXPECT_EQ(Run(R"(sequence by process.entity_id [process where process.name == "bash"]
                   [file where true] until [process where process.name == "end"])"),
             "2,3");
+}
+
+TEST_F(QueryEngineTest, QuotaEvictsOldestPartialMatches) {
+  for (int i = 0; i < 10; ++i) Add(i, i, "process", "bash", "e" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) Add(100 + i, 20 + i, "file", "x", "e" + std::to_string(i));
+  EngineLimits limits;
+  limits.max_partials = 3;
+  EngineStats stats;
+  // Only the three newest starts survive to meet their file event.
+  EXPECT_EQ(Run("sequence by process.entity_id [process where true] [file where true]",
+                eql::Dialect::kElasticsearch, limits, &stats),
+            "7,107|8,108|9,109");
+  EXPECT_EQ(stats.evicted, 7u);
+  EXPECT_EQ(stats.partials, 0u);
+}
+
+TEST_F(QueryEngineTest, DefaultTtlExpiresSequencesWithoutMaxspan) {
+  Add(1, 0, "process", "bash", "a");
+  Add(2, 100, "process", "bash", "b");
+  Add(3, 150, "file", "x", "a");  // 150 s after its start: past a 60 s TTL
+  Add(4, 150, "file", "x", "b");
+  EngineLimits limits;
+  limits.default_ttl_ns = 60 * kSecond;
+  EngineStats stats;
+  EXPECT_EQ(Run("sequence by process.entity_id [process where true] [file where true]",
+                eql::Dialect::kElasticsearch, limits, &stats),
+            "2,4");
+  EXPECT_EQ(stats.expired, 1u);
+  // Without a TTL (query mode, the reference semantics) both match.
+  EXPECT_EQ(Run("sequence by process.entity_id [process where true] [file where true]"),
+            "1,3|2,4");
 }
 
 TEST_F(QueryEngineTest, RunsRepeatAStage) {
