@@ -51,15 +51,29 @@ class QueryEngine::Impl {
   Impl(const eql::IrProgram* program, schema::Schema& schema, const EngineLimits& limits)
       : program_(program), schema_(schema), limits_(limits), lineage_(schema, program->dialect) {
     span_ns_ = program->maxspan_ns.value_or(limits.default_ttl_ns);
+    // Positive stages (`runs` expanded) and the missing-event stages `![...]` between them:
+    // missing_[j] holds those right before positive stage j (j == stages_.size(): trailing).
+    missing_.emplace_back();
     for (const eql::IrStage& s : program->stages) {
-      for (int64_t r = 0; r < s.runs.value_or(1); ++r) stages_.push_back(&s);
+      if (s.missing) {
+        missing_.back().push_back(&s);
+        continue;
+      }
+      for (int64_t r = 0; r < s.runs.value_or(1); ++r) {
+        stages_.push_back(&s);
+        missing_.emplace_back();
+      }
     }
     for (const eql::IrStage* s : stages_) CollectRelations(*s->predicate, &relations_);
+    for (const auto& group : missing_) {
+      for (const eql::IrStage* s : group) CollectRelations(*s->predicate, &relations_);
+    }
     if (program->until) CollectRelations(*program->until->predicate, &relations_);
     for (const eql::IrPipe& p : program->pipes) {
       for (const eql::IrNodePtr& a : p.args) CollectRelations(*a, &relations_);
     }
     partials_.resize(stages_.size());
+    for (const auto& group : missing_) has_missing_ |= !group.empty();
     count_field_ = *schema.Intern("count", schema::FieldType::kLong, false);
     percent_field_ = *schema.Intern("percent", schema::FieldType::kDouble, false);
     ctx_.scratch = &scratch_;
@@ -99,6 +113,7 @@ class QueryEngine::Impl {
   const EngineStats& stats() const { return stats_; }
 
   std::vector<QueryMatch> Finish() {
+    if (!pending_.empty()) EmitPending(0, true);
     for (const eql::IrPipe& pipe : program_->pipes) ApplyPipe(pipe);
     return std::move(results_);
   }
@@ -175,11 +190,49 @@ class QueryEngine::Impl {
     }
   }
 
+  // Missing-event stages: a matching event cancels what waits across it.
+  void Missing(const event::Event& e, int64_t now) {
+    for (size_t j = 0; j < missing_.size(); ++j) {
+      for (const eql::IrStage* m : missing_[j]) {
+        if (!Matches(*m, e)) continue;
+        std::string key = Key(m->by);
+        if (j == 0) {
+          leading_seen_.insert_or_assign(key, now);  // no sequence may start just after it
+          if (leading_seen_.size() > limits_.max_partials) leading_seen_.clear();
+        } else if (j == stages_.size()) {
+          pending_.erase(key);  // a trailing match is disproved
+        } else {
+          live_ -= partials_[j - 1].erase(key);  // the partial waiting for stage j is disproved
+        }
+      }
+    }
+  }
+
+  // Trailing missing stages: a complete match is emitted once its window closes without one.
+  void EmitPending(int64_t now, bool all) {
+    std::vector<std::pair<std::string, PendingMatch>> due;
+    for (auto& [key, p] : pending_) {
+      if (all || (span_ns_ > 0 && now - p.partial.start_ns > span_ns_)) due.emplace_back(key, p);
+    }
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+      return a.second.sequence < b.second.sequence;
+    });
+    for (auto& [key, p] : due) {
+      pending_.erase(key);
+      Emit(std::move(p.partial.indexes), std::move(p.partial.events), std::move(p.entity_key));
+    }
+  }
+
   void Sequence(const event::Event& e, uint64_t index) {
     int64_t now = e.time_ns();
     if (program_->until && Matches(*program_->until, e)) {
       std::string key = Key(program_->until->by);
-      for (auto& stage : partials_) stage.erase(key);
+      for (auto& stage : partials_) live_ -= stage.erase(key);
+      pending_.erase(key);
+    }
+    if (has_missing_) {
+      Missing(e, now);
+      if (!pending_.empty()) EmitPending(now, false);
     }
     for (size_t i = stages_.size(); i-- > 0;) {
       const eql::IrStage& stage = *stages_[i];
@@ -187,6 +240,13 @@ class QueryEngine::Impl {
       std::string key = Key(stage.by);
       Partial next;
       if (i == 0) {
+        if (!missing_[0].empty()) {
+          auto seen = leading_seen_.find(key);
+          if (seen != leading_seen_.end() &&
+              (span_ns_ == 0 || now - seen->second <= span_ns_)) {
+            continue;
+          }
+        }
         next.start_ns = now;
       } else {
         auto it = partials_[i - 1].find(key);
@@ -208,7 +268,12 @@ class QueryEngine::Impl {
       next.indexes.push_back(index);
       next.events.push_back(Copy(e));
       if (i + 1 == stages_.size()) {
-        Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
+        if (!missing_.back().empty()) {
+          pending_.insert_or_assign(
+              key, PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
+        } else {
+          Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
+        }
       } else {
         next.generation = ++generation_;
         order_.push_back(ExpiryEntry{next.start_ns, i, key, next.generation});
@@ -374,7 +439,17 @@ class QueryEngine::Impl {
   size_t live_ = 0;                // partial matches held
   uint64_t generation_ = 0;
   EngineStats stats_;
-  std::vector<const eql::IrStage*> stages_;  // `runs` expanded
+  std::vector<const eql::IrStage*> stages_;  // positive stages, `runs` expanded
+  std::vector<std::vector<const eql::IrStage*>> missing_;  // see the constructor
+  bool has_missing_ = false;
+  absl::flat_hash_map<std::string, int64_t> leading_seen_;  // key -> time of a leading `![..]`
+  struct PendingMatch {
+    Partial partial;
+    std::string entity_key;
+    uint64_t sequence;
+  };
+  absl::flat_hash_map<std::string, PendingMatch> pending_;  // complete, awaiting trailing `![..]`
+  uint64_t pending_sequence_ = 0;
   std::vector<const eql::IrNode*> relations_;
   std::vector<absl::flat_hash_map<std::string, Partial>> partials_;
   absl::flat_hash_map<std::string, std::vector<std::optional<std::pair<uint64_t, EventPtr>>>>
@@ -389,11 +464,9 @@ class QueryEngine::Impl {
 absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrProgram* program,
                                                                  schema::Schema& schema,
                                                                  const EngineLimits& limits) {
-  for (const eql::IrStage& s : program->stages) {
-    if (s.missing) {
-      return absl::UnimplementedError(
-          "missing-event stages `![...]` are not supported by the engine yet");
-    }
+  if (std::all_of(program->stages.begin(), program->stages.end(),
+                  [](const eql::IrStage& s) { return s.missing; })) {
+    return absl::InvalidArgumentError("a sequence needs at least one stage that is not `![...]`");
   }
   for (const eql::IrPipe& p : program->pipes) {
     if (p.kind == eql::PipeKind::kCount) {

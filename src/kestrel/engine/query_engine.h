@@ -13,7 +13,10 @@
 //
 // Events are identified by the caller's index; the engine keeps copies only of events that sit
 // in partial matches or results. Time is each event's time_ns(), never the wall clock.
-// Not yet supported (rejected by Create()): missing-event stages `![...]`.
+// Missing-event stages `![q]` (Elasticsearch): between two stages, an event matching q with the
+// same key cancels the partial match waiting across it; before the first stage, it keeps a
+// sequence from starting within maxspan after it; after the last stage, a complete match is
+// held until maxspan has passed without such an event (or the input ends) and then reported.
 // Thread safety: one thread per engine. Tested by query_engine_test.cc and
 // conformance_query_test.cc.
 #pragma once

@@ -149,14 +149,38 @@ TEST_F(QueryEngineTest, PipesHeadTailUniqueSort) {
   EXPECT_EQ(Run("process where true | unique process.name", eql::Dialect::kEndgame), "3|1");
 }
 
-TEST_F(QueryEngineTest, UnsupportedConstructsAreRejectedClearly) {
-  eql::CompileResult compiled =
-      eql::Compile("sequence [process where true] ![file where true] [process where true]",
-                   schema_);
-  ASSERT_TRUE(compiled.ok());
-  auto engine = QueryEngine::Create(compiled.program.get(), schema_);
-  ASSERT_FALSE(engine.ok());
-  EXPECT_NE(engine.status().message().find("missing-event"), std::string::npos);
+TEST_F(QueryEngineTest, MissingEventInTheMiddleCancels) {
+  Add(1, 0, "process", "start", "a");
+  Add(2, 0, "process", "start", "b");
+  Add(3, 1, "file", "x", "a");  // the forbidden event, for a only
+  Add(4, 2, "process", "end", "a");
+  Add(5, 2, "process", "end", "b");
+  EXPECT_EQ(Run(R"(sequence by process.entity_id with maxspan=10s
+                  [process where process.name == "start"] ![file where true]
+                  [process where process.name == "end"])"),
+            "2,5");
+}
+
+TEST_F(QueryEngineTest, TrailingMissingEventWaitsForTheWindow) {
+  Add(1, 0, "process", "start", "a");
+  Add(2, 0, "process", "start", "b");
+  Add(3, 3, "file", "x", "b");    // within 5 s of b's start: b is disproved
+  Add(4, 20, "network", "n", "c");  // time passes: a's window has closed
+  EXPECT_EQ(Run(R"(sequence by process.entity_id with maxspan=5s
+                  [process where process.name == "start"] ![file where true])"),
+            "1");
+}
+
+TEST_F(QueryEngineTest, LeadingMissingEventBlocksTheStart) {
+  Add(1, 0, "file", "x", "a");
+  Add(2, 1, "process", "start", "a");  // 1 s after the forbidden event: blocked
+  Add(3, 1, "process", "start", "b");
+  Add(4, 2, "process", "end", "a");
+  Add(5, 2, "process", "end", "b");
+  EXPECT_EQ(Run(R"(sequence by process.entity_id with maxspan=5s
+                  ![file where true] [process where process.name == "start"]
+                  [process where process.name == "end"])"),
+            "3,5");
 }
 
 }  // namespace
