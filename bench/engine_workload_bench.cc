@@ -65,8 +65,8 @@ Workload* LoadEvents() {
   return w;
 }
 
-std::vector<std::unique_ptr<kestrel::eql::IrProgram>> CompileRules(const std::string& file,
-                                                                  kestrel::schema::Schema& schema) {
+std::vector<std::unique_ptr<kestrel::eql::IrProgram>> CompileRules(
+    const std::string& file, kestrel::schema::Schema& schema) {
   std::vector<std::unique_ptr<kestrel::eql::IrProgram>> programs;
   toml::table table = toml::parse_file(kWorkload + file);
   for (const toml::node& node : *table["rule"].as_array()) {

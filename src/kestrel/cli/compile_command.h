@@ -8,11 +8,11 @@
 namespace kestrel::cli {
 
 struct CompileCommandOptions {
-  std::string input;          // a file holding one EQL query, or "-" for stdin
-  std::string emit = "ir";    // "ast" or "ir"
+  std::string input;                      // a file holding one EQL query, or "-" for stdin
+  std::string emit = "ir";                // "ast" or "ir"
   std::string dialect = "elasticsearch";  // or "endgame"
-  bool strict = false;        // unknown fields are errors
-  bool case_sensitive = false;  // Endgame dialect only
+  bool strict = false;                    // unknown fields are errors
+  bool case_sensitive = false;            // Endgame dialect only
 };
 
 // Returns an exit code: 0 compiled (warnings allowed), 1 the query has errors or the input

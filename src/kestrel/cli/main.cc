@@ -54,9 +54,10 @@ int main(int argc, char** argv) {
                       "Event source: ndjson:PATH (NDJSON or one JSON array; ndjson:- is stdin)");
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
-  run_cmd->add_option("--dialect", run.dialect,
-                      "Dialect of rules that do not name one: elasticsearch or endgame "
-                      "(endgame also reads time from `timestamp` as FILETIME by default)")
+  run_cmd
+      ->add_option("--dialect", run.dialect,
+                   "Dialect of rules that do not name one: elasticsearch or endgame "
+                   "(endgame also reads time from `timestamp` as FILETIME by default)")
       ->check(CLI::IsMember({"elasticsearch", "endgame"}))
       ->capture_default_str();
   run_cmd->add_option("--time-field", run.time_field,
@@ -67,8 +68,8 @@ int main(int argc, char** argv) {
   run_cmd->footer(kExitCodesHelp);
 
   kestrel::cli::CompileCommandOptions compile;
-  CLI::App* compile_cmd = app.add_subcommand(
-      "compile", "Parse and analyse one EQL query; print its AST or IR");
+  CLI::App* compile_cmd =
+      app.add_subcommand("compile", "Parse and analyse one EQL query; print its AST or IR");
   compile_cmd->add_option("input", compile.input, "File holding one EQL query, or - for stdin")
       ->required();
   compile_cmd->add_option("--emit", compile.emit, "What to print: ast or ir")
@@ -107,14 +108,14 @@ int main(int argc, char** argv) {
   kestrel::cli::CheckOptions check;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "Load and compile rule files and directories; print every diagnostic");
-  check_cmd->add_option("paths", check.paths, "Rule files and directories (recursive)")
-      ->required();
+  check_cmd->add_option("paths", check.paths, "Rule files and directories (recursive)")->required();
   check_cmd->add_flag("--summary", check.summary,
                       "End with a line 'N rules: M ok, K failed, S skipped'");
   check_cmd->add_flag("--strict", check.strict, "Unknown fields are errors, not warnings");
   check_cmd->add_flag("--no-warnings", check.quiet_warnings, "Print errors only");
-  check_cmd->add_option("--dialect", check.dialect,
-                        "Dialect of rules that do not name one: elasticsearch or endgame")
+  check_cmd
+      ->add_option("--dialect", check.dialect,
+                   "Dialect of rules that do not name one: elasticsearch or endgame")
       ->check(CLI::IsMember({"elasticsearch", "endgame"}))
       ->capture_default_str();
   check_cmd->footer(kExitCodesHelp);

@@ -49,10 +49,11 @@ int QueryCommand(const QueryOptions& options) {
   }
   ndjson.decoder.time_format = *format;
   uint64_t malformed = 0;
-  auto source = sources::NdjsonSource::Open(&schema, ndjson, [&](const sources::SourceDiagnostic& d) {
-    if (malformed++ < 100) fmt::print(stderr, "warning: {}: malformed event skipped: {}\n",
-                                      d.location, d.reason);
-  });
+  auto source =
+      sources::NdjsonSource::Open(&schema, ndjson, [&](const sources::SourceDiagnostic& d) {
+        if (malformed++ < 100)
+          fmt::print(stderr, "warning: {}: malformed event skipped: {}\n", d.location, d.reason);
+      });
   if (!source.ok()) {
     fmt::print(stderr, "error: {}\n", base::Message(source.status()));
     return kExitFailure;

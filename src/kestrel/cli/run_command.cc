@@ -12,10 +12,10 @@
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/alert_sink.h"
-#include "kestrel/engine/query_engine.h"
-#include "kestrel/rules/rule_set.h"
 #include "kestrel/base/status.h"
+#include "kestrel/engine/query_engine.h"
 #include "kestrel/event/json_decoder.h"
+#include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
 
@@ -130,15 +130,10 @@ int Run(const RunOptions& options) {
     }
     rules_failed = build.failed;
     for (const rules::CompiledRule& rule : build.rules) {
-      if (!rule.program->pipes.empty()) {
-        spdlog::error("{}: rule '{}' not loaded: pipes are not supported in streaming rules yet",
-                      rule.spec.file, rule.spec.id);
-        ++rules_failed;
-        continue;
-      }
       engine::EngineLimits limits;
       limits.max_partials = options.max_partials_per_rule;
       limits.default_ttl_ns = options.default_ttl_ns;
+      limits.streaming = true;
       auto engine = engine::QueryEngine::Create(rule.program.get(), schema, limits);
       if (!engine.ok()) {
         spdlog::error("{}: rule '{}' not loaded: {}", rule.spec.file, rule.spec.id,
@@ -149,8 +144,8 @@ int Run(const RunOptions& options) {
       active.push_back(ActiveRule{&rule, std::move(*engine)});
     }
     rules_loaded = active.size();
-    spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped",
-                 rules_dir->string(), rules_loaded, rules_failed, build.skipped);
+    spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped", rules_dir->string(),
+                 rules_loaded, rules_failed, build.skipped);
   }
 
   // Output.

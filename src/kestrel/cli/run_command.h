@@ -23,7 +23,7 @@ struct RunOptions {
   std::string dialect = "elasticsearch";
   std::optional<std::string> time_field;   // default "@timestamp" (Endgame: "timestamp")
   std::optional<std::string> time_format;  // default "auto" (Endgame: "filetime")
-  size_t max_reported_malformed = 100;  // diagnostics printed before they are only counted
+  size_t max_reported_malformed = 100;     // diagnostics printed before they are only counted
   // State bounds per sequence rule (engine::EngineLimits): partial matches kept, and how long a
   // partial match of a sequence without maxspan may wait (event time).
   size_t max_partials_per_rule = 100'000;

@@ -33,10 +33,10 @@ struct Alert {
   std::string rule_name;
   Severity severity = Severity::kMedium;
   std::string title;
-  int64_t timestamp_ns = 0;          // event time of the detection (the last event's time)
+  int64_t timestamp_ns = 0;  // event time of the detection (the last event's time)
   // The evidence, in match order. Immutable and shared with the engine that found it (no copy).
   std::vector<std::shared_ptr<const event::Event>> events;
-  std::string entity_key;            // the partition / `by` key the match was made under
+  std::string entity_key;  // the partition / `by` key the match was made under
 };
 
 // Sets alert->id from the rule id and the evidence; sets timestamp_ns to the last event's wall

@@ -16,11 +16,11 @@ Alert MakeAlert(Schema& schema) {
   a.severity = Severity::kHigh;
   a.entity_key = "process.entity_id=abc";
   a.events.push_back(std::make_shared<const event::Event>(EventBuilder(schema)
-                         .Time(1'000)
-                         .Category("process")
-                         .Str("process.name", "bash")
-                         .Int("process.pid", 42)
-                         .Build()));
+                                                              .Time(1'000)
+                                                              .Category("process")
+                                                              .Str("process.name", "bash")
+                                                              .Int("process.pid", 42)
+                                                              .Build()));
   a.events.push_back(std::make_shared<const event::Event>(
       EventBuilder(schema).Time(2'000).Category("file").Str("file.path", "/etc/passwd").Build()));
   return a;

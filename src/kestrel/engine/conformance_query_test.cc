@@ -97,8 +97,8 @@ TEST(ConformanceQueryTest, EndgameTestQueries) {
       if (!error.empty() || got != expected) {
         ok = false;
         failures += "case #" + std::to_string(total) +
-                    (case_sensitive ? " [case-sensitive]" : " [case-insensitive]") + ":\n" +
-                    query + "\n  expected " + Join(expected) + "\n  got      " +
+                    (case_sensitive ? " [case-sensitive]" : " [case-insensitive]") + ":\n" + query +
+                    "\n  expected " + Join(expected) + "\n  got      " +
                     (error.empty() ? Join(got) : error) + "\n";
         break;
       }

@@ -13,12 +13,10 @@ schema::FieldId Intern(schema::Schema& schema, std::string_view name) {
 
 }  // namespace
 
-ProcessLineage::ProcessLineage(schema::Schema& schema, eql::Dialect dialect,
-                               size_t max_processes)
+ProcessLineage::ProcessLineage(schema::Schema& schema, eql::Dialect dialect, size_t max_processes)
     : max_processes_(max_processes) {
   // Both schemas are understood whatever the dialect; the dialect only orders the preference.
-  std::pair<const char*, const char*> endgame[] = {{"unique_pid", "unique_ppid"},
-                                                   {"pid", "ppid"}};
+  std::pair<const char*, const char*> endgame[] = {{"unique_pid", "unique_ppid"}, {"pid", "ppid"}};
   std::pair<const char*, const char*> ecs[] = {{"process.entity_id", "process.parent.entity_id"},
                                                {"process.pid", "process.parent.pid"}};
   auto add = [&](auto& pairs) {

@@ -3,9 +3,9 @@
 //
 // Entities are keyed by `unique_pid` / `unique_ppid` (Endgame schema) or `process.entity_id` /
 // `process.parent.entity_id` (ECS), falling back to `pid` / `ppid` (`process.pid` /
-// `process.parent.pid`) when the unique ids are absent; the first pair an event has is used. A relation node marks the processes
-// whose events matched its sub-query; an event then asks whether its own process (event of), its
-// parent (child of) or any ancestor (descendant of) is marked.
+// `process.parent.pid`) when the unique ids are absent; the first pair an event has is used. A
+// relation node marks the processes whose events matched its sub-query; an event then asks whether
+// its own process (event of), its parent (child of) or any ancestor (descendant of) is marked.
 //
 // Bounds: at most `max_processes` entities; past that the oldest-seen are forgotten (counted).
 // Ancestor walks stop after kMaxDepth steps (cycles in bad data cannot loop forever).

@@ -19,6 +19,8 @@
 #include "kestrel/eql/ir_eval.h"
 #include "kestrel/event/json_writer.h"
 
+#include <fmt/format.h>
+
 namespace kestrel::engine {
 namespace {
 
@@ -98,16 +100,40 @@ class QueryEngine::Impl {
       case eql::QueryKind::kEvent:
         if (Matches(*stages_[0], e)) Emit({index}, {Copy(e)});
         break;
-      case eql::QueryKind::kSequence: Sequence(e, index); break;
+      case eql::QueryKind::kSequence:
+        Sequence(e, index);
+        break;
       case eql::QueryKind::kJoin:
-      case eql::QueryKind::kSample: Join(e, index); break;
+      case eql::QueryKind::kSample:
+        Join(e, index);
+        break;
     }
   }
 
   std::vector<QueryMatch> TakeResults() {
     std::vector<QueryMatch> out;
     out.swap(results_);
-    return out;
+    if (program_->pipes.empty() || out.empty()) return out;
+    // Streaming pipes, applied in order to each result as it completes: `head N` passes the
+    // first N, `unique k` the first result per key (the seen keys are kept for the whole run).
+    std::vector<QueryMatch> kept;
+    std::vector<const event::Event*> focus;
+    for (QueryMatch& m : out) {
+      bool pass = true;
+      for (size_t p = 0; p < program_->pipes.size() && pass; ++p) {
+        const eql::IrPipe& pipe = program_->pipes[p];
+        if (pipe.kind == eql::PipeKind::kHead) {
+          pass = stream_passed_[p]++ < static_cast<uint64_t>(std::max<int64_t>(pipe.limit, 0));
+        } else {
+          Focus(m, &focus);
+          pass = stream_seen_[p].insert(Key(pipe.args)).second;
+        }
+      }
+      if (pass) kept.push_back(std::move(m));
+    }
+    ctx_.match_events = nullptr;
+    ctx_.match_size = 0;
+    return kept;
   }
   bool HasPipes() const { return !program_->pipes.empty(); }
   const EngineStats& stats() const { return stats_; }
@@ -214,9 +240,8 @@ class QueryEngine::Impl {
     for (auto& [key, p] : pending_) {
       if (all || (span_ns_ > 0 && now - p.partial.start_ns > span_ns_)) due.emplace_back(key, p);
     }
-    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
-      return a.second.sequence < b.second.sequence;
-    });
+    std::sort(due.begin(), due.end(),
+              [](const auto& a, const auto& b) { return a.second.sequence < b.second.sequence; });
     for (auto& [key, p] : due) {
       pending_.erase(key);
       Emit(std::move(p.partial.indexes), std::move(p.partial.events), std::move(p.entity_key));
@@ -242,8 +267,7 @@ class QueryEngine::Impl {
       if (i == 0) {
         if (!missing_[0].empty()) {
           auto seen = leading_seen_.find(key);
-          if (seen != leading_seen_.end() &&
-              (span_ns_ == 0 || now - seen->second <= span_ns_)) {
+          if (seen != leading_seen_.end() && (span_ns_ == 0 || now - seen->second <= span_ns_)) {
             continue;
           }
         }
@@ -424,7 +448,8 @@ class QueryEngine::Impl {
         results_ = std::move(sorted);
         break;
       }
-      case eql::PipeKind::kCount: break;  // rejected by Create()
+      case eql::PipeKind::kCount:
+        break;  // rejected by Create()
     }
     ctx_.match_events = nullptr;
     ctx_.match_size = 0;
@@ -439,7 +464,7 @@ class QueryEngine::Impl {
   size_t live_ = 0;                // partial matches held
   uint64_t generation_ = 0;
   EngineStats stats_;
-  std::vector<const eql::IrStage*> stages_;  // positive stages, `runs` expanded
+  std::vector<const eql::IrStage*> stages_;                // positive stages, `runs` expanded
   std::vector<std::vector<const eql::IrStage*>> missing_;  // see the constructor
   bool has_missing_ = false;
   absl::flat_hash_map<std::string, int64_t> leading_seen_;  // key -> time of a leading `![..]`
@@ -448,7 +473,10 @@ class QueryEngine::Impl {
     std::string entity_key;
     uint64_t sequence;
   };
-  absl::flat_hash_map<std::string, PendingMatch> pending_;  // complete, awaiting trailing `![..]`
+  absl::flat_hash_map<std::string, PendingMatch> pending_;
+  absl::flat_hash_map<size_t, uint64_t> stream_passed_;  // head, per pipe
+  absl::flat_hash_map<size_t, absl::flat_hash_set<std::string>>
+      stream_seen_;  // unique, per pipe  // complete, awaiting trailing `![..]`
   uint64_t pending_sequence_ = 0;
   std::vector<const eql::IrNode*> relations_;
   std::vector<absl::flat_hash_map<std::string, Partial>> partials_;
@@ -472,8 +500,16 @@ absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrPr
     if (p.kind == eql::PipeKind::kCount) {
       return absl::UnimplementedError("the `count` pipe is not supported by the engine yet");
     }
+    if (limits.streaming && p.kind != eql::PipeKind::kHead && p.kind != eql::PipeKind::kUnique) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the `{}` pipe needs every result before it can answer, so it cannot run on a live "
+          "stream; streaming rules may use `head` and `unique` (run the query with `kestrel "
+          "query` instead)",
+          eql::PipeKindName(p.kind)));
+    }
   }
-  return std::unique_ptr<QueryEngine>(new QueryEngine(std::make_unique<Impl>(program, schema, limits)));
+  return std::unique_ptr<QueryEngine>(
+      new QueryEngine(std::make_unique<Impl>(program, schema, limits)));
 }
 
 QueryEngine::QueryEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -35,7 +35,7 @@ namespace kestrel::engine {
 
 // One result: the matched events (one for an event query; one per stage otherwise).
 struct QueryMatch {
-  std::vector<uint64_t> event_indexes;            // the caller's indexes, in match order
+  std::vector<uint64_t> event_indexes;                      // the caller's indexes, in match order
   std::vector<std::shared_ptr<const event::Event>> events;  // the events themselves
   std::string entity_key;  // `field=value, ...` of the join keys (empty for event queries)
 };
@@ -48,6 +48,9 @@ struct EngineLimits {
   // Partial matches of a sequence without maxspan expire after this much event time; 0: never
   // (query mode, the reference semantics).
   int64_t default_ttl_ns = 0;
+  // Streaming (`kestrel run`): only the pipes that can answer per result are accepted
+  // (`head`, `unique`), applied by TakeResults(); others make Create() fail with the reason.
+  bool streaming = false;
 };
 
 struct EngineStats {
@@ -70,8 +73,8 @@ class QueryEngine {
   // The results after the pipes. Call once, after the last event.
   std::vector<QueryMatch> Finish();
 
-  // Streaming: the results completed since the last call, without pipes (for programs without
-  // pipes; see HasPipes()). Frees the engine's copies of them.
+  // Streaming: the results completed since the last call, through the streaming pipes (head,
+  // unique). Frees the engine's copies of them.
   std::vector<QueryMatch> TakeResults();
   bool HasPipes() const;
 

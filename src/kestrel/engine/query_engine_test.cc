@@ -38,8 +38,11 @@ class QueryEngineTest : public ::testing::Test {
   void Add(int64_t n, int64_t t_seconds, std::string_view category, std::string_view name,
            std::string_view entity, std::string_view parent = "") {
     EventBuilder b(schema_);
-    b.Time(t_seconds * kSecond).Category(category).Int("n", n).Str("process.name", name).Str(
-        "process.entity_id", entity);
+    b.Time(t_seconds * kSecond)
+        .Category(category)
+        .Int("n", n)
+        .Str("process.name", name)
+        .Str("process.entity_id", entity);
     if (!parent.empty()) b.Str("process.parent.entity_id", parent);
     events_.push_back(b.Build());
   }
@@ -60,8 +63,8 @@ TEST_F(QueryEngineTest, EventQueryAndCategories) {
 TEST_F(QueryEngineTest, SequenceByKeyAndMaxspanBoundary) {
   Add(1, 0, "process", "bash", "a");
   Add(2, 0, "process", "bash", "b");
-  Add(3, 5, "file", "x", "a");   // exactly maxspan after 1: still in
-  Add(4, 6, "file", "x", "b");   // one second past maxspan after 2: out
+  Add(3, 5, "file", "x", "a");  // exactly maxspan after 1: still in
+  Add(4, 6, "file", "x", "b");  // one second past maxspan after 2: out
   EXPECT_EQ(Run(R"(sequence by process.entity_id with maxspan=5s
                   [process where true] [file where true])"),
             "1,3");
@@ -72,7 +75,7 @@ TEST_F(QueryEngineTest, NewerStartReplacesOlderAndUntilCancels) {
   Add(2, 1, "process", "bash", "a");  // replaces 1
   Add(3, 2, "file", "x", "a");
   Add(4, 3, "process", "bash", "b");
-  Add(5, 4, "process", "end", "b");   // until for b
+  Add(5, 4, "process", "end", "b");  // until for b
   Add(6, 5, "file", "x", "b");
   EXPECT_EQ(Run(R"(sequence by process.entity_id [process where process.name == "bash"]
                   [file where true] until [process where process.name == "end"])"),
@@ -106,8 +109,7 @@ TEST_F(QueryEngineTest, DefaultTtlExpiresSequencesWithoutMaxspan) {
             "2,4");
   EXPECT_EQ(stats.expired, 1u);
   // Without a TTL (query mode, the reference semantics) both match.
-  EXPECT_EQ(Run("sequence by process.entity_id [process where true] [file where true]"),
-            "1,3|2,4");
+  EXPECT_EQ(Run("sequence by process.entity_id [process where true] [file where true]"), "1,3|2,4");
 }
 
 TEST_F(QueryEngineTest, RunsRepeatAStage) {
@@ -149,6 +151,31 @@ TEST_F(QueryEngineTest, PipesHeadTailUniqueSort) {
   EXPECT_EQ(Run("process where true | unique process.name", eql::Dialect::kEndgame), "3|1");
 }
 
+TEST_F(QueryEngineTest, StreamingPipesHeadAndUniqueOthersRejected) {
+  Add(1, 0, "process", "a", "x");
+  Add(2, 1, "process", "a", "y");
+  Add(3, 2, "process", "b", "z");
+  Add(4, 3, "process", "c", "w");
+  eql::CompileResult compiled =
+      eql::Compile("process where true | unique process.name | head 2", schema_);
+  ASSERT_TRUE(compiled.ok());
+  EngineLimits limits;
+  limits.streaming = true;
+  auto engine = QueryEngine::Create(compiled.program.get(), schema_, limits);
+  ASSERT_TRUE(engine.ok());
+  std::vector<int64_t> got;
+  for (size_t i = 0; i < events_.size(); ++i) {
+    (*engine)->Process(events_[i], i);
+    for (const QueryMatch& m : (*engine)->TakeResults())
+      got.push_back(m.events[0]->Find(*schema_.Find("n"))->as_int());
+  }
+  EXPECT_EQ(got, (std::vector<int64_t>{1, 3}));
+  eql::CompileResult sorted = eql::Compile("process where true | sort process.name", schema_);
+  auto rejected = QueryEngine::Create(sorted.program.get(), schema_, limits);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.status().message().find("`sort` pipe"), std::string::npos);
+}
+
 TEST_F(QueryEngineTest, MissingEventInTheMiddleCancels) {
   Add(1, 0, "process", "start", "a");
   Add(2, 0, "process", "start", "b");
@@ -164,7 +191,7 @@ TEST_F(QueryEngineTest, MissingEventInTheMiddleCancels) {
 TEST_F(QueryEngineTest, TrailingMissingEventWaitsForTheWindow) {
   Add(1, 0, "process", "start", "a");
   Add(2, 0, "process", "start", "b");
-  Add(3, 3, "file", "x", "b");    // within 5 s of b's start: b is disproved
+  Add(3, 3, "file", "x", "b");      // within 5 s of b's start: b is disproved
   Add(4, 20, "network", "n", "c");  // time passes: a's window has closed
   EXPECT_EQ(Run(R"(sequence by process.entity_id with maxspan=5s
                   [process where process.name == "start"] ![file where true])"),
