@@ -188,6 +188,9 @@ int Run(const RunOptions& options) {
       }
     }
     ++index;
+    if (index % 1'000'000 == 0) {
+      spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
+    }
   }
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
