@@ -41,11 +41,13 @@ void FinalizeAlert(const schema::Schema& schema, Alert* alert) {
   if (alert->title.empty()) alert->title = alert->rule_name;
   base::Fingerprint fp;
   fp.Add(alert->rule_id).Add(static_cast<uint64_t>(alert->events.size()));
-  std::string fields;
-  for (const auto& e : alert->events) {
+  alert->encoded_fields.resize(alert->events.size());
+  for (size_t i = 0; i < alert->events.size(); ++i) {
+    const event::Event& e = *alert->events[i];
+    std::string& fields = alert->encoded_fields[i];
     fields.clear();
-    event::AppendEventJson(*e, schema, &fields);
-    fp.Add(e->time_ns()).Add(e->wall_ns()).Add(fields);
+    event::AppendEventJson(e, schema, &fields);
+    fp.Add(e.time_ns()).Add(e.wall_ns()).Add(fields);
   }
   fp.Add(alert->entity_key);
   alert->id = fp.Hex();
@@ -75,7 +77,11 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
     out->append(",\"timestamp_ns\":");
     AppendJsonInt(out, e.wall_ns());
     out->append(",\"fields\":");
-    event::AppendEventJson(e, schema, out);
+    if (alert.encoded_fields.size() == alert.events.size()) {
+      out->append(alert.encoded_fields[i]);
+    } else {
+      event::AppendEventJson(e, schema, out);
+    }
     out->push_back('}');
   }
   out->append("],\"context\":{\"entity_key\":");
