@@ -189,6 +189,12 @@ add("registry.key")
 add("registry.value")
 add("registry.data.strings", K, True)
 
+# Not ECS: the Auditd Manager / Auditbeat integration's raw syscall record, which Elastic's
+# auditd-based Linux rules read (`auditd.data.syscall == "socket" and auditd.data.a1 == "2"`).
+add("auditd.data.syscall")
+for f in ["a0", "a1", "a2", "a3", "exit"]:
+    add("auditd.data." + f)
+
 names = [f[0] for f in fields]
 dups = {n for n in names if names.count(n) > 1}
 assert not dups, dups

@@ -10,6 +10,8 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "kestrel/eql/ir_eval.h"
 
@@ -196,6 +198,8 @@ class Analyzer {
   base::StringArena* arena_;
   std::vector<Diagnostic>* diagnostics_;
   int errors_ = 0;
+  // Unknown fields already warned about in this query (few; searched linearly).
+  std::vector<std::string> warned_fields_;
 };
 
 IrNodePtr Analyzer::LowerExpr(const Expr& expr) {
@@ -284,7 +288,12 @@ IrNodePtr Analyzer::LowerField(const FieldExpr& e) {
         Error(e.span, fmt::format("unknown field `{}`", name), hint);
         return nullptr;
       }
-      Warning(e.span, fmt::format("unknown field `{}`", name), hint);
+      // One warning per field and query, at its first use: a field repeated in every stage
+      // of a sequence or sample is one finding, not one per stage.
+      if (std::find(warned_fields_.begin(), warned_fields_.end(), name) == warned_fields_.end()) {
+        warned_fields_.push_back(name);
+        Warning(e.span, fmt::format("unknown field `{}`", name), hint);
+      }
     }
     if (!id) {
       auto interned = schema_.Intern(name, FieldType::kKeyword, false);

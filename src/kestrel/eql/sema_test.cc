@@ -105,6 +105,25 @@ TEST_F(SemaTest, UnknownFieldsWarnWithSuggestion) {
   EXPECT_TRUE(Run(R"(process where process_name == "x")", Dialect::kEndgame).diagnostics.empty());
 }
 
+TEST_F(SemaTest, UnknownFieldWarnsOncePerQuery) {
+  // The same misspelt field in three stages is one warning, at its first use; a second
+  // unknown field still gets its own.
+  CompileResult r = Run(
+      R"(sample by host.id [process where proc.flavour == "a"] [process where proc.flavour == "b"])"
+      R"( [file where proc.flavour == "c" and file.colour == "d"])");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), 2u);
+  EXPECT_EQ(r.diagnostics[0].message, "unknown field `proc.flavour`");
+  EXPECT_EQ(r.diagnostics[0].span.column, 34u);
+  EXPECT_EQ(r.diagnostics[1].message, "unknown field `file.colour`");
+}
+
+TEST_F(SemaTest, AuditdSyscallFieldsAreKnown) {
+  // The Auditd Manager integration's raw syscall record, read by auditd-based Linux rules.
+  EXPECT_TRUE(Run(R"(process where auditd.data.syscall == "connect" and auditd.data.a0 == "a")")
+                  .diagnostics.empty());
+}
+
 TEST_F(SemaTest, WildcardWithDoubleEqualsWarnsInElasticsearch) {
   CompileResult r = Run(R"(process where process.name == "ba*")");
   ASSERT_TRUE(r.ok());
