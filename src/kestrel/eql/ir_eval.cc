@@ -5,6 +5,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "kestrel/event/json_decoder.h"
+#include "kestrel/event/json_text.h"
 
 namespace kestrel::eql {
 namespace {
@@ -61,33 +62,6 @@ Value AnyString(const Value& v, Match match) {
 Value Negate(const Value& v, bool negated) {
   if (!negated || v.kind() != ValueKind::kBool) return v;
   return Value::Bool(!v.as_bool());
-}
-
-// The elements of a JSON array text, split at its top-level commas.
-std::vector<std::string_view> SplitJsonArray(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t depth = 0, start = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (depth++ == 0 && c == '[') start = i + 1;
-    } else if (c == ']' || c == '}') {
-      if (--depth == 0 && c == ']' && i > start) out.push_back(text.substr(start, i - start));
-    } else if (c == ',' && depth == 1) {
-      out.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
 }
 
 // Whether the event has a field below `prefix` (an object that was flattened into leaves).
@@ -150,7 +124,7 @@ Value ArrayLambda(const IrNode& node, const EvalContext& ctx) {
     event::JsonDecoder decoder(ctx.schema, event::DecoderOptions{.time_field = "",
                                                                  .category_fields = {}});
     std::string var_name(ctx.schema->Info(var).name);
-    for (std::string_view element : SplitJsonArray(array.as_string())) {
+    for (std::string_view element : event::SplitJsonArray(array.as_string())) {
       event::Event locals;
       std::string json = "{\"" + var_name + "\":" + std::string(element) + "}";
       if (!decoder.Decode(json, &locals).ok()) continue;

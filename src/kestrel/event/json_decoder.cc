@@ -18,6 +18,7 @@
 
 #include "kestrel/base/string_map.h"
 #include "kestrel/base/time.h"
+#include "kestrel/event/json_text.h"
 
 namespace kestrel::event {
 
@@ -138,29 +139,6 @@ class JsonDecoder::Impl {
     FieldId id;
     enum class State : uint8_t { kUnresolved, kResolved, kDropped } state = State::kUnresolved;
   };
-
-  // Maximum bracket depth of the JSON text `s` (brackets inside strings ignored).
-  static uint32_t NestingDepth(std::string_view s) {
-    uint32_t depth = 0, max_depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < s.size(); ++i) {
-      char c = s[i];
-      if (in_string) {
-        if (c == '\\') {
-          ++i;
-        } else if (c == '"') {
-          in_string = false;
-        }
-      } else if (c == '"') {
-        in_string = true;
-      } else if (c == '[' || c == '{') {
-        max_depth = std::max(max_depth, ++depth);
-      } else if ((c == ']' || c == '}') && depth > 0) {
-        --depth;
-      }
-    }
-    return max_depth;
-  }
 
   // True when nothing but white space follows the consumed document.
   static bool AtEnd(od::document& doc) {
@@ -415,7 +393,7 @@ class JsonDecoder::Impl {
       std::string_view text;
       if (auto err = arr.raw_json().get(text)) return Error(err);
       // On-Demand does not track depth while skipping, so bound it here.
-      if (depth - 1 + NestingDepth(text) > options_.max_depth) {
+      if (depth - 1 + JsonNestingDepth(text) > options_.max_depth) {
         return absl::InvalidArgumentError(
             fmt::format("objects nested deeper than {} levels", options_.max_depth));
       }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "kestrel/event/json_encoder.h"
+#include "kestrel/event/json_text.h"
 
 namespace kestrel::event {
 namespace {
@@ -222,6 +223,16 @@ TEST_F(JsonDecoderTest, SteadyStateDoesNotAllocateInTheEvent) {
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(Decode(line).ok());
   EXPECT_EQ(event_.arena().block_allocations(), blocks);
   EXPECT_EQ(event_.entry_capacity(), capacity);
+}
+
+TEST(JsonTextTest, DepthAndSplitIgnoreStrings) {
+  EXPECT_EQ(JsonNestingDepth(R"([1,{"a":"[[[{"},[2]])"), 2u);
+  auto parts = SplitJsonArray(R"([{"a":"x,]"},[1,2],3])");
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0], R"({"a":"x,]"})");
+  EXPECT_EQ(parts[1], "[1,2]");
+  EXPECT_EQ(parts[2], "3");
+  EXPECT_TRUE(SplitJsonArray("[]").empty());
 }
 
 TEST(JsonDecoderConformanceDataTest, DecodesEveryEndgameTestEvent) {
