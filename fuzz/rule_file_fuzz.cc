@@ -11,8 +11,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   using kestrel::rules::RuleFormat;
-  static constexpr RuleFormat kFormats[] = {RuleFormat::kEql, RuleFormat::kJson,
-                                            RuleFormat::kYaml, RuleFormat::kToml};
+  static constexpr RuleFormat kFormats[] = {RuleFormat::kEql, RuleFormat::kJson, RuleFormat::kYaml,
+                                            RuleFormat::kToml};
   RuleFormat format = kFormats[data[0] % 4];
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   kestrel::rules::LoadResult loaded = kestrel::rules::LoadRuleText("fuzz", format, text);

@@ -59,17 +59,28 @@ std::string FieldExpr::DottedName() const {
 
 std::string_view BinaryOpName(BinaryOp op) {
   switch (op) {
-    case BinaryOp::kEq: return "==";
-    case BinaryOp::kNe: return "!=";
-    case BinaryOp::kLt: return "<";
-    case BinaryOp::kLe: return "<=";
-    case BinaryOp::kGt: return ">";
-    case BinaryOp::kGe: return ">=";
-    case BinaryOp::kAdd: return "+";
-    case BinaryOp::kSub: return "-";
-    case BinaryOp::kMul: return "*";
-    case BinaryOp::kDiv: return "/";
-    case BinaryOp::kMod: return "%";
+    case BinaryOp::kEq:
+      return "==";
+    case BinaryOp::kNe:
+      return "!=";
+    case BinaryOp::kLt:
+      return "<";
+    case BinaryOp::kLe:
+      return "<=";
+    case BinaryOp::kGt:
+      return ">";
+    case BinaryOp::kGe:
+      return ">=";
+    case BinaryOp::kAdd:
+      return "+";
+    case BinaryOp::kSub:
+      return "-";
+    case BinaryOp::kMul:
+      return "*";
+    case BinaryOp::kDiv:
+      return "/";
+    case BinaryOp::kMod:
+      return "%";
   }
   return "?";
 }
@@ -78,23 +89,34 @@ bool IsComparison(BinaryOp op) { return op <= BinaryOp::kGe; }
 
 std::string_view PipeKindName(PipeKind kind) {
   switch (kind) {
-    case PipeKind::kHead: return "head";
-    case PipeKind::kTail: return "tail";
-    case PipeKind::kCount: return "count";
-    case PipeKind::kUnique: return "unique";
-    case PipeKind::kUniqueCount: return "unique_count";
-    case PipeKind::kFilter: return "filter";
-    case PipeKind::kSort: return "sort";
+    case PipeKind::kHead:
+      return "head";
+    case PipeKind::kTail:
+      return "tail";
+    case PipeKind::kCount:
+      return "count";
+    case PipeKind::kUnique:
+      return "unique";
+    case PipeKind::kUniqueCount:
+      return "unique_count";
+    case PipeKind::kFilter:
+      return "filter";
+    case PipeKind::kSort:
+      return "sort";
   }
   return "?";
 }
 
 int64_t TimeSpan::Milliseconds() const {
   int64_t factor = 1;
-  if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60 * 1000;
-  else if (unit == "h") factor = 3600 * 1000;
-  else if (unit == "d") factor = 24 * 3600 * 1000;
+  if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60 * 1000;
+  else if (unit == "h")
+    factor = 3600 * 1000;
+  else if (unit == "d")
+    factor = 24 * 3600 * 1000;
   if (value > std::numeric_limits<int64_t>::max() / factor) {
     return std::numeric_limits<int64_t>::max();
   }
@@ -188,8 +210,8 @@ ExprPtr CloneExpr(const Expr& expr) {
     }
     case ExprKind::kBinary: {
       const auto& src = expr.Cast<BinaryExpr>();
-      out = std::make_unique<BinaryExpr>(src.span, src.op, CloneExpr(*src.lhs),
-                                         CloneExpr(*src.rhs));
+      out =
+          std::make_unique<BinaryExpr>(src.span, src.op, CloneExpr(*src.lhs), CloneExpr(*src.rhs));
       break;
     }
     case ExprKind::kLogical: {
@@ -252,11 +274,21 @@ std::string QuoteString(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{{{:x}}}", static_cast<unsigned>(c));
@@ -297,11 +329,21 @@ void DumpTo(const Expr& expr, std::string* out) {
     case ExprKind::kLiteral: {
       const auto& e = expr.Cast<LiteralExpr>();
       switch (e.literal_kind) {
-        case LiteralKind::kNull: *out += "null"; break;
-        case LiteralKind::kBool: *out += e.bool_value ? "true" : "false"; break;
-        case LiteralKind::kInt: *out += fmt::format("{}", e.int_value); break;
-        case LiteralKind::kDouble: *out += FormatDouble(e.double_value); break;
-        case LiteralKind::kString: *out += QuoteString(e.string_value); break;
+        case LiteralKind::kNull:
+          *out += "null";
+          break;
+        case LiteralKind::kBool:
+          *out += e.bool_value ? "true" : "false";
+          break;
+        case LiteralKind::kInt:
+          *out += fmt::format("{}", e.int_value);
+          break;
+        case LiteralKind::kDouble:
+          *out += FormatDouble(e.double_value);
+          break;
+        case LiteralKind::kString:
+          *out += QuoteString(e.string_value);
+          break;
       }
       return;
     }

@@ -177,7 +177,7 @@ struct InExpr final : Expr {
   explicit InExpr(Span s) : Expr(kKind, s) {}
 
   ExprPtr operand;
-  std::vector<ExprPtr> values;  // at least one
+  std::vector<ExprPtr> values;    // at least one
   bool negated = false;           // `not in`
   bool case_insensitive = false;  // `in~`
 };

@@ -42,8 +42,8 @@ TEST(AstTest, HeightsAreComputed) {
 }
 
 TEST(AstTest, CloneIsDeepAndEqual) {
-  ExprPtr e = ParseCondition(
-      "?a.b[1] : (\"x*\") and not c in~ (1, 2.5, null, true) or -d regex~ \"y\"");
+  ExprPtr e =
+      ParseCondition("?a.b[1] : (\"x*\") and not c in~ (1, 2.5, null, true) or -d regex~ \"y\"");
   ExprPtr copy = CloneExpr(*e);
   EXPECT_EQ(DumpExpr(*copy), DumpExpr(*e));
   EXPECT_EQ(copy->height, e->height);

@@ -37,11 +37,11 @@ std::optional<toml::table> Load(const std::string& name) {
 #endif
 }
 
-#define LOAD_OR_SKIP(var, name)                                                            \
-  std::optional<toml::table> var = Load(name);                                             \
-  if (!var) {                                                                              \
-    GTEST_SKIP() << "\n\n*** CONFORMANCE DATA MISSING: " << kDir << name                   \
-                 << " not found; this conformance test did NOT run ***\n";                 \
+#define LOAD_OR_SKIP(var, name)                                            \
+  std::optional<toml::table> var = Load(name);                             \
+  if (!var) {                                                              \
+    GTEST_SKIP() << "\n\n*** CONFORMANCE DATA MISSING: " << kDir << name   \
+                 << " not found; this conformance test did NOT run ***\n"; \
   }
 
 std::string Render(const std::vector<Diagnostic>& diagnostics, std::string_view text) {
@@ -95,7 +95,8 @@ void ForEachSection(const toml::table& file, Fn fn) {
 
 bool SameConstant(const event::Value& got, const toml::node* expected) {
   if (expected == nullptr) return got.is_null();
-  if (auto b = expected->value_exact<bool>()) return got.kind() == event::ValueKind::kBool && got.as_bool() == *b;
+  if (auto b = expected->value_exact<bool>())
+    return got.kind() == event::ValueKind::kBool && got.as_bool() == *b;
   if (auto i = expected->value_exact<int64_t>()) {
     return got.kind() == event::ValueKind::kInt && got.as_int() == *i;
   }
@@ -124,7 +125,8 @@ void CheckFold(const std::string& where, const std::string& text, const toml::no
   ExpressionResult r = CompileExpression(text, schema, options, &arena);
   ++*checked;
   if (!r.ok()) {
-    ADD_FAILURE() << where << ": `" << text << "` does not compile\n" << Render(r.diagnostics, text);
+    ADD_FAILURE() << where << ": `" << text << "` does not compile\n"
+                  << Render(r.diagnostics, text);
     return;
   }
   if (!r.node->is_const()) {
@@ -137,54 +139,57 @@ void CheckFold(const std::string& where, const std::string& text, const toml::no
 }
 
 void CheckFoldFile(const toml::table& file, int* checked) {
-  ForEachSection(file, [&](const std::string& name, const toml::table& section,
-                           bool case_sensitive) {
-    if (const toml::array* tests = section.at_path("fold.tests").as_array()) {
-      for (const toml::node& t : *tests) {
-        const toml::table& test = *t.as_table();
-        CheckFold(name, *test["expression"].value<std::string>(), test.get("expected"),
-                  case_sensitive, checked);
-      }
-    }
-    if (const toml::array* failures = section.at_path("verifier.failures").as_array()) {
-      for (const toml::node& t : *failures) {
-        std::string text = *(*t.as_table())["expression"].value<std::string>();
-        schema::Schema schema;
-        base::StringArena arena;
-        CompileOptions options;
-        options.dialect = Dialect::kEndgame;
-        options.case_sensitive = case_sensitive;
-        ++*checked;
-        EXPECT_FALSE(CompileExpression(text, schema, options, &arena).ok())
-            << name << ": `" << text << "` should be rejected";
-      }
-    }
-    if (const toml::array* loops = section["loop"].as_array()) {
-      for (const toml::node& l : *loops) {
-        const toml::table& loop = *l.as_table();
-        std::string var = "$" + *loop.at_path("param.name").value<std::string>();
-        for (const toml::node& type : *loop.at_path("param.type").as_array()) {
-          std::string t = *type.value<std::string>();
-          std::string literal = t == "bool" ? "true" : t == "int" ? "1" : t == "float" ? "1.5"
-                                : t == "string" ? "\"hello\"" : "null";
-          for (const toml::node& f : *loop.at_path("fold.tests").as_array()) {
-            const toml::table& test = *f.as_table();
-            std::string text = *test["expression"].value<std::string>();
-            for (size_t at; (at = text.find(var)) != std::string::npos;) {
-              text.replace(at, var.size(), literal);
-            }
-            // `null == null` is true, not the loop's "value compared with null" expectation.
-            const toml::node* expected = test.get("expected");
-            if (t == "null") {
-              CheckFold(name, text, nullptr, case_sensitive, checked);
-            } else {
-              CheckFold(name, text, expected, case_sensitive, checked);
+  ForEachSection(
+      file, [&](const std::string& name, const toml::table& section, bool case_sensitive) {
+        if (const toml::array* tests = section.at_path("fold.tests").as_array()) {
+          for (const toml::node& t : *tests) {
+            const toml::table& test = *t.as_table();
+            CheckFold(name, *test["expression"].value<std::string>(), test.get("expected"),
+                      case_sensitive, checked);
+          }
+        }
+        if (const toml::array* failures = section.at_path("verifier.failures").as_array()) {
+          for (const toml::node& t : *failures) {
+            std::string text = *(*t.as_table())["expression"].value<std::string>();
+            schema::Schema schema;
+            base::StringArena arena;
+            CompileOptions options;
+            options.dialect = Dialect::kEndgame;
+            options.case_sensitive = case_sensitive;
+            ++*checked;
+            EXPECT_FALSE(CompileExpression(text, schema, options, &arena).ok())
+                << name << ": `" << text << "` should be rejected";
+          }
+        }
+        if (const toml::array* loops = section["loop"].as_array()) {
+          for (const toml::node& l : *loops) {
+            const toml::table& loop = *l.as_table();
+            std::string var = "$" + *loop.at_path("param.name").value<std::string>();
+            for (const toml::node& type : *loop.at_path("param.type").as_array()) {
+              std::string t = *type.value<std::string>();
+              std::string literal = t == "bool"     ? "true"
+                                    : t == "int"    ? "1"
+                                    : t == "float"  ? "1.5"
+                                    : t == "string" ? "\"hello\""
+                                                    : "null";
+              for (const toml::node& f : *loop.at_path("fold.tests").as_array()) {
+                const toml::table& test = *f.as_table();
+                std::string text = *test["expression"].value<std::string>();
+                for (size_t at; (at = text.find(var)) != std::string::npos;) {
+                  text.replace(at, var.size(), literal);
+                }
+                // `null == null` is true, not the loop's "value compared with null" expectation.
+                const toml::node* expected = test.get("expected");
+                if (t == "null") {
+                  CheckFold(name, text, nullptr, case_sensitive, checked);
+                } else {
+                  CheckFold(name, text, expected, case_sensitive, checked);
+                }
+              }
             }
           }
         }
-      }
-    }
-  });
+      });
 }
 
 TEST(ConformanceSemaTest, FoldingCases) {
@@ -204,30 +209,30 @@ TEST(ConformanceSemaTest, StringFunctionCases) {
 TEST(ConformanceSemaTest, OptimizerCases) {
   LOAD_OR_SKIP(file, "test_optimizer.toml");
   int checked = 0;
-  ForEachSection(*file, [&](const std::string& name, const toml::table& section,
-                            bool case_sensitive) {
-    for (std::string_view kind : {"optimizer", "equivalent"}) {
-      const toml::array* tests = section.at_path(std::string(kind) + ".tests").as_array();
-      if (tests == nullptr) continue;
-      for (const toml::node& t : *tests) {
-        const toml::table& test = *t.as_table();
-        std::string text = *test["expression"].value<std::string>();
-        std::string want = kind == "optimizer" ? *test["optimized"].value<std::string>()
-                                               : *test["alternate"].value<std::string>();
-        schema::Schema schema;
-        base::StringArena arena;
-        CompileOptions options;
-        options.dialect = Dialect::kEndgame;
-        options.case_sensitive = case_sensitive;
-        ExpressionResult got = CompileExpression(text, schema, options, &arena);
-        ExpressionResult expected = CompileExpression(want, schema, options, &arena);
-        ++checked;
-        ASSERT_TRUE(got.ok() && expected.ok()) << name << ": " << text << " / " << want;
-        EXPECT_EQ(DumpIrNode(*got.node, schema), DumpIrNode(*expected.node, schema))
-            << name << ": `" << text << "` should optimise to `" << want << "`";
-      }
-    }
-  });
+  ForEachSection(
+      *file, [&](const std::string& name, const toml::table& section, bool case_sensitive) {
+        for (std::string_view kind : {"optimizer", "equivalent"}) {
+          const toml::array* tests = section.at_path(std::string(kind) + ".tests").as_array();
+          if (tests == nullptr) continue;
+          for (const toml::node& t : *tests) {
+            const toml::table& test = *t.as_table();
+            std::string text = *test["expression"].value<std::string>();
+            std::string want = kind == "optimizer" ? *test["optimized"].value<std::string>()
+                                                   : *test["alternate"].value<std::string>();
+            schema::Schema schema;
+            base::StringArena arena;
+            CompileOptions options;
+            options.dialect = Dialect::kEndgame;
+            options.case_sensitive = case_sensitive;
+            ExpressionResult got = CompileExpression(text, schema, options, &arena);
+            ExpressionResult expected = CompileExpression(want, schema, options, &arena);
+            ++checked;
+            ASSERT_TRUE(got.ok() && expected.ok()) << name << ": " << text << " / " << want;
+            EXPECT_EQ(DumpIrNode(*got.node, schema), DumpIrNode(*expected.node, schema))
+                << name << ": `" << text << "` should optimise to `" << want << "`";
+          }
+        }
+      });
   EXPECT_GT(checked, 10);
 }
 

@@ -51,7 +51,9 @@ bool EqualsCi(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool Equals(std::string_view a, std::string_view b, bool ci) { return ci ? EqualsCi(a, b) : a == b; }
+bool Equals(std::string_view a, std::string_view b, bool ci) {
+  return ci ? EqualsCi(a, b) : a == b;
+}
 
 int CompareText(std::string_view a, std::string_view b, bool ci) {
   size_t n = std::min(a.size(), b.size());
@@ -89,9 +91,12 @@ bool IsNumber(const Value& v) {
 
 double AsDouble(const Value& v) {
   switch (v.kind()) {
-    case ValueKind::kInt: return static_cast<double>(v.as_int());
-    case ValueKind::kUint: return static_cast<double>(v.as_uint());
-    default: return v.as_double();
+    case ValueKind::kInt:
+      return static_cast<double>(v.as_int());
+    case ValueKind::kUint:
+      return static_cast<double>(v.as_uint());
+    default:
+      return v.as_double();
   }
 }
 
@@ -114,12 +119,18 @@ std::optional<int> CompareNumbers(const Value& a, const Value& b) {
 
 bool OrderingHolds(CompareOp op, int c) {
   switch (op) {
-    case CompareOp::kEq: return c == 0;
-    case CompareOp::kNe: return c != 0;
-    case CompareOp::kLt: return c < 0;
-    case CompareOp::kLe: return c <= 0;
-    case CompareOp::kGt: return c > 0;
-    case CompareOp::kGe: return c >= 0;
+    case CompareOp::kEq:
+      return c == 0;
+    case CompareOp::kNe:
+      return c != 0;
+    case CompareOp::kLt:
+      return c < 0;
+    case CompareOp::kLe:
+      return c <= 0;
+    case CompareOp::kGt:
+      return c > 0;
+    case CompareOp::kGe:
+      return c >= 0;
   }
   return false;
 }
@@ -134,14 +145,12 @@ std::optional<int> CompareScalars(const Value& a, const Value& b, bool ci) {
     return static_cast<int>(a.as_bool()) - static_cast<int>(b.as_bool());
   }
   if (a.kind() == ValueKind::kIp || b.kind() == ValueKind::kIp) {
-    std::optional<IpAddress> x = a.kind() == ValueKind::kIp ? std::optional(a.as_ip())
-                                 : a.kind() == ValueKind::kString
-                                     ? IpAddress::Parse(a.as_string())
-                                     : std::nullopt;
-    std::optional<IpAddress> y = b.kind() == ValueKind::kIp ? std::optional(b.as_ip())
-                                 : b.kind() == ValueKind::kString
-                                     ? IpAddress::Parse(b.as_string())
-                                     : std::nullopt;
+    std::optional<IpAddress> x = a.kind() == ValueKind::kIp       ? std::optional(a.as_ip())
+                                 : a.kind() == ValueKind::kString ? IpAddress::Parse(a.as_string())
+                                                                  : std::nullopt;
+    std::optional<IpAddress> y = b.kind() == ValueKind::kIp       ? std::optional(b.as_ip())
+                                 : b.kind() == ValueKind::kString ? IpAddress::Parse(b.as_string())
+                                                                  : std::nullopt;
     if (!x || !y) return std::nullopt;
     int c = std::memcmp(x->bytes.data(), y->bytes.data(), 16);
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
@@ -187,8 +196,7 @@ Value Between(std::span<const Value> args, bool ci, base::StringArena* arena) {
     if (args[i].kind() != ValueKind::kString) return Value::Null();
   }
   bool greedy = args.size() > 3 && IsTrue(args[3]);
-  std::string_view s = args[0].as_string(), left = args[1].as_string(),
-                   right = args[2].as_string();
+  std::string_view s = args[0].as_string(), left = args[1].as_string(), right = args[2].as_string();
   size_t start = Find(s, left, 0, ci);
   if (start == std::string_view::npos) return Value::Null();
   start += left.size();
@@ -308,8 +316,12 @@ bool WildcardMatch(std::string_view text, std::string_view pattern, bool ci, boo
 bool ToText(const Value& v, base::StringArena* arena, std::string_view* out) {
   char buf[40];
   switch (v.kind()) {
-    case ValueKind::kString: *out = v.as_string(); return true;
-    case ValueKind::kBool: *out = v.as_bool() ? "true" : "false"; return true;
+    case ValueKind::kString:
+      *out = v.as_string();
+      return true;
+    case ValueKind::kBool:
+      *out = v.as_bool() ? "true" : "false";
+      return true;
     case ValueKind::kInt: {
       auto r = std::to_chars(buf, buf + sizeof(buf), v.as_int());
       *out = Store(arena, std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
@@ -325,8 +337,11 @@ bool ToText(const Value& v, base::StringArena* arena, std::string_view* out) {
       *out = Store(arena, std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
       return true;
     }
-    case ValueKind::kIp: *out = Store(arena, v.as_ip().ToString()); return true;
-    default: return false;
+    case ValueKind::kIp:
+      *out = Store(arena, v.as_ip().ToString());
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -379,9 +394,15 @@ Value Arith(ArithOp op, const Value& a, const Value& b) {
   }
   double x = AsDouble(a), y = AsDouble(b), r = 0;
   switch (op) {
-    case ArithOp::kAdd: r = x + y; break;
-    case ArithOp::kSub: r = x - y; break;
-    case ArithOp::kMul: r = x * y; break;
+    case ArithOp::kAdd:
+      r = x + y;
+      break;
+    case ArithOp::kSub:
+      r = x - y;
+      break;
+    case ArithOp::kMul:
+      r = x * y;
+      break;
     case ArithOp::kDiv:
       if (y == 0) return Value::Null();
       r = x / y;
@@ -402,12 +423,18 @@ Value CallBuiltin(Builtin id, std::span<const Value> args, bool ci, base::String
     return true;
   };
   switch (id) {
-    case Builtin::kAdd: return Arith(ArithOp::kAdd, args[0], args[1]);
-    case Builtin::kSubtract: return Arith(ArithOp::kSub, args[0], args[1]);
-    case Builtin::kMultiply: return Arith(ArithOp::kMul, args[0], args[1]);
-    case Builtin::kDivide: return Arith(ArithOp::kDiv, args[0], args[1]);
-    case Builtin::kModulo: return Arith(ArithOp::kMod, args[0], args[1]);
-    case Builtin::kBetween: return Between(args, ci, arena);
+    case Builtin::kAdd:
+      return Arith(ArithOp::kAdd, args[0], args[1]);
+    case Builtin::kSubtract:
+      return Arith(ArithOp::kSub, args[0], args[1]);
+    case Builtin::kMultiply:
+      return Arith(ArithOp::kMul, args[0], args[1]);
+    case Builtin::kDivide:
+      return Arith(ArithOp::kDiv, args[0], args[1]);
+    case Builtin::kModulo:
+      return Arith(ArithOp::kMod, args[0], args[1]);
+    case Builtin::kBetween:
+      return Between(args, ci, arena);
     case Builtin::kCidrMatch: {
       std::optional<IpAddress> ip;
       if (args[0].kind() == ValueKind::kIp) ip = args[0].as_ip();
@@ -468,7 +495,8 @@ Value CallBuiltin(Builtin id, std::span<const Value> args, bool ci, base::String
     case Builtin::kMatchLite: {
       if (args[0].kind() != ValueKind::kString) return Value::Null();
       for (const Value& p : args.subspan(1)) {
-        if (p.kind() == ValueKind::kString && RegexMatches(args[0].as_string(), p.as_string(), ci)) {
+        if (p.kind() == ValueKind::kString &&
+            RegexMatches(args[0].as_string(), p.as_string(), ci)) {
           return Value::Bool(true);
         }
       }
@@ -493,7 +521,8 @@ Value CallBuiltin(Builtin id, std::span<const Value> args, bool ci, base::String
       }
       return Value::Bool(false);
     }
-    case Builtin::kNumber: return Number(args);
+    case Builtin::kNumber:
+      return Number(args);
     case Builtin::kString: {
       std::string_view text;
       if (!ToText(args[0], arena, &text)) return Value::Null();
@@ -518,7 +547,8 @@ Value CallBuiltin(Builtin id, std::span<const Value> args, bool ci, base::String
     }
     case Builtin::kArrayCount:
     case Builtin::kArraySearch:
-    case Builtin::kSafe: return Value::Null();
+    case Builtin::kSafe:
+      return Value::Null();
   }
   return Value::Null();
 }

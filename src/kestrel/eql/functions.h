@@ -58,7 +58,7 @@ struct BuiltinInfo {
   Builtin id;
   std::string_view name;  // canonical spelling, e.g. "startsWith"
   uint8_t min_args;
-  uint8_t max_args;  // kVariadic: no limit
+  uint8_t max_args;      // kVariadic: no limit
   bool string_matching;  // takes a `~` case-insensitive form / honours case mode
   bool endgame_only;
 };
@@ -92,9 +92,7 @@ bool WildcardMatch(std::string_view text, std::string_view pattern, bool case_in
                    bool question_mark);
 
 // True for a value that counts as true in a condition (Bool true; everything else is false).
-inline bool IsTrue(const Value& v) {
-  return v.kind() == event::ValueKind::kBool && v.as_bool();
-}
+inline bool IsTrue(const Value& v) { return v.kind() == event::ValueKind::kBool && v.as_bool(); }
 
 // Text of a scalar as `string()` renders it (numbers shortest round-trip, true/false); false for
 // null, arrays and raw JSON.

@@ -56,8 +56,8 @@ TEST(BuiltinTest, CidrMatch) {
   auto ip = [](const char* s) { return Value::Ip(*event::IpAddress::Parse(s)); };
   EXPECT_TRUE(IsTrue(call({ip("10.1.2.3"), Value::String("10.0.0.0/8")})));
   EXPECT_FALSE(IsTrue(call({ip("11.1.2.3"), Value::String("10.0.0.0/8")})));
-  EXPECT_TRUE(IsTrue(call({ip("192.168.1.1"), Value::String("10.0.0.0/8"),
-                           Value::String("192.168.0.0/16")})));
+  EXPECT_TRUE(IsTrue(
+      call({ip("192.168.1.1"), Value::String("10.0.0.0/8"), Value::String("192.168.0.0/16")})));
   EXPECT_TRUE(IsTrue(call({ip("fe80::1"), Value::String("fe80::/10")})));
   EXPECT_FALSE(IsTrue(call({ip("10.0.0.1"), Value::String("fe80::/10")})));
   EXPECT_FALSE(IsTrue(call({ip("10.0.0.1"), Value::String("10.0.0.0/33")})));

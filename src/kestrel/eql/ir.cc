@@ -18,23 +18,34 @@ void AppendValue(const event::Value& v, std::string* out) {
 
 std::string_view CompareName(CompareOp op) {
   switch (op) {
-    case CompareOp::kEq: return "==";
-    case CompareOp::kNe: return "!=";
-    case CompareOp::kLt: return "<";
-    case CompareOp::kLe: return "<=";
-    case CompareOp::kGt: return ">";
-    case CompareOp::kGe: return ">=";
+    case CompareOp::kEq:
+      return "==";
+    case CompareOp::kNe:
+      return "!=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
   }
   return "?";
 }
 
 std::string_view ArithName(ArithOp op) {
   switch (op) {
-    case ArithOp::kAdd: return "+";
-    case ArithOp::kSub: return "-";
-    case ArithOp::kMul: return "*";
-    case ArithOp::kDiv: return "/";
-    case ArithOp::kMod: return "%";
+    case ArithOp::kAdd:
+      return "+";
+    case ArithOp::kSub:
+      return "-";
+    case ArithOp::kMul:
+      return "*";
+    case ArithOp::kDiv:
+      return "/";
+    case ArithOp::kMod:
+      return "%";
   }
   return "?";
 }
@@ -55,7 +66,9 @@ void Dump(const IrNode& n, const schema::Schema& schema, std::string* out) {
     out->push_back(']');
   };
   switch (n.op) {
-    case IrOp::kConst: AppendValue(n.value, out); return;
+    case IrOp::kConst:
+      AppendValue(n.value, out);
+      return;
     case IrOp::kField:
       out->append("(field ");
       if (n.event_index) out->append(fmt::format("events[{}].", *n.event_index));
@@ -63,11 +76,21 @@ void Dump(const IrNode& n, const schema::Schema& schema, std::string* out) {
       if (n.index) out->append(fmt::format("[{}]", *n.index));
       out->append(")");
       return;
-    case IrOp::kNot: out->append("(not"); break;
-    case IrOp::kAnd: out->append("(and"); break;
-    case IrOp::kOr: out->append("(or"); break;
-    case IrOp::kNeg: out->append("(neg"); break;
-    case IrOp::kTruthy: out->append("(truthy"); break;
+    case IrOp::kNot:
+      out->append("(not");
+      break;
+    case IrOp::kAnd:
+      out->append("(and");
+      break;
+    case IrOp::kOr:
+      out->append("(or");
+      break;
+    case IrOp::kNeg:
+      out->append("(neg");
+      break;
+    case IrOp::kTruthy:
+      out->append("(truthy");
+      break;
     case IrOp::kCompare:
       out->append("(");
       out->append(CompareName(n.compare));

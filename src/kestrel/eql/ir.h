@@ -59,20 +59,20 @@ struct IrNode {
   IrType type = IrType::kAny;
   Span span;
 
-  event::Value value;  // kConst
-  schema::FieldId field;  // kField
-  std::optional<int64_t> index;  // kField: array element
+  event::Value value;                  // kConst
+  schema::FieldId field;               // kField
+  std::optional<int64_t> index;        // kField: array element
   std::optional<int64_t> event_index;  // kField in a pipe: `events[i].field` of the match
-  bool optional_field = false;   // kField: written `?field`
+  bool optional_field = false;         // kField: written `?field`
   CompareOp compare = CompareOp::kEq;  // kCompare
   ArithOp arith = ArithOp::kAdd;       // kArith
   Builtin builtin = Builtin::kAdd;     // kCall
-  RelationKind relation = RelationKind::kDescendantOf;  // kRelation
+  RelationKind relation = RelationKind::kDescendantOf;   // kRelation
   std::optional<schema::CategoryId> category;            // kRelation: nullopt = any
-  bool case_insensitive = false;  // kCompare, kIn, kWildcard, kRegex, kCall
-  bool negated = false;           // kIn, kWildcard
-  bool question_mark = false;     // kWildcard: `?` is a wildcard (`:`, like)
-  std::vector<event::Value> set;  // kIn, kWildcard, kRegex
+  bool case_insensitive = false;                         // kCompare, kIn, kWildcard, kRegex, kCall
+  bool negated = false;                                  // kIn, kWildcard
+  bool question_mark = false;                            // kWildcard: `?` is a wildcard (`:`, like)
+  std::vector<event::Value> set;                         // kIn, kWildcard, kRegex
   std::vector<std::shared_ptr<const re2::RE2>> regexes;  // kRegex: compiled `set`
   std::vector<std::unique_ptr<IrNode>> children;
 
@@ -94,7 +94,7 @@ struct IrStage {
 struct IrPipe {
   PipeKind kind = PipeKind::kHead;
   Span span;
-  int64_t limit = 0;  // head/tail
+  int64_t limit = 0;            // head/tail
   std::vector<IrNodePtr> args;  // count/unique/unique_count/sort keys; filter condition
 };
 
@@ -102,7 +102,7 @@ struct IrProgram {
   QueryKind kind = QueryKind::kEvent;
   Dialect dialect = Dialect::kElasticsearch;
   bool case_insensitive = false;  // Endgame in its default mode: strings compare without case
-  std::vector<IrStage> stages;  // one for an event query
+  std::vector<IrStage> stages;    // one for an event query
   std::optional<IrStage> until;
   std::optional<int64_t> maxspan_ns;
   std::vector<IrPipe> pipes;

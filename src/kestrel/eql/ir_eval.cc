@@ -88,14 +88,22 @@ Value Truthy(const IrNode& node, const EvalContext& ctx) {
       }
       return Value::Null();
     }
-    case ValueKind::kBool: return v;
-    case ValueKind::kInt: return Value::Bool(v.as_int() != 0);
-    case ValueKind::kUint: return Value::Bool(true);
-    case ValueKind::kDouble: return Value::Bool(v.as_double() != 0);
-    case ValueKind::kString: return Value::Bool(!v.as_string().empty());
-    case ValueKind::kArray: return Value::Bool(!v.as_array().empty());
-    case ValueKind::kRawJson: return Value::Bool(v.as_string() != "[]");
-    case ValueKind::kIp: return Value::Bool(true);
+    case ValueKind::kBool:
+      return v;
+    case ValueKind::kInt:
+      return Value::Bool(v.as_int() != 0);
+    case ValueKind::kUint:
+      return Value::Bool(true);
+    case ValueKind::kDouble:
+      return Value::Bool(v.as_double() != 0);
+    case ValueKind::kString:
+      return Value::Bool(!v.as_string().empty());
+    case ValueKind::kArray:
+      return Value::Bool(!v.as_array().empty());
+    case ValueKind::kRawJson:
+      return Value::Bool(v.as_string() != "[]");
+    case ValueKind::kIp:
+      return Value::Bool(true);
   }
   return Value::Null();
 }
@@ -121,8 +129,8 @@ Value ArrayLambda(const IrNode& node, const EvalContext& ctx) {
   if (array.kind() == ValueKind::kRawJson) {
     // An array of objects: each element is decoded as the object `{var: element}`.
     if (ctx.schema == nullptr) return Value::Null();
-    event::JsonDecoder decoder(ctx.schema, event::DecoderOptions{.time_field = "",
-                                                                 .category_fields = {}});
+    event::JsonDecoder decoder(ctx.schema,
+                               event::DecoderOptions{.time_field = "", .category_fields = {}});
     std::string var_name(ctx.schema->Info(var).name);
     for (std::string_view element : event::SplitJsonArray(array.as_string())) {
       event::Event locals;
@@ -154,9 +162,12 @@ Value ArrayLambda(const IrNode& node, const EvalContext& ctx) {
 
 Value EvalIr(const IrNode& node, const EvalContext& ctx) {
   switch (node.op) {
-    case IrOp::kConst: return node.value;
-    case IrOp::kField: return Field(node, ctx);
-    case IrOp::kNot: return Not(EvalIr(*node.children[0], ctx));
+    case IrOp::kConst:
+      return node.value;
+    case IrOp::kField:
+      return Field(node, ctx);
+    case IrOp::kNot:
+      return Not(EvalIr(*node.children[0], ctx));
     case IrOp::kAnd: {
       bool saw_null = false;
       for (const IrNodePtr& c : node.children) {
@@ -233,7 +244,8 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
       for (const IrNodePtr& c : node.children) args.push_back(EvalIr(*c, ctx));
       return CallBuiltin(node.builtin, args, node.case_insensitive, ctx.scratch);
     }
-    case IrOp::kTruthy: return Truthy(node, ctx);
+    case IrOp::kTruthy:
+      return Truthy(node, ctx);
     case IrOp::kRelation:
       if (ctx.relation == nullptr) return Value::Null();
       return ctx.relation(ctx.relation_state, node, ctx);

@@ -13,63 +13,120 @@ namespace kestrel::eql {
 
 std::string_view TokenKindName(TokenKind kind) {
   switch (kind) {
-    case TokenKind::kEnd: return "end of query";
-    case TokenKind::kIdentifier: return "identifier";
-    case TokenKind::kQuotedIdentifier: return "quoted identifier";
-    case TokenKind::kString: return "string";
-    case TokenKind::kInteger: return "integer";
-    case TokenKind::kFloat: return "number";
-    case TokenKind::kTimeSpan: return "time span";
-    case TokenKind::kLParen: return "'('";
-    case TokenKind::kRParen: return "')'";
-    case TokenKind::kLBracket: return "'['";
-    case TokenKind::kRBracket: return "']'";
-    case TokenKind::kComma: return "','";
-    case TokenKind::kPipe: return "'|'";
-    case TokenKind::kDot: return "'.'";
-    case TokenKind::kQuestion: return "'?'";
-    case TokenKind::kBang: return "'!'";
-    case TokenKind::kTilde: return "'~'";
-    case TokenKind::kEq: return "'=='";
-    case TokenKind::kNe: return "'!='";
-    case TokenKind::kLt: return "'<'";
-    case TokenKind::kLe: return "'<='";
-    case TokenKind::kGt: return "'>'";
-    case TokenKind::kGe: return "'>='";
-    case TokenKind::kAssign: return "'='";
-    case TokenKind::kColon: return "':'";
-    case TokenKind::kPlus: return "'+'";
-    case TokenKind::kMinus: return "'-'";
-    case TokenKind::kStar: return "'*'";
-    case TokenKind::kSlash: return "'/'";
-    case TokenKind::kPercent: return "'%'";
-    case TokenKind::kAnd: return "'and'";
-    case TokenKind::kOr: return "'or'";
-    case TokenKind::kNot: return "'not'";
-    case TokenKind::kIn: return "'in'";
-    case TokenKind::kInInsensitive: return "'in~'";
-    case TokenKind::kLike: return "'like'";
-    case TokenKind::kLikeInsensitive: return "'like~'";
-    case TokenKind::kRegex: return "'regex'";
-    case TokenKind::kRegexInsensitive: return "'regex~'";
-    case TokenKind::kWhere: return "'where'";
-    case TokenKind::kSequence: return "'sequence'";
-    case TokenKind::kSample: return "'sample'";
-    case TokenKind::kJoin: return "'join'";
-    case TokenKind::kBy: return "'by'";
-    case TokenKind::kWith: return "'with'";
-    case TokenKind::kUntil: return "'until'";
-    case TokenKind::kTrue: return "'true'";
-    case TokenKind::kFalse: return "'false'";
-    case TokenKind::kNull: return "'null'";
-    case TokenKind::kMaxspan: return "'maxspan'";
-    case TokenKind::kRuns: return "'runs'";
-    case TokenKind::kOf: return "'of'";
-    case TokenKind::kDescendant: return "'descendant'";
-    case TokenKind::kChild: return "'child'";
-    case TokenKind::kEvent: return "'event'";
-    case TokenKind::kAny: return "'any'";
-    case TokenKind::kMacro: return "'macro'";
+    case TokenKind::kEnd:
+      return "end of query";
+    case TokenKind::kIdentifier:
+      return "identifier";
+    case TokenKind::kQuotedIdentifier:
+      return "quoted identifier";
+    case TokenKind::kString:
+      return "string";
+    case TokenKind::kInteger:
+      return "integer";
+    case TokenKind::kFloat:
+      return "number";
+    case TokenKind::kTimeSpan:
+      return "time span";
+    case TokenKind::kLParen:
+      return "'('";
+    case TokenKind::kRParen:
+      return "')'";
+    case TokenKind::kLBracket:
+      return "'['";
+    case TokenKind::kRBracket:
+      return "']'";
+    case TokenKind::kComma:
+      return "','";
+    case TokenKind::kPipe:
+      return "'|'";
+    case TokenKind::kDot:
+      return "'.'";
+    case TokenKind::kQuestion:
+      return "'?'";
+    case TokenKind::kBang:
+      return "'!'";
+    case TokenKind::kTilde:
+      return "'~'";
+    case TokenKind::kEq:
+      return "'=='";
+    case TokenKind::kNe:
+      return "'!='";
+    case TokenKind::kLt:
+      return "'<'";
+    case TokenKind::kLe:
+      return "'<='";
+    case TokenKind::kGt:
+      return "'>'";
+    case TokenKind::kGe:
+      return "'>='";
+    case TokenKind::kAssign:
+      return "'='";
+    case TokenKind::kColon:
+      return "':'";
+    case TokenKind::kPlus:
+      return "'+'";
+    case TokenKind::kMinus:
+      return "'-'";
+    case TokenKind::kStar:
+      return "'*'";
+    case TokenKind::kSlash:
+      return "'/'";
+    case TokenKind::kPercent:
+      return "'%'";
+    case TokenKind::kAnd:
+      return "'and'";
+    case TokenKind::kOr:
+      return "'or'";
+    case TokenKind::kNot:
+      return "'not'";
+    case TokenKind::kIn:
+      return "'in'";
+    case TokenKind::kInInsensitive:
+      return "'in~'";
+    case TokenKind::kLike:
+      return "'like'";
+    case TokenKind::kLikeInsensitive:
+      return "'like~'";
+    case TokenKind::kRegex:
+      return "'regex'";
+    case TokenKind::kRegexInsensitive:
+      return "'regex~'";
+    case TokenKind::kWhere:
+      return "'where'";
+    case TokenKind::kSequence:
+      return "'sequence'";
+    case TokenKind::kSample:
+      return "'sample'";
+    case TokenKind::kJoin:
+      return "'join'";
+    case TokenKind::kBy:
+      return "'by'";
+    case TokenKind::kWith:
+      return "'with'";
+    case TokenKind::kUntil:
+      return "'until'";
+    case TokenKind::kTrue:
+      return "'true'";
+    case TokenKind::kFalse:
+      return "'false'";
+    case TokenKind::kNull:
+      return "'null'";
+    case TokenKind::kMaxspan:
+      return "'maxspan'";
+    case TokenKind::kRuns:
+      return "'runs'";
+    case TokenKind::kOf:
+      return "'of'";
+    case TokenKind::kDescendant:
+      return "'descendant'";
+    case TokenKind::kChild:
+      return "'child'";
+    case TokenKind::kEvent:
+      return "'event'";
+    case TokenKind::kAny:
+      return "'any'";
+    case TokenKind::kMacro:
+      return "'macro'";
   }
   return "token";
 }
@@ -252,7 +309,8 @@ class Lexer {
                           "use double quotes: \"...\"");
         }
         return Quoted('\'', /*raw=*/false, start, line, column);
-      case '`': return BackQuoted();
+      case '`':
+        return BackQuoted();
       case '?':
         if (Peek(1) == '"' || Peek(1) == '\'') {
           if (dialect_ != Dialect::kEndgame) {
@@ -263,24 +321,42 @@ class Lexer {
           return Quoted(src_[pos_], /*raw=*/true, start, line, column);
         }
         return op(TokenKind::kQuestion, 1);
-      case '(': return op(TokenKind::kLParen, 1);
-      case ')': return op(TokenKind::kRParen, 1);
-      case '[': return op(TokenKind::kLBracket, 1);
-      case ']': return op(TokenKind::kRBracket, 1);
-      case ',': return op(TokenKind::kComma, 1);
-      case '|': return op(TokenKind::kPipe, 1);
-      case '.': return op(TokenKind::kDot, 1);
-      case '~': return op(TokenKind::kTilde, 1);
-      case ':': return op(TokenKind::kColon, 1);
-      case '+': return op(TokenKind::kPlus, 1);
-      case '-': return op(TokenKind::kMinus, 1);
-      case '*': return op(TokenKind::kStar, 1);
-      case '/': return op(TokenKind::kSlash, 1);
-      case '%': return op(TokenKind::kPercent, 1);
-      case '=': return Peek(1) == '=' ? op(TokenKind::kEq, 2) : op(TokenKind::kAssign, 1);
-      case '!': return Peek(1) == '=' ? op(TokenKind::kNe, 2) : op(TokenKind::kBang, 1);
-      case '<': return Peek(1) == '=' ? op(TokenKind::kLe, 2) : op(TokenKind::kLt, 1);
-      case '>': return Peek(1) == '=' ? op(TokenKind::kGe, 2) : op(TokenKind::kGt, 1);
+      case '(':
+        return op(TokenKind::kLParen, 1);
+      case ')':
+        return op(TokenKind::kRParen, 1);
+      case '[':
+        return op(TokenKind::kLBracket, 1);
+      case ']':
+        return op(TokenKind::kRBracket, 1);
+      case ',':
+        return op(TokenKind::kComma, 1);
+      case '|':
+        return op(TokenKind::kPipe, 1);
+      case '.':
+        return op(TokenKind::kDot, 1);
+      case '~':
+        return op(TokenKind::kTilde, 1);
+      case ':':
+        return op(TokenKind::kColon, 1);
+      case '+':
+        return op(TokenKind::kPlus, 1);
+      case '-':
+        return op(TokenKind::kMinus, 1);
+      case '*':
+        return op(TokenKind::kStar, 1);
+      case '/':
+        return op(TokenKind::kSlash, 1);
+      case '%':
+        return op(TokenKind::kPercent, 1);
+      case '=':
+        return Peek(1) == '=' ? op(TokenKind::kEq, 2) : op(TokenKind::kAssign, 1);
+      case '!':
+        return Peek(1) == '=' ? op(TokenKind::kNe, 2) : op(TokenKind::kBang, 1);
+      case '<':
+        return Peek(1) == '=' ? op(TokenKind::kLe, 2) : op(TokenKind::kLt, 1);
+      case '>':
+        return Peek(1) == '=' ? op(TokenKind::kGe, 2) : op(TokenKind::kGt, 1);
       default:
         break;
     }
@@ -378,8 +454,7 @@ class Lexer {
       for (char d : digits) {
         uint64_t next = value * 10 + static_cast<uint64_t>(d - '0');
         if (value > (UINT64_MAX - 9) / 10 || next > static_cast<uint64_t>(INT64_MAX)) {
-          return Fail(start, line, column, digits.size(),
-                      "integer literal is out of range",
+          return Fail(start, line, column, digits.size(), "integer literal is out of range",
                       "integers must fit in a signed 64-bit value");
         }
         value = next;
@@ -458,16 +533,36 @@ class Lexer {
       }
       Advance();  // backslash
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 'r': value += '\r'; break;
-        case 't': value += '\t'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case '0': value += '\0'; break;
-        case '"': value += '"'; break;
-        case '\'': value += '\''; break;
-        case '\\': value += '\\'; break;
-        case '/': value += '/'; break;
+        case 'n':
+          value += '\n';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case '0':
+          value += '\0';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case '/':
+          value += '/';
+          break;
         case 'u':
           if (!UnicodeEscape(escape_start, line_, escape_column, &value)) return false;
           continue;

@@ -39,30 +39,29 @@ TEST(LexerTest, KeywordsOnlyWhenUndotted) {
                             K::kLikeInsensitive, K::kRegexInsensitive, K::kNot, K::kEnd}));
   EXPECT_EQ(Kinds("and or where sequence sample join by with until maxspan runs of descendant "
                   "child any true false null macro"),
-            (std::vector<K>{K::kAnd, K::kOr, K::kWhere, K::kSequence, K::kSample, K::kJoin,
-                            K::kBy, K::kWith, K::kUntil, K::kMaxspan, K::kRuns, K::kOf,
-                            K::kDescendant, K::kChild, K::kAny, K::kTrue, K::kFalse, K::kNull,
-                            K::kMacro, K::kEnd}));
+            (std::vector<K>{K::kAnd,  K::kOr,    K::kWhere,      K::kSequence, K::kSample,
+                            K::kJoin, K::kBy,    K::kWith,       K::kUntil,    K::kMaxspan,
+                            K::kRuns, K::kOf,    K::kDescendant, K::kChild,    K::kAny,
+                            K::kTrue, K::kFalse, K::kNull,       K::kMacro,    K::kEnd}));
 }
 
 TEST(LexerTest, Operators) {
-  EXPECT_EQ(Kinds("== != < <= > >= = : + - * / % ( ) [ ] , | ! ~ ? ."),
-            (std::vector<K>{K::kEq, K::kNe, K::kLt, K::kLe, K::kGt, K::kGe, K::kAssign,
-                            K::kColon, K::kPlus, K::kMinus, K::kStar, K::kSlash, K::kPercent,
-                            K::kLParen, K::kRParen, K::kLBracket, K::kRBracket, K::kComma,
-                            K::kPipe, K::kBang, K::kTilde, K::kQuestion, K::kDot, K::kEnd}));
+  EXPECT_EQ(
+      Kinds("== != < <= > >= = : + - * / % ( ) [ ] , | ! ~ ? ."),
+      (std::vector<K>{K::kEq,      K::kNe,     K::kLt,     K::kLe,       K::kGt,       K::kGe,
+                      K::kAssign,  K::kColon,  K::kPlus,   K::kMinus,    K::kStar,     K::kSlash,
+                      K::kPercent, K::kLParen, K::kRParen, K::kLBracket, K::kRBracket, K::kComma,
+                      K::kPipe,    K::kBang,   K::kTilde,  K::kQuestion, K::kDot,      K::kEnd}));
 }
 
 TEST(LexerTest, FunctionWithTilde) {
-  EXPECT_EQ(Kinds("startsWith~(a)"),
-            (std::vector<K>{K::kIdentifier, K::kTilde, K::kLParen, K::kIdentifier, K::kRParen,
-                            K::kEnd}));
+  EXPECT_EQ(Kinds("startsWith~(a)"), (std::vector<K>{K::kIdentifier, K::kTilde, K::kLParen,
+                                                     K::kIdentifier, K::kRParen, K::kEnd}));
 }
 
 TEST(LexerTest, OptionalFieldAndIndex) {
-  EXPECT_EQ(Kinds("?process.args[0]"),
-            (std::vector<K>{K::kQuestion, K::kIdentifier, K::kLBracket, K::kInteger,
-                            K::kRBracket, K::kEnd}));
+  EXPECT_EQ(Kinds("?process.args[0]"), (std::vector<K>{K::kQuestion, K::kIdentifier, K::kLBracket,
+                                                       K::kInteger, K::kRBracket, K::kEnd}));
 }
 
 TEST(LexerTest, BackQuotedName) {

@@ -61,9 +61,9 @@ class Expander {
     const MacroDefinition* macro = call ? table_.Find(call->name) : nullptr;
     if (macro == nullptr) return CheckHeight(expr);
     if (call->args.size() != macro->params.size()) {
-      return absl::InvalidArgumentError(fmt::format(
-          "{}:{}: macro '{}' takes {} argument(s), but {} were given", call->span.line,
-          call->span.column, call->name, macro->params.size(), call->args.size()));
+      return absl::InvalidArgumentError(
+          fmt::format("{}:{}: macro '{}' takes {} argument(s), but {} were given", call->span.line,
+                      call->span.column, call->name, macro->params.size(), call->args.size()));
     }
     if (nesting >= max_depth_) {
       return absl::InvalidArgumentError(

@@ -5,8 +5,9 @@
 // argument. Expanded bodies are expanded again, so macros may use macros; a macro that expands
 // into itself stops at `max_depth` nested expansions with an error, and every expanded tree's
 // height is checked against the same limit; because expansion can also grow exponentially in
-// width (macro F(a) F(a + a)), one Expand() copies at most 2^20 nodes before failing. Calls with the wrong number of arguments are errors
-// naming the call's position. Cost: linear in the size of the expanded tree.
+// width (macro F(a) F(a + a)), one Expand() copies at most 2^20 nodes before failing. Calls with
+// the wrong number of arguments are errors naming the call's position. Cost: linear in the size of
+// the expanded tree.
 //
 // Not thread-safe for concurrent Define(); Expand() is const and may run concurrently.
 //

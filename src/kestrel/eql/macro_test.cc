@@ -65,8 +65,7 @@ TEST(MacroTest, RecursiveMacroIsBounded) {
 TEST(MacroTest, ExponentialGrowthHitsNodeBudget) {
   MacroTable table = TableOf("macro GROW(a) GROW(a + a)");
   std::string result = Expanded(table, "process where GROW(1)");
-  EXPECT_NE(result.find("creates more than 1048576 expression nodes"), std::string::npos)
-      << result;
+  EXPECT_NE(result.find("creates more than 1048576 expression nodes"), std::string::npos) << result;
 }
 
 TEST(MacroTest, DuplicateDefinitionFails) {

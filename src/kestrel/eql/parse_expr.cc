@@ -14,14 +14,22 @@ namespace {
 
 std::optional<BinaryOp> ComparisonOp(TokenKind kind) {
   switch (kind) {
-    case TokenKind::kEq: return BinaryOp::kEq;
-    case TokenKind::kNe: return BinaryOp::kNe;
-    case TokenKind::kLt: return BinaryOp::kLt;
-    case TokenKind::kLe: return BinaryOp::kLe;
-    case TokenKind::kGt: return BinaryOp::kGt;
-    case TokenKind::kGe: return BinaryOp::kGe;
-    case TokenKind::kAssign: return BinaryOp::kEq;
-    default: return std::nullopt;
+    case TokenKind::kEq:
+      return BinaryOp::kEq;
+    case TokenKind::kNe:
+      return BinaryOp::kNe;
+    case TokenKind::kLt:
+      return BinaryOp::kLt;
+    case TokenKind::kLe:
+      return BinaryOp::kLe;
+    case TokenKind::kGt:
+      return BinaryOp::kGt;
+    case TokenKind::kGe:
+      return BinaryOp::kGe;
+    case TokenKind::kAssign:
+      return BinaryOp::kEq;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -30,12 +38,17 @@ bool IsKeywordKind(TokenKind kind) { return kind >= TokenKind::kAnd; }
 // Describes a token for "found X" in messages.
 std::string Describe(const Token& t) {
   switch (t.kind) {
-    case TokenKind::kEnd: return "the end of the query";
-    case TokenKind::kIdentifier: return fmt::format("'{}'", t.text);
-    case TokenKind::kString: return "a string";
+    case TokenKind::kEnd:
+      return "the end of the query";
+    case TokenKind::kIdentifier:
+      return fmt::format("'{}'", t.text);
+    case TokenKind::kString:
+      return "a string";
     case TokenKind::kInteger:
-    case TokenKind::kFloat: return "a number";
-    default: return std::string(TokenKindName(t.kind));
+    case TokenKind::kFloat:
+      return "a number";
+    default:
+      return std::string(TokenKindName(t.kind));
   }
 }
 
@@ -69,9 +82,10 @@ bool Parser::Expect(TokenKind kind, std::string message, std::string hint) {
 }
 
 bool Parser::TooDeep(Span span) {
-  return Fail(span, fmt::format("the query is nested too deeply (the limit is {} levels)",
-                                options_.max_depth),
-              "split the condition, or use 'in (...)' instead of long chains of operators");
+  return Fail(
+      span,
+      fmt::format("the query is nested too deeply (the limit is {} levels)", options_.max_depth),
+      "split the condition, or use 'in (...)' instead of long chains of operators");
 }
 
 bool Parser::Finish(Expr& expr) {
@@ -205,8 +219,7 @@ ExprPtr Parser::ParsePredicate() {
     auto node = std::make_unique<BinaryExpr>(Cover(lhs->span, rhs->span), *op, std::move(lhs),
                                              std::move(rhs));
     if (ComparisonOp(Peek().kind)) {
-      Fail(Peek().span, "comparisons cannot be chained",
-           "add parentheses, e.g. (a < b) == true");
+      Fail(Peek().span, "comparisons cannot be chained", "add parentheses, e.g. (a < b) == true");
       return nullptr;
     }
     if (!Finish(*node)) return nullptr;
@@ -258,8 +271,8 @@ ExprPtr Parser::ParseMatch(ExprPtr operand) {
                    ? MatchOp::kLike
                    : MatchOp::kRegex;
   auto node = std::make_unique<MatchExpr>(operand->span, op);
-  node->case_insensitive = op_token.kind == TokenKind::kLikeInsensitive ||
-                           op_token.kind == TokenKind::kRegexInsensitive;
+  node->case_insensitive =
+      op_token.kind == TokenKind::kLikeInsensitive || op_token.kind == TokenKind::kRegexInsensitive;
   std::string op_text = op_token.text;
   if (At(TokenKind::kLParen)) {
     if (!ParseParenList(fmt::format("the '{}' pattern list", op_text), &node->patterns)) {
@@ -267,9 +280,9 @@ ExprPtr Parser::ParseMatch(ExprPtr operand) {
     }
   } else {
     if (!CanStartExpr(Peek())) {
-      FailExpected(fmt::format("expected a pattern after '{}'", op_text),
-                   fmt::format("write x {} \"pattern\" or x {} (\"a*\", \"b*\")", op_text,
-                               op_text));
+      FailExpected(
+          fmt::format("expected a pattern after '{}'", op_text),
+          fmt::format("write x {} \"pattern\" or x {} (\"a*\", \"b*\")", op_text, op_text));
       return nullptr;
     }
     ExprPtr pattern = ParseSum();
@@ -299,9 +312,9 @@ bool Parser::ParseParenList(std::string_view what, std::vector<ExprPtr>* out) {
     out->push_back(std::move(item));
     if (Match(TokenKind::kComma)) continue;
     if (Match(TokenKind::kRParen)) return true;
-    return FailExpected(fmt::format("expected ',' or ')' in {}", what),
-                        fmt::format("the list opened at {}:{} is not closed", open.line,
-                                    open.column));
+    return FailExpected(
+        fmt::format("expected ',' or ')' in {}", what),
+        fmt::format("the list opened at {}:{} is not closed", open.line, open.column));
   }
 }
 
@@ -382,12 +395,17 @@ ExprPtr Parser::ParsePrimary() {
     return lit;
   };
   switch (t.kind) {
-    case TokenKind::kString: return literal(LiteralKind::kString);
-    case TokenKind::kInteger: return literal(LiteralKind::kInt);
-    case TokenKind::kFloat: return literal(LiteralKind::kDouble);
+    case TokenKind::kString:
+      return literal(LiteralKind::kString);
+    case TokenKind::kInteger:
+      return literal(LiteralKind::kInt);
+    case TokenKind::kFloat:
+      return literal(LiteralKind::kDouble);
     case TokenKind::kTrue:
-    case TokenKind::kFalse: return literal(LiteralKind::kBool);
-    case TokenKind::kNull: return literal(LiteralKind::kNull);
+    case TokenKind::kFalse:
+      return literal(LiteralKind::kBool);
+    case TokenKind::kNull:
+      return literal(LiteralKind::kNull);
     case TokenKind::kLParen: {
       Span open = Advance().span;
       ExprPtr inner = ParseExpr();

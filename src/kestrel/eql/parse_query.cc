@@ -18,9 +18,12 @@ struct PipeName {
   PipeKind kind;
 };
 constexpr PipeName kPipes[] = {
-    {"head", PipeKind::kHead},     {"tail", PipeKind::kTail},
-    {"count", PipeKind::kCount},   {"unique", PipeKind::kUnique},
-    {"unique_count", PipeKind::kUniqueCount}, {"filter", PipeKind::kFilter},
+    {"head", PipeKind::kHead},
+    {"tail", PipeKind::kTail},
+    {"count", PipeKind::kCount},
+    {"unique", PipeKind::kUnique},
+    {"unique_count", PipeKind::kUniqueCount},
+    {"filter", PipeKind::kFilter},
     {"sort", PipeKind::kSort},
 };
 
@@ -57,10 +60,11 @@ std::optional<Query> Parser::ParseWholeQuery() {
     std::string hint = query.pipes.empty() && query.body->kind() == QueryKind::kEvent
                            ? "combine conditions with 'and' / 'or'; start a pipe with '|'"
                            : "start a pipe with '|'";
-    Fail(Peek().span, fmt::format("unexpected {} after the end of the query",
-                                  Peek().kind == TokenKind::kIdentifier
-                                      ? fmt::format("'{}'", Peek().text)
-                                      : std::string(TokenKindName(Peek().kind))),
+    Fail(Peek().span,
+         fmt::format("unexpected {} after the end of the query",
+                     Peek().kind == TokenKind::kIdentifier
+                         ? fmt::format("'{}'", Peek().text)
+                         : std::string(TokenKindName(Peek().kind))),
          std::move(hint));
     return std::nullopt;
   }
@@ -70,10 +74,14 @@ std::optional<Query> Parser::ParseWholeQuery() {
 
 std::unique_ptr<QueryNode> Parser::ParseBody() {
   switch (Peek().kind) {
-    case TokenKind::kSequence: return ParseSequence();
-    case TokenKind::kSample: return ParseSample();
-    case TokenKind::kJoin: return ParseJoin();
-    default: return ParseEventQuery();
+    case TokenKind::kSequence:
+      return ParseSequence();
+    case TokenKind::kSample:
+      return ParseSample();
+    case TokenKind::kJoin:
+      return ParseJoin();
+    default:
+      return ParseEventQuery();
   }
 }
 
@@ -99,11 +107,10 @@ std::unique_ptr<EventQuery> Parser::ParseEventQuery() {
     return nullptr;
   }
   if (!At(TokenKind::kWhere)) {
-    FailExpected(
-        q->category.empty() ? std::string("expected 'where' after 'any'")
-                            : fmt::format("expected 'where' after the event category '{}'",
-                                          q->category),
-        "write <category> where <condition>, e.g. process where true");
+    FailExpected(q->category.empty()
+                     ? std::string("expected 'where' after 'any'")
+                     : fmt::format("expected 'where' after the event category '{}'", q->category),
+                 "write <category> where <condition>, e.g. process where true");
     return nullptr;
   }
   Advance();
@@ -117,9 +124,9 @@ bool Parser::ParseByKeys(std::vector<ExprPtr>* out) {
   Advance();  // by
   while (true) {
     if (!CanStartExpr(Peek())) {
-      return FailExpected(out->empty() ? "expected a field after 'by'"
-                                       : "expected a field after ','",
-                          "write by field1, field2");
+      return FailExpected(
+          out->empty() ? "expected a field after 'by'" : "expected a field after ','",
+          "write by field1, field2");
     }
     ExprPtr key = ParseExpr();
     if (!key) return false;

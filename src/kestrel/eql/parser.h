@@ -86,8 +86,7 @@ ParseResult ParseQuery(std::string_view text, const ParseOptions& options = {});
 
 // Parses one query; on failure the status is InvalidArgument with the first diagnostic
 // rendered (RenderDiagnostic, no file name) as its message.
-[[nodiscard]] absl::StatusOr<Query> Parse(std::string_view text,
-                                          const ParseOptions& options = {});
+[[nodiscard]] absl::StatusOr<Query> Parse(std::string_view text, const ParseOptions& options = {});
 
 struct MacroParseResult {
   std::vector<MacroDefinition> macros;

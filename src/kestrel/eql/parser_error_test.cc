@@ -102,11 +102,9 @@ const ErrorCase kErrorCases[] = {
     {"SampleWithoutStages", "sample by x", 1, 12, "expected '[' to open the first sample stage"},
     {"UnclosedCall", "process where f(a, b", 1, 21, "expected ',' or ')' in the arguments of 'f'"},
     {"StrayCharacter", "process where a ==   $", 1, 22, "unexpected character '$'"},
-    {"DanglingDot", "process where a. == 1", 1, 18,
-     "expected a field name after '.', found '=='"},
+    {"DanglingDot", "process where a. == 1", 1, 18, "expected a field name after '.', found '=='"},
     {"TimeSpanInCondition", "process where 5s == 1", 1, 15, "unexpected time span '5s'"},
-    {"BracketAtTop", "[process where true]", 1, 1,
-     "a query cannot start with a bracketed stage"},
+    {"BracketAtTop", "[process where true]", 1, 1, "a query cannot start with a bracketed stage"},
     {"EmptyQuery", "  // nothing\n", 2, 1, "the query is empty"},
     {"NestedSequence", "sequence [sequence [a where true]] [b where true]", 1, 11,
      "'sequence' cannot be nested inside another query"},
@@ -126,8 +124,9 @@ INSTANTIATE_TEST_SUITE_P(All, ParserErrorTest, ::testing::ValuesIn(kErrorCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ParserErrorTest, RenderedErrorMatchesCompilerStyle) {
-  std::string eql = "sequence by host.id\n  [process where true]\n"
-                    "  [process where process.name == \"bash\"\n  [file where true]";
+  std::string eql =
+      "sequence by host.id\n  [process where true]\n"
+      "  [process where process.name == \"bash\"\n  [file where true]";
   ParseResult r = ParseQuery(eql);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(RenderDiagnostic(r.diagnostics.front(), "rules/x.eql", eql),

@@ -238,10 +238,10 @@ INSTANTIATE_TEST_SUITE_P(Endgame, ParserDumpTest, ::testing::ValuesIn(kEndgameCa
 // --- Hand-written checks of what the dump does not show. ---
 
 TEST(ParserTest, SeedExampleParsesInElasticsearchDialect) {
-  absl::StatusOr<Query> q = Parse(
-      R"(sequence by process.entity_id [process where process.executable == "/bin/bash"] )"
-      R"([file where file.path == "/etc/passwd"] [process where process.executable == "wc"] )"
-      R"(with maxspan=5s)");
+  absl::StatusOr<Query> q =
+      Parse(R"(sequence by process.entity_id [process where process.executable == "/bin/bash"] )"
+            R"([file where file.path == "/etc/passwd"] [process where process.executable == "wc"] )"
+            R"(with maxspan=5s)");
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(q->dialect, Dialect::kElasticsearch);
   const auto& seq = q->body->Cast<SequenceQuery>();
@@ -255,7 +255,8 @@ TEST(ParserTest, MaxspanMilliseconds) {
   const std::pair<const char*, int64_t> cases[] = {
       {"500ms", 500}, {"5s", 5000}, {"10m", 600000}, {"1h", 3600000}, {"2d", 172800000}};
   for (const auto& [text, ms] : cases) {
-    std::string eql = std::string("sequence with maxspan=") + text + " [a where true] [b where true]";
+    std::string eql =
+        std::string("sequence with maxspan=") + text + " [a where true] [b where true]";
     absl::StatusOr<Query> q = Parse(eql);
     ASSERT_TRUE(q.ok()) << q.status();
     EXPECT_EQ(q->body->Cast<SequenceQuery>().maxspan->Milliseconds(), ms) << text;

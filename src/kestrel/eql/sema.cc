@@ -26,26 +26,36 @@ IrType TypeOfField(const schema::FieldInfo& info) {
   if (info.dynamic) return IrType::kAny;
   switch (info.type) {
     case FieldType::kKeyword:
-    case FieldType::kDate: return IrType::kString;
+    case FieldType::kDate:
+      return IrType::kString;
     case FieldType::kLong:
     case FieldType::kUnsigned:
-    case FieldType::kDouble: return IrType::kNumber;
-    case FieldType::kBoolean: return IrType::kBool;
-    case FieldType::kIp: return IrType::kIp;
+    case FieldType::kDouble:
+      return IrType::kNumber;
+    case FieldType::kBoolean:
+      return IrType::kBool;
+    case FieldType::kIp:
+      return IrType::kIp;
   }
   return IrType::kAny;
 }
 
 IrType TypeOfValue(const Value& v) {
   switch (v.kind()) {
-    case ValueKind::kNull: return IrType::kNull;
-    case ValueKind::kBool: return IrType::kBool;
+    case ValueKind::kNull:
+      return IrType::kNull;
+    case ValueKind::kBool:
+      return IrType::kBool;
     case ValueKind::kInt:
     case ValueKind::kUint:
-    case ValueKind::kDouble: return IrType::kNumber;
-    case ValueKind::kString: return IrType::kString;
-    case ValueKind::kIp: return IrType::kIp;
-    default: return IrType::kAny;
+    case ValueKind::kDouble:
+      return IrType::kNumber;
+    case ValueKind::kString:
+      return IrType::kString;
+    case ValueKind::kIp:
+      return IrType::kIp;
+    default:
+      return IrType::kAny;
   }
 }
 
@@ -68,41 +78,59 @@ Expect ExpectedArg(Builtin f, size_t i) {
     case Builtin::kSubtract:
     case Builtin::kMultiply:
     case Builtin::kDivide:
-    case Builtin::kModulo: return Expect::kNumber;
-    case Builtin::kBetween: return i < 3 ? Expect::kString : Expect::kBool;
-    case Builtin::kCidrMatch: return i == 0 ? Expect::kIpOrString : Expect::kString;
+    case Builtin::kModulo:
+      return Expect::kNumber;
+    case Builtin::kBetween:
+      return i < 3 ? Expect::kString : Expect::kBool;
+    case Builtin::kCidrMatch:
+      return i == 0 ? Expect::kIpOrString : Expect::kString;
     case Builtin::kEndsWith:
     case Builtin::kStartsWith:
     case Builtin::kStringContains:
     case Builtin::kMatch:
     case Builtin::kMatchLite:
-    case Builtin::kWildcard: return Expect::kString;
-    case Builtin::kIndexOf: return i < 2 ? Expect::kString : Expect::kNumber;
-    case Builtin::kNumber: return i == 0 ? Expect::kString : Expect::kNumber;
-    case Builtin::kSubstring: return i == 0 ? Expect::kString : Expect::kNumber;
-    default: return Expect::kAny;
+    case Builtin::kWildcard:
+      return Expect::kString;
+    case Builtin::kIndexOf:
+      return i < 2 ? Expect::kString : Expect::kNumber;
+    case Builtin::kNumber:
+      return i == 0 ? Expect::kString : Expect::kNumber;
+    case Builtin::kSubstring:
+      return i == 0 ? Expect::kString : Expect::kNumber;
+    default:
+      return Expect::kAny;
   }
 }
 
 bool Satisfies(IrType t, Expect e) {
   if (t == IrType::kAny || t == IrType::kNull || e == Expect::kAny) return true;
   switch (e) {
-    case Expect::kString: return t == IrType::kString;
-    case Expect::kNumber: return t == IrType::kNumber;
-    case Expect::kBool: return t == IrType::kBool;
-    case Expect::kIpOrString: return t == IrType::kIp || t == IrType::kString;
-    case Expect::kAny: return true;
+    case Expect::kString:
+      return t == IrType::kString;
+    case Expect::kNumber:
+      return t == IrType::kNumber;
+    case Expect::kBool:
+      return t == IrType::kBool;
+    case Expect::kIpOrString:
+      return t == IrType::kIp || t == IrType::kString;
+    case Expect::kAny:
+      return true;
   }
   return true;
 }
 
 std::string_view ExpectName(Expect e) {
   switch (e) {
-    case Expect::kString: return "a string";
-    case Expect::kNumber: return "a number";
-    case Expect::kBool: return "a boolean";
-    case Expect::kIpOrString: return "an IP address";
-    case Expect::kAny: return "a value";
+    case Expect::kString:
+      return "a string";
+    case Expect::kNumber:
+      return "a number";
+    case Expect::kBool:
+      return "a boolean";
+    case Expect::kIpOrString:
+      return "an IP address";
+    case Expect::kAny:
+      return "a value";
   }
   return "a value";
 }
@@ -117,13 +145,17 @@ IrType ResultType(Builtin f) {
     case Builtin::kIndexOf:
     case Builtin::kLength:
     case Builtin::kNumber:
-    case Builtin::kArrayCount: return IrType::kNumber;
+    case Builtin::kArrayCount:
+      return IrType::kNumber;
     case Builtin::kBetween:
     case Builtin::kConcat:
     case Builtin::kString:
-    case Builtin::kSubstring: return IrType::kString;
-    case Builtin::kSafe: return IrType::kAny;
-    default: return IrType::kBool;
+    case Builtin::kSubstring:
+      return IrType::kString;
+    case Builtin::kSafe:
+      return IrType::kAny;
+    default:
+      return IrType::kBool;
   }
 }
 
@@ -147,7 +179,8 @@ class Analyzer {
 
   void Error(Span span, std::string message, std::string hint = {}) {
     ++errors_;
-    diagnostics_->push_back(Diagnostic{Severity::kError, span, std::move(message), std::move(hint)});
+    diagnostics_->push_back(
+        Diagnostic{Severity::kError, span, std::move(message), std::move(hint)});
   }
   void Warning(Span span, std::string message, std::string hint = {}) {
     diagnostics_->push_back(
@@ -204,8 +237,10 @@ class Analyzer {
 
 IrNodePtr Analyzer::LowerExpr(const Expr& expr) {
   switch (expr.kind()) {
-    case ExprKind::kLiteral: return LowerLiteral(expr.Cast<LiteralExpr>());
-    case ExprKind::kField: return LowerField(expr.Cast<FieldExpr>());
+    case ExprKind::kLiteral:
+      return LowerLiteral(expr.Cast<LiteralExpr>());
+    case ExprKind::kField:
+      return LowerField(expr.Cast<FieldExpr>());
     case ExprKind::kUnary: {
       const auto& u = expr.Cast<UnaryExpr>();
       IrNodePtr x = LowerExpr(*u.operand);
@@ -231,23 +266,34 @@ IrNodePtr Analyzer::LowerExpr(const Expr& expr) {
       n->children.push_back(std::move(x));
       return Fold(std::move(n));
     }
-    case ExprKind::kBinary: return LowerBinary(expr.Cast<BinaryExpr>());
-    case ExprKind::kLogical: return LowerLogical(expr.Cast<LogicalExpr>());
-    case ExprKind::kIn: return LowerIn(expr.Cast<InExpr>());
-    case ExprKind::kMatch: return LowerMatch(expr.Cast<MatchExpr>());
-    case ExprKind::kCall: return LowerCall(expr.Cast<CallExpr>());
-    case ExprKind::kRelation: return LowerRelation(expr.Cast<RelationExpr>());
+    case ExprKind::kBinary:
+      return LowerBinary(expr.Cast<BinaryExpr>());
+    case ExprKind::kLogical:
+      return LowerLogical(expr.Cast<LogicalExpr>());
+    case ExprKind::kIn:
+      return LowerIn(expr.Cast<InExpr>());
+    case ExprKind::kMatch:
+      return LowerMatch(expr.Cast<MatchExpr>());
+    case ExprKind::kCall:
+      return LowerCall(expr.Cast<CallExpr>());
+    case ExprKind::kRelation:
+      return LowerRelation(expr.Cast<RelationExpr>());
   }
   return nullptr;
 }
 
 IrNodePtr Analyzer::LowerLiteral(const LiteralExpr& e) {
   switch (e.literal_kind) {
-    case LiteralKind::kNull: return Const(Value::Null(), e.span);
-    case LiteralKind::kBool: return Const(Value::Bool(e.bool_value), e.span);
-    case LiteralKind::kInt: return Const(Value::Int(e.int_value), e.span);
-    case LiteralKind::kDouble: return Const(Value::Double(e.double_value), e.span);
-    case LiteralKind::kString: return Const(Value::String(e.string_value), e.span);
+    case LiteralKind::kNull:
+      return Const(Value::Null(), e.span);
+    case LiteralKind::kBool:
+      return Const(Value::Bool(e.bool_value), e.span);
+    case LiteralKind::kInt:
+      return Const(Value::Int(e.int_value), e.span);
+    case LiteralKind::kDouble:
+      return Const(Value::Double(e.double_value), e.span);
+    case LiteralKind::kString:
+      return Const(Value::String(e.string_value), e.span);
   }
   return nullptr;
 }
@@ -327,16 +373,16 @@ IrNodePtr Analyzer::LowerBinary(const BinaryExpr& e) {
       }
     }
     auto n = Make(IrOp::kArith, IrType::kNumber, e.span);
-    static constexpr ArithOp kArith[] = {ArithOp::kAdd, ArithOp::kSub, ArithOp::kMul,
-                                         ArithOp::kDiv, ArithOp::kMod};
+    static constexpr ArithOp kArith[] = {ArithOp::kAdd, ArithOp::kSub, ArithOp::kMul, ArithOp::kDiv,
+                                         ArithOp::kMod};
     n->arith = kArith[static_cast<int>(e.op) - static_cast<int>(BinaryOp::kAdd)];
     n->children.push_back(std::move(lhs));
     n->children.push_back(std::move(rhs));
     return Fold(std::move(n));
   }
   if (!Comparable(lhs->type, rhs->type)) {
-    Error(e.span, fmt::format("cannot compare {} with {}", IrTypeName(lhs->type),
-                              IrTypeName(rhs->type)));
+    Error(e.span,
+          fmt::format("cannot compare {} with {}", IrTypeName(lhs->type), IrTypeName(rhs->type)));
     return nullptr;
   }
   static constexpr CompareOp kCompare[] = {CompareOp::kEq, CompareOp::kNe, CompareOp::kLt,
@@ -344,9 +390,9 @@ IrNodePtr Analyzer::LowerBinary(const BinaryExpr& e) {
   CompareOp op = kCompare[static_cast<int>(e.op)];
   bool equality = op == CompareOp::kEq || op == CompareOp::kNe;
   // A `*` in a string literal compared with `==`/`!=`.
-  IrNode* literal = rhs->is_const() && rhs->value.kind() == ValueKind::kString ? rhs.get()
+  IrNode* literal = rhs->is_const() && rhs->value.kind() == ValueKind::kString   ? rhs.get()
                     : lhs->is_const() && lhs->value.kind() == ValueKind::kString ? lhs.get()
-                                                                                  : nullptr;
+                                                                                 : nullptr;
   if (equality && literal != nullptr && HasWildcard(literal->value.as_string()) &&
       !(lhs->is_const() && rhs->is_const())) {
     if (endgame()) {
@@ -442,8 +488,8 @@ bool Analyzer::ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Va
 IrNodePtr Analyzer::Wildcard(IrNodePtr operand, std::vector<Value> patterns, bool ci,
                              bool question_mark, bool negated, Span span) {
   if (!Satisfies(operand->type, Expect::kString)) {
-    Error(operand->span, fmt::format("wildcard matching needs a string, not {}",
-                                     IrTypeName(operand->type)));
+    Error(operand->span,
+          fmt::format("wildcard matching needs a string, not {}", IrTypeName(operand->type)));
     return nullptr;
   }
   auto n = Make(IrOp::kWildcard, IrType::kBool, span);
@@ -457,8 +503,7 @@ IrNodePtr Analyzer::Wildcard(IrNodePtr operand, std::vector<Value> patterns, boo
 
 IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
   // Endgame method syntax: `"hello":length()` is `length("hello")`.
-  if (e.op == MatchOp::kSeq && e.patterns.size() == 1 &&
-      e.patterns[0]->kind() == ExprKind::kCall) {
+  if (e.op == MatchOp::kSeq && e.patterns.size() == 1 && e.patterns[0]->kind() == ExprKind::kCall) {
     IrNodePtr receiver = LowerExpr(*e.operand);
     if (!receiver) return nullptr;
     return LowerCall(e.patterns[0]->Cast<CallExpr>(), std::move(receiver));
@@ -518,28 +563,28 @@ IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
     if (!x) return nullptr;
     args.push_back(std::move(x));
   }
-  if (args.size() < info->min_args || (info->max_args != kVariadic && args.size() > info->max_args)) {
+  if (args.size() < info->min_args ||
+      (info->max_args != kVariadic && args.size() > info->max_args)) {
     std::string want = info->max_args == kVariadic ? fmt::format("at least {}", info->min_args)
                        : info->min_args == info->max_args
                            ? fmt::format("{}", info->min_args)
                            : fmt::format("{} to {}", info->min_args, info->max_args);
     Error(e.span, fmt::format("`{}` takes {} argument{}, not {}", info->name, want,
-                              info->max_args == 1 && info->min_args == 1 ? "" : "s",
-                              args.size()));
+                              info->max_args == 1 && info->min_args == 1 ? "" : "s", args.size()));
     return nullptr;
   }
   for (size_t i = 0; i < args.size(); ++i) {
     Expect expect = ExpectedArg(info->id, i);
     if (!Satisfies(args[i]->type, expect)) {
-      Error(args[i]->span, fmt::format("argument {} of `{}` must be {}, not {}", i + 1,
-                                       info->name, ExpectName(expect), IrTypeName(args[i]->type)));
+      Error(args[i]->span, fmt::format("argument {} of `{}` must be {}, not {}", i + 1, info->name,
+                                       ExpectName(expect), IrTypeName(args[i]->type)));
       return nullptr;
     }
   }
   if ((info->id == Builtin::kArraySearch || info->id == Builtin::kArrayCount) &&
       (args[1]->op != IrOp::kField || args[1]->index || args[1]->event_index)) {
-    Error(args[1]->span, fmt::format("the second argument of `{}` must be a variable name",
-                                     info->name));
+    Error(args[1]->span,
+          fmt::format("the second argument of `{}` must be a variable name", info->name));
     return nullptr;
   }
   bool ci = e.case_insensitive || (info->string_matching && DialectCaseInsensitive());
@@ -616,15 +661,14 @@ bool Analyzer::LowerEventQuery(const EventQuery& q, IrStage* out) {
   out->predicate = AsCondition(LowerExpr(*q.condition));
   if (out->predicate && out->predicate->type != IrType::kBool &&
       out->predicate->type != IrType::kAny && out->predicate->type != IrType::kNull) {
-    Error(q.condition->span, fmt::format("a condition must be a boolean, not {}",
-                                         IrTypeName(out->predicate->type)));
+    Error(q.condition->span,
+          fmt::format("a condition must be a boolean, not {}", IrTypeName(out->predicate->type)));
     return false;
   }
   return out->predicate != nullptr;
 }
 
-bool Analyzer::LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared_by,
-                          IrStage* out) {
+bool Analyzer::LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared_by, IrStage* out) {
   bool ok = LowerEventQuery(*stage.query, out);
   out->span = stage.span;
   out->missing = stage.missing;
@@ -651,12 +695,18 @@ bool Analyzer::LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared
 
 std::string_view IrTypeName(IrType type) {
   switch (type) {
-    case IrType::kNull: return "null";
-    case IrType::kBool: return "a boolean";
-    case IrType::kNumber: return "a number";
-    case IrType::kString: return "a string";
-    case IrType::kIp: return "an IP address";
-    case IrType::kAny: return "a value";
+    case IrType::kNull:
+      return "null";
+    case IrType::kBool:
+      return "a boolean";
+    case IrType::kNumber:
+      return "a number";
+    case IrType::kString:
+      return "a string";
+    case IrType::kIp:
+      return "an IP address";
+    case IrType::kAny:
+      return "a value";
   }
   return "a value";
 }
@@ -718,11 +768,11 @@ CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileO
     size_t keys = program->stages[0].by.size();
     for (const IrStage& s : program->stages) {
       if (s.by.size() != keys) {
-        result.diagnostics.push_back(Diagnostic{
-            Severity::kError, s.span,
-            fmt::format("this stage joins on {} key{} but the first joins on {}", s.by.size(),
-                        s.by.size() == 1 ? "" : "s", keys),
-            "give every stage the same number of `by` fields"});
+        result.diagnostics.push_back(
+            Diagnostic{Severity::kError, s.span,
+                       fmt::format("this stage joins on {} key{} but the first joins on {}",
+                                   s.by.size(), s.by.size() == 1 ? "" : "s", keys),
+                       "give every stage the same number of `by` fields"});
       }
     }
   }
@@ -738,10 +788,9 @@ CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileO
     }
     program->pipes.push_back(std::move(pipe));
   }
-  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
-                   [](const Diagnostic& a, const Diagnostic& b) {
-                     return a.span.offset < b.span.offset;
-                   });
+  std::stable_sort(
+      result.diagnostics.begin(), result.diagnostics.end(),
+      [](const Diagnostic& a, const Diagnostic& b) { return a.span.offset < b.span.offset; });
   bool has_error = std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
                                [](const Diagnostic& d) { return d.severity == Severity::kError; });
   if (!has_error) result.program = std::move(program);

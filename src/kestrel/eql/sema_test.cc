@@ -59,8 +59,9 @@ TEST_F(SemaTest, ElasticsearchMatchOperators) {
             R"((event (stage process (not-in (field process.name) ["a" "b"]))))");
   EXPECT_EQ(Ir(R"(process where startsWith~(process.name, "BA"))"),
             R"((event (stage process (call startsWith~ (field process.name) "BA"))))");
-  EXPECT_EQ(Ir(R"(network where cidrMatch(destination.ip, "10.0.0.0/8", "192.168.0.0/16"))"),
-            R"((event (stage network (call cidrMatch (field destination.ip) "10.0.0.0/8" "192.168.0.0/16"))))");
+  EXPECT_EQ(
+      Ir(R"(network where cidrMatch(destination.ip, "10.0.0.0/8", "192.168.0.0/16"))"),
+      R"((event (stage network (call cidrMatch (field destination.ip) "10.0.0.0/8" "192.168.0.0/16"))))");
 }
 
 TEST_F(SemaTest, SequencesCarryKeysSpansAndUntil) {
@@ -100,7 +101,8 @@ TEST_F(SemaTest, UnknownFieldsWarnWithSuggestion) {
   EXPECT_EQ(r.diagnostics[0].hint, "did you mean `process.executable`?");
   EXPECT_EQ(r.diagnostics[0].span.column, 15u);
   // Strict: an error. Optional fields: silent. Endgame: silent.
-  EXPECT_FALSE(Run(R"(process where process.executabel == "x")", Dialect::kElasticsearch, true).ok());
+  EXPECT_FALSE(
+      Run(R"(process where process.executabel == "x")", Dialect::kElasticsearch, true).ok());
   EXPECT_TRUE(Run(R"(process where ?process.executabel == "x")").diagnostics.empty());
   EXPECT_TRUE(Run(R"(process where process_name == "x")", Dialect::kEndgame).diagnostics.empty());
 }
@@ -135,7 +137,8 @@ TEST_F(SemaTest, WildcardWithDoubleEqualsWarnsInElasticsearch) {
 TEST_F(SemaTest, TypeAndArityErrors) {
   EXPECT_EQ(FirstError(R"(process where process.pid == "one")"),
             "cannot compare a number with a string");
-  EXPECT_EQ(FirstError(R"(process where process.name + 1 == 2)"), "`+` needs numbers, not a string");
+  EXPECT_EQ(FirstError(R"(process where process.name + 1 == 2)"),
+            "`+` needs numbers, not a string");
   EXPECT_EQ(FirstError(R"(process where startsWith(process.name))"),
             "`startsWith` takes 2 arguments, not 1");
   EXPECT_EQ(FirstError(R"(process where startsWith(process.pid, "a"))"),
@@ -143,10 +146,13 @@ TEST_F(SemaTest, TypeAndArityErrors) {
   EXPECT_EQ(FirstError(R"(process where nosuch(process.name))"), "unknown function `nosuch`");
   EXPECT_EQ(FirstError(R"(process where length~(process.name) == 1)"),
             "`length` has no case-insensitive `~` form");
-  EXPECT_EQ(FirstError(R"(process where process.name regex "(")").rfind("invalid regular expression", 0), 0u);
+  EXPECT_EQ(
+      FirstError(R"(process where process.name regex "(")").rfind("invalid regular expression", 0),
+      0u);
   EXPECT_EQ(FirstError(R"(process where process.name like process.executable)"),
             "a pattern must be a string literal");
-  EXPECT_EQ(FirstError(R"(process where process.pid)"), "a condition must be a boolean, not a number");
+  EXPECT_EQ(FirstError(R"(process where process.pid)"),
+            "a condition must be a boolean, not a number");
   EXPECT_EQ(FirstError(R"(sequence [process where true] by process.pid [file where true])"),
             "this stage joins on 0 keys but the first joins on 1");
 }

@@ -53,9 +53,12 @@ std::string Render(const eql::Diagnostic& d, const std::string& file, std::strin
 
 eql::Severity SeverityOf(LoadDiagnostic::Kind kind) {
   switch (kind) {
-    case LoadDiagnostic::Kind::kError: return eql::Severity::kError;
-    case LoadDiagnostic::Kind::kWarning: return eql::Severity::kWarning;
-    case LoadDiagnostic::Kind::kSkipped: return eql::Severity::kNote;
+    case LoadDiagnostic::Kind::kError:
+      return eql::Severity::kError;
+    case LoadDiagnostic::Kind::kWarning:
+      return eql::Severity::kWarning;
+    case LoadDiagnostic::Kind::kSkipped:
+      return eql::Severity::kNote;
   }
   return eql::Severity::kError;
 }

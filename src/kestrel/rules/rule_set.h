@@ -28,13 +28,13 @@ struct CompiledRule {
 
 struct RuleSetOptions {
   RuleDialect default_dialect = RuleDialect::kElasticsearch;  // for rules that name none
-  bool strict = false;                  // unknown fields are errors
+  bool strict = false;                                        // unknown fields are errors
   bool endgame_case_sensitive = false;  // Endgame-dialect rules compare strings with case
 };
 
 struct RuleSetBuild {
-  std::vector<CompiledRule> rules;     // the rules that compiled, in load order
-  std::vector<std::string> messages;   // rendered diagnostics, each ending in a newline
+  std::vector<CompiledRule> rules;    // the rules that compiled, in load order
+  std::vector<std::string> messages;  // rendered diagnostics, each ending in a newline
   size_t ok = 0;
   size_t failed = 0;   // rules (or whole files) rejected with an error
   size_t skipped = 0;  // well-formed rules Kestrel does not run (other languages)

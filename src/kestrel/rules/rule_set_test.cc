@@ -51,8 +51,9 @@ TEST_F(RuleSetTest, GoodRulesCompileBadOnesAreReportedAndSkipped) {
   EXPECT_EQ(b.rules[0].spec.id, "good");
   std::string all = All(b);
   std::string bad = (dir_ / "bad.eql").string();
-  EXPECT_NE(all.find(bad + ":3:14: error: argument 1 of `startsWith` must be a string, not a number"),
-            std::string::npos)
+  EXPECT_NE(
+      all.find(bad + ":3:14: error: argument 1 of `startsWith` must be a string, not a number"),
+      std::string::npos)
       << all;
   EXPECT_NE(all.find("    startsWith(process.pid, \"a\")\n               ^~~~~~~~~~~"),
             std::string::npos)
