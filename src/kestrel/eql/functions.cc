@@ -289,7 +289,56 @@ const BuiltinInfo* FindBuiltin(std::string_view name) {
 
 const BuiltinInfo& GetBuiltinInfo(Builtin id) { return kBuiltins[static_cast<size_t>(id)]; }
 
+namespace {
+
+// ASCII-lowercases `s` into `buf` (reused: no allocation once it has grown).
+std::string_view LowerInto(std::string_view s, std::string* buf) {
+  buf->resize(s.size());
+  for (size_t i = 0; i < s.size(); ++i) (*buf)[i] = Lower(s[i]);
+  return *buf;
+}
+
+// Glob with `*` only: the pattern's segments between stars must appear in order, the first at
+// the start and the last at the end. Greedy leftmost placement of the middle segments is exact for
+// `*`-only globs. Uses string_view::find (memchr/memcmp), so typical rules cost a few passes.
+bool StarGlob(std::string_view text, std::string_view pattern) {
+  size_t star = pattern.find('*');
+  if (star == std::string_view::npos) return text == pattern;
+  std::string_view head = pattern.substr(0, star);
+  size_t last_star = pattern.rfind('*');
+  std::string_view tail = pattern.substr(last_star + 1);
+  if (text.size() < head.size() + tail.size() || !text.starts_with(head) ||
+      !text.ends_with(tail)) {
+    return false;
+  }
+  size_t pos = head.size();
+  size_t end = text.size() - tail.size();
+  size_t p = star + 1;
+  while (p < last_star + 1) {
+    size_t next = pattern.find('*', p);
+    std::string_view segment = pattern.substr(p, next - p);
+    p = next + 1;
+    if (segment.empty()) continue;
+    size_t at = text.substr(0, end).find(segment, pos);
+    if (at == std::string_view::npos) return false;
+    pos = at + segment.size();
+  }
+  return true;
+}
+
+}  // namespace
+
 bool WildcardMatch(std::string_view text, std::string_view pattern, bool ci, bool question_mark) {
+  if (!question_mark || pattern.find('?') == std::string_view::npos) {
+    if (!ci) return StarGlob(text, pattern);
+    thread_local std::string text_buf, pattern_buf;
+    return StarGlob(LowerInto(text, &text_buf), LowerInto(pattern, &pattern_buf));
+  }
+  return WildcardMatchBacktracking(text, pattern, ci, question_mark);
+}
+
+bool WildcardMatchBacktracking(std::string_view text, std::string_view pattern, bool ci,
+                               bool question_mark) {
   // Iterative glob matching with one backtrack point (the last '*'): O(|t| * |p|) worst case.
   size_t t = 0, p = 0;
   size_t star = std::string_view::npos, star_t = 0;

@@ -90,6 +90,10 @@ Value Arith(ArithOp op, const Value& a, const Value& b);
 // Linear space, O(|text| * |pattern|) worst case, no recursion.
 bool WildcardMatch(std::string_view text, std::string_view pattern, bool case_insensitive,
                    bool question_mark);
+// The general algorithm (one backtrack point), used for patterns with `?`; WildcardMatch takes a
+// faster segment-search path for `*`-only patterns. Exposed for the differential test.
+bool WildcardMatchBacktracking(std::string_view text, std::string_view pattern,
+                               bool case_insensitive, bool question_mark);
 
 // True for a value that counts as true in a condition (Bool true; everything else is false).
 inline bool IsTrue(const Value& v) { return v.kind() == event::ValueKind::kBool && v.as_bool(); }

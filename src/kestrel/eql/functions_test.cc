@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace kestrel::eql {
 namespace {
 
@@ -22,6 +24,24 @@ TEST(WildcardMatchTest, GlobSemantics) {
   // Many stars over a long text stay fast (no exponential backtracking).
   std::string text(10000, 'a');
   EXPECT_FALSE(WildcardMatch(text, "*a*a*a*a*a*a*a*a*b", false, false));
+}
+
+TEST(WildcardMatchTest, FastPathAgreesWithTheGeneralAlgorithm) {
+  // Random texts and patterns over a small alphabet, so matches and near misses are common.
+  std::mt19937 rng(12345);
+  const char alphabet[] = "aAb*";
+  for (int i = 0; i < 200000; ++i) {
+    std::string text, pattern;
+    for (size_t n = rng() % 9; n > 0; --n) text.push_back("aAbc"[rng() % 4]);
+    for (size_t n = rng() % 7; n > 0; --n) pattern.push_back(alphabet[rng() % 4]);
+    for (bool ci : {false, true}) {
+      ASSERT_EQ(WildcardMatch(text, pattern, ci, false),
+                WildcardMatchBacktracking(text, pattern, ci, false))
+          << "text '" << text << "' pattern '" << pattern << "' ci " << ci;
+    }
+  }
+  EXPECT_TRUE(WildcardMatch("aXa", "a*a", false, false));
+  EXPECT_FALSE(WildcardMatch("a", "a*a", false, false)) << "head and tail may not overlap";
 }
 
 TEST(CompareTest, ThreeValuedAndMultiValued) {
