@@ -195,6 +195,17 @@ add("auditd.data.syscall")
 for f in ["a0", "a1", "a2", "a3", "exit"]:
     add("auditd.data." + f)
 
+# ECS observer.* (network sensors, also read by Elastic's cross-platform rules).
+add("observer.ip", IP, True)
+add("observer.hostname")
+add("observer.name")
+add("observer.type")
+add("observer.vendor")
+add("observer.product")
+add("observer.version")
+add("auditd.data.terminal")
+add("auditd.data.addr")
+
 names = [f[0] for f in fields]
 dups = {n for n in names if names.count(n) > 1}
 assert not dups, dups

@@ -10,6 +10,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <vector>
 
@@ -218,6 +219,40 @@ class Analyzer {
   bool ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out);
   IrNodePtr Fold(IrNodePtr node);
   IrNodePtr Simplify(IrNodePtr node);
+
+  // Equality between a field and a literal of the other scalar kind compares as Elasticsearch's
+  // term query does: `user.id == 0` on a keyword field matches "0"; `process.pid == "1"` on a
+  // numeric field matches 1. The literal is converted (with a warning); a string that is not a
+  // number stays, and the type check reports it.
+  void CoerceLiteral(IrType field_type, IrNode* literal) {
+    if (!literal->is_const()) return;
+    const Value& v = literal->value;
+    bool numeric = v.kind() == ValueKind::kInt || v.kind() == ValueKind::kUint ||
+                   v.kind() == ValueKind::kDouble;
+    if (field_type == IrType::kString && numeric) {
+      std::string_view text;
+      if (!ToText(v, arena_, &text)) return;
+      Warning(literal->span,
+              fmt::format("comparing a keyword field with the number {}: compared as the string "
+                          "\"{}\"",
+                          text, text),
+              fmt::format("write \"{}\" to say so", text));
+      literal->value = Value::String(text);
+      literal->type = IrType::kString;
+    } else if (field_type == IrType::kNumber && v.kind() == ValueKind::kString) {
+      std::string_view s = v.as_string();
+      int64_t i;
+      auto r = std::from_chars(s.data(), s.data() + s.size(), i);
+      if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return;
+      Warning(literal->span,
+              fmt::format("comparing a numeric field with the string \"{}\": compared as the "
+                          "number {}",
+                          s, i),
+              fmt::format("write {} to say so", i));
+      literal->value = Value::Int(i);
+      literal->type = IrType::kNumber;
+    }
+  }
   // Endgame uses any value as a condition (Python truthiness); makes that explicit in the IR.
   IrNodePtr AsCondition(IrNodePtr x) {
     if (!endgame() || !x || x->type == IrType::kBool || x->type == IrType::kNull) return x;
@@ -380,6 +415,10 @@ IrNodePtr Analyzer::LowerBinary(const BinaryExpr& e) {
     n->children.push_back(std::move(rhs));
     return Fold(std::move(n));
   }
+  if (IsComparison(e.op) && (e.op == BinaryOp::kEq || e.op == BinaryOp::kNe)) {
+    CoerceLiteral(lhs->type, rhs.get());
+    CoerceLiteral(rhs->type, lhs.get());
+  }
   if (!Comparable(lhs->type, rhs->type)) {
     Error(e.span,
           fmt::format("cannot compare {} with {}", IrTypeName(lhs->type), IrTypeName(rhs->type)));
@@ -436,6 +475,7 @@ IrNodePtr Analyzer::LowerIn(const InExpr& e) {
   for (const ExprPtr& v : e.values) {
     IrNodePtr x = LowerExpr(*v);
     if (!x) return nullptr;
+    CoerceLiteral(operand->type, x.get());
     if (!Comparable(operand->type, x->type)) {
       Error(x->span, fmt::format("cannot compare {} with {}", IrTypeName(operand->type),
                                  IrTypeName(x->type)));
