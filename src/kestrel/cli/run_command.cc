@@ -1,10 +1,8 @@
-// `kestrel run`; see run_command.h.
+// `kestrel run`: wires the NDJSON source, the rule set, one engine per rule and the alert sink;
+// see run_command.h. Single-threaded: events in input order, rules in load order, so the alert
+// stream depends on the input and the rules only.
 #include "kestrel/cli/run_command.h"
 
-#include <unistd.h>
-
-#include <algorithm>
-#include <array>
 #include <system_error>
 #include <vector>
 
