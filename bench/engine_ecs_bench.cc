@@ -29,8 +29,8 @@ using kestrel::engine::QueryEngine;
 using kestrel::event::Event;
 using kestrel::event::EventBuilder;
 
-const char* kNames[] = {"bash", "sh", "curl", "wget", "python3", "sshd", "cron", "systemd",
-                        "nc", "perl", "git", "tar", "sudo", "id", "whoami", "apt"};
+const char* kNames[] = {"bash", "sh",   "curl", "wget", "python3", "sshd", "cron",   "systemd",
+                        "nc",   "perl", "git",  "tar",  "sudo",    "id",   "whoami", "apt"};
 
 std::vector<Event> MakeEvents(kestrel::schema::Schema& schema, size_t n, size_t entities) {
   std::mt19937_64 rng(7);
@@ -81,7 +81,8 @@ void Run(benchmark::State& state, const std::vector<std::string>& queries, size_
   std::vector<std::unique_ptr<QueryEngine>> engines;
   EngineLimits limits;
   limits.streaming = true;
-  for (const auto& p : programs) engines.push_back(std::move(*QueryEngine::Create(p.get(), schema, limits)));
+  for (const auto& p : programs)
+    engines.push_back(std::move(*QueryEngine::Create(p.get(), schema, limits)));
   uint64_t matches = 0;
   for (auto _ : state) {
     for (size_t i = 0; i < events.size(); ++i) {
@@ -116,14 +117,16 @@ void BM_EcsSingleRules200(benchmark::State& state) {
         break;
       case 1:
         q.push_back(fmt::format(
-            R"(process where process.parent.name : ("nginx{}", "apache2") and process.args : ("-c", "*curl*"))", i));
+            R"(process where process.parent.name : ("nginx{}", "apache2") and process.args : ("-c", "*curl*"))",
+            i));
         break;
       case 2:
         q.push_back(fmt::format(R"(file where file.path like~ "/etc/cron{}/*")", i));
         break;
       case 3:
         q.push_back(fmt::format(
-            R"(network where destination.port == {} and not process.name in ("sshd", "curl"))", 1024 + i));
+            R"(network where destination.port == {} and not process.name in ("sshd", "curl"))",
+            1024 + i));
         break;
       case 4:
         q.push_back(fmt::format(

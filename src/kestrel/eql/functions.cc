@@ -307,8 +307,7 @@ bool StarGlob(std::string_view text, std::string_view pattern) {
   std::string_view head = pattern.substr(0, star);
   size_t last_star = pattern.rfind('*');
   std::string_view tail = pattern.substr(last_star + 1);
-  if (text.size() < head.size() + tail.size() || !text.starts_with(head) ||
-      !text.ends_with(tail)) {
+  if (text.size() < head.size() + tail.size() || !text.starts_with(head) || !text.ends_with(tail)) {
     return false;
   }
   size_t pos = head.size();

@@ -137,8 +137,9 @@ TEST_F(SemaTest, WildcardWithDoubleEqualsWarnsInElasticsearch) {
 TEST_F(SemaTest, EqualityCoercesLiteralsLikeTermQueries) {
   CompileResult r = Run(R"(process where user.id == 0 and process.pid in ("1", 2))");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(DumpIr(*r.program, schema_),
-            R"((event (stage process (and (== (field user.id) "0") (in (field process.pid) [1 2])))))");
+  EXPECT_EQ(
+      DumpIr(*r.program, schema_),
+      R"((event (stage process (and (== (field user.id) "0") (in (field process.pid) [1 2])))))");
   ASSERT_EQ(r.diagnostics.size(), 2u);
   EXPECT_EQ(r.diagnostics[0].message,
             R"(comparing a keyword field with the number 0: compared as the string "0")");
