@@ -40,14 +40,12 @@ int QueryCommand(const QueryOptions& options) {
 
   sources::NdjsonOptions ndjson;
   ndjson.path = options.input;
-  ndjson.decoder.time_field = options.time_field.value_or(endgame ? "timestamp" : "@timestamp");
-  auto format = event::ParseTimeFormat(
-      options.time_format.value_or(endgame && !options.time_field ? "filetime" : "auto"));
-  if (!format.ok()) {
-    fmt::print(stderr, "error: --time-format: {}\n", base::Message(format.status()));
+  if (absl::Status s =
+          ApplyTimeOptions(endgame, options.time_field, options.time_format, &ndjson.decoder);
+      !s.ok()) {
+    fmt::print(stderr, "error: --time-format: {}\n", base::Message(s));
     return kExitUsage;
   }
-  ndjson.decoder.time_format = *format;
   uint64_t malformed = 0;
   auto source =
       sources::NdjsonSource::Open(&schema, ndjson, [&](const sources::SourceDiagnostic& d) {

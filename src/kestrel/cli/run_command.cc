@@ -51,6 +51,16 @@ std::optional<fs::path> ResolveRulesDir(const std::optional<std::string>& flag,
   return std::nullopt;
 }
 
+absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& field,
+                              const std::optional<std::string>& format,
+                              event::DecoderOptions* decoder) {
+  decoder->time_field = field.value_or(endgame ? "timestamp" : "@timestamp");
+  auto parsed = event::ParseTimeFormat(format.value_or(endgame && !field ? "filetime" : "auto"));
+  if (!parsed.ok()) return parsed.status();
+  decoder->time_format = *parsed;
+  return absl::OkStatus();
+}
+
 int Run(const RunOptions& options) {
   schema::Schema schema;
 
@@ -75,14 +85,12 @@ int Run(const RunOptions& options) {
   bool endgame = options.dialect == "endgame";
   sources::NdjsonOptions ndjson;
   ndjson.path = std::string(spec.substr(colon + 1));
-  ndjson.decoder.time_field = options.time_field.value_or(endgame ? "timestamp" : "@timestamp");
-  auto format = event::ParseTimeFormat(
-      options.time_format.value_or(endgame && !options.time_field ? "filetime" : "auto"));
-  if (!format.ok()) {
-    spdlog::error("--time-format: {}", base::Message(format.status()));
+  if (absl::Status s =
+          ApplyTimeOptions(endgame, options.time_field, options.time_format, &ndjson.decoder);
+      !s.ok()) {
+    spdlog::error("--time-format: {}", base::Message(s));
     return kExitUsage;
   }
-  ndjson.decoder.time_format = *format;
 
   uint64_t reported = 0;
   auto on_diagnostic = [&](const sources::SourceDiagnostic& d) {

@@ -6,6 +6,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
+#include "kestrel/event/json_decoder.h"
+
 namespace kestrel::cli {
 
 // Exit codes of the `kestrel` binary (also in --help and README.md).
@@ -34,6 +37,13 @@ struct RunOptions {
 // beside the executable, else `../share/kestrel/rules` relative to it. nullopt: none found.
 std::optional<std::filesystem::path> ResolveRulesDir(const std::optional<std::string>& flag,
                                                      std::string* error);
+
+// Fills the time options of `decoder` from the command line: the given field/format, else the
+// dialect's defaults (`@timestamp`/auto; Endgame data: `timestamp`/FILETIME). Errors: a bad
+// format name.
+absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& field,
+                              const std::optional<std::string>& format,
+                              event::DecoderOptions* decoder);
 
 // Runs to the end of the source. Logs through spdlog (stderr); returns an exit code.
 int Run(const RunOptions& options);

@@ -288,17 +288,22 @@ std::unique_ptr<QueryNode> Parser::ParseSequence() {
   return q;
 }
 
+bool Parser::ParseStageList(std::string_view construct, std::vector<Stage>* out) {
+  while (At(TokenKind::kLBracket) || At(TokenKind::kBang)) {
+    Stage stage;
+    if (!ParseStage(construct, /*allow_missing=*/false, /*allow_runs=*/false, &stage)) {
+      return false;
+    }
+    out->push_back(std::move(stage));
+  }
+  return true;
+}
+
 std::unique_ptr<QueryNode> Parser::ParseSample() {
   Span start = Advance().span;
   auto q = std::make_unique<SampleQuery>(start);
   if (At(TokenKind::kBy) && !ParseByKeys(&q->by)) return nullptr;
-  while (At(TokenKind::kLBracket) || At(TokenKind::kBang)) {
-    Stage stage;
-    if (!ParseStage("sample", /*allow_missing=*/false, /*allow_runs=*/false, &stage)) {
-      return nullptr;
-    }
-    q->stages.push_back(std::move(stage));
-  }
+  if (!ParseStageList("sample", &q->stages)) return nullptr;
   if (q->stages.empty()) {
     FailExpected("expected '[' to open the first sample stage",
                  "a sample is written sample by host.id [a where ...] [b where ...]");
@@ -312,13 +317,7 @@ std::unique_ptr<QueryNode> Parser::ParseJoin() {
   Span start = Advance().span;
   auto q = std::make_unique<JoinQuery>(start);
   if (At(TokenKind::kBy) && !ParseByKeys(&q->by)) return nullptr;
-  while (At(TokenKind::kLBracket) || At(TokenKind::kBang)) {
-    Stage stage;
-    if (!ParseStage("join", /*allow_missing=*/false, /*allow_runs=*/false, &stage)) {
-      return nullptr;
-    }
-    q->stages.push_back(std::move(stage));
-  }
+  if (!ParseStageList("join", &q->stages)) return nullptr;
   if (q->stages.size() < 2) {
     FailExpected(q->stages.empty() ? "expected '[' to open the first join stage"
                                    : "a join needs at least two stages",

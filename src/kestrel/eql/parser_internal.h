@@ -109,6 +109,8 @@ class Parser {
   std::unique_ptr<QueryNode> ParseJoin();
   bool ParseStage(std::string_view construct, bool allow_missing, bool allow_runs, Stage* out);
   bool ParseByKeys(std::vector<ExprPtr>* out);
+  // Stages `[q] by ...` while the next token opens one (no `![...]`, no `runs`).
+  bool ParseStageList(std::string_view construct, std::vector<Stage>* out);
   bool ParseMaxspan(std::optional<TimeSpan>* out);
   bool ParsePipe(Pipe* out);
   bool ParseMacro(MacroDefinition* out);
