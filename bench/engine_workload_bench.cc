@@ -3,8 +3,9 @@
 // events already decoded (issue 4's target: >= 2,000,000 events/s on one core).
 //
 // The events come from gen_events.py --seed 1 (generated once into /tmp, 200,000 events by
-// default; set KESTREL_WORKLOAD_EVENTS to change). Every rule runs on every event, in load
-// order, with alerts built for every match (as `kestrel run` does) but not written.
+// default; set KESTREL_WORKLOAD_EVENTS to change). Rules run through engine::Detector (the rule
+// index picks the candidates, as `kestrel run` does); the *Unindexed variants run every rule on
+// every event, for comparison. Alerts are built for every match but not written.
 //
 // Run: build/release/bench/engine_workload_bench --benchmark_repetitions=5
 //        --benchmark_report_aggregates_only=true
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "kestrel/engine/alert.h"
+#include "kestrel/engine/detector.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
@@ -79,7 +81,17 @@ std::vector<std::unique_ptr<kestrel::eql::IrProgram>> CompileRules(
   return programs;
 }
 
-void RunRules(benchmark::State& state, const std::string& file) {
+kestrel::engine::Alert MakeAlert(kestrel::engine::QueryMatch& m) {
+  kestrel::engine::Alert alert;
+  alert.rule_id = "r";
+  alert.events = std::move(m.events);
+  benchmark::DoNotOptimize(alert.events.data());
+  return alert;
+}
+
+// indexed: the rules run behind the RuleIndex (engine::Detector, as `kestrel run` does);
+// otherwise every rule is evaluated on every event (the baseline).
+void RunRules(benchmark::State& state, const std::string& file, bool indexed) {
   Workload* w = LoadEvents();
   if (w->events.empty()) {
     state.SkipWithError("workload events could not be generated (python3 gen_events.py)");
@@ -87,7 +99,23 @@ void RunRules(benchmark::State& state, const std::string& file) {
   }
   auto programs = CompileRules(file, w->schema);
   uint64_t alerts = 0;
+  kestrel::engine::EngineLimits limits;
+  limits.streaming = true;
   for (auto _ : state) {
+    if (indexed) {
+      kestrel::engine::Detector detector(w->schema, limits);
+      for (const auto& p : programs) {
+        if (!detector.AddRule(p.get()).ok()) state.SkipWithError("rule refused");
+      }
+      if (!detector.Seal().ok()) state.SkipWithError("index refused");
+      auto on_match = [&](size_t, kestrel::engine::QueryMatch& m) {
+        MakeAlert(m);
+        ++alerts;
+      };
+      for (size_t i = 0; i < w->events.size(); ++i) detector.Process(w->events[i], i, on_match);
+      detector.Finish(on_match);
+      continue;
+    }
     std::vector<std::unique_ptr<kestrel::engine::QueryEngine>> engines;
     for (const auto& p : programs) {
       engines.push_back(std::move(*kestrel::engine::QueryEngine::Create(p.get(), w->schema)));
@@ -96,10 +124,7 @@ void RunRules(benchmark::State& state, const std::string& file) {
       for (auto& engine : engines) {
         engine->Process(w->events[i], i);
         for (kestrel::engine::QueryMatch& m : engine->TakeResults()) {
-          kestrel::engine::Alert alert;
-          alert.rule_id = "r";
-          alert.events = std::move(m.events);
-          benchmark::DoNotOptimize(alert.events.data());
+          MakeAlert(m);
           ++alerts;
         }
       }
@@ -111,10 +136,14 @@ void RunRules(benchmark::State& state, const std::string& file) {
       static_cast<double>(alerts) / static_cast<double>(state.iterations());
 }
 
-void BM_SingleRules(benchmark::State& state) { RunRules(state, "single.toml"); }
-void BM_SequenceRules(benchmark::State& state) { RunRules(state, "sequence.toml"); }
+void BM_SingleRules(benchmark::State& state) { RunRules(state, "single.toml", true); }
+void BM_SequenceRules(benchmark::State& state) { RunRules(state, "sequence.toml", true); }
+void BM_SingleRulesUnindexed(benchmark::State& state) { RunRules(state, "single.toml", false); }
+void BM_SequenceRulesUnindexed(benchmark::State& state) { RunRules(state, "sequence.toml", false); }
 BENCHMARK(BM_SingleRules)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SequenceRules)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SingleRulesUnindexed)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SequenceRulesUnindexed)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -25,7 +25,7 @@ void* StringArena::Allocate(size_t size, size_t align) {
     if (TryBlock(i, size, align, &out)) return out;
   }
   size_t block = std::max(block_size_, size + align);
-  blocks_.push_back(Block{std::make_unique<std::byte[]>(block), block});
+  blocks_.push_back(Block{std::make_unique_for_overwrite<std::byte[]>(block), block});
   capacity_ += block;
   ++block_allocations_;
   TryBlock(blocks_.size() - 1, size, align, &out);

@@ -1,4 +1,4 @@
-// `kestrel run`: wires the NDJSON source, the rule set, one engine per rule and the alert sink;
+// `kestrel run`: wires the NDJSON source, the rule set (an engine::Detector) and the alert sink;
 // see run_command.h. Single-threaded: events in input order, rules in load order, so the alert
 // stream depends on the input and the rules only.
 #include "kestrel/cli/run_command.h"
@@ -11,7 +11,7 @@
 
 #include "kestrel/actions/alert_sink.h"
 #include "kestrel/base/status.h"
-#include "kestrel/engine/query_engine.h"
+#include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
@@ -108,15 +108,14 @@ int Run(const RunOptions& options) {
   }
 
   // Rules. A rule with an error is reported and left out; the others still run.
-  size_t rules_loaded = 0;
   size_t rules_failed = 0;
   rules::RuleSetBuild build;
-  struct ActiveRule {
-    const rules::CompiledRule* rule;
-    std::unique_ptr<engine::QueryEngine> engine;
-    uint64_t alerts = 0;
-  };
-  std::vector<ActiveRule> active;
+  engine::EngineLimits limits;
+  limits.max_partials = options.max_partials_per_rule;
+  limits.default_ttl_ns = options.default_ttl_ns;
+  limits.streaming = true;
+  engine::Detector detector(schema, limits);
+  std::vector<const rules::CompiledRule*> active;  // detector rule i is active[i]
   std::string rules_error;
   auto rules_dir = ResolveRulesDir(options.rules_dir, &rules_error);
   if (!rules_dir) {
@@ -136,23 +135,26 @@ int Run(const RunOptions& options) {
     }
     rules_failed = build.failed;
     for (const rules::CompiledRule& rule : build.rules) {
-      engine::EngineLimits limits;
-      limits.max_partials = options.max_partials_per_rule;
-      limits.default_ttl_ns = options.default_ttl_ns;
-      limits.streaming = true;
-      auto engine = engine::QueryEngine::Create(rule.program.get(), schema, limits);
-      if (!engine.ok()) {
+      if (absl::Status s = detector.AddRule(rule.program.get()); !s.ok()) {
         spdlog::error("{}: rule '{}' not loaded: {}", rule.spec.file, rule.spec.id,
-                      base::Message(engine.status()));
+                      base::Message(s));
         ++rules_failed;
         continue;
       }
-      active.push_back(ActiveRule{&rule, std::move(*engine)});
+      active.push_back(&rule);
     }
-    rules_loaded = active.size();
     spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped", rules_dir->string(),
-                 rules_loaded, rules_failed, build.skipped);
+                 active.size(), rules_failed, build.skipped);
   }
+  if (absl::Status s = detector.Seal(); !s.ok()) {
+    spdlog::error("{}", base::Message(s));
+    return kExitFailure;
+  }
+  const engine::RuleIndexStats& index_stats = detector.index_stats();
+  spdlog::debug("rule index: {} of {} stages anchored, {} hashed values, {} patterns",
+                index_stats.anchored_stages, index_stats.stages, index_stats.hashed_values,
+                index_stats.patterns);
+  std::vector<uint64_t> alerts_per_rule(active.size(), 0);
 
   // Output.
   auto sink = actions::JsonLinesSink::Open(&schema, options.output);
@@ -166,6 +168,23 @@ int Run(const RunOptions& options) {
   int exit_code = kExitOk;
   uint64_t index = 0;
   uint64_t lost_alerts = 0;
+  // Each alert is written as soon as its match completes; the Detector runs rules in load order,
+  // so the output order is a function of the input order alone.
+  auto on_match = [&](size_t rule, engine::QueryMatch& m) {
+    const rules::CompiledRule& r = *active[rule];
+    engine::Alert alert;
+    alert.rule_id = r.spec.id;
+    alert.rule_name = r.spec.name;
+    alert.severity = r.spec.severity;
+    alert.entity_key = std::move(m.entity_key);
+    alert.events = std::move(m.events);
+    engine::FinalizeAlert(schema, &alert);
+    if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
+      if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
+      return;
+    }
+    ++alerts_per_rule[rule];
+  };
   while (true) {
     auto more = (*source)->Next(&event);
     if (!more.ok()) {
@@ -174,30 +193,13 @@ int Run(const RunOptions& options) {
       break;
     }
     if (!*more) break;
-    // Rules in load order, each alert as soon as its match completes: the output order is a
-    // function of the input order alone.
-    for (ActiveRule& r : active) {
-      r.engine->Process(event, index);
-      for (engine::QueryMatch& m : r.engine->TakeResults()) {
-        engine::Alert alert;
-        alert.rule_id = r.rule->spec.id;
-        alert.rule_name = r.rule->spec.name;
-        alert.severity = r.rule->spec.severity;
-        alert.entity_key = std::move(m.entity_key);
-        alert.events = std::move(m.events);
-        engine::FinalizeAlert(schema, &alert);
-        if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
-          if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
-          continue;
-        }
-        ++r.alerts;
-      }
-    }
+    detector.Process(event, index, on_match);
     ++index;
     if (index % 1'000'000 == 0) {
       spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
     }
   }
+  detector.Finish(on_match);
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
     exit_code = kExitFailure;
@@ -206,7 +208,7 @@ int Run(const RunOptions& options) {
   sources::SourceStats stats = (*source)->stats();
   std::string summary = fmt::format(
       "summary: events read: {}, malformed lines: {}, alerts: {}, rules: {} loaded, {} failed",
-      stats.events, stats.malformed, (*sink)->written(), rules_loaded, rules_failed);
+      stats.events, stats.malformed, (*sink)->written(), active.size(), rules_failed);
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);
   }
@@ -218,13 +220,13 @@ int Run(const RunOptions& options) {
     exit_code = kExitFailure;
   }
   uint64_t expired = 0, evicted = 0;
-  for (const ActiveRule& r : active) {
-    const engine::EngineStats& s = r.engine->stats();
+  for (size_t r = 0; r < active.size(); ++r) {
+    const engine::EngineStats& s = detector.stats(r);
     expired += s.expired;
     evicted += s.evicted;
-    if (r.alerts > 0 || s.evicted > 0) {
-      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", r.rule->spec.id,
-                   r.alerts, s.expired, s.evicted);
+    if (alerts_per_rule[r] > 0 || s.evicted > 0) {
+      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", active[r]->spec.id,
+                   alerts_per_rule[r], s.expired, s.evicted);
     }
   }
   if (expired > 0 || evicted > 0) {

@@ -138,6 +138,27 @@ class QueryEngine::Impl {
   bool HasPipes() const { return !program_->pipes.empty(); }
   const EngineStats& stats() const { return stats_; }
 
+  void UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {
+    gate_ = matcher;
+    gate_slots_.clear();
+    auto add = [&](const eql::IrStage& s) {
+      std::optional<uint32_t> slot = index.SlotOf(&s);
+      if (slot) gate_slots_.emplace_back(&s, *slot);
+    };
+    for (const eql::IrStage& s : program_->stages) add(s);
+    if (program_->until) add(*program_->until);
+  }
+
+  void Expire(int64_t now) {
+    if (program_->kind != eql::QueryKind::kSequence) return;
+    Sweep(now);
+    stats_.partials = live_;
+  }
+
+  void EndOfInput() {
+    if (!pending_.empty()) EmitPending(0, true);
+  }
+
   std::vector<QueryMatch> Finish() {
     if (!pending_.empty()) EmitPending(0, true);
     for (const eql::IrPipe& pipe : program_->pipes) ApplyPipe(pipe);
@@ -147,7 +168,15 @@ class QueryEngine::Impl {
  private:
   bool Matches(const eql::IrStage& stage, const event::Event& e) {
     if (stage.category && !e.InCategory(*stage.category)) return false;
+    if (gate_ != nullptr && !GateOpen(stage)) return false;
     return eql::EvalCondition(*stage.predicate, ctx_);
+  }
+
+  bool GateOpen(const eql::IrStage& stage) const {
+    for (const auto& [s, slot] : gate_slots_) {
+      if (s == &stage) return gate_->StageOpen(slot);
+    }
+    return true;
   }
 
   std::string Key(const std::vector<eql::IrNodePtr>& by) {
@@ -485,7 +514,9 @@ class QueryEngine::Impl {
   std::vector<QueryMatch> results_;
   base::StringArena scratch_;
   eql::EvalContext ctx_;
-  EventPtr current_;  // the copy of the event being processed, made on first use
+  EventPtr current_;                   // the copy of the event being processed, made on first use
+  const RuleMatcher* gate_ = nullptr;  // pre-filter, see UseIndex()
+  std::vector<std::pair<const eql::IrStage*, uint32_t>> gate_slots_;
   schema::FieldId count_field_, percent_field_;  // added by unique_count
 };
 
@@ -526,5 +557,13 @@ std::vector<QueryMatch> QueryEngine::TakeResults() { return impl_->TakeResults()
 bool QueryEngine::HasPipes() const { return impl_->HasPipes(); }
 
 const EngineStats& QueryEngine::stats() const { return impl_->stats(); }
+
+void QueryEngine::UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {
+  impl_->UseIndex(index, matcher);
+}
+
+void QueryEngine::Expire(int64_t now_ns) { impl_->Expire(now_ns); }
+
+void QueryEngine::EndOfInput() { impl_->EndOfInput(); }
 
 }  // namespace kestrel::engine

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/engine/rule_index.h"
 #include "kestrel/eql/ir.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
@@ -72,6 +73,20 @@ class QueryEngine {
 
   // The results after the pipes. Call once, after the last event.
   std::vector<QueryMatch> Finish();
+
+  // Pre-filtering (streaming): before each Process(), `matcher` has been prepared for the event;
+  // stages it reports closed are not evaluated (they cannot match; see rule_index.h). The
+  // program must be one `index` was built over. REQUIRES: both outlive the engine.
+  void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
+
+  // Frees partial matches that are past their span at event time `now_ns` (the check when a
+  // match would advance is exact either way; this only reclaims memory of keys no event
+  // revisits). Callers that skip Process() for events a rule cannot match call it periodically.
+  void Expire(int64_t now_ns);
+
+  // Streaming end of input: matches held for a trailing `![..]` complete now; TakeResults()
+  // returns them.
+  void EndOfInput();
 
   // Streaming: the results completed since the last call, through the streaming pipes (head,
   // unique). Frees the engine's copies of them.

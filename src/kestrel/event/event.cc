@@ -3,9 +3,39 @@
 
 #include <algorithm>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace kestrel::event {
 
-Event::Event(const Event& other) { *this = other; }
+namespace {
+
+// Arena bytes a copy of `v` needs (with room for the alignment of arrays).
+size_t BytesNeeded(const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::kString:
+    case ValueKind::kRawJson:
+      return v.as_string().size();
+    case ValueKind::kArray: {
+      size_t n = sizeof(Value) * v.as_array().size() + alignof(Value);
+      for (const Value& e : v.as_array()) n += BytesNeeded(e);
+      return n;
+    }
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+// A copy (evidence kept by the engine) gets one arena block of exactly the size it needs.
+Event::Event(const Event& other) {
+  size_t bytes = 0;
+  for (const Entry& e : other.entries_) bytes += BytesNeeded(e.value);
+  arena_ = base::StringArena(std::max<size_t>(bytes, 16));
+  *this = other;
+}
 
 Event& Event::operator=(const Event& other) {
   if (this == &other) return *this;
@@ -14,6 +44,7 @@ Event& Event::operator=(const Event& other) {
   for (const Entry& e : other.entries_) {
     entries_.push_back(Entry{e.id, e.order, CopyValue(e.value)});
   }
+  ids_ = other.ids_;
   time_ns_ = other.time_ns_;
   wall_ns_ = other.wall_ns_;
   categories_ = other.categories_;
@@ -22,6 +53,7 @@ Event& Event::operator=(const Event& other) {
 
 void Event::Clear() {
   entries_.clear();
+  ids_.clear();
   arena_.Reset();
   time_ns_ = 0;
   wall_ns_ = 0;
@@ -77,20 +109,33 @@ void Event::Finish() {
     entries_[out++] = entries_[i];
   }
   entries_.resize(out);
+  // The ids again, contiguous and padded to whole SIMD lanes with an id no field has.
+  ids_.resize((out + kIdLanes - 1) / kIdLanes * kIdLanes, UINT32_MAX);
+  for (size_t i = 0; i < out; ++i) ids_[i] = entries_[i].id.value;
+  for (size_t i = out; i < ids_.size(); ++i) ids_[i] = UINT32_MAX;
 }
 
 const Value* Event::Find(FieldId id) const {
-  if (entries_.size() <= 16) {
-    // Small events (the usual case): a forward scan beats binary search's mispredictions.
-    for (const Entry& e : entries_) {
-      if (e.id >= id) return e.id == id ? &e.value : nullptr;
+  // Equality search over the contiguous ids, four at a time: no data-dependent branch per
+  // entry, one cache line per 16 fields.
+  const uint32_t* ids = ids_.data();
+  size_t n = ids_.size();
+#if defined(__SSE2__)
+  __m128i key = _mm_set1_epi32(static_cast<int>(id.value));
+  for (size_t i = 0; i < n; i += kIdLanes) {
+    __m128i lanes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ids + i));
+    int mask = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lanes, key)));
+    if (mask != 0) {
+      size_t at = i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      return at < entries_.size() ? &entries_[at].value : nullptr;
     }
-    return nullptr;
   }
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
-                             [](const Entry& e, FieldId x) { return e.id < x; });
-  if (it == entries_.end() || it->id != id) return nullptr;
-  return &it->value;
+#else
+  for (size_t i = 0; i < n; ++i) {
+    if (ids[i] == id.value) return i < entries_.size() ? &entries_[i].value : nullptr;
+  }
+#endif
+  return nullptr;
 }
 
 FieldId EventBuilder::Id(std::string_view field, schema::FieldType type, bool is_array) {

@@ -99,7 +99,9 @@ class Event {
   }
   Value CopyValue(const Value& v);
 
+  static constexpr size_t kIdLanes = 4;
   std::vector<Entry> entries_;
+  std::vector<uint32_t> ids_;  // entries_[i].id, padded with UINT32_MAX; built by Finish()
   base::StringArena arena_;
   int64_t time_ns_ = 0;
   int64_t wall_ns_ = 0;

@@ -1,0 +1,52 @@
+// Detector; see detector.h.
+#include "kestrel/engine/detector.h"
+
+namespace kestrel::engine {
+
+Detector::Detector(schema::Schema& schema, const EngineLimits& limits)
+    : schema_(schema), limits_(limits) {}
+
+Detector::~Detector() = default;
+
+absl::Status Detector::AddRule(const eql::IrProgram* program) {
+  auto engine = QueryEngine::Create(program, schema_, limits_);
+  if (!engine.ok()) return engine.status();
+  programs_.push_back(program);
+  engines_.push_back(std::move(*engine));
+  return absl::OkStatus();
+}
+
+absl::Status Detector::Seal() {
+  auto index = RuleIndex::Build(programs_);
+  if (!index.ok()) return index.status();
+  index_ = std::move(*index);
+  matcher_ = std::make_unique<RuleMatcher>(*index_);
+  for (auto& engine : engines_) engine->UseIndex(*index_, matcher_.get());
+  return absl::OkStatus();
+}
+
+void Detector::Deliver(size_t rule, MatchCallback on_match) {
+  for (QueryMatch& m : engines_[rule]->TakeResults()) on_match(rule, m);
+}
+
+void Detector::Process(const event::Event& event, uint64_t index, MatchCallback on_match) {
+  matcher_->Prepare(event);
+  for (uint32_t rule : matcher_->rules()) {
+    engines_[rule]->Process(event, index);
+    Deliver(rule, on_match);
+  }
+  evaluated_ += matcher_->rules().size();
+  skipped_ += engines_.size() - matcher_->rules().size();
+  if (++events_ % kSweepInterval == 0) {
+    for (auto& engine : engines_) engine->Expire(event.time_ns());
+  }
+}
+
+void Detector::Finish(MatchCallback on_match) {
+  for (size_t rule = 0; rule < engines_.size(); ++rule) {
+    engines_[rule]->EndOfInput();
+    Deliver(rule, on_match);
+  }
+}
+
+}  // namespace kestrel::engine

@@ -1,0 +1,67 @@
+// Detector: runs a whole rule set over a stream of events — one QueryEngine per rule behind one
+// RuleIndex — and hands each completed match to the caller. This is the streaming core shared by
+// `kestrel run` (and, later, replay and the bus workers).
+//
+// Order: for each event, the rules that may match it run in load order, and each rule's results
+// are delivered as soon as they complete; so the output order is a function of the input order
+// and the rule order only (no clocks, no threads).
+// Memory: partial matches are bounded per rule (EngineLimits); rules that an event skips are
+// swept for expired partial matches every kSweepInterval events.
+// Thread safety: one thread per Detector. Tested by detector_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "kestrel/engine/query_engine.h"
+#include "kestrel/engine/rule_index.h"
+
+namespace kestrel::engine {
+
+class Detector {
+ public:
+  static constexpr uint64_t kSweepInterval = 1 << 16;
+
+  Detector(schema::Schema& schema, const EngineLimits& limits);
+  ~Detector();
+
+  // Adds rule number rule_count(). Fails (and adds nothing) when the engine refuses the program,
+  // e.g. a pipe that cannot stream. REQUIRES: Seal() was not called; `program` outlives this.
+  absl::Status AddRule(const eql::IrProgram* program);
+
+  // Builds the index. REQUIRES: called once, after the last AddRule(), before Process().
+  absl::Status Seal();
+
+  using MatchCallback = absl::FunctionRef<void(size_t rule, QueryMatch& match)>;
+
+  // Runs the candidate rules over `event` (the caller's `index` identifies it in matches).
+  void Process(const event::Event& event, uint64_t index, MatchCallback on_match);
+
+  // End of input: delivers matches held for a trailing `![..]`.
+  void Finish(MatchCallback on_match);
+
+  size_t rule_count() const { return engines_.size(); }
+  const EngineStats& stats(size_t rule) const { return engines_[rule]->stats(); }
+  const RuleIndexStats& index_stats() const { return index_->stats(); }
+  // Rule evaluations skipped thanks to the index, and those run.
+  uint64_t skipped() const { return skipped_; }
+  uint64_t evaluated() const { return evaluated_; }
+
+ private:
+  void Deliver(size_t rule, MatchCallback on_match);
+
+  schema::Schema& schema_;
+  EngineLimits limits_;
+  std::vector<const eql::IrProgram*> programs_;
+  std::vector<std::unique_ptr<QueryEngine>> engines_;
+  std::unique_ptr<const RuleIndex> index_;
+  std::unique_ptr<RuleMatcher> matcher_;
+  uint64_t events_ = 0;
+  uint64_t skipped_ = 0;
+  uint64_t evaluated_ = 0;
+};
+
+}  // namespace kestrel::engine

@@ -1,0 +1,103 @@
+#include "kestrel/engine/detector.h"
+
+#include <gtest/gtest.h>
+
+#include "kestrel/eql/sema.h"
+
+namespace kestrel::engine {
+namespace {
+
+using event::EventBuilder;
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+class DetectorTest : public ::testing::Test {
+ protected:
+  void Add(std::string_view query) {
+    eql::CompileResult r = eql::Compile(query, schema_, {});
+    ASSERT_TRUE(r.ok()) << r.diagnostics[0].message;
+    programs_.push_back(std::move(r.program));
+  }
+  event::Event Event(int64_t n, int64_t seconds, std::string_view category, std::string_view name,
+                     std::string_view entity) {
+    return EventBuilder(schema_)
+        .Time(seconds * kSecond)
+        .Category(category)
+        .Int("n", n)
+        .Str("process.name", name)
+        .Str("process.entity_id", entity)
+        .Build();
+  }
+  // "rule:n,n" per match, in delivery order.
+  std::string Run(Detector& d, const std::vector<event::Event>& events) {
+    std::string out;
+    auto record = [&](size_t rule, QueryMatch& m) {
+      out += (out.empty() ? "" : " ") + std::to_string(rule) + ":";
+      for (size_t i = 0; i < m.events.size(); ++i) {
+        out += (i ? "," : "") + std::to_string(m.events[i]->Find(*schema_.Find("n"))->as_int());
+      }
+    };
+    for (size_t i = 0; i < events.size(); ++i) d.Process(events[i], i, record);
+    d.Finish(record);
+    return out;
+  }
+
+  schema::Schema schema_;
+  std::vector<std::unique_ptr<eql::IrProgram>> programs_;
+};
+
+TEST_F(DetectorTest, DeliversInEventOrderThenRuleOrder) {
+  Add(R"(process where process.name == "b")");
+  Add(R"(sequence by process.entity_id [process where process.name == "a"]
+                                        [process where process.name == "b"])");
+  Add(R"(process where process.name : ("a", "b"))");
+  Detector d(schema_, {});
+  for (const auto& p : programs_) ASSERT_TRUE(d.AddRule(p.get()).ok());
+  ASSERT_TRUE(d.Seal().ok());
+  std::vector<event::Event> events = {Event(1, 0, "process", "a", "x"),
+                                      Event(2, 1, "file", "b", "x"),
+                                      Event(3, 2, "process", "b", "x")};
+  EXPECT_EQ(Run(d, events), "2:1 0:3 1:1,3 2:3");
+  EXPECT_EQ(d.evaluated(), 5u);  // event 1: rules 1, 2; event 2: none; event 3: all three
+  EXPECT_EQ(d.skipped(), 4u);
+}
+
+TEST_F(DetectorTest, FinishCompletesTrailingMissingStages) {
+  Add(R"(sequence by process.entity_id with maxspan=10s [process where process.name == "a"]
+                                                         ![process where process.name == "b"])");
+  Detector d(schema_, {});
+  ASSERT_TRUE(d.AddRule(programs_[0].get()).ok());
+  ASSERT_TRUE(d.Seal().ok());
+  EXPECT_EQ(Run(d, {Event(1, 0, "process", "a", "x"), Event(2, 1, "process", "a", "y"),
+                    Event(3, 2, "process", "b", "y")}),
+            "0:1");
+}
+
+TEST_F(DetectorTest, RefusesWhatCannotStream) {
+  Add(R"(process where true | tail 3)");
+  EngineLimits limits;
+  limits.streaming = true;
+  Detector d(schema_, limits);
+  absl::Status s = d.AddRule(programs_[0].get());
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("tail"), std::string_view::npos) << s;
+  EXPECT_EQ(d.rule_count(), 0u);
+}
+
+TEST_F(DetectorTest, SkippedRulesAreSweptForExpiredState) {
+  Add(R"(sequence by process.entity_id with maxspan=1s [process where process.name == "a"]
+                                                        [process where process.name == "b"])");
+  Detector d(schema_, {});
+  ASSERT_TRUE(d.AddRule(programs_[0].get()).ok());
+  ASSERT_TRUE(d.Seal().ok());
+  auto ignore = [](size_t, QueryMatch&) {};
+  d.Process(Event(1, 0, "process", "a", "x"), 0, ignore);
+  EXPECT_EQ(d.stats(0).partials, 1u);
+  event::Event other = Event(2, 5, "file", "z", "y");
+  for (uint64_t i = 1; i <= Detector::kSweepInterval; ++i) d.Process(other, i, ignore);
+  EXPECT_EQ(d.stats(0).partials, 0u);
+  EXPECT_EQ(d.stats(0).expired, 1u);
+}
+
+}  // namespace
+}  // namespace kestrel::engine
