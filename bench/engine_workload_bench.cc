@@ -112,7 +112,7 @@ void RunRules(benchmark::State& state, const std::string& file, bool indexed) {
         MakeAlert(m);
         ++alerts;
       };
-      for (size_t i = 0; i < w->events.size(); ++i) detector.Process(w->events[i], i, on_match);
+      detector.ProcessBatch(w->events, 0, on_match);
       detector.Finish(on_match);
       continue;
     }

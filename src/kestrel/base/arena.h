@@ -38,6 +38,14 @@ class StringArena {
     return {p, s.size()};
   }
 
+  // Hints the CPU to load the bytes in use in the first block.
+  void Prefetch() const {
+    if (blocks_.empty()) return;
+    const std::byte* p = blocks_[0].data.get();
+    size_t used = current_ == 0 ? offset_ : blocks_[0].size;
+    for (size_t off = 0; off < used; off += 64) __builtin_prefetch(p + off);
+  }
+
   // Forgets every allocation but keeps the blocks for reuse.
   void Reset();
 

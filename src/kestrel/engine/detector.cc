@@ -42,6 +42,15 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
   }
 }
 
+void Detector::ProcessBatch(std::span<const event::Event> events, uint64_t first_index,
+                            MatchCallback on_match) {
+  constexpr size_t kAhead = 4;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i + kAhead < events.size()) events[i + kAhead].Prefetch();
+    Process(events[i], first_index + i, on_match);
+  }
+}
+
 void Detector::Finish(MatchCallback on_match) {
   for (size_t rule = 0; rule < engines_.size(); ++rule) {
     engines_[rule]->EndOfInput();

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -39,6 +40,11 @@ class Detector {
 
   // Runs the candidate rules over `event` (the caller's `index` identifies it in matches).
   void Process(const event::Event& event, uint64_t index, MatchCallback on_match);
+
+  // Process() over consecutive events (indexes first_index, first_index + 1, ...), prefetching
+  // each event's data a few events ahead: for sources that hold a batch in memory (replay).
+  void ProcessBatch(std::span<const event::Event> events, uint64_t first_index,
+                    MatchCallback on_match);
 
   // End of input: delivers matches held for a trailing `![..]`.
   void Finish(MatchCallback on_match);

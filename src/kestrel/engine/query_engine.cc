@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "kestrel/base/string_map.h"
 #include "kestrel/engine/lineage.h"
 #include "kestrel/eql/ir_eval.h"
 #include "kestrel/event/json_writer.h"
@@ -78,6 +79,7 @@ class QueryEngine::Impl {
     for (const auto& group : missing_) has_missing_ |= !group.empty();
     count_field_ = *schema.Intern("count", schema::FieldType::kLong, false);
     percent_field_ = *schema.Intern("percent", schema::FieldType::kDouble, false);
+    key_field_ = *schema.Intern("key", schema::FieldType::kKeyword, false);
     ctx_.scratch = &scratch_;
     ctx_.schema = &schema;
     ctx_.relation = [](void* state, const eql::IrNode& node, const eql::EvalContext& ctx) {
@@ -478,10 +480,74 @@ class QueryEngine::Impl {
         break;
       }
       case eql::PipeKind::kCount:
-        break;  // rejected by Create()
+        Count(pipe);
+        break;
     }
     ctx_.match_events = nullptr;
     ctx_.match_size = 0;
+  }
+
+  // `count`: statistics replace the results. Without keys, one result {count: N, key: "totals"};
+  // with keys, one per distinct key {count, key (the value, or an array of them), percent},
+  // ordered by count, then by the key's JSON text (the reference sorts by count too).
+  void Count(const eql::IrPipe& pipe) {
+    double total = static_cast<double>(results_.size());
+    std::vector<QueryMatch> out;
+    auto make = [&](int64_t count, const std::vector<event::Value>& keys, bool totals) {
+      auto e = std::make_shared<event::Event>();
+      e->SetInt(count_field_, count);
+      if (totals) {
+        e->SetString(key_field_, "totals");
+      } else {
+        if (keys.size() == 1) {
+          e->Set(key_field_, keys[0]);
+        } else {
+          e->SetArray(key_field_, keys);
+        }
+        e->SetDouble(percent_field_, total > 0 ? static_cast<double>(count) / total : 0);
+      }
+      e->Finish();
+      QueryMatch m;
+      m.events.push_back(std::move(e));
+      return m;
+    };
+    if (pipe.args.empty()) {
+      out.push_back(make(static_cast<int64_t>(results_.size()), {}, true));
+      results_ = std::move(out);
+      return;
+    }
+    struct Group {
+      std::vector<event::Value> keys;
+      int64_t count = 0;
+    };
+    base::StringMap<Group> groups;
+    base::StringArena keys_arena;
+    std::vector<const event::Event*> focus;
+    for (QueryMatch& m : results_) {
+      Focus(m, &focus);
+      scratch_.Reset();
+      std::string text = Key(pipe.args);
+      auto [it, inserted] = groups.try_emplace(text);
+      if (inserted) {
+        for (const eql::IrNodePtr& a : pipe.args) {
+          event::Value v = eql::EvalIr(*a, ctx_);
+          if (v.kind() == event::ValueKind::kString) {
+            v = event::Value::String(keys_arena.Copy(v.as_string()));
+          }
+          it->second.keys.push_back(v.kind() == event::ValueKind::kArray ? event::Value::Null()
+                                                                         : v);
+        }
+      }
+      ++it->second.count;
+    }
+    std::vector<std::pair<std::string, Group*>> sorted;
+    for (auto& [text, g] : groups) sorted.emplace_back(text, &g);
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return a.second->count != b.second->count ? a.second->count < b.second->count
+                                                : a.first < b.first;
+    });
+    for (const auto& [text, g] : sorted) out.push_back(make(g->count, g->keys, false));
+    results_ = std::move(out);
   }
 
   const eql::IrProgram* program_;
@@ -517,7 +583,8 @@ class QueryEngine::Impl {
   EventPtr current_;                   // the copy of the event being processed, made on first use
   const RuleMatcher* gate_ = nullptr;  // pre-filter, see UseIndex()
   std::vector<std::pair<const eql::IrStage*, uint32_t>> gate_slots_;
-  schema::FieldId count_field_, percent_field_;  // added by unique_count
+  schema::FieldId count_field_, percent_field_;  // added by unique_count and count
+  schema::FieldId key_field_;                    // added by count
 };
 
 absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrProgram* program,
@@ -528,9 +595,6 @@ absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrPr
     return absl::InvalidArgumentError("a sequence needs at least one stage that is not `![...]`");
   }
   for (const eql::IrPipe& p : program->pipes) {
-    if (p.kind == eql::PipeKind::kCount) {
-      return absl::UnimplementedError("the `count` pipe is not supported by the engine yet");
-    }
     if (limits.streaming && p.kind != eql::PipeKind::kHead && p.kind != eql::PipeKind::kUnique) {
       return absl::InvalidArgumentError(fmt::format(
           "the `{}` pipe needs every result before it can answer, so it cannot run on a live "

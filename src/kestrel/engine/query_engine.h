@@ -9,7 +9,8 @@
 //   join          per join key, the first event of each stage; complete when every stage has one
 //                 (results in stage order); `until` clears the key
 //   sample        like join, results in stage order (Elasticsearch `sample by`)
-// Pipes (head, tail, filter, unique, unique_count, sort, count) run over the results in order.
+// Pipes (head, tail, filter, unique, unique_count, sort, count) run over the results in order;
+// `count` replaces the results with statistics events (count, key, percent).
 //
 // Events are identified by the caller's index; the engine keeps copies only of events that sit
 // in partial matches or results. Time is each event's time_ns(), never the wall clock.

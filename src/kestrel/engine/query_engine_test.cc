@@ -210,5 +210,52 @@ TEST_F(QueryEngineTest, LeadingMissingEventBlocksTheStart) {
             "3,5");
 }
 
+// The statistics events of a `count` pipe, as "key=count@percent" ("key=count" for totals).
+TEST_F(QueryEngineTest, CountPipeTotalsAndPerKey) {
+  Add(1, 0, "process", "bash", "a");
+  Add(2, 1, "process", "sh", "b");
+  Add(3, 2, "process", "bash", "c");
+  Add(4, 3, "process", "zsh", "d");
+  Add(5, 4, "file", "bash", "e");
+  auto counts = [&](std::string_view query) {
+    eql::CompileResult compiled = eql::Compile(query, schema_, {});
+    EXPECT_TRUE(compiled.ok());
+    auto engine = QueryEngine::Create(compiled.program.get(), schema_, {});
+    EXPECT_TRUE(engine.ok()) << engine.status();
+    for (size_t i = 0; i < events_.size(); ++i) (*engine)->Process(events_[i], i);
+    std::string out;
+    schema::FieldId key = *schema_.Find("key"), count = *schema_.Find("count");
+    for (const QueryMatch& m : (*engine)->Finish()) {
+      const event::Event& e = *m.events[0];
+      if (!out.empty()) out += " ";
+      const event::Value* k = e.Find(key);
+      out += k->kind() == event::ValueKind::kArray
+                 ? std::string(k->as_array()[0].as_string()) + "+" +
+                       std::to_string(k->as_array()[1].as_int())
+                 : std::string(k->as_string());
+      out += "=" + std::to_string(e.Find(count)->as_int());
+      if (const event::Value* p = e.Find(*schema_.Find("percent"))) {
+        out += "@" + std::to_string(static_cast<int>(p->as_double() * 100));
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(counts("process where true | count"), "totals=4");
+  EXPECT_EQ(counts("process where true | count process.name"), "sh=1@25 zsh=1@25 bash=2@50");
+  EXPECT_EQ(counts(R"(any where process.name == "bash" | count process.name, n)"),
+            "bash+1=1@33 bash+3=1@33 bash+5=1@33");
+  EXPECT_EQ(counts(R"(process where process.name == "none" | count)"), "totals=0");
+}
+
+TEST_F(QueryEngineTest, StreamingRefusesCount) {
+  eql::CompileResult compiled = eql::Compile("process where true | count", schema_, {});
+  EngineLimits limits;
+  limits.streaming = true;
+  auto engine = QueryEngine::Create(compiled.program.get(), schema_, limits);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("`count` pipe needs every result"), std::string::npos)
+      << engine.status();
+}
+
 }  // namespace
 }  // namespace kestrel::engine

@@ -70,6 +70,17 @@ class Event {
   // The value of `id`, or nullptr when the event does not have the field. REQUIRES: Finish().
   const Value* Find(FieldId id) const;
 
+  // Hints the CPU to load the event's lookup data (batch processing calls it a few events
+  // ahead, so that evaluation does not wait on memory).
+  void Prefetch() const {
+    __builtin_prefetch(ids_.data());
+    const char* entries = reinterpret_cast<const char*>(entries_.data());
+    for (size_t off = 0; off < entries_.size() * sizeof(Entry); off += 64) {
+      __builtin_prefetch(entries + off);
+    }
+    arena_.Prefetch();
+  }
+
   std::span<const Entry> entries() const { return entries_; }
   size_t size() const { return entries_.size(); }
 
