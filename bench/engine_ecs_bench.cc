@@ -5,7 +5,10 @@
 //   BM_EcsSequenceRules50  50 sequence rules keyed by process.entity_id over 100,000 distinct
 //                          entities: events/s, p99, and the partial matches held at the end of
 //                          each pass (flat once the per-rule quota is reached)
-// Events are generated deterministically in memory (already decoded).
+//   BM_EcsSequenceState10M the same 50 rules without maxspan over 10,000,000 events: partial
+//                          matches and RSS after each million (flat once the quota is reached)
+// Events are generated deterministically in memory (already decoded); rules run through
+// engine::Detector (the rule index), as in `kestrel run`.
 //
 // Run: build/release/bench/engine_ecs_bench --benchmark_repetitions=3
 //        --benchmark_report_aggregates_only=true
@@ -14,12 +17,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "kestrel/engine/query_engine.h"
+#include "kestrel/engine/detector.h"
 #include "kestrel/eql/sema.h"
 
 namespace {
@@ -68,6 +72,29 @@ std::vector<std::unique_ptr<kestrel::eql::IrProgram>> Compile(
   return programs;
 }
 
+std::unique_ptr<kestrel::engine::Detector> MakeDetector(
+    kestrel::schema::Schema& schema,
+    const std::vector<std::unique_ptr<kestrel::eql::IrProgram>>& programs) {
+  EngineLimits limits;
+  limits.streaming = true;
+  auto detector = std::make_unique<kestrel::engine::Detector>(schema, limits);
+  for (const auto& p : programs) {
+    if (!detector->AddRule(p.get()).ok()) return nullptr;
+  }
+  if (!detector->Seal().ok()) return nullptr;
+  return detector;
+}
+
+// Resident set size in MB (from /proc/self/statm), 0 where unavailable.
+double RssMb() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long size = 0, resident = 0;
+  int n = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? static_cast<double>(resident) * 4096.0 / (1 << 20) : 0;
+}
+
 void Run(benchmark::State& state, const std::vector<std::string>& queries, size_t n_events,
          size_t entities) {
   kestrel::schema::Schema schema;
@@ -78,25 +105,23 @@ void Run(benchmark::State& state, const std::vector<std::string>& queries, size_
     return;
   }
   std::vector<int64_t> latencies(events.size());
-  std::vector<std::unique_ptr<QueryEngine>> engines;
-  EngineLimits limits;
-  limits.streaming = true;
-  for (const auto& p : programs)
-    engines.push_back(std::move(*QueryEngine::Create(p.get(), schema, limits)));
+  auto detector = MakeDetector(schema, programs);
+  if (!detector) {
+    state.SkipWithError("a benchmark rule was refused");
+    return;
+  }
   uint64_t matches = 0;
+  auto count = [&](size_t, kestrel::engine::QueryMatch&) { ++matches; };
   for (auto _ : state) {
     for (size_t i = 0; i < events.size(); ++i) {
       auto start = std::chrono::steady_clock::now();
-      for (auto& engine : engines) {
-        engine->Process(events[i], i);
-        matches += engine->TakeResults().size();
-      }
+      detector->Process(events[i], i, count);
       latencies[i] = (std::chrono::steady_clock::now() - start).count();
     }
   }
   std::sort(latencies.begin(), latencies.end());
   uint64_t partials = 0;
-  for (const auto& e : engines) partials += e->stats().partials;
+  for (size_t r = 0; r < detector->rule_count(); ++r) partials += detector->stats(r).partials;
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.size()));
   state.counters["rules"] = static_cast<double>(programs.size());
   state.counters["p50_ns"] = static_cast<double>(latencies[latencies.size() / 2]);
@@ -148,6 +173,50 @@ void BM_EcsSequenceRules50(benchmark::State& state) {
   Run(state, q, 1'000'000, 100'000);
 }
 BENCHMARK(BM_EcsSequenceRules50)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+// State memory over 10,000,000 events: the 1,000,000 generated events are replayed ten times
+// with times moved forward (entities recur, so keys keep churning). Counters: the partial
+// matches held and the RSS after each million events, with a small quota (10,000 per rule) so
+// that the quota, not maxspan, bounds the state.
+void BM_EcsSequenceState10M(benchmark::State& state) {
+  std::vector<std::string> q;
+  for (int i = 0; i < 50; ++i) {
+    q.push_back(fmt::format(
+        R"(sequence by process.entity_id [process where process.name == "{}"] [file where file.path == "/tmp/f{}.sh"] [network where destination.port == {}])",
+        kNames[i % std::size(kNames)], i % 50, i));
+  }
+  kestrel::schema::Schema schema;
+  std::vector<Event> events = MakeEvents(schema, 1'000'000, 100'000);
+  auto programs = Compile(schema, q);
+  EngineLimits limits;
+  limits.streaming = true;
+  limits.max_partials = 10'000;
+  limits.default_ttl_ns = 0;  // no maxspan, no TTL: only the quota bounds the state
+  for (auto _ : state) {
+    kestrel::engine::Detector detector(schema, limits);
+    for (const auto& p : programs) (void)detector.AddRule(p.get());
+    (void)detector.Seal();
+    uint64_t matches = 0, index = 0;
+    auto count = [&](size_t, kestrel::engine::QueryMatch&) { ++matches; };
+    for (int pass = 0; pass < 10; ++pass) {
+      for (size_t i = 0; i < events.size(); ++i, ++index) {
+        events[i].set_time_ns(static_cast<int64_t>(index) * 1'000'000);
+        detector.Process(events[i], index, count);
+      }
+      uint64_t partials = 0, evicted = 0;
+      for (size_t r = 0; r < detector.rule_count(); ++r) {
+        partials += detector.stats(r).partials;
+        evicted += detector.stats(r).evicted;
+      }
+      state.counters[fmt::format("partials_{:02}M", pass + 1)] = static_cast<double>(partials);
+      state.counters[fmt::format("rss_mb_{:02}M", pass + 1)] = RssMb();
+      if (pass == 9) state.counters["evicted"] = static_cast<double>(evicted);
+    }
+    state.counters["matches"] = static_cast<double>(matches);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 10 * events.size()));
+}
+BENCHMARK(BM_EcsSequenceState10M)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 

@@ -21,7 +21,10 @@ absl::Status Detector::Seal() {
   if (!index.ok()) return index.status();
   index_ = std::move(*index);
   matcher_ = std::make_unique<RuleMatcher>(*index_);
-  for (auto& engine : engines_) engine->UseIndex(*index_, matcher_.get());
+  for (auto& engine : engines_) {
+    engine->UseIndex(*index_, matcher_.get());
+    engine->ShareEvidence(&current_);
+  }
   return absl::OkStatus();
 }
 
@@ -31,10 +34,12 @@ void Detector::Deliver(size_t rule, MatchCallback on_match) {
 
 void Detector::Process(const event::Event& event, uint64_t index, MatchCallback on_match) {
   matcher_->Prepare(event);
+  current_ = nullptr;  // the engines' shared copy of `event`, made by the first that keeps it
   for (uint32_t rule : matcher_->rules()) {
     engines_[rule]->Process(event, index);
     Deliver(rule, on_match);
   }
+  current_ = nullptr;
   evaluated_ += matcher_->rules().size();
   skipped_ += engines_.size() - matcher_->rules().size();
   if (++events_ % kSweepInterval == 0) {

@@ -65,6 +65,7 @@ class Detector {
   std::vector<std::unique_ptr<QueryEngine>> engines_;
   std::unique_ptr<const RuleIndex> index_;
   std::unique_ptr<RuleMatcher> matcher_;
+  std::shared_ptr<const event::Event> current_;  // evidence copy shared by the engines
   uint64_t events_ = 0;
   uint64_t skipped_ = 0;
   uint64_t evaluated_ = 0;

@@ -91,7 +91,7 @@ class QueryEngine::Impl {
 
   void Process(const event::Event& e, uint64_t index) {
     scratch_.Reset();
-    current_ = nullptr;
+    if (current_ == &own_current_) own_current_ = nullptr;
     ctx_.event = &e;
     if (!relations_.empty()) lineage_.Observe(e);
     for (const eql::IrNode* r : relations_) {
@@ -139,6 +139,10 @@ class QueryEngine::Impl {
   }
   bool HasPipes() const { return !program_->pipes.empty(); }
   const EngineStats& stats() const { return stats_; }
+
+  void ShareEvidence(std::shared_ptr<const event::Event>* slot) {
+    current_ = slot != nullptr ? slot : &own_current_;
+  }
 
   void UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {
     gate_ = matcher;
@@ -191,8 +195,8 @@ class QueryEngine::Impl {
   }
 
   EventPtr Copy(const event::Event& e) {
-    if (!current_) current_ = std::make_shared<const event::Event>(e);
-    return current_;
+    if (!*current_) *current_ = std::make_shared<const event::Event>(e);
+    return *current_;
   }
 
   void Emit(std::vector<uint64_t> indexes, std::vector<EventPtr> events,
@@ -580,7 +584,10 @@ class QueryEngine::Impl {
   std::vector<QueryMatch> results_;
   base::StringArena scratch_;
   eql::EvalContext ctx_;
-  EventPtr current_;                   // the copy of the event being processed, made on first use
+  // The copy of the event being processed, made on first use: own_current_, or a slot shared
+  // by the engines of a Detector (one copy however many rules keep the event).
+  EventPtr own_current_;
+  EventPtr* current_ = &own_current_;
   const RuleMatcher* gate_ = nullptr;  // pre-filter, see UseIndex()
   std::vector<std::pair<const eql::IrStage*, uint32_t>> gate_slots_;
   schema::FieldId count_field_, percent_field_;  // added by unique_count and count
@@ -624,6 +631,10 @@ const EngineStats& QueryEngine::stats() const { return impl_->stats(); }
 
 void QueryEngine::UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {
   impl_->UseIndex(index, matcher);
+}
+
+void QueryEngine::ShareEvidence(std::shared_ptr<const event::Event>* slot) {
+  impl_->ShareEvidence(slot);
 }
 
 void QueryEngine::Expire(int64_t now_ns) { impl_->Expire(now_ns); }

@@ -80,6 +80,11 @@ class QueryEngine {
   // program must be one `index` was built over. REQUIRES: both outlive the engine.
   void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
 
+  // Evidence sharing: the engine keeps its copy of the current event in `*slot`, which the
+  // caller resets (to nullptr) before each event, so that engines fed the same events share one
+  // copy. nullptr: a slot of the engine's own. REQUIRES: `slot` outlives the engine.
+  void ShareEvidence(std::shared_ptr<const event::Event>* slot);
+
   // Frees partial matches that are past their span at event time `now_ns` (the check when a
   // match would advance is exact either way; this only reclaims memory of keys no event
   // revisits). Callers that skip Process() for events a rule cannot match call it periodically.

@@ -83,39 +83,72 @@ std::optional<Atom> GlobAtom(schema::FieldId field, std::string_view pattern, bo
   return Atom{field, AtomKind::kGlob, pattern, ci, qm};
 }
 
-bool ExtractAnchor(const IrNode& n, std::vector<Atom>* out);
+// How many stages' predicates mention each atom (field, kind, text or number): an atom that many
+// rules share (`host.os.type == "linux"`, `event.type == "start"`) is likely true of many events
+// and a poor anchor; a rare one (`process.name == "nc"`) is likely selective.
+using AtomCounts = base::StringMap<uint32_t>;
 
-// `and`: any one conjunct that anchors will do; the best is the one with the fewest atoms,
-// equalities preferred (a hash lookup is cheaper than a scan, and more selective).
-bool AndAnchor(const IrNode& n, std::vector<Atom>* out) {
+std::string AtomKey(const Atom& a) {
+  std::string text(a.text);
+  if (a.case_insensitive) {
+    for (char& c : text) c = Lower(c);
+  }
+  return fmt::format("{}|{}|{}|{}|{}", a.field.value, static_cast<int>(a.kind), text, a.number,
+                     a.question_mark);
+}
+
+bool ExtractAnchor(const IrNode& n, const AtomCounts& counts, std::vector<Atom>* out);
+
+// The expected cost of an anchor: the stages sharing its atoms; a pattern costs a little more
+// than an equality (a scan against a hash lookup).
+double AnchorCost(const std::vector<Atom>& atoms, const AtomCounts& counts) {
+  double cost = 0;
+  for (const Atom& a : atoms) {
+    auto it = counts.find(AtomKey(a));
+    double shared = it == counts.end() ? 1 : it->second;
+    bool equality = a.kind == AtomKind::kEquals || a.kind == AtomKind::kNumber;
+    cost += equality ? shared : shared * 1.5;
+  }
+  return cost;
+}
+
+// `and`: any one conjunct that anchors will do; the best is the cheapest (AnchorCost).
+bool AndAnchor(const IrNode& n, const AtomCounts& counts, std::vector<Atom>* out) {
   std::vector<Atom> best;
-  int best_score = -1;
+  double best_cost = -1;
   for (const eql::IrNodePtr& c : n.children) {
     std::vector<Atom> atoms;
-    if (!ExtractAnchor(*c, &atoms)) continue;
-    bool all_equal = std::all_of(atoms.begin(), atoms.end(), [](const Atom& a) {
-      return a.kind == AtomKind::kEquals || a.kind == AtomKind::kNumber;
-    });
-    int score =
-        (all_equal ? 1'000'000 : 0) - static_cast<int>(std::min<size_t>(atoms.size(), 999'999));
-    if (score > best_score) {
-      best_score = score;
+    if (!ExtractAnchor(*c, counts, &atoms)) continue;
+    double cost = AnchorCost(atoms, counts);
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
       best = std::move(atoms);
     }
   }
-  if (best_score < 0) return false;
+  if (best_cost < 0) return false;
   out->insert(out->end(), best.begin(), best.end());
   return true;
 }
 
+// Counts every atom that could anchor `n` or one of its `and`/`or` operands.
+void CountAtoms(const IrNode& n, AtomCounts* counts) {
+  if (n.op == IrOp::kAnd || n.op == IrOp::kOr) {
+    for (const eql::IrNodePtr& c : n.children) CountAtoms(*c, counts);
+    return;
+  }
+  std::vector<Atom> atoms;
+  if (!ExtractAnchor(n, *counts, &atoms)) return;
+  for (const Atom& a : atoms) ++(*counts)[AtomKey(a)];
+}
+
 // Appends to `out` atoms one of which holds whenever `n` is true; false if there are none.
-bool ExtractAnchor(const IrNode& n, std::vector<Atom>* out) {
+bool ExtractAnchor(const IrNode& n, const AtomCounts& counts, std::vector<Atom>* out) {
   switch (n.op) {
     case IrOp::kAnd:
-      return AndAnchor(n, out);
+      return AndAnchor(n, counts, out);
     case IrOp::kOr:
       for (const eql::IrNodePtr& c : n.children) {
-        if (!ExtractAnchor(*c, out)) return false;
+        if (!ExtractAnchor(*c, counts, out)) return false;
       }
       return true;
     case IrOp::kCompare: {
@@ -297,6 +330,12 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
   std::vector<absl::flat_hash_map<schema::FieldId, size_t>> probe_of(index->groups_.size());
   std::vector<std::vector<std::vector<PendingPattern>>> pending(index->groups_.size());
 
+  AtomCounts counts;
+  for (const eql::IrProgram* p : programs) {
+    for (const eql::IrStage& s : p->stages) CountAtoms(*s.predicate, &counts);
+    if (p->until) CountAtoms(*p->until->predicate, &counts);
+  }
+
   auto add_stage = [&](const eql::IrStage& stage, uint32_t rule) {
     auto slot = static_cast<uint32_t>(index->slot_rule_.size());
     index->slot_rule_.push_back(rule);
@@ -304,7 +343,7 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
     size_t g = stage.category ? *stage.category : kAnyGroup;
     Group& group = index->groups_[g];
     std::vector<Atom> atoms;
-    if (!ExtractAnchor(*stage.predicate, &atoms)) {
+    if (!ExtractAnchor(*stage.predicate, counts, &atoms)) {
       group.unanchored.push_back(slot);
       return;
     }

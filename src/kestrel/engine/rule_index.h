@@ -11,6 +11,9 @@
 //                                          -> one multi-pattern scan (vectorscan) per field
 //   startsWith / endsWith / stringContains(field, "s")
 //                                          -> the same scan, as ^s, s$ and s
+// Of several conjuncts that could anchor a stage, the index takes the one the fewest stages of
+// the whole rule set share (an atom every rule repeats, like `host.os.type == "linux"`, is true of
+// most events and would open every stage).
 // Stages without an anchor (no such conjunct, `where true`, regexes only, ...) are *unanchored*:
 // they are candidates for every event of their category.
 //

@@ -135,10 +135,32 @@ TEST_F(RuleIndexTest, AndPicksOneConjunctOrNeedsEveryBranch) {
   Build({R"(process where process.pid > 4 and process.name == "a" and process.args : "*b*")",
          R"(process where process.name == "a" or startsWith(process.executable, "/tmp/"))",
          R"(process where process.name == "a" or process.pid > 1)"});
-  EXPECT_EQ(Candidates(Process("a")), "0,1,2");
+  // Rule 0 is anchored on its rarest conjunct (`process.args`; three rules share name == "a").
+  EXPECT_EQ(Candidates(Process("a")), "1,2");
+  event::Event args =
+      EventBuilder(schema_).Category("process").Strs("process.args", {"abc"}).Build();
+  EXPECT_EQ(Candidates(args), "0,2");
   event::Event tmp =
       EventBuilder(schema_).Category("process").Str("process.executable", "/tmp/x").Build();
   EXPECT_EQ(Candidates(tmp), "1,2");  // rule 2's `or` has an unanchorable branch
+}
+
+TEST_F(RuleIndexTest, ConjunctsEveryRuleSharesAreNotChosen) {
+  Build({R"(process where host.os.type == "linux" and process.name == "nc")",
+         R"(process where host.os.type == "linux" and process.name == "socat")",
+         R"(process where host.os.type == "linux" and process.name : "*ncat*")"});
+  event::Event linux_bash = EventBuilder(schema_)
+                                .Category("process")
+                                .Str("host.os.type", "linux")
+                                .Str("process.name", "bash")
+                                .Build();
+  EXPECT_EQ(Candidates(linux_bash), "");
+  event::Event linux_nc = EventBuilder(schema_)
+                              .Category("process")
+                              .Str("host.os.type", "linux")
+                              .Str("process.name", "nc")
+                              .Build();
+  EXPECT_EQ(Candidates(linux_nc), "0");
 }
 
 TEST_F(RuleIndexTest, SequenceStagesAreGatedOneByOne) {
