@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "kestrel/base/string_map.h"
 #include "kestrel/engine/lineage.h"
+#include "kestrel/engine/state_store.h"
 #include "kestrel/eql/ir_eval.h"
 #include "kestrel/event/json_writer.h"
 
@@ -27,19 +28,7 @@ namespace {
 
 using EventPtr = std::shared_ptr<const event::Event>;
 
-struct Partial {
-  int64_t start_ns = 0;
-  uint64_t generation = 0;  // identifies this partial in the expiry FIFO
-  std::vector<uint64_t> indexes;
-  std::vector<EventPtr> events;
-};
-
-struct ExpiryEntry {
-  int64_t start_ns;
-  size_t stage;
-  std::string key;
-  uint64_t generation;
-};
+using Partial = PartialMatch;
 
 // Collects relation nodes, innermost first, so nested sub-queries mark before outer ones read.
 void CollectRelations(const eql::IrNode& node, std::vector<const eql::IrNode*>* out) {
@@ -75,7 +64,11 @@ class QueryEngine::Impl {
     for (const eql::IrPipe& p : program->pipes) {
       for (const eql::IrNodePtr& a : p.args) CollectRelations(*a, &relations_);
     }
-    partials_.resize(stages_.size());
+    StateLimits state_limits;
+    state_limits.max_partials = limits.max_partials;
+    state_limits.max_keys = limits.max_keys;
+    state_limits.ttl_ns = span_ns_;
+    state_ = std::make_unique<StateStore>(stages_.size(), state_limits);
     for (const auto& group : missing_) has_missing_ |= !group.empty();
     count_field_ = *schema.Intern("count", schema::FieldType::kLong, false);
     percent_field_ = *schema.Intern("percent", schema::FieldType::kDouble, false);
@@ -157,8 +150,16 @@ class QueryEngine::Impl {
 
   void Expire(int64_t now) {
     if (program_->kind != eql::QueryKind::kSequence) return;
-    Sweep(now);
-    stats_.partials = live_;
+    state_->Sweep(now);
+    SyncStats();
+  }
+
+  void SyncStats() {
+    const StateStats& s = state_->stats();
+    stats_.partials = s.partials + slots_.size();
+    stats_.keys = s.keys + slots_.size();
+    stats_.expired = s.expired;
+    stats_.evicted = s.evicted + join_evicted_;
   }
 
   void EndOfInput() {
@@ -221,36 +222,6 @@ class QueryEngine::Impl {
     return out;
   }
 
-  // Partial matches older than their span (maxspan, else the default TTL) can no longer
-  // complete: checked when they would advance (exact, whatever the event order) and swept from
-  // the insertion FIFO to free memory. Past the quota, the oldest inserted are evicted.
-  bool Expired(const Partial& p, int64_t now) const {
-    return span_ns_ > 0 && now - p.start_ns > span_ns_;
-  }
-
-  // Erases the partial an order_ entry names, if it is still that partial. True if erased.
-  bool EraseEntry(const ExpiryEntry& x) {
-    auto it = partials_[x.stage].find(x.key);
-    if (it == partials_[x.stage].end() || it->second.generation != x.generation) return false;
-    partials_[x.stage].erase(it);
-    --live_;
-    return true;
-  }
-
-  void Sweep(int64_t now) {
-    while (!order_.empty()) {
-      const ExpiryEntry& x = order_.front();
-      if (span_ns_ > 0 && now - x.start_ns > span_ns_) {
-        stats_.expired += EraseEntry(x);
-      } else if (live_ > limits_.max_partials) {
-        stats_.evicted += EraseEntry(x);
-      } else {
-        break;
-      }
-      order_.pop_front();
-    }
-  }
-
   // Missing-event stages: a matching event cancels what waits across it.
   void Missing(const event::Event& e, int64_t now) {
     for (size_t j = 0; j < missing_.size(); ++j) {
@@ -263,7 +234,7 @@ class QueryEngine::Impl {
         } else if (j == stages_.size()) {
           pending_.erase(key);  // a trailing match is disproved
         } else {
-          live_ -= partials_[j - 1].erase(key);  // the partial waiting for stage j is disproved
+          state_->Erase(j - 1, key);  // the partial waiting for stage j is disproved
         }
       }
     }
@@ -287,7 +258,7 @@ class QueryEngine::Impl {
     int64_t now = e.time_ns();
     if (program_->until && Matches(*program_->until, e)) {
       std::string key = Key(program_->until->by);
-      for (auto& stage : partials_) live_ -= stage.erase(key);
+      state_->EraseKey(key);
       pending_.erase(key);
     }
     if (has_missing_) {
@@ -308,20 +279,17 @@ class QueryEngine::Impl {
         }
         next.start_ns = now;
       } else {
-        auto it = partials_[i - 1].find(key);
-        if (it == partials_[i - 1].end()) continue;
-        if (Expired(it->second, now)) {
-          partials_[i - 1].erase(it);
-          --live_;
-          ++stats_.expired;
+        const Partial* waiting = state_->Find(i - 1, key);
+        if (waiting == nullptr) continue;
+        if (state_->Expired(*waiting, now)) {
+          state_->Erase(i - 1, key);
+          state_->CountExpired();
           continue;
         }
         if (stage.fork) {
-          next = it->second;
+          next = *waiting;
         } else {
-          next = std::move(it->second);
-          partials_[i - 1].erase(it);
-          --live_;
+          state_->Take(i - 1, key, &next);
         }
       }
       next.indexes.push_back(index);
@@ -334,24 +302,29 @@ class QueryEngine::Impl {
           Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
         }
       } else {
-        next.generation = ++generation_;
-        order_.push_back(ExpiryEntry{next.start_ns, i, key, next.generation});
-        auto [it, inserted] = partials_[i].insert_or_assign(key, std::move(next));
-        live_ += inserted;
+        state_->Put(i, key, std::move(next));
       }
     }
-    Sweep(now);
-    stats_.partials = live_;
-    // order_ holds at most one live entry per partial plus stale ones; compact when mostly stale.
-    if (order_.size() > 4 * (live_ + 1024)) {
-      std::deque<ExpiryEntry> compact;
-      for (ExpiryEntry& x : order_) {
-        auto it = partials_[x.stage].find(x.key);
-        if (it != partials_[x.stage].end() && it->second.generation == x.generation) {
-          compact.push_back(std::move(x));
-        }
+    state_->Sweep(now);
+    SyncStats();
+  }
+
+  // Joins and samples keep, per key, the first event of each stage; past max_keys keys the
+  // oldest created (other than `keep`) are evicted and counted. join_order_ may hold keys
+  // already completed or cleared; they are skipped (a key completed and created again keeps
+  // its first position: eviction is by first creation).
+  void EvictJoinKeys(const std::string& keep) {
+    while (slots_.size() > limits_.max_keys && !join_order_.empty()) {
+      std::string oldest = std::move(join_order_.front());
+      join_order_.pop_front();
+      if (oldest != keep && slots_.erase(oldest) > 0) ++join_evicted_;
+    }
+    if (join_order_.size() > 4 * (slots_.size() + 1024)) {
+      std::deque<std::string> live;
+      for (std::string& k : join_order_) {
+        if (slots_.contains(k)) live.push_back(std::move(k));
       }
-      order_.swap(compact);
+      join_order_.swap(live);
     }
   }
 
@@ -363,8 +336,13 @@ class QueryEngine::Impl {
       const eql::IrStage& stage = *stages_[i];
       if (!Matches(stage, e)) continue;
       std::string key = Key(stage.by);
-      auto& slots = slots_[key];
-      if (slots.empty()) slots.resize(stages_.size());
+      auto [found, inserted] = slots_.try_emplace(key);
+      auto& slots = found->second;
+      if (inserted) {
+        slots.resize(stages_.size());
+        join_order_.push_back(key);
+        EvictJoinKeys(key);
+      }
       if (slots[i]) continue;  // the first event of a stage is kept
       slots[i] = std::make_pair(index, Copy(e));
       bool complete = std::all_of(slots.begin(), slots.end(), [](const auto& s) { return s; });
@@ -379,6 +357,7 @@ class QueryEngine::Impl {
         slots_.erase(key);
       }
     }
+    SyncStats();
   }
 
   // Points the evaluation context at a result: its first event for plain fields, all of them
@@ -558,10 +537,10 @@ class QueryEngine::Impl {
   const schema::Schema& schema_;
   EngineLimits limits_;
   ProcessLineage lineage_;
-  int64_t span_ns_ = 0;            // maxspan, else the default TTL; 0: partials never expire
-  std::deque<ExpiryEntry> order_;  // partial matches in insertion order (with stale entries)
-  size_t live_ = 0;                // partial matches held
-  uint64_t generation_ = 0;
+  int64_t span_ns_ = 0;                 // maxspan, else the default TTL; 0: partials never expire
+  std::unique_ptr<StateStore> state_;   // sequences: the partial matches
+  std::deque<std::string> join_order_;  // joins and samples: keys in creation order
+  uint64_t join_evicted_ = 0;
   EngineStats stats_;
   std::vector<const eql::IrStage*> stages_;                // positive stages, `runs` expanded
   std::vector<std::vector<const eql::IrStage*>> missing_;  // see the constructor
@@ -578,7 +557,6 @@ class QueryEngine::Impl {
       stream_seen_;  // unique, per pipe  // complete, awaiting trailing `![..]`
   uint64_t pending_sequence_ = 0;
   std::vector<const eql::IrNode*> relations_;
-  std::vector<absl::flat_hash_map<std::string, Partial>> partials_;
   absl::flat_hash_map<std::string, std::vector<std::optional<std::pair<uint64_t, EventPtr>>>>
       slots_;
   std::vector<QueryMatch> results_;

@@ -42,11 +42,12 @@ struct QueryMatch {
   std::string entity_key;  // `field=value, ...` of the join keys (empty for event queries)
 };
 
-// Bounds on a sequence's state (partial matches). Memory per partial match: the key (the `by`
-// values as text, ~20-60 bytes), one shared pointer per event so far (the events themselves are
-// shared with results and alerts), ~100 bytes of bookkeeping.
+// Bounds on a rule's state: a sequence's partial matches live in a StateStore (state_store.h,
+// which documents the memory per partial match); a join's or sample's keys are bounded by
+// max_keys alone.
 struct EngineLimits {
-  size_t max_partials = 100'000;  // per rule; past it the oldest inserted are evicted
+  size_t max_partials = 100'000;  // per rule; past it the least recently written are evicted
+  size_t max_keys = 100'000;      // distinct join keys held per rule; likewise
   // Partial matches of a sequence without maxspan expire after this much event time; 0: never
   // (query mode, the reference semantics).
   int64_t default_ttl_ns = 0;
@@ -57,8 +58,9 @@ struct EngineLimits {
 
 struct EngineStats {
   uint64_t partials = 0;  // partial matches held now
+  uint64_t keys = 0;      // distinct join keys held now
   uint64_t expired = 0;   // dropped for being older than maxspan / the default TTL
-  uint64_t evicted = 0;   // dropped to stay within max_partials
+  uint64_t evicted = 0;   // dropped to stay within max_partials / max_keys
 };
 
 class QueryEngine {

@@ -96,6 +96,20 @@ TEST_F(QueryEngineTest, QuotaEvictsOldestPartialMatches) {
   EXPECT_EQ(stats.partials, 0u);
 }
 
+TEST_F(QueryEngineTest, KeyQuotaBoundsSamples) {
+  for (int i = 0; i < 10; ++i) Add(i, i, "process", "bash", "e" + std::to_string(i));
+  // The three newest keys survive; an evicted key starts again from nothing (e0's file event).
+  for (int i : {7, 8, 9, 0}) Add(100 + i, 20 + i, "file", "x", "e" + std::to_string(i));
+  EngineLimits limits;
+  limits.max_keys = 3;
+  EngineStats stats;
+  EXPECT_EQ(Run("sample by process.entity_id [process where true] [file where true]",
+                eql::Dialect::kElasticsearch, limits, &stats),
+            "7,107|8,108|9,109");
+  EXPECT_EQ(stats.evicted, 7u);  // e0..e6
+  EXPECT_EQ(stats.keys, 1u);     // e0, waiting for its process event
+}
+
 TEST_F(QueryEngineTest, DefaultTtlExpiresSequencesWithoutMaxspan) {
   Add(1, 0, "process", "bash", "a");
   Add(2, 100, "process", "bash", "b");

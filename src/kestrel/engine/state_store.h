@@ -1,0 +1,115 @@
+// StateStore: the partial matches of one sequence rule, bounded and expired by event time.
+//
+// A sequence of N stages keeps, per join key, at most one partial match waiting at each stage
+// 0..N-2 (the one that has matched stages 0..i). The store maps (stage, key) to that match and
+// keeps every write in a FIFO, so that the head of the FIFO is the least recently written match:
+//   - expiry: a match older than the TTL (the rule's maxspan, else the configured default TTL;
+//     0 = never) is dropped when it reaches the head (Sweep), and refused when it would advance
+//     (Expired) — exact whatever the order in which events arrive;
+//   - quota: while more than max_partials matches, or more than max_keys distinct keys, are held,
+//     the least recently written are evicted.
+// Both are counted (stats()). Replacing a match (a newer start for the same key) or advancing it
+// writes it again, moving it to the FIFO's tail. Stale FIFO entries (of matches replaced or
+// removed since) are skipped, and compacted away when they outnumber the live ones.
+//
+// Memory per partial match: the key (the `by` values as JSON text, typically 10-60 bytes) twice
+// (map and FIFO), the event indexes (8 bytes per stage matched), one shared pointer per stage
+// matched (the events themselves are shared with alerts and with other rules' matches of the
+// same event: ~0.5-1.5 KB per distinct event for an ECS process event), and ~150 bytes of map
+// and FIFO bookkeeping. With the default quota (100,000 per rule) a rule's state stays below
+// roughly 100,000 x (250 bytes + its share of the events it holds).
+//
+// Cost: Find/Take/Put are one hash lookup each; Sweep is amortised O(1) per write.
+// Thread safety: none; one store per rule per worker. Tested by state_store_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "kestrel/base/string_map.h"
+#include "kestrel/event/event.h"
+
+namespace kestrel::engine {
+
+struct PartialMatch {
+  int64_t start_ns = 0;           // time of the event that matched the first stage
+  std::vector<uint64_t> indexes;  // the caller's event indexes, one per stage matched
+  std::vector<std::shared_ptr<const event::Event>> events;
+};
+
+struct StateLimits {
+  size_t max_partials = 100'000;  // partial matches held at once
+  size_t max_keys = 100'000;      // distinct join keys with at least one partial match
+  int64_t ttl_ns = 0;             // a match older than this cannot advance; 0: no limit
+};
+
+struct StateStats {
+  uint64_t partials = 0;  // held now
+  uint64_t keys = 0;      // distinct keys held now
+  uint64_t expired = 0;   // dropped past the TTL
+  uint64_t evicted = 0;   // dropped to stay within the quota
+};
+
+class StateStore {
+ public:
+  // `stages`: the number of stages a match can wait at (a sequence's stage count minus one).
+  StateStore(size_t stages, const StateLimits& limits);
+
+  // The match waiting at `stage` for `key`, or nullptr.
+  const PartialMatch* Find(size_t stage, std::string_view key) const;
+
+  // Removes the match waiting at `stage` for `key` into `*out`. False if there is none.
+  bool Take(size_t stage, std::string_view key, PartialMatch* out);
+
+  // Stores `match` at `stage` for `key`, replacing the one there. May evict (see Sweep).
+  void Put(size_t stage, std::string_view key, PartialMatch match);
+
+  // Drops the match at `stage` for `key` (a missing-event stage disproved it). Not counted.
+  void Erase(size_t stage, std::string_view key);
+
+  // Drops every match of `key` (`until`). Not counted.
+  void EraseKey(std::string_view key);
+
+  bool Expired(const PartialMatch& m, int64_t now_ns) const {
+    return limits_.ttl_ns > 0 && now_ns - m.start_ns > limits_.ttl_ns;
+  }
+
+  // Counts a match found expired by the caller (and already taken out).
+  void CountExpired() { ++stats_.expired; }
+
+  // Drops matches past the TTL at `now_ns` and evicts the least recently written ones while
+  // over the quota.
+  void Sweep(int64_t now_ns);
+
+  const StateStats& stats() const { return stats_; }
+
+ private:
+  struct Slot {
+    PartialMatch match;
+    uint64_t generation;  // identifies this write in the FIFO
+  };
+  struct Write {
+    int64_t start_ns;
+    size_t stage;
+    std::string key;
+    uint64_t generation;
+  };
+
+  bool Live(const Write& w) const;
+  void Remove(size_t stage, std::string_view key);
+  void Compact();
+
+  StateLimits limits_;
+  std::vector<base::StringMap<Slot>> stages_;
+  base::StringMap<uint32_t> key_stages_;  // key -> number of stages holding a match for it
+  std::deque<Write> fifo_;
+  uint64_t generation_ = 0;
+  StateStats stats_;
+};
+
+}  // namespace kestrel::engine
