@@ -64,6 +64,8 @@ void ProcessLineage::Observe(const event::Event& e) {
   if (!inserted) return;
   order_.push_back(*self);
   while (parent_.size() > max_processes_) {
+    // A forgotten process forgets its marks too, so the marks stay within the same bound.
+    for (auto& [node, marked] : marked_) marked.erase(order_.front());
     parent_.erase(order_.front());
     order_.pop_front();
     ++forgotten_;
@@ -71,7 +73,15 @@ void ProcessLineage::Observe(const event::Event& e) {
 }
 
 void ProcessLineage::Mark(const eql::IrNode* node, const event::Event& e) {
-  if (auto self = Key(e, false)) marked_[node].insert(*self);
+  auto self = Key(e, false);
+  if (!self) return;
+  auto& marked = marked_[node];
+  marked.insert(*self);
+  // A process marked without ever being observed (no parent field) is bounded here instead.
+  if (marked.size() > max_processes_) {
+    marked.clear();
+    ++forgotten_;
+  }
 }
 
 bool ProcessLineage::Related(const eql::IrNode& node, const event::Event& e) const {

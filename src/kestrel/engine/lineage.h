@@ -7,7 +7,11 @@
 // relation node marks the processes whose events matched its sub-query; an event then asks whether
 // its own process (event of), its parent (child of) or any ancestor (descendant of) is marked.
 //
-// Bounds: at most `max_processes` entities; past that the oldest-seen are forgotten (counted).
+// Bounds: at most `max_processes` entities; past that the oldest-seen are forgotten (counted),
+// with their marks. A relation's marks never exceed `max_processes` either (past it they are
+// dropped, counted in forgotten()). Entries do not expire by time: a process may be the ancestor
+// of activity days after it started, so the count bound is the only one (1,048,576 by default,
+// ~150 bytes each).
 // Ancestor walks stop after kMaxDepth steps (cycles in bad data cannot loop forever).
 // Thread safety: none (one per engine instance). Tested by query_engine_test.cc.
 #pragma once
