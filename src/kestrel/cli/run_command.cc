@@ -11,6 +11,7 @@
 
 #include "kestrel/actions/alert_sink.h"
 #include "kestrel/base/status.h"
+#include "kestrel/cli/detection.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
@@ -108,43 +109,23 @@ int Run(const RunOptions& options) {
   }
 
   // Rules. A rule with an error is reported and left out; the others still run.
-  size_t rules_failed = 0;
-  rules::RuleSetBuild build;
   engine::EngineLimits limits;
   limits.max_partials = options.max_partials_per_rule;
   limits.default_ttl_ns = options.default_ttl_ns;
   limits.streaming = true;
+  auto loaded = LoadRules(options.rules_dir, endgame, schema, limits);
+  if (!loaded.ok()) {
+    spdlog::error("{}", base::Message(loaded.status()));
+    return kExitUsage;
+  }
+  const std::vector<const rules::CompiledRule*>& active = loaded->active;  // detector rule i
+  size_t rules_failed = loaded->failed;
   engine::Detector detector(schema, limits);
-  std::vector<const rules::CompiledRule*> active;  // detector rule i is active[i]
-  std::string rules_error;
-  auto rules_dir = ResolveRulesDir(options.rules_dir, &rules_error);
-  if (!rules_dir) {
-    if (options.rules_dir) {
-      spdlog::error("{}", rules_error);
-      return kExitUsage;
+  for (const rules::CompiledRule* rule : active) {
+    if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
+      spdlog::error("{}", base::Message(s));  // accepted by LoadRules: not expected
+      return kExitFailure;
     }
-    spdlog::warn("{}; running without rules", rules_error);
-  } else {
-    rules::RuleSetOptions rule_options;
-    rule_options.default_dialect =
-        endgame ? rules::RuleDialect::kEndgame : rules::RuleDialect::kElasticsearch;
-    build = rules::BuildRuleSet({rules_dir->string()}, schema, rule_options);
-    for (const std::string& m : build.messages) {
-      // Compiler-style diagnostics are multi-line; print them as they are.
-      fmt::print(stderr, "{}", m);
-    }
-    rules_failed = build.failed;
-    for (const rules::CompiledRule& rule : build.rules) {
-      if (absl::Status s = detector.AddRule(rule.program.get()); !s.ok()) {
-        spdlog::error("{}: rule '{}' not loaded: {}", rule.spec.file, rule.spec.id,
-                      base::Message(s));
-        ++rules_failed;
-        continue;
-      }
-      active.push_back(&rule);
-    }
-    spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped", rules_dir->string(),
-                 active.size(), rules_failed, build.skipped);
   }
   if (absl::Status s = detector.Seal(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
@@ -171,14 +152,7 @@ int Run(const RunOptions& options) {
   // Each alert is written as soon as its match completes; the Detector runs rules in load order,
   // so the output order is a function of the input order alone.
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
-    const rules::CompiledRule& r = *active[rule];
-    engine::Alert alert;
-    alert.rule_id = r.spec.id;
-    alert.rule_name = r.spec.name;
-    alert.severity = r.spec.severity;
-    alert.entity_key = std::move(m.entity_key);
-    alert.events = std::move(m.events);
-    engine::FinalizeAlert(schema, &alert);
+    engine::Alert alert = MakeAlert(*active[rule], m, schema);
     if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
       if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
       return;

@@ -1,0 +1,57 @@
+// LoadRules and MakeAlert; see detection.h.
+#include "kestrel/cli/detection.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kestrel/base/status.h"
+#include "kestrel/cli/run_command.h"
+
+namespace kestrel::cli {
+
+absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
+                                      schema::Schema& schema, const engine::EngineLimits& limits) {
+  LoadedRules out;
+  std::string error;
+  auto dir = ResolveRulesDir(dir_flag, &error);
+  if (!dir) {
+    if (dir_flag) return absl::NotFoundError(error);
+    spdlog::warn("{}; running without rules", error);
+    return out;
+  }
+  out.directory = dir->string();
+  rules::RuleSetOptions options;
+  options.default_dialect =
+      endgame ? rules::RuleDialect::kEndgame : rules::RuleDialect::kElasticsearch;
+  out.build = rules::BuildRuleSet({out.directory}, schema, options);
+  // Compiler-style diagnostics are multi-line; print them as they are.
+  for (const std::string& m : out.build.messages) fmt::print(stderr, "{}", m);
+  out.failed = out.build.failed;
+  for (const rules::CompiledRule& rule : out.build.rules) {
+    auto engine = engine::QueryEngine::Create(rule.program.get(), schema, limits);
+    if (!engine.ok()) {
+      spdlog::error("{}: rule '{}' not loaded: {}", rule.spec.file, rule.spec.id,
+                    base::Message(engine.status()));
+      ++out.failed;
+      continue;
+    }
+    out.active.push_back(&rule);
+  }
+  spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped", out.directory,
+               out.active.size(), out.failed, out.build.skipped);
+  return out;
+}
+
+engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,
+                        const schema::Schema& schema) {
+  engine::Alert alert;
+  alert.rule_id = rule.spec.id;
+  alert.rule_name = rule.spec.name;
+  alert.severity = rule.spec.severity;
+  alert.entity_key = std::move(match.entity_key);
+  alert.events = std::move(match.events);
+  engine::FinalizeAlert(schema, &alert);
+  return alert;
+}
+
+}  // namespace kestrel::cli

@@ -1,0 +1,37 @@
+// What `kestrel run` and `kestrel replay` share: loading the rule directory into the rules a
+// streaming engine accepts, and turning a match into an alert.
+// Tested through run_command_test.cc, replay_command_test.cc and cli_test.sh.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kestrel/engine/alert.h"
+#include "kestrel/engine/query_engine.h"
+#include "kestrel/rules/rule_set.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::cli {
+
+struct LoadedRules {
+  rules::RuleSetBuild build;                       // owns the compiled rules
+  std::vector<const rules::CompiledRule*> active;  // accepted for streaming, in load order
+  size_t failed = 0;                               // rejected: compile errors or engine refusals
+  std::string directory;                           // empty: none found, running without rules
+};
+
+// Resolves the rule directory (see ResolveRulesDir), compiles it, prints the diagnostics on
+// stderr and keeps the rules an engine with `limits` accepts (a refusal, e.g. a pipe that cannot
+// stream, is reported and counted as a failure). Errors: NOT_FOUND when `dir_flag` names no
+// directory (a usage error). Without a flag and without a default directory it warns and returns
+// no rules.
+absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
+                                      schema::Schema& schema, const engine::EngineLimits& limits);
+
+// The alert for `match` of `rule` (its events are moved out of the match), finalized.
+engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,
+                        const schema::Schema& schema);
+
+}  // namespace kestrel::cli
