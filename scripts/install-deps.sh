@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # libraries (ARCHITECTURE.md, "Dependencies")
   libabsl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libtomlplusplus-dev
-  libcli11-dev libspdlog-dev libfmt-dev libvectorscan-dev libre2-dev libzstd-dev libxxhash-dev
+  libcli11-dev libspdlog-dev libfmt-dev libvectorscan-dev libre2-dev libzstd-dev libxxhash-dev libssl-dev
   # helpers used by scripts
   python3
 )
