@@ -1,6 +1,8 @@
 // LoadRules and MakeAlert; see detection.h.
 #include "kestrel/cli/detection.h"
 
+#include <memory>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -40,6 +42,26 @@ absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag
   spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped", out.directory,
                out.active.size(), out.failed, out.build.skipped);
   return out;
+}
+
+engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns) {
+  engine::EngineLimits limits;
+  limits.max_partials = max_partials_per_rule;
+  limits.default_ttl_ns = default_ttl_ns;
+  limits.streaming = true;
+  return limits;
+}
+
+sources::DiagnosticSink ReportDiagnostics(std::string what, size_t limit) {
+  auto reported = std::make_shared<uint64_t>(0);
+  return [reported, what = std::move(what), limit](const sources::SourceDiagnostic& d) {
+    if (*reported < limit) {
+      spdlog::warn("{}: {}: {}", d.location, what, d.reason);
+    } else if (*reported == limit) {
+      spdlog::warn("more {}: further ones are counted but not shown", what);
+    }
+    ++*reported;
+  };
 }
 
 engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,

@@ -12,6 +12,7 @@
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
+#include "kestrel/sources/source.h"
 
 namespace kestrel::cli {
 
@@ -29,6 +30,13 @@ struct LoadedRules {
 // no rules.
 absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
                                       schema::Schema& schema, const engine::EngineLimits& limits);
+
+// The engine limits of streaming detection (run, replay).
+engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns);
+
+// A diagnostic sink that logs "LOCATION: WHAT: REASON" as a warning for the first `limit`
+// diagnostics, says once that further ones are only counted, and then stays quiet.
+sources::DiagnosticSink ReportDiagnostics(std::string what, size_t limit = 100);
 
 // The alert for `match` of `rule` (its events are moved out of the match), finalized.
 engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,

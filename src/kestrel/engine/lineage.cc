@@ -13,8 +13,7 @@ schema::FieldId Intern(schema::Schema& schema, std::string_view name) {
 
 }  // namespace
 
-ProcessLineage::ProcessLineage(schema::Schema& schema, eql::Dialect dialect, size_t max_processes)
-    : max_processes_(max_processes) {
+ProcessKeys::ProcessKeys(schema::Schema& schema, eql::Dialect dialect) {
   // Both schemas are understood whatever the dialect; the dialect only orders the preference.
   std::pair<const char*, const char*> endgame[] = {{"unique_pid", "unique_ppid"}, {"pid", "ppid"}};
   std::pair<const char*, const char*> ecs[] = {{"process.entity_id", "process.parent.entity_id"},
@@ -33,7 +32,10 @@ ProcessLineage::ProcessLineage(schema::Schema& schema, eql::Dialect dialect, siz
   }
 }
 
-std::optional<std::string> ProcessLineage::Key(const event::Event& e, bool parent) const {
+ProcessLineage::ProcessLineage(schema::Schema& schema, eql::Dialect dialect, size_t max_processes)
+    : keys_(schema, dialect), max_processes_(max_processes) {}
+
+std::optional<std::string> ProcessKeys::Key(const event::Event& e, bool parent) const {
   for (const auto& [self_id, parent_id] : candidates_) {
     schema::FieldId id = parent ? parent_id : self_id;
     const event::Value* v = id.valid() ? e.Find(id) : nullptr;

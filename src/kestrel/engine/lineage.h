@@ -31,6 +31,20 @@
 
 namespace kestrel::engine {
 
+// The process an event belongs to (or its parent), as a key: the JSON text of the first of
+// `unique_pid`/`process.entity_id` (their parent fields for `parent`), else `pid`/`process.pid`,
+// the event has; the dialect decides which schema is tried first. Shared by the lineage and the
+// flight recorder (actions/flight_recorder.h).
+class ProcessKeys {
+ public:
+  ProcessKeys(schema::Schema& schema, eql::Dialect dialect);
+  std::optional<std::string> Key(const event::Event& e, bool parent) const;
+
+ private:
+  // (self, parent) field pairs in order of preference: unique ids, then pids.
+  std::vector<std::pair<schema::FieldId, schema::FieldId>> candidates_;
+};
+
 class ProcessLineage {
  public:
   static constexpr int kMaxDepth = 256;
@@ -47,12 +61,12 @@ class ProcessLineage {
   uint64_t forgotten() const { return forgotten_; }
 
  private:
-  // The first of the candidate fields the event has, as a key.
-  std::optional<std::string> Key(const event::Event& e, bool parent) const;
+  std::optional<std::string> Key(const event::Event& e, bool parent) const {
+    return keys_.Key(e, parent);
+  }
   std::optional<std::string> ParentOf(const event::Event& e) const;
 
-  // (self, parent) field pairs in order of preference: unique ids, then pids.
-  std::vector<std::pair<schema::FieldId, schema::FieldId>> candidates_;
+  ProcessKeys keys_;
   size_t max_processes_;
   absl::flat_hash_map<std::string, std::string> parent_;
   std::deque<std::string> order_;  // insertion order of parent_, for forgetting the oldest
