@@ -7,52 +7,78 @@ StateStore::StateStore(size_t stages, const StateLimits& limits)
     : limits_(limits), stages_(stages) {}
 
 const PartialMatch* StateStore::Find(size_t stage, std::string_view key) const {
-  auto it = stages_[stage].find(key);
-  return it == stages_[stage].end() ? nullptr : &it->second.match;
+  auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  const Slot& slot = entries_[it->second].slots[stage];
+  return slot.generation == 0 ? nullptr : &slot.match;
 }
 
-void StateStore::Remove(size_t stage, std::string_view key) {
-  auto it = stages_[stage].find(key);
-  if (it == stages_[stage].end()) return;
-  stages_[stage].erase(it);
+void StateStore::RemoveAt(uint32_t entry, size_t stage) {
+  KeyState& state = entries_[entry];
+  Slot& slot = state.slots[stage];
+  if (slot.generation == 0) return;
+  slot.generation = 0;
+  slot.match = PartialMatch{};  // frees the evidence now
   --stats_.partials;
-  auto k = key_stages_.find(key);
-  if (k != key_stages_.end() && --k->second == 0) {
-    key_stages_.erase(k);
+  if (--state.held == 0) {
+    index_.erase(std::string_view(state.key));
+    free_.push_back(entry);
     --stats_.keys;
   }
 }
 
 bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
-  auto it = stages_[stage].find(key);
-  if (it == stages_[stage].end()) return false;
-  *out = std::move(it->second.match);
-  Remove(stage, key);
+  auto it = index_.find(key);
+  if (it == index_.end()) return false;
+  uint32_t entry = it->second;
+  Slot& slot = entries_[entry].slots[stage];
+  if (slot.generation == 0) return false;
+  *out = std::move(slot.match);
+  RemoveAt(entry, stage);
   return true;
 }
 
 void StateStore::Put(size_t stage, std::string_view key, PartialMatch match) {
-  uint64_t generation = ++generation_;
-  fifo_.push_back(Write{match.start_ns, stage, std::string(key), generation});
-  auto [it, inserted] = stages_[stage].try_emplace(key);
-  it->second = Slot{std::move(match), generation};
-  if (inserted) {
-    ++stats_.partials;
-    if (++key_stages_[key] == 1) ++stats_.keys;
+  auto it = index_.find(key);
+  uint32_t entry;
+  if (it != index_.end()) {
+    entry = it->second;
+  } else {
+    if (!free_.empty()) {
+      entry = free_.back();
+      free_.pop_back();
+    } else {
+      entry = static_cast<uint32_t>(entries_.size());
+      entries_.emplace_back().slots.resize(stages_);
+    }
+    KeyState& fresh = entries_[entry];
+    fresh.key.assign(key);
+    index_.emplace(std::string_view(fresh.key), entry);
+    ++stats_.keys;
   }
+  KeyState& state = entries_[entry];
+  Slot& slot = state.slots[stage];
+  if (slot.generation == 0) {
+    ++state.held;
+    ++stats_.partials;
+  }
+  slot.generation = ++generation_;
+  fifo_.push_back(Write{entry, static_cast<uint32_t>(stage), slot.generation, match.start_ns});
+  slot.match = std::move(match);
   // The FIFO holds one live entry per match plus stale ones; compact when mostly stale.
   if (fifo_.size() > 4 * (stats_.partials + 1024)) Compact();
 }
 
-void StateStore::Erase(size_t stage, std::string_view key) { Remove(stage, key); }
-
-void StateStore::EraseKey(std::string_view key) {
-  for (size_t s = 0; s < stages_.size(); ++s) Remove(s, key);
+void StateStore::Erase(size_t stage, std::string_view key) {
+  auto it = index_.find(key);
+  if (it != index_.end()) RemoveAt(it->second, stage);
 }
 
-bool StateStore::Live(const Write& w) const {
-  auto it = stages_[w.stage].find(w.key);
-  return it != stages_[w.stage].end() && it->second.generation == w.generation;
+void StateStore::EraseKey(std::string_view key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  uint32_t entry = it->second;
+  for (size_t s = 0; s < stages_ && entries_[entry].held > 0; ++s) RemoveAt(entry, s);
 }
 
 void StateStore::Sweep(int64_t now_ns) {
@@ -62,7 +88,7 @@ void StateStore::Sweep(int64_t now_ns) {
     bool over = stats_.partials > limits_.max_partials || stats_.keys > limits_.max_keys;
     if (!expired && !over) break;
     if (Live(w)) {
-      Remove(w.stage, w.key);
+      RemoveAt(w.entry, w.stage);
       ++(expired ? stats_.expired : stats_.evicted);
     }
     fifo_.pop_front();
@@ -71,8 +97,8 @@ void StateStore::Sweep(int64_t now_ns) {
 
 void StateStore::Compact() {
   std::deque<Write> live;
-  for (Write& w : fifo_) {
-    if (Live(w)) live.push_back(std::move(w));
+  for (const Write& w : fifo_) {
+    if (Live(w)) live.push_back(w);
   }
   fifo_.swap(live);
 }

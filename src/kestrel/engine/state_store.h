@@ -19,7 +19,9 @@
 // and FIFO bookkeeping. With the default quota (100,000 per rule) a rule's state stays below
 // roughly 100,000 x (250 bytes + its share of the events it holds).
 //
-// Cost: Find/Take/Put are one hash lookup each; Sweep is amortised O(1) per write.
+// Layout: one entry per join key holding a slot per stage (one hash lookup finds all of a key's
+// matches); the FIFO refers to slots by position and generation, so expiring or evicting never
+// hashes a key. Cost: Find/Take/Put are one hash lookup each; Sweep is amortised O(1) per write.
 // Thread safety: none; one store per rule per worker. Tested by state_store_test.cc.
 #pragma once
 
@@ -89,24 +91,37 @@ class StateStore {
   const StateStats& stats() const { return stats_; }
 
  private:
+  // One join key's matches, one slot per stage. Entries live in a deque (stable addresses: the
+  // index maps views of `key`) and are reused through a free list.
   struct Slot {
     PartialMatch match;
-    uint64_t generation;  // identifies this write in the FIFO
+    uint64_t generation = 0;  // of the write that stored it; 0: empty
   };
-  struct Write {
-    int64_t start_ns;
-    size_t stage;
+  struct KeyState {
     std::string key;
+    uint32_t held = 0;  // non-empty slots
+    std::vector<Slot> slots;
+  };
+  // A write, in the FIFO: which slot, and which write (generations are never reused, so a write
+  // whose slot was emptied or rewritten since is recognised as stale without a lookup).
+  struct Write {
+    uint32_t entry;
+    uint32_t stage;
     uint64_t generation;
+    int64_t start_ns;
   };
 
-  bool Live(const Write& w) const;
-  void Remove(size_t stage, std::string_view key);
+  bool Live(const Write& w) const {
+    return entries_[w.entry].slots[w.stage].generation == w.generation;
+  }
+  void RemoveAt(uint32_t entry, size_t stage);
   void Compact();
 
   StateLimits limits_;
-  std::vector<base::StringMap<Slot>> stages_;
-  base::StringMap<uint32_t> key_stages_;  // key -> number of stages holding a match for it
+  size_t stages_;
+  std::deque<KeyState> entries_;
+  std::vector<uint32_t> free_;           // reusable entries_
+  base::StringViewMap<uint32_t> index_;  // key (a view of entries_[i].key) -> i
   std::deque<Write> fifo_;
   uint64_t generation_ = 0;
   StateStats stats_;
