@@ -10,8 +10,10 @@
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/alert_sink.h"
+#include "kestrel/actions/flight_recorder.h"
 #include "kestrel/base/status.h"
 #include "kestrel/cli/detection.h"
+#include "kestrel/cli/log_commands.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
@@ -93,15 +95,7 @@ int Run(const RunOptions& options) {
     return kExitUsage;
   }
 
-  uint64_t reported = 0;
-  auto on_diagnostic = [&](const sources::SourceDiagnostic& d) {
-    if (reported < options.max_reported_malformed) {
-      spdlog::warn("{}: malformed event skipped: {}", d.location, d.reason);
-    } else if (reported == options.max_reported_malformed) {
-      spdlog::warn("more malformed events: further ones are counted but not shown");
-    }
-    ++reported;
-  };
+  auto on_diagnostic = ReportDiagnostics("malformed event skipped", options.max_reported_malformed);
   auto source = sources::NdjsonSource::Open(&schema, ndjson, on_diagnostic);
   if (!source.ok()) {
     spdlog::error("{}", base::Message(source.status()));
@@ -109,10 +103,8 @@ int Run(const RunOptions& options) {
   }
 
   // Rules. A rule with an error is reported and left out; the others still run.
-  engine::EngineLimits limits;
-  limits.max_partials = options.max_partials_per_rule;
-  limits.default_ttl_ns = options.default_ttl_ns;
-  limits.streaming = true;
+  engine::EngineLimits limits =
+      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
   auto loaded = LoadRules(options.rules_dir, endgame, schema, limits);
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
@@ -144,6 +136,32 @@ int Run(const RunOptions& options) {
     return kExitFailure;
   }
 
+  // Flight recorder.
+  std::unique_ptr<actions::FlightRecorder> recorder;
+  if (options.flight_recorder) {
+    std::optional<int64_t> window = ParseDurationFlag(*options.flight_recorder);
+    if (!window || *window <= 0) {
+      spdlog::error("bad --flight-recorder '{}': expected a duration such as 30s or 5m",
+                    *options.flight_recorder);
+      return kExitUsage;
+    }
+    actions::FlightRecorderOptions recorder_options;
+    recorder_options.window_ns = *window;
+    if (options.flight_recorder_dir) {
+      recorder_options.directory = *options.flight_recorder_dir;
+    } else if (options.output != "-") {
+      recorder_options.directory =
+          (fs::path(options.output).parent_path() / "flight-recordings").string();
+    } else {
+      recorder_options.directory = "flight-recordings";
+    }
+    log::LogMetadata meta;
+    meta.kestrel_version = options.version;
+    recorder = std::make_unique<actions::FlightRecorder>(schema, recorder_options, meta);
+    spdlog::info("flight recorder: {} of history per host, recordings in {}",
+                 *options.flight_recorder, recorder_options.directory);
+  }
+
   spdlog::info("reading events from {}", (*source)->name());
   event::Event event;
   int exit_code = kExitOk;
@@ -153,6 +171,15 @@ int Run(const RunOptions& options) {
   // so the output order is a function of the input order alone.
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
     engine::Alert alert = MakeAlert(*active[rule], m, schema);
+    if (recorder) {
+      auto path = recorder->Dump(alert);
+      if (path.ok()) {
+        alert.flight_recording = *path;
+      } else {
+        spdlog::warn("flight recording of alert {} failed: {}", alert.id,
+                     base::Message(path.status()));
+      }
+    }
     if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
       if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
       return;
@@ -167,6 +194,7 @@ int Run(const RunOptions& options) {
       break;
     }
     if (!*more) break;
+    if (recorder) recorder->Observe(event);
     detector.Process(event, index, on_match);
     ++index;
     if (index % 1'000'000 == 0) {

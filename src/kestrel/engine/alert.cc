@@ -86,6 +86,10 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
   }
   out->append("],\"context\":{\"entity_key\":");
   AppendJsonString(out, alert.entity_key);
+  if (!alert.flight_recording.empty()) {
+    out->append(",\"flight_recording\":");
+    AppendJsonString(out, alert.flight_recording);
+  }
   out->append("}}");
 }
 

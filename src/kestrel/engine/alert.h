@@ -37,6 +37,9 @@ struct Alert {
   // The evidence, in match order. Immutable and shared with the engine that found it (no copy).
   std::vector<std::shared_ptr<const event::Event>> events;
   std::string entity_key;  // the partition / `by` key the match was made under
+  // `kestrel run --flight-recorder`: the log holding the events that led up to the alert
+  // (context.flight_recording; omitted when empty). Not part of the id.
+  std::string flight_recording;
   // Each event's fields as JSON, filled by FinalizeAlert() (which needs them for the id) and
   // reused by AppendAlertJson(), so an alert's events are encoded once.
   std::vector<std::string> encoded_fields;

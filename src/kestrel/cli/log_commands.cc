@@ -1,0 +1,263 @@
+// `kestrel record`, `kestrel log info`, `kestrel log cat`; see log_commands.h.
+#include "kestrel/cli/log_commands.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kestrel/base/status.h"
+#include "kestrel/base/time.h"
+#include "kestrel/cli/detection.h"
+#include "kestrel/cli/run_command.h"
+#include "kestrel/event/json_encoder.h"
+#include "kestrel/log/log_reader.h"
+#include "kestrel/log/log_writer.h"
+#include "kestrel/sources/ndjson/ndjson_source.h"
+#include "kestrel/sources/replay/replay_source.h"
+
+namespace kestrel::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+std::optional<std::pair<uint64_t, std::string_view>> NumberAndSuffix(const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end == text.data()) return std::nullopt;
+  return std::pair{n, std::string_view(end, text.data() + text.size() - end)};
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+std::string BootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+std::string Time(int64_t ns) { return base::FormatTimestamp(ns); }
+
+}  // namespace
+
+std::optional<int64_t> ParseDurationFlag(const std::string& text) {
+  auto parsed = NumberAndSuffix(text);
+  if (!parsed) return std::nullopt;
+  auto [n, unit] = *parsed;
+  int64_t scale = 0;
+  if (unit == "ms") scale = 1'000'000;
+  if (unit == "s" || unit.empty()) scale = 1'000'000'000;
+  if (unit == "m") scale = int64_t{60} * 1'000'000'000;
+  if (unit == "h") scale = int64_t{3600} * 1'000'000'000;
+  if (unit == "d") scale = int64_t{86400} * 1'000'000'000;
+  if (scale == 0 || n > static_cast<uint64_t>(INT64_MAX / scale)) return std::nullopt;
+  return static_cast<int64_t>(n) * scale;
+}
+
+std::optional<uint64_t> ParseSizeFlag(const std::string& text) {
+  auto parsed = NumberAndSuffix(text);
+  if (!parsed) return std::nullopt;
+  auto [n, unit] = *parsed;
+  uint64_t scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  if (unit == "K" || unit == "KiB") scale = uint64_t{1} << 10;
+  if (unit == "M" || unit == "MiB") scale = uint64_t{1} << 20;
+  if (unit == "G" || unit == "GiB") scale = uint64_t{1} << 30;
+  if (scale == 0 || n > UINT64_MAX / scale) return std::nullopt;
+  return n * scale;
+}
+
+int Record(const RecordOptions& options) {
+  schema::Schema schema;
+  std::string_view spec = options.source;
+  if (spec == "ebpf") {
+    spdlog::error(
+        "--source ebpf: the live eBPF source is not part of this build yet; record from "
+        "--source ndjson:FILE");
+    return kExitUsage;
+  }
+  size_t colon = spec.find(':');
+  if (colon == std::string_view::npos || spec.substr(0, colon) != "ndjson" ||
+      colon + 1 == spec.size()) {
+    spdlog::error("unsupported --source '{}': expected ndjson:PATH, ndjson:- or ebpf", spec);
+    return kExitUsage;
+  }
+  if (options.output.empty()) {
+    spdlog::error("--output LOG is required");
+    return kExitUsage;
+  }
+  log::WriterOptions writer_options;
+  if (options.fsync == "never") {
+    writer_options.fsync = log::FsyncPolicy::kNever;
+  } else if (options.fsync == "block") {
+    writer_options.fsync = log::FsyncPolicy::kEveryBlock;
+  } else if (options.fsync == "close") {
+    writer_options.fsync = log::FsyncPolicy::kOnClose;
+  } else {
+    spdlog::error("bad --fsync '{}': expected never, block or close", options.fsync);
+    return kExitUsage;
+  }
+  std::optional<int64_t> duration;
+  if (options.duration && !(duration = ParseDurationFlag(*options.duration))) {
+    spdlog::error("bad --duration '{}': expected e.g. 30s, 5m, 2h", *options.duration);
+    return kExitUsage;
+  }
+  if (options.max_size) {
+    auto size = ParseSizeFlag(*options.max_size);
+    if (!size || *size == 0) {
+      spdlog::error("bad --max-size '{}': expected e.g. 64M, 1G", *options.max_size);
+      return kExitUsage;
+    }
+    writer_options.max_size_bytes = *size;
+  }
+  if (options.max_age) {
+    auto age = ParseDurationFlag(*options.max_age);
+    if (!age || *age == 0) {
+      spdlog::error("bad --max-age '{}': expected e.g. 10m, 1h", *options.max_age);
+      return kExitUsage;
+    }
+    writer_options.max_age_ns = *age;
+  }
+
+  sources::NdjsonOptions ndjson;
+  ndjson.path = std::string(spec.substr(colon + 1));
+  if (absl::Status s = ApplyTimeOptions(options.dialect == "endgame", options.time_field,
+                                        options.time_format, &ndjson.decoder);
+      !s.ok()) {
+    spdlog::error("--time-format: {}", base::Message(s));
+    return kExitUsage;
+  }
+  auto source =
+      sources::NdjsonSource::Open(&schema, ndjson, ReportDiagnostics("malformed event skipped"));
+  if (!source.ok()) {
+    spdlog::error("{}", base::Message(source.status()));
+    return kExitFailure;
+  }
+
+  log::LogMetadata meta;
+  meta.kestrel_version = options.version;
+  meta.host_name = HostName();
+  meta.boot_id = BootId();
+  meta.clock_origin_ns = 0;  // NDJSON events carry wall-clock times already
+  auto writer = log::LogWriter::Create(options.output, schema, meta, writer_options);
+  if (!writer.ok()) {
+    spdlog::error("{}", base::Message(writer.status()));
+    return kExitFailure;
+  }
+
+  g_stop = 0;
+  auto previous_int = std::signal(SIGINT, [](int) { g_stop = 1; });
+  auto previous_term = std::signal(SIGTERM, [](int) { g_stop = 1; });
+  auto start = std::chrono::steady_clock::now();
+  int exit_code = kExitOk;
+  event::Event event;
+  uint64_t written = 0;
+  while (!g_stop && (!options.count || written < *options.count)) {
+    if (duration &&
+        std::chrono::steady_clock::now() - start >= std::chrono::nanoseconds(*duration)) {
+      break;
+    }
+    auto more = (*source)->Next(&event);
+    if (!more.ok()) {
+      spdlog::error("{}", base::Message(more.status()));
+      exit_code = kExitFailure;
+      break;
+    }
+    if (!*more) break;
+    if (absl::Status s = (*writer)->Append(event); !s.ok()) {
+      spdlog::error("{}", base::Message(s));
+      exit_code = kExitFailure;
+      break;
+    }
+    ++written;
+  }
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
+  if (absl::Status s = (*writer)->Close(); !s.ok()) {
+    spdlog::error("{}", base::Message(s));
+    exit_code = kExitFailure;
+  }
+  sources::SourceStats stats = (*source)->stats();
+  fmt::print(
+      stderr,
+      "summary: events read: {}, malformed lines: {}, events written: {}, blocks: {}, "
+      "bytes: {} ({:.1f} per event), files: {}\n",
+      stats.events, stats.malformed, (*writer)->events(), (*writer)->blocks(), (*writer)->bytes(),
+      (*writer)->events()
+          ? static_cast<double>((*writer)->bytes()) / static_cast<double>((*writer)->events())
+          : 0.0,
+      fmt::join((*writer)->files(), " "));
+  return exit_code;
+}
+
+int LogInfo(const std::string& path) {
+  sources::DiagnosticSink report = ReportDiagnostics("damaged log data");
+  auto info = log::InspectLog(
+      path, [&report](const std::string& file, uint64_t offset, std::string_view reason) {
+        report({fmt::format("{}:{}", file, offset), std::string(reason)});
+      });
+  if (!info.ok()) {
+    spdlog::error("{}", base::Message(info.status()));
+    return kExitFailure;
+  }
+  fmt::print("file: {} ({} bytes)\n", path, info->file_bytes);
+  fmt::print("format version: {} (readable by readers of version {} and later)\n",
+             info->format_version, info->min_reader_version);
+  fmt::print("kestrel version: {}\n", info->meta.kestrel_version);
+  fmt::print("host: {}\n", info->meta.host_name);
+  fmt::print("boot id: {}\n", info->meta.boot_id.empty() ? "-" : info->meta.boot_id);
+  fmt::print("clock origin: {}\n", Time(info->meta.clock_origin_ns));
+  fmt::print("field catalogue: {:016x} ({})\n", info->catalogue_hash,
+             info->same_catalogue ? "this build's" : "another build's; fields map by name");
+  fmt::print("blocks: {} ({} damaged)\n", info->blocks.size(), info->damaged_blocks);
+  fmt::print("events: {}\n", info->events);
+  fmt::print("time range: {} .. {}\n", info->events ? Time(info->min_time_ns) : "-",
+             info->events ? Time(info->max_time_ns) : "-");
+  if (info->has_footer) {
+    fmt::print("footer: {} blocks, {} events, {} fields\n", info->footer.blocks,
+               info->footer.events, info->footer.fields.size());
+  } else {
+    fmt::print("footer: missing (the log was not closed cleanly, or is still being written)\n");
+  }
+  return info->damaged_blocks > 0 ? kExitFailure : kExitOk;
+}
+
+int LogCat(const std::vector<std::string>& paths) {
+  schema::Schema schema;
+  sources::ReplayOptions options;
+  options.paths = paths;
+  auto source =
+      sources::ReplaySource::Open(&schema, options, ReportDiagnostics("damaged log data skipped"));
+  if (!source.ok()) {
+    spdlog::error("{}", base::Message(source.status()));
+    return kExitFailure;
+  }
+  event::Event event;
+  std::string line;
+  while (true) {
+    auto more = (*source)->Next(&event);
+    if (!more.ok()) {
+      spdlog::error("{}", base::Message(more.status()));
+      return kExitFailure;
+    }
+    if (!*more) break;
+    line.clear();
+    event::AppendEventJson(event, schema, &line);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  std::fflush(stdout);
+  return (*source)->damaged_blocks() > 0 ? kExitFailure : kExitOk;
+}
+
+}  // namespace kestrel::cli
