@@ -43,15 +43,21 @@ enum class Tag : uint8_t {
   kNull = 0,
   kFalse = 1,
   kTrue = 2,
-  kInt = 3,       // zigzag varint
-  kUint = 4,      // varint (values above INT64_MAX)
-  kDouble = 5,    // 8 bytes, IEEE 754 little-endian
-  kString = 6,    // varint length + UTF-8 bytes
-  kIp4 = 7,       // 4 bytes, network order
-  kIp6 = 8,       // 16 bytes, network order
-  kArray = 9,     // varint count + that many tagged values (no arrays inside)
-  kRawJson = 10,  // varint length + JSON text
+  kInt = 3,         // zigzag varint
+  kUint = 4,        // varint (values above INT64_MAX)
+  kDouble = 5,      // 8 bytes, IEEE 754 little-endian
+  kString = 6,      // varint length + UTF-8 bytes
+  kIp4 = 7,         // 4 bytes, network order
+  kIp6 = 8,         // 16 bytes, network order
+  kArray = 9,       // varint count + that many tagged values (no arrays inside)
+  kRawJson = 10,    // varint length + JSON text
+  kIntDelta = 11,   // zigzag varint: the difference from this field's previous integer in the block
+  kStringRef = 12,  // varint n: the n-th (from 0) indexed kString of this block, again
 };
+
+// Every kString value at least this long (in a field or an array) gets the next string index of
+// its block, counted from 0 by writer and reader alike; a later equal string is a kStringRef.
+inline constexpr size_t kMinIndexedString = 4;
 
 // What a log says about where its events came from (the file header).
 struct LogMetadata {
@@ -140,6 +146,10 @@ class ByteReader {
   explicit ByteReader(std::string_view s) : ByteReader(s.data(), s.size()) {}
 
   bool Varint(uint64_t* v) {
+    if (p_ != end_ && static_cast<uint8_t>(*p_) < 0x80) {  // one byte: most ids, tags, lengths
+      *v = static_cast<uint8_t>(*p_++);
+      return true;
+    }
     uint64_t result = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ == end_) return Fail();

@@ -93,12 +93,13 @@ absl::Status LogFileReader::ReadHeader() {
     return absl::DataLossError(fmt::format(
         "event log '{}': header truncated or damaged (claims {} bytes)", path_, body_len));
   }
-  if (absl::Status s = ReadAt(kFileHeaderFixed, body_len + 8, &buf_); !s.ok()) return s;
-  if (XXH64(buf_.data(), body_len, 0) != LoadU64(buf_.data() + body_len)) {
+  if (absl::Status s = ReadAt(0, kFileHeaderFixed + body_len + 8, &buf_); !s.ok()) return s;
+  if (XXH64(buf_.data(), kFileHeaderFixed + body_len, 0) !=
+      LoadU64(buf_.data() + kFileHeaderFixed + body_len)) {
     return absl::DataLossError(
         fmt::format("event log '{}': header checksum mismatch (the header is damaged)", path_));
   }
-  ByteReader in(buf_.data(), body_len);
+  ByteReader in(buf_.data() + kFileHeaderFixed, body_len);
   std::string_view version, host, boot;
   if (!in.Bytes(&version) || !in.Bytes(&host) || !in.Bytes(&boot) ||
       !in.Signed(&header_.meta.clock_origin_ns) || !in.Varint(&header_.catalogue_size) ||

@@ -19,6 +19,7 @@
 #include "kestrel/log/log_reader.h"
 #include "kestrel/log/log_writer.h"
 #include "kestrel/log/record_codec.h"
+#include "xxhash.h"
 
 namespace kestrel::log {
 namespace {
@@ -376,6 +377,10 @@ TEST(LogTest, NewerVersionReadableByOldReadersIsRead) {
   auto expected = WriteLog(path, 3);
   std::string bytes = ReadBytes(path);
   bytes[8] = 2;
+  size_t hashed = kFileHeaderFixed + LoadU32(bytes.data() + 12);
+  std::string hash;
+  PutU64(&hash, XXH64(bytes.data(), hashed, 0));
+  bytes.replace(hashed, 8, hash);
   WriteBytes(path, bytes);
   ReadResult got = ReadAll(path);
   ASSERT_TRUE(got.status.ok()) << got.status;

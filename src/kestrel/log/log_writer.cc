@@ -42,7 +42,7 @@ std::string FileHeader(const LogMetadata& meta) {
   PutU16(&out, kMinReaderVersion);
   PutU32(&out, static_cast<uint32_t>(body.size()));
   out.append(body);
-  PutU64(&out, XXH64(body.data(), body.size(), 0));
+  PutU64(&out, XXH64(out.data(), out.size(), 0));  // the fixed part and the body
   return out;
 }
 

@@ -52,6 +52,10 @@ void BlockEncoder::NoteField(uint32_t code) {
   if (!seen_[code]) {
     seen_[code] = 1;
     block_fields_.push_back(code);
+    if (code >= has_last_int_.size()) {
+      has_last_int_.resize(code + 1, 0);
+      last_int_.resize(code + 1, 0);
+    }
   }
 }
 
@@ -79,10 +83,24 @@ void BlockEncoder::PutValue(const Value& v, std::string* out) {
       PutU64(out, bits);
       return;
     }
-    case ValueKind::kString:
+    case ValueKind::kString: {
+      std::string_view text = v.as_string();
+      if (text.size() >= kMinIndexedString) {
+        auto [it, inserted] = string_index_.try_emplace(text, 0);
+        if (!inserted) {
+          out->push_back(static_cast<char>(Tag::kStringRef));
+          PutVarint(out, it->second);
+          return;
+        }
+        // The key must outlive the caller's event: re-point it at the block's own copy.
+        uint32_t index = static_cast<uint32_t>(string_index_.size() - 1);
+        string_index_.erase(it);
+        string_index_.emplace(strings_.Copy(text), index);
+      }
       out->push_back(static_cast<char>(Tag::kString));
-      PutBytes(out, v.as_string());
+      PutBytes(out, text);
       return;
+    }
     case ValueKind::kRawJson:
       out->push_back(static_cast<char>(Tag::kRawJson));
       PutBytes(out, v.as_string());
@@ -106,6 +124,24 @@ void BlockEncoder::PutValue(const Value& v, std::string* out) {
   }
 }
 
+void BlockEncoder::PutField(uint32_t code, const Value& v, std::string* out) {
+  if (v.kind() == ValueKind::kInt) {
+    // Counters and clocks (serial ids, timestamps) cost a byte or two as a difference.
+    int64_t i = v.as_int();
+    int64_t delta =
+        static_cast<int64_t>(static_cast<uint64_t>(i) - static_cast<uint64_t>(last_int_[code]));
+    bool use_delta = has_last_int_[code] && ZigZag(delta) < ZigZag(i);
+    last_int_[code] = i;
+    has_last_int_[code] = 1;
+    if (use_delta) {
+      out->push_back(static_cast<char>(Tag::kIntDelta));
+      PutSigned(out, delta);
+      return;
+    }
+  }
+  PutValue(v, out);
+}
+
 void BlockEncoder::Add(const event::Event& event) {
   record_.clear();
   int64_t t = event.time_ns();
@@ -122,7 +158,7 @@ void BlockEncoder::Add(const event::Event& event) {
     NoteField(code);
     PutSigned(&record_, static_cast<int64_t>(code) - static_cast<int64_t>(prev_code));
     prev_code = code;
-    PutValue(entry.value, &record_);
+    PutField(code, entry.value, &record_);
   }
   PutVarint(&records_, record_.size());
   records_.append(record_);
@@ -137,7 +173,9 @@ void BlockEncoder::Take(std::string* out) {
   out->clear();
   PutDefinitions(schema_, block_fields_, block_categories_, out);
   out->append(records_);
-  for (uint32_t code : block_fields_) seen_[code] = 0;
+  for (uint32_t code : block_fields_) seen_[code] = has_last_int_[code] = 0;
+  string_index_.clear();
+  strings_.Reset();
   block_fields_.clear();
   block_categories_ = 0;
   records_.clear();
@@ -159,9 +197,13 @@ absl::Status Malformed(std::string_view what) {
 }  // namespace
 
 absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
-  for (uint32_t code : mapped_) map_[code] = schema::FieldId{};
+  for (uint32_t code : mapped_) {
+    map_[code] = schema::FieldId{};
+    has_last_int_[code] = 0;
+  }
   mapped_.clear();
   known_categories_ = 0;
+  strings_.clear();
   remaining_ = 0;
   prev_time_ = 0;
 
@@ -179,7 +221,11 @@ absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
     uint8_t type = type_byte & 0x7f;
     if (type > static_cast<uint8_t>(schema::FieldType::kDate)) return Malformed("field type");
     if (name.empty()) return Malformed("empty field name");
-    if (code >= map_.size()) map_.resize(code + 1);
+    if (code >= map_.size()) {
+      map_.resize(code + 1);
+      last_int_.resize(code + 1, 0);
+      has_last_int_.resize(code + 1, 0);
+    }
     if (map_[code].valid()) return Malformed("field defined twice");
     std::optional<schema::FieldId> id = schema_->Find(name);
     if (!id) {
@@ -206,10 +252,19 @@ absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
   return absl::OkStatus();
 }
 
-bool BlockDecoder::ReadValue(ByteReader& in, bool in_array, Value* v, event::Event* e) {
+bool BlockDecoder::ReadValue(ByteReader& in, uint32_t code, bool in_array, Value* v) {
   uint8_t tag;
   if (!in.Byte(&tag)) return false;
   switch (static_cast<Tag>(tag)) {
+    case Tag::kIntDelta: {
+      int64_t delta;
+      if (in_array || !has_last_int_[code] || !in.Signed(&delta)) return false;
+      int64_t i = static_cast<int64_t>(static_cast<uint64_t>(last_int_[code]) +
+                                       static_cast<uint64_t>(delta));
+      last_int_[code] = i;
+      *v = Value::Int(i);
+      return true;
+    }
     case Tag::kNull:
       *v = Value::Null();
       return true;
@@ -220,6 +275,10 @@ bool BlockDecoder::ReadValue(ByteReader& in, bool in_array, Value* v, event::Eve
     case Tag::kInt: {
       int64_t i;
       if (!in.Signed(&i)) return false;
+      if (!in_array) {
+        last_int_[code] = i;
+        has_last_int_[code] = 1;
+      }
       *v = Value::Int(i);
       return true;
     }
@@ -237,10 +296,19 @@ bool BlockDecoder::ReadValue(ByteReader& in, bool in_array, Value* v, event::Eve
       *v = Value::Double(d);
       return true;
     }
+    case Tag::kStringRef: {
+      uint64_t index;
+      if (!in.Varint(&index) || index >= strings_.size()) return false;
+      *v = Value::String(strings_[index]);
+      return true;
+    }
     case Tag::kString:
     case Tag::kRawJson: {
       std::string_view s;
       if (!in.Bytes(&s) || s.size() >= (uint64_t{1} << 32)) return false;
+      if (static_cast<Tag>(tag) == Tag::kString && s.size() >= kMinIndexedString) {
+        strings_.push_back(s);
+      }
       // Borrowed from the payload; Event::Set copies it into the event's arena.
       *v = static_cast<Tag>(tag) == Tag::kString ? Value::String(s) : Value::RawJson(s);
       return true;
@@ -267,7 +335,7 @@ bool BlockDecoder::ReadValue(ByteReader& in, bool in_array, Value* v, event::Eve
       size_t base = elements_.size();
       for (uint64_t i = 0; i < n; ++i) {
         Value element;
-        if (!ReadValue(in, true, &element, e)) return false;
+        if (!ReadValue(in, code, true, &element)) return false;
         elements_.push_back(element);
       }
       *v = Value::Array(std::span<const Value>(elements_.data() + base, n));
@@ -311,7 +379,7 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
     }
     elements_.clear();
     Value v;
-    if (!ReadValue(in, false, &v, event)) return Malformed("bad value");
+    if (!ReadValue(in, static_cast<uint32_t>(code), false, &v)) return Malformed("bad value");
     schema::FieldId id = map_[static_cast<size_t>(code)];
     if (!id.valid()) return Malformed("record uses an undefined field");
     if (id == kDropped) {  // the schema's budget refused the field

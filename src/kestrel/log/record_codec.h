@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/base/arena.h"
+#include "kestrel/base/string_map.h"
 #include "kestrel/event/event.h"
 #include "kestrel/log/log_format.h"
 #include "kestrel/schema/schema.h"
@@ -44,13 +46,18 @@ class BlockEncoder {
 
  private:
   void PutValue(const event::Value& v, std::string* out);
+  void PutField(uint32_t code, const event::Value& v, std::string* out);
   void NoteField(uint32_t code);
 
   const schema::Schema& schema_;
   std::string records_;
   std::string record_;  // scratch for one record
   std::vector<uint32_t> block_fields_;
-  std::vector<uint8_t> seen_;  // by field code: used in this block
+  std::vector<uint8_t> seen_;                   // by field code: used in this block
+  base::StringArena strings_{64 << 10};         // the indexed strings of this block
+  base::StringViewMap<uint32_t> string_index_;  // string -> its index in this block
+  std::vector<int64_t> last_int_;               // by field code: its previous integer in this block
+  std::vector<uint8_t> has_last_int_;
   uint64_t block_categories_ = 0;
   uint32_t events_ = 0;
   int64_t prev_time_ = 0;
@@ -80,7 +87,7 @@ class BlockDecoder {
   uint64_t dropped_fields() const { return dropped_fields_; }
 
  private:
-  bool ReadValue(ByteReader& in, bool in_array, event::Value* v, event::Event* e);
+  bool ReadValue(ByteReader& in, uint32_t code, bool in_array, event::Value* v);
 
   schema::Schema* schema_;
   std::string_view rest_;
@@ -91,6 +98,9 @@ class BlockDecoder {
   schema::CategoryId categories_[64] = {};
   uint64_t known_categories_ = 0;
   std::vector<event::Value> elements_;
+  std::vector<std::string_view> strings_;  // indexed strings of this block (in the payload)
+  std::vector<int64_t> last_int_;  // by writer code: the field's previous integer in this block
+  std::vector<uint8_t> has_last_int_;
   uint64_t dropped_fields_ = 0;
 };
 
