@@ -373,6 +373,11 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
   for (uint64_t i = 0; i < entries; ++i) {
     int64_t delta;
     if (!in.Signed(&delta)) return Malformed("truncated field code");
+    // Codes stay below 2^16, so a larger step is a lie (and must not overflow).
+    if (delta > int64_t{schema::Schema::kMaxFields} ||
+        delta < -int64_t{schema::Schema::kMaxFields}) {
+      return Malformed("record uses an undefined field");
+    }
     code += delta;
     if (code < 0 || static_cast<uint64_t>(code) >= map_.size()) {
       return Malformed("record uses an undefined field");
