@@ -97,6 +97,7 @@ int Record(const RecordOptions& options) {
     return kExitUsage;
   }
   log::WriterOptions writer_options;
+  writer_options.compression_level = options.level;
   if (options.fsync == "never") {
     writer_options.fsync = log::FsyncPolicy::kNever;
   } else if (options.fsync == "block") {

@@ -1,6 +1,6 @@
 // The commands around recorded event logs (docs/log-format.md):
 //   kestrel record --source ndjson:FILE|ebpf --output LOG [--count N] [--duration D]
-//                  [--max-size BYTES] [--max-age D] [--fsync never|block|close]
+//                  [--max-size BYTES] [--max-age D] [--fsync never|block|close] [--level N]
 //   kestrel log info LOG    header, blocks, event counts, time range, damage
 //   kestrel log cat LOG...  the events as NDJSON (convert a log back, or inspect it)
 // Tested by log_commands_test.cc and cli_test.sh.
@@ -21,6 +21,7 @@ struct RecordOptions {
   std::optional<std::string> max_size;    // rotate past this size (e.g. 64M)
   std::optional<std::string> max_age;     // rotate past this much event time (e.g. 1h)
   std::string fsync = "close";            // never, block, close
+  int level = 3;                          // zstd level: 1 writes fastest, 19 is smallest
   std::string dialect = "elasticsearch";  // for the NDJSON time defaults, as in `run`
   std::optional<std::string> time_field;
   std::optional<std::string> time_format;

@@ -143,6 +143,10 @@ int main(int argc, char** argv) {
                          "Start a new file past this size (e.g. 64M, 1G)");
   record_cmd->add_option("--max-age", record.max_age,
                          "Start a new file past this much event time (e.g. 10m, 1h)");
+  record_cmd
+      ->add_option("--level", record.level,
+                   "zstd compression level, 1 (fastest) to 19 (smallest); default 3")
+      ->check(CLI::Range(1, 19));
   record_cmd->add_option("--fsync", record.fsync, "When to fsync: never, block or close")
       ->check(CLI::IsMember({"never", "block", "close"}))
       ->capture_default_str();

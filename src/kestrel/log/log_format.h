@@ -103,6 +103,10 @@ inline void PutU64(std::string* out, uint64_t v) {
   out->append(b, 8);
 }
 inline void PutVarint(std::string* out, uint64_t v) {
+  if (v < 0x80) {
+    out->push_back(static_cast<char>(v));
+    return;
+  }
   char b[10];
   size_t n = 0;
   while (v >= 0x80) {

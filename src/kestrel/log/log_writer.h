@@ -39,11 +39,13 @@ enum class FsyncPolicy : uint8_t {
 
 struct WriterOptions {
   FsyncPolicy fsync = FsyncPolicy::kOnClose;
-  int compression_level = 3;       // zstd level
-  size_t block_bytes = 256 << 10;  // raw record bytes that close a block
-  uint64_t max_size_bytes = 0;     // rotate at this file size (0: never)
-  int64_t max_age_ns = 0;          // rotate after this much event time per file (0: never)
-  bool overwrite = false;          // replace an existing file instead of refusing it
+  int compression_level = 3;  // zstd level
+  // Raw record bytes that close a block: larger blocks compress better (Endgame workload, level
+  // 3: ~35 bytes per event with 1 MiB, ~38 with 256 KiB); smaller ones seek finer.
+  size_t block_bytes = 1 << 20;
+  uint64_t max_size_bytes = 0;  // rotate at this file size (0: never)
+  int64_t max_age_ns = 0;       // rotate after this much event time per file (0: never)
+  bool overwrite = false;       // replace an existing file instead of refusing it
 };
 
 class LogWriter {

@@ -86,15 +86,13 @@ void BlockEncoder::PutValue(const Value& v, std::string* out) {
     case ValueKind::kString: {
       std::string_view text = v.as_string();
       if (text.size() >= kMinIndexedString) {
-        auto [it, inserted] = string_index_.try_emplace(text, 0);
-        if (!inserted) {
+        if (auto it = string_index_.find(text); it != string_index_.end()) {
           out->push_back(static_cast<char>(Tag::kStringRef));
           PutVarint(out, it->second);
           return;
         }
-        // The key must outlive the caller's event: re-point it at the block's own copy.
-        uint32_t index = static_cast<uint32_t>(string_index_.size() - 1);
-        string_index_.erase(it);
+        // The key must outlive the caller's event: it points at the block's own copy.
+        uint32_t index = static_cast<uint32_t>(string_index_.size());
         string_index_.emplace(strings_.Copy(text), index);
       }
       out->push_back(static_cast<char>(Tag::kString));
