@@ -90,8 +90,10 @@ struct enter_args {
   __u64 a[4];
 };
 
+/* Arguments of the wanted syscalls between sys_enter and sys_exit, per thread. LRU: entries of
+ * threads that never return (exit mid-syscall) are reclaimed. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
   __type(key, __u64);
   __type(value, struct enter_args);

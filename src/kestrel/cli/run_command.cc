@@ -36,7 +36,7 @@ namespace fs = std::filesystem;
 // Set by SIGINT/SIGTERM (and by --duration): a live source ends its stream.
 std::atomic<bool> g_stop{false};
 
-void OnStopSignal(int) { g_stop.store(true); }
+[[maybe_unused]] void OnStopSignal(int) { g_stop.store(true); }
 
 // Stops the live source at the deadline (or earlier when a signal already did).
 class DurationTimer {
