@@ -52,8 +52,22 @@ int main(int argc, char** argv) {
       app.add_subcommand("run", "Read events, evaluate the rules, write alerts as JSON lines");
   run_cmd->add_option("--rules", run.rules_dir,
                       "Rule directory (default: ./rules, else rules/ beside the executable)");
-  run_cmd->add_option("--source", run.source,
-                      "Event source: ndjson:PATH (NDJSON or one JSON array; ndjson:- is stdin)");
+  std::string default_source = kestrel::cli::DefaultSource();
+  run_cmd->add_option(
+      "--source", run.source,
+      default_source.empty()
+          ? "Event source: ndjson:PATH (NDJSON or one JSON array; ndjson:- is stdin)"
+          : "Event source: ebpf (this machine, live; the default, needs root) or ndjson:PATH "
+            "(NDJSON or one JSON array; ndjson:- is stdin)");
+  std::string duration;
+  run_cmd->add_option("--duration", duration,
+                      "Live source: stop after this long (30s, 5m, 2h; default: until SIGINT or "
+                      "SIGTERM)");
+  run_cmd->add_option("--ignore-comm", run.ignore_comms,
+                      "Live source: drop the events of processes with this name (comm, in the "
+                      "kernel; repeatable)");
+  run_cmd->add_option("--ignore-path", run.ignore_paths,
+                      "Live source: drop file events under this path prefix (repeatable)");
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
   run_cmd
@@ -209,7 +223,17 @@ int main(int argc, char** argv) {
   }
   SetUpLogging(log_level);
 
-  if (run_cmd->parsed()) return kestrel::cli::Run(run);
+  if (run_cmd->parsed()) {
+    if (!duration.empty()) {
+      auto ns = kestrel::cli::ParseDuration(duration);
+      if (!ns.ok()) {
+        spdlog::error("--duration: {}", std::string(ns.status().message()));
+        return kestrel::cli::kExitUsage;
+      }
+      run.duration_ns = *ns;
+    }
+    return kestrel::cli::Run(run);
+  }
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);

@@ -1,9 +1,16 @@
-// `kestrel run`: wires the NDJSON source, the rule set (an engine::Detector) and the alert sink;
-// see run_command.h. Single-threaded: events in input order, rules in load order, so the alert
-// stream depends on the input and the rules only.
+// `kestrel run`: wires the source (live eBPF or NDJSON), the rule set (an engine::Detector) and
+// the alert sink; see run_command.h. Single-threaded: events in input order, rules in load order,
+// so the alert stream depends on the input and the rules only. A live source is stopped by
+// --duration or SIGINT/SIGTERM; the events already collected are still processed.
 #include "kestrel/cli/run_command.h"
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <memory>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -19,11 +26,45 @@
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
+#ifdef KESTREL_HAVE_EBPF
+#include "kestrel/sources/ebpf/ebpf_source.h"
+#endif
 
 namespace kestrel::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Set by SIGINT/SIGTERM (and by --duration): a live source ends its stream.
+std::atomic<bool> g_stop{false};
+
+[[maybe_unused]] void OnStopSignal(int) { g_stop.store(true); }
+
+// Stops the live source at the deadline (or earlier when a signal already did).
+class DurationTimer {
+ public:
+  explicit DurationTimer(int64_t duration_ns) {
+    if (duration_ns <= 0) return;
+    thread_ = std::thread([this, duration_ns] {
+      auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(duration_ns);
+      while (!done_.load() && !g_stop.load()) {
+        if (std::chrono::steady_clock::now() >= end) {
+          g_stop.store(true);
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  ~DurationTimer() {
+    done_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 std::optional<fs::path> ExecutableDir() {
   std::error_code ec;
@@ -64,30 +105,70 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
+  std::string_view number = text;
+  double unit = 1e9;
+  for (auto [suffix, ns] :
+       {std::pair<std::string_view, double>{"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}}) {
+    if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
+      number = text.substr(0, text.size() - suffix.size());
+      unit = ns;
+      break;
+    }
+  }
+  std::string n(number);
+  char* end = nullptr;
+  double value = n.empty() ? -1 : std::strtod(n.c_str(), &end);
+  if (n.empty() || end != n.c_str() + n.size() || !(value >= 0) || value * unit > 9.2e18) {
+    return absl::InvalidArgumentError(
+        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h or seconds", text));
+  }
+  return static_cast<int64_t>(value * unit);
+}
+
+std::string DefaultSource() {
+#ifdef KESTREL_HAVE_EBPF
+  return "ebpf";
+#else
+  return "";
+#endif
+}
+
 int Run(const RunOptions& options) {
   schema::Schema schema;
 
   // Source.
-  std::string_view spec = options.source;
+  std::string default_source = DefaultSource();
+  std::string_view spec =
+      options.source.empty() ? std::string_view(default_source) : std::string_view(options.source);
   if (spec.empty()) {
     spdlog::error(
-        "no event source: pass --source ndjson:PATH (or ndjson:- for standard input); the live "
-        "eBPF source is not part of this build yet");
+        "no event source: pass --source ndjson:PATH (or ndjson:- for standard input); this "
+        "build has no live eBPF collection (built with -DKESTREL_EBPF=OFF or not on Linux)");
     return kExitUsage;
   }
+  bool live = spec == "ebpf";
   size_t colon = spec.find(':');
   std::string_view kind = spec.substr(0, colon);
-  if (colon == std::string_view::npos || kind != "ndjson" || colon + 1 == spec.size()) {
-    spdlog::error("unsupported --source '{}': expected ndjson:PATH or ndjson:-", spec);
+  if (!live && (colon == std::string_view::npos || kind != "ndjson" || colon + 1 == spec.size())) {
+    spdlog::error("unsupported --source '{}': expected ebpf, ndjson:PATH or ndjson:-", spec);
     return kExitUsage;
   }
+#ifndef KESTREL_HAVE_EBPF
+  if (live) {
+    spdlog::error(
+        "--source ebpf: this build has no live eBPF collection (built with -DKESTREL_EBPF=OFF "
+        "or not on Linux); read recorded events with --source ndjson:FILE instead");
+    return kExitUsage;
+  }
+#endif
   if (options.dialect != "elasticsearch" && options.dialect != "endgame") {
     spdlog::error("unknown --dialect '{}': expected elasticsearch or endgame", options.dialect);
     return kExitUsage;
   }
   bool endgame = options.dialect == "endgame";
   sources::NdjsonOptions ndjson;
-  ndjson.path = std::string(spec.substr(colon + 1));
+  if (!live) ndjson.path = std::string(spec.substr(colon + 1));
   if (absl::Status s =
           ApplyTimeOptions(endgame, options.time_field, options.time_format, &ndjson.decoder);
       !s.ok()) {
@@ -96,10 +177,32 @@ int Run(const RunOptions& options) {
   }
 
   auto on_diagnostic = ReportDiagnostics("malformed event skipped", options.max_reported_malformed);
-  auto source = sources::NdjsonSource::Open(&schema, ndjson, on_diagnostic);
-  if (!source.ok()) {
-    spdlog::error("{}", base::Message(source.status()));
-    return kExitFailure;
+  absl::StatusOr<std::unique_ptr<sources::Source>> source;
+  if (live) {
+#ifdef KESTREL_HAVE_EBPF
+    g_stop.store(false);
+    std::signal(SIGINT, OnStopSignal);
+    std::signal(SIGTERM, OnStopSignal);
+    sources::EbpfOptions ebpf;
+    ebpf.ignore_comms = options.ignore_comms;
+    ebpf.ignore_paths = options.ignore_paths;
+    ebpf.stop = &g_stop;
+    auto opened = sources::EbpfSource::Open(&schema, ebpf, on_diagnostic);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    spdlog::info("watching this machine: {}; {} processes already running read from /proc",
+                 (*opened)->mechanism(), (*opened)->processes_at_start());
+    source = std::unique_ptr<sources::Source>(std::move(*opened));
+#endif
+  } else {
+    auto opened = sources::NdjsonSource::Open(&schema, ndjson, on_diagnostic);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    source = std::unique_ptr<sources::Source>(std::move(*opened));
   }
 
   // Rules. A rule with an error is reported and left out; the others still run.
@@ -169,8 +272,28 @@ int Run(const RunOptions& options) {
   uint64_t lost_alerts = 0;
   // Each alert is written as soon as its match completes; the Detector runs rules in load order,
   // so the output order is a function of the input order alone.
+  // Events a live source lost: alerts over them say so (context.degraded), and a warning
+  // (at most one a second) gives the count.
+  engine::LossLedger ledger;
+  std::vector<sources::SourceLoss> losses;
+  uint64_t unwarned_kernel = 0, unwarned_user = 0;
+  auto last_warning = std::chrono::steady_clock::now() - std::chrono::seconds(2);
+  auto warn_losses = [&](bool force) {
+    if (unwarned_kernel + unwarned_user == 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_warning < std::chrono::seconds(1)) return;
+    last_warning = now;
+    sources::SourceStats st = (*source)->stats();
+    spdlog::warn(
+        "events dropped: {} in the kernel (ring buffer full), {} in user space (queue full) "
+        "since the last warning; {} and {} in total. Alerts over that time carry "
+        "context.degraded",
+        unwarned_kernel, unwarned_user, st.kernel_drops, st.user_drops);
+    unwarned_kernel = unwarned_user = 0;
+  };
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
     engine::Alert alert = MakeAlert(*active[rule], m, schema);
+    ledger.Mark(&alert);
     if (recorder) {
       auto path = recorder->Dump(alert);
       if (path.ok()) {
@@ -186,8 +309,18 @@ int Run(const RunOptions& options) {
     }
     ++alerts_per_rule[rule];
   };
+  DurationTimer timer(live ? options.duration_ns : 0);
   while (true) {
     auto more = (*source)->Next(&event);
+    (*source)->TakeLosses(&losses);
+    if (!losses.empty()) {
+      for (const sources::SourceLoss& l : losses) {
+        ledger.Record(l.begin_ns, l.end_ns, l.count);
+        (l.kernel ? unwarned_kernel : unwarned_user) += l.count;
+      }
+      losses.clear();
+    }
+    warn_losses(false);
     if (!more.ok()) {
       spdlog::error("{}", base::Message(more.status()));
       exit_code = kExitFailure;
@@ -202,6 +335,7 @@ int Run(const RunOptions& options) {
     }
   }
   detector.Finish(on_match);
+  warn_losses(true);
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
     exit_code = kExitFailure;
@@ -211,6 +345,10 @@ int Run(const RunOptions& options) {
   std::string summary = fmt::format(
       "summary: events read: {}, malformed lines: {}, alerts: {}, rules: {} loaded, {} failed",
       stats.events, stats.malformed, (*sink)->written(), active.size(), rules_failed);
+  if (live || stats.kernel_drops > 0 || stats.user_drops > 0) {
+    summary += fmt::format(", kernel drops: {}, user drops: {}, parse failures: {}",
+                           stats.kernel_drops, stats.user_drops, stats.malformed);
+  }
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);
   }
