@@ -1,6 +1,9 @@
 // LoadRules and MakeAlert; see detection.h.
 #include "kestrel/cli/detection.h"
 
+#include <chrono>
+#include <csignal>
+
 #include <memory>
 
 #include <fmt/format.h>
@@ -74,6 +77,36 @@ engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& mat
   alert.events = std::move(match.events);
   engine::FinalizeAlert(schema, &alert);
   return alert;
+}
+
+std::atomic<bool>& StopFlag() {
+  static std::atomic<bool> stop{false};
+  return stop;
+}
+
+void InstallStopSignals() {
+  StopFlag().store(false);
+  std::signal(SIGINT, [](int) { StopFlag().store(true); });
+  std::signal(SIGTERM, [](int) { StopFlag().store(true); });
+}
+
+DurationTimer::DurationTimer(int64_t duration_ns) {
+  if (duration_ns <= 0) return;
+  thread_ = std::thread([this, duration_ns] {
+    auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(duration_ns);
+    while (!done_.load() && !StopFlag().load()) {
+      if (std::chrono::steady_clock::now() >= end) {
+        StopFlag().store(true);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+}
+
+DurationTimer::~DurationTimer() {
+  done_.store(true);
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace kestrel::cli

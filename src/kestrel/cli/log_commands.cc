@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <chrono>
 #include <csignal>
 #include <fstream>
 
@@ -19,12 +18,13 @@
 #include "kestrel/log/log_reader.h"
 #include "kestrel/log/log_writer.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
+#ifdef KESTREL_HAVE_EBPF
+#include "kestrel/sources/ebpf/ebpf_source.h"
+#endif
 #include "kestrel/sources/replay/replay_source.h"
 
 namespace kestrel::cli {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
 
 std::optional<std::pair<uint64_t, std::string_view>> NumberAndSuffix(const std::string& text) {
   uint64_t n = 0;
@@ -80,18 +80,21 @@ std::optional<uint64_t> ParseSizeFlag(const std::string& text) {
 int Record(const RecordOptions& options) {
   schema::Schema schema;
   std::string_view spec = options.source;
-  if (spec == "ebpf") {
-    spdlog::error(
-        "--source ebpf: the live eBPF source is not part of this build yet; record from "
-        "--source ndjson:FILE");
-    return kExitUsage;
-  }
+  bool live = spec == "ebpf";
   size_t colon = spec.find(':');
-  if (colon == std::string_view::npos || spec.substr(0, colon) != "ndjson" ||
-      colon + 1 == spec.size()) {
-    spdlog::error("unsupported --source '{}': expected ndjson:PATH, ndjson:- or ebpf", spec);
+  if (!live && (colon == std::string_view::npos || spec.substr(0, colon) != "ndjson" ||
+                colon + 1 == spec.size())) {
+    spdlog::error("unsupported --source '{}': expected ebpf, ndjson:PATH or ndjson:-", spec);
     return kExitUsage;
   }
+#ifndef KESTREL_HAVE_EBPF
+  if (live) {
+    spdlog::error(
+        "--source ebpf: this build has no live eBPF collection (built with -DKESTREL_EBPF=OFF "
+        "or not on Linux); record from --source ndjson:FILE instead");
+    return kExitUsage;
+  }
+#endif
   if (options.output.empty()) {
     spdlog::error("--output LOG is required");
     return kExitUsage;
@@ -131,44 +134,54 @@ int Record(const RecordOptions& options) {
   }
 
   sources::NdjsonOptions ndjson;
-  ndjson.path = std::string(spec.substr(colon + 1));
+  if (!live) ndjson.path = std::string(spec.substr(colon + 1));
   if (absl::Status s = ApplyTimeOptions(options.dialect == "endgame", options.time_field,
                                         options.time_format, &ndjson.decoder);
       !s.ok()) {
     spdlog::error("--time-format: {}", base::Message(s));
     return kExitUsage;
   }
-  auto source =
-      sources::NdjsonSource::Open(&schema, ndjson, ReportDiagnostics("malformed event skipped"));
-  if (!source.ok()) {
-    spdlog::error("{}", base::Message(source.status()));
-    return kExitFailure;
+  InstallStopSignals();
+  sources::DiagnosticSink on_diagnostic = ReportDiagnostics("malformed event skipped");
+  std::unique_ptr<sources::Source> source;
+  if (live) {
+#ifdef KESTREL_HAVE_EBPF
+    sources::EbpfOptions ebpf;
+    ebpf.stop = &StopFlag();
+    auto opened = sources::EbpfSource::Open(&schema, ebpf, on_diagnostic);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    spdlog::info("recording this machine: {}", (*opened)->mechanism());
+    source = std::move(*opened);
+#endif
+  } else {
+    auto opened = sources::NdjsonSource::Open(&schema, ndjson, on_diagnostic);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    source = std::move(*opened);
   }
 
   log::LogMetadata meta;
   meta.kestrel_version = options.version;
   meta.host_name = HostName();
   meta.boot_id = BootId();
-  meta.clock_origin_ns = 0;  // NDJSON events carry wall-clock times already
+  meta.clock_origin_ns = 0;  // both sources give events wall-clock times
   auto writer = log::LogWriter::Create(options.output, schema, meta, writer_options);
   if (!writer.ok()) {
     spdlog::error("{}", base::Message(writer.status()));
     return kExitFailure;
   }
 
-  g_stop = 0;
-  auto previous_int = std::signal(SIGINT, [](int) { g_stop = 1; });
-  auto previous_term = std::signal(SIGTERM, [](int) { g_stop = 1; });
-  auto start = std::chrono::steady_clock::now();
+  DurationTimer timer(duration.value_or(0));
   int exit_code = kExitOk;
   event::Event event;
   uint64_t written = 0;
-  while (!g_stop && (!options.count || written < *options.count)) {
-    if (duration &&
-        std::chrono::steady_clock::now() - start >= std::chrono::nanoseconds(*duration)) {
-      break;
-    }
-    auto more = (*source)->Next(&event);
+  while (!StopFlag().load() && (!options.count || written < *options.count)) {
+    auto more = source->Next(&event);
     if (!more.ok()) {
       spdlog::error("{}", base::Message(more.status()));
       exit_code = kExitFailure;
@@ -182,22 +195,23 @@ int Record(const RecordOptions& options) {
     }
     ++written;
   }
-  std::signal(SIGINT, previous_int);
-  std::signal(SIGTERM, previous_term);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   if (absl::Status s = (*writer)->Close(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
     exit_code = kExitFailure;
   }
-  sources::SourceStats stats = (*source)->stats();
-  fmt::print(
-      stderr,
-      "summary: events read: {}, malformed lines: {}, events written: {}, blocks: {}, "
-      "bytes: {} ({:.1f} per event), files: {}\n",
-      stats.events, stats.malformed, (*writer)->events(), (*writer)->blocks(), (*writer)->bytes(),
-      (*writer)->events()
-          ? static_cast<double>((*writer)->bytes()) / static_cast<double>((*writer)->events())
-          : 0.0,
-      fmt::join((*writer)->files(), " "));
+  sources::SourceStats stats = source->stats();
+  std::string drops =
+      live ? fmt::format(", kernel drops: {}, user drops: {}", stats.kernel_drops, stats.user_drops)
+           : "";
+  uint64_t events = (*writer)->events();
+  fmt::print(stderr,
+             "summary: events read: {}, malformed lines: {}{}, events written: {}, blocks: {}, "
+             "bytes: {} ({:.1f} per event), files: {}\n",
+             stats.events, stats.malformed, drops, events, (*writer)->blocks(), (*writer)->bytes(),
+             events ? static_cast<double>((*writer)->bytes()) / static_cast<double>(events) : 0.0,
+             fmt::join((*writer)->files(), " "));
   return exit_code;
 }
 

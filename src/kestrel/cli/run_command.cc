@@ -35,37 +35,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Set by SIGINT/SIGTERM (and by --duration): a live source ends its stream.
-std::atomic<bool> g_stop{false};
-
-[[maybe_unused]] void OnStopSignal(int) { g_stop.store(true); }
-
-// Stops the live source at the deadline (or earlier when a signal already did).
-class DurationTimer {
- public:
-  explicit DurationTimer(int64_t duration_ns) {
-    if (duration_ns <= 0) return;
-    thread_ = std::thread([this, duration_ns] {
-      auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(duration_ns);
-      while (!done_.load() && !g_stop.load()) {
-        if (std::chrono::steady_clock::now() >= end) {
-          g_stop.store(true);
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    });
-  }
-  ~DurationTimer() {
-    done_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
-
 std::optional<fs::path> ExecutableDir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -180,13 +149,11 @@ int Run(const RunOptions& options) {
   absl::StatusOr<std::unique_ptr<sources::Source>> source;
   if (live) {
 #ifdef KESTREL_HAVE_EBPF
-    g_stop.store(false);
-    std::signal(SIGINT, OnStopSignal);
-    std::signal(SIGTERM, OnStopSignal);
+    InstallStopSignals();
     sources::EbpfOptions ebpf;
     ebpf.ignore_comms = options.ignore_comms;
     ebpf.ignore_paths = options.ignore_paths;
-    ebpf.stop = &g_stop;
+    ebpf.stop = &StopFlag();
     auto opened = sources::EbpfSource::Open(&schema, ebpf, on_diagnostic);
     if (!opened.ok()) {
       spdlog::error("{}", base::Message(opened.status()));
