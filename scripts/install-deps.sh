@@ -13,6 +13,8 @@ PACKAGES=(
   # libraries (ARCHITECTURE.md, "Dependencies")
   libabsl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libvectorscan-dev libre2-dev libzstd-dev libxxhash-dev libssl-dev
+  # predicate runtimes (src/kestrel/runtime): LuaJIT, wabt
+  libluajit2-5.1-dev wabt
   # helpers used by scripts
   python3
 )
