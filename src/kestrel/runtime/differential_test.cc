@@ -1,5 +1,5 @@
-// Differential tests: the Lua runtime (generated chunks + Host API) must give exactly the
-// native IR evaluator's results.
+// Differential tests: the Lua and Wasm runtimes (generated chunks/modules + Host API) must give
+// exactly the native IR evaluator's results.
 // 1. Every case of shared/conformance/eql/endgame/test_queries.toml, in each case mode it
 //    names: the serial_event_ids found with predicates in Lua equal those found natively (and
 //    the expected ones). A missing data file skips loudly.
@@ -16,7 +16,11 @@
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/runtime/lua/lua_codegen.h"
 #include "kestrel/runtime/lua/lua_predicates.h"
+#include "kestrel/runtime/wasm/wasm_codegen.h"
 #include "toml++/toml.h"
+#ifdef KESTREL_HAVE_WASM
+#include "kestrel/runtime/wasm/wasm_predicates.h"
+#endif
 
 namespace kestrel::runtime {
 namespace {
@@ -69,7 +73,19 @@ std::vector<int64_t> RunQuery(const eql::IrProgram& program, schema::Schema& sch
   return ids;
 }
 
-TEST(DifferentialTest, EveryConformanceCaseAgreesBetweenNativeAndLua) {
+// The runtimes compared with native evaluation.
+std::vector<std::pair<std::string, std::unique_ptr<engine::PredicateRuntime>>> Runtimes() {
+  std::vector<std::pair<std::string, std::unique_ptr<engine::PredicateRuntime>>> out;
+  auto lua = LuaPredicateRuntime::Create();
+  EXPECT_TRUE(lua.ok()) << lua.status();
+  out.emplace_back("lua", std::move(*lua));
+#ifdef KESTREL_HAVE_WASM
+  out.emplace_back("wasm", std::make_unique<WasmPredicateRuntime>());
+#endif
+  return out;
+}
+
+TEST(DifferentialTest, EveryConformanceCaseAgreesBetweenNativeAndEachRuntime) {
   std::string path = std::string(kDir) + "test_queries.toml";
   if (!std::filesystem::exists(path)) {
     GTEST_SKIP() << "\n\n*** CONFORMANCE DATA MISSING: " << path
@@ -77,11 +93,10 @@ TEST(DifferentialTest, EveryConformanceCaseAgreesBetweenNativeAndLua) {
   }
   schema::Schema schema;
   std::vector<event::Event> events = LoadEvents(schema);
-  auto lua = LuaPredicateRuntime::Create();
-  ASSERT_TRUE(lua.ok()) << lua.status();
+  auto runtimes = Runtimes();
   toml::table table = toml::parse_file(path);
   int cases = 0, runs = 0, agree = 0;
-  uint64_t compiled = 0, delegated = 0;
+  uint64_t compiled = 0, delegated = 0, wasm_compiled = 0, wasm_delegated = 0;
   std::string failures;
   for (const toml::node& node : *table["queries"].as_array()) {
     const toml::table& entry = *node.as_table();
@@ -102,22 +117,30 @@ TEST(DifferentialTest, EveryConformanceCaseAgreesBetweenNativeAndLua) {
       LuaChunk chunk = GenerateLua(*r.program);
       compiled += chunk.compiled_nodes;
       delegated += chunk.delegated_nodes;
-      uint64_t native_errors = 0, lua_errors = 0;
+      WasmModuleCode module = GenerateWasm(*r.program);
+      wasm_compiled += module.compiled_nodes;
+      wasm_delegated += module.delegated_nodes;
+      uint64_t native_errors = 0;
       std::vector<int64_t> native = RunQuery(*r.program, schema, events, nullptr, &native_errors);
-      std::vector<int64_t> in_lua = RunQuery(*r.program, schema, events, lua->get(), &lua_errors);
-      ++runs;
-      if (native == in_lua && native == expected && lua_errors == 0) {
-        ++agree;
-      } else {
-        failures += "case #" + std::to_string(cases) + ": " + query + "\n" + chunk.source + "\n";
+      for (auto& [name, runtime] : runtimes) {
+        uint64_t errors = 0;
+        std::vector<int64_t> got = RunQuery(*r.program, schema, events, runtime.get(), &errors);
+        ++runs;
+        if (native == got && native == expected && errors == 0) {
+          ++agree;
+        } else {
+          failures += name + ", case #" + std::to_string(cases) + ": " + query + "\n" +
+                      (name == "lua" ? chunk.source + "\n" : "");
+        }
       }
     }
   }
   std::printf(
-      "lua differential: %d of %d runs (%d cases) agree; %llu nodes compiled to Lua, "
-      "%llu delegated to the engine\n",
-      agree, runs, cases, static_cast<unsigned long long>(compiled),
-      static_cast<unsigned long long>(delegated));
+      "differential (%zu runtimes): %d of %d runs (%d cases) agree; Lua: %llu nodes "
+      "compiled, %llu delegated to the engine; Wasm: %llu compiled, %llu delegated\n",
+      runtimes.size(), agree, runs, cases, static_cast<unsigned long long>(compiled),
+      static_cast<unsigned long long>(delegated), static_cast<unsigned long long>(wasm_compiled),
+      static_cast<unsigned long long>(wasm_delegated));
   EXPECT_EQ(cases, 241);
   EXPECT_EQ(agree, runs) << failures;
 }
@@ -212,36 +235,38 @@ class RandomQueries {
   std::mt19937 rng_;
 };
 
-TEST(DifferentialTest, RandomExpressionsAgreeBetweenNativeAndLua) {
+TEST(DifferentialTest, RandomExpressionsAgreeBetweenNativeAndEachRuntime) {
   for (uint32_t seed : {1u, 2u, 3u, 7u, 42u}) {
     schema::Schema schema;
     RandomQueries gen(seed);
     std::vector<event::Event> events;
     for (int i = 0; i < 60; ++i) events.push_back(gen.Event(schema));
-    auto lua = LuaPredicateRuntime::Create();
-    ASSERT_TRUE(lua.ok());
+    auto runtimes = Runtimes();
     int compiled_queries = 0;
     for (int q = 0; q < 150; ++q) {
       std::string text = "any where " + gen.Condition(3);
       eql::CompileResult r = eql::Compile(text, schema);
       if (!r.ok()) continue;
       ++compiled_queries;
-      auto predicates = (*lua)->Compile(*r.program);
-      ASSERT_TRUE(predicates.ok()) << text << ": " << predicates.status();
-      const eql::IrStage& stage = r.program->stages[0];
-      base::StringArena scratch;
-      for (size_t i = 0; i < events.size(); ++i) {
-        eql::EvalContext ctx;
-        ctx.event = &events[i];
-        ctx.scratch = &scratch;
-        ctx.schema = &schema;
-        bool native = eql::EvalCondition(*stage.predicate, ctx);
-        bool in_lua = (*predicates)->Holds(stage, ctx);
-        ASSERT_EQ(native, in_lua) << "seed " << seed << ", event " << i << ": " << text << "\n"
-                                  << GenerateLua(*r.program).source;
-        scratch.Reset();
+      for (auto& [name, runtime] : runtimes) {
+        auto predicates = runtime->Compile(*r.program);
+        ASSERT_TRUE(predicates.ok()) << name << ": " << text << ": " << predicates.status();
+        const eql::IrStage& stage = r.program->stages[0];
+        base::StringArena scratch;
+        for (size_t i = 0; i < events.size(); ++i) {
+          eql::EvalContext ctx;
+          ctx.event = &events[i];
+          ctx.scratch = &scratch;
+          ctx.schema = &schema;
+          bool native = eql::EvalCondition(*stage.predicate, ctx);
+          bool other = (*predicates)->Holds(stage, ctx);
+          ASSERT_EQ(native, other)
+              << name << ", seed " << seed << ", event " << i << ": " << text << "\n"
+              << GenerateLua(*r.program).source;
+          scratch.Reset();
+        }
+        EXPECT_EQ((*predicates)->errors(), 0u) << name << ": " << text;
       }
-      EXPECT_EQ((*predicates)->errors(), 0u) << text;
     }
     EXPECT_GE(compiled_queries, 100) << "seed " << seed << ": too few queries compile";
   }

@@ -6,6 +6,7 @@
 // current event (no arraySearch locals, no `events[i]` of pipes).
 // Tested by host_api_test.cc.
 #include "kestrel/runtime/host_api.h"
+#include "kestrel/runtime/host_api_internal.h"
 
 #include <re2/re2.h>
 
@@ -253,3 +254,12 @@ void kestrel_report_error(kestrel_host_ctx* ctx, int32_t code, const char* messa
 }
 
 }  // extern "C"
+
+extern "C" int32_t kestrel_internal_take_error(kestrel_host_ctx* ctx, const char** message,
+                                               uint32_t* size) {
+  if (ctx == nullptr || !ctx->error) return 0;
+  ctx->error = false;
+  *message = ctx->last_error.message.data();
+  *size = static_cast<uint32_t>(ctx->last_error.message.size());
+  return 1;
+}
