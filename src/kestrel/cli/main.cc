@@ -10,6 +10,7 @@
 #include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
 #include "kestrel/cli/log_commands.h"
+#include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/query_command.h"
 #include "kestrel/cli/replay_command.h"
 #include "kestrel/cli/run_command.h"
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
                       "kernel; repeatable)");
   run_cmd->add_option("--ignore-path", run.ignore_paths,
                       "Live source: drop file events under this path prefix (repeatable)");
+  run_cmd->add_option("--predicate-runtime", run.predicate_runtime,
+                      kestrel::cli::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
   run_cmd
@@ -120,6 +123,8 @@ int main(int argc, char** argv) {
   query_cmd->add_flag("--case-insensitive", query.case_insensitive,
                       "Endgame dialect: compare strings without case (the default)");
   query_cmd->add_flag("--count", query.count, "Print only the number of results");
+  query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
+                        kestrel::cli::kPredicateRuntimeHelp);
   query_cmd->add_option("--time-field", query.time_field,
                         "Field that holds each event's time (default @timestamp; endgame: "
                         "timestamp)");

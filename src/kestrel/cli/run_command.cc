@@ -21,6 +21,7 @@
 #include "kestrel/base/status.h"
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/log_commands.h"
+#include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
@@ -183,6 +184,12 @@ int Run(const RunOptions& options) {
   const std::vector<const rules::CompiledRule*>& active = loaded->active;  // detector rule i
   size_t rules_failed = loaded->failed;
   engine::Detector detector(schema, limits);
+  auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
+  if (!predicate_runtime.ok()) {
+    spdlog::error("{}", base::Message(predicate_runtime.status()));
+    return kExitUsage;
+  }
+  detector.UsePredicateRuntime(predicate_runtime->get());
   for (const rules::CompiledRule* rule : active) {
     if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
       spdlog::error("{}", base::Message(s));  // accepted by LoadRules: not expected

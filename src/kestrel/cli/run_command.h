@@ -44,6 +44,7 @@ struct RunOptions {
   std::string version;  // Kestrel's version, written into flight recordings
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
+  std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`
