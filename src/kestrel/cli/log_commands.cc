@@ -50,20 +50,6 @@ std::string Time(int64_t ns) { return base::FormatTimestamp(ns); }
 
 }  // namespace
 
-std::optional<int64_t> ParseDurationFlag(const std::string& text) {
-  auto parsed = NumberAndSuffix(text);
-  if (!parsed) return std::nullopt;
-  auto [n, unit] = *parsed;
-  int64_t scale = 0;
-  if (unit == "ms") scale = 1'000'000;
-  if (unit == "s" || unit.empty()) scale = 1'000'000'000;
-  if (unit == "m") scale = int64_t{60} * 1'000'000'000;
-  if (unit == "h") scale = int64_t{3600} * 1'000'000'000;
-  if (unit == "d") scale = int64_t{86400} * 1'000'000'000;
-  if (scale == 0 || n > static_cast<uint64_t>(INT64_MAX / scale)) return std::nullopt;
-  return static_cast<int64_t>(n) * scale;
-}
-
 std::optional<uint64_t> ParseSizeFlag(const std::string& text) {
   auto parsed = NumberAndSuffix(text);
   if (!parsed) return std::nullopt;
@@ -112,7 +98,11 @@ int Record(const RecordOptions& options) {
     return kExitUsage;
   }
   std::optional<int64_t> duration;
-  if (options.duration && !(duration = ParseDurationFlag(*options.duration))) {
+  if (options.duration) {
+    absl::StatusOr<int64_t> parsed = ParseDuration(*options.duration);
+    if (parsed.ok() && *parsed > 0) duration = *parsed;
+  }
+  if (options.duration && !duration) {
     spdlog::error("bad --duration '{}': expected e.g. 30s, 5m, 2h", *options.duration);
     return kExitUsage;
   }
@@ -125,8 +115,8 @@ int Record(const RecordOptions& options) {
     writer_options.max_size_bytes = *size;
   }
   if (options.max_age) {
-    auto age = ParseDurationFlag(*options.max_age);
-    if (!age || *age == 0) {
+    absl::StatusOr<int64_t> age = ParseDuration(*options.max_age);
+    if (!age.ok() || *age == 0) {
       spdlog::error("bad --max-age '{}': expected e.g. 10m, 1h", *options.max_age);
       return kExitUsage;
     }

@@ -32,8 +32,6 @@ int Record(const RecordOptions& options);
 int LogInfo(const std::string& path);
 int LogCat(const std::vector<std::string>& paths);
 
-// "30s", "5m", "2h", "1d", "250ms" -> nanoseconds. nullopt: bad.
-std::optional<int64_t> ParseDurationFlag(const std::string& text);
 // "1048576", "64K", "64M", "2G" -> bytes. nullopt: bad.
 std::optional<uint64_t> ParseSizeFlag(const std::string& text);
 

@@ -78,8 +78,11 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
 absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
   std::string_view number = text;
   double unit = 1e9;
-  for (auto [suffix, ns] :
-       {std::pair<std::string_view, double>{"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}}) {
+  for (auto [suffix, ns] : {std::pair<std::string_view, double>{"ms", 1e6},
+                            {"s", 1e9},
+                            {"m", 60e9},
+                            {"h", 3600e9},
+                            {"d", 86400e9}}) {
     if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
       number = text.substr(0, text.size() - suffix.size());
       unit = ns;
@@ -91,7 +94,7 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
   double value = n.empty() ? -1 : std::strtod(n.c_str(), &end);
   if (n.empty() || end != n.c_str() + n.size() || !(value >= 0) || value * unit > 9.2e18) {
     return absl::InvalidArgumentError(
-        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h or seconds", text));
+        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h, 1d or seconds", text));
   }
   return static_cast<int64_t>(value * unit);
 }
@@ -216,8 +219,8 @@ int Run(const RunOptions& options) {
   // Flight recorder.
   std::unique_ptr<actions::FlightRecorder> recorder;
   if (options.flight_recorder) {
-    std::optional<int64_t> window = ParseDurationFlag(*options.flight_recorder);
-    if (!window || *window <= 0) {
+    absl::StatusOr<int64_t> window = ParseDuration(*options.flight_recorder);
+    if (!window.ok() || *window <= 0) {
       spdlog::error("bad --flight-recorder '{}': expected a duration such as 30s or 5m",
                     *options.flight_recorder);
       return kExitUsage;
