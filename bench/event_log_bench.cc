@@ -15,50 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "endgame_workload.h"
 #include "kestrel/log/log_reader.h"
 #include "kestrel/log/log_writer.h"
-#include "kestrel/sources/ndjson/ndjson_source.h"
 #include "kestrel/sources/replay/replay_source.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-const std::string kWorkload = std::string(KESTREL_SHARED_DIR) + "/bench/endgame-workload/";
-
-struct Workload {
-  kestrel::schema::Schema schema;
-  std::vector<kestrel::event::Event> events;
-  uint64_t ndjson_bytes = 0;
-};
-
-Workload* LoadEvents() {
-  static Workload* w = [] {
-    auto* w = new Workload();
-    const char* env = std::getenv("KESTREL_WORKLOAD_EVENTS");
-    size_t n = env != nullptr ? std::strtoul(env, nullptr, 10) : 200000;
-    std::string path = fmt::format("/tmp/kestrel_endgame_workload_{}.ndjson", n);
-    if (!fs::exists(path)) {
-      std::string cmd = fmt::format("python3 {}gen_events.py --n {} --seed 1 -o {} >/dev/null",
-                                    kWorkload, n, path);
-      if (std::system(cmd.c_str()) != 0) return w;
-    }
-    w->ndjson_bytes = fs::file_size(path);
-    kestrel::sources::NdjsonOptions options;
-    options.path = path;
-    options.decoder.time_field = "timestamp";
-    options.decoder.time_format = kestrel::event::TimeFormat::kFiletime;
-    auto source = kestrel::sources::NdjsonSource::Open(&w->schema, options, nullptr);
-    if (!source.ok()) return w;
-    kestrel::event::Event e;
-    while (true) {
-      auto more = (*source)->Next(&e);
-      if (!more.ok() || !*more) break;
-      w->events.push_back(e);
-    }
-    return w;
-  }();
-  return w;
-}
+using Workload = kestrel::bench::EndgameWorkload;
+Workload* LoadEvents() { return kestrel::bench::LoadEndgameWorkload(); }
 
 std::string LogPath(int level) {
   return fmt::format("/tmp/kestrel_event_log_bench_{}.klog", level);

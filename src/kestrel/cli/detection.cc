@@ -79,6 +79,26 @@ engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& mat
   return alert;
 }
 
+bool ParseSourceSpec(std::string_view spec, bool* live, std::string* ndjson_path) {
+  *live = spec == "ebpf";
+  size_t colon = spec.find(':');
+  if (!*live && (colon == std::string_view::npos || spec.substr(0, colon) != "ndjson" ||
+                 colon + 1 == spec.size())) {
+    spdlog::error("unsupported --source '{}': expected ebpf, ndjson:PATH or ndjson:-", spec);
+    return false;
+  }
+#ifndef KESTREL_HAVE_EBPF
+  if (*live) {
+    spdlog::error(
+        "--source ebpf: this build has no live eBPF collection (built with -DKESTREL_EBPF=OFF "
+        "or not on Linux); read events from a file with --source ndjson:FILE instead");
+    return false;
+  }
+#endif
+  if (!*live) *ndjson_path = std::string(spec.substr(colon + 1));
+  return true;
+}
+
 std::atomic<bool>& StopFlag() {
   static std::atomic<bool> stop{false};
   return stop;

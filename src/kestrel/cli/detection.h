@@ -45,6 +45,11 @@ sources::DiagnosticSink ReportDiagnostics(std::string what, size_t limit = 100);
 engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,
                         const schema::Schema& schema);
 
+// Checks a --source value: "ebpf" (live; only in builds with eBPF) or "ndjson:PATH" / "ndjson:-".
+// On success sets *live and, for NDJSON, *ndjson_path; otherwise logs why (saying what to use
+// instead) and returns false: a usage error.
+bool ParseSourceSpec(std::string_view spec, bool* live, std::string* ndjson_path);
+
 // Set by SIGINT/SIGTERM once InstallStopSignals() ran, and by a DurationTimer: live sources
 // end their stream when it is set, and commands stop reading.
 std::atomic<bool>& StopFlag();

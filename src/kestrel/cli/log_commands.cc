@@ -66,21 +66,9 @@ std::optional<uint64_t> ParseSizeFlag(const std::string& text) {
 int Record(const RecordOptions& options) {
   schema::Schema schema;
   std::string_view spec = options.source;
-  bool live = spec == "ebpf";
-  size_t colon = spec.find(':');
-  if (!live && (colon == std::string_view::npos || spec.substr(0, colon) != "ndjson" ||
-                colon + 1 == spec.size())) {
-    spdlog::error("unsupported --source '{}': expected ebpf, ndjson:PATH or ndjson:-", spec);
-    return kExitUsage;
-  }
-#ifndef KESTREL_HAVE_EBPF
-  if (live) {
-    spdlog::error(
-        "--source ebpf: this build has no live eBPF collection (built with -DKESTREL_EBPF=OFF "
-        "or not on Linux); record from --source ndjson:FILE instead");
-    return kExitUsage;
-  }
-#endif
+  bool live = false;
+  sources::NdjsonOptions ndjson;
+  if (!ParseSourceSpec(spec, &live, &ndjson.path)) return kExitUsage;
   if (options.output.empty()) {
     spdlog::error("--output LOG is required");
     return kExitUsage;
@@ -123,8 +111,6 @@ int Record(const RecordOptions& options) {
     writer_options.max_age_ns = *age;
   }
 
-  sources::NdjsonOptions ndjson;
-  if (!live) ndjson.path = std::string(spec.substr(colon + 1));
   if (absl::Status s = ApplyTimeOptions(options.dialect == "endgame", options.time_field,
                                         options.time_format, &ndjson.decoder);
       !s.ok()) {

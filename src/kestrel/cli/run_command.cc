@@ -120,28 +120,14 @@ int Run(const RunOptions& options) {
         "build has no live eBPF collection (built with -DKESTREL_EBPF=OFF or not on Linux)");
     return kExitUsage;
   }
-  bool live = spec == "ebpf";
-  size_t colon = spec.find(':');
-  std::string_view kind = spec.substr(0, colon);
-  if (!live && (colon == std::string_view::npos || kind != "ndjson" || colon + 1 == spec.size())) {
-    spdlog::error("unsupported --source '{}': expected ebpf, ndjson:PATH or ndjson:-", spec);
-    return kExitUsage;
-  }
-#ifndef KESTREL_HAVE_EBPF
-  if (live) {
-    spdlog::error(
-        "--source ebpf: this build has no live eBPF collection (built with -DKESTREL_EBPF=OFF "
-        "or not on Linux); read recorded events with --source ndjson:FILE instead");
-    return kExitUsage;
-  }
-#endif
+  bool live = false;
+  sources::NdjsonOptions ndjson;
+  if (!ParseSourceSpec(spec, &live, &ndjson.path)) return kExitUsage;
   if (options.dialect != "elasticsearch" && options.dialect != "endgame") {
     spdlog::error("unknown --dialect '{}': expected elasticsearch or endgame", options.dialect);
     return kExitUsage;
   }
   bool endgame = options.dialect == "endgame";
-  sources::NdjsonOptions ndjson;
-  if (!live) ndjson.path = std::string(spec.substr(colon + 1));
   if (absl::Status s =
           ApplyTimeOptions(endgame, options.time_field, options.time_format, &ndjson.decoder);
       !s.ok()) {
