@@ -131,6 +131,31 @@ printf '\x00' | dd of="$tmp/bad.klog" bs=1 seek=200 conv=notrunc status=none
 grep -q "bad.klog:[0-9]*: damaged log data: block payload checksum mismatch" "$tmp/err" \
   || fail "damage not reported with offset: $(cat "$tmp/err")"
 grep -q "^blocks: 0 (1 damaged)" "$tmp/info" || fail "log info damage count: $(cat "$tmp/info")"
+# Hot reload: a rule added while events stream in applies to the next events; a broken set is
+# refused and the running one keeps detecting.
+mkdir -p "$tmp/hr"
+printf '// severity: low\nprocess where process.name == "one"\n' >"$tmp/hr/one.eql"
+mkfifo "$tmp/fifo"
+"$kestrel" run --rules "$tmp/hr" --source ndjson:- <"$tmp/fifo" >"$tmp/hr.jsonl" 2>"$tmp/hr.err" &
+hr_pid=$!
+exec 3>"$tmp/fifo"
+ev() { printf '{"@timestamp":"2026-01-01T00:00:0%sZ","event":{"category":["process"]},"process":{"name":"%s"}}\n' "$1" "$2" >&3; }
+ev 1 one
+sleep 0.5
+printf '// severity: low\nprocess where process.name == "two"\n' >"$tmp/hr/two.eql"
+sleep 0.8
+ev 2 two
+sleep 0.3
+printf 'process where (\n' >"$tmp/hr/broken.eql"
+sleep 0.8
+ev 3 one
+sleep 0.3
+exec 3>&-
+wait $hr_pid || fail "run with hot reload failed: $(cat "$tmp/hr.err")"
+[ "$(grep -c '"rule_id":"one"' "$tmp/hr.jsonl")" -eq 2 ] || fail "rule one should alert twice: $(cat "$tmp/hr.jsonl")"
+[ "$(grep -c '"rule_id":"two"' "$tmp/hr.jsonl")" -eq 1 ] || fail "the added rule did not alert: $(cat "$tmp/hr.err")"
+grep -q "rule reloads: 1 (1 refused)" "$tmp/hr.err" || fail "reload counts: $(cat "$tmp/hr.err")"
+grep -q "rule reload refused" "$tmp/hr.err" || fail "the broken set was not refused: $(cat "$tmp/hr.err")"
 # A flight recording names the events that led up to each alert, readable as a log.
 "$kestrel" run --source ndjson:examples/demo-events.ndjson --flight-recorder 60s \
   --flight-recorder-dir "$tmp/flight" >"$tmp/fr.jsonl" 2>"$tmp/err" || fail "flight recorder run: $(cat "$tmp/err")"

@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
                       "kernel; repeatable)");
   run_cmd->add_option("--ignore-path", run.ignore_paths,
                       "Live source: drop file events under this path prefix (repeatable)");
+  bool no_reload = false;
+  run_cmd->add_flag("--no-reload", no_reload,
+                    "Do not watch the rule directory (by default a change, or SIGHUP, reloads "
+                    "it; a set with errors is refused and the running one kept)");
   run_cmd
       ->add_option("--workers", run.workers,
                    "Worker threads for the rules (default 1); alerts are the same, in the same "
@@ -247,6 +251,7 @@ int main(int argc, char** argv) {
       }
       run.duration_ns = *ns;
     }
+    run.reload = !no_reload;
     return kestrel::cli::Run(run);
   }
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);

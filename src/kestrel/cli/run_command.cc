@@ -24,6 +24,7 @@
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/cli/rule_reloader.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
@@ -167,35 +168,26 @@ int Run(const RunOptions& options) {
   // Rules. A rule with an error is reported and left out; the others still run.
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
-  auto loaded = LoadRules(options.rules_dir, endgame, schema, limits);
-  if (!loaded.ok()) {
-    spdlog::error("{}", base::Message(loaded.status()));
-    return kExitUsage;
-  }
-  const std::vector<const rules::CompiledRule*>& active = loaded->active;  // detector rule i
-  size_t rules_failed = loaded->failed;
-  engine::Detector detector(schema, limits);
   auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
   if (!predicate_runtime.ok()) {
     spdlog::error("{}", base::Message(predicate_runtime.status()));
     return kExitUsage;
   }
-  detector.UsePredicateRuntime(predicate_runtime->get());
-  for (const rules::CompiledRule* rule : active) {
-    if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
-      spdlog::error("{}", base::Message(s));  // accepted by LoadRules: not expected
-      return kExitFailure;
-    }
+  auto first =
+      FirstGeneration(options.rules_dir, endgame, schema, limits, predicate_runtime->get());
+  if (!first.ok()) {
+    spdlog::error("{}", base::Message(first.status()));
+    return first.status().code() == absl::StatusCode::kNotFound ? kExitUsage : kExitFailure;
   }
-  if (absl::Status s = detector.Seal(); !s.ok()) {
-    spdlog::error("{}", base::Message(s));
-    return kExitFailure;
-  }
-  const engine::RuleIndexStats& index_stats = detector.index_stats();
+  RuleGeneration generation = std::move(*first);
+  // Rule i of the running set (the Detector's rule i); replaced by a reload.
+  const std::vector<const rules::CompiledRule*>* active = &generation.rules.active;
+  size_t rules_failed = generation.rules.failed;
+  const engine::RuleIndexStats& index_stats = generation.detector->index_stats();
   spdlog::debug("rule index: {} of {} stages anchored, {} hashed values, {} patterns",
                 index_stats.anchored_stages, index_stats.stages, index_stats.hashed_values,
                 index_stats.patterns);
-  std::vector<uint64_t> alerts_per_rule(active.size(), 0);
+  absl::flat_hash_map<std::string, uint64_t> alerts_per_rule;  // by rule id
   if (options.workers < 1 || options.workers > 256) {
     spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
     return kExitUsage;
@@ -281,7 +273,7 @@ int Run(const RunOptions& options) {
   std::mutex alert_mu;
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
     std::lock_guard<std::mutex> lock(alert_mu);
-    engine::Alert alert = MakeAlert(*active[rule], m, schema);
+    engine::Alert alert = MakeAlert(*(*active)[rule], m, schema);
     ledger.Mark(&alert);
     if (recorder) {
       auto path = recorder->Dump(alert);
@@ -296,8 +288,20 @@ int Run(const RunOptions& options) {
       if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
       return;
     }
-    ++alerts_per_rule[rule];
+    ++alerts_per_rule[(*active)[rule]->spec.id];
   };
+  // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
+  std::unique_ptr<RuleWatcher> watcher;
+  uint64_t reloads = 0, reload_failures = 0;
+  if (options.reload && !generation.rules.directory.empty()) {
+    auto started = RuleWatcher::Start(generation.rules.directory);
+    if (started.ok()) {
+      watcher = std::move(*started);
+    } else {
+      spdlog::warn("rule directory not watched ({}); changes need a restart",
+                   base::Message(started.status()));
+    }
+  }
   std::unique_ptr<bus::ParallelDetector> parallel;
   if (options.workers > 1) {
     bus::ParallelOptions bus_options;
@@ -305,7 +309,7 @@ int Run(const RunOptions& options) {
     bus_options.policy = queue_policy;
     bus_options.limits = limits;
     std::vector<const eql::IrProgram*> programs;
-    for (const rules::CompiledRule* rule : active) programs.push_back(rule->program.get());
+    for (const rules::CompiledRule* rule : *active) programs.push_back(rule->program.get());
     auto created =
         bus::ParallelDetector::Create(schema, std::move(programs), bus_options, on_match);
     if (!created.ok()) {
@@ -338,6 +342,30 @@ int Run(const RunOptions& options) {
       break;
     }
     if (!*more) break;
+    if (watcher && watcher->ReloadDue()) {
+      if (parallel) {
+        spdlog::warn(
+            "the rule directory changed; hot reload needs --workers 1 (for now): restart "
+            "to apply it");
+      } else {
+        ReloadOutcome outcome;
+        auto next =
+            NextGeneration(generation, endgame, schema, limits, predicate_runtime->get(), &outcome);
+        if (next.ok()) {
+          generation = std::move(*next);  // between two events: no event sees half a set
+          ++reloads;
+          spdlog::info(
+              "rules reloaded: version {} at {}: {} rules ({} unchanged, state kept; {} added, "
+              "{} changed, {} removed)",
+              generation.version, generation.loaded_at, active->size(), outcome.kept, outcome.added,
+              outcome.changed, outcome.removed);
+        } else {
+          ++reload_failures;
+          spdlog::error("rule reload refused, version {} keeps running: {}", generation.version,
+                        base::Message(next.status()));
+        }
+      }
+    }
     if (recorder) {
       std::lock_guard<std::mutex> lock(alert_mu);
       recorder->Observe(event);
@@ -345,7 +373,7 @@ int Run(const RunOptions& options) {
     if (parallel) {
       parallel->Publish(event);
     } else {
-      detector.Process(event, index, on_match);
+      generation.detector->Process(event, index, on_match);
     }
     ++index;
     if (index % 1'000'000 == 0) {
@@ -358,7 +386,7 @@ int Run(const RunOptions& options) {
     parallel->Finish();  // drains every queue and delivers every match
     for (const bus::PartitionStats& p : parallel->partition_stats()) queue_drops += p.dropped;
   } else {
-    detector.Finish(on_match);
+    generation.detector->Finish(on_match);
   }
   warn_losses(true);
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
@@ -369,7 +397,7 @@ int Run(const RunOptions& options) {
   sources::SourceStats stats = (*source)->stats();
   std::string summary = fmt::format(
       "summary: events read: {}, malformed lines: {}, alerts: {}, rules: {} loaded, {} failed",
-      stats.events, stats.malformed, (*sink)->written(), active.size(), rules_failed);
+      stats.events, stats.malformed, (*sink)->written(), active->size(), rules_failed);
   if (live || stats.kernel_drops > 0 || stats.user_drops > 0) {
     summary += fmt::format(", kernel drops: {}, user drops: {}, parse failures: {}",
                            stats.kernel_drops, stats.user_drops, stats.malformed);
@@ -388,14 +416,20 @@ int Run(const RunOptions& options) {
     exit_code = kExitFailure;
   }
   uint64_t expired = 0, evicted = 0;
-  for (size_t r = 0; r < active.size(); ++r) {
-    engine::EngineStats s = parallel ? parallel->stats(r) : detector.stats(r);
+  for (size_t r = 0; r < active->size(); ++r) {
+    engine::EngineStats s = parallel ? parallel->stats(r) : generation.detector->stats(r);
     expired += s.expired;
     evicted += s.evicted;
-    if (alerts_per_rule[r] > 0 || s.evicted > 0) {
-      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", active[r]->spec.id,
-                   alerts_per_rule[r], s.expired, s.evicted);
+    const std::string& id = (*active)[r]->spec.id;
+    uint64_t alerts = alerts_per_rule.contains(id) ? alerts_per_rule[id] : 0;
+    if (alerts > 0 || s.evicted > 0) {
+      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", id, alerts,
+                   s.expired, s.evicted);
     }
+  }
+  if (reloads + reload_failures > 0) {
+    summary += fmt::format(", rule reloads: {} ({} refused), rule set version: {}", reloads,
+                           reload_failures, generation.version);
   }
   if (expired > 0 || evicted > 0) {
     summary += fmt::format(", partial matches expired: {}, evicted (quota): {}", expired, evicted);
