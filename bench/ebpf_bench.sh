@@ -65,10 +65,16 @@ fi
 
 if [ "$what" = rate ] || [ "$what" = all ]; then
   for r in "${rates[@]}"; do
-    start_kestrel 33s
-    "$work/load" "$r" 30 "$work/target"
-    wait $kpid
-    echo "rate $r/s: $(grep summary "$work/err")"
+    start_kestrel 600s
+    t0=$(awk '{print $14 + $15}' /proc/$kpid/stat)
+    s0=$(date +%s.%N)
+    "$work/load" "$r" 30 "$work/target" | tee "$work/load.out"
+    t1=$(awk '{print $14 + $15}' /proc/$kpid/stat)
+    s1=$(date +%s.%N)
+    sleep 0.5
+    kill -INT $kpid; wait $kpid
+    echo "rate $r/s asked: kestrel CPU $(echo "scale=1; ($t1 - $t0) * 100 / $(getconf CLK_TCK) / ($s1 - $s0)" | bc)% of one core;" \
+         "$(grep summary "$work/err")"
     grep -i "dropped" "$work/err" | tail -1
   done
 fi

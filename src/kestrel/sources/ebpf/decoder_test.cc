@@ -2,6 +2,7 @@
 // fields, the process table links, and malformed records.
 #include "kestrel/sources/ebpf/decoder.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -292,6 +293,36 @@ TEST_F(DecoderTest, PrivilegeAndModuleSyscalls) {
   ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("event.action")), "ptrace");
   EXPECT_EQ(Str(event_, *schema_.Find("process.target.pid")), "4321");
+}
+
+TEST_F(DecoderTest, CompactedRecordsDecodeLikeFullOnes) {
+  auto f = std::make_unique<kestrel_file>();
+  std::memset(f.get(), 0, sizeof(*f));
+  Header(&f->h, KESTREL_FILE, 10, 1, "bash");
+  f->op = KESTREL_FILE_CREATE;
+  f->path_len = Components(f->path, {"x.sh", "tmp"});
+  size_t n = CompactRecordSize(Bytes(*f));
+  EXPECT_EQ(n, offsetof(kestrel_file, path) + 9);
+  std::vector<uint8_t> compact(reinterpret_cast<const uint8_t*>(f.get()),
+                               reinterpret_cast<const uint8_t*>(f.get()) + n);
+  ASSERT_EQ(decoder_.Decode(compact, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("file.path")), "/tmp/x.sh");
+  f->op = KESTREL_FILE_RENAME;
+  f->path2_len = Components(f->path2, {"y.sh", "tmp"});
+  EXPECT_EQ(CompactRecordSize(Bytes(*f)), offsetof(kestrel_file, path2) + 9);
+
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 40, 10, "ls");
+  std::strcpy(e->filename, "/bin/ls");
+  std::memcpy(e->args, "ls\0-l", 6);
+  e->args_len = 6;
+  n = CompactRecordSize(Bytes(*e));
+  EXPECT_EQ(n, offsetof(kestrel_exec, args) + 6);
+  std::vector<uint8_t> ce(reinterpret_cast<const uint8_t*>(e.get()),
+                          reinterpret_cast<const uint8_t*>(e.get()) + n);
+  ASSERT_EQ(decoder_.Decode(ce, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.args")), "ls|-l");
 }
 
 TEST_F(DecoderTest, MalformedRecordsAreReportedNotDecoded) {

@@ -127,6 +127,7 @@ struct EbpfSource::Impl {
 
   static int OnRecord(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
+    size = ebpf::CompactRecordSize({static_cast<const uint8_t*>(data), size});
     if (self->pending.size() + size + sizeof(uint32_t) > self->options.max_queue_bytes) {
       ++self->user_drops_pending;
       ++self->user_drops_total;
