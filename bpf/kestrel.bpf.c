@@ -16,7 +16,9 @@
  * Filters in the kernel: Kestrel's own process (self_tgid), comms in ignore_comm, read-only
  * opens except of names in sensitive_names, non-IP sockets, failed opens.
  *
- * Loss: a failed ring buffer reservation is counted in counters[KESTREL_CTR_DROPS] (per CPU).
+ * Loss: a record that does not fit the ring buffer is counted in counters[KESTREL_CTR_DROPS]
+ * (per CPU). Records are built in a per-CPU map and copied with bpf_ringbuf_output() at the size
+ * they use.
  * Records are submitted with BPF_RB_NO_WAKEUP: user space drains every few ms.
  * x86_64 only (syscall numbers, pt_regs argument registers). */
 #include "vmlinux.h"
@@ -50,7 +52,7 @@ const volatile __u32 self_tgid = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 32 << 20);
+  __uint(max_entries, 4 << 20); /* records are copied at their used size: ~100-700 bytes */
 } events SEC(".maps");
 
 struct {
@@ -134,6 +136,41 @@ static __always_inline void fill_header(struct kestrel_header* h, __u32 kind,
   h->pad = 0;
   h->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
   bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Records are built here, then copied to the ring buffer at the size they use
+ * (bpf_ringbuf_output): a reservation would take the full fixed size of the struct. */
+union record_space {
+  struct kestrel_exec exec;
+  struct kestrel_fork fork;
+  struct kestrel_exit exit;
+  struct kestrel_file file;
+  struct kestrel_net net;
+  struct kestrel_syscall_rec sys;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, union record_space);
+} records SEC(".maps");
+
+static __always_inline void* record_buf(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&records, &zero);
+}
+
+/* Copies the first `size` bytes (at most `max`) of a record to the ring buffer; a full ring
+ * buffer is counted as a kernel drop. */
+static __always_inline void submit(void* rec, __u64 size, __u64 max) {
+  if (size > max) size = max;
+  if (bpf_ringbuf_output(&events, rec, size, BPF_RB_NO_WAKEUP) != 0) count(KESTREL_CTR_DROPS);
+}
+
+static __always_inline __u64 file_record_size(struct kestrel_file* e) {
+  if (e->path2_len > 0) return offsetof(struct kestrel_file, path2) + e->path2_len;
+  return offsetof(struct kestrel_file, path) + e->path_len;
 }
 
 struct path_buf {
@@ -275,11 +312,8 @@ static __always_inline __u32 at_path(struct task_struct* task, long dirfd, const
 static __always_inline int on_exec(struct task_struct* task, struct linux_binprm* bprm) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (ignored(tgid)) return 0;
-  struct kestrel_exec* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_exec* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_EXEC, task);
   if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename)) <
       0) {
@@ -308,7 +342,7 @@ static __always_inline int on_exec(struct task_struct* task, struct linux_binprm
   e->h.flags |= walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), 0,
                           &e->cwd_len);
   copy_path(e->cwd);
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, offsetof(struct kestrel_exec, args) + e->args_len, sizeof(*e));
   return 0;
 }
 
@@ -318,16 +352,13 @@ static __always_inline int on_fork(struct task_struct* parent, struct task_struc
   /* Not filtered by self_tgid: Kestrel does not fork, and a child it starts (tests, helpers)
    * is another process whose events are reported, so its fork is too. */
   if (ignored_comm()) return 0;
-  struct kestrel_fork* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_fork* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_FORK, (struct task_struct*)bpf_get_current_task());
   e->child_tgid = BPF_CORE_READ(child, tgid);
   e->pad = 0;
   e->child_start_boottime = BPF_CORE_READ(child, start_boottime);
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 
@@ -336,15 +367,12 @@ static __always_inline int on_exit(struct task_struct* task) {
   if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid)) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (ignored(tgid)) return 0;
-  struct kestrel_exit* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_exit* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_EXIT, task);
   e->exit_code = BPF_CORE_READ(task, exit_code);
   e->pad = 0;
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 
@@ -429,11 +457,8 @@ static __noinline int emit_open(struct task_struct* task, struct enter_args* a, 
     if (!is_sensitive(f)) return 0;
     op = KESTREL_FILE_READ;
   }
-  struct kestrel_file* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_file* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_FILE, task);
   e->op = op;
   e->syscall = a->id;
@@ -442,17 +467,14 @@ static __noinline int emit_open(struct task_struct* task, struct enter_args* a, 
   e->owner = e->group = e->pad = 0;
   e->path2_len = 0;
   e->h.flags |= file_path(f, e->path, &e->path_len);
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, file_record_size(e), sizeof(*e));
   return 0;
 }
 
 static __noinline int emit_file(struct task_struct* task, struct enter_args* a, long ret) {
   if (ret < 0) return 0;
-  struct kestrel_file* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_file* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_FILE, task);
   e->syscall = a->id;
   e->ret = ret;
@@ -516,7 +538,7 @@ static __noinline int emit_file(struct task_struct* task, struct enter_args* a, 
       break;
   }
   e->h.flags |= flags;
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, file_record_size(e), sizeof(*e));
   return 0;
 }
 
@@ -571,11 +593,8 @@ static __noinline int emit_net(struct task_struct* task, struct enter_args* a, l
   if (!sk) return 0;
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
   if (family != AF_INET && family != AF_INET6) return 0;
-  struct kestrel_net* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_net* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_NET, task);
   e->syscall = a->id;
   e->ret = ret;
@@ -594,19 +613,15 @@ static __noinline int emit_net(struct task_struct* task, struct enter_args* a, l
     sock_ends(e, sk, 1, 1);
   }
   if (e->family != AF_INET && e->family != AF_INET6) {
-    bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
     return 0;
   }
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 
 static __noinline int emit_syscall(struct task_struct* task, struct enter_args* a, long ret) {
-  struct kestrel_syscall_rec* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_syscall_rec* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_SYSCALL, task);
   e->syscall = a->id;
   e->pad = 0;
@@ -628,7 +643,7 @@ static __noinline int emit_syscall(struct task_struct* task, struct enter_args* 
       bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
     }
   }
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 

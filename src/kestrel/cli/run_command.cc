@@ -50,7 +50,7 @@ class DurationTimer {
           g_stop.store(true);
           return;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });
   }

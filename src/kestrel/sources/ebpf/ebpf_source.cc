@@ -162,11 +162,14 @@ struct EbpfSource::Impl {
   void ReaderLoop() {
     int64_t last_drain = ClockNs(CLOCK_REALTIME);
     uint64_t seen_kernel = ReadKernelDrops();
+    constexpr size_t kBusyDrain = 1024;  // records in one drain that mean "busy"
+    size_t drained = 0;
     while (true) {
       bool last = stopping.load() || (options.stop != nullptr && options.stop->load());
       {
         std::lock_guard<std::mutex> lock(mu);
-        ring_buffer__consume(rb);
+        int n = ring_buffer__consume(rb);
+        drained = n > 0 ? static_cast<size_t>(n) : 0;
         int64_t now = ClockNs(CLOCK_REALTIME);
         uint64_t k = ReadKernelDrops();
         if (k > seen_kernel) {
@@ -182,9 +185,12 @@ struct EbpfSource::Impl {
         last_drain = now;
         if (last) reader_done = true;
       }
-      cv.notify_one();
+      if (drained > 0 || last) cv.notify_one();
       if (last) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(options.poll_interval_ms));
+      // Busy: drain again soon, so the ring buffer never fills; idle: sleep the full interval
+      // (fewer wake-ups: the CPU cost at low rates is mostly these).
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(drained > kBusyDrain ? 1 : options.poll_interval_ms));
     }
   }
 
