@@ -69,7 +69,7 @@ class RecordDecoder {
   schema::CategoryId process_cat_, file_cat_, network_cat_, driver_cat_, iam_cat_;
   schema::FieldId ptrace_request_, target_pid_, group_target_;
   absl::flat_hash_map<uint32_t, std::string> user_names_;
-  std::vector<event::Value> values_;  // array scratch, reused
+  std::vector<event::Value> values_;          // array scratch, reused
   std::vector<uint8_t> exec_buf_, file_buf_;  // zero-padded copies of compacted records
 };
 

@@ -243,6 +243,7 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
   // tp_btf first (direct BTF-typed access, cheaper), raw_tp when the kernel refuses it.
   std::string btf_error;
   for (bool btf : {true, false}) {
+    if (btf && !impl->options.try_tp_btf) continue;
     TakeLibbpfLog();
     kestrel_bpf* skel = kestrel_bpf__open();
     if (skel == nullptr) {

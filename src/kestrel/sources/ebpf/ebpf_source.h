@@ -43,6 +43,7 @@ struct EbpfOptions {
       "id_rsa",        "id_ecdsa",      "id_ed25519",  "id_dsa",      "known_hosts",
       ".bash_history", "master.passwd", "krb5.keytab", "credentials", "config.json",
       "kubeconfig",    "admin.conf"};
+  bool try_tp_btf = true;     // false: attach the sched programs as raw_tp without trying tp_btf
   int poll_interval_ms = 25;  // 1 ms after a drain of more than 1,024 records
   size_t max_queue_bytes = size_t{64} << 20;
   size_t max_processes = 65'536;

@@ -70,7 +70,7 @@ class EbpfSourceTest : public ::testing::Test {
       std::printf("SKIPPED: the kernel or process lacks: %s\n", why.c_str());
       GTEST_SKIP() << "missing: " << why;
     }
-    EbpfOptions options;
+    EbpfOptions options = Options();
     options.stop = &stop_;
     auto source = EbpfSource::Open(&schema_, options, [](const SourceDiagnostic& d) {
       std::printf("diagnostic: %s %s\n", d.location.c_str(), d.reason.c_str());
@@ -88,6 +88,8 @@ class EbpfSourceTest : public ::testing::Test {
       }
     });
   }
+
+  virtual EbpfOptions Options() { return EbpfOptions{}; }
 
   void TearDown() override {
     stop_.store(true);
@@ -303,6 +305,77 @@ TEST_F(EbpfSourceTest, OwnProcessIsFilteredInTheKernel) {
                }).has_value());
   SourceStats s = source_->stats();
   EXPECT_EQ(s.malformed, 0u);
+}
+
+// The fallback mechanism (raw_tp for the sched tracepoints) delivers the same events.
+class EbpfRawTpTest : public EbpfSourceTest {
+ protected:
+  EbpfOptions Options() override {
+    EbpfOptions o;
+    o.try_tp_btf = false;
+    return o;
+  }
+};
+
+TEST_F(EbpfRawTpTest, ExecForkExitThroughRawTracepoints) {
+  EXPECT_EQ(source_->mechanism().rfind("raw_tp sched_process_exec", 0), 0u) << source_->mechanism();
+  pid_t child = InChild([] {
+    const char* argv[] = {"true", "kestrel-raw-tp-marker", nullptr};
+    execv("/bin/true", const_cast<char**>(argv));
+    _exit(1);
+  });
+  std::string pid = std::to_string(child);
+  for (const char* action : {"fork", "exec", "end"}) {
+    auto e = WaitFor([&](const Event& x) {
+      return Str(x, Field("event.action")) == action && Str(x, Field("process.pid")) == pid;
+    });
+    ASSERT_TRUE(e.has_value()) << action;
+    EXPECT_EQ(Str(*e, Field("process.parent.entity_id")), SelfEntityId()) << action;
+  }
+}
+
+// A queue too small for any record: every record is a user-side drop, counted, and reported
+// once through TakeLosses() with the span of time it fell in.
+class EbpfLossTest : public EbpfSourceTest {
+ protected:
+  EbpfOptions Options() override {
+    EbpfOptions o;
+    o.max_queue_bytes = 1;
+    return o;
+  }
+};
+
+TEST_F(EbpfLossTest, DropsAreCountedAndReportedWithTheirTimeSpan) {
+  int64_t before = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (int i = 0; i < 20; ++i) {
+    InChild([] {
+      int fd = open("/tmp/kestrel-loss-marker", O_CREAT | O_WRONLY, 0600);
+      close(fd);
+    });
+  }
+  unlink("/tmp/kestrel-loss-marker");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop_.store(true);
+  puller_.join();
+  SourceStats s = source_->stats();
+  EXPECT_GE(s.user_drops, 40u);  // each child: at least a fork, a file event and an exit
+  EXPECT_EQ(s.events, 0u);
+  std::vector<SourceLoss> losses;
+  source_->TakeLosses(&losses);
+  ASSERT_FALSE(losses.empty());
+  uint64_t total = 0;
+  for (const SourceLoss& l : losses) {
+    EXPECT_FALSE(l.kernel);
+    EXPECT_LE(l.begin_ns, l.end_ns);
+    EXPECT_GE(l.end_ns, before - 1'000'000'000);  // event time: the wall clock, roughly
+    total += l.count;
+  }
+  EXPECT_EQ(total, s.user_drops);
+  losses.clear();
+  source_->TakeLosses(&losses);
+  EXPECT_TRUE(losses.empty()) << "each loss is reported once";
 }
 
 }  // namespace
