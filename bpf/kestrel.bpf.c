@@ -49,6 +49,7 @@ enum {
 };
 
 const volatile __u32 self_tgid = 0;
+const volatile __u32 have_ignored_dirs = 0; /* ignored_dirs has entries */
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -186,11 +187,29 @@ struct {
   __type(value, struct path_buf);
 } scratch SEC(".maps");
 
+/* Directories under which file events are dropped (--ignore-path), by inode: a path is built
+ * leaf first, so a prefix test on the string would come too late; an ancestor's inode is
+ * checked at each step instead. */
+struct dir_key {
+  __u64 ino;
+  __u32 dev; /* the kernel's dev_t (MAJOR << 20 | MINOR) */
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, struct dir_key);
+  __type(value, __u8);
+} ignored_dirs SEC(".maps");
+
 struct walk_ctx {
-  __u64 dentry; /* struct dentry * */
-  __u64 mount;  /* struct mount * */
-  __u32 off;    /* bytes used in scratch */
-  __u32 flags;  /* KESTREL_F_PATH_TRUNCATED until the root is reached */
+  __u64 dentry;        /* struct dentry * */
+  __u64 mount;         /* struct mount * */
+  __u32 off;           /* bytes used in scratch */
+  __u32 flags;         /* KESTREL_F_PATH_TRUNCATED until the root is reached */
+  __u32 check_ignored; /* stop with KESTREL_F_IGNORED under an ignored directory */
+  __u32 pad;
 };
 
 /* One step up the dentry tree (bpf_loop callback: verified once, not once per level). Appends
@@ -203,6 +222,15 @@ static long walk_step(__u32 i, void* arg) {
   if (!buf) return 1;
   struct dentry* d = (struct dentry*)c->dentry;
   struct mount* mnt = (struct mount*)c->mount;
+  if (have_ignored_dirs && c->check_ignored) {
+    struct dir_key k = {};
+    k.ino = BPF_CORE_READ(d, d_inode, i_ino);
+    k.dev = BPF_CORE_READ(d, d_sb, s_dev);
+    if (bpf_map_lookup_elem(&ignored_dirs, &k)) {
+      c->flags = KESTREL_F_IGNORED;
+      return 1;
+    }
+  }
   struct dentry* mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
   if (d == mnt_root) {
     struct mount* parent = BPF_CORE_READ(mnt, mnt_parent);
@@ -235,8 +263,9 @@ static long walk_step(__u32 i, void* arg) {
 /* Appends the names from `d` up to the root, crossing mounts, to scratch from `start` (leaf
  * first, each NUL-terminated); *len is the bytes used. Returns KESTREL_F_* flags. */
 static __always_inline __u32 walk_path(struct dentry* d, struct vfsmount* vfsmnt, __u32 start,
-                                       __u32* len) {
+                                       __u32* len, __u32 check_ignored) {
   struct walk_ctx c = {};
+  c.check_ignored = check_ignored;
   c.dentry = (__u64)d;
   c.mount = (__u64)((void*)vfsmnt - bpf_core_field_offset(struct mount, mnt));
   c.off = start;
@@ -270,7 +299,7 @@ static __always_inline struct file* fd_file(struct task_struct* task, long fd) {
 static __always_inline __u32 file_path(struct file* f, char* dst, __u32* len) {
   *len = 0;
   if (!f) return KESTREL_F_READ_FAILED;
-  __u32 flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), 0, len);
+  __u32 flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), 0, len, 1);
   copy_path(dst);
   return flags;
 }
@@ -292,12 +321,12 @@ static __always_inline __u32 at_path(struct task_struct* task, long dirfd, const
   *len = n;
   if (buf->b[0] != '/') {
     if (dirfd == AT_FDCWD) {
-      flags =
-          walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), n, len);
+      flags = walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), n,
+                        len, 1);
     } else {
       struct file* f = fd_file(task, dirfd);
       if (f) {
-        flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), n, len);
+        flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), n, len, 1);
       } else {
         flags = KESTREL_F_READ_FAILED;
       }
@@ -340,7 +369,7 @@ static __always_inline int on_exec(struct task_struct* task, struct linux_binprm
     }
   }
   e->h.flags |= walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), 0,
-                          &e->cwd_len);
+                          &e->cwd_len, 0);
   copy_path(e->cwd);
   submit(e, offsetof(struct kestrel_exec, args) + e->args_len, sizeof(*e));
   return 0;
@@ -467,6 +496,7 @@ static __noinline int emit_open(struct task_struct* task, struct enter_args* a, 
   e->owner = e->group = e->pad = 0;
   e->path2_len = 0;
   e->h.flags |= file_path(f, e->path, &e->path_len);
+  if (e->h.flags & KESTREL_F_IGNORED) return 0;
   submit(e, file_record_size(e), sizeof(*e));
   return 0;
 }
@@ -537,6 +567,7 @@ static __noinline int emit_file(struct task_struct* task, struct enter_args* a, 
       flags = at_path(task, (int)a->a[0], (const char*)a->a[1], e->path, &e->path_len);
       break;
   }
+  if (flags & KESTREL_F_IGNORED) return 0;
   e->h.flags |= flags;
   submit(e, file_record_size(e), sizeof(*e));
   return 0;

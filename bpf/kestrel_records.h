@@ -78,6 +78,7 @@ enum kestrel_file_op {
 /* Flags of struct kestrel_header.flags. */
 #define KESTREL_F_PATH_TRUNCATED 1u /* a path hit KESTREL_PATH_DEPTH or KESTREL_PATH_MAX */
 #define KESTREL_F_ARGS_TRUNCATED 2u /* argv longer than KESTREL_ARGS_MAX */
+#define KESTREL_F_IGNORED 16u       /* in the kernel only: under an ignored directory, not sent */
 #define KESTREL_F_READ_FAILED 4u    /* a user or kernel read failed: a string may be empty */
 
 struct kestrel_header {

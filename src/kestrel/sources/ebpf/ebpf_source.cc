@@ -5,7 +5,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,6 +242,22 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
   auto impl = std::make_unique<Impl>(schema, std::move(options), std::move(diagnostics));
   impl->boot_wall_ns = ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME);
 
+  // --ignore-path prefixes that name directories are also filtered in the kernel, by inode
+  // (all of them are filtered in user space too, which covers the others).
+  struct DirKey {
+    uint64_t ino;
+    uint32_t dev;
+    uint32_t pad;
+  };
+  std::vector<DirKey> ignored_dirs;
+  for (const std::string& prefix : impl->options.ignore_paths) {
+    struct stat st;
+    if (stat(prefix.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      uint32_t kdev = (major(st.st_dev) << 20) | minor(st.st_dev);  // the kernel's dev_t
+      ignored_dirs.push_back(DirKey{st.st_ino, kdev, 0});
+    }
+  }
+
   // tp_btf first (direct BTF-typed access, cheaper), raw_tp when the kernel refuses it.
   std::string btf_error;
   for (bool btf : {true, false}) {
@@ -251,6 +269,7 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
           fmt::format("cannot open the BPF object: {}\n{}", strerror(errno), TakeLibbpfLog()));
     }
     skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
+    skel->rodata->have_ignored_dirs = ignored_dirs.empty() ? 0 : 1;
     bpf_program__set_autoload(skel->progs.exec_btf, btf);
     bpf_program__set_autoload(skel->progs.fork_btf, btf);
     bpf_program__set_autoload(skel->progs.exit_btf, btf);
@@ -288,6 +307,9 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
       return absl::InvalidArgumentError(
           fmt::format("too many ignored process names (at most {})", KESTREL_IGNORE_COMM_MAX));
     }
+  }
+  for (const DirKey& k : ignored_dirs) {
+    bpf_map_update_elem(bpf_map__fd(skel->maps.ignored_dirs), &k, &one, BPF_ANY);
   }
   for (const std::string& name : impl->options.sensitive_names) {
     char key[32] = {};

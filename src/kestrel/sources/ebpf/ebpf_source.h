@@ -36,7 +36,9 @@ namespace kestrel::sources {
 
 struct EbpfOptions {
   std::vector<std::string> ignore_comms;  // process names (comm, 15 bytes) filtered in the kernel
-  std::vector<std::string> ignore_paths;  // file events under these path prefixes are dropped
+  // File events under these path prefixes are dropped (in user space; for prefixes naming a
+  // directory, also in the kernel for paths walked from dentries: docs/collection.md).
+  std::vector<std::string> ignore_paths;
   // Leaf names whose read-only opens are reported (all opens for writing are).
   std::vector<std::string> sensitive_names = {
       "passwd",        "shadow",        "gshadow",     "sudoers",     "authorized_keys",
