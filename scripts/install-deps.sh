@@ -16,6 +16,8 @@ PACKAGES=(
   # eBPF collection (KESTREL_EBPF=ON): libbpf, its ELF/zlib dependencies, bpftool for vmlinux.h
   # and skeletons (clang, above, compiles the BPF programs)
   libbpf-dev libelf-dev zlib1g-dev bpftool
+  # predicate runtimes (src/kestrel/runtime): LuaJIT, wabt
+  libluajit2-5.1-dev wabt
   # helpers used by scripts
   python3
 )

@@ -89,6 +89,48 @@ fi
 "$kestrel" query --input examples/demo-events.ndjson 'process where process.name ==' >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] || fail "bad query should exit 1"
 grep -q "^query:1:" "$tmp/err" || fail "query diagnostic: $(cat "$tmp/err")"
 
+# 10. Record, inspect, convert back, replay: replay writes exactly what run writes, with any
+#     number of workers, and the digest is stable.
+"$kestrel" record --source ndjson:examples/demo-events.ndjson --output "$tmp/demo.klog" 2>"$tmp/err" \
+  || fail "record: $(cat "$tmp/err")"
+grep -q "events written: 19" "$tmp/err" || fail "record summary: $(cat "$tmp/err")"
+"$kestrel" log info "$tmp/demo.klog" >"$tmp/info" 2>&1 || fail "log info: $(cat "$tmp/info")"
+grep -q "^events: 19" "$tmp/info" || fail "log info events: $(cat "$tmp/info")"
+grep -q "^footer: 1 blocks, 19 events" "$tmp/info" || fail "log info footer: $(cat "$tmp/info")"
+"$kestrel" log cat "$tmp/demo.klog" >"$tmp/cat.ndjson" 2>"$tmp/err" || fail "log cat: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/cat.ndjson")" -eq 19 ] || fail "log cat should print 19 events"
+"$kestrel" run --source ndjson:examples/demo-events.ndjson >"$tmp/run.jsonl" 2>/dev/null
+"$kestrel" run --source "ndjson:$tmp/cat.ndjson" >"$tmp/run_cat.jsonl" 2>/dev/null
+cmp -s "$tmp/run.jsonl" "$tmp/run_cat.jsonl" || fail "run over log cat output differs from run over the original"
+"$kestrel" replay "$tmp/demo.klog" >"$tmp/replay1.jsonl" 2>"$tmp/err" || fail "replay: $(cat "$tmp/err")"
+cmp -s "$tmp/run.jsonl" "$tmp/replay1.jsonl" || fail "replay output differs from run output"
+"$kestrel" replay "$tmp/demo.klog" --workers 2 >"$tmp/replay2.jsonl" 2>/dev/null
+cmp -s "$tmp/run.jsonl" "$tmp/replay2.jsonl" || fail "replay --workers 2 output differs"
+d1=$("$kestrel" replay "$tmp/demo.klog" --digest 2>/dev/null)
+d2=$("$kestrel" replay "$tmp/demo.klog" --digest --workers 3 2>/dev/null)
+want="sha256:$(sha256sum <"$tmp/run.jsonl" | cut -d' ' -f1) alerts:3 events:19"
+[ "$d1" = "$want" ] || fail "replay --digest: '$d1', want '$want'"
+[ "$d1" = "$d2" ] || fail "digest depends on workers: '$d1' vs '$d2'"
+"$kestrel" replay "$tmp/demo.klog" --speed 1000x --digest >"$tmp/d3" 2>/dev/null
+[ "$(cat "$tmp/d3")" = "$want" ] || fail "paced replay digest: $(cat "$tmp/d3")"
+"$kestrel" replay "$tmp/demo.klog" --speed fast >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --speed should exit 2"
+"$kestrel" replay /nonexistent.klog >/dev/null 2>&1; [ $? -eq 1 ] || fail "missing log should exit 1"
+"$kestrel" record --source ndjson:examples/demo-events.ndjson --output "$tmp/demo.klog" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "already exists" "$tmp/err" || fail "record over an existing log should exit 1: $(cat "$tmp/err")"
+# Damage: a flipped byte inside the block is reported with its offset; the command fails.
+cp "$tmp/demo.klog" "$tmp/bad.klog"
+printf '\x00' | dd of="$tmp/bad.klog" bs=1 seek=200 conv=notrunc status=none
+"$kestrel" log info "$tmp/bad.klog" >"$tmp/info" 2>"$tmp/err"; [ $? -eq 1 ] || fail "log info on a damaged log should exit 1"
+grep -q "bad.klog:[0-9]*: damaged log data: block payload checksum mismatch" "$tmp/err" \
+  || fail "damage not reported with offset: $(cat "$tmp/err")"
+grep -q "^blocks: 0 (1 damaged)" "$tmp/info" || fail "log info damage count: $(cat "$tmp/info")"
+# A flight recording names the events that led up to each alert, readable as a log.
+"$kestrel" run --source ndjson:examples/demo-events.ndjson --flight-recorder 60s \
+  --flight-recorder-dir "$tmp/flight" >"$tmp/fr.jsonl" 2>"$tmp/err" || fail "flight recorder run: $(cat "$tmp/err")"
+rec=$(grep -o '"flight_recording":"[^"]*"' "$tmp/fr.jsonl" | head -n 1 | cut -d'"' -f4)
+[ -n "$rec" ] && [ -f "$rec" ] || fail "alert without a flight recording: $(head -c 300 "$tmp/fr.jsonl")"
+[ -n "$rec" ] && { "$kestrel" log cat "$rec" | grep -q . || fail "empty flight recording"; }
+
 if [ "$failures" -eq 0 ]; then
   echo "cli_test: all checks passed"
   exit 0

@@ -63,6 +63,23 @@ assert "degraded" not in a["context"]
 PY
 fi
 
+# Recording the live source: a marker exec lands in the log, and replay of the log raises the
+# same alert as the live run when the chain is staged again.
+"$kestrel" record --source ebpf --output "$tmp/live.klog" --duration 4s 2>"$tmp/rec_err" &
+rec_pid=$!
+for _ in $(seq 1 100); do
+  grep -qs "recording this machine" "$tmp/rec_err" && break
+  sleep 0.1
+done
+sleep 0.5
+bash -c "printf '#!/bin/sh\necho staged\n' > $tmp/stage/again.sh; chmod +x $tmp/stage/again.sh; $tmp/stage/again.sh kestrel-record-marker >/dev/null; true"
+wait $rec_pid || fail "record --source ebpf failed: $(cat "$tmp/rec_err")"
+grep -q "events written: [1-9]" "$tmp/rec_err" || fail "record wrote no events: $(cat "$tmp/rec_err")"
+"$kestrel" log cat "$tmp/live.klog" 2>/dev/null | grep -q "kestrel-record-marker" \
+  || fail "the marker exec is not in the recorded log"
+n=$("$kestrel" replay "$tmp/live.klog" --rules "$tmp/rules" 2>/dev/null | grep -c "again.sh")
+[ "$n" -ge 1 ] || fail "replay of the live recording raised no alert for the staged chain"
+
 # Without root: a clear message, exit 1.
 if command -v setpriv >/dev/null; then
   setpriv --reuid=65534 --regid=65534 --clear-groups "$kestrel" run --rules "$tmp/rules" \

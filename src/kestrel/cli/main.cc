@@ -9,7 +9,10 @@
 
 #include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
+#include "kestrel/cli/log_commands.h"
+#include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/query_command.h"
+#include "kestrel/cli/replay_command.h"
 #include "kestrel/cli/run_command.h"
 
 #ifndef KESTREL_VERSION
@@ -66,6 +69,8 @@ int main(int argc, char** argv) {
                       "kernel; repeatable)");
   run_cmd->add_option("--ignore-path", run.ignore_paths,
                       "Live source: drop file events under this path prefix (repeatable)");
+  run_cmd->add_option("--predicate-runtime", run.predicate_runtime,
+                      kestrel::cli::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
   run_cmd
@@ -79,6 +84,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--time-format", run.time_format,
                       "Format of the time field: auto (RFC 3339 or epoch ms), rfc3339, s, ms, "
                       "us, ns, filetime (default auto)");
+  run_cmd->add_option("--flight-recorder", run.flight_recorder,
+                      "Keep this much recent history per host (e.g. 60s) and write the events "
+                      "leading to each alert to a log named in the alert's context");
+  run_cmd->add_option("--flight-recorder-dir", run.flight_recorder_dir,
+                      "Where flight recordings go (default: flight-recordings/ beside the alert "
+                      "file, or ./flight-recordings)");
+  run.version = KESTREL_VERSION;
   run_cmd->footer(kExitCodesHelp);
 
   kestrel::cli::CompileCommandOptions compile;
@@ -111,6 +123,8 @@ int main(int argc, char** argv) {
   query_cmd->add_flag("--case-insensitive", query.case_insensitive,
                       "Endgame dialect: compare strings without case (the default)");
   query_cmd->add_flag("--count", query.count, "Print only the number of results");
+  query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
+                        kestrel::cli::kPredicateRuntimeHelp);
   query_cmd->add_option("--time-field", query.time_field,
                         "Field that holds each event's time (default @timestamp; endgame: "
                         "timestamp)");
@@ -134,6 +148,78 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   check_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::RecordOptions record;
+  record.version = KESTREL_VERSION;
+  CLI::App* record_cmd =
+      app.add_subcommand("record", "Record events from a source into a binary event log");
+  record_cmd->add_option("--source", record.source, "Event source: ndjson:PATH, ndjson:- or ebpf")
+      ->required();
+  record_cmd->add_option("--output", record.output, "The log file to write")->required();
+  record_cmd->add_option("--count", record.count, "Stop after this many events");
+  record_cmd->add_option("--duration", record.duration,
+                         "Stop after this much wall time (e.g. 30s, 5m, 2h)");
+  record_cmd->add_option("--max-size", record.max_size,
+                         "Start a new file past this size (e.g. 64M, 1G)");
+  record_cmd->add_option("--max-age", record.max_age,
+                         "Start a new file past this much event time (e.g. 10m, 1h)");
+  record_cmd
+      ->add_option("--level", record.level,
+                   "zstd compression level, 1 (fastest) to 19 (smallest); default 3")
+      ->check(CLI::Range(1, 19));
+  record_cmd->add_option("--fsync", record.fsync, "When to fsync: never, block or close")
+      ->check(CLI::IsMember({"never", "block", "close"}))
+      ->capture_default_str();
+  record_cmd
+      ->add_option("--dialect", record.dialect,
+                   "elasticsearch or endgame: the time-field defaults of NDJSON input, as in run")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
+  record_cmd->add_option("--time-field", record.time_field, "Field that holds each event's time");
+  record_cmd->add_option("--time-format", record.time_format,
+                         "auto, rfc3339, s, ms, us, ns or filetime");
+  record_cmd->footer(kExitCodesHelp);
+
+  kestrel::cli::ReplayCommandOptions replay;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "Run the rules over recorded event logs; alerts exactly as `run` writes them");
+  replay_cmd->add_option("logs", replay.logs, "Log files, read in the order given")->required();
+  replay_cmd->add_option("--rules", replay.rules_dir,
+                         "Rule directory (default: ./rules, else rules/ beside the executable)");
+  replay_cmd->add_option("--output", replay.output,
+                         "Alert output: a file (appended) or - for stdout (default -, or none "
+                         "with --digest)");
+  replay_cmd
+      ->add_option("--workers", replay.workers,
+                   "Worker threads (rules are split between them; the output is the same "
+                   "for any number)")
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--speed", replay.speed,
+                   "max (as fast as possible), realtime, or a factor such as 10x")
+      ->capture_default_str();
+  replay_cmd->add_option("--from", replay.from,
+                         "Skip events before this time (RFC 3339 or Unix nanoseconds)");
+  replay_cmd->add_option("--to", replay.to,
+                         "Stop at events from this time on (RFC 3339 or Unix nanoseconds)");
+  replay_cmd->add_flag("--digest", replay.digest,
+                       "Print the SHA-256 of the alert stream and the counts on stdout");
+  replay_cmd
+      ->add_option("--dialect", replay.dialect,
+                   "Dialect of rules that do not name one: elasticsearch or endgame")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
+  replay_cmd->footer(kExitCodesHelp);
+
+  CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
+  log_cmd->require_subcommand(1);
+  std::string info_path;
+  CLI::App* log_info_cmd =
+      log_cmd->add_subcommand("info", "Print a log's header, blocks, event count and time range");
+  log_info_cmd->add_option("log", info_path, "The log file")->required();
+  std::vector<std::string> cat_paths;
+  CLI::App* log_cat_cmd = log_cmd->add_subcommand("cat", "Print a log's events as NDJSON");
+  log_cat_cmd->add_option("logs", cat_paths, "Log files, in order")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -156,5 +242,9 @@ int main(int argc, char** argv) {
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);
+  if (record_cmd->parsed()) return kestrel::cli::Record(record);
+  if (replay_cmd->parsed()) return kestrel::cli::Replay(replay);
+  if (log_info_cmd->parsed()) return kestrel::cli::LogInfo(info_path);
+  if (log_cat_cmd->parsed()) return kestrel::cli::LogCat(cat_paths);
   return kestrel::cli::kExitUsage;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kestrel/base/status.h"
+#include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/sema.h"
@@ -36,6 +37,19 @@ int QueryCommand(const QueryOptions& options) {
   if (!engine.ok()) {
     fmt::print(stderr, "error: {}\n", base::Message(engine.status()));
     return kExitFailure;
+  }
+  auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
+  if (!predicate_runtime.ok()) {
+    fmt::print(stderr, "error: {}\n", base::Message(predicate_runtime.status()));
+    return kExitUsage;
+  }
+  if (*predicate_runtime != nullptr) {
+    auto predicates = (*predicate_runtime)->Compile(*compiled.program);
+    if (!predicates.ok()) {
+      fmt::print(stderr, "error: {}\n", base::Message(predicates.status()));
+      return kExitFailure;
+    }
+    (*engine)->UsePredicates(std::move(*predicates));
   }
 
   sources::NdjsonOptions ndjson;

@@ -20,6 +20,7 @@ struct QueryOptions {
   bool count = false;
   std::optional<std::string> time_field;
   std::optional<std::string> time_format;
+  std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
 };
 
 int QueryCommand(const QueryOptions& options);

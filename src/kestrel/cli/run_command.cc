@@ -17,8 +17,11 @@
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/alert_sink.h"
+#include "kestrel/actions/flight_recorder.h"
 #include "kestrel/base/status.h"
 #include "kestrel/cli/detection.h"
+#include "kestrel/cli/log_commands.h"
+#include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
@@ -32,37 +35,6 @@ namespace kestrel::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Set by SIGINT/SIGTERM (and by --duration): a live source ends its stream.
-std::atomic<bool> g_stop{false};
-
-[[maybe_unused]] void OnStopSignal(int) { g_stop.store(true); }
-
-// Stops the live source at the deadline (or earlier when a signal already did).
-class DurationTimer {
- public:
-  explicit DurationTimer(int64_t duration_ns) {
-    if (duration_ns <= 0) return;
-    thread_ = std::thread([this, duration_ns] {
-      auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(duration_ns);
-      while (!done_.load() && !g_stop.load()) {
-        if (std::chrono::steady_clock::now() >= end) {
-          g_stop.store(true);
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    });
-  }
-  ~DurationTimer() {
-    done_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 std::optional<fs::path> ExecutableDir() {
   std::error_code ec;
@@ -106,8 +78,11 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
 absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
   std::string_view number = text;
   double unit = 1e9;
-  for (auto [suffix, ns] :
-       {std::pair<std::string_view, double>{"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}}) {
+  for (auto [suffix, ns] : {std::pair<std::string_view, double>{"ms", 1e6},
+                            {"s", 1e9},
+                            {"m", 60e9},
+                            {"h", 3600e9},
+                            {"d", 86400e9}}) {
     if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
       number = text.substr(0, text.size() - suffix.size());
       unit = ns;
@@ -119,7 +94,7 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
   double value = n.empty() ? -1 : std::strtod(n.c_str(), &end);
   if (n.empty() || end != n.c_str() + n.size() || !(value >= 0) || value * unit > 9.2e18) {
     return absl::InvalidArgumentError(
-        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h or seconds", text));
+        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h, 1d or seconds", text));
   }
   return static_cast<int64_t>(value * unit);
 }
@@ -145,28 +120,14 @@ int Run(const RunOptions& options) {
         "build has no live eBPF collection (built with -DKESTREL_EBPF=OFF or not on Linux)");
     return kExitUsage;
   }
-  bool live = spec == "ebpf";
-  size_t colon = spec.find(':');
-  std::string_view kind = spec.substr(0, colon);
-  if (!live && (colon == std::string_view::npos || kind != "ndjson" || colon + 1 == spec.size())) {
-    spdlog::error("unsupported --source '{}': expected ebpf, ndjson:PATH or ndjson:-", spec);
-    return kExitUsage;
-  }
-#ifndef KESTREL_HAVE_EBPF
-  if (live) {
-    spdlog::error(
-        "--source ebpf: this build has no live eBPF collection (built with -DKESTREL_EBPF=OFF "
-        "or not on Linux); read recorded events with --source ndjson:FILE instead");
-    return kExitUsage;
-  }
-#endif
+  bool live = false;
+  sources::NdjsonOptions ndjson;
+  if (!ParseSourceSpec(spec, &live, &ndjson.path)) return kExitUsage;
   if (options.dialect != "elasticsearch" && options.dialect != "endgame") {
     spdlog::error("unknown --dialect '{}': expected elasticsearch or endgame", options.dialect);
     return kExitUsage;
   }
   bool endgame = options.dialect == "endgame";
-  sources::NdjsonOptions ndjson;
-  if (!live) ndjson.path = std::string(spec.substr(colon + 1));
   if (absl::Status s =
           ApplyTimeOptions(endgame, options.time_field, options.time_format, &ndjson.decoder);
       !s.ok()) {
@@ -174,25 +135,15 @@ int Run(const RunOptions& options) {
     return kExitUsage;
   }
 
-  uint64_t reported = 0;
-  auto on_diagnostic = [&](const sources::SourceDiagnostic& d) {
-    if (reported < options.max_reported_malformed) {
-      spdlog::warn("{}: malformed event skipped: {}", d.location, d.reason);
-    } else if (reported == options.max_reported_malformed) {
-      spdlog::warn("more malformed events: further ones are counted but not shown");
-    }
-    ++reported;
-  };
+  auto on_diagnostic = ReportDiagnostics("malformed event skipped", options.max_reported_malformed);
   absl::StatusOr<std::unique_ptr<sources::Source>> source;
   if (live) {
 #ifdef KESTREL_HAVE_EBPF
-    g_stop.store(false);
-    std::signal(SIGINT, OnStopSignal);
-    std::signal(SIGTERM, OnStopSignal);
+    InstallStopSignals();
     sources::EbpfOptions ebpf;
     ebpf.ignore_comms = options.ignore_comms;
     ebpf.ignore_paths = options.ignore_paths;
-    ebpf.stop = &g_stop;
+    ebpf.stop = &StopFlag();
     auto opened = sources::EbpfSource::Open(&schema, ebpf, on_diagnostic);
     if (!opened.ok()) {
       spdlog::error("{}", base::Message(opened.status()));
@@ -212,10 +163,8 @@ int Run(const RunOptions& options) {
   }
 
   // Rules. A rule with an error is reported and left out; the others still run.
-  engine::EngineLimits limits;
-  limits.max_partials = options.max_partials_per_rule;
-  limits.default_ttl_ns = options.default_ttl_ns;
-  limits.streaming = true;
+  engine::EngineLimits limits =
+      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
   auto loaded = LoadRules(options.rules_dir, endgame, schema, limits);
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
@@ -224,6 +173,12 @@ int Run(const RunOptions& options) {
   const std::vector<const rules::CompiledRule*>& active = loaded->active;  // detector rule i
   size_t rules_failed = loaded->failed;
   engine::Detector detector(schema, limits);
+  auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
+  if (!predicate_runtime.ok()) {
+    spdlog::error("{}", base::Message(predicate_runtime.status()));
+    return kExitUsage;
+  }
+  detector.UsePredicateRuntime(predicate_runtime->get());
   for (const rules::CompiledRule* rule : active) {
     if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
       spdlog::error("{}", base::Message(s));  // accepted by LoadRules: not expected
@@ -245,6 +200,32 @@ int Run(const RunOptions& options) {
   if (!sink.ok()) {
     spdlog::error("{}", base::Message(sink.status()));
     return kExitFailure;
+  }
+
+  // Flight recorder.
+  std::unique_ptr<actions::FlightRecorder> recorder;
+  if (options.flight_recorder) {
+    absl::StatusOr<int64_t> window = ParseDuration(*options.flight_recorder);
+    if (!window.ok() || *window <= 0) {
+      spdlog::error("bad --flight-recorder '{}': expected a duration such as 30s or 5m",
+                    *options.flight_recorder);
+      return kExitUsage;
+    }
+    actions::FlightRecorderOptions recorder_options;
+    recorder_options.window_ns = *window;
+    if (options.flight_recorder_dir) {
+      recorder_options.directory = *options.flight_recorder_dir;
+    } else if (options.output != "-") {
+      recorder_options.directory =
+          (fs::path(options.output).parent_path() / "flight-recordings").string();
+    } else {
+      recorder_options.directory = "flight-recordings";
+    }
+    log::LogMetadata meta;
+    meta.kestrel_version = options.version;
+    recorder = std::make_unique<actions::FlightRecorder>(schema, recorder_options, meta);
+    spdlog::info("flight recorder: {} of history per host, recordings in {}",
+                 *options.flight_recorder, recorder_options.directory);
   }
 
   spdlog::info("reading events from {}", (*source)->name());
@@ -276,6 +257,15 @@ int Run(const RunOptions& options) {
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
     engine::Alert alert = MakeAlert(*active[rule], m, schema);
     ledger.Mark(&alert);
+    if (recorder) {
+      auto path = recorder->Dump(alert);
+      if (path.ok()) {
+        alert.flight_recording = *path;
+      } else {
+        spdlog::warn("flight recording of alert {} failed: {}", alert.id,
+                     base::Message(path.status()));
+      }
+    }
     if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
       if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
       return;
@@ -300,6 +290,7 @@ int Run(const RunOptions& options) {
       break;
     }
     if (!*more) break;
+    if (recorder) recorder->Observe(event);
     detector.Process(event, index, on_match);
     ++index;
     if (index % 1'000'000 == 0) {

@@ -36,8 +36,15 @@ struct RunOptions {
   size_t max_reported_malformed = 100;     // diagnostics printed before they are only counted
   // State bounds per sequence rule (engine::EngineLimits): partial matches kept, and how long a
   // partial match of a sequence without maxspan may wait (event time).
+  // `--flight-recorder DURATION`: keep that much recent history per host and write the events
+  // leading to each alert to `flight_recorder_dir` (default: flight-recordings/ beside the
+  // alert file, or ./flight-recordings).
+  std::optional<std::string> flight_recorder;
+  std::optional<std::string> flight_recorder_dir;
+  std::string version;  // Kestrel's version, written into flight recordings
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
+  std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`

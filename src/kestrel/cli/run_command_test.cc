@@ -73,7 +73,8 @@ TEST(RunTest, ParseDuration) {
   EXPECT_EQ(*ParseDuration("2m"), 120'000'000'000);
   EXPECT_EQ(*ParseDuration("1h"), 3'600'000'000'000);
   EXPECT_EQ(*ParseDuration("1.5"), 1'500'000'000);
-  for (const char* bad : {"", "s", "-1s", "ten", "5d", "1e30h"}) {
+  EXPECT_EQ(*ParseDuration("1d"), 86'400'000'000'000);
+  for (const char* bad : {"", "s", "-1s", "ten", "5w", "1e30h"}) {
     EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
   }
 }

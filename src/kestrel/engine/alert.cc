@@ -90,6 +90,10 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
     out->append(",\"degraded\":");
     AppendJsonInt(out, static_cast<int64_t>(alert.degraded));
   }
+  if (!alert.flight_recording.empty()) {
+    out->append(",\"flight_recording\":");
+    AppendJsonString(out, alert.flight_recording);
+  }
   out->append("}}");
 }
 

@@ -37,6 +37,9 @@ struct Alert {
   // The evidence, in match order. Immutable and shared with the engine that found it (no copy).
   std::vector<std::shared_ptr<const event::Event>> events;
   std::string entity_key;  // the partition / `by` key the match was made under
+  // `kestrel run --flight-recorder`: the log holding the events that led up to the alert
+  // (context.flight_recording; omitted when empty). Not part of the id.
+  std::string flight_recording;
   // Events the source lost (e.g. kernel ring buffer full) within the alert's time window, from
   // its first to its last event: the evidence may be incomplete. 0: no known loss. Written as
   // context.degraded; not part of the id (the same detection keeps its id).

@@ -11,6 +11,11 @@ Detector::~Detector() = default;
 absl::Status Detector::AddRule(const eql::IrProgram* program) {
   auto engine = QueryEngine::Create(program, schema_, limits_);
   if (!engine.ok()) return engine.status();
+  if (runtime_ != nullptr) {
+    auto predicates = runtime_->Compile(*program);
+    if (!predicates.ok()) return predicates.status();
+    (*engine)->UsePredicates(std::move(*predicates));
+  }
   programs_.push_back(program);
   engines_.push_back(std::move(*engine));
   return absl::OkStatus();

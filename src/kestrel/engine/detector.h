@@ -17,6 +17,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/engine/rule_index.h"
 
@@ -28,6 +29,10 @@ class Detector {
 
   Detector(schema::Schema& schema, const EngineLimits& limits);
   ~Detector();
+
+  // Stage predicates of the rules added from now on are compiled by `runtime` (nullptr: the
+  // native IR evaluator, the default). REQUIRES: `runtime` outlives this.
+  void UsePredicateRuntime(PredicateRuntime* runtime) { runtime_ = runtime; }
 
   // Adds rule number rule_count(). Fails (and adds nothing) when the engine refuses the program,
   // e.g. a pipe that cannot stream. REQUIRES: Seal() was not called; `program` outlives this.
@@ -51,6 +56,8 @@ class Detector {
 
   size_t rule_count() const { return engines_.size(); }
   const EngineStats& stats(size_t rule) const { return engines_[rule]->stats(); }
+  // Events for which the rule's predicate runtime failed (trap, limit, reported error).
+  uint64_t predicate_errors(size_t rule) const { return engines_[rule]->predicate_errors(); }
   const RuleIndexStats& index_stats() const { return index_->stats(); }
   // Rule evaluations skipped thanks to the index, and those run.
   uint64_t skipped() const { return skipped_; }
@@ -61,6 +68,7 @@ class Detector {
 
   schema::Schema& schema_;
   EngineLimits limits_;
+  PredicateRuntime* runtime_ = nullptr;
   std::vector<const eql::IrProgram*> programs_;
   std::vector<std::unique_ptr<QueryEngine>> engines_;
   std::unique_ptr<const RuleIndex> index_;

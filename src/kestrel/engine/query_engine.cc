@@ -176,6 +176,7 @@ class QueryEngine::Impl {
   bool Matches(const eql::IrStage& stage, const event::Event& e) {
     if (stage.category && !e.InCategory(*stage.category)) return false;
     if (gate_ != nullptr && !GateOpen(stage)) return false;
+    if (predicates_ != nullptr) return predicates_->Holds(stage, ctx_);
     return eql::EvalCondition(*stage.predicate, ctx_);
   }
 
@@ -562,6 +563,13 @@ class QueryEngine::Impl {
   std::vector<QueryMatch> results_;
   base::StringArena scratch_;
   eql::EvalContext ctx_;
+  std::unique_ptr<RulePredicates> predicates_;  // nullptr: native evaluation
+
+ public:
+  void UsePredicates(std::unique_ptr<RulePredicates> p) { predicates_ = std::move(p); }
+  uint64_t predicate_errors() const { return predicates_ != nullptr ? predicates_->errors() : 0; }
+
+ private:
   // The copy of the event being processed, made on first use: own_current_, or a slot shared
   // by the engines of a Detector (one copy however many rules keep the event).
   EventPtr own_current_;
@@ -614,6 +622,12 @@ void QueryEngine::UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {
 void QueryEngine::ShareEvidence(std::shared_ptr<const event::Event>* slot) {
   impl_->ShareEvidence(slot);
 }
+
+void QueryEngine::UsePredicates(std::unique_ptr<RulePredicates> predicates) {
+  impl_->UsePredicates(std::move(predicates));
+}
+
+uint64_t QueryEngine::predicate_errors() const { return impl_->predicate_errors(); }
 
 void QueryEngine::Expire(int64_t now_ns) { impl_->Expire(now_ns); }
 

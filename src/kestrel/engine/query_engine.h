@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/engine/rule_index.h"
 #include "kestrel/eql/ir.h"
 #include "kestrel/event/event.h"
@@ -86,6 +87,12 @@ class QueryEngine {
   // caller resets (to nullptr) before each event, so that engines fed the same events share one
   // copy. nullptr: a slot of the engine's own. REQUIRES: `slot` outlives the engine.
   void ShareEvidence(std::shared_ptr<const event::Event>* slot);
+
+  // Stage predicates (and `until`) are evaluated by `predicates` instead of the IR evaluator
+  // (PredicateRuntime). nullptr: native evaluation. Relation sub-queries and pipes stay native.
+  void UsePredicates(std::unique_ptr<RulePredicates> predicates);
+  // Events whose predicate evaluation failed in the runtime (0 for native evaluation).
+  uint64_t predicate_errors() const;
 
   // Frees partial matches that are past their span at event time `now_ns` (the check when a
   // match would advance is exact either way; this only reclaims memory of keys no event

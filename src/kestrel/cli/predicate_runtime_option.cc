@@ -1,0 +1,31 @@
+// MakePredicateRuntime; see predicate_runtime_option.h.
+#include "kestrel/cli/predicate_runtime_option.h"
+
+#include "fmt/format.h"
+#include "kestrel/runtime/lua/lua_predicates.h"
+#ifdef KESTREL_HAVE_WASM
+#include "kestrel/runtime/wasm/wasm_predicates.h"
+#endif
+
+namespace kestrel::cli {
+
+absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
+    std::string_view name) {
+  if (name == "native") return nullptr;
+  if (name == "lua") {
+    auto lua = runtime::LuaPredicateRuntime::Create();
+    if (!lua.ok()) return lua.status();
+    return std::unique_ptr<engine::PredicateRuntime>(std::move(*lua));
+  }
+  if (name == "wasm") {
+#ifdef KESTREL_HAVE_WASM
+    return std::unique_ptr<engine::PredicateRuntime>(new runtime::WasmPredicateRuntime());
+#else
+    return absl::UnimplementedError("this kestrel was built without wabt: no wasm runtime");
+#endif
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("--predicate-runtime {}: expected native, lua or wasm", name));
+}
+
+}  // namespace kestrel::cli

@@ -1,0 +1,21 @@
+// `--predicate-runtime native|lua|wasm` for run and query: builds the engine::PredicateRuntime
+// the name selects. Tested by cli_test.sh.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "kestrel/engine/predicate_runtime.h"
+
+namespace kestrel::cli {
+
+inline constexpr char kPredicateRuntimeHelp[] =
+    "Evaluate rule predicates natively (default), in LuaJIT (lua) or in Wasm on wabt's "
+    "interpreter (wasm); all give identical results";
+
+// nullptr for "native" (the engine's own evaluator); an error names the accepted values.
+absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
+    std::string_view name);
+
+}  // namespace kestrel::cli

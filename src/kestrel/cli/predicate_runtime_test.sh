@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `--predicate-runtime`: run and query give byte-identical output with native, lua and wasm
+# predicates, and an unknown runtime is a usage error (exit 2).
+# Usage: predicate_runtime_test.sh KESTREL_BINARY SOURCE_DIR
+set -u
+kestrel=$1
+src=$2
+cd "$src" || exit 1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+runtimes="native lua"
+if "$kestrel" query --predicate-runtime wasm --input /dev/null 'any where true' >/dev/null 2>&1; then
+  runtimes="$runtimes wasm"
+fi
+
+for r in $runtimes; do
+  "$kestrel" --log-level error run --predicate-runtime "$r" \
+    --source ndjson:examples/demo-events.ndjson >"$tmp/run.$r" 2>"$tmp/err" ||
+    fail "run with $r: $(cat "$tmp/err")"
+  [ -s "$tmp/run.$r" ] || fail "run with $r raised no alert"
+  cmp -s "$tmp/run.native" "$tmp/run.$r" || fail "run: $r differs from native"
+done
+
+data="$src/../shared/conformance/eql/endgame/test_data.json"
+if [ -f "$data" ]; then
+  q='process where process_name : ("cmd*", "power*") and not (user_name == "SYSTEM" or pid in (4, 8)) or descendant of [process where process_name == "explorer.exe"]'
+  for r in $runtimes; do
+    "$kestrel" query --predicate-runtime "$r" --dialect endgame --input "$data" "$q" \
+      >"$tmp/query.$r" 2>"$tmp/err" || fail "query with $r: $(cat "$tmp/err")"
+    [ -s "$tmp/query.$r" ] || fail "query with $r found nothing"
+    cmp -s "$tmp/query.native" "$tmp/query.$r" || fail "query: $r differs from native"
+  done
+fi
+
+"$kestrel" query --predicate-runtime jvm --input /dev/null 'any where true' >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] || fail "unknown runtime should exit 2"
+grep -q "expected native, lua or wasm" "$tmp/err" || fail "unknown runtime message: $(cat "$tmp/err")"
+echo "predicate runtimes agree: $runtimes"

@@ -1,0 +1,65 @@
+// LuaRuntime: one sandboxed LuaJIT state (one per worker) that loads predicate chunks and calls
+// them with Host API v1.
+//
+// Sandbox: only the base (minus dofile/loadfile/load/loadstring/require/module/getfenv/setfenv/
+// collectgarbage/newproxy), string (minus dump), table and math libraries are opened; io, os,
+// package, debug, jit and ffi never are, so rules cannot reach files, processes or native code.
+// Each chunk gets its own global table. Binary (bytecode) chunks are refused.
+// Limits: an instruction-count hook (every kHookInterval instructions) stops a call past
+// max_instructions; an allocator that refuses to grow past max_memory makes allocation fail
+// with Lua's memory error. The JIT compiler is off: LuaJIT's compiled code does not run hooks,
+// so a compiled loop could never be stopped, and a predicate entered from C cannot be traced
+// anyway (measured in docs/benchmarks.md).
+// Host API: the functions of include/kestrel/host_api_v1.h as the fields of the table `kestrel`
+// passed to each chunk (Lua C functions, ~10 ns a call; FFI calls from interpreted code cost
+// ~100 ns). kestrel.require_api(v) fails, naming both versions, unless v is this host's version.
+// Errors (Lua errors, limits, kestrel.report_error) make Call return kError with a message; the
+// state stays usable. Thread safety: one thread at a time. Tested by lua_runtime_test.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kestrel/host_api_v1.h"
+
+struct lua_State;
+
+namespace kestrel::runtime {
+
+struct LuaLimits {
+  uint64_t max_instructions = 1'000'000;  // per call (and per chunk load)
+  size_t max_memory = 64 << 20;           // bytes for the whole state
+};
+
+class LuaRuntime {
+ public:
+  static constexpr int32_t kError = -2;
+  static constexpr int kHookInterval = 1000;
+
+  static absl::StatusOr<std::unique_ptr<LuaRuntime>> Create(const LuaLimits& limits = {});
+  ~LuaRuntime();
+  LuaRuntime(const LuaRuntime&) = delete;
+  LuaRuntime& operator=(const LuaRuntime&) = delete;
+
+  // Runs chunk `source` (called with the `kestrel` table; it must return a table of functions)
+  // and returns a handle for each function P[1..n], in order.
+  absl::StatusOr<std::vector<int>> Load(std::string_view source, std::string_view name);
+
+  // Calls a loaded function with `ctx` as the Host API context. Returns KESTREL_TRUE, _FALSE or
+  // _NULL (any result other than the numbers 1 and 0 is NULL), or kError with *error set.
+  int32_t Call(int handle, kestrel_host_ctx* ctx, std::string* error);
+
+  size_t memory_used() const;
+
+  struct State;  // public for the C callbacks in the .cc; opaque to users
+
+ private:
+  explicit LuaRuntime(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace kestrel::runtime
