@@ -102,6 +102,13 @@ grep -q "^footer: 1 blocks, 19 events" "$tmp/info" || fail "log info footer: $(c
 "$kestrel" run --source ndjson:examples/demo-events.ndjson >"$tmp/run.jsonl" 2>/dev/null
 "$kestrel" run --source "ndjson:$tmp/cat.ndjson" >"$tmp/run_cat.jsonl" 2>/dev/null
 cmp -s "$tmp/run.jsonl" "$tmp/run_cat.jsonl" || fail "run over log cat output differs from run over the original"
+# Worker threads change nothing in the output.
+"$kestrel" run --workers 3 --source ndjson:examples/demo-events.ndjson >"$tmp/run_w3.jsonl" 2>"$tmp/err" \
+  || fail "run --workers 3: $(cat "$tmp/err")"
+cmp -s "$tmp/run.jsonl" "$tmp/run_w3.jsonl" || fail "run --workers 3 output differs from --workers 1"
+grep -q "workers: 3, queue drops: 0" "$tmp/err" || fail "run --workers summary: $(cat "$tmp/err")"
+"$kestrel" run --workers 0 --source ndjson:examples/demo-events.ndjson >/dev/null 2>&1; [ $? -eq 2 ] \
+  || fail "--workers 0 should exit 2"
 "$kestrel" replay "$tmp/demo.klog" >"$tmp/replay1.jsonl" 2>"$tmp/err" || fail "replay: $(cat "$tmp/err")"
 cmp -s "$tmp/run.jsonl" "$tmp/replay1.jsonl" || fail "replay output differs from run output"
 "$kestrel" replay "$tmp/demo.klog" --workers 2 >"$tmp/replay2.jsonl" 2>/dev/null

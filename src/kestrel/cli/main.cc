@@ -69,6 +69,16 @@ int main(int argc, char** argv) {
                       "kernel; repeatable)");
   run_cmd->add_option("--ignore-path", run.ignore_paths,
                       "Live source: drop file events under this path prefix (repeatable)");
+  run_cmd
+      ->add_option("--workers", run.workers,
+                   "Worker threads for the rules (default 1); alerts are the same, in the same "
+                   "order, with any number")
+      ->check(CLI::Range(1, 256));
+  run_cmd
+      ->add_option("--queue-full", run.queue_full,
+                   "When a worker's queue is full: drop (counted; default for the live source) or "
+                   "block (default for files)")
+      ->check(CLI::IsMember({"drop", "block"}));
   run_cmd->add_option("--predicate-runtime", run.predicate_runtime,
                       kestrel::cli::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")

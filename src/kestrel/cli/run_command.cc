@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "kestrel/actions/alert_sink.h"
 #include "kestrel/actions/flight_recorder.h"
 #include "kestrel/base/status.h"
+#include "kestrel/bus/parallel_detector.h"
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
@@ -194,6 +196,26 @@ int Run(const RunOptions& options) {
                 index_stats.anchored_stages, index_stats.stages, index_stats.hashed_values,
                 index_stats.patterns);
   std::vector<uint64_t> alerts_per_rule(active.size(), 0);
+  if (options.workers < 1 || options.workers > 256) {
+    spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
+    return kExitUsage;
+  }
+  if (options.workers > 1 && options.predicate_runtime != "native") {
+    spdlog::error(
+        "--workers {} runs the native predicate runtime only (for now); use --workers 1 "
+        "with --predicate-runtime {}",
+        options.workers, options.predicate_runtime);
+    return kExitUsage;
+  }
+  bus::FullPolicy queue_policy = live ? bus::FullPolicy::kDrop : bus::FullPolicy::kBlock;
+  if (options.queue_full == "drop") {
+    queue_policy = bus::FullPolicy::kDrop;
+  } else if (options.queue_full == "block") {
+    queue_policy = bus::FullPolicy::kBlock;
+  } else if (!options.queue_full.empty()) {
+    spdlog::error("bad --queue-full '{}': expected drop or block", options.queue_full);
+    return kExitUsage;
+  }
 
   // Output.
   auto sink = actions::JsonLinesSink::Open(&schema, options.output);
@@ -254,7 +276,11 @@ int Run(const RunOptions& options) {
         unwarned_kernel, unwarned_user, st.kernel_drops, st.user_drops);
     unwarned_kernel = unwarned_user = 0;
   };
+  // With workers, matches arrive on the bus's merger thread while this thread reads events: the
+  // ledger, the flight recorder and the sink are shared under this lock (uncontended otherwise).
+  std::mutex alert_mu;
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
+    std::lock_guard<std::mutex> lock(alert_mu);
     engine::Alert alert = MakeAlert(*active[rule], m, schema);
     ledger.Mark(&alert);
     if (recorder) {
@@ -272,11 +298,33 @@ int Run(const RunOptions& options) {
     }
     ++alerts_per_rule[rule];
   };
+  std::unique_ptr<bus::ParallelDetector> parallel;
+  if (options.workers > 1) {
+    bus::ParallelOptions bus_options;
+    bus_options.workers = options.workers;
+    bus_options.policy = queue_policy;
+    bus_options.limits = limits;
+    std::vector<const eql::IrProgram*> programs;
+    for (const rules::CompiledRule* rule : active) programs.push_back(rule->program.get());
+    auto created =
+        bus::ParallelDetector::Create(schema, std::move(programs), bus_options, on_match);
+    if (!created.ok()) {
+      spdlog::error("{}", base::Message(created.status()));
+      return kExitFailure;
+    }
+    parallel = std::move(*created);
+    spdlog::info(
+        "{} workers: {} rules on every worker (state within one process), {} on worker "
+        "0; queues {} when full",
+        options.workers, parallel->local_rules(), parallel->global_rules(),
+        queue_policy == bus::FullPolicy::kDrop ? "drop" : "block");
+  }
   DurationTimer timer(live ? options.duration_ns : 0);
   while (true) {
     auto more = (*source)->Next(&event);
     (*source)->TakeLosses(&losses);
     if (!losses.empty()) {
+      std::lock_guard<std::mutex> lock(alert_mu);
       for (const sources::SourceLoss& l : losses) {
         ledger.Record(l.begin_ns, l.end_ns, l.count);
         (l.kernel ? unwarned_kernel : unwarned_user) += l.count;
@@ -290,14 +338,28 @@ int Run(const RunOptions& options) {
       break;
     }
     if (!*more) break;
-    if (recorder) recorder->Observe(event);
-    detector.Process(event, index, on_match);
+    if (recorder) {
+      std::lock_guard<std::mutex> lock(alert_mu);
+      recorder->Observe(event);
+    }
+    if (parallel) {
+      parallel->Publish(event);
+    } else {
+      detector.Process(event, index, on_match);
+    }
     ++index;
     if (index % 1'000'000 == 0) {
+      std::lock_guard<std::mutex> lock(alert_mu);
       spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
     }
   }
-  detector.Finish(on_match);
+  uint64_t queue_drops = 0;
+  if (parallel) {
+    parallel->Finish();  // drains every queue and delivers every match
+    for (const bus::PartitionStats& p : parallel->partition_stats()) queue_drops += p.dropped;
+  } else {
+    detector.Finish(on_match);
+  }
   warn_losses(true);
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
@@ -312,6 +374,9 @@ int Run(const RunOptions& options) {
     summary += fmt::format(", kernel drops: {}, user drops: {}, parse failures: {}",
                            stats.kernel_drops, stats.user_drops, stats.malformed);
   }
+  if (parallel) {
+    summary += fmt::format(", workers: {}, queue drops: {}", options.workers, queue_drops);
+  }
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);
   }
@@ -324,7 +389,7 @@ int Run(const RunOptions& options) {
   }
   uint64_t expired = 0, evicted = 0;
   for (size_t r = 0; r < active.size(); ++r) {
-    const engine::EngineStats& s = detector.stats(r);
+    engine::EngineStats s = parallel ? parallel->stats(r) : detector.stats(r);
     expired += s.expired;
     evicted += s.evicted;
     if (alerts_per_rule[r] > 0 || s.evicted > 0) {

@@ -44,6 +44,11 @@ struct RunOptions {
   std::string version;  // Kestrel's version, written into flight recordings
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
+  // Worker threads (`--workers`): 1 runs everything on the reading thread; N > 1 puts the rules
+  // behind a bus::ParallelDetector (same alerts, same order). `queue_full`: "drop" or "block"
+  // when a worker's queue is full; empty: drop for the live source, block for files.
+  size_t workers = 1;
+  std::string queue_full;
   std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
 };
 

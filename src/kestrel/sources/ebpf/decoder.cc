@@ -19,7 +19,6 @@ using event::Value;
 using schema::ecs::Field;
 
 constexpr int kAfInet = 2;
-constexpr int kAfInet6 = 10;
 constexpr int kEinprogress = 115;
 constexpr size_t kMaxAncestry = 8;
 
