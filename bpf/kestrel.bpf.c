@@ -134,7 +134,15 @@ static __always_inline void fill_header(struct kestrel_header* h, __u32 kind,
   struct pid* pgid = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
   h->sid = BPF_CORE_READ(sid, numbers[0].nr);
   h->pgid = BPF_CORE_READ(pgid, numbers[0].nr);
-  h->pad = 0;
+  h->tty = 0;
+  struct tty_struct* tty = BPF_CORE_READ(sig, tty);
+  if (tty) {
+    struct tty_driver* drv = BPF_CORE_READ(tty, driver);
+    __u32 major = BPF_CORE_READ(drv, major);
+    __u32 minor = BPF_CORE_READ(drv, minor_start) + BPF_CORE_READ(tty, index);
+    h->tty = (major << 20) | (minor & 0xfffff);
+    if (!h->tty) h->tty = 1;
+  }
   h->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
   bpf_get_current_comm(h->comm, sizeof(h->comm));
 }

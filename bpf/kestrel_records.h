@@ -89,9 +89,9 @@ struct kestrel_header {
   __u32 tid;     /* thread id */
   __u32 ppid;    /* real parent's tgid */
   __u32 uid, gid, euid, egid;
-  __u32 sid;  /* session id (pid namespace of the init task) */
-  __u32 pgid; /* process group id */
-  __u32 pad;
+  __u32 sid;            /* session id (pid namespace of the init task) */
+  __u32 pgid;           /* process group id */
+  __u32 tty;            /* controlling terminal as major << 20 | minor; 0: none */
   __u64 start_boottime; /* task->start_boottime of the process (group leader), ns */
   char comm[KESTREL_COMM_LEN];
 };

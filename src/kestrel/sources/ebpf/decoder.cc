@@ -231,6 +231,11 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
     out->SetString(Field("user.name"), user);
     out->SetString(Field("process.user.name"), user);
   }
+  out->SetBool(Field("process.interactive"), h.tty != 0);
+  if (h.tty != 0) {
+    out->SetInt(Field("process.tty.char_device.major"), h.tty >> 20);
+    out->SetInt(Field("process.tty.char_device.minor"), h.tty & 0xfffff);
+  }
   out->SetInt(Field("process.ppid"), h.ppid != 0 ? h.ppid : p.ppid);
   out->SetInt(Field("process.pgid"), h.pgid);
   out->SetInt(Field("process.session_leader.pid"), h.sid);
@@ -257,6 +262,7 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
     if (!pp->working_directory.empty()) {
       out->SetString(Field("process.parent.working_directory"), pp->working_directory);
     }
+    out->SetBool(Field("process.parent.interactive"), pp->tty != 0);
     out->SetString(Field("process.parent.user.id"), std::to_string(pp->euid));
     out->SetString(Field("process.parent.group.id"), std::to_string(pp->egid));
     // Ancestry: entity ids from the parent up, at most kMaxAncestry.
@@ -321,6 +327,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       p.egid = h.egid;
       p.sid = h.sid;
       p.pgid = h.pgid;
+      p.tty = h.tty;
       if (p.start_wall_ns == 0) {
         p.start_wall_ns = options_.boot_wall_ns + static_cast<int64_t>(h.start_boottime);
       }

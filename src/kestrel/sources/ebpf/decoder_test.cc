@@ -147,6 +147,7 @@ TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
   EXPECT_EQ(Str(event_, Field("user.id")), "1000");
   EXPECT_EQ(Str(event_, Field("group.id")), "100");
   EXPECT_EQ(Str(event_, Field("host.os.type")), "linux");
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.major")), "<missing>");
   EXPECT_EQ(event_.wall_ns(), 1'700'000'000'000'000'000 + 5'000'000'000);
   EXPECT_EQ(event_.time_ns(), event_.wall_ns());
 
@@ -162,6 +163,23 @@ TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
   table_.Touch(20, 20);
   ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.exit_code")), "137");
+}
+
+TEST_F(DecoderTest, ControllingTerminalMakesTheProcessInteractive) {
+  kestrel_exit x;
+  Header(&x.h, KESTREL_EXIT, 10, 1, "bash");
+  x.h.tty = (136u << 20) | 3;  // /dev/pts/3
+  x.exit_code = 0;
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  const Value* interactive = event_.Find(Field("process.interactive"));
+  ASSERT_NE(interactive, nullptr);
+  EXPECT_TRUE(interactive->as_bool());
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.major")), "136");
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.minor")), "3");
+  x.h.tty = 0;
+  table_.Touch(10, 10);
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_FALSE(event_.Find(Field("process.interactive"))->as_bool());
 }
 
 TEST_F(DecoderTest, RelativeExecFilenameResolvedAgainstTheCwd) {
