@@ -127,10 +127,12 @@ struct EbpfSource::Impl {
     if (reader.joinable()) reader.join();
   }
 
+  static size_t Aligned(size_t n) { return (n + 7) & ~size_t{7}; }
+
   static int OnRecord(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
     size = ebpf::CompactRecordSize({static_cast<const uint8_t*>(data), size});
-    if (self->pending.size() + size + sizeof(uint32_t) > self->options.max_queue_bytes) {
+    if (self->pending.size() + sizeof(uint64_t) + Aligned(size) > self->options.max_queue_bytes) {
       ++self->user_drops_pending;
       ++self->user_drops_total;
       int64_t t = 0;
@@ -142,11 +144,13 @@ struct EbpfSource::Impl {
       if (t > self->user_loss_end) self->user_loss_end = t;
       return 0;
     }
-    uint32_t n = static_cast<uint32_t>(size);
+    // [u64 size][record][padding to 8]: records stay 8-byte aligned, as their structs need.
+    uint64_t n = size;
     const auto* p = reinterpret_cast<const uint8_t*>(&n);
     self->pending.insert(self->pending.end(), p, p + sizeof(n));
     const auto* d = static_cast<const uint8_t*>(data);
     self->pending.insert(self->pending.end(), d, d + size);
+    self->pending.resize(self->pending.size() + (Aligned(size) - size), 0);
     return 0;
   }
 
@@ -217,9 +221,9 @@ struct EbpfSource::Impl {
   // Shared with the reader thread.
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<uint8_t> pending;                    // guarded by mu: [u32 size][record] ...
-  std::vector<SourceLoss> losses;                  // guarded by mu
-  uint64_t user_drops_pending = 0;                 // guarded by mu
+  std::vector<uint8_t> pending;     // guarded by mu: [u64 size][record][pad to 8] ...
+  std::vector<SourceLoss> losses;   // guarded by mu
+  uint64_t user_drops_pending = 0;  // guarded by mu
   int64_t user_loss_begin = 0, user_loss_end = 0;  // guarded by mu
   std::atomic<uint64_t> user_drops_total{0};
   std::atomic<uint64_t> kernel_drops_total{0};
@@ -361,10 +365,10 @@ absl::StatusOr<bool> EbpfSource::Next(event::Event* event) {
       if (m.batch.empty() && m.reader_done) return false;
       continue;
     }
-    uint32_t size;
+    uint64_t size;
     std::memcpy(&size, m.batch.data() + m.batch_pos, sizeof(size));
     std::span<const uint8_t> record(m.batch.data() + m.batch_pos + sizeof(size), size);
-    m.batch_pos += sizeof(size) + size;
+    m.batch_pos += sizeof(size) + Impl::Aligned(size);
     m.stats.bytes += size;
     auto outcome = m.decoder.Decode(record, event, &why);
     if (outcome == ebpf::RecordDecoder::Outcome::kMalformed) {
