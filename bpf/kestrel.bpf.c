@@ -16,7 +16,9 @@
  * Filters in the kernel: Kestrel's own process (self_tgid), comms in ignore_comm, read-only
  * opens except of names in sensitive_names, non-IP sockets, failed opens.
  *
- * Loss: a failed ring buffer reservation is counted in counters[KESTREL_CTR_DROPS] (per CPU).
+ * Loss: a record that does not fit the ring buffer is counted in counters[KESTREL_CTR_DROPS]
+ * (per CPU). Records are built in a per-CPU map and copied with bpf_ringbuf_output() at the size
+ * they use.
  * Records are submitted with BPF_RB_NO_WAKEUP: user space drains every few ms.
  * x86_64 only (syscall numbers, pt_regs argument registers). */
 #include "vmlinux.h"
@@ -47,10 +49,11 @@ enum {
 };
 
 const volatile __u32 self_tgid = 0;
+const volatile __u32 have_ignored_dirs = 0; /* ignored_dirs has entries */
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 32 << 20);
+  __uint(max_entries, 4 << 20); /* records are copied at their used size: ~100-700 bytes */
 } events SEC(".maps");
 
 struct {
@@ -131,9 +134,52 @@ static __always_inline void fill_header(struct kestrel_header* h, __u32 kind,
   struct pid* pgid = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
   h->sid = BPF_CORE_READ(sid, numbers[0].nr);
   h->pgid = BPF_CORE_READ(pgid, numbers[0].nr);
-  h->pad = 0;
+  h->tty = 0;
+  struct tty_struct* tty = BPF_CORE_READ(sig, tty);
+  if (tty) {
+    struct tty_driver* drv = BPF_CORE_READ(tty, driver);
+    __u32 major = BPF_CORE_READ(drv, major);
+    __u32 minor = BPF_CORE_READ(drv, minor_start) + BPF_CORE_READ(tty, index);
+    h->tty = (major << 20) | (minor & 0xfffff);
+    if (!h->tty) h->tty = 1;
+  }
   h->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
   bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Records are built here, then copied to the ring buffer at the size they use
+ * (bpf_ringbuf_output): a reservation would take the full fixed size of the struct. */
+union record_space {
+  struct kestrel_exec exec;
+  struct kestrel_fork fork;
+  struct kestrel_exit exit;
+  struct kestrel_file file;
+  struct kestrel_net net;
+  struct kestrel_syscall_rec sys;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, union record_space);
+} records SEC(".maps");
+
+static __always_inline void* record_buf(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&records, &zero);
+}
+
+/* Copies the first `size` bytes (at most `max`) of a record to the ring buffer; a full ring
+ * buffer is counted as a kernel drop. */
+static __always_inline void submit(void* rec, __u64 size, __u64 max) {
+  if (size > max) size = max;
+  if (bpf_ringbuf_output(&events, rec, size, BPF_RB_NO_WAKEUP) != 0) count(KESTREL_CTR_DROPS);
+}
+
+static __always_inline __u64 file_record_size(struct kestrel_file* e) {
+  if (e->path2_len > 0) return offsetof(struct kestrel_file, path2) + e->path2_len;
+  return offsetof(struct kestrel_file, path) + e->path_len;
 }
 
 struct path_buf {
@@ -149,11 +195,29 @@ struct {
   __type(value, struct path_buf);
 } scratch SEC(".maps");
 
+/* Directories under which file events are dropped (--ignore-path), by inode: a path is built
+ * leaf first, so a prefix test on the string would come too late; an ancestor's inode is
+ * checked at each step instead. */
+struct dir_key {
+  __u64 ino;
+  __u32 dev; /* the kernel's dev_t (MAJOR << 20 | MINOR) */
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, struct dir_key);
+  __type(value, __u8);
+} ignored_dirs SEC(".maps");
+
 struct walk_ctx {
-  __u64 dentry; /* struct dentry * */
-  __u64 mount;  /* struct mount * */
-  __u32 off;    /* bytes used in scratch */
-  __u32 flags;  /* KESTREL_F_PATH_TRUNCATED until the root is reached */
+  __u64 dentry;        /* struct dentry * */
+  __u64 mount;         /* struct mount * */
+  __u32 off;           /* bytes used in scratch */
+  __u32 flags;         /* KESTREL_F_PATH_TRUNCATED until the root is reached */
+  __u32 check_ignored; /* stop with KESTREL_F_IGNORED under an ignored directory */
+  __u32 pad;
 };
 
 /* One step up the dentry tree (bpf_loop callback: verified once, not once per level). Appends
@@ -166,6 +230,15 @@ static long walk_step(__u32 i, void* arg) {
   if (!buf) return 1;
   struct dentry* d = (struct dentry*)c->dentry;
   struct mount* mnt = (struct mount*)c->mount;
+  if (have_ignored_dirs && c->check_ignored) {
+    struct dir_key k = {};
+    k.ino = BPF_CORE_READ(d, d_inode, i_ino);
+    k.dev = BPF_CORE_READ(d, d_sb, s_dev);
+    if (bpf_map_lookup_elem(&ignored_dirs, &k)) {
+      c->flags = KESTREL_F_IGNORED;
+      return 1;
+    }
+  }
   struct dentry* mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
   if (d == mnt_root) {
     struct mount* parent = BPF_CORE_READ(mnt, mnt_parent);
@@ -198,8 +271,9 @@ static long walk_step(__u32 i, void* arg) {
 /* Appends the names from `d` up to the root, crossing mounts, to scratch from `start` (leaf
  * first, each NUL-terminated); *len is the bytes used. Returns KESTREL_F_* flags. */
 static __always_inline __u32 walk_path(struct dentry* d, struct vfsmount* vfsmnt, __u32 start,
-                                       __u32* len) {
+                                       __u32* len, __u32 check_ignored) {
   struct walk_ctx c = {};
+  c.check_ignored = check_ignored;
   c.dentry = (__u64)d;
   c.mount = (__u64)((void*)vfsmnt - bpf_core_field_offset(struct mount, mnt));
   c.off = start;
@@ -233,7 +307,7 @@ static __always_inline struct file* fd_file(struct task_struct* task, long fd) {
 static __always_inline __u32 file_path(struct file* f, char* dst, __u32* len) {
   *len = 0;
   if (!f) return KESTREL_F_READ_FAILED;
-  __u32 flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), 0, len);
+  __u32 flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), 0, len, 1);
   copy_path(dst);
   return flags;
 }
@@ -255,12 +329,12 @@ static __always_inline __u32 at_path(struct task_struct* task, long dirfd, const
   *len = n;
   if (buf->b[0] != '/') {
     if (dirfd == AT_FDCWD) {
-      flags =
-          walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), n, len);
+      flags = walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), n,
+                        len, 1);
     } else {
       struct file* f = fd_file(task, dirfd);
       if (f) {
-        flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), n, len);
+        flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), n, len, 1);
       } else {
         flags = KESTREL_F_READ_FAILED;
       }
@@ -275,11 +349,8 @@ static __always_inline __u32 at_path(struct task_struct* task, long dirfd, const
 static __always_inline int on_exec(struct task_struct* task, struct linux_binprm* bprm) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (ignored(tgid)) return 0;
-  struct kestrel_exec* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_exec* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_EXEC, task);
   if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename)) <
       0) {
@@ -306,9 +377,9 @@ static __always_inline int on_exec(struct task_struct* task, struct linux_binprm
     }
   }
   e->h.flags |= walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), 0,
-                          &e->cwd_len);
+                          &e->cwd_len, 0);
   copy_path(e->cwd);
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, offsetof(struct kestrel_exec, args) + e->args_len, sizeof(*e));
   return 0;
 }
 
@@ -318,16 +389,13 @@ static __always_inline int on_fork(struct task_struct* parent, struct task_struc
   /* Not filtered by self_tgid: Kestrel does not fork, and a child it starts (tests, helpers)
    * is another process whose events are reported, so its fork is too. */
   if (ignored_comm()) return 0;
-  struct kestrel_fork* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_fork* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_FORK, (struct task_struct*)bpf_get_current_task());
   e->child_tgid = BPF_CORE_READ(child, tgid);
   e->pad = 0;
   e->child_start_boottime = BPF_CORE_READ(child, start_boottime);
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 
@@ -336,15 +404,12 @@ static __always_inline int on_exit(struct task_struct* task) {
   if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid)) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (ignored(tgid)) return 0;
-  struct kestrel_exit* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_exit* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_EXIT, task);
   e->exit_code = BPF_CORE_READ(task, exit_code);
   e->pad = 0;
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 
@@ -429,11 +494,8 @@ static __noinline int emit_open(struct task_struct* task, struct enter_args* a, 
     if (!is_sensitive(f)) return 0;
     op = KESTREL_FILE_READ;
   }
-  struct kestrel_file* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_file* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_FILE, task);
   e->op = op;
   e->syscall = a->id;
@@ -442,17 +504,15 @@ static __noinline int emit_open(struct task_struct* task, struct enter_args* a, 
   e->owner = e->group = e->pad = 0;
   e->path2_len = 0;
   e->h.flags |= file_path(f, e->path, &e->path_len);
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  if (e->h.flags & KESTREL_F_IGNORED) return 0;
+  submit(e, file_record_size(e), sizeof(*e));
   return 0;
 }
 
 static __noinline int emit_file(struct task_struct* task, struct enter_args* a, long ret) {
   if (ret < 0) return 0;
-  struct kestrel_file* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_file* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_FILE, task);
   e->syscall = a->id;
   e->ret = ret;
@@ -515,8 +575,9 @@ static __noinline int emit_file(struct task_struct* task, struct enter_args* a, 
       flags = at_path(task, (int)a->a[0], (const char*)a->a[1], e->path, &e->path_len);
       break;
   }
+  if (flags & KESTREL_F_IGNORED) return 0;
   e->h.flags |= flags;
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, file_record_size(e), sizeof(*e));
   return 0;
 }
 
@@ -571,11 +632,8 @@ static __noinline int emit_net(struct task_struct* task, struct enter_args* a, l
   if (!sk) return 0;
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
   if (family != AF_INET && family != AF_INET6) return 0;
-  struct kestrel_net* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_net* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_NET, task);
   e->syscall = a->id;
   e->ret = ret;
@@ -594,19 +652,15 @@ static __noinline int emit_net(struct task_struct* task, struct enter_args* a, l
     sock_ends(e, sk, 1, 1);
   }
   if (e->family != AF_INET && e->family != AF_INET6) {
-    bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
     return 0;
   }
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 
 static __noinline int emit_syscall(struct task_struct* task, struct enter_args* a, long ret) {
-  struct kestrel_syscall_rec* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(KESTREL_CTR_DROPS);
-    return 0;
-  }
+  struct kestrel_syscall_rec* e = record_buf();
+  if (!e) return 0;
   fill_header(&e->h, KESTREL_SYSCALL, task);
   e->syscall = a->id;
   e->pad = 0;
@@ -628,7 +682,7 @@ static __noinline int emit_syscall(struct task_struct* task, struct enter_args* 
       bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
     }
   }
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  submit(e, sizeof(*e), sizeof(*e));
   return 0;
 }
 

@@ -78,6 +78,7 @@ enum kestrel_file_op {
 /* Flags of struct kestrel_header.flags. */
 #define KESTREL_F_PATH_TRUNCATED 1u /* a path hit KESTREL_PATH_DEPTH or KESTREL_PATH_MAX */
 #define KESTREL_F_ARGS_TRUNCATED 2u /* argv longer than KESTREL_ARGS_MAX */
+#define KESTREL_F_IGNORED 16u       /* in the kernel only: under an ignored directory, not sent */
 #define KESTREL_F_READ_FAILED 4u    /* a user or kernel read failed: a string may be empty */
 
 struct kestrel_header {
@@ -88,9 +89,9 @@ struct kestrel_header {
   __u32 tid;     /* thread id */
   __u32 ppid;    /* real parent's tgid */
   __u32 uid, gid, euid, egid;
-  __u32 sid;  /* session id (pid namespace of the init task) */
-  __u32 pgid; /* process group id */
-  __u32 pad;
+  __u32 sid;            /* session id (pid namespace of the init task) */
+  __u32 pgid;           /* process group id */
+  __u32 tty;            /* controlling terminal as major << 20 | minor; 0: none */
   __u64 start_boottime; /* task->start_boottime of the process (group leader), ns */
   char comm[KESTREL_COMM_LEN];
 };

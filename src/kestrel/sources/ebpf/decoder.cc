@@ -4,6 +4,7 @@
 
 #include <pwd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -33,11 +34,12 @@ bool Load(std::span<const uint8_t> record, T* out) {
   return true;
 }
 
-void SetStrings(event::Event* out, schema::FieldId id, const std::vector<std::string>& v) {
-  std::vector<Value> values;
-  values.reserve(v.size());
-  for (const std::string& s : v) values.push_back(Value::String(s));
-  out->SetArray(id, values);
+// `scratch` is reused from event to event (no allocation once it has grown).
+void SetStrings(event::Event* out, schema::FieldId id, const std::vector<std::string>& v,
+                std::vector<Value>* scratch) {
+  scratch->clear();
+  for (const std::string& s : v) scratch->push_back(Value::String(s));
+  out->SetArray(id, *scratch);
 }
 
 void SetKeyword1(event::Event* out, schema::FieldId id, std::string_view v) {
@@ -78,7 +80,34 @@ std::string_view SyscallName(uint32_t id) {
   }
 }
 
+// `record` as a T: in place when it is complete, else copied into `*buf` and zero-padded.
+template <typename T>
+const T* Padded(std::span<const uint8_t> record, std::vector<uint8_t>* buf) {
+  if (record.size() >= sizeof(T)) return reinterpret_cast<const T*>(record.data());
+  buf->assign(sizeof(T), 0);
+  std::memcpy(buf->data(), record.data(), record.size());
+  return reinterpret_cast<const T*>(buf->data());
+}
+
 }  // namespace
+
+size_t CompactRecordSize(std::span<const uint8_t> record) {
+  if (record.size() < sizeof(kestrel_header)) return record.size();
+  uint32_t kind;
+  std::memcpy(&kind, record.data(), sizeof(kind));
+  if (kind == KESTREL_EXEC && record.size() >= sizeof(kestrel_exec)) {
+    const auto* e = reinterpret_cast<const kestrel_exec*>(record.data());
+    return offsetof(kestrel_exec, args) + std::min<size_t>(e->args_len, KESTREL_ARGS_MAX);
+  }
+  if (kind == KESTREL_FILE && record.size() >= sizeof(kestrel_file)) {
+    const auto* f = reinterpret_cast<const kestrel_file*>(record.data());
+    if (f->path2_len > 0) {
+      return offsetof(kestrel_file, path2) + std::min<size_t>(f->path2_len, KESTREL_PATH_MAX);
+    }
+    return offsetof(kestrel_file, path) + std::min<size_t>(f->path_len, KESTREL_PATH_MAX);
+  }
+  return record.size();
+}
 
 std::string JoinPath(std::string_view components) {
   std::vector<std::string_view> parts;  // leaf first
@@ -180,7 +209,7 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   out->SetString(Field("process.name"), name);
   if (!p.executable.empty()) out->SetString(Field("process.executable"), p.executable);
   if (!p.args.empty()) {
-    SetStrings(out, Field("process.args"), p.args);
+    SetStrings(out, Field("process.args"), p.args, &values_);
     out->SetString(Field("process.command_line"), p.command_line);
   }
   out->SetInt(Field("process.args_count"), static_cast<int64_t>(p.args.size()));
@@ -202,6 +231,11 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
     out->SetString(Field("user.name"), user);
     out->SetString(Field("process.user.name"), user);
   }
+  out->SetBool(Field("process.interactive"), h.tty != 0);
+  if (h.tty != 0) {
+    out->SetInt(Field("process.tty.char_device.major"), h.tty >> 20);
+    out->SetInt(Field("process.tty.char_device.minor"), h.tty & 0xfffff);
+  }
   out->SetInt(Field("process.ppid"), h.ppid != 0 ? h.ppid : p.ppid);
   out->SetInt(Field("process.pgid"), h.pgid);
   out->SetInt(Field("process.session_leader.pid"), h.sid);
@@ -221,17 +255,19 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
     if (!pp->name.empty()) out->SetString(Field("process.parent.name"), pp->name);
     if (!pp->executable.empty()) out->SetString(Field("process.parent.executable"), pp->executable);
     if (!pp->args.empty()) {
-      SetStrings(out, Field("process.parent.args"), pp->args);
+      SetStrings(out, Field("process.parent.args"), pp->args, &values_);
       out->SetString(Field("process.parent.command_line"), pp->command_line);
     }
     out->SetInt(Field("process.parent.args_count"), static_cast<int64_t>(pp->args.size()));
     if (!pp->working_directory.empty()) {
       out->SetString(Field("process.parent.working_directory"), pp->working_directory);
     }
+    out->SetBool(Field("process.parent.interactive"), pp->tty != 0);
     out->SetString(Field("process.parent.user.id"), std::to_string(pp->euid));
     out->SetString(Field("process.parent.group.id"), std::to_string(pp->egid));
     // Ancestry: entity ids from the parent up, at most kMaxAncestry.
-    std::vector<Value> ancestry;
+    std::vector<Value>& ancestry = values_;
+    ancestry.clear();
     const ProcessInfo* a = pp;
     while (a != nullptr && ancestry.size() < kMaxAncestry) {
       ancestry.push_back(Value::String(a->entity_id));
@@ -278,8 +314,11 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
   switch (h.kind) {
     case KESTREL_EXEC: {
       // The record is large; decode it in place rather than copying.
-      if (record.size() < sizeof(kestrel_exec)) return too_short(sizeof(kestrel_exec));
-      const auto* e = reinterpret_cast<const kestrel_exec*>(record.data());
+      // Compacted records (CompactRecordSize) end after the bytes used: zero-pad a copy.
+      if (record.size() < offsetof(kestrel_exec, filename)) {
+        return too_short(offsetof(kestrel_exec, filename));
+      }
+      const kestrel_exec* e = Padded<kestrel_exec>(record, &exec_buf_);
       ProcessInfo& p = table_->OnExec(h.tgid, start_ticks);
       p.ppid = h.ppid;
       p.uid = h.uid;
@@ -288,6 +327,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       p.egid = h.egid;
       p.sid = h.sid;
       p.pgid = h.pgid;
+      p.tty = h.tty;
       if (p.start_wall_ns == 0) {
         p.start_wall_ns = options_.boot_wall_ns + static_cast<int64_t>(h.start_boottime);
       }
@@ -341,8 +381,10 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       return Outcome::kEvent;
     }
     case KESTREL_FILE: {
-      if (record.size() < sizeof(kestrel_file)) return too_short(sizeof(kestrel_file));
-      const auto* f = reinterpret_cast<const kestrel_file*>(record.data());
+      if (record.size() < offsetof(kestrel_file, path)) {
+        return too_short(offsetof(kestrel_file, path));
+      }
+      const kestrel_file* f = Padded<kestrel_file>(record, &file_buf_);
       std::string path =
           JoinPath(std::string_view(f->path, std::min<size_t>(f->path_len, sizeof(f->path))));
       std::string path2 =

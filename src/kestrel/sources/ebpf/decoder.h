@@ -34,6 +34,11 @@ std::string JoinPath(std::string_view components);
 // Whether `path` starts with one of `prefixes` (at a component boundary or plainly).
 bool HasPrefix(std::string_view path, const std::vector<std::string>& prefixes);
 
+// The bytes of `record` worth keeping: records are reserved at their full fixed size in the ring
+// buffer, but an exec's argv and a file's paths rarely fill their arrays, so the reader thread
+// queues only the prefix up to the last byte used (Decode() zero-pads it again).
+size_t CompactRecordSize(std::span<const uint8_t> record);
+
 struct DecoderOptions {
   int64_t boot_wall_ns = 0;               // wall-clock ns at boot (CLOCK_REALTIME - CLOCK_BOOTTIME)
   std::vector<std::string> ignore_paths;  // file events under these prefixes are not returned
@@ -64,7 +69,8 @@ class RecordDecoder {
   schema::CategoryId process_cat_, file_cat_, network_cat_, driver_cat_, iam_cat_;
   schema::FieldId ptrace_request_, target_pid_, group_target_;
   absl::flat_hash_map<uint32_t, std::string> user_names_;
-  std::string scratch_;
+  std::vector<event::Value> values_;          // array scratch, reused
+  std::vector<uint8_t> exec_buf_, file_buf_;  // zero-padded copies of compacted records
 };
 
 }  // namespace kestrel::sources::ebpf

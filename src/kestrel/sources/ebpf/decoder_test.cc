@@ -2,6 +2,7 @@
 // fields, the process table links, and malformed records.
 #include "kestrel/sources/ebpf/decoder.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -146,6 +147,7 @@ TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
   EXPECT_EQ(Str(event_, Field("user.id")), "1000");
   EXPECT_EQ(Str(event_, Field("group.id")), "100");
   EXPECT_EQ(Str(event_, Field("host.os.type")), "linux");
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.major")), "<missing>");
   EXPECT_EQ(event_.wall_ns(), 1'700'000'000'000'000'000 + 5'000'000'000);
   EXPECT_EQ(event_.time_ns(), event_.wall_ns());
 
@@ -161,6 +163,23 @@ TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
   table_.Touch(20, 20);
   ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.exit_code")), "137");
+}
+
+TEST_F(DecoderTest, ControllingTerminalMakesTheProcessInteractive) {
+  kestrel_exit x;
+  Header(&x.h, KESTREL_EXIT, 10, 1, "bash");
+  x.h.tty = (136u << 20) | 3;  // /dev/pts/3
+  x.exit_code = 0;
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  const Value* interactive = event_.Find(Field("process.interactive"));
+  ASSERT_NE(interactive, nullptr);
+  EXPECT_TRUE(interactive->as_bool());
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.major")), "136");
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.minor")), "3");
+  x.h.tty = 0;
+  table_.Touch(10, 10);
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_FALSE(event_.Find(Field("process.interactive"))->as_bool());
 }
 
 TEST_F(DecoderTest, RelativeExecFilenameResolvedAgainstTheCwd) {
@@ -292,6 +311,36 @@ TEST_F(DecoderTest, PrivilegeAndModuleSyscalls) {
   ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("event.action")), "ptrace");
   EXPECT_EQ(Str(event_, *schema_.Find("process.target.pid")), "4321");
+}
+
+TEST_F(DecoderTest, CompactedRecordsDecodeLikeFullOnes) {
+  auto f = std::make_unique<kestrel_file>();
+  std::memset(f.get(), 0, sizeof(*f));
+  Header(&f->h, KESTREL_FILE, 10, 1, "bash");
+  f->op = KESTREL_FILE_CREATE;
+  f->path_len = Components(f->path, {"x.sh", "tmp"});
+  size_t n = CompactRecordSize(Bytes(*f));
+  EXPECT_EQ(n, offsetof(kestrel_file, path) + 9);
+  std::vector<uint8_t> compact(reinterpret_cast<const uint8_t*>(f.get()),
+                               reinterpret_cast<const uint8_t*>(f.get()) + n);
+  ASSERT_EQ(decoder_.Decode(compact, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("file.path")), "/tmp/x.sh");
+  f->op = KESTREL_FILE_RENAME;
+  f->path2_len = Components(f->path2, {"y.sh", "tmp"});
+  EXPECT_EQ(CompactRecordSize(Bytes(*f)), offsetof(kestrel_file, path2) + 9);
+
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 40, 10, "ls");
+  std::strcpy(e->filename, "/bin/ls");
+  std::memcpy(e->args, "ls\0-l", 6);
+  e->args_len = 6;
+  n = CompactRecordSize(Bytes(*e));
+  EXPECT_EQ(n, offsetof(kestrel_exec, args) + 6);
+  std::vector<uint8_t> ce(reinterpret_cast<const uint8_t*>(e.get()),
+                          reinterpret_cast<const uint8_t*>(e.get()) + n);
+  ASSERT_EQ(decoder_.Decode(ce, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.args")), "ls|-l");
 }
 
 TEST_F(DecoderTest, MalformedRecordsAreReportedNotDecoded) {

@@ -7,8 +7,8 @@
 // then fills the process table from /proc, so that processes started before Kestrel have
 // parents and entity ids. Errors say what is missing and how to read from a file instead.
 //
-// Threads: a reader thread drains the ring buffer every `poll_interval_ms` (records are
-// submitted without wake-ups: waking the reader per record costs 30-100 µs) into a bounded
+// Threads: a reader thread drains the ring buffer every `poll_interval_ms`, 1 ms when busy (records
+// are submitted without wake-ups: waking the reader per record costs 30-100 µs) into a bounded
 // queue of raw records; Next(), on the caller's thread, takes them in batches and decodes them.
 // Next() waits for records while running and returns false once Stop() was called (or the stop
 // flag set) and the queue is empty.
@@ -36,14 +36,17 @@ namespace kestrel::sources {
 
 struct EbpfOptions {
   std::vector<std::string> ignore_comms;  // process names (comm, 15 bytes) filtered in the kernel
-  std::vector<std::string> ignore_paths;  // file events under these path prefixes are dropped
+  // File events under these path prefixes are dropped (in user space; for prefixes naming a
+  // directory, also in the kernel for paths walked from dentries: docs/collection.md).
+  std::vector<std::string> ignore_paths;
   // Leaf names whose read-only opens are reported (all opens for writing are).
   std::vector<std::string> sensitive_names = {
       "passwd",        "shadow",        "gshadow",     "sudoers",     "authorized_keys",
       "id_rsa",        "id_ecdsa",      "id_ed25519",  "id_dsa",      "known_hosts",
       ".bash_history", "master.passwd", "krb5.keytab", "credentials", "config.json",
       "kubeconfig",    "admin.conf"};
-  int poll_interval_ms = 5;
+  bool try_tp_btf = true;     // false: attach the sched programs as raw_tp without trying tp_btf
+  int poll_interval_ms = 25;  // 1 ms after a drain of more than 1,024 records
   size_t max_queue_bytes = size_t{64} << 20;
   size_t max_processes = 65'536;
   std::string proc_root = "/proc";

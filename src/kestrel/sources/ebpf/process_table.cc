@@ -65,6 +65,13 @@ std::optional<ProcStat> ParseProcStat(std::string_view text) {
       !ParseNumber(fields[3], &st.sid) || !ParseNumber(fields[19], &st.start_ticks)) {
     return std::nullopt;
   }
+  // tty_nr: minor bits 0-7 and 20-31, major bits 8-19 (the kernel's new_encode_dev).
+  int64_t tty_nr = 0;
+  if (ParseNumber(fields[4], &tty_nr) && tty_nr > 0) {
+    uint32_t nr = static_cast<uint32_t>(tty_nr);
+    uint32_t major = (nr >> 8) & 0xfff, minor = (nr & 0xff) | ((nr >> 12) & 0xfff00);
+    st.tty = (major << 20) | minor;
+  }
   return st;
 }
 
@@ -123,6 +130,7 @@ absl::Status ProcessTable::LoadFromProc(const std::string& proc_root, int64_t bo
     p.ppid = st->ppid;
     p.pgid = st->pgid;
     p.sid = st->sid;
+    p.tty = st->tty;
     p.start_wall_ns = boot_wall_ns + static_cast<int64_t>(st->start_ticks * kNsPerClockTick);
     std::error_code ec;
     char link[4096];

@@ -43,6 +43,7 @@ struct ProcessInfo {
   std::string working_directory;
   uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
   uint32_t sid = 0, pgid = 0;
+  uint32_t tty = 0;          // controlling terminal, major << 20 | minor; 0: none
   int64_t exit_time_ns = 0;  // 0: alive
 };
 
@@ -51,6 +52,7 @@ struct ProcStat {
   uint32_t pid = 0;
   std::string comm;
   uint32_t ppid = 0, pgid = 0, sid = 0;
+  uint32_t tty = 0;  // field 7 (tty_nr) as major << 20 | minor; 0: none
   uint64_t start_ticks = 0;
 };
 std::optional<ProcStat> ParseProcStat(std::string_view text);

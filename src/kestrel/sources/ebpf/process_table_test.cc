@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 TEST(ParseProcStat, ReadsFieldsAroundACommWithSpacesAndParentheses) {
   auto st = ParseProcStat(
-      "4242 (my (odd) prog) S 17 4242 100 34816 4242 4194304 95 0 0 0 1 2 0 0 20 0 1 0 "
+      "4242 (my (odd) prog) S 17 4242 100 34817 4242 4194304 95 0 0 0 1 2 0 0 20 0 1 0 "
       "123456 10000 200 18446744073709551615\n");
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(st->pid, 4242u);
@@ -25,6 +25,7 @@ TEST(ParseProcStat, ReadsFieldsAroundACommWithSpacesAndParentheses) {
   EXPECT_EQ(st->pgid, 4242u);
   EXPECT_EQ(st->sid, 100u);
   EXPECT_EQ(st->start_ticks, 123456u);
+  EXPECT_EQ(st->tty, (136u << 20) | 1u);  // 34817 = /dev/pts/1 (major 136, minor 1)
 }
 
 TEST(ParseProcStat, RejectsTruncatedText) {
