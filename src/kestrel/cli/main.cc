@@ -11,6 +11,7 @@
 #include "kestrel/cli/compile_command.h"
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/query_command.h"
+#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
 
 #ifndef KESTREL_VERSION
@@ -84,6 +85,15 @@ int main(int argc, char** argv) {
   compile_cmd->add_flag("--strict", compile.strict, "Unknown fields are errors, not warnings");
   compile_cmd->add_flag("--case-sensitive", compile.case_sensitive,
                         "Endgame dialect: compare strings with case");
+  // Rule packages: `compile RULES... --target ir|lua|wasm -o OUT` (rule_package.h).
+  kestrel::cli::PackageCompileOptions package;
+  std::vector<std::string> more_inputs;
+  compile_cmd->add_option("more", more_inputs, "With --target: more rule files or directories");
+  compile_cmd
+      ->add_option("--target", package.target,
+                   "Write a rule package whose predicates are compiled to ir, lua or wasm")
+      ->check(CLI::IsMember({"ir", "lua", "wasm"}));
+  compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
   compile_cmd->footer(kExitCodesHelp);
 
   kestrel::cli::QueryOptions query;
@@ -134,6 +144,22 @@ int main(int argc, char** argv) {
   SetUpLogging(log_level);
 
   if (run_cmd->parsed()) return kestrel::cli::Run(run);
+  if (compile_cmd->parsed() && compile_cmd->count("--target") > 0) {
+    if (package.output.empty()) {
+      std::fprintf(stderr, "error: compile --target needs -o OUT\n");
+      return kestrel::cli::kExitUsage;
+    }
+    package.inputs = {compile.input};
+    package.inputs.insert(package.inputs.end(), more_inputs.begin(), more_inputs.end());
+    package.dialect = compile.dialect;
+    package.kestrel_version = KESTREL_VERSION;
+    return kestrel::cli::CompilePackageCommand(package);
+  }
+  if (compile_cmd->parsed() && !more_inputs.empty()) {
+    std::fprintf(stderr,
+                 "error: compile takes one query file (several rule files need --target)\n");
+    return kestrel::cli::kExitUsage;
+  }
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);

@@ -13,6 +13,7 @@
 #include "kestrel/base/status.h"
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/cli/rule_package.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
@@ -114,7 +115,26 @@ int Run(const RunOptions& options) {
   limits.max_partials = options.max_partials_per_rule;
   limits.default_ttl_ns = options.default_ttl_ns;
   limits.streaming = true;
-  auto loaded = LoadRules(options.rules_dir, endgame, schema, limits);
+  // A rule package (rule_package.h) brings its rule sources and compiled predicates.
+  std::unique_ptr<OpenedPackage> package;
+  std::optional<std::string> rules_dir = options.rules_dir;
+  bool rules_endgame = endgame;
+  if (rules_dir && IsRulePackage(*rules_dir)) {
+    auto opened = OpenRulePackage(*rules_dir);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    package = std::move(*opened);
+    rules_dir = package->rules_dir();
+    rules_endgame = package->dialect() == "endgame";
+    if (options.predicate_runtime != "native") {
+      spdlog::error("--predicate-runtime: the rule package brings its own predicates (target {})",
+                    package->target());
+      return kExitUsage;
+    }
+  }
+  auto loaded = LoadRules(rules_dir, rules_endgame, schema, limits);
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
     return kExitUsage;
@@ -128,6 +148,16 @@ int Run(const RunOptions& options) {
     return kExitUsage;
   }
   detector.UsePredicateRuntime(predicate_runtime->get());
+  if (package != nullptr) {
+    auto bound = package->Bind(loaded->build, schema);
+    if (!bound.ok()) {
+      spdlog::error("{}", base::Message(bound.status()));
+      return kExitFailure;
+    }
+    detector.UsePredicateRuntime(*bound);
+    spdlog::info("rule package {}: target {}, {} rules, hashes verified", *options.rules_dir,
+                 package->target(), loaded->active.size());
+  }
   for (const rules::CompiledRule* rule : active) {
     if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
       spdlog::error("{}", base::Message(s));  // accepted by LoadRules: not expected

@@ -58,6 +58,11 @@ using event::ValueKind;
 
 Value Read(const kestrel_host_ctx* ctx, uint32_t field, int32_t index) {
   if (ctx == nullptr || ctx->eval == nullptr || ctx->eval->event == nullptr) return Value::Null();
+  if (field >= ctx->field_base) {
+    uint32_t i = field - ctx->field_base;
+    if (i >= ctx->field_map.size()) return Value::Null();
+    field = ctx->field_map[i];
+  }
   const Value* v = ctx->eval->event->Find(schema::FieldId{field});
   if (v == nullptr) return Value::Null();
   if (index == KESTREL_WHOLE_FIELD) return *v;

@@ -28,7 +28,8 @@ class LuaPredicateRuntime : public engine::PredicateRuntime {
   // correspond to GenerateLua(program).stages.
   absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Load(const eql::IrProgram& program,
                                                                std::string_view source,
-                                                               std::string_view name);
+                                                               std::string_view name,
+                                                               FieldMap fields = {});
 
   LuaRuntime& lua() { return *lua_; }
 
