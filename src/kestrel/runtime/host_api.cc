@@ -20,21 +20,20 @@ RegexCache::RegexCache() = default;
 RegexCache::~RegexCache() = default;
 
 const re2::RE2* RegexCache::Get(std::string_view pattern, bool case_insensitive) {
-  std::string key;
-  key.reserve(pattern.size() + 1);
-  key.push_back(case_insensitive ? 'i' : 's');
-  key.append(pattern);
-  auto it = cache_.find(key);
-  if (it == cache_.end()) {
-    if (cache_.size() >= kMaxEntries) {
-      cache_.clear();
+  auto& cache = cache_[case_insensitive ? 1 : 0];
+  absl::string_view key(pattern.data(), pattern.size());  // heterogeneous lookup: no allocation
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    if (cache_[0].size() + cache_[1].size() >= kMaxEntries) {
+      cache_[0].clear();
+      cache_[1].clear();
       ++clears_;
     }
     RE2::Options options;
     options.set_case_sensitive(!case_insensitive);
     options.set_log_errors(false);
     auto re = std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
-    it = cache_.emplace(std::move(key), std::move(re)).first;
+    it = cache.emplace(std::string(pattern), std::move(re)).first;
   }
   return it->second->ok() ? it->second.get() : nullptr;
 }

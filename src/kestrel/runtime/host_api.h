@@ -38,7 +38,8 @@ class RegexCache {
   uint64_t clears() const { return clears_; }
 
  private:
-  absl::flat_hash_map<std::string, std::unique_ptr<re2::RE2>> cache_;
+  // By pattern; [0] case-sensitive, [1] case-insensitive.
+  absl::flat_hash_map<std::string, std::unique_ptr<re2::RE2>> cache_[2];
   uint64_t clears_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include "kestrel/runtime/host_api.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include "kestrel/eql/sema.h"
 
@@ -150,6 +151,18 @@ TEST(RegexCacheTest, ClearsWhenFull) {
   }
   EXPECT_EQ(cache.clears(), 1u);
   EXPECT_EQ(cache.Get("(", false), nullptr);
+}
+
+TEST(RegexCacheTest, CaseModesAreCachedApart) {
+  RegexCache cache;
+  const re2::RE2* sensitive = cache.Get("abc", false);
+  const re2::RE2* insensitive = cache.Get("abc", true);
+  ASSERT_NE(sensitive, nullptr);
+  ASSERT_NE(insensitive, nullptr);
+  EXPECT_NE(sensitive, insensitive);
+  EXPECT_EQ(cache.Get("abc", false), sensitive);  // cached
+  EXPECT_FALSE(RE2::FullMatch("ABC", *sensitive));
+  EXPECT_TRUE(RE2::FullMatch("ABC", *insensitive));
 }
 
 }  // namespace
