@@ -104,6 +104,21 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
     fmt::print(stderr, "error: {} exists and is not empty\n", options.output);
     return kExitUsage;
   }
+  absl::flat_hash_map<std::string, std::string> custom;  // rule id -> predicate file
+  for (const std::string& p : options.predicates) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == p.size()) {
+      fmt::print(stderr, "error: --predicate takes RULE_ID=FILE, not '{}'\n", p);
+      return kExitUsage;
+    }
+    std::string file = p.substr(eq + 1);
+    if (options.target == "ir" || fs::path(file).extension() != Extension(options.target)) {
+      fmt::print(stderr, "error: --predicate {}: a {} target takes a {} file\n", p, options.target,
+                 options.target == "ir" ? "lua or wasm" : Extension(options.target));
+      return kExitUsage;
+    }
+    custom[p.substr(0, eq)] = file;
+  }
   schema::Schema schema;
   rules::RuleSetBuild build =
       rules::BuildRuleSet(options.inputs, schema, SetOptions(options.dialect));
@@ -144,7 +159,19 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
       files.push_back({{"path", rel}, {"sha256", Sha256(*bytes)}, {"source", rule.spec.file}});
       it = copied.emplace(rule.spec.file, rel).first;
     }
-    std::string predicate = Predicate(*rule.program, schema, options.target);
+    std::string predicate;
+    auto user = custom.find(rule.spec.id);
+    if (user != custom.end()) {
+      auto bytes = ReadFile(user->second);
+      if (!bytes.ok()) {
+        fmt::print(stderr, "error: --predicate: {}\n", base::Message(bytes.status()));
+        return kExitFailure;
+      }
+      predicate = std::move(*bytes);
+      custom.erase(user);
+    } else {
+      predicate = Predicate(*rule.program, schema, options.target);
+    }
     std::string rel = fmt::format("predicates/{:04}{}", i, Extension(options.target));
     if (!WriteFile(out / rel, predicate).ok()) {
       fmt::print(stderr, "error: cannot write {}\n", rel);
@@ -159,6 +186,11 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
                      {"file", it->second},
                      {"predicate", rel},
                      {"sha256", Sha256(predicate)}});
+  }
+  if (!custom.empty()) {
+    fmt::print(stderr, "error: --predicate names rule '{}', which is not among the rules\n",
+               custom.begin()->first);
+    return kExitUsage;
   }
   manifest["files"] = files;
   manifest["rules"] = rules;

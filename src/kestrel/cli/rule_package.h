@@ -34,6 +34,9 @@ struct PackageCompileOptions {
   std::string output;               // the package directory (created; must not exist or be empty)
   std::string dialect = "elasticsearch";
   std::string kestrel_version;
+  // RULE_ID=FILE: the rule's predicate is FILE (a user-written Lua chunk or Wasm module of the
+  // target's kind, Host API v1) instead of the compiled one; it replaces the rule's conditions.
+  std::vector<std::string> predicates;
 };
 
 int CompilePackageCommand(const PackageCompileOptions& options);

@@ -125,6 +125,20 @@ extern "C" {
 
 uint32_t kestrel_host_api_version(void) { return KESTREL_HOST_API_VERSION; }
 
+uint32_t kestrel_field_id(const kestrel_host_ctx* ctx, const char* name, uint32_t name_len) {
+  if (ctx == nullptr || ctx->eval == nullptr || ctx->eval->schema == nullptr || name == nullptr) {
+    return KESTREL_NO_FIELD;
+  }
+  auto id = ctx->eval->schema->Find(std::string_view(name, name_len));
+  if (!id) return KESTREL_NO_FIELD;
+  if (id->value < ctx->field_base) return id->value;
+  // A package predicate: translate back into the package's id space (see FieldMap).
+  for (size_t i = 0; i < ctx->field_map.size(); ++i) {
+    if (ctx->field_map[i] == id->value) return ctx->field_base + static_cast<uint32_t>(i);
+  }
+  return KESTREL_NO_FIELD;
+}
+
 int32_t kestrel_field_kind(const kestrel_host_ctx* ctx, uint32_t field, int32_t index) {
   return static_cast<int32_t>(Read(ctx, field, index).kind());
 }

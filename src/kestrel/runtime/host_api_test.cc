@@ -62,6 +62,20 @@ TEST_F(HostApiTest, TypedReadsFollowTheValueKind) {
   EXPECT_EQ(kestrel_field_array_len(&ctx_, missing), -1);
 }
 
+TEST_F(HostApiTest, FieldIdsResolveNamesInThePredicatesIdSpace) {
+  eval_.schema = &schema_;
+  EXPECT_EQ(kestrel_field_id(&ctx_, "process.name", 12), Id("process.name"));
+  EXPECT_EQ(kestrel_field_id(&ctx_, "no.such.field", 13), KESTREL_NO_FIELD);
+  // A package predicate whose dynamic ids start at `flag`'s id and are shifted by one.
+  uint32_t flag = Id("flag");
+  std::vector<uint32_t> map = {UINT32_MAX, flag};
+  ctx_.field_base = flag;
+  ctx_.field_map = map;
+  EXPECT_EQ(kestrel_field_id(&ctx_, "flag", 4), flag + 1);
+  EXPECT_EQ(kestrel_field_bool(&ctx_, flag + 1, KESTREL_WHOLE_FIELD), 1);      // mapped back
+  EXPECT_EQ(kestrel_field_id(&ctx_, "process.name", 12), Id("process.name"));  // catalogue
+}
+
 TEST_F(HostApiTest, ArrayElementsCountFromEitherEnd) {
   uint32_t args = Id("process.args");
   EXPECT_EQ(kestrel_field_kind(&ctx_, args, KESTREL_WHOLE_FIELD), KESTREL_KIND_ARRAY);
