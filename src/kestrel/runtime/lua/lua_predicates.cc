@@ -57,8 +57,12 @@ absl::StatusOr<std::unique_ptr<LuaPredicateRuntime>> LuaPredicateRuntime::Create
     const LuaLimits& limits, ErrorLogger logger) {
   auto lua = LuaRuntime::Create(limits);
   if (!lua.ok()) return lua.status();
+  LuaLimits unhooked = limits;
+  unhooked.step_hook = false;
+  auto generated = LuaRuntime::Create(unhooked);
+  if (!generated.ok()) return generated.status();
   auto runtime = std::unique_ptr<LuaPredicateRuntime>(
-      new LuaPredicateRuntime(std::move(*lua), std::move(logger)));
+      new LuaPredicateRuntime(std::move(*lua), std::move(*generated), std::move(logger)));
   runtime->host_.regexes = &runtime->regexes_;
   return runtime;
 }
@@ -75,7 +79,9 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> LuaPredicateRuntime::Loa
   std::vector<const eql::IrStage*> stages;
   for (const eql::IrStage& s : program.stages) stages.push_back(&s);
   if (program.until) stages.push_back(&*program.until);
-  auto handles = lua_->Load(source, name);
+  // Only the generator's own output may run without the step hook.
+  LuaRuntime* lua = source == GenerateLua(program).source ? generated_.get() : lua_.get();
+  auto handles = lua->Load(source, name);
   if (!handles.ok()) return handles.status();
   if (handles->size() != stages.size()) {
     return absl::InvalidArgumentError(
@@ -88,7 +94,7 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> LuaPredicateRuntime::Loa
   }
   ++rules_;
   return std::unique_ptr<engine::RulePredicates>(new LuaRulePredicates(
-      lua_.get(), &host_, std::move(out), std::string(name), &logger_, std::move(fields)));
+      lua, &host_, std::move(out), std::string(name), &logger_, std::move(fields)));
 }
 
 }  // namespace kestrel::runtime

@@ -254,7 +254,7 @@ absl::StatusOr<std::unique_ptr<LuaRuntime>> LuaRuntime::Create(const LuaLimits& 
   lua_pushinteger(L, KESTREL_HOST_API_VERSION);
   lua_setfield(L, -2, "API_VERSION");
   lua_setfield(L, LUA_REGISTRYINDEX, kHostTable);
-  lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInterval);
+  if (limits.step_hook) lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInterval);
   return std::unique_ptr<LuaRuntime>(new LuaRuntime(std::move(s)));
 }
 
