@@ -1,15 +1,18 @@
 // Cost of one stage-predicate call under each predicate runtime (native IR evaluation, LuaJIT,
 // Wasm on wabt's interpreter), on a typical single-event rule and on a one-comparison rule.
 // Each iteration is one RulePredicates::Holds() (or EvalCondition for native) on one event.
-// BM_SingleToml/{0 native, 1 lua, 2 wasm}: throughput of the 20 single-event rules of the shared
-// Endgame workload (../shared/bench/endgame-workload/single.toml) through engine::Detector, on
-// the events engine_workload_bench uses (generated once into /tmp; KESTREL_WORKLOAD_EVENTS).
-// Results in docs/benchmarks.md.
+// BM_SingleToml/{0 native, 1 lua, 2 wasm, 3 wasm AOT}: throughput of the 20 single-event rules of
+// the shared Endgame workload (../shared/bench/endgame-workload/single.toml) through
+// engine::Detector, on the events engine_workload_bench uses (generated once into /tmp;
+// KESTREL_WORKLOAD_EVENTS). Results in docs/benchmarks.md.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "kestrel/engine/detector.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
@@ -17,6 +20,8 @@
 
 #include "kestrel/eql/sema.h"
 #include "kestrel/runtime/lua/lua_predicates.h"
+#include "kestrel/runtime/wasm/aot.h"
+#include "kestrel/runtime/wasm/wasm_codegen.h"
 #ifdef KESTREL_HAVE_WASM
 #include "kestrel/runtime/wasm/wasm_predicates.h"
 #endif
@@ -84,6 +89,43 @@ void BM_WasmInterpreted(benchmark::State& state) {
 BENCHMARK(BM_WasmInterpreted)->ArgName("one_comparison")->Arg(0)->Arg(1);
 #endif
 
+// Compiles each rule's module ahead of time (wasm2c + cc, into /tmp) the first time the engine
+// asks for it (outside the timing that matters: later passes reuse the object).
+class AotCompilingRuntime : public engine::PredicateRuntime {
+ public:
+  ~AotCompilingRuntime() override {
+    for (const auto& [program, so] : objects_) std::filesystem::remove(so);
+  }
+  absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Compile(
+      const eql::IrProgram& program) override {
+    auto it = objects_.find(&program);
+    if (it == objects_.end()) {
+      runtime::WasmModuleCode code = runtime::GenerateWasm(program);
+      std::string so = fmt::format("/tmp/kestrel_bench_aot_{}_{}.so", getpid(), objects_.size());
+      absl::Status s = runtime::CompileAot(
+          std::string_view(reinterpret_cast<const char*>(code.bytes.data()), code.bytes.size()),
+          so);
+      if (!s.ok()) return s;
+      it = objects_.emplace(&program, so).first;
+    }
+    return aot_.Load(program, it->second, "bench");
+  }
+
+ private:
+  runtime::AotPredicateRuntime aot_;
+  std::map<const eql::IrProgram*, std::string> objects_;
+};
+
+void BM_WasmAot(benchmark::State& state) {
+  if (!runtime::AotAvailable()) {
+    state.SkipWithError("wasm2c or cc missing");
+    return;
+  }
+  AotCompilingRuntime runtime;
+  Run(state, runtime);
+}
+BENCHMARK(BM_WasmAot)->ArgName("one_comparison")->Arg(0)->Arg(1);
+
 const std::string kWorkload = std::string(KESTREL_SHARED_DIR) + "/bench/endgame-workload/";
 
 struct Workload {
@@ -144,6 +186,13 @@ void BM_SingleToml(benchmark::State& state) {
     return;
   }
 #endif
+  if (state.range(0) == 3) {
+    if (!runtime::AotAvailable()) {
+      state.SkipWithError("wasm2c or cc missing");
+      return;
+    }
+    runtime = std::make_unique<AotCompilingRuntime>();
+  }
   engine::EngineLimits limits;
   limits.streaming = true;
   uint64_t alerts = 0;
@@ -162,7 +211,13 @@ void BM_SingleToml(benchmark::State& state) {
   state.counters["alerts_per_pass"] =
       static_cast<double>(alerts) / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_SingleToml)->ArgName("runtime")->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SingleToml)
+    ->ArgName("runtime")
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(3)
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_Native)->ArgName("one_comparison")->Arg(0)->Arg(1);
 BENCHMARK(BM_Lua)->ArgName("one_comparison")->Arg(0)->Arg(1);

@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
                    "Write a rule package whose predicates are compiled to ir, lua or wasm")
       ->check(CLI::IsMember({"ir", "lua", "wasm"}));
   compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
+  compile_cmd->add_flag("--aot", package.aot,
+                        "With --target wasm: also compile the modules ahead of time (wasm2c, cc)");
   compile_cmd->add_option(
       "--predicate", package.predicates,
       "With --target lua|wasm: RULE_ID=FILE, a user-written predicate for a rule");

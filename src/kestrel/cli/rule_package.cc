@@ -16,6 +16,7 @@
 #include "kestrel/host_api_v1.h"
 #include "kestrel/runtime/lua/lua_codegen.h"
 #include "kestrel/runtime/lua/lua_predicates.h"
+#include "kestrel/runtime/wasm/aot.h"
 #include "kestrel/runtime/wasm/wasm_codegen.h"
 #ifdef KESTREL_HAVE_WASM
 #include "kestrel/runtime/wasm/wasm_predicates.h"
@@ -104,6 +105,14 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
     fmt::print(stderr, "error: {} exists and is not empty\n", options.output);
     return kExitUsage;
   }
+  if (options.aot && (options.target != "wasm" || !options.predicates.empty())) {
+    fmt::print(stderr, "error: --aot applies to --target wasm, without --predicate\n");
+    return kExitUsage;
+  }
+  if (options.aot && !runtime::AotAvailable()) {
+    fmt::print(stderr, "error: --aot needs wasm2c (Debian wabt) and a C compiler (cc)\n");
+    return kExitFailure;
+  }
   absl::flat_hash_map<std::string, std::string> custom;  // rule id -> predicate file
   for (const std::string& p : options.predicates) {
     size_t eq = p.find('=');
@@ -177,6 +186,20 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
       fmt::print(stderr, "error: cannot write {}\n", rel);
       return kExitFailure;
     }
+    json aot;
+    if (options.aot) {
+      std::string so = fmt::format("predicates/{:04}.so", i);
+      if (absl::Status st = runtime::CompileAot(predicate, (out / so).string()); !st.ok()) {
+        fmt::print(stderr, "error: {}: {}\n", rule.spec.id, base::Message(st));
+        return kExitFailure;
+      }
+      auto bytes = ReadFile(out / so);
+      if (!bytes.ok()) {
+        fmt::print(stderr, "error: {}\n", base::Message(bytes.status()));
+        return kExitFailure;
+      }
+      aot = {{"path", so}, {"sha256", Sha256(*bytes)}};
+    }
     json tags = rule.spec.tags;
     rules.push_back({{"id", rule.spec.id},
                      {"name", rule.spec.name},
@@ -186,6 +209,7 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
                      {"file", it->second},
                      {"predicate", rel},
                      {"sha256", Sha256(predicate)}});
+    if (options.aot) rules.back()["aot"] = aot;
   }
   if (!custom.empty()) {
     fmt::print(stderr, "error: --predicate names rule '{}', which is not among the rules\n",
@@ -252,7 +276,10 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
       by_program_[rule.program.get()] = i;
     }
     if (target_ == "ir") return nullptr;
-    if (target_ == "lua") {
+    bool aot = !rules_.empty() && !rules_[0].aot.empty();
+    if (aot) {
+      aot_ = std::make_unique<runtime::AotPredicateRuntime>();
+    } else if (target_ == "lua") {
       auto lua = runtime::LuaPredicateRuntime::Create();
       if (!lua.ok()) return lua.status();
       lua_ = std::move(*lua);
@@ -273,6 +300,10 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
       return absl::InternalError("a rule that is not in the package");
     }
     const Rule& rule = rules_[it->second];
+    if (aot_ != nullptr) {
+      if (rule.aot.empty()) return absl::InvalidArgumentError(rule.id + ": no AOT object");
+      return aot_->Load(program, rule.aot, rule.id, fields_map_);
+    }
     if (lua_ != nullptr) return lua_->Load(program, rule.predicate, rule.id, fields_map_);
 #ifdef KESTREL_HAVE_WASM
     if (wasm_ != nullptr) return wasm_->Load(program, rule.predicate, rule.id, fields_map_);
@@ -283,6 +314,7 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
   struct Rule {
     std::string id;
     std::string predicate;  // the file's bytes
+    std::string aot;        // path of the verified AOT object, or empty
   };
 
   std::string dir_, rules_dir_, target_, dialect_;
@@ -291,6 +323,7 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
   absl::flat_hash_map<const eql::IrProgram*, size_t> by_program_;
   runtime::FieldMap fields_map_;
   std::unique_ptr<runtime::LuaPredicateRuntime> lua_;
+  std::unique_ptr<runtime::AotPredicateRuntime> aot_;
 #ifdef KESTREL_HAVE_WASM
   std::unique_ptr<runtime::WasmPredicateRuntime> wasm_;
 #endif
@@ -351,7 +384,14 @@ absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenRulePackage(const std::string
   for (const json& r : manifest["rules"]) {
     auto bytes = Verified(dir, r.value("predicate", ""), r.value("sha256", ""));
     if (!bytes.ok()) return bad(base::Message(bytes.status()));
-    package->rules_.push_back({r.value("id", ""), std::move(*bytes)});
+    std::string aot;
+    if (r.contains("aot") && r["aot"].is_object()) {
+      std::string rel = r["aot"].value("path", "");
+      auto so = Verified(dir, rel, r["aot"].value("sha256", ""));
+      if (!so.ok()) return bad(base::Message(so.status()));
+      aot = (fs::path(dir) / rel).string();
+    }
+    package->rules_.push_back({r.value("id", ""), std::move(*bytes), std::move(aot)});
   }
   if (manifest["fields"].is_object()) {
     for (const auto& [name, id] : manifest["fields"].items()) {

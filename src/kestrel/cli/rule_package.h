@@ -8,6 +8,7 @@
 //   rules/NNNN/<name>    the source rule files, numbered in load order
 //   predicates/NNNN.lua|.wasm|.ir   one compiled predicate per rule, in load order (ir: the IR
 //                        dump, checked against the recompiled rule; evaluated natively)
+//   predicates/NNNN.so   with --aot: the .wasm translated ahead of time (runtime/wasm/aot.h)
 // Loading verifies, before anything runs: the format, the Host API version (a mismatch names
 // both), every file's SHA-256 (a mismatch names the file), and that the rules recompile to the
 // same ids in the same order; the predicates' non-catalogue FieldIds are mapped by name to this
@@ -37,6 +38,9 @@ struct PackageCompileOptions {
   // RULE_ID=FILE: the rule's predicate is FILE (a user-written Lua chunk or Wasm module of the
   // target's kind, Host API v1) instead of the compiled one; it replaces the rule's conditions.
   std::vector<std::string> predicates;
+  // --aot (target wasm): also translate each module with wasm2c and the C compiler into
+  // predicates/NNNN.so, which `run` loads instead of interpreting the module.
+  bool aot = false;
 };
 
 int CompilePackageCommand(const PackageCompileOptions& options);

@@ -16,13 +16,25 @@ targets="ir lua"
 if "$kestrel" query --predicate-runtime wasm --input /dev/null 'any where true' >/dev/null 2>&1; then
   targets="$targets wasm"
 fi
+if command -v wasm2c >/dev/null && command -v cc >/dev/null; then
+  targets="$targets wasm-aot"  # --target wasm --aot
+fi
+compile() {  # compile TARGET ARGS...: kestrel compile with the target's flags
+  local t=$1
+  shift
+  if [ "$t" = wasm-aot ]; then
+    "$kestrel" compile "$@" --target wasm --aot
+  else
+    "$kestrel" compile "$@" --target "$t"
+  fi
+}
 
 # 1. The demo rules, ECS events.
 "$kestrel" --log-level error run --source ndjson:examples/demo-events.ndjson >"$tmp/native" ||
   fail "native demo run"
 [ -s "$tmp/native" ] || fail "native demo run raised no alert"
 for t in $targets; do
-  "$kestrel" compile rules --target "$t" -o "$tmp/pkg-$t" 2>"$tmp/err" || fail "compile $t: $(cat "$tmp/err")"
+  compile "$t" rules -o "$tmp/pkg-$t" 2>"$tmp/err" || fail "compile $t: $(cat "$tmp/err")"
   [ -f "$tmp/pkg-$t/manifest.json" ] || fail "no manifest for $t"
   grep -q '"host_api_version": 1' "$tmp/pkg-$t/manifest.json" || fail "manifest lacks the API version"
   "$kestrel" --log-level error run --rules "$tmp/pkg-$t" --source ndjson:examples/demo-events.ndjson \
@@ -44,8 +56,7 @@ RULE
     >"$tmp/eg-native" || fail "endgame native run"
   [ -s "$tmp/eg-native" ] || fail "endgame native run raised no alert"
   for t in $targets; do
-    "$kestrel" compile "$tmp/eg" --dialect endgame --target "$t" -o "$tmp/eg-$t" 2>/dev/null ||
-      fail "endgame compile $t"
+    compile "$t" "$tmp/eg" --dialect endgame -o "$tmp/eg-$t" 2>/dev/null || fail "endgame compile $t"
     grep -q '"process_name"' "$tmp/eg-$t/manifest.json" || fail "manifest lacks the dynamic fields"
     "$kestrel" --log-level error run --dialect endgame --rules "$tmp/eg-$t" --source "ndjson:$data" \
       >"$tmp/eg-out-$t" 2>"$tmp/err" || fail "endgame package $t: $(cat "$tmp/err")"
@@ -54,6 +65,14 @@ RULE
 fi
 
 # 3. Tampering and version checks.
+if [ -d "$tmp/pkg-wasm-aot" ]; then
+  [ -f "$tmp/pkg-wasm-aot/predicates/0000.so" ] || fail "no AOT object"
+  cp -r "$tmp/pkg-wasm-aot" "$tmp/bad-aot"
+  printf 'x' >>"$tmp/bad-aot/predicates/0001.so"
+  "$kestrel" run --rules "$tmp/bad-aot" --source ndjson:examples/demo-events.ndjson >/dev/null 2>"$tmp/err"
+  [ $? -eq 1 ] || fail "a modified AOT object must be refused"
+  grep -q "predicates/0001.so: SHA-256" "$tmp/err" || fail "AOT tamper message: $(cat "$tmp/err")"
+fi
 cp -r "$tmp/pkg-lua" "$tmp/bad"
 echo "-- tampered" >>"$tmp/bad/predicates/0000.lua"
 "$kestrel" run --rules "$tmp/bad" --source ndjson:examples/demo-events.ndjson >/dev/null 2>"$tmp/err"
