@@ -13,6 +13,7 @@
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/query_command.h"
 #include "kestrel/cli/replay_command.h"
+#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
 
 #ifndef KESTREL_VERSION
@@ -121,6 +122,20 @@ int main(int argc, char** argv) {
   compile_cmd->add_flag("--strict", compile.strict, "Unknown fields are errors, not warnings");
   compile_cmd->add_flag("--case-sensitive", compile.case_sensitive,
                         "Endgame dialect: compare strings with case");
+  // Rule packages: `compile RULES... --target ir|lua|wasm -o OUT` (rule_package.h).
+  kestrel::cli::PackageCompileOptions package;
+  std::vector<std::string> more_inputs;
+  compile_cmd->add_option("more", more_inputs, "With --target: more rule files or directories");
+  compile_cmd
+      ->add_option("--target", package.target,
+                   "Write a rule package whose predicates are compiled to ir, lua or wasm")
+      ->check(CLI::IsMember({"ir", "lua", "wasm"}));
+  compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
+  compile_cmd->add_flag("--aot", package.aot,
+                        "With --target wasm: also compile the modules ahead of time (wasm2c, cc)");
+  compile_cmd->add_option(
+      "--predicate", package.predicates,
+      "With --target lua|wasm: RULE_ID=FILE, a user-written predicate for a rule");
   compile_cmd->footer(kExitCodesHelp);
 
   kestrel::cli::QueryOptions query;
@@ -253,6 +268,22 @@ int main(int argc, char** argv) {
     }
     run.reload = !no_reload;
     return kestrel::cli::Run(run);
+  }
+  if (compile_cmd->parsed() && compile_cmd->count("--target") > 0) {
+    if (package.output.empty()) {
+      std::fprintf(stderr, "error: compile --target needs -o OUT\n");
+      return kestrel::cli::kExitUsage;
+    }
+    package.inputs = {compile.input};
+    package.inputs.insert(package.inputs.end(), more_inputs.begin(), more_inputs.end());
+    package.dialect = compile.dialect;
+    package.kestrel_version = KESTREL_VERSION;
+    return kestrel::cli::CompilePackageCommand(package);
+  }
+  if (compile_cmd->parsed() && !more_inputs.empty()) {
+    std::fprintf(stderr,
+                 "error: compile takes one query file (several rule files need --target)\n");
+    return kestrel::cli::kExitUsage;
   }
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);

@@ -162,14 +162,19 @@ bool RuleWatcher::ReloadDue() {
   return true;
 }
 
-absl::StatusOr<RuleGeneration> FirstGeneration(const std::optional<std::string>& dir_flag,
-                                               bool endgame, schema::Schema& schema,
-                                               const engine::EngineLimits& limits,
-                                               engine::PredicateRuntime* runtime) {
+absl::StatusOr<RuleGeneration> FirstGeneration(
+    const std::optional<std::string>& dir_flag, bool endgame, schema::Schema& schema,
+    const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
+    const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind) {
   RuleGeneration g;
   auto loaded = LoadRules(dir_flag, endgame, schema, limits);
   if (!loaded.ok()) return loaded.status();
   g.rules = std::move(*loaded);
+  if (bind) {
+    auto bound = bind(g.rules);
+    if (!bound.ok()) return bound.status();
+    runtime = *bound;
+  }
   g.version = 1;
   g.loaded_at = NowUtc();
   ReloadOutcome ignored;

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,10 +71,13 @@ struct ReloadOutcome {
 };
 
 // The first generation. Errors: as LoadRules, or an engine refusal.
-absl::StatusOr<RuleGeneration> FirstGeneration(const std::optional<std::string>& dir_flag,
-                                               bool endgame, schema::Schema& schema,
-                                               const engine::EngineLimits& limits,
-                                               engine::PredicateRuntime* runtime);
+// `bind`, when set, gives the predicate runtime for the loaded rules (a rule package binds its
+// compiled predicates to them) instead of `runtime`.
+absl::StatusOr<RuleGeneration> FirstGeneration(
+    const std::optional<std::string>& dir_flag, bool endgame, schema::Schema& schema,
+    const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
+    const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind =
+        nullptr);
 
 // The next generation, or an error (FAILED_PRECONDITION with the count of failed rules) when the
 // new set has errors; then `current` is left untouched. On success `current.detector` has given

@@ -24,6 +24,7 @@
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/rule_reloader.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
@@ -168,13 +169,42 @@ int Run(const RunOptions& options) {
   // Rules. A rule with an error is reported and left out; the others still run.
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
+  // A rule package (rule_package.h) brings its rule sources and compiled predicates.
+  std::unique_ptr<OpenedPackage> package;
+  std::optional<std::string> rules_dir = options.rules_dir;
+  bool rules_endgame = endgame;
+  if (rules_dir && IsRulePackage(*rules_dir)) {
+    auto opened = OpenRulePackage(*rules_dir);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    package = std::move(*opened);
+    rules_dir = package->rules_dir();
+    rules_endgame = package->dialect() == "endgame";
+    if (options.predicate_runtime != "native") {
+      spdlog::error("--predicate-runtime: the rule package brings its own predicates (target {})",
+                    package->target());
+      return kExitUsage;
+    }
+  }
   auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
   if (!predicate_runtime.ok()) {
     spdlog::error("{}", base::Message(predicate_runtime.status()));
     return kExitUsage;
   }
+  std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)> bind;
+  if (package != nullptr) {
+    bind = [&](const LoadedRules& loaded) -> absl::StatusOr<engine::PredicateRuntime*> {
+      auto bound = package->Bind(loaded.build, schema);
+      if (!bound.ok()) return bound.status();
+      spdlog::info("rule package {}: target {}, {} rules, hashes verified", *options.rules_dir,
+                   package->target(), loaded.active.size());
+      return *bound;
+    };
+  }
   auto first =
-      FirstGeneration(options.rules_dir, endgame, schema, limits, predicate_runtime->get());
+      FirstGeneration(rules_dir, rules_endgame, schema, limits, predicate_runtime->get(), bind);
   if (!first.ok()) {
     spdlog::error("{}", base::Message(first.status()));
     return first.status().code() == absl::StatusCode::kNotFound ? kExitUsage : kExitFailure;
@@ -293,7 +323,7 @@ int Run(const RunOptions& options) {
   // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
   std::unique_ptr<RuleWatcher> watcher;
   uint64_t reloads = 0, reload_failures = 0;
-  if (options.reload && !generation.rules.directory.empty()) {
+  if (options.reload && package == nullptr && !generation.rules.directory.empty()) {
     auto started = RuleWatcher::Start(generation.rules.directory);
     if (started.ok()) {
       watcher = std::move(*started);

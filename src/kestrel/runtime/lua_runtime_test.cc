@@ -7,6 +7,7 @@
 #include "kestrel/eql/sema.h"
 #include "kestrel/runtime/host_api.h"
 #include "kestrel/runtime/lua/lua_codegen.h"
+#include "kestrel/runtime/lua/lua_predicates.h"
 #include "kestrel/runtime/predicate_errors.h"
 
 namespace kestrel::runtime {
@@ -150,6 +151,38 @@ TEST(LuaRuntimeTest, UserChunksReadFieldsThroughTheHostApi) {
   ASSERT_TRUE(h.ok()) << h.status();
   std::string error;
   EXPECT_EQ(lua->Call((*h)[0], &ctx, &error), KESTREL_TRUE) << error;
+}
+
+TEST(LuaPredicateRuntimeTest, ForeignChunksRunUnderTheStepHook) {
+  schema::Schema schema;
+  eql::CompileResult r = eql::Compile("process where process.name == \"x\"", schema);
+  ASSERT_TRUE(r.ok());
+  std::vector<std::string> logged;
+  auto runtime = LuaPredicateRuntime::Create(
+      {.max_instructions = 100'000}, [&](std::string_view line) { logged.emplace_back(line); });
+  ASSERT_TRUE(runtime.ok());
+  event::Event e = event::EventBuilder(schema).Category("process").Str("process.name", "x").Build();
+  eql::EvalContext ctx;
+  ctx.event = &e;
+  const eql::IrStage& stage = r.program->stages[0];
+  // The generated chunk (hook-free state) and the same text loaded as a package's predicate.
+  auto generated = (*runtime)->Compile(*r.program);
+  ASSERT_TRUE(generated.ok());
+  EXPECT_TRUE((*generated)->Holds(stage, ctx));
+  auto same = (*runtime)->Load(*r.program, GenerateLua(*r.program).source, "same");
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE((*same)->Holds(stage, ctx));
+  // A foreign chunk that loops forever is stopped, false, counted and logged.
+  auto foreign = (*runtime)->Load(
+      *r.program, "local k = ... return { function() while true do end end }", "looping");
+  ASSERT_TRUE(foreign.ok()) << foreign.status();
+  EXPECT_FALSE((*foreign)->Holds(stage, ctx));
+  EXPECT_FALSE((*foreign)->Holds(stage, ctx));
+  EXPECT_EQ((*foreign)->errors(), 2u);
+  ASSERT_EQ(logged.size(), 2u);  // the 1st and 2nd error
+  EXPECT_NE(logged[0].find("step limit"), std::string::npos) << logged[0];
+  // A chunk with the wrong number of predicates is refused.
+  EXPECT_FALSE((*runtime)->Load(*r.program, "return {}", "empty").ok());
 }
 
 TEST(ErrorCounterTest, LogsAtPowersOfTwo) {

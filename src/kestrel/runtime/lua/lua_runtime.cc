@@ -79,6 +79,17 @@ int ApiVersion(lua_State* L) {
   lua_pushinteger(L, kestrel_host_api_version());
   return 1;
 }
+int FieldId(lua_State* L) {
+  size_t n = 0;
+  const char* name = luaL_checklstring(L, 1, &n);
+  uint32_t id = kestrel_field_id(Self(L)->ctx, name, static_cast<uint32_t>(n));
+  if (id == KESTREL_NO_FIELD) {
+    lua_pushnil(L);
+  } else {
+    lua_pushnumber(L, id);
+  }
+  return 1;
+}
 int FieldKind(lua_State* L) {
   lua_pushinteger(L, kestrel_field_kind(Self(L)->ctx, U32(L, 1), OptIndex(L, 2)));
   return 1;
@@ -154,6 +165,7 @@ int ReportError(lua_State* L) {
 constexpr luaL_Reg kHostFunctions[] = {
     {"require_api", RequireApi},
     {"api_version", ApiVersion},
+    {"field_id", FieldId},
     {"field_kind", FieldKind},
     {"field_i64", FieldI64},
     {"field_f64", FieldF64},
@@ -242,7 +254,7 @@ absl::StatusOr<std::unique_ptr<LuaRuntime>> LuaRuntime::Create(const LuaLimits& 
   lua_pushinteger(L, KESTREL_HOST_API_VERSION);
   lua_setfield(L, -2, "API_VERSION");
   lua_setfield(L, LUA_REGISTRYINDEX, kHostTable);
-  lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInterval);
+  if (limits.step_hook) lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInterval);
   return std::unique_ptr<LuaRuntime>(new LuaRuntime(std::move(s)));
 }
 

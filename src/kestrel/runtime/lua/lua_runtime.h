@@ -33,6 +33,10 @@ namespace kestrel::runtime {
 struct LuaLimits {
   uint64_t max_instructions = 1'000'000;  // per call (and per chunk load)
   size_t max_memory = 64 << 20;           // bytes for the whole state
+  // The instruction-count hook (max_instructions). Off only for states that run nothing but
+  // Kestrel's generated chunks, which have no loop and no recursion (lua_codegen.h): the hook
+  // costs ~1 ns per interpreted instruction.
+  bool step_hook = true;
 };
 
 class LuaRuntime {

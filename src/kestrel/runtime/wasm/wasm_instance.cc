@@ -111,6 +111,16 @@ const std::vector<HostFunction>& HostFunctions() {
                    ret(r, static_cast<s32>(kestrel_host_api_version()));
                    return wabt::Result::Ok;
                  }});
+    f.push_back({"field_id",
+                 {t32, t32},
+                 {t32},
+                 [ret](Impl& m, wi::Thread& t, const wi::Values& p, wi::Values& r,
+                       wi::Trap::Ptr* trap) -> wabt::Result {
+                   const char* name = m.Bytes(U(p, 0), U(p, 1));
+                   if (name == nullptr) return Fail(t, trap, "field_id: out of bounds");
+                   ret(r, static_cast<s32>(kestrel_field_id(m.ctx, name, U(p, 1))));
+                   return wabt::Result::Ok;
+                 }});
     f.push_back({"field_kind",
                  {t32, t32},
                  {t32},
