@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
                    "Write a rule package whose predicates are compiled to ir, lua or wasm")
       ->check(CLI::IsMember({"ir", "lua", "wasm"}));
   compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
+  compile_cmd->add_option("--functions", package.functions,
+                          "With --target: a Lua module of custom functions the rules may call");
   compile_cmd->add_flag("--aot", package.aot,
                         "With --target wasm: also compile the modules ahead of time (wasm2c, cc)");
   compile_cmd->add_option(
@@ -117,6 +119,8 @@ int main(int argc, char** argv) {
   query_cmd->add_flag("--count", query.count, "Print only the number of results");
   query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
                         kestrel::cli::kPredicateRuntimeHelp);
+  query_cmd->add_option("--functions", query.functions,
+                        "A Lua module of custom functions the query may call");
   query_cmd->add_option("--time-field", query.time_field,
                         "Field that holds each event's time (default @timestamp; endgame: "
                         "timestamp)");

@@ -134,7 +134,9 @@ int Run(const RunOptions& options) {
       return kExitUsage;
     }
   }
-  auto loaded = LoadRules(rules_dir, rules_endgame, schema, limits);
+  runtime::LuaFunctions* functions = package != nullptr ? package->functions() : nullptr;
+  auto loaded = LoadRules(rules_dir, rules_endgame, schema, limits,
+                          functions != nullptr ? &functions->signatures() : nullptr);
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
     return kExitUsage;
@@ -148,6 +150,7 @@ int Run(const RunOptions& options) {
     return kExitUsage;
   }
   detector.UsePredicateRuntime(predicate_runtime->get());
+  detector.UseFunctions(functions);
   if (package != nullptr) {
     auto bound = package->Bind(loaded->build, schema);
     if (!bound.ok()) {
