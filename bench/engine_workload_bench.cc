@@ -18,59 +18,23 @@
 #include <string>
 #include <vector>
 
+#include "endgame_workload.h"
 #include "kestrel/engine/alert.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/sema.h"
-#include "kestrel/sources/ndjson/ndjson_source.h"
 #include "toml++/toml.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kWorkload = std::string(KESTREL_SHARED_DIR) + "/bench/endgame-workload/";
-
-size_t EventCount() {
-  const char* n = std::getenv("KESTREL_WORKLOAD_EVENTS");
-  return n != nullptr ? std::strtoul(n, nullptr, 10) : 200000;
-}
-
-struct Workload {
-  kestrel::schema::Schema schema;
-  std::vector<kestrel::event::Event> events;
-};
-
-Workload* LoadEvents() {
-  static Workload* w = [] {
-    auto* w = new Workload();
-    size_t n = EventCount();
-    std::string path = fmt::format("/tmp/kestrel_endgame_workload_{}.ndjson", n);
-    if (!fs::exists(path)) {
-      std::string cmd = fmt::format("python3 {}gen_events.py --n {} --seed 1 -o {} >/dev/null",
-                                    kWorkload, n, path);
-      if (std::system(cmd.c_str()) != 0) return w;
-    }
-    kestrel::sources::NdjsonOptions options;
-    options.path = path;
-    options.decoder.time_field = "timestamp";
-    options.decoder.time_format = kestrel::event::TimeFormat::kFiletime;
-    auto source = kestrel::sources::NdjsonSource::Open(&w->schema, options, nullptr);
-    if (!source.ok()) return w;
-    kestrel::event::Event e;
-    while (true) {
-      auto more = (*source)->Next(&e);
-      if (!more.ok() || !*more) break;
-      w->events.push_back(e);
-    }
-    return w;
-  }();
-  return w;
-}
+using Workload = kestrel::bench::EndgameWorkload;
+Workload* LoadEvents() { return kestrel::bench::LoadEndgameWorkload(); }
 
 std::vector<std::unique_ptr<kestrel::eql::IrProgram>> CompileRules(
     const std::string& file, kestrel::schema::Schema& schema) {
   std::vector<std::unique_ptr<kestrel::eql::IrProgram>> programs;
-  toml::table table = toml::parse_file(kWorkload + file);
+  toml::table table = toml::parse_file(kestrel::bench::kWorkloadDir + file);
   for (const toml::node& node : *table["rule"].as_array()) {
     std::string query = *(*node.as_table())["query"].value<std::string>();
     kestrel::eql::CompileOptions options;

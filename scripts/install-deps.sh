@@ -13,6 +13,9 @@ PACKAGES=(
   # libraries (ARCHITECTURE.md, "Dependencies")
   libabsl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libvectorscan-dev libre2-dev libzstd-dev libxxhash-dev libssl-dev
+  # eBPF collection (KESTREL_EBPF=ON): libbpf, its ELF/zlib dependencies, bpftool for vmlinux.h
+  # and skeletons (clang, above, compiles the BPF programs)
+  libbpf-dev libelf-dev zlib1g-dev bpftool
   # predicate runtimes (src/kestrel/runtime): LuaJIT, wabt
   libluajit2-5.1-dev wabt
   # helpers used by scripts

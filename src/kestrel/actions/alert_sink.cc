@@ -54,6 +54,16 @@ absl::Status JsonLinesSink::Write(const engine::Alert& alert) {
   return Flush();
 }
 
+absl::Status JsonLinesSink::WriteLine(std::string_view json) {
+  if (std::fwrite(json.data(), 1, json.size(), file_) != json.size() ||
+      std::fputc('\n', file_) == EOF) {
+    return absl::UnavailableError(
+        fmt::format("cannot write alert to '{}': {}", path_, std::strerror(errno)));
+  }
+  ++written_;
+  return absl::OkStatus();
+}
+
 absl::Status JsonLinesSink::Flush() {
   if (std::fflush(file_) != 0) {
     return absl::UnavailableError(

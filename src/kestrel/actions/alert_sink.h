@@ -35,6 +35,9 @@ class JsonLinesSink final : public AlertSink {
   ~JsonLinesSink() override;
 
   absl::Status Write(const engine::Alert& alert) override;
+  // Writes one alert already encoded by engine::AppendAlertJson (without the newline), and does
+  // not flush: for batch producers (replay), which flush per batch.
+  absl::Status WriteLine(std::string_view json);
   absl::Status Flush() override;
   uint64_t written() const override { return written_; }
 

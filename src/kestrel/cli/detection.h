@@ -3,6 +3,9 @@
 // Tested through run_command_test.cc, replay_command_test.cc and cli_test.sh.
 #pragma once
 
+#include <atomic>
+#include <thread>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,5 +47,30 @@ sources::DiagnosticSink ReportDiagnostics(std::string what, size_t limit = 100);
 // The alert for `match` of `rule` (its events are moved out of the match), finalized.
 engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,
                         const schema::Schema& schema);
+
+// Checks a --source value: "ebpf" (live; only in builds with eBPF) or "ndjson:PATH" / "ndjson:-".
+// On success sets *live and, for NDJSON, *ndjson_path; otherwise logs why (saying what to use
+// instead) and returns false: a usage error.
+bool ParseSourceSpec(std::string_view spec, bool* live, std::string* ndjson_path);
+
+// Set by SIGINT/SIGTERM once InstallStopSignals() ran, and by a DurationTimer: live sources
+// end their stream when it is set, and commands stop reading.
+std::atomic<bool>& StopFlag();
+// Clears the flag and makes SIGINT and SIGTERM set it (instead of killing the process).
+void InstallStopSignals();
+
+// Sets StopFlag() once `duration_ns` of wall time has passed (no-op for <= 0). The wall clock
+// only decides when a live recording or run ends, never what the engine decides.
+class DurationTimer {
+ public:
+  explicit DurationTimer(int64_t duration_ns);
+  ~DurationTimer();
+  DurationTimer(const DurationTimer&) = delete;
+  DurationTimer& operator=(const DurationTimer&) = delete;
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 }  // namespace kestrel::cli

@@ -9,8 +9,10 @@
 
 #include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
+#include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/query_command.h"
+#include "kestrel/cli/replay_command.h"
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
 
@@ -52,8 +54,36 @@ int main(int argc, char** argv) {
       app.add_subcommand("run", "Read events, evaluate the rules, write alerts as JSON lines");
   run_cmd->add_option("--rules", run.rules_dir,
                       "Rule directory (default: ./rules, else rules/ beside the executable)");
-  run_cmd->add_option("--source", run.source,
-                      "Event source: ndjson:PATH (NDJSON or one JSON array; ndjson:- is stdin)");
+  std::string default_source = kestrel::cli::DefaultSource();
+  run_cmd->add_option(
+      "--source", run.source,
+      default_source.empty()
+          ? "Event source: ndjson:PATH (NDJSON or one JSON array; ndjson:- is stdin)"
+          : "Event source: ebpf (this machine, live; the default, needs root) or ndjson:PATH "
+            "(NDJSON or one JSON array; ndjson:- is stdin)");
+  std::string duration;
+  run_cmd->add_option("--duration", duration,
+                      "Live source: stop after this long (30s, 5m, 2h; default: until SIGINT or "
+                      "SIGTERM)");
+  run_cmd->add_option("--ignore-comm", run.ignore_comms,
+                      "Live source: drop the events of processes with this name (comm, in the "
+                      "kernel; repeatable)");
+  run_cmd->add_option("--ignore-path", run.ignore_paths,
+                      "Live source: drop file events under this path prefix (repeatable)");
+  bool no_reload = false;
+  run_cmd->add_flag("--no-reload", no_reload,
+                    "Do not watch the rule directory (by default a change, or SIGHUP, reloads "
+                    "it; a set with errors is refused and the running one kept)");
+  run_cmd
+      ->add_option("--workers", run.workers,
+                   "Worker threads for the rules (default 1); alerts are the same, in the same "
+                   "order, with any number")
+      ->check(CLI::Range(1, 256));
+  run_cmd
+      ->add_option("--queue-full", run.queue_full,
+                   "When a worker's queue is full: drop (counted; default for the live source) or "
+                   "block (default for files)")
+      ->check(CLI::IsMember({"drop", "block"}));
   run_cmd->add_option("--predicate-runtime", run.predicate_runtime,
                       kestrel::cli::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
@@ -69,6 +99,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--time-format", run.time_format,
                       "Format of the time field: auto (RFC 3339 or epoch ms), rfc3339, s, ms, "
                       "us, ns, filetime (default auto)");
+  run_cmd->add_option("--flight-recorder", run.flight_recorder,
+                      "Keep this much recent history per host (e.g. 60s) and write the events "
+                      "leading to each alert to a log named in the alert's context");
+  run_cmd->add_option("--flight-recorder-dir", run.flight_recorder_dir,
+                      "Where flight recordings go (default: flight-recordings/ beside the alert "
+                      "file, or ./flight-recordings)");
+  run.version = KESTREL_VERSION;
   run_cmd->footer(kExitCodesHelp);
 
   kestrel::cli::CompileCommandOptions compile;
@@ -144,6 +181,80 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   check_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::RecordOptions record;
+  record.version = KESTREL_VERSION;
+  CLI::App* record_cmd =
+      app.add_subcommand("record", "Record events from a source into a binary event log");
+  record_cmd->add_option("--source", record.source, "Event source: ndjson:PATH, ndjson:- or ebpf")
+      ->required();
+  record_cmd->add_option("--output", record.output, "The log file to write")->required();
+  record_cmd->add_option("--count", record.count, "Stop after this many events");
+  record_cmd->add_option("--duration", record.duration,
+                         "Stop after this much wall time (e.g. 30s, 5m, 2h)");
+  record_cmd->add_option("--max-size", record.max_size,
+                         "Start a new file past this size (e.g. 64M, 1G)");
+  record_cmd->add_option("--max-age", record.max_age,
+                         "Start a new file past this much event time (e.g. 10m, 1h)");
+  record_cmd
+      ->add_option("--level", record.level,
+                   "zstd compression level, 1 (fastest) to 19 (smallest); default 3")
+      ->check(CLI::Range(1, 19));
+  record_cmd->add_option("--fsync", record.fsync, "When to fsync: never, block or close")
+      ->check(CLI::IsMember({"never", "block", "close"}))
+      ->capture_default_str();
+  record_cmd
+      ->add_option("--dialect", record.dialect,
+                   "elasticsearch or endgame: the time-field defaults of NDJSON input, as in run")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
+  record_cmd->add_option("--time-field", record.time_field, "Field that holds each event's time");
+  record_cmd->add_option("--time-format", record.time_format,
+                         "auto, rfc3339, s, ms, us, ns or filetime");
+  record_cmd->footer(kExitCodesHelp);
+
+  kestrel::cli::ReplayCommandOptions replay;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "Run the rules over recorded event logs; alerts exactly as `run` writes them");
+  replay_cmd->add_option("logs", replay.logs, "Log files, read in the order given")->required();
+  replay_cmd->add_option("--rules", replay.rules_dir,
+                         "Rule directory (default: ./rules, else rules/ beside the executable)");
+  replay_cmd->add_option("--output", replay.output,
+                         "Alert output: a file (appended) or - for stdout (default -, or none "
+                         "with --digest)");
+  replay_cmd->add_option("--predicate-runtime", replay.predicate_runtime,
+                         kestrel::cli::kPredicateRuntimeHelp);
+  replay_cmd
+      ->add_option("--workers", replay.workers,
+                   "Worker threads (rules are split between them; the output is the same "
+                   "for any number)")
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--speed", replay.speed,
+                   "max (as fast as possible), realtime, or a factor such as 10x")
+      ->capture_default_str();
+  replay_cmd->add_option("--from", replay.from,
+                         "Skip events before this time (RFC 3339 or Unix nanoseconds)");
+  replay_cmd->add_option("--to", replay.to,
+                         "Stop at events from this time on (RFC 3339 or Unix nanoseconds)");
+  replay_cmd->add_flag("--digest", replay.digest,
+                       "Print the SHA-256 of the alert stream and the counts on stdout");
+  replay_cmd
+      ->add_option("--dialect", replay.dialect,
+                   "Dialect of rules that do not name one: elasticsearch or endgame")
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
+  replay_cmd->footer(kExitCodesHelp);
+
+  CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
+  log_cmd->require_subcommand(1);
+  std::string info_path;
+  CLI::App* log_info_cmd =
+      log_cmd->add_subcommand("info", "Print a log's header, blocks, event count and time range");
+  log_info_cmd->add_option("log", info_path, "The log file")->required();
+  std::vector<std::string> cat_paths;
+  CLI::App* log_cat_cmd = log_cmd->add_subcommand("cat", "Print a log's events as NDJSON");
+  log_cat_cmd->add_option("logs", cat_paths, "Log files, in order")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -152,7 +263,18 @@ int main(int argc, char** argv) {
   }
   SetUpLogging(log_level);
 
-  if (run_cmd->parsed()) return kestrel::cli::Run(run);
+  if (run_cmd->parsed()) {
+    if (!duration.empty()) {
+      auto ns = kestrel::cli::ParseDuration(duration);
+      if (!ns.ok()) {
+        spdlog::error("--duration: {}", std::string(ns.status().message()));
+        return kestrel::cli::kExitUsage;
+      }
+      run.duration_ns = *ns;
+    }
+    run.reload = !no_reload;
+    return kestrel::cli::Run(run);
+  }
   if (compile_cmd->parsed() && compile_cmd->count("--target") > 0) {
     if (package.output.empty()) {
       std::fprintf(stderr, "error: compile --target needs -o OUT\n");
@@ -172,5 +294,9 @@ int main(int argc, char** argv) {
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);
+  if (record_cmd->parsed()) return kestrel::cli::Record(record);
+  if (replay_cmd->parsed()) return kestrel::cli::Replay(replay);
+  if (log_info_cmd->parsed()) return kestrel::cli::LogInfo(info_path);
+  if (log_cat_cmd->parsed()) return kestrel::cli::LogCat(cat_paths);
   return kestrel::cli::kExitUsage;
 }

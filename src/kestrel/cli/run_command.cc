@@ -1,24 +1,39 @@
-// `kestrel run`: wires the NDJSON source, the rule set (an engine::Detector) and the alert sink;
-// see run_command.h. Single-threaded: events in input order, rules in load order, so the alert
-// stream depends on the input and the rules only.
+// `kestrel run`: wires the source (live eBPF or NDJSON), the rule set (an engine::Detector) and
+// the alert sink; see run_command.h. Single-threaded: events in input order, rules in load order,
+// so the alert stream depends on the input and the rules only. A live source is stopped by
+// --duration or SIGINT/SIGTERM; the events already collected are still processed.
 #include "kestrel/cli/run_command.h"
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/alert_sink.h"
+#include "kestrel/actions/flight_recorder.h"
 #include "kestrel/base/status.h"
+#include "kestrel/bus/parallel_detector.h"
 #include "kestrel/cli/detection.h"
+#include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/rule_package.h"
+#include "kestrel/cli/rule_reloader.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
+#ifdef KESTREL_HAVE_EBPF
+#include "kestrel/sources/ebpf/ebpf_source.h"
+#endif
 
 namespace kestrel::cli {
 namespace {
@@ -64,30 +79,59 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
+  std::string_view number = text;
+  double unit = 1e9;
+  for (auto [suffix, ns] : {std::pair<std::string_view, double>{"ms", 1e6},
+                            {"s", 1e9},
+                            {"m", 60e9},
+                            {"h", 3600e9},
+                            {"d", 86400e9}}) {
+    if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
+      number = text.substr(0, text.size() - suffix.size());
+      unit = ns;
+      break;
+    }
+  }
+  std::string n(number);
+  char* end = nullptr;
+  double value = n.empty() ? -1 : std::strtod(n.c_str(), &end);
+  if (n.empty() || end != n.c_str() + n.size() || !(value >= 0) || value * unit > 9.2e18) {
+    return absl::InvalidArgumentError(
+        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h, 1d or seconds", text));
+  }
+  return static_cast<int64_t>(value * unit);
+}
+
+std::string DefaultSource() {
+#ifdef KESTREL_HAVE_EBPF
+  return "ebpf";
+#else
+  return "";
+#endif
+}
+
 int Run(const RunOptions& options) {
   schema::Schema schema;
 
   // Source.
-  std::string_view spec = options.source;
+  std::string default_source = DefaultSource();
+  std::string_view spec =
+      options.source.empty() ? std::string_view(default_source) : std::string_view(options.source);
   if (spec.empty()) {
     spdlog::error(
-        "no event source: pass --source ndjson:PATH (or ndjson:- for standard input); the live "
-        "eBPF source is not part of this build yet");
+        "no event source: pass --source ndjson:PATH (or ndjson:- for standard input); this "
+        "build has no live eBPF collection (built with -DKESTREL_EBPF=OFF or not on Linux)");
     return kExitUsage;
   }
-  size_t colon = spec.find(':');
-  std::string_view kind = spec.substr(0, colon);
-  if (colon == std::string_view::npos || kind != "ndjson" || colon + 1 == spec.size()) {
-    spdlog::error("unsupported --source '{}': expected ndjson:PATH or ndjson:-", spec);
-    return kExitUsage;
-  }
+  bool live = false;
+  sources::NdjsonOptions ndjson;
+  if (!ParseSourceSpec(spec, &live, &ndjson.path)) return kExitUsage;
   if (options.dialect != "elasticsearch" && options.dialect != "endgame") {
     spdlog::error("unknown --dialect '{}': expected elasticsearch or endgame", options.dialect);
     return kExitUsage;
   }
   bool endgame = options.dialect == "endgame";
-  sources::NdjsonOptions ndjson;
-  ndjson.path = std::string(spec.substr(colon + 1));
   if (absl::Status s =
           ApplyTimeOptions(endgame, options.time_field, options.time_format, &ndjson.decoder);
       !s.ok()) {
@@ -95,26 +139,36 @@ int Run(const RunOptions& options) {
     return kExitUsage;
   }
 
-  uint64_t reported = 0;
-  auto on_diagnostic = [&](const sources::SourceDiagnostic& d) {
-    if (reported < options.max_reported_malformed) {
-      spdlog::warn("{}: malformed event skipped: {}", d.location, d.reason);
-    } else if (reported == options.max_reported_malformed) {
-      spdlog::warn("more malformed events: further ones are counted but not shown");
+  auto on_diagnostic = ReportDiagnostics("malformed event skipped", options.max_reported_malformed);
+  absl::StatusOr<std::unique_ptr<sources::Source>> source;
+  if (live) {
+#ifdef KESTREL_HAVE_EBPF
+    InstallStopSignals();
+    sources::EbpfOptions ebpf;
+    ebpf.ignore_comms = options.ignore_comms;
+    ebpf.ignore_paths = options.ignore_paths;
+    ebpf.stop = &StopFlag();
+    auto opened = sources::EbpfSource::Open(&schema, ebpf, on_diagnostic);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
     }
-    ++reported;
-  };
-  auto source = sources::NdjsonSource::Open(&schema, ndjson, on_diagnostic);
-  if (!source.ok()) {
-    spdlog::error("{}", base::Message(source.status()));
-    return kExitFailure;
+    spdlog::info("watching this machine: {}; {} processes already running read from /proc",
+                 (*opened)->mechanism(), (*opened)->processes_at_start());
+    source = std::unique_ptr<sources::Source>(std::move(*opened));
+#endif
+  } else {
+    auto opened = sources::NdjsonSource::Open(&schema, ndjson, on_diagnostic);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    source = std::unique_ptr<sources::Source>(std::move(*opened));
   }
 
   // Rules. A rule with an error is reported and left out; the others still run.
-  engine::EngineLimits limits;
-  limits.max_partials = options.max_partials_per_rule;
-  limits.default_ttl_ns = options.default_ttl_ns;
-  limits.streaming = true;
+  engine::EngineLimits limits =
+      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
   // A rule package (rule_package.h) brings its rule sources and compiled predicates.
   std::unique_ptr<OpenedPackage> package;
   std::optional<std::string> rules_dir = options.rules_dir;
@@ -134,54 +188,101 @@ int Run(const RunOptions& options) {
       return kExitUsage;
     }
   }
+  // A package's custom functions (eql::CustomFunction signatures for the compiler, the Lua
+  // module for the engine).
   runtime::LuaFunctions* functions = package != nullptr ? package->functions() : nullptr;
-  auto loaded = LoadRules(rules_dir, rules_endgame, schema, limits,
-                          functions != nullptr ? &functions->signatures() : nullptr);
-  if (!loaded.ok()) {
-    spdlog::error("{}", base::Message(loaded.status()));
-    return kExitUsage;
-  }
-  const std::vector<const rules::CompiledRule*>& active = loaded->active;  // detector rule i
-  size_t rules_failed = loaded->failed;
-  engine::Detector detector(schema, limits);
   auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
   if (!predicate_runtime.ok()) {
     spdlog::error("{}", base::Message(predicate_runtime.status()));
     return kExitUsage;
   }
-  detector.UsePredicateRuntime(predicate_runtime->get());
-  detector.UseFunctions(functions);
+  std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)> bind;
   if (package != nullptr) {
-    auto bound = package->Bind(loaded->build, schema);
-    if (!bound.ok()) {
-      spdlog::error("{}", base::Message(bound.status()));
-      return kExitFailure;
-    }
-    detector.UsePredicateRuntime(*bound);
-    spdlog::info("rule package {}: target {}, {} rules, hashes verified", *options.rules_dir,
-                 package->target(), loaded->active.size());
+    bind = [&](const LoadedRules& loaded) -> absl::StatusOr<engine::PredicateRuntime*> {
+      auto bound = package->Bind(loaded.build, schema);
+      if (!bound.ok()) return bound.status();
+      spdlog::info("rule package {}: target {}, {} rules, hashes verified", *options.rules_dir,
+                   package->target(), loaded.active.size());
+      return *bound;
+    };
   }
-  for (const rules::CompiledRule* rule : active) {
-    if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
-      spdlog::error("{}", base::Message(s));  // accepted by LoadRules: not expected
-      return kExitFailure;
-    }
+  auto first = FirstGeneration(rules_dir, rules_endgame, schema, limits, predicate_runtime->get(),
+                               bind, functions);
+  if (!first.ok()) {
+    spdlog::error("{}", base::Message(first.status()));
+    return first.status().code() == absl::StatusCode::kNotFound ? kExitUsage : kExitFailure;
   }
-  if (absl::Status s = detector.Seal(); !s.ok()) {
-    spdlog::error("{}", base::Message(s));
-    return kExitFailure;
-  }
-  const engine::RuleIndexStats& index_stats = detector.index_stats();
+  RuleGeneration generation = std::move(*first);
+  // Rule i of the running set (the Detector's rule i); replaced by a reload.
+  const std::vector<const rules::CompiledRule*>* active = &generation.rules.active;
+  size_t rules_failed = generation.rules.failed;
+  const engine::RuleIndexStats& index_stats = generation.detector->index_stats();
   spdlog::debug("rule index: {} of {} stages anchored, {} hashed values, {} patterns",
                 index_stats.anchored_stages, index_stats.stages, index_stats.hashed_values,
                 index_stats.patterns);
-  std::vector<uint64_t> alerts_per_rule(active.size(), 0);
+  absl::flat_hash_map<std::string, uint64_t> alerts_per_rule;  // by rule id
+  if (options.workers < 1 || options.workers > 256) {
+    spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
+    return kExitUsage;
+  }
+  // The parallel detector's workers evaluate natively and have no function runtime: a package's
+  // own predicates (user-written ones differ from the rule text) and functions need one worker.
+  if (options.workers > 1 && package != nullptr &&
+      (package->target() != "ir" || package->functions() != nullptr)) {
+    spdlog::error(
+        "--workers {}: a rule package with {} predicates{} runs with --workers 1 (for now)",
+        options.workers, package->target(),
+        package->functions() != nullptr ? " and custom functions" : "");
+    return kExitUsage;
+  }
+  if (options.workers > 1 && options.predicate_runtime != "native") {
+    spdlog::error(
+        "--workers {} runs the native predicate runtime only (for now); use --workers 1 "
+        "with --predicate-runtime {}",
+        options.workers, options.predicate_runtime);
+    return kExitUsage;
+  }
+  bus::FullPolicy queue_policy = live ? bus::FullPolicy::kDrop : bus::FullPolicy::kBlock;
+  if (options.queue_full == "drop") {
+    queue_policy = bus::FullPolicy::kDrop;
+  } else if (options.queue_full == "block") {
+    queue_policy = bus::FullPolicy::kBlock;
+  } else if (!options.queue_full.empty()) {
+    spdlog::error("bad --queue-full '{}': expected drop or block", options.queue_full);
+    return kExitUsage;
+  }
 
   // Output.
   auto sink = actions::JsonLinesSink::Open(&schema, options.output);
   if (!sink.ok()) {
     spdlog::error("{}", base::Message(sink.status()));
     return kExitFailure;
+  }
+
+  // Flight recorder.
+  std::unique_ptr<actions::FlightRecorder> recorder;
+  if (options.flight_recorder) {
+    absl::StatusOr<int64_t> window = ParseDuration(*options.flight_recorder);
+    if (!window.ok() || *window <= 0) {
+      spdlog::error("bad --flight-recorder '{}': expected a duration such as 30s or 5m",
+                    *options.flight_recorder);
+      return kExitUsage;
+    }
+    actions::FlightRecorderOptions recorder_options;
+    recorder_options.window_ns = *window;
+    if (options.flight_recorder_dir) {
+      recorder_options.directory = *options.flight_recorder_dir;
+    } else if (options.output != "-") {
+      recorder_options.directory =
+          (fs::path(options.output).parent_path() / "flight-recordings").string();
+    } else {
+      recorder_options.directory = "flight-recordings";
+    }
+    log::LogMetadata meta;
+    meta.kestrel_version = options.version;
+    recorder = std::make_unique<actions::FlightRecorder>(schema, recorder_options, meta);
+    spdlog::info("flight recorder: {} of history per host, recordings in {}",
+                 *options.flight_recorder, recorder_options.directory);
   }
 
   spdlog::info("reading events from {}", (*source)->name());
@@ -191,29 +292,146 @@ int Run(const RunOptions& options) {
   uint64_t lost_alerts = 0;
   // Each alert is written as soon as its match completes; the Detector runs rules in load order,
   // so the output order is a function of the input order alone.
+  // Events a live source lost: alerts over them say so (context.degraded), and a warning
+  // (at most one a second) gives the count.
+  engine::LossLedger ledger;
+  std::vector<sources::SourceLoss> losses;
+  uint64_t unwarned_kernel = 0, unwarned_user = 0;
+  auto last_warning = std::chrono::steady_clock::now() - std::chrono::seconds(2);
+  auto warn_losses = [&](bool force) {
+    if (unwarned_kernel + unwarned_user == 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_warning < std::chrono::seconds(1)) return;
+    last_warning = now;
+    sources::SourceStats st = (*source)->stats();
+    spdlog::warn(
+        "events dropped: {} in the kernel (ring buffer full), {} in user space (queue full) "
+        "since the last warning; {} and {} in total. Alerts over that time carry "
+        "context.degraded",
+        unwarned_kernel, unwarned_user, st.kernel_drops, st.user_drops);
+    unwarned_kernel = unwarned_user = 0;
+  };
+  // With workers, matches arrive on the bus's merger thread while this thread reads events: the
+  // ledger, the flight recorder and the sink are shared under this lock (uncontended otherwise).
+  std::mutex alert_mu;
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
-    engine::Alert alert = MakeAlert(*active[rule], m, schema);
+    std::lock_guard<std::mutex> lock(alert_mu);
+    engine::Alert alert = MakeAlert(*(*active)[rule], m, schema);
+    ledger.Mark(&alert);
+    if (recorder) {
+      auto path = recorder->Dump(alert);
+      if (path.ok()) {
+        alert.flight_recording = *path;
+      } else {
+        spdlog::warn("flight recording of alert {} failed: {}", alert.id,
+                     base::Message(path.status()));
+      }
+    }
     if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
       if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
       return;
     }
-    ++alerts_per_rule[rule];
+    ++alerts_per_rule[(*active)[rule]->spec.id];
   };
+  // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
+  std::unique_ptr<RuleWatcher> watcher;
+  uint64_t reloads = 0, reload_failures = 0;
+  if (options.reload && package == nullptr && !generation.rules.directory.empty()) {
+    auto started = RuleWatcher::Start(generation.rules.directory);
+    if (started.ok()) {
+      watcher = std::move(*started);
+    } else {
+      spdlog::warn("rule directory not watched ({}); changes need a restart",
+                   base::Message(started.status()));
+    }
+  }
+  std::unique_ptr<bus::ParallelDetector> parallel;
+  if (options.workers > 1) {
+    bus::ParallelOptions bus_options;
+    bus_options.workers = options.workers;
+    bus_options.policy = queue_policy;
+    bus_options.limits = limits;
+    std::vector<const eql::IrProgram*> programs;
+    for (const rules::CompiledRule* rule : *active) programs.push_back(rule->program.get());
+    auto created =
+        bus::ParallelDetector::Create(schema, std::move(programs), bus_options, on_match);
+    if (!created.ok()) {
+      spdlog::error("{}", base::Message(created.status()));
+      return kExitFailure;
+    }
+    parallel = std::move(*created);
+    spdlog::info(
+        "{} workers: {} rules on every worker (state within one process), {} on worker "
+        "0; queues {} when full",
+        options.workers, parallel->local_rules(), parallel->global_rules(),
+        queue_policy == bus::FullPolicy::kDrop ? "drop" : "block");
+  }
+  DurationTimer timer(live ? options.duration_ns : 0);
   while (true) {
     auto more = (*source)->Next(&event);
+    (*source)->TakeLosses(&losses);
+    if (!losses.empty()) {
+      std::lock_guard<std::mutex> lock(alert_mu);
+      for (const sources::SourceLoss& l : losses) {
+        ledger.Record(l.begin_ns, l.end_ns, l.count);
+        (l.kernel ? unwarned_kernel : unwarned_user) += l.count;
+      }
+      losses.clear();
+    }
+    warn_losses(false);
     if (!more.ok()) {
       spdlog::error("{}", base::Message(more.status()));
       exit_code = kExitFailure;
       break;
     }
     if (!*more) break;
-    detector.Process(event, index, on_match);
+    if (watcher && watcher->ReloadDue()) {
+      if (parallel) {
+        spdlog::warn(
+            "the rule directory changed; hot reload needs --workers 1 (for now): restart "
+            "to apply it");
+      } else {
+        ReloadOutcome outcome;
+        auto next =
+            NextGeneration(generation, endgame, schema, limits, predicate_runtime->get(), &outcome);
+        if (next.ok()) {
+          generation = std::move(*next);  // between two events: no event sees half a set
+          ++reloads;
+          spdlog::info(
+              "rules reloaded: version {} at {}: {} rules ({} unchanged, state kept; {} added, "
+              "{} changed, {} removed)",
+              generation.version, generation.loaded_at, active->size(), outcome.kept, outcome.added,
+              outcome.changed, outcome.removed);
+        } else {
+          ++reload_failures;
+          spdlog::error("rule reload refused, version {} keeps running: {}", generation.version,
+                        base::Message(next.status()));
+        }
+      }
+    }
+    if (recorder) {
+      std::lock_guard<std::mutex> lock(alert_mu);
+      recorder->Observe(event);
+    }
+    if (parallel) {
+      parallel->Publish(event);
+    } else {
+      generation.detector->Process(event, index, on_match);
+    }
     ++index;
     if (index % 1'000'000 == 0) {
+      std::lock_guard<std::mutex> lock(alert_mu);
       spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
     }
   }
-  detector.Finish(on_match);
+  uint64_t queue_drops = 0;
+  if (parallel) {
+    parallel->Finish();  // drains every queue and delivers every match
+    for (const bus::PartitionStats& p : parallel->partition_stats()) queue_drops += p.dropped;
+  } else {
+    generation.detector->Finish(on_match);
+  }
+  warn_losses(true);
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
     exit_code = kExitFailure;
@@ -222,7 +440,14 @@ int Run(const RunOptions& options) {
   sources::SourceStats stats = (*source)->stats();
   std::string summary = fmt::format(
       "summary: events read: {}, malformed lines: {}, alerts: {}, rules: {} loaded, {} failed",
-      stats.events, stats.malformed, (*sink)->written(), active.size(), rules_failed);
+      stats.events, stats.malformed, (*sink)->written(), active->size(), rules_failed);
+  if (live || stats.kernel_drops > 0 || stats.user_drops > 0) {
+    summary += fmt::format(", kernel drops: {}, user drops: {}, parse failures: {}",
+                           stats.kernel_drops, stats.user_drops, stats.malformed);
+  }
+  if (parallel) {
+    summary += fmt::format(", workers: {}, queue drops: {}", options.workers, queue_drops);
+  }
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);
   }
@@ -234,14 +459,20 @@ int Run(const RunOptions& options) {
     exit_code = kExitFailure;
   }
   uint64_t expired = 0, evicted = 0;
-  for (size_t r = 0; r < active.size(); ++r) {
-    const engine::EngineStats& s = detector.stats(r);
+  for (size_t r = 0; r < active->size(); ++r) {
+    engine::EngineStats s = parallel ? parallel->stats(r) : generation.detector->stats(r);
     expired += s.expired;
     evicted += s.evicted;
-    if (alerts_per_rule[r] > 0 || s.evicted > 0) {
-      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", active[r]->spec.id,
-                   alerts_per_rule[r], s.expired, s.evicted);
+    const std::string& id = (*active)[r]->spec.id;
+    uint64_t alerts = alerts_per_rule.contains(id) ? alerts_per_rule[id] : 0;
+    if (alerts > 0 || s.evicted > 0) {
+      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", id, alerts,
+                   s.expired, s.evicted);
     }
+  }
+  if (reloads + reload_failures > 0) {
+    summary += fmt::format(", rule reloads: {} ({} refused), rule set version: {}", reloads,
+                           reload_failures, generation.version);
   }
   if (expired > 0 || evicted > 0) {
     summary += fmt::format(", partial matches expired: {}, evicted (quota): {}", expired, evicted);

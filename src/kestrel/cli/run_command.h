@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "kestrel/event/json_decoder.h"
 
 namespace kestrel::cli {
@@ -18,8 +20,13 @@ inline constexpr int kExitUsage = 2;    // bad command line
 
 struct RunOptions {
   std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
-  std::string source;                    // "ndjson:PATH" or "ndjson:-"
-  std::string output = "-";              // alerts: "-" for stdout, or a file path
+  // "ebpf" (live collection), "ndjson:PATH" or "ndjson:-"; empty: DefaultSource().
+  std::string source;
+  // Live sources: stop after this long (0: run until SIGINT or SIGTERM), and filters.
+  int64_t duration_ns = 0;
+  std::vector<std::string> ignore_comms;  // process names filtered in the kernel
+  std::vector<std::string> ignore_paths;  // file events under these path prefixes dropped
+  std::string output = "-";               // alerts: "-" for stdout, or a file path
   // Default dialect of rules that do not name one: "elasticsearch" or "endgame". With
   // "endgame", events are read in the Endgame schema's time (`timestamp`, FILETIME) unless
   // --time-field/--time-format say otherwise.
@@ -29,8 +36,21 @@ struct RunOptions {
   size_t max_reported_malformed = 100;     // diagnostics printed before they are only counted
   // State bounds per sequence rule (engine::EngineLimits): partial matches kept, and how long a
   // partial match of a sequence without maxspan may wait (event time).
+  // `--flight-recorder DURATION`: keep that much recent history per host and write the events
+  // leading to each alert to `flight_recorder_dir` (default: flight-recordings/ beside the
+  // alert file, or ./flight-recordings).
+  std::optional<std::string> flight_recorder;
+  std::optional<std::string> flight_recorder_dir;
+  std::string version;  // Kestrel's version, written into flight recordings
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
+  // Worker threads (`--workers`): 1 runs everything on the reading thread; N > 1 puts the rules
+  // behind a bus::ParallelDetector (same alerts, same order). `queue_full`: "drop" or "block"
+  // when a worker's queue is full; empty: drop for the live source, block for files.
+  size_t workers = 1;
+  // Watch the rule directory and reload on change or SIGHUP (`--no-reload` turns it off).
+  bool reload = true;
+  std::string queue_full;
   std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
 };
 
@@ -46,7 +66,16 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
                               const std::optional<std::string>& format,
                               event::DecoderOptions* decoder);
 
-// Runs to the end of the source. Logs through spdlog (stderr); returns an exit code.
+// "250ms", "30s", "5m", "2h" or a plain number of seconds ("1.5") to nanoseconds. Errors:
+// INVALID_ARGUMENT for anything else or a negative duration.
+absl::StatusOr<int64_t> ParseDuration(std::string_view text);
+
+// The source of `kestrel run` without --source: "ebpf" in builds with eBPF collection (Linux,
+// KESTREL_EBPF=ON), else "" (the user must name one).
+std::string DefaultSource();
+
+// Runs to the end of the source (a live source: until --duration, SIGINT or SIGTERM). Logs through
+// spdlog (stderr); returns an exit code.
 int Run(const RunOptions& options);
 
 }  // namespace kestrel::cli

@@ -86,7 +86,49 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
   }
   out->append("],\"context\":{\"entity_key\":");
   AppendJsonString(out, alert.entity_key);
+  if (alert.degraded > 0) {
+    out->append(",\"degraded\":");
+    AppendJsonInt(out, static_cast<int64_t>(alert.degraded));
+  }
+  if (!alert.flight_recording.empty()) {
+    out->append(",\"flight_recording\":");
+    AppendJsonString(out, alert.flight_recording);
+  }
   out->append("}}");
+}
+
+void LossLedger::Record(int64_t begin_ns, int64_t end_ns, uint64_t count) {
+  if (count == 0) return;
+  if (end_ns < begin_ns) std::swap(begin_ns, end_ns);
+  total_ += count;
+  if (spans_.size() >= max_spans_) {
+    // Merge the two oldest spans: coarser, but no loss is forgotten.
+    Span& a = spans_[0];
+    const Span& b = spans_[1];
+    a.begin_ns = std::min(a.begin_ns, b.begin_ns);
+    a.end_ns = std::max(a.end_ns, b.end_ns);
+    a.count += b.count;
+    spans_.erase(spans_.begin() + 1);
+  }
+  spans_.push_back(Span{begin_ns, end_ns, count});
+}
+
+uint64_t LossLedger::Lost(int64_t begin_ns, int64_t end_ns) const {
+  uint64_t lost = 0;
+  for (const Span& s : spans_) {
+    if (s.begin_ns <= end_ns && begin_ns <= s.end_ns) lost += s.count;
+  }
+  return lost;
+}
+
+void LossLedger::Mark(Alert* alert) const {
+  if (spans_.empty() || alert->events.empty()) return;
+  int64_t first = alert->events.front()->time_ns(), last = first;
+  for (const auto& e : alert->events) {
+    first = std::min(first, e->time_ns());
+    last = std::max(last, e->time_ns());
+  }
+  alert->degraded = Lost(first, last);
 }
 
 }  // namespace kestrel::engine

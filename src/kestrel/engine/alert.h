@@ -37,9 +37,45 @@ struct Alert {
   // The evidence, in match order. Immutable and shared with the engine that found it (no copy).
   std::vector<std::shared_ptr<const event::Event>> events;
   std::string entity_key;  // the partition / `by` key the match was made under
+  // `kestrel run --flight-recorder`: the log holding the events that led up to the alert
+  // (context.flight_recording; omitted when empty). Not part of the id.
+  std::string flight_recording;
+  // Events the source lost (e.g. kernel ring buffer full) within the alert's time window, from
+  // its first to its last event: the evidence may be incomplete. 0: no known loss. Written as
+  // context.degraded; not part of the id (the same detection keeps its id).
+  uint64_t degraded = 0;
   // Each event's fields as JSON, filled by FinalizeAlert() (which needs them for the id) and
   // reused by AppendAlertJson(), so an alert's events are encoded once.
   std::vector<std::string> encoded_fields;
+};
+
+// LossLedger: spans of event time in which a live source lost events, so that alerts whose
+// window overlaps one can say so (Alert::degraded). Bounded: past `max_spans` the oldest spans
+// are merged into one (coarser, never forgotten). Record() and Lost() are O(max_spans).
+// Thread safety: none. Tested by alert_test.cc.
+class LossLedger {
+ public:
+  explicit LossLedger(size_t max_spans = 1024) : max_spans_(max_spans < 2 ? 2 : max_spans) {}
+
+  // `count` events lost between begin_ns and end_ns (inclusive; event time).
+  void Record(int64_t begin_ns, int64_t end_ns, uint64_t count);
+
+  // Events lost in spans that overlap [begin_ns, end_ns].
+  uint64_t Lost(int64_t begin_ns, int64_t end_ns) const;
+
+  // Sets alert->degraded from the span of its events' times.
+  void Mark(Alert* alert) const;
+
+  uint64_t total() const { return total_; }
+
+ private:
+  struct Span {
+    int64_t begin_ns, end_ns;
+    uint64_t count;
+  };
+  size_t max_spans_;
+  std::vector<Span> spans_;
+  uint64_t total_ = 0;
 };
 
 // Sets alert->id from the rule id and the evidence; sets timestamp_ns to the last event's wall

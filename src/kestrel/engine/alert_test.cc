@@ -69,6 +69,43 @@ TEST(AlertTest, IdIsDeterministicAndDependsOnEvidence) {
   EXPECT_NE(a.id, d.id);
 }
 
+TEST(LossLedgerTest, AlertsOverlappingLostEventsAreDegraded) {
+  Schema schema;
+  LossLedger ledger;
+  Alert a = MakeAlert(schema);  // events at 1000 and 2000
+  FinalizeAlert(schema, &a);
+  std::string id = a.id;
+  ledger.Mark(&a);
+  EXPECT_EQ(a.degraded, 0u);
+  ledger.Record(2'500, 3'000, 7);  // after the window
+  ledger.Mark(&a);
+  EXPECT_EQ(a.degraded, 0u);
+  ledger.Record(1'500, 1'600, 3);  // inside
+  ledger.Record(500, 1'000, 2);    // touches the first event
+  ledger.Mark(&a);
+  EXPECT_EQ(a.degraded, 5u);
+  EXPECT_EQ(ledger.total(), 12u);
+  std::string line;
+  AppendAlertJson(schema, a, &line);
+  EXPECT_NE(line.find(R"("context":{"entity_key":"process.entity_id=abc","degraded":5}})"),
+            std::string::npos)
+      << line;
+  FinalizeAlert(schema, &a);
+  EXPECT_EQ(a.id, id);  // the loss does not change the detection's id
+}
+
+TEST(LossLedgerTest, BoundedByMergingTheOldestSpans) {
+  LossLedger ledger(3);
+  ledger.Record(10, 20, 1);
+  ledger.Record(30, 40, 1);
+  ledger.Record(50, 60, 1);
+  ledger.Record(70, 80, 1);            // merges [10,20] and [30,40] into [10,40]
+  EXPECT_EQ(ledger.Lost(25, 26), 2u);  // coarser: the merged span covers the gap
+  EXPECT_EQ(ledger.Lost(0, 100), 4u);
+  EXPECT_EQ(ledger.Lost(61, 69), 0u);
+  EXPECT_EQ(ledger.total(), 4u);
+}
+
 TEST(AlertTest, SeverityNames) {
   EXPECT_EQ(ParseSeverity("HIGH"), Severity::kHigh);
   EXPECT_EQ(ParseSeverity("critical"), Severity::kCritical);

@@ -22,6 +22,11 @@ absl::Status Detector::AddRule(const eql::IrProgram* program) {
   return absl::OkStatus();
 }
 
+void Detector::AdoptRule(const eql::IrProgram* program, std::unique_ptr<QueryEngine> engine) {
+  programs_.push_back(program);
+  engines_.push_back(std::move(engine));
+}
+
 absl::Status Detector::Seal() {
   auto index = RuleIndex::Build(programs_);
   if (!index.ok()) return index.status();

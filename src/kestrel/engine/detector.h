@@ -40,6 +40,13 @@ class Detector {
   // e.g. a pipe that cannot stream. REQUIRES: Seal() was not called; `program` outlives this.
   absl::Status AddRule(const eql::IrProgram* program);
 
+  // Hot reload: adds rule number rule_count() with an engine (and its partial matches) taken
+  // from an earlier Detector by ReleaseEngine(); `engine` must run `program`.
+  void AdoptRule(const eql::IrProgram* program, std::unique_ptr<QueryEngine> engine);
+  // Hot reload: moves rule `rule`'s engine out (for AdoptRule of the next Detector). Afterwards
+  // this Detector may only be destroyed.
+  std::unique_ptr<QueryEngine> ReleaseEngine(size_t rule) { return std::move(engines_[rule]); }
+
   // Builds the index. REQUIRES: called once, after the last AddRule(), before Process().
   absl::Status Seal();
 

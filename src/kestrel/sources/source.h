@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "kestrel/event/event.h"
@@ -25,6 +26,19 @@ struct SourceStats {
   uint64_t bytes = 0;           // input bytes consumed
   uint64_t dropped_fields = 0;  // fields dropped past the schema's budget
   uint64_t missing_time = 0;    // events without a usable time (took the previous event's)
+  // Live sources: events lost before they reached Next().
+  uint64_t kernel_drops = 0;  // in the kernel (e.g. the BPF ring buffer was full)
+  uint64_t user_drops = 0;    // in user space (the source's queue was full)
+};
+
+// Events lost by a live source in a span of event time ([begin_ns, end_ns], the clock of the
+// events' time_ns()): what was dropped there is unknown, so detections over it may be missing
+// or incomplete.
+struct SourceLoss {
+  int64_t begin_ns = 0;
+  int64_t end_ns = 0;
+  uint64_t count = 0;
+  bool kernel = true;  // false: dropped in user space
 };
 
 // Where a malformed input was (e.g. "events.ndjson:12") and why it was skipped.
@@ -46,6 +60,10 @@ class Source {
 
   // A name for logs and summaries, e.g. "ndjson:events.json".
   virtual std::string_view name() const = 0;
+
+  // Appends the losses noticed since the last call (in the order noticed) to `*out`. Cheap when
+  // there are none; call it after Next(). Sources that cannot lose events add nothing.
+  virtual void TakeLosses(std::vector<SourceLoss>* out) { (void)out; }
 };
 
 }  // namespace kestrel::sources

@@ -1,0 +1,162 @@
+#include "kestrel/bus/parallel_detector.h"
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "kestrel/eql/sema.h"
+
+namespace kestrel::bus {
+namespace {
+
+// Rules of every shape: the first four are entity-local, the others global.
+const char* kRules[] = {
+    R"(process where process.name == "curl")",
+    R"(file where file.path : "/tmp/*")",
+    R"(sequence by process.entity_id with maxspan=5s [process where process.name == "bash"] [file where file.path : "/tmp/*"])",
+    R"(sequence by process.entity_id [process where process.name == "sh"] [network where destination.port == 443] until [process where process.name == "reboot"])",
+    R"(sequence by host.name with maxspan=10s [process where process.name == "curl"] [network where destination.port == 443])",
+    R"(sequence [process where process.name == "wget"] [process where process.name == "sh"])",
+    R"(process where process.name == "bash" | unique process.parent.name)",
+    R"(sequence by process.entity_id with maxspan=2s [process where process.name == "bash"] ![file where file.path : "/var/*"])",
+};
+
+class ParallelDetectorTest : public ::testing::Test {
+ protected:
+  ParallelDetectorTest() {
+    for (const char* text : kRules) {
+      eql::CompileResult r = eql::Compile(text, schema_, {});
+      EXPECT_TRUE(r.ok()) << text;
+      programs_.push_back(std::move(r.program));
+    }
+    std::mt19937_64 rng(11);
+    const char* names[] = {"bash", "curl", "wget", "sh", "python3", "reboot"};
+    int64_t t = 1'700'000'000'000'000'000;
+    for (int i = 0; i < 30000; ++i) {
+      t += static_cast<int64_t>(rng() % 300'000'000);
+      int pid = static_cast<int>(rng() % 200);
+      event::EventBuilder b(schema_);
+      b.Time(t)
+          .Str("host.name", fmt::format("h{}", pid % 5))
+          .Str("process.entity_id", fmt::format("e{}", pid));
+      int kind = static_cast<int>(rng() % 10);
+      if (kind < 5) {
+        b.Category("process")
+            .Str("process.name", names[rng() % 6])
+            .Str("process.parent.name", names[rng() % 6]);
+      } else if (kind < 8) {
+        b.Category("file").Str("file.path", fmt::format("/{}/f", rng() % 2 ? "tmp" : "var"));
+      } else {
+        b.Category("network").Int("destination.port", rng() % 2 ? 443 : 80);
+      }
+      events_.push_back(b.Build());
+    }
+  }
+
+  std::vector<const eql::IrProgram*> Programs() const {
+    std::vector<const eql::IrProgram*> out;
+    for (const auto& p : programs_) out.push_back(p.get());
+    return out;
+  }
+
+  // "rule:index,index,..." per match, in delivery order.
+  std::vector<std::string> Single() {
+    engine::Detector d(schema_, limits_);
+    for (const auto& p : programs_) EXPECT_TRUE(d.AddRule(p.get()).ok());
+    EXPECT_TRUE(d.Seal().ok());
+    std::vector<std::string> out;
+    auto cb = [&](size_t rule, engine::QueryMatch& m) {
+      out.push_back(fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ",")));
+    };
+    for (size_t i = 0; i < events_.size(); ++i) d.Process(events_[i], i, cb);
+    d.Finish(cb);
+    return out;
+  }
+
+  std::vector<std::string> Parallel(size_t workers, size_t capacity = 256) {
+    std::vector<std::string> out;
+    ParallelOptions options;
+    options.workers = workers;
+    options.queue_capacity = capacity;
+    options.limits = limits_;
+    auto d = ParallelDetector::Create(
+        schema_, Programs(), options, [&](size_t rule, engine::QueryMatch& m) {
+          out.push_back(fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ",")));
+        });
+    EXPECT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ((*d)->local_rules(), 4u);
+    EXPECT_EQ((*d)->global_rules(), 4u);
+    for (const event::Event& e : events_) EXPECT_TRUE((*d)->Publish(e));
+    (*d)->Finish();
+    uint64_t routed = 0;
+    for (const PartitionStats& s : (*d)->partition_stats()) routed += s.routed;
+    EXPECT_EQ(routed, events_.size());
+    return out;
+  }
+
+  schema::Schema schema_;
+  engine::EngineLimits limits_;
+  std::vector<std::unique_ptr<eql::IrProgram>> programs_;
+  std::vector<event::Event> events_;
+};
+
+TEST_F(ParallelDetectorTest, AnyWorkerCountGivesTheSingleThreadedMatchesInOrder) {
+  std::vector<std::string> want = Single();
+  ASSERT_GT(want.size(), 1000u);
+  // Every rule matched something, so every shape is compared.
+  for (size_t r = 0; r < std::size(kRules); ++r) {
+    EXPECT_TRUE(std::any_of(want.begin(), want.end(), [&](const std::string& m) {
+      return m.starts_with(fmt::format("{}:", r));
+    })) << kRules[r];
+  }
+  EXPECT_EQ(Parallel(1), want);
+  EXPECT_EQ(Parallel(2), want);
+  EXPECT_EQ(Parallel(4), want);
+  EXPECT_EQ(Parallel(3, 2), want);  // tiny queues: the producer waits constantly
+}
+
+TEST_F(ParallelDetectorTest, DropPolicyCountsExactlyWhatItDropped) {
+  ParallelOptions options;
+  options.workers = 2;
+  options.queue_capacity = 2;
+  options.policy = FullPolicy::kDrop;
+  uint64_t matches = 0;
+  auto d = ParallelDetector::Create(schema_, Programs(), options,
+                                    [&](size_t, engine::QueryMatch&) { ++matches; });
+  ASSERT_TRUE(d.ok());
+  uint64_t accepted = 0, refused = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    for (const event::Event& e : events_) ((*d)->Publish(e) ? accepted : refused)++;
+  }
+  (*d)->Finish();
+  uint64_t routed = 0, dropped = 0, processed = 0;
+  for (const PartitionStats& s : (*d)->partition_stats()) {
+    routed += s.routed;
+    dropped += s.dropped;
+    processed += s.processed;
+    EXPECT_EQ(s.depth, 0u);
+  }
+  EXPECT_EQ(routed, accepted);
+  EXPECT_EQ(routed + refused, 5 * events_.size());
+  // Worker 0 also ran the copies of events routed elsewhere that reached it (for global rules);
+  // copies that found its queue full are counted as its drops.
+  EXPECT_EQ(processed + dropped, accepted + refused + ((*d)->partition_stats()[1].routed));
+  EXPECT_GT(refused, 0u) << "a 2-slot queue under a burst of 150,000 events never filled";
+}
+
+TEST_F(ParallelDetectorTest, ClassifiesRulesByWhetherStateSpansProcesses) {
+  ParallelOptions options;
+  options.workers = 2;
+  auto d =
+      ParallelDetector::Create(schema_, Programs(), options, [](size_t, engine::QueryMatch&) {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)->local_rules(), 4u);
+  EXPECT_EQ((*d)->global_rules(), 4u);
+}
+
+}  // namespace
+}  // namespace kestrel::bus

@@ -1,0 +1,547 @@
+// RecordDecoder; see decoder.h. One pass over a fixed-size record; cost is linear in the bytes
+// of its strings. Tested by decoder_test.cc.
+#include "kestrel/sources/ebpf/decoder.h"
+
+#include <pwd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kestrel_records.h"
+
+namespace kestrel::sources::ebpf {
+namespace {
+
+using event::Value;
+using schema::ecs::Field;
+
+constexpr int kAfInet = 2;
+constexpr int kEinprogress = 115;
+constexpr size_t kMaxAncestry = 8;
+
+std::string_view CString(const char* p, size_t max) {
+  size_t n = strnlen(p, max);
+  return std::string_view(p, n);
+}
+
+template <typename T>
+bool Load(std::span<const uint8_t> record, T* out) {
+  if (record.size() < sizeof(T)) return false;
+  std::memcpy(out, record.data(), sizeof(T));
+  return true;
+}
+
+// `scratch` is reused from event to event (no allocation once it has grown).
+void SetStrings(event::Event* out, schema::FieldId id, const std::vector<std::string>& v,
+                std::vector<Value>* scratch) {
+  scratch->clear();
+  for (const std::string& s : v) scratch->push_back(Value::String(s));
+  out->SetArray(id, *scratch);
+}
+
+void SetKeyword1(event::Event* out, schema::FieldId id, std::string_view v) {
+  Value one = Value::String(v);
+  out->SetArray(id, std::span<const Value>(&one, 1));
+}
+
+std::string_view Extension(std::string_view name) {
+  size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return {};
+  return name.substr(dot + 1);
+}
+
+std::string_view SyscallName(uint32_t id) {
+  switch (id) {
+    case KSYS_PTRACE:
+      return "ptrace";
+    case KSYS_SETUID:
+      return "setuid";
+    case KSYS_SETGID:
+      return "setgid";
+    case KSYS_SETREUID:
+      return "setreuid";
+    case KSYS_SETREGID:
+      return "setregid";
+    case KSYS_SETRESUID:
+      return "setresuid";
+    case KSYS_SETRESGID:
+      return "setresgid";
+    case KSYS_MEMFD_CREATE:
+      return "memfd_create";
+    case KSYS_INIT_MODULE:
+      return "init_module";
+    case KSYS_FINIT_MODULE:
+      return "finit_module";
+    default:
+      return "syscall";
+  }
+}
+
+// `record` as a T: in place when it is complete, else copied into `*buf` and zero-padded.
+template <typename T>
+const T* Padded(std::span<const uint8_t> record, std::vector<uint8_t>* buf) {
+  if (record.size() >= sizeof(T)) return reinterpret_cast<const T*>(record.data());
+  buf->assign(sizeof(T), 0);
+  std::memcpy(buf->data(), record.data(), record.size());
+  return reinterpret_cast<const T*>(buf->data());
+}
+
+}  // namespace
+
+size_t CompactRecordSize(std::span<const uint8_t> record) {
+  if (record.size() < sizeof(kestrel_header)) return record.size();
+  uint32_t kind;
+  std::memcpy(&kind, record.data(), sizeof(kind));
+  if (kind == KESTREL_EXEC && record.size() >= sizeof(kestrel_exec)) {
+    const auto* e = reinterpret_cast<const kestrel_exec*>(record.data());
+    return offsetof(kestrel_exec, args) + std::min<size_t>(e->args_len, KESTREL_ARGS_MAX);
+  }
+  if (kind == KESTREL_FILE && record.size() >= sizeof(kestrel_file)) {
+    const auto* f = reinterpret_cast<const kestrel_file*>(record.data());
+    if (f->path2_len > 0) {
+      return offsetof(kestrel_file, path2) + std::min<size_t>(f->path2_len, KESTREL_PATH_MAX);
+    }
+    return offsetof(kestrel_file, path) + std::min<size_t>(f->path_len, KESTREL_PATH_MAX);
+  }
+  return record.size();
+}
+
+std::string JoinPath(std::string_view components) {
+  std::vector<std::string_view> parts;  // leaf first
+  size_t i = 0;
+  while (i < components.size()) {
+    size_t end = components.find('\0', i);
+    if (end == std::string_view::npos) end = components.size();
+    if (end > i) parts.push_back(components.substr(i, end - i));
+    i = end + 1;
+  }
+  if (parts.empty()) return components.empty() ? std::string() : std::string("/");
+  // Root end first; a component starting with '/' is absolute: what is above it is dropped.
+  std::string raw;
+  for (size_t k = parts.size(); k-- > 0;) {
+    if (!parts[k].empty() && parts[k][0] == '/') {
+      raw.clear();
+    } else {
+      raw.push_back('/');
+    }
+    raw.append(parts[k]);
+  }
+  // Lexical normalisation.
+  std::vector<std::string_view> out;
+  size_t p = 0;
+  while (p < raw.size()) {
+    size_t q = raw.find('/', p);
+    if (q == std::string::npos) q = raw.size();
+    std::string_view seg(raw.data() + p, q - p);
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      out.push_back(seg);
+    }
+    p = q + 1;
+  }
+  std::string path;
+  for (std::string_view seg : out) {
+    path.push_back('/');
+    path.append(seg);
+  }
+  return path.empty() ? std::string("/") : path;
+}
+
+bool HasPrefix(std::string_view path, const std::vector<std::string>& prefixes) {
+  for (const std::string& p : prefixes) {
+    if (!p.empty() && path.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
+RecordDecoder::RecordDecoder(schema::Schema& schema, ProcessTable* table, DecoderOptions options)
+    : schema_(schema), table_(table), options_(std::move(options)) {
+  process_cat_ = schema_.InternCategory("process");
+  file_cat_ = schema_.InternCategory("file");
+  network_cat_ = schema_.InternCategory("network");
+  driver_cat_ = schema_.InternCategory("driver");
+  iam_cat_ = schema_.InternCategory("iam");
+  ptrace_request_ = schema_.Intern("process.Ext.ptrace.request", schema::FieldType::kLong, false)
+                        .value_or(schema::FieldId{0});
+  group_target_ = schema_.Intern("group.target.id", schema::FieldType::kKeyword, false)
+                      .value_or(schema::FieldId{0});
+  target_pid_ = schema_.Intern("process.target.pid", schema::FieldType::kLong, false)
+                    .value_or(schema::FieldId{0});
+}
+
+const std::string& RecordDecoder::UserName(uint32_t uid) {
+  auto it = user_names_.find(uid);
+  if (it != user_names_.end()) return it->second;
+  std::string name;
+  if (options_.resolve_user_names) {
+    struct passwd pw;
+    struct passwd* result = nullptr;
+    char buf[1024];
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &result) == 0 && result != nullptr) {
+      name = result->pw_name;
+    }
+  }
+  return user_names_.emplace(uid, std::move(name)).first->second;
+}
+
+void RecordDecoder::SetCommon(std::string_view category, std::string_view type,
+                              std::string_view action, int64_t time_ns, event::Event* out) {
+  out->set_time_ns(time_ns);
+  out->set_wall_ns(time_ns);
+  SetKeyword1(out, Field("event.category"), category);
+  SetKeyword1(out, Field("event.type"), type);
+  out->SetString(Field("event.action"), action);
+  out->SetString(Field("event.kind"), "event");
+  out->SetString(Field("event.module"), "kestrel");
+  out->SetString(Field("event.dataset"), "kestrel.ebpf");
+  out->SetString(Field("host.os.type"), "linux");
+}
+
+void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out) {
+  out->SetInt(Field("process.pid"), p.pid);
+  out->SetInt(Field("process.thread.id"), h.tid);
+  out->SetString(Field("process.entity_id"), p.entity_id);
+  std::string_view name = p.name.empty() ? CString(h.comm, sizeof(h.comm)) : p.name;
+  out->SetString(Field("process.name"), name);
+  if (!p.executable.empty()) out->SetString(Field("process.executable"), p.executable);
+  if (!p.args.empty()) {
+    SetStrings(out, Field("process.args"), p.args, &values_);
+    out->SetString(Field("process.command_line"), p.command_line);
+  }
+  out->SetInt(Field("process.args_count"), static_cast<int64_t>(p.args.size()));
+  if (!p.working_directory.empty()) {
+    out->SetString(Field("process.working_directory"), p.working_directory);
+  }
+  std::string uid = std::to_string(h.uid), euid = std::to_string(h.euid);
+  std::string gid = std::to_string(h.gid), egid = std::to_string(h.egid);
+  out->SetString(Field("process.user.id"), euid);
+  out->SetString(Field("process.group.id"), egid);
+  out->SetString(Field("process.real_user.id"), uid);
+  out->SetString(Field("process.real_group.id"), gid);
+  out->SetString(Field("user.id"), euid);
+  out->SetString(Field("group.id"), egid);
+  out->SetString(Field("user.Ext.real.id"), uid);
+  out->SetString(Field("group.Ext.real.id"), gid);
+  const std::string& user = UserName(h.euid);
+  if (!user.empty()) {
+    out->SetString(Field("user.name"), user);
+    out->SetString(Field("process.user.name"), user);
+  }
+  out->SetBool(Field("process.interactive"), h.tty != 0);
+  if (h.tty != 0) {
+    out->SetInt(Field("process.tty.char_device.major"), h.tty >> 20);
+    out->SetInt(Field("process.tty.char_device.minor"), h.tty & 0xfffff);
+  }
+  out->SetInt(Field("process.ppid"), h.ppid != 0 ? h.ppid : p.ppid);
+  out->SetInt(Field("process.pgid"), h.pgid);
+  out->SetInt(Field("process.session_leader.pid"), h.sid);
+  out->SetInt(Field("process.group_leader.pid"), h.pgid);
+  if (const ProcessInfo* s = table_->Find(h.sid)) {
+    out->SetString(Field("process.session_leader.entity_id"), s->entity_id);
+    if (!s->name.empty()) out->SetString(Field("process.session_leader.name"), s->name);
+  }
+  if (const ProcessInfo* g = table_->Find(h.pgid)) {
+    out->SetString(Field("process.group_leader.entity_id"), g->entity_id);
+    if (!g->name.empty()) out->SetString(Field("process.group_leader.name"), g->name);
+  }
+  uint32_t ppid = h.ppid != 0 ? h.ppid : p.ppid;
+  out->SetInt(Field("process.parent.pid"), ppid);
+  if (const ProcessInfo* pp = table_->Find(ppid)) {
+    out->SetString(Field("process.parent.entity_id"), pp->entity_id);
+    if (!pp->name.empty()) out->SetString(Field("process.parent.name"), pp->name);
+    if (!pp->executable.empty()) out->SetString(Field("process.parent.executable"), pp->executable);
+    if (!pp->args.empty()) {
+      SetStrings(out, Field("process.parent.args"), pp->args, &values_);
+      out->SetString(Field("process.parent.command_line"), pp->command_line);
+    }
+    out->SetInt(Field("process.parent.args_count"), static_cast<int64_t>(pp->args.size()));
+    if (!pp->working_directory.empty()) {
+      out->SetString(Field("process.parent.working_directory"), pp->working_directory);
+    }
+    out->SetBool(Field("process.parent.interactive"), pp->tty != 0);
+    out->SetString(Field("process.parent.user.id"), std::to_string(pp->euid));
+    out->SetString(Field("process.parent.group.id"), std::to_string(pp->egid));
+    // Ancestry: entity ids from the parent up, at most kMaxAncestry.
+    std::vector<Value>& ancestry = values_;
+    ancestry.clear();
+    const ProcessInfo* a = pp;
+    while (a != nullptr && ancestry.size() < kMaxAncestry) {
+      ancestry.push_back(Value::String(a->entity_id));
+      if (a->ppid == 0 || a->ppid == a->pid) break;
+      a = table_->Find(a->ppid);
+    }
+    out->SetArray(Field("process.Ext.ancestry"), ancestry);
+  }
+}
+
+void RecordDecoder::SetFile(std::string_view path, event::Event* out, bool original) {
+  std::string_view name = BaseName(path);
+  std::string_view dir = path.substr(0, path.size() - name.size());
+  if (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
+  std::string_view ext = Extension(name);
+  if (original) {
+    out->SetString(Field("file.Ext.original.path"), path);
+    out->SetString(Field("file.Ext.original.name"), name);
+    out->SetString(Field("file.Ext.original.directory"), dir);
+    if (!ext.empty()) out->SetString(Field("file.Ext.original.extension"), ext);
+  } else {
+    out->SetString(Field("file.path"), path);
+    out->SetString(Field("file.name"), name);
+    out->SetString(Field("file.directory"), dir);
+    if (!ext.empty()) out->SetString(Field("file.extension"), ext);
+  }
+}
+
+RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, event::Event* out,
+                                             std::string* why) {
+  out->Clear();
+  kestrel_header h;
+  if (!Load(record, &h)) {
+    *why = fmt::format("record of {} bytes is shorter than its header", record.size());
+    return Outcome::kMalformed;
+  }
+  const int64_t time_ns = options_.boot_wall_ns + static_cast<int64_t>(h.boot_ns);
+  const uint64_t start_ticks = h.start_boottime / kNsPerClockTick;
+  auto too_short = [&](size_t want) {
+    *why = fmt::format("record of kind {} has {} bytes, expected {}", h.kind, record.size(), want);
+    return Outcome::kMalformed;
+  };
+
+  switch (h.kind) {
+    case KESTREL_EXEC: {
+      // The record is large; decode it in place rather than copying.
+      // Compacted records (CompactRecordSize) end after the bytes used: zero-pad a copy.
+      if (record.size() < offsetof(kestrel_exec, filename)) {
+        return too_short(offsetof(kestrel_exec, filename));
+      }
+      const kestrel_exec* e = Padded<kestrel_exec>(record, &exec_buf_);
+      ProcessInfo& p = table_->OnExec(h.tgid, start_ticks);
+      p.ppid = h.ppid;
+      p.uid = h.uid;
+      p.gid = h.gid;
+      p.euid = h.euid;
+      p.egid = h.egid;
+      p.sid = h.sid;
+      p.pgid = h.pgid;
+      p.tty = h.tty;
+      if (p.start_wall_ns == 0) {
+        p.start_wall_ns = options_.boot_wall_ns + static_cast<int64_t>(h.start_boottime);
+      }
+      p.working_directory =
+          JoinPath(std::string_view(e->cwd, std::min<size_t>(e->cwd_len, sizeof(e->cwd))));
+      std::string_view filename = CString(e->filename, sizeof(e->filename));
+      if (!filename.empty() && filename[0] != '/') {
+        p.executable = JoinPath(std::string(filename) + '\0' + p.working_directory);
+      } else {
+        p.executable = std::string(filename);
+      }
+      p.name = std::string(BaseName(p.executable));
+      if (p.name.empty()) p.name = std::string(CString(h.comm, sizeof(h.comm)));
+      p.args = SplitNulSeparated(
+          std::string_view(e->args, std::min<size_t>(e->args_len, sizeof(e->args))));
+      p.command_line = JoinCommandLine(p.args);
+      SetCommon("process", "start", "exec", time_ns, out);
+      out->AddCategory(process_cat_);
+      SetProcess(h, p, out);
+      out->Finish();
+      return Outcome::kEvent;
+    }
+    case KESTREL_FORK: {
+      kestrel_fork f;
+      if (!Load(record, &f)) return too_short(sizeof(f));
+      ProcessInfo& c =
+          table_->OnFork(h.tgid, f.child_tgid, f.child_start_boottime / kNsPerClockTick,
+                         options_.boot_wall_ns + static_cast<int64_t>(f.child_start_boottime));
+      ProcessInfo child = c;  // SetProcess may look up (and not move) other entries
+      kestrel_header ch = h;
+      ch.ppid = h.tgid;
+      ch.tid = f.child_tgid;
+      SetCommon("process", "start", "fork", time_ns, out);
+      out->AddCategory(process_cat_);
+      SetProcess(ch, child, out);
+      out->Finish();
+      return Outcome::kEvent;
+    }
+    case KESTREL_EXIT: {
+      kestrel_exit x;
+      if (!Load(record, &x)) return too_short(sizeof(x));
+      ProcessInfo p = table_->Touch(h.tgid, start_ticks);
+      table_->OnExit(h.tgid, time_ns);
+      SetCommon("process", "end", "end", time_ns, out);
+      out->AddCategory(process_cat_);
+      SetProcess(h, p, out);
+      int status = x.exit_code;
+      int code = (status & 0x7f) != 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+      out->SetInt(Field("process.exit_code"), code);
+      out->Finish();
+      return Outcome::kEvent;
+    }
+    case KESTREL_FILE: {
+      if (record.size() < offsetof(kestrel_file, path)) {
+        return too_short(offsetof(kestrel_file, path));
+      }
+      const kestrel_file* f = Padded<kestrel_file>(record, &file_buf_);
+      std::string path =
+          JoinPath(std::string_view(f->path, std::min<size_t>(f->path_len, sizeof(f->path))));
+      std::string path2 =
+          JoinPath(std::string_view(f->path2, std::min<size_t>(f->path2_len, sizeof(f->path2))));
+      const std::string& shown = f->op == KESTREL_FILE_RENAME ? path2 : path;
+      if (!options_.ignore_paths.empty() && HasPrefix(shown, options_.ignore_paths)) {
+        return Outcome::kSkipped;
+      }
+      const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
+      std::string_view type = "change", action = "modification";
+      switch (f->op) {
+        case KESTREL_FILE_CREATE:
+          type = "creation";
+          action = "creation";
+          break;
+        case KESTREL_FILE_MODIFY:
+          type = "change";
+          action = "modification";
+          break;
+        case KESTREL_FILE_READ:
+          type = "access";
+          action = "open";
+          break;
+        case KESTREL_FILE_DELETE:
+          type = "deletion";
+          action = "deletion";
+          break;
+        case KESTREL_FILE_RENAME:
+          type = "change";
+          action = "rename";
+          break;
+        case KESTREL_FILE_CHMOD:
+        case KESTREL_FILE_CHOWN:
+          type = "change";
+          action = "attributes_modified";
+          break;
+        default:
+          *why = fmt::format("file record with unknown operation {}", f->op);
+          return Outcome::kMalformed;
+      }
+      SetCommon("file", type, action, time_ns, out);
+      out->AddCategory(file_cat_);
+      SetProcess(h, p, out);
+      SetFile(shown, out, false);
+      if (f->op == KESTREL_FILE_RENAME) SetFile(path, out, true);
+      if (f->op == KESTREL_FILE_CHMOD)
+        out->SetString(Field("file.mode"), fmt::format("{:o}", f->mode & 07777));
+      if (f->op == KESTREL_FILE_CHOWN) {
+        if (f->owner != UINT32_MAX) out->SetString(Field("file.uid"), std::to_string(f->owner));
+        if (f->group != UINT32_MAX) out->SetString(Field("file.gid"), std::to_string(f->group));
+      }
+      out->SetString(Field("event.outcome"), "success");
+      out->Finish();
+      return Outcome::kEvent;
+    }
+    case KESTREL_NET: {
+      kestrel_net n;
+      if (!Load(record, &n)) return too_short(sizeof(n));
+      const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
+      std::string_view action = "connection_attempted", type = "start", direction = "egress";
+      if (n.syscall == KSYS_ACCEPT || n.syscall == KSYS_ACCEPT4) {
+        action = "connection_accepted";
+        direction = "ingress";
+      } else if (n.syscall == KSYS_BIND) {
+        action = "bind";
+        type = "info";
+      }
+      SetCommon("network", type, action, time_ns, out);
+      out->AddCategory(network_cat_);
+      SetProcess(h, p, out);
+      auto ip = [&](const uint8_t* a) {
+        event::IpAddress addr;
+        if (n.family == kAfInet) {
+          addr.is_v4 = true;
+          addr.bytes[10] = addr.bytes[11] = 0xff;
+          std::memcpy(&addr.bytes[12], a, 4);
+        } else {
+          std::memcpy(addr.bytes.data(), a, 16);
+        }
+        return addr;
+      };
+      // ECS: source is the initiator. Outgoing (connect): source = local; accepted: source =
+      // the peer. bind has only a local end, reported as source.
+      bool incoming = direction == "ingress";
+      const uint8_t* src = incoming ? n.remote_addr : n.local_addr;
+      const uint8_t* dst = incoming ? n.local_addr : n.remote_addr;
+      uint16_t sport = incoming ? n.remote_port : n.local_port;
+      uint16_t dport = incoming ? n.local_port : n.remote_port;
+      if (n.syscall == KSYS_BIND) {
+        out->SetIp(Field("source.ip"), ip(n.local_addr));
+        out->SetInt(Field("source.port"), n.local_port);
+      } else {
+        out->SetIp(Field("source.ip"), ip(src));
+        out->SetInt(Field("source.port"), sport);
+        out->SetIp(Field("destination.ip"), ip(dst));
+        out->SetInt(Field("destination.port"), dport);
+        out->SetString(Field("network.direction"), direction);
+      }
+      out->SetString(Field("network.type"), n.family == kAfInet ? "ipv4" : "ipv6");
+      out->SetString(Field("network.transport"), n.protocol == 6    ? "tcp"
+                                                 : n.protocol == 17 ? "udp"
+                                                                    : "other");
+      out->SetString(Field("network.iana_number"), std::to_string(n.protocol));
+      bool ok = n.ret >= 0 || n.ret == -kEinprogress;
+      out->SetString(Field("event.outcome"), ok ? "success" : "failure");
+      out->Finish();
+      return Outcome::kEvent;
+    }
+    case KESTREL_SYSCALL: {
+      if (record.size() < sizeof(kestrel_syscall_rec))
+        return too_short(sizeof(kestrel_syscall_rec));
+      const auto* s = reinterpret_cast<const kestrel_syscall_rec*>(record.data());
+      const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
+      std::string_view action = SyscallName(s->syscall);
+      std::string_view name = CString(s->name, sizeof(s->name));
+      switch (s->syscall) {
+        case KSYS_PTRACE:
+          SetCommon("process", "access", action, time_ns, out);
+          out->AddCategory(process_cat_);
+          out->SetInt(ptrace_request_, static_cast<int64_t>(s->args[0]));
+          out->SetInt(target_pid_, static_cast<int64_t>(s->args[1]));
+          break;
+        case KSYS_MEMFD_CREATE:
+          SetCommon("file", "creation", action, time_ns, out);
+          out->AddCategory(file_cat_);
+          out->SetString(Field("file.name"), name);
+          break;
+        case KSYS_INIT_MODULE:
+        case KSYS_FINIT_MODULE:
+          SetCommon("driver", "start", "load", time_ns, out);
+          out->AddCategory(driver_cat_);
+          if (!name.empty()) out->SetString(Field("file.name"), name);
+          break;
+        default: {  // setuid family: the new ids
+          SetCommon("iam", "change", action, time_ns, out);
+          out->AddCategory(iam_cat_);
+          bool gid = s->syscall == KSYS_SETGID || s->syscall == KSYS_SETREGID ||
+                     s->syscall == KSYS_SETRESGID;
+          // setuid(u), setreuid(r, e), setresuid(r, e, s): the effective id is the target.
+          uint64_t target =
+              s->syscall == KSYS_SETUID || s->syscall == KSYS_SETGID ? s->args[0] : s->args[1];
+          if (static_cast<uint32_t>(target) != UINT32_MAX) {
+            out->SetString(gid ? group_target_ : Field("user.target.id"),
+                           std::to_string(static_cast<uint32_t>(target)));
+          }
+          break;
+        }
+      }
+      SetProcess(h, p, out);
+      out->SetString(Field("event.outcome"), s->ret >= 0 ? "success" : "failure");
+      out->Finish();
+      return Outcome::kEvent;
+    }
+    default:
+      *why = fmt::format("record of unknown kind {}", h.kind);
+      return Outcome::kMalformed;
+  }
+}
+
+}  // namespace kestrel::sources::ebpf

@@ -1,0 +1,76 @@
+// RecordDecoder: turns one ring-buffer record (bpf/kestrel_records.h) into an ECS event, and
+// keeps the ProcessTable up to date from the process records (fork, exec, exit).
+//
+// Every event gets event.category/type/action, host.os.type "linux", process.* of the acting
+// process (pid, entity_id, name, executable, args, args_count, command_line,
+// working_directory, user/group ids, session and group leader pids and entity ids) and
+// process.parent.* from the table, user.id/name and group.id. docs/collection.md lists the
+// fields of each record kind. Times: the record's boot-clock time plus `boot_wall_ns` (the
+// wall-clock time of boot) is both the event's time_ns and wall_ns, so events are ordered by
+// the kernel's own clock.
+//
+// Field ids are ECS catalogue constants (no name lookups per event). User names come from a
+// uid cache filled by getpwuid_r on first sight of a uid.
+// Thread safety: none. Tested by decoder_test.cc (records built by hand, no kernel needed).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "kestrel/event/event.h"
+#include "kestrel/schema/schema.h"
+#include "kestrel/sources/ebpf/process_table.h"
+#include "kestrel_records.h"
+
+namespace kestrel::sources::ebpf {
+
+// The path of a record's leaf-first NUL-separated components (kestrel_records.h), made
+// absolute and lexically normalised ("." and ".." resolved). An empty input gives "".
+std::string JoinPath(std::string_view components);
+
+// Whether `path` starts with one of `prefixes` (at a component boundary or plainly).
+bool HasPrefix(std::string_view path, const std::vector<std::string>& prefixes);
+
+// The bytes of `record` worth keeping: records are reserved at their full fixed size in the ring
+// buffer, but an exec's argv and a file's paths rarely fill their arrays, so the reader thread
+// queues only the prefix up to the last byte used (Decode() zero-pads it again).
+size_t CompactRecordSize(std::span<const uint8_t> record);
+
+struct DecoderOptions {
+  int64_t boot_wall_ns = 0;               // wall-clock ns at boot (CLOCK_REALTIME - CLOCK_BOOTTIME)
+  std::vector<std::string> ignore_paths;  // file events under these prefixes are not returned
+  bool resolve_user_names = true;
+};
+
+class RecordDecoder {
+ public:
+  RecordDecoder(schema::Schema& schema, ProcessTable* table, DecoderOptions options);
+
+  enum class Outcome : uint8_t { kEvent, kSkipped, kMalformed };
+
+  // Decodes `record` into `*out` (Clear()ed first, Finish()ed on kEvent). kSkipped: a record
+  // that updates the table but is filtered out (ignored path); kMalformed: too short or of an
+  // unknown kind (`*why` says which).
+  Outcome Decode(std::span<const uint8_t> record, event::Event* out, std::string* why);
+
+ private:
+  void SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out);
+  void SetCommon(std::string_view category, std::string_view type, std::string_view action,
+                 int64_t time_ns, event::Event* out);
+  void SetFile(std::string_view path, event::Event* out, bool original);
+  const std::string& UserName(uint32_t uid);
+
+  schema::Schema& schema_;
+  ProcessTable* table_;
+  DecoderOptions options_;
+  schema::CategoryId process_cat_, file_cat_, network_cat_, driver_cat_, iam_cat_;
+  schema::FieldId ptrace_request_, target_pid_, group_target_;
+  absl::flat_hash_map<uint32_t, std::string> user_names_;
+  std::vector<event::Value> values_;          // array scratch, reused
+  std::vector<uint8_t> exec_buf_, file_buf_;  // zero-padded copies of compacted records
+};
+
+}  // namespace kestrel::sources::ebpf

@@ -1,0 +1,360 @@
+// RecordDecoder on records built by hand (no kernel, no root): each record kind to its ECS
+// fields, the process table links, and malformed records.
+#include "kestrel/sources/ebpf/decoder.h"
+
+#include <cstddef>
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+namespace kestrel::sources::ebpf {
+namespace {
+
+using event::Event;
+using event::Value;
+using schema::ecs::Field;
+
+std::string Str(const Event& e, schema::FieldId id) {
+  const Value* v = e.Find(id);
+  if (v == nullptr) return "<missing>";
+  switch (v->kind()) {
+    case event::ValueKind::kString:
+      return std::string(v->as_string());
+    case event::ValueKind::kInt:
+      return std::to_string(v->as_int());
+    case event::ValueKind::kIp:
+      return v->as_ip().ToString();
+    case event::ValueKind::kArray: {
+      std::string out;
+      for (const Value& x : v->as_array())
+        out += (out.empty() ? "" : "|") + std::string(x.as_string());
+      return out;
+    }
+    default:
+      return "<other>";
+  }
+}
+
+template <typename T>
+std::span<const uint8_t> Bytes(const T& r) {
+  return {reinterpret_cast<const uint8_t*>(&r), sizeof(r)};
+}
+
+void Header(kestrel_header* h, uint32_t kind, uint32_t pid, uint32_t ppid, const char* comm) {
+  std::memset(h, 0, sizeof(*h));
+  h->kind = kind;
+  h->tgid = h->tid = pid;
+  h->ppid = ppid;
+  h->uid = h->euid = 1000;
+  h->gid = h->egid = 100;
+  h->sid = ppid;
+  h->pgid = pid;
+  h->boot_ns = 5'000'000'000;
+  h->start_boottime = uint64_t{pid} * kNsPerClockTick;
+  std::strncpy(h->comm, comm, sizeof(h->comm) - 1);
+}
+
+// Leaf-first components, as the BPF side writes them.
+template <size_t N>
+uint32_t Components(char (&buf)[N], std::initializer_list<std::string_view> parts) {
+  size_t off = 0;
+  for (std::string_view p : parts) {
+    std::memcpy(buf + off, p.data(), p.size());
+    off += p.size();
+    buf[off++] = '\0';
+  }
+  return static_cast<uint32_t>(off);
+}
+
+TEST(JoinPath, ComponentsLeafFirstToAbsoluteNormalisedPaths) {
+  struct Case {
+    std::string components;
+    std::string path;
+  } cases[] = {
+      {std::string("x.txt\0tmp\0", 10), "/tmp/x.txt"},
+      {std::string("", 0), ""},
+      {std::string("\0", 1), "/"},
+      {std::string("/etc/passwd\0", 12), "/etc/passwd"},   // absolute argument
+      {std::string("./a/../b\0tmp\0", 13), "/tmp/b"},      // relative, normalised
+      {std::string("/abs\0ignored\0dirs\0", 18), "/abs"},  // absolute wins
+      {std::string("..\0..\0..\0", 9), "/"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(JoinPath(c.components), c.path) << c.path;
+}
+
+class DecoderTest : public ::testing::Test {
+ protected:
+  DecoderTest() : table_("boot"), decoder_(schema_, &table_, Options()) {
+    ProcessInfo& shell = table_.Touch(10, 10);
+    shell.executable = "/bin/bash";
+    shell.name = "bash";
+    shell.args = {"bash"};
+    shell.command_line = "bash";
+  }
+  static DecoderOptions Options() {
+    DecoderOptions o;
+    o.boot_wall_ns = 1'700'000'000'000'000'000;
+    o.ignore_paths = {"/var/log/"};
+    o.resolve_user_names = false;
+    return o;
+  }
+  schema::Schema schema_;
+  ProcessTable table_;
+  RecordDecoder decoder_;
+  Event event_;
+  std::string why_;
+};
+
+TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
+  kestrel_fork f;
+  Header(&f.h, KESTREL_FORK, 10, 1, "bash");
+  f.child_tgid = 20;
+  f.child_start_boottime = 20 * kNsPerClockTick;
+  ASSERT_EQ(decoder_.Decode(Bytes(f), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "fork");
+  EXPECT_EQ(Str(event_, Field("process.pid")), "20");
+  EXPECT_EQ(Str(event_, Field("process.name")), "bash");  // inherited until exec
+  EXPECT_EQ(Str(event_, Field("process.parent.pid")), "10");
+  EXPECT_EQ(Str(event_, Field("process.parent.entity_id")), table_.EntityId(10, 10));
+  std::string child_id = Str(event_, Field("process.entity_id"));
+  EXPECT_EQ(child_id, table_.EntityId(20, 20));
+
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 20, 10, "curl");
+  std::strcpy(e->filename, "/usr/bin/curl");
+  const char args[] = "curl\0-s\0http://x/y.sh";
+  std::memcpy(e->args, args, sizeof(args));
+  e->args_len = sizeof(args);  // with the final NUL
+  e->argc = 3;
+  e->cwd_len = Components(e->cwd, {"alice", "home"});
+  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_TRUE(event_.InCategory(*schema_.FindCategory("process")));
+  EXPECT_EQ(Str(event_, Field("event.category")), "process");
+  EXPECT_EQ(Str(event_, Field("event.type")), "start");
+  EXPECT_EQ(Str(event_, Field("event.action")), "exec");
+  EXPECT_EQ(Str(event_, Field("process.entity_id")), child_id);
+  EXPECT_EQ(Str(event_, Field("process.executable")), "/usr/bin/curl");
+  EXPECT_EQ(Str(event_, Field("process.name")), "curl");
+  EXPECT_EQ(Str(event_, Field("process.args")), "curl|-s|http://x/y.sh");
+  EXPECT_EQ(Str(event_, Field("process.args_count")), "3");
+  EXPECT_EQ(Str(event_, Field("process.command_line")), "curl -s http://x/y.sh");
+  EXPECT_EQ(Str(event_, Field("process.working_directory")), "/home/alice");
+  EXPECT_EQ(Str(event_, Field("process.parent.name")), "bash");
+  EXPECT_EQ(Str(event_, Field("process.parent.executable")), "/bin/bash");
+  EXPECT_EQ(Str(event_, Field("process.parent.args_count")), "1");
+  EXPECT_EQ(Str(event_, Field("process.Ext.ancestry")), table_.EntityId(10, 10));
+  EXPECT_EQ(Str(event_, Field("user.id")), "1000");
+  EXPECT_EQ(Str(event_, Field("group.id")), "100");
+  EXPECT_EQ(Str(event_, Field("host.os.type")), "linux");
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.major")), "<missing>");
+  EXPECT_EQ(event_.wall_ns(), 1'700'000'000'000'000'000 + 5'000'000'000);
+  EXPECT_EQ(event_.time_ns(), event_.wall_ns());
+
+  kestrel_exit x;
+  Header(&x.h, KESTREL_EXIT, 20, 10, "curl");
+  x.exit_code = 7 << 8;
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "end");
+  EXPECT_EQ(Str(event_, Field("event.type")), "end");
+  EXPECT_EQ(Str(event_, Field("process.exit_code")), "7");
+  EXPECT_EQ(Str(event_, Field("process.executable")), "/usr/bin/curl");
+  x.exit_code = 9;  // killed by SIGKILL
+  table_.Touch(20, 20);
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.exit_code")), "137");
+}
+
+TEST_F(DecoderTest, ControllingTerminalMakesTheProcessInteractive) {
+  kestrel_exit x;
+  Header(&x.h, KESTREL_EXIT, 10, 1, "bash");
+  x.h.tty = (136u << 20) | 3;  // /dev/pts/3
+  x.exit_code = 0;
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  const Value* interactive = event_.Find(Field("process.interactive"));
+  ASSERT_NE(interactive, nullptr);
+  EXPECT_TRUE(interactive->as_bool());
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.major")), "136");
+  EXPECT_EQ(Str(event_, Field("process.tty.char_device.minor")), "3");
+  x.h.tty = 0;
+  table_.Touch(10, 10);
+  ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_FALSE(event_.Find(Field("process.interactive"))->as_bool());
+}
+
+TEST_F(DecoderTest, RelativeExecFilenameResolvedAgainstTheCwd) {
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 30, 10, "run.sh");
+  std::strcpy(e->filename, "./run.sh");
+  e->cwd_len = Components(e->cwd, {"tmp"});
+  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.executable")), "/tmp/run.sh");
+  EXPECT_EQ(Str(event_, Field("process.args_count")), "0");
+}
+
+TEST_F(DecoderTest, FileRecordsToFileEvents) {
+  auto f = std::make_unique<kestrel_file>();
+  std::memset(f.get(), 0, sizeof(*f));
+  Header(&f->h, KESTREL_FILE, 10, 1, "bash");
+  f->op = KESTREL_FILE_RENAME;
+  f->syscall = KSYS_RENAMEAT2;
+  f->path_len = Components(f->path, {"a.sh", "tmp"});
+  f->path2_len = Components(f->path2, {"/usr/local/bin/b.tar.gz"});
+  ASSERT_EQ(decoder_.Decode(Bytes(*f), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.category")), "file");
+  EXPECT_EQ(Str(event_, Field("event.action")), "rename");
+  EXPECT_EQ(Str(event_, Field("event.type")), "change");
+  EXPECT_EQ(Str(event_, Field("file.path")), "/usr/local/bin/b.tar.gz");
+  EXPECT_EQ(Str(event_, Field("file.name")), "b.tar.gz");
+  EXPECT_EQ(Str(event_, Field("file.extension")), "gz");
+  EXPECT_EQ(Str(event_, Field("file.directory")), "/usr/local/bin");
+  EXPECT_EQ(Str(event_, Field("file.Ext.original.path")), "/tmp/a.sh");
+  EXPECT_EQ(Str(event_, Field("file.Ext.original.extension")), "sh");
+  EXPECT_EQ(Str(event_, Field("process.name")), "bash");
+  EXPECT_EQ(Str(event_, Field("process.entity_id")), table_.EntityId(10, 10));
+
+  struct {
+    uint32_t op;
+    const char* type;
+    const char* action;
+  } ops[] = {{KESTREL_FILE_CREATE, "creation", "creation"},
+             {KESTREL_FILE_MODIFY, "change", "modification"},
+             {KESTREL_FILE_READ, "access", "open"},
+             {KESTREL_FILE_DELETE, "deletion", "deletion"},
+             {KESTREL_FILE_CHMOD, "change", "attributes_modified"}};
+  for (const auto& op : ops) {
+    f->op = op.op;
+    f->mode = 04755;
+    ASSERT_EQ(decoder_.Decode(Bytes(*f), &event_, &why_), RecordDecoder::Outcome::kEvent);
+    EXPECT_EQ(Str(event_, Field("event.type")), op.type);
+    EXPECT_EQ(Str(event_, Field("event.action")), op.action);
+    EXPECT_EQ(Str(event_, Field("file.path")), "/tmp/a.sh");
+  }
+  EXPECT_EQ(Str(event_, Field("file.mode")), "4755");
+
+  // --ignore-path: the event is skipped.
+  f->op = KESTREL_FILE_MODIFY;
+  f->path_len = Components(f->path, {"syslog", "log", "var"});
+  EXPECT_EQ(decoder_.Decode(Bytes(*f), &event_, &why_), RecordDecoder::Outcome::kSkipped);
+}
+
+TEST_F(DecoderTest, NetworkRecordsIPv4AndIPv6) {
+  kestrel_net n;
+  std::memset(&n, 0, sizeof(n));
+  Header(&n.h, KESTREL_NET, 10, 1, "bash");
+  n.syscall = KSYS_CONNECT;
+  n.family = 2;
+  n.protocol = 6;
+  uint8_t remote[4] = {93, 184, 216, 34}, local[4] = {10, 0, 0, 5};
+  std::memcpy(n.remote_addr, remote, 4);
+  std::memcpy(n.local_addr, local, 4);
+  n.remote_port = 443;
+  n.local_port = 51000;
+  n.ret = -115;  // EINPROGRESS: a non-blocking connect under way
+  ASSERT_EQ(decoder_.Decode(Bytes(n), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.category")), "network");
+  EXPECT_EQ(Str(event_, Field("event.action")), "connection_attempted");
+  EXPECT_EQ(Str(event_, Field("destination.ip")), "93.184.216.34");
+  EXPECT_EQ(Str(event_, Field("destination.port")), "443");
+  EXPECT_EQ(Str(event_, Field("source.ip")), "10.0.0.5");
+  EXPECT_EQ(Str(event_, Field("source.port")), "51000");
+  EXPECT_EQ(Str(event_, Field("network.transport")), "tcp");
+  EXPECT_EQ(Str(event_, Field("network.direction")), "egress");
+  EXPECT_EQ(Str(event_, Field("event.outcome")), "success");
+
+  n.syscall = KSYS_ACCEPT4;
+  n.family = 10;
+  n.protocol = 6;
+  std::memset(n.remote_addr, 0, 16);
+  n.remote_addr[15] = 1;  // ::1
+  std::memset(n.local_addr, 0, 16);
+  n.local_addr[0] = 0x20;
+  n.local_addr[1] = 0x01;
+  n.local_addr[2] = 0x0d;
+  n.local_addr[3] = 0xb8;
+  n.local_addr[15] = 2;  // 2001:db8::2
+  n.ret = 5;
+  ASSERT_EQ(decoder_.Decode(Bytes(n), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "connection_accepted");
+  EXPECT_EQ(Str(event_, Field("network.direction")), "ingress");
+  EXPECT_EQ(Str(event_, Field("source.ip")), "::1");  // the peer initiated
+  EXPECT_EQ(Str(event_, Field("source.port")), "443");
+  EXPECT_EQ(Str(event_, Field("destination.ip")), "2001:db8::2");
+  EXPECT_EQ(Str(event_, Field("destination.port")), "51000");
+  EXPECT_EQ(Str(event_, Field("network.type")), "ipv6");
+}
+
+TEST_F(DecoderTest, PrivilegeAndModuleSyscalls) {
+  auto s = std::make_unique<kestrel_syscall_rec>();
+  std::memset(s.get(), 0, sizeof(*s));
+  Header(&s->h, KESTREL_SYSCALL, 10, 1, "bash");
+  s->syscall = KSYS_SETUID;
+  s->args[0] = 0;
+  ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "setuid");
+  EXPECT_EQ(Str(event_, Field("event.category")), "iam");
+  EXPECT_EQ(Str(event_, Field("user.target.id")), "0");
+  s->syscall = KSYS_MEMFD_CREATE;
+  std::strcpy(s->name, "payload");
+  ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "memfd_create");
+  EXPECT_EQ(Str(event_, Field("file.name")), "payload");
+  s->syscall = KSYS_FINIT_MODULE;
+  std::strcpy(s->name, "rootkit.ko");
+  ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.category")), "driver");
+  EXPECT_EQ(Str(event_, Field("event.action")), "load");
+  s->syscall = KSYS_PTRACE;
+  s->args[0] = 16;  // PTRACE_ATTACH
+  s->args[1] = 4321;
+  ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "ptrace");
+  EXPECT_EQ(Str(event_, *schema_.Find("process.target.pid")), "4321");
+}
+
+TEST_F(DecoderTest, CompactedRecordsDecodeLikeFullOnes) {
+  auto f = std::make_unique<kestrel_file>();
+  std::memset(f.get(), 0, sizeof(*f));
+  Header(&f->h, KESTREL_FILE, 10, 1, "bash");
+  f->op = KESTREL_FILE_CREATE;
+  f->path_len = Components(f->path, {"x.sh", "tmp"});
+  size_t n = CompactRecordSize(Bytes(*f));
+  EXPECT_EQ(n, offsetof(kestrel_file, path) + 9);
+  std::vector<uint8_t> compact(reinterpret_cast<const uint8_t*>(f.get()),
+                               reinterpret_cast<const uint8_t*>(f.get()) + n);
+  ASSERT_EQ(decoder_.Decode(compact, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("file.path")), "/tmp/x.sh");
+  f->op = KESTREL_FILE_RENAME;
+  f->path2_len = Components(f->path2, {"y.sh", "tmp"});
+  EXPECT_EQ(CompactRecordSize(Bytes(*f)), offsetof(kestrel_file, path2) + 9);
+
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 40, 10, "ls");
+  std::strcpy(e->filename, "/bin/ls");
+  std::memcpy(e->args, "ls\0-l", 6);
+  e->args_len = 6;
+  n = CompactRecordSize(Bytes(*e));
+  EXPECT_EQ(n, offsetof(kestrel_exec, args) + 6);
+  std::vector<uint8_t> ce(reinterpret_cast<const uint8_t*>(e.get()),
+                          reinterpret_cast<const uint8_t*>(e.get()) + n);
+  ASSERT_EQ(decoder_.Decode(ce, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.args")), "ls|-l");
+}
+
+TEST_F(DecoderTest, MalformedRecordsAreReportedNotDecoded) {
+  uint8_t tiny[8] = {};
+  EXPECT_EQ(decoder_.Decode({tiny, sizeof(tiny)}, &event_, &why_),
+            RecordDecoder::Outcome::kMalformed);
+  EXPECT_NE(why_.find("shorter than its header"), std::string::npos);
+  kestrel_header h;
+  Header(&h, 99, 1, 0, "x");
+  EXPECT_EQ(decoder_.Decode(Bytes(h), &event_, &why_), RecordDecoder::Outcome::kMalformed);
+  EXPECT_NE(why_.find("unknown kind 99"), std::string::npos);
+  Header(&h, KESTREL_EXEC, 1, 0, "x");  // an exec header without its body
+  EXPECT_EQ(decoder_.Decode(Bytes(h), &event_, &why_), RecordDecoder::Outcome::kMalformed);
+}
+
+}  // namespace
+}  // namespace kestrel::sources::ebpf

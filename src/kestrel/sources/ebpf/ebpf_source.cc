@@ -1,0 +1,403 @@
+// EbpfSource; see ebpf_source.h. The only file that includes libbpf (STYLE.md rule 1).
+// Tested by ebpf_source_test.cc.
+#include "kestrel/sources/ebpf/ebpf_source.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "kestrel.skel.h"
+#include "kestrel/sources/ebpf/decoder.h"
+#include "kestrel/sources/ebpf/process_table.h"
+#include "kestrel_records.h"
+
+namespace kestrel::sources {
+namespace {
+
+constexpr const char* kFallbackHint =
+    "to analyse events without live collection, run `kestrel run --source ndjson:FILE` (or "
+    "ndjson:- for standard input)";
+
+// libbpf's messages, kept (last few KiB) for the error of a failed load instead of printed.
+std::mutex g_log_mu;
+std::string g_log;
+int LibbpfPrint(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof(buf), format, args);
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  g_log.append(buf, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1) : 0);
+  if (g_log.size() > 8192) g_log.erase(0, g_log.size() - 8192);
+  return 0;
+}
+
+std::string TakeLibbpfLog() {
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  std::string out;
+  out.swap(g_log);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+int64_t ClockNs(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string ReadBootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+constexpr uint32_t kWantedSyscalls[] = {
+    KSYS_OPEN,        KSYS_OPENAT,    KSYS_OPENAT2,   KSYS_CREAT,        KSYS_UNLINK,
+    KSYS_UNLINKAT,    KSYS_RENAME,    KSYS_RENAMEAT,  KSYS_RENAMEAT2,    KSYS_CHMOD,
+    KSYS_FCHMOD,      KSYS_FCHMODAT,  KSYS_FCHMODAT2, KSYS_CHOWN,        KSYS_LCHOWN,
+    KSYS_FCHOWN,      KSYS_FCHOWNAT,  KSYS_CONNECT,   KSYS_ACCEPT,       KSYS_ACCEPT4,
+    KSYS_BIND,        KSYS_PTRACE,    KSYS_SETUID,    KSYS_SETGID,       KSYS_SETREUID,
+    KSYS_SETREGID,    KSYS_SETRESUID, KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE,
+    KSYS_FINIT_MODULE};
+
+}  // namespace
+
+std::vector<std::string> EbpfMissingRequirements() {
+  std::vector<std::string> missing;
+#if !defined(__x86_64__)
+  missing.push_back("this build's syscall table is for x86_64 only");
+#endif
+  if (geteuid() != 0) {
+    missing.push_back(
+        "root privileges (loading BPF programs needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN): "
+        "run as root, e.g. with sudo");
+  }
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+    missing.push_back(
+        "kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y)");
+  }
+  if (missing.empty()) {
+    // bpf(BPF_PROG_LOAD) with no arguments fails with EINVAL/EFAULT when the syscall exists,
+    // ENOSYS when the kernel has no BPF, EPERM when it is forbidden.
+    long r = syscall(__NR_bpf, 5 /* BPF_PROG_LOAD */, nullptr, 0);
+    if (r < 0 && errno == ENOSYS) {
+      missing.push_back("the bpf() system call (a kernel built with CONFIG_BPF_SYSCALL=y)");
+    } else if (r < 0 && errno == EPERM) {
+      missing.push_back(
+          "permission to use bpf() (kernel.unprivileged_bpf_disabled, a seccomp profile or a "
+          "container without CAP_BPF forbids it)");
+    }
+  }
+  return missing;
+}
+
+struct EbpfSource::Impl {
+  Impl(schema::Schema* schema, EbpfOptions opts, DiagnosticSink diag)
+      : options(std::move(opts)),
+        diagnostics(std::move(diag)),
+        table(ReadBootId(), options.max_processes),
+        decoder(*schema, &table,
+                ebpf::DecoderOptions{ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME),
+                                     options.ignore_paths, true}) {}
+
+  ~Impl() {
+    StopReader();
+    if (rb != nullptr) ring_buffer__free(rb);
+    if (skel != nullptr) kestrel_bpf__destroy(skel);
+  }
+
+  void StopReader() {
+    stopping.store(true);
+    if (reader.joinable()) reader.join();
+  }
+
+  static size_t Aligned(size_t n) { return (n + 7) & ~size_t{7}; }
+
+  static int OnRecord(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Impl*>(ctx);
+    size = ebpf::CompactRecordSize({static_cast<const uint8_t*>(data), size});
+    if (self->pending.size() + sizeof(uint64_t) + Aligned(size) > self->options.max_queue_bytes) {
+      ++self->user_drops_pending;
+      ++self->user_drops_total;
+      int64_t t = 0;
+      if (size >= sizeof(kestrel_header)) {
+        t = self->boot_wall_ns +
+            static_cast<int64_t>(static_cast<const kestrel_header*>(data)->boot_ns);
+      }
+      if (self->user_loss_begin == 0 || t < self->user_loss_begin) self->user_loss_begin = t;
+      if (t > self->user_loss_end) self->user_loss_end = t;
+      return 0;
+    }
+    // [u64 size][record][padding to 8]: records stay 8-byte aligned, as their structs need.
+    uint64_t n = size;
+    const auto* p = reinterpret_cast<const uint8_t*>(&n);
+    self->pending.insert(self->pending.end(), p, p + sizeof(n));
+    const auto* d = static_cast<const uint8_t*>(data);
+    self->pending.insert(self->pending.end(), d, d + size);
+    self->pending.resize(self->pending.size() + (Aligned(size) - size), 0);
+    return 0;
+  }
+
+  uint64_t ReadKernelDrops() {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return 0;
+    std::vector<uint64_t> values(static_cast<size_t>(ncpu));
+    uint32_t key = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &key, values.data()) != 0) return 0;
+    uint64_t sum = 0;
+    for (uint64_t v : values) sum += v;
+    return sum;
+  }
+
+  void ReaderLoop() {
+    int64_t last_drain = ClockNs(CLOCK_REALTIME);
+    uint64_t seen_kernel = ReadKernelDrops();
+    constexpr size_t kBusyDrain = 1024;  // records in one drain that mean "busy"
+    size_t drained = 0;
+    while (true) {
+      bool last = stopping.load() || (options.stop != nullptr && options.stop->load());
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        int n = ring_buffer__consume(rb);
+        drained = n > 0 ? static_cast<size_t>(n) : 0;
+        int64_t now = ClockNs(CLOCK_REALTIME);
+        uint64_t k = ReadKernelDrops();
+        if (k > seen_kernel) {
+          losses.push_back(SourceLoss{last_drain, now, k - seen_kernel, true});
+          kernel_drops_total = k;
+          seen_kernel = k;
+        }
+        if (user_drops_pending > 0) {
+          losses.push_back(SourceLoss{user_loss_begin, user_loss_end, user_drops_pending, false});
+          user_drops_pending = 0;
+          user_loss_begin = user_loss_end = 0;
+        }
+        last_drain = now;
+        if (last) reader_done = true;
+      }
+      if (drained > 0 || last) cv.notify_one();
+      if (last) return;
+      // Busy: drain again soon, so the ring buffer never fills; idle: sleep the full interval
+      // (fewer wake-ups: the CPU cost at low rates is mostly these).
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(drained > kBusyDrain ? 1 : options.poll_interval_ms));
+    }
+  }
+
+  // Constant after Open().
+  EbpfOptions options;
+  DiagnosticSink diagnostics;
+  kestrel_bpf* skel = nullptr;
+  ring_buffer* rb = nullptr;
+  std::string mechanism;
+  size_t processes_at_start = 0;
+  int64_t boot_wall_ns = 0;
+
+  // The puller's (Next()).
+  ebpf::ProcessTable table;
+  ebpf::RecordDecoder decoder;
+  std::vector<uint8_t> batch;  // records taken from `pending`
+  size_t batch_pos = 0;
+  std::vector<SourceLoss> taken_losses;
+  SourceStats stats;
+  int64_t last_expire_ns = 0;
+
+  // Shared with the reader thread.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<uint8_t> pending;     // guarded by mu: [u64 size][record][pad to 8] ...
+  std::vector<SourceLoss> losses;   // guarded by mu
+  uint64_t user_drops_pending = 0;  // guarded by mu
+  int64_t user_loss_begin = 0, user_loss_end = 0;  // guarded by mu
+  std::atomic<uint64_t> user_drops_total{0};
+  std::atomic<uint64_t> kernel_drops_total{0};
+  bool reader_done = false;  // guarded by mu
+  std::atomic<bool> stopping{false};
+  std::thread reader;
+};
+
+absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* schema,
+                                                             EbpfOptions options,
+                                                             DiagnosticSink diagnostics) {
+  std::vector<std::string> missing = EbpfMissingRequirements();
+  if (!missing.empty()) {
+    std::string msg = "live eBPF collection is not possible here; missing:";
+    for (const std::string& m : missing) msg += "\n  - " + m;
+    msg += fmt::format("\n{}", kFallbackHint);
+    return absl::FailedPreconditionError(msg);
+  }
+  libbpf_set_print(LibbpfPrint);
+  auto impl = std::make_unique<Impl>(schema, std::move(options), std::move(diagnostics));
+  impl->boot_wall_ns = ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME);
+
+  // --ignore-path prefixes that name directories are also filtered in the kernel, by inode
+  // (all of them are filtered in user space too, which covers the others).
+  struct DirKey {
+    uint64_t ino;
+    uint32_t dev;
+    uint32_t pad;
+  };
+  std::vector<DirKey> ignored_dirs;
+  for (const std::string& prefix : impl->options.ignore_paths) {
+    struct stat st;
+    if (stat(prefix.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      uint32_t kdev = (major(st.st_dev) << 20) | minor(st.st_dev);  // the kernel's dev_t
+      ignored_dirs.push_back(DirKey{st.st_ino, kdev, 0});
+    }
+  }
+
+  // tp_btf first (direct BTF-typed access, cheaper), raw_tp when the kernel refuses it.
+  std::string btf_error;
+  for (bool btf : {true, false}) {
+    if (btf && !impl->options.try_tp_btf) continue;
+    TakeLibbpfLog();
+    kestrel_bpf* skel = kestrel_bpf__open();
+    if (skel == nullptr) {
+      return absl::InternalError(
+          fmt::format("cannot open the BPF object: {}\n{}", strerror(errno), TakeLibbpfLog()));
+    }
+    skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
+    skel->rodata->have_ignored_dirs = ignored_dirs.empty() ? 0 : 1;
+    bpf_program__set_autoload(skel->progs.exec_btf, btf);
+    bpf_program__set_autoload(skel->progs.fork_btf, btf);
+    bpf_program__set_autoload(skel->progs.exit_btf, btf);
+    bpf_program__set_autoload(skel->progs.exec_raw, !btf);
+    bpf_program__set_autoload(skel->progs.fork_raw, !btf);
+    bpf_program__set_autoload(skel->progs.exit_raw, !btf);
+    int err = kestrel_bpf__load(skel);
+    if (err == 0) {
+      impl->skel = skel;
+      impl->mechanism = fmt::format(
+          "{} sched_process_exec/fork/exit, raw_tp sys_enter/sys_exit (x86_64 syscall table)",
+          btf ? "tp_btf" : "raw_tp");
+      break;
+    }
+    std::string log = TakeLibbpfLog();
+    kestrel_bpf__destroy(skel);
+    if (btf) {
+      btf_error = log;
+      continue;
+    }
+    return absl::InternalError(
+        fmt::format("cannot load the BPF programs ({}); tp_btf attempt: {}\nraw_tp attempt: {}\n{}",
+                    strerror(-err), btf_error, log, kFallbackHint));
+  }
+  kestrel_bpf* skel = impl->skel;
+
+  uint8_t one = 1;
+  for (uint32_t id : kWantedSyscalls) {
+    bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &id, &one, BPF_ANY);
+  }
+  for (const std::string& comm : impl->options.ignore_comms) {
+    char key[KESTREL_COMM_LEN] = {};
+    std::memcpy(key, comm.data(), std::min(comm.size(), sizeof(key) - 1));
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.ignore_comm), key, &one, BPF_ANY) != 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("too many ignored process names (at most {})", KESTREL_IGNORE_COMM_MAX));
+    }
+  }
+  for (const DirKey& k : ignored_dirs) {
+    bpf_map_update_elem(bpf_map__fd(skel->maps.ignored_dirs), &k, &one, BPF_ANY);
+  }
+  for (const std::string& name : impl->options.sensitive_names) {
+    char key[32] = {};
+    std::memcpy(key, name.data(), std::min(name.size(), sizeof(key) - 1));
+    bpf_map_update_elem(bpf_map__fd(skel->maps.sensitive_names), key, &one, BPF_ANY);
+  }
+
+  impl->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::OnRecord, impl.get(), nullptr);
+  if (impl->rb == nullptr) {
+    return absl::InternalError(fmt::format("cannot map the BPF ring buffer: {}", strerror(errno)));
+  }
+  if (int err = kestrel_bpf__attach(skel); err != 0) {
+    return absl::InternalError(fmt::format("cannot attach the BPF programs: {}\n{}\n{}",
+                                           strerror(-err), TakeLibbpfLog(), kFallbackHint));
+  }
+  // After attach: a process that starts meanwhile is seen by both, and the record wins.
+  if (absl::Status s = impl->table.LoadFromProc(impl->options.proc_root, impl->boot_wall_ns);
+      !s.ok()) {
+    return s;
+  }
+  impl->processes_at_start = impl->table.size();
+  Impl* raw = impl.get();
+  impl->reader = std::thread([raw] { raw->ReaderLoop(); });
+  return std::unique_ptr<EbpfSource>(new EbpfSource(std::move(impl)));
+}
+
+EbpfSource::EbpfSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EbpfSource::~EbpfSource() = default;
+
+void EbpfSource::Stop() { impl_->stopping.store(true); }
+
+const std::string& EbpfSource::mechanism() const { return impl_->mechanism; }
+size_t EbpfSource::processes_at_start() const { return impl_->processes_at_start; }
+
+absl::StatusOr<bool> EbpfSource::Next(event::Event* event) {
+  Impl& m = *impl_;
+  std::string why;
+  while (true) {
+    if (m.batch_pos >= m.batch.size()) {
+      m.batch.clear();
+      m.batch_pos = 0;
+      std::unique_lock<std::mutex> lock(m.mu);
+      while (m.pending.empty() && !m.reader_done) {
+        m.cv.wait_for(lock, std::chrono::milliseconds(50));
+      }
+      m.batch.swap(m.pending);
+      for (SourceLoss& l : m.losses) m.taken_losses.push_back(l);
+      m.losses.clear();
+      if (m.batch.empty() && m.reader_done) return false;
+      continue;
+    }
+    uint64_t size;
+    std::memcpy(&size, m.batch.data() + m.batch_pos, sizeof(size));
+    std::span<const uint8_t> record(m.batch.data() + m.batch_pos + sizeof(size), size);
+    m.batch_pos += sizeof(size) + Impl::Aligned(size);
+    m.stats.bytes += size;
+    auto outcome = m.decoder.Decode(record, event, &why);
+    if (outcome == ebpf::RecordDecoder::Outcome::kMalformed) {
+      ++m.stats.malformed;
+      if (m.diagnostics) m.diagnostics(SourceDiagnostic{"ebpf", why});
+      continue;
+    }
+    if (outcome == ebpf::RecordDecoder::Outcome::kSkipped) continue;
+    ++m.stats.events;
+    // Exited processes leave the table after their grace period (checked once a second).
+    if (event->time_ns() - m.last_expire_ns > 1'000'000'000) {
+      m.table.Expire(event->time_ns());
+      m.last_expire_ns = event->time_ns();
+    }
+    return true;
+  }
+}
+
+SourceStats EbpfSource::stats() const {
+  SourceStats s = impl_->stats;
+  s.kernel_drops = impl_->kernel_drops_total.load();
+  s.user_drops = impl_->user_drops_total.load();
+  return s;
+}
+
+void EbpfSource::TakeLosses(std::vector<SourceLoss>* out) {
+  if (impl_->taken_losses.empty()) return;
+  out->insert(out->end(), impl_->taken_losses.begin(), impl_->taken_losses.end());
+  impl_->taken_losses.clear();
+}
+
+}  // namespace kestrel::sources
