@@ -35,6 +35,10 @@ for r in $runtimes; do
   done
 done
 
+"$kestrel" compile rules --target lua -o "$tmp/pkg" 2>/dev/null || fail "compile a package"
+"$kestrel" replay "$tmp/demo.klog" --rules "$tmp/pkg" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] || fail "replay of a rule package must be refused (not supported yet)"
+
 data="$src/../shared/conformance/eql/endgame/test_data.json"
 if [ -f "$data" ]; then
   q='process where process_name : ("cmd*", "power*") and not (user_name == "SYSTEM" or pid in (4, 8)) or descendant of [process where process_name == "explorer.exe"]'

@@ -20,6 +20,7 @@
 #include "kestrel/base/time.h"
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/sources/replay/replay_source.h"
@@ -236,6 +237,11 @@ int Replay(const ReplayCommandOptions& options) {
     return kExitFailure;
   }
 
+  if (options.rules_dir && IsRulePackage(*options.rules_dir)) {
+    spdlog::error("replay does not load rule packages yet ({}): give it the rule sources",
+                  *options.rules_dir);
+    return kExitUsage;
+  }
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
   auto loaded = LoadRules(options.rules_dir, options.dialect == "endgame", schema, limits);
