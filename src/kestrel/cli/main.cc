@@ -131,6 +131,8 @@ int main(int argc, char** argv) {
                    "Write a rule package whose predicates are compiled to ir, lua or wasm")
       ->check(CLI::IsMember({"ir", "lua", "wasm"}));
   compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
+  compile_cmd->add_option("--functions", package.functions,
+                          "With --target: a Lua module of custom functions the rules may call");
   compile_cmd->add_flag("--aot", package.aot,
                         "With --target wasm: also compile the modules ahead of time (wasm2c, cc)");
   compile_cmd->add_option(
@@ -154,6 +156,8 @@ int main(int argc, char** argv) {
   query_cmd->add_flag("--count", query.count, "Print only the number of results");
   query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
                         kestrel::cli::kPredicateRuntimeHelp);
+  query_cmd->add_option("--functions", query.functions,
+                        "A Lua module of custom functions the query may call");
   query_cmd->add_option("--time-field", query.time_field,
                         "Field that holds each event's time (default @timestamp; endgame: "
                         "timestamp)");
@@ -217,6 +221,8 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--output", replay.output,
                          "Alert output: a file (appended) or - for stdout (default -, or none "
                          "with --digest)");
+  replay_cmd->add_option("--predicate-runtime", replay.predicate_runtime,
+                         kestrel::cli::kPredicateRuntimeHelp);
   replay_cmd
       ->add_option("--workers", replay.workers,
                    "Worker threads (rules are split between them; the output is the same "

@@ -128,9 +128,26 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
     }
     custom[p.substr(0, eq)] = file;
   }
+  std::unique_ptr<runtime::LuaFunctions> functions;
+  std::string functions_source;
+  rules::RuleSetOptions set_options = SetOptions(options.dialect);
+  if (!options.functions.empty()) {
+    auto source = ReadFile(options.functions);
+    if (!source.ok()) {
+      fmt::print(stderr, "error: --functions: {}\n", base::Message(source.status()));
+      return kExitFailure;
+    }
+    auto loaded = runtime::LuaFunctions::Load(*source, options.functions);
+    if (!loaded.ok()) {
+      fmt::print(stderr, "error: --functions: {}\n", base::Message(loaded.status()));
+      return kExitFailure;
+    }
+    functions = std::move(*loaded);
+    functions_source = std::move(*source);
+    set_options.functions = &functions->signatures();
+  }
   schema::Schema schema;
-  rules::RuleSetBuild build =
-      rules::BuildRuleSet(options.inputs, schema, SetOptions(options.dialect));
+  rules::RuleSetBuild build = rules::BuildRuleSet(options.inputs, schema, set_options);
   for (const std::string& m : build.messages) fmt::print(stderr, "{}", m);
   if (build.failed > 0) {
     fmt::print(stderr, "error: {}; no package written\n", build.Summary());
@@ -216,6 +233,16 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
                custom.begin()->first);
     return kExitUsage;
   }
+  if (functions != nullptr) {
+    fs::create_directories(out / "functions", ec);
+    if (ec || !WriteFile(out / "functions/functions.lua", functions_source).ok()) {
+      fmt::print(stderr, "error: cannot write functions/functions.lua\n");
+      return kExitFailure;
+    }
+    manifest["functions"] = {{"path", "functions/functions.lua"},
+                             {"sha256", Sha256(functions_source)},
+                             {"source", options.functions}};
+  }
   manifest["files"] = files;
   manifest["rules"] = rules;
   manifest["fields"] = DynamicFields(schema);
@@ -240,6 +267,7 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
   const std::string& rules_dir() const override { return rules_dir_; }
   const std::string& target() const override { return target_; }
   const std::string& dialect() const override { return dialect_; }
+  runtime::LuaFunctions* functions() override { return functions_.get(); }
 
   absl::StatusOr<engine::PredicateRuntime*> Bind(const rules::RuleSetBuild& build,
                                                  const schema::Schema& schema) override {
@@ -324,6 +352,7 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
   runtime::FieldMap fields_map_;
   std::unique_ptr<runtime::LuaPredicateRuntime> lua_;
   std::unique_ptr<runtime::AotPredicateRuntime> aot_;
+  std::unique_ptr<runtime::LuaFunctions> functions_;
 #ifdef KESTREL_HAVE_WASM
   std::unique_ptr<runtime::WasmPredicateRuntime> wasm_;
 #endif
@@ -392,6 +421,14 @@ absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenRulePackage(const std::string
       aot = (fs::path(dir) / rel).string();
     }
     package->rules_.push_back({r.value("id", ""), std::move(*bytes), std::move(aot)});
+  }
+  if (manifest.contains("functions") && manifest["functions"].is_object()) {
+    const json& f = manifest["functions"];
+    auto source = Verified(dir, f.value("path", ""), f.value("sha256", ""));
+    if (!source.ok()) return bad(base::Message(source.status()));
+    auto loaded = runtime::LuaFunctions::Load(*source, f.value("path", ""));
+    if (!loaded.ok()) return bad(base::Message(loaded.status()));
+    package->functions_ = std::move(*loaded);
   }
   if (manifest["fields"].is_object()) {
     for (const auto& [name, id] : manifest["fields"].items()) {

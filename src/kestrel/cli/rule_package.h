@@ -9,6 +9,7 @@
 //   predicates/NNNN.lua|.wasm|.ir   one compiled predicate per rule, in load order (ir: the IR
 //                        dump, checked against the recompiled rule; evaluated natively)
 //   predicates/NNNN.so   with --aot: the .wasm translated ahead of time (runtime/wasm/aot.h)
+//   functions/functions.lua   with --functions: the custom functions rules call
 // Loading verifies, before anything runs: the format, the Host API version (a mismatch names
 // both), every file's SHA-256 (a mismatch names the file), and that the rules recompile to the
 // same ids in the same order; the predicates' non-catalogue FieldIds are mapped by name to this
@@ -25,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/rules/rule_set.h"
+#include "kestrel/runtime/lua/lua_functions.h"
 #include "kestrel/schema/schema.h"
 
 namespace kestrel::cli {
@@ -41,6 +43,9 @@ struct PackageCompileOptions {
   // --aot (target wasm): also translate each module with wasm2c and the C compiler into
   // predicates/NNNN.so, which `run` loads instead of interpreting the module.
   bool aot = false;
+  // A Lua function module (runtime/lua/lua_functions.h) whose functions the rules may call;
+  // shipped in the package as functions/functions.lua.
+  std::string functions;
 };
 
 int CompilePackageCommand(const PackageCompileOptions& options);
@@ -55,6 +60,8 @@ class OpenedPackage {
   virtual const std::string& rules_dir() const = 0;
   virtual const std::string& target() const = 0;
   virtual const std::string& dialect() const = 0;
+  // The package's custom functions (nullptr when it has none), for LoadRules and the Detector.
+  virtual runtime::LuaFunctions* functions() = 0;
   // Checks the rules loaded from rules_dir() against the manifest and returns the runtime that
   // supplies their predicates (nullptr for target ir: native evaluation).
   // REQUIRES: `build` and `schema` outlive the result.

@@ -51,6 +51,7 @@ absl::Status Build(RuleGeneration& g, schema::Schema& schema, const engine::Engi
                    ReloadOutcome* outcome) {
   g.detector = std::make_unique<engine::Detector>(schema, limits);
   g.detector->UsePredicateRuntime(runtime);
+  g.detector->UseFunctions(g.functions);
   absl::flat_hash_map<std::string, size_t> old_rules;  // definition -> rule in `previous`
   if (previous != nullptr) {
     for (size_t i = 0; i < previous->rules.active.size(); ++i) {
@@ -165,9 +166,12 @@ bool RuleWatcher::ReloadDue() {
 absl::StatusOr<RuleGeneration> FirstGeneration(
     const std::optional<std::string>& dir_flag, bool endgame, schema::Schema& schema,
     const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
-    const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind) {
+    const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind,
+    runtime::LuaFunctions* functions) {
   RuleGeneration g;
-  auto loaded = LoadRules(dir_flag, endgame, schema, limits);
+  g.functions = functions;
+  auto loaded = LoadRules(dir_flag, endgame, schema, limits,
+                          functions != nullptr ? &functions->signatures() : nullptr);
   if (!loaded.ok()) return loaded.status();
   g.rules = std::move(*loaded);
   if (bind) {
@@ -189,7 +193,9 @@ absl::StatusOr<RuleGeneration> NextGeneration(RuleGeneration& current, bool endg
                                               ReloadOutcome* outcome) {
   *outcome = {};
   RuleGeneration g;
-  auto loaded = LoadRules(current.rules.directory, endgame, schema, limits);
+  g.functions = current.functions;
+  auto loaded = LoadRules(current.rules.directory, endgame, schema, limits,
+                          g.functions != nullptr ? &g.functions->signatures() : nullptr);
   if (!loaded.ok()) return loaded.status();
   if (loaded->failed > 0) {
     return absl::FailedPreconditionError(

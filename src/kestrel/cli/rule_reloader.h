@@ -29,6 +29,7 @@
 #include "kestrel/cli/detection.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/engine/predicate_runtime.h"
+#include "kestrel/runtime/lua/lua_functions.h"
 
 namespace kestrel::cli {
 
@@ -64,6 +65,7 @@ struct RuleGeneration {
   std::string loaded_at;  // UTC, for logs and `rules` listings
   LoadedRules rules;
   std::unique_ptr<engine::Detector> detector;
+  runtime::LuaFunctions* functions = nullptr;  // custom functions (a package's); kept by reloads
 };
 
 struct ReloadOutcome {
@@ -71,13 +73,15 @@ struct ReloadOutcome {
 };
 
 // The first generation. Errors: as LoadRules, or an engine refusal.
+// `functions`: custom functions the rules may call (REQUIRES: outlives every generation).
 // `bind`, when set, gives the predicate runtime for the loaded rules (a rule package binds its
 // compiled predicates to them) instead of `runtime`.
 absl::StatusOr<RuleGeneration> FirstGeneration(
     const std::optional<std::string>& dir_flag, bool endgame, schema::Schema& schema,
     const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
     const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind =
-        nullptr);
+        nullptr,
+    runtime::LuaFunctions* functions = nullptr);
 
 // The next generation, or an error (FAILED_PRECONDITION with the count of failed rules) when the
 // new set has errors; then `current` is left untouched. On success `current.detector` has given

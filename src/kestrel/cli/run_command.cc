@@ -188,6 +188,9 @@ int Run(const RunOptions& options) {
       return kExitUsage;
     }
   }
+  // A package's custom functions (eql::CustomFunction signatures for the compiler, the Lua
+  // module for the engine).
+  runtime::LuaFunctions* functions = package != nullptr ? package->functions() : nullptr;
   auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
   if (!predicate_runtime.ok()) {
     spdlog::error("{}", base::Message(predicate_runtime.status()));
@@ -203,8 +206,8 @@ int Run(const RunOptions& options) {
       return *bound;
     };
   }
-  auto first =
-      FirstGeneration(rules_dir, rules_endgame, schema, limits, predicate_runtime->get(), bind);
+  auto first = FirstGeneration(rules_dir, rules_endgame, schema, limits, predicate_runtime->get(),
+                               bind, functions);
   if (!first.ok()) {
     spdlog::error("{}", base::Message(first.status()));
     return first.status().code() == absl::StatusCode::kNotFound ? kExitUsage : kExitFailure;
@@ -220,6 +223,16 @@ int Run(const RunOptions& options) {
   absl::flat_hash_map<std::string, uint64_t> alerts_per_rule;  // by rule id
   if (options.workers < 1 || options.workers > 256) {
     spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
+    return kExitUsage;
+  }
+  // The parallel detector's workers evaluate natively and have no function runtime: a package's
+  // own predicates (user-written ones differ from the rule text) and functions need one worker.
+  if (options.workers > 1 && package != nullptr &&
+      (package->target() != "ir" || package->functions() != nullptr)) {
+    spdlog::error(
+        "--workers {}: a rule package with {} predicates{} runs with --workers 1 (for now)",
+        options.workers, package->target(),
+        package->functions() != nullptr ? " and custom functions" : "");
     return kExitUsage;
   }
   if (options.workers > 1 && options.predicate_runtime != "native") {
