@@ -122,6 +122,8 @@ want="sha256:$(sha256sum <"$tmp/run.jsonl" | cut -d' ' -f1) alerts:3 events:19"
 [ "$(cat "$tmp/d3")" = "$want" ] || fail "paced replay digest: $(cat "$tmp/d3")"
 "$kestrel" replay "$tmp/demo.klog" --speed fast >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --speed should exit 2"
 "$kestrel" replay /nonexistent.klog >/dev/null 2>&1; [ $? -eq 1 ] || fail "missing log should exit 1"
+"$kestrel" stats --metrics-addr 127.0.0.1:1 >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] && grep -q "no Kestrel metrics" "$tmp/err" \
+  || fail "stats without a running instance should exit 1 with a reason: $(cat "$tmp/err")"
 "$kestrel" record --source ndjson:examples/demo-events.ndjson --output "$tmp/demo.klog" >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "already exists" "$tmp/err" || fail "record over an existing log should exit 1: $(cat "$tmp/err")"
 # Damage: a flipped byte inside the block is reported with its offset; the command fails.
@@ -136,7 +138,8 @@ grep -q "^blocks: 0 (1 damaged)" "$tmp/info" || fail "log info damage count: $(c
 mkdir -p "$tmp/hr"
 printf '// severity: low\nprocess where process.name == "one"\n' >"$tmp/hr/one.eql"
 mkfifo "$tmp/fifo"
-"$kestrel" run --rules "$tmp/hr" --source ndjson:- <"$tmp/fifo" >"$tmp/hr.jsonl" 2>"$tmp/hr.err" &
+"$kestrel" run --rules "$tmp/hr" --source ndjson:- --metrics-addr 127.0.0.1:0 <"$tmp/fifo" \
+  >"$tmp/hr.jsonl" 2>"$tmp/hr.err" &
 hr_pid=$!
 exec 3>"$tmp/fifo"
 ev() { printf '{"@timestamp":"2026-01-01T00:00:0%sZ","event":{"category":["process"]},"process":{"name":"%s"}}\n' "$1" "$2" >&3; }
@@ -149,7 +152,16 @@ sleep 0.3
 printf 'process where (\n' >"$tmp/hr/broken.eql"
 sleep 0.8
 ev 3 one
+sleep 0.8
+ev 4 none
 sleep 0.3
+# Metrics of the running instance, through `kestrel stats`.
+port=$(grep -o 'metrics: http://127.0.0.1:[0-9]*' "$tmp/hr.err" | grep -o '[0-9]*$')
+"$kestrel" stats --metrics-addr "127.0.0.1:$port" >"$tmp/stats" 2>&1 || fail "kestrel stats: $(cat "$tmp/stats")"
+grep -q '^kestrel_rule_alerts_total{rule="one"} 2$' "$tmp/stats" || fail "stats: $(cat "$tmp/stats")"
+grep -q '^kestrel_rule_reload_failures_total 1$' "$tmp/stats" || fail "stats reloads: $(grep reload "$tmp/stats")"
+grep -q '^kestrel_events_total{source="ndjson:-",category="process"} [34]$' "$tmp/stats" \
+  || fail "stats events: $(grep events_total "$tmp/stats")"
 exec 3>&-
 wait $hr_pid || fail "run with hot reload failed: $(cat "$tmp/hr.err")"
 [ "$(grep -c '"rule_id":"one"' "$tmp/hr.jsonl")" -eq 2 ] || fail "rule one should alert twice: $(cat "$tmp/hr.jsonl")"

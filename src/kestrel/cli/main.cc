@@ -15,6 +15,7 @@
 #include "kestrel/cli/replay_command.h"
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/metrics/metrics.h"
 
 #ifndef KESTREL_VERSION
 #define KESTREL_VERSION "0.0.0"
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
                       "kernel; repeatable)");
   run_cmd->add_option("--ignore-path", run.ignore_paths,
                       "Live source: drop file events under this path prefix (repeatable)");
+  run_cmd->add_option("--metrics-addr", run.metrics_addr,
+                      "Serve Prometheus metrics at HOST:PORT (e.g. 127.0.0.1:9464; off by "
+                      "default); `kestrel stats` reads them");
   bool no_reload = false;
   run_cmd->add_flag("--no-reload", no_reload,
                     "Do not watch the rule directory (by default a change, or SIGHUP, reloads "
@@ -245,6 +249,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->footer(kExitCodesHelp);
 
+  std::string stats_addr = "127.0.0.1:9464";
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Print the metrics of a running `kestrel run --metrics-addr` (Prometheus text)");
+  stats_cmd->add_option("--metrics-addr", stats_addr, "Where the running instance serves them")
+      ->capture_default_str();
+  stats_cmd->footer(kExitCodesHelp);
+
   CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
   log_cmd->require_subcommand(1);
   std::string info_path;
@@ -296,6 +307,15 @@ int main(int argc, char** argv) {
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);
   if (record_cmd->parsed()) return kestrel::cli::Record(record);
   if (replay_cmd->parsed()) return kestrel::cli::Replay(replay);
+  if (stats_cmd->parsed()) {
+    auto text = kestrel::metrics::Scrape(stats_addr);
+    if (!text.ok()) {
+      spdlog::error("{}", std::string(text.status().message()));
+      return kestrel::cli::kExitFailure;
+    }
+    std::fwrite(text->data(), 1, text->size(), stdout);
+    return kestrel::cli::kExitOk;
+  }
   if (log_info_cmd->parsed()) return kestrel::cli::LogInfo(info_path);
   if (log_cat_cmd->parsed()) return kestrel::cli::LogCat(cat_paths);
   return kestrel::cli::kExitUsage;

@@ -4,6 +4,7 @@
 // --duration or SIGINT/SIGTERM; the events already collected are still processed.
 #include "kestrel/cli/run_command.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -28,6 +29,7 @@
 #include "kestrel/cli/rule_reloader.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
+#include "kestrel/metrics/metrics.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
@@ -366,6 +368,87 @@ int Run(const RunOptions& options) {
         options.workers, parallel->local_rules(), parallel->global_rules(),
         queue_policy == bus::FullPolicy::kDrop ? "drop" : "block");
   }
+  // Metrics (`--metrics-addr`): this thread publishes a snapshot now and then; the server
+  // thread only renders the latest one.
+  metrics::Registry registry;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::array<uint64_t, schema::Schema::kMaxCategories> events_by_category{};
+  auto publish = [&] {
+    if (!metrics_server) return;
+    metrics::Snapshot snap;
+    sources::SourceStats st = (*source)->stats();
+    snap.source = std::string((*source)->name());
+    snap.events = st.events;
+    for (size_t c = 0; c < events_by_category.size(); ++c) {
+      if (events_by_category[c] == 0) continue;
+      snap.events_by_category.emplace_back(
+          std::string(schema.CategoryName(static_cast<schema::CategoryId>(c))),
+          events_by_category[c]);
+    }
+    snap.malformed = st.malformed;
+    snap.kernel_drops = st.kernel_drops;
+    snap.user_drops = st.user_drops;
+    snap.rule_set_version = generation.version;
+    snap.reloads = reloads;
+    snap.reload_failures = reload_failures;
+    if (parallel) {
+      for (const bus::PartitionStats& p : parallel->partition_stats()) {
+        snap.queue_drops += p.dropped;
+        snap.partitions.push_back({p.routed, p.dropped, p.depth});
+      }
+    }
+    std::lock_guard<std::mutex> lock(alert_mu);
+    snap.alerts = (*sink)->written();
+    snap.alerts_lost = lost_alerts;
+    for (size_t r = 0; r < active->size(); ++r) {
+      metrics::RuleSnapshot rs;
+      rs.id = (*active)[r]->spec.id;
+      auto it = alerts_per_rule.find(rs.id);
+      rs.alerts = it == alerts_per_rule.end() ? 0 : it->second;
+      if (!parallel) {  // worker engines are read only by their threads
+        const engine::EngineStats& es = generation.detector->stats(r);
+        rs.partials = es.partials;
+        rs.expired = es.expired;
+        rs.evicted = es.evicted;
+        rs.predicate_errors = generation.detector->predicate_errors(r);
+      }
+      snap.rules.push_back(std::move(rs));
+    }
+    registry.Publish(std::move(snap));
+  };
+  if (options.metrics_addr) {
+    auto started = metrics::MetricsServer::Start(*options.metrics_addr, &registry);
+    if (!started.ok()) {
+      spdlog::error("--metrics-addr: {}", base::Message(started.status()));
+      return kExitUsage;
+    }
+    metrics_server = std::move(*started);
+    spdlog::info("metrics: http://{}:{}/metrics", metrics_server->host(), metrics_server->port());
+    publish();
+  }
+  // A ticker asks for a fresh snapshot twice a second (checked between events: one relaxed load).
+  std::atomic<bool> publish_due{false}, ticker_done{false};
+  std::thread ticker;
+  if (metrics_server) {
+    ticker = std::thread([&] {
+      while (!ticker_done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (int i = 0; i < 4 && !ticker_done.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        publish_due.store(true, std::memory_order_relaxed);
+      }
+    });
+  }
+  struct TickerStop {
+    std::atomic<bool>& done;
+    std::thread& thread;
+    ~TickerStop() {
+      done.store(true);
+      if (thread.joinable()) thread.join();
+    }
+  } ticker_stop{ticker_done, ticker};
+
   DurationTimer timer(live ? options.duration_ns : 0);
   while (true) {
     auto more = (*source)->Next(&event);
@@ -419,6 +502,13 @@ int Run(const RunOptions& options) {
       generation.detector->Process(event, index, on_match);
     }
     ++index;
+    if (metrics_server) {
+      ++events_by_category[event.primary_category()];
+      if (publish_due.load(std::memory_order_relaxed)) {
+        publish_due.store(false, std::memory_order_relaxed);
+        publish();
+      }
+    }
     if (index % 1'000'000 == 0) {
       std::lock_guard<std::mutex> lock(alert_mu);
       spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
@@ -432,6 +522,7 @@ int Run(const RunOptions& options) {
     generation.detector->Finish(on_match);
   }
   warn_losses(true);
+  publish();
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
     exit_code = kExitFailure;
