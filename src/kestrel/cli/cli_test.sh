@@ -133,6 +133,14 @@ printf '\x00' | dd of="$tmp/bad.klog" bs=1 seek=200 conv=notrunc status=none
 grep -q "bad.klog:[0-9]*: damaged log data: block payload checksum mismatch" "$tmp/err" \
   || fail "damage not reported with offset: $(cat "$tmp/err")"
 grep -q "^blocks: 0 (1 damaged)" "$tmp/info" || fail "log info damage count: $(cat "$tmp/info")"
+# doctor: one line per probe, then the verdict; on this kind of machine (root, BTF) live
+# collection must be reported possible.
+"$kestrel" doctor >"$tmp/doctor" 2>&1 || fail "doctor exited non-zero: $(cat "$tmp/doctor")"
+grep -q "^ok   kernel " "$tmp/doctor" || fail "doctor: $(cat "$tmp/doctor")"
+grep -q "^  replay, rules, offline analysis: yes" "$tmp/doctor" || fail "doctor verdict: $(cat "$tmp/doctor")"
+if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ] && grep -q "raw tracepoints" "$tmp/doctor"; then
+  grep -q "live collection (kestrel run):   yes" "$tmp/doctor" || fail "doctor live verdict: $(cat "$tmp/doctor")"
+fi
 # Hot reload: a rule added while events stream in applies to the next events; a broken set is
 # refused and the running one keeps detecting.
 mkdir -p "$tmp/hr"

@@ -9,6 +9,7 @@
 
 #include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
+#include "kestrel/cli/doctor_command.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/query_command.h"
@@ -249,6 +250,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->footer(kExitCodesHelp);
 
+  CLI::App* doctor_cmd = app.add_subcommand(
+      "doctor", "Probe this machine: what Kestrel can do here (collection, blocking) and why not");
+  doctor_cmd->footer(kExitCodesHelp);
+
   std::string stats_addr = "127.0.0.1:9464";
   CLI::App* stats_cmd = app.add_subcommand(
       "stats", "Print the metrics of a running `kestrel run --metrics-addr` (Prometheus text)");
@@ -307,6 +312,7 @@ int main(int argc, char** argv) {
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);
   if (record_cmd->parsed()) return kestrel::cli::Record(record);
   if (replay_cmd->parsed()) return kestrel::cli::Replay(replay);
+  if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
   if (stats_cmd->parsed()) {
     auto text = kestrel::metrics::Scrape(stats_addr);
     if (!text.ok()) {
