@@ -141,6 +141,21 @@ grep -q "^  replay, rules, offline analysis: yes" "$tmp/doctor" || fail "doctor 
 if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ] && grep -q "raw tracepoints" "$tmp/doctor"; then
   grep -q "live collection (kestrel run):   yes" "$tmp/doctor" || fail "doctor live verdict: $(cat "$tmp/doctor")"
 fi
+# Configuration file: applied, overridden by the command line, checked with `config check`.
+printf 'run:\n  workers: 2\n  output: %s\n  reload: false\n' "$tmp/cfg_alerts.jsonl" >"$tmp/kestrel.yaml"
+"$kestrel" --config "$tmp/kestrel.yaml" config check >"$tmp/cfg_out" 2>&1 || fail "config check: $(cat "$tmp/cfg_out")"
+grep -q "workers: 2" "$tmp/cfg_out" || fail "config check output: $(cat "$tmp/cfg_out")"
+"$kestrel" --config "$tmp/kestrel.yaml" run --source ndjson:examples/demo-events.ndjson 2>"$tmp/err" \
+  || fail "run with config: $(cat "$tmp/err")"
+cmp -s "$tmp/run.jsonl" "$tmp/cfg_alerts.jsonl" || fail "run with a config file wrote other alerts"
+grep -q "workers: 2" "$tmp/err" || fail "config workers not applied: $(cat "$tmp/err")"
+"$kestrel" --config "$tmp/kestrel.yaml" run --workers 1 --output - --source ndjson:examples/demo-events.ndjson \
+  >"$tmp/cfg_cli.jsonl" 2>"$tmp/err"
+grep -q "workers:" "$tmp/err" && fail "--workers 1 on the command line should override the file"
+cmp -s "$tmp/run.jsonl" "$tmp/cfg_cli.jsonl" || fail "--output - should override the file"
+printf 'run:\n  wokers: 2\n' >"$tmp/bad.yaml"
+"$kestrel" --config "$tmp/bad.yaml" run >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "bad config should exit 2"
+grep -q "bad.yaml:2:3: unknown key 'run.wokers'" "$tmp/err" || fail "bad config message: $(cat "$tmp/err")"
 # Hot reload: a rule added while events stream in applies to the next events; a broken set is
 # refused and the running one keeps detecting.
 mkdir -p "$tmp/hr"

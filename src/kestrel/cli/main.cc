@@ -9,6 +9,7 @@
 
 #include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
+#include "kestrel/cli/config.h"
 #include "kestrel/cli/doctor_command.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
@@ -271,6 +272,25 @@ int main(int argc, char** argv) {
   CLI::App* log_cat_cmd = log_cmd->add_subcommand("cat", "Print a log's events as NDJSON");
   log_cat_cmd->add_option("logs", cat_paths, "Log files, in order")->required();
 
+  // The configuration file first; the command line, parsed next, overrides what it sets.
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "YAML configuration file (default: /etc/kestrel/kestrel.yaml if it exists); the "
+                 "command line overrides it");
+  CLI::App* config_cmd = app.add_subcommand("config", "Configuration file tools");
+  config_cmd->require_subcommand(1);
+  CLI::App* config_check_cmd = config_cmd->add_subcommand(
+      "check", "Validate the configuration file and print the effective run configuration");
+  kestrel::cli::GlobalConfig global;
+  std::optional<std::string> config_file = kestrel::cli::FindConfigFile(argc, argv);
+  if (config_file) {
+    if (absl::Status s = kestrel::cli::LoadConfigFile(*config_file, &run, &global); !s.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+      return kestrel::cli::kExitUsage;
+    }
+    if (global.log_level) log_level = *global.log_level;
+    if (global.duration) duration = *global.duration;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -288,7 +308,7 @@ int main(int argc, char** argv) {
       }
       run.duration_ns = *ns;
     }
-    run.reload = !no_reload;
+    if (no_reload) run.reload = false;
     return kestrel::cli::Run(run);
   }
   if (compile_cmd->parsed() && compile_cmd->count("--target") > 0) {
@@ -312,6 +332,15 @@ int main(int argc, char** argv) {
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);
   if (record_cmd->parsed()) return kestrel::cli::Record(record);
   if (replay_cmd->parsed()) return kestrel::cli::Replay(replay);
+  if (config_check_cmd->parsed()) {
+    if (!duration.empty()) global.duration = duration;
+    global.log_level = log_level;
+    std::fprintf(stderr, "config: %s\n",
+                 config_file ? config_file->c_str() : "no file (defaults and command line)");
+    std::string text = kestrel::cli::RenderConfig(run, global);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return kestrel::cli::kExitOk;
+  }
   if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
   if (stats_cmd->parsed()) {
     auto text = kestrel::metrics::Scrape(stats_addr);
