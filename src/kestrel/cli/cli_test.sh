@@ -183,6 +183,9 @@ port=$(grep -o 'metrics: http://127.0.0.1:[0-9]*' "$tmp/hr.err" | grep -o '[0-9]
 "$kestrel" stats --metrics-addr "127.0.0.1:$port" >"$tmp/stats" 2>&1 || fail "kestrel stats: $(cat "$tmp/stats")"
 grep -q '^kestrel_rule_alerts_total{rule="one"} 2$' "$tmp/stats" || fail "stats: $(cat "$tmp/stats")"
 grep -q '^kestrel_rule_reload_failures_total 1$' "$tmp/stats" || fail "stats reloads: $(grep reload "$tmp/stats")"
+"$kestrel" rules --metrics-addr "127.0.0.1:$port" >"$tmp/rules_out" 2>&1 || fail "kestrel rules: $(cat "$tmp/rules_out")"
+grep -q "^rule set version 2, loaded 20[0-9-]*T" "$tmp/rules_out" || fail "kestrel rules header: $(cat "$tmp/rules_out")"
+grep -Eq "^two +1 " "$tmp/rules_out" || fail "kestrel rules rows: $(cat "$tmp/rules_out")"
 grep -q '^kestrel_events_total{source="ndjson:-",category="process"} [34]$' "$tmp/stats" \
   || fail "stats events: $(grep events_total "$tmp/stats")"
 exec 3>&-

@@ -262,6 +262,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   stats_cmd->footer(kExitCodesHelp);
 
+  std::string rules_addr = "127.0.0.1:9464";
+  CLI::App* rules_cmd = app.add_subcommand(
+      "rules",
+      "List the rule set of a running `kestrel run --metrics-addr`: version, load time, "
+      "and per rule its alerts and state");
+  rules_cmd->add_option("--metrics-addr", rules_addr, "Where the running instance serves metrics")
+      ->capture_default_str();
+  rules_cmd->footer(kExitCodesHelp);
+
   CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
   log_cmd->require_subcommand(1);
   std::string info_path;
@@ -342,6 +351,15 @@ int main(int argc, char** argv) {
     return kestrel::cli::kExitOk;
   }
   if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
+  if (rules_cmd->parsed()) {
+    auto text = kestrel::metrics::Scrape(rules_addr, "/rules");
+    if (!text.ok()) {
+      spdlog::error("{}", std::string(text.status().message()));
+      return kestrel::cli::kExitFailure;
+    }
+    std::fwrite(text->data(), 1, text->size(), stdout);
+    return kestrel::cli::kExitOk;
+  }
   if (stats_cmd->parsed()) {
     auto text = kestrel::metrics::Scrape(stats_addr);
     if (!text.ok()) {

@@ -389,6 +389,7 @@ int Run(const RunOptions& options) {
     snap.kernel_drops = st.kernel_drops;
     snap.user_drops = st.user_drops;
     snap.rule_set_version = generation.version;
+    snap.rule_set_loaded_at = generation.loaded_at;
     snap.reloads = reloads;
     snap.reload_failures = reload_failures;
     if (parallel) {
@@ -480,6 +481,7 @@ int Run(const RunOptions& options) {
         if (next.ok()) {
           generation = std::move(*next);  // between two events: no event sees half a set
           ++reloads;
+          publish();
           spdlog::info(
               "rules reloaded: version {} at {}: {} rules ({} unchanged, state kept; {} added, "
               "{} changed, {} removed)",

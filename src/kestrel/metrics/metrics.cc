@@ -101,6 +101,28 @@ std::string RenderText(const Snapshot& s) {
   return out;
 }
 
+std::string RenderRulesText(const Snapshot& s) {
+  std::string out =
+      fmt::format("rule set version {}, loaded {}, {} rules\n", s.rule_set_version,
+                  s.rule_set_loaded_at.empty() ? "-" : s.rule_set_loaded_at, s.rules.size());
+  out += fmt::format("{:<48} {:>10} {:>10} {:>10} {:>10}\n", "rule", "alerts", "partials",
+                     "expired", "evicted");
+  for (const RuleSnapshot& r : s.rules) {
+    out += fmt::format("{:<48} {:>10} {:>10} {:>10} {:>10}\n", r.id, r.alerts, r.partials,
+                       r.expired, r.evicted);
+  }
+  return out;
+}
+
+std::string Registry::RenderRules() const {
+  Snapshot copy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    copy = latest_;
+  }
+  return RenderRulesText(copy);
+}
+
 void Registry::Publish(Snapshot snapshot) {
   std::lock_guard<std::mutex> lock(mu_);
   latest_ = std::move(snapshot);
@@ -151,8 +173,11 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   server.Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
     res.set_content(registry->Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  server.Get("/rules", [registry](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry->RenderRules(), "text/plain; charset=utf-8");
+  });
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Kestrel: metrics at /metrics\n", "text/plain");
+    res.set_content("Kestrel: metrics at /metrics, the running rule set at /rules\n", "text/plain");
   });
   server.new_task_queue = [] { return new httplib::ThreadPool(1); };
   // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
@@ -181,13 +206,13 @@ MetricsServer::~MetricsServer() {
   }
 }
 
-absl::StatusOr<std::string> Scrape(const std::string& address) {
+absl::StatusOr<std::string> Scrape(const std::string& address, const std::string& path) {
   auto split = SplitAddress(address);
   if (!split.ok()) return split.status();
   httplib::Client client(split->first, split->second);
   client.set_connection_timeout(2);
   client.set_read_timeout(5);
-  auto res = client.Get("/metrics");
+  auto res = client.Get(path.c_str());
   if (!res) {
     return absl::UnavailableError(
         fmt::format("no Kestrel metrics at {} ({}); is `kestrel run --metrics-addr {}` running?",

@@ -45,6 +45,7 @@ struct Snapshot {
   uint64_t alerts = 0;
   uint64_t alerts_lost = 0;  // the sink failed
   uint64_t rule_set_version = 0;
+  std::string rule_set_loaded_at;  // UTC time the running set was loaded
   uint64_t reloads = 0;
   uint64_t reload_failures = 0;
   std::vector<RuleSnapshot> rules;
@@ -56,6 +57,8 @@ class Registry {
   void Publish(Snapshot snapshot);
   // The latest snapshot as Prometheus text (every family with # HELP and # TYPE).
   std::string Render() const;
+  // The running rule set, one rule a line (`kestrel rules`).
+  std::string RenderRules() const;
 
  private:
   mutable std::mutex mu_;
@@ -64,8 +67,10 @@ class Registry {
 
 // Renders `s` (exposed for tests and `kestrel stats`).
 std::string RenderText(const Snapshot& s);
+std::string RenderRulesText(const Snapshot& s);
 
-// One HTTP server thread answering GET /metrics (and / with a pointer to it).
+// One HTTP server thread answering GET /metrics, GET /rules (the running set) and / (a pointer to
+// them).
 class MetricsServer {
  public:
   // Listens on `address` ("HOST:PORT"; PORT 0 picks a free port). Errors: a malformed address,
@@ -87,8 +92,10 @@ class MetricsServer {
   int port_ = 0;
 };
 
-// GET http://ADDRESS/metrics. Errors: nothing listens there, or the answer is not 200.
-absl::StatusOr<std::string> Scrape(const std::string& address);
+// GET http://ADDRESS/PATH (/metrics or /rules). Errors: nothing listens there, or the answer
+// is not 200.
+absl::StatusOr<std::string> Scrape(const std::string& address,
+                                   const std::string& path = "/metrics");
 
 // Splits "HOST:PORT" (IPv6 as "[::1]:9464"). Errors: no port, or a port outside 0..65535.
 absl::StatusOr<std::pair<std::string, int>> SplitAddress(const std::string& address);

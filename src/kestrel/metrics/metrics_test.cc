@@ -76,6 +76,10 @@ TEST(MetricsTest, ServerAnswersScrapesWithTheLatestSnapshot) {
   later.alerts = 9;
   registry.Publish(later);
   EXPECT_EQ(Parse(*Scrape(address))["kestrel_alerts_total"], 9);
+  auto rules = Scrape(address, "/rules");
+  ASSERT_TRUE(rules.ok());
+  EXPECT_THAT(*rules, HasSubstr("rule set version 3"));
+  EXPECT_THAT(*rules, ::testing::ContainsRegex("r2 +1 +0 +0 +2"));
 }
 
 TEST(MetricsTest, AddressErrorsAreClear) {
