@@ -1,6 +1,7 @@
 #include "kestrel/metrics/metrics.h"
 
 #include <charconv>
+#include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
@@ -196,6 +197,11 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
         "cannot listen on {} for metrics (address in use, or not this machine's)", address));
   }
   s->impl_->thread = std::thread([impl = s->impl_.get()] { impl->server.listen_after_bind(); });
+  // Return only once the server loop runs: a stop() that came earlier would be missed by
+  // listen_after_bind(), which would then never return.
+  for (int i = 0; i < 5000 && !server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return s;
 }
 
