@@ -73,6 +73,12 @@ enum {
 /* The version the host implements (KESTREL_HOST_API_VERSION of its build). */
 uint32_t kestrel_host_api_version(void);
 
+/* The FieldId of field `name` (e.g. "process.name") as this predicate's field arguments expect it,
+ * or KESTREL_NO_FIELD when the rule set's schema has no such field. A string lookup: call it once
+ * (first call, or load time) and keep the id, not once per event. */
+#define KESTREL_NO_FIELD 0xFFFFFFFFu
+uint32_t kestrel_field_id(const kestrel_host_ctx* ctx, const char* name, uint32_t name_len);
+
 /* Typed reads. Each returns the zero value when the value is not of that kind. */
 int32_t kestrel_field_kind(const kestrel_host_ctx* ctx, uint32_t field, int32_t index);
 int64_t kestrel_field_i64(const kestrel_host_ctx* ctx, uint32_t field, int32_t index);

@@ -89,10 +89,8 @@ struct ParallelDetector::Worker {
   std::thread thread;
 };
 
-ParallelDetector::ParallelDetector(schema::Schema& schema, const ParallelOptions& options,
-                                   MatchFn on_match)
-    : schema_(schema),
-      options_(options),
+ParallelDetector::ParallelDetector(const ParallelOptions& options, MatchFn on_match)
+    : options_(options),
       on_match_(std::move(on_match)),
       routed_(std::max<size_t>(options.workers, 1)),
       dropped_(std::max<size_t>(options.workers, 1)),
@@ -104,7 +102,7 @@ absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
   if (options.workers < 1 || options.workers > 256) {
     return absl::InvalidArgumentError("workers must be 1 to 256");
   }
-  std::unique_ptr<ParallelDetector> d(new ParallelDetector(schema, options, std::move(on_match)));
+  std::unique_ptr<ParallelDetector> d(new ParallelDetector(options, std::move(on_match)));
   d->programs_ = std::move(programs);
   for (const char* name : {"unique_pid", "process.entity_id"}) {
     if (auto id = schema.Find(name)) d->route_fields_.push_back(*id);

@@ -92,13 +92,12 @@ class ParallelDetector {
   struct Worker;
   struct Tagged;
 
-  ParallelDetector(schema::Schema& schema, const ParallelOptions& options, MatchFn on_match);
+  ParallelDetector(const ParallelOptions& options, MatchFn on_match);
   size_t Route(const event::Event& e) const;
   bool Push(size_t partition, const event::Event* event, uint8_t kind, uint64_t seq);
   void RunWorker(size_t w);
   void RunMerger();
 
-  schema::Schema& schema_;
   ParallelOptions options_;
   MatchFn on_match_;
   std::vector<const eql::IrProgram*> programs_;

@@ -122,6 +122,8 @@ want="sha256:$(sha256sum <"$tmp/run.jsonl" | cut -d' ' -f1) alerts:3 events:19"
 [ "$(cat "$tmp/d3")" = "$want" ] || fail "paced replay digest: $(cat "$tmp/d3")"
 "$kestrel" replay "$tmp/demo.klog" --speed fast >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --speed should exit 2"
 "$kestrel" replay /nonexistent.klog >/dev/null 2>&1; [ $? -eq 1 ] || fail "missing log should exit 1"
+"$kestrel" stats --metrics-addr 127.0.0.1:1 >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] && grep -q "no Kestrel metrics" "$tmp/err" \
+  || fail "stats without a running instance should exit 1 with a reason: $(cat "$tmp/err")"
 "$kestrel" record --source ndjson:examples/demo-events.ndjson --output "$tmp/demo.klog" >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "already exists" "$tmp/err" || fail "record over an existing log should exit 1: $(cat "$tmp/err")"
 # Damage: a flipped byte inside the block is reported with its offset; the command fails.
@@ -131,6 +133,67 @@ printf '\x00' | dd of="$tmp/bad.klog" bs=1 seek=200 conv=notrunc status=none
 grep -q "bad.klog:[0-9]*: damaged log data: block payload checksum mismatch" "$tmp/err" \
   || fail "damage not reported with offset: $(cat "$tmp/err")"
 grep -q "^blocks: 0 (1 damaged)" "$tmp/info" || fail "log info damage count: $(cat "$tmp/info")"
+# doctor: one line per probe, then the verdict; on this kind of machine (root, BTF) live
+# collection must be reported possible.
+"$kestrel" doctor >"$tmp/doctor" 2>&1 || fail "doctor exited non-zero: $(cat "$tmp/doctor")"
+grep -q "^ok   kernel " "$tmp/doctor" || fail "doctor: $(cat "$tmp/doctor")"
+grep -q "^  replay, rules, offline analysis: yes" "$tmp/doctor" || fail "doctor verdict: $(cat "$tmp/doctor")"
+if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ] && grep -q "raw tracepoints" "$tmp/doctor"; then
+  grep -q "live collection (kestrel run):   yes" "$tmp/doctor" || fail "doctor live verdict: $(cat "$tmp/doctor")"
+fi
+# Configuration file: applied, overridden by the command line, checked with `config check`.
+printf 'run:\n  workers: 2\n  output: %s\n  reload: false\n' "$tmp/cfg_alerts.jsonl" >"$tmp/kestrel.yaml"
+"$kestrel" --config "$tmp/kestrel.yaml" config check >"$tmp/cfg_out" 2>&1 || fail "config check: $(cat "$tmp/cfg_out")"
+grep -q "workers: 2" "$tmp/cfg_out" || fail "config check output: $(cat "$tmp/cfg_out")"
+"$kestrel" --config "$tmp/kestrel.yaml" run --source ndjson:examples/demo-events.ndjson 2>"$tmp/err" \
+  || fail "run with config: $(cat "$tmp/err")"
+cmp -s "$tmp/run.jsonl" "$tmp/cfg_alerts.jsonl" || fail "run with a config file wrote other alerts"
+grep -q "workers: 2" "$tmp/err" || fail "config workers not applied: $(cat "$tmp/err")"
+"$kestrel" --config "$tmp/kestrel.yaml" run --workers 1 --output - --source ndjson:examples/demo-events.ndjson \
+  >"$tmp/cfg_cli.jsonl" 2>"$tmp/err"
+grep -q "workers:" "$tmp/err" && fail "--workers 1 on the command line should override the file"
+cmp -s "$tmp/run.jsonl" "$tmp/cfg_cli.jsonl" || fail "--output - should override the file"
+printf 'run:\n  wokers: 2\n' >"$tmp/bad.yaml"
+"$kestrel" --config "$tmp/bad.yaml" run >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "bad config should exit 2"
+grep -q "bad.yaml:2:3: unknown key 'run.wokers'" "$tmp/err" || fail "bad config message: $(cat "$tmp/err")"
+# Hot reload: a rule added while events stream in applies to the next events; a broken set is
+# refused and the running one keeps detecting.
+mkdir -p "$tmp/hr"
+printf '// severity: low\nprocess where process.name == "one"\n' >"$tmp/hr/one.eql"
+mkfifo "$tmp/fifo"
+"$kestrel" run --rules "$tmp/hr" --source ndjson:- --metrics-addr 127.0.0.1:0 <"$tmp/fifo" \
+  >"$tmp/hr.jsonl" 2>"$tmp/hr.err" &
+hr_pid=$!
+exec 3>"$tmp/fifo"
+ev() { printf '{"@timestamp":"2026-01-01T00:00:0%sZ","event":{"category":["process"]},"process":{"name":"%s"}}\n' "$1" "$2" >&3; }
+ev 1 one
+sleep 0.5
+printf '// severity: low\nprocess where process.name == "two"\n' >"$tmp/hr/two.eql"
+sleep 0.8
+ev 2 two
+sleep 0.3
+printf 'process where (\n' >"$tmp/hr/broken.eql"
+sleep 0.8
+ev 3 one
+sleep 0.8
+ev 4 none
+sleep 0.3
+# Metrics of the running instance, through `kestrel stats`.
+port=$(grep -o 'metrics: http://127.0.0.1:[0-9]*' "$tmp/hr.err" | grep -o '[0-9]*$')
+"$kestrel" stats --metrics-addr "127.0.0.1:$port" >"$tmp/stats" 2>&1 || fail "kestrel stats: $(cat "$tmp/stats")"
+grep -q '^kestrel_rule_alerts_total{rule="one"} 2$' "$tmp/stats" || fail "stats: $(cat "$tmp/stats")"
+grep -q '^kestrel_rule_reload_failures_total 1$' "$tmp/stats" || fail "stats reloads: $(grep reload "$tmp/stats")"
+"$kestrel" rules --metrics-addr "127.0.0.1:$port" >"$tmp/rules_out" 2>&1 || fail "kestrel rules: $(cat "$tmp/rules_out")"
+grep -q "^rule set version 2, loaded 20[0-9-]*T" "$tmp/rules_out" || fail "kestrel rules header: $(cat "$tmp/rules_out")"
+grep -Eq "^two +1 " "$tmp/rules_out" || fail "kestrel rules rows: $(cat "$tmp/rules_out")"
+grep -q '^kestrel_events_total{source="ndjson:-",category="process"} [34]$' "$tmp/stats" \
+  || fail "stats events: $(grep events_total "$tmp/stats")"
+exec 3>&-
+wait $hr_pid || fail "run with hot reload failed: $(cat "$tmp/hr.err")"
+[ "$(grep -c '"rule_id":"one"' "$tmp/hr.jsonl")" -eq 2 ] || fail "rule one should alert twice: $(cat "$tmp/hr.jsonl")"
+[ "$(grep -c '"rule_id":"two"' "$tmp/hr.jsonl")" -eq 1 ] || fail "the added rule did not alert: $(cat "$tmp/hr.err")"
+grep -q "rule reloads: 1 (1 refused)" "$tmp/hr.err" || fail "reload counts: $(cat "$tmp/hr.err")"
+grep -q "rule reload refused" "$tmp/hr.err" || fail "the broken set was not refused: $(cat "$tmp/hr.err")"
 # A flight recording names the events that led up to each alert, readable as a log.
 "$kestrel" run --source ndjson:examples/demo-events.ndjson --flight-recorder 60s \
   --flight-recorder-dir "$tmp/flight" >"$tmp/fr.jsonl" 2>"$tmp/err" || fail "flight recorder run: $(cat "$tmp/err")"

@@ -15,7 +15,8 @@
 namespace kestrel::cli {
 
 absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
-                                      schema::Schema& schema, const engine::EngineLimits& limits) {
+                                      schema::Schema& schema, const engine::EngineLimits& limits,
+                                      const std::vector<eql::CustomFunction>* functions) {
   LoadedRules out;
   std::string error;
   auto dir = ResolveRulesDir(dir_flag, &error);
@@ -26,6 +27,7 @@ absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag
   }
   out.directory = dir->string();
   rules::RuleSetOptions options;
+  options.functions = functions;
   options.default_dialect =
       endgame ? rules::RuleDialect::kEndgame : rules::RuleDialect::kElasticsearch;
   out.build = rules::BuildRuleSet({out.directory}, schema, options);

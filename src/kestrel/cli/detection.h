@@ -31,8 +31,11 @@ struct LoadedRules {
 // stream, is reported and counted as a failure). Errors: NOT_FOUND when `dir_flag` names no
 // directory (a usage error). Without a flag and without a default directory it warns and returns
 // no rules.
+// `functions`: custom functions the rules may call (a rule package's). REQUIRES: outlives the
+// result.
 absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
-                                      schema::Schema& schema, const engine::EngineLimits& limits);
+                                      schema::Schema& schema, const engine::EngineLimits& limits,
+                                      const std::vector<eql::CustomFunction>* functions = nullptr);
 
 // The engine limits of streaming detection (run, replay).
 engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns);

@@ -9,11 +9,15 @@
 
 #include "kestrel/cli/check_command.h"
 #include "kestrel/cli/compile_command.h"
+#include "kestrel/cli/config.h"
+#include "kestrel/cli/doctor_command.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/query_command.h"
 #include "kestrel/cli/replay_command.h"
+#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/metrics/metrics.h"
 
 #ifndef KESTREL_VERSION
 #define KESTREL_VERSION "0.0.0"
@@ -69,6 +73,13 @@ int main(int argc, char** argv) {
                       "kernel; repeatable)");
   run_cmd->add_option("--ignore-path", run.ignore_paths,
                       "Live source: drop file events under this path prefix (repeatable)");
+  run_cmd->add_option("--metrics-addr", run.metrics_addr,
+                      "Serve Prometheus metrics at HOST:PORT (e.g. 127.0.0.1:9464; off by "
+                      "default); `kestrel stats` reads them");
+  bool no_reload = false;
+  run_cmd->add_flag("--no-reload", no_reload,
+                    "Do not watch the rule directory (by default a change, or SIGHUP, reloads "
+                    "it; a set with errors is refused and the running one kept)");
   run_cmd
       ->add_option("--workers", run.workers,
                    "Worker threads for the rules (default 1); alerts are the same, in the same "
@@ -117,6 +128,22 @@ int main(int argc, char** argv) {
   compile_cmd->add_flag("--strict", compile.strict, "Unknown fields are errors, not warnings");
   compile_cmd->add_flag("--case-sensitive", compile.case_sensitive,
                         "Endgame dialect: compare strings with case");
+  // Rule packages: `compile RULES... --target ir|lua|wasm -o OUT` (rule_package.h).
+  kestrel::cli::PackageCompileOptions package;
+  std::vector<std::string> more_inputs;
+  compile_cmd->add_option("more", more_inputs, "With --target: more rule files or directories");
+  compile_cmd
+      ->add_option("--target", package.target,
+                   "Write a rule package whose predicates are compiled to ir, lua or wasm")
+      ->check(CLI::IsMember({"ir", "lua", "wasm"}));
+  compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
+  compile_cmd->add_option("--functions", package.functions,
+                          "With --target: a Lua module of custom functions the rules may call");
+  compile_cmd->add_flag("--aot", package.aot,
+                        "With --target wasm: also compile the modules ahead of time (wasm2c, cc)");
+  compile_cmd->add_option(
+      "--predicate", package.predicates,
+      "With --target lua|wasm: RULE_ID=FILE, a user-written predicate for a rule");
   compile_cmd->footer(kExitCodesHelp);
 
   kestrel::cli::QueryOptions query;
@@ -135,6 +162,8 @@ int main(int argc, char** argv) {
   query_cmd->add_flag("--count", query.count, "Print only the number of results");
   query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
                         kestrel::cli::kPredicateRuntimeHelp);
+  query_cmd->add_option("--functions", query.functions,
+                        "A Lua module of custom functions the query may call");
   query_cmd->add_option("--time-field", query.time_field,
                         "Field that holds each event's time (default @timestamp; endgame: "
                         "timestamp)");
@@ -198,6 +227,8 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--output", replay.output,
                          "Alert output: a file (appended) or - for stdout (default -, or none "
                          "with --digest)");
+  replay_cmd->add_option("--predicate-runtime", replay.predicate_runtime,
+                         kestrel::cli::kPredicateRuntimeHelp);
   replay_cmd
       ->add_option("--workers", replay.workers,
                    "Worker threads (rules are split between them; the output is the same "
@@ -220,6 +251,26 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->footer(kExitCodesHelp);
 
+  CLI::App* doctor_cmd = app.add_subcommand(
+      "doctor", "Probe this machine: what Kestrel can do here (collection, blocking) and why not");
+  doctor_cmd->footer(kExitCodesHelp);
+
+  std::string stats_addr = "127.0.0.1:9464";
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Print the metrics of a running `kestrel run --metrics-addr` (Prometheus text)");
+  stats_cmd->add_option("--metrics-addr", stats_addr, "Where the running instance serves them")
+      ->capture_default_str();
+  stats_cmd->footer(kExitCodesHelp);
+
+  std::string rules_addr = "127.0.0.1:9464";
+  CLI::App* rules_cmd = app.add_subcommand(
+      "rules",
+      "List the rule set of a running `kestrel run --metrics-addr`: version, load time, "
+      "and per rule its alerts and state");
+  rules_cmd->add_option("--metrics-addr", rules_addr, "Where the running instance serves metrics")
+      ->capture_default_str();
+  rules_cmd->footer(kExitCodesHelp);
+
   CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
   log_cmd->require_subcommand(1);
   std::string info_path;
@@ -230,6 +281,25 @@ int main(int argc, char** argv) {
   CLI::App* log_cat_cmd = log_cmd->add_subcommand("cat", "Print a log's events as NDJSON");
   log_cat_cmd->add_option("logs", cat_paths, "Log files, in order")->required();
 
+  // The configuration file first; the command line, parsed next, overrides what it sets.
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "YAML configuration file (default: /etc/kestrel/kestrel.yaml if it exists); the "
+                 "command line overrides it");
+  CLI::App* config_cmd = app.add_subcommand("config", "Configuration file tools");
+  config_cmd->require_subcommand(1);
+  CLI::App* config_check_cmd = config_cmd->add_subcommand(
+      "check", "Validate the configuration file and print the effective run configuration");
+  kestrel::cli::GlobalConfig global;
+  std::optional<std::string> config_file = kestrel::cli::FindConfigFile(argc, argv);
+  if (config_file) {
+    if (absl::Status s = kestrel::cli::LoadConfigFile(*config_file, &run, &global); !s.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+      return kestrel::cli::kExitUsage;
+    }
+    if (global.log_level) log_level = *global.log_level;
+    if (global.duration) duration = *global.duration;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -247,13 +317,58 @@ int main(int argc, char** argv) {
       }
       run.duration_ns = *ns;
     }
+    if (no_reload) run.reload = false;
     return kestrel::cli::Run(run);
+  }
+  if (compile_cmd->parsed() && compile_cmd->count("--target") > 0) {
+    if (package.output.empty()) {
+      std::fprintf(stderr, "error: compile --target needs -o OUT\n");
+      return kestrel::cli::kExitUsage;
+    }
+    package.inputs = {compile.input};
+    package.inputs.insert(package.inputs.end(), more_inputs.begin(), more_inputs.end());
+    package.dialect = compile.dialect;
+    package.kestrel_version = KESTREL_VERSION;
+    return kestrel::cli::CompilePackageCommand(package);
+  }
+  if (compile_cmd->parsed() && !more_inputs.empty()) {
+    std::fprintf(stderr,
+                 "error: compile takes one query file (several rule files need --target)\n");
+    return kestrel::cli::kExitUsage;
   }
   if (compile_cmd->parsed()) return kestrel::cli::CompileCommand(compile);
   if (check_cmd->parsed()) return kestrel::cli::CheckCommand(check);
   if (query_cmd->parsed()) return kestrel::cli::QueryCommand(query);
   if (record_cmd->parsed()) return kestrel::cli::Record(record);
   if (replay_cmd->parsed()) return kestrel::cli::Replay(replay);
+  if (config_check_cmd->parsed()) {
+    if (!duration.empty()) global.duration = duration;
+    global.log_level = log_level;
+    std::fprintf(stderr, "config: %s\n",
+                 config_file ? config_file->c_str() : "no file (defaults and command line)");
+    std::string text = kestrel::cli::RenderConfig(run, global);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return kestrel::cli::kExitOk;
+  }
+  if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
+  if (rules_cmd->parsed()) {
+    auto text = kestrel::metrics::Scrape(rules_addr, "/rules");
+    if (!text.ok()) {
+      spdlog::error("{}", std::string(text.status().message()));
+      return kestrel::cli::kExitFailure;
+    }
+    std::fwrite(text->data(), 1, text->size(), stdout);
+    return kestrel::cli::kExitOk;
+  }
+  if (stats_cmd->parsed()) {
+    auto text = kestrel::metrics::Scrape(stats_addr);
+    if (!text.ok()) {
+      spdlog::error("{}", std::string(text.status().message()));
+      return kestrel::cli::kExitFailure;
+    }
+    std::fwrite(text->data(), 1, text->size(), stdout);
+    return kestrel::cli::kExitOk;
+  }
   if (log_info_cmd->parsed()) return kestrel::cli::LogInfo(info_path);
   if (log_cat_cmd->parsed()) return kestrel::cli::LogCat(cat_paths);
   return kestrel::cli::kExitUsage;

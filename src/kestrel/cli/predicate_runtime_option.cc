@@ -1,6 +1,9 @@
 // MakePredicateRuntime; see predicate_runtime_option.h.
 #include "kestrel/cli/predicate_runtime_option.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "fmt/format.h"
 #include "kestrel/runtime/lua/lua_predicates.h"
 #ifdef KESTREL_HAVE_WASM
@@ -26,6 +29,14 @@ absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
   }
   return absl::InvalidArgumentError(
       fmt::format("--predicate-runtime {}: expected native, lua or wasm", name));
+}
+
+absl::StatusOr<std::unique_ptr<runtime::LuaFunctions>> LoadFunctionModule(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("cannot read {}", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return runtime::LuaFunctions::Load(ss.str(), path);
 }
 
 }  // namespace kestrel::cli

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "kestrel/engine/predicate_runtime.h"
+#include "kestrel/runtime/lua/lua_functions.h"
 
 namespace kestrel::cli {
 
@@ -17,5 +18,8 @@ inline constexpr char kPredicateRuntimeHelp[] =
 // nullptr for "native" (the engine's own evaluator); an error names the accepted values.
 absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
     std::string_view name);
+
+// `--functions FILE`: reads and loads a Lua function module.
+absl::StatusOr<std::unique_ptr<runtime::LuaFunctions>> LoadFunctionModule(const std::string& path);
 
 }  // namespace kestrel::cli

@@ -23,6 +23,22 @@ for r in $runtimes; do
   cmp -s "$tmp/run.native" "$tmp/run.$r" || fail "run: $r differs from native"
 done
 
+# replay: one runtime per worker; the same alerts as native, with 1 and 3 workers.
+"$kestrel" record --source ndjson:examples/demo-events.ndjson --output "$tmp/demo.klog" 2>/dev/null ||
+  fail "record"
+for r in $runtimes; do
+  for w in 1 3; do
+    "$kestrel" replay "$tmp/demo.klog" --predicate-runtime "$r" --workers "$w" \
+      >"$tmp/replay.$r.$w" 2>"$tmp/err" || fail "replay with $r, $w workers: $(cat "$tmp/err")"
+    [ -s "$tmp/replay.$r.$w" ] || fail "replay with $r raised no alert"
+    cmp -s "$tmp/replay.native.1" "$tmp/replay.$r.$w" || fail "replay: $r/$w differs from native"
+  done
+done
+
+"$kestrel" compile rules --target lua -o "$tmp/pkg" 2>/dev/null || fail "compile a package"
+"$kestrel" replay "$tmp/demo.klog" --rules "$tmp/pkg" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] || fail "replay of a rule package must be refused (not supported yet)"
+
 data="$src/../shared/conformance/eql/endgame/test_data.json"
 if [ -f "$data" ]; then
   q='process where process_name : ("cmd*", "power*") and not (user_name == "SYSTEM" or pid in (4, 8)) or descendant of [process where process_name == "explorer.exe"]'

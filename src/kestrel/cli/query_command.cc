@@ -26,6 +26,16 @@ int QueryCommand(const QueryOptions& options) {
   eql::CompileOptions compile;
   compile.dialect = endgame ? eql::Dialect::kEndgame : eql::Dialect::kElasticsearch;
   compile.case_sensitive = options.case_sensitive;
+  std::unique_ptr<runtime::LuaFunctions> functions;
+  if (options.functions) {
+    auto loaded = LoadFunctionModule(*options.functions);
+    if (!loaded.ok()) {
+      fmt::print(stderr, "error: --functions: {}\n", base::Message(loaded.status()));
+      return kExitFailure;
+    }
+    functions = std::move(*loaded);
+    compile.functions = &functions->signatures();
+  }
   eql::CompileResult compiled = eql::Compile(options.query, schema, compile);
   for (const eql::Diagnostic& d : compiled.diagnostics) {
     std::string rendered = eql::RenderDiagnostic(d, "query", options.query);
@@ -38,6 +48,7 @@ int QueryCommand(const QueryOptions& options) {
     fmt::print(stderr, "error: {}\n", base::Message(engine.status()));
     return kExitFailure;
   }
+  if (functions != nullptr) (*engine)->UseFunctions(functions.get());
   auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
   if (!predicate_runtime.ok()) {
     fmt::print(stderr, "error: {}\n", base::Message(predicate_runtime.status()));

@@ -21,6 +21,7 @@ struct QueryOptions {
   std::optional<std::string> time_field;
   std::optional<std::string> time_format;
   std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
+  std::optional<std::string> functions;      // a Lua function module (runtime/lua/lua_functions.h)
 };
 
 int QueryCommand(const QueryOptions& options);

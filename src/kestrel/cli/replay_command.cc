@@ -19,6 +19,8 @@
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
 #include "kestrel/cli/detection.h"
+#include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/sources/replay/replay_source.h"
@@ -74,10 +76,16 @@ struct Batch {
 class Worker {
  public:
   Worker(schema::Schema& schema, const engine::EngineLimits& limits,
-         const std::vector<const rules::CompiledRule*>& rules, std::vector<uint32_t> global)
-      : schema_(schema), detector_(schema, limits), rules_(rules), global_(std::move(global)) {}
+         const std::vector<const rules::CompiledRule*>& rules, std::vector<uint32_t> global,
+         std::unique_ptr<engine::PredicateRuntime> runtime)
+      : schema_(schema),
+        detector_(schema, limits),
+        rules_(rules),
+        global_(std::move(global)),
+        runtime_(std::move(runtime)) {}
 
   absl::Status Init() {
+    detector_.UsePredicateRuntime(runtime_.get());  // this worker's own (nullptr: native)
     for (uint32_t g : global_) {
       if (absl::Status s = detector_.AddRule(rules_[g]->program.get()); !s.ok()) return s;
     }
@@ -158,7 +166,8 @@ class Worker {
   schema::Schema& schema_;
   engine::Detector detector_;
   const std::vector<const rules::CompiledRule*>& rules_;
-  std::vector<uint32_t> global_;  // local rule -> position in load order
+  std::vector<uint32_t> global_;                       // local rule -> position in load order
+  std::unique_ptr<engine::PredicateRuntime> runtime_;  // used by this worker's thread only
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -228,6 +237,11 @@ int Replay(const ReplayCommandOptions& options) {
     return kExitFailure;
   }
 
+  if (options.rules_dir && IsRulePackage(*options.rules_dir)) {
+    spdlog::error("replay does not load rule packages yet ({}): give it the rule sources",
+                  *options.rules_dir);
+    return kExitUsage;
+  }
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
   auto loaded = LoadRules(options.rules_dir, options.dialect == "endgame", schema, limits);
@@ -254,7 +268,13 @@ int Replay(const ReplayCommandOptions& options) {
   for (size_t w = 0; w < n; ++w) {
     std::vector<uint32_t> mine;
     for (size_t r = w; r < active.size(); r += n) mine.push_back(static_cast<uint32_t>(r));
-    workers.push_back(std::make_unique<Worker>(schema, limits, active, std::move(mine)));
+    auto runtime = MakePredicateRuntime(options.predicate_runtime);
+    if (!runtime.ok()) {
+      spdlog::error("{}", base::Message(runtime.status()));
+      return kExitUsage;
+    }
+    workers.push_back(
+        std::make_unique<Worker>(schema, limits, active, std::move(mine), std::move(*runtime)));
     if (absl::Status s = workers.back()->Init(); !s.ok()) {
       spdlog::error("{}", base::Message(s));
       return kExitFailure;

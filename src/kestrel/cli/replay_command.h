@@ -23,8 +23,9 @@ struct ReplayCommandOptions {
   std::optional<std::string> output;     // alerts: "-" or a file; default "-" (none with digest)
   std::string dialect = "elasticsearch";
   size_t workers = 1;
-  std::string speed = "max";        // max, realtime, or a factor such as 10x
-  std::optional<std::string> from;  // event-time window [from, to): RFC 3339 or Unix ns
+  std::string predicate_runtime = "native";  // native, lua or wasm: one runtime per worker
+  std::string speed = "max";                 // max, realtime, or a factor such as 10x
+  std::optional<std::string> from;           // event-time window [from, to): RFC 3339 or Unix ns
   std::optional<std::string> to;
   bool digest = false;  // print the SHA-256 of the alert stream and the counts on stdout
   size_t max_partials_per_rule = 100'000;

@@ -4,6 +4,7 @@
 // --duration or SIGINT/SIGTERM; the events already collected are still processed.
 #include "kestrel/cli/run_command.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -24,8 +25,11 @@
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/cli/rule_package.h"
+#include "kestrel/cli/rule_reloader.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
+#include "kestrel/metrics/metrics.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
@@ -167,37 +171,70 @@ int Run(const RunOptions& options) {
   // Rules. A rule with an error is reported and left out; the others still run.
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
-  auto loaded = LoadRules(options.rules_dir, endgame, schema, limits);
-  if (!loaded.ok()) {
-    spdlog::error("{}", base::Message(loaded.status()));
-    return kExitUsage;
+  // A rule package (rule_package.h) brings its rule sources and compiled predicates.
+  std::unique_ptr<OpenedPackage> package;
+  std::optional<std::string> rules_dir = options.rules_dir;
+  bool rules_endgame = endgame;
+  if (rules_dir && IsRulePackage(*rules_dir)) {
+    auto opened = OpenRulePackage(*rules_dir);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    package = std::move(*opened);
+    rules_dir = package->rules_dir();
+    rules_endgame = package->dialect() == "endgame";
+    if (options.predicate_runtime != "native") {
+      spdlog::error("--predicate-runtime: the rule package brings its own predicates (target {})",
+                    package->target());
+      return kExitUsage;
+    }
   }
-  const std::vector<const rules::CompiledRule*>& active = loaded->active;  // detector rule i
-  size_t rules_failed = loaded->failed;
-  engine::Detector detector(schema, limits);
+  // A package's custom functions (eql::CustomFunction signatures for the compiler, the Lua
+  // module for the engine).
+  runtime::LuaFunctions* functions = package != nullptr ? package->functions() : nullptr;
   auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
   if (!predicate_runtime.ok()) {
     spdlog::error("{}", base::Message(predicate_runtime.status()));
     return kExitUsage;
   }
-  detector.UsePredicateRuntime(predicate_runtime->get());
-  for (const rules::CompiledRule* rule : active) {
-    if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
-      spdlog::error("{}", base::Message(s));  // accepted by LoadRules: not expected
-      return kExitFailure;
-    }
+  std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)> bind;
+  if (package != nullptr) {
+    bind = [&](const LoadedRules& loaded) -> absl::StatusOr<engine::PredicateRuntime*> {
+      auto bound = package->Bind(loaded.build, schema);
+      if (!bound.ok()) return bound.status();
+      spdlog::info("rule package {}: target {}, {} rules, hashes verified", *options.rules_dir,
+                   package->target(), loaded.active.size());
+      return *bound;
+    };
   }
-  if (absl::Status s = detector.Seal(); !s.ok()) {
-    spdlog::error("{}", base::Message(s));
-    return kExitFailure;
+  auto first = FirstGeneration(rules_dir, rules_endgame, schema, limits, predicate_runtime->get(),
+                               bind, functions);
+  if (!first.ok()) {
+    spdlog::error("{}", base::Message(first.status()));
+    return first.status().code() == absl::StatusCode::kNotFound ? kExitUsage : kExitFailure;
   }
-  const engine::RuleIndexStats& index_stats = detector.index_stats();
+  RuleGeneration generation = std::move(*first);
+  // Rule i of the running set (the Detector's rule i); replaced by a reload.
+  const std::vector<const rules::CompiledRule*>* active = &generation.rules.active;
+  size_t rules_failed = generation.rules.failed;
+  const engine::RuleIndexStats& index_stats = generation.detector->index_stats();
   spdlog::debug("rule index: {} of {} stages anchored, {} hashed values, {} patterns",
                 index_stats.anchored_stages, index_stats.stages, index_stats.hashed_values,
                 index_stats.patterns);
-  std::vector<uint64_t> alerts_per_rule(active.size(), 0);
+  absl::flat_hash_map<std::string, uint64_t> alerts_per_rule;  // by rule id
   if (options.workers < 1 || options.workers > 256) {
     spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
+    return kExitUsage;
+  }
+  // The parallel detector's workers evaluate natively and have no function runtime: a package's
+  // own predicates (user-written ones differ from the rule text) and functions need one worker.
+  if (options.workers > 1 && package != nullptr &&
+      (package->target() != "ir" || package->functions() != nullptr)) {
+    spdlog::error(
+        "--workers {}: a rule package with {} predicates{} runs with --workers 1 (for now)",
+        options.workers, package->target(),
+        package->functions() != nullptr ? " and custom functions" : "");
     return kExitUsage;
   }
   if (options.workers > 1 && options.predicate_runtime != "native") {
@@ -281,7 +318,7 @@ int Run(const RunOptions& options) {
   std::mutex alert_mu;
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
     std::lock_guard<std::mutex> lock(alert_mu);
-    engine::Alert alert = MakeAlert(*active[rule], m, schema);
+    engine::Alert alert = MakeAlert(*(*active)[rule], m, schema);
     ledger.Mark(&alert);
     if (recorder) {
       auto path = recorder->Dump(alert);
@@ -296,8 +333,20 @@ int Run(const RunOptions& options) {
       if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
       return;
     }
-    ++alerts_per_rule[rule];
+    ++alerts_per_rule[(*active)[rule]->spec.id];
   };
+  // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
+  std::unique_ptr<RuleWatcher> watcher;
+  uint64_t reloads = 0, reload_failures = 0;
+  if (options.reload && package == nullptr && !generation.rules.directory.empty()) {
+    auto started = RuleWatcher::Start(generation.rules.directory);
+    if (started.ok()) {
+      watcher = std::move(*started);
+    } else {
+      spdlog::warn("rule directory not watched ({}); changes need a restart",
+                   base::Message(started.status()));
+    }
+  }
   std::unique_ptr<bus::ParallelDetector> parallel;
   if (options.workers > 1) {
     bus::ParallelOptions bus_options;
@@ -305,7 +354,7 @@ int Run(const RunOptions& options) {
     bus_options.policy = queue_policy;
     bus_options.limits = limits;
     std::vector<const eql::IrProgram*> programs;
-    for (const rules::CompiledRule* rule : active) programs.push_back(rule->program.get());
+    for (const rules::CompiledRule* rule : *active) programs.push_back(rule->program.get());
     auto created =
         bus::ParallelDetector::Create(schema, std::move(programs), bus_options, on_match);
     if (!created.ok()) {
@@ -319,6 +368,88 @@ int Run(const RunOptions& options) {
         options.workers, parallel->local_rules(), parallel->global_rules(),
         queue_policy == bus::FullPolicy::kDrop ? "drop" : "block");
   }
+  // Metrics (`--metrics-addr`): this thread publishes a snapshot now and then; the server
+  // thread only renders the latest one.
+  metrics::Registry registry;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::array<uint64_t, schema::Schema::kMaxCategories> events_by_category{};
+  auto publish = [&] {
+    if (!metrics_server) return;
+    metrics::Snapshot snap;
+    sources::SourceStats st = (*source)->stats();
+    snap.source = std::string((*source)->name());
+    snap.events = st.events;
+    for (size_t c = 0; c < events_by_category.size(); ++c) {
+      if (events_by_category[c] == 0) continue;
+      snap.events_by_category.emplace_back(
+          std::string(schema.CategoryName(static_cast<schema::CategoryId>(c))),
+          events_by_category[c]);
+    }
+    snap.malformed = st.malformed;
+    snap.kernel_drops = st.kernel_drops;
+    snap.user_drops = st.user_drops;
+    snap.rule_set_version = generation.version;
+    snap.rule_set_loaded_at = generation.loaded_at;
+    snap.reloads = reloads;
+    snap.reload_failures = reload_failures;
+    if (parallel) {
+      for (const bus::PartitionStats& p : parallel->partition_stats()) {
+        snap.queue_drops += p.dropped;
+        snap.partitions.push_back({p.routed, p.dropped, p.depth});
+      }
+    }
+    std::lock_guard<std::mutex> lock(alert_mu);
+    snap.alerts = (*sink)->written();
+    snap.alerts_lost = lost_alerts;
+    for (size_t r = 0; r < active->size(); ++r) {
+      metrics::RuleSnapshot rs;
+      rs.id = (*active)[r]->spec.id;
+      auto it = alerts_per_rule.find(rs.id);
+      rs.alerts = it == alerts_per_rule.end() ? 0 : it->second;
+      if (!parallel) {  // worker engines are read only by their threads
+        const engine::EngineStats& es = generation.detector->stats(r);
+        rs.partials = es.partials;
+        rs.expired = es.expired;
+        rs.evicted = es.evicted;
+        rs.predicate_errors = generation.detector->predicate_errors(r);
+      }
+      snap.rules.push_back(std::move(rs));
+    }
+    registry.Publish(std::move(snap));
+  };
+  if (options.metrics_addr) {
+    auto started = metrics::MetricsServer::Start(*options.metrics_addr, &registry);
+    if (!started.ok()) {
+      spdlog::error("--metrics-addr: {}", base::Message(started.status()));
+      return kExitUsage;
+    }
+    metrics_server = std::move(*started);
+    spdlog::info("metrics: http://{}:{}/metrics", metrics_server->host(), metrics_server->port());
+    publish();
+  }
+  // A ticker asks for a fresh snapshot twice a second (checked between events: one relaxed load).
+  std::atomic<bool> publish_due{false}, ticker_done{false};
+  std::thread ticker;
+  if (metrics_server) {
+    ticker = std::thread([&] {
+      while (!ticker_done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (int i = 0; i < 4 && !ticker_done.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        publish_due.store(true, std::memory_order_relaxed);
+      }
+    });
+  }
+  struct TickerStop {
+    std::atomic<bool>& done;
+    std::thread& thread;
+    ~TickerStop() {
+      done.store(true);
+      if (thread.joinable()) thread.join();
+    }
+  } ticker_stop{ticker_done, ticker};
+
   DurationTimer timer(live ? options.duration_ns : 0);
   while (true) {
     auto more = (*source)->Next(&event);
@@ -338,6 +469,31 @@ int Run(const RunOptions& options) {
       break;
     }
     if (!*more) break;
+    if (watcher && watcher->ReloadDue()) {
+      if (parallel) {
+        spdlog::warn(
+            "the rule directory changed; hot reload needs --workers 1 (for now): restart "
+            "to apply it");
+      } else {
+        ReloadOutcome outcome;
+        auto next =
+            NextGeneration(generation, endgame, schema, limits, predicate_runtime->get(), &outcome);
+        if (next.ok()) {
+          generation = std::move(*next);  // between two events: no event sees half a set
+          ++reloads;
+          publish();
+          spdlog::info(
+              "rules reloaded: version {} at {}: {} rules ({} unchanged, state kept; {} added, "
+              "{} changed, {} removed)",
+              generation.version, generation.loaded_at, active->size(), outcome.kept, outcome.added,
+              outcome.changed, outcome.removed);
+        } else {
+          ++reload_failures;
+          spdlog::error("rule reload refused, version {} keeps running: {}", generation.version,
+                        base::Message(next.status()));
+        }
+      }
+    }
     if (recorder) {
       std::lock_guard<std::mutex> lock(alert_mu);
       recorder->Observe(event);
@@ -345,9 +501,16 @@ int Run(const RunOptions& options) {
     if (parallel) {
       parallel->Publish(event);
     } else {
-      detector.Process(event, index, on_match);
+      generation.detector->Process(event, index, on_match);
     }
     ++index;
+    if (metrics_server) {
+      ++events_by_category[event.primary_category()];
+      if (publish_due.load(std::memory_order_relaxed)) {
+        publish_due.store(false, std::memory_order_relaxed);
+        publish();
+      }
+    }
     if (index % 1'000'000 == 0) {
       std::lock_guard<std::mutex> lock(alert_mu);
       spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
@@ -358,9 +521,10 @@ int Run(const RunOptions& options) {
     parallel->Finish();  // drains every queue and delivers every match
     for (const bus::PartitionStats& p : parallel->partition_stats()) queue_drops += p.dropped;
   } else {
-    detector.Finish(on_match);
+    generation.detector->Finish(on_match);
   }
   warn_losses(true);
+  publish();
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
     exit_code = kExitFailure;
@@ -369,7 +533,7 @@ int Run(const RunOptions& options) {
   sources::SourceStats stats = (*source)->stats();
   std::string summary = fmt::format(
       "summary: events read: {}, malformed lines: {}, alerts: {}, rules: {} loaded, {} failed",
-      stats.events, stats.malformed, (*sink)->written(), active.size(), rules_failed);
+      stats.events, stats.malformed, (*sink)->written(), active->size(), rules_failed);
   if (live || stats.kernel_drops > 0 || stats.user_drops > 0) {
     summary += fmt::format(", kernel drops: {}, user drops: {}, parse failures: {}",
                            stats.kernel_drops, stats.user_drops, stats.malformed);
@@ -388,14 +552,20 @@ int Run(const RunOptions& options) {
     exit_code = kExitFailure;
   }
   uint64_t expired = 0, evicted = 0;
-  for (size_t r = 0; r < active.size(); ++r) {
-    engine::EngineStats s = parallel ? parallel->stats(r) : detector.stats(r);
+  for (size_t r = 0; r < active->size(); ++r) {
+    engine::EngineStats s = parallel ? parallel->stats(r) : generation.detector->stats(r);
     expired += s.expired;
     evicted += s.evicted;
-    if (alerts_per_rule[r] > 0 || s.evicted > 0) {
-      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", active[r]->spec.id,
-                   alerts_per_rule[r], s.expired, s.evicted);
+    const std::string& id = (*active)[r]->spec.id;
+    uint64_t alerts = alerts_per_rule.contains(id) ? alerts_per_rule[id] : 0;
+    if (alerts > 0 || s.evicted > 0) {
+      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", id, alerts,
+                   s.expired, s.evicted);
     }
+  }
+  if (reloads + reload_failures > 0) {
+    summary += fmt::format(", rule reloads: {} ({} refused), rule set version: {}", reloads,
+                           reload_failures, generation.version);
   }
   if (expired > 0 || evicted > 0) {
     summary += fmt::format(", partial matches expired: {}, evicted (quota): {}", expired, evicted);

@@ -48,6 +48,10 @@ struct RunOptions {
   // behind a bus::ParallelDetector (same alerts, same order). `queue_full`: "drop" or "block"
   // when a worker's queue is full; empty: drop for the live source, block for files.
   size_t workers = 1;
+  // `--metrics-addr HOST:PORT`: serve Prometheus metrics there (off when unset).
+  std::optional<std::string> metrics_addr;
+  // Watch the rule directory and reload on change or SIGHUP (`--no-reload` turns it off).
+  bool reload = true;
   std::string queue_full;
   std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
 };

@@ -11,6 +11,7 @@ Detector::~Detector() = default;
 absl::Status Detector::AddRule(const eql::IrProgram* program) {
   auto engine = QueryEngine::Create(program, schema_, limits_);
   if (!engine.ok()) return engine.status();
+  if (functions_ != nullptr) (*engine)->UseFunctions(functions_);
   if (runtime_ != nullptr) {
     auto predicates = runtime_->Compile(*program);
     if (!predicates.ok()) return predicates.status();
@@ -19,6 +20,11 @@ absl::Status Detector::AddRule(const eql::IrProgram* program) {
   programs_.push_back(program);
   engines_.push_back(std::move(*engine));
   return absl::OkStatus();
+}
+
+void Detector::AdoptRule(const eql::IrProgram* program, std::unique_ptr<QueryEngine> engine) {
+  programs_.push_back(program);
+  engines_.push_back(std::move(engine));
 }
 
 absl::Status Detector::Seal() {

@@ -33,10 +33,19 @@ class Detector {
   // Stage predicates of the rules added from now on are compiled by `runtime` (nullptr: the
   // native IR evaluator, the default). REQUIRES: `runtime` outlives this.
   void UsePredicateRuntime(PredicateRuntime* runtime) { runtime_ = runtime; }
+  // Custom functions of the rules added from now on. REQUIRES: `functions` outlives this.
+  void UseFunctions(FunctionRuntime* functions) { functions_ = functions; }
 
   // Adds rule number rule_count(). Fails (and adds nothing) when the engine refuses the program,
   // e.g. a pipe that cannot stream. REQUIRES: Seal() was not called; `program` outlives this.
   absl::Status AddRule(const eql::IrProgram* program);
+
+  // Hot reload: adds rule number rule_count() with an engine (and its partial matches) taken
+  // from an earlier Detector by ReleaseEngine(); `engine` must run `program`.
+  void AdoptRule(const eql::IrProgram* program, std::unique_ptr<QueryEngine> engine);
+  // Hot reload: moves rule `rule`'s engine out (for AdoptRule of the next Detector). Afterwards
+  // this Detector may only be destroyed.
+  std::unique_ptr<QueryEngine> ReleaseEngine(size_t rule) { return std::move(engines_[rule]); }
 
   // Builds the index. REQUIRES: called once, after the last AddRule(), before Process().
   absl::Status Seal();
@@ -69,6 +78,7 @@ class Detector {
   schema::Schema& schema_;
   EngineLimits limits_;
   PredicateRuntime* runtime_ = nullptr;
+  FunctionRuntime* functions_ = nullptr;
   std::vector<const eql::IrProgram*> programs_;
   std::vector<std::unique_ptr<QueryEngine>> engines_;
   std::unique_ptr<const RuleIndex> index_;

@@ -29,6 +29,16 @@ class RulePredicates {
   virtual uint64_t errors() const = 0;
 };
 
+// The custom functions of a rule set (IrOp::kCustomCall), implemented outside the engine
+// (runtime/lua/lua_functions.h). A failed call (error, step or memory limit) is null, counted by
+// the runtime. Strings a function returns live in ctx.scratch.
+class FunctionRuntime {
+ public:
+  virtual ~FunctionRuntime() = default;
+  virtual event::Value Call(const eql::IrNode& node, std::span<const event::Value> args,
+                            const eql::EvalContext& ctx) = 0;
+};
+
 class PredicateRuntime {
  public:
   virtual ~PredicateRuntime() = default;

@@ -567,6 +567,15 @@ class QueryEngine::Impl {
 
  public:
   void UsePredicates(std::unique_ptr<RulePredicates> p) { predicates_ = std::move(p); }
+  void UseFunctions(FunctionRuntime* functions) {
+    ctx_.custom_state = functions;
+    ctx_.custom = functions == nullptr
+                      ? nullptr
+                      : +[](void* state, const eql::IrNode& node,
+                            std::span<const event::Value> args, const eql::EvalContext& ctx) {
+                          return static_cast<FunctionRuntime*>(state)->Call(node, args, ctx);
+                        };
+  }
   uint64_t predicate_errors() const { return predicates_ != nullptr ? predicates_->errors() : 0; }
 
  private:
@@ -626,6 +635,8 @@ void QueryEngine::ShareEvidence(std::shared_ptr<const event::Event>* slot) {
 void QueryEngine::UsePredicates(std::unique_ptr<RulePredicates> predicates) {
   impl_->UsePredicates(std::move(predicates));
 }
+
+void QueryEngine::UseFunctions(FunctionRuntime* functions) { impl_->UseFunctions(functions); }
 
 uint64_t QueryEngine::predicate_errors() const { return impl_->predicate_errors(); }
 

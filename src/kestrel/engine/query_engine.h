@@ -91,6 +91,9 @@ class QueryEngine {
   // Stage predicates (and `until`) are evaluated by `predicates` instead of the IR evaluator
   // (PredicateRuntime). nullptr: native evaluation. Relation sub-queries and pipes stay native.
   void UsePredicates(std::unique_ptr<RulePredicates> predicates);
+  // Custom functions (IrOp::kCustomCall) are called through `functions` (nullptr: they are
+  // null). REQUIRES: outlives the engine.
+  void UseFunctions(FunctionRuntime* functions);
   // Events whose predicate evaluation failed in the runtime (0 for native evaluation).
   uint64_t predicate_errors() const;
 

@@ -91,6 +91,10 @@ void Dump(const IrNode& n, const schema::Schema& schema, std::string* out) {
     case IrOp::kTruthy:
       out->append("(truthy");
       break;
+    case IrOp::kCustomCall:
+      out->append("(custom ");
+      out->append(n.custom_name);
+      break;
     case IrOp::kCompare:
       out->append("(");
       out->append(CompareName(n.compare));

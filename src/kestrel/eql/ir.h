@@ -38,20 +38,21 @@ enum class IrType : uint8_t { kNull, kBool, kNumber, kString, kIp, kAny };
 std::string_view IrTypeName(IrType type);
 
 enum class IrOp : uint8_t {
-  kConst,     // value
-  kField,     // field (+ index for `args[0]`)
-  kNot,       // children[0]
-  kAnd,       // children (>= 2)
-  kOr,        // children (>= 2)
-  kCompare,   // children[0] compare children[1]
-  kArith,     // children[0] arith children[1]
-  kNeg,       // -children[0]
-  kIn,        // children[0] in set (constants); negated for `not in`
-  kWildcard,  // children[0] matches any of set (string patterns); negated for `!=`
-  kRegex,     // children[0] matches any of set (regex patterns)
-  kCall,      // builtin(children...)
-  kRelation,  // Endgame: relation to a process matching children[0] in `category`
-  kTruthy,    // Endgame: children[0] used as a condition (non-empty, non-zero, present object)
+  kConst,       // value
+  kField,       // field (+ index for `args[0]`)
+  kNot,         // children[0]
+  kAnd,         // children (>= 2)
+  kOr,          // children (>= 2)
+  kCompare,     // children[0] compare children[1]
+  kArith,       // children[0] arith children[1]
+  kNeg,         // -children[0]
+  kIn,          // children[0] in set (constants); negated for `not in`
+  kWildcard,    // children[0] matches any of set (string patterns); negated for `!=`
+  kRegex,       // children[0] matches any of set (regex patterns)
+  kCall,        // builtin(children...)
+  kRelation,    // Endgame: relation to a process matching children[0] in `category`
+  kTruthy,      // Endgame: children[0] used as a condition (non-empty, non-zero, present object)
+  kCustomCall,  // custom function `custom_name` (index `custom`) of the arguments in children
 };
 
 struct IrNode {
@@ -67,6 +68,8 @@ struct IrNode {
   CompareOp compare = CompareOp::kEq;  // kCompare
   ArithOp arith = ArithOp::kAdd;       // kArith
   Builtin builtin = Builtin::kAdd;     // kCall
+  uint32_t custom = 0;                 // kCustomCall: index in CompileOptions::functions
+  std::string custom_name;             // kCustomCall
   RelationKind relation = RelationKind::kDescendantOf;   // kRelation
   std::optional<schema::CategoryId> category;            // kRelation: nullopt = any
   bool case_insensitive = false;                         // kCompare, kIn, kWildcard, kRegex, kCall

@@ -246,6 +246,12 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
     }
     case IrOp::kTruthy:
       return Truthy(node, ctx);
+    case IrOp::kCustomCall: {
+      if (ctx.custom == nullptr) return Value::Null();
+      absl::InlinedVector<Value, 4> args;
+      for (const IrNodePtr& c : node.children) args.push_back(EvalIr(*c, ctx));
+      return ctx.custom(ctx.custom_state, node, args, ctx);
+    }
     case IrOp::kRelation:
       if (ctx.relation == nullptr) return Value::Null();
       return ctx.relation(ctx.relation_state, node, ctx);

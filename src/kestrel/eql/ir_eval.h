@@ -29,6 +29,11 @@ struct EvalContext {
   // a resolver they evaluate to null.
   event::Value (*relation)(void* state, const IrNode& node, const EvalContext& ctx) = nullptr;
   void* relation_state = nullptr;
+  // Custom functions (kCustomCall) need the rule package's function runtime; without one they
+  // evaluate to null.
+  event::Value (*custom)(void* state, const IrNode& node, std::span<const event::Value> args,
+                         const EvalContext& ctx) = nullptr;
+  void* custom_state = nullptr;
 };
 
 event::Value EvalIr(const IrNode& node, const EvalContext& ctx);

@@ -212,6 +212,7 @@ class Analyzer {
   IrNodePtr LowerIn(const InExpr& e);
   IrNodePtr LowerMatch(const MatchExpr& e);
   IrNodePtr LowerCall(const CallExpr& e, IrNodePtr receiver = nullptr);
+  IrNodePtr LowerCustomCall(const CallExpr& e, IrNodePtr receiver, uint32_t index);
   IrNodePtr LowerRelation(const RelationExpr& e);
   IrNodePtr Wildcard(IrNodePtr operand, std::vector<Value> patterns, bool ci, bool question_mark,
                      bool negated, Span span);
@@ -588,6 +589,13 @@ IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
 
 IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
   const BuiltinInfo* info = FindBuiltin(e.name);
+  if (info == nullptr && options_.functions != nullptr) {
+    for (size_t i = 0; i < options_.functions->size(); ++i) {
+      if ((*options_.functions)[i].name == e.name) {
+        return LowerCustomCall(e, std::move(receiver), static_cast<uint32_t>(i));
+      }
+    }
+  }
   if (info == nullptr) {
     Error(e.name_span, fmt::format("unknown function `{}`", e.name));
     return nullptr;
@@ -647,6 +655,40 @@ IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
   return Fold(std::move(n));
 }
 
+IrNodePtr Analyzer::LowerCustomCall(const CallExpr& e, IrNodePtr receiver, uint32_t index) {
+  const CustomFunction& f = (*options_.functions)[index];
+  if (e.case_insensitive) {
+    Error(e.name_span, fmt::format("`{}` has no case-insensitive `~` form", f.name));
+    return nullptr;
+  }
+  std::vector<IrNodePtr> args;
+  if (receiver) args.push_back(std::move(receiver));
+  for (const ExprPtr& a : e.args) {
+    IrNodePtr x = LowerExpr(*a);
+    if (!x) return nullptr;
+    args.push_back(std::move(x));
+  }
+  if (args.size() != f.params.size()) {
+    Error(e.span, fmt::format("`{}` takes {} argument{}, not {}", f.name, f.params.size(),
+                              f.params.size() == 1 ? "" : "s", args.size()));
+    return nullptr;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    IrType want = f.params[i];
+    IrType got = args[i]->type;
+    if (want != IrType::kAny && got != IrType::kAny && got != IrType::kNull && got != want) {
+      Error(args[i]->span, fmt::format("argument {} of `{}` must be {}, not {}", i + 1, f.name,
+                                       IrTypeName(want), IrTypeName(got)));
+      return nullptr;
+    }
+  }
+  auto n = Make(IrOp::kCustomCall, f.result, e.span);
+  n->custom = index;
+  n->custom_name = f.name;
+  n->children = std::move(args);
+  return n;  // never folded: the function runs only in the engine
+}
+
 IrNodePtr Analyzer::LowerRelation(const RelationExpr& e) {
   auto n = Make(IrOp::kRelation, IrType::kBool, e.span);
   n->relation = e.relation;
@@ -659,7 +701,8 @@ IrNodePtr Analyzer::LowerRelation(const RelationExpr& e) {
 
 IrNodePtr Analyzer::Fold(IrNodePtr node) {
   if (!options_.fold) return node;
-  if (node->op == IrOp::kRelation || node->op == IrOp::kConst || node->op == IrOp::kField) {
+  if (node->op == IrOp::kRelation || node->op == IrOp::kConst || node->op == IrOp::kField ||
+      node->op == IrOp::kCustomCall) {
     return node;
   }
   for (const IrNodePtr& c : node->children) {

@@ -28,7 +28,18 @@
 
 namespace kestrel::eql {
 
+// A user function callable from EQL (`name(args...)`), implemented outside the engine (a Lua
+// function or a Wasm export of a rule package's function module; runtime/functions.h). Calls are
+// type-checked against the declared signature (kAny accepts anything) and never folded.
+struct CustomFunction {
+  std::string name;
+  std::vector<IrType> params;
+  IrType result = IrType::kAny;
+};
+
 struct CompileOptions {
+  // Custom functions, by name; a built-in of the same name wins. REQUIRES: outlives Compile().
+  const std::vector<CustomFunction>* functions = nullptr;
   Dialect dialect = Dialect::kElasticsearch;
   bool strict = false;          // unknown fields are errors
   bool case_sensitive = false;  // Endgame dialect: compare strings with case

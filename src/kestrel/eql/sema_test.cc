@@ -201,3 +201,44 @@ TEST_F(SemaTest, LoweredPredicatesEvaluateAgainstEvents) {
 
 }  // namespace
 }  // namespace kestrel::eql
+
+namespace kestrel::eql {
+namespace {
+
+// Custom functions (CompileOptions::functions): resolved after the built-ins, type-checked
+// against their declared signature, never folded.
+TEST(SemaCustomFunctionTest, CallsAreCheckedAgainstTheSignature) {
+  schema::Schema schema;
+  std::vector<CustomFunction> functions = {
+      {"entropy", {IrType::kString}, IrType::kNumber},
+      {"length", {IrType::kString}, IrType::kBool},  // a built-in's name: the built-in wins
+  };
+  CompileOptions options;
+  options.functions = &functions;
+  auto error = [&](std::string_view q) {
+    CompileResult r = Compile(q, schema, options);
+    return r.ok() ? std::string() : r.diagnostics[0].message;
+  };
+  CompileResult r = Compile(R"(process where entropy(process.name) > 3.5)", schema, options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics[0].message;
+  EXPECT_NE(DumpIr(*r.program, schema).find("(custom entropy"), std::string::npos)
+      << DumpIr(*r.program, schema);
+  // Constant arguments are not folded: the function only runs in the engine.
+  r = Compile(R"(process where entropy("abc") > 1)", schema, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(DumpIr(*r.program, schema).find("(custom entropy"), std::string::npos);
+  EXPECT_EQ(error(R"(process where entropy(process.pid) > 1)"),
+            "argument 1 of `entropy` must be a string, not a number");
+  EXPECT_EQ(error(R"(process where entropy(process.name, "x") > 1)"),
+            "`entropy` takes 1 argument, not 2");
+  EXPECT_EQ(error(R"(process where entropy(process.name) == "x")"),
+            error(R"(process where process.pid == "x")"));  // the result is a number
+  EXPECT_EQ(error(R"(process where nosuch(process.name))"), "unknown function `nosuch`");
+  r = Compile(R"(process where length(process.name) > 1)", schema, options);
+  EXPECT_TRUE(r.ok());
+  // Without the declaration the call is unknown.
+  EXPECT_FALSE(Compile(R"(process where entropy(process.name) > 1)", schema).ok());
+}
+
+}  // namespace
+}  // namespace kestrel::eql

@@ -101,6 +101,7 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
                                                             : eql::Dialect::kElasticsearch;
     compile.strict = options.strict;
     compile.case_sensitive = options.endgame_case_sensitive;
+    compile.functions = options.functions;
     eql::CompileResult result = eql::Compile(spec.query, schema, compile);
     const std::string& text = texts.Get(spec.file);
     for (eql::Diagnostic d : result.diagnostics) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kestrel/eql/ir.h"
+#include "kestrel/eql/sema.h"
 #include "kestrel/rules/rule_spec.h"
 #include "kestrel/schema/schema.h"
 
@@ -30,6 +31,8 @@ struct RuleSetOptions {
   RuleDialect default_dialect = RuleDialect::kElasticsearch;  // for rules that name none
   bool strict = false;                                        // unknown fields are errors
   bool endgame_case_sensitive = false;  // Endgame-dialect rules compare strings with case
+  // Custom functions rules may call (eql::CustomFunction). REQUIRES: outlives the build.
+  const std::vector<eql::CustomFunction>* functions = nullptr;
 };
 
 struct RuleSetBuild {

@@ -20,21 +20,20 @@ RegexCache::RegexCache() = default;
 RegexCache::~RegexCache() = default;
 
 const re2::RE2* RegexCache::Get(std::string_view pattern, bool case_insensitive) {
-  std::string key;
-  key.reserve(pattern.size() + 1);
-  key.push_back(case_insensitive ? 'i' : 's');
-  key.append(pattern);
-  auto it = cache_.find(key);
-  if (it == cache_.end()) {
-    if (cache_.size() >= kMaxEntries) {
-      cache_.clear();
+  auto& cache = cache_[case_insensitive ? 1 : 0];
+  absl::string_view key(pattern.data(), pattern.size());  // heterogeneous lookup: no allocation
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    if (cache_[0].size() + cache_[1].size() >= kMaxEntries) {
+      cache_[0].clear();
+      cache_[1].clear();
       ++clears_;
     }
     RE2::Options options;
     options.set_case_sensitive(!case_insensitive);
     options.set_log_errors(false);
     auto re = std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
-    it = cache_.emplace(std::move(key), std::move(re)).first;
+    it = cache.emplace(std::string(pattern), std::move(re)).first;
   }
   return it->second->ok() ? it->second.get() : nullptr;
 }
@@ -58,6 +57,11 @@ using event::ValueKind;
 
 Value Read(const kestrel_host_ctx* ctx, uint32_t field, int32_t index) {
   if (ctx == nullptr || ctx->eval == nullptr || ctx->eval->event == nullptr) return Value::Null();
+  if (field >= ctx->field_base) {
+    uint32_t i = field - ctx->field_base;
+    if (i >= ctx->field_map.size()) return Value::Null();
+    field = ctx->field_map[i];
+  }
   const Value* v = ctx->eval->event->Find(schema::FieldId{field});
   if (v == nullptr) return Value::Null();
   if (index == KESTREL_WHOLE_FIELD) return *v;
@@ -120,6 +124,20 @@ using kestrel::runtime::Read;
 extern "C" {
 
 uint32_t kestrel_host_api_version(void) { return KESTREL_HOST_API_VERSION; }
+
+uint32_t kestrel_field_id(const kestrel_host_ctx* ctx, const char* name, uint32_t name_len) {
+  if (ctx == nullptr || ctx->eval == nullptr || ctx->eval->schema == nullptr || name == nullptr) {
+    return KESTREL_NO_FIELD;
+  }
+  auto id = ctx->eval->schema->Find(std::string_view(name, name_len));
+  if (!id) return KESTREL_NO_FIELD;
+  if (id->value < ctx->field_base) return id->value;
+  // A package predicate: translate back into the package's id space (see FieldMap).
+  for (size_t i = 0; i < ctx->field_map.size(); ++i) {
+    if (ctx->field_map[i] == id->value) return ctx->field_base + static_cast<uint32_t>(i);
+  }
+  return KESTREL_NO_FIELD;
+}
 
 int32_t kestrel_field_kind(const kestrel_host_ctx* ctx, uint32_t field, int32_t index) {
   return static_cast<int32_t>(Read(ctx, field, index).kind());

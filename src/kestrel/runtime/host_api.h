@@ -38,7 +38,8 @@ class RegexCache {
   uint64_t clears() const { return clears_; }
 
  private:
-  absl::flat_hash_map<std::string, std::unique_ptr<re2::RE2>> cache_;
+  // By pattern; [0] case-sensitive, [1] case-insensitive.
+  absl::flat_hash_map<std::string, std::unique_ptr<re2::RE2>> cache_[2];
   uint64_t clears_ = 0;
 };
 
@@ -56,12 +57,22 @@ struct kestrel_host_ctx {
       nullptr;  // the event being evaluated (never null in a call)
   std::span<const kestrel::eql::IrNode* const> nodes;  // the predicate's nodes in pre-order
   kestrel::runtime::RegexCache* regexes = nullptr;     // required for REGEX operators
+  // FieldIds in the predicate that are >= field_base are translated through field_map (a rule
+  // package's dynamic field ids -> this schema's); others are used as they are.
+  uint32_t field_base = UINT32_MAX;
+  std::span<const uint32_t> field_map;
   // Set by kestrel_report_error; the runtime reads and clears it after each call.
   bool error = false;
   kestrel::runtime::ErrorReport last_error;
 };
 
 namespace kestrel::runtime {
+
+// How a predicate's FieldIds map to this schema's (kestrel_host_ctx::field_base/field_map).
+struct FieldMap {
+  uint32_t base = UINT32_MAX;
+  std::vector<uint32_t> map;
+};
 
 // The nodes of `root` in pre-order (root first, children left to right), as the code
 // generators number them for kestrel_eval_node / kestrel_lineage. Iterative (no recursion).

@@ -3,6 +3,7 @@
 #include "kestrel/runtime/host_api.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include "kestrel/eql/sema.h"
 
@@ -59,6 +60,20 @@ TEST_F(HostApiTest, TypedReadsFollowTheValueKind) {
   uint32_t missing = schema_.Find("process.executable")->value;
   EXPECT_EQ(kestrel_field_kind(&ctx_, missing, KESTREL_WHOLE_FIELD), KESTREL_KIND_NULL);
   EXPECT_EQ(kestrel_field_array_len(&ctx_, missing), -1);
+}
+
+TEST_F(HostApiTest, FieldIdsResolveNamesInThePredicatesIdSpace) {
+  eval_.schema = &schema_;
+  EXPECT_EQ(kestrel_field_id(&ctx_, "process.name", 12), Id("process.name"));
+  EXPECT_EQ(kestrel_field_id(&ctx_, "no.such.field", 13), KESTREL_NO_FIELD);
+  // A package predicate whose dynamic ids start at `flag`'s id and are shifted by one.
+  uint32_t flag = Id("flag");
+  std::vector<uint32_t> map = {UINT32_MAX, flag};
+  ctx_.field_base = flag;
+  ctx_.field_map = map;
+  EXPECT_EQ(kestrel_field_id(&ctx_, "flag", 4), flag + 1);
+  EXPECT_EQ(kestrel_field_bool(&ctx_, flag + 1, KESTREL_WHOLE_FIELD), 1);      // mapped back
+  EXPECT_EQ(kestrel_field_id(&ctx_, "process.name", 12), Id("process.name"));  // catalogue
 }
 
 TEST_F(HostApiTest, ArrayElementsCountFromEitherEnd) {
@@ -150,6 +165,18 @@ TEST(RegexCacheTest, ClearsWhenFull) {
   }
   EXPECT_EQ(cache.clears(), 1u);
   EXPECT_EQ(cache.Get("(", false), nullptr);
+}
+
+TEST(RegexCacheTest, CaseModesAreCachedApart) {
+  RegexCache cache;
+  const re2::RE2* sensitive = cache.Get("abc", false);
+  const re2::RE2* insensitive = cache.Get("abc", true);
+  ASSERT_NE(sensitive, nullptr);
+  ASSERT_NE(insensitive, nullptr);
+  EXPECT_NE(sensitive, insensitive);
+  EXPECT_EQ(cache.Get("abc", false), sensitive);  // cached
+  EXPECT_FALSE(RE2::FullMatch("ABC", *sensitive));
+  EXPECT_TRUE(RE2::FullMatch("ABC", *insensitive));
 }
 
 }  // namespace

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/runtime/host_api.h"
 #include "kestrel/runtime/lua/lua_codegen.h"
+#include "kestrel/runtime/lua/lua_functions.h"
+#include "kestrel/runtime/lua/lua_predicates.h"
 #include "kestrel/runtime/predicate_errors.h"
 
 namespace kestrel::runtime {
@@ -150,6 +153,113 @@ TEST(LuaRuntimeTest, UserChunksReadFieldsThroughTheHostApi) {
   ASSERT_TRUE(h.ok()) << h.status();
   std::string error;
   EXPECT_EQ(lua->Call((*h)[0], &ctx, &error), KESTREL_TRUE) << error;
+}
+
+TEST(LuaPredicateRuntimeTest, ForeignChunksRunUnderTheStepHook) {
+  schema::Schema schema;
+  eql::CompileResult r = eql::Compile("process where process.name == \"x\"", schema);
+  ASSERT_TRUE(r.ok());
+  std::vector<std::string> logged;
+  auto runtime = LuaPredicateRuntime::Create(
+      {.max_instructions = 100'000}, [&](std::string_view line) { logged.emplace_back(line); });
+  ASSERT_TRUE(runtime.ok());
+  event::Event e = event::EventBuilder(schema).Category("process").Str("process.name", "x").Build();
+  eql::EvalContext ctx;
+  ctx.event = &e;
+  const eql::IrStage& stage = r.program->stages[0];
+  // The generated chunk (hook-free state) and the same text loaded as a package's predicate.
+  auto generated = (*runtime)->Compile(*r.program);
+  ASSERT_TRUE(generated.ok());
+  EXPECT_TRUE((*generated)->Holds(stage, ctx));
+  auto same = (*runtime)->Load(*r.program, GenerateLua(*r.program).source, "same");
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE((*same)->Holds(stage, ctx));
+  // A foreign chunk that loops forever is stopped, false, counted and logged.
+  auto foreign = (*runtime)->Load(
+      *r.program, "local k = ... return { function() while true do end end }", "looping");
+  ASSERT_TRUE(foreign.ok()) << foreign.status();
+  EXPECT_FALSE((*foreign)->Holds(stage, ctx));
+  EXPECT_FALSE((*foreign)->Holds(stage, ctx));
+  EXPECT_EQ((*foreign)->errors(), 2u);
+  ASSERT_EQ(logged.size(), 2u);  // the 1st and 2nd error
+  EXPECT_NE(logged[0].find("step limit"), std::string::npos) << logged[0];
+  // A chunk with the wrong number of predicates is refused.
+  EXPECT_FALSE((*runtime)->Load(*r.program, "return {}", "empty").ok());
+}
+
+constexpr char kFunctionModule[] = R"(
+local kestrel = ...
+return {
+  upper = { params = {"string"}, returns = "string", fn = function(s) return s and s:upper() end },
+  double = { params = {"number"}, returns = "number", fn = function(x) return x and x * 2 end },
+  spin = { params = {}, returns = "bool", fn = function() while true do end end },
+  table = { params = {"any"}, returns = "any", fn = function() return {} end },
+}
+)";
+
+TEST(LuaFunctionsTest, CustomFunctionsRunInTheEngineUnderEveryPredicateRuntime) {
+  std::vector<std::string> logged;
+  auto functions =
+      LuaFunctions::Load(kFunctionModule, "functions.lua", {.max_instructions = 100'000},
+                         [&](std::string_view l) { logged.emplace_back(l); });
+  ASSERT_TRUE(functions.ok()) << functions.status();
+  const auto& sig = (*functions)->signatures();
+  ASSERT_EQ(sig.size(), 4u);
+  EXPECT_EQ(sig[0].name, "double");  // sorted by name
+  EXPECT_EQ(sig[0].result, eql::IrType::kNumber);
+  EXPECT_EQ(sig[2].name, "table");
+  EXPECT_EQ(sig[2].params, std::vector<eql::IrType>{eql::IrType::kAny});
+
+  schema::Schema schema;
+  std::vector<event::Event> events;
+  for (auto [name, pid] : {std::pair{"cmd.exe", 42}, {"cmd.exe", 7}, {"sh", 42}}) {
+    events.push_back(event::EventBuilder(schema)
+                         .Category("process")
+                         .Str("process.name", name)
+                         .Int("process.pid", pid)
+                         .Build());
+  }
+  eql::CompileOptions options;
+  options.functions = &sig;
+  eql::CompileResult r = eql::Compile(
+      R"(process where upper(process.name) == "CMD.EXE" and double(process.pid) == 84)", schema,
+      options);
+  ASSERT_TRUE(r.ok()) << r.diagnostics[0].message;
+  auto lua = LuaPredicateRuntime::Create();
+  ASSERT_TRUE(lua.ok());
+  for (engine::PredicateRuntime* runtime : {static_cast<engine::PredicateRuntime*>(nullptr),
+                                            static_cast<engine::PredicateRuntime*>(lua->get())}) {
+    auto engine = engine::QueryEngine::Create(r.program.get(), schema);
+    ASSERT_TRUE(engine.ok());
+    (*engine)->UseFunctions(functions->get());
+    if (runtime != nullptr) (*engine)->UsePredicates(std::move(*runtime->Compile(*r.program)));
+    for (size_t i = 0; i < events.size(); ++i) (*engine)->Process(events[i], i);
+    std::vector<engine::QueryMatch> matches = (*engine)->Finish();
+    ASSERT_EQ(matches.size(), 1u);
+    EXPECT_EQ(matches[0].event_indexes[0], 0u);
+  }
+  EXPECT_EQ((*functions)->errors(), 0u);
+
+  // A function that spins or returns a table is null for the event, counted and logged.
+  eql::CompileResult spin =
+      eql::Compile(R"(process where spin() or table(1) == 1)", schema, options);
+  ASSERT_TRUE(spin.ok());
+  auto engine = engine::QueryEngine::Create(spin.program.get(), schema);
+  (*engine)->UseFunctions(functions->get());
+  (*engine)->Process(events[0], 0);
+  EXPECT_TRUE((*engine)->Finish().empty());
+  EXPECT_EQ((*functions)->errors(), 2u);
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_NE(logged[0].find("step limit"), std::string::npos) << logged[0];
+  EXPECT_NE(logged[1].find("returned a table"), std::string::npos) << logged[1];
+}
+
+TEST(LuaFunctionsTest, BadModulesAreRefused) {
+  EXPECT_FALSE(LuaFunctions::Load("return 1", "x").ok());
+  EXPECT_FALSE(
+      LuaFunctions::Load("return { f = { params = {\"blob\"}, fn = function() end } }", "x").ok());
+  EXPECT_FALSE(LuaFunctions::Load("return { f = { params = {} } }", "x").ok());
+  EXPECT_FALSE(LuaFunctions::Load("return { f = { fn = os.exit } }", "x").ok());  // os is nil
 }
 
 TEST(ErrorCounterTest, LogsAtPowersOfTwo) {

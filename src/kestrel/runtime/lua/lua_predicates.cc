@@ -16,13 +16,19 @@ class LuaRulePredicates : public engine::RulePredicates {
   };
 
   LuaRulePredicates(LuaRuntime* lua, kestrel_host_ctx* host, std::vector<Stage> stages,
-                    std::string name, const ErrorLogger* logger)
-      : lua_(lua), host_(host), stages_(std::move(stages)), errors_(std::move(name), logger) {}
+                    std::string name, const ErrorLogger* logger, FieldMap fields)
+      : lua_(lua),
+        host_(host),
+        stages_(std::move(stages)),
+        errors_(std::move(name), logger),
+        fields_(std::move(fields)) {}
 
   bool Holds(const eql::IrStage& stage, const eql::EvalContext& ctx) override {
     for (const Stage& s : stages_) {
       if (s.stage != &stage) continue;
       host_->eval = &ctx;
+      host_->field_base = fields_.base;
+      host_->field_map = fields_.map;
       host_->nodes = s.nodes;
       int32_t r = lua_->Call(s.handle, host_, &error_);
       host_->eval = nullptr;
@@ -41,6 +47,7 @@ class LuaRulePredicates : public engine::RulePredicates {
   kestrel_host_ctx* host_;
   std::vector<Stage> stages_;
   ErrorCounter errors_;
+  FieldMap fields_;
   std::string error_;
 };
 
@@ -50,8 +57,12 @@ absl::StatusOr<std::unique_ptr<LuaPredicateRuntime>> LuaPredicateRuntime::Create
     const LuaLimits& limits, ErrorLogger logger) {
   auto lua = LuaRuntime::Create(limits);
   if (!lua.ok()) return lua.status();
+  LuaLimits unhooked = limits;
+  unhooked.step_hook = false;
+  auto generated = LuaRuntime::Create(unhooked);
+  if (!generated.ok()) return generated.status();
   auto runtime = std::unique_ptr<LuaPredicateRuntime>(
-      new LuaPredicateRuntime(std::move(*lua), std::move(logger)));
+      new LuaPredicateRuntime(std::move(*lua), std::move(*generated), std::move(logger)));
   runtime->host_.regexes = &runtime->regexes_;
   return runtime;
 }
@@ -63,11 +74,14 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> LuaPredicateRuntime::Com
 }
 
 absl::StatusOr<std::unique_ptr<engine::RulePredicates>> LuaPredicateRuntime::Load(
-    const eql::IrProgram& program, std::string_view source, std::string_view name) {
+    const eql::IrProgram& program, std::string_view source, std::string_view name,
+    FieldMap fields) {
   std::vector<const eql::IrStage*> stages;
   for (const eql::IrStage& s : program.stages) stages.push_back(&s);
   if (program.until) stages.push_back(&*program.until);
-  auto handles = lua_->Load(source, name);
+  // Only the generator's own output may run without the step hook.
+  LuaRuntime* lua = source == GenerateLua(program).source ? generated_.get() : lua_.get();
+  auto handles = lua->Load(source, name);
   if (!handles.ok()) return handles.status();
   if (handles->size() != stages.size()) {
     return absl::InvalidArgumentError(
@@ -79,8 +93,8 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> LuaPredicateRuntime::Loa
     out.push_back({stages[i], (*handles)[i], NumberNodes(*stages[i]->predicate)});
   }
   ++rules_;
-  return std::unique_ptr<engine::RulePredicates>(
-      new LuaRulePredicates(lua_.get(), &host_, std::move(out), std::string(name), &logger_));
+  return std::unique_ptr<engine::RulePredicates>(new LuaRulePredicates(
+      lua, &host_, std::move(out), std::string(name), &logger_, std::move(fields)));
 }
 
 }  // namespace kestrel::runtime

@@ -8,6 +8,7 @@ extern "C" {
 #include <lualib.h>
 }
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "fmt/format.h"
@@ -77,6 +78,17 @@ int RequireApi(lua_State* L) {
 }
 int ApiVersion(lua_State* L) {
   lua_pushinteger(L, kestrel_host_api_version());
+  return 1;
+}
+int FieldId(lua_State* L) {
+  size_t n = 0;
+  const char* name = luaL_checklstring(L, 1, &n);
+  uint32_t id = kestrel_field_id(Self(L)->ctx, name, static_cast<uint32_t>(n));
+  if (id == KESTREL_NO_FIELD) {
+    lua_pushnil(L);
+  } else {
+    lua_pushnumber(L, id);
+  }
   return 1;
 }
 int FieldKind(lua_State* L) {
@@ -154,6 +166,7 @@ int ReportError(lua_State* L) {
 constexpr luaL_Reg kHostFunctions[] = {
     {"require_api", RequireApi},
     {"api_version", ApiVersion},
+    {"field_id", FieldId},
     {"field_kind", FieldKind},
     {"field_i64", FieldI64},
     {"field_f64", FieldF64},
@@ -242,7 +255,7 @@ absl::StatusOr<std::unique_ptr<LuaRuntime>> LuaRuntime::Create(const LuaLimits& 
   lua_pushinteger(L, KESTREL_HOST_API_VERSION);
   lua_setfield(L, -2, "API_VERSION");
   lua_setfield(L, LUA_REGISTRYINDEX, kHostTable);
-  lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInterval);
+  if (limits.step_hook) lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInterval);
   return std::unique_ptr<LuaRuntime>(new LuaRuntime(std::move(s)));
 }
 
@@ -324,6 +337,163 @@ int32_t LuaRuntime::Call(int handle, kestrel_host_ctx* ctx, std::string* error) 
     return kError;
   }
   return r;
+}
+
+absl::StatusOr<std::vector<LuaRuntime::FunctionSpec>> LuaRuntime::LoadFunctions(
+    std::string_view source, std::string_view name) {
+  lua_State* L = state_->L;
+  if (!source.empty() && source[0] == LUA_SIGNATURE[0]) {
+    return absl::InvalidArgumentError(fmt::format("{}: binary Lua chunks are refused", name));
+  }
+  std::string chunk_name = fmt::format("={}", name);
+  int top = lua_gettop(L);
+  auto fail = [&](std::string message) {
+    lua_settop(L, top);
+    return absl::InvalidArgumentError(fmt::format("{}: {}", name, message));
+  };
+  if (luaL_loadbuffer(L, source.data(), source.size(), chunk_name.c_str()) != 0) {
+    return fail(lua_isstring(L, -1) ? lua_tostring(L, -1) : "load error");
+  }
+  PushChunkEnv(L);
+  lua_setfenv(L, -2);
+  lua_getfield(L, LUA_REGISTRYINDEX, kHostTable);
+  state_->steps = 0;
+  state_->ctx = nullptr;
+  if (lua_pcall(L, 1, 1, 0) != 0) return fail(lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
+  if (!lua_istable(L, -1)) return fail("a function module must return a table");
+  std::vector<FunctionSpec> specs;
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {  // key at -2, spec at -1
+    if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1)) {
+      return fail("each entry must be name = { params = {...}, returns = ..., fn = function }");
+    }
+    FunctionSpec spec;
+    spec.name = lua_tostring(L, -2);
+    lua_getfield(L, -1, "returns");
+    spec.returns = lua_isstring(L, -1) ? lua_tostring(L, -1) : "any";
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "params");
+    if (lua_istable(L, -1)) {
+      for (int i = 1;; ++i) {
+        lua_rawgeti(L, -1, i);
+        if (lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          break;
+        }
+        if (!lua_isstring(L, -1)) return fail(spec.name + ": params must be type names");
+        spec.params.emplace_back(lua_tostring(L, -1));
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "fn");
+    if (!lua_isfunction(L, -1)) return fail(spec.name + ": fn must be a function");
+    spec.handle = luaL_ref(L, LUA_REGISTRYINDEX);
+    specs.push_back(std::move(spec));
+    lua_pop(L, 1);  // the spec table; the key stays for lua_next
+  }
+  lua_settop(L, top);
+  std::sort(specs.begin(), specs.end(),
+            [](const FunctionSpec& a, const FunctionSpec& b) { return a.name < b.name; });
+  return specs;
+}
+
+bool LuaRuntime::CallFunction(int handle, std::span<const event::Value> args,
+                              base::StringArena* arena, event::Value* result, std::string* error) {
+  using event::Value;
+  using event::ValueKind;
+  State& s = *state_;
+  lua_State* L = s.L;
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, static_cast<int>(args.size()) + 2)) {
+    *error = "too many arguments";
+    return false;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, handle);
+  for (const Value& v : args) {
+    switch (v.kind()) {
+      case ValueKind::kBool:
+        lua_pushboolean(L, v.as_bool());
+        break;
+      case ValueKind::kInt:
+        lua_pushnumber(L, static_cast<lua_Number>(v.as_int()));
+        break;
+      case ValueKind::kUint:
+        lua_pushnumber(L, static_cast<lua_Number>(v.as_uint()));
+        break;
+      case ValueKind::kDouble:
+        lua_pushnumber(L, v.as_double());
+        break;
+      case ValueKind::kString:
+        lua_pushlstring(L, v.as_string().data(), v.as_string().size());
+        break;
+      case ValueKind::kArray: {  // a table of its string, number and boolean elements
+        lua_createtable(L, static_cast<int>(v.as_array().size()), 0);
+        int i = 0;
+        for (const Value& e : v.as_array()) {
+          if (e.kind() == ValueKind::kString) {
+            lua_pushlstring(L, e.as_string().data(), e.as_string().size());
+          } else if (e.kind() == ValueKind::kInt) {
+            lua_pushnumber(L, static_cast<lua_Number>(e.as_int()));
+          } else if (e.kind() == ValueKind::kDouble) {
+            lua_pushnumber(L, e.as_double());
+          } else if (e.kind() == ValueKind::kBool) {
+            lua_pushboolean(L, e.as_bool());
+          } else {
+            continue;
+          }
+          lua_rawseti(L, -2, ++i);
+        }
+        break;
+      }
+      default:
+        lua_pushnil(L);
+    }
+  }
+  s.steps = 0;
+  s.ctx = nullptr;
+  int rc = lua_pcall(L, static_cast<int>(args.size()), 1, 0);
+  if (rc != 0) {
+    const char* m = lua_tostring(L, -1);
+    *error = m != nullptr ? m : "error";
+    if (rc == LUA_ERRMEM) *error = "memory limit: " + *error;
+    lua_settop(L, top);
+    return false;
+  }
+  bool ok = true;
+  switch (lua_type(L, -1)) {
+    case LUA_TNIL:
+      *result = Value::Null();
+      break;
+    case LUA_TBOOLEAN:
+      *result = Value::Bool(lua_toboolean(L, -1));
+      break;
+    case LUA_TNUMBER: {
+      lua_Number n = lua_tonumber(L, -1);
+      if (n == static_cast<lua_Number>(static_cast<int64_t>(n)) && n > -9.2e18 && n < 9.2e18) {
+        *result = Value::Int(static_cast<int64_t>(n));
+      } else {
+        *result = Value::Double(n);
+      }
+      break;
+    }
+    case LUA_TSTRING: {
+      size_t n = 0;
+      const char* p = lua_tolstring(L, -1, &n);
+      if (arena == nullptr) {
+        *error = "no arena for a string result";
+        ok = false;
+      } else {
+        *result = Value::String(arena->Copy(std::string_view(p, n)));
+      }
+      break;
+    }
+    default:
+      *error = fmt::format("returned a {}", lua_typename(L, lua_type(L, -1)));
+      ok = false;
+  }
+  lua_settop(L, top);
+  return ok;
 }
 
 size_t LuaRuntime::memory_used() const { return state_->used; }

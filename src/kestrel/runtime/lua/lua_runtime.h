@@ -19,11 +19,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/base/arena.h"
+#include "kestrel/event/value.h"
 #include "kestrel/host_api_v1.h"
 
 struct lua_State;
@@ -33,6 +36,10 @@ namespace kestrel::runtime {
 struct LuaLimits {
   uint64_t max_instructions = 1'000'000;  // per call (and per chunk load)
   size_t max_memory = 64 << 20;           // bytes for the whole state
+  // The instruction-count hook (max_instructions). Off only for states that run nothing but
+  // Kestrel's generated chunks, which have no loop and no recursion (lua_codegen.h): the hook
+  // costs ~1 ns per interpreted instruction.
+  bool step_hook = true;
 };
 
 class LuaRuntime {
@@ -52,6 +59,25 @@ class LuaRuntime {
   // Calls a loaded function with `ctx` as the Host API context. Returns KESTREL_TRUE, _FALSE or
   // _NULL (any result other than the numbers 1 and 0 is NULL), or kError with *error set.
   int32_t Call(int handle, kestrel_host_ctx* ctx, std::string* error);
+
+  // Function modules (custom functions callable from EQL): the chunk returns
+  //   { name = { params = {"string", ...}, returns = "number", fn = function(...) end }, ... }
+  // with types string, number, bool or any. Specs come sorted by name.
+  struct FunctionSpec {
+    std::string name;
+    std::vector<std::string> params;
+    std::string returns;
+    int handle = 0;
+  };
+  absl::StatusOr<std::vector<FunctionSpec>> LoadFunctions(std::string_view source,
+                                                          std::string_view name);
+
+  // Calls a loaded function. Arguments: null -> nil, bool, numbers, strings, arrays -> tables of
+  // their scalar elements; other kinds -> nil.
+  // Result: nil -> null, boolean, number (integral values that fit int64 -> Int, else Double),
+  // string (copied into `arena`); any other type is an error. False with *error on failure.
+  bool CallFunction(int handle, std::span<const event::Value> args, base::StringArena* arena,
+                    event::Value* result, std::string* error);
 
   size_t memory_used() const;
 

@@ -111,6 +111,16 @@ const std::vector<HostFunction>& HostFunctions() {
                    ret(r, static_cast<s32>(kestrel_host_api_version()));
                    return wabt::Result::Ok;
                  }});
+    f.push_back({"field_id",
+                 {t32, t32},
+                 {t32},
+                 [ret](Impl& m, wi::Thread& t, const wi::Values& p, wi::Values& r,
+                       wi::Trap::Ptr* trap) -> wabt::Result {
+                   const char* name = m.Bytes(U(p, 0), U(p, 1));
+                   if (name == nullptr) return Fail(t, trap, "field_id: out of bounds");
+                   ret(r, static_cast<s32>(kestrel_field_id(m.ctx, name, U(p, 1))));
+                   return wabt::Result::Ok;
+                 }});
     f.push_back({"field_kind",
                  {t32, t32},
                  {t32},
@@ -258,6 +268,42 @@ std::string TypeText(const std::vector<Type>& params, const std::vector<Type>& r
 
 }  // namespace
 
+namespace {
+
+// Runs `f` on m.thread with at most m.limits.fuel instructions. On failure (trap, fuel, exception)
+// sets *error, replaces the abandoned thread and returns false.
+bool Drive(Impl& m, const wi::DefinedFunc& f, const wi::Values& params, wi::Values* results,
+           std::string* error) {
+  wi::Thread& thread = *m.thread;
+  wi::Trap::Ptr trap;
+  (thread.*Get(PushValuesTag{}))(f.type().params, params);
+  wi::RunResult r = (thread.*Get(PushCallTag{}))(f, &trap);
+  uint64_t used = 0;
+  while (r == wi::RunResult::Ok) {
+    if (used >= m.limits.fuel) break;
+    r = thread.Run(WasmInstance::kFuelSlice, &trap);
+    used += WasmInstance::kFuelSlice;
+  }
+  if (r != wi::RunResult::Return) {
+    if (error != nullptr) {
+      if (r == wi::RunResult::Ok) {
+        *error = "fuel exhausted (" + std::to_string(m.limits.fuel) + " instructions)";
+      } else if (r == wi::RunResult::Trap && trap) {
+        *error = "trap: " + trap->message();
+      } else {
+        *error = "uncaught exception";
+      }
+    }
+    m.thread = std::make_unique<wi::Thread>(m.store);
+    return false;
+  }
+  results->clear();
+  (thread.*Get(PopValuesTag{}))(f.type().results, results);
+  return true;
+}
+
+}  // namespace
+
 WasmInstance::WasmInstance(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WasmInstance::~WasmInstance() = default;
 
@@ -281,6 +327,11 @@ std::unique_ptr<WasmInstance> WasmInstance::Create(const uint8_t* bytes, size_t 
                std::to_string(limits.max_memory_pages) + " pages";
       return nullptr;
     }
+  }
+  if (!desc.starts.empty()) {
+    // Instantiation would run it with no fuel limit; predicates have no use for one.
+    *error = "a start function is not allowed";
+    return nullptr;
   }
   m->module = wi::Module::New(m->store, desc);
   wi::RefVec imports;
@@ -339,7 +390,16 @@ std::unique_ptr<WasmInstance> WasmInstance::Create(const uint8_t* bytes, size_t 
     return nullptr;
   }
   wi::Values results;
-  if (wabt::Failed(version->Call(m->store, {}, results, &trap)) || results.size() != 1) {
+  m->thread = std::make_unique<wi::Thread>(m->store);
+  std::string version_error;
+  if (m->store.Is<wi::DefinedFunc>(version.ref())) {
+    // The module's own code: run under the fuel limit like any call.
+    auto defined = m->store.UnsafeGet<wi::DefinedFunc>(version.ref());
+    if (!Drive(*m, *defined, {}, &results, &version_error) || results.size() != 1) {
+      *error = "kestrel_api_version failed: " + version_error;
+      return nullptr;
+    }
+  } else if (wabt::Failed(version->Call(m->store, {}, results, &trap)) || results.size() != 1) {
     *error = "kestrel_api_version trapped";
     return nullptr;
   }
@@ -354,7 +414,6 @@ std::unique_ptr<WasmInstance> WasmInstance::Create(const uint8_t* bytes, size_t 
     *error = "missing export kestrel_predicate_v1 (i32) -> i32";
     return nullptr;
   }
-  m->thread = std::make_unique<wi::Thread>(m->store);
   m->results.reserve(1);
   return std::unique_ptr<WasmInstance>(new WasmInstance(std::move(impl)));
 }
@@ -362,37 +421,15 @@ std::unique_ptr<WasmInstance> WasmInstance::Create(const uint8_t* bytes, size_t 
 int32_t WasmInstance::Call(int32_t stage, kestrel_host_ctx* ctx, std::string* error) {
   Impl& m = *impl_;
   m.ctx = ctx;
-  wi::Thread& thread = *m.thread;
-  const wi::FuncType& type = m.predicate->type();
   m.params[0] = wi::Value::Make(stage);
-  wi::Trap::Ptr trap;
-  (thread.*Get(PushValuesTag{}))(type.params, m.params);
-  wi::RunResult r = (thread.*Get(PushCallTag{}))(*m.predicate, &trap);
-  uint64_t used = 0;
-  while (r == wi::RunResult::Ok) {
-    if (used >= m.limits.fuel) break;
-    r = thread.Run(kFuelSlice, &trap);
-    used += kFuelSlice;
-  }
+  bool ok = Drive(m, *m.predicate, m.params, &m.results, error);
   m.ctx = nullptr;
-  if (r != wi::RunResult::Return) {
-    if (error != nullptr) {
-      if (r == wi::RunResult::Ok) {
-        *error = "fuel exhausted (" + std::to_string(m.limits.fuel) + " instructions)";
-      } else if (r == wi::RunResult::Trap && trap) {
-        *error = "trap: " + trap->message();
-      } else {
-        *error = "uncaught exception";
-      }
-    }
-    m.thread = std::make_unique<wi::Thread>(m.store);
+  if (!ok) {
     const char* message;
     uint32_t size;
-    kestrel_internal_take_error(ctx, &message, &size);
+    kestrel_internal_take_error(ctx, &message, &size);  // the call failed anyway
     return kError;
   }
-  m.results.clear();
-  (thread.*Get(PopValuesTag{}))(type.results, &m.results);
   const char* message;
   uint32_t size;
   if (kestrel_internal_take_error(ctx, &message, &size)) {

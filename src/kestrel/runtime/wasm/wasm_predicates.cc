@@ -15,16 +15,20 @@ class WasmRulePredicates : public engine::RulePredicates {
   };
 
   WasmRulePredicates(std::unique_ptr<WasmInstance> instance, kestrel_host_ctx* host,
-                     std::vector<Stage> stages, std::string name, const ErrorLogger* logger)
+                     std::vector<Stage> stages, std::string name, const ErrorLogger* logger,
+                     FieldMap fields)
       : instance_(std::move(instance)),
         host_(host),
         stages_(std::move(stages)),
-        errors_(std::move(name), logger) {}
+        errors_(std::move(name), logger),
+        fields_(std::move(fields)) {}
 
   bool Holds(const eql::IrStage& stage, const eql::EvalContext& ctx) override {
     for (size_t i = 0; i < stages_.size(); ++i) {
       if (stages_[i].stage != &stage) continue;
       host_->eval = &ctx;
+      host_->field_base = fields_.base;
+      host_->field_map = fields_.map;
       host_->nodes = stages_[i].nodes;
       int32_t r = instance_->Call(static_cast<int32_t>(i), host_, &error_);
       host_->eval = nullptr;
@@ -43,6 +47,7 @@ class WasmRulePredicates : public engine::RulePredicates {
   kestrel_host_ctx* host_;
   std::vector<Stage> stages_;
   ErrorCounter errors_;
+  FieldMap fields_;
   std::string error_;
 };
 
@@ -57,7 +62,7 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> WasmPredicateRuntime::Co
 }
 
 absl::StatusOr<std::unique_ptr<engine::RulePredicates>> WasmPredicateRuntime::Load(
-    const eql::IrProgram& program, std::string_view bytes, std::string_view name) {
+    const eql::IrProgram& program, std::string_view bytes, std::string_view name, FieldMap fields) {
   std::string error;
   auto instance = WasmInstance::Create(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
                                        limits_, &error);
@@ -66,8 +71,9 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> WasmPredicateRuntime::Lo
   for (const eql::IrStage& s : program.stages) stages.push_back({&s, NumberNodes(*s.predicate)});
   if (program.until) stages.push_back({&*program.until, NumberNodes(*program.until->predicate)});
   ++rules_;
-  return std::unique_ptr<engine::RulePredicates>(new WasmRulePredicates(
-      std::move(instance), &host_, std::move(stages), std::string(name), &logger_));
+  return std::unique_ptr<engine::RulePredicates>(
+      new WasmRulePredicates(std::move(instance), &host_, std::move(stages), std::string(name),
+                             &logger_, std::move(fields)));
 }
 
 }  // namespace kestrel::runtime

@@ -30,7 +30,8 @@ class WasmPredicateRuntime : public engine::PredicateRuntime {
   // numbers must be those of GenerateWasm(program).stages.
   absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Load(const eql::IrProgram& program,
                                                                std::string_view bytes,
-                                                               std::string_view name);
+                                                               std::string_view name,
+                                                               FieldMap fields = {});
 
  private:
   WasmLimits limits_;

@@ -41,6 +41,17 @@ TEST(WasmRuntimeTest, InfiniteLoopRunsOutOfFuel) {
   EXPECT_EQ(instance->Call(0, &ctx, &error), WasmInstance::kError);
 }
 
+TEST(WasmRuntimeTest, LoadingRunsNoUnboundedCode) {
+  std::string error;
+  // kestrel_api_version is the module's code too: it runs under the fuel limit (found by the
+  // wasm_module fuzzer: it used to hang the load).
+  EXPECT_EQ(Load(kVersionloopWasm, &error, {.fuel = 100'000}), nullptr);
+  EXPECT_NE(error.find("fuel exhausted"), std::string::npos) << error;
+  // A start function would run at instantiation: refused.
+  EXPECT_EQ(Load(kStartWasm, &error), nullptr);
+  EXPECT_EQ(error, "a start function is not allowed");
+}
+
 TEST(WasmRuntimeTest, DeepRecursionTraps) {
   std::string error;
   EXPECT_EQ(CallOnce(kRecurseWasm, &error, {.fuel = 100'000'000}), WasmInstance::kError);

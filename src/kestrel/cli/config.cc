@@ -1,0 +1,219 @@
+#include "kestrel/cli/config.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace kestrel::cli {
+namespace {
+
+absl::Status At(const std::string& file, const YAML::Node& node, const std::string& reason) {
+  YAML::Mark m = node.Mark();
+  return absl::InvalidArgumentError(
+      fmt::format("{}:{}:{}: {}", file, m.line + 1, m.column + 1, reason));
+}
+
+template <typename T>
+absl::Status Scalar(const std::string& file, const std::string& key, const YAML::Node& v,
+                    const char* what, T* out) {
+  if (!v.IsScalar()) return At(file, v, fmt::format("'{}' must be {}", key, what));
+  try {
+    *out = v.as<T>();
+  } catch (const YAML::Exception&) {
+    return At(file, v, fmt::format("'{}' must be {}, not '{}'", key, what, v.Scalar()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Strings(const std::string& file, const std::string& key, const YAML::Node& v,
+                     std::vector<std::string>* out) {
+  if (v.IsScalar()) {
+    out->push_back(v.Scalar());
+    return absl::OkStatus();
+  }
+  if (!v.IsSequence()) return At(file, v, fmt::format("'{}' must be a list of strings", key));
+  for (const YAML::Node& item : v) {
+    if (!item.IsScalar()) return At(file, item, fmt::format("'{}' must be a list of strings", key));
+    out->push_back(item.Scalar());
+  }
+  return absl::OkStatus();
+}
+
+constexpr const char* kRunKeys[] = {"rules",
+                                    "source",
+                                    "output",
+                                    "dialect",
+                                    "workers",
+                                    "queue_full",
+                                    "reload",
+                                    "metrics_addr",
+                                    "duration",
+                                    "ignore_comm",
+                                    "ignore_path",
+                                    "time_field",
+                                    "time_format",
+                                    "flight_recorder",
+                                    "flight_recorder_dir",
+                                    "predicate_runtime",
+                                    "max_partials_per_rule",
+                                    "default_ttl"};
+
+}  // namespace
+
+absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConfig* global) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text.str());
+  } catch (const YAML::ParserException& e) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (root.IsNull()) return absl::OkStatus();  // an empty file
+  if (!root.IsMap()) return At(path, root, "the configuration must be a mapping of keys");
+  for (const auto& kv : root) {
+    std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    if (key == "log_level") {
+      std::string level;
+      if (absl::Status s = Scalar(path, key, v, "a string", &level); !s.ok()) return s;
+      if (level != "trace" && level != "debug" && level != "info" && level != "warn" &&
+          level != "error") {
+        return At(path, v, "'log_level' must be trace, debug, info, warn or error");
+      }
+      global->log_level = level;
+    } else if (key == "run") {
+      if (!v.IsMap()) return At(path, v, "'run' must be a mapping of run options");
+      for (const auto& item : v) {
+        std::string k = item.first.Scalar();
+        const YAML::Node& x = item.second;
+        std::string s;
+        absl::Status st;
+        if (k == "rules") {
+          st = Scalar(path, k, x, "a path", &s);
+          run->rules_dir = s;
+        } else if (k == "source") {
+          st = Scalar(path, k, x, "a source (ebpf or ndjson:PATH)", &run->source);
+        } else if (k == "output") {
+          st = Scalar(path, k, x, "a path or -", &run->output);
+        } else if (k == "dialect") {
+          st = Scalar(path, k, x, "elasticsearch or endgame", &run->dialect);
+          if (st.ok() && run->dialect != "elasticsearch" && run->dialect != "endgame") {
+            st = At(path, x, "'dialect' must be elasticsearch or endgame");
+          }
+        } else if (k == "workers") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a number of threads", &n);
+          if (st.ok() && (n < 1 || n > 256)) st = At(path, x, "'workers' must be 1 to 256");
+          run->workers = static_cast<size_t>(n);
+        } else if (k == "queue_full") {
+          st = Scalar(path, k, x, "drop or block", &run->queue_full);
+          if (st.ok() && run->queue_full != "drop" && run->queue_full != "block") {
+            st = At(path, x, "'queue_full' must be drop or block");
+          }
+        } else if (k == "reload") {
+          st = Scalar(path, k, x, "true or false", &run->reload);
+        } else if (k == "metrics_addr") {
+          st = Scalar(path, k, x, "HOST:PORT", &s);
+          run->metrics_addr = s;
+        } else if (k == "duration") {
+          st = Scalar(path, k, x, "a duration such as 30s", &s);
+          if (st.ok() && !ParseDuration(s).ok()) st = At(path, x, "'duration': bad duration");
+          global->duration = s;
+        } else if (k == "ignore_comm") {
+          st = Strings(path, k, x, &run->ignore_comms);
+        } else if (k == "ignore_path") {
+          st = Strings(path, k, x, &run->ignore_paths);
+        } else if (k == "time_field") {
+          st = Scalar(path, k, x, "a field name", &s);
+          run->time_field = s;
+        } else if (k == "time_format") {
+          st = Scalar(path, k, x, "a time format", &s);
+          run->time_format = s;
+        } else if (k == "flight_recorder") {
+          st = Scalar(path, k, x, "a duration such as 60s", &s);
+          run->flight_recorder = s;
+        } else if (k == "flight_recorder_dir") {
+          st = Scalar(path, k, x, "a path", &s);
+          run->flight_recorder_dir = s;
+        } else if (k == "predicate_runtime") {
+          st = Scalar(path, k, x, "native, lua or wasm", &run->predicate_runtime);
+        } else if (k == "max_partials_per_rule") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a count", &n);
+          if (st.ok() && n < 1) st = At(path, x, "'max_partials_per_rule' must be at least 1");
+          run->max_partials_per_rule = static_cast<size_t>(n);
+        } else if (k == "default_ttl") {
+          st = Scalar(path, k, x, "a duration such as 24h", &s);
+          auto ns = st.ok() ? ParseDuration(s) : absl::StatusOr<int64_t>(0);
+          if (st.ok() && !ns.ok()) st = At(path, x, "'default_ttl': bad duration");
+          if (st.ok()) run->default_ttl_ns = *ns;
+        } else {
+          std::string known;
+          for (const char* name : kRunKeys)
+            known += fmt::format("{}{}", known.empty() ? "" : ", ", name);
+          return At(path, item.first, fmt::format("unknown key 'run.{}' (known: {})", k, known));
+        }
+        if (!st.ok()) return st;
+      }
+    } else {
+      return At(path, kv.first, fmt::format("unknown key '{}' (known: log_level, run)", key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> FindConfigFile(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" && i + 1 < argc) return std::string(argv[i + 1]);
+    if (a.rfind("--config=", 0) == 0) return std::string(a.substr(9));
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(kDefaultConfigPath, ec)) return std::string(kDefaultConfigPath);
+  return std::nullopt;
+}
+
+std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "log_level" << YAML::Value << global.log_level.value_or("info");
+  out << YAML::Key << "run" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "rules" << YAML::Value << run.rules_dir.value_or("(default search)");
+  out << YAML::Key << "source" << YAML::Value
+      << (run.source.empty() ? std::string("(default: ebpf on Linux)") : run.source);
+  out << YAML::Key << "output" << YAML::Value << run.output;
+  out << YAML::Key << "dialect" << YAML::Value << run.dialect;
+  out << YAML::Key << "workers" << YAML::Value << run.workers;
+  out << YAML::Key << "queue_full" << YAML::Value
+      << (run.queue_full.empty() ? std::string("(drop for ebpf, block for files)")
+                                 : run.queue_full);
+  out << YAML::Key << "reload" << YAML::Value << run.reload;
+  out << YAML::Key << "metrics_addr" << YAML::Value << run.metrics_addr.value_or("(off)");
+  out << YAML::Key << "duration" << YAML::Value << global.duration.value_or("(until stopped)");
+  out << YAML::Key << "ignore_comm" << YAML::Value << YAML::Flow << run.ignore_comms;
+  out << YAML::Key << "ignore_path" << YAML::Value << YAML::Flow << run.ignore_paths;
+  out << YAML::Key << "time_field" << YAML::Value << run.time_field.value_or("(dialect default)");
+  out << YAML::Key << "time_format" << YAML::Value << run.time_format.value_or("(dialect default)");
+  out << YAML::Key << "flight_recorder" << YAML::Value << run.flight_recorder.value_or("(off)");
+  out << YAML::Key << "flight_recorder_dir" << YAML::Value
+      << run.flight_recorder_dir.value_or("(beside the alerts)");
+  out << YAML::Key << "predicate_runtime" << YAML::Value << run.predicate_runtime;
+  out << YAML::Key << "max_partials_per_rule" << YAML::Value << run.max_partials_per_rule;
+  out << YAML::Key << "default_ttl" << YAML::Value
+      << fmt::format("{}s", run.default_ttl_ns / 1'000'000'000);
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace kestrel::cli

@@ -1,0 +1,98 @@
+#include "kestrel/cli/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "kestrel/base/status.h"
+
+namespace kestrel::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  ConfigTest() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "kestrel_cfg.XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+  }
+  ~ConfigTest() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& text) {
+    std::string path = dir_ + "/kestrel.yaml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(ConfigTest, EveryKeyIsApplied) {
+  std::string path = Write(R"(log_level: debug
+run:
+  rules: /etc/kestrel/rules
+  source: ndjson:-
+  output: /var/log/kestrel/alerts.jsonl
+  dialect: endgame
+  workers: 2
+  queue_full: block
+  reload: false
+  metrics_addr: 127.0.0.1:9464
+  duration: 10m
+  ignore_comm: [cron, apt]
+  ignore_path: /proc
+  time_field: ts
+  time_format: ms
+  flight_recorder: 60s
+  flight_recorder_dir: /var/lib/kestrel/fr
+  predicate_runtime: lua
+  max_partials_per_rule: 5000
+  default_ttl: 1h
+)");
+  RunOptions run;
+  GlobalConfig global;
+  ASSERT_TRUE(LoadConfigFile(path, &run, &global).ok());
+  EXPECT_EQ(global.log_level, "debug");
+  EXPECT_EQ(global.duration, "10m");
+  EXPECT_EQ(run.rules_dir, "/etc/kestrel/rules");
+  EXPECT_EQ(run.source, "ndjson:-");
+  EXPECT_EQ(run.dialect, "endgame");
+  EXPECT_EQ(run.workers, 2u);
+  EXPECT_EQ(run.queue_full, "block");
+  EXPECT_FALSE(run.reload);
+  EXPECT_EQ(run.metrics_addr, "127.0.0.1:9464");
+  EXPECT_THAT(run.ignore_comms, ::testing::ElementsAre("cron", "apt"));
+  EXPECT_THAT(run.ignore_paths, ::testing::ElementsAre("/proc"));
+  EXPECT_EQ(run.time_format, "ms");
+  EXPECT_EQ(run.flight_recorder, "60s");
+  EXPECT_EQ(run.predicate_runtime, "lua");
+  EXPECT_EQ(run.max_partials_per_rule, 5000u);
+  EXPECT_EQ(run.default_ttl_ns, int64_t{3600} * 1'000'000'000);
+  EXPECT_THAT(RenderConfig(run, global), HasSubstr("workers: 2"));
+}
+
+TEST_F(ConfigTest, ErrorsNameFileLineAndColumn) {
+  RunOptions run;
+  GlobalConfig global;
+  absl::Status s = LoadConfigFile(Write("run:\n  workers: 2\n  wokers: 3\n"), &run, &global);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(base::Message(s), HasSubstr("kestrel.yaml:3:3: unknown key 'run.wokers'"));
+  s = LoadConfigFile(Write("run:\n  workers: many\n"), &run, &global);
+  EXPECT_THAT(base::Message(s),
+              HasSubstr(":2:12: 'workers' must be a number of threads, not 'many'"));
+  s = LoadConfigFile(Write("run:\n  queue_full: sometimes\n"), &run, &global);
+  EXPECT_THAT(base::Message(s), HasSubstr("'queue_full' must be drop or block"));
+  s = LoadConfigFile(Write("colour: blue\n"), &run, &global);
+  EXPECT_THAT(base::Message(s), HasSubstr(":1:1: unknown key 'colour'"));
+  s = LoadConfigFile(Write("run: [\n"), &run, &global);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(base::Message(s), HasSubstr("kestrel.yaml:"));
+  EXPECT_EQ(LoadConfigFile(dir_ + "/missing.yaml", &run, &global).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(LoadConfigFile(Write(""), &run, &global).ok());
+}
+
+}  // namespace
+}  // namespace kestrel::cli

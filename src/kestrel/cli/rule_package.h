@@ -1,0 +1,75 @@
+// Rule packages: `kestrel compile RULES... --target ir|lua|wasm -o OUT` writes one; `kestrel run
+// --rules OUT` loads it.
+//
+// A package is a directory:
+//   manifest.json        format, Kestrel and Host API versions, target, dialect, the rules (id,
+//                        metadata, predicate file) and every file's SHA-256, and the ids of the
+//                        non-catalogue fields the predicates name
+//   rules/NNNN/<name>    the source rule files, numbered in load order
+//   predicates/NNNN.lua|.wasm|.ir   one compiled predicate per rule, in load order (ir: the IR
+//                        dump, checked against the recompiled rule; evaluated natively)
+//   predicates/NNNN.so   with --aot: the .wasm translated ahead of time (runtime/wasm/aot.h)
+//   functions/functions.lua   with --functions: the custom functions rules call
+// Loading verifies, before anything runs: the format, the Host API version (a mismatch names
+// both), every file's SHA-256 (a mismatch names the file), and that the rules recompile to the
+// same ids in the same order; the predicates' non-catalogue FieldIds are mapped by name to this
+// schema's (runtime::FieldMap). The rules are
+// recompiled from their sources (the engine needs their whole IR: stages, keys, pipes); only the
+// stage predicates come from the package, through the runtime of its target.
+// Tested by rule_package_test.sh.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kestrel/engine/predicate_runtime.h"
+#include "kestrel/rules/rule_set.h"
+#include "kestrel/runtime/lua/lua_functions.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::cli {
+
+struct PackageCompileOptions {
+  std::vector<std::string> inputs;  // rule files and directories
+  std::string target = "lua";       // ir, lua or wasm
+  std::string output;               // the package directory (created; must not exist or be empty)
+  std::string dialect = "elasticsearch";
+  std::string kestrel_version;
+  // RULE_ID=FILE: the rule's predicate is FILE (a user-written Lua chunk or Wasm module of the
+  // target's kind, Host API v1) instead of the compiled one; it replaces the rule's conditions.
+  std::vector<std::string> predicates;
+  // --aot (target wasm): also translate each module with wasm2c and the C compiler into
+  // predicates/NNNN.so, which `run` loads instead of interpreting the module.
+  bool aot = false;
+  // A Lua function module (runtime/lua/lua_functions.h) whose functions the rules may call;
+  // shipped in the package as functions/functions.lua.
+  std::string functions;
+};
+
+int CompilePackageCommand(const PackageCompileOptions& options);
+
+// Whether `dir` holds a manifest.json.
+bool IsRulePackage(const std::string& dir);
+
+class OpenedPackage {
+ public:
+  virtual ~OpenedPackage() = default;
+  // Where the package's rule sources are (for the rule loader).
+  virtual const std::string& rules_dir() const = 0;
+  virtual const std::string& target() const = 0;
+  virtual const std::string& dialect() const = 0;
+  // The package's custom functions (nullptr when it has none), for LoadRules and the Detector.
+  virtual runtime::LuaFunctions* functions() = 0;
+  // Checks the rules loaded from rules_dir() against the manifest and returns the runtime that
+  // supplies their predicates (nullptr for target ir: native evaluation).
+  // REQUIRES: `build` and `schema` outlive the result.
+  virtual absl::StatusOr<engine::PredicateRuntime*> Bind(const rules::RuleSetBuild& build,
+                                                         const schema::Schema& schema) = 0;
+};
+
+// Reads the manifest and verifies versions and hashes.
+absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenRulePackage(const std::string& dir);
+
+}  // namespace kestrel::cli

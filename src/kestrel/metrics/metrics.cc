@@ -1,0 +1,227 @@
+#include "kestrel/metrics/metrics.h"
+
+#include <charconv>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "httplib.h"
+
+namespace kestrel::metrics {
+namespace {
+
+// A label value escaped as the exposition format wants (backslash, quote, newline).
+std::string Label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void Family(std::string* out, std::string_view name, std::string_view type, std::string_view help) {
+  *out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+std::string RenderText(const Snapshot& s) {
+  std::string out;
+  auto one = [&](std::string_view name, std::string_view type, std::string_view help,
+                 uint64_t value) {
+    Family(&out, name, type, help);
+    out += fmt::format("{} {}\n", name, value);
+  };
+  Family(&out, "kestrel_events_total", "counter", "Events read from the source, by category.");
+  if (s.events_by_category.empty()) {
+    out += fmt::format("kestrel_events_total{{source=\"{}\"}} {}\n", Label(s.source), s.events);
+  }
+  for (const auto& [category, n] : s.events_by_category) {
+    out += fmt::format("kestrel_events_total{{source=\"{}\",category=\"{}\"}} {}\n",
+                       Label(s.source), Label(category), n);
+  }
+  one("kestrel_malformed_inputs_total", "counter", "Inputs skipped as malformed (each reported).",
+      s.malformed);
+  Family(&out, "kestrel_dropped_events_total", "counter",
+         "Events lost, by stage: kernel (ring buffer full), source (user-space queue full), "
+         "worker_queue (a rule worker's queue full).");
+  out += fmt::format("kestrel_dropped_events_total{{stage=\"kernel\"}} {}\n", s.kernel_drops);
+  out += fmt::format("kestrel_dropped_events_total{{stage=\"source\"}} {}\n", s.user_drops);
+  out += fmt::format("kestrel_dropped_events_total{{stage=\"worker_queue\"}} {}\n", s.queue_drops);
+  one("kestrel_alerts_total", "counter", "Alerts written.", s.alerts);
+  one("kestrel_alerts_lost_total", "counter", "Alerts the output failed to take.", s.alerts_lost);
+  one("kestrel_rule_set_version", "gauge",
+      "Version of the running rule set (1 at start, +1 per reload).", s.rule_set_version);
+  one("kestrel_rule_reloads_total", "counter", "Rule sets loaded by a reload.", s.reloads);
+  one("kestrel_rule_reload_failures_total", "counter",
+      "Reloads refused because a rule failed (the running set stayed).", s.reload_failures);
+  struct RuleFamily {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t RuleSnapshot::*field;
+  };
+  const RuleFamily rule_families[] = {
+      {"kestrel_rule_alerts_total", "counter", "Alerts per rule.", &RuleSnapshot::alerts},
+      {"kestrel_rule_partial_matches", "gauge", "Partial matches a sequence rule holds now.",
+       &RuleSnapshot::partials},
+      {"kestrel_rule_partial_matches_expired_total", "counter",
+       "Partial matches dropped for age (maxspan or TTL).", &RuleSnapshot::expired},
+      {"kestrel_rule_partial_matches_evicted_total", "counter",
+       "Partial matches evicted by the per-rule quota.", &RuleSnapshot::evicted},
+      {"kestrel_rule_predicate_errors_total", "counter",
+       "Events for which a rule's Wasm/Lua predicate failed (trap, limit).",
+       &RuleSnapshot::predicate_errors},
+  };
+  for (const RuleFamily& f : rule_families) {
+    Family(&out, f.name, f.type, f.help);
+    for (const RuleSnapshot& r : s.rules) {
+      out += fmt::format("{}{{rule=\"{}\"}} {}\n", f.name, Label(r.id), r.*f.field);
+    }
+  }
+  if (!s.partitions.empty()) {
+    Family(&out, "kestrel_worker_queue_depth", "gauge", "Events waiting in each worker's queue.");
+    for (size_t p = 0; p < s.partitions.size(); ++p) {
+      out +=
+          fmt::format("kestrel_worker_queue_depth{{worker=\"{}\"}} {}\n", p, s.partitions[p].depth);
+    }
+    Family(&out, "kestrel_worker_events_total", "counter", "Events routed to each worker.");
+    for (size_t p = 0; p < s.partitions.size(); ++p) {
+      out += fmt::format("kestrel_worker_events_total{{worker=\"{}\"}} {}\n", p,
+                         s.partitions[p].routed);
+    }
+  }
+  return out;
+}
+
+std::string RenderRulesText(const Snapshot& s) {
+  std::string out =
+      fmt::format("rule set version {}, loaded {}, {} rules\n", s.rule_set_version,
+                  s.rule_set_loaded_at.empty() ? "-" : s.rule_set_loaded_at, s.rules.size());
+  out += fmt::format("{:<48} {:>10} {:>10} {:>10} {:>10}\n", "rule", "alerts", "partials",
+                     "expired", "evicted");
+  for (const RuleSnapshot& r : s.rules) {
+    out += fmt::format("{:<48} {:>10} {:>10} {:>10} {:>10}\n", r.id, r.alerts, r.partials,
+                       r.expired, r.evicted);
+  }
+  return out;
+}
+
+std::string Registry::RenderRules() const {
+  Snapshot copy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    copy = latest_;
+  }
+  return RenderRulesText(copy);
+}
+
+void Registry::Publish(Snapshot snapshot) {
+  std::lock_guard<std::mutex> lock(mu_);
+  latest_ = std::move(snapshot);
+}
+
+std::string Registry::Render() const {
+  Snapshot copy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    copy = latest_;
+  }
+  return RenderText(copy);
+}
+
+absl::StatusOr<std::pair<std::string, int>> SplitAddress(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) {
+    return absl::InvalidArgumentError(
+        fmt::format("bad metrics address '{}': expected HOST:PORT, e.g. 127.0.0.1:9464", address));
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  std::string_view p(address.data() + colon + 1, address.size() - colon - 1);
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || end != p.data() + p.size() || port < 0 || port > 65535 || host.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("bad metrics address '{}': expected HOST:PORT, e.g. 127.0.0.1:9464", address));
+  }
+  return std::pair{host, port};
+}
+
+struct MetricsServer::Impl {
+  httplib::Server server;
+  std::thread thread;
+};
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
+                                                                    const Registry* registry) {
+  auto split = SplitAddress(address);
+  if (!split.ok()) return split.status();
+  std::unique_ptr<MetricsServer> s(new MetricsServer());
+  s->impl_ = std::make_unique<Impl>();
+  s->host_ = split->first;
+  httplib::Server& server = s->impl_->server;
+  server.Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry->Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server.Get("/rules", [registry](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry->RenderRules(), "text/plain; charset=utf-8");
+  });
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("Kestrel: metrics at /metrics, the running rule set at /rules\n", "text/plain");
+  });
+  server.new_task_queue = [] { return new httplib::ThreadPool(1); };
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
+  // Kestrel share the port silently instead of failing to start.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  if (split->second == 0) {
+    s->port_ = server.bind_to_any_port(s->host_);
+  } else {
+    s->port_ = server.bind_to_port(s->host_, split->second) ? split->second : -1;
+  }
+  if (s->port_ < 0) {
+    return absl::UnavailableError(fmt::format(
+        "cannot listen on {} for metrics (address in use, or not this machine's)", address));
+  }
+  s->impl_->thread = std::thread([impl = s->impl_.get()] { impl->server.listen_after_bind(); });
+  return s;
+}
+
+MetricsServer::~MetricsServer() {
+  if (impl_) {
+    impl_->server.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  }
+}
+
+absl::StatusOr<std::string> Scrape(const std::string& address, const std::string& path) {
+  auto split = SplitAddress(address);
+  if (!split.ok()) return split.status();
+  httplib::Client client(split->first, split->second);
+  client.set_connection_timeout(2);
+  client.set_read_timeout(5);
+  auto res = client.Get(path.c_str());
+  if (!res) {
+    return absl::UnavailableError(
+        fmt::format("no Kestrel metrics at {} ({}); is `kestrel run --metrics-addr {}` running?",
+                    address, httplib::to_string(res.error()), address));
+  }
+  if (res->status != 200) {
+    return absl::UnavailableError(fmt::format("{} answered HTTP {}", address, res->status));
+  }
+  return res->body;
+}
+
+}  // namespace kestrel::metrics

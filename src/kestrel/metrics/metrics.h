@@ -1,0 +1,103 @@
+// Metrics: what a running Kestrel reports to its operator, in the Prometheus text exposition
+// format (version 0.0.4), served over HTTP by MetricsServer (`kestrel run --metrics-addr`) and
+// printed by `kestrel stats`.
+//
+// The engine's threads never serve requests: the reading thread publishes a Snapshot now and
+// then (every few thousand events, at reloads, at the end) and the server renders the latest one.
+// So a scrape costs the detection path nothing but an occasional copy under a mutex.
+// Thread safety: Publish() and Render() may be called from any threads.
+// Tested by metrics_test.cc (which scrapes a real server and parses the format).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kestrel::metrics {
+
+struct RuleSnapshot {
+  std::string id;
+  uint64_t alerts = 0;
+  uint64_t partials = 0;  // partial matches held now
+  uint64_t expired = 0;
+  uint64_t evicted = 0;
+  uint64_t predicate_errors = 0;
+};
+
+struct PartitionSnapshot {
+  uint64_t routed = 0;
+  uint64_t dropped = 0;
+  uint64_t depth = 0;
+};
+
+struct Snapshot {
+  std::string source;   // e.g. "ebpf", "ndjson:events.json"
+  uint64_t events = 0;  // events read from the source
+  std::vector<std::pair<std::string, uint64_t>> events_by_category;
+  uint64_t malformed = 0;     // inputs skipped as malformed
+  uint64_t kernel_drops = 0;  // lost before reaching user space
+  uint64_t user_drops = 0;    // lost in the source's queue
+  uint64_t queue_drops = 0;   // lost at a full worker queue
+  uint64_t alerts = 0;
+  uint64_t alerts_lost = 0;  // the sink failed
+  uint64_t rule_set_version = 0;
+  std::string rule_set_loaded_at;  // UTC time the running set was loaded
+  uint64_t reloads = 0;
+  uint64_t reload_failures = 0;
+  std::vector<RuleSnapshot> rules;
+  std::vector<PartitionSnapshot> partitions;
+};
+
+class Registry {
+ public:
+  void Publish(Snapshot snapshot);
+  // The latest snapshot as Prometheus text (every family with # HELP and # TYPE).
+  std::string Render() const;
+  // The running rule set, one rule a line (`kestrel rules`).
+  std::string RenderRules() const;
+
+ private:
+  mutable std::mutex mu_;
+  Snapshot latest_;
+};
+
+// Renders `s` (exposed for tests and `kestrel stats`).
+std::string RenderText(const Snapshot& s);
+std::string RenderRulesText(const Snapshot& s);
+
+// One HTTP server thread answering GET /metrics, GET /rules (the running set) and / (a pointer to
+// them).
+class MetricsServer {
+ public:
+  // Listens on `address` ("HOST:PORT"; PORT 0 picks a free port). Errors: a malformed address,
+  // or the port cannot be bound (in use, not permitted).
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address,
+                                                              const Registry* registry);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  int port() const { return port_; }
+  const std::string& host() const { return host_; }
+
+ private:
+  MetricsServer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string host_;
+  int port_ = 0;
+};
+
+// GET http://ADDRESS/PATH (/metrics or /rules). Errors: nothing listens there, or the answer
+// is not 200.
+absl::StatusOr<std::string> Scrape(const std::string& address,
+                                   const std::string& path = "/metrics");
+
+// Splits "HOST:PORT" (IPv6 as "[::1]:9464"). Errors: no port, or a port outside 0..65535.
+absl::StatusOr<std::pair<std::string, int>> SplitAddress(const std::string& address);
+
+}  // namespace kestrel::metrics

@@ -1,0 +1,103 @@
+#include "kestrel/metrics/metrics.h"
+
+#include <regex>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kestrel::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+
+Snapshot Example() {
+  Snapshot s;
+  s.source = "ndjson:ev\"il.json";
+  s.events = 10;
+  s.events_by_category = {{"process", 7}, {"file", 3}};
+  s.kernel_drops = 2;
+  s.alerts = 4;
+  s.rule_set_version = 3;
+  s.reloads = 2;
+  s.reload_failures = 1;
+  s.rules = {{"r1", 3, 5, 1, 0, 0}, {"r2", 1, 0, 0, 2, 7}};
+  s.partitions = {{6, 0, 1}, {4, 1, 0}};
+  return s;
+}
+
+// Checks every line against the text exposition format; returns "name{labels}" -> value.
+std::map<std::string, double> Parse(const std::string& text) {
+  std::map<std::string, double> samples;
+  std::set<std::string> typed;
+  const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
+  const std::regex type(
+      R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
+  const std::regex sample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf))");
+  std::istringstream in(text);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, help)) continue;
+    if (std::regex_match(line, m, type)) {
+      EXPECT_TRUE(typed.insert(m[1]).second) << "TYPE given twice: " << line;
+      continue;
+    }
+    EXPECT_TRUE(std::regex_match(line, m, sample)) << "not a sample line: '" << line << "'";
+    if (m.size() < 2) continue;
+    EXPECT_TRUE(typed.contains(m[1])) << "sample before its TYPE: " << line;
+    samples[line.substr(0, line.rfind(' '))] = std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return samples;
+}
+
+TEST(MetricsTest, RendersValidExpositionText) {
+  auto samples = Parse(RenderText(Example()));
+  EXPECT_EQ(samples[R"(kestrel_events_total{source="ndjson:ev\"il.json",category="process"})"], 7);
+  EXPECT_EQ(samples[R"(kestrel_dropped_events_total{stage="kernel"})"], 2);
+  EXPECT_EQ(samples[R"(kestrel_rule_alerts_total{rule="r1"})"], 3);
+  EXPECT_EQ(samples[R"(kestrel_rule_predicate_errors_total{rule="r2"})"], 7);
+  EXPECT_EQ(samples[R"(kestrel_worker_queue_depth{worker="0"})"], 1);
+  EXPECT_EQ(samples["kestrel_rule_set_version"], 3);
+  EXPECT_EQ(samples["kestrel_rule_reload_failures_total"], 1);
+}
+
+TEST(MetricsTest, ServerAnswersScrapesWithTheLatestSnapshot) {
+  Registry registry;
+  auto server = MetricsServer::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string address = "127.0.0.1:" + std::to_string((*server)->port());
+  registry.Publish(Example());
+  auto text = Scrape(address);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(Parse(*text)["kestrel_alerts_total"], 4);
+  Snapshot later = Example();
+  later.alerts = 9;
+  registry.Publish(later);
+  EXPECT_EQ(Parse(*Scrape(address))["kestrel_alerts_total"], 9);
+  auto rules = Scrape(address, "/rules");
+  ASSERT_TRUE(rules.ok());
+  EXPECT_THAT(*rules, HasSubstr("rule set version 3"));
+  EXPECT_THAT(*rules, ::testing::ContainsRegex("r2 +1 +0 +0 +2"));
+}
+
+TEST(MetricsTest, AddressErrorsAreClear) {
+  EXPECT_FALSE(SplitAddress("localhost").ok());
+  EXPECT_FALSE(SplitAddress("127.0.0.1:99999").ok());
+  EXPECT_FALSE(SplitAddress(":9464").ok());
+  auto v6 = SplitAddress("[::1]:9464");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->first, "::1");
+  auto nobody = Scrape("127.0.0.1:1");
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_THAT(nobody.status().message(), HasSubstr("is `kestrel run --metrics-addr"));
+  Registry registry;
+  auto first = MetricsServer::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(first.ok());
+  auto clash = MetricsServer::Start("127.0.0.1:" + std::to_string((*first)->port()), &registry);
+  EXPECT_FALSE(clash.ok());
+}
+
+}  // namespace
+}  // namespace kestrel::metrics
