@@ -89,7 +89,11 @@ if [ "$what" = rate ] || [ "$what" = all ]; then
     start_kestrel 600s
     t0=$(awk '{print $14 + $15}' /proc/$kpid/stat)
     s0=$(date +%s.%N)
-    "$work/load" "$r" 30 "$work/target" | tee "$work/load.out"
+    # GENERATORS=N splits the rate over N processes (one generator tops out near 140-160k/s).
+    gens=${GENERATORS:-1}
+    for g in $(seq 2 "$gens"); do "$work/load" $((r / gens)) 30 "$work/target$g" & done
+    "$work/load" $((r / gens)) 30 "$work/target" | tee "$work/load.out"
+    wait $(jobs -p | grep -v "^$kpid\$") 2>/dev/null
     t1=$(awk '{print $14 + $15}' /proc/$kpid/stat)
     s1=$(date +%s.%N)
     sleep 0.5
