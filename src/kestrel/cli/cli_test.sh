@@ -138,7 +138,7 @@ grep -q "^blocks: 0 (1 damaged)" "$tmp/info" || fail "log info damage count: $(c
 "$kestrel" doctor >"$tmp/doctor" 2>&1 || fail "doctor exited non-zero: $(cat "$tmp/doctor")"
 grep -q "^ok   kernel " "$tmp/doctor" || fail "doctor: $(cat "$tmp/doctor")"
 grep -q "^  replay, rules, offline analysis: yes" "$tmp/doctor" || fail "doctor verdict: $(cat "$tmp/doctor")"
-if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ] && grep -q "raw tracepoints" "$tmp/doctor"; then
+if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ] && grep -q "^ok   raw tracepoints" "$tmp/doctor"; then
   grep -q "live collection (kestrel run):   yes" "$tmp/doctor" || fail "doctor live verdict: $(cat "$tmp/doctor")"
 fi
 # Configuration file: applied, overridden by the command line, checked with `config check`.
