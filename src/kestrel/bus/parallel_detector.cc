@@ -185,6 +185,7 @@ bool ParallelDetector::Publish(const event::Event& event) {
   } else {
     dropped_[p].fetch_add(1, std::memory_order_relaxed);
   }
+  published_.store(seq + 1, std::memory_order_release);
   if ((seq + 1) % kTickInterval == 0) {
     for (size_t w = 0; w < workers_.size(); ++w) Push(w, nullptr, kTick, seq + 1);
   }
@@ -227,36 +228,59 @@ void ParallelDetector::RunWorker(size_t w) {
         me.global.Process(item->event, seq, collect(global_rules_, seq));
         break;
       case kTick:
-        me.queue.Pop();
         report(seq, false);
+        me.queue.Pop();
         continue;
       case kEnd:
-        me.queue.Pop();
         me.local.Finish(collect(local_rules_, kEndSeq));
         if (w == 0) me.global.Finish(collect(global_rules_, kEndSeq));
         report(std::numeric_limits<uint64_t>::max(), true);
+        me.queue.Pop();
         return;
     }
-    me.queue.Pop();
     processed_[w].fetch_add(1, std::memory_order_relaxed);
     // Everything up to this event is done; report when there is something to say, or when
-    // the queue runs dry (so the merger is never kept waiting by an idle worker).
-    report(seq + 1, me.queue.Front() == nullptr);
+    // the queue is about to run dry. Reports precede Pop(): the merger takes an empty queue to
+    // mean that everything its worker took from it has been reported.
+    report(seq + 1, !me.queue.HasSecond());
+    me.queue.Pop();
+    if (stalled_.load(std::memory_order_relaxed) && me.queue.Front() == nullptr) {
+      // Idle from now on, and the merger holds matches back: it may count this worker as past
+      // every published event.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++reports_;
+      }
+      cv_.notify_one();
+    }
   }
 }
 
 void ParallelDetector::RunMerger() {
   std::priority_queue<Tagged, std::vector<Tagged>, std::greater<Tagged>> pending;
   std::vector<Tagged> batch;
+  std::vector<bool> empty(workers_.size());
   uint64_t seen = 0;
   while (true) {
-    uint64_t low;
     {
+      // Woken by every report, and by a worker whose queue has just run dry: its empty queue
+      // is what lets matches through when it has nothing to report (below).
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return reports_ != seen || merger_done_; });
+    }
+    // Every event before `published` is in its queue(s). A worker whose queue is empty now has
+    // run and reported all of those it was given, so it cannot produce a match before
+    // `published`: its watermark is at least that. (Order matters: `published` first.)
+    uint64_t published = published_.load(std::memory_order_acquire);
+    for (size_t w = 0; w < workers_.size(); ++w) empty[w] = workers_[w]->queue.size() == 0;
+    uint64_t low = std::numeric_limits<uint64_t>::max();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
       seen = reports_;
       batch.swap(reported_);
-      low = *std::min_element(watermarks_.begin(), watermarks_.end());
+      for (size_t w = 0; w < workers_.size(); ++w) {
+        low = std::min(low, empty[w] ? std::max(watermarks_[w], published) : watermarks_[w]);
+      }
     }
     for (Tagged& t : batch) pending.push(std::move(t));
     batch.clear();
@@ -265,6 +289,7 @@ void ParallelDetector::RunMerger() {
       pending.pop();
       on_match_(t.rule, *t.match);
     }
+    stalled_.store(!pending.empty(), std::memory_order_relaxed);
     if (low == std::numeric_limits<uint64_t>::max()) return;  // every worker has ended
   }
 }

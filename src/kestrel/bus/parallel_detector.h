@@ -12,9 +12,11 @@
 // would see on one thread.
 //
 // Order. Workers tag each match with (event sequence number, rule, completion order) and report
-// how far they have got (a watermark; the producer sends every partition a tick every
-// kTickInterval events so idle workers keep up). A merger thread delivers matches once every
-// worker is past them, sorted by the tag: the order one Detector produces. Matches completed at
+// how far they have got (a watermark). A merger thread delivers matches once every worker is
+// past them, sorted by the tag: the order one Detector produces. A worker with an empty queue
+// counts as past every event published so far (it wakes the merger when its queue runs dry), so
+// a quiet partition never holds alerts back; the producer also sends every partition a tick
+// every kTickInterval events. Matches completed at
 // the end of input come last, by rule. With quotas not reached, the matches are the same as with
 // one thread; quota evictions and expiry sweeps are per worker, so under state pressure they can
 // differ (docs/replay.md).
@@ -108,6 +110,7 @@ class ParallelDetector {
 
   // Producer state.
   uint64_t next_seq_ = 0;
+  std::atomic<uint64_t> published_{0};  // every event before it is in its queue(s)
   std::vector<std::atomic<uint64_t>> routed_, dropped_;
   std::vector<std::atomic<uint64_t>> processed_;  // items (events and copies) each worker ran
 
@@ -117,6 +120,7 @@ class ParallelDetector {
   std::vector<Tagged> reported_;
   std::vector<uint64_t> watermarks_;  // next sequence number each worker has not finished
   uint64_t reports_ = 0;              // reports so far (wakes the merger)
+  std::atomic<bool> stalled_{false};  // the merger holds matches that wait for progress
   bool merger_done_ = false;
   std::thread merger_;
   bool finished_ = false;

@@ -1,6 +1,9 @@
 #include "kestrel/bus/parallel_detector.h"
 
+#include <atomic>
+#include <chrono>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -146,6 +149,33 @@ TEST_F(ParallelDetectorTest, DropPolicyCountsExactlyWhatItDropped) {
   // copies that found its queue full are counted as its drops.
   EXPECT_EQ(processed + dropped, accepted + refused + ((*d)->partition_stats()[1].routed));
   EXPECT_GT(refused, 0u) << "a 2-slot queue under a burst of 150,000 events never filled";
+}
+
+TEST_F(ParallelDetectorTest, AQuietStreamDoesNotHoldMatchesBack) {
+  // Live sources can go quiet: a match must reach the callback without waiting for more events
+  // (or a tick) on the other workers.
+  ParallelOptions options;
+  options.workers = 3;
+  std::atomic<int> delivered{0};
+  auto d = ParallelDetector::Create(schema_, Programs(), options,
+                                    [&](size_t rule, engine::QueryMatch&) {
+                                      if (rule == 0) delivered.fetch_add(1);
+                                    });
+  ASSERT_TRUE(d.ok());
+  for (int round = 1; round <= 5; ++round) {
+    event::Event curl = event::EventBuilder(schema_)
+                            .Time(1'800'000'000'000'000'000 + round)
+                            .Category("process")
+                            .Str("process.entity_id", fmt::format("quiet-{}", round))
+                            .Str("process.name", "curl")
+                            .Build();
+    ASSERT_TRUE((*d)->Publish(curl));
+    for (int i = 0; i < 2000 && delivered.load() < round; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(delivered.load(), round) << "match " << round << " held back with no later events";
+  }
+  (*d)->Finish();
 }
 
 TEST_F(ParallelDetectorTest, ClassifiesRulesByWhetherStateSpansProcesses) {

@@ -76,6 +76,14 @@ class SpscRing {
     }
     return &slots_[head & mask_];
   }
+  // Consumer: whether another slot follows the one Front returned (re-reads the producer's
+  // counter only when the cached one says no).
+  bool HasSecond() {
+    uint64_t head = head_.load(std::memory_order_relaxed);
+    if (cached_tail_ - head >= 2) return true;
+    cached_tail_ = tail_.load(std::memory_order_seq_cst);
+    return cached_tail_ - head >= 2;
+  }
   // Consumer: frees the slot Front returned.
   void Pop() {
     head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
