@@ -3,8 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -157,10 +157,10 @@ TEST_F(ParallelDetectorTest, AQuietStreamDoesNotHoldMatchesBack) {
   ParallelOptions options;
   options.workers = 3;
   std::atomic<int> delivered{0};
-  auto d = ParallelDetector::Create(schema_, Programs(), options,
-                                    [&](size_t rule, engine::QueryMatch&) {
-                                      if (rule == 0) delivered.fetch_add(1);
-                                    });
+  auto d =
+      ParallelDetector::Create(schema_, Programs(), options, [&](size_t rule, engine::QueryMatch&) {
+        if (rule == 0) delivered.fetch_add(1);
+      });
   ASSERT_TRUE(d.ok());
   for (int round = 1; round <= 5; ++round) {
     event::Event curl = event::EventBuilder(schema_)
