@@ -64,10 +64,16 @@ std::optional<fs::path> ResolveRulesDir(const std::optional<std::string>& flag,
     candidates.push_back(*dir / "rules");
     candidates.push_back(*dir / ".." / "share" / "kestrel" / "rules");
   }
+#ifdef KESTREL_BUILD_RULES_DIR
+  // A build that is run where it was built (build/release/kestrel): the source tree's rules.
+  candidates.push_back(fs::path(KESTREL_BUILD_RULES_DIR));
+#endif
   for (const fs::path& c : candidates) {
     if (fs::is_directory(c, ec)) return c;
   }
-  *error = "no rule directory found (looked for ./rules and rules/ beside the executable)";
+  *error =
+      "no rule directory found (looked for ./rules, rules/ beside the executable, "
+      "../share/kestrel/rules and the source tree's rules/); pass --rules DIR";
   return std::nullopt;
 }
 

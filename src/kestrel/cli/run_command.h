@@ -57,7 +57,8 @@ struct RunOptions {
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`
-// beside the executable, else `../share/kestrel/rules` relative to it. nullopt: none found.
+// beside the executable, else `../share/kestrel/rules` relative to it, else the rules/ of the
+// source tree the binary was built from. nullopt: none found.
 std::optional<std::filesystem::path> ResolveRulesDir(const std::optional<std::string>& flag,
                                                      std::string* error);
 
