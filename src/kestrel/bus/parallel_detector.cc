@@ -185,7 +185,7 @@ bool ParallelDetector::Publish(const event::Event& event) {
   } else {
     dropped_[p].fetch_add(1, std::memory_order_relaxed);
   }
-  published_.store(seq + 1, std::memory_order_release);
+  published_.store(seq + 1, std::memory_order_seq_cst);
   if ((seq + 1) % kTickInterval == 0) {
     for (size_t w = 0; w < workers_.size(); ++w) Push(w, nullptr, kTick, seq + 1);
   }
@@ -244,7 +244,7 @@ void ParallelDetector::RunWorker(size_t w) {
     // mean that everything its worker took from it has been reported.
     report(seq + 1, !me.queue.HasSecond());
     me.queue.Pop();
-    if (stalled_.load(std::memory_order_relaxed) && me.queue.Front() == nullptr) {
+    if (stalled_.load(std::memory_order_seq_cst) && me.queue.Front() == nullptr) {
       // Idle from now on, and the merger holds matches back: it may count this worker as past
       // every published event.
       {
@@ -261,17 +261,27 @@ void ParallelDetector::RunMerger() {
   std::vector<Tagged> batch;
   std::vector<bool> empty(workers_.size());
   uint64_t seen = 0;
+  uint64_t hint = 0;
   while (true) {
     {
       // Woken by every report, and by a worker whose queue has just run dry: its empty queue
       // is what lets matches through when it has nothing to report (below).
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return reports_ != seen || merger_done_; });
+      // A worker that has reported watermark W has been given event W - 1, so every event
+      // before W has been pushed to its queue (the producer publishes in order), even if
+      // `published_` does not say so yet.
+      for (uint64_t w : watermarks_) {
+        if (w != std::numeric_limits<uint64_t>::max()) hint = std::max(hint, w);
+      }
     }
+    // Say that we are looking before we look: a worker that goes idle after this sees the flag
+    // and wakes us; one that went idle before it is seen empty below (both seq_cst).
+    stalled_.store(true, std::memory_order_seq_cst);
     // Every event before `published` is in its queue(s). A worker whose queue is empty now has
-    // run and reported all of those it was given, so it cannot produce a match before
-    // `published`: its watermark is at least that. (Order matters: `published` first.)
-    uint64_t published = published_.load(std::memory_order_acquire);
+    // run and reported all of those it was given (reports precede Pop), so it cannot produce a
+    // match before `published`: its watermark is at least that.
+    uint64_t published = std::max(published_.load(std::memory_order_seq_cst), hint);
     for (size_t w = 0; w < workers_.size(); ++w) empty[w] = workers_[w]->queue.size() == 0;
     uint64_t low = std::numeric_limits<uint64_t>::max();
     {
@@ -289,7 +299,7 @@ void ParallelDetector::RunMerger() {
       pending.pop();
       on_match_(t.rule, *t.match);
     }
-    stalled_.store(!pending.empty(), std::memory_order_relaxed);
+    stalled_.store(!pending.empty(), std::memory_order_seq_cst);
     if (low == std::numeric_limits<uint64_t>::max()) return;  // every worker has ended
   }
 }

@@ -107,10 +107,10 @@ class SpscRing {
   }
 
   size_t capacity() const { return slots_.size(); }
-  // Slots in use; exact only when neither side is active (for metrics).
+  // Slots in use; exact only when neither side is active (metrics; the bus's idle check).
   size_t size() const {
-    return static_cast<size_t>(tail_.load(std::memory_order_acquire) -
-                               head_.load(std::memory_order_acquire));
+    return static_cast<size_t>(tail_.load(std::memory_order_seq_cst) -
+                               head_.load(std::memory_order_seq_cst));
   }
 
  private:
