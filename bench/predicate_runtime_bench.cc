@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 
+#include "endgame_workload.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
 #include "toml++/toml.h"
@@ -126,38 +127,19 @@ void BM_WasmAot(benchmark::State& state) {
 }
 BENCHMARK(BM_WasmAot)->ArgName("one_comparison")->Arg(0)->Arg(1);
 
-const std::string kWorkload = std::string(KESTREL_SHARED_DIR) + "/bench/endgame-workload/";
-
+// The shared Endgame workload (endgame_workload.h) and the queries of its single.toml.
 struct Workload {
-  schema::Schema schema;
-  std::vector<event::Event> events;
+  schema::Schema& schema;
+  std::vector<event::Event>& events;
   std::vector<std::unique_ptr<eql::IrProgram>> programs;
 };
 
 Workload* LoadWorkload() {
   static Workload* w = [] {
-    auto* w = new Workload();
-    const char* env = std::getenv("KESTREL_WORKLOAD_EVENTS");
-    size_t n = env != nullptr ? std::strtoul(env, nullptr, 10) : 200000;
-    std::string path = fmt::format("/tmp/kestrel_endgame_workload_{}.ndjson", n);
-    if (!std::filesystem::exists(path)) {
-      std::string cmd = fmt::format("python3 {}gen_events.py --n {} --seed 1 -o {} >/dev/null",
-                                    kWorkload, n, path);
-      if (std::system(cmd.c_str()) != 0) return w;
-    }
-    sources::NdjsonOptions options;
-    options.path = path;
-    options.decoder.time_field = "timestamp";
-    options.decoder.time_format = event::TimeFormat::kFiletime;
-    auto source = sources::NdjsonSource::Open(&w->schema, options, nullptr);
-    if (!source.ok()) return w;
-    event::Event e;
-    while (true) {
-      auto more = (*source)->Next(&e);
-      if (!more.ok() || !*more) break;
-      w->events.push_back(e);
-    }
-    toml::table table = toml::parse_file(kWorkload + "single.toml");
+    bench::EndgameWorkload* data = bench::LoadEndgameWorkload();
+    auto* w = new Workload{data->schema, data->events, {}};
+    if (w->events.empty()) return w;
+    toml::table table = toml::parse_file(bench::kWorkloadDir + "single.toml");
     for (const toml::node& node : *table["rule"].as_array()) {
       std::string query = *(*node.as_table())["query"].value<std::string>();
       eql::CompileOptions compile;
