@@ -113,6 +113,12 @@ absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
   }
   for (size_t w = 0; w < options.workers; ++w) {
     auto worker = std::make_unique<Worker>(schema, options.limits, options.queue_capacity);
+    if (options.setup) {
+      if (absl::Status s = options.setup(w, worker->local); !s.ok()) return s;
+      if (w == 0 && !d->global_rules_.empty()) {
+        if (absl::Status s = options.setup(w, worker->global); !s.ok()) return s;
+      }
+    }
     for (uint32_t r : d->local_rules_) {
       if (absl::Status s = worker->local.AddRule(d->programs_[r]); !s.ok()) return s;
     }

@@ -138,7 +138,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ir", "lua", "wasm"}));
   compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
   compile_cmd->add_option("--functions", package.functions,
-                          "With --target: a Lua module of custom functions the rules may call");
+                          "With --target: a module of custom functions the rules may call, in Lua "
+                          "(.lua) or Wasm (.wasm, exports kestrel_fn_<name>)");
+  compile_cmd->add_option("--function", package.declared_functions,
+                          "Declares a function of a Wasm --functions module: "
+                          "'name(type, ...) -> type' with string, number, bool (repeatable)");
   compile_cmd->add_flag("--aot", package.aot,
                         "With --target wasm: also compile the modules ahead of time (wasm2c, cc)");
   compile_cmd->add_option(
@@ -163,7 +167,10 @@ int main(int argc, char** argv) {
   query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
                         kestrel::cli::kPredicateRuntimeHelp);
   query_cmd->add_option("--functions", query.functions,
-                        "A Lua module of custom functions the query may call");
+                        "A module of custom functions the query may call (.lua or .wasm)");
+  query_cmd->add_option("--function", query.declared_functions,
+                        "Declares a function of a Wasm --functions module: "
+                        "'name(type, ...) -> type' (repeatable)");
   query_cmd->add_option("--time-field", query.time_field,
                         "Field that holds each event's time (default @timestamp; endgame: "
                         "timestamp)");
