@@ -355,4 +355,20 @@ engine::EngineStats ParallelDetector::stats(size_t rule) const {
   return sum;
 }
 
+engine::EvalTimeHistogram::Snapshot ParallelDetector::eval_time(size_t rule) const {
+  engine::EvalTimeHistogram::Snapshot sum;
+  auto local = std::find(local_rules_.begin(), local_rules_.end(), rule);
+  if (local != local_rules_.end()) {
+    size_t i = static_cast<size_t>(local - local_rules_.begin());
+    for (const auto& w : workers_) sum += w->local.eval_time(i).Read();
+  } else {
+    auto global = std::find(global_rules_.begin(), global_rules_.end(), rule);
+    if (global != global_rules_.end()) {
+      sum +=
+          workers_[0]->global.eval_time(static_cast<size_t>(global - global_rules_.begin())).Read();
+    }
+  }
+  return sum;
+}
+
 }  // namespace kestrel::bus

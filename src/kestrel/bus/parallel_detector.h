@@ -92,6 +92,8 @@ class ParallelDetector {
   std::vector<PartitionStats> partition_stats() const;
   // Rule statistics summed over workers (rule = the index given to Create).
   engine::EngineStats stats(size_t rule) const;
+  // Sampled evaluation times of a rule summed over workers; safe while running.
+  engine::EvalTimeHistogram::Snapshot eval_time(size_t rule) const;
 
  private:
   struct Item;

@@ -276,6 +276,12 @@ int main(int argc, char** argv) {
       "and per rule its alerts and state");
   rules_cmd->add_option("--metrics-addr", rules_addr, "Where the running instance serves metrics")
       ->capture_default_str();
+  size_t rules_top = 0;
+  rules_cmd
+      ->add_option("--top", rules_top,
+                   "List the N rules that cost the most evaluation time (sampled), with "
+                   "evaluations, mean and p99 per event, total and share")
+      ->check(CLI::PositiveNumber);
   rules_cmd->footer(kExitCodesHelp);
 
   CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
@@ -359,7 +365,8 @@ int main(int argc, char** argv) {
   }
   if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
   if (rules_cmd->parsed()) {
-    auto text = kestrel::metrics::Scrape(rules_addr, "/rules");
+    auto text = kestrel::metrics::Scrape(
+        rules_addr, rules_top > 0 ? "/rules?top=" + std::to_string(rules_top) : "/rules");
     if (!text.ok()) {
       spdlog::error("{}", std::string(text.status().message()));
       return kestrel::cli::kExitFailure;

@@ -425,6 +425,10 @@ int Run(const RunOptions& options) {
     std::lock_guard<std::mutex> lock(alert_mu);
     snap.alerts = (*sink)->written();
     snap.alerts_lost = lost_alerts;
+    snap.eval_sample_interval = engine::EvalTimeHistogram::kSampleInterval;
+    for (int b = 0; b < engine::EvalTimeHistogram::kBuckets; ++b) {
+      snap.eval_bounds_ns.push_back(engine::EvalTimeHistogram::UpperBoundNs(b));
+    }
     for (size_t r = 0; r < active->size(); ++r) {
       metrics::RuleSnapshot rs;
       rs.id = (*active)[r]->spec.id;
@@ -437,6 +441,11 @@ int Run(const RunOptions& options) {
         rs.evicted = es.evicted;
         rs.predicate_errors = generation.detector->predicate_errors(r);
       }
+      engine::EvalTimeHistogram::Snapshot times =
+          parallel ? parallel->eval_time(r) : generation.detector->eval_time(r).Read();
+      rs.eval_buckets.assign(times.buckets.begin(), times.buckets.end());
+      rs.eval_count = times.count;
+      rs.eval_sum_ns = times.sum_ns;
       snap.rules.push_back(std::move(rs));
     }
     registry.Publish(std::move(snap));
