@@ -62,7 +62,10 @@ bool EntityLocal(const eql::IrProgram& p, const std::vector<schema::FieldId>& fi
 }  // namespace
 
 struct ParallelDetector::Item {
-  event::Event event;
+  // Queue slots keep their capacity from event to event: small arena blocks keep each near the
+  // size of the events it carries (a 4 KiB default block per slot cost 4 KiB x queue_capacity per
+  // worker once the ring had cycled).
+  event::Event event{512};
   uint64_t seq = 0;
   uint8_t kind = kRouted;
   ReloadPlan* plan = nullptr;  // kReload

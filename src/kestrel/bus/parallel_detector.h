@@ -48,7 +48,7 @@ enum class FullPolicy : uint8_t { kBlock, kDrop };
 
 struct ParallelOptions {
   size_t workers = 2;
-  size_t queue_capacity = 4096;  // events per partition
+  size_t queue_capacity = 1024;  // events per partition (slots keep their capacity: memory)
   FullPolicy policy = FullPolicy::kBlock;
   engine::EngineLimits limits;
   // Called for each Detector of each worker before its rules are added, on the thread that
