@@ -72,6 +72,22 @@ TEST_F(LoaderTest, DirectoriesAreWalkedRecursivelyInPathOrder) {
   EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
 }
 
+TEST_F(LoaderTest, RuleTestFilesBesideRulesAreNotLoaded) {
+  Write("linux/foo.eql", "process where true\n");
+  Write("linux/foo.test.yaml", "cases: []\n");
+  Write("linux/bar.yaml", "id: bar\nquery: process where true\n");
+  Write("linux/bar.TEST.YML", "cases: []\n");
+  LoadResult r = LoadRulePaths({root_.string()});
+  EXPECT_EQ(Ids(r), (std::vector<std::string>{"bar", "foo"})) << Diagnostics(r);
+  EXPECT_EQ(r.files, 2u);
+  EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
+  // Named explicitly, a test file is an error that says what it is.
+  LoadResult explicit_file = LoadRulePaths({Path("linux/foo.test.yaml")});
+  EXPECT_EQ(explicit_file.failed, 1u);
+  EXPECT_NE(Diagnostics(explicit_file).find("a rule test file, not a rule file"), std::string::npos)
+      << Diagnostics(explicit_file);
+}
+
 TEST_F(LoaderTest, ABrokenFileDoesNotStopTheOthers) {
   Write("1.toml", "[rule\n");
   Write("2.json", "{\"id\": ");
