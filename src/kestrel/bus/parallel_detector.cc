@@ -113,6 +113,12 @@ absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
   }
   for (size_t w = 0; w < options.workers; ++w) {
     auto worker = std::make_unique<Worker>(schema, options.limits, options.queue_capacity);
+    if (options.setup) {
+      if (absl::Status s = options.setup(w, worker->local); !s.ok()) return s;
+      if (w == 0 && !d->global_rules_.empty()) {
+        if (absl::Status s = options.setup(w, worker->global); !s.ok()) return s;
+      }
+    }
     for (uint32_t r : d->local_rules_) {
       if (absl::Status s = worker->local.AddRule(d->programs_[r]); !s.ok()) return s;
     }
@@ -344,6 +350,22 @@ engine::EngineStats ParallelDetector::stats(size_t rule) const {
     auto global = std::find(global_rules_.begin(), global_rules_.end(), rule);
     if (global != global_rules_.end()) {
       add(workers_[0]->global.stats(static_cast<size_t>(global - global_rules_.begin())));
+    }
+  }
+  return sum;
+}
+
+engine::EvalTimeHistogram::Snapshot ParallelDetector::eval_time(size_t rule) const {
+  engine::EvalTimeHistogram::Snapshot sum;
+  auto local = std::find(local_rules_.begin(), local_rules_.end(), rule);
+  if (local != local_rules_.end()) {
+    size_t i = static_cast<size_t>(local - local_rules_.begin());
+    for (const auto& w : workers_) sum += w->local.eval_time(i).Read();
+  } else {
+    auto global = std::find(global_rules_.begin(), global_rules_.end(), rule);
+    if (global != global_rules_.end()) {
+      sum +=
+          workers_[0]->global.eval_time(static_cast<size_t>(global - global_rules_.begin())).Read();
     }
   }
   return sum;

@@ -51,6 +51,10 @@ struct ParallelOptions {
   size_t queue_capacity = 4096;  // events per partition
   FullPolicy policy = FullPolicy::kBlock;
   engine::EngineLimits limits;
+  // Called for each Detector of each worker before its rules are added, on the thread that
+  // calls Create(): gives it its own predicate and function runtimes (Detector::
+  // UsePredicateRuntime / UseFunctions; one runtime per thread). Unset: native evaluation.
+  std::function<absl::Status(size_t worker, engine::Detector& detector)> setup;
 };
 
 struct PartitionStats {
@@ -88,6 +92,8 @@ class ParallelDetector {
   std::vector<PartitionStats> partition_stats() const;
   // Rule statistics summed over workers (rule = the index given to Create).
   engine::EngineStats stats(size_t rule) const;
+  // Sampled evaluation times of a rule summed over workers; safe while running.
+  engine::EvalTimeHistogram::Snapshot eval_time(size_t rule) const;
 
  private:
   struct Item;

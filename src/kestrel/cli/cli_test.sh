@@ -186,6 +186,17 @@ grep -q '^kestrel_rule_reload_failures_total 1$' "$tmp/stats" || fail "stats rel
 "$kestrel" rules --metrics-addr "127.0.0.1:$port" >"$tmp/rules_out" 2>&1 || fail "kestrel rules: $(cat "$tmp/rules_out")"
 grep -q "^rule set version 2, loaded 20[0-9-]*T" "$tmp/rules_out" || fail "kestrel rules header: $(cat "$tmp/rules_out")"
 grep -Eq "^two +1 " "$tmp/rules_out" || fail "kestrel rules rows: $(cat "$tmp/rules_out")"
+# Per-rule evaluation times (sampled; reset when a reload loads the set): the histogram and the
+# `rules --top` profile.
+grep -Eq '^kestrel_rule_eval_seconds_count\{rule="two"\} [1-9]' "$tmp/stats" ||
+  fail "eval-time histogram: $(grep eval_seconds "$tmp/stats")"
+grep -Eq '^kestrel_rule_eval_seconds_bucket\{rule="two",le="\+Inf"\} [1-9]' "$tmp/stats" ||
+  fail "eval-time buckets: $(grep eval_seconds "$tmp/stats")"
+"$kestrel" rules --top 5 --metrics-addr "127.0.0.1:$port" >"$tmp/top_out" 2>&1 ||
+  fail "kestrel rules --top: $(cat "$tmp/top_out")"
+grep -q "the 2 most expensive of 2 rules" "$tmp/top_out" || fail "rules --top: $(cat "$tmp/top_out")"
+grep -Eq "^ +1 (one|two) +[0-9]+ +[0-9.]+ +<=[0-9.]+ " "$tmp/top_out" ||
+  fail "rules --top rows: $(cat "$tmp/top_out")"
 grep -q '^kestrel_events_total{source="ndjson:-",category="process"} [34]$' "$tmp/stats" \
   || fail "stats events: $(grep events_total "$tmp/stats")"
 exec 3>&-

@@ -139,7 +139,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ir", "lua", "wasm"}));
   compile_cmd->add_option("-o,--output", package.output, "With --target: the package directory");
   compile_cmd->add_option("--functions", package.functions,
-                          "With --target: a Lua module of custom functions the rules may call");
+                          "With --target: a module of custom functions the rules may call, in Lua "
+                          "(.lua) or Wasm (.wasm, exports kestrel_fn_<name>)");
+  compile_cmd->add_option("--function", package.declared_functions,
+                          "Declares a function of a Wasm --functions module: "
+                          "'name(type, ...) -> type' with string, number, bool (repeatable)");
   compile_cmd->add_flag("--aot", package.aot,
                         "With --target wasm: also compile the modules ahead of time (wasm2c, cc)");
   compile_cmd->add_option(
@@ -164,7 +168,10 @@ int main(int argc, char** argv) {
   query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
                         kestrel::cli::kPredicateRuntimeHelp);
   query_cmd->add_option("--functions", query.functions,
-                        "A Lua module of custom functions the query may call");
+                        "A module of custom functions the query may call (.lua or .wasm)");
+  query_cmd->add_option("--function", query.declared_functions,
+                        "Declares a function of a Wasm --functions module: "
+                        "'name(type, ...) -> type' (repeatable)");
   query_cmd->add_option("--time-field", query.time_field,
                         "Field that holds each event's time (default @timestamp; endgame: "
                         "timestamp)");
@@ -289,6 +296,12 @@ int main(int argc, char** argv) {
       "and per rule its alerts and state");
   rules_cmd->add_option("--metrics-addr", rules_addr, "Where the running instance serves metrics")
       ->capture_default_str();
+  size_t rules_top = 0;
+  rules_cmd
+      ->add_option("--top", rules_top,
+                   "List the N rules that cost the most evaluation time (sampled), with "
+                   "evaluations, mean and p99 per event, total and share")
+      ->check(CLI::PositiveNumber);
   rules_cmd->footer(kExitCodesHelp);
 
   CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
@@ -373,7 +386,8 @@ int main(int argc, char** argv) {
   if (test_rules_cmd->parsed()) return kestrel::cli::TestRulesCommand(test_rules);
   if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
   if (rules_cmd->parsed()) {
-    auto text = kestrel::metrics::Scrape(rules_addr, "/rules");
+    auto text = kestrel::metrics::Scrape(
+        rules_addr, rules_top > 0 ? "/rules?top=" + std::to_string(rules_top) : "/rules");
     if (!text.ok()) {
       spdlog::error("{}", std::string(text.status().message()));
       return kestrel::cli::kExitFailure;

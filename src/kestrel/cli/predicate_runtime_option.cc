@@ -31,12 +31,18 @@ absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
       fmt::format("--predicate-runtime {}: expected native, lua or wasm", name));
 }
 
-absl::StatusOr<std::unique_ptr<runtime::LuaFunctions>> LoadFunctionModule(const std::string& path) {
+absl::StatusOr<std::unique_ptr<runtime::FunctionModule>> LoadFunctionModule(
+    const std::string& path, const std::vector<std::string>& declared) {
+  std::optional<runtime::FunctionModuleKind> kind = runtime::FunctionModuleKindOf(path);
+  if (!kind) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: a function module is a .lua or .wasm file", path));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(fmt::format("cannot read {}", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  return runtime::LuaFunctions::Load(ss.str(), path);
+  return runtime::FunctionModule::Load(*kind, ss.str(), path, declared);
 }
 
 }  // namespace kestrel::cli

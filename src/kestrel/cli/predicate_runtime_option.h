@@ -3,11 +3,13 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "kestrel/engine/predicate_runtime.h"
-#include "kestrel/runtime/lua/lua_functions.h"
+#include "kestrel/runtime/function_module.h"
 
 namespace kestrel::cli {
 
@@ -19,7 +21,9 @@ inline constexpr char kPredicateRuntimeHelp[] =
 absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
     std::string_view name);
 
-// `--functions FILE`: reads and loads a Lua function module.
-absl::StatusOr<std::unique_ptr<runtime::LuaFunctions>> LoadFunctionModule(const std::string& path);
+// `--functions FILE [--function DECL]...`: reads and loads a function module, Lua (.lua) or
+// Wasm (.wasm, whose functions `declared` must declare; runtime/function_module.h).
+absl::StatusOr<std::unique_ptr<runtime::FunctionModule>> LoadFunctionModule(
+    const std::string& path, const std::vector<std::string>& declared = {});
 
 }  // namespace kestrel::cli

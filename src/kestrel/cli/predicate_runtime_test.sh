@@ -21,6 +21,11 @@ for r in $runtimes; do
     fail "run with $r: $(cat "$tmp/err")"
   [ -s "$tmp/run.$r" ] || fail "run with $r raised no alert"
   cmp -s "$tmp/run.native" "$tmp/run.$r" || fail "run: $r differs from native"
+  # The bus: one runtime per worker.
+  "$kestrel" --log-level error run --workers 2 --predicate-runtime "$r" \
+    --source ndjson:examples/demo-events.ndjson >"$tmp/run2.$r" 2>"$tmp/err" ||
+    fail "run with $r and 2 workers: $(cat "$tmp/err")"
+  cmp -s "$tmp/run.native" "$tmp/run2.$r" || fail "run: $r with 2 workers differs from native"
 done
 
 # replay: one runtime per worker; the same alerts as native, with 1 and 3 workers.
@@ -35,9 +40,18 @@ for r in $runtimes; do
   done
 done
 
-"$kestrel" compile rules --target lua -o "$tmp/pkg" 2>/dev/null || fail "compile a package"
-"$kestrel" replay "$tmp/demo.klog" --rules "$tmp/pkg" >/dev/null 2>"$tmp/err"
-[ $? -eq 2 ] || fail "replay of a rule package must be refused (not supported yet)"
+# replay of rule packages: their own predicates, one runtime per worker.
+for t in ir lua $(echo "$runtimes" | grep -o wasm); do
+  "$kestrel" compile rules --target "$t" -o "$tmp/pkg-$t" 2>/dev/null || fail "compile a $t package"
+  for w in 1 3; do
+    "$kestrel" replay "$tmp/demo.klog" --rules "$tmp/pkg-$t" --workers "$w" >"$tmp/replay.pkg" \
+      2>"$tmp/err" || fail "replay of a $t package, $w workers: $(cat "$tmp/err")"
+    cmp -s "$tmp/replay.native.1" "$tmp/replay.pkg" || fail "replay of a $t package differs ($w)"
+  done
+done
+"$kestrel" replay "$tmp/demo.klog" --rules "$tmp/pkg-lua" --predicate-runtime wasm >/dev/null \
+  2>"$tmp/err"
+[ $? -eq 2 ] || fail "--predicate-runtime with a package must be a usage error in replay too"
 
 data="$src/../shared/conformance/eql/endgame/test_data.json"
 if [ -f "$data" ]; then

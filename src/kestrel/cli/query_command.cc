@@ -26,15 +26,26 @@ int QueryCommand(const QueryOptions& options) {
   eql::CompileOptions compile;
   compile.dialect = endgame ? eql::Dialect::kEndgame : eql::Dialect::kElasticsearch;
   compile.case_sensitive = options.case_sensitive;
-  std::unique_ptr<runtime::LuaFunctions> functions;
+  std::unique_ptr<runtime::FunctionModule> module;
+  std::unique_ptr<engine::FunctionRuntime> functions;
+  if (!options.declared_functions.empty() && !options.functions) {
+    fmt::print(stderr, "error: --function declares a function of a --functions module\n");
+    return kExitUsage;
+  }
   if (options.functions) {
-    auto loaded = LoadFunctionModule(*options.functions);
+    auto loaded = LoadFunctionModule(*options.functions, options.declared_functions);
     if (!loaded.ok()) {
       fmt::print(stderr, "error: --functions: {}\n", base::Message(loaded.status()));
       return kExitFailure;
     }
-    functions = std::move(*loaded);
-    compile.functions = &functions->signatures();
+    module = std::move(*loaded);
+    auto instance = module->NewInstance();
+    if (!instance.ok()) {
+      fmt::print(stderr, "error: --functions: {}\n", base::Message(instance.status()));
+      return kExitFailure;
+    }
+    functions = std::move(*instance);
+    compile.functions = &module->signatures();
   }
   eql::CompileResult compiled = eql::Compile(options.query, schema, compile);
   for (const eql::Diagnostic& d : compiled.diagnostics) {

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kestrel::cli {
 
@@ -21,7 +22,9 @@ struct QueryOptions {
   std::optional<std::string> time_field;
   std::optional<std::string> time_format;
   std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
-  std::optional<std::string> functions;      // a Lua function module (runtime/lua/lua_functions.h)
+  std::optional<std::string>
+      functions;  // a function module, .lua or .wasm (runtime/function_module.h)
+  std::vector<std::string> declared_functions;  // --function 'name(type, ...) -> type' (Wasm)
 };
 
 int QueryCommand(const QueryOptions& options);

@@ -77,15 +77,18 @@ class Worker {
  public:
   Worker(schema::Schema& schema, const engine::EngineLimits& limits,
          const std::vector<const rules::CompiledRule*>& rules, std::vector<uint32_t> global,
-         std::unique_ptr<engine::PredicateRuntime> runtime)
+         std::unique_ptr<engine::PredicateRuntime> runtime,
+         std::unique_ptr<engine::FunctionRuntime> functions)
       : schema_(schema),
         detector_(schema, limits),
         rules_(rules),
         global_(std::move(global)),
-        runtime_(std::move(runtime)) {}
+        runtime_(std::move(runtime)),
+        functions_(std::move(functions)) {}
 
   absl::Status Init() {
     detector_.UsePredicateRuntime(runtime_.get());  // this worker's own (nullptr: native)
+    detector_.UseFunctions(functions_.get());       // a package's custom functions, if any
     for (uint32_t g : global_) {
       if (absl::Status s = detector_.AddRule(rules_[g]->program.get()); !s.ok()) return s;
     }
@@ -168,6 +171,7 @@ class Worker {
   const std::vector<const rules::CompiledRule*>& rules_;
   std::vector<uint32_t> global_;                       // local rule -> position in load order
   std::unique_ptr<engine::PredicateRuntime> runtime_;  // used by this worker's thread only
+  std::unique_ptr<engine::FunctionRuntime> functions_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -237,17 +241,42 @@ int Replay(const ReplayCommandOptions& options) {
     return kExitFailure;
   }
 
-  if (options.rules_dir && IsRulePackage(*options.rules_dir)) {
-    spdlog::error("replay does not load rule packages yet ({}): give it the rule sources",
-                  *options.rules_dir);
-    return kExitUsage;
+  // A rule package (rule_package.h) brings its rule sources, compiled predicates and functions.
+  std::unique_ptr<OpenedPackage> package;
+  std::optional<std::string> rules_dir = options.rules_dir;
+  bool endgame = options.dialect == "endgame";
+  if (rules_dir && IsRulePackage(*rules_dir)) {
+    auto opened = OpenRulePackage(*rules_dir);
+    if (!opened.ok()) {
+      spdlog::error("{}", base::Message(opened.status()));
+      return kExitFailure;
+    }
+    package = std::move(*opened);
+    rules_dir = package->rules_dir();
+    endgame = package->dialect() == "endgame";
+    if (options.predicate_runtime != "native") {
+      spdlog::error("--predicate-runtime: the rule package brings its own predicates (target {})",
+                    package->target());
+      return kExitUsage;
+    }
   }
+  const runtime::FunctionModule* function_module =
+      package != nullptr ? package->functions() : nullptr;
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
-  auto loaded = LoadRules(options.rules_dir, options.dialect == "endgame", schema, limits);
+  auto loaded = LoadRules(rules_dir, endgame, schema, limits,
+                          function_module != nullptr ? &function_module->signatures() : nullptr);
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
     return kExitUsage;
+  }
+  if (package != nullptr) {
+    if (absl::Status bound = package->Bind(loaded->build, schema); !bound.ok()) {
+      spdlog::error("{}", base::Message(bound));
+      return kExitFailure;
+    }
+    spdlog::info("rule package {}: target {}, {} rules, hashes verified", *options.rules_dir,
+                 package->target(), loaded->active.size());
   }
   const std::vector<const rules::CompiledRule*>& active = loaded->active;
 
@@ -268,13 +297,23 @@ int Replay(const ReplayCommandOptions& options) {
   for (size_t w = 0; w < n; ++w) {
     std::vector<uint32_t> mine;
     for (size_t r = w; r < active.size(); r += n) mine.push_back(static_cast<uint32_t>(r));
-    auto runtime = MakePredicateRuntime(options.predicate_runtime);
+    auto runtime = package != nullptr ? package->NewRuntime()
+                                      : MakePredicateRuntime(options.predicate_runtime);
     if (!runtime.ok()) {
       spdlog::error("{}", base::Message(runtime.status()));
       return kExitUsage;
     }
-    workers.push_back(
-        std::make_unique<Worker>(schema, limits, active, std::move(mine), std::move(*runtime)));
+    std::unique_ptr<engine::FunctionRuntime> functions;
+    if (function_module != nullptr) {
+      auto made = function_module->NewInstance();
+      if (!made.ok()) {
+        spdlog::error("{}", base::Message(made.status()));
+        return kExitFailure;
+      }
+      functions = std::move(*made);
+    }
+    workers.push_back(std::make_unique<Worker>(schema, limits, active, std::move(mine),
+                                               std::move(*runtime), std::move(functions)));
     if (absl::Status s = workers.back()->Init(); !s.ok()) {
       spdlog::error("{}", base::Message(s));
       return kExitFailure;

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "kestrel/base/status.h"
+#include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/eql/ir.h"
 #include "kestrel/host_api_v1.h"
@@ -128,22 +129,19 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
     }
     custom[p.substr(0, eq)] = file;
   }
-  std::unique_ptr<runtime::LuaFunctions> functions;
-  std::string functions_source;
+  std::unique_ptr<runtime::FunctionModule> functions;
   rules::RuleSetOptions set_options = SetOptions(options.dialect);
+  if (!options.declared_functions.empty() && options.functions.empty()) {
+    fmt::print(stderr, "error: --function declares a function of a --functions module\n");
+    return kExitUsage;
+  }
   if (!options.functions.empty()) {
-    auto source = ReadFile(options.functions);
-    if (!source.ok()) {
-      fmt::print(stderr, "error: --functions: {}\n", base::Message(source.status()));
-      return kExitFailure;
-    }
-    auto loaded = runtime::LuaFunctions::Load(*source, options.functions);
+    auto loaded = LoadFunctionModule(options.functions, options.declared_functions);
     if (!loaded.ok()) {
       fmt::print(stderr, "error: --functions: {}\n", base::Message(loaded.status()));
       return kExitFailure;
     }
     functions = std::move(*loaded);
-    functions_source = std::move(*source);
     set_options.functions = &functions->signatures();
   }
   schema::Schema schema;
@@ -234,14 +232,18 @@ int CompilePackageCommand(const PackageCompileOptions& options) {
     return kExitUsage;
   }
   if (functions != nullptr) {
+    std::string rel =
+        fmt::format("functions/functions.{}", runtime::FunctionModuleKindName(functions->kind()));
     fs::create_directories(out / "functions", ec);
-    if (ec || !WriteFile(out / "functions/functions.lua", functions_source).ok()) {
-      fmt::print(stderr, "error: cannot write functions/functions.lua\n");
+    if (ec || !WriteFile(out / rel, functions->bytes()).ok()) {
+      fmt::print(stderr, "error: cannot write {}\n", rel);
       return kExitFailure;
     }
-    manifest["functions"] = {{"path", "functions/functions.lua"},
-                             {"sha256", Sha256(functions_source)},
-                             {"source", options.functions}};
+    manifest["functions"] = {{"path", rel},
+                             {"kind", runtime::FunctionModuleKindName(functions->kind())},
+                             {"sha256", Sha256(functions->bytes())},
+                             {"source", options.functions},
+                             {"declarations", functions->Declarations()}};
   }
   manifest["files"] = files;
   manifest["rules"] = rules;
@@ -262,15 +264,33 @@ bool IsRulePackage(const std::string& dir) {
 
 namespace {
 
-class Package : public OpenedPackage, public engine::PredicateRuntime {
+class Package;
+
+// The predicates of a package for one thread: its own Lua state, Wasm instances or AOT objects.
+class PackageRuntime : public engine::PredicateRuntime {
+ public:
+  explicit PackageRuntime(const Package& package) : package_(package) {}
+  absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Compile(
+      const eql::IrProgram& program) override;
+
+  std::unique_ptr<runtime::LuaPredicateRuntime> lua;
+  std::unique_ptr<runtime::AotPredicateRuntime> aot;
+#ifdef KESTREL_HAVE_WASM
+  std::unique_ptr<runtime::WasmPredicateRuntime> wasm;
+#endif
+
+ private:
+  const Package& package_;
+};
+
+class Package : public OpenedPackage {
  public:
   const std::string& rules_dir() const override { return rules_dir_; }
   const std::string& target() const override { return target_; }
   const std::string& dialect() const override { return dialect_; }
-  runtime::LuaFunctions* functions() override { return functions_.get(); }
+  const runtime::FunctionModule* functions() const override { return functions_.get(); }
 
-  absl::StatusOr<engine::PredicateRuntime*> Bind(const rules::RuleSetBuild& build,
-                                                 const schema::Schema& schema) override {
+  absl::Status Bind(const rules::RuleSetBuild& build, const schema::Schema& schema) override {
     if (build.rules.size() != rules_.size() || build.failed > 0) {
       return absl::FailedPreconditionError(
           fmt::format("package {}: {} rules in the manifest, {} recompiled ({} failed)", dir_,
@@ -279,6 +299,7 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
     // The package's dynamic field ids -> this schema's (they differ when fields were interned
     // in another order, e.g. by the event source before the rules).
     fields_map_.base = static_cast<uint32_t>(schema::Schema().field_count());
+    fields_map_.map.clear();
     for (const auto& [name, id] : fields_) {
       auto found = schema.Find(name);
       if (!found || id < fields_map_.base || id - fields_map_.base > schema::Schema::kMaxFields) {
@@ -289,6 +310,7 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
       if (i >= fields_map_.map.size()) fields_map_.map.resize(i + 1, UINT32_MAX);
       fields_map_.map[i] = found->value;
     }
+    by_program_.clear();
     for (size_t i = 0; i < rules_.size(); ++i) {
       const rules::CompiledRule& rule = build.rules[i];
       if (rule.spec.id != rules_[i].id) {
@@ -303,40 +325,27 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
       }
       by_program_[rule.program.get()] = i;
     }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> NewRuntime() const override {
     if (target_ == "ir") return nullptr;
+    auto out = std::make_unique<PackageRuntime>(*this);
     bool aot = !rules_.empty() && !rules_[0].aot.empty();
     if (aot) {
-      aot_ = std::make_unique<runtime::AotPredicateRuntime>();
+      out->aot = std::make_unique<runtime::AotPredicateRuntime>();
     } else if (target_ == "lua") {
       auto lua = runtime::LuaPredicateRuntime::Create();
       if (!lua.ok()) return lua.status();
-      lua_ = std::move(*lua);
+      out->lua = std::move(*lua);
     } else {
 #ifdef KESTREL_HAVE_WASM
-      wasm_ = std::make_unique<runtime::WasmPredicateRuntime>();
+      out->wasm = std::make_unique<runtime::WasmPredicateRuntime>();
 #else
       return absl::UnimplementedError("this kestrel was built without wabt: no wasm runtime");
 #endif
     }
-    return this;
-  }
-
-  absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Compile(
-      const eql::IrProgram& program) override {
-    auto it = by_program_.find(&program);
-    if (it == by_program_.end()) {
-      return absl::InternalError("a rule that is not in the package");
-    }
-    const Rule& rule = rules_[it->second];
-    if (aot_ != nullptr) {
-      if (rule.aot.empty()) return absl::InvalidArgumentError(rule.id + ": no AOT object");
-      return aot_->Load(program, rule.aot, rule.id, fields_map_);
-    }
-    if (lua_ != nullptr) return lua_->Load(program, rule.predicate, rule.id, fields_map_);
-#ifdef KESTREL_HAVE_WASM
-    if (wasm_ != nullptr) return wasm_->Load(program, rule.predicate, rule.id, fields_map_);
-#endif
-    return absl::InternalError("no predicate runtime");
+    return std::unique_ptr<engine::PredicateRuntime>(std::move(out));
   }
 
   struct Rule {
@@ -348,15 +357,28 @@ class Package : public OpenedPackage, public engine::PredicateRuntime {
   std::string dir_, rules_dir_, target_, dialect_;
   std::vector<Rule> rules_;
   std::vector<std::pair<std::string, uint32_t>> fields_;
-  absl::flat_hash_map<const eql::IrProgram*, size_t> by_program_;
-  runtime::FieldMap fields_map_;
-  std::unique_ptr<runtime::LuaPredicateRuntime> lua_;
-  std::unique_ptr<runtime::AotPredicateRuntime> aot_;
-  std::unique_ptr<runtime::LuaFunctions> functions_;
-#ifdef KESTREL_HAVE_WASM
-  std::unique_ptr<runtime::WasmPredicateRuntime> wasm_;
-#endif
+  absl::flat_hash_map<const eql::IrProgram*, size_t> by_program_;  // set by Bind
+  runtime::FieldMap fields_map_;                                   // set by Bind
+  std::unique_ptr<runtime::FunctionModule> functions_;
 };
+
+absl::StatusOr<std::unique_ptr<engine::RulePredicates>> PackageRuntime::Compile(
+    const eql::IrProgram& program) {
+  auto it = package_.by_program_.find(&program);
+  if (it == package_.by_program_.end()) {
+    return absl::InternalError("a rule that is not in the package");
+  }
+  const Package::Rule& rule = package_.rules_[it->second];
+  if (aot != nullptr) {
+    if (rule.aot.empty()) return absl::InvalidArgumentError(rule.id + ": no AOT object");
+    return aot->Load(program, rule.aot, rule.id, package_.fields_map_);
+  }
+  if (lua != nullptr) return lua->Load(program, rule.predicate, rule.id, package_.fields_map_);
+#ifdef KESTREL_HAVE_WASM
+  if (wasm != nullptr) return wasm->Load(program, rule.predicate, rule.id, package_.fields_map_);
+#endif
+  return absl::InternalError("no predicate runtime");
+}
 
 // Reads `rel` inside the package and checks its SHA-256.
 absl::StatusOr<std::string> Verified(const fs::path& dir, const std::string& rel,
@@ -424,9 +446,21 @@ absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenRulePackage(const std::string
   }
   if (manifest.contains("functions") && manifest["functions"].is_object()) {
     const json& f = manifest["functions"];
-    auto source = Verified(dir, f.value("path", ""), f.value("sha256", ""));
+    std::string path = f.value("path", "");
+    auto source = Verified(dir, path, f.value("sha256", ""));
     if (!source.ok()) return bad(base::Message(source.status()));
-    auto loaded = runtime::LuaFunctions::Load(*source, f.value("path", ""));
+    std::string kind = f.value("kind", "lua");  // packages before Wasm functions: Lua
+    if (kind != "lua" && kind != "wasm")
+      return bad(fmt::format("unknown function kind '{}'", kind));
+    std::vector<std::string> declared;
+    if (f.contains("declarations") && f["declarations"].is_array()) {
+      for (const json& d : f["declarations"]) {
+        if (d.is_string()) declared.push_back(d.get<std::string>());
+      }
+    }
+    auto loaded = runtime::FunctionModule::Load(
+        kind == "lua" ? runtime::FunctionModuleKind::kLua : runtime::FunctionModuleKind::kWasm,
+        std::move(*source), path, declared);
     if (!loaded.ok()) return bad(base::Message(loaded.status()));
     package->functions_ = std::move(*loaded);
   }

@@ -9,7 +9,8 @@
 //   predicates/NNNN.lua|.wasm|.ir   one compiled predicate per rule, in load order (ir: the IR
 //                        dump, checked against the recompiled rule; evaluated natively)
 //   predicates/NNNN.so   with --aot: the .wasm translated ahead of time (runtime/wasm/aot.h)
-//   functions/functions.lua   with --functions: the custom functions rules call
+//   functions/functions.lua|.wasm   with --functions: the custom functions rules call (the
+//                        manifest lists their declarations, runtime/function_module.h)
 // Loading verifies, before anything runs: the format, the Host API version (a mismatch names
 // both), every file's SHA-256 (a mismatch names the file), and that the rules recompile to the
 // same ids in the same order; the predicates' non-catalogue FieldIds are mapped by name to this
@@ -26,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/rules/rule_set.h"
-#include "kestrel/runtime/lua/lua_functions.h"
+#include "kestrel/runtime/function_module.h"
 #include "kestrel/schema/schema.h"
 
 namespace kestrel::cli {
@@ -43,9 +44,10 @@ struct PackageCompileOptions {
   // --aot (target wasm): also translate each module with wasm2c and the C compiler into
   // predicates/NNNN.so, which `run` loads instead of interpreting the module.
   bool aot = false;
-  // A Lua function module (runtime/lua/lua_functions.h) whose functions the rules may call;
-  // shipped in the package as functions/functions.lua.
+  // A function module (runtime/function_module.h), Lua or Wasm, whose functions the rules may
+  // call; shipped as functions/functions.lua|.wasm, its declarations in the manifest.
   std::string functions;
+  std::vector<std::string> declared_functions;  // --function: the Wasm module's declarations
 };
 
 int CompilePackageCommand(const PackageCompileOptions& options);
@@ -60,13 +62,15 @@ class OpenedPackage {
   virtual const std::string& rules_dir() const = 0;
   virtual const std::string& target() const = 0;
   virtual const std::string& dialect() const = 0;
-  // The package's custom functions (nullptr when it has none), for LoadRules and the Detector.
-  virtual runtime::LuaFunctions* functions() = 0;
-  // Checks the rules loaded from rules_dir() against the manifest and returns the runtime that
-  // supplies their predicates (nullptr for target ir: native evaluation).
-  // REQUIRES: `build` and `schema` outlive the result.
-  virtual absl::StatusOr<engine::PredicateRuntime*> Bind(const rules::RuleSetBuild& build,
-                                                         const schema::Schema& schema) = 0;
+  // The package's custom functions (nullptr when it has none): their signatures for LoadRules,
+  // NewInstance() for each worker's Detector.
+  virtual const runtime::FunctionModule* functions() const = 0;
+  // Checks the rules loaded from rules_dir() against the manifest.
+  // REQUIRES: `build` and `schema` outlive the package and its runtimes.
+  virtual absl::Status Bind(const rules::RuleSetBuild& build, const schema::Schema& schema) = 0;
+  // After Bind(): a runtime that supplies the package's predicates to one thread's Detector
+  // (nullptr for target ir: native evaluation). Call once per worker.
+  virtual absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> NewRuntime() const = 0;
 };
 
 // Reads the manifest and verifies versions and hashes.

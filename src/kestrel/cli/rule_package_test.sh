@@ -40,6 +40,10 @@ for t in $targets; do
   "$kestrel" --log-level error run --rules "$tmp/pkg-$t" --source ndjson:examples/demo-events.ndjson \
     >"$tmp/out-$t" 2>"$tmp/err" || fail "run package $t: $(cat "$tmp/err")"
   cmp -s "$tmp/native" "$tmp/out-$t" || fail "package $t: alerts differ from native"
+  "$kestrel" --log-level error run --workers 2 --rules "$tmp/pkg-$t" \
+    --source ndjson:examples/demo-events.ndjson >"$tmp/out2-$t" 2>"$tmp/err" ||
+    fail "run package $t with 2 workers: $(cat "$tmp/err")"
+  cmp -s "$tmp/native" "$tmp/out2-$t" || fail "package $t, 2 workers: alerts differ from native"
 done
 
 # 2. Endgame rules over the conformance data (fields outside the ECS catalogue).

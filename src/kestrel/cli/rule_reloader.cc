@@ -167,11 +167,11 @@ absl::StatusOr<RuleGeneration> FirstGeneration(
     const std::optional<std::string>& dir_flag, bool endgame, schema::Schema& schema,
     const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
     const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind,
-    runtime::LuaFunctions* functions) {
+    const std::vector<eql::CustomFunction>* signatures, engine::FunctionRuntime* functions) {
   RuleGeneration g;
+  g.signatures = signatures;
   g.functions = functions;
-  auto loaded = LoadRules(dir_flag, endgame, schema, limits,
-                          functions != nullptr ? &functions->signatures() : nullptr);
+  auto loaded = LoadRules(dir_flag, endgame, schema, limits, signatures);
   if (!loaded.ok()) return loaded.status();
   g.rules = std::move(*loaded);
   if (bind) {
@@ -193,9 +193,9 @@ absl::StatusOr<RuleGeneration> NextGeneration(RuleGeneration& current, bool endg
                                               ReloadOutcome* outcome) {
   *outcome = {};
   RuleGeneration g;
+  g.signatures = current.signatures;
   g.functions = current.functions;
-  auto loaded = LoadRules(current.rules.directory, endgame, schema, limits,
-                          g.functions != nullptr ? &g.functions->signatures() : nullptr);
+  auto loaded = LoadRules(current.rules.directory, endgame, schema, limits, g.signatures);
   if (!loaded.ok()) return loaded.status();
   if (loaded->failed > 0) {
     return absl::FailedPreconditionError(

@@ -29,7 +29,7 @@
 #include "kestrel/cli/detection.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/engine/predicate_runtime.h"
-#include "kestrel/runtime/lua/lua_functions.h"
+#include "kestrel/eql/sema.h"
 
 namespace kestrel::cli {
 
@@ -65,7 +65,9 @@ struct RuleGeneration {
   std::string loaded_at;  // UTC, for logs and `rules` listings
   LoadedRules rules;
   std::unique_ptr<engine::Detector> detector;
-  runtime::LuaFunctions* functions = nullptr;  // custom functions (a package's); kept by reloads
+  // Custom functions (a package's): their signatures and this thread's runtime; kept by reloads.
+  const std::vector<eql::CustomFunction>* signatures = nullptr;
+  engine::FunctionRuntime* functions = nullptr;
 };
 
 struct ReloadOutcome {
@@ -73,7 +75,8 @@ struct ReloadOutcome {
 };
 
 // The first generation. Errors: as LoadRules, or an engine refusal.
-// `functions`: custom functions the rules may call (REQUIRES: outlives every generation).
+// `signatures`/`functions`: custom functions the rules may call and the runtime that calls them
+// on this thread (REQUIRES: both outlive every generation).
 // `bind`, when set, gives the predicate runtime for the loaded rules (a rule package binds its
 // compiled predicates to them) instead of `runtime`.
 absl::StatusOr<RuleGeneration> FirstGeneration(
@@ -81,7 +84,8 @@ absl::StatusOr<RuleGeneration> FirstGeneration(
     const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
     const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind =
         nullptr,
-    runtime::LuaFunctions* functions = nullptr);
+    const std::vector<eql::CustomFunction>* signatures = nullptr,
+    engine::FunctionRuntime* functions = nullptr);
 
 // The next generation, or an error (FAILED_PRECONDITION with the count of failed rules) when the
 // new set has errors; then `current` is left untouched. On success `current.detector` has given

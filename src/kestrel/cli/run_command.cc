@@ -196,26 +196,51 @@ int Run(const RunOptions& options) {
       return kExitUsage;
     }
   }
-  // A package's custom functions (eql::CustomFunction signatures for the compiler, the Lua
-  // module for the engine).
-  runtime::LuaFunctions* functions = package != nullptr ? package->functions() : nullptr;
-  auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
-  if (!predicate_runtime.ok()) {
-    spdlog::error("{}", base::Message(predicate_runtime.status()));
-    return kExitUsage;
+  // Predicate and function runtimes are per thread: one for this thread (workers 1) and one
+  // for each bus worker. `new_runtime` makes another (a package's after Bind(); nullptr when
+  // predicates are evaluated natively).
+  const runtime::FunctionModule* function_module =
+      package != nullptr ? package->functions() : nullptr;
+  const std::vector<eql::CustomFunction>* signatures =
+      function_module != nullptr ? &function_module->signatures() : nullptr;
+  std::vector<std::unique_ptr<engine::PredicateRuntime>> runtimes;
+  std::vector<std::unique_ptr<engine::FunctionRuntime>> function_runtimes;
+  auto new_runtime = [&]() -> absl::StatusOr<engine::PredicateRuntime*> {
+    auto made = package != nullptr ? package->NewRuntime()
+                                   : MakePredicateRuntime(options.predicate_runtime);
+    if (!made.ok()) return made.status();
+    runtimes.push_back(std::move(*made));
+    return runtimes.back().get();
+  };
+  auto new_functions = [&]() -> absl::StatusOr<engine::FunctionRuntime*> {
+    if (function_module == nullptr) return nullptr;
+    auto made = function_module->NewInstance();
+    if (!made.ok()) return made.status();
+    function_runtimes.push_back(std::move(*made));
+    return function_runtimes.back().get();
+  };
+  if (package == nullptr) {
+    if (auto probe = MakePredicateRuntime(options.predicate_runtime); !probe.ok()) {
+      spdlog::error("{}", base::Message(probe.status()));
+      return kExitUsage;
+    }
   }
-  std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)> bind;
-  if (package != nullptr) {
-    bind = [&](const LoadedRules& loaded) -> absl::StatusOr<engine::PredicateRuntime*> {
-      auto bound = package->Bind(loaded.build, schema);
-      if (!bound.ok()) return bound.status();
+  std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)> bind =
+      [&](const LoadedRules& loaded) -> absl::StatusOr<engine::PredicateRuntime*> {
+    if (package != nullptr) {
+      if (absl::Status bound = package->Bind(loaded.build, schema); !bound.ok()) return bound;
       spdlog::info("rule package {}: target {}, {} rules, hashes verified", *options.rules_dir,
                    package->target(), loaded.active.size());
-      return *bound;
-    };
+    }
+    return new_runtime();
+  };
+  auto this_thread_functions = new_functions();
+  if (!this_thread_functions.ok()) {
+    spdlog::error("{}", base::Message(this_thread_functions.status()));
+    return kExitFailure;
   }
-  auto first = FirstGeneration(rules_dir, rules_endgame, schema, limits, predicate_runtime->get(),
-                               bind, functions);
+  auto first = FirstGeneration(rules_dir, rules_endgame, schema, limits, nullptr, bind, signatures,
+                               *this_thread_functions);
   if (!first.ok()) {
     spdlog::error("{}", base::Message(first.status()));
     return first.status().code() == absl::StatusCode::kNotFound ? kExitUsage : kExitFailure;
@@ -231,23 +256,6 @@ int Run(const RunOptions& options) {
   absl::flat_hash_map<std::string, uint64_t> alerts_per_rule;  // by rule id
   if (options.workers < 1 || options.workers > 256) {
     spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
-    return kExitUsage;
-  }
-  // The parallel detector's workers evaluate natively and have no function runtime: a package's
-  // own predicates (user-written ones differ from the rule text) and functions need one worker.
-  if (options.workers > 1 && package != nullptr &&
-      (package->target() != "ir" || package->functions() != nullptr)) {
-    spdlog::error(
-        "--workers {}: a rule package with {} predicates{} runs with --workers 1 (for now)",
-        options.workers, package->target(),
-        package->functions() != nullptr ? " and custom functions" : "");
-    return kExitUsage;
-  }
-  if (options.workers > 1 && options.predicate_runtime != "native") {
-    spdlog::error(
-        "--workers {} runs the native predicate runtime only (for now); use --workers 1 "
-        "with --predicate-runtime {}",
-        options.workers, options.predicate_runtime);
     return kExitUsage;
   }
   bus::FullPolicy queue_policy = live ? bus::FullPolicy::kDrop : bus::FullPolicy::kBlock;
@@ -359,6 +367,16 @@ int Run(const RunOptions& options) {
     bus_options.workers = options.workers;
     bus_options.policy = queue_policy;
     bus_options.limits = limits;
+    // Each worker's Detectors get their own predicate and function runtimes.
+    bus_options.setup = [&](size_t, engine::Detector& detector) -> absl::Status {
+      auto runtime = new_runtime();
+      if (!runtime.ok()) return runtime.status();
+      auto functions = new_functions();
+      if (!functions.ok()) return functions.status();
+      detector.UsePredicateRuntime(*runtime);
+      detector.UseFunctions(*functions);
+      return absl::OkStatus();
+    };
     std::vector<const eql::IrProgram*> programs;
     for (const rules::CompiledRule* rule : *active) programs.push_back(rule->program.get());
     auto created =
@@ -407,6 +425,10 @@ int Run(const RunOptions& options) {
     std::lock_guard<std::mutex> lock(alert_mu);
     snap.alerts = (*sink)->written();
     snap.alerts_lost = lost_alerts;
+    snap.eval_sample_interval = engine::EvalTimeHistogram::kSampleInterval;
+    for (int b = 0; b < engine::EvalTimeHistogram::kBuckets; ++b) {
+      snap.eval_bounds_ns.push_back(engine::EvalTimeHistogram::UpperBoundNs(b));
+    }
     for (size_t r = 0; r < active->size(); ++r) {
       metrics::RuleSnapshot rs;
       rs.id = (*active)[r]->spec.id;
@@ -419,6 +441,11 @@ int Run(const RunOptions& options) {
         rs.evicted = es.evicted;
         rs.predicate_errors = generation.detector->predicate_errors(r);
       }
+      engine::EvalTimeHistogram::Snapshot times =
+          parallel ? parallel->eval_time(r) : generation.detector->eval_time(r).Read();
+      rs.eval_buckets.assign(times.buckets.begin(), times.buckets.end());
+      rs.eval_count = times.count;
+      rs.eval_sum_ns = times.sum_ns;
       snap.rules.push_back(std::move(rs));
     }
     registry.Publish(std::move(snap));
@@ -483,7 +510,7 @@ int Run(const RunOptions& options) {
       } else {
         ReloadOutcome outcome;
         auto next =
-            NextGeneration(generation, endgame, schema, limits, predicate_runtime->get(), &outcome);
+            NextGeneration(generation, endgame, schema, limits, runtimes.front().get(), &outcome);
         if (next.ok()) {
           generation = std::move(*next);  // between two events: no event sees half a set
           ++reloads;

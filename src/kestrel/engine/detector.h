@@ -17,6 +17,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "kestrel/engine/eval_timing.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/engine/rule_index.h"
@@ -68,6 +69,9 @@ class Detector {
   // Events for which the rule's predicate runtime failed (trap, limit, reported error).
   uint64_t predicate_errors(size_t rule) const { return engines_[rule]->predicate_errors(); }
   const RuleIndexStats& index_stats() const { return index_->stats(); }
+  // Sampled evaluation times of rule `rule` (eval_timing.h); readable from any thread.
+  // REQUIRES: Seal() was called.
+  const EvalTimeHistogram& eval_time(size_t rule) const { return eval_time_[rule]; }
   // Rule evaluations skipped thanks to the index, and those run.
   uint64_t skipped() const { return skipped_; }
   uint64_t evaluated() const { return evaluated_; }
@@ -83,7 +87,8 @@ class Detector {
   std::vector<std::unique_ptr<QueryEngine>> engines_;
   std::unique_ptr<const RuleIndex> index_;
   std::unique_ptr<RuleMatcher> matcher_;
-  std::shared_ptr<const event::Event> current_;  // evidence copy shared by the engines
+  std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
+  std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines
   uint64_t events_ = 0;
   uint64_t skipped_ = 0;
   uint64_t evaluated_ = 0;

@@ -37,6 +37,8 @@ class FunctionRuntime {
   virtual ~FunctionRuntime() = default;
   virtual event::Value Call(const eql::IrNode& node, std::span<const event::Value> args,
                             const eql::EvalContext& ctx) = 0;
+  // Failed calls so far (null results because of an error or a limit).
+  virtual uint64_t errors() const { return 0; }
 };
 
 class PredicateRuntime {

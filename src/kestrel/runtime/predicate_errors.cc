@@ -15,9 +15,8 @@ void ErrorCounter::Record(std::string_view runtime, std::string_view message) {
   ++count_;
   if ((count_ & (count_ - 1)) != 0) return;  // not a power of two
   ++logged_;
-  std::string line =
-      fmt::format("kestrel: {} predicate of rule {} failed: {} ({} {} so far)", runtime, rule_name_,
-                  message, count_, count_ == 1 ? "error" : "errors");
+  std::string line = fmt::format("kestrel: {} {} {} failed: {} ({} {} so far)", runtime, subject_,
+                                 rule_name_, message, count_, count_ == 1 ? "error" : "errors");
   if (logger_ != nullptr && *logger_) {
     (*logger_)(line);
   } else {

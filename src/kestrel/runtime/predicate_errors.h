@@ -18,14 +18,18 @@ void LogToStderr(std::string_view line);
 
 class ErrorCounter {
  public:
-  explicit ErrorCounter(std::string rule_name, const ErrorLogger* logger)
-      : rule_name_(std::move(rule_name)), logger_(logger) {}
+  // Lines read "kestrel: RUNTIME SUBJECT NAME failed: MESSAGE (N errors so far)"; the subject
+  // is "predicate of rule" for predicates, "of module" for custom functions.
+  explicit ErrorCounter(std::string rule_name, const ErrorLogger* logger,
+                        std::string_view subject = "predicate of rule")
+      : rule_name_(std::move(rule_name)), subject_(subject), logger_(logger) {}
   void Record(std::string_view runtime, std::string_view message);
   uint64_t count() const { return count_; }
   uint64_t logged() const { return logged_; }
 
  private:
   std::string rule_name_;
+  std::string_view subject_;   // a literal
   const ErrorLogger* logger_;  // nullptr: stderr
   uint64_t count_ = 0;
   uint64_t logged_ = 0;

@@ -2,20 +2,9 @@
 #include "kestrel/runtime/lua/lua_functions.h"
 
 #include "fmt/format.h"
+#include "kestrel/runtime/function_module.h"
 
 namespace kestrel::runtime {
-namespace {
-
-absl::StatusOr<eql::IrType> ParseType(std::string_view t) {
-  if (t == "string") return eql::IrType::kString;
-  if (t == "number") return eql::IrType::kNumber;
-  if (t == "bool" || t == "boolean") return eql::IrType::kBool;
-  if (t == "any") return eql::IrType::kAny;
-  return absl::InvalidArgumentError(
-      fmt::format("unknown type '{}' (expected string, number, bool or any)", t));
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<LuaFunctions>> LuaFunctions::Load(std::string_view source,
                                                                  std::string_view name,
@@ -33,14 +22,14 @@ absl::StatusOr<std::unique_ptr<LuaFunctions>> LuaFunctions::Load(std::string_vie
     eql::CustomFunction f;
     f.name = spec.name;
     for (const std::string& p : spec.params) {
-      auto t = ParseType(p);
+      auto t = ParseFunctionType(p);
       if (!t.ok()) {
         return absl::InvalidArgumentError(
             fmt::format("{}: function {}: {}", name, spec.name, std::string(t.status().message())));
       }
       f.params.push_back(*t);
     }
-    auto r = ParseType(spec.returns);
+    auto r = ParseFunctionType(spec.returns);
     if (!r.ok()) {
       return absl::InvalidArgumentError(
           fmt::format("{}: function {}: {}", name, spec.name, std::string(r.status().message())));

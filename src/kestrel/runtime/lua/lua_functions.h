@@ -31,11 +31,13 @@ class LuaFunctions : public engine::FunctionRuntime {
 
   event::Value Call(const eql::IrNode& node, std::span<const event::Value> args,
                     const eql::EvalContext& ctx) override;
-  uint64_t errors() const { return errors_.count(); }
+  uint64_t errors() const override { return errors_.count(); }
 
  private:
   LuaFunctions(std::unique_ptr<LuaRuntime> lua, std::string name, ErrorLogger logger)
-      : lua_(std::move(lua)), logger_(std::move(logger)), errors_(std::move(name), &logger_) {}
+      : lua_(std::move(lua)),
+        logger_(std::move(logger)),
+        errors_(std::move(name), &logger_, "of module") {}
 
   std::unique_ptr<LuaRuntime> lua_;
   ErrorLogger logger_;

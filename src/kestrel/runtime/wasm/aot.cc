@@ -225,7 +225,8 @@ absl::Status CompileAot(std::string_view module, const std::string& so_path,
                       &output) != 0) {
     status = absl::InternalError("wasm2c failed: " + output);
   } else if (RunQuiet(fmt::format("{} -shared -fPIC -O2 -fvisibility=hidden -w "
-                                  "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -I{} {} {} "
+                                  "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 "
+                                  "-DWASM_RT_USE_STACK_DEPTH_COUNT=0 -I{} {} {} "
                                   "-Wl,--no-undefined -o {}",
                                   Quote(toolchain.cc), Quote(dir.string()),
                                   Quote((dir / "kpred.c").string()),

@@ -66,6 +66,13 @@ struct WasmInstance::Impl {
   wi::Values params = wi::Values(1);
   wi::Values results;
   kestrel_host_ctx* ctx = nullptr;
+  // Function modules: the exports found by FindExport(), with their argument buffers.
+  struct Export {
+    wi::DefinedFunc::Ptr func;
+    std::string params, results;
+    wi::Values args;
+  };
+  std::vector<Export> exports;
 
   // Bounds-checked view of the module's memory: nullptr when [offset, offset+size) is outside.
   const char* Bytes(uint32_t offset, uint32_t size) {
@@ -308,7 +315,8 @@ WasmInstance::WasmInstance(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 WasmInstance::~WasmInstance() = default;
 
 std::unique_ptr<WasmInstance> WasmInstance::Create(const uint8_t* bytes, size_t size,
-                                                   const WasmLimits& limits, std::string* error) {
+                                                   const WasmLimits& limits, std::string* error,
+                                                   WasmModuleKind kind) {
   auto impl = std::make_unique<Impl>();
   impl->limits = limits;
   Impl* m = impl.get();
@@ -409,8 +417,8 @@ std::unique_ptr<WasmInstance> WasmInstance::Create(const uint8_t* bytes, size_t 
              std::to_string(KESTREL_HOST_API_VERSION);
     return nullptr;
   }
-  if (!m->predicate || m->predicate->type().params != kI32 ||
-      m->predicate->type().results != kI32) {
+  if (kind == WasmModuleKind::kPredicate && (!m->predicate || m->predicate->type().params != kI32 ||
+                                             m->predicate->type().results != kI32)) {
     *error = "missing export kestrel_predicate_v1 (i32) -> i32";
     return nullptr;
   }
@@ -438,6 +446,107 @@ int32_t WasmInstance::Call(int32_t stage, kestrel_host_ctx* ctx, std::string* er
   }
   int32_t v = m.results.empty() ? KESTREL_NULL : m.results[0].Get<s32>();
   return v == 1 ? KESTREL_TRUE : v == 0 ? KESTREL_FALSE : KESTREL_NULL;
+}
+
+namespace {
+
+Type TypeOf(char c) {
+  switch (c) {
+    case 'i':
+      return Type::I32;
+    case 'l':
+      return Type::I64;
+    default:
+      return Type::F64;
+  }
+}
+
+std::vector<Type> TypesOf(const std::string& letters) {
+  std::vector<Type> out;
+  for (char c : letters) out.push_back(TypeOf(c));
+  return out;
+}
+
+}  // namespace
+
+int WasmInstance::FindExport(const std::string& name, const std::string& params,
+                             const std::string& results, std::string* error) {
+  Impl& m = *impl_;
+  const auto& exports = m.module->desc().exports;
+  for (size_t i = 0; i < exports.size(); ++i) {
+    if (exports[i].type.name != name) continue;
+    wi::Ref ref = m.instance->exports()[i];
+    if (!m.store.Is<wi::DefinedFunc>(ref)) {
+      *error = "export " + name + " is not a function defined by the module";
+      return -1;
+    }
+    auto func = m.store.UnsafeGet<wi::DefinedFunc>(ref);
+    std::vector<Type> want_params = TypesOf(params), want_results = TypesOf(results);
+    if (func->type().params != want_params || func->type().results != want_results) {
+      *error = "export " + name + " has type " +
+               TypeText(func->type().params, func->type().results) + ", expected " +
+               TypeText(want_params, want_results);
+      return -1;
+    }
+    Impl::Export e;
+    e.func = func;
+    e.params = params;
+    e.results = results;
+    e.args = wi::Values(params.size());
+    m.exports.push_back(std::move(e));
+    m.results.reserve(1);
+    return static_cast<int>(m.exports.size() - 1);
+  }
+  *error = "missing export " + name;
+  return -1;
+}
+
+bool WasmInstance::CallExport(int handle, const WasmScalar* args, WasmScalar* result,
+                              kestrel_host_ctx* ctx, std::string* error) {
+  Impl& m = *impl_;
+  Impl::Export& e = m.exports[static_cast<size_t>(handle)];
+  for (size_t i = 0; i < e.params.size(); ++i) {
+    switch (e.params[i]) {
+      case 'i':
+        e.args[i] = wi::Value::Make(static_cast<s32>(args[i].i32));
+        break;
+      case 'l':
+        e.args[i] = wi::Value::Make(static_cast<s64>(args[i].i64));
+        break;
+      default:
+        e.args[i] = wi::Value::Make(static_cast<f64>(args[i].f64));
+        break;
+    }
+  }
+  m.ctx = ctx;
+  bool ok = Drive(m, *e.func, e.args, &m.results, error);
+  m.ctx = nullptr;
+  const char* message = nullptr;
+  uint32_t size = 0;
+  bool reported = ctx != nullptr && kestrel_internal_take_error(ctx, &message, &size);
+  if (!ok) return false;
+  if (reported) {
+    if (error != nullptr) *error = "reported error: " + std::string(message, size);
+    return false;
+  }
+  if (!e.results.empty() && result != nullptr && !m.results.empty()) {
+    switch (e.results[0]) {
+      case 'i':
+        result->i32 = m.results[0].Get<s32>();
+        break;
+      case 'l':
+        result->i64 = m.results[0].Get<s64>();
+        break;
+      default:
+        result->f64 = m.results[0].Get<f64>();
+        break;
+    }
+  }
+  return true;
+}
+
+char* WasmInstance::Memory(uint32_t offset, uint32_t size) {
+  return const_cast<char*>(impl_->Bytes(offset, size));
 }
 
 }  // namespace kestrel::runtime
