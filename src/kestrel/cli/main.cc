@@ -17,6 +17,7 @@
 #include "kestrel/cli/replay_command.h"
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/cli/test_rules_command.h"
 #include "kestrel/metrics/metrics.h"
 
 #ifndef KESTREL_VERSION
@@ -258,6 +259,25 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::TestRulesOptions test_rules;
+  CLI::App* test_rules_cmd = app.add_subcommand(
+      "test-rules",
+      "Run the test cases beside each rule (foo.test.yaml next to foo.eql) through the engine; "
+      "PASS/FAIL per case with the diff of expected and actual alerts");
+  test_rules_cmd->add_option("dir", test_rules.dir,
+                             "Rule directory (default: ./rules, else rules/ beside the "
+                             "executable)");
+  test_rules_cmd->add_flag("--coverage", test_rules.coverage,
+                           "Also print the MITRE ATT&CK coverage table of the rules on stdout "
+                           "(case results go to stderr, failures only)");
+  test_rules_cmd
+      ->add_option("--format", test_rules.format, "Coverage table format: text or markdown")
+      ->check(CLI::IsMember({"text", "markdown"}))
+      ->capture_default_str();
+  test_rules_cmd->add_flag("--verbose", test_rules.verbose,
+                           "With --coverage: report passing cases too");
+  test_rules_cmd->footer(kExitCodesHelp);
+
   CLI::App* doctor_cmd = app.add_subcommand(
       "doctor", "Probe this machine: what Kestrel can do here (collection, blocking) and why not");
   doctor_cmd->footer(kExitCodesHelp);
@@ -363,6 +383,7 @@ int main(int argc, char** argv) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return kestrel::cli::kExitOk;
   }
+  if (test_rules_cmd->parsed()) return kestrel::cli::TestRulesCommand(test_rules);
   if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
   if (rules_cmd->parsed()) {
     auto text = kestrel::metrics::Scrape(
