@@ -41,7 +41,9 @@ absl::StatusOr<std::unique_ptr<HttpSink>> HttpSink::Open(HttpSinkOptions options
   impl->client->set_connection_timeout(secs.count(), usecs.count());
   impl->client->set_read_timeout(secs.count(), usecs.count());
   impl->client->set_write_timeout(secs.count(), usecs.count());
-  impl->client->set_keep_alive(true);
+  // One connection per request: with keep-alive, cpp-httplib 0.11 stalled every request after
+  // the server restarted (the outage test caught it).
+  impl->client->set_keep_alive(false);
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
   if (tls) {
     if (!options.ca_file.empty()) impl->client->set_ca_cert_path(options.ca_file.c_str());

@@ -34,6 +34,20 @@ struct PartitionSnapshot {
   uint64_t depth = 0;
 };
 
+// One alert sink (`kestrel run --sink`, actions/delivery.h).
+struct SinkSnapshot {
+  std::string name;
+  uint64_t delivered = 0;
+  uint64_t failures = 0;
+  uint64_t spooled = 0;
+  uint64_t spool_pending = 0;
+  uint64_t spool_bytes = 0;
+  uint64_t spool_dropped = 0;
+  uint64_t queue_dropped = 0;
+  uint64_t filtered = 0;
+  bool healthy = true;
+};
+
 struct Snapshot {
   std::string source;   // e.g. "ebpf", "ndjson:events.json"
   uint64_t events = 0;  // events read from the source
@@ -50,6 +64,7 @@ struct Snapshot {
   uint64_t reload_failures = 0;
   std::vector<RuleSnapshot> rules;
   std::vector<PartitionSnapshot> partitions;
+  std::vector<SinkSnapshot> sinks;
 };
 
 class Registry {
