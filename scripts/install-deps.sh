@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # libraries (ARCHITECTURE.md, "Dependencies")
   libabsl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libtomlplusplus-dev
-  libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libvectorscan-dev libre2-dev libzstd-dev libxxhash-dev libssl-dev
+  libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libvectorscan-dev libre2-dev libzstd-dev libxxhash-dev libssl-dev librdkafka-dev
   # eBPF collection (KESTREL_EBPF=ON): libbpf, its ELF/zlib dependencies, bpftool for vmlinux.h
   # and skeletons (clang, above, compiles the BPF programs)
   libbpf-dev libelf-dev zlib1g-dev bpftool

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kestrel/cli/sinks_option.h"
+
 namespace kestrel::cli {
 namespace {
 
@@ -60,7 +62,8 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "flight_recorder_dir",
                                     "predicate_runtime",
                                     "max_partials_per_rule",
-                                    "default_ttl"};
+                                    "default_ttl",
+                                    "sinks"};
 
 }  // namespace
 
@@ -160,6 +163,8 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
           auto ns = st.ok() ? ParseDuration(s) : absl::StatusOr<int64_t>(0);
           if (st.ok() && !ns.ok()) st = At(path, x, "'default_ttl': bad duration");
           if (st.ok()) run->default_ttl_ns = *ns;
+        } else if (k == "sinks") {
+          st = ParseSinksYaml(path, x, &run->sinks);
         } else {
           std::string known;
           for (const char* name : kRunKeys)
@@ -214,6 +219,13 @@ std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
   out << YAML::Key << "max_partials_per_rule" << YAML::Value << run.max_partials_per_rule;
   out << YAML::Key << "default_ttl" << YAML::Value
       << fmt::format("{}s", run.default_ttl_ns / 1'000'000'000);
+  out << YAML::Key << "sinks" << YAML::Value << YAML::BeginSeq;
+  for (const SinkConfig& sink : run.sinks) {
+    out << YAML::BeginMap << YAML::Key << "url" << YAML::Value << sink.url;
+    for (const auto& [k, v] : sink.options) out << YAML::Key << k << YAML::Value << v;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

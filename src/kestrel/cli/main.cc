@@ -17,6 +17,7 @@
 #include "kestrel/cli/replay_command.h"
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/cli/sinks_option.h"
 #include "kestrel/cli/test_rules_command.h"
 #include "kestrel/metrics/metrics.h"
 
@@ -95,6 +96,11 @@ int main(int argc, char** argv) {
                       kestrel::cli::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
+  std::vector<std::string> sink_flags;
+  run_cmd->add_option("--sink", sink_flags,
+                      "Also send alerts to URL[#options] (repeatable; replaces the config's "
+                      "sinks): file:PATH, syslog+udp|tcp://HOST:PORT, syslog+unix:///dev/log, "
+                      "http(s)://HOST:PORT/PATH, kafka://BROKER/TOPIC (docs/deployment.md)");
   run_cmd
       ->add_option("--dialect", run.dialect,
                    "Dialect of rules that do not name one: elasticsearch or endgame "
@@ -351,6 +357,16 @@ int main(int argc, char** argv) {
       run.duration_ns = *ns;
     }
     if (no_reload) run.reload = false;
+    if (!sink_flags.empty()) run.sinks.clear();  // the command line overrides the file
+    for (const std::string& flag : sink_flags) {
+      auto sink = kestrel::cli::ParseSinkFlag(flag);
+      absl::Status s = sink.ok() ? kestrel::cli::CheckSinkConfig(*sink) : sink.status();
+      if (!s.ok()) {
+        spdlog::error("{}", std::string(s.message()));
+        return kestrel::cli::kExitUsage;
+      }
+      run.sinks.push_back(std::move(*sink));
+    }
     return kestrel::cli::Run(run);
   }
   if (compile_cmd->parsed() && compile_cmd->count("--target") > 0) {

@@ -27,6 +27,7 @@
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/rule_reloader.h"
+#include "kestrel/cli/sinks_option.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/metrics/metrics.h"
@@ -279,6 +280,18 @@ int Run(const RunOptions& options) {
     return kExitFailure;
   }
 
+  // Alert sinks (--sink, run.sinks): each delivers on its own thread (sinks_option.h).
+  std::unique_ptr<actions::SinkSet> sinks;
+  if (!options.sinks.empty()) {
+    auto built = BuildSinks(options.sinks, &schema);
+    if (!built.ok()) {
+      spdlog::error("{}", base::Message(built.status()));
+      return built.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                         : kExitFailure;
+    }
+    sinks = std::move(*built);
+  }
+
   // Flight recorder.
   std::unique_ptr<actions::FlightRecorder> recorder;
   if (options.flight_recorder) {
@@ -347,6 +360,7 @@ int Run(const RunOptions& options) {
                      base::Message(path.status()));
       }
     }
+    if (sinks) sinks->Submit(alert, &(*active)[rule]->spec);  // queued; counted by each sink
     if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
       if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
       return;
@@ -433,6 +447,7 @@ int Run(const RunOptions& options) {
     for (int b = 0; b < engine::EvalTimeHistogram::kBuckets; ++b) {
       snap.eval_bounds_ns.push_back(engine::EvalTimeHistogram::UpperBoundNs(b));
     }
+    if (sinks) AddSinkMetrics(*sinks, &snap);
     for (size_t r = 0; r < active->size(); ++r) {
       metrics::RuleSnapshot rs;
       rs.id = (*active)[r]->spec.id;
@@ -580,6 +595,7 @@ int Run(const RunOptions& options) {
     generation.detector->Finish(on_match);
   }
   warn_losses(true);
+  if (sinks) sinks->Close(kSinkCloseDeadline);  // what is not delivered by then stays spooled
   publish();
   if (absl::Status s = (*sink)->Flush(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
@@ -603,6 +619,7 @@ int Run(const RunOptions& options) {
   if (stats.missing_time > 0) {
     summary += fmt::format(", events without a time: {}", stats.missing_time);
   }
+  if (sinks) summary += SinkSummary(*sinks);
   if (lost_alerts > 0) {
     summary += fmt::format(", alerts lost (output failed): {}", lost_alerts);
     exit_code = kExitFailure;

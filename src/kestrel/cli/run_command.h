@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kestrel/cli/sink_config.h"
 #include "kestrel/event/json_decoder.h"
 
 namespace kestrel::cli {
@@ -55,6 +56,9 @@ struct RunOptions {
   bool reload = true;
   std::string queue_full;
   std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
+  // `--sink URL` (repeatable) and the config's `run.sinks`: alert outputs beside --output, each
+  // with its own queue, spool and filter (sinks_option.h).
+  std::vector<SinkConfig> sinks;
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`
