@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
                     "it; a set with errors is refused and the running one kept)");
   run_cmd
       ->add_option("--workers", run.workers,
-                   "Worker threads for the rules (default 1); alerts are the same, in the same "
-                   "order, with any number")
-      ->check(CLI::Range(1, 256));
+                   "Worker threads for the rules (default 0: one per core; 1: everything on the "
+                   "reading thread); alerts are the same, in the same order, with any number")
+      ->check(CLI::Range(0, 256));
   run_cmd
       ->add_option("--queue-full", run.queue_full,
                    "When a worker's queue is full: drop (counted; default for the live source) or "
