@@ -12,9 +12,12 @@ kestrel=$1
 src=$2
 if [ "$(id -u)" -ne 0 ]; then echo "SKIPPED: needs root (loading BPF programs)"; exit 77; fi
 if [ ! -r /sys/kernel/btf/vmlinux ]; then echo "SKIPPED: no kernel BTF at /sys/kernel/btf/vmlinux"; exit 77; fi
-if "$kestrel" doctor 2>/dev/null | grep -q "^no .*ring buffer"; then
-  echo "SKIPPED: the kernel has no BPF ring buffer"; exit 77
-fi
+doctor=$("$kestrel" doctor 2>/dev/null)
+for need in "BPF ring buffer" "raw tracepoints" "bpf() system call"; do
+  if echo "$doctor" | grep -q "^no   $need"; then
+    echo "SKIPPED: $(echo "$doctor" | grep "^no   $need")"; exit 77
+  fi
+done
 tmp=$(mktemp -d /var/tmp/kestrel-live.XXXXXX)  # not under /tmp: no tmp-directory rule is staged
 chmod 700 "$tmp"
 marker="k$$x$RANDOM"

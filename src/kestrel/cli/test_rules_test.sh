@@ -97,7 +97,32 @@ grep -q "orphan.test.yaml: no rule file beside it" "$tmp/out" || fail "orphan te
 grep -q "bad.test.yaml:3:15: error: an event index must be an integer from 0 to 0, found '3'" "$tmp/err" \
   || fail "malformed test file diagnostic: $(cat "$tmp/err")"
 
-# 7. Coverage: the ATT&CK table from the metadata, text and markdown; case lines go to stderr.
+# 7. A YAML file of two rules tested together: expected alerts name their rule.
+mkdir -p "$tmp/multi"
+cat >"$tmp/multi/pair.yaml" <<'EOF2'
+rules:
+  - id: pair-a
+    query: process where process.name == "a"
+  - id: pair-b
+    query: process where process.name == "b"
+EOF2
+cat >"$tmp/multi/pair.test.yaml" <<'EOF2'
+cases:
+  - name: a alone
+    expect: [{rule: pair-a, events: [0]}]
+    events: [{event.category: process, process.name: a}]
+  - name: b alone
+    expect: [{rule: pair-b, events: [0]}]
+    events: [{event.category: process, process.name: b}]
+EOF2
+"$kestrel" test-rules "$tmp/multi" >"$tmp/out" 2>&1 || fail "two rules in one file: $(cat "$tmp/out")"
+tail -n 1 "$tmp/out" | grep -q "2 rules (0 sequences), 2 cases: 2 passed, 0 failed" || fail "multi summary: $(tail -n 1 "$tmp/out")"
+printf 'cases:\n  - name: bare\n    expect: [[0]]\n    events: [{event.category: process, process.name: a}]\n' \
+  >"$tmp/multi/pair.test.yaml"
+"$kestrel" test-rules "$tmp/multi" >"$tmp/out" 2>&1; [ $? -eq 1 ] || fail "bare indexes with two rules must fail"
+grep -q "the file tests several rules; name the rule" "$tmp/out" || fail "ambiguous expectation: $(cat "$tmp/out")"
+
+# 8. Coverage: the ATT&CK table from the metadata, text and markdown; case lines go to stderr.
 "$kestrel" test-rules rules --coverage --format markdown >"$tmp/cov" 2>"$tmp/err" || fail "coverage run failed"
 head -n 2 "$tmp/cov" | tr '\n' ' ' | grep -q '^| Tactic | Technique | Rules | |---|---|---| $' || fail "markdown header: $(head -n 2 "$tmp/cov")"
 grep -q '^| TA0002 Execution | T1059.004 Unix Shell | .*`reverse_shell_dev_tcp_command_line`' "$tmp/cov" \
