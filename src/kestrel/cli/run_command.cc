@@ -22,6 +22,7 @@
 #include "kestrel/actions/flight_recorder.h"
 #include "kestrel/base/status.h"
 #include "kestrel/bus/parallel_detector.h"
+#include "kestrel/cli/blocking.h"
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
@@ -349,6 +350,20 @@ int Run(const RunOptions& options) {
     }
     ++alerts_per_rule[(*active)[rule]->spec.id];
   };
+  // Blocking (--enforce): the guard judges held execs/opens with the block rules on its own
+  // threads; each verdict is an alert to the same sink, under the same lock.
+  auto guard = BlockingGuard::Start(options, live, *active, schema, [&](engine::Alert& alert) {
+    std::lock_guard<std::mutex> lock(alert_mu);
+    if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
+      if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
+      return;
+    }
+    ++alerts_per_rule[alert.rule_id];
+  });
+  if (!guard.ok()) {
+    spdlog::error("{}", base::Message(guard.status()));
+    return guard.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
   // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
   std::unique_ptr<RuleWatcher> watcher;
   uint64_t reloads = 0, reload_failures = 0;
@@ -514,6 +529,10 @@ int Run(const RunOptions& options) {
         if (next.ok()) {
           generation = std::move(*next);  // between two events: no event sees half a set
           ++reloads;
+          if (*guard) {
+            spdlog::warn(
+                "the blocking guard keeps the block rules it started with until a restart");
+          }
           publish();
           spdlog::info(
               "rules reloaded: version {} at {}: {} rules ({} unchanged, state kept; {} added, "
@@ -549,6 +568,7 @@ int Run(const RunOptions& options) {
       spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
     }
   }
+  if (*guard) (*guard)->Stop();  // answers what it holds; its last verdicts reach the sink
   uint64_t queue_drops = 0;
   if (parallel) {
     parallel->Finish();  // drains every queue and delivers every match
@@ -574,6 +594,7 @@ int Run(const RunOptions& options) {
   if (parallel) {
     summary += fmt::format(", workers: {}, queue drops: {}", options.workers, queue_drops);
   }
+  if (*guard) summary += (*guard)->Summary();
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);
   }
