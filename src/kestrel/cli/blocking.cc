@@ -1,6 +1,8 @@
 // BlockingGuard; see blocking.h.
 #include "kestrel/cli/blocking.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -68,6 +70,85 @@ void BlockingGuard::Impl::Report(blocking::Verdict& v) {
 }
 #endif
 
+absl::StatusOr<blocking::EnforceMode> RunEnforceMode(const RunOptions& options, bool live) {
+  std::string enforce = options.enforce.value_or(live ? "dry-run" : "off");
+  auto mode = blocking::ParseEnforceMode(enforce);
+  if (!mode) {
+    return absl::InvalidArgumentError(
+        fmt::format("bad --enforce '{}': expected off, dry-run or on", enforce));
+  }
+  return *mode;
+}
+
+namespace {
+
+bool IsExecutableField(const eql::IrNode& n) {
+  return n.op == eql::IrOp::kField && !n.index &&
+         n.field == schema::ecs::Field("process.executable");
+}
+
+// Appends the paths `node` pins process.executable to, or returns false.
+bool ExactExecutables(const eql::IrNode& n, std::vector<std::string>* out) {
+  if (n.case_insensitive) return false;
+  if (n.op == eql::IrOp::kCompare && n.compare == eql::CompareOp::kEq && n.children.size() == 2) {
+    const eql::IrNode* field = n.children[0].get();
+    const eql::IrNode* value = n.children[1].get();
+    if (!IsExecutableField(*field)) std::swap(field, value);
+    if (!IsExecutableField(*field) || value->op != eql::IrOp::kConst ||
+        value->value.kind() != event::ValueKind::kString) {
+      return false;
+    }
+    out->emplace_back(value->value.as_string());
+    return true;
+  }
+  if (n.op == eql::IrOp::kIn && !n.negated && n.children.size() == 1 &&
+      IsExecutableField(*n.children[0])) {
+    for (const event::Value& v : n.set) {
+      if (v.kind() != event::ValueKind::kString) return false;
+      out->emplace_back(v.as_string());
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> KillAtExecPaths(const std::vector<const rules::CompiledRule*>& active) {
+  std::vector<std::string> paths;
+  for (const rules::CompiledRule* rule : active) {
+    if (rule->spec.action != rules::RuleAction::kKill) continue;
+    const eql::IrProgram& p = *rule->program;
+    if (p.kind != eql::QueryKind::kEvent || p.stages.size() != 1 || !p.stages[0].category) continue;
+    std::vector<std::string> these;
+    if (ExactExecutables(*p.stages[0].predicate, &these)) {
+      paths.insert(paths.end(), these.begin(), these.end());
+    }
+  }
+  return paths;
+}
+
+void ApplyKill(blocking::EnforceMode mode, bool live, engine::Alert* alert) {
+  if (mode == blocking::EnforceMode::kOff) return;
+  if (mode == blocking::EnforceMode::kDryRun || !live || alert->events.empty()) {
+    alert->action = "would-kill";
+    alert->outcome = "success";
+    return;
+  }
+  alert->action = "kill";
+  const event::Value* pid = alert->events.back()->Find(schema::ecs::Field("process.pid"));
+  if (pid == nullptr || pid->as_int() <= 1 || pid->as_int() == ::getpid()) {
+    alert->outcome = "failure";
+    spdlog::warn("rule {}: kill: the match's last event names no process that may be killed",
+                 alert->rule_id);
+    return;
+  }
+  std::string why;
+  alert->outcome =
+      blocking::KillProcess(static_cast<int32_t>(pid->as_int()), &why) ? "success" : "failure";
+  if (!why.empty()) spdlog::warn("rule {}: kill: {}", alert->rule_id, why);
+}
+
 BlockingGuard::BlockingGuard(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 BlockingGuard::~BlockingGuard() { Stop(); }
@@ -97,12 +178,8 @@ std::string BlockingGuard::Summary() const {
 absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
     const RunOptions& options, bool live, const std::vector<const rules::CompiledRule*>& active,
     schema::Schema& schema, EmitFn emit) {
-  std::string enforce = options.enforce.value_or(live ? "dry-run" : "off");
-  auto mode = blocking::ParseEnforceMode(enforce);
-  if (!mode) {
-    return absl::InvalidArgumentError(
-        fmt::format("bad --enforce '{}': expected off, dry-run or on", enforce));
-  }
+  auto mode = RunEnforceMode(options, live);
+  if (!mode.ok()) return mode.status();
   auto budget = ParseDuration(options.guard_budget);
   if (!budget.ok() || *budget <= 0) {
     return absl::InvalidArgumentError(fmt::format(

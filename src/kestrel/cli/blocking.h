@@ -15,12 +15,29 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/actions/blocking/guard.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/alert.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 
 namespace kestrel::cli {
+
+// The enforcement mode of this run: --enforce, else dry-run for the live source and off for
+// files. Errors: INVALID_ARGUMENT for a bad name.
+absl::StatusOr<actions::blocking::EnforceMode> RunEnforceMode(const RunOptions& options, bool live);
+
+// `kill` rules that can be enforced in the kernel at exec: one process stage whose condition is
+// exactly `process.executable == "PATH"` or `process.executable in ("PATH", ...)` (compared with
+// case). Their paths, for EbpfSource::ArmKill. Other kill rules are enforced after their alert
+// (ApplyKill).
+std::vector<std::string> KillAtExecPaths(const std::vector<const rules::CompiledRule*>& active);
+
+// A `kill` rule's alert: in mode on with the live source, sends SIGKILL to the process of the
+// match's last event (process.pid) and sets event.action "kill" (outcome success when the
+// process is gone, failure with the reason logged otherwise); in dry-run (or on a file source,
+// whose pids are not this machine's) "would-kill". No-op in mode off.
+void ApplyKill(actions::blocking::EnforceMode mode, bool live, engine::Alert* alert);
 
 class BlockingGuard {
  public:

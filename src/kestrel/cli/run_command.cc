@@ -149,7 +149,15 @@ int Run(const RunOptions& options) {
   }
 
   auto on_diagnostic = ReportDiagnostics("malformed event skipped", options.max_reported_malformed);
+  auto enforce = RunEnforceMode(options, live);
+  if (!enforce.ok()) {
+    spdlog::error("{}", base::Message(enforce.status()));
+    return kExitUsage;
+  }
   absl::StatusOr<std::unique_ptr<sources::Source>> source;
+#ifdef KESTREL_HAVE_EBPF
+  sources::EbpfSource* ebpf_source = nullptr;
+#endif
   if (live) {
 #ifdef KESTREL_HAVE_EBPF
     InstallStopSignals();
@@ -164,6 +172,7 @@ int Run(const RunOptions& options) {
     }
     spdlog::info("watching this machine: {}; {} processes already running read from /proc",
                  (*opened)->mechanism(), (*opened)->processes_at_start());
+    ebpf_source = opened->get();
     source = std::unique_ptr<sources::Source>(std::move(*opened));
 #endif
   } else {
@@ -333,7 +342,9 @@ int Run(const RunOptions& options) {
   std::mutex alert_mu;
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
     std::lock_guard<std::mutex> lock(alert_mu);
-    engine::Alert alert = MakeAlert(*(*active)[rule], m, schema);
+    const rules::CompiledRule& compiled = *(*active)[rule];
+    engine::Alert alert = MakeAlert(compiled, m, schema);
+    if (compiled.spec.action == rules::RuleAction::kKill) ApplyKill(*enforce, live, &alert);
     ledger.Mark(&alert);
     if (recorder) {
       auto path = recorder->Dump(alert);
@@ -364,6 +375,19 @@ int Run(const RunOptions& options) {
     spdlog::error("{}", base::Message(guard.status()));
     return guard.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
+#ifdef KESTREL_HAVE_EBPF
+  // `kill` rules on exact executables are enforced in the kernel at exec as well.
+  if (ebpf_source != nullptr && *enforce == actions::blocking::EnforceMode::kOn) {
+    std::vector<std::string> paths = KillAtExecPaths(*active);
+    for (const std::string& error : ebpf_source->ArmKill(paths)) {
+      spdlog::warn("kill at exec not armed for {}", error);
+    }
+    if (!paths.empty()) {
+      spdlog::info("kill at exec armed for {} executable{}", paths.size(),
+                   paths.size() == 1 ? "" : "s");
+    }
+  }
+#endif
   // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
   std::unique_ptr<RuleWatcher> watcher;
   uint64_t reloads = 0, reload_failures = 0;

@@ -2,9 +2,11 @@
 #include "kestrel/actions/blocking/guard.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -127,6 +129,20 @@ std::string_view VerdictOutcome(VerdictAction action) {
     default:
       return "failure";
   }
+}
+
+bool KillProcess(int32_t pid, std::string* why) {
+  if (pid <= 1 || pid == static_cast<int32_t>(::getpid())) {
+    *why = "refusing to kill PID 1 or Kestrel itself";
+    return false;
+  }
+  if (::kill(pid, SIGKILL) == 0) return true;
+  if (errno == ESRCH) {
+    *why = "the process had already exited";
+    return true;
+  }
+  *why = std::strerror(errno);
+  return false;
 }
 
 AllowList::AllowList(std::vector<int32_t> pids, std::vector<std::string> path_prefixes)

@@ -58,6 +58,11 @@ std::string_view VerdictActionName(VerdictAction action);  // "deny", "would-den
 // fail-open verdicts, "unknown" for kAllow.
 std::string_view VerdictOutcome(VerdictAction action);
 
+// The `kill` action: SIGKILL to `pid`. True when the process is gone or going (signalled, or
+// already exited); false with *why set otherwise (e.g. EPERM). PID 1 and this process are never
+// signalled (false).
+bool KillProcess(int32_t pid, std::string* why);
+
 // One access held by the kernel, as the guard sees it.
 struct AccessRequest {
   AccessKind kind = AccessKind::kExec;
