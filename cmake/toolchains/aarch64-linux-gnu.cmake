@@ -29,10 +29,17 @@ set(ENV{PKG_CONFIG_LIBDIR}
     "${KESTREL_CROSS_OVERLAY}/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# qemu-user runs the test programs; -L makes it load the arm64 dynamic loader and libc from the
-# cross toolchain's sysroot (libc6-arm64-cross); other libraries fall through to the multiarch
-# directories. The overlay's shared libraries are found through the build RPATH.
+# qemu-user runs the test programs. Its sysroot (-L) is the multiarch root `/`: the arm64 dynamic
+# loader must come from the same glibc as the arm64 libc it loads, and with multiarch that is
+# libc6:arm64 (/lib/ld-linux-aarch64.so.1, /lib/aarch64-linux-gnu/libc.so.6). With
+# -L /usr/aarch64-linux-gnu the loader would come from libc6-arm64-cross (another Debian build of
+# glibc) while libc itself still resolves to the multiarch copy, and threaded programs hang.
+# The overlay's shared libraries are found through the build RPATH.
 find_program(KESTREL_QEMU_AARCH64 NAMES qemu-aarch64 qemu-aarch64-static)
 if(KESTREL_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR "${KESTREL_QEMU_AARCH64};-L;/usr/aarch64-linux-gnu")
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${KESTREL_QEMU_AARCH64};-L;/")
 endif()
+
+# Ahead-of-time Wasm predicates are compiled at run time by a C compiler for this architecture
+# (Debian's triplet name also exists on a native arm64 system).
+set(KESTREL_AOT_CC aarch64-linux-gnu-gcc CACHE STRING "C compiler for ahead-of-time Wasm predicates")
