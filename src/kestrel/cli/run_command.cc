@@ -574,6 +574,7 @@ int Run(const RunOptions& options) {
       std::lock_guard<std::mutex> lock(alert_mu);
       recorder->Observe(event);
     }
+    if (*guard) (*guard)->Observe(event);
     if (parallel) {
       parallel->Publish(event);
     } else {
