@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kestrel/cli/sinks_option.h"
+
 namespace kestrel::cli {
 namespace {
 
@@ -61,6 +63,8 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "predicate_runtime",
                                     "max_partials_per_rule",
                                     "default_ttl",
+                                    "sinks",
+
                                     "enforce",
                                     "guard_mark",
                                     "guard_mark_type",
@@ -121,7 +125,9 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
         } else if (k == "workers") {
           int64_t n = 0;
           st = Scalar(path, k, x, "a number of threads", &n);
-          if (st.ok() && (n < 1 || n > 256)) st = At(path, x, "'workers' must be 1 to 256");
+          if (st.ok() && (n < 0 || n > 256)) {
+            st = At(path, x, "'workers' must be 0 (one per core) to 256");
+          }
           run->workers = static_cast<size_t>(n);
         } else if (k == "queue_full") {
           st = Scalar(path, k, x, "drop or block", &run->queue_full);
@@ -165,6 +171,8 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
           auto ns = st.ok() ? ParseDuration(s) : absl::StatusOr<int64_t>(0);
           if (st.ok() && !ns.ok()) st = At(path, x, "'default_ttl': bad duration");
           if (st.ok()) run->default_ttl_ns = *ns;
+        } else if (k == "sinks") {
+          st = ParseSinksYaml(path, x, &run->sinks);
         } else if (k == "enforce") {
           st = Scalar(path, k, x, "off, dry-run or on", &s);
           if (st.ok() && s != "off" && s != "dry-run" && s != "on") {
@@ -250,6 +258,13 @@ std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
   out << YAML::Key << "max_partials_per_rule" << YAML::Value << run.max_partials_per_rule;
   out << YAML::Key << "default_ttl" << YAML::Value
       << fmt::format("{}s", run.default_ttl_ns / 1'000'000'000);
+  out << YAML::Key << "sinks" << YAML::Value << YAML::BeginSeq;
+  for (const SinkConfig& sink : run.sinks) {
+    out << YAML::BeginMap << YAML::Key << "url" << YAML::Value << sink.url;
+    for (const auto& [k, v] : sink.options) out << YAML::Key << k << YAML::Value << v;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
   out << YAML::Key << "enforce" << YAML::Value
       << run.enforce.value_or("(dry-run for ebpf, off for files)");
   out << YAML::Key << "guard_mark" << YAML::Value << run.guard_mark;

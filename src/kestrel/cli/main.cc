@@ -17,6 +17,8 @@
 #include "kestrel/cli/replay_command.h"
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/cli/sinks_option.h"
+#include "kestrel/cli/test_rules_command.h"
 #include "kestrel/metrics/metrics.h"
 
 #ifndef KESTREL_VERSION
@@ -82,9 +84,9 @@ int main(int argc, char** argv) {
                     "it; a set with errors is refused and the running one kept)");
   run_cmd
       ->add_option("--workers", run.workers,
-                   "Worker threads for the rules (default 1); alerts are the same, in the same "
-                   "order, with any number")
-      ->check(CLI::Range(1, 256));
+                   "Worker threads for the rules (default 0: one per core; 1: everything on the "
+                   "reading thread); alerts are the same, in the same order, with any number")
+      ->check(CLI::Range(0, 256));
   run_cmd
       ->add_option("--queue-full", run.queue_full,
                    "When a worker's queue is full: drop (counted; default for the live source) or "
@@ -94,6 +96,11 @@ int main(int argc, char** argv) {
                       kestrel::cli::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
+  std::vector<std::string> sink_flags;
+  run_cmd->add_option("--sink", sink_flags,
+                      "Also send alerts to URL[#options] (repeatable; replaces the config's "
+                      "sinks): file:PATH, syslog+udp|tcp://HOST:PORT, syslog+unix:///dev/log, "
+                      "http(s)://HOST:PORT/PATH, kafka://BROKER/TOPIC (docs/deployment.md)");
   run_cmd
       ->add_option("--dialect", run.dialect,
                    "Dialect of rules that do not name one: elasticsearch or endgame "
@@ -285,6 +292,25 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::TestRulesOptions test_rules;
+  CLI::App* test_rules_cmd = app.add_subcommand(
+      "test-rules",
+      "Run the test cases beside each rule (foo.test.yaml next to foo.eql) through the engine; "
+      "PASS/FAIL per case with the diff of expected and actual alerts");
+  test_rules_cmd->add_option("dir", test_rules.dir,
+                             "Rule directory (default: ./rules, else rules/ beside the "
+                             "executable)");
+  test_rules_cmd->add_flag("--coverage", test_rules.coverage,
+                           "Also print the MITRE ATT&CK coverage table of the rules on stdout "
+                           "(case results go to stderr, failures only)");
+  test_rules_cmd
+      ->add_option("--format", test_rules.format, "Coverage table format: text or markdown")
+      ->check(CLI::IsMember({"text", "markdown"}))
+      ->capture_default_str();
+  test_rules_cmd->add_flag("--verbose", test_rules.verbose,
+                           "With --coverage: report passing cases too");
+  test_rules_cmd->footer(kExitCodesHelp);
+
   CLI::App* doctor_cmd = app.add_subcommand(
       "doctor", "Probe this machine: what Kestrel can do here (collection, blocking) and why not");
   doctor_cmd->footer(kExitCodesHelp);
@@ -358,6 +384,16 @@ int main(int argc, char** argv) {
       run.duration_ns = *ns;
     }
     if (no_reload) run.reload = false;
+    if (!sink_flags.empty()) run.sinks.clear();  // the command line overrides the file
+    for (const std::string& flag : sink_flags) {
+      auto sink = kestrel::cli::ParseSinkFlag(flag);
+      absl::Status s = sink.ok() ? kestrel::cli::CheckSinkConfig(*sink) : sink.status();
+      if (!s.ok()) {
+        spdlog::error("{}", std::string(s.message()));
+        return kestrel::cli::kExitUsage;
+      }
+      run.sinks.push_back(std::move(*sink));
+    }
     return kestrel::cli::Run(run);
   }
   if (compile_cmd->parsed() && compile_cmd->count("--target") > 0) {
@@ -390,6 +426,7 @@ int main(int argc, char** argv) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return kestrel::cli::kExitOk;
   }
+  if (test_rules_cmd->parsed()) return kestrel::cli::TestRulesCommand(test_rules);
   if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
   if (rules_cmd->parsed()) {
     auto text = kestrel::metrics::Scrape(

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kestrel/cli/sink_config.h"
 #include "kestrel/event/json_decoder.h"
 
 namespace kestrel::cli {
@@ -45,15 +46,19 @@ struct RunOptions {
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
   // Worker threads (`--workers`): 1 runs everything on the reading thread; N > 1 puts the rules
-  // behind a bus::ParallelDetector (same alerts, same order). `queue_full`: "drop" or "block"
-  // when a worker's queue is full; empty: drop for the live source, block for files.
-  size_t workers = 1;
+  // behind a bus::ParallelDetector (same alerts, same order); 0 (the default) is one per core.
+  // `queue_full`: "drop" or "block" when a worker's queue is full; empty: drop for the live
+  // source, block for files.
+  size_t workers = 0;
   // `--metrics-addr HOST:PORT`: serve Prometheus metrics there (off when unset).
   std::optional<std::string> metrics_addr;
   // Watch the rule directory and reload on change or SIGHUP (`--no-reload` turns it off).
   bool reload = true;
   std::string queue_full;
   std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
+  // `--sink URL` (repeatable) and the config's `run.sinks`: alert outputs beside --output, each
+  // with its own queue, spool and filter (sinks_option.h).
+  std::vector<SinkConfig> sinks;
   // Blocking (cli/blocking.h, docs/blocking.md). `enforce`: off, dry-run (evaluate the block
   // rules inline, record the verdict, allow) or on (deny); unset: dry-run for the live source,
   // off for files (a file run guards nothing unless asked to). The guard holds execs/opens on the

@@ -36,6 +36,8 @@ class Detector {
   void UsePredicateRuntime(PredicateRuntime* runtime) { runtime_ = runtime; }
   // Custom functions of the rules added from now on. REQUIRES: `functions` outlives this.
   void UseFunctions(FunctionRuntime* functions) { functions_ = functions; }
+  PredicateRuntime* predicate_runtime() const { return runtime_; }
+  FunctionRuntime* functions() const { return functions_; }
 
   // Adds rule number rule_count(). Fails (and adds nothing) when the engine refuses the program,
   // e.g. a pipe that cannot stream. REQUIRES: Seal() was not called; `program` outlives this.

@@ -118,6 +118,46 @@ std::string RenderText(const Snapshot& s) {
                          s.partitions[p].routed);
     }
   }
+  if (!s.sinks.empty()) {
+    struct SinkFamily {
+      const char* name;
+      const char* type;
+      const char* help;
+      uint64_t SinkSnapshot::*field;
+    };
+    const SinkFamily sink_families[] = {
+        {"kestrel_sink_delivered_total", "counter",
+         "Alerts a sink confirmed (a redelivery counts again).", &SinkSnapshot::delivered},
+        {"kestrel_sink_failures_total", "counter", "Delivery attempts that failed.",
+         &SinkSnapshot::failures},
+        {"kestrel_sink_spooled_total", "counter", "Alerts written to the sink's disk spool.",
+         &SinkSnapshot::spooled},
+        {"kestrel_sink_spool_alerts", "gauge", "Alerts waiting in the spool now.",
+         &SinkSnapshot::spool_pending},
+        {"kestrel_sink_spool_bytes", "gauge", "Bytes of the spool's waiting alerts.",
+         &SinkSnapshot::spool_bytes},
+        {"kestrel_sink_filtered_total", "counter", "Alerts the sink's filter did not take.",
+         &SinkSnapshot::filtered},
+    };
+    for (const SinkFamily& f : sink_families) {
+      Family(&out, f.name, f.type, f.help);
+      for (const SinkSnapshot& k : s.sinks) {
+        out += fmt::format("{}{{sink=\"{}\"}} {}\n", f.name, Label(k.name), k.*f.field);
+      }
+    }
+    Family(&out, "kestrel_sink_dropped_total", "counter",
+           "Alerts a sink lost, by reason: spool_full (the spool cap), queue_full.");
+    for (const SinkSnapshot& k : s.sinks) {
+      out += fmt::format("kestrel_sink_dropped_total{{sink=\"{}\",reason=\"spool_full\"}} {}\n",
+                         Label(k.name), k.spool_dropped);
+      out += fmt::format("kestrel_sink_dropped_total{{sink=\"{}\",reason=\"queue_full\"}} {}\n",
+                         Label(k.name), k.queue_dropped);
+    }
+    Family(&out, "kestrel_sink_up", "gauge", "1 when the sink's last delivery attempt succeeded.");
+    for (const SinkSnapshot& k : s.sinks) {
+      out += fmt::format("kestrel_sink_up{{sink=\"{}\"}} {}\n", Label(k.name), k.healthy ? 1 : 0);
+    }
+  }
   return out;
 }
 

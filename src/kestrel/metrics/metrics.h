@@ -39,6 +39,20 @@ struct PartitionSnapshot {
   uint64_t depth = 0;
 };
 
+// One alert sink (`kestrel run --sink`, actions/delivery.h).
+struct SinkSnapshot {
+  std::string name;
+  uint64_t delivered = 0;
+  uint64_t failures = 0;
+  uint64_t spooled = 0;
+  uint64_t spool_pending = 0;
+  uint64_t spool_bytes = 0;
+  uint64_t spool_dropped = 0;
+  uint64_t queue_dropped = 0;
+  uint64_t filtered = 0;
+  bool healthy = true;
+};
+
 struct Snapshot {
   std::string source;   // e.g. "ebpf", "ndjson:events.json"
   uint64_t events = 0;  // events read from the source
@@ -57,6 +71,7 @@ struct Snapshot {
   std::vector<uint64_t> eval_bounds_ns;  // upper bounds of the finite eval-time buckets
   uint64_t eval_sample_interval = 1;     // 1 evaluation in this many is timed
   std::vector<PartitionSnapshot> partitions;
+  std::vector<SinkSnapshot> sinks;
 };
 
 class Registry {

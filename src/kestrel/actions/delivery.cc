@@ -1,0 +1,265 @@
+// SinkPipeline; see delivery.h for the algorithm and its budgets. Tested by delivery_test.cc.
+#include "kestrel/actions/delivery.h"
+
+#include <algorithm>
+#include <span>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kestrel/base/status.h"
+
+namespace kestrel::actions {
+
+using Clock = std::chrono::steady_clock;
+
+absl::StatusOr<std::unique_ptr<SinkPipeline>> SinkPipeline::Start(std::unique_ptr<Sink> sink,
+                                                                  DeliveryOptions options) {
+  if (options.spool_path.empty()) {
+    return absl::InvalidArgumentError(fmt::format("sink {}: no spool path", sink->name()));
+  }
+  auto spool = Spool::Open(options.spool_path, options.spool_max_bytes);
+  if (!spool.ok()) return spool.status();
+  if ((*spool)->recovered_records() > 0) {
+    spdlog::info("sink {}: {} alerts left in spool {} by an earlier run are delivered first",
+                 sink->name(), (*spool)->recovered_records(), options.spool_path);
+  }
+  if ((*spool)->recovered_damaged_bytes() > 0) {
+    spdlog::warn("sink {}: spool {}: {} damaged bytes at its end discarded", sink->name(),
+                 options.spool_path, (*spool)->recovered_damaged_bytes());
+  }
+  std::unique_ptr<SinkPipeline> p(
+      new SinkPipeline(std::move(sink), std::move(options), std::move(*spool)));
+  p->thread_ = std::thread([raw = p.get()] { raw->Loop(); });
+  return p;
+}
+
+SinkPipeline::SinkPipeline(std::unique_ptr<Sink> sink, DeliveryOptions options,
+                           std::unique_ptr<Spool> spool)
+    : sink_(std::move(sink)),
+      options_(std::move(options)),
+      spool_(std::move(spool)),
+      backoff_(options_.backoff_initial),
+      retry_at_(Clock::now()) {
+  stats_.spool_pending = spool_->pending();
+  stats_.spool_bytes = spool_->live_bytes();
+}
+
+SinkPipeline::~SinkPipeline() { Close(std::chrono::milliseconds(0)); }
+
+bool SinkPipeline::Offer(SinkMessage m) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_ || queue_.size() >= options_.queue_capacity) {
+      ++stats_.queue_dropped;
+      return false;
+    }
+    queue_.push_back(std::move(m));
+    ++stats_.offered;
+    stats_.queued = queue_.size();
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void SinkPipeline::Close(std::chrono::milliseconds deadline) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (joined_) return;
+    if (!closing_) {
+      closing_ = true;
+      close_deadline_ = Clock::now() + deadline;
+    }
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  joined_ = true;
+}
+
+bool SinkPipeline::Drained() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.empty() && !busy_ && stats_.spool_pending == 0;
+}
+
+SinkStats SinkPipeline::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void SinkPipeline::NoteFailure(const absl::Status& s) {
+  retry_at_ = Clock::now() + backoff_;
+  bool was_healthy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.failures;
+    was_healthy = stats_.healthy;
+    stats_.healthy = false;
+  }
+  if (was_healthy || !logged_outage_) {
+    spdlog::warn("sink {}: {}; alerts are spooled to {} and retried", sink_->name(),
+                 base::Message(s), spool_->path());
+    logged_outage_ = true;
+  }
+  backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+}
+
+void SinkPipeline::ToSpool(const SinkMessage& m) {
+  auto append = [&](const SinkMessage& msg, bool force) -> bool {
+    auto r = spool_->Append(msg, force);
+    if (!r.ok()) {
+      spdlog::error("sink {}: {}", sink_->name(), base::Message(r.status()));
+      return false;
+    }
+    return *r;
+  };
+  if (unnoticed_drops_ > 0 && options_.drop_notice) {
+    SinkMessage notice = options_.drop_notice(unnoticed_drops_);
+    if (append(notice, false)) {
+      spdlog::warn("sink {}: {} alerts were dropped (spool full); a notice follows them",
+                   sink_->name(), unnoticed_drops_);
+      unnoticed_drops_ = 0;
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.spooled;
+    }
+  }
+  if (append(m, false)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.spooled;
+    return;
+  }
+  if (unnoticed_drops_ == 0) {
+    spdlog::error("sink {}: spool {} is full ({} bytes): alerts are dropped and counted",
+                  sink_->name(), spool_->path(), options_.spool_max_bytes);
+  }
+  ++unnoticed_drops_;
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.spool_dropped;
+}
+
+void SinkPipeline::Loop() {
+  std::vector<SinkMessage> incoming;
+  std::vector<SinkMessage> batch;
+  const size_t max_batch = std::max<size_t>(1, sink_->max_batch());
+  Clock::time_point last_activity = Clock::now();
+  while (true) {
+    bool closing;
+    Clock::time_point deadline;
+    incoming.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      Clock::time_point wake =
+          spool_->pending() > 0 ? retry_at_ : Clock::now() + options_.idle_interval;
+      if (closing_) wake = std::min(wake, close_deadline_);
+      cv_.wait_until(lock, wake, [&] { return !queue_.empty() || closing_; });
+      while (!queue_.empty()) {
+        incoming.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      busy_ = !incoming.empty();
+      stats_.queued = 0;
+      closing = closing_;
+      deadline = close_deadline_;
+    }
+    Clock::time_point now = Clock::now();
+    bool past_deadline = closing && now >= deadline;
+
+    // Direct delivery while nothing waits in the spool.
+    size_t i = 0;
+    if (!past_deadline && spool_->pending() == 0 && unnoticed_drops_ == 0) {
+      while (i < incoming.size()) {
+        size_t n = std::min(max_batch, incoming.size() - i);
+        size_t delivered = 0;
+        absl::Status s = sink_->Deliver(std::span<const SinkMessage>(&incoming[i], n), &delivered);
+        delivered = std::min(delivered, n);
+        i += delivered;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          stats_.delivered += delivered;
+          if (s.ok()) stats_.healthy = true;
+        }
+        if (!s.ok()) {
+          NoteFailure(s);
+          break;
+        }
+      }
+    }
+    for (; i < incoming.size(); ++i) ToSpool(incoming[i]);
+    if (!incoming.empty()) last_activity = now;
+
+    // One batch from the spool's head, when its retry time has come.
+    if (!past_deadline && spool_->pending() > 0 && Clock::now() >= retry_at_) {
+      absl::Status s = spool_->Peek(max_batch, &batch);
+      if (!s.ok()) {
+        // Damaged under us: what is left cannot be read in order.
+        spdlog::error("sink {}: {}; {} spooled alerts dropped", sink_->name(), base::Message(s),
+                      spool_->pending());
+        uint64_t lost = spool_->pending();
+        auto reopened = Spool::Open(options_.spool_path + ".new", options_.spool_max_bytes);
+        std::lock_guard<std::mutex> lock(mu_);
+        stats_.spool_dropped += lost;
+        if (reopened.ok()) spool_ = std::move(*reopened);
+      } else {
+        size_t delivered = 0;
+        s = sink_->Deliver(batch, &delivered);
+        delivered = std::min(delivered, batch.size());
+        if (absl::Status c = spool_->Consume(delivered); !c.ok()) {
+          spdlog::error("sink {}: {}", sink_->name(), base::Message(c));
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          stats_.delivered += delivered;
+          if (s.ok()) stats_.healthy = true;
+        }
+        if (!s.ok()) {
+          NoteFailure(s);
+        } else {
+          if (logged_outage_ && spool_->pending() == 0) {
+            spdlog::info("sink {}: delivering again; spool emptied", sink_->name());
+            logged_outage_ = false;
+          }
+          backoff_ = options_.backoff_initial;
+          retry_at_ = Clock::now();
+        }
+      }
+      last_activity = Clock::now();
+    }
+    // The spool emptied with drops not yet reported: the notice goes now, even past the cap.
+    if (spool_->pending() == 0 && unnoticed_drops_ > 0 && options_.drop_notice) {
+      auto r = spool_->Append(options_.drop_notice(unnoticed_drops_), true);
+      if (r.ok() && *r) {
+        spdlog::warn("sink {}: {} alerts were dropped (spool full); a notice follows them",
+                     sink_->name(), unnoticed_drops_);
+        unnoticed_drops_ = 0;
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.spooled;
+      }
+    }
+    if (incoming.empty() && Clock::now() - last_activity >= options_.idle_interval) {
+      if (absl::Status s = sink_->Idle(); !s.ok()) {
+        spdlog::warn("sink {}: {}", sink_->name(), base::Message(s));
+      }
+      last_activity = Clock::now();
+    }
+    bool done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.spool_pending = spool_->pending();
+      stats_.spool_bytes = spool_->live_bytes();
+      busy_ = false;
+      done = closing && queue_.empty() &&
+             (past_deadline || (spool_->pending() == 0 && unnoticed_drops_ == 0));
+    }
+    if (done) break;
+  }
+  if (absl::Status s = sink_->Idle(); !s.ok()) {
+    spdlog::warn("sink {}: {}", sink_->name(), base::Message(s));
+  }
+  if (spool_->pending() > 0) {
+    spdlog::warn("sink {}: {} alerts stay in spool {} for the next run", sink_->name(),
+                 spool_->pending(), spool_->path());
+  }
+}
+
+}  // namespace kestrel::actions
