@@ -167,6 +167,21 @@ void BlockingGuard::Stop() {
 #endif
 }
 
+std::vector<std::pair<std::string, uint64_t>> BlockingGuard::Counts() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+#ifdef KESTREL_HAVE_FANOTIFY
+  if (impl_->guard) {
+    const blocking::GuardCounters& c = impl_->guard->counters();
+    out = {{"held", c.requests.load()},           {"denied", c.denied.load()},
+           {"would_deny", c.would_deny.load()},   {"allowed", c.allowed.load()},
+           {"allowlisted", c.allowlisted.load()}, {"timeout", c.timeouts.load()},
+           {"overload", c.overloads.load()},      {"error", c.errors.load()},
+           {"shutdown", c.shutdown.load()}};
+  }
+#endif
+  return out;
+}
+
 std::string BlockingGuard::Summary() const {
 #ifdef KESTREL_HAVE_FANOTIFY
   if (impl_->guard) {

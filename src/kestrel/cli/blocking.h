@@ -63,6 +63,8 @@ class BlockingGuard {
 
   // Answers what is held, reports every verdict, removes the mark. Idempotent.
   void Stop();
+  // The guard's counters by name (metrics: kestrel_guard_accesses_total).
+  std::vector<std::pair<std::string, uint64_t>> Counts() const;
   // ", guard: ..." for the run's summary line.
   std::string Summary() const;
 
