@@ -58,7 +58,8 @@ start() {
   rm -f "$T/events" "$T/alerts.jsonl"
   mkfifo "$T/events"
   timeout -s KILL 60 "$KESTREL" run --rules "$T/rules" --source "ndjson:$T/events" \
-    --enforce "$1" --guard-mark "$FS" --output "$T/alerts.jsonl" --no-reload 2> "$T/err" &
+    --enforce "$1" --guard-mark "$FS" --guard-budget 2s --output "$T/alerts.jsonl" --no-reload \
+    2> "$T/err" &
   KPID=$!
   exec 3> "$T/events"
   for _ in $(seq 100); do
@@ -125,7 +126,7 @@ sequence by user.id with maxspan=10s
 EQL
   cp /bin/true "$FS/drop-old"
   timeout -s KILL 60 "$KESTREL" run --rules "$T/seqrules" --source ebpf --enforce on \
-    --guard-mark "$FS" --output "$T/alerts.jsonl" --no-reload 2> "$T/err" &
+    --guard-mark "$FS" --guard-budget 2s --output "$T/alerts.jsonl" --no-reload 2> "$T/err" &
   KPID=$!
   for _ in $(seq 200); do grep -q "reading events from ebpf" "$T/err" && break; sleep 0.1; done
   sleep 0.3
