@@ -60,6 +60,10 @@ Setup& TheSetup() {
       return s;
     }
     s.dir = tmpl;
+    std::atexit([] {
+      ::umount2(TheSetup().dir.c_str(), MNT_DETACH);
+      ::rmdir(TheSetup().dir.c_str());
+    });
     s.program = s.dir + "/prog";
     s.file = s.dir + "/data.txt";
     fs::copy_file("/bin/true", s.program);
