@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -60,9 +61,11 @@ Setup& TheSetup() {
       return s;
     }
     s.dir = tmpl;
+    static char mount_point[sizeof tmpl];  // outlives `s` (destroyed before atexit runs this)
+    std::memcpy(mount_point, tmpl, sizeof tmpl);
     std::atexit([] {
-      ::umount2(TheSetup().dir.c_str(), MNT_DETACH);
-      ::rmdir(TheSetup().dir.c_str());
+      ::umount2(mount_point, MNT_DETACH);
+      ::rmdir(mount_point);
     });
     s.program = s.dir + "/prog";
     s.file = s.dir + "/data.txt";
