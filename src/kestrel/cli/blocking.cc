@@ -153,10 +153,33 @@ BlockingGuard::BlockingGuard(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 BlockingGuard::~BlockingGuard() { Stop(); }
 
+void BlockingGuard::Feed(const event::Event& event) {
+#ifdef KESTREL_HAVE_FANOTIFY
+  if (impl_->guard) impl_->guard->Feed(event);
+#else
+  (void)event;
+#endif
+}
+
 void BlockingGuard::Stop() {
 #ifdef KESTREL_HAVE_FANOTIFY
   if (impl_->guard) impl_->guard->Stop();
 #endif
+}
+
+std::vector<std::pair<std::string, uint64_t>> BlockingGuard::Counts() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+#ifdef KESTREL_HAVE_FANOTIFY
+  if (impl_->guard) {
+    const blocking::GuardCounters& c = impl_->guard->counters();
+    out = {{"held", c.requests.load()},           {"denied", c.denied.load()},
+           {"would_deny", c.would_deny.load()},   {"allowed", c.allowed.load()},
+           {"allowlisted", c.allowlisted.load()}, {"timeout", c.timeouts.load()},
+           {"overload", c.overloads.load()},      {"error", c.errors.load()},
+           {"shutdown", c.shutdown.load()}};
+  }
+#endif
+  return out;
 }
 
 std::string BlockingGuard::Summary() const {
@@ -253,7 +276,16 @@ absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
                (impl->guard->mask() & FAN_OPEN_EXEC_PERM) ? "exec" : "",
                (impl->guard->mask() & FAN_OPEN_PERM) ? " open" : "", options.guard_budget,
                responders, responders == 1 ? "" : "s");
-  return std::unique_ptr<BlockingGuard>(new BlockingGuard(std::move(impl)));
+  std::unique_ptr<BlockingGuard> made(new BlockingGuard(std::move(impl)));
+  for (const BlockRule& rule : made->impl_->rules) {
+    const auto& stages = rule.program->stages;
+    for (size_t i = 0; i + 1 < stages.size(); ++i) {
+      if (stages[i].missing) continue;
+      made->feed_categories_ |=
+          stages[i].category ? uint64_t{1} << *stages[i].category : ~uint64_t{0};
+    }
+  }
+  return made;
 #else
   if (*mode == blocking::EnforceMode::kOn) {
     return absl::FailedPreconditionError(

@@ -54,15 +54,26 @@ class BlockingGuard {
       schema::Schema& schema, EmitFn emit);
   ~BlockingGuard();
 
+  // Sequence-aware blocking: the run's events that may match an earlier stage of a block
+  // sequence rule (by category) go to the guard, so a held access that completes the sequence
+  // is denied. Cheap for other events (one mask test).
+  void Observe(const event::Event& event) {
+    if ((event.categories() & feed_categories_) != 0) Feed(event);
+  }
+
   // Answers what is held, reports every verdict, removes the mark. Idempotent.
   void Stop();
+  // The guard's counters by name (metrics: kestrel_guard_accesses_total).
+  std::vector<std::pair<std::string, uint64_t>> Counts() const;
   // ", guard: ..." for the run's summary line.
   std::string Summary() const;
 
  private:
   struct Impl;
   explicit BlockingGuard(std::unique_ptr<Impl> impl);
+  void Feed(const event::Event& event);
   std::unique_ptr<Impl> impl_;
+  uint64_t feed_categories_ = 0;  // categories of the block sequences' earlier stages
 };
 
 }  // namespace kestrel::cli

@@ -58,7 +58,8 @@ start() {
   rm -f "$T/events" "$T/alerts.jsonl"
   mkfifo "$T/events"
   timeout -s KILL 60 "$KESTREL" run --rules "$T/rules" --source "ndjson:$T/events" \
-    --enforce "$1" --guard-mark "$FS" --output "$T/alerts.jsonl" --no-reload 2> "$T/err" &
+    --enforce "$1" --guard-mark "$FS" --guard-budget 2s --output "$T/alerts.jsonl" --no-reload \
+    2> "$T/err" &
   KPID=$!
   exec 3> "$T/events"
   for _ in $(seq 100); do
@@ -110,6 +111,37 @@ check "dry-run: the summary" grep -q "guard (dry-run): .*would deny [1-9]" "$T/e
 
 # The guard never outlives Kestrel: the marker runs again.
 check "after: the marker runs" "$FS/marker"
+
+# Sequence-aware blocking with the live source: a file created on $FS and then exec'd by the same
+# user within 10 s is denied; the exec of a file that was not just created runs.
+live=$("$KESTREL" doctor 2>&1 | grep 'live collection')
+if [[ "$live" == *yes* ]]; then
+  mkdir -p "$T/seqrules"
+  cat > "$T/seqrules/dropped.eql" <<EQL
+// name: Dropped and run
+// action: block
+sequence by user.id with maxspan=10s
+  [file where event.type == "creation" and file.path : "$FS/drop*"] by file.path
+  [process where process.executable : "$FS/drop*"] by process.executable
+EQL
+  cp /bin/true "$FS/drop-old"
+  timeout -s KILL 60 "$KESTREL" run --rules "$T/seqrules" --source ebpf --enforce on \
+    --guard-mark "$FS" --guard-budget 2s --output "$T/alerts.jsonl" --no-reload 2> "$T/err" &
+  KPID=$!
+  for _ in $(seq 200); do grep -q "reading events from ebpf" "$T/err" && break; sleep 0.1; done
+  sleep 0.3
+  cp /bin/true "$FS/drop-new"
+  sleep 0.3  # the creation event reaches Kestrel through the ring buffer (drained every 25 ms)
+  "$FS/drop-new" 2> /dev/null; rc=$?
+  check "sequence block: the dropped file's exec is denied (exit 126, EPERM)" test $rc -eq 126
+  check "sequence block: a file not just created runs" "$FS/drop-old"
+  kill -INT "$KPID"; wait "$KPID"; KPID=
+  check "sequence block: a deny alert with both stages" \
+    grep -q '"rule_id":"dropped".*"event_type_id".*"event_type_id".*"event":{"action":"deny"' \
+    "$T/alerts.jsonl"
+else
+  echo "skip sequence block with the live source: $live"
+fi
 
 # --enforce on that cannot start is an error (exit 1), not a silent detection-only run.
 "$KESTREL" run --rules "$T/rules" --source ndjson:/dev/null --enforce on \

@@ -473,6 +473,7 @@ int Run(const RunOptions& options) {
     snap.rule_set_loaded_at = generation.loaded_at;
     snap.reloads = reloads;
     snap.reload_failures = reload_failures;
+    if (*guard) snap.guard_accesses = (*guard)->Counts();
     if (parallel) {
       for (const bus::PartitionStats& p : parallel->partition_stats()) {
         snap.queue_drops += p.dropped;
@@ -612,6 +613,7 @@ int Run(const RunOptions& options) {
       std::lock_guard<std::mutex> lock(alert_mu);
       recorder->Observe(event);
     }
+    if (*guard) (*guard)->Observe(event);
     if (parallel) {
       parallel->Publish(event);
     } else {

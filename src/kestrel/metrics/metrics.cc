@@ -158,6 +158,14 @@ std::string RenderText(const Snapshot& s) {
       out += fmt::format("kestrel_sink_up{{sink=\"{}\"}} {}\n", Label(k.name), k.healthy ? 1 : 0);
     }
   }
+  if (!s.guard_accesses.empty()) {
+    Family(&out, "kestrel_guard_accesses_total", "counter",
+           "Execs and opens held by the blocking guard, by outcome (held counts them all; "
+           "timeout, overload, error and shutdown were allowed: fail open).");
+    for (const auto& [outcome, n] : s.guard_accesses) {
+      out += fmt::format("kestrel_guard_accesses_total{{outcome=\"{}\"}} {}\n", Label(outcome), n);
+    }
+  }
   return out;
 }
 

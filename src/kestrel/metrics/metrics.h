@@ -72,6 +72,9 @@ struct Snapshot {
   uint64_t eval_sample_interval = 1;     // 1 evaluation in this many is timed
   std::vector<PartitionSnapshot> partitions;
   std::vector<SinkSnapshot> sinks;
+  // The blocking guard's accesses by what became of them (held, denied, would_deny, allowed,
+  // allowlisted, timeout, overload, error, shutdown); empty without a guard.
+  std::vector<std::pair<std::string, uint64_t>> guard_accesses;
 };
 
 class Registry {

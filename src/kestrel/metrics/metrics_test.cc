@@ -21,6 +21,7 @@ Snapshot Example() {
   s.rule_set_version = 3;
   s.reloads = 2;
   s.reload_failures = 1;
+  s.guard_accesses = {{"held", 12}, {"denied", 2}, {"timeout", 1}};
   s.rules.resize(3);
   s.rules[0].id = "r1";
   s.rules[0].alerts = 3;
@@ -87,6 +88,8 @@ TEST(MetricsTest, RendersValidExpositionText) {
   EXPECT_EQ(samples[R"(kestrel_worker_queue_depth{worker="0"})"], 1);
   EXPECT_EQ(samples["kestrel_rule_set_version"], 3);
   EXPECT_EQ(samples["kestrel_rule_reload_failures_total"], 1);
+  EXPECT_EQ(samples[R"(kestrel_guard_accesses_total{outcome="denied"})"], 2);
+  EXPECT_EQ(samples[R"(kestrel_guard_accesses_total{outcome="timeout"})"], 1);
   // The evaluation-time histogram: cumulative buckets in seconds, +Inf = count, sum in seconds.
   EXPECT_EQ(samples[R"(kestrel_rule_eval_seconds_bucket{rule="r2",le="1e-07"})"], 0);
   EXPECT_EQ(samples[R"(kestrel_rule_eval_seconds_bucket{rule="r2",le="2e-07"})"], 50);

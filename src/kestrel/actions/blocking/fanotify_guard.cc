@@ -106,7 +106,9 @@ struct FanotifyGuard::Impl {
   std::mutex mu;
   std::condition_variable work_cv;
   std::vector<uint32_t> free_slots;
-  std::deque<uint32_t> queue;  // never longer than max_pending (each slot queued once)
+  std::deque<uint32_t> queue;      // never longer than max_pending (each slot queued once)
+  std::vector<event::Event> feed;  // stream events for the evaluators (sequence state)
+  static constexpr size_t kMaxFeed = 65'536;
   bool stop_responders = false;
 
   // Watchdog.
@@ -264,15 +266,24 @@ struct FanotifyGuard::Impl {
   }
 
   void ResponderLoop(GuardEvaluator* evaluator) {
+    std::vector<event::Event> fed;
     while (true) {
       uint32_t index;
       {
         std::unique_lock<std::mutex> lock(mu);
-        work_cv.wait(lock, [&] { return stop_responders || !queue.empty(); });
-        if (queue.empty()) return;  // stopping, and nothing left
-        index = queue.front();
-        queue.pop_front();
+        work_cv.wait(lock, [&] { return stop_responders || !queue.empty() || !feed.empty(); });
+        fed.swap(feed);
+        if (queue.empty() && fed.empty()) return;  // stopping, and nothing left
+        index = UINT32_MAX;
+        if (!queue.empty()) {
+          index = queue.front();
+          queue.pop_front();
+        }
       }
+      // The stream first: a held access is judged against every stage seen before it.
+      for (const event::Event& e : fed) evaluator->Observe(e);
+      fed.clear();
+      if (index == UINT32_MAX) continue;
       Slot& s = slots[index];
       Judge(s, evaluator);
       // Free the slot once answered (the watchdog may be writing the answer right now).
@@ -428,6 +439,19 @@ absl::StatusOr<std::unique_ptr<FanotifyGuard>> FanotifyGuard::Start(
 }
 
 FanotifyGuard::~FanotifyGuard() { Stop(); }
+
+void FanotifyGuard::Feed(const event::Event& event) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stop_responders || impl_->feed.size() >= Impl::kMaxFeed) {
+      counters_.feed_drops.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    impl_->feed.push_back(event);
+  }
+  counters_.fed.fetch_add(1, std::memory_order_relaxed);
+  impl_->work_cv.notify_one();
+}
 
 void FanotifyGuard::Stop() {
   if (!impl_ || impl_->stopped) return;

@@ -65,6 +65,8 @@ struct GuardCounters {
   std::atomic<uint64_t> shutdown{0};    // allowed because the guard stopped while held
   std::atomic<uint64_t> write_errors{0};
   std::atomic<uint64_t> unreported{0};  // verdicts dropped because the report queue was full
+  std::atomic<uint64_t> fed{0};         // stream events observed (sequence-aware blocking)
+  std::atomic<uint64_t> feed_drops{0};  // stream events dropped: the feed queue was full
 };
 
 // A verdict worth an alert (everything but a plain allow), as the reporter hands it over.
@@ -97,6 +99,12 @@ class FanotifyGuard {
   // Answers every held access (allow), stops the threads, reports what is queued, closes the
   // fanotify fd (the kernel allows what was never read). Idempotent.
   void Stop();
+
+  // Sequence-aware blocking: hands a stream event to the responders' evaluators
+  // (GuardEvaluator::Observe), before the next held access is judged. Copies the event; at most
+  // 65,536 wait, more are dropped and counted (feed_drops). Any thread. REQUIRES: one
+  // responder (one evaluator): each event reaches one of them.
+  void Feed(const event::Event& event);
 
   const GuardCounters& counters() const { return counters_; }
   uint64_t mask() const { return mask_; }  // the fanotify events marked

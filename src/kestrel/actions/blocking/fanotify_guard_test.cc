@@ -123,6 +123,9 @@ class FanotifyGuardTest : public ::testing::Test {
     o.mode = mode;
     o.mark_path = dir_;
     o.allow = AllowList::ForThisProcess({});
+    // Deny verdicts must not depend on the scheduler of a loaded CI machine (or a sanitizer
+    // build); the fail-open tests set their own budget.
+    o.budget_ns = 2'000'000'000;
     return o;
   }
 
@@ -279,6 +282,37 @@ TEST_F(FanotifyGuardTest, StopAnswersWhatIsHeld) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSERT_EQ(verdicts_.size(), 1u);
   EXPECT_EQ(verdicts_[0].action, VerdictAction::kAllowShutdown);
+}
+
+// Sequence-aware blocking: the final stage's exec is denied once the first stage was seen in
+// the event stream for the same key (here: a file created by the same user).
+TEST_F(FanotifyGuardTest, SequenceBlockDeniesTheFinalStageOnceTheFirstMatched) {
+  std::string dropped = dir_ + "/dropped";
+  fs::copy_file("/bin/true", dropped);
+  fs::permissions(dropped, fs::perms(0755));
+  Start(Options(EnforceMode::kOn),
+        {"sequence by user.id with maxspan=10s [file where event.type == \"creation\" and "
+         "file.path == \"" +
+         dropped + "\"] [process where process.executable == \"" + dropped + "\"]"});
+  EXPECT_EQ(RunChild({dropped}), 0);  // no first stage yet: it runs
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  event::Event created =
+      event::EventBuilder(schema_)
+          .Time(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())
+          .Category("file")
+          .Str("event.type", "creation")
+          .Str("file.path", dropped)
+          .Str("user.id", std::to_string(::geteuid()))
+          .Build();
+  guard_->Feed(created);
+  EXPECT_EQ(RunChild({dropped}), 200 + EPERM);  // stage 1 seen: the final exec is denied
+  EXPECT_EQ(RunChild({dir_ + "/other"}), 0);
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].action, VerdictAction::kDeny);
+  ASSERT_TRUE(v[0].match.has_value());
+  EXPECT_EQ(v[0].match->events.size(), 2u);  // both stages are the evidence
+  EXPECT_EQ(guard_->counters().fed.load(), 1u);
 }
 
 // The kernel's behaviour: when the listener dies (SIGKILL, no chance to answer), its fanotify

@@ -266,6 +266,10 @@ bool GuardEvaluator::Run(const event::Event& event, std::optional<GuardMatch>* o
   return out->has_value();
 }
 
+void GuardEvaluator::Observe(const event::Event& event) {
+  detector_->Process(event, index_++, [](size_t, engine::QueryMatch&) {});
+}
+
 std::optional<GuardMatch> GuardEvaluator::Evaluate(const AccessRequest& request) {
   std::optional<GuardMatch> match;
   opener_.clear();

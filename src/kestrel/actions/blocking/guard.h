@@ -119,6 +119,12 @@ class GuardEvaluator {
   // stands for). The first match, or nullopt.
   std::optional<GuardMatch> Evaluate(const AccessRequest& request);
 
+  // Sequence-aware blocking: an event of the stream (e.g. the eBPF source's file write) that
+  // may match an earlier stage of a block sequence rule; it advances the partial matches, so
+  // that a later held access completing the sequence is denied. Matches it completes itself are
+  // dropped (the access they stand for already happened).
+  void Observe(const event::Event& event);
+
   // The event the last Evaluate() built (its evidence when nothing matched).
   const event::Event& last_event() const { return event_; }
 
