@@ -19,7 +19,7 @@ PACKAGES=(
   # predicate runtimes (src/kestrel/runtime): LuaJIT, wabt
   libluajit2-5.1-dev wabt
   # helpers used by scripts
-  python3
+  python3 python3-yaml
 )
 
 missing=()

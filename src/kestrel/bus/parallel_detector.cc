@@ -15,6 +15,7 @@ constexpr uint8_t kRouted = 0;      // an event of this partition
 constexpr uint8_t kGlobalOnly = 1;  // a copy for worker 0's global rules only
 constexpr uint8_t kTick = 2;        // every event before `seq` has been published
 constexpr uint8_t kEnd = 3;         // end of input
+constexpr uint8_t kReload = 4;      // switch to the rule set of Item::plan
 
 constexpr uint64_t kEndSeq = std::numeric_limits<uint64_t>::max() - 1;  // tag of Finish() matches
 
@@ -61,9 +62,23 @@ bool EntityLocal(const eql::IrProgram& p, const std::vector<schema::FieldId>& fi
 }  // namespace
 
 struct ParallelDetector::Item {
-  event::Event event;
+  // Queue slots keep their capacity from event to event: small arena blocks keep each near the
+  // size of the events it carries (a 4 KiB default block per slot cost 4 KiB x queue_capacity per
+  // worker once the ring had cycled).
+  event::Event event{512};
   uint64_t seq = 0;
   uint8_t kind = kRouted;
+  ReloadPlan* plan = nullptr;  // kReload
+};
+
+// A new rule set for Reload(): its programs, which rules run where, and which old rule's engine
+// each new rule takes over (-1: none).
+struct ParallelDetector::ReloadPlan {
+  std::vector<const eql::IrProgram*> programs;
+  std::vector<uint32_t> local_rules, global_rules;
+  std::vector<int64_t> keep;
+  std::mutex mu;
+  absl::Status status;  // the first refusal of a worker (guarded by mu)
 };
 
 struct ParallelDetector::Tagged {
@@ -80,11 +95,15 @@ struct ParallelDetector::Tagged {
 
 struct ParallelDetector::Worker {
   Worker(schema::Schema& schema, const engine::EngineLimits& limits, size_t capacity)
-      : queue(capacity), local(schema, limits), global(schema, limits) {}
+      : queue(capacity),
+        local(std::make_unique<engine::Detector>(schema, limits)),
+        global(std::make_unique<engine::Detector>(schema, limits)) {}
   SpscRing<Item> queue;
-  engine::Detector local;   // rules local_rules_[i] as its rule i
-  engine::Detector global;  // worker 0: global_rules_[i] as its rule i
-  std::vector<Tagged> out;  // matches not yet reported to the merger
+  // Replaced by a reload (on the worker's thread, while the producer waits in Reload()).
+  std::unique_ptr<engine::Detector> local;          // rules local_rules[i] as its rule i
+  std::unique_ptr<engine::Detector> global;         // worker 0: global_rules[i] as its rule i
+  std::vector<uint32_t> local_rules, global_rules;  // the worker's copy of the rule split
+  std::vector<Tagged> out;                          // matches not yet reported to the merger
   uint64_t order = 0;
   std::thread thread;
 };
@@ -103,6 +122,7 @@ absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
     return absl::InvalidArgumentError("workers must be 1 to 256");
   }
   std::unique_ptr<ParallelDetector> d(new ParallelDetector(options, std::move(on_match)));
+  d->schema_ = &schema;
   d->programs_ = std::move(programs);
   for (const char* name : {"unique_pid", "process.entity_id"}) {
     if (auto id = schema.Find(name)) d->route_fields_.push_back(*id);
@@ -114,21 +134,23 @@ absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
   for (size_t w = 0; w < options.workers; ++w) {
     auto worker = std::make_unique<Worker>(schema, options.limits, options.queue_capacity);
     if (options.setup) {
-      if (absl::Status s = options.setup(w, worker->local); !s.ok()) return s;
-      if (w == 0 && !d->global_rules_.empty()) {
-        if (absl::Status s = options.setup(w, worker->global); !s.ok()) return s;
+      if (absl::Status s = options.setup(w, *worker->local); !s.ok()) return s;
+      if (w == 0) {
+        if (absl::Status s = options.setup(w, *worker->global); !s.ok()) return s;
       }
     }
+    worker->local_rules = d->local_rules_;
+    worker->global_rules = d->global_rules_;
     for (uint32_t r : d->local_rules_) {
-      if (absl::Status s = worker->local.AddRule(d->programs_[r]); !s.ok()) return s;
+      if (absl::Status s = worker->local->AddRule(d->programs_[r]); !s.ok()) return s;
     }
-    if (absl::Status s = worker->local.Seal(); !s.ok()) return s;
+    if (absl::Status s = worker->local->Seal(); !s.ok()) return s;
     if (w == 0) {
       for (uint32_t r : d->global_rules_) {
-        if (absl::Status s = worker->global.AddRule(d->programs_[r]); !s.ok()) return s;
+        if (absl::Status s = worker->global->AddRule(d->programs_[r]); !s.ok()) return s;
       }
     }
-    if (absl::Status s = worker->global.Seal(); !s.ok()) return s;
+    if (absl::Status s = worker->global->Seal(); !s.ok()) return s;
     d->workers_.push_back(std::move(worker));
   }
   d->watermarks_.assign(options.workers, 0);
@@ -163,17 +185,21 @@ size_t ParallelDetector::Route(const event::Event& e) const {
   return 0;
 }
 
-bool ParallelDetector::Push(size_t p, const event::Event* event, uint8_t kind, uint64_t seq) {
+bool ParallelDetector::Push(size_t p, const event::Event* event, uint8_t kind, uint64_t seq,
+                            ReloadPlan* plan) {
   SpscRing<Item>& q = workers_[p]->queue;
   Item* slot = q.BeginPush();
   if (slot == nullptr) {
-    if (options_.policy == FullPolicy::kDrop && kind != kTick && kind != kEnd) return false;
+    if (options_.policy == FullPolicy::kDrop && (kind == kRouted || kind == kGlobalOnly)) {
+      return false;
+    }
     q.WaitForSpace();
     slot = q.BeginPush();
   }
   if (event != nullptr) slot->event = *event;  // reuses the slot's capacity
   slot->seq = seq;
   slot->kind = kind;
+  slot->plan = plan;
   q.CommitPush();
   return true;
 }
@@ -225,21 +251,33 @@ void ParallelDetector::RunWorker(size_t w) {
     uint64_t seq = item->seq;
     switch (item->kind) {
       case kRouted:
-        if (!local_rules_.empty()) me.local.Process(item->event, seq, collect(local_rules_, seq));
-        if (w == 0 && !global_rules_.empty()) {
-          me.global.Process(item->event, seq, collect(global_rules_, seq));
+        if (!me.local_rules.empty()) {
+          me.local->Process(item->event, seq, collect(me.local_rules, seq));
+        }
+        if (w == 0 && !me.global_rules.empty()) {
+          me.global->Process(item->event, seq, collect(me.global_rules, seq));
         }
         break;
       case kGlobalOnly:
-        me.global.Process(item->event, seq, collect(global_rules_, seq));
+        me.global->Process(item->event, seq, collect(me.global_rules, seq));
         break;
+      case kReload:
+        report(seq, true);  // every match of the old set, before switching
+        ApplyReload(w, *item->plan);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++reload_acks_;
+        }
+        reload_cv_.notify_all();
+        me.queue.Pop();
+        continue;
       case kTick:
         report(seq, false);
         me.queue.Pop();
         continue;
       case kEnd:
-        me.local.Finish(collect(local_rules_, kEndSeq));
-        if (w == 0) me.global.Finish(collect(global_rules_, kEndSeq));
+        me.local->Finish(collect(me.local_rules, kEndSeq));
+        if (w == 0) me.global->Finish(collect(me.global_rules, kEndSeq));
         report(std::numeric_limits<uint64_t>::max(), true);
         me.queue.Pop();
         return;
@@ -305,6 +343,14 @@ void ParallelDetector::RunMerger() {
       pending.pop();
       on_match_(t.rule, *t.match);
     }
+    if (pending.empty() || pending.top().seq >= low) {
+      // Everything before `low` is delivered (Reload() waits for this).
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        delivered_ = std::max(delivered_, low);
+      }
+      reload_cv_.notify_all();
+    }
     stalled_.store(!pending.empty(), std::memory_order_seq_cst);
     if (low == std::numeric_limits<uint64_t>::max()) return;  // every worker has ended
   }
@@ -345,14 +391,100 @@ engine::EngineStats ParallelDetector::stats(size_t rule) const {
   auto local = std::find(local_rules_.begin(), local_rules_.end(), rule);
   if (local != local_rules_.end()) {
     size_t i = static_cast<size_t>(local - local_rules_.begin());
-    for (const auto& w : workers_) add(w->local.stats(i));
+    for (const auto& w : workers_) add(w->local->stats(i));
   } else {
     auto global = std::find(global_rules_.begin(), global_rules_.end(), rule);
     if (global != global_rules_.end()) {
-      add(workers_[0]->global.stats(static_cast<size_t>(global - global_rules_.begin())));
+      add(workers_[0]->global->stats(static_cast<size_t>(global - global_rules_.begin())));
     }
   }
   return sum;
+}
+
+engine::EvalTimeHistogram::Snapshot ParallelDetector::eval_time(size_t rule) const {
+  engine::EvalTimeHistogram::Snapshot sum;
+  auto local = std::find(local_rules_.begin(), local_rules_.end(), rule);
+  if (local != local_rules_.end()) {
+    size_t i = static_cast<size_t>(local - local_rules_.begin());
+    for (const auto& w : workers_) sum += w->local->eval_time(i).Read();
+  } else {
+    auto global = std::find(global_rules_.begin(), global_rules_.end(), rule);
+    if (global != global_rules_.end()) {
+      sum += workers_[0]
+                 ->global->eval_time(static_cast<size_t>(global - global_rules_.begin()))
+                 .Read();
+    }
+  }
+  return sum;
+}
+
+void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
+  Worker& me = *workers_[w];
+  auto rebuild = [&](std::unique_ptr<engine::Detector>& old, const std::vector<uint32_t>& old_rules,
+                     const std::vector<uint32_t>& new_rules) -> absl::Status {
+    auto fresh = std::make_unique<engine::Detector>(*schema_, options_.limits);
+    fresh->UsePredicateRuntime(old->predicate_runtime());
+    fresh->UseFunctions(old->functions());
+    for (uint32_t r : new_rules) {
+      int64_t before = plan.keep[r];
+      auto at = before < 0
+                    ? old_rules.end()
+                    : std::find(old_rules.begin(), old_rules.end(), static_cast<uint32_t>(before));
+      if (at != old_rules.end()) {
+        // Unchanged: the running engine and its partial matches carry over.
+        fresh->AdoptRule(plan.programs[r],
+                         old->ReleaseEngine(static_cast<size_t>(at - old_rules.begin())));
+      } else if (absl::Status s = fresh->AddRule(plan.programs[r]); !s.ok()) {
+        return s;
+      }
+    }
+    if (absl::Status s = fresh->Seal(); !s.ok()) return s;
+    old = std::move(fresh);
+    return absl::OkStatus();
+  };
+  absl::Status s = rebuild(me.local, me.local_rules, plan.local_rules);
+  if (s.ok() && w == 0) s = rebuild(me.global, me.global_rules, plan.global_rules);
+  me.local_rules = plan.local_rules;
+  me.global_rules = w == 0 ? plan.global_rules : std::vector<uint32_t>{};
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(plan.mu);
+    if (plan.status.ok()) plan.status = s;
+  }
+}
+
+absl::Status ParallelDetector::Reload(std::vector<const eql::IrProgram*> programs,
+                                      std::vector<int64_t> keep) {
+  if (finished_) return absl::FailedPreconditionError("Reload() after Finish()");
+  if (keep.size() != programs.size()) {
+    return absl::InvalidArgumentError("Reload(): one keep entry per program");
+  }
+  ReloadPlan plan;
+  plan.programs = std::move(programs);
+  plan.keep = std::move(keep);
+  for (uint32_t r = 0; r < plan.programs.size(); ++r) {
+    (EntityLocal(*plan.programs[r], route_fields_) ? plan.local_rules : plan.global_rules)
+        .push_back(r);
+    if (plan.keep[r] >= 0 && static_cast<size_t>(plan.keep[r]) >= programs_.size()) {
+      return absl::InvalidArgumentError("Reload(): keep names a rule that does not exist");
+    }
+  }
+  // Between two events: every worker switches at the same point of the stream.
+  uint64_t seq = next_seq_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reload_acks_ = 0;
+  }
+  for (size_t w = 0; w < workers_.size(); ++w) Push(w, nullptr, kReload, seq, &plan);
+  {
+    // Every worker has switched, and every match of the old set has been delivered (so the
+    // caller may free the old set's rules once this returns).
+    std::unique_lock<std::mutex> lock(mu_);
+    reload_cv_.wait(lock, [&] { return reload_acks_ == workers_.size() && delivered_ >= seq; });
+  }
+  programs_ = std::move(plan.programs);
+  local_rules_ = std::move(plan.local_rules);
+  global_rules_ = std::move(plan.global_rules);
+  return plan.status;
 }
 
 }  // namespace kestrel::bus

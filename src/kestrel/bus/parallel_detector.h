@@ -48,7 +48,7 @@ enum class FullPolicy : uint8_t { kBlock, kDrop };
 
 struct ParallelOptions {
   size_t workers = 2;
-  size_t queue_capacity = 4096;  // events per partition
+  size_t queue_capacity = 1024;  // events per partition (slots keep their capacity: memory)
   FullPolicy policy = FullPolicy::kBlock;
   engine::EngineLimits limits;
   // Called for each Detector of each worker before its rules are added, on the thread that
@@ -82,6 +82,16 @@ class ParallelDetector {
   // Hands `event` (Finish()ed) to its partition. false: dropped (kDrop and the queue was full).
   bool Publish(const event::Event& event);
 
+  // Hot reload: from the next published event on, rule i is `programs[i]` (which must outlive
+  // this), and a rule with keep[i] = j >= 0 (an unchanged definition; the same program as old
+  // rule j) takes over old rule j's engines on every worker, partial matches and all; the others
+  // start empty. Each worker switches between two events, at the same point of the stream. Waits
+  // until every worker has switched and every match of the old set has been delivered, so the
+  // caller may then free the old programs; matches delivered after this return name the new
+  // rule numbers. Events published meanwhile wait (the caller is the producer).
+  // Errors: an engine refusal (cannot happen for rules the rule loader accepted).
+  absl::Status Reload(std::vector<const eql::IrProgram*> programs, std::vector<int64_t> keep);
+
   // End of input: every queue drained, every match delivered, threads joined. Idempotent.
   void Finish();
 
@@ -92,18 +102,24 @@ class ParallelDetector {
   std::vector<PartitionStats> partition_stats() const;
   // Rule statistics summed over workers (rule = the index given to Create).
   engine::EngineStats stats(size_t rule) const;
+  // Sampled evaluation times of a rule summed over workers; safe while running.
+  engine::EvalTimeHistogram::Snapshot eval_time(size_t rule) const;
 
  private:
   struct Item;
   struct Worker;
   struct Tagged;
+  struct ReloadPlan;
 
   ParallelDetector(const ParallelOptions& options, MatchFn on_match);
   size_t Route(const event::Event& e) const;
-  bool Push(size_t partition, const event::Event* event, uint8_t kind, uint64_t seq);
+  bool Push(size_t partition, const event::Event* event, uint8_t kind, uint64_t seq,
+            ReloadPlan* plan = nullptr);
   void RunWorker(size_t w);
+  void ApplyReload(size_t w, ReloadPlan& plan);
   void RunMerger();
 
+  schema::Schema* schema_ = nullptr;
   ParallelOptions options_;
   MatchFn on_match_;
   std::vector<const eql::IrProgram*> programs_;
@@ -122,9 +138,12 @@ class ParallelDetector {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Tagged> reported_;
-  std::vector<uint64_t> watermarks_;  // next sequence number each worker has not finished
-  uint64_t reports_ = 0;              // reports so far (wakes the merger)
-  std::atomic<bool> stalled_{false};  // the merger holds matches that wait for progress
+  std::vector<uint64_t> watermarks_;   // next sequence number each worker has not finished
+  uint64_t reports_ = 0;               // reports so far (wakes the merger)
+  std::atomic<bool> stalled_{false};   // the merger holds matches that wait for progress
+  uint64_t delivered_ = 0;             // every match before it has been delivered
+  size_t reload_acks_ = 0;             // workers that have applied the pending reload
+  std::condition_variable reload_cv_;  // delivered_ or reload_acks_ changed
   bool merger_done_ = false;
   std::thread merger_;
   bool finished_ = false;

@@ -122,6 +122,141 @@ TEST_F(ParallelDetectorTest, AnyWorkerCountGivesTheSingleThreadedMatchesInOrder)
   EXPECT_EQ(Parallel(3, 2), want);  // tiny queues: the producer waits constantly
 }
 
+struct ReloadStep {
+  size_t at;  // before event `at`
+  std::vector<const eql::IrProgram*> set;
+  std::vector<int64_t> keep;
+};
+
+// "generation/rule:indexes" per match: one Detector reloaded at each step the way the rule
+// reloader does it (AdoptRule of kept engines), or a ParallelDetector with Reload().
+std::vector<std::string> ReloadedSingle(schema::Schema& schema, const engine::EngineLimits& limits,
+                                        const std::vector<const eql::IrProgram*>& first,
+                                        const std::vector<ReloadStep>& steps,
+                                        const std::vector<event::Event>& events) {
+  std::vector<std::string> out;
+  int gen = 1;
+  auto cb = [&](size_t rule, engine::QueryMatch& m) {
+    out.push_back(fmt::format("{}/{}:{}", gen, rule, fmt::join(m.event_indexes, ",")));
+  };
+  auto d = std::make_unique<engine::Detector>(schema, limits);
+  for (const auto* p : first) EXPECT_TRUE(d->AddRule(p).ok());
+  EXPECT_TRUE(d->Seal().ok());
+  size_t next_step = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    while (next_step < steps.size() && steps[next_step].at == i) {
+      const ReloadStep& step = steps[next_step++];
+      auto next = std::make_unique<engine::Detector>(schema, limits);
+      for (size_t r = 0; r < step.set.size(); ++r) {
+        if (step.keep[r] >= 0) {
+          next->AdoptRule(step.set[r], d->ReleaseEngine(static_cast<size_t>(step.keep[r])));
+        } else {
+          EXPECT_TRUE(next->AddRule(step.set[r]).ok());
+        }
+      }
+      EXPECT_TRUE(next->Seal().ok());
+      d = std::move(next);
+      ++gen;
+    }
+    d->Process(events[i], i, cb);
+  }
+  d->Finish(cb);
+  return out;
+}
+
+std::vector<std::string> ReloadedParallel(size_t workers, schema::Schema& schema,
+                                          const engine::EngineLimits& limits,
+                                          const std::vector<const eql::IrProgram*>& first,
+                                          const std::vector<ReloadStep>& steps,
+                                          const std::vector<event::Event>& events) {
+  std::vector<std::string> out;
+  std::atomic<int> gen{1};
+  ParallelOptions options;
+  options.workers = workers;
+  options.queue_capacity = 64;
+  options.limits = limits;
+  auto d =
+      ParallelDetector::Create(schema, first, options, [&](size_t rule, engine::QueryMatch& m) {
+        out.push_back(fmt::format("{}/{}:{}", gen.load(), rule, fmt::join(m.event_indexes, ",")));
+      });
+  EXPECT_TRUE(d.ok()) << d.status();
+  if (!d.ok()) return out;
+  size_t next_step = 0;
+  uint64_t routed_before = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    while (next_step < steps.size() && steps[next_step].at == i) {
+      const ReloadStep& step = steps[next_step++];
+      EXPECT_TRUE((*d)->Reload(step.set, step.keep).ok());
+      EXPECT_EQ((*d)->local_rules() + (*d)->global_rules(), step.set.size());
+      ++gen;  // Reload() returned: every match of the old set was delivered
+    }
+    EXPECT_TRUE((*d)->Publish(events[i]));
+  }
+  (*d)->Finish();
+  for (const PartitionStats& s : (*d)->partition_stats()) routed_before += s.routed;
+  EXPECT_EQ(routed_before, events.size());  // no event lost across the reloads
+  return out;
+}
+
+// Reload mid-stream: kept rules carry their partial matches over on every worker, changed and
+// new rules start empty, removed rules stop; the result is exactly that of one Detector
+// reloaded at the same event, with any worker count, and again after a second reload back to
+// the first set.
+TEST_F(ParallelDetectorTest, ReloadBetweenEventsGivesTheSingleThreadedMatches) {
+  eql::CompileResult extra =
+      eql::Compile(R"(process where process.name == "python3")", schema_, {});
+  ASSERT_TRUE(extra.ok());
+  eql::CompileResult changed = eql::Compile(
+      R"(process where process.name == "bash" | unique process.parent.name)", schema_, {});
+  ASSERT_TRUE(changed.ok());
+  // Set 2: rules 2, 4 and 7 kept (a local sequence, a global sequence, a missing-event rule), a
+  // new rule, and rule 6 recompiled (a changed definition: starts over).
+  std::vector<const eql::IrProgram*> set2 = {programs_[2].get(), programs_[4].get(),
+                                             extra.program.get(), programs_[7].get(),
+                                             changed.program.get()};
+  std::vector<int64_t> keep2 = {2, 4, -1, 7, -1};
+  // Set 3: back to the first set; rules 2, 4 and 7 keep their state once more.
+  std::vector<int64_t> keep3(programs_.size(), -1);
+  keep3[2] = 0;
+  keep3[4] = 1;
+  keep3[7] = 3;
+  std::vector<ReloadStep> steps = {{10'000, set2, keep2}, {20'000, Programs(), keep3}};
+
+  std::vector<std::string> want = ReloadedSingle(schema_, limits_, Programs(), steps, events_);
+  ASSERT_GT(want.size(), 1000u);
+  for (const char* prefix : {"1/", "2/", "3/", "2/2:"}) {  // 2/2: the new rule matched
+    EXPECT_TRUE(std::any_of(want.begin(), want.end(), [&](const std::string& m) {
+      return m.starts_with(prefix);
+    })) << prefix;
+  }
+  for (size_t workers : {1u, 2u, 3u}) {
+    EXPECT_EQ(ReloadedParallel(workers, schema_, limits_, Programs(), steps, events_), want)
+        << workers << " workers";
+  }
+}
+
+// A hundred reloads while events flow (one every 290 events, alternating between two sets):
+// no event lost, the kept rules keep detecting, the same matches as one thread.
+TEST_F(ParallelDetectorTest, HundredReloadsWhileEventsFlow) {
+  std::vector<const eql::IrProgram*> small = {programs_[0].get(), programs_[2].get(),
+                                              programs_[4].get()};
+  std::vector<int64_t> to_small = {0, 2, 4};
+  std::vector<int64_t> to_full(programs_.size(), -1);
+  to_full[0] = 0;
+  to_full[2] = 1;
+  to_full[4] = 2;
+  std::vector<ReloadStep> steps;
+  for (size_t k = 0; k < 100; ++k) {
+    bool shrink = k % 2 == 0;
+    steps.push_back({(k + 1) * 290, shrink ? small : Programs(), shrink ? to_small : to_full});
+  }
+  std::vector<std::string> want = ReloadedSingle(schema_, limits_, Programs(), steps, events_);
+  // Rule 0 of both sets (process.name == "curl") keeps alerting after the last reload.
+  EXPECT_TRUE(std::any_of(want.begin(), want.end(),
+                          [](const std::string& m) { return m.starts_with("101/0:"); }));
+  EXPECT_EQ(ReloadedParallel(2, schema_, limits_, Programs(), steps, events_), want);
+}
+
 TEST_F(ParallelDetectorTest, DropPolicyCountsExactlyWhatItDropped) {
   ParallelOptions options;
   options.workers = 2;

@@ -78,7 +78,7 @@ grep -q "rules: $pack loaded, 1 failed" "$tmp/err" || fail "run summary with a b
 "$kestrel" run --source ndjson:examples/demo-events.ndjson >"$tmp/alerts" 2>"$tmp/err" || fail "demo run"
 grep -q '"rule_id":"shell_reads_passwd_then_wc"' "$tmp/alerts" || fail "demo sequence alert missing: $(cat "$tmp/err")"
 grep -q '"entity_key":"process.entity_id=\\"p-3301\\""' "$tmp/alerts" || fail "sequence alert entity key: $(grep passwd "$tmp/alerts" | head -c 300)"
-grep -q "alerts: 3," "$tmp/err" || fail "demo should raise 3 alerts: $(tail -n 1 "$tmp/err")"
+grep -q "alerts: 5," "$tmp/err" || fail "demo should raise 5 alerts: $(tail -n 1 "$tmp/err")"
 data="$src/../shared/conformance/eql/endgame/test_data.json"
 if [ -f "$data" ]; then
   n=$("$kestrel" query --count --dialect endgame --input "$data" 'process where true')
@@ -99,7 +99,7 @@ grep -q "^events: 19" "$tmp/info" || fail "log info events: $(cat "$tmp/info")"
 grep -q "^footer: 1 blocks, 19 events" "$tmp/info" || fail "log info footer: $(cat "$tmp/info")"
 "$kestrel" log cat "$tmp/demo.klog" >"$tmp/cat.ndjson" 2>"$tmp/err" || fail "log cat: $(cat "$tmp/err")"
 [ "$(wc -l <"$tmp/cat.ndjson")" -eq 19 ] || fail "log cat should print 19 events"
-"$kestrel" run --source ndjson:examples/demo-events.ndjson >"$tmp/run.jsonl" 2>/dev/null
+"$kestrel" run --workers 1 --source ndjson:examples/demo-events.ndjson >"$tmp/run.jsonl" 2>/dev/null
 "$kestrel" run --source "ndjson:$tmp/cat.ndjson" >"$tmp/run_cat.jsonl" 2>/dev/null
 cmp -s "$tmp/run.jsonl" "$tmp/run_cat.jsonl" || fail "run over log cat output differs from run over the original"
 # Worker threads change nothing in the output.
@@ -107,15 +107,21 @@ cmp -s "$tmp/run.jsonl" "$tmp/run_cat.jsonl" || fail "run over log cat output di
   || fail "run --workers 3: $(cat "$tmp/err")"
 cmp -s "$tmp/run.jsonl" "$tmp/run_w3.jsonl" || fail "run --workers 3 output differs from --workers 1"
 grep -q "workers: 3, queue drops: 0" "$tmp/err" || fail "run --workers summary: $(cat "$tmp/err")"
-"$kestrel" run --workers 0 --source ndjson:examples/demo-events.ndjson >/dev/null 2>&1; [ $? -eq 2 ] \
-  || fail "--workers 0 should exit 2"
+"$kestrel" run --workers 300 --source ndjson:examples/demo-events.ndjson >/dev/null 2>&1; [ $? -eq 2 ] \
+  || fail "--workers 300 should exit 2"
+# The default: one worker per core, the same alerts.
+"$kestrel" run --source ndjson:examples/demo-events.ndjson >"$tmp/run_auto.jsonl" 2>"$tmp/err" ||
+  fail "run with the default workers: $(cat "$tmp/err")"
+cmp -s "$tmp/run.jsonl" "$tmp/run_auto.jsonl" || fail "run with one worker per core differs"
+grep -q "workers: $(nproc), queue drops: 0" "$tmp/err" || [ "$(nproc)" = 1 ] ||
+  fail "default workers should be one per core: $(grep workers "$tmp/err")"
 "$kestrel" replay "$tmp/demo.klog" >"$tmp/replay1.jsonl" 2>"$tmp/err" || fail "replay: $(cat "$tmp/err")"
 cmp -s "$tmp/run.jsonl" "$tmp/replay1.jsonl" || fail "replay output differs from run output"
 "$kestrel" replay "$tmp/demo.klog" --workers 2 >"$tmp/replay2.jsonl" 2>/dev/null
 cmp -s "$tmp/run.jsonl" "$tmp/replay2.jsonl" || fail "replay --workers 2 output differs"
 d1=$("$kestrel" replay "$tmp/demo.klog" --digest 2>/dev/null)
 d2=$("$kestrel" replay "$tmp/demo.klog" --digest --workers 3 2>/dev/null)
-want="sha256:$(sha256sum <"$tmp/run.jsonl" | cut -d' ' -f1) alerts:3 events:19"
+want="sha256:$(sha256sum <"$tmp/run.jsonl" | cut -d' ' -f1) alerts:5 events:19"
 [ "$d1" = "$want" ] || fail "replay --digest: '$d1', want '$want'"
 [ "$d1" = "$d2" ] || fail "digest depends on workers: '$d1' vs '$d2'"
 "$kestrel" replay "$tmp/demo.klog" --speed 1000x --digest >"$tmp/d3" 2>/dev/null
@@ -161,7 +167,7 @@ grep -q "bad.yaml:2:3: unknown key 'run.wokers'" "$tmp/err" || fail "bad config 
 mkdir -p "$tmp/hr"
 printf '// severity: low\nprocess where process.name == "one"\n' >"$tmp/hr/one.eql"
 mkfifo "$tmp/fifo"
-"$kestrel" run --rules "$tmp/hr" --source ndjson:- --metrics-addr 127.0.0.1:0 <"$tmp/fifo" \
+"$kestrel" run --workers 2 --rules "$tmp/hr" --source ndjson:- --metrics-addr 127.0.0.1:0 <"$tmp/fifo" \
   >"$tmp/hr.jsonl" 2>"$tmp/hr.err" &
 hr_pid=$!
 exec 3>"$tmp/fifo"
@@ -186,6 +192,17 @@ grep -q '^kestrel_rule_reload_failures_total 1$' "$tmp/stats" || fail "stats rel
 "$kestrel" rules --metrics-addr "127.0.0.1:$port" >"$tmp/rules_out" 2>&1 || fail "kestrel rules: $(cat "$tmp/rules_out")"
 grep -q "^rule set version 2, loaded 20[0-9-]*T" "$tmp/rules_out" || fail "kestrel rules header: $(cat "$tmp/rules_out")"
 grep -Eq "^two +1 " "$tmp/rules_out" || fail "kestrel rules rows: $(cat "$tmp/rules_out")"
+# Per-rule evaluation times (sampled; reset when a reload loads the set): the histogram and the
+# `rules --top` profile.
+grep -Eq '^kestrel_rule_eval_seconds_count\{rule="two"\} [1-9]' "$tmp/stats" ||
+  fail "eval-time histogram: $(grep eval_seconds "$tmp/stats")"
+grep -Eq '^kestrel_rule_eval_seconds_bucket\{rule="two",le="\+Inf"\} [1-9]' "$tmp/stats" ||
+  fail "eval-time buckets: $(grep eval_seconds "$tmp/stats")"
+"$kestrel" rules --top 5 --metrics-addr "127.0.0.1:$port" >"$tmp/top_out" 2>&1 ||
+  fail "kestrel rules --top: $(cat "$tmp/top_out")"
+grep -q "the 2 most expensive of 2 rules" "$tmp/top_out" || fail "rules --top: $(cat "$tmp/top_out")"
+grep -Eq "^ +1 (one|two) +[0-9]+ +[0-9.]+ +<=[0-9.]+ " "$tmp/top_out" ||
+  fail "rules --top rows: $(cat "$tmp/top_out")"
 grep -q '^kestrel_events_total{source="ndjson:-",category="process"} [34]$' "$tmp/stats" \
   || fail "stats events: $(grep events_total "$tmp/stats")"
 exec 3>&-

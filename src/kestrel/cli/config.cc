@@ -117,7 +117,9 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
         } else if (k == "workers") {
           int64_t n = 0;
           st = Scalar(path, k, x, "a number of threads", &n);
-          if (st.ok() && (n < 1 || n > 256)) st = At(path, x, "'workers' must be 1 to 256");
+          if (st.ok() && (n < 0 || n > 256)) {
+            st = At(path, x, "'workers' must be 0 (one per core) to 256");
+          }
           run->workers = static_cast<size_t>(n);
         } else if (k == "queue_full") {
           st = Scalar(path, k, x, "drop or block", &run->queue_full);

@@ -18,6 +18,7 @@
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/cli/sinks_option.h"
+#include "kestrel/cli/test_rules_command.h"
 #include "kestrel/metrics/metrics.h"
 
 #ifndef KESTREL_VERSION
@@ -83,9 +84,9 @@ int main(int argc, char** argv) {
                     "it; a set with errors is refused and the running one kept)");
   run_cmd
       ->add_option("--workers", run.workers,
-                   "Worker threads for the rules (default 1); alerts are the same, in the same "
-                   "order, with any number")
-      ->check(CLI::Range(1, 256));
+                   "Worker threads for the rules (default 0: one per core; 1: everything on the "
+                   "reading thread); alerts are the same, in the same order, with any number")
+      ->check(CLI::Range(0, 256));
   run_cmd
       ->add_option("--queue-full", run.queue_full,
                    "When a worker's queue is full: drop (counted; default for the live source) or "
@@ -268,6 +269,25 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->footer(kExitCodesHelp);
 
+  kestrel::cli::TestRulesOptions test_rules;
+  CLI::App* test_rules_cmd = app.add_subcommand(
+      "test-rules",
+      "Run the test cases beside each rule (foo.test.yaml next to foo.eql) through the engine; "
+      "PASS/FAIL per case with the diff of expected and actual alerts");
+  test_rules_cmd->add_option("dir", test_rules.dir,
+                             "Rule directory (default: ./rules, else rules/ beside the "
+                             "executable)");
+  test_rules_cmd->add_flag("--coverage", test_rules.coverage,
+                           "Also print the MITRE ATT&CK coverage table of the rules on stdout "
+                           "(case results go to stderr, failures only)");
+  test_rules_cmd
+      ->add_option("--format", test_rules.format, "Coverage table format: text or markdown")
+      ->check(CLI::IsMember({"text", "markdown"}))
+      ->capture_default_str();
+  test_rules_cmd->add_flag("--verbose", test_rules.verbose,
+                           "With --coverage: report passing cases too");
+  test_rules_cmd->footer(kExitCodesHelp);
+
   CLI::App* doctor_cmd = app.add_subcommand(
       "doctor", "Probe this machine: what Kestrel can do here (collection, blocking) and why not");
   doctor_cmd->footer(kExitCodesHelp);
@@ -286,6 +306,12 @@ int main(int argc, char** argv) {
       "and per rule its alerts and state");
   rules_cmd->add_option("--metrics-addr", rules_addr, "Where the running instance serves metrics")
       ->capture_default_str();
+  size_t rules_top = 0;
+  rules_cmd
+      ->add_option("--top", rules_top,
+                   "List the N rules that cost the most evaluation time (sampled), with "
+                   "evaluations, mean and p99 per event, total and share")
+      ->check(CLI::PositiveNumber);
   rules_cmd->footer(kExitCodesHelp);
 
   CLI::App* log_cmd = app.add_subcommand("log", "Inspect recorded event logs");
@@ -377,9 +403,11 @@ int main(int argc, char** argv) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return kestrel::cli::kExitOk;
   }
+  if (test_rules_cmd->parsed()) return kestrel::cli::TestRulesCommand(test_rules);
   if (doctor_cmd->parsed()) return kestrel::cli::DoctorCommand();
   if (rules_cmd->parsed()) {
-    auto text = kestrel::metrics::Scrape(rules_addr, "/rules");
+    auto text = kestrel::metrics::Scrape(
+        rules_addr, rules_top > 0 ? "/rules?top=" + std::to_string(rules_top) : "/rules");
     if (!text.ok()) {
       spdlog::error("{}", std::string(text.status().message()));
       return kestrel::cli::kExitFailure;

@@ -255,8 +255,12 @@ int Run(const RunOptions& options) {
                 index_stats.anchored_stages, index_stats.stages, index_stats.hashed_values,
                 index_stats.patterns);
   absl::flat_hash_map<std::string, uint64_t> alerts_per_rule;  // by rule id
-  if (options.workers < 1 || options.workers > 256) {
-    spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
+  // 0: one worker per core (the reading thread then shares a core with one of them).
+  const size_t workers = options.workers == 0
+                             ? std::max<size_t>(1, std::thread::hardware_concurrency())
+                             : options.workers;
+  if (workers > 256) {
+    spdlog::error("bad --workers {}: expected 0 (one per core) to 256", options.workers);
     return kExitUsage;
   }
   bus::FullPolicy queue_policy = live ? bus::FullPolicy::kDrop : bus::FullPolicy::kBlock;
@@ -376,9 +380,9 @@ int Run(const RunOptions& options) {
     }
   }
   std::unique_ptr<bus::ParallelDetector> parallel;
-  if (options.workers > 1) {
+  if (workers > 1) {
     bus::ParallelOptions bus_options;
-    bus_options.workers = options.workers;
+    bus_options.workers = workers;
     bus_options.policy = queue_policy;
     bus_options.limits = limits;
     // Each worker's Detectors get their own predicate and function runtimes.
@@ -403,7 +407,7 @@ int Run(const RunOptions& options) {
     spdlog::info(
         "{} workers: {} rules on every worker (state within one process), {} on worker "
         "0; queues {} when full",
-        options.workers, parallel->local_rules(), parallel->global_rules(),
+        workers, parallel->local_rules(), parallel->global_rules(),
         queue_policy == bus::FullPolicy::kDrop ? "drop" : "block");
   }
   // Metrics (`--metrics-addr`): this thread publishes a snapshot now and then; the server
@@ -439,6 +443,10 @@ int Run(const RunOptions& options) {
     std::lock_guard<std::mutex> lock(alert_mu);
     snap.alerts = (*sink)->written();
     snap.alerts_lost = lost_alerts;
+    snap.eval_sample_interval = engine::EvalTimeHistogram::kSampleInterval;
+    for (int b = 0; b < engine::EvalTimeHistogram::kBuckets; ++b) {
+      snap.eval_bounds_ns.push_back(engine::EvalTimeHistogram::UpperBoundNs(b));
+    }
     if (sinks) AddSinkMetrics(*sinks, &snap);
     for (size_t r = 0; r < active->size(); ++r) {
       metrics::RuleSnapshot rs;
@@ -452,6 +460,11 @@ int Run(const RunOptions& options) {
         rs.evicted = es.evicted;
         rs.predicate_errors = generation.detector->predicate_errors(r);
       }
+      engine::EvalTimeHistogram::Snapshot times =
+          parallel ? parallel->eval_time(r) : generation.detector->eval_time(r).Read();
+      rs.eval_buckets.assign(times.buckets.begin(), times.buckets.end());
+      rs.eval_count = times.count;
+      rs.eval_sum_ns = times.sum_ns;
       snap.rules.push_back(std::move(rs));
     }
     registry.Publish(std::move(snap));
@@ -509,16 +522,35 @@ int Run(const RunOptions& options) {
     }
     if (!*more) break;
     if (watcher && watcher->ReloadDue()) {
-      if (parallel) {
-        spdlog::warn(
-            "the rule directory changed; hot reload needs --workers 1 (for now): restart "
-            "to apply it");
-      } else {
+      {
         ReloadOutcome outcome;
+        // The rule set at the rule directory; `generation` untouched if it does not compile.
         auto next =
             NextGeneration(generation, endgame, schema, limits, runtimes.front().get(), &outcome);
+        if (next.ok() && parallel) {
+          // Unchanged rules keep their program (and so their engines, on every worker).
+          absl::flat_hash_map<const eql::IrProgram*, int64_t> old_rules;
+          for (size_t j = 0; j < active->size(); ++j) {
+            old_rules.emplace((*active)[j]->program.get(), static_cast<int64_t>(j));
+          }
+          std::vector<const eql::IrProgram*> programs;
+          std::vector<int64_t> keep;
+          for (const rules::CompiledRule* rule : next->rules.active) {
+            programs.push_back(rule->program.get());
+            auto it = old_rules.find(rule->program.get());
+            keep.push_back(it == old_rules.end() ? -1 : it->second);
+          }
+          // Every worker switches between the same two events; the old set's matches are all
+          // delivered (through `active`, still the old set) before this returns.
+          if (absl::Status s = parallel->Reload(std::move(programs), std::move(keep)); !s.ok()) {
+            spdlog::error("rule reload: a worker refused the new set: {}", base::Message(s));
+          }
+        }
         if (next.ok()) {
-          generation = std::move(*next);  // between two events: no event sees half a set
+          {
+            std::lock_guard<std::mutex> lock(alert_mu);  // the merger reads `active`
+            generation = std::move(*next);  // between two events: no event sees half a set
+          }
           ++reloads;
           publish();
           spdlog::info(
@@ -579,7 +611,7 @@ int Run(const RunOptions& options) {
                            stats.kernel_drops, stats.user_drops, stats.malformed);
   }
   if (parallel) {
-    summary += fmt::format(", workers: {}, queue drops: {}", options.workers, queue_drops);
+    summary += fmt::format(", workers: {}, queue drops: {}", workers, queue_drops);
   }
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);

@@ -46,9 +46,10 @@ struct RunOptions {
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
   // Worker threads (`--workers`): 1 runs everything on the reading thread; N > 1 puts the rules
-  // behind a bus::ParallelDetector (same alerts, same order). `queue_full`: "drop" or "block"
-  // when a worker's queue is full; empty: drop for the live source, block for files.
-  size_t workers = 1;
+  // behind a bus::ParallelDetector (same alerts, same order); 0 (the default) is one per core.
+  // `queue_full`: "drop" or "block" when a worker's queue is full; empty: drop for the live
+  // source, block for files.
+  size_t workers = 0;
   // `--metrics-addr HOST:PORT`: serve Prometheus metrics there (off when unset).
   std::optional<std::string> metrics_addr;
   // Watch the rule directory and reload on change or SIGHUP (`--no-reload` turns it off).

@@ -1,6 +1,8 @@
 // Detector; see detector.h.
 #include "kestrel/engine/detector.h"
 
+#include <chrono>
+
 namespace kestrel::engine {
 
 Detector::Detector(schema::Schema& schema, const EngineLimits& limits)
@@ -32,6 +34,7 @@ absl::Status Detector::Seal() {
   if (!index.ok()) return index.status();
   index_ = std::move(*index);
   matcher_ = std::make_unique<RuleMatcher>(*index_);
+  eval_time_ = std::make_unique<EvalTimeHistogram[]>(engines_.size());
   for (auto& engine : engines_) {
     engine->UseIndex(*index_, matcher_.get());
     engine->ShareEvidence(&current_);
@@ -46,9 +49,21 @@ void Detector::Deliver(size_t rule, MatchCallback on_match) {
 void Detector::Process(const event::Event& event, uint64_t index, MatchCallback on_match) {
   matcher_->Prepare(event);
   current_ = nullptr;  // the engines' shared copy of `event`, made by the first that keeps it
-  for (uint32_t rule : matcher_->rules()) {
-    engines_[rule]->Process(event, index);
-    Deliver(rule, on_match);
+  if ((events_ & (EvalTimeHistogram::kSampleInterval - 1)) == 0) {
+    // A timed event (metrics only; see eval_timing.h).
+    using Clock = std::chrono::steady_clock;
+    for (uint32_t rule : matcher_->rules()) {
+      Clock::time_point start = Clock::now();
+      engines_[rule]->Process(event, index);
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+      eval_time_[rule].Record(static_cast<uint64_t>(ns.count()));
+      Deliver(rule, on_match);
+    }
+  } else {
+    for (uint32_t rule : matcher_->rules()) {
+      engines_[rule]->Process(event, index);
+      Deliver(rule, on_match);
+    }
   }
   current_ = nullptr;
   evaluated_ += matcher_->rules().size();

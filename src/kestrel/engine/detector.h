@@ -17,6 +17,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "kestrel/engine/eval_timing.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/engine/rule_index.h"
@@ -35,6 +36,8 @@ class Detector {
   void UsePredicateRuntime(PredicateRuntime* runtime) { runtime_ = runtime; }
   // Custom functions of the rules added from now on. REQUIRES: `functions` outlives this.
   void UseFunctions(FunctionRuntime* functions) { functions_ = functions; }
+  PredicateRuntime* predicate_runtime() const { return runtime_; }
+  FunctionRuntime* functions() const { return functions_; }
 
   // Adds rule number rule_count(). Fails (and adds nothing) when the engine refuses the program,
   // e.g. a pipe that cannot stream. REQUIRES: Seal() was not called; `program` outlives this.
@@ -68,6 +71,9 @@ class Detector {
   // Events for which the rule's predicate runtime failed (trap, limit, reported error).
   uint64_t predicate_errors(size_t rule) const { return engines_[rule]->predicate_errors(); }
   const RuleIndexStats& index_stats() const { return index_->stats(); }
+  // Sampled evaluation times of rule `rule` (eval_timing.h); readable from any thread.
+  // REQUIRES: Seal() was called.
+  const EvalTimeHistogram& eval_time(size_t rule) const { return eval_time_[rule]; }
   // Rule evaluations skipped thanks to the index, and those run.
   uint64_t skipped() const { return skipped_; }
   uint64_t evaluated() const { return evaluated_; }
@@ -83,7 +89,8 @@ class Detector {
   std::vector<std::unique_ptr<QueryEngine>> engines_;
   std::unique_ptr<const RuleIndex> index_;
   std::unique_ptr<RuleMatcher> matcher_;
-  std::shared_ptr<const event::Event> current_;  // evidence copy shared by the engines
+  std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
+  std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines
   uint64_t events_ = 0;
   uint64_t skipped_ = 0;
   uint64_t evaluated_ = 0;

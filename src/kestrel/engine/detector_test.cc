@@ -46,6 +46,38 @@ class DetectorTest : public ::testing::Test {
   std::vector<std::unique_ptr<eql::IrProgram>> programs_;
 };
 
+TEST_F(DetectorTest, TimesOneEventInSampleIntervalPerCandidateRule) {
+  Add(R"(process where process.name == "a")");
+  Add(R"(file where process.name == "a")");  // never a candidate: the index skips it
+  Detector d(schema_, {});
+  for (const auto& p : programs_) ASSERT_TRUE(d.AddRule(p.get()).ok());
+  ASSERT_TRUE(d.Seal().ok());
+  std::vector<event::Event> events;
+  for (int i = 0; i < 3 * static_cast<int>(EvalTimeHistogram::kSampleInterval); ++i) {
+    events.push_back(Event(i, i, "process", "a", "x"));
+  }
+  Run(d, events);
+  EvalTimeHistogram::Snapshot timed = d.eval_time(0).Read();
+  EXPECT_EQ(timed.count, 3u);  // events 0, 64 and 128
+  uint64_t in_buckets = 0;
+  for (uint64_t b : timed.buckets) in_buckets += b;
+  EXPECT_EQ(in_buckets, 3u);
+  EXPECT_GT(timed.sum_ns, 0u);
+  EXPECT_EQ(d.eval_time(1).Read().count, 0u);
+}
+
+TEST(EvalTimeHistogramTest, BucketsArePowersOfTwoFrom128Ns) {
+  EvalTimeHistogram h;
+  for (uint64_t ns : {0u, 128u, 129u, 256u, 257u, 1'000'000'000u}) h.Record(ns);
+  EvalTimeHistogram::Snapshot s = h.Read();
+  EXPECT_EQ(s.buckets[0], 2u);                            // 0, 128
+  EXPECT_EQ(s.buckets[1], 2u);                            // 129, 256
+  EXPECT_EQ(s.buckets[2], 1u);                            // 257
+  EXPECT_EQ(s.buckets[EvalTimeHistogram::kBuckets], 1u);  // 1 s: past the last bound
+  EXPECT_EQ(s.count, 6u);
+  EXPECT_EQ(EvalTimeHistogram::UpperBoundNs(EvalTimeHistogram::kBuckets - 1), 1u << 24);
+}
+
 TEST_F(DetectorTest, DeliversInEventOrderThenRuleOrder) {
   Add(R"(process where process.name == "b")");
   Add(R"(sequence by process.entity_id [process where process.name == "a"]

@@ -40,6 +40,9 @@ class Event {
   };
 
   Event() = default;
+  // An event whose string arena grows in blocks of `arena_block_size` bytes: small blocks for
+  // events held by the thousand (queue slots), so each keeps about what its largest event needed.
+  explicit Event(size_t arena_block_size) : arena_(arena_block_size) {}
   Event(const Event& other);
   Event& operator=(const Event& other);
   Event(Event&&) noexcept = default;

@@ -1,5 +1,6 @@
 #include "kestrel/metrics/metrics.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <thread>
@@ -87,6 +88,24 @@ std::string RenderText(const Snapshot& s) {
       out += fmt::format("{}{{rule=\"{}\"}} {}\n", f.name, Label(r.id), r.*f.field);
     }
   }
+  Family(&out, "kestrel_rule_eval_seconds", "histogram",
+         fmt::format("Time a rule takes to evaluate one event (sampled: 1 event in {} is timed).",
+                     s.eval_sample_interval));
+  for (const RuleSnapshot& r : s.rules) {
+    if (r.eval_buckets.size() != s.eval_bounds_ns.size() + 1) continue;
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < s.eval_bounds_ns.size(); ++b) {
+      cumulative += r.eval_buckets[b];
+      out += fmt::format("kestrel_rule_eval_seconds_bucket{{rule=\"{}\",le=\"{}\"}} {}\n",
+                         Label(r.id), static_cast<double>(s.eval_bounds_ns[b]) / 1e9, cumulative);
+    }
+    out += fmt::format("kestrel_rule_eval_seconds_bucket{{rule=\"{}\",le=\"+Inf\"}} {}\n",
+                       Label(r.id), r.eval_count);
+    out += fmt::format("kestrel_rule_eval_seconds_sum{{rule=\"{}\"}} {}\n", Label(r.id),
+                       static_cast<double>(r.eval_sum_ns) / 1e9);
+    out += fmt::format("kestrel_rule_eval_seconds_count{{rule=\"{}\"}} {}\n", Label(r.id),
+                       r.eval_count);
+  }
   if (!s.partitions.empty()) {
     Family(&out, "kestrel_worker_queue_depth", "gauge", "Events waiting in each worker's queue.");
     for (size_t p = 0; p < s.partitions.size(); ++p) {
@@ -155,13 +174,59 @@ std::string RenderRulesText(const Snapshot& s) {
   return out;
 }
 
-std::string Registry::RenderRules() const {
+std::string RenderTopRulesText(const Snapshot& s, size_t top) {
+  struct Row {
+    const RuleSnapshot* rule;
+    double total_ns;  // estimated, all evaluations
+  };
+  std::vector<Row> rows;
+  double all_ns = 0;
+  for (const RuleSnapshot& r : s.rules) {
+    double total = static_cast<double>(r.eval_sum_ns) * static_cast<double>(s.eval_sample_interval);
+    all_ns += total;
+    rows.push_back({&r, total});
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.total_ns > b.total_ns; });
+  if (rows.size() > top) rows.resize(top);
+  std::string out = fmt::format(
+      "rule set version {}, loaded {}; the {} most expensive of {} rules (evaluation times "
+      "sampled: 1 event in {})\n",
+      s.rule_set_version, s.rule_set_loaded_at.empty() ? "-" : s.rule_set_loaded_at, rows.size(),
+      s.rules.size(), s.eval_sample_interval);
+  out += fmt::format("{:>4} {:<44} {:>12} {:>10} {:>10} {:>12} {:>7}\n", "rank", "rule",
+                     "evaluations", "mean us", "p99 us", "total ms", "share");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RuleSnapshot& r = *rows[i].rule;
+    double mean_us =
+        r.eval_count == 0 ? 0 : static_cast<double>(r.eval_sum_ns) / r.eval_count / 1000.0;
+    // p99: the upper bound of the bucket holding the 99th percentile of the timed evaluations.
+    std::string p99 = "-";
+    if (r.eval_count > 0 && r.eval_buckets.size() == s.eval_bounds_ns.size() + 1) {
+      uint64_t rank = (r.eval_count * 99 + 99) / 100, seen = 0;
+      p99 = "inf";
+      for (size_t b = 0; b < s.eval_bounds_ns.size(); ++b) {
+        seen += r.eval_buckets[b];
+        if (seen >= rank) {
+          p99 = fmt::format("<={:.2f}", static_cast<double>(s.eval_bounds_ns[b]) / 1000.0);
+          break;
+        }
+      }
+    }
+    out += fmt::format("{:>4} {:<44} {:>12} {:>10.2f} {:>10} {:>12.3f} {:>6.1f}%\n", i + 1, r.id,
+                       r.eval_count * s.eval_sample_interval, mean_us, p99, rows[i].total_ns / 1e6,
+                       all_ns > 0 ? 100.0 * rows[i].total_ns / all_ns : 0.0);
+  }
+  return out;
+}
+
+std::string Registry::RenderRules(size_t top) const {
   Snapshot copy;
   {
     std::lock_guard<std::mutex> lock(mu_);
     copy = latest_;
   }
-  return RenderRulesText(copy);
+  return top > 0 ? RenderTopRulesText(copy, top) : RenderRulesText(copy);
 }
 
 void Registry::Publish(Snapshot snapshot) {
@@ -214,8 +279,18 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   server.Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
     res.set_content(registry->Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  server.Get("/rules", [registry](const httplib::Request&, httplib::Response& res) {
-    res.set_content(registry->RenderRules(), "text/plain; charset=utf-8");
+  server.Get("/rules", [registry](const httplib::Request& req, httplib::Response& res) {
+    size_t top = 0;
+    if (req.has_param("top")) {
+      std::string v = req.get_param_value("top");
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), top);
+      if (ec != std::errc() || end != v.data() + v.size() || top == 0) {
+        res.status = 400;
+        res.set_content("top must be a positive number\n", "text/plain");
+        return;
+      }
+    }
+    res.set_content(registry->RenderRules(top), "text/plain; charset=utf-8");
   });
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("Kestrel: metrics at /metrics, the running rule set at /rules\n", "text/plain");

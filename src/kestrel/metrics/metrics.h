@@ -26,6 +26,11 @@ struct RuleSnapshot {
   uint64_t expired = 0;
   uint64_t evicted = 0;
   uint64_t predicate_errors = 0;
+  // Sampled evaluation times (engine/eval_timing.h): bucket counts, not cumulative, one per
+  // Snapshot::eval_bounds_ns and a last one for +Inf; empty when not measured.
+  std::vector<uint64_t> eval_buckets;
+  uint64_t eval_count = 0;   // timed evaluations
+  uint64_t eval_sum_ns = 0;  // their total time
 };
 
 struct PartitionSnapshot {
@@ -63,6 +68,8 @@ struct Snapshot {
   uint64_t reloads = 0;
   uint64_t reload_failures = 0;
   std::vector<RuleSnapshot> rules;
+  std::vector<uint64_t> eval_bounds_ns;  // upper bounds of the finite eval-time buckets
+  uint64_t eval_sample_interval = 1;     // 1 evaluation in this many is timed
   std::vector<PartitionSnapshot> partitions;
   std::vector<SinkSnapshot> sinks;
 };
@@ -72,8 +79,9 @@ class Registry {
   void Publish(Snapshot snapshot);
   // The latest snapshot as Prometheus text (every family with # HELP and # TYPE).
   std::string Render() const;
-  // The running rule set, one rule a line (`kestrel rules`).
-  std::string RenderRules() const;
+  // The running rule set, one rule a line (`kestrel rules`); with top > 0, the `top` rules
+  // that cost the most evaluation time (`kestrel rules --top N`).
+  std::string RenderRules(size_t top = 0) const;
 
  private:
   mutable std::mutex mu_;
@@ -83,6 +91,9 @@ class Registry {
 // Renders `s` (exposed for tests and `kestrel stats`).
 std::string RenderText(const Snapshot& s);
 std::string RenderRulesText(const Snapshot& s);
+// The `top` most expensive rules by estimated total evaluation time: estimated evaluations,
+// mean and p99 (bucket upper bound) per evaluation, estimated total and share of all rules.
+std::string RenderTopRulesText(const Snapshot& s, size_t top);
 
 // One HTTP server thread answering GET /metrics, GET /rules (the running set) and / (a pointer to
 // them).

@@ -18,9 +18,9 @@
 namespace kestrel::rules {
 namespace {
 
-constexpr std::string_view kHeaderKeys[] = {"id",         "name",     "description", "severity",
-                                            "risk_score", "tags",     "action",      "dialect",
-                                            "tactic",     "technique"};
+constexpr std::string_view kHeaderKeys[] = {
+    "id",     "name",    "description", "severity",  "risk_score", "tags",
+    "action", "dialect", "tactic",      "technique", "references", "false_positives"};
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 

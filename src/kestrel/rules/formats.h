@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "kestrel/rules/document.h"
 
@@ -16,5 +17,9 @@ void ReadEqlFile(std::string_view stem, FileContext* ctx);  // eql_reader.cc
 void ReadJsonFile(FileContext* ctx);                        // json_reader.cc
 void ReadYamlFile(FileContext* ctx);                        // yaml_reader.cc
 void ReadTomlFile(FileContext* ctx);                        // toml_reader.cc
+
+// The `---` documents of a YAML file as DocNodes (yaml_reader.cc), typed and budgeted as for rule
+// files. On a syntax error or a budget overrun reports an error on `ctx` and returns false.
+bool ParseYamlDocuments(FileContext* ctx, std::vector<DocNode>* roots);
 
 }  // namespace kestrel::rules

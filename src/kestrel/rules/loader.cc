@@ -45,7 +45,8 @@ std::vector<fs::path> ListRuleFiles(const fs::path& dir, LoadResult* result) {
       if (entry.is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    if (entry.is_regular_file(ec) && RuleFormatForPath(entry.path())) {
+    if (entry.is_regular_file(ec) && RuleFormatForPath(entry.path()) &&
+        !IsRuleTestFile(entry.path())) {
       files.push_back(entry.path());
     }
   }

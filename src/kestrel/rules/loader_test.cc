@@ -72,6 +72,22 @@ TEST_F(LoaderTest, DirectoriesAreWalkedRecursivelyInPathOrder) {
   EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
 }
 
+TEST_F(LoaderTest, RuleTestFilesBesideRulesAreNotLoaded) {
+  Write("linux/foo.eql", "process where true\n");
+  Write("linux/foo.test.yaml", "cases: []\n");
+  Write("linux/bar.yaml", "id: bar\nquery: process where true\n");
+  Write("linux/bar.TEST.YML", "cases: []\n");
+  LoadResult r = LoadRulePaths({root_.string()});
+  EXPECT_EQ(Ids(r), (std::vector<std::string>{"bar", "foo"})) << Diagnostics(r);
+  EXPECT_EQ(r.files, 2u);
+  EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
+  // Named explicitly, a test file is an error that says what it is.
+  LoadResult explicit_file = LoadRulePaths({Path("linux/foo.test.yaml")});
+  EXPECT_EQ(explicit_file.failed, 1u);
+  EXPECT_NE(Diagnostics(explicit_file).find("a rule test file, not a rule file"), std::string::npos)
+      << Diagnostics(explicit_file);
+}
+
 TEST_F(LoaderTest, ABrokenFileDoesNotStopTheOthers) {
   Write("1.toml", "[rule\n");
   Write("2.json", "{\"id\": ");
@@ -127,22 +143,40 @@ TEST(DefaultRulePack, LoadsWithoutDiagnostics) {
   LoadResult r = LoadRulePaths({std::string(KESTREL_SOURCE_DIR) + "/rules"});
   EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
   EXPECT_EQ(r.failed, 0u);
-  ASSERT_GE(r.rules.size(), 3u);
-  EXPECT_EQ(r.files, r.rules.size());
+  ASSERT_GE(r.rules.size(), 60u);
+  EXPECT_EQ(r.files, r.rules.size());  // one rule per .eql file; the .test.yaml files are not read
+  size_t sequences = 0;
   for (const RuleSpec& rule : r.rules) {
     EXPECT_EQ(rule.format, RuleFormat::kEql);
     EXPECT_FALSE(rule.query.empty()) << rule.id;
     EXPECT_NE(rule.name, rule.id) << "the pack names every rule";
     EXPECT_GT(rule.query_start.line, 1u) << rule.id;
+    // Full metadata on every rule (issue 10): description, ATT&CK tactic and technique,
+    // references, false-positive notes; the default pack only alerts.
+    EXPECT_FALSE(rule.description.empty()) << rule.id;
+    ASSERT_EQ(rule.threat.size(), 1u) << rule.id;
+    EXPECT_TRUE(rule.threat[0].tactic_id.starts_with("TA")) << rule.id;
+    EXPECT_FALSE(rule.threat[0].tactic_name.empty()) << rule.id;
+    ASSERT_FALSE(rule.threat[0].technique_ids.empty()) << rule.id;
+    for (const std::string& t : rule.threat[0].technique_ids) {
+      EXPECT_TRUE(t.starts_with("T1")) << rule.id << ": " << t;
+    }
+    EXPECT_FALSE(rule.threat[0].technique_names[0].empty()) << rule.id;
+    EXPECT_FALSE(rule.references.empty()) << rule.id;
+    for (const std::string& ref : rule.references) {
+      EXPECT_TRUE(ref.starts_with("https://")) << rule.id << ": " << ref;
+    }
+    EXPECT_FALSE(rule.false_positives.empty()) << rule.id;
+    EXPECT_EQ(rule.action, RuleAction::kAlert) << rule.id;
+    if (rule.query.starts_with("sequence")) ++sequences;
   }
-  EXPECT_EQ(r.rules[0].id, "download_piped_to_shell");
-  EXPECT_EQ(r.rules[0].name, "Download piped into a shell");
-  EXPECT_EQ(r.rules[0].severity, engine::Severity::kHigh);
-  EXPECT_EQ(r.rules[0].query_start, (SourcePosition{3, 1}));
+  EXPECT_GE(sequences, 15u);
   auto passwd = std::find_if(r.rules.begin(), r.rules.end(), [](const RuleSpec& rule) {
     return rule.id == "shell_reads_passwd_then_wc";
   });
   ASSERT_NE(passwd, r.rules.end());
+  EXPECT_EQ(passwd->name, "Shell reads /etc/passwd and counts its lines");
+  EXPECT_EQ(passwd->severity, engine::Severity::kMedium);
   EXPECT_EQ(passwd->description.rfind("The account list read by a shell", 0), 0u);
 }
 

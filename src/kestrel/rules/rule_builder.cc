@@ -16,9 +16,10 @@
 namespace kestrel::rules {
 namespace {
 
-constexpr std::string_view kKnownKeys[] = {"id",         "name",     "description", "severity",
-                                           "risk_score", "tags",     "threat",      "action",
-                                           "dialect",    "language", "query"};
+constexpr std::string_view kKnownKeys[] = {
+    "id",      "name",     "description", "severity",        "risk_score",
+    "tags",    "threat",   "references",  "false_positives", "action",
+    "dialect", "language", "query"};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -178,6 +179,17 @@ class RuleBuilder {
 
   void ReadTags() {
     if (const DocNode* tags = rule_.Find("tags")) spec_.tags = StringList(*tags, "tags");
+    if (const DocNode* refs = rule_.Find("references")) {
+      spec_.references = StringList(*refs, "references");
+    }
+    // Notes are prose (they may hold commas): one string is one note.
+    if (const DocNode* fp = rule_.Find("false_positives")) {
+      if (fp->kind == DocNode::Kind::kString) {
+        if (!Trim(fp->text).empty()) spec_.false_positives.emplace_back(Trim(fp->text));
+      } else {
+        spec_.false_positives = StringList(*fp, "false_positives");
+      }
+    }
   }
 
   // `node` is "ID", or a map {id, name}.
@@ -215,9 +227,13 @@ class RuleBuilder {
     if (node.kind == DocNode::Kind::kList) {
       for (const DocNode& item : node.items) add(item);
     } else if (node.kind == DocNode::Kind::kString) {
-      for (std::string& id : SplitCommas(node.text)) {
-        threat->technique_ids.push_back(std::move(id));
-        threat->technique_names.emplace_back();
+      // "T1059, T1059.004 Unix Shell": each item is an id, optionally followed by its name.
+      for (const std::string& item : SplitCommas(node.text)) {
+        size_t space = item.find_first_of(" \t");
+        threat->technique_ids.push_back(item.substr(0, space));
+        threat->technique_names.emplace_back(space == std::string::npos
+                                                 ? std::string_view()
+                                                 : Trim(std::string_view(item).substr(space)));
       }
     } else {
       add(node);

@@ -22,6 +22,14 @@ std::optional<RuleFormat> RuleFormatForPath(const std::filesystem::path& path) {
   return std::nullopt;
 }
 
+bool IsRuleTestFile(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return name.ends_with(".test.yaml") || name.ends_with(".test.yml");
+}
+
 LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text) {
   LoadResult result;
   result.files = 1;
@@ -54,6 +62,9 @@ LoadResult LoadRuleFile(const std::filesystem::path& path) {
     result.diagnostics.push_back({file, {}, LoadDiagnostic::Kind::kError, std::move(message)});
     return result;
   };
+  if (IsRuleTestFile(path)) {
+    return fail("a rule test file, not a rule file (run it with `kestrel test-rules`)");
+  }
   std::optional<RuleFormat> format = RuleFormatForPath(path);
   if (!format) {
     return fail("not a rule file (expected the extension .eql, .json, .yaml, .yml or .toml)");

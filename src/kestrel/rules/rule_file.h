@@ -28,6 +28,11 @@ inline constexpr size_t kMaxRuleFileBytes = size_t{4} << 20;
 // anything else.
 std::optional<RuleFormat> RuleFormatForPath(const std::filesystem::path& path);
 
+// Whether `path` names a rule test file (docs/rules.md, "Testing a rule"): a name ending in
+// ".test.yaml" or ".test.yml" (any case), such as `foo.test.yaml` beside `foo.eql`. Loaders
+// never read such files as rules; `kestrel test-rules` does.
+bool IsRuleTestFile(const std::filesystem::path& path);
+
 // Reads the rules in `text`, a file of `format` named `file` (used in diagnostics, and its stem
 // as the default id of a .eql rule). Duplicate ids within the text are rejected.
 LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text);

@@ -106,6 +106,34 @@ TEST(EqlFormat, EveryHeaderKey) {
   EXPECT_EQ(rule.query_start, Pos(11, 3));
 }
 
+TEST(EqlFormat, ReferencesFalsePositivesAndNamedTechniques) {
+  LoadResult r = LoadRuleText("x.eql", RuleFormat::kEql,
+                              "// references: https://a.example/1, https://b.example/2\n"
+                              "// false_positives: Admins testing, say, a restore script.\n"
+                              "// tactic: TA0002 Execution\n"
+                              "// technique: T1059 Command and Scripting Interpreter, T1059.004\n"
+                              "process where true\n");
+  ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+  const RuleSpec& rule = r.rules[0];
+  EXPECT_EQ(rule.references,
+            (std::vector<std::string>{"https://a.example/1", "https://b.example/2"}));
+  // A note is prose: its commas do not split it.
+  EXPECT_EQ(rule.false_positives,
+            (std::vector<std::string>{"Admins testing, say, a restore script."}));
+  ASSERT_EQ(rule.threat.size(), 1u);
+  EXPECT_EQ(rule.threat[0].technique_ids, (std::vector<std::string>{"T1059", "T1059.004"}));
+  EXPECT_EQ(rule.threat[0].technique_names,
+            (std::vector<std::string>{"Command and Scripting Interpreter", ""}));
+  EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
+}
+
+TEST(EqlFormat, RuleWithoutReferencesOrNotesHasEmptyLists) {
+  LoadResult r = LoadRuleText("x.eql", RuleFormat::kEql, "process where true\n");
+  ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+  EXPECT_TRUE(r.rules[0].references.empty());
+  EXPECT_TRUE(r.rules[0].false_positives.empty());
+}
+
 TEST(EqlFormat, CommentsOnlyIsAnErrorAtTheEnd) {
   LoadResult r = LoadRuleText("empty.eql", RuleFormat::kEql, "// name: nothing\n// here\n");
   EXPECT_TRUE(r.rules.empty());
@@ -224,6 +252,38 @@ TEST(YamlFormat, MissingQueryAndIdAreErrorsUnknownKeysWarnings) {
             "r.yaml:4:5: error: rule has no 'id'");
 }
 
+TEST(YamlFormat, ReferencesAndFalsePositivesAsListsOrStrings) {
+  LoadResult r = LoadRuleText("x.yaml", RuleFormat::kYaml,
+                              "rules:\n"
+                              "  - id: a\n"
+                              "    references: [https://a.example/1, https://b.example/2]\n"
+                              "    false_positives:\n"
+                              "      - Backup agents, nightly.\n"
+                              "      - Package managers.\n"
+                              "    query: process where true\n"
+                              "  - id: b\n"
+                              "    references: https://c.example/3\n"
+                              "    false_positives: One note, with a comma.\n"
+                              "    query: process where true\n"
+                              "  - id: c\n"
+                              "    references: 7\n"
+                              "    false_positives: {a: 1}\n"
+                              "    query: process where true\n");
+  ASSERT_EQ(r.rules.size(), 2u) << Diagnostics(r);
+  EXPECT_EQ(r.rules[0].references,
+            (std::vector<std::string>{"https://a.example/1", "https://b.example/2"}));
+  EXPECT_EQ(r.rules[0].false_positives,
+            (std::vector<std::string>{"Backup agents, nightly.", "Package managers."}));
+  EXPECT_EQ(r.rules[1].references, (std::vector<std::string>{"https://c.example/3"}));
+  EXPECT_EQ(r.rules[1].false_positives, (std::vector<std::string>{"One note, with a comma."}));
+  // Rule c: references as a number is read by its spelling; a map is an error.
+  EXPECT_EQ(r.failed, 1u);
+  EXPECT_NE(Diagnostics(r).find("x.yaml:14:22: error: 'false_positives' must be a list of strings"),
+            std::string::npos)
+      << Diagnostics(r);
+  EXPECT_EQ(Diagnostics(r).find("unknown key"), std::string::npos) << Diagnostics(r);
+}
+
 TEST(YamlFormat, SyntaxErrorHasLineAndColumn) {
   LoadResult r = LoadRuleText("bad.yaml", RuleFormat::kYaml, "id: x\ntags: [a, b\nquery: q\n");
   EXPECT_TRUE(r.rules.empty());
@@ -328,6 +388,16 @@ TEST(JsonFormat, RulesListWithErrorsAndWarnings) {
             "l.json:4:58: error: unknown severity '3' (expected low, medium, high or critical)");
 }
 
+TEST(JsonFormat, ReferencesAndFalsePositives) {
+  LoadResult r = LoadRuleText("x.json", RuleFormat::kJson,
+                              R"({"id": "j", "references": ["https://a.example/1"],
+                                  "false_positives": ["Admins."], "query": "process where true"})");
+  ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+  EXPECT_EQ(r.rules[0].references, (std::vector<std::string>{"https://a.example/1"}));
+  EXPECT_EQ(r.rules[0].false_positives, (std::vector<std::string>{"Admins."}));
+  EXPECT_TRUE(r.diagnostics.empty()) << Diagnostics(r);
+}
+
 TEST(JsonFormat, SyntaxErrorHasLineAndColumn) {
   LoadResult r =
       LoadRuleText("bad.json", RuleFormat::kJson, "{\n  \"id\": \"x\",\n  \"query\" 1\n}");
@@ -389,6 +459,27 @@ TEST(TomlFormat, ElasticRuleLoadsWithMetadataAndThreat) {
   EXPECT_EQ(PositionOfText(rule, "process.parent.name"), Pos(28, 3));
   EXPECT_EQ(PositionOfText(rule, "\"php-fpm\""), Pos(28, 56));
   EXPECT_EQ(PositionOfText(rule, "\"/usr/lib/*\""), Pos(30, 22));
+}
+
+TEST(TomlFormat, ElasticReferencesAndFalsePositivesAreRead) {
+  LoadResult r = LoadRuleText("x.toml", RuleFormat::kToml,
+                              "[rule]\n"
+                              "rule_id = \"r1\"\n"
+                              "false_positives = [\"Admins, at times.\", \"CI jobs.\"]\n"
+                              "references = [\"https://a.example/1\"]\n"
+                              "type = \"eql\"\n"
+                              "language = \"eql\"\n"
+                              "query = 'process where true'\n");
+  ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+  EXPECT_EQ(r.rules[0].references, (std::vector<std::string>{"https://a.example/1"}));
+  EXPECT_EQ(r.rules[0].false_positives,
+            (std::vector<std::string>{"Admins, at times.", "CI jobs."}));
+  // The Elastic fixture's references array is read too.
+  LoadResult fixture =
+      LoadRuleFile(Testdata("elastic/linux/execution_shell_spawned_by_web_server.toml"));
+  ASSERT_EQ(fixture.rules.size(), 1u) << Diagnostics(fixture);
+  EXPECT_EQ(fixture.rules[0].references,
+            (std::vector<std::string>{"https://attack.mitre.org/techniques/T1505/003/"}));
 }
 
 TEST(TomlFormat, SequenceRuleFixtureLoads) {

@@ -74,6 +74,8 @@ struct RuleSpec {
   int risk_score = 47;  // 0..100
   std::vector<std::string> tags;
   std::vector<ThreatMapping> threat;
+  std::vector<std::string> references;       // URLs or citations, in file order
+  std::vector<std::string> false_positives;  // notes on benign activity that may match
   RuleAction action = RuleAction::kAlert;
   RuleDialect dialect = RuleDialect::kElasticsearch;
   bool dialect_set = false;  // the file named a dialect (else the loader's default applies)

@@ -9,7 +9,7 @@
 // toml++ parses (its exceptions are caught here); the table is converted to DocNodes, positions
 // taken from node.source().begin (toml++ counts columns in code points; they are converted to
 // byte columns). The [rule] table is renamed into the canonical rule map and built by BuildRule;
-// Elastic's other keys (author, index, from, references, ...) are ignored without warnings. A
+// Elastic's other keys (author, index, from, note, ...) are ignored without warnings. A
 // TOML file without a [rule] table is read like a JSON/YAML document (a rule map or `rules`).
 // Conversion recurses at most kMaxDocumentDepth deep; linear in the file size.
 // Tested by rule_file_test.cc.
@@ -102,9 +102,9 @@ class Converter {
   size_t nodes_ = 0;
 };
 
-constexpr std::string_view kCanonicalKeys[] = {"name",   "description", "severity", "risk_score",
-                                               "tags",   "threat",      "language", "query",
-                                               "action", "dialect"};
+constexpr std::string_view kCanonicalKeys[] = {
+    "name",     "description", "severity", "risk_score", "tags",       "threat",
+    "language", "query",       "action",   "dialect",    "references", "false_positives"};
 
 void BuildElasticRule(const DocNode& root, const DocNode& rule, FileContext* ctx) {
   if (rule.kind != DocNode::Kind::kMap) {

@@ -152,26 +152,29 @@ std::vector<std::string> SplitDocuments(std::string_view text) {
   return documents;
 }
 
-void ReadYamlFile(FileContext* ctx) {
+bool ParseYamlDocuments(FileContext* ctx, std::vector<DocNode>* roots) {
   std::vector<YAML::Node> documents;
-  std::vector<DocNode> roots;
   try {
     for (const std::string& piece : SplitDocuments(ctx->lines().text())) {
       documents.push_back(YAML::Load(piece));
     }
     Converter converter(ctx);
     for (const YAML::Node& document : documents) {
-      if (!converter.Convert(document, 0, &roots.emplace_back())) {
-        ++ctx->result()->failed;
-        return;
-      }
+      if (!converter.Convert(document, 0, &roots->emplace_back())) return false;
     }
   } catch (const YAML::Exception& e) {
     ctx->Error(PositionOf(e.mark), fmt::format("invalid YAML: {}", e.msg));
-    ++ctx->result()->failed;
-    return;
+    return false;
   } catch (const std::exception& e) {
     ctx->Error({}, fmt::format("invalid YAML: {}", e.what()));
+    return false;
+  }
+  return true;
+}
+
+void ReadYamlFile(FileContext* ctx) {
+  std::vector<DocNode> roots;
+  if (!ParseYamlDocuments(ctx, &roots)) {
     ++ctx->result()->failed;
     return;
   }

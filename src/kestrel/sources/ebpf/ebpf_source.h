@@ -41,10 +41,13 @@ struct EbpfOptions {
   std::vector<std::string> ignore_paths;
   // Leaf names whose read-only opens are reported (all opens for writing are).
   std::vector<std::string> sensitive_names = {
-      "passwd",        "shadow",        "gshadow",     "sudoers",     "authorized_keys",
-      "id_rsa",        "id_ecdsa",      "id_ed25519",  "id_dsa",      "known_hosts",
-      ".bash_history", "master.passwd", "krb5.keytab", "credentials", "config.json",
-      "kubeconfig",    "admin.conf"};
+      "passwd", "shadow", "gshadow", "sudoers", "authorized_keys", "id_rsa", "id_ecdsa",
+      "id_ed25519", "id_dsa", "known_hosts", ".bash_history", "master.passwd", "krb5.keytab",
+      "credentials", "config.json", "kubeconfig", "admin.conf",
+      // Browser credential and cookie stores (Firefox, Chromium): the default rule pack's
+      // browser_credential_store_access rule needs their reads.
+      "logins.json", "key4.db", "key3.db", "signons.sqlite", "cookies.sqlite", "Login Data",
+      "Cookies", "Web Data", "id_ecdsa_sk", "id_ed25519_sk", ".zsh_history"};
   bool try_tp_btf = true;     // false: attach the sched programs as raw_tp without trying tp_btf
   int poll_interval_ms = 25;  // 1 ms after a drain of more than 1,024 records
   size_t max_queue_bytes = size_t{64} << 20;

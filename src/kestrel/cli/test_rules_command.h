@@ -1,0 +1,30 @@
+// `kestrel test-rules [DIR]`: runs the test cases that sit beside the rules (foo.test.yaml next
+// to foo.eql; rules/rule_test_file.h has the format) through the real engine and reports each
+// case as PASS or FAIL, a failure with its expected and actual alerts and their diff.
+//
+// Each case gets a fresh engine::Detector holding the rules under test (the `rule:` of the test
+// file, else every rule of the rule file beside it), with the streaming limits of `kestrel run`;
+// its events are decoded by the ECS JSON decoder in order; the alerts (rule id and the indexes
+// of their events, in match order) are compared with `expect` as sorted lists.
+// It fails (exit 1) when a case fails, a rule or test file does not load, a test file has no
+// rule file beside it, or a rule lacks a positive or a negative case. `--coverage` also prints
+// the MITRE ATT&CK coverage table of the rules' metadata on stdout (`--format text|markdown`),
+// the per-case lines then going to stderr (failures only) so the table can be redirected.
+// Tested by test_rules_test.sh.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace kestrel::cli {
+
+struct TestRulesOptions {
+  std::optional<std::string> dir;  // unset: the default rule directory (ResolveRulesDir)
+  bool coverage = false;
+  std::string format = "text";  // of the coverage table: text or markdown
+  bool verbose = false;         // print passing cases too when --coverage is on
+};
+
+int TestRulesCommand(const TestRulesOptions& options);
+
+}  // namespace kestrel::cli
