@@ -200,14 +200,21 @@ void SinkPipeline::Loop() {
     if (!past_deadline && spool_->pending() > 0 && Clock::now() >= retry_at_) {
       absl::Status s = spool_->Peek(max_batch, &batch);
       if (!s.ok()) {
-        // Damaged under us: what is left cannot be read in order.
-        spdlog::error("sink {}: {}; {} spooled alerts dropped", sink_->name(), base::Message(s),
-                      spool_->pending());
-        uint64_t lost = spool_->pending();
-        auto reopened = Spool::Open(options_.spool_path + ".new", options_.spool_max_bytes);
+        // Damaged under us (e.g. the disk): reopening recovers the records before the damage;
+        // what follows it cannot be read in order and is counted as dropped.
+        uint64_t before = spool_->pending();
+        auto reopened = Spool::Open(options_.spool_path, options_.spool_max_bytes);
+        uint64_t lost = before;
+        if (reopened.ok()) {
+          lost = before - std::min(before, (*reopened)->pending());
+          spool_ = std::move(*reopened);
+        } else {
+          lost = 0;  // still there; try again later
+          retry_at_ = Clock::now() + options_.backoff_max;
+        }
+        spdlog::error("sink {}: {}; {} spooled alerts lost", sink_->name(), base::Message(s), lost);
         std::lock_guard<std::mutex> lock(mu_);
         stats_.spool_dropped += lost;
-        if (reopened.ok()) spool_ = std::move(*reopened);
       } else {
         size_t delivered = 0;
         s = sink_->Deliver(batch, &delivered);
