@@ -107,7 +107,7 @@ void SyslogServer::Run() {
   // An orderly shutdown, as a real server does it: say goodbye (FIN), let the client notice,
   // read what it sent meanwhile, then close.
   for (int c : conns) ::shutdown(c, SHUT_WR);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (!conns.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   for (size_t i = 0; i < conns.size(); ++i) {
     ssize_t n;
     while ((n = ::recv(conns[i], buf.data(), buf.size(), MSG_DONTWAIT)) > 0) {
