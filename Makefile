@@ -1,7 +1,7 @@
 # Thin conveniences over the CMake presets and scripts/. The README's two commands are
 # `bash scripts/run.sh` and `bash scripts/test.sh`, which need nothing but bash; these targets
 # are the same for people who have make.
-.PHONY: run test deps build debug asan fuzz bench format clean
+.PHONY: run test deps build debug asan fuzz clang aarch64 bench format clean
 
 run:
 	bash scripts/run.sh
@@ -17,6 +17,11 @@ asan: deps
 	cmake --preset asan && cmake --build --preset asan && ctest --preset asan -j$$(nproc)
 fuzz: deps
 	cmake --preset fuzz && cmake --build --preset fuzz
+clang: deps
+	cmake --preset clang && cmake --build --preset clang
+aarch64: build
+	bash scripts/install-deps.sh --cross aarch64
+	cmake --preset aarch64 && cmake --build --preset aarch64 && ctest --preset aarch64 -j$$(nproc)
 bench: build
 	./build/release/bench/ndjson_decode_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 format:

@@ -211,6 +211,16 @@ struct {
   __type(value, __u8);
 } ignored_dirs SEC(".maps");
 
+/* Executables whose exec is killed at once (`kill` rules, `--enforce on`), by inode, filled by
+ * Kestrel: bpf_send_signal(SIGKILL) from sched_process_exec ends the process before its first
+ * instruction. Matched on the file, never on comm. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct dir_key);
+  __type(value, __u8);
+} kill_inodes SEC(".maps");
+
 struct walk_ctx {
   __u64 dentry;        /* struct dentry * */
   __u64 mount;         /* struct mount * */
@@ -348,10 +358,22 @@ static __always_inline __u32 at_path(struct task_struct* task, long dirfd, const
 
 static __always_inline int on_exec(struct task_struct* task, struct linux_binprm* bprm) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  __u32 killed = 0;
+  if (tgid != self_tgid) {
+    struct dir_key k = {};
+    struct inode* inode = BPF_CORE_READ(bprm, file, f_inode);
+    k.ino = BPF_CORE_READ(inode, i_ino);
+    k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+    if (bpf_map_lookup_elem(&kill_inodes, &k)) {
+      bpf_send_signal(9 /* SIGKILL */);
+      killed = KESTREL_F_KILLED;
+    }
+  }
   if (ignored(tgid)) return 0;
   struct kestrel_exec* e = record_buf();
   if (!e) return 0;
   fill_header(&e->h, KESTREL_EXEC, task);
+  e->h.flags |= killed;
   if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename)) <
       0) {
     e->filename[0] = 0;

@@ -80,6 +80,7 @@ enum kestrel_file_op {
 #define KESTREL_F_ARGS_TRUNCATED 2u /* argv longer than KESTREL_ARGS_MAX */
 #define KESTREL_F_IGNORED 16u       /* in the kernel only: under an ignored directory, not sent */
 #define KESTREL_F_READ_FAILED 4u    /* a user or kernel read failed: a string may be empty */
+#define KESTREL_F_KILLED 8u         /* exec: killed by the kernel at exec (kill_inodes) */
 
 struct kestrel_header {
   __u32 kind;    /* enum kestrel_kind */

@@ -3,11 +3,19 @@
 #   1. the release build (gcc) and its CTest suite: unit, conformance and end-to-end tests;
 #   2. the `fuzz` build (clang, ASan + UBSan): the same suite again under the sanitizers, plus
 #      each libFuzzer target for KESTREL_FUZZ_SECONDS (default 60) from its seed corpus;
-#   3. the `tsan` build (gcc, ThreadSanitizer) of the event bus and its tests.
-# Exits non-zero when any test fails. Set KESTREL_SKIP_SANITIZERS=1 for a quick local run.
+#   3. the `tsan` build (gcc, ThreadSanitizer) of the event bus and its tests;
+#   4. the `clang` build (clang 14, its own warnings, -Werror) of everything: it must build;
+#   5. the `aarch64` cross build (no eBPF) and its whole CTest suite under qemu-user, including
+#      the cross-architecture replay digest test against the release build (docs/porting.md).
+# Exits non-zero when any test fails. Set KESTREL_SKIP_SANITIZERS=1 for a quick local run (release
+# only), KESTREL_SKIP_CROSS=1 to leave out steps 4 and 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+if [ "${KESTREL_SKIP_CROSS:-0}" = 1 ]; then
+  bash scripts/install-deps.sh
+else
+  bash scripts/install-deps.sh --cross aarch64
+fi
 jobs=$(nproc)
 fuzz_seconds=${KESTREL_FUZZ_SECONDS:-60}
 
@@ -29,3 +37,16 @@ echo "== ThreadSanitizer build (gcc) of the threaded parts: the event bus and it
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs" --target bus_test
 ctest --preset tsan -j "$jobs" -R '^(SpscRing|ParallelDetector)'
+
+if [ "${KESTREL_SKIP_CROSS:-0}" = 1 ]; then
+  echo "== clang and aarch64 builds skipped (KESTREL_SKIP_CROSS=1)"
+  exit 0
+fi
+echo "== clang 14 build, -Werror"
+cmake --preset clang >/dev/null
+cmake --build --preset clang -j "$jobs"
+
+echo "== aarch64 cross build (no eBPF); every test under qemu-aarch64, and the cross-arch replay"
+cmake --preset aarch64 >/dev/null
+cmake --build --preset aarch64 -j "$jobs"
+KESTREL_REQUIRE_HOST_KESTREL=1 ctest --preset aarch64 -j "$jobs"

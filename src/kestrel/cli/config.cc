@@ -63,7 +63,15 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "predicate_runtime",
                                     "max_partials_per_rule",
                                     "default_ttl",
-                                    "sinks"};
+                                    "sinks",
+
+                                    "enforce",
+                                    "guard_mark",
+                                    "guard_mark_type",
+                                    "guard_budget",
+                                    "guard_allow_path",
+                                    "guard_responders",
+                                    "guard_max_pending"};
 
 }  // namespace
 
@@ -165,6 +173,37 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
           if (st.ok()) run->default_ttl_ns = *ns;
         } else if (k == "sinks") {
           st = ParseSinksYaml(path, x, &run->sinks);
+        } else if (k == "enforce") {
+          st = Scalar(path, k, x, "off, dry-run or on", &s);
+          if (st.ok() && s != "off" && s != "dry-run" && s != "on") {
+            st = At(path, x, "'enforce' must be off, dry-run or on");
+          }
+          run->enforce = s;
+        } else if (k == "guard_mark") {
+          st = Scalar(path, k, x, "a path", &run->guard_mark);
+        } else if (k == "guard_mark_type") {
+          st = Scalar(path, k, x, "filesystem or mount", &run->guard_mark_type);
+          if (st.ok() && run->guard_mark_type != "filesystem" && run->guard_mark_type != "mount") {
+            st = At(path, x, "'guard_mark_type' must be filesystem or mount");
+          }
+        } else if (k == "guard_budget") {
+          st = Scalar(path, k, x, "a duration such as 5ms", &run->guard_budget);
+          auto ns = st.ok() ? ParseDuration(run->guard_budget) : absl::StatusOr<int64_t>(1);
+          if (st.ok() && (!ns.ok() || *ns <= 0)) st = At(path, x, "'guard_budget': bad duration");
+        } else if (k == "guard_allow_path") {
+          st = Strings(path, k, x, &run->guard_allow_paths);
+        } else if (k == "guard_responders") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a number of threads", &n);
+          if (st.ok() && (n < 1 || n > 64)) st = At(path, x, "'guard_responders' must be 1 to 64");
+          run->guard_responders = static_cast<size_t>(n);
+        } else if (k == "guard_max_pending") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a count", &n);
+          if (st.ok() && (n < 1 || n > 65536)) {
+            st = At(path, x, "'guard_max_pending' must be 1 to 65536");
+          }
+          run->guard_max_pending = static_cast<size_t>(n);
         } else {
           std::string known;
           for (const char* name : kRunKeys)
@@ -249,6 +288,14 @@ std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
+  out << YAML::Key << "enforce" << YAML::Value
+      << run.enforce.value_or("(dry-run for ebpf, off for files)");
+  out << YAML::Key << "guard_mark" << YAML::Value << run.guard_mark;
+  out << YAML::Key << "guard_mark_type" << YAML::Value << run.guard_mark_type;
+  out << YAML::Key << "guard_budget" << YAML::Value << run.guard_budget;
+  out << YAML::Key << "guard_allow_path" << YAML::Value << YAML::Flow << run.guard_allow_paths;
+  out << YAML::Key << "guard_responders" << YAML::Value << run.guard_responders;
+  out << YAML::Key << "guard_max_pending" << YAML::Value << run.guard_max_pending;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -29,6 +29,35 @@ class ConfigTest : public ::testing::Test {
   std::string dir_;
 };
 
+TEST_F(ConfigTest, BlockingKeys) {
+  std::string path = Write(R"(run:
+  enforce: on
+  guard_mark: /srv
+  guard_mark_type: mount
+  guard_budget: 2ms
+  guard_allow_path: [/opt/backup, /usr/lib/apt]
+  guard_responders: 3
+  guard_max_pending: 64
+)");
+  RunOptions run;
+  GlobalConfig global;
+  ASSERT_TRUE(LoadConfigFile(path, &run, &global).ok());
+  EXPECT_EQ(run.enforce, "on");
+  EXPECT_EQ(run.guard_mark, "/srv");
+  EXPECT_EQ(run.guard_mark_type, "mount");
+  EXPECT_EQ(run.guard_budget, "2ms");
+  EXPECT_EQ(run.guard_allow_paths, (std::vector<std::string>{"/opt/backup", "/usr/lib/apt"}));
+  EXPECT_EQ(run.guard_responders, 3u);
+  EXPECT_EQ(run.guard_max_pending, 64u);
+  for (const char* bad : {"run:\n  enforce: maybe\n", "run:\n  guard_mark_type: inode\n",
+                          "run:\n  guard_budget: soon\n", "run:\n  guard_responders: 0\n"}) {
+    RunOptions r;
+    absl::Status s = LoadConfigFile(Write(bad), &r, &global);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_THAT(std::string(base::Message(s)), HasSubstr(":2:")) << bad;
+  }
+}
+
 TEST_F(ConfigTest, EveryKeyIsApplied) {
   std::string path = Write(R"(log_level: debug
 run:

@@ -118,6 +118,33 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--flight-recorder-dir", run.flight_recorder_dir,
                       "Where flight recordings go (default: flight-recordings/ beside the alert "
                       "file, or ./flight-recordings)");
+  run_cmd
+      ->add_option("--enforce", run.enforce,
+                   "Rules with action `block`: off, dry-run (evaluate each exec/open inline and "
+                   "record the verdict, allow it) or on (deny it); default dry-run for the live "
+                   "source, off for files")
+      ->check(CLI::IsMember({"off", "dry-run", "on"}));
+  run_cmd
+      ->add_option("--guard-mark", run.guard_mark,
+                   "Blocking: a path on the filesystem (or mount) whose execs and opens are held")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--guard-mark-type", run.guard_mark_type,
+                   "Blocking: mark the whole filesystem or only the mount of --guard-mark")
+      ->check(CLI::IsMember({"filesystem", "mount"}))
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--guard-budget", run.guard_budget,
+                   "Blocking: answer each held exec/open within this long, else allow it "
+                   "(counted)")
+      ->capture_default_str();
+  run_cmd->add_option("--guard-allow-path", run.guard_allow_paths,
+                      "Blocking: never block files under this path (repeatable)");
+  run_cmd
+      ->add_option("--guard-responders", run.guard_responders,
+                   "Blocking: threads that judge held accesses (1 with sequence block rules)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   run.version = KESTREL_VERSION;
   run_cmd->footer(kExitCodesHelp);
 

@@ -22,6 +22,7 @@
 #include "kestrel/actions/flight_recorder.h"
 #include "kestrel/base/status.h"
 #include "kestrel/bus/parallel_detector.h"
+#include "kestrel/cli/blocking.h"
 #include "kestrel/cli/detection.h"
 #include "kestrel/cli/log_commands.h"
 #include "kestrel/cli/predicate_runtime_option.h"
@@ -149,7 +150,15 @@ int Run(const RunOptions& options) {
   }
 
   auto on_diagnostic = ReportDiagnostics("malformed event skipped", options.max_reported_malformed);
+  auto enforce = RunEnforceMode(options, live);
+  if (!enforce.ok()) {
+    spdlog::error("{}", base::Message(enforce.status()));
+    return kExitUsage;
+  }
   absl::StatusOr<std::unique_ptr<sources::Source>> source;
+#ifdef KESTREL_HAVE_EBPF
+  sources::EbpfSource* ebpf_source = nullptr;
+#endif
   if (live) {
 #ifdef KESTREL_HAVE_EBPF
     InstallStopSignals();
@@ -164,6 +173,7 @@ int Run(const RunOptions& options) {
     }
     spdlog::info("watching this machine: {}; {} processes already running read from /proc",
                  (*opened)->mechanism(), (*opened)->processes_at_start());
+    ebpf_source = opened->get();
     source = std::unique_ptr<sources::Source>(std::move(*opened));
 #endif
   } else {
@@ -349,7 +359,9 @@ int Run(const RunOptions& options) {
   std::mutex alert_mu;
   auto on_match = [&](size_t rule, engine::QueryMatch& m) {
     std::lock_guard<std::mutex> lock(alert_mu);
-    engine::Alert alert = MakeAlert(*(*active)[rule], m, schema);
+    const rules::CompiledRule& compiled = *(*active)[rule];
+    engine::Alert alert = MakeAlert(compiled, m, schema);
+    if (compiled.spec.action == rules::RuleAction::kKill) ApplyKill(*enforce, live, &alert);
     ledger.Mark(&alert);
     if (recorder) {
       auto path = recorder->Dump(alert);
@@ -367,6 +379,33 @@ int Run(const RunOptions& options) {
     }
     ++alerts_per_rule[(*active)[rule]->spec.id];
   };
+  // Blocking (--enforce): the guard judges held execs/opens with the block rules on its own
+  // threads; each verdict is an alert to the same sink, under the same lock.
+  auto guard = BlockingGuard::Start(options, live, *active, schema, [&](engine::Alert& alert) {
+    std::lock_guard<std::mutex> lock(alert_mu);
+    if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
+      if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
+      return;
+    }
+    ++alerts_per_rule[alert.rule_id];
+  });
+  if (!guard.ok()) {
+    spdlog::error("{}", base::Message(guard.status()));
+    return guard.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+#ifdef KESTREL_HAVE_EBPF
+  // `kill` rules on exact executables are enforced in the kernel at exec as well.
+  if (ebpf_source != nullptr && *enforce == actions::blocking::EnforceMode::kOn) {
+    std::vector<std::string> paths = KillAtExecPaths(*active);
+    for (const std::string& error : ebpf_source->ArmKill(paths)) {
+      spdlog::warn("kill at exec not armed for {}", error);
+    }
+    if (!paths.empty()) {
+      spdlog::info("kill at exec armed for {} executable{}", paths.size(),
+                   paths.size() == 1 ? "" : "s");
+    }
+  }
+#endif
   // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
   std::unique_ptr<RuleWatcher> watcher;
   uint64_t reloads = 0, reload_failures = 0;
@@ -552,6 +591,10 @@ int Run(const RunOptions& options) {
             generation = std::move(*next);  // between two events: no event sees half a set
           }
           ++reloads;
+          if (*guard) {
+            spdlog::warn(
+                "the blocking guard keeps the block rules it started with until a restart");
+          }
           publish();
           spdlog::info(
               "rules reloaded: version {} at {}: {} rules ({} unchanged, state kept; {} added, "
@@ -587,6 +630,7 @@ int Run(const RunOptions& options) {
       spdlog::info("progress: {} events, {} alerts", index, (*sink)->written());
     }
   }
+  if (*guard) (*guard)->Stop();  // answers what it holds; its last verdicts reach the sink
   uint64_t queue_drops = 0;
   if (parallel) {
     parallel->Finish();  // drains every queue and delivers every match
@@ -613,6 +657,7 @@ int Run(const RunOptions& options) {
   if (parallel) {
     summary += fmt::format(", workers: {}, queue drops: {}", workers, queue_drops);
   }
+  if (*guard) summary += (*guard)->Summary();
   if (stats.dropped_fields > 0) {
     summary += fmt::format(", fields dropped (schema budget): {}", stats.dropped_fields);
   }

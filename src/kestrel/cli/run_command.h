@@ -59,6 +59,18 @@ struct RunOptions {
   // `--sink URL` (repeatable) and the config's `run.sinks`: alert outputs beside --output, each
   // with its own queue, spool and filter (sinks_option.h).
   std::vector<SinkConfig> sinks;
+  // Blocking (cli/blocking.h, docs/blocking.md). `enforce`: off, dry-run (evaluate the block
+  // rules inline, record the verdict, allow) or on (deny); unset: dry-run for the live source,
+  // off for files (a file run guards nothing unless asked to). The guard holds execs/opens on the
+  // filesystem (or mount: guard_mark_type) holding `guard_mark`, answers within `guard_budget`
+  // or allows (fail open), never blocks PID 1, Kestrel, its parents or `guard_allow_paths`.
+  std::optional<std::string> enforce;
+  std::string guard_mark = "/";
+  std::string guard_mark_type = "filesystem";
+  std::string guard_budget = "5ms";
+  std::vector<std::string> guard_allow_paths;
+  size_t guard_responders = 2;
+  size_t guard_max_pending = 256;
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`

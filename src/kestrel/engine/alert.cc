@@ -94,7 +94,15 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
     out->append(",\"flight_recording\":");
     AppendJsonString(out, alert.flight_recording);
   }
-  out->append("}}");
+  out->push_back('}');
+  if (!alert.action.empty()) {
+    out->append(",\"event\":{\"action\":");
+    AppendJsonString(out, alert.action);
+    out->append(",\"outcome\":");
+    AppendJsonString(out, alert.outcome.empty() ? std::string_view("unknown") : alert.outcome);
+    out->push_back('}');
+  }
+  out->push_back('}');
 }
 
 void LossLedger::Record(int64_t begin_ns, int64_t end_ns, uint64_t count) {

@@ -44,6 +44,12 @@ struct Alert {
   // its first to its last event: the evidence may be incomplete. 0: no known loss. Written as
   // context.degraded; not part of the id (the same detection keeps its id).
   uint64_t degraded = 0;
+  // A blocking verdict (actions/blocking): what was done, ECS `event.action` (deny, would-deny,
+  // allow-timeout, allow-overload, allow-error, kill, would-kill) and `event.outcome` (success,
+  // failure, unknown). Written as "event":{"action":…,"outcome":…} when `action` is set; not
+  // part of the id.
+  std::string action;
+  std::string outcome;
   // Each event's fields as JSON, filled by FinalizeAlert() (which needs them for the id) and
   // reused by AppendAlertJson(), so an alert's events are encoded once.
   std::vector<std::string> encoded_fields;

@@ -94,6 +94,23 @@ TEST(LossLedgerTest, AlertsOverlappingLostEventsAreDegraded) {
   EXPECT_EQ(a.id, id);  // the loss does not change the detection's id
 }
 
+TEST(AlertTest, BlockingVerdictIsWrittenAsEventActionAndOutcome) {
+  Schema schema;
+  Alert a = MakeAlert(schema);
+  FinalizeAlert(schema, &a);
+  std::string id = a.id, plain;
+  AppendAlertJson(schema, a, &plain);
+  EXPECT_EQ(plain.find("\"event\":{"), std::string::npos) << plain;
+  a.action = "deny";
+  a.outcome = "success";
+  std::string line;
+  AppendAlertJson(schema, a, &line);
+  EXPECT_NE(line.find(R"(},"event":{"action":"deny","outcome":"success"}})"), std::string::npos)
+      << line;
+  FinalizeAlert(schema, &a);
+  EXPECT_EQ(a.id, id);  // the verdict is not part of the id
+}
+
 TEST(LossLedgerTest, BoundedByMergingTheOldestSpans) {
   LossLedger ledger(3);
   ledger.Record(10, 20, 1);

@@ -63,6 +63,34 @@ eql::Severity SeverityOf(LoadDiagnostic::Kind kind) {
   return eql::Severity::kError;
 }
 
+// Why `program` cannot carry `action` (empty: it can). `block` holds the event that completes
+// the match in the kernel before it happens, which only an exec (process) or an open (file) can
+// be: the last stage must be a process or file stage that is not a missing-event stage, in an
+// event query or a sequence (a join or sample completes in no particular order).
+std::string ActionError(RuleAction action, const eql::IrProgram& program,
+                        const schema::Schema& schema, const eql::IrStage** where) {
+  if (action != RuleAction::kBlock || program.stages.empty()) return "";
+  *where = &program.stages.back();
+  if (program.kind != eql::QueryKind::kEvent && program.kind != eql::QueryKind::kSequence) {
+    return "action `block` needs an event query or a sequence (a join or sample has no last "
+           "event to hold); use `kill` or `alert`";
+  }
+  const eql::IrStage& last = program.stages.back();
+  if (last.missing) {
+    return "action `block` cannot hold a match that completes by the absence of an event "
+           "(trailing `![...]`); use `kill` or `alert`";
+  }
+  std::string_view category =
+      last.category ? schema.CategoryName(*last.category) : std::string_view("any");
+  if (category != "process" && category != "file") {
+    return fmt::format(
+        "action `block` needs a last event that the kernel can hold (a `process` exec or a "
+        "`file` open), not `{}`; use `kill` or `alert`",
+        category);
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string RuleSetBuild::Summary() const {
@@ -119,6 +147,20 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
       build.messages.push_back(Render(d, spec.file, text));
     }
     if (!result.ok()) {
+      ++build.failed;
+      continue;
+    }
+    const eql::IrStage* where = nullptr;
+    if (std::string why = ActionError(spec.action, *result.program, schema, &where); !why.empty()) {
+      eql::Diagnostic d;
+      d.severity = eql::Severity::kError;
+      d.message = std::move(why);
+      SourcePosition begin = spec.PositionOf(where->span.offset);
+      d.span.line = begin.line;
+      d.span.column = begin.column;
+      d.span.offset = static_cast<uint32_t>(OffsetOf(text, begin));
+      d.span.length = 1;
+      build.messages.push_back(Render(d, spec.file, text));
       ++build.failed;
       continue;
     }

@@ -95,6 +95,44 @@ TEST_F(RuleSetTest, DefaultRulePackCompiles) {
   EXPECT_EQ(b.warnings, 0u) << All(b);
 }
 
+// `block` is accepted only where the kernel can hold the last event: an exec or an open.
+TEST_F(RuleSetTest, BlockActionOnlyOnRulesWhoseLastEventCanBeHeld) {
+  Write("exec.eql", "// action: block\nprocess where process.name == \"x\"\n");
+  Write("open.eql", "// action: block\nfile where file.path == \"/x\"\n");
+  Write("seq.eql",
+        "// action: block\nsequence by user.id with maxspan=10s\n"
+        "  [file where file.path : \"/tmp/*\"]\n  [process where true]\n");
+  Write("net.eql", "// action: block\nnetwork where destination.port == 4444\n");
+  Write("netseq.eql",
+        "// action: block\nsequence by process.pid\n  [process where true]\n"
+        "  [network where true]\n");
+  Write("missing.eql",
+        "// action: block\nsequence by process.pid with maxspan=1s\n  [process where true]\n"
+        "  ![file where true]\n");
+  Write("join.eql",
+        "// action: block\njoin by process.pid [process where true] [file where true]\n");
+  Write("kill.eql", "// action: kill\nnetwork where destination.port == 4444\n");
+  RuleSetBuild b = BuildRuleSet({dir_.string()}, schema_);
+  std::string all = All(b);
+  EXPECT_EQ(b.ok, 4u) << all;
+  EXPECT_EQ(b.failed, 4u) << all;
+  EXPECT_NE(all.find((dir_ / "net.eql").string() +
+                     ":2:1: error: action `block` needs a last event that the kernel can hold "
+                     "(a `process` exec or a `file` open), not `network`"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find((dir_ / "netseq.eql").string() + ":4:3: error: action `block` needs"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find((dir_ / "missing.eql").string() +
+                     ":4:3: error: action `block` cannot hold a match that completes by the "
+                     "absence"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find((dir_ / "join.eql").string() + ":"), std::string::npos) << all;
+  EXPECT_NE(all.find("join or sample has no last event"), std::string::npos) << all;
+}
+
 // Found by fuzz/rule_file_fuzz.cc: yaml-cpp's LoadAll() never returned on this input.
 TEST(YamlReaderRegressionTest, MalformedStreamDoesNotHang) {
   LoadResult r = LoadRuleText("x.yaml", RuleFormat::kYaml, ", \"\n*wget ");

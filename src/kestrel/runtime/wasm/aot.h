@@ -26,9 +26,14 @@
 
 namespace kestrel::runtime {
 
+#ifndef KESTREL_AOT_CC
+#define KESTREL_AOT_CC "cc"
+#endif
+
 struct AotToolchain {
   std::string wasm2c = "wasm2c";  // from PATH
-  std::string cc = "cc";          // from PATH
+  // From PATH; a compiler for the architecture Kestrel was built for (CMake's KESTREL_AOT_CC).
+  std::string cc = KESTREL_AOT_CC;
 };
 
 // Whether wasm2c and the C compiler can be run.

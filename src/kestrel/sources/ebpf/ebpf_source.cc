@@ -345,6 +345,28 @@ EbpfSource::~EbpfSource() = default;
 
 void EbpfSource::Stop() { impl_->stopping.store(true); }
 
+std::vector<std::string> EbpfSource::ArmKill(const std::vector<std::string>& paths) {
+  struct Key {
+    uint64_t ino;
+    uint32_t dev;
+    uint32_t pad;
+  };
+  std::vector<std::string> errors;
+  uint8_t one = 1;
+  for (const std::string& path : paths) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      errors.push_back(fmt::format("{}: {}", path, strerror(errno)));
+      continue;
+    }
+    Key k{st.st_ino, static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)), 0};
+    if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.kill_inodes), &k, &one, BPF_ANY) != 0) {
+      errors.push_back(fmt::format("{}: kill map: {}", path, strerror(errno)));
+    }
+  }
+  return errors;
+}
+
 const std::string& EbpfSource::mechanism() const { return impl_->mechanism; }
 size_t EbpfSource::processes_at_start() const { return impl_->processes_at_start; }
 

@@ -81,6 +81,12 @@ class EbpfSource final : public Source {
   const std::string& mechanism() const;
   size_t processes_at_start() const;
 
+  // `kill` rules (--enforce on): every later exec of one of these files (by device and inode, as
+  // they are now) is killed in the kernel before its first instruction (bpf_send_signal(SIGKILL)
+  // from sched_process_exec; exec events carry KESTREL_F_KILLED). A path that cannot be stat'ed
+  // is reported in the result and skipped. At most 1,024 files.
+  std::vector<std::string> ArmKill(const std::vector<std::string>& paths);
+
  private:
   struct Impl;
   explicit EbpfSource(std::unique_ptr<Impl> impl);

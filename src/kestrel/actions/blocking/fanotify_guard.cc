@@ -1,0 +1,471 @@
+// FanotifyGuard; see fanotify_guard.h for the threads and the one-answer protocol.
+#include "kestrel/actions/blocking/fanotify_guard.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace kestrel::actions::blocking {
+namespace {
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The path of an open fd (the file the kernel holds for us), into `out` (no allocation once
+// `out` has capacity). False when it cannot be read.
+bool FdPath(int fd, std::string* out) {
+  char link[64];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  out->resize(out->capacity() < 4096 ? 4096 : out->capacity());
+  ssize_t n = ::readlink(link, out->data(), out->size());
+  if (n <= 0 || static_cast<size_t>(n) >= out->size()) {
+    out->clear();
+    return false;
+  }
+  out->resize(static_cast<size_t>(n));
+  return true;
+}
+
+enum SlotState : uint8_t { kFree, kPending, kAnswering, kAnswered };
+
+}  // namespace
+
+absl::Status ProbeFanotifyPermissionEvents() {
+  int fan = ::fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY);
+  if (fan < 0) {
+    return absl::FailedPreconditionError(
+        fmt::format("fanotify_init(FAN_CLASS_CONTENT): {}{}", std::strerror(errno),
+                    errno == EPERM ? " (needs CAP_SYS_ADMIN: run as root)" : ""));
+  }
+  // A mark on a file of our own: permission events for exec are accepted by this kernel.
+  char tmpl[] = "/tmp/kestrel-fanotify-probe.XXXXXX";
+  int tmp = ::mkstemp(tmpl);
+  int m = tmp >= 0 ? ::fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM,
+                                     AT_FDCWD, tmpl)
+                   : -1;
+  int err = errno;
+  if (tmp >= 0) {
+    ::close(tmp);
+    ::unlink(tmpl);
+  }
+  ::close(fan);
+  if (m != 0) {
+    return absl::FailedPreconditionError(
+        fmt::format("fanotify_mark(FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM): {} (kernel without "
+                    "CONFIG_FANOTIFY_ACCESS_PERMISSIONS?)",
+                    std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+struct FanotifyGuard::Impl {
+  struct Slot {
+    std::atomic<uint8_t> state{kFree};
+    int fd = -1;
+    int32_t pid = 0;
+    AccessKind kind = AccessKind::kExec;
+    int64_t read_ns = 0;  // steady clock
+    int64_t deadline_ns = 0;
+    int64_t wall_ns = 0;
+    std::string path;
+  };
+
+  FanotifyGuardOptions options;
+  GuardCounters* counters = nullptr;
+  ReportFn report;
+  int fan_fd = -1;
+  int stop_fd = -1;  // eventfd: wakes the reader
+  bool wants_open = false;
+  bool stopped = false;
+  std::unique_ptr<Slot[]> slots;
+  std::vector<std::unique_ptr<GuardEvaluator>> evaluators;
+
+  // Work queue and free slots.
+  std::mutex mu;
+  std::condition_variable work_cv;
+  std::vector<uint32_t> free_slots;
+  std::deque<uint32_t> queue;  // never longer than max_pending (each slot queued once)
+  bool stop_responders = false;
+
+  // Watchdog.
+  std::atomic<uint32_t> pending{0};
+  std::mutex wd_mu;
+  std::condition_variable wd_cv;
+  bool stop_watchdog = false;
+
+  // Reporter.
+  std::mutex report_mu;
+  std::condition_variable report_cv;
+  std::deque<Verdict> reports;
+  bool stop_reporter = false;
+  static constexpr size_t kMaxReports = 4096;
+
+  std::thread reader, watchdog, reporter;
+  std::vector<std::thread> responders;
+
+  bool Write(int fd, uint32_t response) {
+    struct fanotify_response r;
+    r.fd = fd;
+    r.response = response;
+    if (::write(fan_fd, &r, sizeof r) != static_cast<ssize_t>(sizeof r)) {
+      counters->write_errors.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+
+  // Writes the one answer for `s` if nobody has; false when it was answered already.
+  bool Answer(Slot& s, uint32_t response) {
+    uint8_t expected = kPending;
+    if (!s.state.compare_exchange_strong(expected, kAnswering, std::memory_order_acq_rel)) {
+      return false;
+    }
+    Write(s.fd, response);
+    s.state.store(kAnswered, std::memory_order_release);
+    pending.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  void Report(VerdictAction action, AccessKind kind, int32_t pid, std::string_view path,
+              int64_t wall_ns, int64_t latency_ns, std::optional<GuardMatch> match) {
+    std::lock_guard<std::mutex> lock(report_mu);
+    if (reports.size() >= kMaxReports) {
+      counters->unreported.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    Verdict& v = reports.emplace_back();
+    v.action = action;
+    v.kind = kind;
+    v.pid = pid;
+    v.path.assign(path);
+    v.time_ns = wall_ns;
+    v.latency_ns = latency_ns;
+    v.match = std::move(match);
+    report_cv.notify_one();
+  }
+
+  void ReportSlot(VerdictAction action, const Slot& s, std::optional<GuardMatch> match = {}) {
+    Report(action, s.kind, s.pid, s.path, s.wall_ns, SteadyNs() - s.read_ns, std::move(match));
+  }
+
+  void ReaderLoop() {
+    alignas(struct fanotify_event_metadata) char buf[16384];
+    std::string path;
+    path.reserve(4096);
+    std::string exe;
+    exe.reserve(4096);
+    while (true) {
+      struct pollfd fds[2] = {{fan_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[1].revents != 0) break;
+      ssize_t n = ::read(fan_fd, buf, sizeof buf);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        counters->errors.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      auto* md = reinterpret_cast<struct fanotify_event_metadata*>(buf);
+      for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+        if (md->vers != FANOTIFY_METADATA_VERSION || md->fd < 0) continue;
+        if ((md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) == 0) {
+          ::close(md->fd);
+          continue;
+        }
+        OnPermissionEvent(md->fd, static_cast<int32_t>(md->pid),
+                          (md->mask & FAN_OPEN_EXEC_PERM) ? AccessKind::kExec : AccessKind::kOpen,
+                          &path, &exe);
+      }
+    }
+  }
+
+  void OnPermissionEvent(int fd, int32_t pid, AccessKind kind, std::string* path,
+                         std::string* exe) {
+    counters->requests.fetch_add(1, std::memory_order_relaxed);
+    int64_t now = SteadyNs();
+    if (options.allow.AllowsPid(pid)) {
+      Write(fd, FAN_ALLOW);
+      ::close(fd);
+      counters->allowlisted.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (kind == AccessKind::kOpen && !wants_open) {
+      // Marked for the loader bypass only: an open by anything but the loader is not judged.
+      char link[64];
+      std::snprintf(link, sizeof link, "/proc/%d/exe", pid);
+      exe->resize(4096);
+      ssize_t n = ::readlink(link, exe->data(), exe->size());
+      exe->resize(n > 0 ? static_cast<size_t>(n) : 0);
+      if (!GuardEvaluator::IsLoader(*exe)) {
+        Write(fd, FAN_ALLOW);
+        ::close(fd);
+        counters->allowed.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    uint32_t index = UINT32_MAX;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!free_slots.empty()) {
+        index = free_slots.back();
+        free_slots.pop_back();
+      }
+    }
+    if (index == UINT32_MAX) {
+      Write(fd, FAN_ALLOW);
+      counters->overloads.fetch_add(1, std::memory_order_relaxed);
+      FdPath(fd, path);
+      ::close(fd);
+      Report(VerdictAction::kAllowOverload, kind, pid, *path, WallNs(), SteadyNs() - now, {});
+      return;
+    }
+    Slot& s = slots[index];
+    s.fd = fd;
+    s.pid = pid;
+    s.kind = kind;
+    s.read_ns = now;
+    s.deadline_ns = now + options.budget_ns;
+    s.wall_ns = WallNs();
+    FdPath(fd, &s.path);
+    s.state.store(kPending, std::memory_order_release);
+    if (pending.fetch_add(1, std::memory_order_relaxed) == 0) {
+      std::lock_guard<std::mutex> lock(wd_mu);
+      wd_cv.notify_one();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      queue.push_back(index);
+    }
+    work_cv.notify_one();
+  }
+
+  void ResponderLoop(GuardEvaluator* evaluator) {
+    while (true) {
+      uint32_t index;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        work_cv.wait(lock, [&] { return stop_responders || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, and nothing left
+        index = queue.front();
+        queue.pop_front();
+      }
+      Slot& s = slots[index];
+      Judge(s, evaluator);
+      // Free the slot once answered (the watchdog may be writing the answer right now).
+      while (s.state.load(std::memory_order_acquire) != kAnswered) std::this_thread::yield();
+      ::close(s.fd);
+      s.fd = -1;
+      s.state.store(kFree, std::memory_order_release);
+      std::lock_guard<std::mutex> lock(mu);
+      free_slots.push_back(index);
+    }
+  }
+
+  bool Held(const Slot& s) const { return s.state.load(std::memory_order_acquire) == kPending; }
+
+  void Judge(Slot& s, GuardEvaluator* evaluator) {
+    if (!Held(s)) return;  // answered by the watchdog (timeout) or Stop() already
+    if (s.path.empty() || s.path[0] != '/') {
+      if (Answer(s, FAN_ALLOW)) {
+        counters->errors.fetch_add(1, std::memory_order_relaxed);
+        ReportSlot(VerdictAction::kAllowError, s);
+      }
+      return;
+    }
+    if (options.allow.AllowsPath(s.path)) {
+      if (Answer(s, FAN_ALLOW)) counters->allowlisted.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    AccessRequest request;
+    request.kind = s.kind;
+    request.pid = s.pid;
+    request.path = s.path;
+    request.time_ns = s.wall_ns;
+    if (options.before_evaluate) options.before_evaluate(request);
+    if (!Held(s)) return;
+    std::optional<GuardMatch> match = evaluator->Evaluate(request);
+    if (SteadyNs() > s.deadline_ns) {
+      // Too late to use the verdict: fail open, as the watchdog would have.
+      if (Answer(s, FAN_ALLOW)) {
+        counters->timeouts.fetch_add(1, std::memory_order_relaxed);
+        ReportSlot(VerdictAction::kAllowTimeout, s);
+      }
+      return;
+    }
+    if (!match) {
+      if (Answer(s, FAN_ALLOW)) counters->allowed.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    bool enforce = options.mode == EnforceMode::kOn;
+    if (Answer(s, enforce ? FAN_DENY : FAN_ALLOW)) {
+      (enforce ? counters->denied : counters->would_deny).fetch_add(1, std::memory_order_relaxed);
+      ReportSlot(enforce ? VerdictAction::kDeny : VerdictAction::kWouldDeny, s, std::move(match));
+    }
+  }
+
+  void WatchdogLoop() {
+    // Checks a few times per budget while anything is held; sleeps otherwise.
+    auto tick = std::chrono::nanoseconds(std::max<int64_t>(options.budget_ns / 4, 100'000));
+    std::unique_lock<std::mutex> lock(wd_mu);
+    while (!stop_watchdog) {
+      if (pending.load(std::memory_order_relaxed) == 0) {
+        wd_cv.wait_for(lock, std::chrono::milliseconds(100));
+        continue;
+      }
+      wd_cv.wait_for(lock, tick);
+      lock.unlock();
+      int64_t now = SteadyNs();
+      for (size_t i = 0; i < options.max_pending; ++i) {
+        Slot& s = slots[i];
+        if (s.state.load(std::memory_order_acquire) != kPending || now <= s.deadline_ns) continue;
+        if (Answer(s, FAN_ALLOW)) {
+          counters->timeouts.fetch_add(1, std::memory_order_relaxed);
+          ReportSlot(VerdictAction::kAllowTimeout, s);
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  void ReporterLoop() {
+    std::unique_lock<std::mutex> lock(report_mu);
+    while (true) {
+      report_cv.wait(lock, [&] { return stop_reporter || !reports.empty(); });
+      if (reports.empty()) return;
+      Verdict v = std::move(reports.front());
+      reports.pop_front();
+      lock.unlock();
+      if (report) report(v);
+      lock.lock();
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<FanotifyGuard>> FanotifyGuard::Start(
+    FanotifyGuardOptions options, std::vector<std::unique_ptr<GuardEvaluator>> evaluators,
+    ReportFn report) {
+  if (evaluators.empty()) return absl::InvalidArgumentError("the guard needs an evaluator");
+  if (options.max_pending == 0) options.max_pending = 1;
+  if (options.budget_ns <= 0) return absl::InvalidArgumentError("the budget must be positive");
+  bool exec = evaluators[0]->wants_exec(), open = evaluators[0]->wants_open();
+  uint64_t mask = (exec ? FAN_OPEN_EXEC_PERM : 0) |
+                  (open || (exec && options.loader_check) ? FAN_OPEN_PERM : 0);
+  if (mask == 0) {
+    return absl::FailedPreconditionError(
+        "no `block` rule ends in a process or file stage: nothing to guard");
+  }
+  std::unique_ptr<FanotifyGuard> guard(new FanotifyGuard());
+  guard->mask_ = mask;
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->counters = &guard->counters_;
+  impl->report = std::move(report);
+  impl->evaluators = std::move(evaluators);
+  impl->wants_open = open;
+  impl->slots = std::make_unique<Impl::Slot[]>(impl->options.max_pending);
+  for (size_t i = impl->options.max_pending; i-- > 0;) {
+    impl->slots[i].path.reserve(4096);
+    impl->free_slots.push_back(static_cast<uint32_t>(i));
+  }
+  impl->fan_fd = ::fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+                                 O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+  if (impl->fan_fd < 0) {
+    return absl::FailedPreconditionError(
+        fmt::format("fanotify_init(FAN_CLASS_CONTENT): {}", std::strerror(errno)));
+  }
+  impl->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl->stop_fd < 0) {
+    int err = errno;
+    ::close(impl->fan_fd);
+    return absl::InternalError(fmt::format("eventfd: {}", std::strerror(err)));
+  }
+  unsigned int flags =
+      FAN_MARK_ADD |
+      (impl->options.mark_type == MarkType::kFilesystem ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
+  if (::fanotify_mark(impl->fan_fd, flags, mask, AT_FDCWD, impl->options.mark_path.c_str()) != 0) {
+    int err = errno;
+    ::close(impl->fan_fd);
+    ::close(impl->stop_fd);
+    return absl::FailedPreconditionError(
+        fmt::format("fanotify_mark({} of '{}'): {}",
+                    impl->options.mark_type == MarkType::kFilesystem ? "filesystem" : "mount",
+                    impl->options.mark_path, std::strerror(err)));
+  }
+  Impl* p = impl.get();
+  p->reporter = std::thread([p] { p->ReporterLoop(); });
+  p->watchdog = std::thread([p] { p->WatchdogLoop(); });
+  for (auto& e : p->evaluators) {
+    GuardEvaluator* evaluator = e.get();
+    p->responders.emplace_back([p, evaluator] { p->ResponderLoop(evaluator); });
+  }
+  p->reader = std::thread([p] { p->ReaderLoop(); });
+  guard->impl_ = std::move(impl);
+  return guard;
+}
+
+FanotifyGuard::~FanotifyGuard() { Stop(); }
+
+void FanotifyGuard::Stop() {
+  if (!impl_ || impl_->stopped) return;
+  Impl& p = *impl_;
+  p.stopped = true;
+  uint64_t one = 1;
+  if (::write(p.stop_fd, &one, sizeof one) < 0) {
+    // An eventfd write cannot fail here; the reader would block in poll() otherwise.
+  }
+  p.reader.join();
+  // Everything held now is allowed; responders then only close the fds.
+  for (size_t i = 0; i < p.options.max_pending; ++i) {
+    Impl::Slot& s = p.slots[i];
+    if (s.state.load(std::memory_order_acquire) == kPending && p.Answer(s, FAN_ALLOW)) {
+      counters_.shutdown.fetch_add(1, std::memory_order_relaxed);
+      p.ReportSlot(VerdictAction::kAllowShutdown, s);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    p.stop_responders = true;
+  }
+  p.work_cv.notify_all();
+  for (std::thread& t : p.responders) t.join();
+  {
+    std::lock_guard<std::mutex> lock(p.wd_mu);
+    p.stop_watchdog = true;
+  }
+  p.wd_cv.notify_all();
+  p.watchdog.join();
+  ::close(p.fan_fd);  // removes the mark; the kernel allows anything not yet read
+  ::close(p.stop_fd);
+  {
+    std::lock_guard<std::mutex> lock(p.report_mu);
+    p.stop_reporter = true;
+  }
+  p.report_cv.notify_all();
+  p.reporter.join();
+}
+
+}  // namespace kestrel::actions::blocking

@@ -1,0 +1,112 @@
+// FanotifyGuard: holds execs and opens on one filesystem (or mount) with fanotify permission
+// events (FAN_CLASS_CONTENT; FAN_OPEN_EXEC_PERM, and FAN_OPEN_PERM when a block rule judges
+// opens or the loader bypass must be closed) and answers each with the verdict of the `block`
+// rules (guard.h). Linux only.
+//
+// Threads and the answer path:
+//   reader     reads permission events; answers at once (allow) those of allow-listed pids,
+//              puts the others in a free slot (deadline = now + budget) and queues it; with no
+//              free slot or a full queue it allows at once (overload, counted);
+//   responders (options.responders, each with its own GuardEvaluator) take a slot, evaluate,
+//              and answer unless the deadline passed;
+//   watchdog   answers allow for every slot past its deadline (timeout, counted);
+//   reporter   hands verdicts to the caller's callback (alerts), off the answer path.
+// Exactly one answer is written per event: whoever moves the slot from pending to answering
+// writes it; the responder closes the event's fd (and frees the slot) only once it is answered,
+// so an fd number is never reused while an answer for it may still be written.
+// Failure: every path answers (allow on timeout, overload, error, shutdown); Stop() answers all
+// held events and then closes the fanotify fd, at which point the kernel allows any event not
+// yet read. If the process dies (even by SIGKILL), the kernel closes the fd and allows too.
+// Never open a file on the marked filesystem from the reader or watchdog threads (they are the
+// ones that would answer it). A forked child inherits the fanotify fd until it execs (the fd is
+// close-on-exec): a child that keeps it keeps the group, and its held accesses, alive after
+// Stop(); children must close it (close_range) first.
+//
+// Thread safety: Start/Stop from one thread; counters() from any. Tested by
+// fanotify_guard_test.cc (root; skipped with the reason when the kernel lacks fanotify
+// permission events).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kestrel/actions/blocking/guard.h"
+
+namespace kestrel::actions::blocking {
+
+enum class MarkType : uint8_t { kFilesystem, kMount };
+
+struct FanotifyGuardOptions {
+  EnforceMode mode = EnforceMode::kDryRun;  // kOff: do not start a guard at all
+  std::string mark_path = "/";              // a path on the filesystem (or mount) to guard
+  MarkType mark_type = MarkType::kFilesystem;
+  int64_t budget_ns = 5'000'000;  // per held access, from when it is read
+  size_t max_pending = 256;       // accesses held at once (slots); more are allowed unevaluated
+  bool loader_check = true;       // FAN_OPEN_PERM for opens by the dynamic loader (guard.h)
+  AllowList allow;
+  // Test hook (fault injection): called by a responder before it evaluates a request.
+  std::function<void(const AccessRequest&)> before_evaluate;
+};
+
+struct GuardCounters {
+  std::atomic<uint64_t> requests{0};     // permission events read
+  std::atomic<uint64_t> allowlisted{0};  // allowed without evaluation (pid or path allow-list)
+  std::atomic<uint64_t> allowed{0};      // evaluated, no block rule matched
+  std::atomic<uint64_t> denied{0};
+  std::atomic<uint64_t> would_deny{0};  // dry-run
+  std::atomic<uint64_t> timeouts{0};    // failed open: past the budget
+  std::atomic<uint64_t> overloads{0};   // failed open: no free slot
+  std::atomic<uint64_t> errors{0};      // failed open: internal error (e.g. no path)
+  std::atomic<uint64_t> shutdown{0};    // allowed because the guard stopped while held
+  std::atomic<uint64_t> write_errors{0};
+  std::atomic<uint64_t> unreported{0};  // verdicts dropped because the report queue was full
+};
+
+// A verdict worth an alert (everything but a plain allow), as the reporter hands it over.
+struct Verdict {
+  VerdictAction action = VerdictAction::kAllow;
+  AccessKind kind = AccessKind::kExec;
+  int32_t pid = 0;
+  std::string path;
+  int64_t time_ns = 0;
+  std::optional<GuardMatch> match;  // the rule and evidence (deny, would-deny)
+  int64_t latency_ns = 0;           // from read to answer
+};
+
+// OK when this kernel lets this process hold execs with fanotify permission events; otherwise
+// the reason (no CAP_SYS_ADMIN, fanotify or FAN_OPEN_EXEC_PERM not configured, ...).
+absl::Status ProbeFanotifyPermissionEvents();
+
+class FanotifyGuard {
+ public:
+  using ReportFn = std::function<void(Verdict&)>;
+
+  // Marks options.mark_path and starts the threads. `evaluators`: one per responder thread (at
+  // least one). `report` is called on the reporter thread. Errors: fanotify_init/fanotify_mark
+  // failures, with the reason.
+  static absl::StatusOr<std::unique_ptr<FanotifyGuard>> Start(
+      FanotifyGuardOptions options, std::vector<std::unique_ptr<GuardEvaluator>> evaluators,
+      ReportFn report);
+  ~FanotifyGuard();  // Stop()
+
+  // Answers every held access (allow), stops the threads, reports what is queued, closes the
+  // fanotify fd (the kernel allows what was never read). Idempotent.
+  void Stop();
+
+  const GuardCounters& counters() const { return counters_; }
+  uint64_t mask() const { return mask_; }  // the fanotify events marked
+
+ private:
+  struct Impl;
+  FanotifyGuard() = default;
+  std::unique_ptr<Impl> impl_;
+  GuardCounters counters_;
+  uint64_t mask_ = 0;
+};
+
+}  // namespace kestrel::actions::blocking

@@ -1,0 +1,324 @@
+// The fanotify guard against the real kernel. Every test marks only a tmpfs of its own (mounted
+// on a fresh temporary directory, unmounted at the end), never `/`: while a permission mark is
+// active every exec/open on the marked filesystem waits for the guard. Marks die with the
+// fanotify fd (Stop(), or the process's death). Skipped, with the reason, when this kernel or
+// this process cannot use fanotify permission events.
+#include "kestrel/actions/blocking/fanotify_guard.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "kestrel/eql/sema.h"
+
+namespace kestrel::actions::blocking {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kLoader = "/lib64/ld-linux-x86-64.so.2";
+
+// In a forked child: drop the fds inherited from the test, above all the guard's fanotify fd (a
+// child holding it would keep the group alive after Stop(), and its own held exec with it).
+void CloseInherited() { ::close_range(3, ~0U, 0); }
+
+// Exit status of a child that runs `argv` (127 + errno-coded: 200 + errno when exec failed).
+int RunChild(std::vector<std::string> args, pid_t* started = nullptr) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    CloseInherited();
+    ::execv(argv[0], argv.data());
+    ::_exit(200 + errno);
+  }
+  if (started != nullptr) {
+    *started = pid;
+    return -1;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 300 + WTERMSIG(status);
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 300 + WTERMSIG(status);
+}
+
+// 0 when a child process can open `path` for reading, else the errno.
+int OpenInChild(const std::string& path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    CloseInherited();
+    int fd = ::open(path.c_str(), O_RDONLY);
+    ::_exit(fd >= 0 ? 0 : errno);
+  }
+  return Wait(pid);
+}
+
+class FanotifyGuardTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // A mount namespace of our own: the test's tmpfs mounts disappear with this process, even
+    // when it is killed.
+    if (::unshare(CLONE_NEWNS) == 0) ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+  }
+  void SetUp() override {
+    if (absl::Status probe = ProbeFanotifyPermissionEvents(); !probe.ok()) {
+      GTEST_SKIP() << "fanotify permission events unavailable: " << probe.message();
+    }
+    char tmpl[] = "/tmp/kestrel-guard-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_EQ(::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=16m,mode=0755"), 0)
+        << "mount tmpfs: " << std::strerror(errno);
+    mounted_ = true;
+    for (const char* name : {"marker", "other"}) {
+      fs::copy_file("/bin/true", dir_ + "/" + name);
+      fs::permissions(dir_ + "/" + name, fs::perms(0755));
+    }
+    std::ofstream(dir_ + "/secret.txt") << "secret\n";
+    std::ofstream(dir_ + "/public.txt") << "public\n";
+  }
+  void TearDown() override {
+    guard_.reset();  // Stop(): the mark goes with the fanotify fd
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+    if (!dir_.empty()) ::rmdir(dir_.c_str());
+  }
+
+  std::unique_ptr<GuardEvaluator> Evaluator(const std::vector<std::string>& queries) {
+    std::vector<GuardRule> rules;
+    for (size_t i = 0; i < queries.size(); ++i) {
+      eql::CompileResult r = eql::Compile(queries[i], schema_);
+      EXPECT_TRUE(r.ok()) << queries[i];
+      programs_.push_back(std::move(r.program));
+      rules.push_back(GuardRule{programs_.back().get(), i});
+    }
+    engine::EngineLimits limits;
+    limits.streaming = true;
+    auto made = GuardEvaluator::Create(schema_, rules, limits);
+    EXPECT_TRUE(made.ok()) << made.status();
+    return std::move(*made);
+  }
+
+  FanotifyGuardOptions Options(EnforceMode mode) {
+    FanotifyGuardOptions o;
+    o.mode = mode;
+    o.mark_path = dir_;
+    o.allow = AllowList::ForThisProcess({});
+    return o;
+  }
+
+  void Start(FanotifyGuardOptions options, const std::vector<std::string>& queries) {
+    std::vector<std::unique_ptr<GuardEvaluator>> evaluators;
+    evaluators.push_back(Evaluator(queries));
+    auto started =
+        FanotifyGuard::Start(std::move(options), std::move(evaluators), [this](Verdict& v) {
+          std::lock_guard<std::mutex> lock(mu_);
+          verdicts_.push_back(std::move(v));
+        });
+    ASSERT_TRUE(started.ok()) << started.status();
+    guard_ = std::move(*started);
+  }
+
+  std::vector<Verdict> Verdicts() {
+    guard_->Stop();  // the reporter has handed over everything
+    std::lock_guard<std::mutex> lock(mu_);
+    return verdicts_;
+  }
+
+  std::string ExecRule() const {
+    return "process where process.executable == \"" + dir_ + "/marker\"";
+  }
+
+  std::string dir_;
+  bool mounted_ = false;
+  schema::Schema schema_;
+  std::vector<std::unique_ptr<eql::IrProgram>> programs_;
+  std::unique_ptr<FanotifyGuard> guard_;
+  std::mutex mu_;
+  std::vector<Verdict> verdicts_;
+};
+
+TEST_F(FanotifyGuardTest, BlockRuleDeniesTheMarkerExecOthersRun) {
+  Start(Options(EnforceMode::kOn), {ExecRule()});
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 200 + EPERM);
+  EXPECT_EQ(RunChild({dir_ + "/other"}), 0);
+  EXPECT_EQ(RunChild({"/bin/true"}), 0);  // not on the marked filesystem
+  EXPECT_EQ(guard_->counters().denied.load(), 1u);
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].action, VerdictAction::kDeny);
+  EXPECT_EQ(v[0].kind, AccessKind::kExec);
+  EXPECT_EQ(v[0].path, dir_ + "/marker");
+  ASSERT_TRUE(v[0].match.has_value());
+  EXPECT_EQ(v[0].match->rule_id, 0u);
+}
+
+TEST_F(FanotifyGuardTest, MountMarkDeniesToo) {
+  FanotifyGuardOptions o = Options(EnforceMode::kOn);
+  o.mark_type = MarkType::kMount;
+  Start(std::move(o), {ExecRule()});
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 200 + EPERM);
+  EXPECT_EQ(RunChild({dir_ + "/other"}), 0);
+}
+
+TEST_F(FanotifyGuardTest, DryRunLetsItRunAndRecordsTheVerdict) {
+  Start(Options(EnforceMode::kDryRun), {ExecRule()});
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].action, VerdictAction::kWouldDeny);
+  EXPECT_EQ(guard_->counters().would_deny.load(), 1u);
+  EXPECT_EQ(guard_->counters().denied.load(), 0u);
+}
+
+TEST_F(FanotifyGuardTest, BlockRuleDeniesOpeningTheProtectedFile) {
+  Start(Options(EnforceMode::kOn), {"file where file.name == \"secret.txt\""});
+  EXPECT_EQ(OpenInChild(dir_ + "/secret.txt"), EPERM);
+  EXPECT_EQ(OpenInChild(dir_ + "/public.txt"), 0);
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);
+  // Kestrel itself (allow-listed) may read it.
+  EXPECT_TRUE(std::ifstream(dir_ + "/secret.txt").good());
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].kind, AccessKind::kOpen);
+  EXPECT_EQ(v[0].path, dir_ + "/secret.txt");
+}
+
+TEST_F(FanotifyGuardTest, AllowListedPathIsNeverBlocked) {
+  FanotifyGuardOptions o = Options(EnforceMode::kOn);
+  o.allow = AllowList({1}, {dir_});
+  Start(std::move(o), {ExecRule()});
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);
+  EXPECT_EQ(guard_->counters().allowlisted.load(), 1u);
+}
+
+TEST_F(FanotifyGuardTest, LoaderBypassIsRefusedToo) {
+  if (!fs::exists(kLoader)) GTEST_SKIP() << kLoader << " does not exist on this machine";
+  Start(Options(EnforceMode::kOn), {ExecRule()});
+  EXPECT_NE(RunChild({kLoader, dir_ + "/marker"}), 0);
+  EXPECT_EQ(RunChild({kLoader, dir_ + "/other"}), 0);
+  EXPECT_EQ(OpenInChild(dir_ + "/marker"), 0);  // reading it is not running it
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].action, VerdictAction::kDeny);
+  EXPECT_EQ(v[0].kind, AccessKind::kOpen);
+  EXPECT_EQ(v[0].path, dir_ + "/marker");
+}
+
+TEST_F(FanotifyGuardTest, SlowGuardFailsOpenAndCounts) {
+  std::atomic<bool> hook_done{false};
+  FanotifyGuardOptions o = Options(EnforceMode::kOn);
+  o.budget_ns = 5'000'000;
+  o.before_evaluate = [&](const AccessRequest&) {
+    std::this_thread::sleep_for(500ms);
+    hook_done = true;
+  };
+  Start(std::move(o), {ExecRule()});
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);  // allowed by the watchdog, not denied
+  EXPECT_FALSE(hook_done.load());              // ... while the evaluation was still running
+  EXPECT_EQ(guard_->counters().timeouts.load(), 1u);
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].action, VerdictAction::kAllowTimeout);
+  EXPECT_EQ(guard_->counters().denied.load(), 0u);
+}
+
+TEST_F(FanotifyGuardTest, OverloadFailsOpenAndCounts) {
+  std::atomic<int> entered{0};
+  FanotifyGuardOptions o = Options(EnforceMode::kOn);
+  o.max_pending = 1;
+  o.budget_ns = 5'000'000'000;
+  o.before_evaluate = [&](const AccessRequest&) {
+    ++entered;
+    std::this_thread::sleep_for(300ms);
+  };
+  Start(std::move(o), {ExecRule()});
+  pid_t first = 0;
+  RunChild({dir_ + "/marker"}, &first);
+  while (entered.load() == 0) std::this_thread::sleep_for(1ms);  // the only slot is taken
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);                    // no room: allowed at once
+  EXPECT_EQ(Wait(first), 200 + EPERM);                           // judged in time: denied
+  EXPECT_EQ(guard_->counters().overloads.load(), 1u);
+  EXPECT_EQ(guard_->counters().denied.load(), 1u);
+}
+
+TEST_F(FanotifyGuardTest, StopAnswersWhatIsHeld) {
+  std::atomic<int> entered{0};
+  FanotifyGuardOptions o = Options(EnforceMode::kOn);
+  o.budget_ns = 60'000'000'000;
+  o.before_evaluate = [&](const AccessRequest&) {
+    ++entered;
+    std::this_thread::sleep_for(1s);
+  };
+  Start(std::move(o), {ExecRule()});
+  pid_t child = 0;
+  RunChild({dir_ + "/marker"}, &child);
+  while (entered.load() == 0) std::this_thread::sleep_for(1ms);
+  guard_->Stop();
+  EXPECT_EQ(Wait(child), 0);
+  EXPECT_EQ(guard_->counters().shutdown.load(), 1u);
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSERT_EQ(verdicts_.size(), 1u);
+  EXPECT_EQ(verdicts_[0].action, VerdictAction::kAllowShutdown);
+}
+
+// The kernel's behaviour: when the listener dies (SIGKILL, no chance to answer), its fanotify
+// fd is closed and every held access is allowed.
+TEST_F(FanotifyGuardTest, KilledGuardLetsTheHeldExecProceed) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t guardian = ::fork();
+  if (guardian == 0) {
+    ::close(ready[0]);
+    FanotifyGuardOptions o = Options(EnforceMode::kOn);
+    o.budget_ns = 600'000'000'000;
+    o.before_evaluate = [&](const AccessRequest&) {
+      char c = 'h';
+      (void)!::write(ready[1], &c, 1);
+      while (true) ::pause();  // hangs: only the kernel can answer now
+    };
+    std::vector<std::unique_ptr<GuardEvaluator>> evaluators;
+    evaluators.push_back(Evaluator({ExecRule()}));
+    auto started = FanotifyGuard::Start(std::move(o), std::move(evaluators), nullptr);
+    char c = started.ok() ? 'r' : 'f';
+    (void)!::write(ready[1], &c, 1);
+    while (true) ::pause();
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'r');
+  pid_t child = 0;
+  RunChild({dir_ + "/marker"}, &child);
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);  // the guard holds the exec
+  EXPECT_EQ(c, 'h');
+  std::this_thread::sleep_for(50ms);
+  int status = 0;
+  EXPECT_EQ(::waitpid(child, &status, WNOHANG), 0);  // still held
+  ::kill(guardian, SIGKILL);
+  EXPECT_EQ(Wait(guardian), 300 + SIGKILL);
+  EXPECT_EQ(Wait(child), 0);  // the exec proceeded
+  ::close(ready[0]);
+}
+
+}  // namespace
+}  // namespace kestrel::actions::blocking
