@@ -64,7 +64,6 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "max_partials_per_rule",
                                     "default_ttl",
                                     "sinks",
-
                                     "enforce",
                                     "guard_mark",
                                     "guard_mark_type",
