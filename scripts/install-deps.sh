@@ -46,6 +46,7 @@ CROSS_HOST_PACKAGES=(g++-aarch64-linux-gnu qemu-user)
 CROSS_ARM64_PACKAGES=(
   libabsl-dev libfmt-dev libspdlog-dev libxxhash-dev libvectorscan-dev libre2-dev libzstd-dev
   libssl-dev libgtest-dev libgmock-dev libluajit2-5.1-dev libtomlplusplus-dev libcpp-httplib-dev
+  librdkafka-dev
   # glibc for qemu-user (its loader must match the libc it loads), the runtime halves of two below
   libc6
   libsimdjson14 libyaml-cpp0.7

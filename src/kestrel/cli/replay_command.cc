@@ -128,7 +128,6 @@ class Worker {
   }
 
   const engine::Detector& detector() const { return detector_; }
-  uint32_t global(size_t local) const { return global_[local]; }
 
  private:
   void Loop() {

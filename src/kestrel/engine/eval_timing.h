@@ -39,7 +39,7 @@ class EvalTimeHistogram {
   };
 
   void Record(uint64_t ns) {
-    int b = ns <= UpperBoundNs(0) ? 0 : std::bit_width(ns - 1) - kFirstShift;
+    int b = ns <= UpperBoundNs(0) ? 0 : static_cast<int>(std::bit_width(ns - 1)) - kFirstShift;
     if (b > kBuckets) b = kBuckets;
     Bump(buckets_[static_cast<size_t>(b)], 1);
     Bump(count_, 1);

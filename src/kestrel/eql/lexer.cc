@@ -214,7 +214,7 @@ class Lexer {
       if (pos_ >= src_.size()) {
         Token end;
         end.kind = TokenKind::kEnd;
-        end.span = SpanFrom(pos_, line_, pos_ - line_start_ + 1);
+        end.span = SpanFrom(pos_, line_, static_cast<uint32_t>(pos_ - line_start_ + 1));
         tokens_.push_back(std::move(end));
         break;
       }

@@ -38,7 +38,6 @@ class TempDir {
   }
   ~TempDir() { fs::remove_all(path_); }
   std::string File(std::string_view name) const { return (fs::path(path_) / name).string(); }
-  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
