@@ -58,6 +58,10 @@ bool SinkPipeline::Offer(SinkMessage m) {
     queue_.push_back(std::move(m));
     ++stats_.offered;
     stats_.queued = queue_.size();
+    // Wake the delivery thread only when it sleeps: a busy or lingering thread finds the message
+    // itself, so a burst of alerts costs the caller no system call each.
+    if (!sleeping_) return true;
+    sleeping_ = false;
   }
   cv_.notify_one();
   return true;
@@ -152,7 +156,11 @@ void SinkPipeline::Loop() {
       Clock::time_point wake =
           spool_->pending() > 0 ? retry_at_ : Clock::now() + options_.idle_interval;
       if (closing_) wake = std::min(wake, close_deadline_);
-      cv_.wait_until(lock, wake, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty() && !closing_) {
+        sleeping_ = true;
+        cv_.wait_until(lock, wake, [&] { return !queue_.empty() || closing_; });
+        sleeping_ = false;
+      }
       while (!queue_.empty()) {
         incoming.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -192,14 +200,21 @@ void SinkPipeline::Loop() {
     if (!past_deadline && spool_->pending() > 0 && Clock::now() >= retry_at_) {
       absl::Status s = spool_->Peek(max_batch, &batch);
       if (!s.ok()) {
-        // Damaged under us: what is left cannot be read in order.
-        spdlog::error("sink {}: {}; {} spooled alerts dropped", sink_->name(), base::Message(s),
-                      spool_->pending());
-        uint64_t lost = spool_->pending();
-        auto reopened = Spool::Open(options_.spool_path + ".new", options_.spool_max_bytes);
+        // Damaged under us (e.g. the disk): reopening recovers the records before the damage;
+        // what follows it cannot be read in order and is counted as dropped.
+        uint64_t before = spool_->pending();
+        auto reopened = Spool::Open(options_.spool_path, options_.spool_max_bytes);
+        uint64_t lost = before;
+        if (reopened.ok()) {
+          lost = before - std::min(before, (*reopened)->pending());
+          spool_ = std::move(*reopened);
+        } else {
+          lost = 0;  // still there; try again later
+          retry_at_ = Clock::now() + options_.backoff_max;
+        }
+        spdlog::error("sink {}: {}; {} spooled alerts lost", sink_->name(), base::Message(s), lost);
         std::lock_guard<std::mutex> lock(mu_);
         stats_.spool_dropped += lost;
-        if (reopened.ok()) spool_ = std::move(*reopened);
       } else {
         size_t delivered = 0;
         s = sink_->Deliver(batch, &delivered);
@@ -252,6 +267,9 @@ void SinkPipeline::Loop() {
              (past_deadline || (spool_->pending() == 0 && unnoticed_drops_ == 0));
     }
     if (done) break;
+    // Linger a moment after work, so that the alerts of a burst are taken together (and their
+    // producers need not wake this thread one by one).
+    if (!incoming.empty() && !closing) std::this_thread::sleep_for(options_.linger);
   }
   if (absl::Status s = sink_->Idle(); !s.ok()) {
     spdlog::warn("sink {}: {}", sink_->name(), base::Message(s));

@@ -46,6 +46,9 @@ struct DeliveryOptions {
   uint64_t spool_max_bytes = 256u << 20;  // live bytes
   std::chrono::milliseconds backoff_initial{200};
   std::chrono::milliseconds backoff_max{10'000};
+  // After taking messages the thread pauses this long before looking again, so a burst is
+  // delivered in batches and Offer() rarely has to wake it (the added latency).
+  std::chrono::milliseconds linger{1};
   // Every idle_interval without messages the sink's Idle() runs (time-based rotation).
   std::chrono::milliseconds idle_interval{1'000};
   // Makes the message that reports `dropped` alerts lost to a full spool. Unset: no notice.
@@ -100,8 +103,9 @@ class SinkPipeline {
   std::deque<SinkMessage> queue_;                         // guarded by mu_
   bool closing_ = false;                                  // guarded by mu_
   std::chrono::steady_clock::time_point close_deadline_;  // guarded by mu_
-  SinkStats stats_;    // guarded by mu_ (the thread updates its fields under mu_)
-  bool busy_ = false;  // guarded by mu_: the thread holds messages outside the queue
+  SinkStats stats_;        // guarded by mu_ (the thread updates its fields under mu_)
+  bool busy_ = false;      // guarded by mu_: the thread holds messages outside the queue
+  bool sleeping_ = false;  // guarded by mu_: the thread waits on cv_ (Offer() must wake it)
 
   // Delivery thread only.
   std::unique_ptr<Spool> spool_;

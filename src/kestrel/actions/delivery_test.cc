@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -171,6 +172,30 @@ TEST(SinkPipeline, SpoolCapDropsExactlyTheExcessAndSendsANotice) {
   EXPECT_EQ(got[10], "dropped 15");
   EXPECT_EQ(noticed, 15u);
   EXPECT_EQ((*p)->stats().spool_dropped, 15u);
+}
+
+TEST(SinkPipeline, ASpoolDamagedUnderItLosesOnlyWhatFollowsTheDamageAndCountsIt) {
+  auto sink = std::make_unique<FakeSink>();
+  FakeSink* fake = sink.get();
+  fake->SetUp(false);
+  DeliveryOptions o = Options("damaged");
+  auto p = SinkPipeline::Start(std::move(sink), o);
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 5; ++i) (*p)->Offer(Msg(i));
+  ASSERT_TRUE(WaitFor([&] { return (*p)->stats().spool_pending == 5; }));
+  {
+    // Flip a byte in the body of the third record.
+    std::fstream f(o.spool_path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(kSpoolHeaderSize + 2 * Spool::RecordSize(Msg(0)) +
+                                        Spool::RecordSize(Msg(0)) - 1));
+    f.put('#');
+  }
+  fake->SetUp(true);
+  ASSERT_TRUE(WaitFor([&] { return (*p)->Drained(); }));
+  auto got = fake->Got();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1], Msg(1).body);
+  EXPECT_EQ((*p)->stats().spool_dropped, 3u);
 }
 
 TEST(SinkPipeline, QueueFullIsCountedNotBlocking) {

@@ -219,6 +219,45 @@ void RunOutage(std::chrono::milliseconds outage, size_t batch) {
   EXPECT_EQ((*p)->stats().queue_dropped, 0u);
 }
 
+// The spool cap with the real webhook down: exactly the excess is dropped and counted, the rest
+// arrives in order once it is back, followed by the notice naming the count.
+TEST(HttpSink, SpoolCapDropsExactlyTheExcess) {
+  auto r = std::make_unique<Receiver>();
+  int port = r->port();
+  r.reset();  // down from the start
+  HttpSinkOptions o;
+  o.url = fmt::format("http://127.0.0.1:{}/hook", port);
+  o.timeout = 1s;
+  auto sink = HttpSink::Open(o);
+  ASSERT_TRUE(sink.ok());
+  DeliveryOptions d;
+  d.spool_path = testing::TempDir("http-cap") + "/spool";
+  d.backoff_initial = 50ms;
+  d.backoff_max = 200ms;
+  d.spool_max_bytes = 10 * Spool::RecordSize(Msg(100));  // ten alerts of this size
+  d.drop_notice = [](uint64_t dropped) {
+    SinkMessage m;
+    m.body = fmt::format("{{\"dropped\":{}}}", dropped);
+    return m;
+  };
+  auto p = SinkPipeline::Start(std::move(*sink), d);
+  ASSERT_TRUE(p.ok());
+  for (int i = 100; i < 125; ++i) ASSERT_TRUE((*p)->Offer(Msg(i)));
+  ASSERT_TRUE(WaitFor([&] {
+    SinkStats s = (*p)->stats();
+    return s.spooled + s.spool_dropped == 25;
+  }));
+  EXPECT_EQ((*p)->stats().spool_dropped, 15u);
+  r = std::make_unique<Receiver>(port);
+  ASSERT_TRUE(WaitFor([&] { return (*p)->Drained(); }, 20s));
+  std::vector<std::string> got = r->Bodies();
+  ASSERT_EQ(got.size(), 11u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(got[i], Msg(100 + i).body);
+  EXPECT_EQ(got[10], "{\"dropped\":15}");
+  EXPECT_EQ((*p)->stats().spool_dropped, 15u);
+  EXPECT_EQ((*p)->stats().delivered, 11u);
+}
+
 TEST(HttpSink, TenSecondOutageLosesNothing) { RunOutage(10s, 1); }
 
 TEST(HttpSink, ShortOutageWithBatchesLosesNothing) { RunOutage(1500ms, 16); }

@@ -160,9 +160,6 @@ absl::Status KafkaSink::Deliver(std::span<const SinkMessage> batch, size_t* deli
   if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(impl_->rk, errstr, sizeof(errstr));
       fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
     spdlog::warn("kafka {}: fatal producer error ({}); the producer is recreated", name_, errstr);
-    if (!status.ok() || *delivered < batch.size()) {
-      // Reports of messages not yet delivered must not point into `reports` after it changes.
-    }
     rd_kafka_purge(impl_->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(impl_->rk, 0);
     impl_->Destroy();

@@ -20,7 +20,7 @@ bool SinkFilter::Accepts(engine::Severity severity, const rules::RuleSpec* rule)
   return false;
 }
 
-SinkSet::SinkSet(const schema::Schema* schema) : schema_(schema), formatter_(schema) {}
+SinkSet::SinkSet(const schema::Schema* schema) : formatter_(schema) {}
 
 SinkSet::~SinkSet() { Close(std::chrono::milliseconds(0)); }
 

@@ -66,7 +66,6 @@ class SinkSet {
     AlertFormat format;
     uint64_t filtered = 0;
   };
-  [[maybe_unused]] const schema::Schema* schema_;  // not read yet
   AlertFormatter formatter_;
   std::vector<Entry> sinks_;
   std::string formatted_[2];  // reused, by AlertFormat

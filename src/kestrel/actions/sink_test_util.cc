@@ -64,6 +64,7 @@ void SyslogServer::Run() {
     for (int c : conns) fds.push_back({c, POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0) continue;
     if (fds[0].revents) break;
+    const size_t polled = fds.size() - 2;  // connections that were polled (accept adds one)
     if (fds[1].revents & POLLIN) {
       if (kind_ == Kind::kTcp) {
         int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -79,7 +80,7 @@ void SyslogServer::Run() {
         }
       }
     }
-    for (size_t i = conns.size(); i-- > 0;) {
+    for (size_t i = polled; i-- > 0;) {
       if (!(fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::recv(conns[i], buf.data(), buf.size(), 0);
       if (n <= 0) {
@@ -107,7 +108,7 @@ void SyslogServer::Run() {
   // An orderly shutdown, as a real server does it: say goodbye (FIN), let the client notice,
   // read what it sent meanwhile, then close.
   for (int c : conns) ::shutdown(c, SHUT_WR);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (!conns.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   for (size_t i = 0; i < conns.size(); ++i) {
     ssize_t n;
     while ((n = ::recv(conns[i], buf.data(), buf.size(), MSG_DONTWAIT)) > 0) {

@@ -218,6 +218,50 @@ rec=$(grep -o '"flight_recording":"[^"]*"' "$tmp/fr.jsonl" | head -n 1 | cut -d'
 [ -n "$rec" ] && [ -f "$rec" ] || fail "alert without a flight recording: $(head -c 300 "$tmp/fr.jsonl")"
 [ -n "$rec" ] && { "$kestrel" log cat "$rec" | grep -q . || fail "empty flight recording"; }
 
+# Alert sinks (--sink, run.sinks): a file sink in ECS format beside --output, a filtered sink,
+# a TCP syslog sink whose server is down (the alerts wait in its spool, the summary says so, and
+# the next run delivers them once a listener is there), bad sinks as usage errors.
+"$kestrel" run --source ndjson:examples/demo-events.ndjson --output "$tmp/sk.jsonl" \
+  --sink "file:$tmp/sk.ecs.jsonl#format=ecs&spool_dir=$tmp/spool" \
+  --sink "file:$tmp/sk.crit.jsonl#min_severity=critical&spool_dir=$tmp/spool" 2>"$tmp/err" \
+  || fail "run with sinks: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/sk.ecs.jsonl")" -eq "$(wc -l <"$tmp/sk.jsonl")" ] || fail "ECS sink line count"
+grep -q '"kind":"signal"' "$tmp/sk.ecs.jsonl" || fail "ECS sink: $(head -c 300 "$tmp/sk.ecs.jsonl")"
+[ -s "$tmp/sk.crit.jsonl" ] && fail "min_severity=critical let a lower alert through"
+grep -q "sink file:$tmp/sk.ecs.jsonl: delivered $(wc -l <"$tmp/sk.jsonl")," "$tmp/err" || fail "sink summary: $(cat "$tmp/err")"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$kestrel" run --source ndjson:examples/demo-events.ndjson --output /dev/null \
+  --sink "syslog+tcp://127.0.0.1:$port#spool_dir=$tmp/spool&backoff=50ms" 2>"$tmp/err" \
+  || fail "run with a dead syslog sink: $(cat "$tmp/err")"
+alerts=$(wc -l <"$tmp/sk.jsonl")
+grep -q "left in spool $alerts" "$tmp/err" || fail "dead sink: alerts not left in the spool: $(cat "$tmp/err")"
+python3 - "$port" "$tmp/syslog.out" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.settimeout(3); data = b""
+try:
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        data += d
+except socket.timeout:
+    pass
+open(sys.argv[2], "wb").write(data)
+PY
+listener=$!
+sleep 0.5
+printf '' | "$kestrel" run --source ndjson:- --output /dev/null \
+  --sink "syslog+tcp://127.0.0.1:$port#spool_dir=$tmp/spool" 2>"$tmp/err" || fail "spool replay run: $(cat "$tmp/err")"
+grep -q "left in spool 0" "$tmp/err" || fail "spooled alerts not delivered by the next run: $(cat "$tmp/err")"
+wait "$listener"
+[ "$(grep -o '<1[0-9][0-9]>1 ' "$tmp/syslog.out" | wc -l)" -eq "$alerts" ] || fail "syslog listener got: $(head -c 300 "$tmp/syslog.out")"
+"$kestrel" run --source ndjson:- --sink 'smtp://x' </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown sink kind should exit 2"
+"$kestrel" run --source ndjson:- --sink 'file:/tmp/x#nope=1' </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown sink option should exit 2"
+printf 'run:\n  sinks:\n    - url: kafka://k/t\n      rotate_size: 1M\n' >"$tmp/sinks.yaml"
+"$kestrel" --config "$tmp/sinks.yaml" config check >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "config check accepted a bad sink option"
+grep -q "sinks.yaml:4:7: sink 'kafka://k/t': unknown option 'rotate_size'" "$tmp/err" || fail "bad sink option not located: $(cat "$tmp/err")"
+
 if [ "$failures" -eq 0 ]; then
   echo "cli_test: all checks passed"
   exit 0

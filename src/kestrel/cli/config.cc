@@ -64,7 +64,6 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "max_partials_per_rule",
                                     "default_ttl",
                                     "sinks",
-
                                     "enforce",
                                     "guard_mark",
                                     "guard_mark_type",
@@ -261,7 +260,30 @@ std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
   out << YAML::Key << "sinks" << YAML::Value << YAML::BeginSeq;
   for (const SinkConfig& sink : run.sinks) {
     out << YAML::BeginMap << YAML::Key << "url" << YAML::Value << sink.url;
-    for (const auto& [k, v] : sink.options) out << YAML::Key << k << YAML::Value << v;
+    // As written in the file: repeated options as a list (tags) or a map (headers, kafka).
+    std::vector<std::string> tags;
+    std::vector<std::pair<std::string, std::string>> headers, kafka;
+    for (const auto& [k, v] : sink.options) {
+      if (k == "tag") {
+        tags.push_back(v);
+      } else if (k == "header") {
+        size_t colon = v.find(':');
+        std::string value = colon == std::string::npos ? "" : v.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        headers.emplace_back(v.substr(0, colon), value);
+      } else if (k.rfind("kafka.", 0) == 0) {
+        kafka.emplace_back(k.substr(6), v);
+      } else {
+        out << YAML::Key << k << YAML::Value << v;
+      }
+    }
+    if (!tags.empty()) out << YAML::Key << "tags" << YAML::Value << YAML::Flow << tags;
+    for (auto [name, list] : {std::pair{"headers", &headers}, std::pair{"kafka", &kafka}}) {
+      if (list->empty()) continue;
+      out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+      for (const auto& [k, v] : *list) out << YAML::Key << k << YAML::Value << v;
+      out << YAML::EndMap;
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

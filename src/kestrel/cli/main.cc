@@ -262,7 +262,11 @@ int main(int argc, char** argv) {
   kestrel::cli::ReplayCommandOptions replay;
   CLI::App* replay_cmd = app.add_subcommand(
       "replay", "Run the rules over recorded event logs; alerts exactly as `run` writes them");
-  replay_cmd->add_option("logs", replay.logs, "Log files, read in the order given")->required();
+  replay_cmd->add_option("logs", replay.logs, "Log files, read in the order given");
+  replay_cmd->add_option("--source", replay.source,
+                         "Instead of files: kafka://BROKER/TOPIC[#group=G&idle=10s] reads "
+                         "recorded logs shipped to Kafka, as one of a consumer group "
+                         "(docs/deployment.md)");
   replay_cmd->add_option("--rules", replay.rules_dir,
                          "Rule directory (default: ./rules, else rules/ beside the executable)");
   replay_cmd->add_option("--output", replay.output,

@@ -2,12 +2,14 @@
 #include "kestrel/cli/replay_command.h"
 
 #include <openssl/evp.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
 #include "kestrel/cli/detection.h"
+#include "kestrel/cli/kafka_log_source.h"
 #include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
@@ -200,7 +203,63 @@ std::optional<double> ParseSpeed(const std::string& speed) {
   return factor;
 }
 
+namespace {
+
+// --source kafka://...: fetch this instance's logs, replay them, then commit (kafka_log_source.h).
+int ReplayFromKafka(const ReplayCommandOptions& options) {
+  if (!options.logs.empty()) {
+    spdlog::error("replay: give log files or --source, not both");
+    return kExitUsage;
+  }
+  auto parsed = ParseKafkaLogSource(*options.source);
+  if (!parsed.ok()) {
+    spdlog::error("{}", base::Message(parsed.status()));
+    return kExitUsage;
+  }
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "kestrel-replay-kafka.XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    spdlog::error("cannot create a work directory in {}",
+                  std::filesystem::temp_directory_path().string());
+    return kExitFailure;
+  }
+  parsed->work_dir = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{tmpl};
+  auto fetcher = KafkaLogFetcher::Open(*parsed);
+  if (!fetcher.ok()) {
+    spdlog::error("{}", base::Message(fetcher.status()));
+    return kExitFailure;
+  }
+  auto logs = (*fetcher)->Fetch();
+  if (!logs.ok()) {
+    spdlog::error("{}", base::Message(logs.status()));
+    return kExitFailure;
+  }
+  spdlog::info("kafka {}: {} logs for this instance (group {})", parsed->topic, logs->size(),
+               parsed->group);
+  if (logs->empty()) return kExitOk;
+  ReplayCommandOptions local = options;
+  local.source.reset();
+  local.logs = std::move(*logs);
+  int rc = Replay(local);
+  if (rc != kExitOk) return rc;  // not committed: the logs are replayed again next time
+  if (absl::Status s = (*fetcher)->Commit(); !s.ok()) {
+    spdlog::error("{}", base::Message(s));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int Replay(const ReplayCommandOptions& options) {
+  if (options.source) return ReplayFromKafka(options);
   schema::Schema schema;
   if (options.logs.empty()) {
     spdlog::error("no log to replay: pass one or more files written by `kestrel record`");

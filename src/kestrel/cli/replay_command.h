@@ -18,7 +18,10 @@
 namespace kestrel::cli {
 
 struct ReplayCommandOptions {
-  std::vector<std::string> logs;         // read in this order
+  std::vector<std::string> logs;  // read in this order
+  // `--source kafka://BROKERS/TOPIC[#options]` instead of `logs`: the logs of this instance's
+  // share of a topic (kafka_log_source.h).
+  std::optional<std::string> source;
   std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
   std::optional<std::string> output;     // alerts: "-" or a file; default "-" (none with digest)
   std::string dialect = "elasticsearch";

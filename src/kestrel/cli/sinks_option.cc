@@ -402,6 +402,16 @@ absl::StatusOr<SinkConfig> ParseSinkYaml(const std::string& file, const YAML::No
     }
   }
   if (c.url.empty()) return at(node, "a sink needs 'url'");
+  // Unknown options are reported at their own line.
+  for (const auto& kv : node) {
+    std::string key = kv.first.Scalar();
+    if (key == "url" || key == "tags" || key == "headers" || key == "kafka") continue;
+    SinkConfig one{c.url, {{key, ""}}, c.origin};
+    if (absl::Status s = CheckSinkConfig(one); !s.ok()) {
+      std::string_view m = base::Message(s);
+      return at(kv.first, std::string(m.substr(m.find("sink '"))));
+    }
+  }
   return c;
 }
 

@@ -100,6 +100,26 @@ TEST(MetricsTest, RendersValidExpositionText) {
   EXPECT_EQ(samples[R"(kestrel_rule_eval_seconds_bucket{rule="r1",le="1e-07"})"], 90);
 }
 
+TEST(MetricsTest, RendersSinkFamilies) {
+  Snapshot s = Example();
+  SinkSnapshot k;
+  k.name = "kafka://k1:9092/alerts";
+  k.delivered = 40;
+  k.spooled = 12;
+  k.spool_pending = 3;
+  k.spool_dropped = 5;
+  k.healthy = false;
+  s.sinks.push_back(k);
+  auto samples = Parse(RenderText(s));
+  EXPECT_EQ(samples[R"(kestrel_sink_delivered_total{sink="kafka://k1:9092/alerts"})"], 40);
+  EXPECT_EQ(samples[R"(kestrel_sink_spooled_total{sink="kafka://k1:9092/alerts"})"], 12);
+  EXPECT_EQ(samples[R"(kestrel_sink_spool_alerts{sink="kafka://k1:9092/alerts"})"], 3);
+  EXPECT_EQ(
+      samples[R"(kestrel_sink_dropped_total{sink="kafka://k1:9092/alerts",reason="spool_full"})"],
+      5);
+  EXPECT_EQ(samples[R"(kestrel_sink_up{sink="kafka://k1:9092/alerts"})"], 0);
+}
+
 TEST(MetricsTest, TopRulesRankByEstimatedTotalEvaluationTime) {
   std::string top = RenderTopRulesText(Example(), 2);
   EXPECT_THAT(top, HasSubstr("the 2 most expensive of 3 rules"));
