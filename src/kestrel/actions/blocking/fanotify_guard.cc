@@ -139,11 +139,14 @@ struct FanotifyGuard::Impl {
   }
 
   // Writes the one answer for `s` if nobody has; false when it was answered already.
-  bool Answer(Slot& s, uint32_t response) {
+  // `count` (the outcome's counter) is incremented before the answer is written, so whoever
+  // sees the access complete (the process, a test) also sees it counted.
+  bool Answer(Slot& s, uint32_t response, std::atomic<uint64_t>* count) {
     uint8_t expected = kPending;
     if (!s.state.compare_exchange_strong(expected, kAnswering, std::memory_order_acq_rel)) {
       return false;
     }
+    count->fetch_add(1, std::memory_order_relaxed);
     Write(s.fd, response);
     s.state.store(kAnswered, std::memory_order_release);
     pending.fetch_sub(1, std::memory_order_relaxed);
@@ -223,9 +226,9 @@ struct FanotifyGuard::Impl {
       ssize_t n = ::readlink(link, exe->data(), exe->size());
       exe->resize(n > 0 ? static_cast<size_t>(n) : 0);
       if (!GuardEvaluator::IsLoader(*exe)) {
+        counters->allowed.fetch_add(1, std::memory_order_relaxed);  // counted, then answered
         Write(fd, FAN_ALLOW);
         ::close(fd);
-        counters->allowed.fetch_add(1, std::memory_order_relaxed);
         return;
       }
     }
@@ -238,8 +241,8 @@ struct FanotifyGuard::Impl {
       }
     }
     if (index == UINT32_MAX) {
+      counters->overloads.fetch_add(1, std::memory_order_relaxed);  // counted, then answered
       Write(fd, FAN_ALLOW);
-      counters->overloads.fetch_add(1, std::memory_order_relaxed);
       FdPath(fd, path);
       ::close(fd);
       Report(VerdictAction::kAllowOverload, kind, pid, *path, WallNs(), SteadyNs() - now, {});
@@ -301,14 +304,13 @@ struct FanotifyGuard::Impl {
   void Judge(Slot& s, GuardEvaluator* evaluator) {
     if (!Held(s)) return;  // answered by the watchdog (timeout) or Stop() already
     if (s.path.empty() || s.path[0] != '/') {
-      if (Answer(s, FAN_ALLOW)) {
-        counters->errors.fetch_add(1, std::memory_order_relaxed);
+      if (Answer(s, FAN_ALLOW, &counters->errors)) {
         ReportSlot(VerdictAction::kAllowError, s);
       }
       return;
     }
     if (options.allow.AllowsPath(s.path)) {
-      if (Answer(s, FAN_ALLOW)) counters->allowlisted.fetch_add(1, std::memory_order_relaxed);
+      Answer(s, FAN_ALLOW, &counters->allowlisted);
       return;
     }
     AccessRequest request;
@@ -321,19 +323,18 @@ struct FanotifyGuard::Impl {
     std::optional<GuardMatch> match = evaluator->Evaluate(request);
     if (SteadyNs() > s.deadline_ns) {
       // Too late to use the verdict: fail open, as the watchdog would have.
-      if (Answer(s, FAN_ALLOW)) {
-        counters->timeouts.fetch_add(1, std::memory_order_relaxed);
+      if (Answer(s, FAN_ALLOW, &counters->timeouts)) {
         ReportSlot(VerdictAction::kAllowTimeout, s);
       }
       return;
     }
     if (!match) {
-      if (Answer(s, FAN_ALLOW)) counters->allowed.fetch_add(1, std::memory_order_relaxed);
+      Answer(s, FAN_ALLOW, &counters->allowed);
       return;
     }
     bool enforce = options.mode == EnforceMode::kOn;
-    if (Answer(s, enforce ? FAN_DENY : FAN_ALLOW)) {
-      (enforce ? counters->denied : counters->would_deny).fetch_add(1, std::memory_order_relaxed);
+    if (Answer(s, enforce ? FAN_DENY : FAN_ALLOW,
+               enforce ? &counters->denied : &counters->would_deny)) {
       ReportSlot(enforce ? VerdictAction::kDeny : VerdictAction::kWouldDeny, s, std::move(match));
     }
   }
@@ -353,8 +354,7 @@ struct FanotifyGuard::Impl {
       for (size_t i = 0; i < options.max_pending; ++i) {
         Slot& s = slots[i];
         if (s.state.load(std::memory_order_acquire) != kPending || now <= s.deadline_ns) continue;
-        if (Answer(s, FAN_ALLOW)) {
-          counters->timeouts.fetch_add(1, std::memory_order_relaxed);
+        if (Answer(s, FAN_ALLOW, &counters->timeouts)) {
           ReportSlot(VerdictAction::kAllowTimeout, s);
         }
       }
@@ -465,8 +465,8 @@ void FanotifyGuard::Stop() {
   // Everything held now is allowed; responders then only close the fds.
   for (size_t i = 0; i < p.options.max_pending; ++i) {
     Impl::Slot& s = p.slots[i];
-    if (s.state.load(std::memory_order_acquire) == kPending && p.Answer(s, FAN_ALLOW)) {
-      counters_.shutdown.fetch_add(1, std::memory_order_relaxed);
+    if (s.state.load(std::memory_order_acquire) == kPending &&
+        p.Answer(s, FAN_ALLOW, &counters_.shutdown)) {
       p.ReportSlot(VerdictAction::kAllowShutdown, s);
     }
   }
