@@ -300,24 +300,15 @@ int Replay(const ReplayCommandOptions& options) {
   }
 
   // A rule package (rule_package.h) brings its rule sources, compiled predicates and functions.
-  std::unique_ptr<OpenedPackage> package;
   std::optional<std::string> rules_dir = options.rules_dir;
   bool endgame = options.dialect == "endgame";
-  if (rules_dir && IsRulePackage(*rules_dir)) {
-    auto opened = OpenRulePackage(*rules_dir);
-    if (!opened.ok()) {
-      spdlog::error("{}", base::Message(opened.status()));
-      return kExitFailure;
-    }
-    package = std::move(*opened);
-    rules_dir = package->rules_dir();
-    endgame = package->dialect() == "endgame";
-    if (options.predicate_runtime != "native") {
-      spdlog::error("--predicate-runtime: the rule package brings its own predicates (target {})",
-                    package->target());
-      return kExitUsage;
-    }
+  auto opened = OpenPackageIfAny(&rules_dir, &endgame, options.predicate_runtime);
+  if (!opened.ok()) {
+    spdlog::error("{}", base::Message(opened.status()));
+    return opened.status().code() == absl::StatusCode::kFailedPrecondition ? kExitUsage
+                                                                           : kExitFailure;
   }
+  std::unique_ptr<OpenedPackage> package = std::move(*opened);
   const runtime::FunctionModule* function_module =
       package != nullptr ? package->functions() : nullptr;
   engine::EngineLimits limits =

@@ -472,4 +472,19 @@ absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenRulePackage(const std::string
   return std::unique_ptr<OpenedPackage>(std::move(package));
 }
 
+absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenPackageIfAny(
+    std::optional<std::string>* rules_dir, bool* endgame, std::string_view predicate_runtime) {
+  if (!*rules_dir || !IsRulePackage(**rules_dir)) return nullptr;
+  auto opened = OpenRulePackage(**rules_dir);
+  if (!opened.ok()) return opened.status();
+  if (predicate_runtime != "native") {
+    return absl::FailedPreconditionError(
+        fmt::format("--predicate-runtime: the rule package brings its own predicates (target {})",
+                    (*opened)->target()));
+  }
+  *rules_dir = (*opened)->rules_dir();
+  *endgame = (*opened)->dialect() == "endgame";
+  return opened;
+}
+
 }  // namespace kestrel::cli

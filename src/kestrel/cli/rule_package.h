@@ -21,6 +21,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,5 +76,12 @@ class OpenedPackage {
 
 // Reads the manifest and verifies versions and hashes.
 absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenRulePackage(const std::string& dir);
+
+// For `run` and `replay --rules DIR`: when *rules_dir is a rule package, opens it, points
+// *rules_dir at its rule sources and *endgame at its dialect; nullptr when it is not a package.
+// Errors: a package that does not verify (DATA_LOSS, INVALID_ARGUMENT from OpenRulePackage...),
+// or FAILED_PRECONDITION when `predicate_runtime` is not native (a package brings its own).
+absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenPackageIfAny(
+    std::optional<std::string>* rules_dir, bool* endgame, std::string_view predicate_runtime);
 
 }  // namespace kestrel::cli

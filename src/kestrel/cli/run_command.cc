@@ -189,24 +189,15 @@ int Run(const RunOptions& options) {
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
   // A rule package (rule_package.h) brings its rule sources and compiled predicates.
-  std::unique_ptr<OpenedPackage> package;
   std::optional<std::string> rules_dir = options.rules_dir;
   bool rules_endgame = endgame;
-  if (rules_dir && IsRulePackage(*rules_dir)) {
-    auto opened = OpenRulePackage(*rules_dir);
-    if (!opened.ok()) {
-      spdlog::error("{}", base::Message(opened.status()));
-      return kExitFailure;
-    }
-    package = std::move(*opened);
-    rules_dir = package->rules_dir();
-    rules_endgame = package->dialect() == "endgame";
-    if (options.predicate_runtime != "native") {
-      spdlog::error("--predicate-runtime: the rule package brings its own predicates (target {})",
-                    package->target());
-      return kExitUsage;
-    }
+  auto opened = OpenPackageIfAny(&rules_dir, &rules_endgame, options.predicate_runtime);
+  if (!opened.ok()) {
+    spdlog::error("{}", base::Message(opened.status()));
+    return opened.status().code() == absl::StatusCode::kFailedPrecondition ? kExitUsage
+                                                                           : kExitFailure;
   }
+  std::unique_ptr<OpenedPackage> package = std::move(*opened);
   // Predicate and function runtimes are per thread: one for this thread (workers 1) and one
   // for each bus worker. `new_runtime` makes another (a package's after Bind(); nullptr when
   // predicates are evaluated natively).
