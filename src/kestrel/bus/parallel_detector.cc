@@ -343,14 +343,12 @@ void ParallelDetector::RunMerger() {
       pending.pop();
       on_match_(t.rule, *t.match);
     }
-    if (pending.empty() || pending.top().seq >= low) {
-      // Everything before `low` is delivered (Reload() waits for this).
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        delivered_ = std::max(delivered_, low);
-      }
-      reload_cv_.notify_all();
+    {
+      // Everything before `low` is delivered now (Reload() waits for this).
+      std::lock_guard<std::mutex> lock(mu_);
+      delivered_ = std::max(delivered_, low);
     }
+    reload_cv_.notify_all();
     stalled_.store(!pending.empty(), std::memory_order_seq_cst);
     if (low == std::numeric_limits<uint64_t>::max()) return;  // every worker has ended
   }
