@@ -80,8 +80,7 @@ absl::StatusOr<std::unique_ptr<WasmFunctions>> WasmFunctions::Load(
           fmt::format("{}: {}", name, base::Message(result.status())));
     int handle = out->instance_->FindExport("kestrel_fn_" + f.name, *params, *result, &error);
     if (handle < 0) {
-      return absl::InvalidArgumentError(
-          fmt::format("{}: function {} (declared {}): {}", name, f.name, f.name, error));
+      return absl::InvalidArgumentError(fmt::format("{}: function {}: {}", name, f.name, error));
     }
     for (eql::IrType t : f.params) strings |= t == eql::IrType::kString;
     out->functions_.push_back({f, handle});
