@@ -2,6 +2,7 @@
 // during an outage, in-order redelivery after it, the spool cap's exact drop count and its
 // notice, partial batches, and a spool left for the next process.
 #include "kestrel/actions/delivery.h"
+#include "kestrel/actions/sink_test_util.h"
 
 #include <unistd.h>
 
@@ -16,6 +17,7 @@ namespace kestrel::actions {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::WaitFor;
 
 // Accepts messages while `up`; with `partial`, takes only the first message of a batch and
 // fails the rest.
@@ -72,16 +74,6 @@ DeliveryOptions Options(const std::string& name) {
   o.backoff_initial = 10ms;
   o.backoff_max = 50ms;
   return o;
-}
-
-template <typename F>
-bool WaitFor(F f, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
 }
 
 TEST(SinkPipeline, DeliversInOrder) {

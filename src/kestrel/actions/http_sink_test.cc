@@ -17,21 +17,12 @@ namespace kestrel::actions {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::WaitFor;
 
 SinkMessage Msg(int n) {
   SinkMessage m;
   m.body = "{\"n\":" + std::to_string(n) + "}";
   return m;
-}
-
-template <typename F>
-bool WaitFor(F f, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 // A webhook receiver: records each request's body and Authorization header.
@@ -187,11 +178,8 @@ void RunOutage(std::chrono::milliseconds outage, size_t batch) {
   ASSERT_TRUE(p.ok());
   int n = 0;
   auto send_for = [&](std::chrono::milliseconds t) {
-    auto end = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < end) {
-      ASSERT_TRUE((*p)->Offer(Msg(n++)));
-      std::this_thread::sleep_for(10ms);
-    }
+    ASSERT_TRUE(testing::OfferFor(
+        **p, [](int i) { return Msg(i); }, &n, t, 10ms));
   };
   send_for(500ms);
   r->Stop();  // the webhook goes away

@@ -19,6 +19,7 @@ namespace kestrel::actions {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::WaitFor;
 
 SinkMessage Msg(int n, std::string host = "web-1") {
   SinkMessage m;
@@ -84,16 +85,6 @@ class MockCluster {
   rd_kafka_mock_cluster_t* cluster_;
 };
 
-template <typename F>
-bool WaitFor(F f, std::chrono::milliseconds limit = 20s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // Messages of one host go to one partition (key = host), in order.
 TEST(KafkaSink, KeyedByHostInOrder) {
   MockCluster cluster;
@@ -147,11 +138,8 @@ TEST(KafkaSink, BrokerOutageGoesThroughTheSpool) {
   ASSERT_TRUE(p.ok());
   int n = 0;
   auto send_for = [&](std::chrono::milliseconds t) {
-    auto end = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < end) {
-      ASSERT_TRUE((*p)->Offer(Msg(n++)));
-      std::this_thread::sleep_for(10ms);
-    }
+    ASSERT_TRUE(testing::OfferFor(
+        **p, [](int i) { return Msg(i); }, &n, t, 10ms));
   };
   send_for(300ms);
   cluster.Down();

@@ -1,6 +1,7 @@
 // Test helpers for the sink tests: a syslog listener (UDP, TCP with octet counting, unix
 // datagram) that can be stopped and restarted on the same address, a self-signed TLS
-// certificate, and the outage check (every message arrived, in order, duplicates allowed).
+// certificate, the outage check (every message arrived, in order, duplicates allowed), and
+// polling helpers shared by the delivery and sink tests.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "kestrel/actions/delivery.h"
 
 namespace kestrel::actions::testing {
 
@@ -44,5 +47,29 @@ bool MakeSelfSignedCert(const std::string& cert_path, const std::string& key_pat
 std::string CheckInOrderAtLeastOnce(const std::vector<std::string>& bodies, int expected);
 
 std::string TempDir(const std::string& name);
+
+// Polls `done` every 2 ms until it holds (true) or `limit` has passed (false).
+template <typename F>
+bool WaitFor(F done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// Offers make(*n), make(*n + 1), ... to `pipeline`, one every `every`, for `duration` (an alert
+// stream during an outage); false as soon as one is refused.
+template <typename Make>
+bool OfferFor(SinkPipeline& pipeline, Make make, int* n, std::chrono::milliseconds duration,
+              std::chrono::milliseconds every) {
+  auto end = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < end) {
+    if (!pipeline.Offer(make((*n)++))) return false;
+    std::this_thread::sleep_for(every);
+  }
+  return true;
+}
 
 }  // namespace kestrel::actions::testing

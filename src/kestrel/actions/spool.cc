@@ -39,9 +39,12 @@ absl::Status Errno(std::string_view what, const std::string& path) {
       fmt::format("spool '{}': {}: {}", path, what, std::strerror(errno)));
 }
 
-bool PreadAll(int fd, char* buf, size_t n, uint64_t off) {
+// pread/pwrite of all `n` bytes at `off`, through EINTR and short transfers; false on an error
+// or end of file.
+template <typename Buf, typename Io>
+bool TransferAll(Io io, int fd, Buf* buf, size_t n, uint64_t off) {
   while (n > 0) {
-    ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(off));
+    ssize_t r = io(fd, buf, n, static_cast<off_t>(off));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return false;
     buf += r;
@@ -51,16 +54,12 @@ bool PreadAll(int fd, char* buf, size_t n, uint64_t off) {
   return true;
 }
 
+bool PreadAll(int fd, char* buf, size_t n, uint64_t off) {
+  return TransferAll(::pread, fd, buf, n, off);
+}
+
 bool PwriteAll(int fd, const char* buf, size_t n, uint64_t off) {
-  while (n > 0) {
-    ssize_t r = ::pwrite(fd, buf, n, static_cast<off_t>(off));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    buf += r;
-    n -= static_cast<size_t>(r);
-    off += static_cast<uint64_t>(r);
-  }
-  return true;
+  return TransferAll(::pwrite, fd, buf, n, off);
 }
 
 // Decodes a record body; false if malformed.

@@ -15,6 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::SyslogServer;
+using testing::WaitFor;
 
 SinkMessage Msg(int n, uint8_t severity = 2) {
   SinkMessage m;
@@ -24,16 +25,6 @@ SinkMessage Msg(int n, uint8_t severity = 2) {
   m.time_ns = 1735732830400123456;
   m.body = "{\"n\":" + std::to_string(n) + "}";
   return m;
-}
-
-template <typename F>
-bool WaitFor(F f, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 TEST(SyslogSink, FormatsRfc5424) {
@@ -123,11 +114,8 @@ TEST(SyslogSink, TcpOutageLosesNothing) {
   ASSERT_TRUE(p.ok());
   int n = 0;
   auto send_for = [&](std::chrono::milliseconds t) {
-    auto end = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < end) {
-      ASSERT_TRUE((*p)->Offer(Msg(n++)));
-      std::this_thread::sleep_for(5ms);
-    }
+    ASSERT_TRUE(testing::OfferFor(
+        **p, [](int i) { return Msg(i); }, &n, t, 5ms));
   };
   send_for(300ms);
   server.Stop();
