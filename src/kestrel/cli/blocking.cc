@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "kestrel/actions/blocking/exact_paths.h"
 #include "kestrel/actions/blocking/guard.h"
 #include "kestrel/base/status.h"
 #include "kestrel/cli/detection.h"
@@ -80,49 +81,12 @@ absl::StatusOr<blocking::EnforceMode> RunEnforceMode(const RunOptions& options, 
   return *mode;
 }
 
-namespace {
-
-bool IsExecutableField(const eql::IrNode& n) {
-  return n.op == eql::IrOp::kField && !n.index &&
-         n.field == schema::ecs::Field("process.executable");
-}
-
-// Appends the paths `node` pins process.executable to, or returns false.
-bool ExactExecutables(const eql::IrNode& n, std::vector<std::string>* out) {
-  if (n.case_insensitive) return false;
-  if (n.op == eql::IrOp::kCompare && n.compare == eql::CompareOp::kEq && n.children.size() == 2) {
-    const eql::IrNode* field = n.children[0].get();
-    const eql::IrNode* value = n.children[1].get();
-    if (!IsExecutableField(*field)) std::swap(field, value);
-    if (!IsExecutableField(*field) || value->op != eql::IrOp::kConst ||
-        value->value.kind() != event::ValueKind::kString) {
-      return false;
-    }
-    out->emplace_back(value->value.as_string());
-    return true;
-  }
-  if (n.op == eql::IrOp::kIn && !n.negated && n.children.size() == 1 &&
-      IsExecutableField(*n.children[0])) {
-    for (const event::Value& v : n.set) {
-      if (v.kind() != event::ValueKind::kString) return false;
-      out->emplace_back(v.as_string());
-    }
-    return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 std::vector<std::string> KillAtExecPaths(const std::vector<const rules::CompiledRule*>& active) {
   std::vector<std::string> paths;
   for (const rules::CompiledRule* rule : active) {
     if (rule->spec.action != rules::RuleAction::kKill) continue;
-    const eql::IrProgram& p = *rule->program;
-    if (p.kind != eql::QueryKind::kEvent || p.stages.size() != 1 || !p.stages[0].category) continue;
-    std::vector<std::string> these;
-    if (ExactExecutables(*p.stages[0].predicate, &these)) {
-      paths.insert(paths.end(), these.begin(), these.end());
+    if (auto these = blocking::ExactPaths(*rule->program, blocking::ExactField::kExecutable)) {
+      paths.insert(paths.end(), these->begin(), these->end());
     }
   }
   return paths;

@@ -16,6 +16,9 @@
 
 #ifdef KESTREL_HAVE_EBPF
 #include <bpf/libbpf.h>
+
+#include "kestrel/actions/blocking/lsm_guard.h"
+#include "kestrel/base/status.h"
 #endif
 
 namespace kestrel::cli {
@@ -23,7 +26,7 @@ namespace {
 
 bool Readable(const char* path) { return ::access(path, R_OK) == 0; }
 
-std::string ReadFirstLine(const char* path) {
+[[maybe_unused]] std::string ReadFirstLine(const char* path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
@@ -101,12 +104,23 @@ std::vector<Probe> RunProbes() {
   out.push_back(
       {"kprobes", kprobe_pmu,
        kprobe_pmu ? "kprobe PMU present" : "no kprobe PMU (CONFIG_KPROBES off): not used"});
+#ifdef KESTREL_HAVE_EBPF
+  // Loads and attaches the real programs (then detaches them): the LSM list alone does not say
+  // whether this kernel runs them (this kind of machine lists bpf and refuses them, EPERM).
+  absl::Status lsm_probe = actions::blocking::ProbeBpfLsm();
+  out.push_back({"BPF LSM", lsm_probe.ok(),
+                 lsm_probe.ok()
+                     ? fmt::format("programs load and attach (active LSMs: {}): exact-path block "
+                                   "rules are denied in the kernel",
+                                   actions::blocking::ActiveLsmList())
+                     : fmt::format("{} — blocking uses fanotify", base::Message(lsm_probe))});
+#else
   std::string lsm = ReadFirstLine("/sys/kernel/security/lsm");
-  bool bpf_lsm = lsm.find("bpf") != std::string::npos;
-  out.push_back({"BPF LSM", bpf_lsm,
-                 bpf_lsm ? fmt::format("active ({})", lsm)
-                         : fmt::format("not in the active LSM list '{}': no LSM-based blocking",
-                                       lsm.empty() ? "unreadable" : lsm)});
+  out.push_back({"BPF LSM", false,
+                 fmt::format("not probed: this build has no eBPF (KESTREL_EBPF=OFF); active LSMs "
+                             "'{}'",
+                             lsm.empty() ? "unreadable" : lsm)});
+#endif
   bool tracefs = std::filesystem::exists("/sys/kernel/tracing/events");
   out.push_back({"tracefs", tracefs,
                  tracefs
@@ -157,6 +171,8 @@ int DoctorCommand() {
                   : "no; use --source ndjson:FILE or kestrel replay LOG");
   fmt::print("  deny exec/open (fanotify):       {}\n",
              ok("fanotify permission events") ? "yes" : "no");
+  fmt::print("  deny exec/open in the kernel:    {}\n",
+             ok("BPF LSM") ? "yes (BPF LSM, exact-path block rules)" : "no (BPF LSM refused)");
   fmt::print("  kill at exec (bpf_send_signal):  {}\n", ok("bpf_send_signal") ? "yes" : "no");
   fmt::print("  replay, rules, offline analysis: yes\n");
   return 0;

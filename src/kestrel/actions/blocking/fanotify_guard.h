@@ -69,17 +69,6 @@ struct GuardCounters {
   std::atomic<uint64_t> feed_drops{0};  // stream events dropped: the feed queue was full
 };
 
-// A verdict worth an alert (everything but a plain allow), as the reporter hands it over.
-struct Verdict {
-  VerdictAction action = VerdictAction::kAllow;
-  AccessKind kind = AccessKind::kExec;
-  int32_t pid = 0;
-  std::string path;
-  int64_t time_ns = 0;
-  std::optional<GuardMatch> match;  // the rule and evidence (deny, would-deny)
-  int64_t latency_ns = 0;           // from read to answer
-};
-
 // OK when this kernel lets this process hold execs with fanotify permission events; otherwise
 // the reason (no CAP_SYS_ADMIN, fanotify or FAN_OPEN_EXEC_PERM not configured, ...).
 absl::Status ProbeFanotifyPermissionEvents();

@@ -103,6 +103,18 @@ struct GuardMatch {
   std::string entity_key;
 };
 
+// A verdict worth an alert (everything but a plain allow), as a guard's reporter hands it over
+// (FanotifyGuard, LsmGuard).
+struct Verdict {
+  VerdictAction action = VerdictAction::kAllow;
+  AccessKind kind = AccessKind::kExec;
+  int32_t pid = 0;
+  std::string path;
+  int64_t time_ns = 0;
+  std::optional<GuardMatch> match;  // the rule and evidence (deny, would-deny)
+  int64_t latency_ns = 0;           // from read to answer (0 when decided in the kernel)
+};
+
 class GuardEvaluator {
  public:
   // Errors: a program the streaming engine refuses.

@@ -1,0 +1,510 @@
+// The BPF-LSM guard (lsm_guard.h). Two halves:
+//   LsmGuardFakeTest: map filling (stat -> the kernel's (dev, ino)), Rearm, allow-list, mode and
+//     decision reports through a fake kernel side (sources::LsmMaps): runs everywhere.
+//   LsmGuardKernelTest: the kernel's programs on a tmpfs of its own, in a private mount
+//     namespace (never `/`): deny exec and open, dry run, allow-listed pid, Rearm. Skipped with
+//     the probe's reason where the kernel refuses BPF-LSM programs (this kind of machine: EPERM
+//     at load). ProbeReportsWhy runs everywhere.
+#include "kestrel/actions/blocking/lsm_guard.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace kestrel::actions::blocking {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using sources::LsmTable;
+
+// ---- the fake kernel side ----
+
+struct FakeState {
+  std::mutex mu;
+  std::map<std::pair<uint32_t, uint64_t>, uint32_t> maps[2];  // [LsmTable] (dev, ino) -> rule
+  std::vector<std::string> log;                               // "put exec R", "remove open", ...
+  std::vector<uint32_t> allowed;
+  bool enforce = false;
+  bool attached = false;
+  bool detached = false;
+  size_t capacity = 4096;
+  std::deque<kestrel_lsm_decision> pending;
+  uint64_t lost = 0;
+};
+
+class FakeMaps final : public sources::LsmMaps {
+ public:
+  explicit FakeMaps(FakeState* state) : s_(state) {}
+  absl::Status Put(LsmTable table, const kestrel_lsm_key& key, uint32_t rule) override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    auto& map = s_->maps[static_cast<size_t>(table)];
+    auto k = std::make_pair(key.dev, key.ino);
+    if (!map.contains(k) && map.size() >= s_->capacity) {
+      return absl::ResourceExhaustedError("the BPF LSM deny map is full");
+    }
+    map[k] = rule;
+    s_->log.push_back(fmt::format("put {} {}", Name(table), rule));
+    return absl::OkStatus();
+  }
+  absl::Status Remove(LsmTable table, const kestrel_lsm_key& key) override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    auto& map = s_->maps[static_cast<size_t>(table)];
+    auto it = map.find({key.dev, key.ino});
+    s_->log.push_back(
+        fmt::format("remove {} {}", Name(table), it == map.end() ? -1 : int(it->second)));
+    if (it != map.end()) map.erase(it);
+    return absl::OkStatus();
+  }
+  absl::Status AllowTgid(uint32_t tgid) override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->allowed.push_back(tgid);
+    return absl::OkStatus();
+  }
+  absl::Status SetEnforce(bool enforce) override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->enforce = enforce;
+    return absl::OkStatus();
+  }
+  absl::Status Attach() override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->attached = true;
+    return absl::OkStatus();
+  }
+  void Detach() override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->detached = true;
+  }
+  size_t Drain(const std::function<void(const kestrel_lsm_decision&)>& fn) override {
+    std::deque<kestrel_lsm_decision> taken;
+    {
+      std::lock_guard<std::mutex> lock(s_->mu);
+      taken.swap(s_->pending);
+    }
+    for (const kestrel_lsm_decision& d : taken) fn(d);
+    return taken.size();
+  }
+  uint64_t Lost() override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    return s_->lost;
+  }
+
+ private:
+  static const char* Name(LsmTable t) { return t == LsmTable::kExec ? "exec" : "open"; }
+  FakeState* s_;
+};
+
+std::pair<uint32_t, uint64_t> KernelKey(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return {(::major(st.st_dev) << 20) | ::minor(st.st_dev), st.st_ino};
+}
+
+std::string Str(const event::Event& e, schema::FieldId field) {
+  const event::Value* v = e.Find(field);
+  return v != nullptr && v->kind() == event::ValueKind::kString ? std::string(v->as_string()) : "";
+}
+
+class LsmGuardFakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kestrel-lsm-fake.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    for (const char* name : {"prog", "other", "secret.txt"}) {
+      std::ofstream out(dir_ + "/" + name);
+      out << name;
+    }
+  }
+  void TearDown() override {
+    guard_.reset();
+    fs::remove_all(dir_);
+  }
+  std::string P(const char* name) const { return dir_ + "/" + name; }
+
+  void Start(EnforceMode mode, std::vector<RulePath> exec, std::vector<RulePath> open,
+             std::vector<int32_t> allow = {}, int poll_ms = 1) {
+    auto started = LsmGuard::StartWith(
+        std::make_unique<FakeMaps>(&state_), schema_, mode, std::move(exec), std::move(open),
+        std::move(allow),
+        [this](Verdict& v) {
+          std::lock_guard<std::mutex> lock(mu_);
+          verdicts_.push_back(std::move(v));
+        },
+        poll_ms);
+    ASSERT_TRUE(started.ok()) << started.status();
+    guard_ = std::move(*started);
+  }
+  void Decide(uint8_t hook, const std::string& path, uint32_t rule, bool denied) {
+    auto [dev, ino] = KernelKey(path);
+    kestrel_lsm_decision d{};
+    d.boot_ns = 1'000;
+    d.ino = ino;
+    d.dev = dev;
+    d.pid = d.tgid = static_cast<uint32_t>(::getpid());
+    d.rule = rule;
+    d.hook = hook;
+    d.denied = denied ? 1 : 0;
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.pending.push_back(d);
+  }
+  std::vector<Verdict> WaitVerdicts(size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (verdicts_.size() >= n) return std::move(verdicts_);
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(verdicts_);
+  }
+
+  schema::Schema schema_;
+  std::string dir_;
+  FakeState state_;
+  std::unique_ptr<LsmGuard> guard_;
+  std::mutex mu_;
+  std::vector<Verdict> verdicts_;
+};
+
+TEST_F(LsmGuardFakeTest, StartFillsTheMapsWithTheKernelsDeviceAndInode) {
+  Start(EnforceMode::kOn, {{P("prog"), 0}, {P("missing"), 1}}, {{P("secret.txt"), 2}}, {4242});
+  std::lock_guard<std::mutex> lock(state_.mu);
+  EXPECT_EQ(state_.maps[0],
+            (std::map<std::pair<uint32_t, uint64_t>, uint32_t>{{KernelKey(P("prog")), 0}}));
+  EXPECT_EQ(state_.maps[1],
+            (std::map<std::pair<uint32_t, uint64_t>, uint32_t>{{KernelKey(P("secret.txt")), 2}}));
+  EXPECT_TRUE(state_.enforce);
+  EXPECT_TRUE(state_.attached);
+  std::vector<uint32_t> allowed = state_.allowed;
+  std::sort(allowed.begin(), allowed.end());
+  std::vector<uint32_t> want = {1, 4242, static_cast<uint32_t>(::getpid())};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(allowed, want);
+  ASSERT_EQ(guard_->unarmed().size(), 1u);
+  EXPECT_EQ(guard_->unarmed()[0].file, (RulePath{P("missing"), 1}));
+  EXPECT_EQ(guard_->unarmed()[0].reason, "No such file or directory");
+  EXPECT_EQ(guard_->UnarmedRules(), std::vector<size_t>{1});
+  EXPECT_EQ(guard_->counters().armed_exec.load(), 1u);
+  EXPECT_EQ(guard_->counters().armed_open.load(), 1u);
+}
+
+TEST_F(LsmGuardFakeTest, DevicesAreEncodedAsTheKernelsDevT) {
+  // A device with a minor above 255 tells the kernel encoding (MAJOR << 20 | MINOR) apart from
+  // glibc's st_dev (which splits the minor around the major).
+  dev_t user = ::makedev(8, 300);
+  EXPECT_NE(static_cast<uint32_t>(user), (8u << 20) | 300u);
+  Start(EnforceMode::kDryRun, {{P("prog"), 0}}, {});
+  struct stat st {};
+  ASSERT_EQ(::stat(P("prog").c_str(), &st), 0);
+  std::lock_guard<std::mutex> lock(state_.mu);
+  ASSERT_EQ(state_.maps[0].size(), 1u);
+  EXPECT_EQ(state_.maps[0].begin()->first.first, (::major(st.st_dev) << 20) | ::minor(st.st_dev));
+  EXPECT_EQ(state_.maps[0].begin()->first.second, st.st_ino);
+  EXPECT_FALSE(state_.enforce);  // dry run
+}
+
+TEST_F(LsmGuardFakeTest, AFileNamedTwiceKeepsItsFirstRule) {
+  Start(EnforceMode::kOn, {{P("prog"), 3}, {P("prog"), 5}}, {});
+  std::lock_guard<std::mutex> lock(state_.mu);
+  ASSERT_EQ(state_.maps[0].size(), 1u);
+  EXPECT_EQ(state_.maps[0].begin()->second, 3u);
+}
+
+TEST_F(LsmGuardFakeTest, OffIsNotAMode) {
+  auto started = LsmGuard::StartWith(std::make_unique<FakeMaps>(&state_), schema_,
+                                     EnforceMode::kOff, {}, {}, {}, [](Verdict&) {});
+  EXPECT_FALSE(started.ok());
+  EXPECT_FALSE(state_.attached);
+}
+
+TEST_F(LsmGuardFakeTest, DecisionsBecomeVerdictsWithTheRuleAndAnEvidenceEvent) {
+  Start(EnforceMode::kOn, {{P("prog"), 7}}, {{P("secret.txt"), 9}});
+  Decide(KESTREL_LSM_EXEC, P("prog"), 7, true);
+  Decide(KESTREL_LSM_OPEN, P("secret.txt"), 9, true);
+  Decide(KESTREL_LSM_MMAP, P("prog"), 7, true);
+  std::vector<Verdict> v = WaitVerdicts(3);
+  ASSERT_EQ(v.size(), 3u);
+
+  EXPECT_EQ(v[0].action, VerdictAction::kDeny);
+  EXPECT_EQ(v[0].kind, AccessKind::kExec);
+  EXPECT_EQ(v[0].path, P("prog"));
+  EXPECT_EQ(v[0].pid, ::getpid());
+  EXPECT_GT(v[0].time_ns, int64_t{1'000'000'000} * 1'600'000'000);  // a wall-clock time
+  ASSERT_TRUE(v[0].match.has_value());
+  EXPECT_EQ(v[0].match->rule_id, 7u);
+  ASSERT_EQ(v[0].match->events.size(), 1u);
+  const event::Event& exec = *v[0].match->events[0];
+  EXPECT_EQ(Str(exec, schema::ecs::Field("event.action")), "exec");
+  EXPECT_EQ(Str(exec, schema::ecs::Field("process.executable")), P("prog"));
+
+  EXPECT_EQ(v[1].kind, AccessKind::kOpen);
+  EXPECT_EQ(v[1].path, P("secret.txt"));
+  ASSERT_TRUE(v[1].match.has_value());
+  EXPECT_EQ(v[1].match->rule_id, 9u);
+  const event::Event& open = *v[1].match->events[0];
+  EXPECT_EQ(Str(open, schema::ecs::Field("event.action")), "open");
+  EXPECT_EQ(Str(open, schema::ecs::Field("file.path")), P("secret.txt"));
+  EXPECT_EQ(Str(open, schema::ecs::Field("process.executable")),
+            fs::read_symlink("/proc/self/exe").string());
+
+  // The loader bypass (an executable mapping) is reported as the exec it stands for.
+  EXPECT_EQ(v[2].kind, AccessKind::kExec);
+  EXPECT_EQ(v[2].path, P("prog"));
+  EXPECT_EQ(guard_->counters().denied.load(), 3u);
+}
+
+TEST_F(LsmGuardFakeTest, DryRunDecisionsAreWouldDeny) {
+  Start(EnforceMode::kDryRun, {{P("prog"), 0}}, {});
+  Decide(KESTREL_LSM_EXEC, P("prog"), 0, false);
+  std::vector<Verdict> v = WaitVerdicts(1);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].action, VerdictAction::kWouldDeny);
+  EXPECT_EQ(guard_->counters().would_deny.load(), 1u);
+  EXPECT_EQ(guard_->counters().denied.load(), 0u);
+}
+
+TEST_F(LsmGuardFakeTest, RearmAddsNewFilesBeforeRemovingStaleOnes) {
+  Start(EnforceMode::kOn, {{P("prog"), 0}}, {{P("secret.txt"), 1}});
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.log.clear();
+  }
+  ASSERT_TRUE(guard_->Rearm({{P("other"), 2}, {P("prog"), 4}}, {}).ok());
+  std::lock_guard<std::mutex> lock(state_.mu);
+  EXPECT_EQ(state_.log, (std::vector<std::string>{"put exec 4", "put exec 2", "remove open 1"}))
+      << "prog stays denied (its rule renumbered), other is added, secret.txt removed";
+  EXPECT_EQ(state_.maps[0].size(), 2u);
+  EXPECT_EQ(state_.maps[0].at(KernelKey(P("prog"))), 4u);
+  EXPECT_TRUE(state_.maps[1].empty());
+  EXPECT_EQ(guard_->counters().armed_exec.load(), 2u);
+  EXPECT_EQ(guard_->counters().armed_open.load(), 0u);
+}
+
+TEST_F(LsmGuardFakeTest, ADecisionRecordedBeforeRearmKeepsItsPath) {
+  Start(EnforceMode::kOn, {}, {{P("secret.txt"), 1}}, {}, /*poll_ms=*/60'000);
+  ASSERT_TRUE(guard_->Rearm({}, {}).ok());
+  Decide(KESTREL_LSM_OPEN, P("secret.txt"), 1, true);  // recorded just before the removal
+  guard_->Stop();                                      // the last drain reports it
+  std::vector<Verdict> v = WaitVerdicts(1);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].path, P("secret.txt"));
+}
+
+TEST_F(LsmGuardFakeTest, AFullMapLeavesThePathUnarmed) {
+  state_.capacity = 1;
+  Start(EnforceMode::kOn, {{P("prog"), 0}, {P("other"), 1}}, {});
+  ASSERT_EQ(guard_->unarmed().size(), 1u);
+  EXPECT_EQ(guard_->unarmed()[0].reason, "the BPF LSM deny map is full");
+  EXPECT_EQ(guard_->counters().armed_exec.load(), 1u);
+  std::lock_guard<std::mutex> lock(state_.mu);
+  EXPECT_EQ(state_.maps[0].size(), 1u);
+}
+
+TEST_F(LsmGuardFakeTest, StopDetachesThenReportsWhatIsQueued) {
+  Start(EnforceMode::kOn, {{P("prog"), 0}}, {}, {}, /*poll_ms=*/60'000);
+  std::this_thread::sleep_for(20ms);  // the first drain has run
+  Decide(KESTREL_LSM_EXEC, P("prog"), 0, true);
+  state_.lost = 3;
+  guard_->Stop();
+  EXPECT_TRUE(state_.detached);
+  EXPECT_EQ(WaitVerdicts(1).size(), 1u);
+  EXPECT_EQ(guard_->counters().lost.load(), 3u);
+  guard_->Stop();  // idempotent
+}
+
+// ---- the kernel ----
+
+TEST(LsmProbeTest, ProbeReportsWhy) {
+  absl::Status probe = ProbeBpfLsm();
+  std::string lsm = ActiveLsmList();
+  std::cout << "active LSMs: '" << lsm << "'; BPF LSM probe: "
+            << (probe.ok() ? "programs load and attach" : std::string(probe.message())) << "\n";
+  if (probe.ok()) return;
+  EXPECT_EQ(probe.code(), absl::StatusCode::kFailedPrecondition);
+  std::string why(probe.message());
+  bool listed = lsm == "bpf" || lsm.starts_with("bpf,") || lsm.ends_with(",bpf") ||
+                lsm.find(",bpf,") != std::string::npos;
+  if (!lsm.empty() && !listed) {
+    EXPECT_TRUE(why.starts_with("bpf not in the active LSM list '" + lsm + "'")) << why;
+  } else {
+    EXPECT_TRUE(why.starts_with("BPF LSM program refused at")) << why;
+    if (::geteuid() == 0 && listed) {
+      EXPECT_NE(why.find("bpf is in the active LSM list '" + lsm + "'"), std::string::npos) << why;
+    }
+  }
+}
+
+// In a forked child: drop the fds inherited from the test.
+void CloseInherited() { ::close_range(3, ~0U, 0); }
+
+int Wait(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 300 + WTERMSIG(status);
+}
+
+// Exit status of a child that execs `path` (200 + errno when the exec failed).
+int ExecInChild(const std::string& path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    CloseInherited();
+    char* argv[] = {const_cast<char*>(path.c_str()), nullptr};
+    ::execv(argv[0], argv);
+    ::_exit(200 + errno);
+  }
+  return Wait(pid);
+}
+
+// 0 when a child process can open `path` for reading, else the errno.
+int OpenInChild(const std::string& path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    CloseInherited();
+    int fd = ::open(path.c_str(), O_RDONLY);
+    ::_exit(fd >= 0 ? 0 : errno);
+  }
+  return Wait(pid);
+}
+
+class LsmGuardKernelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::unshare(CLONE_NEWNS) == 0) ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+  }
+  void SetUp() override {
+    if (absl::Status probe = ProbeBpfLsm(); !probe.ok()) {
+      GTEST_SKIP() << "BPF LSM unavailable: " << probe.message();
+    }
+    char tmpl[] = "/tmp/kestrel-lsm-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_EQ(::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=16m,mode=0755"), 0)
+        << "mount tmpfs: " << std::strerror(errno);
+    mounted_ = true;
+    for (const char* name : {"marker", "other"}) {
+      fs::copy_file("/bin/true", dir_ + "/" + name);
+      fs::permissions(dir_ + "/" + name, fs::perms(0755));
+    }
+    std::ofstream(dir_ + "/secret.txt") << "secret\n";
+    std::ofstream(dir_ + "/public.txt") << "public\n";
+  }
+  void TearDown() override {
+    guard_.reset();  // detaches
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+    if (!dir_.empty()) ::rmdir(dir_.c_str());
+  }
+  std::string P(const char* name) const { return dir_ + "/" + name; }
+
+  void Start(EnforceMode mode, std::vector<RulePath> exec, std::vector<RulePath> open,
+             std::vector<int32_t> allow = {}) {
+    auto started = LsmGuard::Start(schema_, mode, std::move(exec), std::move(open),
+                                   std::move(allow), [this](Verdict& v) {
+                                     std::lock_guard<std::mutex> lock(mu_);
+                                     verdicts_.push_back(std::move(v));
+                                   });
+    ASSERT_TRUE(started.ok()) << started.status();
+    guard_ = std::move(*started);
+    ASSERT_TRUE(guard_->unarmed().empty());
+  }
+  std::vector<Verdict> Verdicts() {
+    guard_->Stop();  // reports everything recorded
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(verdicts_);
+  }
+
+  schema::Schema schema_;
+  std::string dir_;
+  bool mounted_ = false;
+  std::unique_ptr<LsmGuard> guard_;
+  std::mutex mu_;
+  std::vector<Verdict> verdicts_;
+};
+
+TEST_F(LsmGuardKernelTest, DeniesExecAndOpenOfTheMarkedFilesOnly) {
+  Start(EnforceMode::kOn, {{P("marker"), 0}}, {{P("secret.txt"), 1}});
+  EXPECT_EQ(ExecInChild(P("marker")), 200 + EPERM);
+  EXPECT_EQ(ExecInChild(P("other")), 0);
+  EXPECT_EQ(OpenInChild(P("secret.txt")), EPERM);
+  EXPECT_EQ(OpenInChild(P("public.txt")), 0);
+  // The loader bypass: the dynamic loader maps the program instead of exec'ing it.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    CloseInherited();
+    std::string marker = P("marker");
+    char* argv[] = {const_cast<char*>("/lib64/ld-linux-x86-64.so.2"), marker.data(), nullptr};
+    ::execv(argv[0], argv);
+    ::_exit(100);
+  }
+  EXPECT_NE(Wait(pid), 0) << "the loader ran the blocked program";
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_GE(v.size(), 3u);
+  EXPECT_EQ(v[0].action, VerdictAction::kDeny);
+  EXPECT_EQ(v[0].kind, AccessKind::kExec);
+  EXPECT_EQ(v[0].path, P("marker"));
+  ASSERT_TRUE(v[0].match.has_value());
+  EXPECT_EQ(v[0].match->rule_id, 0u);
+  EXPECT_EQ(v[1].kind, AccessKind::kOpen);
+  EXPECT_EQ(v[1].path, P("secret.txt"));
+  EXPECT_EQ(v[1].match->rule_id, 1u);
+}
+
+TEST_F(LsmGuardKernelTest, DryRunAllowsAndReports) {
+  Start(EnforceMode::kDryRun, {{P("marker"), 0}}, {{P("secret.txt"), 1}});
+  EXPECT_EQ(ExecInChild(P("marker")), 0);
+  EXPECT_EQ(OpenInChild(P("secret.txt")), 0);
+  std::vector<Verdict> v = Verdicts();
+  ASSERT_GE(v.size(), 2u);
+  for (const Verdict& verdict : v) EXPECT_EQ(verdict.action, VerdictAction::kWouldDeny);
+  EXPECT_EQ(guard_->counters().denied.load(), 0u);
+}
+
+TEST_F(LsmGuardKernelTest, AnAllowListedProcessPasses) {
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  std::string marker = P("marker");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    char c;
+    (void)::read(go[0], &c, 1);
+    CloseInherited();
+    char* argv[] = {marker.data(), nullptr};
+    ::execv(argv[0], argv);
+    ::_exit(200 + errno);
+  }
+  ::close(go[0]);
+  Start(EnforceMode::kOn, {{marker, 0}}, {}, {pid});
+  ASSERT_EQ(::write(go[1], "x", 1), 1);
+  ::close(go[1]);
+  EXPECT_EQ(Wait(pid), 0);
+  EXPECT_EQ(ExecInChild(marker), 200 + EPERM);  // another process is still denied
+}
+
+TEST_F(LsmGuardKernelTest, RearmRemovesADenial) {
+  Start(EnforceMode::kOn, {{P("marker"), 0}}, {{P("secret.txt"), 1}});
+  EXPECT_EQ(ExecInChild(P("marker")), 200 + EPERM);
+  ASSERT_TRUE(guard_->Rearm({{P("other"), 2}}, {}).ok());
+  EXPECT_EQ(ExecInChild(P("marker")), 0);
+  EXPECT_EQ(OpenInChild(P("secret.txt")), 0);
+  EXPECT_EQ(ExecInChild(P("other")), 200 + EPERM);
+}
+
+}  // namespace
+}  // namespace kestrel::actions::blocking
