@@ -3,9 +3,10 @@
  * from kestrel.bpf.c, so a kernel that refuses LSM programs never affects collection.
  *
  *   lsm/bprm_check_security  an execve of a file in deny_exec_inodes fails with EPERM;
- *   lsm/mmap_file            so does mapping it executable (PROT_EXEC): the dynamic loader run
- *                            directly (`ld-linux-x86-64.so.2 /blocked/prog`) maps the program
- *                            instead of exec'ing it;
+ *   lsm/mmap_file            so does mapping it executable (PROT_EXEC) from another program:
+ *                            the dynamic loader run directly (`ld-linux-x86-64.so.2
+ *                            /blocked/prog`) maps the program instead of exec'ing it (the ELF
+ *                            loader mapping the program of an allowed exec is not judged again);
  *   lsm/file_open            an open of a file in deny_open_inodes fails with EPERM.
  *
  * Files are matched by (device, inode) as user space stat'ed them, never by name or comm.
@@ -27,6 +28,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
 #define PROT_EXEC 0x4
+
+#ifdef KESTREL_LSM_AS_RAW_TP
+/* The same code built as raw tracepoint programs, never attached (kestrel_lsm_raw_tp.bpf.o):
+ * where the kernel refuses LSM programs before verifying them, loading this object still runs
+ * the verifier over every instruction (sources/ebpf/lsm_program.h, VerifyLsmCode). */
+#define KESTREL_LSM_SEC(hook) SEC("raw_tp/" hook)
+#else
+#define KESTREL_LSM_SEC(hook) SEC("lsm/" hook)
+#endif
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -111,21 +121,26 @@ static __always_inline int judge(void* map, struct file* file, __u8 hook) {
   return deny ? -EPERM : 0;
 }
 
-SEC("lsm/bprm_check_security")
+KESTREL_LSM_SEC("bprm_check_security")
 int BPF_PROG(kestrel_lsm_exec, struct linux_binprm* bprm, int ret) {
   if (ret != 0) return ret;
   return judge(&deny_exec_inodes, BPF_CORE_READ(bprm, file), KESTREL_LSM_EXEC);
 }
 
-SEC("lsm/mmap_file")
+KESTREL_LSM_SEC("mmap_file")
 int BPF_PROG(kestrel_lsm_mmap, struct file* file, unsigned long reqprot, unsigned long prot,
              unsigned long flags, int ret) {
   if (ret != 0) return ret;
   if (!file || !(prot & PROT_EXEC)) return 0;
+  /* A process mapping its own executable: the kernel's ELF loader during an execve that
+   * bprm_check_security already judged (and recorded, in dry run). Not a second decision. */
+  struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+  struct inode* exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
+  if (exe && exe == BPF_CORE_READ(file, f_inode)) return 0;
   return judge(&deny_exec_inodes, file, KESTREL_LSM_MMAP);
 }
 
-SEC("lsm/file_open")
+KESTREL_LSM_SEC("file_open")
 int BPF_PROG(kestrel_lsm_open, struct file* file, int ret) {
   if (ret != 0) return ret;
   return judge(&deny_open_inodes, file, KESTREL_LSM_OPEN);

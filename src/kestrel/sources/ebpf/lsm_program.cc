@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "kestrel_lsm.skel.h"
+#include "kestrel_lsm_raw_tp.skel.h"
 
 namespace kestrel::sources {
 namespace {
@@ -25,11 +26,17 @@ std::mutex g_lsm_log_mu;
 std::string g_lsm_log;
 int CaptureLibbpf(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[1024];
-  int n = vsnprintf(buf, sizeof(buf), format, args);
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  std::string text(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(text.data(), text.size(), format, args);
+  text.pop_back();
   std::lock_guard<std::mutex> lock(g_lsm_log_mu);
-  g_lsm_log.append(buf, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1) : 0);
-  if (g_lsm_log.size() > 4096) g_lsm_log.erase(0, g_lsm_log.size() - 4096);
+  g_lsm_log += text;  // the verifier's log comes in one piece: keep its end, where the error is
+  if (g_lsm_log.size() > 8192) g_lsm_log.erase(0, g_lsm_log.size() - 8192);
   return 0;
 }
 
@@ -116,6 +123,29 @@ absl::StatusOr<std::unique_ptr<LsmProgram>> LsmProgram::Load() {
         fmt::format("BPF LSM decisions ring buffer: {}", std::strerror(errno)));
   }
   return std::unique_ptr<LsmProgram>(new LsmProgram(std::move(impl)));
+}
+
+absl::Status VerifyLsmCode() {
+  std::string log;
+  int err = 0;
+  {
+    static std::mutex load_mu;
+    std::lock_guard<std::mutex> lock(load_mu);
+    {
+      std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
+      g_lsm_log.clear();
+    }
+    libbpf_print_fn_t previous = libbpf_set_print(CaptureLibbpf);
+    kestrel_lsm_raw_tp_bpf* skel = kestrel_lsm_raw_tp_bpf__open();
+    err = skel == nullptr ? -errno : kestrel_lsm_raw_tp_bpf__load(skel);
+    kestrel_lsm_raw_tp_bpf__destroy(skel);
+    libbpf_set_print(previous);
+    std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
+    log.swap(g_lsm_log);
+  }
+  if (err == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(fmt::format("the BPF LSM code as raw tracepoints: {}\n{}",
+                                                   std::strerror(-err), Tail(log, 20)));
 }
 
 LsmProgram::LsmProgram(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

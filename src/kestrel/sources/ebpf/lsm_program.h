@@ -49,6 +49,11 @@ class LsmMaps {
   virtual uint64_t Lost() = 0;
 };
 
+// Loads (never attaches) the same programs built as raw tracepoints, so the kernel's verifier
+// checks their code where LSM programs are refused before verification (this kind of machine),
+// then frees them. OK, or the verifier's reason with the end of its log. For tests and CI.
+absl::Status VerifyLsmCode();
+
 class LsmProgram final : public LsmMaps {
  public:
   // Opens and loads the programs, not attached, in dry run, with empty maps. Errors
