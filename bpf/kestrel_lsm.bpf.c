@@ -83,7 +83,17 @@ static __always_inline void count(__u32 which) {
   if (v) *v += 1;
 }
 
-/* 0 to allow, -EPERM to deny `file` (hook `hook`) when it is in `map`. */
+/* -EPERM as the verifier can bound it: kernels that check an LSM program's return value (it must
+ * lie in [-MAX_ERRNO, 0]) and do not track the range of a negation (BPF_NEG) would refuse the
+ * `-(deny)` clang emits for `deny ? -EPERM : 0`. The volatile asm is not speculated out of its
+ * branch, so each exit moves a constant into r0. */
+static __always_inline int eperm(void) {
+  int rc;
+  asm volatile("%[rc] = -1" : [rc] "=r"(rc)); /* -EPERM */
+  return rc;
+}
+
+/* 1 to deny `file` (hook `hook`) when it is in `map` and enforcing, else 0. */
 static __always_inline int judge(void* map, struct file* file, __u8 hook) {
   struct kestrel_lsm_key k = {};
   struct inode* inode = BPF_CORE_READ(file, f_inode);
@@ -118,30 +128,32 @@ static __always_inline int judge(void* map, struct file* file, __u8 hook) {
   } else {
     count(KESTREL_LSM_CTR_DROPS);
   }
-  return deny ? -EPERM : 0;
+  return deny;
 }
 
 KESTREL_LSM_SEC("bprm_check_security")
 int BPF_PROG(kestrel_lsm_exec, struct linux_binprm* bprm, int ret) {
-  if (ret != 0) return ret;
-  return judge(&deny_exec_inodes, BPF_CORE_READ(bprm, file), KESTREL_LSM_EXEC);
+  /* ret: an earlier BPF program's verdict. The trampoline stops at the first non-zero one, so it
+   * is 0 here; should it not be, stay denied (with a constant the verifier can bound). */
+  if (ret != 0) return eperm();
+  return judge(&deny_exec_inodes, BPF_CORE_READ(bprm, file), KESTREL_LSM_EXEC) ? eperm() : 0;
 }
 
 KESTREL_LSM_SEC("mmap_file")
 int BPF_PROG(kestrel_lsm_mmap, struct file* file, unsigned long reqprot, unsigned long prot,
              unsigned long flags, int ret) {
-  if (ret != 0) return ret;
+  if (ret != 0) return eperm();
   if (!file || !(prot & PROT_EXEC)) return 0;
   /* A process mapping its own executable: the kernel's ELF loader during an execve that
    * bprm_check_security already judged (and recorded, in dry run). Not a second decision. */
   struct task_struct* task = (struct task_struct*)bpf_get_current_task();
   struct inode* exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
   if (exe && exe == BPF_CORE_READ(file, f_inode)) return 0;
-  return judge(&deny_exec_inodes, file, KESTREL_LSM_MMAP);
+  return judge(&deny_exec_inodes, file, KESTREL_LSM_MMAP) ? eperm() : 0;
 }
 
 KESTREL_LSM_SEC("file_open")
 int BPF_PROG(kestrel_lsm_open, struct file* file, int ret) {
-  if (ret != 0) return ret;
-  return judge(&deny_open_inodes, file, KESTREL_LSM_OPEN);
+  if (ret != 0) return eperm();
+  return judge(&deny_open_inodes, file, KESTREL_LSM_OPEN) ? eperm() : 0;
 }
