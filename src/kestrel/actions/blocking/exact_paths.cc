@@ -74,7 +74,7 @@ BlockRuleSplit SplitBlockRules(const std::vector<const rules::CompiledRule*>& ac
     } else if (auto files = ExactPaths(*rule.program, ExactField::kFilePath)) {
       for (std::string& path : *files) out.open.push_back(RulePath{std::move(path), i});
     } else {
-      out.general.push_back(i);
+      out.general.push_back(active[i]);
     }
   }
   return out;

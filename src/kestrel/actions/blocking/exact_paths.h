@@ -47,12 +47,13 @@ struct RulePath {
 // The active rules with action `block`, split by what can enforce them:
 //   exec: exact-executable block rules' files (deny their exec in the kernel);
 //   open: exact-file-path block rules' files (deny their open in the kernel);
-//   general: every other block rule (its index in `active`), for the user-space guard.
-// Rule indices are positions in `active`. Rules with another action are in none of the lists.
+//   general: every other block rule, in order, for the user-space (fanotify) guard.
+// RulePath::rule is the rule's position in `active`. Rules with another action are in none of
+// the lists. The pointers are `active`'s.
 struct BlockRuleSplit {
   std::vector<RulePath> exec;
   std::vector<RulePath> open;
-  std::vector<size_t> general;
+  std::vector<const rules::CompiledRule*> general;
 };
 BlockRuleSplit SplitBlockRules(const std::vector<const rules::CompiledRule*>& active);
 

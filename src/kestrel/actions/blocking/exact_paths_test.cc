@@ -153,7 +153,7 @@ TEST(ExactPathsTest, SplitBlockRulesByWhatCanEnforceThem) {
   BlockRuleSplit split = SplitBlockRules(active);
   EXPECT_EQ(split.exec, (std::vector<RulePath>{{"/opt/x", 0}, {"/opt/p", 6}, {"/opt/q", 6}}));
   EXPECT_EQ(split.open, (std::vector<RulePath>{{"/etc/a", 1}, {"/etc/b", 1}}));
-  EXPECT_EQ(split.general, (std::vector<size_t>{2, 5}));
+  EXPECT_EQ(split.general, (std::vector<const rules::CompiledRule*>{active[2], active[5]}));
 }
 
 }  // namespace

@@ -18,6 +18,16 @@
 // to `report` as a Verdict (deny / would-deny, the rule, an evidence event built like the
 // fanotify guard's from the record and /proc), off any access path: reporting never delays an
 // exec. Decisions the ring buffer could not hold are counted (counters().lost).
+// Wiring (kestrel run): split the active rules, start the LSM guard where the probe succeeds,
+// and give the fanotify guard the rest, including the rules with a path that was not armed:
+//   BlockRuleSplit split = SplitBlockRules(active);
+//   if (ProbeBpfLsm().ok() && (!split.exec.empty() || !split.open.empty())) {
+//     auto lsm = LsmGuard::Start(schema, mode, split.exec, split.open,
+//                                AllowList::ForThisProcess(paths).pids(), report);
+//     for (size_t i : (*lsm)->UnarmedRules()) split.general.push_back(active[i]);
+//   } else { every block rule goes to fanotify }
+// Verdicts name the rule by its position in `active` (match->rule_id). Files under the
+// allow-listed path prefixes (AllowList::AllowsPath) should be left out of split.exec/open.
 // Thread safety: Start/Rearm/Stop/unarmed from one thread; counters() from any.
 // Tested by lsm_guard_test.cc (map filling, reports and Rearm through a fake kernel side
 // everywhere; the kernel's programs only where the probe succeeds, else skipped with its

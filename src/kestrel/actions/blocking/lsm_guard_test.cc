@@ -322,7 +322,10 @@ TEST_F(LsmGuardFakeTest, StopDetachesThenReportsWhatIsQueued) {
   Start(EnforceMode::kOn, {{P("prog"), 0}}, {}, {}, /*poll_ms=*/60'000);
   std::this_thread::sleep_for(20ms);  // the first drain has run
   Decide(KESTREL_LSM_EXEC, P("prog"), 0, true);
-  state_.lost = 3;
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.lost = 3;
+  }
   guard_->Stop();
   EXPECT_TRUE(state_.detached);
   EXPECT_EQ(WaitVerdicts(1).size(), 1u);
