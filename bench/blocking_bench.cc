@@ -38,6 +38,7 @@ namespace blocking = kestrel::actions::blocking;
 struct Setup {
   std::string dir;
   std::string program;  // /bin/true copied to the marked tmpfs
+  std::string probe;    // exec_probe.cc's program copied there
   std::string file;     // a file on it
   std::string error;    // why the benchmark cannot run
 };
@@ -71,6 +72,9 @@ Setup& TheSetup() {
     s.file = s.dir + "/data.txt";
     fs::copy_file("/bin/true", s.program);
     fs::permissions(s.program, fs::perms(0755));
+    s.probe = s.dir + "/probe";
+    fs::copy_file(KESTREL_EXEC_PROBE, s.probe);
+    fs::permissions(s.probe, fs::perms(0755));
     std::ofstream(s.file) << "data\n";
     return s;
   }();
@@ -80,7 +84,8 @@ Setup& TheSetup() {
 class Guard {
  public:
   // loader_check false: FAN_OPEN_EXEC_PERM only for exec rules (no FAN_OPEN_PERM round trip).
-  Guard(const Setup& s, bool loader_check = true, bool open_rules = true) {
+  // allow_all: the marked directory is allow-listed (answered without judging).
+  Guard(const Setup& s, bool loader_check = true, bool open_rules = true, bool allow_all = false) {
     for (int i = 0; i < 50; ++i) {
       Add(fmt::format("process where process.executable == \"/opt/blocked/bin{}\"", i));
       if (open_rules) Add(fmt::format("file where file.path == \"/opt/blocked/secret{}.txt\"", i));
@@ -92,7 +97,8 @@ class Guard {
     blocking::FanotifyGuardOptions o;
     o.mode = blocking::EnforceMode::kOn;
     o.mark_path = s.dir;
-    o.allow = blocking::AllowList({1}, {});
+    o.allow = blocking::AllowList(
+        {1}, allow_all ? std::vector<std::string>{s.dir} : std::vector<std::string>{});
     o.loader_check = loader_check;
     auto started = blocking::FanotifyGuard::Start(std::move(o), std::move(evaluators), nullptr);
     if (started.ok()) guard_ = std::move(*started);
@@ -142,9 +148,53 @@ void ExecOnce(const std::string& program) {
   ::waitpid(pid, &status, 0);
 }
 
+// Nanoseconds from the execve() call to the probe's main (the exec alone: no fork, no wait).
+double ExecCallOnce(const std::string& probe) {
+  int fds[2];
+  if (::pipe(fds) != 0) return 0;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], 3);
+    ::close_range(4, ~0U, 0);  // not the guard's fanotify fd
+    char* argv[] = {const_cast<char*>(probe.c_str()), nullptr};
+    int64_t t0 = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (::write(3, &t0, sizeof t0) == sizeof t0) ::execv(argv[0], argv);
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  int64_t t[2] = {0, 0};
+  size_t got = 0;
+  while (got < sizeof t) {
+    ssize_t n = ::read(fds[0], reinterpret_cast<char*>(t) + got, sizeof t - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return got == sizeof t ? static_cast<double>(t[1] - t[0]) / 1e3 : 0;
+}
+
 void OpenOnce(const std::string& file) {
   int fd = ::open(file.c_str(), O_RDONLY);
   if (fd >= 0) ::close(fd);
+}
+
+// guard: 0 off; 1 100 block rules (50 exec, 50 open: FAN_OPEN_EXEC_PERM and FAN_OPEN_PERM);
+// 2 50 exec rules, no loader-bypass check (one permission event per exec); 3 as 2 but the
+// marked directory allow-listed, so the guard answers without judging: what the kernel's
+// permission round trip costs by itself.
+const char* ExecLabel(int64_t guard) {
+  switch (guard) {
+    case 0:
+      return "guard off";
+    case 1:
+      return "guard on, 100 block rules";
+    case 2:
+      return "guard on, 50 exec rules, no loader check";
+    default:
+      return "guard on, answers unjudged (allow-listed path)";
+  }
 }
 
 void BM_Exec(benchmark::State& state) {
@@ -153,14 +203,12 @@ void BM_Exec(benchmark::State& state) {
   std::unique_ptr<Guard> guard;
   if (state.range(0) != 0) {
     // 2: exec rules only, no loader-bypass check: one permission event per exec instead of two.
-    bool one_event = state.range(0) == 2;
-    guard = std::make_unique<Guard>(s, !one_event, !one_event);
+    bool one_event = state.range(0) >= 2;
+    guard = std::make_unique<Guard>(s, !one_event, !one_event, state.range(0) == 3);
     if (!guard->ok()) return state.SkipWithError("the guard did not start");
   }
   Timed(state, [&] { ExecOnce(s.program); });
-  state.SetLabel(state.range(0) == 0   ? "guard off"
-                 : state.range(0) == 1 ? "guard on, 100 block rules"
-                                       : "guard on, 50 exec rules, no loader check");
+  state.SetLabel(ExecLabel(state.range(0)));
 }
 
 void BM_Open(benchmark::State& state) {
@@ -175,11 +223,37 @@ void BM_Open(benchmark::State& state) {
   state.SetLabel(state.range(0) != 0 ? "guard on, 100 block rules" : "guard off");
 }
 
+// The exec alone, timed from execve() to the new program's main by the programs themselves;
+// p50/p99 of that span (the benchmark's own time includes fork and wait).
+void BM_ExecCall(benchmark::State& state) {
+  Setup& s = TheSetup();
+  if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
+  std::unique_ptr<Guard> guard;
+  if (state.range(0) != 0) {
+    bool one_event = state.range(0) >= 2;
+    guard = std::make_unique<Guard>(s, !one_event, !one_event, state.range(0) == 3);
+    if (!guard->ok()) return state.SkipWithError("the guard did not start");
+  }
+  std::vector<double> us;
+  for (auto _ : state) us.push_back(ExecCallOnce(s.probe));
+  Report(state, us);
+  state.SetLabel(ExecLabel(state.range(0)));
+}
+
 BENCHMARK(BM_Exec)
     ->ArgName("guard")
     ->Arg(0)
     ->Arg(1)
     ->Arg(2)
+    ->Arg(3)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_ExecCall)
+    ->ArgName("guard")
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(3)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Open)->ArgName("guard")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
