@@ -314,7 +314,8 @@ absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::St
   guard_options.allow = blocking::AllowList::ForThisProcess(options.guard_allow_paths);
   if (sequences && request_flush) {
     // The earlier stages reach Kestrel through the live source's ring buffer: drain it up to
-    // this access before judging, within half the budget.
+    // this access before judging (within a fifth of the budget; past it, judged as it is and
+    // counted).
     guard_options.catch_up = [this](int64_t deadline_ns) { CatchUp(deadline_ns); };
   }
   auto started =

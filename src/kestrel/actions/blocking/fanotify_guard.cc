@@ -327,7 +327,9 @@ struct FanotifyGuard::Impl {
     s.state.store(kPending, std::memory_order_release);
     NoteAccess(now);
     // The stream first: a held access is judged against every stage seen before it.
-    if (options.catch_up) options.catch_up(now + options.budget_ns / 2);
+    // Within a fifth of the budget: before the watchdog would see this judge as stalled (a
+    // quarter), so a slow stream never makes the next accesses pass unjudged.
+    if (options.catch_up) options.catch_up(now + options.budget_ns / 5);
     DrainFeed(evaluator, fed);
     Judge(s, evaluator);
     // Free the slot once answered (the watchdog may be writing the answer right now).
