@@ -3,6 +3,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -20,7 +25,7 @@ namespace kestrel::cli {
 
 namespace blocking = actions::blocking;
 
-// The block rules the guard runs (programs shared with the rule set; metadata copied).
+// The block rules a guard runs (programs shared with the rule set; metadata copied).
 struct BlockRule {
   std::shared_ptr<const eql::IrProgram> program;
   std::string id, name;
@@ -28,22 +33,50 @@ struct BlockRule {
 };
 
 struct BlockingGuard::Impl {
-  std::vector<BlockRule> rules;
+  RunOptions options;  // the guard_* settings
+  int64_t budget_ns = 0;
   blocking::EnforceMode mode = blocking::EnforceMode::kDryRun;
-  std::unique_ptr<blocking::GuardEvaluator> describer;  // builds events for fail-open alerts
   EmitFn emit;
   schema::Schema* schema = nullptr;
+  std::function<void(uint64_t)> request_flush;
+  std::unique_ptr<blocking::GuardEvaluator> describer;  // builds events for fail-open alerts
+  std::vector<BlockRule> rules;                         // the armed set
+  // Catching up with the stream (sequence rules): tickets asked for and flushed.
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  uint64_t requested = 0, flushed = 0;
+  std::atomic<uint64_t> late{0};  // catch-ups that ran out of time
 #ifdef KESTREL_HAVE_FANOTIFY
+  // One fanotify guard per armed rule set; a reload starts a new one before it stops the old
+  // (both hold accesses meanwhile: nothing passes unjudged). Stopped ones stay for the counts.
   std::unique_ptr<blocking::FanotifyGuard> guard;
-  void Report(blocking::Verdict& v);
+  std::vector<std::unique_ptr<blocking::FanotifyGuard>> retired;
+  void Report(const std::vector<BlockRule>& rules, blocking::Verdict& v);
+  absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> StartGuard(
+      const std::shared_ptr<std::vector<BlockRule>>& rules, bool sequences);
 #endif
+  void CatchUp(int64_t deadline_ns);
 };
 
+void BlockingGuard::Impl::CatchUp(int64_t deadline_ns) {
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> lock(sync_mu);
+    ticket = ++requested;
+  }
+  request_flush(ticket);
+  std::unique_lock<std::mutex> lock(sync_mu);
+  auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+  if (!sync_cv.wait_until(lock, deadline, [&] { return flushed >= ticket; })) {
+    late.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 #ifdef KESTREL_HAVE_FANOTIFY
-void BlockingGuard::Impl::Report(blocking::Verdict& v) {
+void BlockingGuard::Impl::Report(const std::vector<BlockRule>& armed, blocking::Verdict& v) {
   engine::Alert alert;
   if (v.match) {
-    const BlockRule& rule = rules[v.match->rule_id];
+    const BlockRule& rule = armed[v.match->rule_id];
     alert.rule_id = rule.id;
     alert.rule_name = rule.name;
     alert.severity = rule.severity;
@@ -125,46 +158,188 @@ void BlockingGuard::Feed(const event::Event& event) {
 #endif
 }
 
+void BlockingGuard::Flushed(uint64_t ticket) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->sync_mu);
+    impl_->flushed = std::max(impl_->flushed, ticket);
+  }
+  impl_->sync_cv.notify_all();
+}
+
 void BlockingGuard::Stop() {
 #ifdef KESTREL_HAVE_FANOTIFY
   if (impl_->guard) impl_->guard->Stop();
 #endif
 }
 
+size_t BlockingGuard::block_rules() const { return impl_->rules.size(); }
+
 std::vector<std::pair<std::string, uint64_t>> BlockingGuard::Counts() const {
   std::vector<std::pair<std::string, uint64_t>> out;
 #ifdef KESTREL_HAVE_FANOTIFY
-  if (impl_->guard) {
-    const blocking::GuardCounters& c = impl_->guard->counters();
-    out = {{"held", c.requests.load()},           {"denied", c.denied.load()},
-           {"would_deny", c.would_deny.load()},   {"allowed", c.allowed.load()},
-           {"allowlisted", c.allowlisted.load()}, {"timeout", c.timeouts.load()},
-           {"overload", c.overloads.load()},      {"error", c.errors.load()},
-           {"shutdown", c.shutdown.load()}};
-  }
+  if (!impl_->guard && impl_->retired.empty()) return out;
+  out = {{"held", 0},    {"denied", 0},   {"would_deny", 0}, {"allowed", 0}, {"allowlisted", 0},
+         {"timeout", 0}, {"overload", 0}, {"error", 0},      {"shutdown", 0}};
+  auto add = [&](const blocking::FanotifyGuard& g) {
+    const blocking::GuardCounters& c = g.counters();
+    const uint64_t v[] = {c.requests.load(),  c.denied.load(),      c.would_deny.load(),
+                          c.allowed.load(),   c.allowlisted.load(), c.timeouts.load(),
+                          c.overloads.load(), c.errors.load(),      c.shutdown.load()};
+    for (size_t i = 0; i < out.size(); ++i) out[i].second += v[i];
+  };
+  if (impl_->guard) add(*impl_->guard);
+  for (const auto& g : impl_->retired) add(*g);
 #endif
   return out;
 }
 
 std::string BlockingGuard::Summary() const {
-#ifdef KESTREL_HAVE_FANOTIFY
-  if (impl_->guard) {
-    const blocking::GuardCounters& c = impl_->guard->counters();
-    return fmt::format(
-        ", guard ({}): held {}, denied {}, would deny {}, allowed {}, allow-listed {}, failed "
-        "open {} (timeout {}, overload {}, error {}, shutdown {})",
-        blocking::EnforceModeName(impl_->mode), c.requests.load(), c.denied.load(),
-        c.would_deny.load(), c.allowed.load(), c.allowlisted.load(),
-        c.timeouts.load() + c.overloads.load() + c.errors.load() + c.shutdown.load(),
-        c.timeouts.load(), c.overloads.load(), c.errors.load(), c.shutdown.load());
+  std::vector<std::pair<std::string, uint64_t>> c = Counts();
+  if (c.empty()) return "";
+  auto n = [&](std::string_view name) {
+    for (const auto& [k, v] : c) {
+      if (k == name) return v;
+    }
+    return uint64_t{0};
+  };
+  std::string out = fmt::format(
+      ", guard ({}): held {}, denied {}, would deny {}, allowed {}, allow-listed {}, failed "
+      "open {} (timeout {}, overload {}, error {}, shutdown {})",
+      blocking::EnforceModeName(impl_->mode), n("held"), n("denied"), n("would_deny"), n("allowed"),
+      n("allowlisted"), n("timeout") + n("overload") + n("error") + n("shutdown"), n("timeout"),
+      n("overload"), n("error"), n("shutdown"));
+  if (uint64_t late = impl_->late.load(); late > 0) {
+    out += fmt::format(", judged before the stream caught up {}", late);
   }
+  return out;
+}
+
+namespace {
+
+std::vector<BlockRule> BlockRules(const std::vector<const rules::CompiledRule*>& active) {
+  std::vector<BlockRule> out;
+  for (const rules::CompiledRule* rule : active) {
+    if (rule->spec.action != rules::RuleAction::kBlock) continue;
+    out.push_back(BlockRule{rule->program, rule->spec.id, rule->spec.name, rule->spec.severity});
+  }
+  return out;
+}
+
+bool SamePrograms(const std::vector<BlockRule>& a, const std::vector<BlockRule>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].program != b[i].program || a[i].id != b[i].id) return false;
+  }
+  return true;
+}
+
+// Categories of the block sequences' earlier stages: the stream events the guard must see.
+uint64_t FeedCategories(const std::vector<BlockRule>& rules) {
+  uint64_t mask = 0;
+  for (const BlockRule& rule : rules) {
+    const auto& stages = rule.program->stages;
+    for (size_t i = 0; i + 1 < stages.size(); ++i) {
+      if (stages[i].missing) continue;
+      mask |= stages[i].category ? uint64_t{1} << *stages[i].category : ~uint64_t{0};
+    }
+  }
+  return mask;
+}
+
+std::string RuleCount(size_t n) { return fmt::format("{} block rule{}", n, n == 1 ? "" : "s"); }
+
+}  // namespace
+
+#ifdef KESTREL_HAVE_FANOTIFY
+absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::StartGuard(
+    const std::shared_ptr<std::vector<BlockRule>>& armed, bool sequences) {
+  if (absl::Status probe = blocking::ProbeFanotifyPermissionEvents(); !probe.ok()) return probe;
+  engine::EngineLimits limits =
+      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
+  std::vector<blocking::GuardRule> guard_rules;
+  for (size_t i = 0; i < armed->size(); ++i) {
+    guard_rules.push_back(blocking::GuardRule{(*armed)[i].program.get(), i});
+  }
+  // Sequence state must see every access in order: one judge then.
+  size_t judges = sequences ? 1 : options.guard_responders;
+  std::vector<std::unique_ptr<blocking::GuardEvaluator>> evaluators;
+  for (size_t i = 0; i < judges; ++i) {
+    auto made = blocking::GuardEvaluator::Create(*schema, guard_rules, limits);
+    if (!made.ok()) return made.status();
+    evaluators.push_back(std::move(*made));
+  }
+  blocking::FanotifyGuardOptions guard_options;
+  guard_options.mode = mode;
+  guard_options.mark_path = options.guard_mark;
+  guard_options.mark_type = options.guard_mark_type == "mount" ? blocking::MarkType::kMount
+                                                               : blocking::MarkType::kFilesystem;
+  guard_options.budget_ns = budget_ns;
+  guard_options.max_pending = options.guard_max_pending;
+  guard_options.allow = blocking::AllowList::ForThisProcess(options.guard_allow_paths);
+  if (sequences && request_flush) {
+    // The earlier stages reach Kestrel through the live source's ring buffer: drain it up to
+    // this access before judging (within a fifth of the budget; past it, judged as it is and
+    // counted).
+    guard_options.catch_up = [this](int64_t deadline_ns) { CatchUp(deadline_ns); };
+  }
+  auto started =
+      blocking::FanotifyGuard::Start(std::move(guard_options), std::move(evaluators),
+                                     [this, armed](blocking::Verdict& v) { Report(*armed, v); });
+  if (!started.ok()) return started.status();
+  spdlog::info("blocking guard ({}): {} on the {} of {} ({}{}), budget {}, {} judge{}{}",
+               blocking::EnforceModeName(mode), RuleCount(armed->size()), options.guard_mark_type,
+               options.guard_mark, ((*started)->mask() & FAN_OPEN_EXEC_PERM) ? "exec" : "",
+               ((*started)->mask() & FAN_OPEN_PERM) ? " open" : "", options.guard_budget, judges,
+               judges == 1 ? "" : "s",
+               sequences && request_flush ? ", catching up with the live stream per access" : "");
+  return started;
+}
 #endif
-  return "";
+
+absl::Status BlockingGuard::Arm(std::vector<BlockRule>* rules) {
+  [[maybe_unused]] bool sequences = false;
+  for (const BlockRule& rule : *rules) sequences |= rule.program->stages.size() > 1;
+#ifdef KESTREL_HAVE_FANOTIFY
+  std::unique_ptr<blocking::FanotifyGuard> started;
+  if (!rules->empty()) {
+    auto armed = std::make_shared<std::vector<BlockRule>>(*rules);
+    auto made = impl_->StartGuard(armed, sequences);
+    if (!made.ok()) return made.status();
+    started = std::move(*made);
+  }
+  // Make before break: the new guard holds accesses before the old one lets go.
+  if (impl_->guard) {
+    impl_->guard->Stop();
+    impl_->retired.push_back(std::move(impl_->guard));
+  }
+  impl_->guard = std::move(started);
+  impl_->rules = std::move(*rules);
+  feed_categories_ = impl_->guard ? FeedCategories(impl_->rules) : 0;
+  return absl::OkStatus();
+#else
+  if (rules->empty()) {
+    impl_->rules.clear();
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      "this build cannot hold execs or opens (no fanotify: built with -DKESTREL_EBPF=OFF or not "
+      "on Linux)");
+#endif
+}
+
+absl::Status BlockingGuard::Reload(const std::vector<const rules::CompiledRule*>& active) {
+  std::vector<BlockRule> next = BlockRules(active);
+  if (SamePrograms(next, impl_->rules)) return absl::OkStatus();  // state kept
+  size_t before = impl_->rules.size();
+  if (absl::Status s = Arm(&next); !s.ok()) return s;
+  spdlog::info("blocking guard reloaded: {} (was {}){}", RuleCount(impl_->rules.size()), before,
+               impl_->rules.empty() ? ": nothing is held any more" : "");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
     const RunOptions& options, bool live, const std::vector<const rules::CompiledRule*>& active,
-    schema::Schema& schema, EmitFn emit) {
+    schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush) {
   auto mode = RunEnforceMode(options, live);
   if (!mode.ok()) return mode.status();
   auto budget = ParseDuration(options.guard_budget);
@@ -179,87 +354,32 @@ absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
   if (options.guard_responders < 1 || options.guard_responders > 64) {
     return absl::InvalidArgumentError("bad --guard-responders: expected 1 to 64");
   }
+  if (*mode == blocking::EnforceMode::kOff) return nullptr;
   auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->budget_ns = *budget;
   impl->mode = *mode;
   impl->emit = std::move(emit);
   impl->schema = &schema;
-  [[maybe_unused]] bool sequences = false;
-  for (const rules::CompiledRule* rule : active) {
-    if (rule->spec.action != rules::RuleAction::kBlock) continue;
-    impl->rules.push_back(
-        BlockRule{rule->program, rule->spec.id, rule->spec.name, rule->spec.severity});
-    sequences |= rule->program->stages.size() > 1;
-  }
-  if (*mode == blocking::EnforceMode::kOff || impl->rules.empty()) return nullptr;
-  std::string what =
-      fmt::format("{} block rule{}", impl->rules.size(), impl->rules.size() == 1 ? "" : "s");
-#ifdef KESTREL_HAVE_FANOTIFY
-  auto fail = [&](absl::Status s) -> absl::StatusOr<std::unique_ptr<BlockingGuard>> {
+  impl->request_flush = std::move(request_flush);
+  engine::EngineLimits limits =
+      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
+  auto describer = blocking::GuardEvaluator::Create(schema, {}, limits);
+  if (!describer.ok()) return describer.status();
+  impl->describer = std::move(*describer);
+  std::unique_ptr<BlockingGuard> made(new BlockingGuard(std::move(impl)));
+  // With no block rule yet the guard holds nothing; a reload may arm it.
+  std::vector<BlockRule> rules = BlockRules(active);
+  size_t n = rules.size();
+  if (absl::Status s = made->Arm(&rules); !s.ok()) {
     if (*mode == blocking::EnforceMode::kOn) {
       return absl::FailedPreconditionError(
           fmt::format("--enforce on: cannot block: {}", base::Message(s)));
     }
-    spdlog::warn("blocking dry run off: {} ({} not evaluated inline)", base::Message(s), what);
-    return nullptr;
-  };
-  if (absl::Status probe = blocking::ProbeFanotifyPermissionEvents(); !probe.ok()) {
-    return fail(probe);
-  }
-  engine::EngineLimits limits =
-      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
-  std::vector<blocking::GuardRule> guard_rules;
-  for (size_t i = 0; i < impl->rules.size(); ++i) {
-    guard_rules.push_back(blocking::GuardRule{impl->rules[i].program.get(), i});
-  }
-  // Sequence state must see every access in order: one responder then.
-  size_t responders = sequences ? 1 : options.guard_responders;
-  std::vector<std::unique_ptr<blocking::GuardEvaluator>> evaluators;
-  for (size_t i = 0; i < responders; ++i) {
-    auto made = blocking::GuardEvaluator::Create(schema, guard_rules, limits);
-    if (!made.ok()) return fail(made.status());
-    evaluators.push_back(std::move(*made));
-  }
-  auto describer = blocking::GuardEvaluator::Create(schema, {}, limits);
-  if (!describer.ok()) return fail(describer.status());
-  impl->describer = std::move(*describer);
-  blocking::FanotifyGuardOptions guard_options;
-  guard_options.mode = *mode;
-  guard_options.mark_path = options.guard_mark;
-  guard_options.mark_type = options.guard_mark_type == "mount" ? blocking::MarkType::kMount
-                                                               : blocking::MarkType::kFilesystem;
-  guard_options.budget_ns = *budget;
-  guard_options.max_pending = options.guard_max_pending;
-  guard_options.allow = blocking::AllowList::ForThisProcess(options.guard_allow_paths);
-  Impl* p = impl.get();
-  auto started = blocking::FanotifyGuard::Start(std::move(guard_options), std::move(evaluators),
-                                                [p](blocking::Verdict& v) { p->Report(v); });
-  if (!started.ok()) return fail(started.status());
-  impl->guard = std::move(*started);
-  spdlog::info("blocking guard ({}): {} on the {} of {} ({}{}), budget {}, {} responder{}",
-               blocking::EnforceModeName(*mode), what, options.guard_mark_type, options.guard_mark,
-               (impl->guard->mask() & FAN_OPEN_EXEC_PERM) ? "exec" : "",
-               (impl->guard->mask() & FAN_OPEN_PERM) ? " open" : "", options.guard_budget,
-               responders, responders == 1 ? "" : "s");
-  std::unique_ptr<BlockingGuard> made(new BlockingGuard(std::move(impl)));
-  for (const BlockRule& rule : made->impl_->rules) {
-    const auto& stages = rule.program->stages;
-    for (size_t i = 0; i + 1 < stages.size(); ++i) {
-      if (stages[i].missing) continue;
-      made->feed_categories_ |=
-          stages[i].category ? uint64_t{1} << *stages[i].category : ~uint64_t{0};
-    }
+    spdlog::warn("blocking dry run off: {} ({} not evaluated inline)", base::Message(s),
+                 RuleCount(n));
   }
   return made;
-#else
-  if (*mode == blocking::EnforceMode::kOn) {
-    return absl::FailedPreconditionError(
-        "--enforce on: this build cannot block (no fanotify: built with -DKESTREL_EBPF=OFF or "
-        "not on Linux)");
-  }
-  spdlog::warn("{}: this build cannot hold execs or opens (no fanotify); not evaluated inline",
-               what);
-  return nullptr;
-#endif
 }
 
 }  // namespace kestrel::cli

@@ -2,8 +2,8 @@
 // rules whose action is `block`, and turns its verdicts into alerts for the run's sink.
 //
 // The guard keeps its own copy of the block rules (the compiled programs are shared, so a hot
-// reload that replaces the rule set does not pull them from under it); a reload does not change
-// what the guard blocks until a restart (a warning says so). Builds without fanotify
+// reload that replaces the rule set does not pull them from under it); Reload() re-arms it with
+// the new set. Builds without fanotify
 // (KESTREL_EBPF=OFF, not Linux) cannot block: with --enforce on and block rules that is an error,
 // in dry-run a warning.
 // Tested by blocking_test.sh (the binary end to end, root).
@@ -39,6 +39,8 @@ std::vector<std::string> KillAtExecPaths(const std::vector<const rules::Compiled
 // whose pids are not this machine's) "would-kill". No-op in mode off.
 void ApplyKill(actions::blocking::EnforceMode mode, bool live, engine::Alert* alert);
 
+struct BlockRule;
+
 class BlockingGuard {
  public:
   // Called on the guard's reporter thread with each verdict's alert (event.action and
@@ -46,13 +48,24 @@ class BlockingGuard {
   using EmitFn = std::function<void(engine::Alert& alert)>;
 
   // `live`: the source is this machine (the default mode is then dry-run, else off).
-  // nullptr when there is nothing to start (--enforce off, or no block rule, or a dry run on a
-  // machine or build that cannot hold accesses: warned). Errors: a bad option (INVALID_ARGUMENT:
-  // usage) or, with --enforce on, a guard that cannot start (FAILED_PRECONDITION).
+  // `request_flush`: the live source's EbpfSource::RequestFlush, when there is one: a block
+  // sequence's held access is then judged only once the stream has caught up with it (the
+  // caller forwards the source's OnFlushed tickets to Flushed()); without it, an earlier stage
+  // that the source has not delivered yet is missed.
+  // nullptr with --enforce off. With no block rule the guard holds nothing until a reload arms
+  // it. Errors: a bad option (INVALID_ARGUMENT: usage) or, with --enforce on, a guard that
+  // cannot start (FAILED_PRECONDITION); in dry-run that is a warning.
   static absl::StatusOr<std::unique_ptr<BlockingGuard>> Start(
       const RunOptions& options, bool live, const std::vector<const rules::CompiledRule*>& active,
-      schema::Schema& schema, EmitFn emit);
+      schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush = {});
   ~BlockingGuard();
+
+  // Hot reload: the block rules of `active` replace the armed ones. Unchanged (the same
+  // programs): nothing happens, sequence state kept. Changed: a new fanotify guard is started
+  // (and marked) before the old one stops, so no access passes unjudged meanwhile; the partial
+  // matches of block sequences start over. On error (the new guard cannot start) the old rules
+  // stay armed; the caller decides whether to refuse the reload.
+  absl::Status Reload(const std::vector<const rules::CompiledRule*>& active);
 
   // Sequence-aware blocking: the run's events that may match an earlier stage of a block
   // sequence rule (by category) go to the guard, so a held access that completes the sequence
@@ -60,18 +73,23 @@ class BlockingGuard {
   void Observe(const event::Event& event) {
     if ((event.categories() & feed_categories_) != 0) Feed(event);
   }
+  // The live source has delivered (and the run has observed) everything up to `ticket`.
+  void Flushed(uint64_t ticket);
 
   // Answers what is held, reports every verdict, removes the mark. Idempotent.
   void Stop();
-  // The guard's counters by name (metrics: kestrel_guard_accesses_total).
+  size_t block_rules() const;  // armed now
+  // The guard's counters by name, summed over reloads (metrics: kestrel_guard_accesses_total);
+  // empty while nothing was ever armed.
   std::vector<std::pair<std::string, uint64_t>> Counts() const;
-  // ", guard: ..." for the run's summary line.
+  // ", guard: ..." for the run's summary line ("" while nothing was ever armed).
   std::string Summary() const;
 
  private:
   struct Impl;
   explicit BlockingGuard(std::unique_ptr<Impl> impl);
   void Feed(const event::Event& event);
+  absl::Status Arm(std::vector<BlockRule>* rules);
   std::unique_ptr<Impl> impl_;
   uint64_t feed_categories_ = 0;  // categories of the block sequences' earlier stages
 };

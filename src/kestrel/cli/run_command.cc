@@ -372,21 +372,33 @@ int Run(const RunOptions& options) {
   };
   // Blocking (--enforce): the guard judges held execs/opens with the block rules on its own
   // threads; each verdict is an alert to the same sink, under the same lock.
-  auto guard = BlockingGuard::Start(options, live, *active, schema, [&](engine::Alert& alert) {
-    std::lock_guard<std::mutex> lock(alert_mu);
-    if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
-      if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
-      return;
-    }
-    ++alerts_per_rule[alert.rule_id];
-  });
+  // A block sequence's held access is judged once the live stream has caught up with it.
+  std::function<void(uint64_t)> request_flush;
+#ifdef KESTREL_HAVE_EBPF
+  if (ebpf_source != nullptr) {
+    request_flush = [ebpf_source](uint64_t ticket) { ebpf_source->RequestFlush(ticket); };
+  }
+#endif
+  auto guard = BlockingGuard::Start(
+      options, live, *active, schema,
+      [&](engine::Alert& alert) {
+        std::lock_guard<std::mutex> lock(alert_mu);
+        if (absl::Status s = (*sink)->Write(alert); !s.ok()) {
+          if (lost_alerts++ == 0) spdlog::error("{}", base::Message(s));
+          return;
+        }
+        ++alerts_per_rule[alert.rule_id];
+      },
+      request_flush);
   if (!guard.ok()) {
     spdlog::error("{}", base::Message(guard.status()));
     return guard.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
+  // `kill` rules on exact executables are enforced in the kernel at exec as well (re-armed at
+  // every reload).
+  auto arm_kill = [&] {
 #ifdef KESTREL_HAVE_EBPF
-  // `kill` rules on exact executables are enforced in the kernel at exec as well.
-  if (ebpf_source != nullptr && *enforce == actions::blocking::EnforceMode::kOn) {
+    if (ebpf_source == nullptr || *enforce != actions::blocking::EnforceMode::kOn) return;
     std::vector<std::string> paths = KillAtExecPaths(*active);
     for (const std::string& error : ebpf_source->ArmKill(paths)) {
       spdlog::warn("kill at exec not armed for {}", error);
@@ -395,6 +407,13 @@ int Run(const RunOptions& options) {
       spdlog::info("kill at exec armed for {} executable{}", paths.size(),
                    paths.size() == 1 ? "" : "s");
     }
+#endif
+  };
+  arm_kill();
+#ifdef KESTREL_HAVE_EBPF
+  if (ebpf_source != nullptr && *guard) {
+    BlockingGuard* g = guard->get();
+    ebpf_source->OnFlushed([g](uint64_t ticket) { g->Flushed(ticket); });
   }
 #endif
   // Hot reload: the rule directory is watched (inotify) and SIGHUP asks for a reload.
@@ -558,6 +577,18 @@ int Run(const RunOptions& options) {
         // The rule set at the rule directory; `generation` untouched if it does not compile.
         auto next =
             NextGeneration(generation, endgame, schema, limits, runtimes.front().get(), &outcome);
+        if (next.ok() && *guard) {
+          // The block rules first: with --enforce on, a set that cannot be enforced is refused
+          // whole (the old one, guard included, keeps running).
+          if (absl::Status s = (*guard)->Reload(next->rules.active); !s.ok()) {
+            if (*enforce == actions::blocking::EnforceMode::kOn) {
+              next = absl::FailedPreconditionError(fmt::format(
+                  "--enforce on: the block rules cannot be armed: {}", base::Message(s)));
+            } else {
+              spdlog::warn("the new block rules are not evaluated inline: {}", base::Message(s));
+            }
+          }
+        }
         if (next.ok() && parallel) {
           // Unchanged rules keep their program (and so their engines, on every worker).
           absl::flat_hash_map<const eql::IrProgram*, int64_t> old_rules;
@@ -583,10 +614,7 @@ int Run(const RunOptions& options) {
             generation = std::move(*next);  // between two events: no event sees half a set
           }
           ++reloads;
-          if (*guard) {
-            spdlog::warn(
-                "the blocking guard keeps the block rules it started with until a restart");
-          }
+          arm_kill();
           publish();
           spdlog::info(
               "rules reloaded: version {} at {}: {} rules ({} unchanged, state kept; {} added, "

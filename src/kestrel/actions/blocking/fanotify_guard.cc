@@ -34,12 +34,13 @@ int64_t WallNs() {
 }
 
 // The path of an open fd (the file the kernel holds for us), into `out` (no allocation once
-// `out` has capacity). False when it cannot be read.
-bool FdPath(int fd, std::string* out) {
-  char link[64];
-  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+// `out` has capacity), read relative to `proc_fd_dir` (an fd of /proc/self/fd: no walk of
+// /proc/self per access). False when it cannot be read.
+bool FdPath(int proc_fd_dir, int fd, std::string* out) {
+  char link[16];
+  std::snprintf(link, sizeof link, "%d", fd);
   out->resize(out->capacity() < 4096 ? 4096 : out->capacity());
-  ssize_t n = ::readlink(link, out->data(), out->size());
+  ssize_t n = ::readlinkat(proc_fd_dir, link, out->data(), out->size());
   if (n <= 0 || static_cast<size_t>(n) >= out->size()) {
     out->clear();
     return false;
@@ -91,31 +92,41 @@ struct FanotifyGuard::Impl {
     int64_t wall_ns = 0;
     std::string path;
   };
+  // One judge thread: what the watchdog needs to see of it.
+  struct JudgeState {
+    std::atomic<int64_t> busy_since{0};  // steady ns when it started its current access; 0: idle
+  };
 
   FanotifyGuardOptions options;
   GuardCounters* counters = nullptr;
   ReportFn report;
   int fan_fd = -1;
-  int stop_fd = -1;  // eventfd: wakes the reader
+  int stop_fd = -1;      // eventfd: wakes the judges
+  int feed_fd = -1;      // eventfd: the feed grew large, drain it without waiting for an access
+  int proc_fd_dir = -1;  // /proc/self/fd, where the events' fds are named
   bool wants_open = false;
   bool stopped = false;
+  std::atomic<bool> stopping{false};
   std::unique_ptr<Slot[]> slots;
-  std::vector<std::unique_ptr<GuardEvaluator>> evaluators;
+  std::vector<std::unique_ptr<GuardEvaluator>> evaluators;  // one per judge
+  std::unique_ptr<JudgeState[]> judge_state;
 
-  // Work queue and free slots.
+  // Free slots and the feed.
   std::mutex mu;
-  std::condition_variable work_cv;
   std::vector<uint32_t> free_slots;
-  std::deque<uint32_t> queue;      // never longer than max_pending (each slot queued once)
-  std::vector<event::Event> feed;  // stream events for the evaluators (sequence state)
+  std::vector<event::Event> feed;  // stream events for the evaluator (sequence state)
   static constexpr size_t kMaxFeed = 65'536;
-  bool stop_responders = false;
+  static constexpr size_t kFeedWake = 4'096;  // a feed this long is drained without an access
 
-  // Watchdog.
+  // Watchdog: ticks while accesses come (a second after the last one), sleeps otherwise; a
+  // judge wakes it only out of that sleep, so a steady stream of accesses costs no wake-ups.
   std::atomic<uint32_t> pending{0};
+  std::atomic<int64_t> last_access_ns{0};
+  std::atomic<bool> watchdog_idle{true};
   std::mutex wd_mu;
   std::condition_variable wd_cv;
   bool stop_watchdog = false;
+  static constexpr int64_t kWatchdogLinger = 1'000'000'000;
 
   // Reporter.
   std::mutex report_mu;
@@ -124,8 +135,9 @@ struct FanotifyGuard::Impl {
   bool stop_reporter = false;
   static constexpr size_t kMaxReports = 4096;
 
-  std::thread reader, watchdog, reporter;
-  std::vector<std::thread> responders;
+  std::thread watchdog, reporter;
+  std::vector<std::thread> judges;
+  size_t njudges = 0;  // constant once the threads run
 
   bool Write(int fd, uint32_t response) {
     struct fanotify_response r;
@@ -153,6 +165,16 @@ struct FanotifyGuard::Impl {
     return true;
   }
 
+  // Answers an access that gets no slot (allow), closes its fd, reports it.
+  void AllowUnheld(int fd, int32_t pid, AccessKind kind, VerdictAction action,
+                   std::atomic<uint64_t>* count, int64_t read_ns, std::string* path) {
+    count->fetch_add(1, std::memory_order_relaxed);  // counted, then answered
+    Write(fd, FAN_ALLOW);
+    FdPath(proc_fd_dir, fd, path);
+    ::close(fd);
+    Report(action, kind, pid, *path, WallNs(), SteadyNs() - read_ns, {});
+  }
+
   void Report(VerdictAction action, AccessKind kind, int32_t pid, std::string_view path,
               int64_t wall_ns, int64_t latency_ns, std::optional<GuardMatch> match) {
     std::lock_guard<std::mutex> lock(report_mu);
@@ -175,23 +197,38 @@ struct FanotifyGuard::Impl {
     Report(action, s.kind, s.pid, s.path, s.wall_ns, SteadyNs() - s.read_ns, std::move(match));
   }
 
-  void ReaderLoop() {
-    alignas(struct fanotify_event_metadata) char buf[16384];
-    std::string path;
+  // Judge thread `j`: reads permission events and judges each one itself (no hand-off: every
+  // wake-up between threads costs tens of µs on a busy machine, and each exec waits for it).
+  void JudgeLoop(size_t j) {
+    GuardEvaluator* evaluator = evaluators[j].get();
+    JudgeState& state = judge_state[j];
+    // Small reads: what one judge takes, it must judge before the budget runs out; the rest
+    // stays in the kernel's queue for the other judges (or the watchdog).
+    alignas(struct fanotify_event_metadata) char buf[1024];
+    std::string path, exe;
     path.reserve(4096);
-    std::string exe;
     exe.reserve(4096);
-    while (true) {
-      struct pollfd fds[2] = {{fan_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0) {
+    std::vector<event::Event> fed;
+    while (!stopping.load(std::memory_order_acquire)) {
+      struct pollfd fds[3] = {{fan_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}, {feed_fd, POLLIN, 0}};
+      if (::poll(fds, 3, -1) < 0) {
         if (errno == EINTR) continue;
         break;
       }
       if (fds[1].revents != 0) break;
+      if (fds[2].revents != 0) {
+        uint64_t n;
+        if (::read(feed_fd, &n, sizeof n) < 0) {
+          // Another judge took it (EAGAIN): nothing to do.
+        }
+        DrainFeed(evaluator, &fed);
+      }
+      if ((fds[0].revents & POLLIN) == 0) continue;
       ssize_t n = ::read(fan_fd, buf, sizeof buf);
       if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) continue;
-        counters->errors.fetch_add(1, std::memory_order_relaxed);
+        if (errno != EAGAIN && errno != EINTR) {
+          counters->errors.fetch_add(1, std::memory_order_relaxed);
+        }
         continue;
       }
       auto* md = reinterpret_cast<struct fanotify_event_metadata*>(buf);
@@ -201,37 +238,71 @@ struct FanotifyGuard::Impl {
           ::close(md->fd);
           continue;
         }
-        OnPermissionEvent(md->fd, static_cast<int32_t>(md->pid),
-                          (md->mask & FAN_OPEN_EXEC_PERM) ? AccessKind::kExec : AccessKind::kOpen,
-                          &path, &exe);
+        AccessKind kind = (md->mask & FAN_OPEN_EXEC_PERM) ? AccessKind::kExec : AccessKind::kOpen;
+        if (stopping.load(std::memory_order_acquire)) {
+          counters->requests.fetch_add(1, std::memory_order_relaxed);
+          AllowUnheld(md->fd, md->pid, kind, VerdictAction::kAllowShutdown, &counters->shutdown,
+                      SteadyNs(), &path);
+          continue;
+        }
+        state.busy_since.store(SteadyNs(), std::memory_order_relaxed);
+        OnPermissionEvent(md->fd, static_cast<int32_t>(md->pid), kind, evaluator, &path, &exe,
+                          &fed);
+        state.busy_since.store(0, std::memory_order_relaxed);
       }
     }
   }
 
-  void OnPermissionEvent(int fd, int32_t pid, AccessKind kind, std::string* path,
-                         std::string* exe) {
-    counters->requests.fetch_add(1, std::memory_order_relaxed);
-    int64_t now = SteadyNs();
-    if (options.allow.AllowsPid(pid)) {
-      Write(fd, FAN_ALLOW);
-      ::close(fd);
-      counters->allowlisted.fetch_add(1, std::memory_order_relaxed);
-      return;
+  void DrainFeed(GuardEvaluator* evaluator, std::vector<event::Event>* fed) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (feed.empty()) return;
+      fed->swap(feed);
     }
-    if (kind == AccessKind::kOpen && !wants_open) {
-      // Marked for the loader bypass only: an open by anything but the loader is not judged.
+    for (const event::Event& e : *fed) evaluator->Observe(e);
+    fed->clear();
+  }
+
+  // Counts a permission event read and answers it at once when it needs no judging: the pid is
+  // allow-listed, or (marked for the loader bypass only) an open by anything but the loader.
+  // True when answered (and its fd closed).
+  bool AnsweredUnjudged(int fd, int32_t pid, AccessKind kind, std::string* exe) {
+    counters->requests.fetch_add(1, std::memory_order_relaxed);
+    std::atomic<uint64_t>* count = nullptr;
+    if (options.allow.AllowsPid(pid)) {
+      count = &counters->allowlisted;
+    } else if (kind == AccessKind::kOpen && !wants_open) {
       char link[64];
       std::snprintf(link, sizeof link, "/proc/%d/exe", pid);
       exe->resize(4096);
       ssize_t n = ::readlink(link, exe->data(), exe->size());
       exe->resize(n > 0 ? static_cast<size_t>(n) : 0);
-      if (!GuardEvaluator::IsLoader(*exe)) {
-        counters->allowed.fetch_add(1, std::memory_order_relaxed);  // counted, then answered
-        Write(fd, FAN_ALLOW);
-        ::close(fd);
-        return;
-      }
+      if (!GuardEvaluator::IsLoader(*exe)) count = &counters->allowed;
     }
+    if (count == nullptr) return false;
+    count->fetch_add(1, std::memory_order_relaxed);  // counted, then answered
+    Write(fd, FAN_ALLOW);
+    ::close(fd);
+    return true;
+  }
+
+  void NoteAccess(int64_t now) {
+    // Paired with the watchdog's going idle (both sequentially consistent): either it sees this
+    // access, or this sees it idle and wakes it.
+    last_access_ns.store(now);
+    if (watchdog_idle.load()) {
+      {
+        std::lock_guard<std::mutex> lock(wd_mu);
+        watchdog_idle.store(false);
+      }
+      wd_cv.notify_one();
+    }
+  }
+
+  void OnPermissionEvent(int fd, int32_t pid, AccessKind kind, GuardEvaluator* evaluator,
+                         std::string* path, std::string* exe, std::vector<event::Event>* fed) {
+    int64_t now = SteadyNs();
+    if (AnsweredUnjudged(fd, pid, kind, exe)) return;
     uint32_t index = UINT32_MAX;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -241,11 +312,7 @@ struct FanotifyGuard::Impl {
       }
     }
     if (index == UINT32_MAX) {
-      counters->overloads.fetch_add(1, std::memory_order_relaxed);  // counted, then answered
-      Write(fd, FAN_ALLOW);
-      FdPath(fd, path);
-      ::close(fd);
-      Report(VerdictAction::kAllowOverload, kind, pid, *path, WallNs(), SteadyNs() - now, {});
+      AllowUnheld(fd, pid, kind, VerdictAction::kAllowOverload, &counters->overloads, now, path);
       return;
     }
     Slot& s = slots[index];
@@ -255,48 +322,23 @@ struct FanotifyGuard::Impl {
     s.read_ns = now;
     s.deadline_ns = now + options.budget_ns;
     s.wall_ns = WallNs();
-    FdPath(fd, &s.path);
+    FdPath(proc_fd_dir, fd, &s.path);
+    pending.fetch_add(1, std::memory_order_relaxed);
     s.state.store(kPending, std::memory_order_release);
-    if (pending.fetch_add(1, std::memory_order_relaxed) == 0) {
-      std::lock_guard<std::mutex> lock(wd_mu);
-      wd_cv.notify_one();
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      queue.push_back(index);
-    }
-    work_cv.notify_one();
-  }
-
-  void ResponderLoop(GuardEvaluator* evaluator) {
-    std::vector<event::Event> fed;
-    while (true) {
-      uint32_t index;
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        work_cv.wait(lock, [&] { return stop_responders || !queue.empty() || !feed.empty(); });
-        fed.swap(feed);
-        if (queue.empty() && fed.empty()) return;  // stopping, and nothing left
-        index = UINT32_MAX;
-        if (!queue.empty()) {
-          index = queue.front();
-          queue.pop_front();
-        }
-      }
-      // The stream first: a held access is judged against every stage seen before it.
-      for (const event::Event& e : fed) evaluator->Observe(e);
-      fed.clear();
-      if (index == UINT32_MAX) continue;
-      Slot& s = slots[index];
-      Judge(s, evaluator);
-      // Free the slot once answered (the watchdog may be writing the answer right now).
-      while (s.state.load(std::memory_order_acquire) != kAnswered) std::this_thread::yield();
-      ::close(s.fd);
-      s.fd = -1;
-      s.state.store(kFree, std::memory_order_release);
-      std::lock_guard<std::mutex> lock(mu);
-      free_slots.push_back(index);
-    }
+    NoteAccess(now);
+    // The stream first: a held access is judged against every stage seen before it.
+    // Within a fifth of the budget: before the watchdog would see this judge as stalled (a
+    // quarter), so a slow stream never makes the next accesses pass unjudged.
+    if (options.catch_up) options.catch_up(now + options.budget_ns / 5);
+    DrainFeed(evaluator, fed);
+    Judge(s, evaluator);
+    // Free the slot once answered (the watchdog may be writing the answer right now).
+    while (s.state.load(std::memory_order_acquire) != kAnswered) std::this_thread::yield();
+    ::close(s.fd);
+    s.fd = -1;
+    s.state.store(kFree, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(mu);
+    free_slots.push_back(index);
   }
 
   bool Held(const Slot& s) const { return s.state.load(std::memory_order_acquire) == kPending; }
@@ -335,17 +377,55 @@ struct FanotifyGuard::Impl {
     bool enforce = options.mode == EnforceMode::kOn;
     if (Answer(s, enforce ? FAN_DENY : FAN_ALLOW,
                enforce ? &counters->denied : &counters->would_deny)) {
+      // Answered: what the evidence lacks (read only when a rule needs it) costs no latency now.
+      evaluator->Complete(&*match);
       ReportSlot(enforce ? VerdictAction::kDeny : VerdictAction::kWouldDeny, s, std::move(match));
     }
   }
 
+  // True when every judge has been on one access for longer than a quarter of the budget: the
+  // accesses queued in the kernel meanwhile would wait for it.
+  bool JudgesStalled(int64_t now) const {
+    int64_t stall = options.budget_ns / 4;
+    for (size_t j = 0; j < njudges; ++j) {
+      int64_t since = judge_state[j].busy_since.load(std::memory_order_relaxed);
+      if (since == 0 || now - since <= stall) return false;
+    }
+    return true;
+  }
+
+  // The watchdog's own reading while the judges are stalled: every access is allowed
+  // unjudged (overload), so none waits for a hung judge.
+  void TakeOver(std::string* path, std::string* exe) {
+    alignas(struct fanotify_event_metadata) char buf[1024];
+    while (true) {
+      ssize_t n = ::read(fan_fd, buf, sizeof buf);
+      if (n <= 0) return;  // EAGAIN: nothing queued
+      auto* md = reinterpret_cast<struct fanotify_event_metadata*>(buf);
+      for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+        if (md->vers != FANOTIFY_METADATA_VERSION || md->fd < 0) continue;
+        if ((md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) == 0) {
+          ::close(md->fd);
+          continue;
+        }
+        AccessKind kind = (md->mask & FAN_OPEN_EXEC_PERM) ? AccessKind::kExec : AccessKind::kOpen;
+        if (AnsweredUnjudged(md->fd, md->pid, kind, exe)) continue;
+        AllowUnheld(md->fd, md->pid, kind, VerdictAction::kAllowOverload, &counters->overloads,
+                    SteadyNs(), path);
+      }
+    }
+  }
+
   void WatchdogLoop() {
-    // Checks a few times per budget while anything is held; sleeps otherwise.
+    // Checks a few times per budget while accesses come; sleeps otherwise.
     auto tick = std::chrono::nanoseconds(std::max<int64_t>(options.budget_ns / 4, 100'000));
+    std::string path, exe;
+    path.reserve(4096);
+    exe.reserve(4096);
     std::unique_lock<std::mutex> lock(wd_mu);
     while (!stop_watchdog) {
-      if (pending.load(std::memory_order_relaxed) == 0) {
-        wd_cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (watchdog_idle.load()) {
+        wd_cv.wait(lock, [&] { return stop_watchdog || !watchdog_idle.load(); });
         continue;
       }
       wd_cv.wait_for(lock, tick);
@@ -358,7 +438,15 @@ struct FanotifyGuard::Impl {
           ReportSlot(VerdictAction::kAllowTimeout, s);
         }
       }
+      if (JudgesStalled(now)) TakeOver(&path, &exe);
       lock.lock();
+      if (pending.load() == 0 && now - last_access_ns.load() > kWatchdogLinger) {
+        watchdog_idle.store(true);
+        // An access that came meanwhile saw the watchdog still active and did not wake it.
+        if (pending.load() != 0 || SteadyNs() - last_access_ns.load() <= kWatchdogLinger) {
+          watchdog_idle.store(false);
+        }
+      }
     }
   }
 
@@ -409,9 +497,12 @@ absl::StatusOr<std::unique_ptr<FanotifyGuard>> FanotifyGuard::Start(
         fmt::format("fanotify_init(FAN_CLASS_CONTENT): {}", std::strerror(errno)));
   }
   impl->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (impl->stop_fd < 0) {
+  impl->feed_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl->stop_fd < 0 || impl->feed_fd < 0) {
     int err = errno;
     ::close(impl->fan_fd);
+    if (impl->stop_fd >= 0) ::close(impl->stop_fd);
+    if (impl->feed_fd >= 0) ::close(impl->feed_fd);
     return absl::InternalError(fmt::format("eventfd: {}", std::strerror(err)));
   }
   unsigned int flags =
@@ -421,19 +512,29 @@ absl::StatusOr<std::unique_ptr<FanotifyGuard>> FanotifyGuard::Start(
     int err = errno;
     ::close(impl->fan_fd);
     ::close(impl->stop_fd);
+    ::close(impl->feed_fd);
     return absl::FailedPreconditionError(
         fmt::format("fanotify_mark({} of '{}'): {}",
                     impl->options.mark_type == MarkType::kFilesystem ? "filesystem" : "mount",
                     impl->options.mark_path, std::strerror(err)));
   }
+  impl->proc_fd_dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (impl->proc_fd_dir < 0) {
+    int err = errno;
+    ::close(impl->fan_fd);
+    ::close(impl->stop_fd);
+    ::close(impl->feed_fd);
+    return absl::FailedPreconditionError(
+        fmt::format("cannot open /proc/self/fd: {}", std::strerror(err)));
+  }
   Impl* p = impl.get();
+  p->njudges = p->evaluators.size();
+  p->judge_state = std::make_unique<Impl::JudgeState[]>(p->njudges);
   p->reporter = std::thread([p] { p->ReporterLoop(); });
   p->watchdog = std::thread([p] { p->WatchdogLoop(); });
-  for (auto& e : p->evaluators) {
-    GuardEvaluator* evaluator = e.get();
-    p->responders.emplace_back([p, evaluator] { p->ResponderLoop(evaluator); });
+  for (size_t j = 0; j < p->njudges; ++j) {
+    p->judges.emplace_back([p, j] { p->JudgeLoop(j); });
   }
-  p->reader = std::thread([p] { p->ReaderLoop(); });
   guard->impl_ = std::move(impl);
   return guard;
 }
@@ -441,28 +542,36 @@ absl::StatusOr<std::unique_ptr<FanotifyGuard>> FanotifyGuard::Start(
 FanotifyGuard::~FanotifyGuard() { Stop(); }
 
 void FanotifyGuard::Feed(const event::Event& event) {
+  size_t size;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    if (impl_->stop_responders || impl_->feed.size() >= Impl::kMaxFeed) {
+    if (impl_->stopping.load(std::memory_order_relaxed) || impl_->feed.size() >= Impl::kMaxFeed) {
       counters_.feed_drops.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     impl_->feed.push_back(event);
+    size = impl_->feed.size();
   }
   counters_.fed.fetch_add(1, std::memory_order_relaxed);
-  impl_->work_cv.notify_one();
+  // The judge takes the feed before each access it judges; only a long feed wakes it sooner.
+  if (size == Impl::kFeedWake) {
+    uint64_t one = 1;
+    if (::write(impl_->feed_fd, &one, sizeof one) < 0) {
+      // An eventfd write fails only when its counter would overflow: it is readable anyway.
+    }
+  }
 }
 
 void FanotifyGuard::Stop() {
   if (!impl_ || impl_->stopped) return;
   Impl& p = *impl_;
   p.stopped = true;
+  p.stopping.store(true, std::memory_order_release);
   uint64_t one = 1;
   if (::write(p.stop_fd, &one, sizeof one) < 0) {
-    // An eventfd write cannot fail here; the reader would block in poll() otherwise.
+    // An eventfd write cannot fail here; the judges would block in poll() otherwise.
   }
-  p.reader.join();
-  // Everything held now is allowed; responders then only close the fds.
+  // Everything held now is allowed; a judge still judging one finds it answered.
   for (size_t i = 0; i < p.options.max_pending; ++i) {
     Impl::Slot& s = p.slots[i];
     if (s.state.load(std::memory_order_acquire) == kPending &&
@@ -470,12 +579,8 @@ void FanotifyGuard::Stop() {
       p.ReportSlot(VerdictAction::kAllowShutdown, s);
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(p.mu);
-    p.stop_responders = true;
-  }
-  p.work_cv.notify_all();
-  for (std::thread& t : p.responders) t.join();
+  // The watchdog keeps answering (and reading, if every judge hangs) until the judges are out.
+  for (std::thread& t : p.judges) t.join();
   {
     std::lock_guard<std::mutex> lock(p.wd_mu);
     p.stop_watchdog = true;
@@ -484,6 +589,8 @@ void FanotifyGuard::Stop() {
   p.watchdog.join();
   ::close(p.fan_fd);  // removes the mark; the kernel allows anything not yet read
   ::close(p.stop_fd);
+  ::close(p.feed_fd);
+  ::close(p.proc_fd_dir);
   {
     std::lock_guard<std::mutex> lock(p.report_mu);
     p.stop_reporter = true;

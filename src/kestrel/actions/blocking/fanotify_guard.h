@@ -4,25 +4,30 @@
 // rules (guard.h). Linux only.
 //
 // Threads and the answer path:
-//   reader     reads permission events; answers at once (allow) those of allow-listed pids,
-//              puts the others in a free slot (deadline = now + budget) and queues it; with no
-//              free slot or a full queue it allows at once (overload, counted);
-//   responders (options.responders, each with its own GuardEvaluator) take a slot, evaluate,
-//              and answer unless the deadline passed;
-//   watchdog   answers allow for every slot past its deadline (timeout, counted);
+//   judges     (one per evaluator, each owning it) read permission events from the one fanotify
+//              fd and judge them themselves: an allow-listed pid is allowed at once; any other
+//              access takes a slot (deadline = now + budget), is evaluated and answered. No
+//              hand-off between threads on the answer path: each wake-up costs tens of µs on a
+//              busy machine, and the process waits for all of them. With no free slot the access
+//              is allowed at once (overload, counted);
+//   watchdog   while accesses come, checks a few times per budget: answers allow for every slot
+//              past its deadline (timeout, counted) and, when every judge has been on one access
+//              for more than a quarter of the budget (a hung judge), reads the fanotify fd itself
+//              and allows what it finds unjudged (overload, counted), so no access waits for it.
+//              It sleeps a second after the last access and is woken by the next one;
 //   reporter   hands verdicts to the caller's callback (alerts), off the answer path.
 // Exactly one answer is written per event: whoever moves the slot from pending to answering
-// writes it; the responder closes the event's fd (and frees the slot) only once it is answered,
-// so an fd number is never reused while an answer for it may still be written.
+// writes it; the judge closes the event's fd (and frees the slot) only once it is answered, so
+// an fd number is never reused while an answer for it may still be written.
 // Failure: every path answers (allow on timeout, overload, error, shutdown); Stop() answers all
 // held events and then closes the fanotify fd, at which point the kernel allows any event not
 // yet read. If the process dies (even by SIGKILL), the kernel closes the fd and allows too.
-// Never open a file on the marked filesystem from the reader or watchdog threads (they are the
-// ones that would answer it). A forked child inherits the fanotify fd until it execs (the fd is
+// Never open a file on the marked filesystem from a guard thread: it may be the one that would
+// have to answer it. A forked child inherits the fanotify fd until it execs (the fd is
 // close-on-exec): a child that keeps it keeps the group, and its held accesses, alive after
 // Stop(); children must close it (close_range) first.
 //
-// Thread safety: Start/Stop from one thread; counters() from any. Tested by
+// Thread safety: Start/Stop from one thread; counters() and Feed() from any. Tested by
 // fanotify_guard_test.cc (root; skipped with the reason when the kernel lacks fanotify
 // permission events).
 #pragma once
@@ -49,7 +54,12 @@ struct FanotifyGuardOptions {
   size_t max_pending = 256;       // accesses held at once (slots); more are allowed unevaluated
   bool loader_check = true;       // FAN_OPEN_PERM for opens by the dynamic loader (guard.h)
   AllowList allow;
-  // Test hook (fault injection): called by a responder before it evaluates a request.
+  // Sequence-aware blocking: called before each held access is judged (after it was read), to
+  // bring the stream's earlier events into the evaluator (through Feed()) first; it must return
+  // by `deadline_ns` (steady clock), having fed what it could. E.g. the live source drains its
+  // ring buffer up to now (cli/blocking.h). Optional.
+  std::function<void(int64_t deadline_ns)> catch_up;
+  // Test hook (fault injection): called by a judge before it evaluates a request.
   std::function<void(const AccessRequest&)> before_evaluate;
 };
 
@@ -77,7 +87,7 @@ class FanotifyGuard {
  public:
   using ReportFn = std::function<void(Verdict&)>;
 
-  // Marks options.mark_path and starts the threads. `evaluators`: one per responder thread (at
+  // Marks options.mark_path and starts the threads. `evaluators`: one per judge thread (at
   // least one). `report` is called on the reporter thread. Errors: fanotify_init/fanotify_mark
   // failures, with the reason.
   static absl::StatusOr<std::unique_ptr<FanotifyGuard>> Start(
@@ -89,10 +99,10 @@ class FanotifyGuard {
   // fanotify fd (the kernel allows what was never read). Idempotent.
   void Stop();
 
-  // Sequence-aware blocking: hands a stream event to the responders' evaluators
+  // Sequence-aware blocking: hands a stream event to the judge's evaluator
   // (GuardEvaluator::Observe), before the next held access is judged. Copies the event; at most
-  // 65,536 wait, more are dropped and counted (feed_drops). Any thread. REQUIRES: one
-  // responder (one evaluator): each event reaches one of them.
+  // 65,536 wait, more are dropped and counted (feed_drops). Any thread. REQUIRES: one judge
+  // (one evaluator): each event reaches one of them.
   void Feed(const event::Event& event);
 
   const GuardCounters& counters() const { return counters_; }

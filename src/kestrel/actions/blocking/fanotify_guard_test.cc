@@ -129,9 +129,10 @@ class FanotifyGuardTest : public ::testing::Test {
     return o;
   }
 
-  void Start(FanotifyGuardOptions options, const std::vector<std::string>& queries) {
+  void Start(FanotifyGuardOptions options, const std::vector<std::string>& queries,
+             int judges = 1) {
     std::vector<std::unique_ptr<GuardEvaluator>> evaluators;
-    evaluators.push_back(Evaluator(queries));
+    for (int j = 0; j < judges; ++j) evaluators.push_back(Evaluator(queries));
     auto started =
         FanotifyGuard::Start(std::move(options), std::move(evaluators), [this](Verdict& v) {
           std::lock_guard<std::mutex> lock(mu_);
@@ -245,21 +246,50 @@ TEST_F(FanotifyGuardTest, SlowGuardFailsOpenAndCounts) {
   EXPECT_EQ(guard_->counters().denied.load(), 0u);
 }
 
-TEST_F(FanotifyGuardTest, OverloadFailsOpenAndCounts) {
+// A judge that hangs: its access is allowed at the budget (timeout) and, while it hangs, the
+// watchdog reads the accesses that come meanwhile and allows them unjudged (overload): none
+// waits for the hung judge.
+TEST_F(FanotifyGuardTest, HungJudgeFailsOpenForItsAccessAndTheNextOnes) {
   std::atomic<int> entered{0};
+  std::atomic<bool> hook_done{false};
   FanotifyGuardOptions o = Options(EnforceMode::kOn);
-  o.max_pending = 1;
-  o.budget_ns = 5'000'000'000;
+  o.budget_ns = 200'000'000;
   o.before_evaluate = [&](const AccessRequest&) {
-    ++entered;
-    std::this_thread::sleep_for(300ms);
+    if (++entered == 1) {
+      std::this_thread::sleep_for(3s);
+      hook_done = true;
+    }
   };
   Start(std::move(o), {ExecRule()});
   pid_t first = 0;
   RunChild({dir_ + "/marker"}, &first);
+  while (entered.load() == 0) std::this_thread::sleep_for(1ms);  // the only judge hangs
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);                    // taken over: allowed
+  EXPECT_EQ(RunChild({dir_ + "/other"}), 0);
+  EXPECT_EQ(Wait(first), 0);  // allowed at its deadline
+  EXPECT_FALSE(hook_done.load());
+  EXPECT_EQ(entered.load(), 1);  // the others were never judged
+  EXPECT_EQ(guard_->counters().timeouts.load(), 1u);
+  EXPECT_EQ(guard_->counters().overloads.load(), 2u);
+  EXPECT_EQ(guard_->counters().denied.load(), 0u);
+}
+
+// More accesses held at once than slots (two judges, one slot): the access that finds none is
+// allowed at once (overload, counted); the other is judged.
+TEST_F(FanotifyGuardTest, NoFreeSlotFailsOpenAndCounts) {
+  std::atomic<int> entered{0};
+  FanotifyGuardOptions o = Options(EnforceMode::kOn);
+  o.max_pending = 1;
+  o.before_evaluate = [&](const AccessRequest&) {
+    if (++entered == 1) std::this_thread::sleep_for(300ms);
+  };
+  Start(std::move(o), {ExecRule()}, /*judges=*/2);
+  pid_t first = 0;
+  RunChild({dir_ + "/marker"}, &first);
   while (entered.load() == 0) std::this_thread::sleep_for(1ms);  // the only slot is taken
-  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);                    // no room: allowed at once
-  EXPECT_EQ(Wait(first), 200 + EPERM);                           // judged in time: denied
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);  // the other judge has no slot: allowed at once
+  EXPECT_EQ(Wait(first), 200 + EPERM);         // judged in time: denied
+  EXPECT_EQ(entered.load(), 1);
   EXPECT_EQ(guard_->counters().overloads.load(), 1u);
   EXPECT_EQ(guard_->counters().denied.load(), 1u);
 }

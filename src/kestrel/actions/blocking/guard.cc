@@ -74,6 +74,61 @@ bool ReadStatus(int32_t pid, int32_t* ppid, uint32_t* euid) {
   return true;
 }
 
+bool UsesField(const eql::IrNode& n, const std::vector<schema::FieldId>& fields) {
+  if (n.op == eql::IrOp::kField &&
+      std::find(fields.begin(), fields.end(), n.field) != fields.end()) {
+    return true;
+  }
+  if (n.op == eql::IrOp::kRelation) return true;  // the process tree: ask /proc for everything
+  for (const auto& c : n.children) {
+    if (UsesField(*c, fields)) return true;
+  }
+  return false;
+}
+
+// The fields only /proc/PID/status gives (the parent and the user).
+const std::vector<schema::FieldId>& StatusFields() {
+  static const std::vector<schema::FieldId> fields = {Field("process.parent.pid"),
+                                                      Field("process.ppid"), Field("user.id"),
+                                                      Field("process.user.id")};
+  return fields;
+}
+
+bool ProgramUsesStatus(const eql::IrProgram& p) {
+  auto stage_uses = [](const eql::IrStage& st) {
+    if (UsesField(*st.predicate, StatusFields())) return true;
+    for (const auto& b : st.by) {
+      if (UsesField(*b, StatusFields())) return true;
+    }
+    return false;
+  };
+  for (const eql::IrStage& st : p.stages) {
+    if (stage_uses(st)) return true;
+  }
+  if (p.until && stage_uses(*p.until)) return true;
+  for (const eql::IrPipe& pipe : p.pipes) {
+    for (const auto& a : pipe.args) {
+      if (UsesField(*a, StatusFields())) return true;
+    }
+  }
+  return false;
+}
+
+// Adds process.parent.pid/ppid and user.id/process.user.id of `pid` (from /proc) to *out.
+// False when the process is gone.
+bool AddStatusFields(int32_t pid, event::Event* out) {
+  int32_t ppid = 0;
+  uint32_t euid = 0;
+  if (!ReadStatus(pid, &ppid, &euid)) return false;
+  out->SetInt(Field("process.parent.pid"), ppid);
+  out->SetInt(Field("process.ppid"), ppid);
+  char uid[16];
+  int n = std::snprintf(uid, sizeof uid, "%u", euid);
+  out->SetString(Field("user.id"), std::string_view(uid, static_cast<size_t>(n)));
+  out->SetString(Field("process.user.id"), std::string_view(uid, static_cast<size_t>(n)));
+  return true;
+}
+
 }  // namespace
 
 std::string_view EnforceModeName(EnforceMode mode) {
@@ -196,6 +251,7 @@ absl::StatusOr<std::unique_ptr<GuardEvaluator>> GuardEvaluator::Create(
   for (const GuardRule& rule : rules) {
     if (absl::Status s = g->detector_->AddRule(rule.program); !s.ok()) return s;
     g->ids_.push_back(rule.id);
+    g->needs_status_ |= ProgramUsesStatus(*rule.program);
     for (const eql::IrStage& stage : rule.program->stages) {
       if (stage.missing) continue;
       g->wants_exec_ |= !stage.category || *stage.category == g->process_cat_;
@@ -214,6 +270,11 @@ bool GuardEvaluator::IsLoader(std::string_view executable) {
 
 void GuardEvaluator::BuildEvent(const AccessRequest& request, std::string_view opener,
                                 event::Event* out) {
+  Build(request, opener, /*with_status=*/true, out);
+}
+
+void GuardEvaluator::Build(const AccessRequest& request, std::string_view opener, bool with_status,
+                           event::Event* out) {
   out->Clear();
   out->set_time_ns(request.time_ns);
   out->set_wall_ns(request.time_ns);
@@ -241,17 +302,19 @@ void GuardEvaluator::BuildEvent(const AccessRequest& request, std::string_view o
       out->SetString(Field("file.extension"), ext);
     }
   }
-  int32_t ppid = 0;
-  uint32_t euid = 0;
-  if (ReadStatus(request.pid, &ppid, &euid)) {
-    out->SetInt(Field("process.parent.pid"), ppid);
-    out->SetInt(Field("process.ppid"), ppid);
-    char uid[16];
-    int n = std::snprintf(uid, sizeof uid, "%u", euid);
-    out->SetString(Field("user.id"), std::string_view(uid, static_cast<size_t>(n)));
-    out->SetString(Field("process.user.id"), std::string_view(uid, static_cast<size_t>(n)));
-  }
+  if (with_status) AddStatusFields(request.pid, out);
   out->Finish();
+}
+
+void GuardEvaluator::Complete(GuardMatch* match) const {
+  if (needs_status_ || match->events.empty()) return;
+  const event::Event& last = *match->events.back();
+  const event::Value* pid = last.Find(Field("process.pid"));
+  if (pid == nullptr || last.Find(Field("user.id")) != nullptr) return;
+  auto completed = std::make_shared<event::Event>(last);
+  if (!AddStatusFields(static_cast<int32_t>(pid->as_int()), completed.get())) return;
+  completed->Finish();
+  match->events.back() = std::move(completed);
 }
 
 bool GuardEvaluator::Run(const event::Event& event, std::optional<GuardMatch>* out) {
@@ -280,7 +343,7 @@ std::optional<GuardMatch> GuardEvaluator::Evaluate(const AccessRequest& request)
     if (n > 0) opener_.assign(exe, static_cast<size_t>(n));
     if (!wants_open_ && !(wants_exec_ && IsLoader(opener_))) return match;  // nothing to judge
   }
-  BuildEvent(request, opener_, &event_);
+  Build(request, opener_, needs_status_, &event_);
   if (request.kind == AccessKind::kExec ? wants_exec_ : wants_open_) {
     if (Run(event_, &match)) return match;
   }
@@ -288,7 +351,7 @@ std::optional<GuardMatch> GuardEvaluator::Evaluate(const AccessRequest& request)
     // The loader maps the program instead of exec'ing it: judge the open as that exec.
     AccessRequest as_exec = request;
     as_exec.kind = AccessKind::kExec;
-    BuildEvent(as_exec, {}, &loader_event_);
+    Build(as_exec, {}, needs_status_, &loader_event_);
     if (Run(loader_event_, &match)) return match;
   }
   return match;

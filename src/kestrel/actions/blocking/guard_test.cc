@@ -99,8 +99,34 @@ TEST_F(GuardEvaluatorTest, OpenRuleSeesTheFileAndTheOpener) {
   ASSERT_NE(pid, nullptr);
   EXPECT_EQ(pid->as_int(), ::getpid());
   EXPECT_NE(e.Find(schema::ecs::Field("process.executable")), nullptr);  // the opener: this test
-  EXPECT_NE(e.Find(schema::ecs::Field("user.id")), nullptr);
+  // No rule uses the user or the parent: /proc/PID/status was not read while the access was
+  // held; Complete() adds them to the evidence afterwards.
+  EXPECT_FALSE(g->needs_status());
+  EXPECT_EQ(e.Find(schema::ecs::Field("user.id")), nullptr);
+  g->Complete(&*m);
+  const event::Value* uid = m->events[0]->Find(schema::ecs::Field("user.id"));
+  ASSERT_NE(uid, nullptr);
+  EXPECT_EQ(uid->as_string(), std::to_string(::geteuid()));
+  const event::Value* ppid = m->events[0]->Find(schema::ecs::Field("process.parent.pid"));
+  ASSERT_NE(ppid, nullptr);
+  EXPECT_EQ(ppid->as_int(), ::getppid());
+  EXPECT_EQ(m->events[0]->Find(schema::ecs::Field("file.directory"))->as_string(), "/t/dir");
   EXPECT_FALSE(g->Evaluate(Request(AccessKind::kOpen, "/t/dir/public.txt")).has_value());
+}
+
+TEST_F(GuardEvaluatorTest, RulesOnTheUserOrParentReadThemWhileHeld) {
+  std::string uid = std::to_string(::geteuid());
+  for (const std::string& q : std::vector<std::string>{
+           "process where user.id == \"" + uid + "\"",
+           "process where process.parent.pid == " + std::to_string(::getppid()),
+           "sequence by process.ppid [process where true] [process where true]"}) {
+    auto g = Make({q});
+    EXPECT_TRUE(g->needs_status()) << q;
+  }
+  auto g = Make({"process where process.executable == \"/t/m\" and user.id == \"" + uid + "\""});
+  EXPECT_TRUE(g->Evaluate(Request(AccessKind::kExec, "/t/m")).has_value());
+  auto other = Make({"process where process.executable == \"/t/m\" and user.id == \"99999\""});
+  EXPECT_FALSE(other->Evaluate(Request(AccessKind::kExec, "/t/m")).has_value());
 }
 
 TEST_F(GuardEvaluatorTest, SequenceCompletesOnTheHeldExec) {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdarg>
@@ -123,8 +124,17 @@ struct EbpfSource::Impl {
   }
 
   void StopReader() {
-    stopping.store(true);
+    Wake(&stopping);
     if (reader.joinable()) reader.join();
+  }
+
+  // Sets `flag` and ends the reader's sleep.
+  void Wake(std::atomic<bool>* flag) {
+    {
+      std::lock_guard<std::mutex> lock(wake_mu);
+      if (flag != nullptr) flag->store(true);
+    }
+    wake_cv.notify_one();
   }
 
   static size_t Aligned(size_t n) { return (n + 7) & ~size_t{7}; }
@@ -165,6 +175,9 @@ struct EbpfSource::Impl {
     return sum;
   }
 
+  // A flush marker in `pending`: [kFlushMarker][ticket] (no record has that size).
+  static constexpr uint64_t kFlushMarker = UINT64_MAX;
+
   void ReaderLoop() {
     int64_t last_drain = ClockNs(CLOCK_REALTIME);
     uint64_t seen_kernel = ReadKernelDrops();
@@ -172,6 +185,10 @@ struct EbpfSource::Impl {
     size_t drained = 0;
     while (true) {
       bool last = stopping.load() || (options.stop != nullptr && options.stop->load());
+      // Read before draining: what was in the ring buffer when the flush was asked for is in
+      // this drain.
+      uint64_t ticket = flush_requested.load();
+      bool flush = ticket > flush_done;
       {
         std::lock_guard<std::mutex> lock(mu);
         int n = ring_buffer__consume(rb);
@@ -188,15 +205,24 @@ struct EbpfSource::Impl {
           user_drops_pending = 0;
           user_loss_begin = user_loss_end = 0;
         }
+        if (flush) {
+          const uint64_t marker[2] = {kFlushMarker, ticket};
+          const auto* m = reinterpret_cast<const uint8_t*>(marker);
+          pending.insert(pending.end(), m, m + sizeof marker);
+          flush_done = ticket;
+        }
         last_drain = now;
         if (last) reader_done = true;
       }
-      if (drained > 0 || last) cv.notify_one();
+      if (drained > 0 || flush || last) cv.notify_one();
       if (last) return;
       // Busy: drain again soon, so the ring buffer never fills; idle: sleep the full interval
-      // (fewer wake-ups: the CPU cost at low rates is mostly these).
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(drained > kBusyDrain ? 1 : options.poll_interval_ms));
+      // (fewer wake-ups: the CPU cost at low rates is mostly these). A flush request ends the
+      // sleep at once.
+      std::unique_lock<std::mutex> lock(wake_mu);
+      wake_cv.wait_for(
+          lock, std::chrono::milliseconds(drained > kBusyDrain ? 1 : options.poll_interval_ms),
+          [&] { return flush_requested.load() > flush_done || stopping.load(); });
     }
   }
 
@@ -229,6 +255,20 @@ struct EbpfSource::Impl {
   std::atomic<uint64_t> kernel_drops_total{0};
   bool reader_done = false;  // guarded by mu
   std::atomic<bool> stopping{false};
+  std::mutex wake_mu;  // the reader's sleep
+  std::condition_variable wake_cv;
+  std::atomic<uint64_t> flush_requested{0};  // the highest ticket asked for
+  uint64_t flush_done = 0;                   // the reader's: the highest ticket queued
+  std::function<void(uint64_t)> on_flushed;  // the puller's
+
+  // kill_inodes' key (bpf/kestrel.bpf.c), and what ArmKill() armed.
+  struct InodeKey {
+    uint64_t ino;
+    uint32_t dev;  // the kernel's encoding: major << 20 | minor
+    uint32_t pad;
+    bool operator==(const InodeKey&) const = default;
+  };
+  std::vector<InodeKey> armed_kill;
   std::thread reader;
 };
 
@@ -345,24 +385,42 @@ EbpfSource::~EbpfSource() = default;
 
 void EbpfSource::Stop() { impl_->stopping.store(true); }
 
+void EbpfSource::RequestFlush(uint64_t ticket) {
+  uint64_t seen = impl_->flush_requested.load();
+  while (seen < ticket && !impl_->flush_requested.compare_exchange_weak(seen, ticket)) {
+  }
+  impl_->Wake(nullptr);
+}
+
+void EbpfSource::OnFlushed(std::function<void(uint64_t ticket)> fn) {
+  impl_->on_flushed = std::move(fn);
+}
+
 std::vector<std::string> EbpfSource::ArmKill(const std::vector<std::string>& paths) {
-  struct Key {
-    uint64_t ino;
-    uint32_t dev;
-    uint32_t pad;
-  };
   std::vector<std::string> errors;
-  uint8_t one = 1;
+  std::vector<Impl::InodeKey> keys;
   for (const std::string& path : paths) {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) {
       errors.push_back(fmt::format("{}: {}", path, strerror(errno)));
       continue;
     }
-    Key k{st.st_ino, static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)), 0};
-    if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.kill_inodes), &k, &one, BPF_ANY) != 0) {
-      errors.push_back(fmt::format("{}: kill map: {}", path, strerror(errno)));
+    keys.push_back(Impl::InodeKey{
+        st.st_ino, static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)), 0});
+  }
+  int fd = bpf_map__fd(impl_->skel->maps.kill_inodes);
+  // Files no longer named are disarmed first, then the set is armed (a file in both stays).
+  for (const Impl::InodeKey& old : impl_->armed_kill) {
+    if (std::find(keys.begin(), keys.end(), old) == keys.end()) bpf_map_delete_elem(fd, &old);
+  }
+  impl_->armed_kill.clear();
+  uint8_t one = 1;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (bpf_map_update_elem(fd, &keys[i], &one, BPF_ANY) != 0) {
+      errors.push_back(fmt::format("inode {}: kill map: {}", keys[i].ino, strerror(errno)));
+      continue;
     }
+    impl_->armed_kill.push_back(keys[i]);
   }
   return errors;
 }
@@ -389,6 +447,15 @@ absl::StatusOr<bool> EbpfSource::Next(event::Event* event) {
     }
     uint64_t size;
     std::memcpy(&size, m.batch.data() + m.batch_pos, sizeof(size));
+    if (size == Impl::kFlushMarker) {
+      // Every record drained before the flush was asked for has been returned (and handled by
+      // the caller, which called Next() again).
+      uint64_t ticket;
+      std::memcpy(&ticket, m.batch.data() + m.batch_pos + sizeof(size), sizeof(ticket));
+      m.batch_pos += 2 * sizeof(uint64_t);
+      if (m.on_flushed) m.on_flushed(ticket);
+      continue;
+    }
     std::span<const uint8_t> record(m.batch.data() + m.batch_pos + sizeof(size), size);
     m.batch_pos += sizeof(size) + Impl::Aligned(size);
     m.stats.bytes += size;

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,15 @@ class EbpfSource final : public Source {
   // Ends the stream: Next() returns the queued events, then false. Safe from any thread.
   void Stop();
 
+  // Catching up (sequence-aware blocking, cli/blocking.h): asks the reader to drain the ring
+  // buffer now instead of at its next poll; once Next() has returned every record that was in
+  // it when asked, and is called again, it calls the OnFlushed() function with `ticket` (on the
+  // caller's thread, before the next event). Tickets only grow; a request for a lower ticket
+  // than one already asked for is covered by it. RequestFlush is safe from any thread; set
+  // OnFlushed before reading.
+  void RequestFlush(uint64_t ticket);
+  void OnFlushed(std::function<void(uint64_t ticket)> fn);
+
   // E.g. "tp_btf sched_process_{exec,fork,exit}, raw_tp sys_enter/sys_exit".
   const std::string& mechanism() const;
   size_t processes_at_start() const;
@@ -84,7 +94,8 @@ class EbpfSource final : public Source {
   // `kill` rules (--enforce on): every later exec of one of these files (by device and inode, as
   // they are now) is killed in the kernel before its first instruction (bpf_send_signal(SIGKILL)
   // from sched_process_exec; exec events carry KESTREL_F_KILLED). A path that cannot be stat'ed
-  // is reported in the result and skipped. At most 1,024 files.
+  // is reported in the result and skipped. At most 1,024 files. Each call replaces the set: the
+  // files of an earlier call that are not named again are disarmed (hot reload).
   std::vector<std::string> ArmKill(const std::vector<std::string>& paths);
 
  private:

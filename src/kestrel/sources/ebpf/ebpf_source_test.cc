@@ -79,6 +79,7 @@ class EbpfSourceTest : public ::testing::Test {
     ASSERT_TRUE(source.ok()) << source.status();
     source_ = std::move(*source);
     std::printf("mechanism: %s\n", source_->mechanism().c_str());
+    BeforePulling();
     puller_ = std::thread([this] {
       Event e;
       while (true) {
@@ -91,6 +92,7 @@ class EbpfSourceTest : public ::testing::Test {
   }
 
   virtual EbpfOptions Options() { return EbpfOptions{}; }
+  virtual void BeforePulling() {}
 
   void TearDown() override {
     stop_.store(true);
@@ -219,6 +221,62 @@ TEST_F(EbpfSourceTest, MarkerFileCreatedWrittenRenamedAndDeleted) {
   EXPECT_EQ(Str(*deleted, Field("file.path")), moved);
   EXPECT_EQ(Str(*deleted, Field("event.type")), "deletion");
   EXPECT_EQ(Str(*deleted, Field("process.entity_id")), Str(*created, Field("process.entity_id")));
+}
+
+// RequestFlush: the ring buffer is drained at once (not at the next poll, 3 s away here), and
+// OnFlushed comes after every record that was in it was returned.
+class EbpfFlushTest : public EbpfSourceTest {
+ protected:
+  EbpfOptions Options() override {
+    EbpfOptions o;
+    o.poll_interval_ms = 3'000;
+    return o;
+  }
+  void BeforePulling() override {
+    source_->OnFlushed([this](uint64_t ticket) {
+      std::lock_guard<std::mutex> lock(mu_);
+      flushed_.push_back({ticket, events_.size()});
+    });
+  }
+  std::vector<std::pair<uint64_t, size_t>> flushed_;  // ticket, events returned before it
+};
+
+TEST_F(EbpfFlushTest, FlushDeliversWhatTheRingBufferHoldsThenTheTicket) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the reader's first drain
+  std::string made = "/tmp/kestrel-ebpf-flush-" + std::to_string(getpid());
+  pid_t child = InChild([&] {
+    int fd = open(made.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    if (fd < 0) _exit(1);
+    close(fd);
+    unlink(made.c_str());
+  });
+  auto created = [&](const Event& e) {
+    return Str(e, Field("event.action")) == "creation" &&
+           Str(e, Field("process.pid")) == std::to_string(child) &&
+           Str(e, Field("file.path")) == made;
+  };
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Event& e : events_) EXPECT_FALSE(created(e)) << "drained without a flush";
+  }
+  source_->RequestFlush(1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  size_t before = 0;
+  bool got = false;
+  while (!got && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!flushed_.empty()) {
+      got = true;
+      EXPECT_EQ(flushed_[0].first, 1u);
+      before = flushed_[0].second;
+    }
+  }
+  ASSERT_TRUE(got) << "no OnFlushed within 1 s";
+  std::lock_guard<std::mutex> lock(mu_);
+  bool seen = false;
+  for (size_t i = 0; i < before; ++i) seen |= created(events_[i]);
+  EXPECT_TRUE(seen) << "the creation was not returned before the flush ticket";
 }
 
 TEST_F(EbpfSourceTest, SensitiveReadIsReportedOtherReadsAreNot) {
