@@ -172,7 +172,7 @@ int DoctorCommand() {
   fmt::print("  deny exec/open (fanotify):       {}\n",
              ok("fanotify permission events") ? "yes" : "no");
   fmt::print("  deny exec/open in the kernel:    {}\n",
-             ok("BPF LSM") ? "yes (BPF LSM, exact-path block rules)" : "no (BPF LSM refused)");
+             ok("BPF LSM") ? "yes (BPF LSM, exact-path block rules)" : "no (see BPF LSM above)");
   fmt::print("  kill at exec (bpf_send_signal):  {}\n", ok("bpf_send_signal") ? "yes" : "no");
   fmt::print("  replay, rules, offline analysis: yes\n");
   return 0;

@@ -8,7 +8,9 @@
 // filling and decision handling are tested with a fake where the kernel refuses LSM programs.
 //
 // Thread safety: Drain() and Lost() from one thread (the guard's drain thread), the others from
-// another; each map update is atomic per entry in the kernel.
+// another; each map update is atomic per entry in the kernel. Load() and VerifyLsmCode() swap
+// libbpf's (process-wide) print callback while they load, to keep its messages for the error:
+// do not load another BPF object (EbpfSource::Open) on another thread at the same time.
 // Tested by actions/blocking/lsm_guard_test.cc (the kernel's programs where they load; the
 // load/attach failure reason everywhere).
 #pragma once
