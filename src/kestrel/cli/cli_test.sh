@@ -147,6 +147,10 @@ grep -q "^  replay, rules, offline analysis: yes" "$tmp/doctor" || fail "doctor 
 if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ] && grep -q "^ok   raw tracepoints" "$tmp/doctor"; then
   grep -q "live collection (kestrel run):   yes" "$tmp/doctor" || fail "doctor live verdict: $(cat "$tmp/doctor")"
 fi
+# The BPF LSM line is the probe's verdict (load and attach), never the LSM list alone: the
+# programs load, or the kernel's reason and the fallback (or no eBPF in this build).
+grep -Eq "^(ok   BPF LSM +programs load and attach|no   BPF LSM +(bpf not in the active LSM list|BPF LSM program refused at|cannot open the BPF LSM object).* — blocking uses fanotify$|no   BPF LSM +not probed: this build has no eBPF)" "$tmp/doctor" \
+  || fail "doctor BPF LSM line: $(grep 'BPF LSM' "$tmp/doctor")"
 # Configuration file: applied, overridden by the command line, checked with `config check`.
 printf 'run:\n  workers: 2\n  output: %s\n  reload: false\n' "$tmp/cfg_alerts.jsonl" >"$tmp/kestrel.yaml"
 "$kestrel" --config "$tmp/kestrel.yaml" config check >"$tmp/cfg_out" 2>&1 || fail "config check: $(cat "$tmp/cfg_out")"
