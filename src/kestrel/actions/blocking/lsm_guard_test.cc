@@ -363,6 +363,55 @@ TEST(LsmProbeTest, TheProgramsPassTheVerifier) {
   EXPECT_TRUE(verified.ok()) << verified.message();
 }
 
+// The kernel's maps, through the raw tracepoint build of the same object (same maps; loads where
+// LSM programs are refused, never attached).
+TEST(LsmProgramTest, TheKernelMapsTakeTheRecordsLayout) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to load BPF programs";
+  auto loaded = sources::LsmProgram::LoadAsRawTracepoints();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  sources::LsmProgram& program = **loaded;
+  kestrel_lsm_key key{12345, (8u << 20) | 1u, 0};
+  EXPECT_EQ(program.Lookup(LsmTable::kExec, key), std::nullopt);
+  ASSERT_TRUE(program.Put(LsmTable::kExec, key, 7).ok());
+  EXPECT_EQ(program.Lookup(LsmTable::kExec, key), 7u);
+  EXPECT_EQ(program.Lookup(LsmTable::kOpen, key), std::nullopt);  // the other map
+  ASSERT_TRUE(program.Put(LsmTable::kExec, key, 9).ok());         // replaces
+  EXPECT_EQ(program.Lookup(LsmTable::kExec, key), 9u);
+  ASSERT_TRUE(program.Remove(LsmTable::kExec, key).ok());
+  EXPECT_EQ(program.Lookup(LsmTable::kExec, key), std::nullopt);
+  EXPECT_TRUE(program.Remove(LsmTable::kExec, key).ok());  // absent: not an error
+
+  for (uint32_t i = 0; i < KESTREL_LSM_MAX_INODES; ++i) {
+    ASSERT_TRUE(program.Put(LsmTable::kOpen, kestrel_lsm_key{i + 1, 1, 0}, i).ok()) << i;
+  }
+  absl::Status full = program.Put(LsmTable::kOpen, kestrel_lsm_key{999'999, 1, 0}, 0);
+  EXPECT_TRUE(absl::IsResourceExhausted(full)) << full;
+  EXPECT_EQ(program.Lookup(LsmTable::kOpen, kestrel_lsm_key{KESTREL_LSM_MAX_INODES, 1, 0}),
+            KESTREL_LSM_MAX_INODES - 1);
+
+  for (uint32_t pid = 1; pid <= KESTREL_LSM_MAX_PIDS; ++pid) {
+    ASSERT_TRUE(program.AllowTgid(pid).ok()) << pid;
+  }
+  EXPECT_TRUE(absl::IsResourceExhausted(program.AllowTgid(KESTREL_LSM_MAX_PIDS + 1)));
+  EXPECT_TRUE(program.SetEnforce(true).ok());
+  EXPECT_TRUE(program.SetEnforce(false).ok());
+  EXPECT_EQ(program.Drain([](const kestrel_lsm_decision&) { FAIL() << "no decision yet"; }), 0u);
+  EXPECT_EQ(program.Lost(), 0u);
+  absl::Status attach = program.Attach();
+  EXPECT_EQ(attach.code(), absl::StatusCode::kFailedPrecondition) << attach;
+}
+
+TEST_F(LsmGuardFakeTest, TheGuardOverTheKernelMapsReportsAnAttachFailure) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to load BPF programs";
+  auto loaded = sources::LsmProgram::LoadAsRawTracepoints();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  auto started = LsmGuard::StartWith(std::move(*loaded), schema_, EnforceMode::kOn,
+                                     {{P("prog"), 0}}, {}, {}, [](Verdict&) {});
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.status().message().find("never attached"), std::string_view::npos)
+      << started.status();
+}
+
 // In a forked child: drop the fds inherited from the test.
 void CloseInherited() { ::close_range(3, ~0U, 0); }
 

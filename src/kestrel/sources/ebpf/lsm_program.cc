@@ -20,6 +20,12 @@
 namespace kestrel::sources {
 namespace {
 
+// The layout bpf/kestrel_lsm.bpf.c's maps and records use (kestrel_lsm_records.h).
+static_assert(sizeof(kestrel_lsm_key) == 16);
+static_assert(sizeof(kestrel_lsm_value) == 8);
+static_assert(sizeof(kestrel_lsm_config) == 8);
+static_assert(sizeof(kestrel_lsm_decision) == 40);
+
 // libbpf's warnings while the programs load, kept for the error (not printed: a refused load
 // is an expected outcome of the probe).
 std::mutex g_lsm_log_mu;
@@ -57,8 +63,26 @@ std::string Tail(const std::string& log, size_t lines) {
 
 }  // namespace
 
+// The maps of either build (the skeletons declare the same maps).
+struct LsmMapSet {
+  bpf_map* deny_exec = nullptr;
+  bpf_map* deny_open = nullptr;
+  bpf_map* allow_tgids = nullptr;
+  bpf_map* config = nullptr;
+  bpf_map* counters = nullptr;
+  bpf_map* decisions = nullptr;
+};
+
+template <typename Skel>
+LsmMapSet MapsOf(Skel* skel) {
+  return LsmMapSet{skel->maps.deny_exec_inodes, skel->maps.deny_open_inodes, skel->maps.allow_tgids,
+                   skel->maps.lsm_config,       skel->maps.lsm_counters,     skel->maps.decisions};
+}
+
 struct LsmProgram::Impl {
-  kestrel_lsm_bpf* skel = nullptr;
+  kestrel_lsm_bpf* skel = nullptr;           // the LSM build, or
+  kestrel_lsm_raw_tp_bpf* raw_tp = nullptr;  // the raw tracepoint build (never attached)
+  LsmMapSet maps;
   ring_buffer* rb = nullptr;
   const std::function<void(const kestrel_lsm_decision&)>* fn = nullptr;  // during Drain()
   size_t drained = 0;
@@ -67,10 +91,10 @@ struct LsmProgram::Impl {
   ~Impl() {
     if (rb != nullptr) ring_buffer__free(rb);
     if (skel != nullptr) kestrel_lsm_bpf__destroy(skel);
+    if (raw_tp != nullptr) kestrel_lsm_raw_tp_bpf__destroy(raw_tp);
   }
   int MapFd(LsmTable table) const {
-    return bpf_map__fd(table == LsmTable::kExec ? skel->maps.deny_exec_inodes
-                                                : skel->maps.deny_open_inodes);
+    return bpf_map__fd(table == LsmTable::kExec ? maps.deny_exec : maps.deny_open);
   }
   static int OnRecord(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
@@ -83,28 +107,33 @@ struct LsmProgram::Impl {
   }
 };
 
+namespace {
+
+// Opens and loads one build with libbpf's messages captured. Returns 0 or -errno; *out is null
+// when the object could not even be opened.
+template <typename Skel>
+int LoadCaptured(Skel* (*open)(), int (*load)(Skel*), Skel** out, std::string* log) {
+  static std::mutex load_mu;  // one load at a time owns the libbpf print hook
+  std::lock_guard<std::mutex> lock(load_mu);
+  {
+    std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
+    g_lsm_log.clear();
+  }
+  libbpf_print_fn_t previous = libbpf_set_print(CaptureLibbpf);
+  *out = open();
+  int err = *out == nullptr ? -errno : load(*out);
+  libbpf_set_print(previous);
+  std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
+  log->swap(g_lsm_log);
+  return err;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<LsmProgram>> LsmProgram::Load() {
   auto impl = std::make_unique<Impl>();
   std::string log;
-  int err = 0;
-  {
-    static std::mutex load_mu;  // one load at a time owns the libbpf print hook
-    std::lock_guard<std::mutex> lock(load_mu);
-    {
-      std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
-      g_lsm_log.clear();
-    }
-    libbpf_print_fn_t previous = libbpf_set_print(CaptureLibbpf);
-    impl->skel = kestrel_lsm_bpf__open();
-    if (impl->skel == nullptr) {
-      err = -errno;
-    } else {
-      err = kestrel_lsm_bpf__load(impl->skel);
-    }
-    libbpf_set_print(previous);
-    std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
-    log.swap(g_lsm_log);
-  }
+  int err = LoadCaptured(&kestrel_lsm_bpf__open, &kestrel_lsm_bpf__load, &impl->skel, &log);
   if (impl->skel == nullptr) {
     return absl::FailedPreconditionError(
         fmt::format("cannot open the BPF LSM object: {}", std::strerror(-err)));
@@ -116,8 +145,26 @@ absl::StatusOr<std::unique_ptr<LsmProgram>> LsmProgram::Load() {
     if (err != -EPERM && !log.empty()) why += "\n" + Tail(log, 12);
     return absl::FailedPreconditionError(why);
   }
-  impl->rb = ring_buffer__new(bpf_map__fd(impl->skel->maps.decisions), &Impl::OnRecord, impl.get(),
-                              nullptr);
+  impl->maps = MapsOf(impl->skel);
+  return Finish(std::move(impl));
+}
+
+absl::StatusOr<std::unique_ptr<LsmProgram>> LsmProgram::LoadAsRawTracepoints() {
+  auto impl = std::make_unique<Impl>();
+  std::string log;
+  int err = LoadCaptured(&kestrel_lsm_raw_tp_bpf__open, &kestrel_lsm_raw_tp_bpf__load,
+                         &impl->raw_tp, &log);
+  if (err != 0) {
+    return absl::FailedPreconditionError(fmt::format("the BPF LSM code as raw tracepoints: {}\n{}",
+                                                     std::strerror(-err), Tail(log, 20)));
+  }
+  impl->maps = MapsOf(impl->raw_tp);
+  return Finish(std::move(impl));
+}
+
+absl::StatusOr<std::unique_ptr<LsmProgram>> LsmProgram::Finish(std::unique_ptr<Impl> impl) {
+  impl->rb =
+      ring_buffer__new(bpf_map__fd(impl->maps.decisions), &Impl::OnRecord, impl.get(), nullptr);
   if (impl->rb == nullptr) {
     return absl::InternalError(
         fmt::format("BPF LSM decisions ring buffer: {}", std::strerror(errno)));
@@ -125,28 +172,7 @@ absl::StatusOr<std::unique_ptr<LsmProgram>> LsmProgram::Load() {
   return std::unique_ptr<LsmProgram>(new LsmProgram(std::move(impl)));
 }
 
-absl::Status VerifyLsmCode() {
-  std::string log;
-  int err = 0;
-  {
-    static std::mutex load_mu;
-    std::lock_guard<std::mutex> lock(load_mu);
-    {
-      std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
-      g_lsm_log.clear();
-    }
-    libbpf_print_fn_t previous = libbpf_set_print(CaptureLibbpf);
-    kestrel_lsm_raw_tp_bpf* skel = kestrel_lsm_raw_tp_bpf__open();
-    err = skel == nullptr ? -errno : kestrel_lsm_raw_tp_bpf__load(skel);
-    kestrel_lsm_raw_tp_bpf__destroy(skel);
-    libbpf_set_print(previous);
-    std::lock_guard<std::mutex> log_lock(g_lsm_log_mu);
-    log.swap(g_lsm_log);
-  }
-  if (err == 0) return absl::OkStatus();
-  return absl::FailedPreconditionError(fmt::format("the BPF LSM code as raw tracepoints: {}\n{}",
-                                                   std::strerror(-err), Tail(log, 20)));
-}
+absl::Status VerifyLsmCode() { return LsmProgram::LoadAsRawTracepoints().status(); }
 
 LsmProgram::LsmProgram(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LsmProgram::~LsmProgram() = default;
@@ -171,7 +197,7 @@ absl::Status LsmProgram::Remove(LsmTable table, const kestrel_lsm_key& key) {
 
 absl::Status LsmProgram::AllowTgid(uint32_t tgid) {
   uint8_t one = 1;
-  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.allow_tgids), &tgid, &one, BPF_ANY) != 0) {
+  if (bpf_map_update_elem(bpf_map__fd(impl_->maps.allow_tgids), &tgid, &one, BPF_ANY) != 0) {
     return absl::ResourceExhaustedError(
         fmt::format("BPF LSM allow-list (pid {}): {}", tgid, std::strerror(errno)));
   }
@@ -181,8 +207,7 @@ absl::Status LsmProgram::AllowTgid(uint32_t tgid) {
 absl::Status LsmProgram::SetEnforce(bool enforce) {
   uint32_t zero = 0;
   kestrel_lsm_config config{enforce ? 1u : 0u, 0};
-  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.lsm_config), &zero, &config, BPF_ANY) !=
-      0) {
+  if (bpf_map_update_elem(bpf_map__fd(impl_->maps.config), &zero, &config, BPF_ANY) != 0) {
     return absl::InternalError(fmt::format("BPF LSM mode: {}", std::strerror(errno)));
   }
   return absl::OkStatus();
@@ -190,6 +215,10 @@ absl::Status LsmProgram::SetEnforce(bool enforce) {
 
 absl::Status LsmProgram::Attach() {
   if (impl_->attached) return absl::OkStatus();
+  if (impl_->skel == nullptr) {
+    return absl::FailedPreconditionError(
+        "the raw tracepoint build of the BPF LSM programs is never attached");
+  }
   int err = kestrel_lsm_bpf__attach(impl_->skel);
   if (err != 0) {
     return absl::FailedPreconditionError(
@@ -213,12 +242,18 @@ size_t LsmProgram::Drain(const std::function<void(const kestrel_lsm_decision&)>&
   return impl_->drained;
 }
 
+std::optional<uint32_t> LsmProgram::Lookup(LsmTable table, const kestrel_lsm_key& key) const {
+  kestrel_lsm_value value{};
+  if (bpf_map_lookup_elem(impl_->MapFd(table), &key, &value) != 0) return std::nullopt;
+  return value.rule;
+}
+
 uint64_t LsmProgram::Lost() {
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return 0;
   std::vector<uint64_t> values(static_cast<size_t>(cpus));
   uint32_t key = KESTREL_LSM_CTR_DROPS;
-  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.lsm_counters), &key, values.data()) != 0) {
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->maps.counters), &key, values.data()) != 0) {
     return 0;
   }
   uint64_t sum = 0;

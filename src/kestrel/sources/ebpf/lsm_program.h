@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -62,6 +63,10 @@ class LsmProgram final : public LsmMaps {
   // (FAILED_PRECONDITION): the kernel's reason, e.g. "BPF LSM program refused at load:
   // Operation not permitted", followed by the verifier's last lines when it refused the code.
   static absl::StatusOr<std::unique_ptr<LsmProgram>> Load();
+  // The same code built as raw tracepoint programs (bpf/CMakeLists.txt): loaded and verified,
+  // with the same maps, but Attach() always fails. For tests of the maps where the kernel
+  // refuses LSM programs, and VerifyLsmCode().
+  static absl::StatusOr<std::unique_ptr<LsmProgram>> LoadAsRawTracepoints();
   ~LsmProgram() override;  // detaches and frees the programs and maps
 
   absl::Status Put(LsmTable table, const kestrel_lsm_key& key, uint32_t rule) override;
@@ -73,9 +78,13 @@ class LsmProgram final : public LsmMaps {
   size_t Drain(const std::function<void(const kestrel_lsm_decision&)>& fn) override;
   uint64_t Lost() override;
 
+  // What the kernel's deny map holds for `key`: the rule, or nullopt when it is absent.
+  std::optional<uint32_t> Lookup(LsmTable table, const kestrel_lsm_key& key) const;
+
  private:
   struct Impl;
   explicit LsmProgram(std::unique_ptr<Impl> impl);
+  static absl::StatusOr<std::unique_ptr<LsmProgram>> Finish(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
