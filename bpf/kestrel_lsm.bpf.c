@@ -93,13 +93,10 @@ static __always_inline int eperm(void) {
   return rc;
 }
 
-/* 1 to deny `file` (hook `hook`) when it is in `map` and enforcing, else 0. */
-static __always_inline int judge(void* map, struct file* file, __u8 hook) {
-  struct kestrel_lsm_key k = {};
-  struct inode* inode = BPF_CORE_READ(file, f_inode);
-  if (!inode) return 0;
-  k.ino = BPF_CORE_READ(inode, i_ino);
-  k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+/* 1 to deny the file `*key` (hook `hook`) when it is in `map` and enforcing, else 0. Records
+ * the decision (deny or would-deny) unless the process is allow-listed. */
+static __always_inline int judge_key(void* map, struct kestrel_lsm_key* key, __u8 hook) {
+  struct kestrel_lsm_key k = *key;
   struct kestrel_lsm_value* v = bpf_map_lookup_elem(map, &k);
   if (!v) return 0;
   __u64 id = bpf_get_current_pid_tgid();
@@ -131,6 +128,16 @@ static __always_inline int judge(void* map, struct file* file, __u8 hook) {
   return deny;
 }
 
+/* 1 to deny `file` (hook `hook`) when it is in `map` and enforcing, else 0. */
+static __always_inline int judge(void* map, struct file* file, __u8 hook) {
+  struct kestrel_lsm_key k = {};
+  struct inode* inode = BPF_CORE_READ(file, f_inode);
+  if (!inode) return 0;
+  k.ino = BPF_CORE_READ(inode, i_ino);
+  k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+  return judge_key(map, &k, hook);
+}
+
 KESTREL_LSM_SEC("bprm_check_security")
 int BPF_PROG(kestrel_lsm_exec, struct linux_binprm* bprm, int ret) {
   /* ret: an earlier BPF program's verdict. The trampoline stops at the first non-zero one, so it
@@ -157,3 +164,19 @@ int BPF_PROG(kestrel_lsm_open, struct file* file, int ret) {
   if (ret != 0) return eperm();
   return judge(&deny_open_inodes, file, KESTREL_LSM_OPEN) ? eperm() : 0;
 }
+
+#ifdef KESTREL_LSM_AS_RAW_TP
+/* The raw tracepoint build only, run by BPF_PROG_TEST_RUN (LsmProgram::JudgeForTest): judges a
+ * file given by its key as `hook` would, from the map lookup on (the allow-list, the mode, the
+ * decision record, the counters), in the calling process. ctx: ino, dev, hook. */
+SEC("raw_tp/kestrel_lsm_judge_key")
+int BPF_PROG(kestrel_lsm_judge_key, __u64 ino, __u64 dev, __u64 hook) {
+  struct kestrel_lsm_key k = {};
+  k.ino = ino;
+  k.dev = (__u32)dev;
+  if (hook == KESTREL_LSM_OPEN) {
+    return judge_key(&deny_open_inodes, &k, KESTREL_LSM_OPEN) ? eperm() : 0;
+  }
+  return judge_key(&deny_exec_inodes, &k, (__u8)hook) ? eperm() : 0;
+}
+#endif

@@ -1,10 +1,16 @@
-// The BPF-LSM guard (lsm_guard.h). Two halves:
+// The BPF-LSM guard (lsm_guard.h) and its kernel side (sources/ebpf/lsm_program.h):
 //   LsmGuardFakeTest: map filling (stat -> the kernel's (dev, ino)), Rearm, allow-list, mode and
-//     decision reports through a fake kernel side (sources::LsmMaps): runs everywhere.
-//   LsmGuardKernelTest: the kernel's programs on a tmpfs of its own, in a private mount
-//     namespace (never `/`): deny exec and open, dry run, allow-listed pid, Rearm. Skipped with
-//     the probe's reason where the kernel refuses BPF-LSM programs (this kind of machine: EPERM
-//     at load). ProbeReportsWhy runs everywhere.
+//     decision reports through a fake kernel side: runs everywhere. Two of its tests (root) use
+//     the raw tracepoint build of the same BPF object instead (loads where LSM programs are
+//     refused, never attached): TheKernelsJudgementThroughTheGuard runs the programs' judgement
+//     (maps, allow-list, mode, decision records, ring buffer) with BPF_PROG_TEST_RUN and checks
+//     the guard's verdicts.
+//   LsmProbeTest, LsmProgramTest (root): the probe's reason, the verifier over the code, the
+//     kernel's maps (layout, capacity, errors).
+//   LsmGuardKernelTest: the attached programs on a tmpfs of its own, in a private mount
+//     namespace (never `/`): deny exec and open, the loader bypass, dry run, allow-listed pid,
+//     Rearm. Skipped with the probe's reason where the kernel refuses BPF-LSM programs (this kind
+//     of machine: EPERM at load).
 #include "kestrel/actions/blocking/lsm_guard.h"
 
 #include <fcntl.h>
@@ -19,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -410,6 +417,103 @@ TEST_F(LsmGuardFakeTest, TheGuardOverTheKernelMapsReportsAnAttachFailure) {
   ASSERT_FALSE(started.ok());
   EXPECT_NE(started.status().message().find("never attached"), std::string_view::npos)
       << started.status();
+}
+
+// The kernel side of the guard where LSM programs cannot be attached: the raw tracepoint build's
+// real maps, judgement code and ring buffer (LsmProgram::JudgeForTest runs the judgement in this
+// process); attaching is a no-op, and this process is not allow-listed, so its judgements are
+// judged.
+class UnattachedKernel final : public sources::LsmMaps {
+ public:
+  explicit UnattachedKernel(sources::LsmProgram* program) : p_(program) {}
+  absl::Status Put(LsmTable table, const kestrel_lsm_key& key, uint32_t rule) override {
+    return p_->Put(table, key, rule);
+  }
+  absl::Status Remove(LsmTable table, const kestrel_lsm_key& key) override {
+    return p_->Remove(table, key);
+  }
+  absl::Status AllowTgid(uint32_t tgid) override {
+    if (tgid == static_cast<uint32_t>(::getpid())) return absl::OkStatus();
+    return p_->AllowTgid(tgid);
+  }
+  absl::Status SetEnforce(bool enforce) override { return p_->SetEnforce(enforce); }
+  absl::Status Attach() override { return absl::OkStatus(); }
+  void Detach() override {}
+  size_t Drain(const std::function<void(const kestrel_lsm_decision&)>& fn) override {
+    return p_->Drain(fn);
+  }
+  uint64_t Lost() override { return p_->Lost(); }
+
+ private:
+  sources::LsmProgram* p_;
+};
+
+TEST_F(LsmGuardFakeTest, TheKernelsJudgementThroughTheGuard) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to load BPF programs";
+  auto loaded = sources::LsmProgram::LoadAsRawTracepoints();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  std::unique_ptr<sources::LsmProgram> program = std::move(*loaded);
+  auto started = LsmGuard::StartWith(
+      std::make_unique<UnattachedKernel>(program.get()), schema_, EnforceMode::kOn,
+      {{P("prog"), 3}}, {{P("secret.txt"), 4}}, {},
+      [this](Verdict& v) {
+        std::lock_guard<std::mutex> lock(mu_);
+        verdicts_.push_back(std::move(v));
+      },
+      1);
+  ASSERT_TRUE(started.ok()) << started.status();
+  guard_ = std::move(*started);
+  auto key = [](const std::string& path) {
+    auto [dev, ino] = KernelKey(path);
+    return kestrel_lsm_key{ino, dev, 0};
+  };
+  auto judge = [&](uint8_t hook, const std::string& path) {
+    absl::StatusOr<int> r = program->JudgeForTest(hook, key(path));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.value_or(-999);
+  };
+  EXPECT_EQ(judge(KESTREL_LSM_EXEC, P("prog")), -EPERM);
+  EXPECT_EQ(judge(KESTREL_LSM_EXEC, P("other")), 0);
+  EXPECT_EQ(judge(KESTREL_LSM_OPEN, P("secret.txt")), -EPERM);
+  EXPECT_EQ(judge(KESTREL_LSM_OPEN, P("prog")), 0);  // denied for exec, not for open
+  EXPECT_EQ(judge(KESTREL_LSM_MMAP, P("prog")), -EPERM);
+  std::vector<Verdict> v = WaitVerdicts(3);
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].action, VerdictAction::kDeny);
+  EXPECT_EQ(v[0].kind, AccessKind::kExec);
+  EXPECT_EQ(v[0].path, P("prog"));
+  EXPECT_EQ(v[0].pid, ::getpid());
+  ASSERT_TRUE(v[0].match.has_value());
+  EXPECT_EQ(v[0].match->rule_id, 3u);
+  EXPECT_EQ(v[1].kind, AccessKind::kOpen);
+  EXPECT_EQ(v[1].path, P("secret.txt"));
+  EXPECT_EQ(v[1].match->rule_id, 4u);
+  EXPECT_EQ(v[2].kind, AccessKind::kExec);  // the executable mapping
+  EXPECT_LE(std::abs(v[0].time_ns - std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count()),
+            int64_t{60'000'000'000})
+      << "the kernel's boot time converted to wall-clock time";
+
+  // Rearm: prog is no longer denied.
+  ASSERT_TRUE(guard_->Rearm({}, {{P("secret.txt"), 4}}).ok());
+  EXPECT_EQ(judge(KESTREL_LSM_EXEC, P("prog")), 0);
+  // Dry run: allowed, recorded.
+  ASSERT_TRUE(program->SetEnforce(false).ok());
+  EXPECT_EQ(judge(KESTREL_LSM_OPEN, P("secret.txt")), 0);
+  // Allow-listed: allowed, not recorded.
+  ASSERT_TRUE(program->AllowTgid(static_cast<uint32_t>(::getpid())).ok());
+  ASSERT_TRUE(program->SetEnforce(true).ok());
+  EXPECT_EQ(judge(KESTREL_LSM_OPEN, P("secret.txt")), 0);
+  guard_->Stop();
+  v = WaitVerdicts(1);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].action, VerdictAction::kWouldDeny);
+  EXPECT_EQ(v[0].path, P("secret.txt"));
+  EXPECT_EQ(guard_->counters().denied.load(), 3u);
+  EXPECT_EQ(guard_->counters().would_deny.load(), 1u);
+  EXPECT_EQ(guard_->counters().lost.load(), 0u);
+  guard_.reset();
 }
 
 // In a forked child: drop the fds inherited from the test.

@@ -242,6 +242,20 @@ size_t LsmProgram::Drain(const std::function<void(const kestrel_lsm_decision&)>&
   return impl_->drained;
 }
 
+absl::StatusOr<int> LsmProgram::JudgeForTest(uint8_t hook, const kestrel_lsm_key& key) {
+  if (impl_->raw_tp == nullptr) {
+    return absl::FailedPreconditionError("JudgeForTest needs the raw tracepoint build");
+  }
+  uint64_t args[3] = {key.ino, key.dev, hook};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof args);
+  if (bpf_prog_test_run_opts(bpf_program__fd(impl_->raw_tp->progs.kestrel_lsm_judge_key), &opts) !=
+      0) {
+    return absl::InternalError(
+        fmt::format("BPF_PROG_TEST_RUN of the BPF LSM judgement: {}", std::strerror(errno)));
+  }
+  return static_cast<int>(opts.retval);
+}
+
 std::optional<uint32_t> LsmProgram::Lookup(LsmTable table, const kestrel_lsm_key& key) const {
   kestrel_lsm_value value{};
   if (bpf_map_lookup_elem(impl_->MapFd(table), &key, &value) != 0) return std::nullopt;

@@ -78,6 +78,12 @@ class LsmProgram final : public LsmMaps {
   size_t Drain(const std::function<void(const kestrel_lsm_decision&)>& fn) override;
   uint64_t Lost() override;
 
+  // The raw tracepoint build only (else FAILED_PRECONDITION): runs the programs' judgement of
+  // the file `key` as hook `hook` (enum kestrel_lsm_hook) would, from the map lookup on, in this
+  // process (BPF_PROG_TEST_RUN): the program's return value, 0 (allow) or -EPERM (deny). Its
+  // decision is drained like the hooks' are. For tests where LSM programs cannot be attached.
+  absl::StatusOr<int> JudgeForTest(uint8_t hook, const kestrel_lsm_key& key);
+
   // What the kernel's deny map holds for `key`: the rule, or nullopt when it is absent.
   std::optional<uint32_t> Lookup(LsmTable table, const kestrel_lsm_key& key) const;
 
