@@ -1,9 +1,7 @@
 // LsmGuard; see lsm_guard.h.
 #include "kestrel/actions/blocking/lsm_guard.h"
 
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "kestrel/base/status.h"
+#include "kestrel/sources/ebpf/file_key.h"
 
 namespace kestrel::actions::blocking {
 namespace {
@@ -48,19 +47,18 @@ int64_t ClockNs(clockid_t clock) {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-// Stats each file into the table; the ones that cannot be are appended to *unarmed. A file named
-// twice keeps its first rule.
+// Resolves each file to the key the kernel's programs compute (file_key.h). The ones that
+// cannot be resolved are appended to *unarmed. A file named twice keeps its first rule.
 Table Resolve(const std::vector<RulePath>& files, std::vector<UnarmedPath>* unarmed) {
   Table table;
+  sources::KernelFileKeys keys;
   for (const RulePath& file : files) {
-    struct stat st {};
-    if (::stat(file.path.c_str(), &st) != 0) {
-      unarmed->push_back(UnarmedPath{file, std::strerror(errno)});
+    absl::StatusOr<sources::KernelFileKey> key = keys.Of(file.path);
+    if (!key.ok()) {
+      unarmed->push_back(UnarmedPath{file, std::string(base::Message(key.status()))});
       continue;
     }
-    // The kernel's dev_t encoding (MAJOR << 20 | MINOR), as inode->i_sb->s_dev holds it.
-    FileKey key{(::major(st.st_dev) << 20) | ::minor(st.st_dev), st.st_ino};
-    table.emplace(key, Entry{file.path, static_cast<uint32_t>(file.rule)});
+    table.emplace(FileKey{key->dev, key->ino}, Entry{file.path, static_cast<uint32_t>(file.rule)});
   }
   return table;
 }

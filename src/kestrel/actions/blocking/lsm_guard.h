@@ -1,9 +1,10 @@
 // LsmGuard: the BPF-LSM blocking path (docs/blocking.md, "BPF-LSM path"). Block rules that name
 // exact files (exact_paths.h: `process.executable == "/P"` / `in (...)`, `file.path == "/P"`)
-// are enforced in the kernel by bpf/kestrel_lsm.bpf.c: each file is stat'ed into (device,
-// inode) and put in a deny map; an exec (bprm_check_security, and an executable mmap: the
-// loader bypass) or an open (file_open) of it fails with EPERM before it happens, with no
-// round trip to user space. The other block rules stay on the fanotify guard.
+// are enforced in the kernel by bpf/kestrel_lsm.bpf.c: each file is resolved into the (superblock
+// device, inode) the kernel knows it by (sources/ebpf/file_key.h) and put in a deny map; an exec
+// (bprm_check_security, and an executable mmap: the loader bypass) or an open (file_open) of it
+// fails with EPERM before it happens, with no round trip to user space. The other block rules stay
+// on the fanotify guard.
 //
 // Where the kernel refuses BPF-LSM programs (this machine: EPERM at load although `bpf` is in
 // the LSM list), ProbeBpfLsm() says why and the caller uses fanotify for every block rule.

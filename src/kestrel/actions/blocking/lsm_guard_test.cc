@@ -13,8 +13,11 @@
 //     of machine: EPERM at load).
 #include "kestrel/actions/blocking/lsm_guard.h"
 
+#include "kestrel/sources/ebpf/file_key.h"
+
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -31,6 +34,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace kestrel::actions::blocking {
@@ -116,10 +120,38 @@ class FakeMaps final : public sources::LsmMaps {
   FakeState* s_;
 };
 
+// The key the guard puts in the maps for `path` (file_key.h).
 std::pair<uint32_t, uint64_t> KernelKey(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return {(::major(st.st_dev) << 20) | ::minor(st.st_dev), st.st_ino};
+  auto key = sources::KernelFileKeys().Of(path);
+  EXPECT_TRUE(key.ok()) << path << ": " << key.status();
+  return key.ok() ? std::make_pair(key->dev, key->ino) : std::make_pair(0u, uint64_t{0});
+}
+
+// The kernel's own key of a file: /proc/locks prints inode->i_sb->s_dev and i_ino of a locked
+// file, exactly what the programs read. nullopt when it cannot be read.
+std::optional<std::pair<uint32_t, uint64_t>> KernelKeyFromLocks(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::flock(fd, LOCK_SH) != 0) {
+    if (fd >= 0) ::close(fd);
+    return std::nullopt;
+  }
+  std::optional<std::pair<uint32_t, uint64_t>> out;
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    // "1: FLOCK  ADVISORY  READ 1234 00:2a:5678 0 EOF"
+    char kind[16], mode[16], access[16];
+    int id = 0, pid = 0;
+    unsigned major = 0, minor = 0;
+    unsigned long long ino = 0;
+    if (std::sscanf(line.c_str(), "%d: %15s %15s %15s %d %x:%x:%llu", &id, kind, mode, access, &pid,
+                    &major, &minor, &ino) == 8 &&
+        pid == ::getpid() && std::string_view(kind) == "FLOCK") {
+      out = std::make_pair((major << 20) | minor, static_cast<uint64_t>(ino));
+    }
+  }
+  ::close(fd);  // releases the lock
+  return out;
 }
 
 std::string Str(const event::Event& e, schema::FieldId field) {
@@ -213,18 +245,17 @@ TEST_F(LsmGuardFakeTest, StartFillsTheMapsWithTheKernelsDeviceAndInode) {
   EXPECT_EQ(guard_->counters().armed_open.load(), 1u);
 }
 
-TEST_F(LsmGuardFakeTest, DevicesAreEncodedAsTheKernelsDevT) {
-  // A device with a minor above 255 tells the kernel encoding (MAJOR << 20 | MINOR) apart from
-  // glibc's st_dev (which splits the minor around the major).
+TEST_F(LsmGuardFakeTest, KeysAreTheKernelsDeviceAndInode) {
+  // The kernel's dev_t encoding (MAJOR << 20 | MINOR) is not glibc's st_dev (which splits the
+  // minor around the major): the map holds the kernel's, as /proc/locks shows it.
   dev_t user = ::makedev(8, 300);
   EXPECT_NE(static_cast<uint32_t>(user), (8u << 20) | 300u);
   Start(EnforceMode::kDryRun, {{P("prog"), 0}}, {});
-  struct stat st {};
-  ASSERT_EQ(::stat(P("prog").c_str(), &st), 0);
+  auto kernel = KernelKeyFromLocks(P("prog"));
+  ASSERT_TRUE(kernel.has_value());
   std::lock_guard<std::mutex> lock(state_.mu);
   ASSERT_EQ(state_.maps[0].size(), 1u);
-  EXPECT_EQ(state_.maps[0].begin()->first.first, (::major(st.st_dev) << 20) | ::minor(st.st_dev));
-  EXPECT_EQ(state_.maps[0].begin()->first.second, st.st_ino);
+  EXPECT_EQ(state_.maps[0].begin()->first, *kernel);
   EXPECT_FALSE(state_.enforce);  // dry run
 }
 
@@ -514,6 +545,62 @@ TEST_F(LsmGuardFakeTest, TheKernelsJudgementThroughTheGuard) {
   EXPECT_EQ(guard_->counters().would_deny.load(), 1u);
   EXPECT_EQ(guard_->counters().lost.load(), 0u);
   guard_.reset();
+}
+
+// The key the guard computes for a file matches the kernel's, on the filesystems where stat's
+// device is not the superblock's too (an overlay of two filesystems).
+class LsmKeyTest : public LsmGuardFakeTest {
+ protected:
+  static void SetUpTestSuite() {
+    if (::unshare(CLONE_NEWNS) == 0) ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+  }
+  void TearDown() override {
+    guard_.reset();
+    for (auto it = mounts_.rbegin(); it != mounts_.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+    LsmGuardFakeTest::TearDown();
+  }
+  void Mount(const char* type, const std::string& dir, const std::string& options) {
+    fs::create_directories(dir);
+    ASSERT_EQ(::mount(type, dir.c_str(), type, 0, options.c_str()), 0)
+        << "mount " << type << " on " << dir << ": " << std::strerror(errno);
+    mounts_.push_back(dir);
+  }
+  std::vector<std::string> mounts_;
+};
+
+TEST_F(LsmKeyTest, TheGuardsKeysAreTheKernels) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount";
+  Mount("tmpfs", P("lower"), "size=4m");
+  Mount("tmpfs", P("upperfs"), "size=4m");
+  fs::create_directories(P("upperfs") + "/upper");
+  fs::create_directories(P("upperfs") + "/work");
+  {
+    std::ofstream(P("lower") + "/from-lower") << "x";
+    std::ofstream(P("upperfs") + "/upper/from-upper") << "x";
+  }
+  // Layers on two filesystems: stat reports a layer's or a pseudo device for their files.
+  Mount("overlay", P("merged"),
+        "lowerdir=" + P("lower") + ",upperdir=" + P("upperfs") + "/upper,workdir=" + P("upperfs") +
+            "/work");
+  std::vector<std::string> files = {P("prog"), P("lower") + "/from-lower",
+                                    P("merged") + "/from-lower", P("merged") + "/from-upper"};
+  std::vector<RulePath> exec;
+  for (size_t i = 0; i < files.size(); ++i) exec.push_back(RulePath{files[i], i});
+  Start(EnforceMode::kOn, exec, {});
+  ASSERT_TRUE(guard_->unarmed().empty());
+  std::lock_guard<std::mutex> lock(state_.mu);
+  sources::KernelFileKeys keys;
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto kernel = KernelKeyFromLocks(files[i]);
+    ASSERT_TRUE(kernel.has_value()) << files[i];
+    auto key = keys.Of(files[i]);
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_EQ(std::make_pair(key->dev, key->ino), *kernel) << files[i];
+    auto it = state_.maps[0].find(*kernel);
+    EXPECT_TRUE(it != state_.maps[0].end() && it->second == i)
+        << files[i] << ": the kernel's key (" << (kernel->first >> 20) << ":"
+        << (kernel->first & 0xfffff) << ", " << kernel->second << ") is not in the map";
+  }
 }
 
 // In a forked child: drop the fds inherited from the test.
