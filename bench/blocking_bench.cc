@@ -164,6 +164,7 @@ class Guard {
     o.allow = blocking::AllowList(
         {1}, allow_all ? std::vector<std::string>{s.dir} : std::vector<std::string>{});
     o.loader_check = loader_check;
+    o.rt_priority = 10;  // as `kestrel run` (--guard-rt-priority)
     auto started = blocking::FanotifyGuard::Start(std::move(o), std::move(evaluators), nullptr);
     if (started.ok()) guard_ = std::move(*started);
   }

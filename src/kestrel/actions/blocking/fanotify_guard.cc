@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <unistd.h>
@@ -534,6 +536,19 @@ absl::StatusOr<std::unique_ptr<FanotifyGuard>> FanotifyGuard::Start(
   p->watchdog = std::thread([p] { p->WatchdogLoop(); });
   for (size_t j = 0; j < p->njudges; ++j) {
     p->judges.emplace_back([p, j] { p->JudgeLoop(j); });
+  }
+  if (p->options.rt_priority > 0) {
+    struct sched_param param {};
+    param.sched_priority = p->options.rt_priority;
+    std::vector<std::thread*> answering = {&p->watchdog};
+    for (std::thread& t : p->judges) answering.push_back(&t);
+    for (std::thread* t : answering) {
+      if (int err = ::pthread_setschedparam(t->native_handle(), SCHED_FIFO, &param); err != 0) {
+        guard->realtime_error_ =
+            fmt::format("SCHED_FIFO {}: {}", p->options.rt_priority, std::strerror(err));
+        break;
+      }
+    }
   }
   guard->impl_ = std::move(impl);
   return guard;
