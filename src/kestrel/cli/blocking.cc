@@ -324,9 +324,10 @@ absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::St
                                      [this, armed](blocking::Verdict& v) { Report(*armed, v); });
   if (!started.ok()) return started.status();
   if (!(*started)->realtime_error().empty()) {
-    spdlog::warn("blocking guard: answering threads at normal priority ({}); on busy CPUs an "
-                 "answer may wait for its turn",
-                 (*started)->realtime_error());
+    spdlog::warn(
+        "blocking guard: answering threads at normal priority ({}); on busy CPUs an "
+        "answer may wait for its turn",
+        (*started)->realtime_error());
   }
   spdlog::info("blocking guard ({}): {} on the {} of {} ({}{}), budget {}, {} judge{}{}",
                blocking::EnforceModeName(mode), RuleCount(armed->size()), options.guard_mark_type,
