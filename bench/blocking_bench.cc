@@ -164,6 +164,7 @@ class Guard {
     o.allow = blocking::AllowList(
         {1}, allow_all ? std::vector<std::string>{s.dir} : std::vector<std::string>{});
     o.loader_check = loader_check;
+    o.rt_priority = 10;  // as `kestrel run` (--guard-rt-priority)
     auto started = blocking::FanotifyGuard::Start(std::move(o), std::move(evaluators), nullptr);
     if (started.ok()) guard_ = std::move(*started);
   }
@@ -249,21 +250,24 @@ const char* ExecLabel(int64_t guard) {
   }
 }
 
-void BM_Exec(benchmark::State& state) {
+// An exec benchmark: `op` ('x' or 'c') made by the generator, under guard variant range(0).
+void ExecBench(benchmark::State& state, char op) {
   Setup& s = TheSetup();
   if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
   std::unique_ptr<Guard> guard;
   if (state.range(0) != 0) {
-    // 2: exec rules only, no loader-bypass check: one permission event per exec instead of two.
+    // 2, 3: exec rules only, no loader-bypass check: one permission event per exec, not two.
     bool one_event = state.range(0) >= 2;
     guard = std::make_unique<Guard>(s, !one_event, !one_event, state.range(0) == 3);
     if (!guard->ok()) return state.SkipWithError("the guard did not start");
   }
   std::vector<double> us;
-  for (auto _ : state) us.push_back(s.Ask('x'));
+  for (auto _ : state) us.push_back(s.Ask(op));
   Report(state, us);
   state.SetLabel(ExecLabel(state.range(0)));
 }
+
+void BM_Exec(benchmark::State& state) { ExecBench(state, 'x'); }
 
 void BM_Open(benchmark::State& state) {
   Setup& s = TheSetup();
@@ -281,20 +285,7 @@ void BM_Open(benchmark::State& state) {
 
 // The exec alone, timed from execve() to the new program's main by the programs themselves;
 // p50/p99 of that span (the benchmark's own time includes fork and wait).
-void BM_ExecCall(benchmark::State& state) {
-  Setup& s = TheSetup();
-  if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
-  std::unique_ptr<Guard> guard;
-  if (state.range(0) != 0) {
-    bool one_event = state.range(0) >= 2;
-    guard = std::make_unique<Guard>(s, !one_event, !one_event, state.range(0) == 3);
-    if (!guard->ok()) return state.SkipWithError("the guard did not start");
-  }
-  std::vector<double> us;
-  for (auto _ : state) us.push_back(s.Ask('c'));
-  Report(state, us);
-  state.SetLabel(ExecLabel(state.range(0)));
-}
+void BM_ExecCall(benchmark::State& state) { ExecBench(state, 'c'); }
 
 BENCHMARK(BM_Exec)
     ->ArgName("guard")

@@ -275,6 +275,7 @@ absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::St
                                                                : blocking::MarkType::kFilesystem;
   guard_options.budget_ns = budget_ns;
   guard_options.max_pending = options.guard_max_pending;
+  guard_options.rt_priority = options.guard_rt_priority;
   guard_options.allow = blocking::AllowList::ForThisProcess(options.guard_allow_paths);
   if (sequences && request_flush) {
     // The earlier stages reach Kestrel through the live source's ring buffer: drain it up to
@@ -286,6 +287,12 @@ absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::St
       blocking::FanotifyGuard::Start(std::move(guard_options), std::move(evaluators),
                                      [this, armed](blocking::Verdict& v) { Report(*armed, v); });
   if (!started.ok()) return started.status();
+  if (!(*started)->realtime_error().empty()) {
+    spdlog::warn(
+        "blocking guard: answering threads at normal priority ({}); on busy CPUs an "
+        "answer may wait for its turn",
+        (*started)->realtime_error());
+  }
   spdlog::info("blocking guard ({}): {} on the {} of {} ({}{}), budget {}, {} judge{}{}",
                blocking::EnforceModeName(mode), RuleCount(armed->size()), options.guard_mark_type,
                options.guard_mark, ((*started)->mask() & FAN_OPEN_EXEC_PERM) ? "exec" : "",

@@ -70,7 +70,8 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "guard_budget",
                                     "guard_allow_path",
                                     "guard_responders",
-                                    "guard_max_pending"};
+                                    "guard_max_pending",
+                                    "guard_rt_priority"};
 
 }  // namespace
 
@@ -203,6 +204,13 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
             st = At(path, x, "'guard_max_pending' must be 1 to 65536");
           }
           run->guard_max_pending = static_cast<size_t>(n);
+        } else if (k == "guard_rt_priority") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a priority", &n);
+          if (st.ok() && (n < 0 || n > 99)) {
+            st = At(path, x, "'guard_rt_priority' must be 0 (off) to 99");
+          }
+          run->guard_rt_priority = static_cast<int>(n);
         } else {
           std::string known;
           for (const char* name : kRunKeys)
@@ -295,6 +303,7 @@ std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
   out << YAML::Key << "guard_allow_path" << YAML::Value << YAML::Flow << run.guard_allow_paths;
   out << YAML::Key << "guard_responders" << YAML::Value << run.guard_responders;
   out << YAML::Key << "guard_max_pending" << YAML::Value << run.guard_max_pending;
+  out << YAML::Key << "guard_rt_priority" << YAML::Value << run.guard_rt_priority;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

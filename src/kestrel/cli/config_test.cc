@@ -38,6 +38,7 @@ TEST_F(ConfigTest, BlockingKeys) {
   guard_allow_path: [/opt/backup, /usr/lib/apt]
   guard_responders: 3
   guard_max_pending: 64
+  guard_rt_priority: 20
 )");
   RunOptions run;
   GlobalConfig global;
@@ -49,8 +50,10 @@ TEST_F(ConfigTest, BlockingKeys) {
   EXPECT_EQ(run.guard_allow_paths, (std::vector<std::string>{"/opt/backup", "/usr/lib/apt"}));
   EXPECT_EQ(run.guard_responders, 3u);
   EXPECT_EQ(run.guard_max_pending, 64u);
+  EXPECT_EQ(run.guard_rt_priority, 20);
   for (const char* bad : {"run:\n  enforce: maybe\n", "run:\n  guard_mark_type: inode\n",
-                          "run:\n  guard_budget: soon\n", "run:\n  guard_responders: 0\n"}) {
+                          "run:\n  guard_budget: soon\n", "run:\n  guard_responders: 0\n",
+                          "run:\n  guard_rt_priority: 100\n"}) {
     RunOptions r;
     absl::Status s = LoadConfigFile(Write(bad), &r, &global);
     EXPECT_FALSE(s.ok()) << bad;

@@ -145,6 +145,12 @@ int main(int argc, char** argv) {
                    "Blocking: threads that judge held accesses (1 with sequence block rules)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  run_cmd
+      ->add_option("--guard-rt-priority", run.guard_rt_priority,
+                   "Blocking: SCHED_FIFO priority of the guard's answering threads, so that busy "
+                   "CPUs do not delay the answers (0: normal scheduling)")
+      ->check(CLI::Range(0, 99))
+      ->capture_default_str();
   run.version = KESTREL_VERSION;
   run_cmd->footer(kExitCodesHelp);
 

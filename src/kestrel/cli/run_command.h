@@ -71,6 +71,7 @@ struct RunOptions {
   std::vector<std::string> guard_allow_paths;
   size_t guard_responders = 2;
   size_t guard_max_pending = 256;
+  int guard_rt_priority = 10;  // SCHED_FIFO of the judges and the watchdog; 0: normal
 };
 
 // The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <unistd.h>
@@ -47,6 +49,22 @@ bool FdPath(int proc_fd_dir, int fd, std::string* out) {
   }
   out->resize(static_cast<size_t>(n));
   return true;
+}
+
+// Calls fn(fd, pid, kind) for each permission event in the `n` bytes read into `buf`; closes the
+// fds of anything else.
+template <typename Fn>
+void ForEachPermissionEvent(char* buf, ssize_t n, Fn fn) {
+  auto* md = reinterpret_cast<struct fanotify_event_metadata*>(buf);
+  for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+    if (md->vers != FANOTIFY_METADATA_VERSION || md->fd < 0) continue;
+    if ((md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) == 0) {
+      ::close(md->fd);
+      continue;
+    }
+    fn(md->fd, static_cast<int32_t>(md->pid),
+       (md->mask & FAN_OPEN_EXEC_PERM) ? AccessKind::kExec : AccessKind::kOpen);
+  }
 }
 
 enum SlotState : uint8_t { kFree, kPending, kAnswering, kAnswered };
@@ -231,25 +249,17 @@ struct FanotifyGuard::Impl {
         }
         continue;
       }
-      auto* md = reinterpret_cast<struct fanotify_event_metadata*>(buf);
-      for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
-        if (md->vers != FANOTIFY_METADATA_VERSION || md->fd < 0) continue;
-        if ((md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) == 0) {
-          ::close(md->fd);
-          continue;
-        }
-        AccessKind kind = (md->mask & FAN_OPEN_EXEC_PERM) ? AccessKind::kExec : AccessKind::kOpen;
+      ForEachPermissionEvent(buf, n, [&](int fd, int32_t pid, AccessKind kind) {
         if (stopping.load(std::memory_order_acquire)) {
           counters->requests.fetch_add(1, std::memory_order_relaxed);
-          AllowUnheld(md->fd, md->pid, kind, VerdictAction::kAllowShutdown, &counters->shutdown,
-                      SteadyNs(), &path);
-          continue;
+          AllowUnheld(fd, pid, kind, VerdictAction::kAllowShutdown, &counters->shutdown, SteadyNs(),
+                      &path);
+          return;
         }
         state.busy_since.store(SteadyNs(), std::memory_order_relaxed);
-        OnPermissionEvent(md->fd, static_cast<int32_t>(md->pid), kind, evaluator, &path, &exe,
-                          &fed);
+        OnPermissionEvent(fd, pid, kind, evaluator, &path, &exe, &fed);
         state.busy_since.store(0, std::memory_order_relaxed);
-      }
+      });
     }
   }
 
@@ -401,18 +411,12 @@ struct FanotifyGuard::Impl {
     while (true) {
       ssize_t n = ::read(fan_fd, buf, sizeof buf);
       if (n <= 0) return;  // EAGAIN: nothing queued
-      auto* md = reinterpret_cast<struct fanotify_event_metadata*>(buf);
-      for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
-        if (md->vers != FANOTIFY_METADATA_VERSION || md->fd < 0) continue;
-        if ((md->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) == 0) {
-          ::close(md->fd);
-          continue;
-        }
-        AccessKind kind = (md->mask & FAN_OPEN_EXEC_PERM) ? AccessKind::kExec : AccessKind::kOpen;
-        if (AnsweredUnjudged(md->fd, md->pid, kind, exe)) continue;
-        AllowUnheld(md->fd, md->pid, kind, VerdictAction::kAllowOverload, &counters->overloads,
-                    SteadyNs(), path);
-      }
+      ForEachPermissionEvent(buf, static_cast<ssize_t>(n),
+                             [&](int fd, int32_t pid, AccessKind kind) {
+                               if (AnsweredUnjudged(fd, pid, kind, exe)) return;
+                               AllowUnheld(fd, pid, kind, VerdictAction::kAllowOverload,
+                                           &counters->overloads, SteadyNs(), path);
+                             });
     }
   }
 
@@ -534,6 +538,19 @@ absl::StatusOr<std::unique_ptr<FanotifyGuard>> FanotifyGuard::Start(
   p->watchdog = std::thread([p] { p->WatchdogLoop(); });
   for (size_t j = 0; j < p->njudges; ++j) {
     p->judges.emplace_back([p, j] { p->JudgeLoop(j); });
+  }
+  if (p->options.rt_priority > 0) {
+    struct sched_param param {};
+    param.sched_priority = p->options.rt_priority;
+    std::vector<std::thread*> answering = {&p->watchdog};
+    for (std::thread& t : p->judges) answering.push_back(&t);
+    for (std::thread* t : answering) {
+      if (int err = ::pthread_setschedparam(t->native_handle(), SCHED_FIFO, &param); err != 0) {
+        guard->realtime_error_ =
+            fmt::format("SCHED_FIFO {}: {}", p->options.rt_priority, std::strerror(err));
+        break;
+      }
+    }
   }
   guard->impl_ = std::move(impl);
   return guard;

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "kestrel/eql/sema.h"
@@ -174,6 +175,33 @@ TEST_F(FanotifyGuardTest, BlockRuleDeniesTheMarkerExecOthersRun) {
   EXPECT_EQ(v[0].path, dir_ + "/marker");
   ASSERT_TRUE(v[0].match.has_value());
   EXPECT_EQ(v[0].match->rule_id, 0u);
+}
+
+// Threads of this process scheduled SCHED_FIFO (field 41 of /proc/self/task/TID/stat).
+int RealtimeThreads() {
+  int n = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string f;
+    for (int i = 3; i <= 41 && fields >> f; ++i) {
+      if (i == 41 && f == "1") ++n;
+    }
+  }
+  return n;
+}
+
+TEST_F(FanotifyGuardTest, AnsweringThreadsRunRealtimeWhenAsked) {
+  int before = RealtimeThreads();
+  FanotifyGuardOptions o = Options(EnforceMode::kOn);
+  o.rt_priority = 10;
+  Start(std::move(o), {ExecRule()}, /*judges=*/2);
+  EXPECT_EQ(guard_->realtime_error(), "");
+  EXPECT_EQ(RealtimeThreads() - before, 3);  // two judges and the watchdog
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 200 + EPERM);
 }
 
 TEST_F(FanotifyGuardTest, MountMarkDeniesToo) {
