@@ -19,6 +19,7 @@
 #include <sys/fanotify.h>
 
 #include "kestrel/actions/blocking/fanotify_guard.h"
+#include "kestrel/actions/blocking/lsm_guard.h"
 #endif
 
 namespace kestrel::cli {
@@ -51,7 +52,18 @@ struct BlockingGuard::Impl {
   // (both hold accesses meanwhile: nothing passes unjudged). Stopped ones stay for the counts.
   std::unique_ptr<blocking::FanotifyGuard> guard;
   std::vector<std::unique_ptr<blocking::FanotifyGuard>> retired;
+  // The BPF-LSM path, where the kernel loads it: exact-path block rules denied in the kernel.
+  // Probed at the first set with such a rule; its verdicts name rules of `lsm_rules`.
+  LsmSeams lsm_seams;
+  size_t lsm_armed = 0;  // rules taken by the LSM path
+  std::optional<absl::Status> lsm_probe;
+  std::unique_ptr<blocking::LsmGuard> lsm;
+  std::mutex lsm_mu;
+  std::shared_ptr<const std::vector<BlockRule>> lsm_rules;  // guarded by lsm_mu
   void Report(const std::vector<BlockRule>& rules, blocking::Verdict& v);
+  // Arms the exact-path rules of `rules` in the kernel where it can; which rules it took (the
+  // others stay for fanotify). Errors: the kernel refused a map update.
+  absl::StatusOr<std::vector<bool>> ArmLsm(const std::vector<BlockRule>& rules);
   absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> StartGuard(
       const std::shared_ptr<std::vector<BlockRule>>& rules, bool sequences);
 #endif
@@ -169,15 +181,24 @@ void BlockingGuard::Flushed(uint64_t ticket) {
 void BlockingGuard::Stop() {
 #ifdef KESTREL_HAVE_FANOTIFY
   if (impl_->guard) impl_->guard->Stop();
+  if (impl_->lsm) impl_->lsm->Stop();
 #endif
 }
 
 size_t BlockingGuard::block_rules() const { return impl_->rules.size(); }
 
+size_t BlockingGuard::lsm_rules() const {
+#ifdef KESTREL_HAVE_FANOTIFY
+  return impl_->lsm_armed;
+#else
+  return 0;
+#endif
+}
+
 std::vector<std::pair<std::string, uint64_t>> BlockingGuard::Counts() const {
   std::vector<std::pair<std::string, uint64_t>> out;
 #ifdef KESTREL_HAVE_FANOTIFY
-  if (!impl_->guard && impl_->retired.empty()) return out;
+  if (!impl_->guard && impl_->retired.empty() && !impl_->lsm) return out;
   out = {{"held", 0},    {"denied", 0},   {"would_deny", 0}, {"allowed", 0}, {"allowlisted", 0},
          {"timeout", 0}, {"overload", 0}, {"error", 0},      {"shutdown", 0}};
   auto add = [&](const blocking::FanotifyGuard& g) {
@@ -189,6 +210,12 @@ std::vector<std::pair<std::string, uint64_t>> BlockingGuard::Counts() const {
   };
   if (impl_->guard) add(*impl_->guard);
   for (const auto& g : impl_->retired) add(*g);
+  if (impl_->lsm) {
+    const blocking::LsmCounters& c = impl_->lsm->counters();
+    out.push_back({"lsm_denied", c.denied.load()});
+    out.push_back({"lsm_would_deny", c.would_deny.load()});
+    out.push_back({"lsm_lost", c.lost.load()});
+  }
 #endif
   return out;
 }
@@ -208,6 +235,12 @@ std::string BlockingGuard::Summary() const {
       blocking::EnforceModeName(impl_->mode), n("held"), n("denied"), n("would_deny"), n("allowed"),
       n("allowlisted"), n("timeout") + n("overload") + n("error") + n("shutdown"), n("timeout"),
       n("overload"), n("error"), n("shutdown"));
+#ifdef KESTREL_HAVE_FANOTIFY
+  if (impl_->lsm) {
+    out += fmt::format("; in the kernel (BPF-LSM): denied {}, would deny {}, unreported {}",
+                       n("lsm_denied"), n("lsm_would_deny"), n("lsm_lost"));
+  }
+#endif
   if (uint64_t late = impl_->late.load(); late > 0) {
     out += fmt::format(", judged before the stream caught up {}", late);
   }
@@ -251,6 +284,74 @@ std::string RuleCount(size_t n) { return fmt::format("{} block rule{}", n, n == 
 }  // namespace
 
 #ifdef KESTREL_HAVE_FANOTIFY
+absl::StatusOr<std::vector<bool>> BlockingGuard::Impl::ArmLsm(const std::vector<BlockRule>& rules) {
+  std::vector<bool> taken(rules.size(), false);
+  blocking::AllowList allow = blocking::AllowList::ForThisProcess(options.guard_allow_paths);
+  std::vector<blocking::RulePath> exec, open;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    for (auto [field, out] : {std::pair{blocking::ExactField::kExecutable, &exec},
+                              std::pair{blocking::ExactField::kFilePath, &open}}) {
+      auto paths = blocking::ExactPaths(*rules[i].program, field);
+      if (!paths) continue;
+      // Allow-listed files are never blocked: such a rule stays with fanotify, which skips them.
+      bool allowed = false;
+      for (const std::string& path : *paths) allowed |= allow.AllowsPath(path);
+      if (allowed) continue;
+      for (std::string& path : *paths) out->push_back({std::move(path), i});
+      taken[i] = true;
+    }
+  }
+  bool any = std::find(taken.begin(), taken.end(), true) != taken.end();
+  if (!any && !lsm) return taken;
+  if (!lsm_probe) {
+    lsm_probe = lsm_seams.probe ? lsm_seams.probe() : blocking::ProbeBpfLsm();
+    if (!lsm_probe->ok()) {
+      spdlog::info("BPF-LSM path unavailable ({}): every block rule is judged through fanotify",
+                   base::Message(*lsm_probe));
+    }
+  }
+  if (!lsm_probe->ok()) return std::vector<bool>(rules.size(), false);
+  auto current = std::make_shared<const std::vector<BlockRule>>(rules);
+  {
+    std::lock_guard<std::mutex> lock(lsm_mu);
+    lsm_rules = current;
+  }
+  if (lsm) {
+    if (absl::Status s = lsm->Rearm(std::move(exec), std::move(open)); !s.ok()) return s;
+  } else {
+    auto report = [this](blocking::Verdict& v) {
+      std::shared_ptr<const std::vector<BlockRule>> armed;
+      {
+        std::lock_guard<std::mutex> lock(lsm_mu);
+        armed = lsm_rules;
+      }
+      // A decision recorded just before a reload may name a rule of the old set.
+      if (v.match && (!armed || v.match->rule_id >= armed->size())) v.match.reset();
+      if (armed) Report(*armed, v);
+    };
+    auto started =
+        lsm_seams.kernel
+            ? blocking::LsmGuard::StartWith(lsm_seams.kernel(), *schema, mode, std::move(exec),
+                                            std::move(open), allow.pids(), report)
+            : blocking::LsmGuard::Start(*schema, mode, std::move(exec), std::move(open),
+                                        allow.pids(), report);
+    if (!started.ok()) return started.status();
+    lsm = std::move(*started);
+  }
+  for (size_t i : lsm->UnarmedRules()) {
+    if (i < taken.size()) taken[i] = false;
+  }
+  for (const blocking::UnarmedPath& u : lsm->unarmed()) {
+    spdlog::warn("rule {}: {} not armed in the kernel ({}); judged through fanotify",
+                 rules[u.file.rule].id, u.file.path, u.reason);
+  }
+  size_t n = static_cast<size_t>(std::count(taken.begin(), taken.end(), true));
+  lsm_armed = n;
+  spdlog::info("BPF-LSM ({}): {} exact-path block rule{} denied in the kernel",
+               blocking::EnforceModeName(mode), n, n == 1 ? "" : "s");
+  return taken;
+}
+
 absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::StartGuard(
     const std::shared_ptr<std::vector<BlockRule>>& armed, bool sequences) {
   if (absl::Status probe = blocking::ProbeFanotifyPermissionEvents(); !probe.ok()) return probe;
@@ -307,11 +408,27 @@ absl::Status BlockingGuard::Arm(std::vector<BlockRule>* rules) {
   [[maybe_unused]] bool sequences = false;
   for (const BlockRule& rule : *rules) sequences |= rule.program->stages.size() > 1;
 #ifdef KESTREL_HAVE_FANOTIFY
+  // Exact-path rules go to the kernel where BPF-LSM loads; the rest to fanotify.
+  auto in_kernel = impl_->ArmLsm(*rules);
+  if (!in_kernel.ok()) return in_kernel.status();
+  std::vector<BlockRule> general;
+  for (size_t i = 0; i < rules->size(); ++i) {
+    if (!(*in_kernel)[i]) general.push_back((*rules)[i]);
+  }
   std::unique_ptr<blocking::FanotifyGuard> started;
-  if (!rules->empty()) {
-    auto armed = std::make_shared<std::vector<BlockRule>>(*rules);
+  if (!general.empty()) {
+    auto armed = std::make_shared<std::vector<BlockRule>>(std::move(general));
     auto made = impl_->StartGuard(armed, sequences);
-    if (!made.ok()) return made.status();
+    if (!made.ok()) {
+      // The kernel's share was re-armed with the new set already: put the old one back.
+      if (impl_->lsm) {
+        if (absl::Status s = impl_->ArmLsm(impl_->rules).status(); !s.ok()) {
+          spdlog::error("BPF-LSM: the previous block rules could not be re-armed: {}",
+                        base::Message(s));
+        }
+      }
+      return made.status();
+    }
     started = std::move(*made);
   }
   // Make before break: the new guard holds accesses before the old one lets go.
@@ -346,7 +463,8 @@ absl::Status BlockingGuard::Reload(const std::vector<const rules::CompiledRule*>
 
 absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
     const RunOptions& options, bool live, const std::vector<const rules::CompiledRule*>& active,
-    schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush) {
+    schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush,
+    LsmSeams lsm_seams) {
   auto mode = RunEnforceMode(options, live);
   if (!mode.ok()) return mode.status();
   auto budget = ParseDuration(options.guard_budget);
@@ -369,6 +487,11 @@ absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
   impl->emit = std::move(emit);
   impl->schema = &schema;
   impl->request_flush = std::move(request_flush);
+#ifdef KESTREL_HAVE_FANOTIFY
+  impl->lsm_seams = std::move(lsm_seams);
+#else
+  (void)lsm_seams;
+#endif
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
   auto describer = blocking::GuardEvaluator::Create(schema, {}, limits);

@@ -21,6 +21,10 @@
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 
+namespace kestrel::sources {
+class LsmMaps;  // sources/ebpf/lsm_program.h
+}
+
 namespace kestrel::cli {
 
 // The enforcement mode of this run: --enforce, else dry-run for the live source and off for
@@ -41,6 +45,13 @@ void ApplyKill(actions::blocking::EnforceMode mode, bool live, engine::Alert* al
 
 struct BlockRule;
 
+// For tests: the BPF-LSM path over a kernel side of the test's own (a fake LsmMaps), with the
+// probe's answer given. Unset members: the real probe and programs.
+struct LsmSeams {
+  std::function<absl::Status()> probe;
+  std::function<std::unique_ptr<sources::LsmMaps>()> kernel;
+};
+
 class BlockingGuard {
  public:
   // Called on the guard's reporter thread with each verdict's alert (event.action and
@@ -57,9 +68,15 @@ class BlockingGuard {
   // cannot start (FAILED_PRECONDITION); in dry-run that is a warning.
   static absl::StatusOr<std::unique_ptr<BlockingGuard>> Start(
       const RunOptions& options, bool live, const std::vector<const rules::CompiledRule*>& active,
-      schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush = {});
+      schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush = {},
+      LsmSeams lsm_seams = {});
   ~BlockingGuard();
 
+  // Where the kernel loads BPF-LSM programs (actions/blocking/lsm_guard.h), the block rules that
+  // name exact files are denied there, by inode, with no round trip; the others (and those
+  // whose file does not exist yet) are judged by the fanotify guard. Elsewhere fanotify judges
+  // them all.
+  //
   // Hot reload: the block rules of `active` replace the armed ones. Unchanged (the same
   // programs): nothing happens, sequence state kept. Changed: a new fanotify guard is started
   // (and marked) before the old one stops, so no access passes unjudged meanwhile; the partial
@@ -79,6 +96,7 @@ class BlockingGuard {
   // Answers what is held, reports every verdict, removes the mark. Idempotent.
   void Stop();
   size_t block_rules() const;  // armed now
+  size_t lsm_rules() const;    // of those, denied in the kernel (BPF-LSM)
   // The guard's counters by name, summed over reloads (metrics: kestrel_guard_accesses_total);
   // empty while nothing was ever armed.
   std::vector<std::pair<std::string, uint64_t>> Counts() const;

@@ -1,12 +1,26 @@
 #include "kestrel/cli/blocking.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include "kestrel/eql/sema.h"
+#ifdef KESTREL_HAVE_FANOTIFY
+#include "kestrel/actions/blocking/fanotify_guard.h"
+#include "kestrel/sources/ebpf/file_key.h"
+#include "kestrel/sources/ebpf/lsm_program.h"
+#endif
 
 namespace kestrel::cli {
 namespace {
@@ -91,6 +105,201 @@ TEST_F(BlockingOptionsTest, ApplyKillByMode) {
   ApplyKill(EnforceMode::kOn, true, &init);
   EXPECT_EQ(init.outcome, "failure");  // never PID 1
 }
+
+#ifdef KESTREL_HAVE_FANOTIFY
+// The kernel side of the BPF-LSM path, as the guard drives it: what is denied, the mode, the
+// decisions the test makes the "kernel" record.
+struct FakeKernel {
+  std::mutex mu;
+  std::map<std::tuple<int, uint64_t, uint32_t>, uint32_t> denied;  // table, ino, dev -> rule
+  std::vector<kestrel_lsm_decision> decisions;
+  bool attached = false, enforce = false;
+};
+
+class FakeMaps final : public sources::LsmMaps {
+ public:
+  explicit FakeMaps(FakeKernel* k) : k_(k) {}
+  absl::Status Put(sources::LsmTable t, const kestrel_lsm_key& key, uint32_t rule) override {
+    std::lock_guard<std::mutex> lock(k_->mu);
+    k_->denied[{static_cast<int>(t), key.ino, key.dev}] = rule;
+    return absl::OkStatus();
+  }
+  absl::Status Remove(sources::LsmTable t, const kestrel_lsm_key& key) override {
+    std::lock_guard<std::mutex> lock(k_->mu);
+    k_->denied.erase({static_cast<int>(t), key.ino, key.dev});
+    return absl::OkStatus();
+  }
+  absl::Status AllowTgid(uint32_t) override { return absl::OkStatus(); }
+  absl::Status SetEnforce(bool enforce) override {
+    std::lock_guard<std::mutex> lock(k_->mu);
+    k_->enforce = enforce;
+    return absl::OkStatus();
+  }
+  absl::Status Attach() override {
+    std::lock_guard<std::mutex> lock(k_->mu);
+    k_->attached = true;
+    return absl::OkStatus();
+  }
+  void Detach() override {
+    std::lock_guard<std::mutex> lock(k_->mu);
+    k_->attached = false;
+  }
+  size_t Drain(const std::function<void(const kestrel_lsm_decision&)>& fn) override {
+    std::vector<kestrel_lsm_decision> taken;
+    {
+      std::lock_guard<std::mutex> lock(k_->mu);
+      taken.swap(k_->decisions);
+    }
+    for (const auto& d : taken) fn(d);
+    return taken.size();
+  }
+  uint64_t Lost() override { return 0; }
+
+ private:
+  FakeKernel* k_;
+};
+
+class BlockingLsmTest : public BlockingOptionsTest {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kestrel-lsm-wiring.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    MakeFiles();
+  }
+  void MakeFiles() {
+    std::ofstream(dir_ + "/marker") << "x";
+    std::ofstream(dir_ + "/secret.txt") << "x";
+  }
+  // A tmpfs of the test's own on dir_, in a private mount namespace: what a fanotify guard may
+  // mark (never the filesystem of /tmp, which may be `/`).
+  absl::Status MountTmpfs() {
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=1m,mode=0755") != 0) {
+      return absl::FailedPreconditionError(std::strerror(errno));
+    }
+    mounted_ = true;
+    MakeFiles();
+    return absl::OkStatus();
+  }
+  void TearDown() override {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+    std::filesystem::remove_all(dir_);
+  }
+  bool mounted_ = false;
+
+  std::tuple<int, uint64_t, uint32_t> Key(sources::LsmTable t, const std::string& path) {
+    auto key = sources::KernelFileKeys().Of(path);
+    EXPECT_TRUE(key.ok()) << key.status();
+    return {static_cast<int>(t), key->ino, key->dev};
+  }
+
+  absl::StatusOr<std::unique_ptr<BlockingGuard>> Start(
+      const std::vector<const rules::CompiledRule*>& active, absl::Status probe) {
+    RunOptions o;
+    o.enforce = "on";
+    o.guard_mark = dir_;
+    LsmSeams seams;
+    seams.probe = [probe] { return probe; };
+    seams.kernel = [this] { return std::make_unique<FakeMaps>(&kernel_); };
+    return BlockingGuard::Start(
+        o, true, active, schema_,
+        [this](engine::Alert& a) {
+          std::lock_guard<std::mutex> lock(alerts_mu_);
+          alerts_.push_back(a);
+        },
+        {}, seams);
+  }
+
+  std::string dir_;
+  FakeKernel kernel_;
+  std::mutex alerts_mu_;
+  std::vector<engine::Alert> alerts_;
+};
+
+// Where BPF-LSM loads: the exact-path block rules are denied in the kernel (the deny maps hold
+// their files' keys, enforcing), a kernel decision becomes a deny alert naming its rule, and a
+// reload re-arms the maps.
+TEST_F(BlockingLsmTest, ExactPathRulesAreDeniedInTheKernelWhereBpfLsmLoads) {
+  const rules::CompiledRule* exec = Rule(
+      "process where process.executable == \"" + dir_ + "/marker\"", rules::RuleAction::kBlock);
+  const rules::CompiledRule* open =
+      Rule("file where file.path == \"" + dir_ + "/secret.txt\"", rules::RuleAction::kBlock);
+  const rules::CompiledRule* alert =
+      Rule("process where process.name == \"x\"", rules::RuleAction::kAlert);
+  auto guard = Start({exec, open, alert}, absl::OkStatus());
+  ASSERT_TRUE(guard.ok()) << guard.status();
+  ASSERT_NE(*guard, nullptr);
+  EXPECT_EQ((*guard)->block_rules(), 2u);
+  EXPECT_EQ((*guard)->lsm_rules(), 2u);  // no fanotify guard needed: nothing left for it
+  auto exec_key = Key(sources::LsmTable::kExec, dir_ + "/marker");
+  auto open_key = Key(sources::LsmTable::kOpen, dir_ + "/secret.txt");
+  {
+    std::lock_guard<std::mutex> lock(kernel_.mu);
+    EXPECT_TRUE(kernel_.attached);
+    EXPECT_TRUE(kernel_.enforce);
+    ASSERT_EQ(kernel_.denied.size(), 2u);
+    EXPECT_EQ(kernel_.denied.at(exec_key), 0u);
+    EXPECT_EQ(kernel_.denied.at(open_key), 1u);
+    kestrel_lsm_decision d{};
+    d.ino = std::get<1>(exec_key);
+    d.dev = std::get<2>(exec_key);
+    d.pid = d.tgid = static_cast<uint32_t>(::getpid());
+    d.rule = 0;
+    d.hook = KESTREL_LSM_EXEC;
+    d.denied = 1;
+    kernel_.decisions.push_back(d);
+  }
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(alerts_mu_);
+      if (!alerts_.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard<std::mutex> lock(alerts_mu_);
+    ASSERT_EQ(alerts_.size(), 1u);
+    EXPECT_EQ(alerts_[0].rule_id, exec->spec.id);
+    EXPECT_EQ(alerts_[0].action, "deny");
+    EXPECT_EQ(alerts_[0].outcome, "success");
+  }
+  // Reload without the open rule: its file is no longer denied; the exec rule stays.
+  ASSERT_TRUE((*guard)->Reload({exec, alert}).ok());
+  EXPECT_EQ((*guard)->lsm_rules(), 1u);
+  {
+    std::lock_guard<std::mutex> lock(kernel_.mu);
+    EXPECT_EQ(kernel_.denied.count(open_key), 0u);
+    EXPECT_EQ(kernel_.denied.count(exec_key), 1u);
+  }
+  EXPECT_NE((*guard)->Summary().find("in the kernel (BPF-LSM): denied 1"), std::string::npos)
+      << (*guard)->Summary();
+  (*guard)->Stop();
+  std::lock_guard<std::mutex> lock(kernel_.mu);
+  EXPECT_FALSE(kernel_.attached);
+}
+
+// Where the probe fails (this kind of machine), nothing goes to the kernel: every block rule is
+// judged by the fanotify guard.
+TEST_F(BlockingLsmTest, WithoutBpfLsmEveryRuleGoesToFanotify) {
+  if (absl::Status probe = actions::blocking::ProbeFanotifyPermissionEvents(); !probe.ok()) {
+    GTEST_SKIP() << "fanotify permission events unavailable: " << probe.message();
+  }
+  ASSERT_TRUE(MountTmpfs().ok());
+  const rules::CompiledRule* exec = Rule(
+      "process where process.executable == \"" + dir_ + "/marker\"", rules::RuleAction::kBlock);
+  auto guard = Start({exec}, absl::FailedPreconditionError("no BPF LSM here"));
+  ASSERT_TRUE(guard.ok()) << guard.status();
+  EXPECT_EQ((*guard)->block_rules(), 1u);
+  EXPECT_EQ((*guard)->lsm_rules(), 0u);
+  EXPECT_NE((*guard)->Summary().find("guard (on): held"), std::string::npos);
+  EXPECT_EQ((*guard)->Summary().find("BPF-LSM"), std::string::npos);
+  std::lock_guard<std::mutex> lock(kernel_.mu);
+  EXPECT_TRUE(kernel_.denied.empty());
+  EXPECT_FALSE(kernel_.attached);
+}
+#endif
 
 }  // namespace
 }  // namespace kestrel::cli

@@ -24,6 +24,7 @@
 
 #include "kestrel.skel.h"
 #include "kestrel/sources/ebpf/decoder.h"
+#include "kestrel/sources/ebpf/file_key.h"
 #include "kestrel/sources/ebpf/process_table.h"
 #include "kestrel_records.h"
 
@@ -294,12 +295,14 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
     uint32_t pad;
   };
   std::vector<DirKey> ignored_dirs;
+  // The kernel's keys: the superblock's device, not stat's st_dev (they differ on overlayfs and
+  // btrfs; file_key.h).
+  KernelFileKeys file_keys;
   for (const std::string& prefix : impl->options.ignore_paths) {
     struct stat st;
-    if (stat(prefix.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      uint32_t kdev = (major(st.st_dev) << 20) | minor(st.st_dev);  // the kernel's dev_t
-      ignored_dirs.push_back(DirKey{st.st_ino, kdev, 0});
-    }
+    if (stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    auto key = file_keys.Of(prefix);
+    if (key.ok()) ignored_dirs.push_back(DirKey{key->ino, key->dev, 0});
   }
 
   // tp_btf first (direct BTF-typed access, cheaper), raw_tp when the kernel refuses it.
@@ -399,14 +402,14 @@ void EbpfSource::OnFlushed(std::function<void(uint64_t ticket)> fn) {
 std::vector<std::string> EbpfSource::ArmKill(const std::vector<std::string>& paths) {
   std::vector<std::string> errors;
   std::vector<Impl::InodeKey> keys;
+  KernelFileKeys file_keys;  // the kernel's (device, inode), not stat's st_dev
   for (const std::string& path : paths) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-      errors.push_back(fmt::format("{}: {}", path, strerror(errno)));
+    auto key = file_keys.Of(path);
+    if (!key.ok()) {
+      errors.push_back(fmt::format("{}: {}", path, std::string(key.status().message())));
       continue;
     }
-    keys.push_back(Impl::InodeKey{
-        st.st_ino, static_cast<uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev)), 0});
+    keys.push_back(Impl::InodeKey{key->ino, key->dev, 0});
   }
   int fd = bpf_map__fd(impl_->skel->maps.kill_inodes);
   // Files no longer named are disarmed first, then the set is armed (a file in both stays).
