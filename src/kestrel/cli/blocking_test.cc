@@ -17,9 +17,9 @@
 
 #include "kestrel/eql/sema.h"
 #ifdef KESTREL_HAVE_FANOTIFY
+#include "kestrel/actions/blocking/fake_lsm_maps.h"
 #include "kestrel/actions/blocking/fanotify_guard.h"
 #include "kestrel/sources/ebpf/file_key.h"
-#include "kestrel/sources/ebpf/lsm_program.h"
 #endif
 
 namespace kestrel::cli {
@@ -107,57 +107,8 @@ TEST_F(BlockingOptionsTest, ApplyKillByMode) {
 }
 
 #ifdef KESTREL_HAVE_FANOTIFY
-// The kernel side of the BPF-LSM path, as the guard drives it: what is denied, the mode, the
-// decisions the test makes the "kernel" record.
-struct FakeKernel {
-  std::mutex mu;
-  std::map<std::tuple<int, uint64_t, uint32_t>, uint32_t> denied;  // table, ino, dev -> rule
-  std::vector<kestrel_lsm_decision> decisions;
-  bool attached = false, enforce = false;
-};
-
-class FakeMaps final : public sources::LsmMaps {
- public:
-  explicit FakeMaps(FakeKernel* k) : k_(k) {}
-  absl::Status Put(sources::LsmTable t, const kestrel_lsm_key& key, uint32_t rule) override {
-    std::lock_guard<std::mutex> lock(k_->mu);
-    k_->denied[{static_cast<int>(t), key.ino, key.dev}] = rule;
-    return absl::OkStatus();
-  }
-  absl::Status Remove(sources::LsmTable t, const kestrel_lsm_key& key) override {
-    std::lock_guard<std::mutex> lock(k_->mu);
-    k_->denied.erase({static_cast<int>(t), key.ino, key.dev});
-    return absl::OkStatus();
-  }
-  absl::Status AllowTgid(uint32_t) override { return absl::OkStatus(); }
-  absl::Status SetEnforce(bool enforce) override {
-    std::lock_guard<std::mutex> lock(k_->mu);
-    k_->enforce = enforce;
-    return absl::OkStatus();
-  }
-  absl::Status Attach() override {
-    std::lock_guard<std::mutex> lock(k_->mu);
-    k_->attached = true;
-    return absl::OkStatus();
-  }
-  void Detach() override {
-    std::lock_guard<std::mutex> lock(k_->mu);
-    k_->attached = false;
-  }
-  size_t Drain(const std::function<void(const kestrel_lsm_decision&)>& fn) override {
-    std::vector<kestrel_lsm_decision> taken;
-    {
-      std::lock_guard<std::mutex> lock(k_->mu);
-      taken.swap(k_->decisions);
-    }
-    for (const auto& d : taken) fn(d);
-    return taken.size();
-  }
-  uint64_t Lost() override { return 0; }
-
- private:
-  FakeKernel* k_;
-};
+using actions::blocking::testing::FakeMaps;
+using actions::blocking::testing::FakeState;
 
 class BlockingLsmTest : public BlockingOptionsTest {
  protected:
@@ -189,10 +140,11 @@ class BlockingLsmTest : public BlockingOptionsTest {
   }
   bool mounted_ = false;
 
-  std::tuple<int, uint64_t, uint32_t> Key(sources::LsmTable t, const std::string& path) {
+  // The key the kernel knows `path` by (file_key.h): the fake's map key.
+  std::pair<uint32_t, uint64_t> Key(const std::string& path) {
     auto key = sources::KernelFileKeys().Of(path);
     EXPECT_TRUE(key.ok()) << key.status();
-    return {static_cast<int>(t), key->ino, key->dev};
+    return key.ok() ? std::make_pair(key->dev, key->ino) : std::make_pair(0u, uint64_t{0});
   }
 
   absl::StatusOr<std::unique_ptr<BlockingGuard>> Start(
@@ -213,7 +165,7 @@ class BlockingLsmTest : public BlockingOptionsTest {
   }
 
   std::string dir_;
-  FakeKernel kernel_;
+  FakeState kernel_;
   std::mutex alerts_mu_;
   std::vector<engine::Alert> alerts_;
 };
@@ -233,23 +185,26 @@ TEST_F(BlockingLsmTest, ExactPathRulesAreDeniedInTheKernelWhereBpfLsmLoads) {
   ASSERT_NE(*guard, nullptr);
   EXPECT_EQ((*guard)->block_rules(), 2u);
   EXPECT_EQ((*guard)->lsm_rules(), 2u);  // no fanotify guard needed: nothing left for it
-  auto exec_key = Key(sources::LsmTable::kExec, dir_ + "/marker");
-  auto open_key = Key(sources::LsmTable::kOpen, dir_ + "/secret.txt");
+  auto exec_key = Key(dir_ + "/marker");
+  auto open_key = Key(dir_ + "/secret.txt");
+  auto& exec_map = kernel_.maps[static_cast<size_t>(sources::LsmTable::kExec)];
+  auto& open_map = kernel_.maps[static_cast<size_t>(sources::LsmTable::kOpen)];
   {
     std::lock_guard<std::mutex> lock(kernel_.mu);
     EXPECT_TRUE(kernel_.attached);
     EXPECT_TRUE(kernel_.enforce);
-    ASSERT_EQ(kernel_.denied.size(), 2u);
-    EXPECT_EQ(kernel_.denied.at(exec_key), 0u);
-    EXPECT_EQ(kernel_.denied.at(open_key), 1u);
+    ASSERT_EQ(exec_map.size(), 1u);
+    ASSERT_EQ(open_map.size(), 1u);
+    EXPECT_EQ(exec_map.at(exec_key), 0u);
+    EXPECT_EQ(open_map.at(open_key), 1u);
     kestrel_lsm_decision d{};
-    d.ino = std::get<1>(exec_key);
-    d.dev = std::get<2>(exec_key);
+    d.dev = exec_key.first;
+    d.ino = exec_key.second;
     d.pid = d.tgid = static_cast<uint32_t>(::getpid());
     d.rule = 0;
     d.hook = KESTREL_LSM_EXEC;
     d.denied = 1;
-    kernel_.decisions.push_back(d);
+    kernel_.pending.push_back(d);
   }
   for (int i = 0; i < 200; ++i) {
     {
@@ -270,14 +225,14 @@ TEST_F(BlockingLsmTest, ExactPathRulesAreDeniedInTheKernelWhereBpfLsmLoads) {
   EXPECT_EQ((*guard)->lsm_rules(), 1u);
   {
     std::lock_guard<std::mutex> lock(kernel_.mu);
-    EXPECT_EQ(kernel_.denied.count(open_key), 0u);
-    EXPECT_EQ(kernel_.denied.count(exec_key), 1u);
+    EXPECT_EQ(open_map.count(open_key), 0u);
+    EXPECT_EQ(exec_map.count(exec_key), 1u);
   }
   EXPECT_NE((*guard)->Summary().find("in the kernel (BPF-LSM): denied 1"), std::string::npos)
       << (*guard)->Summary();
   (*guard)->Stop();
   std::lock_guard<std::mutex> lock(kernel_.mu);
-  EXPECT_FALSE(kernel_.attached);
+  EXPECT_TRUE(kernel_.detached);
 }
 
 // Where the probe fails (this kind of machine), nothing goes to the kernel: every block rule is
@@ -296,7 +251,7 @@ TEST_F(BlockingLsmTest, WithoutBpfLsmEveryRuleGoesToFanotify) {
   EXPECT_NE((*guard)->Summary().find("guard (on): held"), std::string::npos);
   EXPECT_EQ((*guard)->Summary().find("BPF-LSM"), std::string::npos);
   std::lock_guard<std::mutex> lock(kernel_.mu);
-  EXPECT_TRUE(kernel_.denied.empty());
+  EXPECT_TRUE(kernel_.maps[0].empty() && kernel_.maps[1].empty());
   EXPECT_FALSE(kernel_.attached);
 }
 #endif

@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "kestrel/actions/blocking/test_children.h"
 #include "kestrel/eql/sema.h"
 
 namespace kestrel::actions::blocking {
@@ -33,75 +34,23 @@ using namespace std::chrono_literals;
 
 constexpr const char* kLoader = "/lib64/ld-linux-x86-64.so.2";
 
-// In a forked child: drop the fds inherited from the test, above all the guard's fanotify fd (a
-// child holding it would keep the group alive after Stop(), and its own held exec with it).
-void CloseInherited() { ::close_range(3, ~0U, 0); }
-
-// Exit status of a child that runs `argv` (127 + errno-coded: 200 + errno when exec failed).
-int RunChild(std::vector<std::string> args, pid_t* started = nullptr) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    CloseInherited();
-    ::execv(argv[0], argv.data());
-    ::_exit(200 + errno);
-  }
-  if (started != nullptr) {
-    *started = pid;
-    return -1;
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 300 + WTERMSIG(status);
-}
-
-int Wait(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 300 + WTERMSIG(status);
-}
-
-// 0 when a child process can open `path` for reading, else the errno.
-int OpenInChild(const std::string& path) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    CloseInherited();
-    int fd = ::open(path.c_str(), O_RDONLY);
-    ::_exit(fd >= 0 ? 0 : errno);
-  }
-  return Wait(pid);
-}
+using testing::OpenInChild;
+using testing::RunChild;
+using testing::Wait;
 
 class FanotifyGuardTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // A mount namespace of our own: the test's tmpfs mounts disappear with this process, even
-    // when it is killed.
-    if (::unshare(CLONE_NEWNS) == 0) ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
-  }
+  static void SetUpTestSuite() { testing::PrivateMountNamespace(); }
   void SetUp() override {
     if (absl::Status probe = ProbeFanotifyPermissionEvents(); !probe.ok()) {
       GTEST_SKIP() << "fanotify permission events unavailable: " << probe.message();
     }
-    char tmpl[] = "/tmp/kestrel-guard-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_EQ(::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=16m,mode=0755"), 0)
-        << "mount tmpfs: " << std::strerror(errno);
-    mounted_ = true;
-    for (const char* name : {"marker", "other"}) {
-      fs::copy_file("/bin/true", dir_ + "/" + name);
-      fs::permissions(dir_ + "/" + name, fs::perms(0755));
-    }
-    std::ofstream(dir_ + "/secret.txt") << "secret\n";
-    std::ofstream(dir_ + "/public.txt") << "public\n";
+    std::string failed = fs_.Mount();
+    ASSERT_EQ(failed, "");
+    dir_ = fs_.dir();
   }
   void TearDown() override {
     guard_.reset();  // Stop(): the mark goes with the fanotify fd
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-    if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
 
   std::unique_ptr<GuardEvaluator> Evaluator(const std::vector<std::string>& queries) {
@@ -154,7 +103,7 @@ class FanotifyGuardTest : public ::testing::Test {
   }
 
   std::string dir_;
-  bool mounted_ = false;
+  testing::MarkedTmpfs fs_;
   schema::Schema schema_;
   std::vector<std::unique_ptr<eql::IrProgram>> programs_;
   std::unique_ptr<FanotifyGuard> guard_;

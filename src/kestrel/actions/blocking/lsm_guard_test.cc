@@ -13,6 +13,8 @@
 //     of machine: EPERM at load).
 #include "kestrel/actions/blocking/lsm_guard.h"
 
+#include "kestrel/actions/blocking/fake_lsm_maps.h"
+#include "kestrel/actions/blocking/test_children.h"
 #include "kestrel/sources/ebpf/file_key.h"
 
 #include <fcntl.h>
@@ -44,81 +46,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using sources::LsmTable;
 
-// ---- the fake kernel side ----
-
-struct FakeState {
-  std::mutex mu;
-  std::map<std::pair<uint32_t, uint64_t>, uint32_t> maps[2];  // [LsmTable] (dev, ino) -> rule
-  std::vector<std::string> log;                               // "put exec R", "remove open", ...
-  std::vector<uint32_t> allowed;
-  bool enforce = false;
-  bool attached = false;
-  bool detached = false;
-  size_t capacity = 4096;
-  std::deque<kestrel_lsm_decision> pending;
-  uint64_t lost = 0;
-};
-
-class FakeMaps final : public sources::LsmMaps {
- public:
-  explicit FakeMaps(FakeState* state) : s_(state) {}
-  absl::Status Put(LsmTable table, const kestrel_lsm_key& key, uint32_t rule) override {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    auto& map = s_->maps[static_cast<size_t>(table)];
-    auto k = std::make_pair(key.dev, key.ino);
-    if (!map.contains(k) && map.size() >= s_->capacity) {
-      return absl::ResourceExhaustedError("the BPF LSM deny map is full");
-    }
-    map[k] = rule;
-    s_->log.push_back(fmt::format("put {} {}", Name(table), rule));
-    return absl::OkStatus();
-  }
-  absl::Status Remove(LsmTable table, const kestrel_lsm_key& key) override {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    auto& map = s_->maps[static_cast<size_t>(table)];
-    auto it = map.find({key.dev, key.ino});
-    s_->log.push_back(
-        fmt::format("remove {} {}", Name(table), it == map.end() ? -1 : int(it->second)));
-    if (it != map.end()) map.erase(it);
-    return absl::OkStatus();
-  }
-  absl::Status AllowTgid(uint32_t tgid) override {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    s_->allowed.push_back(tgid);
-    return absl::OkStatus();
-  }
-  absl::Status SetEnforce(bool enforce) override {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    s_->enforce = enforce;
-    return absl::OkStatus();
-  }
-  absl::Status Attach() override {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    s_->attached = true;
-    return absl::OkStatus();
-  }
-  void Detach() override {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    s_->detached = true;
-  }
-  size_t Drain(const std::function<void(const kestrel_lsm_decision&)>& fn) override {
-    std::deque<kestrel_lsm_decision> taken;
-    {
-      std::lock_guard<std::mutex> lock(s_->mu);
-      taken.swap(s_->pending);
-    }
-    for (const kestrel_lsm_decision& d : taken) fn(d);
-    return taken.size();
-  }
-  uint64_t Lost() override {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    return s_->lost;
-  }
-
- private:
-  static const char* Name(LsmTable t) { return t == LsmTable::kExec ? "exec" : "open"; }
-  FakeState* s_;
-};
+using testing::FakeMaps;
+using testing::FakeState;
 
 // The key the guard puts in the maps for `path` (file_key.h).
 std::pair<uint32_t, uint64_t> KernelKey(const std::string& path) {
@@ -603,64 +532,25 @@ TEST_F(LsmKeyTest, TheGuardsKeysAreTheKernels) {
   }
 }
 
-// In a forked child: drop the fds inherited from the test.
-void CloseInherited() { ::close_range(3, ~0U, 0); }
+using testing::CloseInherited;
+using testing::OpenInChild;
+using testing::Wait;
 
-int Wait(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 300 + WTERMSIG(status);
-}
-
-// Exit status of a child that execs `path` (200 + errno when the exec failed).
-int ExecInChild(const std::string& path) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    CloseInherited();
-    char* argv[] = {const_cast<char*>(path.c_str()), nullptr};
-    ::execv(argv[0], argv);
-    ::_exit(200 + errno);
-  }
-  return Wait(pid);
-}
-
-// 0 when a child process can open `path` for reading, else the errno.
-int OpenInChild(const std::string& path) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    CloseInherited();
-    int fd = ::open(path.c_str(), O_RDONLY);
-    ::_exit(fd >= 0 ? 0 : errno);
-  }
-  return Wait(pid);
-}
+int ExecInChild(const std::string& path) { return testing::RunChild({path}); }
 
 class LsmGuardKernelTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (::unshare(CLONE_NEWNS) == 0) ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
-  }
+  static void SetUpTestSuite() { testing::PrivateMountNamespace(); }
   void SetUp() override {
     if (absl::Status probe = ProbeBpfLsm(); !probe.ok()) {
       GTEST_SKIP() << "BPF LSM unavailable: " << probe.message();
     }
-    char tmpl[] = "/tmp/kestrel-lsm-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_EQ(::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=16m,mode=0755"), 0)
-        << "mount tmpfs: " << std::strerror(errno);
-    mounted_ = true;
-    for (const char* name : {"marker", "other"}) {
-      fs::copy_file("/bin/true", dir_ + "/" + name);
-      fs::permissions(dir_ + "/" + name, fs::perms(0755));
-    }
-    std::ofstream(dir_ + "/secret.txt") << "secret\n";
-    std::ofstream(dir_ + "/public.txt") << "public\n";
+    std::string failed = fs_.Mount();
+    ASSERT_EQ(failed, "");
+    dir_ = fs_.dir();
   }
   void TearDown() override {
     guard_.reset();  // detaches
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-    if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
   std::string P(const char* name) const { return dir_ + "/" + name; }
 
@@ -683,7 +573,7 @@ class LsmGuardKernelTest : public ::testing::Test {
 
   schema::Schema schema_;
   std::string dir_;
-  bool mounted_ = false;
+  testing::MarkedTmpfs fs_;
   std::unique_ptr<LsmGuard> guard_;
   std::mutex mu_;
   std::vector<Verdict> verdicts_;
