@@ -104,6 +104,10 @@ class FanotifyGuardTest : public ::testing::Test {
 
   std::string dir_;
   testing::MarkedTmpfs fs_;
+  // What fault-injection hooks record: members, so that a hook still running on a judge thread
+  // when the test body ends (until TearDown stops the guard) never writes to a dead frame.
+  std::atomic<int> entered_{0};
+  std::atomic<bool> hook_done_{false};
   schema::Schema schema_;
   std::vector<std::unique_ptr<eql::IrProgram>> programs_;
   std::unique_ptr<FanotifyGuard> guard_;
@@ -206,16 +210,15 @@ TEST_F(FanotifyGuardTest, LoaderBypassIsRefusedToo) {
 }
 
 TEST_F(FanotifyGuardTest, SlowGuardFailsOpenAndCounts) {
-  std::atomic<bool> hook_done{false};
   FanotifyGuardOptions o = Options(EnforceMode::kOn);
   o.budget_ns = 5'000'000;
   o.before_evaluate = [&](const AccessRequest&) {
     std::this_thread::sleep_for(500ms);
-    hook_done = true;
+    hook_done_ = true;
   };
   Start(std::move(o), {ExecRule()});
   EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);  // allowed by the watchdog, not denied
-  EXPECT_FALSE(hook_done.load());              // ... while the evaluation was still running
+  EXPECT_FALSE(hook_done_.load());             // ... while the evaluation was still running
   EXPECT_EQ(guard_->counters().timeouts.load(), 1u);
   std::vector<Verdict> v = Verdicts();
   ASSERT_EQ(v.size(), 1u);
@@ -227,25 +230,23 @@ TEST_F(FanotifyGuardTest, SlowGuardFailsOpenAndCounts) {
 // watchdog reads the accesses that come meanwhile and allows them unjudged (overload): none
 // waits for the hung judge.
 TEST_F(FanotifyGuardTest, HungJudgeFailsOpenForItsAccessAndTheNextOnes) {
-  std::atomic<int> entered{0};
-  std::atomic<bool> hook_done{false};
   FanotifyGuardOptions o = Options(EnforceMode::kOn);
   o.budget_ns = 200'000'000;
   o.before_evaluate = [&](const AccessRequest&) {
-    if (++entered == 1) {
+    if (++entered_ == 1) {
       std::this_thread::sleep_for(3s);
-      hook_done = true;
+      hook_done_ = true;
     }
   };
   Start(std::move(o), {ExecRule()});
   pid_t first = 0;
   RunChild({dir_ + "/marker"}, &first);
-  while (entered.load() == 0) std::this_thread::sleep_for(1ms);  // the only judge hangs
-  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);                    // taken over: allowed
+  while (entered_.load() == 0) std::this_thread::sleep_for(1ms);  // the only judge hangs
+  EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);                     // taken over: allowed
   EXPECT_EQ(RunChild({dir_ + "/other"}), 0);
   EXPECT_EQ(Wait(first), 0);  // allowed at its deadline
-  EXPECT_FALSE(hook_done.load());
-  EXPECT_EQ(entered.load(), 1);  // the others were never judged
+  EXPECT_FALSE(hook_done_.load());
+  EXPECT_EQ(entered_.load(), 1);  // the others were never judged
   EXPECT_EQ(guard_->counters().timeouts.load(), 1u);
   EXPECT_EQ(guard_->counters().overloads.load(), 2u);
   EXPECT_EQ(guard_->counters().denied.load(), 0u);
@@ -254,35 +255,33 @@ TEST_F(FanotifyGuardTest, HungJudgeFailsOpenForItsAccessAndTheNextOnes) {
 // More accesses held at once than slots (two judges, one slot): the access that finds none is
 // allowed at once (overload, counted); the other is judged.
 TEST_F(FanotifyGuardTest, NoFreeSlotFailsOpenAndCounts) {
-  std::atomic<int> entered{0};
   FanotifyGuardOptions o = Options(EnforceMode::kOn);
   o.max_pending = 1;
   o.before_evaluate = [&](const AccessRequest&) {
-    if (++entered == 1) std::this_thread::sleep_for(300ms);
+    if (++entered_ == 1) std::this_thread::sleep_for(300ms);
   };
   Start(std::move(o), {ExecRule()}, /*judges=*/2);
   pid_t first = 0;
   RunChild({dir_ + "/marker"}, &first);
-  while (entered.load() == 0) std::this_thread::sleep_for(1ms);  // the only slot is taken
+  while (entered_.load() == 0) std::this_thread::sleep_for(1ms);  // the only slot is taken
   EXPECT_EQ(RunChild({dir_ + "/marker"}), 0);  // the other judge has no slot: allowed at once
   EXPECT_EQ(Wait(first), 200 + EPERM);         // judged in time: denied
-  EXPECT_EQ(entered.load(), 1);
+  EXPECT_EQ(entered_.load(), 1);
   EXPECT_EQ(guard_->counters().overloads.load(), 1u);
   EXPECT_EQ(guard_->counters().denied.load(), 1u);
 }
 
 TEST_F(FanotifyGuardTest, StopAnswersWhatIsHeld) {
-  std::atomic<int> entered{0};
   FanotifyGuardOptions o = Options(EnforceMode::kOn);
   o.budget_ns = 60'000'000'000;
   o.before_evaluate = [&](const AccessRequest&) {
-    ++entered;
+    ++entered_;
     std::this_thread::sleep_for(1s);
   };
   Start(std::move(o), {ExecRule()});
   pid_t child = 0;
   RunChild({dir_ + "/marker"}, &child);
-  while (entered.load() == 0) std::this_thread::sleep_for(1ms);
+  while (entered_.load() == 0) std::this_thread::sleep_for(1ms);
   guard_->Stop();
   EXPECT_EQ(Wait(child), 0);
   EXPECT_EQ(guard_->counters().shutdown.load(), 1u);
