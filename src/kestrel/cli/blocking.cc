@@ -266,6 +266,7 @@ bool SamePrograms(const std::vector<BlockRule>& a, const std::vector<BlockRule>&
   return true;
 }
 
+#ifdef KESTREL_HAVE_FANOTIFY
 // Categories of the block sequences' earlier stages: the stream events the guard must see.
 uint64_t FeedCategories(const std::vector<BlockRule>& rules) {
   uint64_t mask = 0;
@@ -278,6 +279,7 @@ uint64_t FeedCategories(const std::vector<BlockRule>& rules) {
   }
   return mask;
 }
+#endif
 
 std::string RuleCount(size_t n) { return fmt::format("{} block rule{}", n, n == 1 ? "" : "s"); }
 
