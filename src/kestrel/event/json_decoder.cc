@@ -362,6 +362,10 @@ class JsonDecoder::Impl {
   }
 
   absl::Status DecodeArrayField(od::value& v, uint32_t node, uint32_t depth, Event* out) {
+    // The depth the array has once the encoder writes the field's name back as nested objects
+    // (one per segment): a dotted name reaches it in fewer levels here, and what decodes must
+    // encode to JSON that decodes again.
+    depth = std::max(depth, nodes_[node].depth + 1);
     if (depth > options_.max_depth) {
       return absl::InvalidArgumentError(
           fmt::format("objects nested deeper than {} levels", options_.max_depth));

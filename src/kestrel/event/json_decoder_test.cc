@@ -186,6 +186,26 @@ TEST_F(JsonDecoderTest, DeepNestingIsRejectedWithoutCrashing) {
   EXPECT_EQ(Get("a.b.c.d")->as_int(), 1);
 }
 
+// What decodes must encode to JSON that decodes again (the json_event fuzzer's property): a
+// dotted name's array sits one level below its last segment once the encoder nests the name, so
+// a name of 64 segments may not hold an array (found by the fuzzer: 64 segments, mostly empty).
+TEST_F(JsonDecoderTest, DottedNamesAtTheDepthLimitRoundTrip) {
+  for (int segments : {62, 63, 64, 65}) {
+    std::string name(static_cast<size_t>(segments) - 1, '.');  // empty segments count too
+    name += "x";
+    for (const std::string& value : {std::string("1"), std::string("[1, 2]"),
+                                     std::string("[{\"a\": 1}]"), std::string("{\"y\": [3]}")}) {
+      std::string json = "{\"" + name + "\": " + value + "}";
+      if (!Decode(json).ok()) continue;
+      std::string encoded;
+      AppendEventJson(event_, schema_, &encoded);
+      Event again;
+      EXPECT_TRUE(decoder_.Decode(encoded, &again).ok())
+          << segments << " segments, value " << value << ": " << encoded;
+    }
+  }
+}
+
 TEST_F(JsonDecoderTest, MalformedInputsAreErrorsWithReasons) {
   for (const char* bad : {"", "not json", "[1,2]", "\"str\"", "42", "{", "{\"a\":}", "{\"a\":1,}",
                           "{\"a\":1} trailing", "{\"a\":1}{\"b\":2}", "{'a':1}", "{\"a\":tru}"}) {
