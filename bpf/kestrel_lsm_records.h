@@ -35,7 +35,8 @@ struct kestrel_lsm_config {
 enum kestrel_lsm_hook {
   KESTREL_LSM_EXEC = 1, /* bprm_check_security: an execve of a deny_exec_inodes file */
   KESTREL_LSM_OPEN = 2, /* file_open: an open of a deny_open_inodes file */
-  KESTREL_LSM_MMAP = 3, /* mmap_file with PROT_EXEC of a deny_exec_inodes file (the loader bypass) */
+  KESTREL_LSM_MMAP =
+      3, /* mmap_file with PROT_EXEC of a deny_exec_inodes file (the loader bypass) */
 };
 
 /* Counters (per-CPU array `lsm_counters`). */
@@ -52,11 +53,11 @@ struct kestrel_lsm_decision {
   __u64 boot_ns; /* bpf_ktime_get_boot_ns() */
   __u64 ino;
   __u32 dev;
-  __u32 pid;  /* thread id */
-  __u32 tgid; /* process id */
-  __u32 uid;  /* real uid */
-  __u32 rule; /* kestrel_lsm_value.rule */
-  __u8 hook;  /* enum kestrel_lsm_hook */
+  __u32 pid;   /* thread id */
+  __u32 tgid;  /* process id */
+  __u32 uid;   /* real uid */
+  __u32 rule;  /* kestrel_lsm_value.rule */
+  __u8 hook;   /* enum kestrel_lsm_hook */
   __u8 denied; /* 1: -EPERM returned; 0: dry run, allowed */
   __u16 pad;
 };
