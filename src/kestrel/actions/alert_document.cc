@@ -1,10 +1,9 @@
 // AlertFormatter; see alert_document.h. Tested by alert_document_test.cc.
 #include "kestrel/actions/alert_document.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
 
+#include "kestrel/base/time.h"
 #include "kestrel/event/json_encoder.h"
 #include "kestrel/event/json_writer.h"
 
@@ -104,21 +103,6 @@ std::optional<AlertFormat> ParseAlertFormat(std::string_view name) {
   return std::nullopt;
 }
 
-std::string FormatRfc3339Nanos(int64_t ns) {
-  int64_t secs = ns / 1'000'000'000;
-  int64_t frac = ns % 1'000'000'000;
-  if (frac < 0) {
-    frac += 1'000'000'000;
-    --secs;
-  }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:09d}Z", stamp, frac);
-}
-
 AlertFormatter::AlertFormatter(const schema::Schema* schema)
     : schema_(schema), host_name_(schema->Find("host.name")) {}
 
@@ -148,7 +132,7 @@ void AlertFormatter::AppendEcs(const engine::Alert& alert, const rules::RuleSpec
   const std::vector<std::string>& tags = rule != nullptr ? rule->tags : kNoTags;
   out->push_back('{');
   Key(out, "@timestamp", false);
-  AppendJsonString(out, FormatRfc3339Nanos(alert.timestamp_ns));
+  AppendJsonString(out, base::FormatTimestamp(alert.timestamp_ns, 9));
   Key(out, "message");
   AppendJsonString(out, alert.title);
   Key(out, "event");
@@ -193,7 +177,7 @@ void AlertFormatter::AppendEcs(const engine::Alert& alert, const rules::RuleSpec
   AppendJsonString(out, alert.title);
   if (!alert.events.empty()) {
     Key(out, "original_time");
-    AppendJsonString(out, FormatRfc3339Nanos(alert.events.front()->wall_ns()));
+    AppendJsonString(out, base::FormatTimestamp(alert.events.front()->wall_ns(), 9));
   }
   Key(out, "rule");
   out->append("{\"rule_id\":");
@@ -258,7 +242,7 @@ void AlertFormatter::AppendEcs(const engine::Alert& alert, const rules::RuleSpec
     out->push_back('{');
     if (!has_timestamp) {
       out->append("\"@timestamp\":");
-      AppendJsonString(out, FormatRfc3339Nanos(e.wall_ns()));
+      AppendJsonString(out, base::FormatTimestamp(e.wall_ns(), 9));
       if (!body.empty()) out->push_back(',');
     }
     out->append(body);

@@ -23,9 +23,6 @@ namespace kestrel::actions {
 enum class AlertFormat : uint8_t { kKestrel, kEcs };
 std::optional<AlertFormat> ParseAlertFormat(std::string_view name);  // "kestrel", "ecs"
 
-// RFC 3339 UTC with nanoseconds: 2025-01-01T12:00:30.400000000Z.
-std::string FormatRfc3339Nanos(int64_t ns);
-
 class AlertFormatter {
  public:
   // `schema` must outlive the formatter.

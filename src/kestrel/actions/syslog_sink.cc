@@ -9,9 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include <fmt/format.h>
+
+#include "kestrel/base/time.h"
 
 namespace kestrel::actions {
 namespace {
@@ -137,20 +138,11 @@ bool SyslogSink::PeerClosed() const {
 }
 
 std::string SyslogSink::Format(const SinkMessage& m) const {
-  int64_t secs = m.time_ns / 1'000'000'000;
-  int64_t micros = (m.time_ns % 1'000'000'000) / 1000;
-  if (micros < 0) {
-    micros += 1'000'000;
-    --secs;
-  }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format(
-      "<{}>1 {}.{:06d}Z {} {} {} alert - {}", options_.facility * 8 + Level(m.severity), stamp,
-      micros, HostField(m.host.empty() ? local_host_ : m.host), options_.app_name, pid_, m.body);
+  // RFC 5424 allows at most microseconds.
+  return fmt::format("<{}>1 {} {} {} {} alert - {}", options_.facility * 8 + Level(m.severity),
+                     base::FormatTimestamp(m.time_ns, 6),
+                     HostField(m.host.empty() ? local_host_ : m.host), options_.app_name, pid_,
+                     m.body);
 }
 
 absl::Status SyslogSink::Deliver(std::span<const SinkMessage> batch, size_t* delivered) {

@@ -1,6 +1,7 @@
 // Timestamp parsing and formatting; see time.h. Tested by time_test.cc.
 #include "kestrel/base/time.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 
@@ -103,7 +104,10 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   return result;
 }
 
-std::string FormatTimestamp(int64_t unix_ns) {
+namespace {
+
+// `YYYY-MM-DDTHH:MM:SS` of `secs` (UTC) into `out`, and the nanoseconds past it.
+int64_t AppendSeconds(int64_t unix_ns, std::string* out) {
   int64_t secs = unix_ns / kNanosPerSecond;
   int64_t nanos = unix_ns % kNanosPerSecond;
   if (nanos < 0) {
@@ -131,13 +135,34 @@ std::string FormatTimestamp(int64_t unix_ns) {
   int n = std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
                         static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
                         static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60));
-  std::string out(buf, static_cast<size_t>(n));
+  out->append(buf, static_cast<size_t>(n));
+  return nanos;
+}
+
+}  // namespace
+
+std::string FormatTimestamp(int64_t unix_ns) {
+  std::string out;
+  int64_t nanos = AppendSeconds(unix_ns, &out);
   if (nanos != 0) {
     char frac[16];
     std::snprintf(frac, sizeof(frac), ".%09lld", static_cast<long long>(nanos));
     std::string_view f(frac);
     while (f.back() == '0') f.remove_suffix(1);
     out.append(f);
+  }
+  out.push_back('Z');
+  return out;
+}
+
+std::string FormatTimestamp(int64_t unix_ns, int digits) {
+  std::string out;
+  int64_t nanos = AppendSeconds(unix_ns, &out);
+  digits = std::clamp(digits, 0, 9);
+  if (digits > 0) {
+    char frac[16];
+    std::snprintf(frac, sizeof(frac), ".%09lld", static_cast<long long>(nanos));
+    out.append(frac, static_cast<size_t>(1 + digits));
   }
   out.push_back('Z');
   return out;

@@ -20,6 +20,9 @@ std::optional<int64_t> ParseTimestamp(std::string_view text);
 
 // RFC 3339 in UTC with nanoseconds trimmed of trailing zeros: `2024-01-01T00:00:00.5Z`.
 std::string FormatTimestamp(int64_t unix_ns);
+// The same with exactly `digits` fraction digits (0..9, truncated; none and no dot for 0), for
+// formats that want a fixed width: `2024-01-01T00:00:00.500000Z` with 6.
+std::string FormatTimestamp(int64_t unix_ns, int digits);
 
 // Windows FILETIME (100 ns ticks since 1601-01-01) to Unix nanoseconds, saturating at the ends of
 // the int64 range.

@@ -39,6 +39,13 @@ TEST(TimeTest, FormatRoundTrips) {
   }
 }
 
+TEST(TimeTest, FormatWithFixedDigits) {
+  EXPECT_EQ(FormatTimestamp(-1, 9), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(FormatTimestamp(1'500'000'000, 9), "1970-01-01T00:00:01.500000000Z");
+  EXPECT_EQ(FormatTimestamp(1'500'999'999, 6), "1970-01-01T00:00:01.500999Z");  // truncated
+  EXPECT_EQ(FormatTimestamp(1'500'000'000, 0), "1970-01-01T00:00:01Z");
+}
+
 TEST(TimeTest, FiletimeConversion) {
   EXPECT_EQ(FiletimeToUnixNanos(116444736000000000), 0);
   EXPECT_EQ(FiletimeToUnixNanos(116444736010000000), 1'000'000'000);
