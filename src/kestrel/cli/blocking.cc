@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -32,6 +34,32 @@ struct BlockRule {
   std::string id, name;
   engine::Severity severity = engine::Severity::kMedium;
 };
+
+namespace {
+
+// The guard's counters, summed over its fanotify guards (current and retired) and the BPF-LSM
+// path, by position; their names are the metrics' `outcome` labels.
+enum Count : size_t {
+  kHeld,
+  kDenied,
+  kWouldDeny,
+  kAllowed,
+  kAllowlisted,
+  kTimeout,
+  kOverload,
+  kError,
+  kShutdown,
+  kLsmDenied,
+  kLsmWouldDeny,
+  kLsmLost,
+  kCounts
+};
+constexpr const char* kCountNames[kCounts] = {
+    "held",     "denied", "would_deny", "allowed",    "allowlisted",    "timeout",
+    "overload", "error",  "shutdown",   "lsm_denied", "lsm_would_deny", "lsm_lost"};
+using Totals = std::array<uint64_t, kCounts>;
+
+}  // namespace
 
 struct BlockingGuard::Impl {
   RunOptions options;  // the guard_* settings
@@ -68,6 +96,15 @@ struct BlockingGuard::Impl {
       const std::shared_ptr<std::vector<BlockRule>>& rules, bool sequences);
 #endif
   void CatchUp(int64_t deadline_ns);
+  // Nothing when no guard was ever armed.
+  std::optional<Totals> SumCounts() const;
+  bool has_lsm() const {
+#ifdef KESTREL_HAVE_FANOTIFY
+    return lsm != nullptr;
+#else
+    return false;
+#endif
+  }
 };
 
 void BlockingGuard::Impl::CatchUp(int64_t deadline_ns) {
@@ -197,54 +234,61 @@ size_t BlockingGuard::lsm_rules() const {
 
 std::vector<std::pair<std::string, uint64_t>> BlockingGuard::Counts() const {
   std::vector<std::pair<std::string, uint64_t>> out;
-#ifdef KESTREL_HAVE_FANOTIFY
-  if (!impl_->guard && impl_->retired.empty() && !impl_->lsm) return out;
-  out = {{"held", 0},    {"denied", 0},   {"would_deny", 0}, {"allowed", 0}, {"allowlisted", 0},
-         {"timeout", 0}, {"overload", 0}, {"error", 0},      {"shutdown", 0}};
-  auto add = [&](const blocking::FanotifyGuard& g) {
-    const blocking::GuardCounters& c = g.counters();
-    const uint64_t v[] = {c.requests.load(),  c.denied.load(),      c.would_deny.load(),
-                          c.allowed.load(),   c.allowlisted.load(), c.timeouts.load(),
-                          c.overloads.load(), c.errors.load(),      c.shutdown.load()};
-    for (size_t i = 0; i < out.size(); ++i) out[i].second += v[i];
-  };
-  if (impl_->guard) add(*impl_->guard);
-  for (const auto& g : impl_->retired) add(*g);
-  if (impl_->lsm) {
-    const blocking::LsmCounters& c = impl_->lsm->counters();
-    out.push_back({"lsm_denied", c.denied.load()});
-    out.push_back({"lsm_would_deny", c.would_deny.load()});
-    out.push_back({"lsm_lost", c.lost.load()});
-  }
-#endif
+  std::optional<Totals> t = impl_->SumCounts();
+  if (!t) return out;
+  size_t n = impl_->has_lsm() ? kCounts : kLsmDenied;
+  for (size_t i = 0; i < n; ++i) out.emplace_back(kCountNames[i], (*t)[i]);
   return out;
 }
 
 std::string BlockingGuard::Summary() const {
-  std::vector<std::pair<std::string, uint64_t>> c = Counts();
-  if (c.empty()) return "";
-  auto n = [&](std::string_view name) {
-    for (const auto& [k, v] : c) {
-      if (k == name) return v;
-    }
-    return uint64_t{0};
-  };
+  std::optional<Totals> t = impl_->SumCounts();
+  if (!t) return "";
+  const Totals& c = *t;
   std::string out = fmt::format(
       ", guard ({}): held {}, denied {}, would deny {}, allowed {}, allow-listed {}, failed "
       "open {} (timeout {}, overload {}, error {}, shutdown {})",
-      blocking::EnforceModeName(impl_->mode), n("held"), n("denied"), n("would_deny"), n("allowed"),
-      n("allowlisted"), n("timeout") + n("overload") + n("error") + n("shutdown"), n("timeout"),
-      n("overload"), n("error"), n("shutdown"));
-#ifdef KESTREL_HAVE_FANOTIFY
-  if (impl_->lsm) {
+      blocking::EnforceModeName(impl_->mode), c[kHeld], c[kDenied], c[kWouldDeny], c[kAllowed],
+      c[kAllowlisted], c[kTimeout] + c[kOverload] + c[kError] + c[kShutdown], c[kTimeout],
+      c[kOverload], c[kError], c[kShutdown]);
+  if (impl_->has_lsm()) {
     out += fmt::format("; in the kernel (BPF-LSM): denied {}, would deny {}, unreported {}",
-                       n("lsm_denied"), n("lsm_would_deny"), n("lsm_lost"));
+                       c[kLsmDenied], c[kLsmWouldDeny], c[kLsmLost]);
   }
-#endif
   if (uint64_t late = impl_->late.load(); late > 0) {
     out += fmt::format(", judged before the stream caught up {}", late);
   }
   return out;
+}
+
+std::optional<Totals> BlockingGuard::Impl::SumCounts() const {
+#ifdef KESTREL_HAVE_FANOTIFY
+  if (!guard && retired.empty() && !lsm) return std::nullopt;
+  Totals t{};
+  auto add = [&](const blocking::FanotifyGuard& g) {
+    const blocking::GuardCounters& c = g.counters();
+    t[kHeld] += c.requests.load();
+    t[kDenied] += c.denied.load();
+    t[kWouldDeny] += c.would_deny.load();
+    t[kAllowed] += c.allowed.load();
+    t[kAllowlisted] += c.allowlisted.load();
+    t[kTimeout] += c.timeouts.load();
+    t[kOverload] += c.overloads.load();
+    t[kError] += c.errors.load();
+    t[kShutdown] += c.shutdown.load();
+  };
+  if (guard) add(*guard);
+  for (const auto& g : retired) add(*g);
+  if (lsm) {
+    const blocking::LsmCounters& c = lsm->counters();
+    t[kLsmDenied] = c.denied.load();
+    t[kLsmWouldDeny] = c.would_deny.load();
+    t[kLsmLost] = c.lost.load();
+  }
+  return t;
+#else
+  return std::nullopt;
+#endif
 }
 
 namespace {
