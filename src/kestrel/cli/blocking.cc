@@ -91,9 +91,11 @@ struct BlockingGuard::Impl {
   void Report(const std::vector<BlockRule>& rules, blocking::Verdict& v);
   // Arms the exact-path rules of `rules` in the kernel where it can; which rules it took (the
   // others stay for fanotify). Errors: the kernel refused a map update.
-  absl::StatusOr<std::vector<bool>> ArmLsm(const std::vector<BlockRule>& rules);
+  absl::StatusOr<std::vector<bool>> ArmLsm(const std::vector<BlockRule>& rules,
+                                           const blocking::AllowList& allow);
   absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> StartGuard(
-      const std::shared_ptr<std::vector<BlockRule>>& rules, bool sequences);
+      const std::shared_ptr<std::vector<BlockRule>>& rules, bool sequences,
+      const blocking::AllowList& allow);
 #endif
   void CatchUp(int64_t deadline_ns);
   // Nothing when no guard was ever armed.
@@ -330,9 +332,9 @@ std::string RuleCount(size_t n) { return fmt::format("{} block rule{}", n, n == 
 }  // namespace
 
 #ifdef KESTREL_HAVE_FANOTIFY
-absl::StatusOr<std::vector<bool>> BlockingGuard::Impl::ArmLsm(const std::vector<BlockRule>& rules) {
+absl::StatusOr<std::vector<bool>> BlockingGuard::Impl::ArmLsm(const std::vector<BlockRule>& rules,
+                                                              const blocking::AllowList& allow) {
   std::vector<bool> taken(rules.size(), false);
-  blocking::AllowList allow = blocking::AllowList::ForThisProcess(options.guard_allow_paths);
   std::vector<blocking::RulePath> exec, open;
   for (size_t i = 0; i < rules.size(); ++i) {
     for (auto [field, out] : {std::pair{blocking::ExactField::kExecutable, &exec},
@@ -399,7 +401,8 @@ absl::StatusOr<std::vector<bool>> BlockingGuard::Impl::ArmLsm(const std::vector<
 }
 
 absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::StartGuard(
-    const std::shared_ptr<std::vector<BlockRule>>& armed, bool sequences) {
+    const std::shared_ptr<std::vector<BlockRule>>& armed, bool sequences,
+    const blocking::AllowList& allow) {
   if (absl::Status probe = blocking::ProbeFanotifyPermissionEvents(); !probe.ok()) return probe;
   engine::EngineLimits limits =
       StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
@@ -423,7 +426,7 @@ absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::St
   guard_options.budget_ns = budget_ns;
   guard_options.max_pending = options.guard_max_pending;
   guard_options.rt_priority = options.guard_rt_priority;
-  guard_options.allow = blocking::AllowList::ForThisProcess(options.guard_allow_paths);
+  guard_options.allow = allow;
   if (sequences && request_flush) {
     // The earlier stages reach Kestrel through the live source's ring buffer: drain it up to
     // this access before judging (within a fifth of the budget; past it, judged as it is and
@@ -455,7 +458,9 @@ absl::Status BlockingGuard::Arm(std::vector<BlockRule>* rules) {
   for (const BlockRule& rule : *rules) sequences |= rule.program->stages.size() > 1;
 #ifdef KESTREL_HAVE_FANOTIFY
   // Exact-path rules go to the kernel where BPF-LSM loads; the rest to fanotify.
-  auto in_kernel = impl_->ArmLsm(*rules);
+  // PID 1, Kestrel and its ancestors (read from /proc now), and the configured paths.
+  blocking::AllowList allow = blocking::AllowList::ForThisProcess(impl_->options.guard_allow_paths);
+  auto in_kernel = impl_->ArmLsm(*rules, allow);
   if (!in_kernel.ok()) return in_kernel.status();
   std::vector<BlockRule> general;
   for (size_t i = 0; i < rules->size(); ++i) {
@@ -464,11 +469,11 @@ absl::Status BlockingGuard::Arm(std::vector<BlockRule>* rules) {
   std::unique_ptr<blocking::FanotifyGuard> started;
   if (!general.empty()) {
     auto armed = std::make_shared<std::vector<BlockRule>>(std::move(general));
-    auto made = impl_->StartGuard(armed, sequences);
+    auto made = impl_->StartGuard(armed, sequences, allow);
     if (!made.ok()) {
       // The kernel's share was re-armed with the new set already: put the old one back.
       if (impl_->lsm) {
-        if (absl::Status s = impl_->ArmLsm(impl_->rules).status(); !s.ok()) {
+        if (absl::Status s = impl_->ArmLsm(impl_->rules, allow).status(); !s.ok()) {
           spdlog::error("BPF-LSM: the previous block rules could not be re-armed: {}",
                         base::Message(s));
         }
