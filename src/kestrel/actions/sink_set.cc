@@ -61,11 +61,36 @@ void SinkSet::Add(std::unique_ptr<SinkPipeline> pipeline, SinkFilter filter, Ale
   sinks_.push_back(Entry{std::move(pipeline), std::move(filter), format, 0});
 }
 
-size_t SinkSet::Submit(const engine::Alert& alert, const rules::RuleSpec* rule) {
+void SinkSet::AddDirect(std::unique_ptr<Sink> sink, AlertFormat format) {
+  direct_.push_back(Direct{std::move(sink), format});
+}
+
+SinkSet::SubmitResult SinkSet::Submit(const engine::Alert& alert, const rules::RuleSpec* rule) {
   bool done[2] = {false, false};
-  size_t refused = 0;
+  SubmitResult result;
   std::string_view host;
   bool host_known = false;
+  for (Direct& d : direct_) {
+    auto f = static_cast<size_t>(d.format);
+    if (!done[f]) {
+      formatted_[f].clear();
+      formatter_.Append(d.format, alert, rule, &formatted_[f]);
+      done[f] = true;
+    }
+    SinkMessage m;
+    m.rule_id = alert.rule_id;
+    m.body = formatted_[f];
+    m.severity = static_cast<uint8_t>(alert.severity);
+    m.time_ns = alert.timestamp_ns;
+    size_t delivered = 0;
+    absl::Status s = d.sink->Deliver(std::span<const SinkMessage>(&m, 1), &delivered);
+    if (s.ok() && delivered == 1) {
+      direct_written_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      direct_lost_.fetch_add(1, std::memory_order_relaxed);
+      if (result.direct.ok()) result.direct = s.ok() ? absl::DataLossError("short write") : s;
+    }
+  }
   for (Entry& e : sinks_) {
     if (!e.filter.Accepts(alert.severity, rule)) {
       ++e.filtered;
@@ -87,9 +112,9 @@ size_t SinkSet::Submit(const engine::Alert& alert, const rules::RuleSpec* rule) 
     m.body = formatted_[f];
     m.severity = static_cast<uint8_t>(alert.severity);
     m.time_ns = alert.timestamp_ns;
-    if (!e.pipeline->Offer(std::move(m))) ++refused;
+    if (!e.pipeline->Offer(std::move(m))) ++result.refused;
   }
-  return refused;
+  return result;
 }
 
 void SinkSet::Close(std::chrono::milliseconds deadline) {

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "kestrel/cli/sinks_option.h"
+#include "kestrel/pipeline/sinks_option.h"
 
 namespace kestrel::cli {
 namespace {
@@ -75,7 +75,8 @@ constexpr const char* kRunKeys[] = {"rules",
 
 }  // namespace
 
-absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConfig* global) {
+absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
+                            GlobalConfig* global) {
   std::ifstream in(path);
   if (!in) {
     return absl::NotFoundError(
@@ -141,7 +142,8 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
           run->metrics_addr = s;
         } else if (k == "duration") {
           st = Scalar(path, k, x, "a duration such as 30s", &s);
-          if (st.ok() && !ParseDuration(s).ok()) st = At(path, x, "'duration': bad duration");
+          if (st.ok() && !pipeline::ParseDuration(s).ok())
+            st = At(path, x, "'duration': bad duration");
           global->duration = s;
         } else if (k == "ignore_comm") {
           st = Strings(path, k, x, &run->ignore_comms);
@@ -168,11 +170,11 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
           run->max_partials_per_rule = static_cast<size_t>(n);
         } else if (k == "default_ttl") {
           st = Scalar(path, k, x, "a duration such as 24h", &s);
-          auto ns = st.ok() ? ParseDuration(s) : absl::StatusOr<int64_t>(0);
+          auto ns = st.ok() ? pipeline::ParseDuration(s) : absl::StatusOr<int64_t>(0);
           if (st.ok() && !ns.ok()) st = At(path, x, "'default_ttl': bad duration");
           if (st.ok()) run->default_ttl_ns = *ns;
         } else if (k == "sinks") {
-          st = ParseSinksYaml(path, x, &run->sinks);
+          st = pipeline::ParseSinksYaml(path, x, &run->sinks);
         } else if (k == "enforce") {
           st = Scalar(path, k, x, "off, dry-run or on", &s);
           if (st.ok() && s != "off" && s != "dry-run" && s != "on") {
@@ -188,7 +190,8 @@ absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConf
           }
         } else if (k == "guard_budget") {
           st = Scalar(path, k, x, "a duration such as 5ms", &run->guard_budget);
-          auto ns = st.ok() ? ParseDuration(run->guard_budget) : absl::StatusOr<int64_t>(1);
+          auto ns =
+              st.ok() ? pipeline::ParseDuration(run->guard_budget) : absl::StatusOr<int64_t>(1);
           if (st.ok() && (!ns.ok() || *ns <= 0)) st = At(path, x, "'guard_budget': bad duration");
         } else if (k == "guard_allow_path") {
           st = Strings(path, k, x, &run->guard_allow_paths);
@@ -237,7 +240,7 @@ std::optional<std::string> FindConfigFile(int argc, char** argv) {
   return std::nullopt;
 }
 
-std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
+std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& global) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "log_level" << YAML::Value << global.log_level.value_or("info");
@@ -266,7 +269,7 @@ std::string RenderConfig(const RunOptions& run, const GlobalConfig& global) {
   out << YAML::Key << "default_ttl" << YAML::Value
       << fmt::format("{}s", run.default_ttl_ns / 1'000'000'000);
   out << YAML::Key << "sinks" << YAML::Value << YAML::BeginSeq;
-  for (const SinkConfig& sink : run.sinks) {
+  for (const pipeline::SinkConfig& sink : run.sinks) {
     out << YAML::BeginMap << YAML::Key << "url" << YAML::Value << sink.url;
     // As written in the file: repeated options as a list (tags) or a map (headers, kafka).
     std::vector<std::string> tags;

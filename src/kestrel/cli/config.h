@@ -24,13 +24,14 @@ struct GlobalConfig {
 
 // Reads `path` into `run` and `global`. Errors: unreadable file, YAML syntax, unknown keys,
 // wrong types or values (INVALID_ARGUMENT, "FILE:LINE:COL: reason").
-absl::Status LoadConfigFile(const std::string& path, RunOptions* run, GlobalConfig* global);
+absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
+                            GlobalConfig* global);
 
 // The config file named by `--config FILE` / `--config=FILE` in argv, else the default path if
 // that file exists, else nullopt.
 std::optional<std::string> FindConfigFile(int argc, char** argv);
 
 // The effective run configuration as YAML (`kestrel config check`).
-std::string RenderConfig(const RunOptions& run, const GlobalConfig& global);
+std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& global);
 
 }  // namespace kestrel::cli

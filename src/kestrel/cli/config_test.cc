@@ -40,7 +40,7 @@ TEST_F(ConfigTest, BlockingKeys) {
   guard_max_pending: 64
   guard_rt_priority: 20
 )");
-  RunOptions run;
+  pipeline::RunConfig run;
   GlobalConfig global;
   ASSERT_TRUE(LoadConfigFile(path, &run, &global).ok());
   EXPECT_EQ(run.enforce, "on");
@@ -54,7 +54,7 @@ TEST_F(ConfigTest, BlockingKeys) {
   for (const char* bad : {"run:\n  enforce: maybe\n", "run:\n  guard_mark_type: inode\n",
                           "run:\n  guard_budget: soon\n", "run:\n  guard_responders: 0\n",
                           "run:\n  guard_rt_priority: 100\n"}) {
-    RunOptions r;
+    pipeline::RunConfig r;
     absl::Status s = LoadConfigFile(Write(bad), &r, &global);
     EXPECT_FALSE(s.ok()) << bad;
     EXPECT_THAT(std::string(base::Message(s)), HasSubstr(":2:")) << bad;
@@ -83,7 +83,7 @@ run:
   max_partials_per_rule: 5000
   default_ttl: 1h
 )");
-  RunOptions run;
+  pipeline::RunConfig run;
   GlobalConfig global;
   ASSERT_TRUE(LoadConfigFile(path, &run, &global).ok());
   EXPECT_EQ(global.log_level, "debug");
@@ -106,7 +106,7 @@ run:
 }
 
 TEST_F(ConfigTest, ErrorsNameFileLineAndColumn) {
-  RunOptions run;
+  pipeline::RunConfig run;
   GlobalConfig global;
   absl::Status s = LoadConfigFile(Write("run:\n  workers: 2\n  wokers: 3\n"), &run, &global);
   ASSERT_FALSE(s.ok());

@@ -49,11 +49,11 @@ absl::StatusOr<KafkaLogSourceOptions> ParseKafkaLogSource(std::string_view spec)
     if (key == "group") {
       o.group = value;
     } else if (key == "idle") {
-      auto ns = ParseDuration(value);
+      auto ns = pipeline::ParseDuration(value);
       if (!ns.ok()) return ns.status();
       o.idle = std::chrono::milliseconds(*ns / 1'000'000);
     } else if (key == "join_timeout") {
-      auto ns = ParseDuration(value);
+      auto ns = pipeline::ParseDuration(value);
       if (!ns.ok()) return ns.status();
       o.join_timeout = std::chrono::milliseconds(*ns / 1'000'000);
     } else if (key == "max_logs") {

@@ -12,11 +12,12 @@
 
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
-#include "kestrel/cli/detection.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/event/json_encoder.h"
 #include "kestrel/log/log_reader.h"
 #include "kestrel/log/log_writer.h"
+#include "kestrel/pipeline/rule_loader.h"
+#include "kestrel/pipeline/stop.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
 #ifdef KESTREL_HAVE_EBPF
 #include "kestrel/sources/ebpf/ebpf_source.h"
@@ -66,9 +67,14 @@ std::optional<uint64_t> ParseSizeFlag(const std::string& text) {
 int Record(const RecordOptions& options) {
   schema::Schema schema;
   std::string_view spec = options.source;
-  bool live = false;
+  auto parsed = pipeline::ParseSourceSpec(spec);
+  if (!parsed.ok()) {
+    spdlog::error("{}", base::Message(parsed.status()));
+    return kExitUsage;
+  }
+  bool live = parsed->live;
   sources::NdjsonOptions ndjson;
-  if (!ParseSourceSpec(spec, &live, &ndjson.path)) return kExitUsage;
+  ndjson.path = parsed->ndjson_path;
   if (options.output.empty()) {
     spdlog::error("--output LOG is required");
     return kExitUsage;
@@ -87,7 +93,7 @@ int Record(const RecordOptions& options) {
   }
   std::optional<int64_t> duration;
   if (options.duration) {
-    absl::StatusOr<int64_t> parsed = ParseDuration(*options.duration);
+    absl::StatusOr<int64_t> parsed = pipeline::ParseDuration(*options.duration);
     if (parsed.ok() && *parsed > 0) duration = *parsed;
   }
   if (options.duration && !duration) {
@@ -103,7 +109,7 @@ int Record(const RecordOptions& options) {
     writer_options.max_size_bytes = *size;
   }
   if (options.max_age) {
-    absl::StatusOr<int64_t> age = ParseDuration(*options.max_age);
+    absl::StatusOr<int64_t> age = pipeline::ParseDuration(*options.max_age);
     if (!age.ok() || *age == 0) {
       spdlog::error("bad --max-age '{}': expected e.g. 10m, 1h", *options.max_age);
       return kExitUsage;
@@ -111,19 +117,20 @@ int Record(const RecordOptions& options) {
     writer_options.max_age_ns = *age;
   }
 
-  if (absl::Status s = ApplyTimeOptions(options.dialect == "endgame", options.time_field,
-                                        options.time_format, &ndjson.decoder);
+  if (absl::Status s = pipeline::ApplyTimeOptions(options.dialect == "endgame", options.time_field,
+                                                  options.time_format, &ndjson.decoder);
       !s.ok()) {
     spdlog::error("--time-format: {}", base::Message(s));
     return kExitUsage;
   }
-  InstallStopSignals();
-  sources::DiagnosticSink on_diagnostic = ReportDiagnostics("malformed event skipped");
+  pipeline::InstallStopSignals();
+  ndjson.stop_fd = pipeline::StopFd();  // Ctrl-C ends a recording from standard input at once
+  sources::DiagnosticSink on_diagnostic = pipeline::ReportDiagnostics("malformed event skipped");
   std::unique_ptr<sources::Source> source;
   if (live) {
 #ifdef KESTREL_HAVE_EBPF
     sources::EbpfOptions ebpf;
-    ebpf.stop = &StopFlag();
+    ebpf.stop = &pipeline::StopFlag();
     auto opened = sources::EbpfSource::Open(&schema, ebpf, on_diagnostic);
     if (!opened.ok()) {
       spdlog::error("{}", base::Message(opened.status()));
@@ -152,11 +159,11 @@ int Record(const RecordOptions& options) {
     return kExitFailure;
   }
 
-  DurationTimer timer(duration.value_or(0));
+  pipeline::DurationTimer timer(duration.value_or(0));
   int exit_code = kExitOk;
   event::Event event;
   uint64_t written = 0;
-  while (!StopFlag().load() && (!options.count || written < *options.count)) {
+  while (!pipeline::StopFlag().load() && (!options.count || written < *options.count)) {
     auto more = source->Next(&event);
     if (!more.ok()) {
       spdlog::error("{}", base::Message(more.status()));
@@ -192,7 +199,7 @@ int Record(const RecordOptions& options) {
 }
 
 int LogInfo(const std::string& path) {
-  sources::DiagnosticSink report = ReportDiagnostics("damaged log data");
+  sources::DiagnosticSink report = pipeline::ReportDiagnostics("damaged log data");
   auto info = log::InspectLog(
       path, [&report](const std::string& file, uint64_t offset, std::string_view reason) {
         report({fmt::format("{}:{}", file, offset), std::string(reason)});
@@ -227,8 +234,8 @@ int LogCat(const std::vector<std::string>& paths) {
   schema::Schema schema;
   sources::ReplayOptions options;
   options.paths = paths;
-  auto source =
-      sources::ReplaySource::Open(&schema, options, ReportDiagnostics("damaged log data skipped"));
+  auto source = sources::ReplaySource::Open(
+      &schema, options, pipeline::ReportDiagnostics("damaged log data skipped"));
   if (!source.ok()) {
     spdlog::error("{}", base::Message(source.status()));
     return kExitFailure;

@@ -12,14 +12,14 @@
 #include "kestrel/cli/config.h"
 #include "kestrel/cli/doctor_command.h"
 #include "kestrel/cli/log_commands.h"
-#include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/cli/package_command.h"
 #include "kestrel/cli/query_command.h"
 #include "kestrel/cli/replay_command.h"
-#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
-#include "kestrel/cli/sinks_option.h"
 #include "kestrel/cli/test_rules_command.h"
 #include "kestrel/metrics/metrics.h"
+#include "kestrel/pipeline/predicate_runtime_option.h"
+#include "kestrel/pipeline/sinks_option.h"
 
 #ifndef KESTREL_VERSION
 #define KESTREL_VERSION "0.0.0"
@@ -54,12 +54,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
 
-  kestrel::cli::RunOptions run;
+  kestrel::pipeline::RunConfig run;
   CLI::App* run_cmd =
       app.add_subcommand("run", "Read events, evaluate the rules, write alerts as JSON lines");
   run_cmd->add_option("--rules", run.rules_dir,
                       "Rule directory (default: ./rules, else rules/ beside the executable)");
-  std::string default_source = kestrel::cli::DefaultSource();
+  std::string default_source = kestrel::pipeline::DefaultSource();
   run_cmd->add_option(
       "--source", run.source,
       default_source.empty()
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
                    "block (default for files)")
       ->check(CLI::IsMember({"drop", "block"}));
   run_cmd->add_option("--predicate-runtime", run.predicate_runtime,
-                      kestrel::cli::kPredicateRuntimeHelp);
+                      kestrel::pipeline::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
   std::vector<std::string> sink_flags;
@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
                       "Endgame dialect: compare strings without case (the default)");
   query_cmd->add_flag("--count", query.count, "Print only the number of results");
   query_cmd->add_option("--predicate-runtime", query.predicate_runtime,
-                        kestrel::cli::kPredicateRuntimeHelp);
+                        kestrel::pipeline::kPredicateRuntimeHelp);
   query_cmd->add_option("--functions", query.functions,
                         "A module of custom functions the query may call (.lua or .wasm)");
   query_cmd->add_option("--function", query.declared_functions,
@@ -279,7 +279,7 @@ int main(int argc, char** argv) {
                          "Alert output: a file (appended) or - for stdout (default -, or none "
                          "with --digest)");
   replay_cmd->add_option("--predicate-runtime", replay.predicate_runtime,
-                         kestrel::cli::kPredicateRuntimeHelp);
+                         kestrel::pipeline::kPredicateRuntimeHelp);
   replay_cmd
       ->add_option("--workers", replay.workers,
                    "Worker threads (rules are split between them; the output is the same "
@@ -386,7 +386,7 @@ int main(int argc, char** argv) {
 
   if (run_cmd->parsed()) {
     if (!duration.empty()) {
-      auto ns = kestrel::cli::ParseDuration(duration);
+      auto ns = kestrel::pipeline::ParseDuration(duration);
       if (!ns.ok()) {
         spdlog::error("--duration: {}", std::string(ns.status().message()));
         return kestrel::cli::kExitUsage;
@@ -396,8 +396,8 @@ int main(int argc, char** argv) {
     if (no_reload) run.reload = false;
     if (!sink_flags.empty()) run.sinks.clear();  // the command line overrides the file
     for (const std::string& flag : sink_flags) {
-      auto sink = kestrel::cli::ParseSinkFlag(flag);
-      absl::Status s = sink.ok() ? kestrel::cli::CheckSinkConfig(*sink) : sink.status();
+      auto sink = kestrel::pipeline::ParseSinkFlag(flag);
+      absl::Status s = sink.ok() ? kestrel::pipeline::CheckSinkConfig(*sink) : sink.status();
       if (!s.ok()) {
         spdlog::error("{}", std::string(s.message()));
         return kestrel::cli::kExitUsage;

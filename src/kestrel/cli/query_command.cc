@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "kestrel/base/status.h"
-#include "kestrel/cli/predicate_runtime_option.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/event/json_encoder.h"
+#include "kestrel/pipeline/predicate_runtime_option.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
 
 namespace kestrel::cli {
@@ -33,7 +33,7 @@ int QueryCommand(const QueryOptions& options) {
     return kExitUsage;
   }
   if (options.functions) {
-    auto loaded = LoadFunctionModule(*options.functions, options.declared_functions);
+    auto loaded = pipeline::LoadFunctionModule(*options.functions, options.declared_functions);
     if (!loaded.ok()) {
       fmt::print(stderr, "error: --functions: {}\n", base::Message(loaded.status()));
       return kExitFailure;
@@ -60,7 +60,7 @@ int QueryCommand(const QueryOptions& options) {
     return kExitFailure;
   }
   if (functions != nullptr) (*engine)->UseFunctions(functions.get());
-  auto predicate_runtime = MakePredicateRuntime(options.predicate_runtime);
+  auto predicate_runtime = pipeline::MakePredicateRuntime(options.predicate_runtime);
   if (!predicate_runtime.ok()) {
     fmt::print(stderr, "error: {}\n", base::Message(predicate_runtime.status()));
     return kExitUsage;
@@ -76,8 +76,8 @@ int QueryCommand(const QueryOptions& options) {
 
   sources::NdjsonOptions ndjson;
   ndjson.path = options.input;
-  if (absl::Status s =
-          ApplyTimeOptions(endgame, options.time_field, options.time_format, &ndjson.decoder);
+  if (absl::Status s = pipeline::ApplyTimeOptions(endgame, options.time_field, options.time_format,
+                                                  &ndjson.decoder);
       !s.ok()) {
     fmt::print(stderr, "error: --time-format: {}\n", base::Message(s));
     return kExitUsage;

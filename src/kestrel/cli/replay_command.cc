@@ -20,12 +20,13 @@
 #include "kestrel/actions/alert_sink.h"
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
-#include "kestrel/cli/detection.h"
 #include "kestrel/cli/kafka_log_source.h"
-#include "kestrel/cli/predicate_runtime_option.h"
-#include "kestrel/cli/rule_package.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/detector.h"
+#include "kestrel/pipeline/alert_builder.h"
+#include "kestrel/pipeline/predicate_runtime_option.h"
+#include "kestrel/pipeline/rule_loader.h"
+#include "kestrel/pipeline/rule_package.h"
 #include "kestrel/sources/replay/replay_source.h"
 
 namespace kestrel::cli {
@@ -149,7 +150,7 @@ class Worker {
         if (event_index != last_event || rule != last_rule) order = 0;
         last_event = event_index;
         last_rule = rule;
-        engine::Alert alert = MakeAlert(*rules_[rule], m, schema_);
+        engine::Alert alert = pipeline::MakeAlert(*rules_[rule], m, schema_);
         TaggedAlert& t = alerts.emplace_back(TaggedAlert{event_index, rule, order++, {}});
         engine::AppendAlertJson(schema_, alert, &t.line);
       };
@@ -292,8 +293,8 @@ int Replay(const ReplayCommandOptions& options) {
     *out = *t;
   }
 
-  auto source = sources::ReplaySource::Open(&schema, replay_options,
-                                            ReportDiagnostics("damaged log data skipped"));
+  auto source = sources::ReplaySource::Open(
+      &schema, replay_options, pipeline::ReportDiagnostics("damaged log data skipped"));
   if (!source.ok()) {
     spdlog::error("{}", base::Message(source.status()));
     return kExitFailure;
@@ -302,18 +303,19 @@ int Replay(const ReplayCommandOptions& options) {
   // A rule package (rule_package.h) brings its rule sources, compiled predicates and functions.
   std::optional<std::string> rules_dir = options.rules_dir;
   bool endgame = options.dialect == "endgame";
-  auto opened = OpenPackageIfAny(&rules_dir, &endgame, options.predicate_runtime);
+  auto opened = pipeline::OpenPackageIfAny(&rules_dir, &endgame, options.predicate_runtime);
   if (!opened.ok()) {
     spdlog::error("{}", base::Message(opened.status()));
     return opened.status().code() == absl::StatusCode::kFailedPrecondition ? kExitUsage
                                                                            : kExitFailure;
   }
-  std::unique_ptr<OpenedPackage> package = std::move(*opened);
+  std::unique_ptr<pipeline::OpenedPackage> package = std::move(*opened);
   const runtime::FunctionModule* function_module =
       package != nullptr ? package->functions() : nullptr;
   engine::EngineLimits limits =
-      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
-  auto loaded = LoadRules(rules_dir, endgame, schema, limits,
+      pipeline::StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
+  auto loaded =
+      pipeline::LoadRules(rules_dir, endgame, schema, limits,
                           function_module != nullptr ? &function_module->signatures() : nullptr);
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
@@ -347,7 +349,7 @@ int Replay(const ReplayCommandOptions& options) {
     std::vector<uint32_t> mine;
     for (size_t r = w; r < active.size(); r += n) mine.push_back(static_cast<uint32_t>(r));
     auto runtime = package != nullptr ? package->NewRuntime()
-                                      : MakePredicateRuntime(options.predicate_runtime);
+                                      : pipeline::MakePredicateRuntime(options.predicate_runtime);
     if (!runtime.ok()) {
       spdlog::error("{}", base::Message(runtime.status()));
       return kExitUsage;

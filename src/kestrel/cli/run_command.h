@@ -1,16 +1,10 @@
-// `kestrel run`: read events from a source, evaluate the rule set, write alerts, print a summary.
-// Tested by run_command_test.cc and cli_test.sh (the binary end to end).
+// `kestrel run`: builds the pipeline (pipeline/pipeline.h) from the run configuration, runs it,
+// and maps the result to an exit code; and the exit codes every command shares.
+// Tested by cli_test.sh (the binary end to end); the pipeline by pipeline_test.cc.
 #pragma once
 
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "kestrel/cli/sink_config.h"
-#include "kestrel/event/json_decoder.h"
+#include "kestrel/pipeline/run_config.h"
 
 namespace kestrel::cli {
 
@@ -19,84 +13,11 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the run could not start or could not finish
 inline constexpr int kExitUsage = 2;    // bad command line
 
-struct RunOptions {
-  std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
-  // "ebpf" (live collection), "ndjson:PATH" or "ndjson:-"; empty: DefaultSource().
-  std::string source;
-  // Live sources: stop after this long (0: run until SIGINT or SIGTERM), and filters.
-  int64_t duration_ns = 0;
-  std::vector<std::string> ignore_comms;  // process names filtered in the kernel
-  std::vector<std::string> ignore_paths;  // file events under these path prefixes dropped
-  std::string output = "-";               // alerts: "-" for stdout, or a file path
-  // Default dialect of rules that do not name one: "elasticsearch" or "endgame". With
-  // "endgame", events are read in the Endgame schema's time (`timestamp`, FILETIME) unless
-  // --time-field/--time-format say otherwise.
-  std::string dialect = "elasticsearch";
-  std::optional<std::string> time_field;   // default "@timestamp" (Endgame: "timestamp")
-  std::optional<std::string> time_format;  // default "auto" (Endgame: "filetime")
-  size_t max_reported_malformed = 100;     // diagnostics printed before they are only counted
-  // State bounds per sequence rule (engine::EngineLimits): partial matches kept, and how long a
-  // partial match of a sequence without maxspan may wait (event time).
-  // `--flight-recorder DURATION`: keep that much recent history per host and write the events
-  // leading to each alert to `flight_recorder_dir` (default: flight-recordings/ beside the
-  // alert file, or ./flight-recordings).
-  std::optional<std::string> flight_recorder;
-  std::optional<std::string> flight_recorder_dir;
-  std::string version;  // Kestrel's version, written into flight recordings
-  size_t max_partials_per_rule = 100'000;
-  int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
-  // Worker threads (`--workers`): 1 runs everything on the reading thread; N > 1 puts the rules
-  // behind a bus::ParallelDetector (same alerts, same order); 0 (the default) is one per core.
-  // `queue_full`: "drop" or "block" when a worker's queue is full; empty: drop for the live
-  // source, block for files.
-  size_t workers = 0;
-  // `--metrics-addr HOST:PORT`: serve Prometheus metrics there (off when unset).
-  std::optional<std::string> metrics_addr;
-  // Watch the rule directory and reload on change or SIGHUP (`--no-reload` turns it off).
-  bool reload = true;
-  std::string queue_full;
-  std::string predicate_runtime = "native";  // native, lua or wasm (predicate_runtime_option.h)
-  // `--sink URL` (repeatable) and the config's `run.sinks`: alert outputs beside --output, each
-  // with its own queue, spool and filter (sinks_option.h).
-  std::vector<SinkConfig> sinks;
-  // Blocking (cli/blocking.h, docs/blocking.md). `enforce`: off, dry-run (evaluate the block
-  // rules inline, record the verdict, allow) or on (deny); unset: dry-run for the live source,
-  // off for files (a file run guards nothing unless asked to). The guard holds execs/opens on the
-  // filesystem (or mount: guard_mark_type) holding `guard_mark`, answers within `guard_budget`
-  // or allows (fail open), never blocks PID 1, Kestrel, its parents or `guard_allow_paths`.
-  std::optional<std::string> enforce;
-  std::string guard_mark = "/";
-  std::string guard_mark_type = "filesystem";
-  std::string guard_budget = "5ms";
-  std::vector<std::string> guard_allow_paths;
-  size_t guard_responders = 2;
-  size_t guard_max_pending = 256;
-  int guard_rt_priority = 10;  // SCHED_FIFO of the judges and the watchdog; 0: normal
-};
+// OK: kExitOk; INVALID_ARGUMENT (what the user must change): kExitUsage; else kExitFailure.
+int ExitCode(const absl::Status& status);
 
-// The rule directory to use: `flag` when given (it must exist), else `./rules`, else `rules/`
-// beside the executable, else `../share/kestrel/rules` relative to it, else the rules/ of the
-// source tree the binary was built from. nullopt: none found.
-std::optional<std::filesystem::path> ResolveRulesDir(const std::optional<std::string>& flag,
-                                                     std::string* error);
-
-// Fills the time options of `decoder` from the command line: the given field/format, else the
-// dialect's defaults (`@timestamp`/auto; Endgame data: `timestamp`/FILETIME). Errors: a bad
-// format name.
-absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& field,
-                              const std::optional<std::string>& format,
-                              event::DecoderOptions* decoder);
-
-// "250ms", "30s", "5m", "2h" or a plain number of seconds ("1.5") to nanoseconds. Errors:
-// INVALID_ARGUMENT for anything else or a negative duration.
-absl::StatusOr<int64_t> ParseDuration(std::string_view text);
-
-// The source of `kestrel run` without --source: "ebpf" in builds with eBPF collection (Linux,
-// KESTREL_EBPF=ON), else "" (the user must name one).
-std::string DefaultSource();
-
-// Runs to the end of the source (a live source: until --duration, SIGINT or SIGTERM). Logs through
-// spdlog (stderr); returns an exit code.
-int Run(const RunOptions& options);
+// Runs to the end of the source (a live source: until --duration, SIGINT or SIGTERM). Logs
+// through spdlog (stderr); returns an exit code.
+int Run(const pipeline::RunConfig& config);
 
 }  // namespace kestrel::cli

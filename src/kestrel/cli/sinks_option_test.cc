@@ -1,6 +1,6 @@
 // --sink URLs and run.sinks: options after '#', YAML items with their lines, unknown options and
 // kinds as errors naming where they were given, and a built set that delivers with its filter.
-#include "kestrel/cli/sinks_option.h"
+#include "kestrel/pipeline/sinks_option.h"
 
 #include <unistd.h>
 
@@ -21,23 +21,26 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(SinksOption, FlagOptionsFollowTheHash) {
-  auto c = ParseSinkFlag("http://h:8080/hook?token=1#batch=10&header=X-Key: v&format=ecs");
+  auto c =
+      pipeline::ParseSinkFlag("http://h:8080/hook?token=1#batch=10&header=X-Key: v&format=ecs");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->url, "http://h:8080/hook?token=1");  // the webhook's own query stays
   ASSERT_EQ(c->options.size(), 3u);
   EXPECT_EQ(c->options[1].second, "X-Key: v");
-  EXPECT_TRUE(CheckSinkConfig(*c).ok());
-  EXPECT_FALSE(ParseSinkFlag("file:/x#novalue").ok());
+  EXPECT_TRUE(pipeline::CheckSinkConfig(*c).ok());
+  EXPECT_FALSE(pipeline::ParseSinkFlag("file:/x#novalue").ok());
 }
 
 TEST(SinksOption, UnknownKindsAndOptionsAreErrors) {
-  auto c = ParseSinkFlag("kafka://k/t#rotate_size=1M");
+  auto c = pipeline::ParseSinkFlag("kafka://k/t#rotate_size=1M");
   ASSERT_TRUE(c.ok());
-  absl::Status s = CheckSinkConfig(*c);
+  absl::Status s = pipeline::CheckSinkConfig(*c);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("unknown option 'rotate_size'"), absl::string_view::npos);
-  EXPECT_FALSE(CheckSinkConfig(*ParseSinkFlag("smtp://x")).ok());
-  EXPECT_TRUE(CheckSinkConfig(*ParseSinkFlag("kafka://k/t#kafka.linger.ms=1&key=rule")).ok());
+  EXPECT_FALSE(pipeline::CheckSinkConfig(*pipeline::ParseSinkFlag("smtp://x")).ok());
+  EXPECT_TRUE(
+      pipeline::CheckSinkConfig(*pipeline::ParseSinkFlag("kafka://k/t#kafka.linger.ms=1&key=rule"))
+          .ok());
 }
 
 TEST(SinksOption, BadValuesAreErrorsAtBuild) {
@@ -46,9 +49,9 @@ TEST(SinksOption, BadValuesAreErrorsAtBuild) {
        {"syslog+udp://nohost", "kafka://k", "file:/tmp/x#rotate_size=big", "file:/tmp/x#format=xml",
         "http://h/x#batch=0", "syslog+tcp://h:1#facility=local9", "file:/tmp/x#min_severity=huge",
         "kafka://k/t#key=pid"}) {
-    auto c = ParseSinkFlag(flag);
+    auto c = pipeline::ParseSinkFlag(flag);
     ASSERT_TRUE(c.ok()) << flag;
-    auto built = BuildSinks({*c}, &schema);
+    auto built = pipeline::BuildSinks({*c}, &schema);
     EXPECT_FALSE(built.ok()) << flag;
     if (!built.ok()) {
       EXPECT_EQ(built.status().code(), absl::StatusCode::kInvalidArgument) << flag;
@@ -71,13 +74,13 @@ TEST(SinksOption, ConfigSinksWithFilterAndLines) {
                         << "      format: ecs\n"
                         << "      tags: [linux]\n"
                         << "      spool_dir: " << dir << "/spool\n";
-  RunOptions run;
+  pipeline::RunConfig run;
   GlobalConfig global;
   ASSERT_TRUE(LoadConfigFile(config, &run, &global).ok());
   ASSERT_EQ(run.sinks.size(), 2u);
   EXPECT_EQ(run.sinks[0].origin, config + ":3:7");
   schema::Schema schema;
-  auto sinks = BuildSinks(run.sinks, &schema);
+  auto sinks = pipeline::BuildSinks(run.sinks, &schema);
   ASSERT_TRUE(sinks.ok()) << sinks.status();
   rules::RuleSpec tagged, plain;
   tagged.id = "t";
@@ -117,7 +120,7 @@ TEST(SinksOption, UnknownSinkKeyInConfigNamesItsLine) {
       (fs::temp_directory_path() / ("kestrel-sinks-bad-" + std::to_string(::getpid()) + ".yaml"))
           .string();
   std::ofstream(config) << "run:\n  sinks:\n    - url: kafka://k/t\n      rotate_size: 1M\n";
-  RunOptions run;
+  pipeline::RunConfig run;
   GlobalConfig global;
   absl::Status s = LoadConfigFile(config, &run, &global);
   ASSERT_FALSE(s.ok());

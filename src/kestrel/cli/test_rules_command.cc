@@ -12,10 +12,10 @@
 #include <fmt/format.h>
 
 #include "kestrel/base/status.h"
-#include "kestrel/cli/detection.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
+#include "kestrel/pipeline/rule_loader.h"
 #include "kestrel/rules/rule_file.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/rules/rule_test_file.h"
@@ -173,8 +173,8 @@ class Runner {
                                     c.positive() ? "positive" : "negative");
     std::vector<Alert> actual;
     std::string error;
-    engine::Detector detector(schema_,
-                              StreamingLimits(100'000, int64_t{24} * 3600 * 1'000'000'000));
+    engine::Detector detector(
+        schema_, pipeline::StreamingLimits(100'000, int64_t{24} * 3600 * 1'000'000'000));
     for (const rules::CompiledRule* rule : under_test) {
       if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
         error = fmt::format("rule '{}' refused by the engine: {}", rule->spec.id, base::Message(s));
@@ -317,7 +317,7 @@ int TestRulesCommand(const TestRulesOptions& options) {
     return kExitUsage;
   }
   std::string error;
-  auto dir = ResolveRulesDir(options.dir, &error);
+  auto dir = pipeline::ResolveRulesDir(options.dir, &error);
   if (!dir) {
     fmt::print(stderr, "error: {}\n", error);
     return kExitUsage;

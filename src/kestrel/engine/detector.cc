@@ -32,14 +32,24 @@ void Detector::AdoptRule(const eql::IrProgram* program, std::unique_ptr<QueryEng
 absl::Status Detector::Seal() {
   auto index = RuleIndex::Build(programs_);
   if (!index.ok()) return index.status();
-  index_ = std::move(*index);
+  Seal(std::shared_ptr<const RuleIndex>(std::move(*index)));
+  return absl::OkStatus();
+}
+
+void Detector::Seal(std::shared_ptr<const RuleIndex> index) {
+  index_ = std::move(index);
   matcher_ = std::make_unique<RuleMatcher>(*index_);
   eval_time_ = std::make_unique<EvalTimeHistogram[]>(engines_.size());
   for (auto& engine : engines_) {
     engine->UseIndex(*index_, matcher_.get());
     engine->ShareEvidence(&current_);
   }
-  return absl::OkStatus();
+}
+
+void Detector::ReplaceEngine(size_t rule, std::unique_ptr<QueryEngine> engine) {
+  engines_[rule] = std::move(engine);
+  engines_[rule]->UseIndex(*index_, matcher_.get());
+  engines_[rule]->ShareEvidence(&current_);
 }
 
 void Detector::Deliver(size_t rule, MatchCallback on_match) {

@@ -52,6 +52,14 @@ class Detector {
 
   // Builds the index. REQUIRES: called once, after the last AddRule(), before Process().
   absl::Status Seal();
+  // Seal() with an index built elsewhere (RuleIndex::Build over exactly this Detector's programs,
+  // in rule order): a hot reload builds it off the detection thread.
+  void Seal(std::shared_ptr<const RuleIndex> index);
+
+  // Hot reload: replaces rule `rule`'s engine with one taken from an earlier Detector by
+  // ReleaseEngine() (its partial matches and all). The engine must run this Detector's program
+  // of that rule. REQUIRES: Seal() was called.
+  void ReplaceEngine(size_t rule, std::unique_ptr<QueryEngine> engine);
 
   using MatchCallback = absl::FunctionRef<void(size_t rule, QueryMatch& match)>;
 
@@ -87,7 +95,7 @@ class Detector {
   FunctionRuntime* functions_ = nullptr;
   std::vector<const eql::IrProgram*> programs_;
   std::vector<std::unique_ptr<QueryEngine>> engines_;
-  std::unique_ptr<const RuleIndex> index_;
+  std::shared_ptr<const RuleIndex> index_;
   std::unique_ptr<RuleMatcher> matcher_;
   std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
   std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines

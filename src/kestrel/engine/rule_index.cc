@@ -433,6 +433,8 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
       }
       probe.patterns.reset(db);
       index->stats_.patterns += accepted.size();
+      size_t db_bytes = 0;
+      if (hs_database_size(db, &db_bytes) == HS_SUCCESS) index->stats_.database_bytes += db_bytes;
     }
     for (const FieldProbe& probe : group.probes) {
       index->stats_.hashed_values +=

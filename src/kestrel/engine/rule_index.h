@@ -61,6 +61,7 @@ struct RuleIndexStats {
   size_t hashed_values = 0;      // distinct equality keys over all fields
   size_t patterns = 0;           // vectorscan patterns over all fields
   size_t pattern_fallbacks = 0;  // stages left unanchored because vectorscan refused a pattern
+  size_t database_bytes = 0;     // the pattern databases' size (hs_database_size)
 };
 
 class RuleIndex {

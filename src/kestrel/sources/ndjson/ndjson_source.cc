@@ -2,6 +2,7 @@
 #include "kestrel/sources/ndjson/ndjson_source.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,6 +94,17 @@ absl::StatusOr<bool> NdjsonSource::Fill() {
     capacity_ = grown;
   }
   while (true) {
+    if (options_.stop_fd >= 0) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {options_.stop_fd, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, fmt::format("cannot wait for '{}'", display_path_));
+      }
+      if (fds[1].revents & POLLIN) {
+        eof_ = true;  // stopped: the stream ends here
+        return false;
+      }
+    }
     ssize_t n = ::read(fd_, buffer_.get() + end_, capacity_ - end_);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus(errno, fmt::format("cannot read '{}'", display_path_));

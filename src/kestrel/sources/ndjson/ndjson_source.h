@@ -30,6 +30,11 @@ struct NdjsonOptions {
   event::DecoderOptions decoder;
   size_t max_line_bytes = 64 << 20;  // 64 MiB
   size_t read_chunk_bytes = 1 << 20;
+  // When >= 0: a descriptor that becomes readable when the reader must stop (pipeline/stop.h).
+  // Each read waits for the input or for it, whichever comes first; once it is readable the
+  // stream ends (Next() returns false) without waiting for more input — standard input and
+  // FIFOs are interrupted at once. What was read before is still returned.
+  int stop_fd = -1;
 };
 
 class NdjsonSource final : public Source {

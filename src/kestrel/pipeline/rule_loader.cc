@@ -1,8 +1,5 @@
-// LoadRules and MakeAlert; see detection.h.
-#include "kestrel/cli/detection.h"
-
-#include <chrono>
-#include <csignal>
+// LoadRules; see rule_loader.h.
+#include "kestrel/pipeline/rule_loader.h"
 
 #include <memory>
 
@@ -10,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "kestrel/base/status.h"
-#include "kestrel/cli/run_command.h"
+#include "kestrel/pipeline/run_config.h"
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
 absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
                                       schema::Schema& schema, const engine::EngineLimits& limits,
@@ -69,66 +66,4 @@ sources::DiagnosticSink ReportDiagnostics(std::string what, size_t limit) {
   };
 }
 
-engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,
-                        const schema::Schema& schema) {
-  engine::Alert alert;
-  alert.rule_id = rule.spec.id;
-  alert.rule_name = rule.spec.name;
-  alert.severity = rule.spec.severity;
-  alert.entity_key = std::move(match.entity_key);
-  alert.events = std::move(match.events);
-  engine::FinalizeAlert(schema, &alert);
-  return alert;
-}
-
-bool ParseSourceSpec(std::string_view spec, bool* live, std::string* ndjson_path) {
-  *live = spec == "ebpf";
-  size_t colon = spec.find(':');
-  if (!*live && (colon == std::string_view::npos || spec.substr(0, colon) != "ndjson" ||
-                 colon + 1 == spec.size())) {
-    spdlog::error("unsupported --source '{}': expected ebpf, ndjson:PATH or ndjson:-", spec);
-    return false;
-  }
-#ifndef KESTREL_HAVE_EBPF
-  if (*live) {
-    spdlog::error(
-        "--source ebpf: this build has no live eBPF collection (built with -DKESTREL_EBPF=OFF "
-        "or not on Linux); read events from a file with --source ndjson:FILE instead");
-    return false;
-  }
-#endif
-  if (!*live) *ndjson_path = std::string(spec.substr(colon + 1));
-  return true;
-}
-
-std::atomic<bool>& StopFlag() {
-  static std::atomic<bool> stop{false};
-  return stop;
-}
-
-void InstallStopSignals() {
-  StopFlag().store(false);
-  std::signal(SIGINT, [](int) { StopFlag().store(true); });
-  std::signal(SIGTERM, [](int) { StopFlag().store(true); });
-}
-
-DurationTimer::DurationTimer(int64_t duration_ns) {
-  if (duration_ns <= 0) return;
-  thread_ = std::thread([this, duration_ns] {
-    auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(duration_ns);
-    while (!done_.load() && !StopFlag().load()) {
-      if (std::chrono::steady_clock::now() >= end) {
-        StopFlag().store(true);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // few wake-ups: CPU at idle
-    }
-  });
-}
-
-DurationTimer::~DurationTimer() {
-  done_.store(true);
-  if (thread_.joinable()) thread_.join();
-}
-
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
 struct SinkConfig {
   std::string url;
@@ -15,4 +15,4 @@ struct SinkConfig {
   std::string origin;  // where it was given, for messages: "--sink" or "FILE:LINE:COL"
 };
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

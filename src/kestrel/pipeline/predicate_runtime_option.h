@@ -11,7 +11,7 @@
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/runtime/function_module.h"
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
 inline constexpr char kPredicateRuntimeHelp[] =
     "Evaluate rule predicates natively (default), in LuaJIT (lua) or in Wasm on wabt's "
@@ -26,4 +26,4 @@ absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
 absl::StatusOr<std::unique_ptr<runtime::FunctionModule>> LoadFunctionModule(
     const std::string& path, const std::vector<std::string>& declared = {});
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -23,7 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kestrel/actions/sink_set.h"
-#include "kestrel/cli/sink_config.h"
+#include "kestrel/pipeline/sink_config.h"
 #include "kestrel/schema/schema.h"
 
 namespace YAML {
@@ -34,7 +34,7 @@ namespace kestrel::metrics {
 struct Snapshot;
 }
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
 // "URL[#k=v&k=v...]" from --sink. Errors: an option without '='.
 absl::StatusOr<SinkConfig> ParseSinkFlag(std::string_view text);
@@ -67,4 +67,4 @@ std::string SinkSummary(const actions::SinkSet& sinks);
 // Adds each sink's counters to a metrics snapshot.
 void AddSinkMetrics(const actions::SinkSet& sinks, metrics::Snapshot* snapshot);
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -1,6 +1,6 @@
 // --sink / run.sinks: parsing and building the sinks; see sinks_option.h.
 // Tested by sinks_option_test.cc and cli_test.sh.
-#include "kestrel/cli/sinks_option.h"
+#include "kestrel/pipeline/sinks_option.h"
 
 #include <unistd.h>
 
@@ -17,10 +17,10 @@
 #include "kestrel/actions/kafka_sink.h"
 #include "kestrel/actions/syslog_sink.h"
 #include "kestrel/base/status.h"
-#include "kestrel/cli/run_command.h"
 #include "kestrel/metrics/metrics.h"
+#include "kestrel/pipeline/run_config.h"
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
@@ -521,4 +521,4 @@ void AddSinkMetrics(const actions::SinkSet& sinks, metrics::Snapshot* snapshot) 
   }
 }
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

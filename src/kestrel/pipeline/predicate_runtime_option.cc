@@ -1,5 +1,5 @@
 // MakePredicateRuntime; see predicate_runtime_option.h.
-#include "kestrel/cli/predicate_runtime_option.h"
+#include "kestrel/pipeline/predicate_runtime_option.h"
 
 #include <fstream>
 #include <sstream>
@@ -10,7 +10,7 @@
 #include "kestrel/runtime/wasm/wasm_predicates.h"
 #endif
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
 absl::StatusOr<std::unique_ptr<engine::PredicateRuntime>> MakePredicateRuntime(
     std::string_view name) {
@@ -45,4 +45,4 @@ absl::StatusOr<std::unique_ptr<runtime::FunctionModule>> LoadFunctionModule(
   return runtime::FunctionModule::Load(*kind, ss.str(), path, declared);
 }
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -1,4 +1,4 @@
-#include "kestrel/cli/blocking.h"
+#include "kestrel/pipeline/blocking.h"
 
 #include <sched.h>
 #include <signal.h>
@@ -22,7 +22,7 @@
 #include "kestrel/sources/ebpf/file_key.h"
 #endif
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 namespace {
 
 using actions::blocking::EnforceMode;
@@ -44,7 +44,7 @@ class BlockingOptionsTest : public ::testing::Test {
 };
 
 TEST_F(BlockingOptionsTest, EnforceDefaultsToDryRunLiveAndOffForFiles) {
-  RunOptions o;
+  RunConfig o;
   EXPECT_EQ(*RunEnforceMode(o, true), EnforceMode::kDryRun);
   EXPECT_EQ(*RunEnforceMode(o, false), EnforceMode::kOff);
   o.enforce = "on";
@@ -149,7 +149,7 @@ class BlockingLsmTest : public BlockingOptionsTest {
 
   absl::StatusOr<std::unique_ptr<BlockingGuard>> Start(
       const std::vector<const rules::CompiledRule*>& active, absl::Status probe) {
-    RunOptions o;
+    RunConfig o;
     o.enforce = "on";
     o.guard_mark = dir_;
     LsmSeams seams;
@@ -257,4 +257,4 @@ TEST_F(BlockingLsmTest, WithoutBpfLsmEveryRuleGoesToFanotify) {
 #endif
 
 }  // namespace
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -1,4 +1,4 @@
-#include "kestrel/cli/rule_reloader.h"
+#include "kestrel/pipeline/rule_manager.h"
 
 #include <unistd.h>
 
@@ -12,19 +12,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
 
-class RuleReloaderTest : public ::testing::Test {
+class RuleManagerTest : public ::testing::Test {
  protected:
-  RuleReloaderTest() {
+  RuleManagerTest() {
     std::string tmpl = (fs::temp_directory_path() / "kestrel_reload.XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
     limits_ = StreamingLimits(1000, 0);
   }
-  ~RuleReloaderTest() override { fs::remove_all(dir_); }
+  ~RuleManagerTest() override { fs::remove_all(dir_); }
 
   void Write(const std::string& name, const std::string& query) {
     std::ofstream(fs::path(dir_) / name) << "// severity: low\n" << query << "\n";
@@ -54,7 +54,7 @@ class RuleReloaderTest : public ::testing::Test {
 
 using ::testing::ElementsAre;
 
-TEST_F(RuleReloaderTest, UnchangedRulesKeepTheirStateChangedOnesStartOverBrokenSetsAreRefused) {
+TEST_F(RuleManagerTest, UnchangedRulesKeepTheirStateChangedOnesStartOverBrokenSetsAreRefused) {
   Write(
       "seq.eql",
       R"(sequence by process.entity_id [process where process.name == "a"] [process where process.name == "b"])");
@@ -102,7 +102,7 @@ TEST_F(RuleReloaderTest, UnchangedRulesKeepTheirStateChangedOnesStartOverBrokenS
   EXPECT_TRUE(Feed(*g, Proc("e4", "z")).empty());
 }
 
-TEST_F(RuleReloaderTest, HundredReloadsWhileEventsFlow) {
+TEST_F(RuleManagerTest, HundredReloadsWhileEventsFlow) {
   Write(
       "seq.eql",
       R"(sequence by process.entity_id [process where process.name == "a"] [process where process.name == "b"])");
@@ -148,7 +148,72 @@ TEST_F(RuleReloaderTest, HundredReloadsWhileEventsFlow) {
   EXPECT_EQ(g->version, 76u);
 }
 
-TEST_F(RuleReloaderTest, WatcherSeesChangesAndSighup) {
+TEST_F(RuleManagerTest, CompilesOffTheDetectionThreadAndCommitsBetweenEvents) {
+  Write(
+      "seq.eql",
+      R"(sequence by process.entity_id [process where process.name == "a"] [process where process.name == "b"])");
+  RuleManagerOptions options;
+  options.rules_dir = dir_;
+  options.limits = limits_;
+  options.quiet_ms = 20;
+  auto manager = RuleManager::Open(options, schema_);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  RuleManager& m = **manager;
+  EXPECT_TRUE(Feed(m.current(), Proc("e1", "a")).empty());
+  Write("single.eql", R"(process where process.name == "x")");
+  // The compile runs on the manager's thread while this one keeps detecting.
+  uint64_t fed = 0;
+  for (int i = 0; i < 500 && !m.ReloadReady(); ++i) {
+    m.Poll();
+    Feed(m.current(), Proc("other", "c"));
+    ++fed;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(m.ReloadReady()) << "no generation compiled within 5 s";
+  EXPECT_GT(fed, 0u);
+  EXPECT_EQ(m.version(), 1u);  // not yet: the commit is the detection thread's
+  auto compiled = m.TakeCompiled();
+  ASSERT_TRUE(compiled.has_value());
+  EXPECT_EQ(compiled->outcome.kept, 1u);
+  EXPECT_EQ(compiled->outcome.added, 1u);
+  ASSERT_TRUE(m.Commit(std::move(*compiled)).ok());
+  EXPECT_EQ(m.version(), 2u);
+  EXPECT_EQ(m.reloads(), 1u);
+  EXPECT_THAT(Feed(m.current(), Proc("e1", "b")), ElementsAre("seq"));  // state carried over
+  EXPECT_THAT(Feed(m.current(), Proc("e2", "x")), ElementsAre("single"));
+
+  // A broken set is refused by the compile thread: counted at once, nothing to commit.
+  Write("broken.eql", "sequence [");
+  for (int i = 0; i < 500 && m.refused() == 0; ++i) {
+    m.Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(m.refused(), 1u);
+  EXPECT_FALSE(m.ReloadReady());
+  EXPECT_EQ(m.version(), 2u);
+}
+
+TEST_F(RuleManagerTest, ACompileOverItsBudgetIsRefused) {
+  Write("a.eql", R"(process where process.name == "a")");
+  auto g = FirstGeneration(dir_, false, schema_, limits_, nullptr);
+  ASSERT_TRUE(g.ok());
+  // Some patterns: their database is larger than one byte.
+  Write("b.eql", R"(process where process.command_line : ("*x1*", "*x2*", "*x3*"))");
+  CompileBudget budget;
+  budget.index_bytes = 1;
+  auto refused = CompileGeneration(*g, false, schema_, limits_, true, budget);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("reload_memory_budget"), std::string::npos);
+  budget = {};
+  budget.time_ns = 1;  // nothing compiles in a nanosecond
+  refused = CompileGeneration(*g, false, schema_, limits_, true, budget);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("reload_compile_budget"), std::string::npos);
+  EXPECT_TRUE(CompileGeneration(*g, false, schema_, limits_, true, {}).ok());
+}
+
+TEST_F(RuleManagerTest, WatcherSeesChangesAndSighup) {
   Write("a.eql", R"(process where process.name == "a")");
   auto w = RuleWatcher::Start(dir_, 50);
   ASSERT_TRUE(w.ok()) << w.status();
@@ -180,4 +245,4 @@ TEST_F(RuleReloaderTest, WatcherSeesChangesAndSighup) {
 }
 
 }  // namespace
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -1,5 +1,5 @@
 // BlockingGuard; see blocking.h.
-#include "kestrel/cli/blocking.h"
+#include "kestrel/pipeline/blocking.h"
 
 #include <unistd.h>
 
@@ -16,7 +16,7 @@
 #include "kestrel/actions/blocking/exact_paths.h"
 #include "kestrel/actions/blocking/guard.h"
 #include "kestrel/base/status.h"
-#include "kestrel/cli/detection.h"
+#include "kestrel/pipeline/rule_loader.h"
 #ifdef KESTREL_HAVE_FANOTIFY
 #include <sys/fanotify.h>
 
@@ -24,7 +24,7 @@
 #include "kestrel/actions/blocking/lsm_guard.h"
 #endif
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
 namespace blocking = actions::blocking;
 
@@ -62,7 +62,7 @@ using Totals = std::array<uint64_t, kCounts>;
 }  // namespace
 
 struct BlockingGuard::Impl {
-  RunOptions options;  // the guard_* settings
+  RunConfig options;  // the guard_* settings
   int64_t budget_ns = 0;
   blocking::EnforceMode mode = blocking::EnforceMode::kDryRun;
   EmitFn emit;
@@ -155,7 +155,7 @@ void BlockingGuard::Impl::Report(const std::vector<BlockRule>& armed, blocking::
 }
 #endif
 
-absl::StatusOr<blocking::EnforceMode> RunEnforceMode(const RunOptions& options, bool live) {
+absl::StatusOr<blocking::EnforceMode> RunEnforceMode(const RunConfig& options, bool live) {
   std::string enforce = options.enforce.value_or(live ? "dry-run" : "off");
   auto mode = blocking::ParseEnforceMode(enforce);
   if (!mode) {
@@ -513,7 +513,7 @@ absl::Status BlockingGuard::Reload(const std::vector<const rules::CompiledRule*>
 }
 
 absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
-    const RunOptions& options, bool live, const std::vector<const rules::CompiledRule*>& active,
+    const RunConfig& options, bool live, const std::vector<const rules::CompiledRule*>& active,
     schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush,
     LsmSeams lsm_seams) {
   auto mode = RunEnforceMode(options, live);
@@ -563,4 +563,4 @@ absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
   return made;
 }
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -1,5 +1,5 @@
-// Rule packages: `kestrel compile RULES... --target ir|lua|wasm -o OUT` writes one; `kestrel run
-// --rules OUT` loads it.
+// Rule packages: `kestrel compile RULES... --target ir|lua|wasm -o OUT` writes one
+// (cli/package_command.h); `kestrel run --rules OUT` loads it (here).
 //
 // A package is a directory:
 //   manifest.json        format, Kestrel and Host API versions, target, dialect, the rules (id,
@@ -20,6 +20,7 @@
 // Tested by rule_package_test.sh.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,27 +32,15 @@
 #include "kestrel/runtime/function_module.h"
 #include "kestrel/schema/schema.h"
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
-struct PackageCompileOptions {
-  std::vector<std::string> inputs;  // rule files and directories
-  std::string target = "lua";       // ir, lua or wasm
-  std::string output;               // the package directory (created; must not exist or be empty)
-  std::string dialect = "elasticsearch";
-  std::string kestrel_version;
-  // RULE_ID=FILE: the rule's predicate is FILE (a user-written Lua chunk or Wasm module of the
-  // target's kind, Host API v1) instead of the compiled one; it replaces the rule's conditions.
-  std::vector<std::string> predicates;
-  // --aot (target wasm): also translate each module with wasm2c and the C compiler into
-  // predicates/NNNN.so, which `run` loads instead of interpreting the module.
-  bool aot = false;
-  // A function module (runtime/function_module.h), Lua or Wasm, whose functions the rules may
-  // call; shipped as functions/functions.lua|.wasm, its declarations in the manifest.
-  std::string functions;
-  std::vector<std::string> declared_functions;  // --function: the Wasm module's declarations
-};
+// The manifest's format name and version.
+inline constexpr char kPackageFormat[] = "kestrel-rule-package";
+inline constexpr int kPackageFormatVersion = 1;
 
-int CompilePackageCommand(const PackageCompileOptions& options);
+// The SHA-256 of `bytes` in hex (the manifest's file hashes), and a file's bytes.
+std::string PackageSha256(std::string_view bytes);
+absl::StatusOr<std::string> ReadPackageFile(const std::filesystem::path& path);
 
 // Whether `dir` holds a manifest.json.
 bool IsRulePackage(const std::string& dir);
@@ -84,4 +73,4 @@ absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenRulePackage(const std::string
 absl::StatusOr<std::unique_ptr<OpenedPackage>> OpenPackageIfAny(
     std::optional<std::string>* rules_dir, bool* endgame, std::string_view predicate_runtime);
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

@@ -16,8 +16,8 @@
 
 #include "absl/status/statusor.h"
 #include "kestrel/actions/blocking/guard.h"
-#include "kestrel/cli/run_command.h"
 #include "kestrel/engine/alert.h"
+#include "kestrel/pipeline/run_config.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 
@@ -25,11 +25,11 @@ namespace kestrel::sources {
 class LsmMaps;  // sources/ebpf/lsm_program.h
 }
 
-namespace kestrel::cli {
+namespace kestrel::pipeline {
 
 // The enforcement mode of this run: --enforce, else dry-run for the live source and off for
 // files. Errors: INVALID_ARGUMENT for a bad name.
-absl::StatusOr<actions::blocking::EnforceMode> RunEnforceMode(const RunOptions& options, bool live);
+absl::StatusOr<actions::blocking::EnforceMode> RunEnforceMode(const RunConfig& options, bool live);
 
 // `kill` rules that can be enforced in the kernel at exec: one process stage whose condition is
 // exactly `process.executable == "PATH"` or `process.executable in ("PATH", ...)` (compared with
@@ -67,7 +67,7 @@ class BlockingGuard {
   // it. Errors: a bad option (INVALID_ARGUMENT: usage) or, with --enforce on, a guard that
   // cannot start (FAILED_PRECONDITION); in dry-run that is a warning.
   static absl::StatusOr<std::unique_ptr<BlockingGuard>> Start(
-      const RunOptions& options, bool live, const std::vector<const rules::CompiledRule*>& active,
+      const RunConfig& options, bool live, const std::vector<const rules::CompiledRule*>& active,
       schema::Schema& schema, EmitFn emit, std::function<void(uint64_t)> request_flush = {},
       LsmSeams lsm_seams = {});
   ~BlockingGuard();
@@ -112,4 +112,4 @@ class BlockingGuard {
   uint64_t feed_categories_ = 0;  // categories of the block sequences' earlier stages
 };
 
-}  // namespace kestrel::cli
+}  // namespace kestrel::pipeline

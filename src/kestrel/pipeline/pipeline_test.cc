@@ -1,0 +1,229 @@
+// Pipeline: counts, exit statuses, stopping on signals for every source, and what the timer
+// thread keeps current on a quiet stream (metrics, reload reports).
+#include "kestrel/pipeline/pipeline.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "kestrel/metrics/metrics.h"
+#include "kestrel/pipeline/stop.h"
+#ifdef KESTREL_HAVE_EBPF
+#include "kestrel/sources/ebpf/ebpf_source.h"
+#endif
+
+namespace kestrel::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+fs::path TempDir(const std::string& name) {
+  std::string tmpl = (fs::temp_directory_path() / (name + ".XXXXXX")).string();
+  return fs::path(::mkdtemp(tmpl.data()));
+}
+
+TEST(PipelineTest, CountsEventsAndMalformedLines) {
+  fs::path dir = TempDir("kestrel_run_test");
+  fs::create_directories(dir / "rules");
+  std::ofstream(dir / "events.ndjson") << "{\"event\":{\"category\":\"process\"}}\nnope\n{}\n";
+  RunConfig options;
+  options.rules_dir = (dir / "rules").string();
+  options.source = "ndjson:" + (dir / "events.ndjson").string();
+  options.output = (dir / "alerts.jsonl").string();
+  testing::internal::CaptureStderr();
+  absl::Status s = RunPipeline(options);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_NE(err.find("summary: events read: 2, malformed lines: 1, alerts: 0"), std::string::npos)
+      << err;
+  fs::remove_all(dir);
+}
+
+TEST(PipelineTest, UsageErrorsAreInvalidArgumentFailuresAreNot) {
+  RunConfig options;
+  testing::internal::CaptureStderr();
+  if (DefaultSource().empty()) {
+    EXPECT_EQ(RunPipeline(options).code(), absl::StatusCode::kInvalidArgument) << "no source";
+  }
+  options.source = "kafka:topic";
+  EXPECT_EQ(RunPipeline(options).code(), absl::StatusCode::kInvalidArgument) << "source kind";
+  options.source = "ndjson:/nonexistent/events.ndjson";
+  absl::Status unreadable = RunPipeline(options);
+  EXPECT_FALSE(unreadable.ok());
+  EXPECT_NE(unreadable.code(), absl::StatusCode::kInvalidArgument) << "unreadable source";
+  options.source = "ndjson:-";
+  options.time_format = std::string("fortnights");
+  EXPECT_EQ(RunPipeline(options).code(), absl::StatusCode::kInvalidArgument) << "time format";
+  options.time_format.reset();
+  options.rules_dir = std::string("/nonexistent/rules");
+  EXPECT_EQ(RunPipeline(options).code(), absl::StatusCode::kInvalidArgument) << "--rules";
+  testing::internal::GetCapturedStderr();
+}
+
+// A FIFO whose writer the test holds: the pipeline's source never sees the end of input.
+class QuietStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir("kestrel_quiet");
+    fs::create_directories(dir_ / "rules");
+    std::ofstream(dir_ / "rules" / "shell.eql")
+        << "// severity: high\nprocess where process.name == \"sh\"\n";
+    fifo_ = dir_ / "events.fifo";
+    ASSERT_EQ(::mkfifo(fifo_.c_str(), 0600), 0);
+    config_.rules_dir = (dir_ / "rules").string();
+    config_.source = "ndjson:" + fifo_.string();
+    config_.output = (dir_ / "alerts.jsonl").string();
+    config_.workers = 1;
+  }
+  void TearDown() override {
+    if (writer_ >= 0) ::close(writer_);
+    fs::remove_all(dir_);
+  }
+  // Opens the pipeline (the FIFO's reader), then the writer end.
+  void Start() {
+    auto opened = std::async(std::launch::async, [&] { return Pipeline::Open(config_); });
+    writer_ = ::open(fifo_.c_str(), O_WRONLY);
+    ASSERT_GE(writer_, 0);
+    auto p = opened.get();
+    ASSERT_TRUE(p.ok()) << p.status();
+    pipeline_ = std::move(*p);
+    run_ = std::async(std::launch::async, [&] { return pipeline_->Run(); });
+  }
+  void Write(const std::string& line) {
+    std::string l = line + "\n";
+    ASSERT_EQ(::write(writer_, l.data(), l.size()), static_cast<ssize_t>(l.size()));
+  }
+  std::string Event(const std::string& name, int i) {
+    return fmt::format(
+        R"({{"@timestamp":"2026-01-01T00:00:{:02}Z","event":{{"category":"process","type":"start"}},"process":{{"name":"{}","pid":{}}}}})",
+        i % 60, name, 100 + i);
+  }
+  size_t AlertLines() {
+    std::ifstream in(dir_ / "alerts.jsonl");
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+  }
+  // Polls `metric` (a line prefix of /metrics) until it reads `value`, for at most `limit`.
+  bool MetricReaches(const std::string& metric, const std::string& value,
+                     std::chrono::milliseconds limit) {
+    auto end = Clock::now() + limit;
+    std::string addr = fmt::format("127.0.0.1:{}", pipeline_->metrics_port());
+    while (Clock::now() < end) {
+      auto text = metrics::Scrape(addr);
+      if (text.ok() && text->find("\n" + metric + " " + value + "\n") != std::string::npos) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  fs::path dir_, fifo_;
+  RunConfig config_;
+  int writer_ = -1;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::future<absl::Status> run_;
+};
+
+TEST_F(QuietStreamTest, SigtermAndSigintEndAReadThatWaitsForInput) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    testing::internal::CaptureStderr();
+    Start();
+    Write(Event("sh", 1));
+    Write(Event("ls", 2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // read, then waits for more
+    auto raised = Clock::now();
+    std::raise(sig);
+    ASSERT_EQ(run_.wait_for(std::chrono::seconds(1)), std::future_status::ready)
+        << "signal " << sig << " did not end the run within 1 s";
+    absl::Status s = run_.get();
+    auto took = Clock::now() - raised;
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_LT(took, std::chrono::seconds(1));
+    EXPECT_NE(err.find("summary: events read: 2, malformed lines: 0, alerts: 1"), std::string::npos)
+        << err;
+    EXPECT_EQ(AlertLines(), 1u);
+    pipeline_.reset();
+    ::close(writer_);
+    writer_ = -1;
+    fs::remove(dir_ / "alerts.jsonl");
+  }
+}
+
+TEST_F(QuietStreamTest, MetricsShowAlertsWhileTheStreamIsQuiet) {
+  config_.metrics_addr = "127.0.0.1:0";
+  testing::internal::CaptureStderr();
+  Start();
+  Write(Event("sh", 1));
+  // No further event: the metrics still show the alert within 2 s.
+  EXPECT_TRUE(MetricReaches("kestrel_alerts_total", "1", std::chrono::seconds(2)));
+  EXPECT_TRUE(MetricReaches(
+      "kestrel_events_total{source=\"ndjson:" + fifo_.string() + "\",category=\"process\"}", "1",
+      std::chrono::seconds(2)));
+  RequestStop();
+  EXPECT_TRUE(run_.get().ok());
+  testing::internal::GetCapturedStderr();
+}
+
+TEST_F(QuietStreamTest, ABrokenRuleIsReportedWithoutWaitingForAnEvent) {
+  config_.metrics_addr = "127.0.0.1:0";
+  testing::internal::CaptureStderr();
+  Start();
+  Write(Event("ls", 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto dropped = Clock::now();
+  std::ofstream(dir_ / "rules" / "broken.eql") << "process where process.nme == \n";
+  EXPECT_TRUE(
+      MetricReaches("kestrel_rule_reload_failures_total", "1", std::chrono::milliseconds(2000)))
+      << "a broken rule was not reported within 2 s on a quiet stream";
+  EXPECT_LT(Clock::now() - dropped, std::chrono::seconds(2));
+  // A good one is compiled at once too, and takes over at the next event.
+  fs::remove(dir_ / "rules" / "broken.eql");
+  std::ofstream(dir_ / "rules" / "ls.eql") << "process where process.name == \"ls\"\n";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Write(Event("ls", 2));
+  EXPECT_TRUE(MetricReaches("kestrel_rule_reloads_total", "1", std::chrono::seconds(2)));
+  EXPECT_TRUE(MetricReaches("kestrel_alerts_total", "1", std::chrono::seconds(2)));
+  RequestStop();
+  EXPECT_TRUE(run_.get().ok());
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("broken.eql:1:29: error"), std::string::npos) << err;
+  EXPECT_NE(err.find("rule reloads: 1 (1 refused), rule set version: 2"), std::string::npos) << err;
+}
+
+#ifdef KESTREL_HAVE_EBPF
+TEST(PipelineTest, LiveSourceIsTheDefaultAndStopsAfterTheDuration) {
+  ASSERT_EQ(DefaultSource(), "ebpf");
+  std::vector<std::string> missing = sources::EbpfMissingRequirements();
+  if (!missing.empty()) {
+    std::printf("SKIPPED: live collection not possible here: %s\n", missing[0].c_str());
+    GTEST_SKIP() << missing[0];
+  }
+  RunConfig options;  // no --source
+  options.duration_ns = 300'000'000;
+  options.rules_dir = std::string(KESTREL_SOURCE_DIR) + "/rules";
+  testing::internal::CaptureStderr();
+  absl::Status s = RunPipeline(options);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(s.ok()) << s << err;
+  EXPECT_NE(err.find("kernel drops: 0, user drops: 0, parse failures: 0"), std::string::npos)
+      << err;
+}
+#endif
+
+}  // namespace
+}  // namespace kestrel::pipeline
