@@ -253,7 +253,8 @@ def markdown():
                  "benchmarks and fuzzers |")
     lines.append("")
     lines.append("Third-party headers only some folders may include (paths under `src/kestrel/`; "
-                 "the tools may include them too):")
+                 "the tools")
+    lines.append("may include them too):")
     lines.append("")
     for pattern, folders, what in RESTRICTED:
         lines.append(f"- {what} (`{pattern}`): {', '.join(f'`{p}/`' for p in folders)}")
