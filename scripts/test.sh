@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Every test: installs dependencies, then
+#   0. the static checks, in seconds, before any build: the layering check
+#      (scripts/check-layering.py: includes against the layer table, folder READMEs,
+#      docs/architecture.md's copy of the table) with its self-test, and clang-format
+#      --dry-run -Werror over every C/C++ file of src/, bench/, fuzz/, include/ and bpf/;
 #   1. the release build (gcc) and its CTest suite: unit, conformance and end-to-end tests;
 #   2. the `fuzz` build (clang, ASan + UBSan): the same suite again under the sanitizers, plus
 #      each libFuzzer target for KESTREL_FUZZ_SECONDS (default 60) from its seed corpus;
@@ -19,6 +23,19 @@ else
 fi
 jobs=$(nproc)
 fuzz_seconds=${KESTREL_FUZZ_SECONDS:-60}
+
+echo "== static checks: layering and clang-format"
+python3 scripts/check-layering.py
+if ! selftest=$(python3 scripts/check-layering.py --self-test); then
+  echo "$selftest"
+  exit 1
+fi
+tail -n 1 <<<"$selftest"
+find src bench fuzz include bpf -type f \( -name '*.h' -o -name '*.c' -o -name '*.cc' \
+  -o -name '*.cpp' -o -name '*.hpp' \) -print0 |
+  xargs -0 -n 40 -P "$jobs" clang-format --dry-run -Werror ||
+  { echo "clang-format: the files above are not formatted (clang-format -i FILE, or make format)"; exit 1; }
+echo "clang-format: ok"
 
 echo "== release build and tests"
 cmake --preset release >/dev/null

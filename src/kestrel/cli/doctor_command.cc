@@ -15,10 +15,9 @@
 #include <fmt/format.h>
 
 #ifdef KESTREL_HAVE_EBPF
-#include <bpf/libbpf.h>
-
 #include "kestrel/actions/blocking/lsm_guard.h"
 #include "kestrel/base/status.h"
+#include "kestrel/sources/ebpf/feature_probe.h"
 #endif
 
 namespace kestrel::cli {
@@ -44,12 +43,13 @@ uint64_t EffectiveCaps() {
 }
 
 #ifdef KESTREL_HAVE_EBPF
-Probe ProgType(const char* name, bpf_prog_type type, const char* use) {
-  int r = libbpf_probe_bpf_prog_type(type, nullptr);
-  if (r == 1) return {name, true, fmt::format("loads ({})", use)};
+// A program type's line: it loads, the kernel does not support it, or the probe failed.
+Probe ProgType(const char* name, const sources::BpfFeature& f, const char* use) {
+  if (f.supported) return {name, true, fmt::format("loads ({})", use)};
   return {name, false,
-          r == 0 ? fmt::format("not supported by this kernel ({} unavailable)", use)
-                 : fmt::format("probe failed: {} ({} unavailable)", std::strerror(-r), use)};
+          f.error == 0
+              ? fmt::format("not supported by this kernel ({} unavailable)", use)
+              : fmt::format("probe failed: {} ({} unavailable)", std::strerror(f.error), use)};
 }
 #endif
 
@@ -81,18 +81,19 @@ std::vector<Probe> RunProbes() {
                                          : "available"});
 #ifdef KESTREL_HAVE_EBPF
   if (bpf_ok && (root || cap_bpf)) {
-    out.push_back(ProgType("raw tracepoints", BPF_PROG_TYPE_RAW_TRACEPOINT,
+    sources::BpfFeatures bpf = sources::ProbeBpfFeatures();
+    out.push_back(ProgType("raw tracepoints", bpf.raw_tracepoint,
                            "process exec/fork/exit and syscall hooks"));
-    int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr);
-    out.push_back({"BPF ring buffer", rb == 1,
-                   rb == 1 ? "available (one ring buffer carries every event)"
-                           : "unavailable: kernel older than 5.8"});
-    int sig = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_send_signal, nullptr);
-    out.push_back({"bpf_send_signal", sig == 1,
-                   sig == 1 ? "available (kill a process from its exec hook)"
-                            : "unavailable: no kill-on-exec blocking"});
-    out.push_back(ProgType("cgroup socket hooks", BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
-                           "denying connect() per cgroup"));
+    bool rb = bpf.ring_buffer.supported;
+    out.push_back({"BPF ring buffer", rb,
+                   rb ? "available (one ring buffer carries every event)"
+                      : "unavailable: kernel older than 5.8"});
+    bool sig = bpf.send_signal_in_raw_tp.supported;
+    out.push_back({"bpf_send_signal", sig,
+                   sig ? "available (kill a process from its exec hook)"
+                       : "unavailable: no kill-on-exec blocking"});
+    out.push_back(
+        ProgType("cgroup socket hooks", bpf.cgroup_sock_addr, "denying connect() per cgroup"));
   } else {
     out.push_back({"BPF program types", false, "not probed: needs root and the bpf() call"});
   }
