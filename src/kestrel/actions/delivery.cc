@@ -77,7 +77,17 @@ void SinkPipeline::Close(std::chrono::milliseconds deadline) {
     }
   }
   cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    // A Deliver() that blocks past the deadline is interrupted: the rest goes to the spool.
+    constexpr auto kGrace = std::chrono::milliseconds(100);
+    bool finished;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      finished = cv_.wait_until(lock, close_deadline_ + kGrace, [&] { return loop_done_; });
+    }
+    if (!finished) sink_->Interrupt();
+    thread_.join();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   joined_ = true;
 }
@@ -277,7 +287,11 @@ void SinkPipeline::Loop() {
   if (spool_->pending() > 0) {
     spdlog::warn("sink {}: {} alerts stay in spool {} for the next run", sink_->name(),
                  spool_->pending(), spool_->path());
+  }  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loop_done_ = true;
   }
+  cv_.notify_all();
 }
 
 }  // namespace kestrel::actions

@@ -18,7 +18,9 @@
 //    built-in rule `kestrel-sink-spool-overflow` naming the count) is appended in order, even
 //    past the cap.
 // Close() delivers what it can until its deadline; what remains stays in the spool file and is
-// delivered by the next process that opens the same spool.
+// delivered by the next process that opens the same spool. A delivery still blocked shortly
+// after the deadline (a destination that accepts but never answers) is interrupted
+// (Sink::Interrupt), so Close() returns within about the deadline whatever the destination does.
 // Thread safety: Offer(), stats() and Close() may be called from any thread.
 // Tested by delivery_test.cc (and each sink's test, against a real server).
 #pragma once
@@ -115,6 +117,7 @@ class SinkPipeline {
   bool logged_outage_ = false;
   std::thread thread_;
   bool joined_ = false;
+  bool loop_done_ = false;  // guarded by mu_: Loop() returned (cv_ is notified)
 };
 
 }  // namespace kestrel::actions

@@ -59,6 +59,8 @@ HttpSink::HttpSink(HttpSinkOptions options, std::unique_ptr<Impl> impl)
 
 HttpSink::~HttpSink() = default;
 
+void HttpSink::Interrupt() { impl_->client->stop(); }
+
 absl::Status HttpSink::Deliver(std::span<const SinkMessage> batch, size_t* delivered) {
   *delivered = 0;
   if (batch.empty()) return absl::OkStatus();

@@ -40,6 +40,7 @@ class HttpSink final : public Sink {
   const std::string& name() const override { return name_; }
   size_t max_batch() const override { return options_.batch; }
   absl::Status Deliver(std::span<const SinkMessage> batch, size_t* delivered) override;
+  void Interrupt() override;  // stops the request under way (the connection is closed)
 
   uint64_t rejected() const { return rejected_; }
 

@@ -42,6 +42,11 @@ class Sink {
   // Called by the delivery thread when it has nothing to do for a while (flush buffers, rotate
   // files by time). Errors are logged by the caller.
   [[nodiscard]] virtual absl::Status Idle() { return absl::OkStatus(); }
+  // Called from another thread (SinkPipeline::Close, past its deadline) while Deliver() may be
+  // blocked on a destination that does not answer: makes it fail soon, so that what it holds
+  // goes to the spool. Afterwards the sink is only destroyed. Default: nothing (sinks whose
+  // Deliver() cannot block for long).
+  virtual void Interrupt() {}
 };
 
 }  // namespace kestrel::actions

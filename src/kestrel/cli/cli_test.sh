@@ -266,6 +266,49 @@ printf 'run:\n  sinks:\n    - url: kafka://k/t\n      rotate_size: 1M\n' >"$tmp/
 "$kestrel" --config "$tmp/sinks.yaml" config check >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "config check accepted a bad sink option"
 grep -q "sinks.yaml:4:7: sink 'kafka://k/t': unknown option 'rotate_size'" "$tmp/err" || fail "bad sink option not located: $(cat "$tmp/err")"
 
+# Stopping (pipeline/stop.h): `kestrel run --source ndjson:-` fed by a pipe that stays open ends
+# within 1 s of SIGINT or SIGTERM, with exit 0 and the summary line; the alerts a webhook that
+# never answers could not take stay in the sink's spool (not lost).
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$port" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); s.settimeout(30)
+held = []
+end = time.time() + 30
+try:
+    while time.time() < end:
+        c, _ = s.accept(); held.append(c)  # accepts, reads nothing, never answers
+except socket.timeout:
+    pass
+PY
+slow=$!
+sleep 0.3
+for sig in INT TERM; do
+  rm -rf "$tmp/slowspool"
+  mkfifo "$tmp/feed.$sig"
+  ( exec 3>"$tmp/feed.$sig"; cat examples/demo-events.ndjson >&3; sleep 20 ) &
+  feeder=$!
+  "$kestrel" run --source ndjson:- --output "$tmp/sig.jsonl" --workers 2 \
+    --sink "http://127.0.0.1:$port/hook#spool_dir=$tmp/slowspool&timeout=30s" \
+    <"$tmp/feed.$sig" 2>"$tmp/err.$sig" &
+  pid=$!
+  sleep 1.5
+  start=$(date +%s%N)
+  kill -"$sig" "$pid"
+  wait "$pid"; rc=$?
+  took=$(( ($(date +%s%N) - start) / 1000000 ))
+  pkill -P "$feeder" 2>/dev/null; kill "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null
+  [ "$rc" -eq 0 ] || fail "SIG$sig on a pipe: exit $rc: $(tail -3 "$tmp/err.$sig")"
+  [ "$took" -lt 1000 ] || fail "SIG$sig on a pipe took ${took} ms to end the run"
+  grep -q "^summary: events read: $(grep -c . examples/demo-events.ndjson)," "$tmp/err.$sig" \
+    || fail "SIG$sig: no summary line: $(tail -3 "$tmp/err.$sig")"
+  grep -q "sink http://127.0.0.1:$port/hook: delivered 0, .*left in spool $(wc -l <"$tmp/sig.jsonl")" "$tmp/err.$sig" \
+    || fail "SIG$sig: a slow sink's alerts were not spooled: $(grep sink "$tmp/err.$sig")"
+  rm -f "$tmp/sig.jsonl"
+done
+kill "$slow" 2>/dev/null; wait "$slow" 2>/dev/null
+
 if [ "$failures" -eq 0 ]; then
   echo "cli_test: all checks passed"
   exit 0
