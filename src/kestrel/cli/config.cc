@@ -52,6 +52,8 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "workers",
                                     "queue_full",
                                     "reload",
+                                    "reload_compile_budget",
+                                    "reload_memory_budget_mb",
                                     "metrics_addr",
                                     "duration",
                                     "ignore_comm",
@@ -137,6 +139,18 @@ absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
           }
         } else if (k == "reload") {
           st = Scalar(path, k, x, "true or false", &run->reload);
+        } else if (k == "reload_compile_budget") {
+          st = Scalar(path, k, x, "a duration such as 60s (0: no limit)", &s);
+          auto ns = st.ok() ? pipeline::ParseDuration(s) : absl::StatusOr<int64_t>(0);
+          if (st.ok() && !ns.ok()) st = At(path, x, "'reload_compile_budget': bad duration");
+          if (st.ok()) run->reload_compile_budget_ns = *ns;
+        } else if (k == "reload_memory_budget_mb") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a number of MiB (0: no limit)", &n);
+          if (st.ok() && (n < 0 || n > (int64_t{1} << 30))) {
+            st = At(path, x, "'reload_memory_budget_mb' must be 0 to 1073741824");
+          }
+          run->reload_memory_budget_bytes = static_cast<uint64_t>(n) << 20;
         } else if (k == "metrics_addr") {
           st = Scalar(path, k, x, "HOST:PORT", &s);
           run->metrics_addr = s;
@@ -255,6 +269,10 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
       << (run.queue_full.empty() ? std::string("(drop for ebpf, block for files)")
                                  : run.queue_full);
   out << YAML::Key << "reload" << YAML::Value << run.reload;
+  out << YAML::Key << "reload_compile_budget" << YAML::Value
+      << fmt::format("{}s", run.reload_compile_budget_ns / 1'000'000'000);
+  out << YAML::Key << "reload_memory_budget_mb" << YAML::Value
+      << (run.reload_memory_budget_bytes >> 20);
   out << YAML::Key << "metrics_addr" << YAML::Value << run.metrics_addr.value_or("(off)");
   out << YAML::Key << "duration" << YAML::Value << global.duration.value_or("(until stopped)");
   out << YAML::Key << "ignore_comm" << YAML::Value << YAML::Flow << run.ignore_comms;

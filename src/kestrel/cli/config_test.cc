@@ -71,6 +71,8 @@ run:
   workers: 2
   queue_full: block
   reload: false
+  reload_compile_budget: 20s
+  reload_memory_budget_mb: 64
   metrics_addr: 127.0.0.1:9464
   duration: 10m
   ignore_comm: [cron, apt]
@@ -94,6 +96,8 @@ run:
   EXPECT_EQ(run.workers, 2u);
   EXPECT_EQ(run.queue_full, "block");
   EXPECT_FALSE(run.reload);
+  EXPECT_EQ(run.reload_compile_budget_ns, int64_t{20} * 1'000'000'000);
+  EXPECT_EQ(run.reload_memory_budget_bytes, uint64_t{64} << 20);
   EXPECT_EQ(run.metrics_addr, "127.0.0.1:9464");
   EXPECT_THAT(run.ignore_comms, ::testing::ElementsAre("cron", "apt"));
   EXPECT_THAT(run.ignore_paths, ::testing::ElementsAre("/proc"));
