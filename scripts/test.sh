@@ -7,7 +7,8 @@
 #   1. the release build (gcc) and its CTest suite: unit, conformance and end-to-end tests;
 #   2. the `fuzz` build (clang, ASan + UBSan): the same suite again under the sanitizers, plus
 #      each libFuzzer target for KESTREL_FUZZ_SECONDS (default 60) from its seed corpus;
-#   3. the `tsan` build (gcc, ThreadSanitizer) of the event bus and the fanotify guard, and their
+#   3. the `tsan` build (gcc, ThreadSanitizer) of the event bus, the fanotify guard and the
+#      pipeline (rule compile thread, timer, stop signals), and their
 #      tests;
 #   4. the `clang` build (clang 14, its own warnings, -Werror) of everything: it must build;
 #   5. the `aarch64` cross build (no eBPF) and its whole CTest suite under qemu-user, including
@@ -51,10 +52,10 @@ cmake --preset fuzz -DKESTREL_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --preset fuzz -j "$jobs"
 
-echo "== ThreadSanitizer build (gcc) of the threaded parts: the event bus, the fanotify guard, their tests"
+echo "== ThreadSanitizer build (gcc) of the threaded parts: the event bus, the fanotify guard, the pipeline; their tests"
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan -j "$jobs" --target bus_test actions_fanotify_test
-ctest --preset tsan -j "$jobs" -R '^(SpscRing|ParallelDetector|FanotifyGuard)'
+cmake --build --preset tsan -j "$jobs" --target bus_test actions_fanotify_test pipeline_test
+ctest --preset tsan -j "$jobs" -R '^(SpscRing|ParallelDetector|FanotifyGuard|RuleManagerTest|QuietStreamTest|StopTest)'
 
 if [ "${KESTREL_SKIP_CROSS:-0}" = 1 ]; then
   echo "== clang and aarch64 builds skipped (KESTREL_SKIP_CROSS=1)"
