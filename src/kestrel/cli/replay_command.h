@@ -4,10 +4,10 @@
 //
 // Parallelism without changing a byte: the rules, not the events, are split between the workers
 // (bus::ParallelDetector with Routing::kByRule: rule i runs on worker i mod N), so every rule
-// still sees every event in log order. The reading thread decodes each event into the bus's
-// shared slot; each worker runs its rules and encodes its alerts (JSON) itself; the bus's merger
-// thread puts the lines in the order of one worker (event, rule, completion order) and writes
-// them, the order `kestrel run` produces too.
+// still sees every event in log order. The reading thread decodes each event and moves it into
+// the bus (one shared copy for all workers, no copying); each worker runs its rules and encodes
+// its alerts (JSON) itself; the bus's merger thread puts the lines in the order of one worker
+// (event, rule, completion order), hashes and writes them: the order `kestrel run` produces too.
 // Tested by replay_command_test.cc and cli_test.sh.
 #pragma once
 
