@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <queue>
+#include <utility>
 
 #include "xxhash.h"
 
@@ -65,10 +65,26 @@ struct ParallelDetector::Item {
   // Queue slots keep their capacity from event to event: small arena blocks keep each near the
   // size of the events it carries (a 4 KiB default block per slot cost 4 KiB x queue_capacity per
   // worker once the ring had cycled).
-  event::Event event{512};
+  event::Event event{512};               // kByEntity
+  const event::Event* shared = nullptr;  // kByRule: the event, in shared_
   uint64_t seq = 0;
   uint8_t kind = kRouted;
+  // The last of the event's items (its other queues have theirs): a worker past it knows that
+  // every event up to it is in its queues (the merger's hint).
+  bool last = true;
   ReloadPlan* plan = nullptr;  // kReload
+};
+
+// Each worker's engine counters per rule, as it last copied them (see the header).
+struct ParallelDetector::StatsTable {
+  struct Counters {
+    std::atomic<uint64_t> partials{0}, keys{0}, expired{0}, evicted{0}, predicate_errors{0};
+  };
+  StatsTable(size_t workers, size_t rules)
+      : workers(workers), rules(rules), counters(new Counters[workers * rules]) {}
+  Counters& at(size_t w, size_t rule) { return counters[w * rules + rule]; }
+  size_t workers, rules;
+  std::unique_ptr<Counters[]> counters;  // worker-major: each worker writes its own run
 };
 
 // A new rule set for Reload(): its programs, which rules run where, and which old rule's engine
@@ -77,15 +93,17 @@ struct ParallelDetector::ReloadPlan {
   std::vector<const eql::IrProgram*> programs;
   std::vector<uint32_t> local_rules, global_rules;
   std::vector<int64_t> keep;
+  std::shared_ptr<StatsTable> stats;
   std::mutex mu;
   absl::Status status;  // the first refusal of a worker (guarded by mu)
 };
 
 struct ParallelDetector::Tagged {
-  uint64_t seq;
-  uint32_t rule;
-  uint64_t order;
-  std::shared_ptr<engine::QueryMatch> match;
+  uint64_t seq = 0;
+  uint32_t rule = 0;
+  uint64_t order = 0;
+  engine::QueryMatch match;  // MatchFn
+  std::string line;          // EncodeFn's bytes
   bool operator>(const Tagged& o) const {
     if (seq != o.seq) return seq > o.seq;
     if (rule != o.rule) return rule > o.rule;
@@ -102,15 +120,15 @@ struct ParallelDetector::Worker {
   // Replaced by a reload (on the worker's thread, while the producer waits in Reload()).
   std::unique_ptr<engine::Detector> local;          // rules local_rules[i] as its rule i
   std::unique_ptr<engine::Detector> global;         // worker 0: global_rules[i] as its rule i
-  std::vector<uint32_t> local_rules, global_rules;  // the worker's copy of the rule split
+  std::vector<uint32_t> local_rules, global_rules;  // the worker's share of the rules
+  StatsTable* table = nullptr;                      // where PublishStats writes
   std::vector<Tagged> out;                          // matches not yet reported to the merger
   uint64_t order = 0;
   std::thread thread;
 };
 
-ParallelDetector::ParallelDetector(const ParallelOptions& options, MatchFn on_match)
+ParallelDetector::ParallelDetector(const ParallelOptions& options)
     : options_(options),
-      on_match_(std::move(on_match)),
       routed_(std::max<size_t>(options.workers, 1)),
       dropped_(std::max<size_t>(options.workers, 1)),
       processed_(std::max<size_t>(options.workers, 1)) {}
@@ -118,47 +136,86 @@ ParallelDetector::ParallelDetector(const ParallelOptions& options, MatchFn on_ma
 absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
     schema::Schema& schema, std::vector<const eql::IrProgram*> programs,
     const ParallelOptions& options, MatchFn on_match) {
+  std::unique_ptr<ParallelDetector> d(new ParallelDetector(options));
+  d->on_match_ = std::move(on_match);
+  return Start(std::move(d), schema, std::move(programs));
+}
+
+absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
+    schema::Schema& schema, std::vector<const eql::IrProgram*> programs,
+    const ParallelOptions& options, EncodeFn encode, LineFn on_line) {
+  std::unique_ptr<ParallelDetector> d(new ParallelDetector(options));
+  d->encode_ = std::move(encode);
+  d->on_line_ = std::move(on_line);
+  return Start(std::move(d), schema, std::move(programs));
+}
+
+absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Start(
+    std::unique_ptr<ParallelDetector> d, schema::Schema& schema,
+    std::vector<const eql::IrProgram*> programs) {
+  const ParallelOptions& options = d->options_;
   if (options.workers < 1 || options.workers > 256) {
     return absl::InvalidArgumentError("workers must be 1 to 256");
   }
-  std::unique_ptr<ParallelDetector> d(new ParallelDetector(options, std::move(on_match)));
   d->schema_ = &schema;
   d->programs_ = std::move(programs);
   for (const char* name : {"unique_pid", "process.entity_id"}) {
     if (auto id = schema.Find(name)) d->route_fields_.push_back(*id);
   }
   for (uint32_t r = 0; r < d->programs_.size(); ++r) {
-    (EntityLocal(*d->programs_[r], d->route_fields_) ? d->local_rules_ : d->global_rules_)
-        .push_back(r);
+    bool local =
+        options.routing == Routing::kByRule || EntityLocal(*d->programs_[r], d->route_fields_);
+    (local ? d->local_rules_ : d->global_rules_).push_back(r);
   }
+  d->stats_ = std::make_shared<StatsTable>(options.workers, d->programs_.size());
   for (size_t w = 0; w < options.workers; ++w) {
-    auto worker = std::make_unique<Worker>(schema, options.limits, options.queue_capacity);
-    if (options.setup) {
-      if (absl::Status s = options.setup(w, *worker->local); !s.ok()) return s;
-      if (w == 0) {
-        if (absl::Status s = options.setup(w, *worker->global); !s.ok()) return s;
-      }
-    }
-    worker->local_rules = d->local_rules_;
-    worker->global_rules = d->global_rules_;
-    for (uint32_t r : d->local_rules_) {
-      if (absl::Status s = worker->local->AddRule(d->programs_[r]); !s.ok()) return s;
-    }
-    if (absl::Status s = worker->local->Seal(); !s.ok()) return s;
-    if (w == 0) {
-      for (uint32_t r : d->global_rules_) {
-        if (absl::Status s = worker->global->AddRule(d->programs_[r]); !s.ok()) return s;
-      }
-    }
-    if (absl::Status s = worker->global->Seal(); !s.ok()) return s;
-    d->workers_.push_back(std::move(worker));
+    d->workers_.push_back(std::make_unique<Worker>(schema, options.limits, options.queue_capacity));
+    if (absl::Status s = d->BuildWorker(w); !s.ok()) return s;
+  }
+  if (options.routing == Routing::kByRule) {
+    // As many shared events as a queue has slots (see PublishToAll).
+    d->shared_.resize(d->workers_[0]->queue.capacity());
   }
   d->watermarks_.assign(options.workers, 0);
+  d->complete_.assign(options.workers, 0);
   for (size_t w = 0; w < options.workers; ++w) {
     d->workers_[w]->thread = std::thread([p = d.get(), w] { p->RunWorker(w); });
   }
   d->merger_ = std::thread([p = d.get()] { p->RunMerger(); });
   return d;
+}
+
+// The rules of `local` that run on worker w: all of them (kByEntity), or every N-th (kByRule).
+std::vector<uint32_t> ParallelDetector::RulesOf(size_t w,
+                                                const std::vector<uint32_t>& local) const {
+  if (options_.routing == Routing::kByEntity) return local;
+  std::vector<uint32_t> mine;
+  for (uint32_t r : local) {
+    if (r % options_.workers == w) mine.push_back(r);
+  }
+  return mine;
+}
+
+absl::Status ParallelDetector::BuildWorker(size_t w) {
+  Worker& me = *workers_[w];
+  bool with_global = w == 0 && options_.routing == Routing::kByEntity;
+  if (options_.setup) {
+    if (absl::Status s = options_.setup(w, *me.local); !s.ok()) return s;
+    if (with_global) {
+      if (absl::Status s = options_.setup(w, *me.global); !s.ok()) return s;
+    }
+  }
+  me.local_rules = RulesOf(w, local_rules_);
+  if (with_global) me.global_rules = global_rules_;
+  me.table = stats_.get();
+  for (uint32_t r : me.local_rules) {
+    if (absl::Status s = me.local->AddRule(programs_[r]); !s.ok()) return s;
+  }
+  for (uint32_t r : me.global_rules) {
+    if (absl::Status s = me.global->AddRule(programs_[r]); !s.ok()) return s;
+  }
+  if (absl::Status s = me.local->Seal(); !s.ok()) return s;
+  return me.global->Seal();
 }
 
 ParallelDetector::~ParallelDetector() { Finish(); }
@@ -185,54 +242,128 @@ size_t ParallelDetector::Route(const event::Event& e) const {
   return 0;
 }
 
-bool ParallelDetector::Push(size_t p, const event::Event* event, uint8_t kind, uint64_t seq,
-                            ReloadPlan* plan) {
+ParallelDetector::Item* ParallelDetector::Reserve(size_t p, bool droppable) {
   SpscRing<Item>& q = workers_[p]->queue;
   Item* slot = q.BeginPush();
   if (slot == nullptr) {
-    if (options_.policy == FullPolicy::kDrop && (kind == kRouted || kind == kGlobalOnly)) {
-      return false;
-    }
+    if (droppable && options_.policy == FullPolicy::kDrop) return nullptr;
     q.WaitForSpace();
     slot = q.BeginPush();
   }
-  if (event != nullptr) slot->event = *event;  // reuses the slot's capacity
-  slot->seq = seq;
+  return slot;
+}
+
+void ParallelDetector::Commit(size_t p, Item* slot, uint8_t kind, uint64_t seq,
+                              const event::Event* shared, ReloadPlan* plan, bool last) {
   slot->kind = kind;
+  slot->last = last;
+  slot->seq = seq;
+  slot->shared = shared;
   slot->plan = plan;
-  q.CommitPush();
+  workers_[p]->queue.CommitPush();
+}
+
+bool ParallelDetector::Publish(const event::Event& event) { return Dispatch(nullptr, event); }
+
+bool ParallelDetector::Publish(event::Event&& event) { return Dispatch(&event, event); }
+
+bool ParallelDetector::Dispatch(event::Event* take, const event::Event& event) {
+  uint64_t seq = next_seq_++;
+  bool ok = options_.routing == Routing::kByRule ? PublishToAll(take, event, seq)
+                                                 : PublishRouted(take, event, seq);
+  published_.store(seq + 1, std::memory_order_seq_cst);
+  if ((seq + 1) % kTickInterval == 0) {
+    for (size_t w = 0; w < workers_.size(); ++w) Commit(w, Reserve(w, false), kTick, seq + 1);
+  }
+  return ok;
+}
+
+bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& event, uint64_t seq) {
+  size_t p = Route(event);
+  Item* slot = Reserve(p, true);
+  if (slot == nullptr) {
+    dropped_[p].fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  // Worker 0 runs the global rules over every event, including those routed elsewhere: a copy
+  // (made before `take` gives its contents away), committed last.
+  Item* copy = nullptr;
+  if (p != 0 && !global_rules_.empty()) {
+    copy = Reserve(0, true);
+    if (copy != nullptr) {
+      copy->event = event;
+    } else {
+      dropped_[0].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (take != nullptr) {
+    std::swap(slot->event, *take);
+  } else {
+    slot->event = event;  // reuses the slot's capacity
+  }
+  Commit(p, slot, kRouted, seq, nullptr, nullptr, copy == nullptr);
+  routed_[p].fetch_add(1, std::memory_order_relaxed);
+  if (copy != nullptr) Commit(0, copy, kGlobalOnly, seq);
   return true;
 }
 
-bool ParallelDetector::Publish(const event::Event& event) {
-  uint64_t seq = next_seq_++;
-  size_t p = Route(event);
-  bool ok = Push(p, &event, kRouted, seq);
-  if (ok) {
-    routed_[p].fetch_add(1, std::memory_order_relaxed);
-    // Worker 0 runs the global rules over every event, including those routed elsewhere.
-    if (p != 0 && !global_rules_.empty() && !Push(0, &event, kGlobalOnly, seq)) {
-      dropped_[0].fetch_add(1, std::memory_order_relaxed);
+// kByRule: one shared copy of the event, read by every worker. Shared slot k is rewritten C
+// events later (C: the queue capacity), once every queue has a free slot again: a queue with a
+// free slot holds fewer than C items, and each of the C - 1 events published since event k took
+// one, so every worker has popped event k (Pop() after the last read; the acquire in BeginPush
+// orders this write after those reads).
+bool ParallelDetector::PublishToAll(event::Event* take, const event::Event& event, uint64_t seq) {
+  reserved_.resize(workers_.size());
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    reserved_[w] = Reserve(w, true);
+    if (reserved_[w] == nullptr) {  // for every worker or none (nothing reserved is taken)
+      dropped_[w].fetch_add(1, std::memory_order_relaxed);
+      return false;
     }
+  }
+  event::Event& shared = shared_[shared_next_++ & (shared_.size() - 1)];
+  if (take != nullptr) {
+    std::swap(shared, *take);
   } else {
-    dropped_[p].fetch_add(1, std::memory_order_relaxed);
+    shared = event;
   }
-  published_.store(seq + 1, std::memory_order_seq_cst);
-  if ((seq + 1) % kTickInterval == 0) {
-    for (size_t w = 0; w < workers_.size(); ++w) Push(w, nullptr, kTick, seq + 1);
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    Commit(w, reserved_[w], kRouted, seq, &shared, nullptr, w + 1 == workers_.size());
+    routed_[w].fetch_add(1, std::memory_order_relaxed);
   }
-  return ok;
+  return true;
+}
+
+void ParallelDetector::PublishStats(Worker& me, size_t w) {
+  auto put = [&](const engine::Detector& d, const std::vector<uint32_t>& rules) {
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const engine::EngineStats& s = d.stats(i);
+      StatsTable::Counters& c = me.table->at(w, rules[i]);
+      c.partials.store(s.partials, std::memory_order_relaxed);
+      c.keys.store(s.keys, std::memory_order_relaxed);
+      c.expired.store(s.expired, std::memory_order_relaxed);
+      c.evicted.store(s.evicted, std::memory_order_relaxed);
+      c.predicate_errors.store(d.predicate_errors(i), std::memory_order_relaxed);
+    }
+  };
+  put(*me.local, me.local_rules);
+  put(*me.global, me.global_rules);
 }
 
 void ParallelDetector::RunWorker(size_t w) {
   Worker& me = *workers_[w];
   uint64_t reported_watermark = 0;
+  uint64_t complete = 0;     // every event before it is in its queues (Item::last)
+  uint64_t unpublished = 0;  // items run since the last PublishStats
   auto report = [&](uint64_t watermark, bool force) {
-    if (!force && me.out.empty() && watermark - reported_watermark < kTickInterval) return;
+    if (!force && me.out.size() < kReportBatch && watermark - reported_watermark < kTickInterval) {
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (Tagged& t : me.out) reported_.push_back(std::move(t));
       watermarks_[w] = watermark;
+      complete_[w] = complete;
       ++reports_;
     }
     me.out.clear();
@@ -240,30 +371,40 @@ void ParallelDetector::RunWorker(size_t w) {
     cv_.notify_one();
   };
   auto collect = [&](const std::vector<uint32_t>& rules, uint64_t seq) {
-    return [&me, &rules, seq](size_t rule, engine::QueryMatch& match) {
-      me.out.push_back(Tagged{seq, rules[rule], me.order++,
-                              std::make_shared<engine::QueryMatch>(std::move(match))});
+    return [this, &me, &rules, seq, w](size_t rule, engine::QueryMatch& match) {
+      Tagged& t = me.out.emplace_back();
+      t.seq = seq;
+      t.rule = rules[rule];
+      t.order = me.order++;
+      if (encode_) {
+        encode_(w, t.rule, match, &t.line);
+      } else {
+        t.match = std::move(match);
+      }
     };
   };
   while (true) {
     me.queue.WaitForData();
     Item* item = me.queue.Front();
     uint64_t seq = item->seq;
+    const event::Event& event = item->shared != nullptr ? *item->shared : item->event;
+    // Ticks and reloads follow every earlier event; an event's last item follows its others.
+    complete = std::max(complete, item->kind == kRouted || item->kind == kGlobalOnly
+                                      ? (item->last ? seq + 1 : seq)
+                                      : (item->kind == kEnd ? complete : seq));
     switch (item->kind) {
       case kRouted:
-        if (!me.local_rules.empty()) {
-          me.local->Process(item->event, seq, collect(me.local_rules, seq));
-        }
-        if (w == 0 && !me.global_rules.empty()) {
-          me.global->Process(item->event, seq, collect(me.global_rules, seq));
-        }
+        if (!me.local_rules.empty()) me.local->Process(event, seq, collect(me.local_rules, seq));
+        if (!me.global_rules.empty()) me.global->Process(event, seq, collect(me.global_rules, seq));
         break;
       case kGlobalOnly:
-        me.global->Process(item->event, seq, collect(me.global_rules, seq));
+        me.global->Process(event, seq, collect(me.global_rules, seq));
         break;
       case kReload:
         report(seq, true);  // every match of the old set, before switching
         ApplyReload(w, *item->plan);
+        PublishStats(me, w);
+        unpublished = 0;
         {
           std::lock_guard<std::mutex> lock(mu_);
           ++reload_acks_;
@@ -272,12 +413,13 @@ void ParallelDetector::RunWorker(size_t w) {
         me.queue.Pop();
         continue;
       case kTick:
-        report(seq, false);
+        report(seq, !me.queue.HasSecond());  // never leave matches unreported in an empty queue
         me.queue.Pop();
         continue;
       case kEnd:
         me.local->Finish(collect(me.local_rules, kEndSeq));
-        if (w == 0) me.global->Finish(collect(me.global_rules, kEndSeq));
+        me.global->Finish(collect(me.global_rules, kEndSeq));
+        PublishStats(me, w);
         report(std::numeric_limits<uint64_t>::max(), true);
         me.queue.Pop();
         return;
@@ -286,7 +428,12 @@ void ParallelDetector::RunWorker(size_t w) {
     // Everything up to this event is done; report when there is something to say, or when
     // the queue is about to run dry. Reports precede Pop(): the merger takes an empty queue to
     // mean that everything its worker took from it has been reported.
-    report(seq + 1, !me.queue.HasSecond());
+    bool last = !me.queue.HasSecond();
+    if (++unpublished >= kTickInterval || last) {
+      PublishStats(me, w);
+      unpublished = 0;
+    }
+    report(seq + 1, last);
     me.queue.Pop();
     if (stalled_.load(std::memory_order_seq_cst) && me.queue.Front() == nullptr) {
       // Idle from now on, and the merger holds matches back: it may count this worker as past
@@ -300,10 +447,19 @@ void ParallelDetector::RunWorker(size_t w) {
   }
 }
 
+void ParallelDetector::Deliver(Tagged& t) {
+  if (on_line_) {
+    on_line_(t.rule, t.line);
+  } else {
+    on_match_(t.rule, t.match);
+  }
+}
+
 void ParallelDetector::RunMerger() {
-  std::priority_queue<Tagged, std::vector<Tagged>, std::greater<Tagged>> pending;
+  std::vector<Tagged> pending;  // a min-heap by tag
   std::vector<Tagged> batch;
   std::vector<bool> empty(workers_.size());
+  auto later = std::greater<Tagged>();
   uint64_t seen = 0;
   uint64_t hint = 0;
   while (true) {
@@ -312,12 +468,10 @@ void ParallelDetector::RunMerger() {
       // is what lets matches through when it has nothing to report (below).
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return reports_ != seen || merger_done_; });
-      // A worker that has reported watermark W has been given event W - 1, so every event
-      // before W has been pushed to its queue (the producer publishes in order), even if
+      // A worker that has run the last item of event W - 1 (or a tick or reload W) knows that
+      // every event before W is in its queues (the producer publishes in order), even if
       // `published_` does not say so yet.
-      for (uint64_t w : watermarks_) {
-        if (w != std::numeric_limits<uint64_t>::max()) hint = std::max(hint, w);
-      }
+      for (uint64_t c : complete_) hint = std::max(hint, c);
     }
     // Say that we are looking before we look: a worker that goes idle after this sees the flag
     // and wakes us; one that went idle before it is seen empty below (both seq_cst).
@@ -336,12 +490,15 @@ void ParallelDetector::RunMerger() {
         low = std::min(low, empty[w] ? std::max(watermarks_[w], published) : watermarks_[w]);
       }
     }
-    for (Tagged& t : batch) pending.push(std::move(t));
+    for (Tagged& t : batch) {
+      pending.push_back(std::move(t));
+      std::push_heap(pending.begin(), pending.end(), later);
+    }
     batch.clear();
-    while (!pending.empty() && pending.top().seq < low) {
-      Tagged t = pending.top();
-      pending.pop();
-      on_match_(t.rule, *t.match);
+    while (!pending.empty() && pending.front().seq < low) {
+      std::pop_heap(pending.begin(), pending.end(), later);
+      Deliver(pending.back());
+      pending.pop_back();
     }
     {
       // Everything before `low` is delivered now (Reload() waits for this).
@@ -357,7 +514,7 @@ void ParallelDetector::RunMerger() {
 void ParallelDetector::Finish() {
   if (finished_) return;
   finished_ = true;
-  for (size_t w = 0; w < workers_.size(); ++w) Push(w, nullptr, kEnd, next_seq_);
+  for (size_t w = 0; w < workers_.size(); ++w) Commit(w, Reserve(w, false), kEnd, next_seq_);
   for (auto& worker : workers_) worker->thread.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -379,38 +536,46 @@ std::vector<PartitionStats> ParallelDetector::partition_stats() const {
 }
 
 engine::EngineStats ParallelDetector::stats(size_t rule) const {
+  std::shared_ptr<StatsTable> table;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    table = stats_;
+  }
   engine::EngineStats sum;
-  auto add = [&](const engine::EngineStats& s) {
-    sum.partials += s.partials;
-    sum.keys += s.keys;
-    sum.expired += s.expired;
-    sum.evicted += s.evicted;
-  };
-  auto local = std::find(local_rules_.begin(), local_rules_.end(), rule);
-  if (local != local_rules_.end()) {
-    size_t i = static_cast<size_t>(local - local_rules_.begin());
-    for (const auto& w : workers_) add(w->local->stats(i));
-  } else {
-    auto global = std::find(global_rules_.begin(), global_rules_.end(), rule);
-    if (global != global_rules_.end()) {
-      add(workers_[0]->global->stats(static_cast<size_t>(global - global_rules_.begin())));
-    }
+  if (rule >= table->rules) return sum;
+  for (size_t w = 0; w < table->workers; ++w) {
+    const StatsTable::Counters& c = table->at(w, rule);
+    sum.partials += c.partials.load(std::memory_order_relaxed);
+    sum.keys += c.keys.load(std::memory_order_relaxed);
+    sum.expired += c.expired.load(std::memory_order_relaxed);
+    sum.evicted += c.evicted.load(std::memory_order_relaxed);
+  }
+  return sum;
+}
+
+uint64_t ParallelDetector::predicate_errors(size_t rule) const {
+  std::shared_ptr<StatsTable> table;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    table = stats_;
+  }
+  uint64_t sum = 0;
+  if (rule >= table->rules) return sum;
+  for (size_t w = 0; w < table->workers; ++w) {
+    sum += table->at(w, rule).predicate_errors.load(std::memory_order_relaxed);
   }
   return sum;
 }
 
 engine::EvalTimeHistogram::Snapshot ParallelDetector::eval_time(size_t rule) const {
   engine::EvalTimeHistogram::Snapshot sum;
-  auto local = std::find(local_rules_.begin(), local_rules_.end(), rule);
-  if (local != local_rules_.end()) {
-    size_t i = static_cast<size_t>(local - local_rules_.begin());
-    for (const auto& w : workers_) sum += w->local->eval_time(i).Read();
-  } else {
-    auto global = std::find(global_rules_.begin(), global_rules_.end(), rule);
-    if (global != global_rules_.end()) {
-      sum += workers_[0]
-                 ->global->eval_time(static_cast<size_t>(global - global_rules_.begin()))
-                 .Read();
+  for (const auto& worker : workers_) {
+    for (auto [rules, detector] : {std::pair{&worker->local_rules, worker->local.get()},
+                                   std::pair{&worker->global_rules, worker->global.get()}}) {
+      auto at = std::find(rules->begin(), rules->end(), rule);
+      if (at != rules->end()) {
+        sum += detector->eval_time(static_cast<size_t>(at - rules->begin())).Read();
+      }
     }
   }
   return sum;
@@ -440,10 +605,13 @@ void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
     old = std::move(fresh);
     return absl::OkStatus();
   };
+  std::vector<uint32_t> no_rules;
+  const std::vector<uint32_t>& global = w == 0 ? plan.global_rules : no_rules;
   absl::Status s = rebuild(me.local, me.local_rules, plan.local_rules);
-  if (s.ok() && w == 0) s = rebuild(me.global, me.global_rules, plan.global_rules);
+  if (s.ok()) s = rebuild(me.global, me.global_rules, global);
   me.local_rules = plan.local_rules;
-  me.global_rules = w == 0 ? plan.global_rules : std::vector<uint32_t>{};
+  me.global_rules = global;
+  me.table = plan.stats.get();
   if (!s.ok()) {
     std::lock_guard<std::mutex> lock(plan.mu);
     if (plan.status.ok()) plan.status = s;
@@ -453,6 +621,9 @@ void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
 absl::Status ParallelDetector::Reload(std::vector<const eql::IrProgram*> programs,
                                       std::vector<int64_t> keep) {
   if (finished_) return absl::FailedPreconditionError("Reload() after Finish()");
+  if (options_.routing == Routing::kByRule) {
+    return absl::FailedPreconditionError("Reload() with rules routed by rule is not supported");
+  }
   if (keep.size() != programs.size()) {
     return absl::InvalidArgumentError("Reload(): one keep entry per program");
   }
@@ -466,13 +637,16 @@ absl::Status ParallelDetector::Reload(std::vector<const eql::IrProgram*> program
       return absl::InvalidArgumentError("Reload(): keep names a rule that does not exist");
     }
   }
+  plan.stats = std::make_shared<StatsTable>(workers_.size(), plan.programs.size());
   // Between two events: every worker switches at the same point of the stream.
   uint64_t seq = next_seq_;
   {
     std::lock_guard<std::mutex> lock(mu_);
     reload_acks_ = 0;
   }
-  for (size_t w = 0; w < workers_.size(); ++w) Push(w, nullptr, kReload, seq, &plan);
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    Commit(w, Reserve(w, false), kReload, seq, nullptr, &plan);
+  }
   {
     // Every worker has switched, and every match of the old set has been delivered (so the
     // caller may free the old set's rules once this returns).
@@ -482,6 +656,10 @@ absl::Status ParallelDetector::Reload(std::vector<const eql::IrProgram*> program
   programs_ = std::move(plan.programs);
   local_rules_ = std::move(plan.local_rules);
   global_rules_ = std::move(plan.global_rules);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_ = std::move(plan.stats);
+  }
   return plan.status;
 }
 

@@ -1,31 +1,51 @@
 // ParallelDetector: a rule set run by N worker threads behind an event bus, with the alert
 // stream of one thread.
 //
-// Routing. Each event goes to the partition of its process (the first of `unique_pid` /
-// `process.entity_id` it has, hashed; events without one go to partition 0), so that everything
-// one process does is seen in order by one worker. A rule whose state never spans processes runs
-// on every worker ("entity-local"): single-event queries without pipes or lineage relations, and
-// sequences and joins without pipes, relations or missing-event stages whose every stage is
-// joined on the process id. Every other rule ("global": `sequence by host.name`, `| unique`,
-// `descendant of`, trailing `![...]`, samples) runs on worker 0, which therefore also receives a
-// copy of every event routed elsewhere. So each rule sees exactly the events, in the order, it
-// would see on one thread.
+// Routing (ParallelOptions::routing), two ways of giving every rule exactly the events, in the
+// order, it would see on one thread:
+// - kByEntity (`kestrel run`): each event goes to the partition of its process (the first of
+//   `unique_pid` / `process.entity_id` it has, hashed; events without one go to partition 0), so
+//   that everything one process does is seen in order by one worker. A rule whose state never
+//   spans processes runs on every worker ("entity-local"): single-event queries without pipes or
+//   lineage relations, and sequences and joins without pipes, relations or missing-event stages
+//   whose every stage is joined on the process id. Every other rule ("global": `sequence by
+//   host.name`, `| unique`, `descendant of`, trailing `![...]`, samples) runs on worker 0, which
+//   therefore also receives a copy of every event routed elsewhere.
+// - kByRule (`kestrel replay`): rule i runs on worker i mod N and every event goes to every
+//   worker. Any rule can be split this way; each worker reads the same shared copy of the event
+//   (the producer writes it once; its slot is reused once every worker has popped it).
 //
 // Order. Workers tag each match with (event sequence number, rule, completion order) and report
 // how far they have got (a watermark). A merger thread delivers matches once every worker is
 // past them, sorted by the tag: the order one Detector produces. A worker with an empty queue
 // counts as past every event published so far (it wakes the merger when its queue runs dry), so
 // a quiet partition never holds alerts back; the producer also sends every partition a tick
-// every kTickInterval events. Matches completed at
-// the end of input come last, by rule. With quotas not reached, the matches are the same as with
-// one thread; quota evictions and expiry sweeps are per worker, so under state pressure they can
-// differ (docs/replay.md).
+// every kTickInterval events. Matches completed at the end of input come last, by rule. Matches
+// can be handed over as QueryMatch (MatchFn, encoded on the merger thread by the caller) or
+// encoded by the worker that completed them (EncodeFn, then LineFn on the merger thread), which
+// keeps costly per-match work (alert JSON) in parallel.
+//
+// Equivalence with one Detector. kByRule: every rule sees every event on one worker, so its
+// matches and its state statistics (partial matches, expiries, quota evictions) are those of
+// one Detector, quotas and all. kByEntity: with quotas not reached, the matches are those of one
+// thread; but an entity-local rule has one engine per worker, each with its own quota
+// (max_partials, max_keys) and its own expiry sweeps (every Detector::kSweepInterval events the
+// worker ran), so under state pressure evictions and expiries, hence matches, can differ from
+// one Detector, and the summed `partials` can exceed one rule's quota (docs/replay.md).
 //
 // Backpressure. Queues are bounded (`queue_capacity` events per partition). When one is full,
 // `kBlock` makes Publish wait (replay, files), `kDrop` drops the event and counts it per
-// partition (live sources: the kernel must not wait). Ticks are never dropped.
-// Thread safety: Publish() and Finish() from one producer thread; the callback runs on the merger
-// thread. Tested by parallel_detector_test.cc (also under the `tsan` preset).
+// partition (live sources: the kernel must not wait; kByRule drops an event for every worker
+// or for none). Ticks are never dropped.
+//
+// Statistics. Workers copy their engines' per-rule counters into relaxed atomics every
+// kTickInterval items, whenever their queue runs dry, after a reload and at the end; stats()
+// and predicate_errors() sum those over the workers and may be called from any thread while
+// running (a view at most kTickInterval events old on a busy worker; exact after Finish()).
+//
+// Thread safety: Publish(), Reload() and Finish() from one producer thread; the callbacks run on
+// the merger thread (EncodeFn on the workers). Tested by parallel_detector_test.cc (also under
+// the `tsan` preset).
 #pragma once
 
 #include <atomic>
@@ -34,6 +54,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -45,15 +67,18 @@
 namespace kestrel::bus {
 
 enum class FullPolicy : uint8_t { kBlock, kDrop };
+enum class Routing : uint8_t { kByEntity, kByRule };
 
 struct ParallelOptions {
   size_t workers = 2;
+  Routing routing = Routing::kByEntity;
   size_t queue_capacity = 1024;  // events per partition (slots keep their capacity: memory)
   FullPolicy policy = FullPolicy::kBlock;
   engine::EngineLimits limits;
-  // Called for each Detector of each worker before its rules are added, on the thread that
-  // calls Create(): gives it its own predicate and function runtimes (Detector::
-  // UsePredicateRuntime / UseFunctions; one runtime per thread). Unset: native evaluation.
+  // Called for each Detector of each worker that runs rules (kByEntity: worker 0 has two, its
+  // global rules in the second) before its rules are added, on the thread that calls Create():
+  // gives it its own predicate and function runtimes (Detector::UsePredicateRuntime /
+  // UseFunctions; one runtime per thread). Unset: native evaluation.
   std::function<absl::Status(size_t worker, engine::Detector& detector)> setup;
 };
 
@@ -70,17 +95,32 @@ class ParallelDetector {
 
   // Called on the merger thread, in the deterministic order.
   using MatchFn = std::function<void(size_t rule, engine::QueryMatch& match)>;
+  // Called on the worker thread that completed the match, as soon as it completes (so on
+  // several workers at once: it must be safe for that; `worker` tells them apart): appends the
+  // bytes to deliver for it (e.g. an alert line) to `out`.
+  using EncodeFn =
+      std::function<void(size_t worker, size_t rule, engine::QueryMatch& match, std::string* out)>;
+  // Called on the merger thread, in the deterministic order, with what EncodeFn wrote.
+  using LineFn = std::function<void(size_t rule, std::string_view line)>;
 
   // `programs[i]` is rule i; all must outlive this. Errors: a rule the engine refuses.
   static absl::StatusOr<std::unique_ptr<ParallelDetector>> Create(
       schema::Schema& schema, std::vector<const eql::IrProgram*> programs,
       const ParallelOptions& options, MatchFn on_match);
+  // The same, with the matches encoded by the workers (EncodeFn) and delivered as bytes.
+  static absl::StatusOr<std::unique_ptr<ParallelDetector>> Create(
+      schema::Schema& schema, std::vector<const eql::IrProgram*> programs,
+      const ParallelOptions& options, EncodeFn encode, LineFn on_line);
   ~ParallelDetector();  // Finish()es if needed
   ParallelDetector(const ParallelDetector&) = delete;
   ParallelDetector& operator=(const ParallelDetector&) = delete;
 
-  // Hands `event` (Finish()ed) to its partition. false: dropped (kDrop and the queue was full).
+  // Hands `event` (Finish()ed) to its partition(s). false: dropped (kDrop and a queue was full).
   bool Publish(const event::Event& event);
+  // The same, but may take `event`'s contents instead of copying them (kByRule always; kByEntity
+  // when the event goes to one worker only), leaving in `event` an earlier event whose memory
+  // the caller can refill (a source's Next()).
+  bool Publish(event::Event&& event);
 
   // Hot reload: from the next published event on, rule i is `programs[i]` (which must outlive
   // this), and a rule with keep[i] = j >= 0 (an unchanged definition; the same program as old
@@ -89,41 +129,67 @@ class ParallelDetector {
   // until every worker has switched and every match of the old set has been delivered, so the
   // caller may then free the old programs; matches delivered after this return name the new
   // rule numbers. Events published meanwhile wait (the caller is the producer).
-  // Errors: an engine refusal (cannot happen for rules the rule loader accepted).
+  // Errors: an engine refusal (cannot happen for rules the rule loader accepted); kByRule:
+  // FailedPrecondition (a kept rule may move to another worker; replay does not reload).
   absl::Status Reload(std::vector<const eql::IrProgram*> programs, std::vector<int64_t> keep);
 
   // End of input: every queue drained, every match delivered, threads joined. Idempotent.
   void Finish();
 
   size_t workers() const { return workers_.size(); }
+  Routing routing() const { return options_.routing; }
+  // kByEntity: rules on worker 0 only, and rules on every worker. kByRule: 0 and every rule.
   size_t global_rules() const { return global_rules_.size(); }
   size_t local_rules() const { return local_rules_.size(); }
   // Per partition; safe to call from the producer thread while running.
   std::vector<PartitionStats> partition_stats() const;
-  // Rule statistics summed over workers (rule = the index given to Create).
+  // Rule statistics summed over workers (rule = the index given to Create or the last Reload;
+  // see Statistics above). Safe from any thread, at any time.
   engine::EngineStats stats(size_t rule) const;
-  // Sampled evaluation times of a rule summed over workers; safe while running.
+  // Events for which the rule's predicate runtime failed, summed over workers; likewise.
+  uint64_t predicate_errors(size_t rule) const;
+  // Sampled evaluation times of a rule summed over workers; safe from the producer thread.
   engine::EvalTimeHistogram::Snapshot eval_time(size_t rule) const;
 
  private:
+  // A worker hands its matches to the merger in groups of this many (or fewer when its queue
+  // runs dry, at a reload or every kTickInterval events): one lock per group.
+  static constexpr size_t kReportBatch = 64;
+
   struct Item;
   struct Worker;
   struct Tagged;
   struct ReloadPlan;
+  struct StatsTable;
 
-  ParallelDetector(const ParallelOptions& options, MatchFn on_match);
+  ParallelDetector(const ParallelOptions& options);
+  static absl::StatusOr<std::unique_ptr<ParallelDetector>> Start(
+      std::unique_ptr<ParallelDetector> d, schema::Schema& schema,
+      std::vector<const eql::IrProgram*> programs);
+  absl::Status BuildWorker(size_t w);
+  std::vector<uint32_t> RulesOf(size_t w, const std::vector<uint32_t>& local) const;
   size_t Route(const event::Event& e) const;
-  bool Push(size_t partition, const event::Event* event, uint8_t kind, uint64_t seq,
-            ReloadPlan* plan = nullptr);
+  // The next free slot of queue p; waits for one unless `droppable` and kDrop (then nullptr).
+  Item* Reserve(size_t p, bool droppable);
+  void Commit(size_t p, Item* slot, uint8_t kind, uint64_t seq,
+              const event::Event* shared = nullptr, ReloadPlan* plan = nullptr, bool last = true);
+  // Publish(), taking the contents of `take` (the same as `event`) when not nullptr.
+  bool Dispatch(event::Event* take, const event::Event& event);
+  bool PublishRouted(event::Event* take, const event::Event& event, uint64_t seq);
+  bool PublishToAll(event::Event* take, const event::Event& event, uint64_t seq);
   void RunWorker(size_t w);
+  void PublishStats(Worker& me, size_t w);
   void ApplyReload(size_t w, ReloadPlan& plan);
   void RunMerger();
+  void Deliver(Tagged& t);
 
   schema::Schema* schema_ = nullptr;
   ParallelOptions options_;
   MatchFn on_match_;
+  EncodeFn encode_;
+  LineFn on_line_;
   std::vector<const eql::IrProgram*> programs_;
-  std::vector<uint32_t> local_rules_;   // rule numbers run on every worker
+  std::vector<uint32_t> local_rules_;   // rule numbers run on every worker (kByRule: all)
   std::vector<uint32_t> global_rules_;  // rule numbers run on worker 0
   std::vector<schema::FieldId> route_fields_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -133,12 +199,22 @@ class ParallelDetector {
   std::atomic<uint64_t> published_{0};  // every event before it is in its queue(s)
   std::vector<std::atomic<uint64_t>> routed_, dropped_;
   std::vector<std::atomic<uint64_t>> processed_;  // items (events and copies) each worker ran
+  // kByRule: the events every worker reads, in publication order (as many as a queue holds; a
+  // slot is rewritten only once every queue has room, i.e. every worker has popped its event).
+  std::vector<event::Event> shared_;
+  uint64_t shared_next_ = 0;
+  std::vector<Item*> reserved_;  // PublishToAll's slots, one per queue
+
+  // Published statistics of the current rule set (replaced by Reload; guarded by stats_mu_).
+  mutable std::mutex stats_mu_;
+  std::shared_ptr<StatsTable> stats_;
 
   // Merger state: matches reported by workers, and how far each worker has got.
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Tagged> reported_;
   std::vector<uint64_t> watermarks_;   // next sequence number each worker has not finished
+  std::vector<uint64_t> complete_;     // per worker: every event before it is in its queues
   uint64_t reports_ = 0;               // reports so far (wakes the merger)
   std::atomic<bool> stalled_{false};   // the merger holds matches that wait for progress
   uint64_t delivered_ = 0;             // every match before it has been delivered

@@ -66,8 +66,8 @@ class ParallelDetectorTest : public ::testing::Test {
     return out;
   }
 
-  // "rule:index,index,..." per match, in delivery order.
-  std::vector<std::string> Single() {
+  // "rule:index,index,..." per match, in delivery order; `stats`: each rule's at the end.
+  std::vector<std::string> Single(std::vector<engine::EngineStats>* stats = nullptr) {
     engine::Detector d(schema_, limits_);
     for (const auto& p : programs_) EXPECT_TRUE(d.AddRule(p.get()).ok());
     EXPECT_TRUE(d.Seal().ok());
@@ -77,28 +77,66 @@ class ParallelDetectorTest : public ::testing::Test {
     };
     for (size_t i = 0; i < events_.size(); ++i) d.Process(events_[i], i, cb);
     d.Finish(cb);
+    for (size_t r = 0; stats != nullptr && r < programs_.size(); ++r) stats->push_back(d.stats(r));
     return out;
   }
 
-  std::vector<std::string> Parallel(size_t workers, size_t capacity = 256) {
+  struct Run {
+    size_t workers = 2;
+    Routing routing = Routing::kByEntity;
+    size_t capacity = 256;
+    bool encode = false;  // EncodeFn on the workers, LineFn on the merger
+    bool move = false;    // Publish(Event&&) of a copy
+  };
+
+  std::vector<std::string> Parallel(const Run& run,
+                                    std::vector<engine::EngineStats>* stats = nullptr) {
     std::vector<std::string> out;
     ParallelOptions options;
-    options.workers = workers;
-    options.queue_capacity = capacity;
+    options.workers = run.workers;
+    options.routing = run.routing;
+    options.queue_capacity = run.capacity;
     options.limits = limits_;
-    auto d = ParallelDetector::Create(
-        schema_, Programs(), options, [&](size_t rule, engine::QueryMatch& m) {
-          out.push_back(fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ",")));
-        });
+    std::thread::id producer = std::this_thread::get_id();
+    auto d =
+        run.encode
+            ? ParallelDetector::Create(
+                  schema_, Programs(), options,
+                  [&, producer](size_t, size_t rule, engine::QueryMatch& m, std::string* line) {
+                    EXPECT_NE(std::this_thread::get_id(), producer);
+                    *line = fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ","));
+                  },
+                  [&](size_t, std::string_view line) { out.emplace_back(line); })
+            : ParallelDetector::Create(
+                  schema_, Programs(), options, [&](size_t rule, engine::QueryMatch& m) {
+                    out.push_back(fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ",")));
+                  });
     EXPECT_TRUE(d.ok()) << d.status();
-    EXPECT_EQ((*d)->local_rules(), 4u);
-    EXPECT_EQ((*d)->global_rules(), 4u);
-    for (const event::Event& e : events_) EXPECT_TRUE((*d)->Publish(e));
+    if (!d.ok()) return out;
+    bool by_rule = run.routing == Routing::kByRule;
+    EXPECT_EQ((*d)->local_rules(), by_rule ? 8u : 4u);
+    EXPECT_EQ((*d)->global_rules(), by_rule ? 0u : 4u);
+    event::Event spare;
+    for (const event::Event& e : events_) {
+      if (run.move) {
+        spare = e;
+        EXPECT_TRUE((*d)->Publish(std::move(spare)));
+      } else {
+        EXPECT_TRUE((*d)->Publish(e));
+      }
+    }
     (*d)->Finish();
     uint64_t routed = 0;
     for (const PartitionStats& s : (*d)->partition_stats()) routed += s.routed;
-    EXPECT_EQ(routed, events_.size());
+    // kByRule: every event goes to every worker.
+    EXPECT_EQ(routed, events_.size() * (by_rule ? run.workers : 1));
+    for (size_t r = 0; stats != nullptr && r < programs_.size(); ++r) {
+      stats->push_back((*d)->stats(r));
+    }
     return out;
+  }
+  std::vector<std::string> Parallel(size_t workers, size_t capacity = 256) {
+    return Parallel(Run{.workers = workers, .capacity = capacity});
   }
 
   schema::Schema schema_;
@@ -120,6 +158,155 @@ TEST_F(ParallelDetectorTest, AnyWorkerCountGivesTheSingleThreadedMatchesInOrder)
   EXPECT_EQ(Parallel(2), want);
   EXPECT_EQ(Parallel(4), want);
   EXPECT_EQ(Parallel(3, 2), want);  // tiny queues: the producer waits constantly
+}
+
+TEST_F(ParallelDetectorTest, ByRuleRoutingGivesTheSingleThreadedMatchesInOrder) {
+  std::vector<std::string> want = Single();
+  for (size_t workers : {1u, 2u, 3u, 4u}) {
+    EXPECT_EQ(Parallel(Run{.workers = workers, .routing = Routing::kByRule}), want) << workers;
+  }
+  // Tiny queues: shared event slots are reused as fast as the slowest worker allows.
+  EXPECT_EQ(Parallel(Run{.workers = 3, .routing = Routing::kByRule, .capacity = 2}), want);
+  EXPECT_EQ(Parallel(Run{.workers = 9, .routing = Routing::kByRule, .capacity = 4}), want)
+      << "more workers than rules";
+}
+
+TEST_F(ParallelDetectorTest, WorkersEncodeAndEventsMayBeMovedIn) {
+  std::vector<std::string> want = Single();
+  for (Routing routing : {Routing::kByEntity, Routing::kByRule}) {
+    for (size_t workers : {1u, 3u}) {
+      for (bool move : {false, true}) {
+        EXPECT_EQ(Parallel(Run{.workers = workers,
+                               .routing = routing,
+                               .capacity = 16,
+                               .encode = true,
+                               .move = move}),
+                  want)
+            << workers << " workers, routing " << static_cast<int>(routing) << ", move " << move;
+      }
+    }
+  }
+}
+
+void ExpectSameCounts(const std::vector<engine::EngineStats>& got,
+                      const std::vector<engine::EngineStats>& want, bool all_counts) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t r = 0; r < want.size(); ++r) {
+    EXPECT_EQ(got[r].partials, want[r].partials) << "rule " << r << ": " << kRules[r];
+    if (!all_counts) continue;
+    EXPECT_EQ(got[r].keys, want[r].keys) << "rule " << r;
+    EXPECT_EQ(got[r].expired, want[r].expired) << "rule " << r;
+    EXPECT_EQ(got[r].evicted, want[r].evicted) << "rule " << r;
+  }
+}
+
+// Routing by rule: each rule's engine is the one engine of a single Detector, quotas and all.
+TEST_F(ParallelDetectorTest, ByRuleStatisticsEqualOneDetectorsUnderQuotaPressure) {
+  limits_.max_partials = 5;
+  limits_.max_keys = 5;
+  std::vector<engine::EngineStats> want, got;
+  std::vector<std::string> matches = Single(&want);
+  uint64_t evicted = 0, expired = 0;
+  for (const engine::EngineStats& s : want) {
+    evicted += s.evicted;
+    expired += s.expired;
+  }
+  ASSERT_GT(evicted, 0u) << "no quota pressure";
+  ASSERT_GT(expired, 0u);
+  EXPECT_EQ(Parallel(Run{.workers = 2, .routing = Routing::kByRule}, &got), matches);
+  ExpectSameCounts(got, want, true);
+}
+
+// Routing by entity without quota pressure: each partial match lives on its process's worker,
+// so the sums are one Detector's counts. Except for an entity-local rule with maxspan (rule 2):
+// a worker's engines expire partial matches by the latest event time that worker has seen, so
+// they hold some longer than one Detector would (and a later start of the same key may replace
+// one instead of following its expiry): its counts are not compared.
+TEST_F(ParallelDetectorTest, ByEntityPartialCountsEqualOneDetectorsWithoutQuotaPressure) {
+  std::vector<engine::EngineStats> want, got;
+  Single(&want);
+  uint64_t partials = 0;
+  for (const engine::EngineStats& s : want) partials += s.partials;
+  ASSERT_GT(partials, 0u);
+  for (size_t workers : {2u, 3u}) {
+    got.clear();
+    Parallel(Run{.workers = workers, .routing = Routing::kByEntity}, &got);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t r = 0; r < want.size(); ++r) {
+      if (r == 2) continue;
+      EXPECT_EQ(got[r].partials, want[r].partials) << "rule " << r << ": " << kRules[r];
+      EXPECT_EQ(got[r].expired, want[r].expired) << "rule " << r << ": " << kRules[r];
+      EXPECT_EQ(got[r].evicted, 0u);
+    }
+  }
+}
+
+// stats() and predicate_errors() from another thread while the workers run (for TSan).
+TEST_F(ParallelDetectorTest, StatisticsAreReadableFromAnyThreadWhileRunning) {
+  for (Routing routing : {Routing::kByEntity, Routing::kByRule}) {
+    ParallelOptions options;
+    options.workers = 2;
+    options.routing = routing;
+    options.queue_capacity = 64;
+    auto d =
+        ParallelDetector::Create(schema_, Programs(), options, [](size_t, engine::QueryMatch&) {});
+    ASSERT_TRUE(d.ok());
+    std::atomic<bool> done{false};
+    uint64_t reads = 0;
+    std::thread reader([&] {
+      while (!done.load()) {
+        for (size_t r = 0; r < programs_.size(); ++r) {
+          reads += (*d)->stats(r).partials + (*d)->predicate_errors(r);
+        }
+        EXPECT_EQ((*d)->stats(programs_.size()).partials, 0u);  // no such rule
+      }
+    });
+    for (const event::Event& e : events_) (*d)->Publish(e);
+    (*d)->Finish();
+    done.store(true);
+    reader.join();
+    if (routing == Routing::kByRule) {
+      std::vector<engine::EngineStats> want, got;
+      Single(&want);
+      for (size_t r = 0; r < programs_.size(); ++r) got.push_back((*d)->stats(r));
+      ExpectSameCounts(got, want, true);
+    }
+  }
+}
+
+TEST_F(ParallelDetectorTest, ByRuleDropsAnEventForEveryWorkerOrNone) {
+  ParallelOptions options;
+  options.workers = 3;
+  options.routing = Routing::kByRule;
+  options.queue_capacity = 2;
+  options.policy = FullPolicy::kDrop;
+  auto d =
+      ParallelDetector::Create(schema_, Programs(), options, [](size_t, engine::QueryMatch&) {});
+  ASSERT_TRUE(d.ok());
+  uint64_t accepted = 0, refused = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (const event::Event& e : events_) ((*d)->Publish(e) ? accepted : refused)++;
+  }
+  (*d)->Finish();
+  uint64_t dropped = 0;
+  for (const PartitionStats& s : (*d)->partition_stats()) {
+    EXPECT_EQ(s.routed, accepted);
+    EXPECT_EQ(s.processed, accepted);
+    dropped += s.dropped;
+  }
+  EXPECT_EQ(dropped, refused);
+  EXPECT_GT(refused, 0u);
+  EXPECT_EQ(accepted + refused, 3 * events_.size());
+}
+
+TEST_F(ParallelDetectorTest, ByRuleRefusesReload) {
+  ParallelOptions options;
+  options.routing = Routing::kByRule;
+  auto d =
+      ParallelDetector::Create(schema_, Programs(), options, [](size_t, engine::QueryMatch&) {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)->Reload(Programs(), std::vector<int64_t>(programs_.size(), -1)).code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 struct ReloadStep {

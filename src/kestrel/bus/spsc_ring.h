@@ -7,8 +7,9 @@
 // only when the ring looks full (producer) or empty (consumer).
 //
 // Waiting: WaitForData()/WaitForSpace() poll, then sleep on a flag (C++20 atomic
-// wait, a futex); the other side wakes the sleeper after its next commit/pop and otherwise pays
-// one load per operation.
+// wait, a futex); the other side wakes the sleeper after its next commit (a sleeping consumer)
+// or once the ring is half empty (a sleeping producer), and otherwise pays one load per
+// operation.
 // Thread safety: exactly one producer thread and one consumer thread. Tested by
 // spsc_ring_test.cc (also under the `tsan` preset).
 #pragma once
@@ -84,10 +85,14 @@ class SpscRing {
     cached_tail_ = tail_.load(std::memory_order_seq_cst);
     return cached_tail_ - head >= 2;
   }
-  // Consumer: frees the slot Front returned.
+  // Consumer: frees the slot Front returned. A sleeping producer is woken once the ring is half
+  // empty (by the consumer's last view of it, never fuller than the truth), not at every free
+  // slot: a producer faster than its consumer then sleeps once per half ring, not per item.
   void Pop() {
-    head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
-    if (producer_sleeping_.load(std::memory_order_seq_cst) != 0) {
+    uint64_t head = head_.load(std::memory_order_relaxed) + 1;
+    head_.store(head, std::memory_order_seq_cst);
+    if (producer_sleeping_.load(std::memory_order_seq_cst) != 0 &&
+        cached_tail_ - head <= slots_.size() / 2) {
       producer_sleeping_.store(0, std::memory_order_seq_cst);
       producer_sleeping_.notify_one();
     }

@@ -5,13 +5,11 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -20,6 +18,7 @@
 #include "kestrel/actions/alert_sink.h"
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
+#include "kestrel/bus/parallel_detector.h"
 #include "kestrel/cli/kafka_log_source.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/detector.h"
@@ -31,9 +30,6 @@
 
 namespace kestrel::cli {
 namespace {
-
-constexpr size_t kBatchEvents = 4096;
-constexpr size_t kInFlight = 4;  // batches being processed at once (memory: 4 x 4096 events)
 
 // SHA-256 of the alert stream (OpenSSL's EVP interface).
 class Sha256 {
@@ -54,133 +50,6 @@ class Sha256 {
 
  private:
   EVP_MD_CTX* ctx_;
-};
-
-// One alert line and where it belongs in the merged stream.
-struct TaggedAlert {
-  uint64_t event_index;  // the event that completed the match; UINT64_MAX: end of input
-  uint32_t rule;         // the rule's position in load order
-  uint32_t order;        // delivery order within (event, rule)
-  std::string line;      // AppendAlertJson, without the newline
-  friend bool operator<(const TaggedAlert& a, const TaggedAlert& b) {
-    if (a.event_index != b.event_index) return a.event_index < b.event_index;
-    if (a.rule != b.rule) return a.rule < b.rule;
-    return a.order < b.order;
-  }
-};
-
-struct Batch {
-  std::vector<event::Event> events;  // slots reused from batch to batch
-  size_t size = 0;
-  uint64_t first_index = 0;
-  bool end = false;  // no events: the end of input (engines finish)
-};
-
-// A worker thread running its share of the rules over every batch.
-class Worker {
- public:
-  Worker(schema::Schema& schema, const engine::EngineLimits& limits,
-         const std::vector<const rules::CompiledRule*>& rules, std::vector<uint32_t> global,
-         std::unique_ptr<engine::PredicateRuntime> runtime,
-         std::unique_ptr<engine::FunctionRuntime> functions)
-      : schema_(schema),
-        detector_(schema, limits),
-        rules_(rules),
-        global_(std::move(global)),
-        runtime_(std::move(runtime)),
-        functions_(std::move(functions)) {}
-
-  absl::Status Init() {
-    detector_.UsePredicateRuntime(runtime_.get());  // this worker's own (nullptr: native)
-    detector_.UseFunctions(functions_.get());       // a package's custom functions, if any
-    for (uint32_t g : global_) {
-      if (absl::Status s = detector_.AddRule(rules_[g]->program.get()); !s.ok()) return s;
-    }
-    return detector_.Seal();
-  }
-
-  void Start() {
-    thread_ = std::thread([this] { Loop(); });
-  }
-
-  // Queues a batch; REQUIRES: it stays unchanged until its results are taken.
-  void Submit(const Batch* batch) {
-    std::lock_guard lock(mu_);
-    input_.push_back(batch);
-    cv_.notify_all();
-  }
-
-  // The alerts of the oldest submitted batch whose results were not taken yet (waits for them).
-  std::vector<TaggedAlert> Take() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !output_.empty(); });
-    std::vector<TaggedAlert> out = std::move(output_.front());
-    output_.pop_front();
-    return out;
-  }
-
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-      cv_.notify_all();
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-
-  const engine::Detector& detector() const { return detector_; }
-
- private:
-  void Loop() {
-    while (true) {
-      const Batch* batch;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !input_.empty(); });
-        if (input_.empty()) return;
-        batch = input_.front();
-        input_.pop_front();
-      }
-      std::vector<TaggedAlert> alerts;
-      uint64_t last_event = UINT64_MAX;
-      uint32_t last_rule = UINT32_MAX, order = 0;
-      uint64_t event_index = UINT64_MAX;
-      auto on_match = [&](size_t local, engine::QueryMatch& m) {
-        uint32_t rule = global_[local];
-        if (event_index != last_event || rule != last_rule) order = 0;
-        last_event = event_index;
-        last_rule = rule;
-        engine::Alert alert = pipeline::MakeAlert(*rules_[rule], m, schema_);
-        TaggedAlert& t = alerts.emplace_back(TaggedAlert{event_index, rule, order++, {}});
-        engine::AppendAlertJson(schema_, alert, &t.line);
-      };
-      if (batch->end) {
-        detector_.Finish(on_match);
-      } else {
-        for (size_t i = 0; i < batch->size; ++i) {
-          event_index = batch->first_index + i;
-          if (i + 4 < batch->size) batch->events[i + 4].Prefetch();
-          detector_.Process(batch->events[i], event_index, on_match);
-        }
-      }
-      std::lock_guard lock(mu_);
-      output_.push_back(std::move(alerts));
-      cv_.notify_all();
-    }
-  }
-
-  schema::Schema& schema_;
-  engine::Detector detector_;
-  const std::vector<const rules::CompiledRule*>& rules_;
-  std::vector<uint32_t> global_;                       // local rule -> position in load order
-  std::unique_ptr<engine::PredicateRuntime> runtime_;  // used by this worker's thread only
-  std::unique_ptr<engine::FunctionRuntime> functions_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<const Batch*> input_;               // guarded by mu_
-  std::deque<std::vector<TaggedAlert>> output_;  // guarded by mu_
-  bool stop_ = false;                            // guarded by mu_
 };
 
 std::optional<int64_t> ParseTime(const std::string& text) {
@@ -257,11 +126,112 @@ int ReplayFromKafka(const ReplayCommandOptions& options) {
   return kExitOk;
 }
 
-}  // namespace
+// The alert stream in its final order (bus::ParallelDetector's merger thread): digest, counts,
+// and the output file.
+struct AlertStream {
+  Sha256 digest;
+  std::atomic<uint64_t> alerts{0};  // also read by the reading thread (progress lines)
+  uint64_t lost = 0;                // lines the sink refused
+  actions::JsonLinesSink* sink = nullptr;
+  bool flush_each = false;  // paced replay: each alert is written out when it is delivered
 
-int Replay(const ReplayCommandOptions& options) {
-  if (options.source) return ReplayFromKafka(options);
-  schema::Schema schema;
+  void Add(std::string_view line) {
+    alerts.fetch_add(1, std::memory_order_relaxed);
+    digest.Update(line);
+    digest.Update("\n");
+    if (sink == nullptr) return;
+    if (absl::Status s = sink->WriteLine(line); !s.ok() && lost++ == 0) {
+      spdlog::error("{}", base::Message(s));
+    }
+    if (flush_each) (void)sink->Flush();
+  }
+};
+
+// Per-worker predicate and function runtimes (they must outlive the detector).
+struct WorkerRuntimes {
+  std::vector<std::unique_ptr<engine::PredicateRuntime>> predicates;
+  std::vector<std::unique_ptr<engine::FunctionRuntime>> functions;
+  int exit_code = kExitOk;  // why setup failed
+};
+
+// The rules on `workers` threads, rule i on worker i mod N, every event to every worker; each
+// worker encodes its alerts, the merger hands the lines to `stream` in the order of one thread.
+absl::StatusOr<std::unique_ptr<bus::ParallelDetector>> StartWorkers(
+    schema::Schema& schema, const std::vector<const rules::CompiledRule*>& active,
+    const engine::EngineLimits& limits, size_t workers, pipeline::OpenedPackage* package,
+    const std::string& predicate_runtime, WorkerRuntimes* runtimes, AlertStream* stream) {
+  const runtime::FunctionModule* function_module =
+      package != nullptr ? package->functions() : nullptr;
+  bus::ParallelOptions options;
+  options.workers = workers;
+  options.routing = bus::Routing::kByRule;
+  options.policy = bus::FullPolicy::kBlock;
+  options.limits = limits;
+  options.setup = [&, runtimes](size_t, engine::Detector& detector) -> absl::Status {
+    auto runtime = package != nullptr ? package->NewRuntime()
+                                      : pipeline::MakePredicateRuntime(predicate_runtime);
+    if (!runtime.ok()) {
+      runtimes->exit_code = kExitUsage;
+      return runtime.status();
+    }
+    detector.UsePredicateRuntime(runtime->get());  // this worker's own (nullptr: native)
+    runtimes->predicates.push_back(std::move(*runtime));
+    if (function_module != nullptr) {  // a package's custom functions
+      auto made = function_module->NewInstance();
+      if (!made.ok()) {
+        runtimes->exit_code = kExitFailure;
+        return made.status();
+      }
+      detector.UseFunctions(made->get());
+      runtimes->functions.push_back(std::move(*made));
+    }
+    return absl::OkStatus();
+  };
+  std::vector<const eql::IrProgram*> programs;
+  for (const rules::CompiledRule* rule : active) programs.push_back(rule->program.get());
+  return bus::ParallelDetector::Create(
+      schema, std::move(programs), options,
+      [&schema, &active](size_t, size_t rule, engine::QueryMatch& match, std::string* out) {
+        engine::Alert alert = pipeline::MakeAlert(*active[rule], match, schema);
+        engine::AppendAlertJson(schema, alert, out);
+      },
+      [stream](size_t, std::string_view line) { stream->Add(line); });
+}
+
+// Reads every event of `source` and publishes it, paced by `speed` (0: as fast as possible).
+// false: a read error (logged).
+bool Feed(sources::ReplaySource& source, bus::ParallelDetector& parallel, double speed,
+          const AlertStream& stream) {
+  auto wall_start = std::chrono::steady_clock::now();
+  std::optional<int64_t> first_time;
+  event::Event event;  // refilled with the memory of an earlier event after each Publish
+  for (uint64_t index = 1;; ++index) {
+    auto next = source.Next(&event);
+    if (!next.ok()) {
+      spdlog::error("{}", base::Message(next.status()));
+      return false;
+    }
+    if (!*next) return true;
+    if (speed > 0) {
+      // Pacing: event time since the first event, divided by the factor, in wall time. Only
+      // when events are handed over changes; never what the engine decides.
+      int64_t t = event.time_ns();
+      if (!first_time) first_time = t;
+      auto due = wall_start + std::chrono::nanoseconds(static_cast<int64_t>(
+                                  static_cast<double>(t - *first_time) / speed));
+      if (due > std::chrono::steady_clock::now()) std::this_thread::sleep_until(due);
+    }
+    parallel.Publish(std::move(event));
+    if (index % 1'000'000 == 0) {
+      spdlog::info("progress: {} events, {} alerts", index,
+                   stream.alerts.load(std::memory_order_relaxed));
+    }
+  }
+}
+
+// Checks the options that need no file; fills `replay_options` and `speed`. nullopt: fine.
+std::optional<int> CheckOptions(const ReplayCommandOptions& options,
+                                sources::ReplayOptions* replay_options, double* speed) {
   if (options.logs.empty()) {
     spdlog::error("no log to replay: pass one or more files written by `kestrel record`");
     return kExitUsage;
@@ -270,20 +240,20 @@ int Replay(const ReplayCommandOptions& options) {
     spdlog::error("unknown --dialect '{}': expected elasticsearch or endgame", options.dialect);
     return kExitUsage;
   }
-  std::optional<double> speed = ParseSpeed(options.speed);
-  if (!speed) {
+  std::optional<double> parsed = ParseSpeed(options.speed);
+  if (!parsed) {
     spdlog::error("bad --speed '{}': expected max, realtime or a factor such as 10x",
                   options.speed);
     return kExitUsage;
   }
+  *speed = *parsed;
   if (options.workers < 1 || options.workers > 256) {
     spdlog::error("bad --workers {}: expected 1 to 256", options.workers);
     return kExitUsage;
   }
-  sources::ReplayOptions replay_options;
-  replay_options.paths = options.logs;
-  for (auto [flag, text, out] : {std::tuple{"--from", &options.from, &replay_options.from_ns},
-                                 std::tuple{"--to", &options.to, &replay_options.to_ns}}) {
+  replay_options->paths = options.logs;
+  for (auto [flag, text, out] : {std::tuple{"--from", &options.from, &replay_options->from_ns},
+                                 std::tuple{"--to", &options.to, &replay_options->to_ns}}) {
     if (!*text) continue;
     std::optional<int64_t> t = ParseTime(**text);
     if (!t) {
@@ -292,7 +262,17 @@ int Replay(const ReplayCommandOptions& options) {
     }
     *out = *t;
   }
+  return std::nullopt;
+}
 
+}  // namespace
+
+int Replay(const ReplayCommandOptions& options) {
+  if (options.source) return ReplayFromKafka(options);
+  schema::Schema schema;
+  sources::ReplayOptions replay_options;
+  double speed = 0;
+  if (std::optional<int> bad = CheckOptions(options, &replay_options, &speed)) return *bad;
   auto source = sources::ReplaySource::Open(
       &schema, replay_options, pipeline::ReportDiagnostics("damaged log data skipped"));
   if (!source.ok()) {
@@ -331,6 +311,8 @@ int Replay(const ReplayCommandOptions& options) {
   }
   const std::vector<const rules::CompiledRule*>& active = loaded->active;
 
+  AlertStream stream;
+  stream.flush_each = speed > 0;
   std::string output = options.output.value_or(options.digest ? "" : "-");
   std::unique_ptr<actions::JsonLinesSink> sink;
   if (!output.empty()) {
@@ -340,127 +322,20 @@ int Replay(const ReplayCommandOptions& options) {
       return kExitFailure;
     }
     sink = std::move(*opened);
+    stream.sink = sink.get();
   }
 
-  // Workers: rule i on worker i mod N (fewer workers than rules make no sense).
+  // Fewer workers than rules make no sense.
   size_t n = std::max<size_t>(1, std::min(options.workers, std::max<size_t>(active.size(), 1)));
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (size_t w = 0; w < n; ++w) {
-    std::vector<uint32_t> mine;
-    for (size_t r = w; r < active.size(); r += n) mine.push_back(static_cast<uint32_t>(r));
-    auto runtime = package != nullptr ? package->NewRuntime()
-                                      : pipeline::MakePredicateRuntime(options.predicate_runtime);
-    if (!runtime.ok()) {
-      spdlog::error("{}", base::Message(runtime.status()));
-      return kExitUsage;
-    }
-    std::unique_ptr<engine::FunctionRuntime> functions;
-    if (function_module != nullptr) {
-      auto made = function_module->NewInstance();
-      if (!made.ok()) {
-        spdlog::error("{}", base::Message(made.status()));
-        return kExitFailure;
-      }
-      functions = std::move(*made);
-    }
-    workers.push_back(std::make_unique<Worker>(schema, limits, active, std::move(mine),
-                                               std::move(*runtime), std::move(functions)));
-    if (absl::Status s = workers.back()->Init(); !s.ok()) {
-      spdlog::error("{}", base::Message(s));
-      return kExitFailure;
-    }
+  WorkerRuntimes runtimes;  // outlives `parallel`
+  auto parallel = StartWorkers(schema, active, limits, n, package.get(), options.predicate_runtime,
+                               &runtimes, &stream);
+  if (!parallel.ok()) {
+    spdlog::error("{}", base::Message(parallel.status()));
+    return runtimes.exit_code != kExitOk ? runtimes.exit_code : kExitFailure;
   }
-  for (auto& w : workers) w->Start();
-
-  Sha256 digest;
-  uint64_t alerts = 0, lost = 0;
-  std::vector<uint64_t> alerts_per_rule(active.size(), 0);
-  auto collect = [&]() {
-    std::vector<TaggedAlert> merged;
-    for (auto& w : workers) {
-      std::vector<TaggedAlert> part = w->Take();
-      merged.insert(merged.end(), std::make_move_iterator(part.begin()),
-                    std::make_move_iterator(part.end()));
-    }
-    std::sort(merged.begin(), merged.end());
-    for (const TaggedAlert& a : merged) {
-      ++alerts;
-      ++alerts_per_rule[a.rule];
-      digest.Update(a.line);
-      digest.Update("\n");
-      if (sink) {
-        if (absl::Status s = sink->WriteLine(a.line); !s.ok() && lost++ == 0) {
-          spdlog::error("{}", base::Message(s));
-        }
-      }
-    }
-    if (sink && !merged.empty()) (void)sink->Flush();
-  };
-
-  // Read, dispatch, merge: batch b goes to every worker; the results of batch b - kInFlight + 1
-  // are merged before slot b % kInFlight is refilled.
-  std::vector<Batch> slots(kInFlight);
-  uint64_t submitted = 0, collected = 0, index = 0;
-  int exit_code = kExitOk;
-  auto wall_start = std::chrono::steady_clock::now();
-  std::optional<int64_t> first_time;
-  bool more = true;
-  while (more) {
-    if (submitted - collected == kInFlight) {
-      collect();
-      ++collected;
-    }
-    Batch& batch = slots[submitted % kInFlight];
-    batch.first_index = index;
-    batch.size = 0;
-    batch.end = false;
-    while (batch.size < kBatchEvents) {
-      if (batch.events.size() <= batch.size) batch.events.emplace_back();
-      auto next = (*source)->Next(&batch.events[batch.size]);
-      if (!next.ok()) {
-        spdlog::error("{}", base::Message(next.status()));
-        exit_code = kExitFailure;
-        more = false;
-        break;
-      }
-      if (!*next) {
-        more = false;
-        break;
-      }
-      if (*speed > 0) {
-        // Pacing: event time since the first event, divided by the factor, in wall time. Only
-        // when events are handed over changes; never what the engine decides.
-        int64_t t = batch.events[batch.size].time_ns();
-        if (!first_time) first_time = t;
-        auto due = wall_start + std::chrono::nanoseconds(static_cast<int64_t>(
-                                    static_cast<double>(t - *first_time) / *speed));
-        if (due > std::chrono::steady_clock::now()) {
-          if (batch.size > 0) break;  // hand over what is due first
-          std::this_thread::sleep_until(due);
-        }
-      }
-      ++batch.size;
-      ++index;
-      if (*speed > 0) break;  // paced: one event per batch, delivered when due
-    }
-    if (batch.size == 0 && more) continue;
-    if (batch.size > 0) {
-      for (auto& w : workers) w->Submit(&batch);
-      ++submitted;
-    }
-    if (index > 0 && index % 1'000'000 < batch.size) {
-      spdlog::info("progress: {} events, {} alerts", index, alerts);
-    }
-  }
-  while (collected < submitted) {
-    collect();
-    ++collected;
-  }
-  Batch end;
-  end.end = true;
-  for (auto& w : workers) w->Submit(&end);
-  collect();
-  for (auto& w : workers) w->Stop();
+  int exit_code = Feed(**source, **parallel, speed, stream) ? kExitOk : kExitFailure;
+  (*parallel)->Finish();  // every alert delivered
   if (sink) {
     if (absl::Status s = sink->Flush(); !s.ok()) {
       spdlog::error("{}", base::Message(s));
@@ -470,12 +345,12 @@ int Replay(const ReplayCommandOptions& options) {
 
   sources::SourceStats stats = (*source)->stats();
   uint64_t expired = 0, evicted = 0;
-  for (const auto& w : workers) {
-    for (size_t r = 0; r < w->detector().rule_count(); ++r) {
-      expired += w->detector().stats(r).expired;
-      evicted += w->detector().stats(r).evicted;
-    }
+  for (size_t r = 0; r < active.size(); ++r) {
+    engine::EngineStats s = (*parallel)->stats(r);
+    expired += s.expired;
+    evicted += s.evicted;
   }
+  uint64_t alerts = stream.alerts.load();
   std::string summary = fmt::format(
       "summary: events read: {}, damaged blocks: {}, alerts: {}, rules: {} loaded, {} failed, "
       "workers: {}",
@@ -483,13 +358,13 @@ int Replay(const ReplayCommandOptions& options) {
   if (expired > 0 || evicted > 0) {
     summary += fmt::format(", partial matches expired: {}, evicted (quota): {}", expired, evicted);
   }
-  if (lost > 0) {
-    summary += fmt::format(", alerts lost (output failed): {}", lost);
+  if (stream.lost > 0) {
+    summary += fmt::format(", alerts lost (output failed): {}", stream.lost);
     exit_code = kExitFailure;
   }
   fmt::print(stderr, "{}\n", summary);
   if (options.digest) {
-    fmt::print("sha256:{} alerts:{} events:{}\n", digest.HexDigest(), alerts, stats.events);
+    fmt::print("sha256:{} alerts:{} events:{}\n", stream.digest.HexDigest(), alerts, stats.events);
     std::fflush(stdout);
   }
   return exit_code;

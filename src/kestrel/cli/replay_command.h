@@ -3,10 +3,11 @@
 // would have written them for the same events (docs/replay.md is the determinism contract).
 //
 // Parallelism without changing a byte: the rules, not the events, are split between the workers
-// (rule i runs on worker i mod N), so every rule still sees every event in log order. A reader
-// (the calling thread) fills batches of events that all workers read; each worker runs its
-// rules and encodes its alerts tagged (event index, rule index, order); the reader merges each
-// batch's alerts by that tag, which is the order one worker (and `kestrel run`) produces.
+// (bus::ParallelDetector with Routing::kByRule: rule i runs on worker i mod N), so every rule
+// still sees every event in log order. The reading thread decodes each event and moves it into
+// the bus (one shared copy for all workers, no copying); each worker runs its rules and encodes
+// its alerts (JSON) itself; the bus's merger thread puts the lines in the order of one worker
+// (event, rule, completion order), hashes and writes them: the order `kestrel run` produces too.
 // Tested by replay_command_test.cc and cli_test.sh.
 #pragma once
 

@@ -93,7 +93,7 @@ class ReplayCommandTest : public ::testing::Test {
 
   // Runs a replay; returns its digest line and fills *alerts with the alert bytes.
   static std::string Run(size_t workers, std::string* alerts, std::optional<std::string> from = {},
-                         std::optional<std::string> to = {}) {
+                         std::optional<std::string> to = {}, std::string speed = "max") {
     std::string out = File(fmt::format("alerts_{}_{}.jsonl", workers, counter_++));
     ReplayCommandOptions options;
     options.logs = {File("events.klog")};
@@ -103,6 +103,7 @@ class ReplayCommandTest : public ::testing::Test {
     options.digest = true;
     options.from = from;
     options.to = to;
+    options.speed = speed;
     ::testing::internal::CaptureStdout();
     int code = Replay(options);
     std::string captured = ::testing::internal::GetCapturedStdout();
@@ -143,6 +144,18 @@ TEST_F(ReplayCommandTest, SameBytesOnEveryRunAndWithAnyWorkerCount) {
   EXPECT_EQ(one, again);
   EXPECT_EQ(one, two);
   EXPECT_EQ(one, three);
+}
+
+// Pacing only changes when events are handed over (one at a time, each written out as it is
+// delivered); more workers than rules run one rule each.
+TEST_F(ReplayCommandTest, PacedAndWithMoreWorkersThanRulesTheSameBytes) {
+  std::string one, paced, many;
+  std::string d1 = Run(1, &one);
+  // The log spans about 4,000 s of event time: 200,000x paces it over 20 ms.
+  EXPECT_EQ(Run(2, &paced, {}, {}, "200000x"), d1);
+  EXPECT_EQ(Run(16, &many), d1);
+  EXPECT_EQ(paced, one);
+  EXPECT_EQ(many, one);
 }
 
 TEST_F(ReplayCommandTest, TimeRangeSelectsEvents) {
