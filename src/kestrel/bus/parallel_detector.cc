@@ -93,9 +93,15 @@ struct ParallelDetector::ReloadPlan {
   std::vector<const eql::IrProgram*> programs;
   std::vector<uint32_t> local_rules, global_rules;
   std::vector<int64_t> keep;
+  // The rule indexes of the two sets, built by PrepareReload (shared by every worker: immutable).
+  std::shared_ptr<const engine::RuleIndex> local_index, global_index;
   std::shared_ptr<StatsTable> stats;
   std::mutex mu;
   absl::Status status;  // the first refusal of a worker (guarded by mu)
+};
+
+struct ParallelDetector::PreparedReload {
+  ReloadPlan plan;
 };
 
 struct ParallelDetector::Tagged {
@@ -583,6 +589,7 @@ engine::EvalTimeHistogram::Snapshot ParallelDetector::eval_time(size_t rule) con
 
 void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
   Worker& me = *workers_[w];
+  std::vector<uint32_t> no_rules;
   auto rebuild = [&](std::unique_ptr<engine::Detector>& old, const std::vector<uint32_t>& old_rules,
                      const std::vector<uint32_t>& new_rules) -> absl::Status {
     auto fresh = std::make_unique<engine::Detector>(*schema_, options_.limits);
@@ -601,11 +608,15 @@ void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
         return s;
       }
     }
-    if (absl::Status s = fresh->Seal(); !s.ok()) return s;
+    const auto& index = &new_rules == &plan.local_rules ? plan.local_index : plan.global_index;
+    if (index != nullptr && &new_rules != &no_rules) {
+      fresh->Seal(index);  // built by PrepareReload, off this thread
+    } else if (absl::Status s = fresh->Seal(); !s.ok()) {
+      return s;
+    }
     old = std::move(fresh);
     return absl::OkStatus();
   };
-  std::vector<uint32_t> no_rules;
   const std::vector<uint32_t>& global = w == 0 ? plan.global_rules : no_rules;
   absl::Status s = rebuild(me.local, me.local_rules, plan.local_rules);
   if (s.ok()) s = rebuild(me.global, me.global_rules, global);
@@ -618,16 +629,16 @@ void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
   }
 }
 
-absl::Status ParallelDetector::Reload(std::vector<const eql::IrProgram*> programs,
-                                      std::vector<int64_t> keep) {
-  if (finished_) return absl::FailedPreconditionError("Reload() after Finish()");
+absl::StatusOr<std::shared_ptr<ParallelDetector::PreparedReload>> ParallelDetector::PrepareReload(
+    std::vector<const eql::IrProgram*> programs, std::vector<int64_t> keep) const {
   if (options_.routing == Routing::kByRule) {
     return absl::FailedPreconditionError("Reload() with rules routed by rule is not supported");
   }
   if (keep.size() != programs.size()) {
     return absl::InvalidArgumentError("Reload(): one keep entry per program");
   }
-  ReloadPlan plan;
+  auto prepared = std::make_shared<PreparedReload>();
+  ReloadPlan& plan = prepared->plan;
   plan.programs = std::move(programs);
   plan.keep = std::move(keep);
   for (uint32_t r = 0; r < plan.programs.size(); ++r) {
@@ -637,7 +648,37 @@ absl::Status ParallelDetector::Reload(std::vector<const eql::IrProgram*> program
       return absl::InvalidArgumentError("Reload(): keep names a rule that does not exist");
     }
   }
+  for (auto [rules, index] : {std::pair{&plan.local_rules, &plan.local_index},
+                              std::pair{&plan.global_rules, &plan.global_index}}) {
+    std::vector<const eql::IrProgram*> set;
+    for (uint32_t r : *rules) set.push_back(plan.programs[r]);
+    auto built = engine::RuleIndex::Build(set);
+    if (!built.ok()) return built.status();
+    *index = std::shared_ptr<const engine::RuleIndex>(std::move(*built));
+  }
   plan.stats = std::make_shared<StatsTable>(workers_.size(), plan.programs.size());
+  return prepared;
+}
+
+uint64_t ParallelDetector::DatabaseBytes(const PreparedReload& prepared) {
+  uint64_t bytes = 0;
+  for (const auto& index : {prepared.plan.local_index, prepared.plan.global_index}) {
+    if (index != nullptr) bytes += index->stats().database_bytes;
+  }
+  return bytes;
+}
+
+absl::Status ParallelDetector::Reload(std::vector<const eql::IrProgram*> programs,
+                                      std::vector<int64_t> keep) {
+  if (finished_) return absl::FailedPreconditionError("Reload() after Finish()");
+  auto prepared = PrepareReload(std::move(programs), std::move(keep));
+  if (!prepared.ok()) return prepared.status();
+  return Reload(std::move(*prepared));
+}
+
+absl::Status ParallelDetector::Reload(std::shared_ptr<PreparedReload> prepared) {
+  if (finished_) return absl::FailedPreconditionError("Reload() after Finish()");
+  ReloadPlan& plan = prepared->plan;
   // Between two events: every worker switches at the same point of the stream.
   uint64_t seq = next_seq_;
   {

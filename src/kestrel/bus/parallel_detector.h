@@ -133,6 +133,18 @@ class ParallelDetector {
   // FailedPrecondition (a kept rule may move to another worker; replay does not reload).
   absl::Status Reload(std::vector<const eql::IrProgram*> programs, std::vector<int64_t> keep);
 
+  // Reload() in two halves, so that the costly part never holds up the producer. Prepare: splits
+  // the new rules between the workers and builds the rule indexes (the pattern databases) of
+  // both sets; from any thread while the producer runs, but not while a Reload() is applied
+  // (its result is for the next Reload). Errors: as Reload's, and a rule index that cannot be
+  // built. Then Reload(prepared), on the producer thread, only moves engines and pointers.
+  struct PreparedReload;
+  absl::StatusOr<std::shared_ptr<PreparedReload>> PrepareReload(
+      std::vector<const eql::IrProgram*> programs, std::vector<int64_t> keep) const;
+  absl::Status Reload(std::shared_ptr<PreparedReload> prepared);
+  // The bytes of a prepared reload's pattern databases (its memory budget).
+  static uint64_t DatabaseBytes(const PreparedReload& prepared);
+
   // End of input: every queue drained, every match delivered, threads joined. Idempotent.
   void Finish();
 

@@ -239,6 +239,7 @@ absl::Status Pipeline::OpenWorkers() {
       [alerts = alerts_.get()](size_t rule, engine::QueryMatch& m) { alerts->OnMatch(rule, m); });
   if (!created.ok()) return Failure(created.status());
   parallel_ = std::move(*created);
+  rules_->UseBus(parallel_.get());
   spdlog::info(
       "{} workers: {} rules on every worker (state within one process), {} on worker "
       "0; queues {} when full",
@@ -287,7 +288,8 @@ void Pipeline::RefreshMetrics() {
     rs.partials = es.partials;
     rs.expired = es.expired;
     rs.evicted = es.evicted;
-    rs.predicate_errors = parallel_ ? 0 : g.detector->predicate_errors(r);
+    rs.predicate_errors =
+        parallel_ ? parallel_->predicate_errors(r) : g.detector->predicate_errors(r);
     engine::EvalTimeHistogram::Snapshot times =
         parallel_ ? parallel_->eval_time(r) : g.detector->eval_time(r).Read();
     rs.eval_buckets.assign(times.buckets.begin(), times.buckets.end());
@@ -356,9 +358,15 @@ void Pipeline::ApplyReload() {
   if (parallel_ != nullptr) {
     // Every worker switches between the same two events; the old set's matches are all
     // delivered (named in the old set, still current) before this returns.
-    std::vector<const eql::IrProgram*> programs;
-    for (const rules::CompiledRule* rule : next) programs.push_back(rule->program.get());
-    if (absl::Status s = parallel_->Reload(std::move(programs), compiled->keep); !s.ok()) {
+    absl::Status s;
+    if (compiled->bus_reload != nullptr) {
+      s = parallel_->Reload(std::move(compiled->bus_reload));  // indexes built off this thread
+    } else {
+      std::vector<const eql::IrProgram*> programs;
+      for (const rules::CompiledRule* rule : next) programs.push_back(rule->program.get());
+      s = parallel_->Reload(std::move(programs), compiled->keep);
+    }
+    if (!s.ok()) {
       spdlog::error("rule reload: a worker refused the new set: {}", base::Message(s));
     }
   }

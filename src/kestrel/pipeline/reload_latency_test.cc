@@ -53,8 +53,9 @@ uint64_t Metric(int port, const std::string& name) {
 
 void RunScenario(size_t workers) {
 #ifdef KESTREL_UNDER_EMULATOR
-  std::printf("SKIPPED: a wall-time measurement under qemu-user measures the emulator; the "
-              "release build on the build machine runs it\n");
+  std::printf(
+      "SKIPPED: a wall-time measurement under qemu-user measures the emulator; the "
+      "release build on the build machine runs it\n");
   GTEST_SKIP() << "under qemu-user emulation";
 #endif
   std::string tmpl = (fs::temp_directory_path() / "kestrel_latency.XXXXXX").string();

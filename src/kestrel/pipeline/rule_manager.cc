@@ -45,11 +45,11 @@ std::vector<const eql::IrProgram*> Programs(const LoadedRules& rules) {
 absl::Status BuildDetection(RuleGeneration& g, schema::Schema& schema,
                             const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
                             bool build_detector) {
+  if (!build_detector) return absl::OkStatus();  // the bus builds its own indexes
   std::vector<const eql::IrProgram*> programs = Programs(g.rules);
   auto index = engine::RuleIndex::Build(programs);
   if (!index.ok()) return index.status();
   g.index = std::shared_ptr<const engine::RuleIndex>(std::move(*index));
-  if (!build_detector) return absl::OkStatus();
   g.detector = std::make_unique<engine::Detector>(schema, limits);
   g.detector->UsePredicateRuntime(runtime);
   g.detector->UseFunctions(g.functions);
@@ -91,7 +91,8 @@ absl::StatusOr<CompiledGeneration> CompileGeneration(const RuleGeneration& curre
                                                      schema::Schema& schema,
                                                      const engine::EngineLimits& limits,
                                                      bool build_detector,
-                                                     const CompileBudget& budget) {
+                                                     const CompileBudget& budget,
+                                                     const bus::ParallelDetector* bus) {
   auto start = std::chrono::steady_clock::now();
   CompiledGeneration out;
   RuleGeneration& g = out.generation;
@@ -130,6 +131,14 @@ absl::StatusOr<CompiledGeneration> CompileGeneration(const RuleGeneration& curre
   if (absl::Status s = BuildDetection(g, schema, limits, nullptr, build_detector); !s.ok()) {
     return s;
   }
+  if (bus != nullptr) {
+    auto prepared = bus->PrepareReload(Programs(g.rules), out.keep);
+    if (!prepared.ok()) return prepared.status();
+    out.bus_reload = std::move(*prepared);
+  }
+  uint64_t bytes = out.bus_reload != nullptr
+                       ? bus::ParallelDetector::DatabaseBytes(*out.bus_reload)
+                       : (g.index != nullptr ? g.index->stats().database_bytes : 0);
   auto took = std::chrono::steady_clock::now() - start;
   int64_t took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
   if (budget.time_ns > 0 && took_ns > budget.time_ns) {
@@ -138,7 +147,6 @@ absl::StatusOr<CompiledGeneration> CompileGeneration(const RuleGeneration& curre
                     "(reload_compile_budget)",
                     static_cast<double>(took_ns) / 1e9, static_cast<double>(budget.time_ns) / 1e9));
   }
-  uint64_t bytes = g.index->stats().database_bytes;
   if (budget.index_bytes > 0 && bytes > budget.index_bytes) {
     return absl::ResourceExhaustedError(
         fmt::format("the new rule set's pattern databases take {} bytes, over the budget of {} "
@@ -297,7 +305,7 @@ void RuleManager::Compile() {
   // Native predicates: the whole Detector is built here; a runtime's engines at commit.
   bool native = runtimes_.empty() || runtimes_.front() == nullptr;
   auto compiled = CompileGeneration(current_, options_.endgame, schema_, options_.limits,
-                                    options_.build_detector && native, options_.budget);
+                                    options_.build_detector && native, options_.budget, bus_);
   if (compiled.ok()) {
     spdlog::info("rule set version {} compiled ({} rules); it takes over between two events",
                  compiled->generation.version, compiled->generation.rules.active.size());

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/bus/parallel_detector.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/eql/sema.h"
@@ -50,8 +51,10 @@ struct RuleGeneration {
   uint64_t version = 0;
   std::string loaded_at;  // UTC, for logs and `rules` listings
   LoadedRules rules;
-  std::shared_ptr<const engine::RuleIndex> index;  // over rules.active's programs, in order
-  std::unique_ptr<engine::Detector> detector;      // nullptr when a bus runs the rules
+  // Over rules.active's programs, in order (not built when a bus runs the rules: it builds its
+  // own, one per worker set).
+  std::shared_ptr<const engine::RuleIndex> index;
+  std::unique_ptr<engine::Detector> detector;  // nullptr when a bus runs the rules
   // Custom functions (a package's): their signatures and the detection thread's runtime.
   const std::vector<eql::CustomFunction>* signatures = nullptr;
   engine::FunctionRuntime* functions = nullptr;
@@ -67,6 +70,8 @@ struct CompiledGeneration {
   RuleGeneration generation;
   std::vector<int64_t> keep;
   ReloadOutcome outcome;
+  // With a bus: the workers' half of the reload, prepared on the compile thread.
+  std::shared_ptr<bus::ParallelDetector::PreparedReload> bus_reload;
 };
 
 struct CompileBudget {
@@ -89,12 +94,14 @@ absl::StatusOr<RuleGeneration> FirstGeneration(
 
 // The compile half of a reload (any thread; `current` is only read). Errors: FAILED_PRECONDITION
 // with the count of failed rules when the new set has errors, RESOURCE_EXHAUSTED past `budget`.
-// `build_detector`: also build the new Detector (native predicates: `runtime` nullptr).
+// `build_detector`: also build the rule index and the new Detector (native predicates); `bus`:
+// prepare the bus's reload instead (its workers' indexes).
 absl::StatusOr<CompiledGeneration> CompileGeneration(const RuleGeneration& current, bool endgame,
                                                      schema::Schema& schema,
                                                      const engine::EngineLimits& limits,
                                                      bool build_detector,
-                                                     const CompileBudget& budget = {});
+                                                     const CompileBudget& budget = {},
+                                                     const bus::ParallelDetector* bus = nullptr);
 
 // The commit half (the detection thread): kept rules' engines move from `current.detector` into
 // the new one (built here with `runtime` when the compile did not build it, and the current
@@ -139,6 +146,9 @@ class RuleManager {
 
   // Gives a bus worker's Detector its own predicate and function runtimes.
   absl::Status SetUpWorker(engine::Detector& detector);
+  // The bus that runs the rules (REQUIRES: build_detector false; before the first Poll()): the
+  // compile thread prepares its reloads too (ParallelDetector::PrepareReload).
+  void UseBus(const bus::ParallelDetector* bus) { bus_ = bus; }
 
   // Timer thread: starts a compile when a reload is due and none is under way. A refused set is
   // reported (logged, counted) at once, whether or not events arrive.
@@ -171,6 +181,7 @@ class RuleManager {
   std::vector<std::unique_ptr<engine::FunctionRuntime>> function_runtimes_;
   RuleGeneration current_;
   std::unique_ptr<RuleWatcher> watcher_;
+  const bus::ParallelDetector* bus_ = nullptr;
 
   // The compile thread and what it hands over.
   std::thread compiler_;
