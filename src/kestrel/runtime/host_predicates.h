@@ -9,6 +9,8 @@
 // true; KESTREL_FALSE and KESTREL_NULL are false; kCallError (a runtime error, trap, limit or
 // reported error) is false for that event, counted per rule and logged at powers of two under the
 // runtime's name (ErrorCounter). A stage that is not one of the program's is evaluated natively.
+// ModuleRulePredicates is the subclass for runtimes whose module numbers stages itself (Wasm,
+// AOT Wasm); the Lua runtime maps stage numbers to its function handles.
 // PredicateHost is the state a runtime shares among the rules it loads on one worker: the Host
 // API context, its regex cache and the error logger.
 // Thread safety: one worker thread. Tested by differential_test.cc, lua_runtime_test.cc,
@@ -16,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +76,28 @@ class HostRulePredicates : public engine::RulePredicates {
   ErrorCounter errors_;
   FieldMap fields_;
   std::string error_;
+};
+
+// HostRulePredicates over a module that numbers its predicates as PredicateStages() does and runs
+// them itself (WasmInstance, AotModule: `int32_t Call(int32_t stage, kestrel_host_ctx*,
+// std::string* error)`, returning kCallError on failure); owns the module.
+template <typename Module>
+class ModuleRulePredicates : public HostRulePredicates {
+ public:
+  ModuleRulePredicates(const eql::IrProgram& program, std::unique_ptr<Module> module,
+                       PredicateHost* host, std::string_view runtime, std::string name,
+                       FieldMap fields)
+      : HostRulePredicates(program, host, runtime, std::move(name), std::move(fields)),
+        module_(std::move(module)) {}
+
+ protected:
+  int32_t CallStage(int32_t stage, kestrel_host_ctx* host, std::string* error) override {
+    static_assert(Module::kError == kCallError);
+    return module_->Call(stage, host, error);
+  }
+
+ private:
+  std::unique_ptr<Module> module_;
 };
 
 }  // namespace kestrel::runtime

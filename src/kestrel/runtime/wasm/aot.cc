@@ -293,29 +293,6 @@ int32_t AotModule::Call(int32_t stage, kestrel_host_ctx* ctx, std::string* error
   return result == 1 ? KESTREL_TRUE : result == 0 ? KESTREL_FALSE : KESTREL_NULL;
 }
 
-namespace {
-
-static_assert(AotModule::kError == HostRulePredicates::kCallError);
-
-// Calls kestrel_predicate_v1(stage) in the rule's shared object.
-class AotRulePredicates : public HostRulePredicates {
- public:
-  AotRulePredicates(const eql::IrProgram& program, std::unique_ptr<AotModule> module,
-                    PredicateHost* host, std::string name, FieldMap fields)
-      : HostRulePredicates(program, host, "wasm-aot", std::move(name), std::move(fields)),
-        module_(std::move(module)) {}
-
- protected:
-  int32_t CallStage(int32_t stage, kestrel_host_ctx* host, std::string* error) override {
-    return module_->Call(stage, host, error);
-  }
-
- private:
-  std::unique_ptr<AotModule> module_;
-};
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<engine::RulePredicates>> AotPredicateRuntime::Compile(
     const eql::IrProgram&) {
   return absl::UnimplementedError(
@@ -327,8 +304,8 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> AotPredicateRuntime::Loa
     FieldMap fields) {
   auto module = AotModule::Open(so_path);
   if (!module.ok()) return module.status();
-  return std::unique_ptr<engine::RulePredicates>(new AotRulePredicates(
-      program, std::move(*module), &host_, std::string(name), std::move(fields)));
+  return std::unique_ptr<engine::RulePredicates>(new ModuleRulePredicates<AotModule>(
+      program, std::move(*module), &host_, "wasm-aot", std::string(name), std::move(fields)));
 }
 
 }  // namespace kestrel::runtime

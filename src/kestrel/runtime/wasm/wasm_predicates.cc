@@ -5,28 +5,6 @@
 #include "kestrel/runtime/wasm/wasm_codegen.h"
 
 namespace kestrel::runtime {
-namespace {
-
-static_assert(WasmInstance::kError == HostRulePredicates::kCallError);
-
-// Calls kestrel_predicate_v1(stage) on the rule's instance.
-class WasmRulePredicates : public HostRulePredicates {
- public:
-  WasmRulePredicates(const eql::IrProgram& program, std::unique_ptr<WasmInstance> instance,
-                     PredicateHost* host, std::string name, FieldMap fields)
-      : HostRulePredicates(program, host, "wasm", std::move(name), std::move(fields)),
-        instance_(std::move(instance)) {}
-
- protected:
-  int32_t CallStage(int32_t stage, kestrel_host_ctx* host, std::string* error) override {
-    return instance_->Call(stage, host, error);
-  }
-
- private:
-  std::unique_ptr<WasmInstance> instance_;
-};
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<engine::RulePredicates>> WasmPredicateRuntime::Compile(
     const eql::IrProgram& program) {
@@ -43,8 +21,8 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> WasmPredicateRuntime::Lo
                                        limits_, &error);
   if (instance == nullptr) return absl::InvalidArgumentError(fmt::format("{}: {}", name, error));
   ++rules_;
-  return std::unique_ptr<engine::RulePredicates>(new WasmRulePredicates(
-      program, std::move(instance), &host_, std::string(name), std::move(fields)));
+  return std::unique_ptr<engine::RulePredicates>(new ModuleRulePredicates<WasmInstance>(
+      program, std::move(instance), &host_, "wasm", std::string(name), std::move(fields)));
 }
 
 }  // namespace kestrel::runtime
