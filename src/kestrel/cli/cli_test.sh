@@ -2,6 +2,7 @@
 # End-to-end checks of the `kestrel` binary, as a user (and the issue's acceptance) runs it.
 # Usage: cli_test.sh KESTREL_BINARY SOURCE_DIR
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/shared_data.sh" || exit 1
 kestrel=$1
 src=$2
 tmp=$(mktemp -d)
@@ -38,9 +39,10 @@ grep -q "rule directory rules" "$tmp/err" || fail "default rule directory ./rule
 [ -f "$tmp/alerts.jsonl" ] || fail "--output file not created"
 
 # 4. JSON array input and an Endgame-style time field.
-"$kestrel" run --source "ndjson:$src/../shared/conformance/eql/endgame/test_data.json" \
-  --time-field timestamp --time-format filetime 2>"$tmp/err" >/dev/null
-if [ -f "$src/../shared/conformance/eql/endgame/test_data.json" ]; then
+data="$src/../shared/conformance/eql/endgame/test_data.json"
+if have_shared_data "$data" "the JSON array input check"; then
+  "$kestrel" run --source "ndjson:$data" --time-field timestamp --time-format filetime \
+    2>"$tmp/err" >/dev/null
   grep -q "events read: 102, malformed lines: 0" "$tmp/err" || fail "array input: $(cat "$tmp/err")"
   grep -q "events without a time" "$tmp/err" && fail "filetime field not used"
 fi
@@ -79,8 +81,7 @@ grep -q "rules: $pack loaded, 1 failed" "$tmp/err" || fail "run summary with a b
 grep -q '"rule_id":"shell_reads_passwd_then_wc"' "$tmp/alerts" || fail "demo sequence alert missing: $(cat "$tmp/err")"
 grep -q '"entity_key":"process.entity_id=\\"p-3301\\""' "$tmp/alerts" || fail "sequence alert entity key: $(grep passwd "$tmp/alerts" | head -c 300)"
 grep -q "alerts: 5," "$tmp/err" || fail "demo should raise 5 alerts: $(tail -n 1 "$tmp/err")"
-data="$src/../shared/conformance/eql/endgame/test_data.json"
-if [ -f "$data" ]; then
+if have_shared_data "$data" "the query checks over the conformance data"; then
   n=$("$kestrel" query --count --dialect endgame --input "$data" 'process where true')
   [ "$n" = 74 ] || fail "query --count gave '$n'"
   ids=$("$kestrel" query --dialect endgame --input "$data" 'process where serial_event_id < 4 | tail 2' | grep -o '"serial_event_id":[0-9]*' | tr '\n' ' ')

@@ -3,6 +3,7 @@
 # predicates, and an unknown runtime is a usage error (exit 2).
 # Usage: predicate_runtime_test.sh KESTREL_BINARY SOURCE_DIR
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/shared_data.sh" || exit 1
 kestrel=$1
 src=$2
 cd "$src" || exit 1
@@ -54,7 +55,7 @@ done
 [ $? -eq 2 ] || fail "--predicate-runtime with a package must be a usage error in replay too"
 
 data="$src/../shared/conformance/eql/endgame/test_data.json"
-if [ -f "$data" ]; then
+if have_shared_data "$data" "the query check over the conformance data"; then
   q='process where process_name : ("cmd*", "power*") and not (user_name == "SYSTEM" or pid in (4, 8)) or descendant of [process where process_name == "explorer.exe"]'
   for r in $runtimes; do
     "$kestrel" query --predicate-runtime "$r" --dialect endgame --input "$data" "$q" \

@@ -5,6 +5,7 @@
 # Host API version and a conflicting --predicate-runtime are refused.
 # Usage: rule_package_test.sh KESTREL_BINARY SOURCE_DIR
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/shared_data.sh" || exit 1
 kestrel=$1
 src=$2
 cd "$src" || exit 1
@@ -48,7 +49,7 @@ done
 
 # 2. Endgame rules over the conformance data (fields outside the ECS catalogue).
 data="$src/../shared/conformance/eql/endgame/test_data.json"
-if [ -f "$data" ]; then
+if have_shared_data "$data" "the Endgame rule package checks"; then
   mkdir -p "$tmp/eg"
   cat >"$tmp/eg/cmd_under_explorer.eql" <<'RULE'
 process where process_name in ("cmd.exe", "net.exe") and descendant of [process where process_name == "explorer.exe"]

@@ -1,15 +1,10 @@
 #include "kestrel/engine/rule_index.h"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "kestrel/engine/detector.h"
 #include "kestrel/eql/sema.h"
-#include "kestrel/event/json_decoder.h"
-#include "toml++/toml.h"
+#include "kestrel/testing/conformance.h"
 
 namespace kestrel::engine {
 namespace {
@@ -194,28 +189,6 @@ TEST_F(RuleIndexTest, RelationsAndTrailingMissingStagesSeeEveryEvent) {
 // The index must never change a result: every streamable conformance query runs once on its own
 // (no index) and once inside one Detector holding all of them, in each case mode; each rule's
 // matches must be identical, in the same order.
-constexpr char kDir[] = KESTREL_SHARED_DIR "/conformance/eql/endgame/";
-
-std::vector<event::Event> LoadConformanceEvents(schema::Schema& schema) {
-  std::ifstream in(std::string(kDir) + "test_data.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string json = ss.str();
-  size_t size = json.size();
-  json.append(event::JsonDecoder::kPadding, '\0');
-  event::DecoderOptions options;
-  options.time_field = "timestamp";
-  options.time_format = event::TimeFormat::kFiletime;
-  event::JsonDecoder decoder(&schema, options);
-  std::vector<event::Event> events;
-  event::Event scratch;
-  absl::Status s = decoder.DecodeArray(
-      std::string_view(json.data(), size), json.size(), &scratch,
-      [&](event::Event& e) { events.push_back(e); }, [](size_t, const absl::Status&) {});
-  EXPECT_TRUE(s.ok()) << s;
-  return events;
-}
-
 std::string Describe(const QueryMatch& m) {
   std::string out;
   for (uint64_t i : m.event_indexes) out += std::to_string(i) + ",";
@@ -223,22 +196,19 @@ std::string Describe(const QueryMatch& m) {
 }
 
 TEST(RuleIndexConformanceTest, IndexedResultsEqualUnindexedResults) {
-  std::string path = std::string(kDir) + "test_queries.toml";
-  if (!std::filesystem::exists(path)) {
-    GTEST_SKIP() << "\n\n*** CONFORMANCE DATA MISSING: " << path
-                 << " not found; the index differential test did NOT run ***\n";
-  }
-  toml::table table = toml::parse_file(path);
+  KESTREL_SKIP_IF_MISSING(testing::ConformancePath("test_queries.toml"),
+                          "the index differential test");
+  std::vector<testing::ConformanceCase> cases = testing::LoadConformanceCases();
   for (bool case_sensitive : {false, true}) {
     schema::Schema schema;
-    std::vector<event::Event> events = LoadConformanceEvents(schema);
+    std::vector<event::Event> events = testing::LoadConformanceEvents(schema);
     ASSERT_FALSE(events.empty());
     EngineLimits limits;
     limits.streaming = true;
     std::vector<std::unique_ptr<eql::IrProgram>> programs;
     std::vector<std::vector<std::string>> expected;
-    for (const toml::node& node : *table["queries"].as_array()) {
-      std::string query = *(*node.as_table())["query"].value<std::string>();
+    for (const testing::ConformanceCase& c : cases) {
+      const std::string& query = c.query;
       eql::CompileOptions options;
       options.dialect = eql::Dialect::kEndgame;
       options.case_sensitive = case_sensitive;

@@ -3,46 +3,23 @@
 // folding and string-function case folds to the expected constant (in each case mode it names);
 // every verifier case is rejected; every optimiser case lowers to the same IR as its optimised
 // or alternate form. A missing data file skips loudly.
-#include <filesystem>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "kestrel/eql/ir_eval.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/event/json_writer.h"
+#include "kestrel/testing/conformance.h"
 #include "toml++/toml.h"
 
 namespace kestrel::eql {
 namespace {
 
-constexpr char kDir[] = KESTREL_SHARED_DIR "/conformance/eql/endgame/";
-
-std::optional<toml::table> Load(const std::string& name) {
-  std::string path = std::string(kDir) + name;
-  if (!std::filesystem::exists(path)) return std::nullopt;
-#if TOML_EXCEPTIONS
-  try {
-    return toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    ADD_FAILURE() << "cannot parse " << path << ": " << e.description();
-    return std::nullopt;
-  }
-#else
-  toml::parse_result parsed = toml::parse_file(path);
-  if (!parsed) {
-    ADD_FAILURE() << "cannot parse " << path << ": " << parsed.error().description();
-    return std::nullopt;
-  }
-  return std::move(parsed).table();
-#endif
-}
-
-#define LOAD_OR_SKIP(var, name)                                            \
-  std::optional<toml::table> var = Load(name);                             \
-  if (!var) {                                                              \
-    GTEST_SKIP() << "\n\n*** CONFORMANCE DATA MISSING: " << kDir << name   \
-                 << " not found; this conformance test did NOT run ***\n"; \
-  }
+// Declares `var`, the parsed suite file `name`; skips the test loudly if the file is absent.
+#define LOAD_OR_SKIP(var, name)                                                        \
+  KESTREL_SKIP_IF_MISSING(testing::ConformancePath(name), "this conformance test");    \
+  std::optional<toml::table> var = testing::ParseToml(testing::ConformancePath(name)); \
+  if (!var) return
 
 std::string Render(const std::vector<Diagnostic>& diagnostics, std::string_view text) {
   std::string out;
@@ -51,32 +28,28 @@ std::string Render(const std::vector<Diagnostic>& diagnostics, std::string_view 
 }
 
 TEST(ConformanceSemaTest, EveryEndgameTestQueryAnalyses) {
-  LOAD_OR_SKIP(table, "test_queries.toml");
-  int total = 0, ok = 0;
-  for (const toml::node& node : *(*table)["queries"].as_array()) {
-    const toml::table& entry = *node.as_table();
-    std::string text = *entry["query"].value<std::string>();
-    ++total;
-    for (bool case_sensitive : {false, true}) {
-      if (entry["case_sensitive"].value_or(false) && !case_sensitive) continue;
-      if (entry["case_insensitive"].value_or(false) && case_sensitive) continue;
+  KESTREL_SKIP_IF_MISSING(testing::ConformancePath("test_queries.toml"), "this conformance test");
+  std::vector<testing::ConformanceCase> cases = testing::LoadConformanceCases();
+  int ok = 0;
+  for (const testing::ConformanceCase& c : cases) {
+    ++ok;
+    for (bool case_sensitive : c.case_sensitive_modes) {
       schema::Schema schema;
       CompileOptions options;
       options.dialect = Dialect::kEndgame;
       options.case_sensitive = case_sensitive;
-      CompileResult result = Compile(text, schema, options);
+      CompileResult result = Compile(c.query, schema, options);
       if (!result.ok()) {
-        ADD_FAILURE() << "query #" << total << " does not analyse:\n"
-                      << text << "\n"
-                      << Render(result.diagnostics, text);
+        ADD_FAILURE() << "query #" << c.number << " does not analyse:\n"
+                      << c.query << "\n"
+                      << Render(result.diagnostics, c.query);
         --ok;
         break;
       }
     }
-    ++ok;
   }
-  EXPECT_EQ(total, 241);
-  EXPECT_EQ(ok, total);
+  EXPECT_EQ(cases.size(), 241u);
+  EXPECT_EQ(ok, static_cast<int>(cases.size()));
 }
 
 // Runs `fn(table_of_section, case_sensitive)` for each section and each case mode it allows.
@@ -85,9 +58,7 @@ void ForEachSection(const toml::table& file, Fn fn) {
   for (const auto& [name, node] : file) {
     const toml::table* section = node.as_table();
     if (section == nullptr) continue;
-    for (bool case_sensitive : {false, true}) {
-      if ((*section)["case_sensitive"].value_or(false) && !case_sensitive) continue;
-      if ((*section)["case_insensitive"].value_or(false) && case_sensitive) continue;
+    for (bool case_sensitive : testing::CaseSensitiveModes(*section)) {
       fn(std::string(name.str()), *section, case_sensitive);
     }
   }

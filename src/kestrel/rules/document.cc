@@ -1,7 +1,9 @@
-// DocNode accessors. Tested through rule_file_test.cc.
+// DocNode accessors and DocumentBudget. Tested through rule_file_test.cc.
 #include "kestrel/rules/document.h"
 
 #include <charconv>
+
+#include <fmt/format.h>
 
 namespace kestrel::rules {
 
@@ -44,6 +46,17 @@ std::string_view DocNode::KindName() const {
       return "map";
   }
   return "value";
+}
+
+bool DocumentBudget::Admit(int depth, SourcePosition position, FileContext* ctx) {
+  if (depth > kMaxDocumentDepth || ++nodes_ > kMaxDocumentNodes) {
+    ctx->Error(position,
+               depth > kMaxDocumentDepth
+                   ? fmt::format("values nested deeper than {} levels", kMaxDocumentDepth)
+                   : fmt::format("more than {} values{}", kMaxDocumentNodes, excess_note_));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace kestrel::rules

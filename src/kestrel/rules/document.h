@@ -3,8 +3,9 @@
 // every value and key, and the per-file state shared by the readers (FileContext).
 //
 // Readers convert recursively but under a depth limit (kMaxDocumentDepth) and a node budget
-// (kMaxDocumentNodes, which also stops YAML alias expansion from growing exponentially), so no
-// input makes the conversion recurse without bound or allocate without bound.
+// (kMaxDocumentNodes, which also stops YAML alias expansion from growing exponentially), both
+// kept by one DocumentBudget per conversion, so no input makes the conversion recurse without
+// bound or allocate without bound.
 // Internal to kestrel_rules. Tested through rule_file_test.cc.
 #pragma once
 
@@ -87,6 +88,22 @@ class FileContext {
   RuleFormat format_;
   LineIndex lines_;
   LoadResult* result_;
+};
+
+// The depth limit and node budget of one conversion to DocNodes (every reader's converter holds
+// one and asks it before converting each value).
+class DocumentBudget {
+ public:
+  // `excess_note` is appended to the error about too many values (a literal; YAML says why).
+  explicit DocumentBudget(std::string_view excess_note = {}) : excess_note_(excess_note) {}
+
+  // Counts one value at `depth` (the root is 0). Past kMaxDocumentDepth or kMaxDocumentNodes,
+  // reports an error at `position` on `ctx` and returns false: the conversion stops.
+  bool Admit(int depth, SourcePosition position, FileContext* ctx);
+
+ private:
+  std::string_view excess_note_;
+  size_t nodes_ = 0;
 };
 
 struct RuleDefaults {

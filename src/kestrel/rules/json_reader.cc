@@ -1,7 +1,7 @@
 // The .json reader: nlohmann-json parses (ordered, so warnings follow file order); a second pass
 // over the now known-valid text records the byte offset of every value and key by its path
 // ("/rules/0/query"), because nlohmann-json keeps no positions. Both passes are iterative and
-// linear in the file size; the conversion to DocNodes recurses at most kMaxDocumentDepth deep.
+// linear in the file size; the conversion to DocNodes is bounded by a DocumentBudget (document.h).
 // Query strings keep exact positions even with escape sequences (the aligner re-anchors after
 // each escape, source_text.h).
 // Tested by rule_file_test.cc.
@@ -118,13 +118,7 @@ class Converter {
     auto it = offsets_.values.find(*path);
     size_t offset = it == offsets_.values.end() ? 0 : it->second;
     out->position = ctx_->lines().PositionAt(offset);
-    if (depth > kMaxDocumentDepth || ++nodes_ > kMaxDocumentNodes) {
-      ctx_->Error(out->position,
-                  depth > kMaxDocumentDepth
-                      ? fmt::format("values nested deeper than {} levels", kMaxDocumentDepth)
-                      : fmt::format("more than {} values", kMaxDocumentNodes));
-      return false;
-    }
+    if (!budget_.Admit(depth, out->position, ctx_)) return false;
     switch (j.type()) {
       case Json::value_t::null:
       case Json::value_t::discarded:
@@ -192,7 +186,7 @@ class Converter {
  private:
   const JsonOffsets& offsets_;
   FileContext* ctx_;
-  size_t nodes_ = 0;
+  DocumentBudget budget_;
 };
 
 // nlohmann's what(): "[json.exception.parse_error.101] parse error at line 1, column 9: syntax

@@ -11,7 +11,7 @@
 // byte columns). The [rule] table is renamed into the canonical rule map and built by BuildRule;
 // Elastic's other keys (author, index, from, note, ...) are ignored without warnings. A
 // TOML file without a [rule] table is read like a JSON/YAML document (a rule map or `rules`).
-// Conversion recurses at most kMaxDocumentDepth deep; linear in the file size.
+// Conversion is bounded by a DocumentBudget (document.h); linear in the file size.
 // Tested by rule_file_test.cc.
 #include <algorithm>
 #include <sstream>
@@ -37,13 +37,7 @@ class Converter {
     const LineIndex& lines = ctx_->lines();
     size_t offset = OffsetOf(node.source());
     out->position = lines.PositionAt(offset);
-    if (depth > kMaxDocumentDepth || ++nodes_ > kMaxDocumentNodes) {
-      ctx_->Error(out->position,
-                  depth > kMaxDocumentDepth
-                      ? fmt::format("values nested deeper than {} levels", kMaxDocumentDepth)
-                      : fmt::format("more than {} values", kMaxDocumentNodes));
-      return false;
-    }
+    if (!budget_.Admit(depth, out->position, ctx_)) return false;
     if (const auto* table = node.as_table()) {
       out->kind = DocNode::Kind::kMap;
       for (const auto& [key, value] : *table) {
@@ -99,7 +93,7 @@ class Converter {
   }
 
   FileContext* ctx_;
-  size_t nodes_ = 0;
+  DocumentBudget budget_;
 };
 
 constexpr std::string_view kCanonicalKeys[] = {

@@ -5,8 +5,8 @@
 // (source_text.h) then anchors each block line at its indentation, so query positions point into
 // the block's lines. Plain scalars are typed like YAML 1.2's core schema (null, bool, int, else
 // string); quoted ones are strings.
-// Conversion recurses at most kMaxDocumentDepth deep and stops after kMaxDocumentNodes nodes
-// (aliases are expanded, so the budget is what stops exponential growth).
+// Conversion is bounded by a DocumentBudget (document.h): depth and node count (aliases are
+// expanded, so the node budget is what stops exponential growth).
 // Tested by rule_file_test.cc.
 #include <string>
 
@@ -46,13 +46,7 @@ class Converter {
 
   bool Convert(const YAML::Node& node, int depth, DocNode* out) {
     out->position = PositionOf(node.Mark());
-    if (depth > kMaxDocumentDepth || ++nodes_ > kMaxDocumentNodes) {
-      ctx_->Error(out->position,
-                  depth > kMaxDocumentDepth
-                      ? fmt::format("values nested deeper than {} levels", kMaxDocumentDepth)
-                      : fmt::format("more than {} values (alias expansion?)", kMaxDocumentNodes));
-      return false;
-    }
+    if (!budget_.Admit(depth, out->position, ctx_)) return false;
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null:
@@ -100,7 +94,7 @@ class Converter {
   }
 
   FileContext* ctx_;
-  size_t nodes_ = 0;
+  DocumentBudget budget_{" (alias expansion?)"};
 };
 
 }  // namespace

@@ -5,48 +5,21 @@
 //    the expected ones). A missing data file skips loudly.
 // 2. Random expressions over random events (fixed seeds): per event, the Lua predicate and the
 //    native evaluation agree.
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "gtest/gtest.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/sema.h"
-#include "kestrel/event/json_decoder.h"
 #include "kestrel/runtime/lua/lua_codegen.h"
 #include "kestrel/runtime/lua/lua_predicates.h"
 #include "kestrel/runtime/wasm/wasm_codegen.h"
-#include "toml++/toml.h"
+#include "kestrel/testing/conformance.h"
 #ifdef KESTREL_HAVE_WASM
 #include "kestrel/runtime/wasm/wasm_predicates.h"
 #endif
 
 namespace kestrel::runtime {
 namespace {
-
-constexpr char kDir[] = KESTREL_SHARED_DIR "/conformance/eql/endgame/";
-
-std::vector<event::Event> LoadEvents(schema::Schema& schema) {
-  std::ifstream in(std::string(kDir) + "test_data.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string json = ss.str();
-  size_t size = json.size();
-  json.append(event::JsonDecoder::kPadding, '\0');
-  event::DecoderOptions options;
-  options.time_field = "timestamp";
-  options.time_format = event::TimeFormat::kFiletime;
-  event::JsonDecoder decoder(&schema, options);
-  std::vector<event::Event> events;
-  event::Event scratch;
-  absl::Status s = decoder.DecodeArray(
-      std::string_view(json.data(), size), json.size(), &scratch,
-      [&](event::Event& e) { events.push_back(e); },
-      [&](size_t i, const absl::Status& st) { ADD_FAILURE() << "event " << i << ": " << st; });
-  EXPECT_TRUE(s.ok()) << s;
-  return events;
-}
 
 // serial_event_ids of the query's results with the given predicate runtime (nullptr: native).
 std::vector<int64_t> RunQuery(const eql::IrProgram& program, schema::Schema& schema,
@@ -86,29 +59,18 @@ std::vector<std::pair<std::string, std::unique_ptr<engine::PredicateRuntime>>> R
 }
 
 TEST(DifferentialTest, EveryConformanceCaseAgreesBetweenNativeAndEachRuntime) {
-  std::string path = std::string(kDir) + "test_queries.toml";
-  if (!std::filesystem::exists(path)) {
-    GTEST_SKIP() << "\n\n*** CONFORMANCE DATA MISSING: " << path
-                 << " not found; the differential test did NOT run ***\n";
-  }
+  KESTREL_SKIP_IF_MISSING(testing::ConformancePath("test_queries.toml"), "the differential test");
   schema::Schema schema;
-  std::vector<event::Event> events = LoadEvents(schema);
+  std::vector<event::Event> events = testing::LoadConformanceEvents(schema);
   auto runtimes = Runtimes();
-  toml::table table = toml::parse_file(path);
   int cases = 0, runs = 0, agree = 0;
   uint64_t compiled = 0, delegated = 0, wasm_compiled = 0, wasm_delegated = 0;
   std::string failures;
-  for (const toml::node& node : *table["queries"].as_array()) {
-    const toml::table& entry = *node.as_table();
-    std::string query = *entry["query"].value<std::string>();
-    std::vector<int64_t> expected;
-    for (const toml::node& id : *entry["expected_event_ids"].as_array()) {
-      expected.push_back(*id.value<int64_t>());
-    }
+  for (const testing::ConformanceCase& c : testing::LoadConformanceCases()) {
+    const std::string& query = c.query;
+    const std::vector<int64_t>& expected = c.expected_event_ids;
     ++cases;
-    for (bool case_sensitive : {false, true}) {
-      if (entry["case_sensitive"].value_or(false) && !case_sensitive) continue;
-      if (entry["case_insensitive"].value_or(false) && case_sensitive) continue;
+    for (bool case_sensitive : c.case_sensitive_modes) {
       eql::CompileOptions options;
       options.dialect = eql::Dialect::kEndgame;
       options.case_sensitive = case_sensitive;

@@ -5,8 +5,8 @@
 // predicate that differs from the generated one) runs in a state with the hook; Holds() calls the
 // stage's function with the Host API context pointed at the engine's EvalContext. A failed call
 // (Lua error, step or memory limit, reported error) is false for that event and counted per rule
-// (ErrorCounter, rate-limited log). Thread safety: one per worker thread. Tested by
-// differential_test.cc.
+// (HostRulePredicates, host_predicates.h, does all but the call). Thread safety: one per worker
+// thread. Tested by differential_test.cc.
 #pragma once
 
 #include <memory>
@@ -14,6 +14,7 @@
 
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/runtime/host_api.h"
+#include "kestrel/runtime/host_predicates.h"
 #include "kestrel/runtime/lua/lua_runtime.h"
 #include "kestrel/runtime/predicate_errors.h"
 
@@ -41,13 +42,11 @@ class LuaPredicateRuntime : public engine::PredicateRuntime {
  private:
   LuaPredicateRuntime(std::unique_ptr<LuaRuntime> lua, std::unique_ptr<LuaRuntime> generated,
                       ErrorLogger logger)
-      : lua_(std::move(lua)), generated_(std::move(generated)), logger_(std::move(logger)) {}
+      : lua_(std::move(lua)), generated_(std::move(generated)), host_(std::move(logger)) {}
 
   std::unique_ptr<LuaRuntime> lua_;
   std::unique_ptr<LuaRuntime> generated_;
-  ErrorLogger logger_;
-  RegexCache regexes_;
-  kestrel_host_ctx host_;
+  PredicateHost host_;
   uint64_t rules_ = 0;
 };
 

@@ -293,53 +293,6 @@ int32_t AotModule::Call(int32_t stage, kestrel_host_ctx* ctx, std::string* error
   return result == 1 ? KESTREL_TRUE : result == 0 ? KESTREL_FALSE : KESTREL_NULL;
 }
 
-namespace {
-
-class AotRulePredicates : public engine::RulePredicates {
- public:
-  struct Stage {
-    const eql::IrStage* stage;
-    std::vector<const eql::IrNode*> nodes;
-  };
-  AotRulePredicates(std::unique_ptr<AotModule> module, kestrel_host_ctx* host,
-                    std::vector<Stage> stages, std::string name, const ErrorLogger* logger,
-                    FieldMap fields)
-      : module_(std::move(module)),
-        host_(host),
-        stages_(std::move(stages)),
-        errors_(std::move(name), logger),
-        fields_(std::move(fields)) {}
-
-  bool Holds(const eql::IrStage& stage, const eql::EvalContext& ctx) override {
-    for (size_t i = 0; i < stages_.size(); ++i) {
-      if (stages_[i].stage != &stage) continue;
-      host_->eval = &ctx;
-      host_->field_base = fields_.base;
-      host_->field_map = fields_.map;
-      host_->nodes = stages_[i].nodes;
-      int32_t r = module_->Call(static_cast<int32_t>(i), host_, &error_);
-      host_->eval = nullptr;
-      if (r == AotModule::kError) {
-        errors_.Record("wasm-aot", error_);
-        return false;
-      }
-      return r == KESTREL_TRUE;
-    }
-    return eql::EvalCondition(*stage.predicate, ctx);
-  }
-  uint64_t errors() const override { return errors_.count(); }
-
- private:
-  std::unique_ptr<AotModule> module_;
-  kestrel_host_ctx* host_;
-  std::vector<Stage> stages_;
-  ErrorCounter errors_;
-  FieldMap fields_;
-  std::string error_;
-};
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<engine::RulePredicates>> AotPredicateRuntime::Compile(
     const eql::IrProgram&) {
   return absl::UnimplementedError(
@@ -351,12 +304,8 @@ absl::StatusOr<std::unique_ptr<engine::RulePredicates>> AotPredicateRuntime::Loa
     FieldMap fields) {
   auto module = AotModule::Open(so_path);
   if (!module.ok()) return module.status();
-  std::vector<AotRulePredicates::Stage> stages;
-  for (const eql::IrStage& s : program.stages) stages.push_back({&s, NumberNodes(*s.predicate)});
-  if (program.until) stages.push_back({&*program.until, NumberNodes(*program.until->predicate)});
-  return std::unique_ptr<engine::RulePredicates>(
-      new AotRulePredicates(std::move(*module), &host_, std::move(stages), std::string(name),
-                            &logger_, std::move(fields)));
+  return std::unique_ptr<engine::RulePredicates>(new ModuleRulePredicates<AotModule>(
+      program, std::move(*module), &host_, "wasm-aot", std::string(name), std::move(fields)));
 }
 
 }  // namespace kestrel::runtime

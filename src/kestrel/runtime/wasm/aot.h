@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/runtime/host_api.h"
+#include "kestrel/runtime/host_predicates.h"
 #include "kestrel/runtime/predicate_errors.h"
 
 namespace kestrel::runtime {
@@ -63,12 +64,11 @@ class AotModule {
 };
 
 // engine::PredicateRuntime over AOT shared objects from a rule package (Load only: compiling
-// at run time would need the toolchain on every endpoint).
+// at run time would need the toolchain on every endpoint). Traps are false for the event and
+// counted per rule, as in the other runtimes (HostRulePredicates, host_predicates.h).
 class AotPredicateRuntime : public engine::PredicateRuntime {
  public:
-  explicit AotPredicateRuntime(ErrorLogger logger = nullptr) : logger_(std::move(logger)) {
-    host_.regexes = &regexes_;
-  }
+  explicit AotPredicateRuntime(ErrorLogger logger = nullptr) : host_(std::move(logger)) {}
   absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Compile(
       const eql::IrProgram& program) override;
   absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Load(const eql::IrProgram& program,
@@ -77,9 +77,7 @@ class AotPredicateRuntime : public engine::PredicateRuntime {
                                                                FieldMap fields = {});
 
  private:
-  ErrorLogger logger_;
-  RegexCache regexes_;
-  kestrel_host_ctx host_;
+  PredicateHost host_;
 };
 
 }  // namespace kestrel::runtime

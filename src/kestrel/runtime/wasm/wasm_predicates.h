@@ -2,7 +2,8 @@
 // Compile() generates a rule's module (wasm_codegen.h) and instantiates it once for this
 // worker (the instance is reused for every call: no allocation per call); Holds() calls
 // kestrel_predicate_v1 with the stage's number. A trap, fuel exhaustion or a reported error is
-// false for that event and counted per rule (ErrorCounter, rate-limited log).
+// false for that event and counted per rule (HostRulePredicates, host_predicates.h, does all but
+// the call).
 // Thread safety: one per worker thread. Tested by differential_test.cc.
 #pragma once
 
@@ -11,6 +12,7 @@
 
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/runtime/host_api.h"
+#include "kestrel/runtime/host_predicates.h"
 #include "kestrel/runtime/predicate_errors.h"
 #include "kestrel/runtime/wasm/wasm_instance.h"
 
@@ -19,9 +21,7 @@ namespace kestrel::runtime {
 class WasmPredicateRuntime : public engine::PredicateRuntime {
  public:
   explicit WasmPredicateRuntime(const WasmLimits& limits = {}, ErrorLogger logger = nullptr)
-      : limits_(limits), logger_(std::move(logger)) {
-    host_.regexes = &regexes_;
-  }
+      : limits_(limits), host_(std::move(logger)) {}
 
   absl::StatusOr<std::unique_ptr<engine::RulePredicates>> Compile(
       const eql::IrProgram& program) override;
@@ -35,9 +35,7 @@ class WasmPredicateRuntime : public engine::PredicateRuntime {
 
  private:
   WasmLimits limits_;
-  ErrorLogger logger_;
-  RegexCache regexes_;
-  kestrel_host_ctx host_;
+  PredicateHost host_;
   uint64_t rules_ = 0;
 };
 

@@ -1,0 +1,196 @@
+// Private to the query engine (query_engine.cc, query_sequence.cc, query_join.cc,
+// query_pipes.cc): QueryEngine::Impl, the state and evaluation of one program. Not part of the
+// library's API; the semantics are query_engine.h's.
+//
+// Where each part lives:
+//   query_engine.cc    construction, per-event dispatch and event queries, the index gate, join
+//                      keys and entity keys, the public QueryEngine methods
+//   query_sequence.cc  sequences: stages advancing per key, maxspan, `until`, `fork`, `runs`,
+//                      missing-event stages `![...]`
+//   query_join.cc      joins and samples: the first event per stage and key, bounded keys
+//   query_pipes.cc     pipes: streaming (head, unique, per result) and at the end (every pipe)
+//
+// State: for sequences, one map key -> partial match per stage (StateStore); for joins and
+// samples, one map key -> slots per stage. Keys are the `by` values serialised as JSON text.
+// Cost per event: the stage predicates, plus (sequences with maxspan) a sweep of the partial
+// matches to expire them.
+// Thread safety: one thread per engine.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "kestrel/base/arena.h"
+#include "kestrel/engine/lineage.h"
+#include "kestrel/engine/query_engine.h"
+#include "kestrel/engine/state_store.h"
+#include "kestrel/eql/ir_eval.h"
+#include "kestrel/event/json_writer.h"
+
+namespace kestrel::engine {
+
+class QueryEngine::Impl {
+ public:
+  Impl(const eql::IrProgram* program, schema::Schema& schema, const EngineLimits& limits);
+
+  void Process(const event::Event& e, uint64_t index);
+
+  std::vector<QueryMatch> TakeResults();
+  bool HasPipes() const { return !program_->pipes.empty(); }
+  const EngineStats& stats() const { return stats_; }
+
+  void ShareEvidence(std::shared_ptr<const event::Event>* slot) {
+    current_ = slot != nullptr ? slot : &own_current_;
+  }
+
+  void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
+
+  void Expire(int64_t now) {
+    if (program_->kind != eql::QueryKind::kSequence) return;
+    state_->Sweep(now);
+    SyncStats();
+  }
+
+  void SyncStats() {
+    const StateStats& s = state_->stats();
+    stats_.partials = s.partials + slots_.size();
+    stats_.keys = s.keys + slots_.size();
+    stats_.expired = s.expired;
+    stats_.evicted = s.evicted + join_evicted_;
+  }
+
+  void EndOfInput() {
+    if (!pending_.empty()) EmitPending(0, true);
+  }
+
+  std::vector<QueryMatch> Finish();
+
+ private:
+  using EventPtr = std::shared_ptr<const event::Event>;
+  using Partial = PartialMatch;
+
+  bool Matches(const eql::IrStage& stage, const event::Event& e) {
+    if (stage.category && !e.InCategory(*stage.category)) return false;
+    if (gate_ != nullptr && !GateOpen(stage)) return false;
+    if (predicates_ != nullptr) return predicates_->Holds(stage, ctx_);
+    return eql::EvalCondition(*stage.predicate, ctx_);
+  }
+
+  bool GateOpen(const eql::IrStage& stage) const {
+    for (const auto& [s, slot] : gate_slots_) {
+      if (s == &stage) return gate_->StageOpen(slot);
+    }
+    return true;
+  }
+
+  std::string Key(const std::vector<eql::IrNodePtr>& by) {
+    std::string key;
+    for (const eql::IrNodePtr& k : by) {
+      event::AppendJsonValue(&key, eql::EvalIr(*k, ctx_));
+      key.push_back('\x1f');
+    }
+    return key;
+  }
+
+  EventPtr Copy(const event::Event& e) {
+    if (!*current_) *current_ = std::make_shared<const event::Event>(e);
+    return *current_;
+  }
+
+  void Emit(std::vector<uint64_t> indexes, std::vector<EventPtr> events,
+            std::string entity_key = {}) {
+    results_.push_back(QueryMatch{std::move(indexes), std::move(events), std::move(entity_key)});
+  }
+
+  // `name=value` pairs of the join keys, for alerts (values as JSON text).
+  std::string EntityKey(const std::vector<eql::IrNodePtr>& by);
+
+  // Missing-event stages: a matching event cancels what waits across it.
+  void Missing(const event::Event& e, int64_t now);
+
+  // Trailing missing stages: a complete match is emitted once its window closes without one.
+  void EmitPending(int64_t now, bool all);
+
+  void Sequence(const event::Event& e, uint64_t index);
+
+  // Joins and samples keep, per key, the first event of each stage; past max_keys keys the
+  // oldest created (other than `keep`) are evicted and counted. join_order_ may hold keys
+  // already completed or cleared; they are skipped (a key completed and created again keeps
+  // its first position: eviction is by first creation).
+  void EvictJoinKeys(const std::string& keep);
+
+  void Join(const event::Event& e, uint64_t index);
+
+  // Points the evaluation context at a result: its first event for plain fields, all of them
+  // for `events[i].field`.
+  void Focus(const QueryMatch& m, std::vector<const event::Event*>* storage);
+
+  void ApplyPipe(const eql::IrPipe& pipe);
+
+  // `count`: statistics replace the results. Without keys, one result {count: N, key: "totals"};
+  // with keys, one per distinct key {count, key (the value, or an array of them), percent},
+  // ordered by count, then by the key's JSON text (the reference sorts by count too).
+  void Count(const eql::IrPipe& pipe);
+
+  const eql::IrProgram* program_;
+  const schema::Schema& schema_;
+  EngineLimits limits_;
+  ProcessLineage lineage_;
+  int64_t span_ns_ = 0;                 // maxspan, else the default TTL; 0: partials never expire
+  std::unique_ptr<StateStore> state_;   // sequences: the partial matches
+  std::deque<std::string> join_order_;  // joins and samples: keys in creation order
+  uint64_t join_evicted_ = 0;
+  EngineStats stats_;
+  std::vector<const eql::IrStage*> stages_;                // positive stages, `runs` expanded
+  std::vector<std::vector<const eql::IrStage*>> missing_;  // see the constructor
+  bool has_missing_ = false;
+  absl::flat_hash_map<std::string, int64_t> leading_seen_;  // key -> time of a leading `![..]`
+  struct PendingMatch {
+    Partial partial;
+    std::string entity_key;
+    uint64_t sequence;
+  };
+  absl::flat_hash_map<std::string, PendingMatch> pending_;  // complete, awaiting trailing `![..]`
+  absl::flat_hash_map<size_t, uint64_t> stream_passed_;     // head, per pipe
+  absl::flat_hash_map<size_t, absl::flat_hash_set<std::string>> stream_seen_;  // unique, per pipe
+  uint64_t pending_sequence_ = 0;
+  std::vector<const eql::IrNode*> relations_;
+  absl::flat_hash_map<std::string, std::vector<std::optional<std::pair<uint64_t, EventPtr>>>>
+      slots_;
+  std::vector<QueryMatch> results_;
+  base::StringArena scratch_;
+  eql::EvalContext ctx_;
+  std::unique_ptr<RulePredicates> predicates_;  // nullptr: native evaluation
+
+ public:
+  void UsePredicates(std::unique_ptr<RulePredicates> p) { predicates_ = std::move(p); }
+  void UseFunctions(FunctionRuntime* functions) {
+    ctx_.custom_state = functions;
+    ctx_.custom = functions == nullptr
+                      ? nullptr
+                      : +[](void* state, const eql::IrNode& node,
+                            std::span<const event::Value> args, const eql::EvalContext& ctx) {
+                          return static_cast<FunctionRuntime*>(state)->Call(node, args, ctx);
+                        };
+  }
+  uint64_t predicate_errors() const { return predicates_ != nullptr ? predicates_->errors() : 0; }
+
+ private:
+  // The copy of the event being processed, made on first use: own_current_, or a slot shared
+  // by the engines of a Detector (one copy however many rules keep the event).
+  EventPtr own_current_;
+  EventPtr* current_ = &own_current_;
+  const RuleMatcher* gate_ = nullptr;  // pre-filter, see UseIndex()
+  std::vector<std::pair<const eql::IrStage*, uint32_t>> gate_slots_;
+  schema::FieldId count_field_, percent_field_;  // added by unique_count and count
+  schema::FieldId key_field_;                    // added by count
+};
+
+}  // namespace kestrel::engine

@@ -1,0 +1,61 @@
+// QueryEngine joins and samples; see query_engine.h for the semantics. Per key, the first event
+// of each stage; a key is complete (one result, events in stage order) when every stage has one;
+// `until` clears the key; past EngineLimits::max_keys keys the oldest created are evicted and
+// counted. Tested by query_engine_test.cc and conformance_query_test.cc.
+#include "kestrel/engine/query_engine_internal.h"
+
+#include <algorithm>
+#include <deque>
+#include <string>
+#include <utility>
+
+namespace kestrel::engine {
+
+void QueryEngine::Impl::EvictJoinKeys(const std::string& keep) {
+  while (slots_.size() > limits_.max_keys && !join_order_.empty()) {
+    std::string oldest = std::move(join_order_.front());
+    join_order_.pop_front();
+    if (oldest != keep && slots_.erase(oldest) > 0) ++join_evicted_;
+  }
+  if (join_order_.size() > 4 * (slots_.size() + 1024)) {
+    std::deque<std::string> live;
+    for (std::string& k : join_order_) {
+      if (slots_.contains(k)) live.push_back(std::move(k));
+    }
+    join_order_.swap(live);
+  }
+}
+
+void QueryEngine::Impl::Join(const event::Event& e, uint64_t index) {
+  if (program_->until && Matches(*program_->until, e)) {
+    slots_.erase(Key(program_->until->by));
+  }
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    const eql::IrStage& stage = *stages_[i];
+    if (!Matches(stage, e)) continue;
+    std::string key = Key(stage.by);
+    auto [found, inserted] = slots_.try_emplace(key);
+    auto& slots = found->second;
+    if (inserted) {
+      slots.resize(stages_.size());
+      join_order_.push_back(key);
+      EvictJoinKeys(key);
+    }
+    if (slots[i]) continue;  // the first event of a stage is kept
+    slots[i] = std::make_pair(index, Copy(e));
+    bool complete = std::all_of(slots.begin(), slots.end(), [](const auto& s) { return s; });
+    if (complete) {
+      QueryMatch m;
+      m.entity_key = EntityKey(stage.by);
+      for (auto& s : slots) {
+        m.event_indexes.push_back(s->first);
+        m.events.push_back(s->second);
+      }
+      results_.push_back(std::move(m));
+      slots_.erase(key);
+    }
+  }
+  SyncStats();
+}
+
+}  // namespace kestrel::engine

@@ -1,0 +1,100 @@
+// QueryEngine sequences; see query_engine.h for the semantics. Per event: `until` clears its key
+// in every stage, missing-event stages `![...]` cancel what waits across them (and complete
+// trailing matches whose window closed), then the stages advance from last to first (a newer
+// start replaces an older one; `fork=true` stages copy rather than move), and partial matches past
+// maxspan are swept. Tested by query_engine_test.cc and conformance_query_test.cc.
+#include "kestrel/engine/query_engine_internal.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kestrel::engine {
+
+void QueryEngine::Impl::Missing(const event::Event& e, int64_t now) {
+  for (size_t j = 0; j < missing_.size(); ++j) {
+    for (const eql::IrStage* m : missing_[j]) {
+      if (!Matches(*m, e)) continue;
+      std::string key = Key(m->by);
+      if (j == 0) {
+        leading_seen_.insert_or_assign(key, now);  // no sequence may start just after it
+        if (leading_seen_.size() > limits_.max_partials) leading_seen_.clear();
+      } else if (j == stages_.size()) {
+        pending_.erase(key);  // a trailing match is disproved
+      } else {
+        state_->Erase(j - 1, key);  // the partial waiting for stage j is disproved
+      }
+    }
+  }
+}
+
+void QueryEngine::Impl::EmitPending(int64_t now, bool all) {
+  std::vector<std::pair<std::string, PendingMatch>> due;
+  for (auto& [key, p] : pending_) {
+    if (all || (span_ns_ > 0 && now - p.partial.start_ns > span_ns_)) due.emplace_back(key, p);
+  }
+  std::sort(due.begin(), due.end(),
+            [](const auto& a, const auto& b) { return a.second.sequence < b.second.sequence; });
+  for (auto& [key, p] : due) {
+    pending_.erase(key);
+    Emit(std::move(p.partial.indexes), std::move(p.partial.events), std::move(p.entity_key));
+  }
+}
+
+void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
+  int64_t now = e.time_ns();
+  if (program_->until && Matches(*program_->until, e)) {
+    std::string key = Key(program_->until->by);
+    state_->EraseKey(key);
+    pending_.erase(key);
+  }
+  if (has_missing_) {
+    Missing(e, now);
+    if (!pending_.empty()) EmitPending(now, false);
+  }
+  for (size_t i = stages_.size(); i-- > 0;) {
+    const eql::IrStage& stage = *stages_[i];
+    if (!Matches(stage, e)) continue;
+    std::string key = Key(stage.by);
+    Partial next;
+    if (i == 0) {
+      if (!missing_[0].empty()) {
+        auto seen = leading_seen_.find(key);
+        if (seen != leading_seen_.end() && (span_ns_ == 0 || now - seen->second <= span_ns_)) {
+          continue;
+        }
+      }
+      next.start_ns = now;
+    } else {
+      const Partial* waiting = state_->Find(i - 1, key);
+      if (waiting == nullptr) continue;
+      if (state_->Expired(*waiting, now)) {
+        state_->Erase(i - 1, key);
+        state_->CountExpired();
+        continue;
+      }
+      if (stage.fork) {
+        next = *waiting;
+      } else {
+        state_->Take(i - 1, key, &next);
+      }
+    }
+    next.indexes.push_back(index);
+    next.events.push_back(Copy(e));
+    if (i + 1 == stages_.size()) {
+      if (!missing_.back().empty()) {
+        pending_.insert_or_assign(
+            key, PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
+      } else {
+        Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
+      }
+    } else {
+      state_->Put(i, key, std::move(next));
+    }
+  }
+  state_->Sweep(now);
+  SyncStats();
+}
+
+}  // namespace kestrel::engine

@@ -1,0 +1,127 @@
+// Private to semantic analysis (sema.cc, sema_types.cc, sema_lower.cc, sema_fold.cc): the
+// Analyzer class that lowers an AST to IR, and the type rules it checks against. Not part of the
+// library's API; the contract is sema.h's.
+//
+// Where each part lives:
+//   sema.cc        the public entry points (Analyze, Compile, CompileExpression): a query's
+//                  stages, `by` key counts and pipes, diagnostics sorted by position
+//   sema_types.cc  the type rules: static types of fields and values, what a built-in expects
+//                  of each argument and returns, literal coercion in equalities
+//   sema_lower.cc  lowering of expressions, stages and event queries (one Lower*() per AST node
+//                  kind); each returns an IR node or nullptr after recording an error
+//   sema_fold.cc   constant folding, and/or simplification, Endgame truthiness
+// Analysis continues after errors so one run reports them all. Recursion follows the AST, whose
+// height the parser bounds.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kestrel/eql/ast.h"
+#include "kestrel/eql/diagnostic.h"
+#include "kestrel/eql/functions.h"
+#include "kestrel/eql/ir.h"
+#include "kestrel/eql/sema.h"
+#include "kestrel/schema/schema.h"
+
+namespace kestrel::eql::internal {
+
+using event::Value;
+using event::ValueKind;
+
+// Type rules (sema_types.cc).
+
+IrType TypeOfField(const schema::FieldInfo& info);
+IrType TypeOfValue(const Value& v);
+// Whether values of static types a and b can be compared (kAny and kNull match anything).
+bool Comparable(IrType a, IrType b);
+
+// What a built-in expects of argument i.
+enum class Expect : uint8_t { kAny, kString, kNumber, kBool, kIpOrString };
+
+Expect ExpectedArg(Builtin f, size_t i);
+bool Satisfies(IrType t, Expect e);
+std::string_view ExpectName(Expect e);
+IrType ResultType(Builtin f);
+bool HasWildcard(std::string_view s);
+
+class Analyzer {
+ public:
+  Analyzer(schema::Schema& schema, const CompileOptions& options, base::StringArena* arena,
+           std::vector<Diagnostic>* diagnostics)
+      : schema_(schema), options_(options), arena_(arena), diagnostics_(diagnostics) {}
+
+  IrNodePtr LowerExpr(const Expr& expr);
+  bool LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared_by, IrStage* out);
+  bool LowerEventQuery(const EventQuery& q, IrStage* out);
+  bool has_error() const { return errors_ > 0; }
+
+ private:
+  bool endgame() const { return options_.dialect == Dialect::kEndgame; }
+  // Endgame compares strings without case unless asked; Elasticsearch with case unless `~`.
+  bool DialectCaseInsensitive() const { return endgame() && !options_.case_sensitive; }
+
+  void Error(Span span, std::string message, std::string hint = {}) {
+    ++errors_;
+    diagnostics_->push_back(
+        Diagnostic{Severity::kError, span, std::move(message), std::move(hint)});
+  }
+  void Warning(Span span, std::string message, std::string hint = {}) {
+    diagnostics_->push_back(
+        Diagnostic{Severity::kWarning, span, std::move(message), std::move(hint)});
+  }
+
+  IrNodePtr Make(IrOp op, IrType type, Span span) {
+    auto n = std::make_unique<IrNode>();
+    n->op = op;
+    n->type = type;
+    n->span = span;
+    return n;
+  }
+  IrNodePtr Const(const Value& v, Span span) {
+    auto n = Make(IrOp::kConst, TypeOfValue(v), span);
+    n->value = CopyToArena(v);
+    return n;
+  }
+  Value CopyToArena(const Value& v) {
+    if (v.kind() == ValueKind::kString) return Value::String(arena_->Copy(v.as_string()));
+    return v;
+  }
+
+  IrNodePtr LowerLiteral(const LiteralExpr& e);
+  IrNodePtr LowerField(const FieldExpr& e);
+  IrNodePtr LowerBinary(const BinaryExpr& e);
+  IrNodePtr LowerLogical(const LogicalExpr& e);
+  IrNodePtr LowerIn(const InExpr& e);
+  IrNodePtr LowerMatch(const MatchExpr& e);
+  IrNodePtr LowerCall(const CallExpr& e, IrNodePtr receiver = nullptr);
+  IrNodePtr LowerCustomCall(const CallExpr& e, IrNodePtr receiver, uint32_t index);
+  IrNodePtr LowerRelation(const RelationExpr& e);
+  IrNodePtr Wildcard(IrNodePtr operand, std::vector<Value> patterns, bool ci, bool question_mark,
+                     bool negated, Span span);
+  // Constant patterns of a match; false after reporting a non-constant one.
+  bool ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out);
+  IrNodePtr Fold(IrNodePtr node);
+  IrNodePtr Simplify(IrNodePtr node);
+
+  // Equality between a field and a literal of the other scalar kind compares as Elasticsearch's
+  // term query does: `user.id == 0` on a keyword field matches "0"; `process.pid == "1"` on a
+  // numeric field matches 1. The literal is converted (with a warning); a string that is not a
+  // number stays, and the type check reports it.
+  void CoerceLiteral(IrType field_type, IrNode* literal);
+  // Endgame uses any value as a condition (Python truthiness); makes that explicit in the IR.
+  IrNodePtr AsCondition(IrNodePtr x);
+
+  schema::Schema& schema_;
+  const CompileOptions& options_;
+  base::StringArena* arena_;
+  std::vector<Diagnostic>* diagnostics_;
+  int errors_ = 0;
+  // Unknown fields already warned about in this query (few; searched linearly).
+  std::vector<std::string> warned_fields_;
+};
+
+}  // namespace kestrel::eql::internal
