@@ -79,6 +79,10 @@ LAYERS = [
 ]
 # Tools at the top: benchmarks and fuzzers may include any layer.
 TOOLS = {"bench": "bench", "fuzz": "fuzz"}
+# Test helpers (src/kestrel/testing/: loading ../shared): a layer of their own over these, which
+# only tests (`*_test.cc`, in any layer) may include, beside what their own layer may.
+TESTING = ("testing", "src/kestrel/testing", ["base", "schema", "event"],
+           "test helpers: the data of ../shared, with loud skips (tests only)")
 
 # Third-party headers only some folders may include (STYLE.md rule 1): (regex on the included
 # name, folders that may include it (prefixes of the path under src/kestrel/), what it is).
@@ -134,7 +138,7 @@ def layer_of_path(rel):
     if parts[0] in TOOLS:
         return TOOLS[parts[0]], None
     best = None
-    for name, folder, _, _ in LAYERS:
+    for name, folder, _, _ in LAYERS + [TESTING]:
         if rel.startswith(folder + "/") and (best is None or len(folder) > len(best[1])):
             best = (name, folder)
     if best:
@@ -162,7 +166,7 @@ def source_files(root):
 
 
 def include_errors(root):
-    allowed = {name: set(deps) | {name} for name, _, deps, _ in LAYERS}
+    allowed = {name: set(deps) | {name} for name, _, deps, _ in LAYERS + [TESTING]}
     errors = []
     unknown_folders = set()
     for rel in source_files(root):
@@ -185,7 +189,8 @@ def include_errors(root):
                         errors.append(f"{where}: {header} is in no layer of the table "
                                       f"(src/kestrel/{unknown_target or '?'}): add it to "
                                       f"LAYERS in scripts/check-layering.py")
-                    elif layer not in TOOLS.values() and target not in allowed[layer]:
+                    elif (layer not in TOOLS.values() and target not in allowed[layer] and
+                          not (target == TESTING[0] and rel.endswith("_test.cc"))):
                         errors.append(f"{where}: layer {layer} may not include layer {target} "
                                       f"({header})")
                     continue
@@ -251,6 +256,9 @@ def markdown():
         lines.append(f"| `{name}` | `{folder}/` | {', '.join(deps) if deps else '—'} | {holds} |")
     lines.append(f"| tools: `{'`, `'.join(TOOLS)}` | `{'/`, `'.join(TOOLS)}/` | every layer | "
                  "benchmarks and fuzzers |")
+    name, folder, deps, holds = TESTING
+    lines.append(f"| `{name}` | `{folder}/` | {', '.join(deps)} | {holds}; included only by "
+                 "`*_test.cc` files |")
     lines.append("")
     lines.append("Third-party headers only some folders may include (paths under `src/kestrel/`; "
                  "the tools")
