@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 
 namespace kestrel::pipeline {
 namespace {
@@ -22,14 +25,26 @@ void Wake() {
   }
 }
 
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::atomic<int64_t> g_first_signal_ns{0};
+
 void OnStopSignal(int sig) {
   int expected = 0;
   if (!g_signal.compare_exchange_strong(expected, sig)) {
-    // A second stop signal while the first is handled: the default action, at once.
+    // Another stop signal while the first is handled. Within a second it is the same request
+    // delivered twice (`timeout` and a process group both pass a Ctrl-C on); later, someone
+    // wants out now: the default action, at once.
+    if (MonotonicNs() - g_first_signal_ns.load() < 1'000'000'000) return;
     std::signal(sig, SIG_DFL);
     std::raise(sig);
     return;
   }
+  g_first_signal_ns.store(MonotonicNs());
   StopFlag().store(true);
   Wake();
 }

@@ -4,11 +4,13 @@
 // StopFlag() is set by either signal once InstallStopSignals() ran, by RequestStop(), and by a
 // DurationTimer. StopFd() is the read end of a pipe that becomes readable at the same moment
 // (the signal handler writes to it: async-signal-safe), so a source polls it beside its input
-// and ends its stream without waiting for more input. A second SIGINT or SIGTERM while the
-// first is being handled (draining, flushing) ends the process at once, as the default action
-// would. The wall clock decides only when a run ends, never what the engine decides.
-// Thread safety: everything here may be called from any thread. Tested by stop_test.cc and
-// cli_test.sh (Ctrl-C on `kestrel run --source ndjson:-`).
+// and ends its stream without waiting for more input. A second SIGINT or SIGTERM more than a
+// second after the first, while it is being handled (draining, flushing), ends the process at
+// once, as the default action would; one within the second is the same request delivered
+// twice (`timeout` and the process group both pass a Ctrl-C on) and is ignored. The wall clock
+// decides only when a run ends, never what the engine decides. Thread safety: everything here may
+// be called from any thread. Tested by stop_test.cc and cli_test.sh (Ctrl-C on `kestrel run
+// --source ndjson:-`).
 #pragma once
 
 #include <atomic>

@@ -27,6 +27,9 @@ TEST(StopTest, SignalsSetTheFlagAndWakeThePipe) {
     EXPECT_EQ(StopSignalNumber(), sig);
     EXPECT_TRUE(Readable(StopFd(), 1000));
   }
+  // The same request delivered twice at once (a process group and `timeout`): still running.
+  std::raise(SIGTERM);
+  EXPECT_EQ(StopSignalNumber(), SIGTERM);
   InstallStopSignals();  // clears the flag and drains the pipe
   EXPECT_FALSE(StopFlag().load());
   EXPECT_FALSE(Readable(StopFd(), 0));
