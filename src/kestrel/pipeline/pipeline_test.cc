@@ -164,6 +164,19 @@ TEST_F(QuietStreamTest, SigtermAndSigintEndAReadThatWaitsForInput) {
   }
 }
 
+TEST_F(QuietStreamTest, MetricsShowAlertsWhileTheStreamIsQuietWithWorkers) {
+  config_.workers = 2;  // the bus's merger delivers the alert of a quiet partition too
+  config_.metrics_addr = "127.0.0.1:0";
+  testing::internal::CaptureStderr();
+  Start();
+  Write(Event("sh", 1));
+  EXPECT_TRUE(MetricReaches("kestrel_alerts_total", "1", std::chrono::seconds(2)));
+  EXPECT_EQ(AlertLines(), 1u);
+  RequestStop();
+  EXPECT_TRUE(run_.get().ok());
+  testing::internal::GetCapturedStderr();
+}
+
 TEST_F(QuietStreamTest, MetricsShowAlertsWhileTheStreamIsQuiet) {
   config_.metrics_addr = "127.0.0.1:0";
   testing::internal::CaptureStderr();
