@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "kestrel/actions/alert_sink.h"
+#include "kestrel/actions/file_sink.h"
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
 #include "kestrel/bus/parallel_detector.h"
@@ -127,23 +127,39 @@ int ReplayFromKafka(const ReplayCommandOptions& options) {
 }
 
 // The alert stream in its final order (bus::ParallelDetector's merger thread): digest, counts,
-// and the output file.
+// and the output (a FileSink, as `run`'s --output: lines handed over in batches of its
+// max_batch(), one write each; one by one in a paced replay).
 struct AlertStream {
   Sha256 digest;
   std::atomic<uint64_t> alerts{0};  // also read by the reading thread (progress lines)
-  uint64_t lost = 0;                // lines the sink refused
-  actions::JsonLinesSink* sink = nullptr;
+  uint64_t lost = 0;                // lines the output could not take
+  actions::Sink* sink = nullptr;
   bool flush_each = false;  // paced replay: each alert is written out when it is delivered
+  std::vector<actions::SinkMessage> pending;
 
   void Add(std::string_view line) {
     alerts.fetch_add(1, std::memory_order_relaxed);
     digest.Update(line);
     digest.Update("\n");
     if (sink == nullptr) return;
-    if (absl::Status s = sink->WriteLine(line); !s.ok() && lost++ == 0) {
-      spdlog::error("{}", base::Message(s));
+    pending.emplace_back().body.assign(line);
+    if (flush_each || pending.size() >= sink->max_batch()) Flush();
+  }
+  // Writes what is pending; false when some of it was lost (counted, the first error logged).
+  bool Flush() {
+    if (sink == nullptr || pending.empty()) return true;
+    size_t delivered = 0;
+    absl::Status s = sink->Deliver(pending, &delivered);
+    delivered = std::min(delivered, pending.size());
+    bool ok = s.ok() && delivered == pending.size();
+    if (!ok) {
+      if (lost == 0) {
+        spdlog::error("{}", s.ok() ? std::string_view("short write of alerts") : base::Message(s));
+      }
+      lost += pending.size() - delivered;
     }
-    if (flush_each) (void)sink->Flush();
+    pending.clear();
+    return ok;
   }
 };
 
@@ -314,9 +330,11 @@ int Replay(const ReplayCommandOptions& options) {
   AlertStream stream;
   stream.flush_each = speed > 0;
   std::string output = options.output.value_or(options.digest ? "" : "-");
-  std::unique_ptr<actions::JsonLinesSink> sink;
+  std::unique_ptr<actions::FileSink> sink;
   if (!output.empty()) {
-    auto opened = actions::JsonLinesSink::Open(&schema, output);
+    actions::FileSinkOptions file;
+    file.path = output;
+    auto opened = actions::FileSink::Open(file);
     if (!opened.ok()) {
       spdlog::error("{}", base::Message(opened.status()));
       return kExitFailure;
@@ -336,12 +354,7 @@ int Replay(const ReplayCommandOptions& options) {
   }
   int exit_code = Feed(**source, **parallel, speed, stream) ? kExitOk : kExitFailure;
   (*parallel)->Finish();  // every alert delivered
-  if (sink) {
-    if (absl::Status s = sink->Flush(); !s.ok()) {
-      spdlog::error("{}", base::Message(s));
-      exit_code = kExitFailure;
-    }
-  }
+  if (!stream.Flush()) exit_code = kExitFailure;
 
   sources::SourceStats stats = (*source)->stats();
   uint64_t expired = 0, evicted = 0;
