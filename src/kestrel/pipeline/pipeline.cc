@@ -314,6 +314,7 @@ void Pipeline::PublishMetrics() {
 }
 
 void Pipeline::StartTimer() {
+  if (!rules_->watching() && metrics_ == nullptr) return;  // nothing to do: no wake-ups
   timer_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(timer_mu_);
     for (uint64_t tick = 1; !timer_stop_; ++tick) {
