@@ -73,6 +73,7 @@ struct ParallelDetector::Item {
   // every event up to it is in its queues (the merger's hint).
   bool last = true;
   ReloadPlan* plan = nullptr;  // kReload
+  int64_t clock_ns = 0;        // kEnd: the latest event time of the stream
 };
 
 // Each worker's engine counters per rule, as it last copied them (see the header).
@@ -275,6 +276,7 @@ bool ParallelDetector::Publish(event::Event&& event) { return Dispatch(&event, e
 
 bool ParallelDetector::Dispatch(event::Event* take, const event::Event& event) {
   uint64_t seq = next_seq_++;
+  clock_ns_ = std::max(clock_ns_, event.time_ns());  // before `take` gives the event away
   bool ok = options_.routing == Routing::kByRule ? PublishToAll(take, event, seq)
                                                  : PublishRouted(take, event, seq);
   published_.store(seq + 1, std::memory_order_seq_cst);
@@ -423,6 +425,9 @@ void ParallelDetector::RunWorker(size_t w) {
         me.queue.Pop();
         continue;
       case kEnd:
+        // Finish() sweeps at the stream's latest time, as one Detector would.
+        me.local->AdvanceClock(item->clock_ns);
+        me.global->AdvanceClock(item->clock_ns);
         me.local->Finish(collect(me.local_rules, kEndSeq));
         me.global->Finish(collect(me.global_rules, kEndSeq));
         PublishStats(me, w);
@@ -520,7 +525,11 @@ void ParallelDetector::RunMerger() {
 void ParallelDetector::Finish() {
   if (finished_) return;
   finished_ = true;
-  for (size_t w = 0; w < workers_.size(); ++w) Commit(w, Reserve(w, false), kEnd, next_seq_);
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    Item* slot = Reserve(w, false);
+    slot->clock_ns = clock_ns_;
+    Commit(w, slot, kEnd, next_seq_);
+  }
   for (auto& worker : workers_) worker->thread.join();
   {
     std::lock_guard<std::mutex> lock(mu_);

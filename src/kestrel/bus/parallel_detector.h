@@ -49,6 +49,7 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -208,6 +209,7 @@ class ParallelDetector {
 
   // Producer state.
   uint64_t next_seq_ = 0;
+  int64_t clock_ns_ = INT64_MIN;        // the latest event time published (Finish: every worker)
   std::atomic<uint64_t> published_{0};  // every event before it is in its queue(s)
   std::vector<std::atomic<uint64_t>> routed_, dropped_;
   std::vector<std::atomic<uint64_t>> processed_;  // items (events and copies) each worker ran

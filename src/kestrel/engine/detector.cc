@@ -57,6 +57,7 @@ void Detector::Deliver(size_t rule, MatchCallback on_match) {
 }
 
 void Detector::Process(const event::Event& event, uint64_t index, MatchCallback on_match) {
+  clock_ns_ = std::max(clock_ns_, event.time_ns());
   matcher_->Prepare(event);
   current_ = nullptr;  // the engines' shared copy of `event`, made by the first that keeps it
   if ((events_ & (EvalTimeHistogram::kSampleInterval - 1)) == 0) {
@@ -93,6 +94,9 @@ void Detector::ProcessBatch(std::span<const event::Event> events, uint64_t first
 }
 
 void Detector::Finish(MatchCallback on_match) {
+  if (clock_ns_ != INT64_MIN) {
+    for (auto& engine : engines_) engine->ExpireAll(clock_ns_);
+  }
   for (size_t rule = 0; rule < engines_.size(); ++rule) {
     engines_[rule]->EndOfInput();
     Deliver(rule, on_match);

@@ -10,6 +10,8 @@
 // Thread safety: one thread per Detector. Tested by detector_test.cc.
 #pragma once
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -71,8 +73,13 @@ class Detector {
   void ProcessBatch(std::span<const event::Event> events, uint64_t first_index,
                     MatchCallback on_match);
 
-  // End of input: delivers matches held for a trailing `![..]`.
+  // End of input: sweeps every engine at the latest event time seen (so what has expired by
+  // the end is counted as expired, not held), then delivers matches held for a trailing `![..]`.
   void Finish(MatchCallback on_match);
+  // The latest event time of the whole stream, for a Detector that sees only part of it (a bus
+  // worker): Finish() sweeps at the later of this and its own latest event time, as one Detector
+  // over the whole stream would.
+  void AdvanceClock(int64_t now_ns) { clock_ns_ = std::max(clock_ns_, now_ns); }
 
   size_t rule_count() const { return engines_.size(); }
   const EngineStats& stats(size_t rule) const { return engines_[rule]->stats(); }
@@ -100,6 +107,7 @@ class Detector {
   std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
   std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines
   uint64_t events_ = 0;
+  int64_t clock_ns_ = INT64_MIN;  // the latest event time seen (AdvanceClock: of the stream)
   uint64_t skipped_ = 0;
   uint64_t evaluated_ = 0;
 };

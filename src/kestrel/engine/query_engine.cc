@@ -168,6 +168,7 @@ void QueryEngine::UseFunctions(FunctionRuntime* functions) { impl_->UseFunctions
 uint64_t QueryEngine::predicate_errors() const { return impl_->predicate_errors(); }
 
 void QueryEngine::Expire(int64_t now_ns) { impl_->Expire(now_ns); }
+void QueryEngine::ExpireAll(int64_t now_ns) { impl_->Expire(now_ns, true); }
 
 void QueryEngine::EndOfInput() { impl_->EndOfInput(); }
 

@@ -101,6 +101,9 @@ class QueryEngine {
   // match would advance is exact either way; this only reclaims memory of keys no event
   // revisits). Callers that skip Process() for events a rule cannot match call it periodically.
   void Expire(int64_t now_ns);
+  // Expire() over every partial match, not only up to the first live one in write order (end of
+  // input: what has expired by then is counted expired, not held).
+  void ExpireAll(int64_t now_ns);
 
   // Streaming end of input: matches held for a trailing `![..]` complete now; TakeResults()
   // returns them.

@@ -52,9 +52,9 @@ class QueryEngine::Impl {
 
   void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
 
-  void Expire(int64_t now) {
+  void Expire(int64_t now, bool all = false) {
     if (program_->kind != eql::QueryKind::kSequence) return;
-    state_->Sweep(now);
+    all ? state_->SweepAll(now) : state_->Sweep(now);
     SyncStats();
   }
 

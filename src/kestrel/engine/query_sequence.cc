@@ -23,7 +23,7 @@ void QueryEngine::Impl::Missing(const event::Event& e, int64_t now) {
       } else if (j == stages_.size()) {
         pending_.erase(key);  // a trailing match is disproved
       } else {
-        state_->Erase(j - 1, key);  // the partial waiting for stage j is disproved
+        state_->Erase(j - 1, key, now);  // the partial waiting for stage j is disproved
       }
     }
   }
@@ -44,9 +44,13 @@ void QueryEngine::Impl::EmitPending(int64_t now, bool all) {
 
 void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
   int64_t now = e.time_ns();
+  // What had expired by now is counted as expired before this event replaces or erases it (a
+  // start over the same key, `until`), whichever other events swept the engine before: one
+  // Detector and the bus's workers then count the same.
+  state_->Sweep(now);
   if (program_->until && Matches(*program_->until, e)) {
     std::string key = Key(program_->until->by);
-    state_->EraseKey(key);
+    state_->EraseKey(key, now);  // what had expired is counted so, whoever swept first
     pending_.erase(key);
   }
   if (has_missing_) {
@@ -70,7 +74,7 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
       const Partial* waiting = state_->Find(i - 1, key);
       if (waiting == nullptr) continue;
       if (state_->Expired(*waiting, now)) {
-        state_->Erase(i - 1, key);
+        state_->Erase(i - 1, key);  // not `now`: counted here
         state_->CountExpired();
         continue;
       }
@@ -90,7 +94,7 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
         Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
       }
     } else {
-      state_->Put(i, key, std::move(next));
+      state_->Put(i, key, std::move(next), now);
     }
   }
   state_->Sweep(now);

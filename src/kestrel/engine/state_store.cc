@@ -27,6 +27,12 @@ void StateStore::RemoveAt(uint32_t entry, size_t stage) {
   }
 }
 
+void StateStore::RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns) {
+  const Slot& slot = entries_[entry].slots[stage];
+  if (slot.generation != 0 && Expired(slot.match, now_ns)) ++stats_.expired;
+  RemoveAt(entry, stage);
+}
+
 bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
   auto it = index_.find(key);
   if (it == index_.end()) return false;
@@ -38,7 +44,7 @@ bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
   return true;
 }
 
-void StateStore::Put(size_t stage, std::string_view key, PartialMatch match) {
+void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int64_t now_ns) {
   auto it = index_.find(key);
   uint32_t entry;
   if (it != index_.end()) {
@@ -58,6 +64,7 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match) {
   }
   KeyState& state = entries_[entry];
   Slot& slot = state.slots[stage];
+  if (slot.generation != 0 && Expired(slot.match, now_ns)) ++stats_.expired;  // replaced
   if (slot.generation == 0) {
     ++state.held;
     ++stats_.partials;
@@ -69,16 +76,18 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match) {
   if (fifo_.size() > 4 * (stats_.partials + 1024)) Compact();
 }
 
-void StateStore::Erase(size_t stage, std::string_view key) {
+void StateStore::Erase(size_t stage, std::string_view key, int64_t now_ns) {
   auto it = index_.find(key);
-  if (it != index_.end()) RemoveAt(it->second, stage);
+  if (it != index_.end()) RemoveCounting(it->second, stage, now_ns);
 }
 
-void StateStore::EraseKey(std::string_view key) {
+void StateStore::EraseKey(std::string_view key, int64_t now_ns) {
   auto it = index_.find(key);
   if (it == index_.end()) return;
   uint32_t entry = it->second;
-  for (size_t s = 0; s < stages_ && entries_[entry].held > 0; ++s) RemoveAt(entry, s);
+  for (size_t s = 0; s < stages_ && entries_[entry].held > 0; ++s) {
+    RemoveCounting(entry, s, now_ns);
+  }
 }
 
 void StateStore::Sweep(int64_t now_ns) {
@@ -93,6 +102,21 @@ void StateStore::Sweep(int64_t now_ns) {
     }
     fifo_.pop_front();
   }
+}
+
+void StateStore::SweepAll(int64_t now_ns) {
+  if (limits_.ttl_ns <= 0) return;
+  std::deque<Write> kept;
+  for (const Write& w : fifo_) {
+    if (!Live(w)) continue;
+    if (now_ns - w.start_ns > limits_.ttl_ns) {
+      RemoveAt(w.entry, w.stage);
+      ++stats_.expired;
+    } else {
+      kept.push_back(w);
+    }
+  }
+  fifo_.swap(kept);
 }
 
 void StateStore::Compact() {

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,13 +70,18 @@ class StateStore {
   bool Take(size_t stage, std::string_view key, PartialMatch* out);
 
   // Stores `match` at `stage` for `key`, replacing the one there. May evict (see Sweep).
-  void Put(size_t stage, std::string_view key, PartialMatch match);
+  // A replaced match that had expired at `now_ns` is counted as expired (whether a sweep reached
+  // it first depends on which other events the store saw: the count must not).
+  void Put(size_t stage, std::string_view key, PartialMatch match,
+           int64_t now_ns = std::numeric_limits<int64_t>::min());
 
-  // Drops the match at `stage` for `key` (a missing-event stage disproved it). Not counted.
-  void Erase(size_t stage, std::string_view key);
+  // Drops the match at `stage` for `key` (a missing-event stage disproved it). Not counted,
+  // unless it had expired at `now_ns`.
+  void Erase(size_t stage, std::string_view key,
+             int64_t now_ns = std::numeric_limits<int64_t>::min());
 
-  // Drops every match of `key` (`until`). Not counted.
-  void EraseKey(std::string_view key);
+  // Drops every match of `key` (`until`). Not counted, unless expired at `now_ns`.
+  void EraseKey(std::string_view key, int64_t now_ns = std::numeric_limits<int64_t>::min());
 
   bool Expired(const PartialMatch& m, int64_t now_ns) const {
     return limits_.ttl_ns > 0 && now_ns - m.start_ns > limits_.ttl_ns;
@@ -85,8 +91,11 @@ class StateStore {
   void CountExpired() { ++stats_.expired; }
 
   // Drops matches past the TTL at `now_ns` and evicts the least recently written ones while
-  // over the quota.
+  // over the quota. Amortised: stops at the first write, in write order, that is neither.
   void Sweep(int64_t now_ns);
+  // Drops every match past the TTL at `now_ns`, wherever it is in write order (end of input:
+  // what has expired by then is counted expired, not held). O(matches held).
+  void SweepAll(int64_t now_ns);
 
   const StateStats& stats() const { return stats_; }
 
@@ -115,6 +124,8 @@ class StateStore {
     return entries_[w.entry].slots[w.stage].generation == w.generation;
   }
   void RemoveAt(uint32_t entry, size_t stage);
+  // RemoveAt, counting the match as expired when it had expired at `now_ns`.
+  void RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns);
   void Compact();
 
   StateLimits limits_;
