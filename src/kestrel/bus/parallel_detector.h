@@ -28,10 +28,13 @@
 // Equivalence with one Detector. kByRule: every rule sees every event on one worker, so its
 // matches and its state statistics (partial matches, expiries, quota evictions) are those of
 // one Detector, quotas and all. kByEntity: with quotas not reached, the matches are those of one
-// thread; but an entity-local rule has one engine per worker, each with its own quota
-// (max_partials, max_keys) and its own expiry sweeps (every Detector::kSweepInterval events the
-// worker ran), so under state pressure evictions and expiries, hence matches, can differ from
-// one Detector, and the summed `partials` can exceed one rule's quota (docs/replay.md).
+// thread, and so are the summed expiries and the partial matches held at the end: an engine
+// counts a match that had expired when an event replaces or erases it, and at Finish() every
+// worker sweeps at the stream's latest event time (kEnd carries it), as one Detector does. While
+// running, a worker sweeps only on its own events, so `partials` held can lag one Detector's.
+// An entity-local rule has one engine per worker, each with its own quota (max_partials,
+// max_keys): under state pressure evictions, hence matches, can differ from one Detector, and
+// the summed `partials` can exceed one rule's quota (docs/replay.md).
 //
 // Backpressure. Queues are bounded (`queue_capacity` events per partition). When one is full,
 // `kBlock` makes Publish wait (replay, files), `kDrop` drops the event and counts it per
