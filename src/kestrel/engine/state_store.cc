@@ -29,7 +29,7 @@ void StateStore::RemoveAt(uint32_t entry, size_t stage) {
 
 void StateStore::RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns) {
   const Slot& slot = entries_[entry].slots[stage];
-  if (slot.generation != 0 && Expired(slot.match, now_ns)) ++stats_.expired;
+  if (slot.generation != 0 && ExpiredAt(slot.match, now_ns)) ++stats_.expired;
   RemoveAt(entry, stage);
 }
 
@@ -64,7 +64,7 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int
   }
   KeyState& state = entries_[entry];
   Slot& slot = state.slots[stage];
-  if (slot.generation != 0 && Expired(slot.match, now_ns)) ++stats_.expired;  // replaced
+  if (slot.generation != 0 && ExpiredAt(slot.match, now_ns)) ++stats_.expired;  // replaced
   if (slot.generation == 0) {
     ++state.held;
     ++stats_.partials;

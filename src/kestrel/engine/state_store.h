@@ -124,6 +124,10 @@ class StateStore {
     return entries_[w.entry].slots[w.stage].generation == w.generation;
   }
   void RemoveAt(uint32_t entry, size_t stage);
+  // Expired(), false for the "no time" default of Put/Erase/EraseKey (no overflow).
+  bool ExpiredAt(const PartialMatch& m, int64_t now_ns) const {
+    return now_ns != std::numeric_limits<int64_t>::min() && Expired(m, now_ns);
+  }
   // RemoveAt, counting the match as expired when it had expired at `now_ns`.
   void RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns);
   void Compact();

@@ -116,5 +116,32 @@ TEST(StateStoreTest, MemoryStaysFlatUnderChurn) {
   EXPECT_GT(store.stats().evicted, 150'000u);
 }
 
+// A match replaced or erased after it expired counts as expired, as a sweep would have counted
+// it; without a time nothing is counted; SweepAll reaches expired matches a Sweep stops short of.
+TEST(StateStoreTest, ExpiredMatchesCountOnceWhoeverRemovesThem) {
+  StateLimits limits;
+  limits.ttl_ns = 5 * kSecond;
+  StateStore store(2, limits);
+  store.Put(0, "a", Match(0, 1));
+  store.Put(0, "a", Match(6, 2), 6 * kSecond);  // replaces an expired match
+  EXPECT_EQ(store.stats().expired, 1u);
+  store.Put(0, "a", Match(7, 3), 7 * kSecond);  // replaces a live one: not counted
+  EXPECT_EQ(store.stats().expired, 1u);
+  store.Put(1, "b", Match(0, 4));
+  store.Erase(1, "b");  // no time: not counted (the caller counts)
+  EXPECT_EQ(store.stats().expired, 1u);
+  store.Put(1, "c", Match(0, 5));
+  store.EraseKey("c", 6 * kSecond);  // `until` over an expired match
+  EXPECT_EQ(store.stats().expired, 2u);
+  // Write order: a live match written first holds Sweep back from an expired one behind it.
+  store.Put(0, "d", Match(20, 6));
+  store.Put(1, "e", Match(1, 7));
+  store.Sweep(21 * kSecond);
+  EXPECT_EQ(store.stats().expired, 3u);  // "a" (7 s) only; "d" stops the sweep before "e"
+  store.SweepAll(21 * kSecond);
+  EXPECT_EQ(store.stats().expired, 4u);   // "e"
+  EXPECT_EQ(store.stats().partials, 1u);  // "d"
+}
+
 }  // namespace
 }  // namespace kestrel::engine
