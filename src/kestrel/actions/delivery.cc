@@ -287,7 +287,8 @@ void SinkPipeline::Loop() {
   if (spool_->pending() > 0) {
     spdlog::warn("sink {}: {} alerts stay in spool {} for the next run", sink_->name(),
                  spool_->pending(), spool_->path());
-  }  {
+  }
+  {
     std::lock_guard<std::mutex> lock(mu_);
     loop_done_ = true;
   }
