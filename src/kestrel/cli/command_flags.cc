@@ -37,6 +37,12 @@ int PrintScraped(const std::string& addr, const std::string& path) {
 
 }  // namespace
 
+void AddDialectOption(CLI::App* cmd, std::string* dialect, const std::string& help) {
+  cmd->add_option("--dialect", *dialect, help)
+      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
+      ->capture_default_str();
+}
+
 Command AddCompileCommand(CLI::App& app) {
   auto compile = std::make_shared<CompileCommandOptions>();
   auto package = std::make_shared<PackageCompileOptions>();
@@ -48,9 +54,7 @@ Command AddCompileCommand(CLI::App& app) {
   compile_cmd->add_option("--emit", compile->emit, "What to print: ast or ir")
       ->check(CLI::IsMember({"ast", "ir"}))
       ->capture_default_str();
-  compile_cmd->add_option("--dialect", compile->dialect, "EQL dialect: elasticsearch or endgame")
-      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
-      ->capture_default_str();
+  AddDialectOption(compile_cmd, &compile->dialect, "EQL dialect: elasticsearch or endgame");
   compile_cmd->add_flag("--strict", compile->strict, "Unknown fields are errors, not warnings");
   compile_cmd->add_flag("--case-sensitive", compile->case_sensitive,
                         "Endgame dialect: compare strings with case");
@@ -103,9 +107,7 @@ Command AddQueryCommand(CLI::App& app) {
   query_cmd->add_option("query", query->query, "The EQL query")->required();
   query_cmd->add_option("--input", query->input, "NDJSON or JSON-array file, or - for stdin")
       ->capture_default_str();
-  query_cmd->add_option("--dialect", query->dialect, "EQL dialect: elasticsearch or endgame")
-      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
-      ->capture_default_str();
+  AddDialectOption(query_cmd, &query->dialect, "EQL dialect: elasticsearch or endgame");
   query_cmd->add_flag("--case-sensitive", query->case_sensitive,
                       "Endgame dialect: compare strings with case");
   query_cmd->add_flag("--case-insensitive", query->case_insensitive,
@@ -138,11 +140,8 @@ Command AddCheckCommand(CLI::App& app) {
                       "End with a line 'N rules: M ok, K failed, S skipped'");
   check_cmd->add_flag("--strict", check->strict, "Unknown fields are errors, not warnings");
   check_cmd->add_flag("--no-warnings", check->quiet_warnings, "Print errors only");
-  check_cmd
-      ->add_option("--dialect", check->dialect,
-                   "Dialect of rules that do not name one: elasticsearch or endgame")
-      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
-      ->capture_default_str();
+  AddDialectOption(check_cmd, &check->dialect,
+                   "Dialect of rules that do not name one: elasticsearch or endgame");
   check_cmd->footer(kExitCodesHelp);
   return {check_cmd, [check] { return CheckCommand(*check); }};
 }
@@ -169,11 +168,8 @@ Command AddRecordCommand(CLI::App& app) {
   record_cmd->add_option("--fsync", record->fsync, "When to fsync: never, block or close")
       ->check(CLI::IsMember({"never", "block", "close"}))
       ->capture_default_str();
-  record_cmd
-      ->add_option("--dialect", record->dialect,
-                   "elasticsearch or endgame: the time-field defaults of NDJSON input, as in run")
-      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
-      ->capture_default_str();
+  AddDialectOption(record_cmd, &record->dialect,
+                   "elasticsearch or endgame: the time-field defaults of NDJSON input, as in run");
   record_cmd->add_option("--time-field", record->time_field, "Field that holds each event's time");
   record_cmd->add_option("--time-format", record->time_format,
                          "auto, rfc3339, s, ms, us, ns or filetime");
@@ -212,11 +208,8 @@ Command AddReplayCommand(CLI::App& app) {
                          "Stop at events from this time on (RFC 3339 or Unix nanoseconds)");
   replay_cmd->add_flag("--digest", replay->digest,
                        "Print the SHA-256 of the alert stream and the counts on stdout");
-  replay_cmd
-      ->add_option("--dialect", replay->dialect,
-                   "Dialect of rules that do not name one: elasticsearch or endgame")
-      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
-      ->capture_default_str();
+  AddDialectOption(replay_cmd, &replay->dialect,
+                   "Dialect of rules that do not name one: elasticsearch or endgame");
   replay_cmd->footer(kExitCodesHelp);
   return {replay_cmd, [replay] { return Replay(*replay); }};
 }

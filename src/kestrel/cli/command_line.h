@@ -34,6 +34,10 @@ struct CommandLine {
   std::string duration;  // `run --duration` as text (the file's, then the flag's)
 };
 
+// `--dialect elasticsearch|endgame` on `cmd` (with its default shown), for every command that
+// reads rules or queries.
+void AddDialectOption(CLI::App* cmd, std::string* dialect, const std::string& help);
+
 Command AddRunCommand(CLI::App& app, CommandLine& cl);
 // `kestrel config check`: the effective run configuration.
 Command AddConfigCommand(CLI::App& app, CommandLine& cl);

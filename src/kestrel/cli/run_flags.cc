@@ -89,12 +89,9 @@ Command AddRunCommand(CLI::App& app, CommandLine& cl) {
                       "Also send alerts to URL[#options] (repeatable; replaces the config's "
                       "sinks): file:PATH, syslog+udp|tcp://HOST:PORT, syslog+unix:///dev/log, "
                       "http(s)://HOST:PORT/PATH, kafka://BROKER/TOPIC (docs/deployment.md)");
-  run_cmd
-      ->add_option("--dialect", cl.run.dialect,
+  AddDialectOption(run_cmd, &cl.run.dialect,
                    "Dialect of rules that do not name one: elasticsearch or endgame "
-                   "(endgame also reads time from `timestamp` as FILETIME by default)")
-      ->check(CLI::IsMember({"elasticsearch", "endgame"}))
-      ->capture_default_str();
+                   "(endgame also reads time from `timestamp` as FILETIME by default)");
   run_cmd->add_option("--time-field", cl.run.time_field,
                       "Field that holds each event's time (default @timestamp)");
   run_cmd->add_option("--time-format", cl.run.time_format,
