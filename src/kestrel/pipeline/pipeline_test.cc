@@ -72,6 +72,81 @@ TEST(PipelineTest, UsageErrorsAreInvalidArgumentFailuresAreNot) {
   testing::internal::GetCapturedStderr();
 }
 
+// `kestrel rules` (the /rules listing) after a run over the same events: the per-rule alerts,
+// partial matches held, expired and evicted are the same with 1, 2 and 3 workers (no quota
+// pressure: each worker has its own quota, see bus/parallel_detector.h).
+TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
+  fs::path dir = TempDir("kestrel_rules_listing");
+  fs::create_directories(dir / "rules");
+  std::ofstream(dir / "rules" / "seq_span.eql")
+      << "sequence by process.entity_id with maxspan=5s\n"
+         "  [process where process.name == \"bash\"] [file where file.path : \"/tmp/*\"]\n";
+  std::ofstream(dir / "rules" / "seq_open.eql")
+      << "sequence by process.entity_id\n"
+         "  [process where process.name == \"curl\"] [network where destination.port == 443]\n";
+  std::ofstream(dir / "rules" / "seq_host.eql")
+      << "sequence by host.name with maxspan=2s\n"
+         "  [process where process.name == \"sudo\"] [file where file.path : \"/etc/*\"]\n";
+  {
+    std::ofstream out(dir / "events.ndjson");
+    uint64_t x = 7;
+    auto next = [&] { return x = x * 6364136223846793005ULL + 1442695040888963407ULL; };
+    int64_t ms = 0;
+    const char* names[] = {"bash", "curl", "sudo", "ls"};
+    for (int i = 0; i < 20000; ++i) {
+      ms += static_cast<int64_t>(next() >> 33) % 400;
+      int entity = static_cast<int>((next() >> 33) % 300);
+      std::string base = fmt::format(
+          R"("@timestamp":"{}","host":{{"name":"h{}"}},"process":{{"entity_id":"e{}","name":"{}"}})",
+          fmt::format("2026-01-01T{:02}:{:02}:{:02}.{:03}Z", ms / 3600000 % 24, ms / 60000 % 60,
+                      ms / 1000 % 60, ms % 1000),
+          entity % 3, entity, names[(next() >> 33) % 4]);
+      switch ((next() >> 33) % 3) {
+        case 0:
+          out << "{" << base << R"(,"event":{"category":"process"}})"
+              << "\n";
+          break;
+        case 1:
+          out << "{" << base
+              << fmt::format(R"(,"event":{{"category":"file"}},"file":{{"path":"/{}/x"}}}})",
+                             (next() >> 33) % 2 ? "tmp" : "etc")
+              << "\n";
+          break;
+        default:
+          out << "{" << base << R"(,"event":{"category":"network"},"destination":{"port":443}})"
+              << "\n";
+      }
+    }
+  }
+  auto listing = [&](size_t workers) {
+    RunConfig config;
+    config.rules_dir = (dir / "rules").string();
+    config.source = "ndjson:" + (dir / "events.ndjson").string();
+    config.output = (dir / fmt::format("alerts{}.jsonl", workers)).string();
+    config.workers = workers;
+    config.reload = false;
+    config.metrics_addr = "127.0.0.1:0";
+    auto p = Pipeline::Open(config);
+    EXPECT_TRUE(p.ok()) << p.status();
+    if (!p.ok()) return std::string();
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE((*p)->Run().ok());
+    testing::internal::GetCapturedStderr();
+    auto text = metrics::Scrape(fmt::format("127.0.0.1:{}", (*p)->metrics_port()), "/rules");
+    EXPECT_TRUE(text.ok()) << text.status();
+    std::string rules = text.ok() ? *text : "";
+    return rules.substr(rules.find('\n') + 1);  // past the version line (its load time)
+  };
+  std::string one = listing(1);
+  std::printf("%s", one.c_str());
+  EXPECT_NE(one.find("seq_span"), std::string::npos);
+  // Something to compare: expiries and held partial matches, not only zeros.
+  EXPECT_EQ(one.find(" 0          0          0          0\n"), std::string::npos) << one;
+  EXPECT_EQ(listing(2), one);
+  EXPECT_EQ(listing(3), one);
+  fs::remove_all(dir);
+}
+
 // A FIFO whose writer the test holds: the pipeline's source never sees the end of input.
 class QuietStreamTest : public ::testing::Test {
  protected:
