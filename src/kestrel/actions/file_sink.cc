@@ -38,7 +38,7 @@ absl::Status CompressFile(const std::string& from, const std::string& to) {
   std::ifstream in(from, std::ios::binary);
   if (!in) return absl::UnavailableError(fmt::format("cannot read '{}'", from));
   std::string tmp = to + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     return absl::UnavailableError(fmt::format("cannot create '{}': {}", tmp, std::strerror(errno)));
   }
@@ -98,7 +98,9 @@ absl::Status FileSink::OpenFile() {
   std::error_code ec;
   fs::path parent = fs::path(options_.path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
-  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  // Alerts hold command lines and more: readable by the owner only, and never through a
+  // symbolic link someone else planted at the path (it could point at any file root can write).
+  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0) {
     return absl::UnavailableError(
         fmt::format("cannot open alert file '{}': {}", options_.path, std::strerror(errno)));

@@ -7,7 +7,9 @@
 // order), compressed to PATH.YYYYMMDDTHHMMSS.NNN.zst when `compress` (the uncompressed copy removed
 // after the compressed one is complete), and a new PATH is opened. At most max_files rotated files
 // are kept (oldest removed); 0 keeps all. A line is never split between files. Standard output
-// ("-") is never rotated. Thread safety: one delivery thread (sink.h). Tested by file_sink_test.cc.
+// ("-") is never rotated. Files are created mode 0600 and never opened through a symbolic link
+// (O_NOFOLLOW: a link planted at the path is an error, not a redirection). Thread safety: one
+// delivery thread (sink.h). Tested by file_sink_test.cc.
 #pragma once
 
 #include <chrono>

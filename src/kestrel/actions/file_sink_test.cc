@@ -2,6 +2,8 @@
 // of rotated files (decompressed back), and the number of rotated files kept.
 #include "kestrel/actions/file_sink.h"
 
+#include <sys/stat.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -111,6 +113,31 @@ TEST(FileSink, RotatesByAgeAndKeepsMaxFiles) {
     if (e.path().filename() != "alerts.jsonl") ++kept;
   }
   EXPECT_EQ(kept, 2u);
+}
+
+// An alert file is the owner's only, and a symbolic link planted at its path (by a user who can
+// write the directory) is refused, not followed into the file it points at.
+TEST(FileSink, CreatesOwnerOnlyFilesAndRefusesASymlinkAtThePath) {
+  fs::path dir = TempDir("modes");
+  FileSinkOptions o;
+  o.path = (dir / "alerts.jsonl").string();
+  {
+    auto sink = FileSink::Open(o);
+    ASSERT_TRUE(sink.ok()) << sink.status();
+    size_t n = 0;
+    ASSERT_TRUE((*sink)->Deliver(Lines(0, 1), &n).ok());
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(o.path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  fs::path victim = dir / "victim";
+  std::ofstream(victim) << "precious\n";
+  fs::path link = dir / "planted.jsonl";
+  fs::create_symlink(victim, link);
+  o.path = link.string();
+  EXPECT_FALSE(FileSink::Open(o).ok());
+  EXPECT_EQ(Read(victim), "precious\n");
+  fs::remove_all(dir);
 }
 
 TEST(FileSink, UnwritablePathIsAnError) {
