@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cfloat>
@@ -5,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -236,6 +238,28 @@ TEST(LogTest, RoundTripKeepsEveryFieldOfEveryKind) {
   EXPECT_EQ(got.events[3]["source.ip"], "ip10.1.2.3");
   EXPECT_EQ(got.events[3]["process.args"], "[s-c,s,sx y,]");
   EXPECT_EQ(got.events[3]["custom.empty"], "[]");
+}
+
+// Recorded events are the owner's only, and a symbolic link at the path is refused even with
+// overwrite (it could point at any file the recorder may write).
+TEST(LogTest, LogsAreOwnerOnlyAndNeverWrittenThroughASymlink) {
+  TempDir dir;
+  std::string path = dir.File("a.klog");
+  WriteLog(path, 10);
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string victim = dir.File("victim");
+  { std::ofstream(victim) << "precious"; }
+  std::string link = dir.File("link.klog");
+  ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+  schema::Schema schema;
+  WriterOptions options;
+  options.overwrite = true;
+  EXPECT_FALSE(LogWriter::Create(link, schema, LogMetadata{}, options).ok());
+  std::ifstream in(victim);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "precious");
 }
 
 TEST(LogTest, InspectCountsBlocksEventsAndTimeRange) {

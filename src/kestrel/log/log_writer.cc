@@ -126,8 +126,10 @@ std::string LogWriter::NextPath() {
 
 absl::Status LogWriter::OpenFile() {
   if (rotating_) path_ = NextPath();
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (options_.overwrite ? O_TRUNC : O_EXCL);
-  fd_ = ::open(path_.c_str(), flags, 0644);
+  // Recorded events hold command lines: the owner's only, and never written through a symbolic
+  // link planted at the path (flight recordings go to a directory others may write).
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (options_.overwrite ? O_TRUNC : O_EXCL);
+  fd_ = ::open(path_.c_str(), flags, 0600);
   if (fd_ < 0) {
     if (errno == EEXIST) {
       return absl::AlreadyExistsError(fmt::format(
