@@ -16,6 +16,8 @@
 #include <fmt/format.h>
 #include <zstd.h>
 
+#include "kestrel/base/files.h"
+
 namespace kestrel::actions {
 namespace fs = std::filesystem;
 
@@ -95,9 +97,8 @@ absl::Status FileSink::OpenFile() {
     fd_ = STDOUT_FILENO;
     return absl::OkStatus();
   }
-  std::error_code ec;
   fs::path parent = fs::path(options_.path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent, ec);
+  if (!parent.empty()) (void)base::CreatePrivateDirectories(parent.string());  // open says why
   // Alerts hold command lines and more: readable by the owner only, and never through a
   // symbolic link someone else planted at the path (it could point at any file root can write).
   fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);

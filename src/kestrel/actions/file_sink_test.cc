@@ -120,7 +120,7 @@ TEST(FileSink, RotatesByAgeAndKeepsMaxFiles) {
 TEST(FileSink, CreatesOwnerOnlyFilesAndRefusesASymlinkAtThePath) {
   fs::path dir = TempDir("modes");
   FileSinkOptions o;
-  o.path = (dir / "alerts.jsonl").string();
+  o.path = (dir / "sub" / "alerts.jsonl").string();  // the directory it creates: 0700
   {
     auto sink = FileSink::Open(o);
     ASSERT_TRUE(sink.ok()) << sink.status();
@@ -130,6 +130,8 @@ TEST(FileSink, CreatesOwnerOnlyFilesAndRefusesASymlinkAtThePath) {
   struct stat st;
   ASSERT_EQ(::stat(o.path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((dir / "sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
   fs::path victim = dir / "victim";
   std::ofstream(victim) << "precious\n";
   fs::path link = dir / "planted.jsonl";

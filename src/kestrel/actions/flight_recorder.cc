@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "kestrel/base/files.h"
 #include "kestrel/base/string_map.h"
 
 namespace kestrel::actions {
@@ -75,8 +76,7 @@ absl::StatusOr<std::string> FlightRecorder::Dump(const engine::Alert& alert) {
     if (!self.empty()) entities.insert(self);
     hosts.insert(std::string(Host(*e)));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(options_.directory, ec);
+  (void)base::CreatePrivateDirectories(options_.directory);  // the writer says why it fails
   std::string path = (std::filesystem::path(options_.directory) / (alert.id + ".klog")).string();
   log::WriterOptions writer_options;
   writer_options.fsync = log::FsyncPolicy::kOnClose;

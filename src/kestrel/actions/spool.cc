@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "kestrel/base/files.h"
+
 namespace kestrel::actions {
 namespace {
 
@@ -89,10 +91,9 @@ uint64_t Spool::RecordSize(const SinkMessage& m) {
 }
 
 absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& path, uint64_t max_bytes) {
-  std::error_code ec;
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (!parent.empty()) (void)base::CreatePrivateDirectories(parent.string());  // open says why
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot open", path);
   std::unique_ptr<Spool> s(new Spool(path, fd, max_bytes));
   if (absl::Status st = s->Recover(); !st.ok()) return st;
