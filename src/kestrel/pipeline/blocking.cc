@@ -178,14 +178,19 @@ std::vector<std::string> KillAtExecPaths(const std::vector<const rules::Compiled
 
 void ApplyKill(blocking::EnforceMode mode, bool live, engine::Alert* alert) {
   if (mode == blocking::EnforceMode::kOff) return;
-  if (mode == blocking::EnforceMode::kDryRun || !live || alert->events.empty()) {
+  // Never PID 1 (or 0, or a negative pid: a process group, or every process), nor Kestrel.
+  const event::Value* pid = alert->events.empty()
+                                ? nullptr
+                                : alert->events.back()->Find(schema::ecs::Field("process.pid"));
+  bool killable = pid != nullptr && pid->as_int() > 1 && pid->as_int() != ::getpid();
+  if (mode == blocking::EnforceMode::kDryRun || !live) {
+    // What a live run would do: refused targets are reported as failures in dry-run too.
     alert->action = "would-kill";
-    alert->outcome = "success";
+    alert->outcome = killable ? "success" : "failure";
     return;
   }
   alert->action = "kill";
-  const event::Value* pid = alert->events.back()->Find(schema::ecs::Field("process.pid"));
-  if (pid == nullptr || pid->as_int() <= 1 || pid->as_int() == ::getpid()) {
+  if (!killable) {
     alert->outcome = "failure";
     spdlog::warn("rule {}: kill: the match's last event names no process that may be killed",
                  alert->rule_id);

@@ -104,6 +104,14 @@ TEST_F(BlockingOptionsTest, ApplyKillByMode) {
   engine::Alert init = alert_for(1);
   ApplyKill(EnforceMode::kOn, true, &init);
   EXPECT_EQ(init.outcome, "failure");  // never PID 1
+  // A dry run reports what a live run would do: PID 1, -1 (every process) and Kestrel refused.
+  for (int64_t refused : {int64_t{1}, int64_t{-1}, int64_t{0}, int64_t{::getpid()}}) {
+    engine::Alert dry_refused = alert_for(refused);
+    ApplyKill(EnforceMode::kDryRun, true, &dry_refused);
+    EXPECT_EQ(dry_refused.action, "would-kill");
+    EXPECT_EQ(dry_refused.outcome, "failure") << refused;
+  }
+  EXPECT_EQ(dry.outcome, "success");
 }
 
 #ifdef KESTREL_HAVE_FANOTIFY
