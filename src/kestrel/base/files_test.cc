@@ -34,5 +34,26 @@ TEST(FilesTest, MissingDirectoriesAreCreatedOwnerOnlyExistingOnesLeftAlone) {
   fs::remove_all(root);
 }
 
+TEST(FilesTest, ReadFileBoundedRefusesFifosDevicesAndLargeFilesAtOnce) {
+  std::string tmpl = (fs::temp_directory_path() / "kestrel_read.XXXXXX").string();
+  fs::path root(::mkdtemp(tmpl.data()));
+  std::ofstream(root / "small") << "run:\n  workers: 1\n";
+  auto small = ReadFileBounded((root / "small").string(), 100);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(*small, "run:\n  workers: 1\n");
+  EXPECT_EQ(ReadFileBounded((root / "small").string(), 5).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_EQ(::mkfifo((root / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(ReadFileBounded((root / "fifo").string(), 100).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // no writer: must not wait for one
+  EXPECT_EQ(ReadFileBounded("/dev/zero", 100).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadFileBounded(root.string(), 100).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadFileBounded((root / "missing").string(), 100).status().code(),
+            absl::StatusCode::kNotFound);
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace kestrel::base

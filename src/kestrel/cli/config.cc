@@ -8,7 +8,10 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kestrel/base/files.h"
+#include "kestrel/base/status.h"
 #include "kestrel/pipeline/sinks_option.h"
+#include "kestrel/rules/rule_file.h"
 
 namespace kestrel::cli {
 namespace {
@@ -79,16 +82,19 @@ constexpr const char* kRunKeys[] = {"rules",
 
 absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
                             GlobalConfig* global) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(
-        fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
+  // A regular file within the rule files' size cap, checked before reading (a FIFO or
+  // /dev/zero as --config is refused at once, not waited on or grown into).
+  auto text = base::ReadFileBounded(path, rules::kMaxRuleFileBytes);
+  if (!text.ok()) {
+    if (text.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError(
+          fmt::format("cannot read config file '{}': {}", path, base::Message(text.status())));
+    }
+    return absl::InvalidArgumentError(fmt::format("config file: {}", base::Message(text.status())));
   }
-  std::stringstream text;
-  text << in.rdbuf();
   YAML::Node root;
   try {
-    root = YAML::Load(text.str());
+    root = YAML::Load(*text);
   } catch (const YAML::ParserException& e) {
     return absl::InvalidArgumentError(
         fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));

@@ -1,5 +1,7 @@
 #include "kestrel/cli/config.h"
 
+#include <sys/stat.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -128,6 +130,21 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndColumn) {
   EXPECT_EQ(LoadConfigFile(dir_ + "/missing.yaml", &run, &global).code(),
             absl::StatusCode::kNotFound);
   EXPECT_TRUE(LoadConfigFile(Write(""), &run, &global).ok());
+}
+
+// A FIFO (no writer) or a device as --config is refused at once, not waited on or read forever.
+TEST_F(ConfigTest, OnlyARegularFileWithinTheCapIsRead) {
+  pipeline::RunConfig run;
+  GlobalConfig global;
+  std::string fifo = dir_ + "/config.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  absl::Status s = LoadConfigFile(fifo, &run, &global);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(base::Message(s), HasSubstr("is not a regular file"));
+  s = LoadConfigFile("/dev/zero", &run, &global);
+  EXPECT_THAT(base::Message(s), HasSubstr("is not a regular file"));
+  std::string big = Write(std::string(5 << 20, '#'));
+  EXPECT_THAT(base::Message(LoadConfigFile(big, &run, &global)), HasSubstr("larger than"));
 }
 
 }  // namespace

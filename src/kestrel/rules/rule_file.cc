@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "kestrel/base/files.h"
 #include "kestrel/rules/formats.h"
 
 namespace kestrel::rules {
@@ -69,18 +70,20 @@ LoadResult LoadRuleFile(const std::filesystem::path& path) {
   if (!format) {
     return fail("not a rule file (expected the extension .eql, .json, .yaml, .yml or .toml)");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot open the file");
-  std::string text;
-  char buffer[64 * 1024];
-  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
-    text.append(buffer, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxRuleFileBytes) {
-      return fail(fmt::format("the file is larger than {} bytes", kMaxRuleFileBytes));
+  // A regular file within the size cap, checked before reading (a FIFO or a device named like
+  // a rule file is refused, not waited on).
+  auto text = base::ReadFileBounded(path, kMaxRuleFileBytes);
+  if (!text.ok()) {
+    switch (text.status().code()) {
+      case absl::StatusCode::kResourceExhausted:
+        return fail(fmt::format("the file is larger than {} bytes", kMaxRuleFileBytes));
+      case absl::StatusCode::kFailedPrecondition:
+        return fail("not a regular file");
+      default:
+        return fail("cannot open the file");
     }
   }
-  if (in.bad()) return fail("cannot read the file");
-  return LoadRuleText(file, *format, text);
+  return LoadRuleText(file, *format, *text);
 }
 
 void RuleIdRegistry::RejectDuplicates(LoadResult* result, size_t first) {
