@@ -77,4 +77,38 @@ absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_
   return text;
 }
 
+namespace {
+
+void CheckOne(const std::filesystem::path& p, std::vector<std::string>* out) {
+  struct stat st;
+  if (::lstat(p.c_str(), &st) != 0) return;
+  if (S_ISLNK(st.st_mode)) return;  // not followed; its target is what a read opens
+  std::string why;
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    why = "owned by uid " + std::to_string(st.st_uid);
+  } else if (st.st_mode & S_IWOTH) {
+    why = "writable by others";
+  } else if (st.st_mode & S_IWGRP) {
+    why = "writable by its group (gid " + std::to_string(st.st_gid) + ")";
+  }
+  if (!why.empty()) out->push_back(p.string() + ": " + why);
+}
+
+}  // namespace
+
+std::vector<std::string> WritableByOthers(const std::string& path, size_t limit) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  CheckOne(path, &out);
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(path, ec))) return out;
+  for (auto it = fs::recursive_directory_iterator(path, ec);
+       it != fs::recursive_directory_iterator() && out.size() < limit; it.increment(ec)) {
+    if (ec) break;
+    CheckOne(it->path(), &out);
+  }
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
 }  // namespace kestrel::base

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,5 +24,11 @@ absl::Status CreatePrivateDirectories(const std::string& path);
 // with the reason), FAILED_PRECONDITION (not a regular file: a FIFO, a device, a directory),
 // RESOURCE_EXHAUSTED (larger than `max_bytes`, or it grew past it while read).
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes);
+
+// Paths under `path` (itself included, directories recursed, symbolic links not followed) that a
+// user other than root or this process's user could change: writable by group or others (a
+// sticky directory such as /tmp included), or owned by someone else. Each entry says why, e.g.
+// "/etc/kestrel/rules/x.eql: writable by others". At most `limit` entries.
+std::vector<std::string> WritableByOthers(const std::string& path, size_t limit = 16);
 
 }  // namespace kestrel::base

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -52,6 +53,27 @@ TEST(FilesTest, ReadFileBoundedRefusesFifosDevicesAndLargeFilesAtOnce) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReadFileBounded((root / "missing").string(), 100).status().code(),
             absl::StatusCode::kNotFound);
+  fs::remove_all(root);
+}
+
+TEST(FilesTest, WritableByOthersNamesWhatAnotherUserCouldChange) {
+  std::string tmpl = (fs::temp_directory_path() / "kestrel_perm.XXXXXX").string();
+  fs::path root(::mkdtemp(tmpl.data()));
+  ::chmod(root.c_str(), 0755);
+  fs::create_directories(root / "sub");
+  ::chmod((root / "sub").c_str(), 0755);
+  std::ofstream(root / "sub" / "ok.eql") << "x";
+  ::chmod((root / "sub" / "ok.eql").c_str(), 0644);
+  EXPECT_TRUE(WritableByOthers(root.string()).empty());
+  std::ofstream(root / "sub" / "bad.eql") << "x";
+  ::chmod((root / "sub" / "bad.eql").c_str(), 0666);
+  ::chmod((root / "sub").c_str(), 0775);
+  std::vector<std::string> found = WritableByOthers(root.string());
+  ASSERT_EQ(found.size(), 2u);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found[0], (root / "sub" / "bad.eql").string() + ": writable by others");
+  EXPECT_EQ(found[1], (root / "sub").string() + ": writable by its group (gid " +
+                          std::to_string(::getegid()) + ")");
   fs::remove_all(root);
 }
 

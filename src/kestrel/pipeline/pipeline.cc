@@ -122,6 +122,7 @@ absl::Status Pipeline::OpenRules() {
   options.build_detector = workers_ <= 1;
   options.budget.time_ns = config_.reload_compile_budget_ns;
   options.budget.index_bytes = config_.reload_memory_budget_bytes;
+  options.refuse_unsafe_permissions = enforce_ == actions::blocking::EnforceMode::kOn;
   auto opened = RuleManager::Open(options, *schema_);
   if (!opened.ok()) {
     return opened.status().code() == absl::StatusCode::kNotFound ? Usage(opened.status())

@@ -147,6 +147,34 @@ TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
   fs::remove_all(dir);
 }
 
+// A rule directory another user could change (here: a world-writable rule file) would let that
+// user add a kill rule: with --enforce on the run refuses to start, otherwise it warns and runs.
+TEST(PipelineTest, RulesWritableByOthersAreRefusedWithEnforceOn) {
+  fs::path dir = TempDir("kestrel_unsafe_rules");
+  fs::create_directories(dir / "rules");
+  ::chmod((dir / "rules").c_str(), 0755);
+  std::ofstream(dir / "rules" / "r.eql") << "process where process.name == \"x\"\n";
+  ::chmod((dir / "rules" / "r.eql").c_str(), 0666);
+  std::ofstream(dir / "events.ndjson") << "{\"event\":{\"category\":\"process\"}}\n";
+  RunConfig config;
+  config.rules_dir = (dir / "rules").string();
+  config.source = "ndjson:" + (dir / "events.ndjson").string();
+  config.output = (dir / "alerts.jsonl").string();
+  config.reload = false;
+  config.enforce = "on";
+  auto refused = Pipeline::Open(config);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("r.eql: writable by others"), std::string::npos)
+      << refused.status();
+  config.enforce = "dry-run";
+  EXPECT_TRUE(Pipeline::Open(config).ok());  // warned, runs
+  ::chmod((dir / "rules" / "r.eql").c_str(), 0644);
+  config.enforce = "on";
+  EXPECT_TRUE(Pipeline::Open(config).ok());
+  fs::remove_all(dir);
+}
+
 // A FIFO whose writer the test holds: the pipeline's source never sees the end of input.
 class QuietStreamTest : public ::testing::Test {
  protected:

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "kestrel/base/files.h"
 #include "kestrel/base/fingerprint.h"
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
@@ -259,6 +260,12 @@ absl::Status RuleManager::Load() {
                : absl::InternalError(first.status().message());
   }
   current_ = std::move(*first);
+  if (absl::Status s =
+          CheckPermissions(package_ != nullptr && options_.rules_dir ? *options_.rules_dir
+                                                                     : current_.rules.directory);
+      !s.ok()) {
+    return s;
+  }
   version_.store(current_.version);
   loaded_at_ = current_.loaded_at;
   if (current_.detector != nullptr) {
@@ -275,6 +282,25 @@ absl::Status RuleManager::Load() {
                    base::Message(started.status()));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status RuleManager::CheckPermissions(const std::string& dir) const {
+  if (dir.empty()) return absl::OkStatus();
+  std::vector<std::string> unsafe = base::WritableByOthers(dir);
+  if (unsafe.empty()) return absl::OkStatus();
+  std::string list;
+  for (const std::string& u : unsafe) list += "\n  " + u;
+  if (options_.refuse_unsafe_permissions) {
+    return absl::FailedPreconditionError(fmt::format(
+        "--enforce on: the rules could be changed by another user (who could add a kill "
+        "rule); fix the ownership and modes of:{}",
+        list));
+  }
+  spdlog::warn(
+      "the rules could be changed by another user, who could add a block or kill rule; fix "
+      "the ownership and modes of:{}",
+      list);
   return absl::OkStatus();
 }
 

@@ -127,6 +127,10 @@ struct RuleManagerOptions {
   bool build_detector = true;  // false: a bus runs the rules (generations carry no Detector)
   CompileBudget budget;
   int quiet_ms = 200;  // the watcher's debounce
+  // A rule directory (or package) that a user other than root or this process's user could
+  // change lets that user add an `action: kill` rule: refused with this set (--enforce on),
+  // else a loud warning naming what is writable.
+  bool refuse_unsafe_permissions = false;
 };
 
 class RuleManager {
@@ -172,6 +176,7 @@ class RuleManager {
  private:
   RuleManager(const RuleManagerOptions& options, schema::Schema& schema);
   absl::Status Load();
+  absl::Status CheckPermissions(const std::string& dir) const;
   void Compile();
 
   RuleManagerOptions options_;
