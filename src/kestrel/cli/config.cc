@@ -34,6 +34,17 @@ absl::Status Scalar(const std::string& file, const std::string& key, const YAML:
   return absl::OkStatus();
 }
 
+// A duration value ("30s", "24h") into nanoseconds; *out is left as it was on an error.
+absl::Status Duration(const std::string& file, const std::string& key, const YAML::Node& v,
+                      const char* what, int64_t* out) {
+  std::string text;
+  if (absl::Status s = Scalar(file, key, v, what, &text); !s.ok()) return s;
+  auto ns = pipeline::ParseDuration(text);
+  if (!ns.ok()) return At(file, v, fmt::format("'{}': bad duration", key));
+  *out = *ns;
+  return absl::OkStatus();
+}
+
 absl::Status Strings(const std::string& file, const std::string& key, const YAML::Node& v,
                      std::vector<std::string>* out) {
   if (v.IsScalar()) {
@@ -146,10 +157,8 @@ absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
         } else if (k == "reload") {
           st = Scalar(path, k, x, "true or false", &run->reload);
         } else if (k == "reload_compile_budget") {
-          st = Scalar(path, k, x, "a duration such as 60s (0: no limit)", &s);
-          auto ns = st.ok() ? pipeline::ParseDuration(s) : absl::StatusOr<int64_t>(0);
-          if (st.ok() && !ns.ok()) st = At(path, x, "'reload_compile_budget': bad duration");
-          if (st.ok()) run->reload_compile_budget_ns = *ns;
+          st = Duration(path, k, x, "a duration such as 60s (0: no limit)",
+                        &run->reload_compile_budget_ns);
         } else if (k == "reload_memory_budget_mb") {
           int64_t n = 0;
           st = Scalar(path, k, x, "a number of MiB (0: no limit)", &n);
@@ -189,10 +198,7 @@ absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
           if (st.ok() && n < 1) st = At(path, x, "'max_partials_per_rule' must be at least 1");
           run->max_partials_per_rule = static_cast<size_t>(n);
         } else if (k == "default_ttl") {
-          st = Scalar(path, k, x, "a duration such as 24h", &s);
-          auto ns = st.ok() ? pipeline::ParseDuration(s) : absl::StatusOr<int64_t>(0);
-          if (st.ok() && !ns.ok()) st = At(path, x, "'default_ttl': bad duration");
-          if (st.ok()) run->default_ttl_ns = *ns;
+          st = Duration(path, k, x, "a duration such as 24h", &run->default_ttl_ns);
         } else if (k == "sinks") {
           st = pipeline::ParseSinksYaml(path, x, &run->sinks);
         } else if (k == "enforce") {
