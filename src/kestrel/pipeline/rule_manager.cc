@@ -42,20 +42,23 @@ std::vector<const eql::IrProgram*> Programs(const LoadedRules& rules) {
   return programs;
 }
 
-// The index over `g`'s programs, and (with `build_detector`) a Detector with fresh engines.
-absl::Status BuildDetection(RuleGeneration& g, schema::Schema& schema,
-                            const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
-                            bool build_detector) {
-  if (!build_detector) return absl::OkStatus();  // the bus builds its own indexes
-  std::vector<const eql::IrProgram*> programs = Programs(g.rules);
-  auto index = engine::RuleIndex::Build(programs);
+// The rule index over `g`'s programs (the costly part: vectorscan databases).
+absl::Status BuildIndex(RuleGeneration& g) {
+  auto index = engine::RuleIndex::Build(Programs(g.rules));
   if (!index.ok()) return index.status();
   g.index = std::shared_ptr<const engine::RuleIndex>(std::move(*index));
+  return absl::OkStatus();
+}
+
+// `g`'s Detector with fresh engines (predicates compiled by `runtime`; nullptr: native), sealed
+// with `g.index`. REQUIRES: BuildIndex(g).
+absl::Status BuildEngines(RuleGeneration& g, schema::Schema& schema,
+                          const engine::EngineLimits& limits, engine::PredicateRuntime* runtime) {
   g.detector = std::make_unique<engine::Detector>(schema, limits);
   g.detector->UsePredicateRuntime(runtime);
   g.detector->UseFunctions(g.functions);
-  for (const eql::IrProgram* program : programs) {
-    if (absl::Status s = g.detector->AddRule(program); !s.ok()) return s;
+  for (const rules::CompiledRule* rule : g.rules.active) {
+    if (absl::Status s = g.detector->AddRule(rule->program.get()); !s.ok()) return s;
   }
   g.detector->Seal(g.index);
   return absl::OkStatus();
@@ -82,8 +85,9 @@ absl::StatusOr<RuleGeneration> FirstGeneration(
   }
   g.version = 1;
   g.loaded_at = NowUtc();
-  if (absl::Status s = BuildDetection(g, schema, limits, runtime, with_detector); !s.ok()) {
-    return s;
+  if (with_detector) {  // else a bus runs the rules and builds its own indexes
+    if (absl::Status s = BuildIndex(g); !s.ok()) return s;
+    if (absl::Status s = BuildEngines(g, schema, limits, runtime); !s.ok()) return s;
   }
   return g;
 }
@@ -129,10 +133,12 @@ absl::StatusOr<CompiledGeneration> CompileGeneration(const RuleGeneration& curre
     if (auto it = old_ids.find(rule->spec.id); it != old_ids.end()) it->second = true;
   }
   for (const auto& [id, present] : old_ids) out.outcome.removed += present ? 0 : 1;
-  if (absl::Status s = BuildDetection(g, schema, limits, nullptr, build_detector); !s.ok()) {
-    return s;
-  }
-  if (bus != nullptr) {
+  if (bus == nullptr) {  // one Detector: its index here, its engines too when native
+    if (absl::Status s = BuildIndex(g); !s.ok()) return s;
+    if (build_detector) {
+      if (absl::Status s = BuildEngines(g, schema, limits, nullptr); !s.ok()) return s;
+    }
+  } else {
     auto prepared = bus->PrepareReload(Programs(g.rules), out.keep);
     if (!prepared.ok()) return prepared.status();
     out.bus_reload = std::move(*prepared);
@@ -163,16 +169,8 @@ absl::StatusOr<RuleGeneration> CommitGeneration(RuleGeneration& current,
                                                 engine::PredicateRuntime* runtime) {
   RuleGeneration& g = compiled.generation;
   if (current.detector != nullptr && g.detector == nullptr) {
-    // A Lua/Wasm runtime belongs to this thread: the engines are made here.
-    g.detector = std::make_unique<engine::Detector>(schema, limits);
-    g.detector->UsePredicateRuntime(runtime);
-    g.detector->UseFunctions(g.functions);
-    for (size_t i = 0; i < g.rules.active.size(); ++i) {
-      if (absl::Status s = g.detector->AddRule(g.rules.active[i]->program.get()); !s.ok()) {
-        return s;
-      }
-    }
-    g.detector->Seal(g.index);
+    // A Lua/Wasm runtime belongs to this thread: the engines are made here (the index is built).
+    if (absl::Status s = BuildEngines(g, schema, limits, runtime); !s.ok()) return s;
   }
   if (current.detector != nullptr) {
     for (size_t i = 0; i < compiled.keep.size(); ++i) {

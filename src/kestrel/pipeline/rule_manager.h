@@ -94,8 +94,9 @@ absl::StatusOr<RuleGeneration> FirstGeneration(
 
 // The compile half of a reload (any thread; `current` is only read). Errors: FAILED_PRECONDITION
 // with the count of failed rules when the new set has errors, RESOURCE_EXHAUSTED past `budget`.
-// `build_detector`: also build the rule index and the new Detector (native predicates); `bus`:
-// prepare the bus's reload instead (its workers' indexes).
+// Without `bus` the rule index is built, and with `build_detector` the new Detector too (native
+// predicates; otherwise CommitGeneration makes its engines); with `bus`, the bus's reload is
+// prepared instead (its workers' indexes).
 absl::StatusOr<CompiledGeneration> CompileGeneration(const RuleGeneration& current, bool endgame,
                                                      schema::Schema& schema,
                                                      const engine::EngineLimits& limits,

@@ -193,6 +193,35 @@ TEST_F(RuleManagerTest, CompilesOffTheDetectionThreadAndCommitsBetweenEvents) {
   EXPECT_EQ(m.version(), 2u);
 }
 
+// With a Lua predicate runtime the compile thread builds the index only; the engines are made at
+// the commit, on the thread that owns the runtime (the reloaded set detects, state carried over).
+TEST_F(RuleManagerTest, ALuaRuntimeReloadMakesItsEnginesAtTheCommit) {
+  Write(
+      "seq.eql",
+      R"(sequence by process.entity_id [process where process.name == "a"] [process where process.name == "b"])");
+  RuleManagerOptions options;
+  options.rules_dir = dir_;
+  options.limits = limits_;
+  options.quiet_ms = 20;
+  options.predicate_runtime = "lua";
+  auto manager = RuleManager::Open(options, schema_);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  RuleManager& m = **manager;
+  EXPECT_TRUE(Feed(m.current(), Proc("e1", "a")).empty());
+  Write("single.eql", R"(process where process.name == "x")");
+  for (int i = 0; i < 500 && !m.ReloadReady(); ++i) {
+    m.Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto compiled = m.TakeCompiled();
+  ASSERT_TRUE(compiled.has_value()) << "no generation compiled within 5 s";
+  EXPECT_EQ(compiled->generation.detector, nullptr);
+  ASSERT_NE(compiled->generation.index, nullptr);
+  ASSERT_TRUE(m.Commit(std::move(*compiled)).ok());
+  EXPECT_THAT(Feed(m.current(), Proc("e1", "b")), ElementsAre("seq"));
+  EXPECT_THAT(Feed(m.current(), Proc("e2", "x")), ElementsAre("single"));
+}
+
 TEST_F(RuleManagerTest, ACompileOverItsBudgetIsRefused) {
   Write("a.eql", R"(process where process.name == "a")");
   auto g = FirstGeneration(dir_, false, schema_, limits_, nullptr);
