@@ -263,6 +263,10 @@ absl::Status Pipeline::OpenMetrics() {
   return absl::OkStatus();
 }
 
+engine::EngineStats Pipeline::RuleStats(size_t rule) const {
+  return parallel_ != nullptr ? parallel_->stats(rule) : rules_->current().detector->stats(rule);
+}
+
 void Pipeline::RefreshMetrics() {
   metrics::Snapshot s;
   sources::SourceStats st = source_->stats();
@@ -285,7 +289,7 @@ void Pipeline::RefreshMetrics() {
   for (size_t r = 0; r < g.rules.active.size(); ++r) {
     metrics::RuleSnapshot rs;
     rs.id = g.rules.active[r]->spec.id;
-    engine::EngineStats es = parallel_ ? parallel_->stats(r) : g.detector->stats(r);
+    engine::EngineStats es = RuleStats(r);
     rs.partials = es.partials;
     rs.expired = es.expired;
     rs.evicted = es.evicted;
@@ -500,7 +504,7 @@ std::string Pipeline::Summarize() {
   uint64_t expired = 0, evicted = 0;
   absl::flat_hash_map<std::string, uint64_t> per_rule = alerts_->PerRule();
   for (size_t r = 0; r < g.rules.active.size(); ++r) {
-    engine::EngineStats s = parallel_ ? parallel_->stats(r) : g.detector->stats(r);
+    engine::EngineStats s = RuleStats(r);
     expired += s.expired;
     evicted += s.evicted;
     const std::string& id = g.rules.active[r]->spec.id;

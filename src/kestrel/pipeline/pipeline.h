@@ -84,6 +84,8 @@ class Pipeline {
   void ApplyReload();
   void Detect(const event::Event& event);
   void TakeLosses();
+  // Rule `rule`'s state counters: the one Detector's, or summed over the bus's workers.
+  engine::EngineStats RuleStats(size_t rule) const;
   void RefreshMetrics();
   void PublishMetrics();
   void StartTimer();
