@@ -77,13 +77,14 @@ SinkSet::SubmitResult SinkSet::Submit(const engine::Alert& alert, const rules::R
       formatter_.Append(d.format, alert, rule, &formatted_[f]);
       done[f] = true;
     }
-    SinkMessage m;
-    m.rule_id = alert.rule_id;
-    m.body = formatted_[f];
-    m.severity = static_cast<uint8_t>(alert.severity);
-    m.time_ns = alert.timestamp_ns;
+    // The formatted text is lent to the message (no copy), and taken back for the other sinks.
+    direct_message_.body.swap(formatted_[f]);
+    direct_message_.rule_id.assign(alert.rule_id);
+    direct_message_.severity = static_cast<uint8_t>(alert.severity);
+    direct_message_.time_ns = alert.timestamp_ns;
     size_t delivered = 0;
-    absl::Status s = d.sink->Deliver(std::span<const SinkMessage>(&m, 1), &delivered);
+    absl::Status s = d.sink->Deliver(std::span<const SinkMessage>(&direct_message_, 1), &delivered);
+    direct_message_.body.swap(formatted_[f]);
     if (s.ok() && delivered == 1) {
       direct_written_.fetch_add(1, std::memory_order_relaxed);
     } else {

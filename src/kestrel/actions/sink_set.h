@@ -89,6 +89,7 @@ class SinkSet {
   AlertFormatter formatter_;
   std::vector<Entry> sinks_;
   std::vector<Direct> direct_;
+  SinkMessage direct_message_;  // reused for the direct outputs: no allocation per alert
   std::atomic<uint64_t> direct_written_{0};  // read by the metrics thread
   std::atomic<uint64_t> direct_lost_{0};
   std::string formatted_[2];  // reused, by AlertFormat

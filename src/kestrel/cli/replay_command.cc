@@ -135,30 +135,32 @@ struct AlertStream {
   uint64_t lost = 0;                // lines the output could not take
   actions::Sink* sink = nullptr;
   bool flush_each = false;  // paced replay: each alert is written out when it is delivered
-  std::vector<actions::SinkMessage> pending;
+  std::vector<actions::SinkMessage> slots;  // reused: their bodies keep their capacity
+  size_t pending = 0;                       // slots[0, pending) wait to be written
 
   void Add(std::string_view line) {
     alerts.fetch_add(1, std::memory_order_relaxed);
     digest.Update(line);
     digest.Update("\n");
     if (sink == nullptr) return;
-    pending.emplace_back().body.assign(line);
-    if (flush_each || pending.size() >= sink->max_batch()) Flush();
+    if (slots.size() == pending) slots.emplace_back();
+    slots[pending++].body.assign(line);
+    if (flush_each || pending >= sink->max_batch()) Flush();
   }
   // Writes what is pending; false when some of it was lost (counted, the first error logged).
   bool Flush() {
-    if (sink == nullptr || pending.empty()) return true;
+    if (sink == nullptr || pending == 0) return true;
     size_t delivered = 0;
-    absl::Status s = sink->Deliver(pending, &delivered);
-    delivered = std::min(delivered, pending.size());
-    bool ok = s.ok() && delivered == pending.size();
+    absl::Status s = sink->Deliver(std::span(slots.data(), pending), &delivered);
+    delivered = std::min(delivered, pending);
+    bool ok = s.ok() && delivered == pending;
     if (!ok) {
       if (lost == 0) {
         spdlog::error("{}", s.ok() ? std::string_view("short write of alerts") : base::Message(s));
       }
-      lost += pending.size() - delivered;
+      lost += pending - delivered;
     }
-    pending.clear();
+    pending = 0;
     return ok;
   }
 };
