@@ -26,7 +26,10 @@ void CollectRelations(const eql::IrNode& node, std::vector<const eql::IrNode*>* 
 QueryEngine::Impl::Impl(const eql::IrProgram* program, schema::Schema& schema,
                         const EngineLimits& limits)
     : program_(program), schema_(schema), limits_(limits), lineage_(schema, program->dialect) {
-  span_ns_ = program->maxspan_ns.value_or(limits.default_ttl_ns);
+  // `maxspan=0s` is a zero span (events of the same time only); no maxspan and no default TTL
+  // is no bound.
+  span_ns_ = program->maxspan_ns.value_or(limits.default_ttl_ns > 0 ? limits.default_ttl_ns
+                                                                    : StateLimits::kNoTtl);
   // Positive stages (`runs` expanded) and the missing-event stages `![...]` between them:
   // missing_[j] holds those right before positive stage j (j == stages_.size(): trailing).
   missing_.emplace_back();

@@ -143,9 +143,9 @@ class QueryEngine::Impl {
   const schema::Schema& schema_;
   EngineLimits limits_;
   ProcessLineage lineage_;
-  int64_t span_ns_ = 0;                 // maxspan, else the default TTL; 0: partials never expire
-  std::unique_ptr<StateStore> state_;   // sequences: the partial matches
-  std::deque<std::string> join_order_;  // joins and samples: keys in creation order
+  int64_t span_ns_ = StateLimits::kNoTtl;  // maxspan, else the default TTL; kNoTtl: no bound
+  std::unique_ptr<StateStore> state_;      // sequences: the partial matches
+  std::deque<std::string> join_order_;     // joins and samples: keys in creation order
   uint64_t join_evicted_ = 0;
   EngineStats stats_;
   std::vector<const eql::IrStage*> stages_;                // positive stages, `runs` expanded

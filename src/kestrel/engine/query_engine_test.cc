@@ -70,6 +70,24 @@ TEST_F(QueryEngineTest, SequenceByKeyAndMaxspanBoundary) {
             "1,3");
 }
 
+// `maxspan=0s` is a zero span in the Endgame dialect (only events of the same time; it was read
+// as "no bound"), with or without a default TTL; Elasticsearch refuses it.
+TEST_F(QueryEngineTest, ZeroMaxspanIsAZeroSpan) {
+  Add(1, 0, "process", "bash", "a");
+  Add(2, 0, "file", "x", "a");  // same time: in
+  Add(3, 0, "process", "bash", "b");
+  Add(4, 1, "file", "x", "b");  // one second later: out
+  const char* query =
+      "sequence by process.entity_id with maxspan=0s [process where true] [file where true]";
+  EXPECT_EQ(Run(query, eql::Dialect::kEndgame), "1,2");
+  EngineLimits limits;
+  limits.default_ttl_ns = 60 * kSecond;
+  EngineStats stats;
+  EXPECT_EQ(Run(query, eql::Dialect::kEndgame, limits, &stats), "1,2");
+  EXPECT_EQ(stats.expired, 1u);
+  EXPECT_EQ(Run(query), "compile error: a positive maxspan value is required; found [0]");
+}
+
 TEST_F(QueryEngineTest, NewerStartReplacesOlderAndUntilCancels) {
   Add(1, 0, "process", "bash", "a");
   Add(2, 1, "process", "bash", "a");  // replaces 1

@@ -32,7 +32,7 @@ void QueryEngine::Impl::Missing(const event::Event& e, int64_t now) {
 void QueryEngine::Impl::EmitPending(int64_t now, bool all) {
   std::vector<std::pair<std::string, PendingMatch>> due;
   for (auto& [key, p] : pending_) {
-    if (all || (span_ns_ > 0 && now - p.partial.start_ns > span_ns_)) due.emplace_back(key, p);
+    if (all || (span_ns_ >= 0 && now - p.partial.start_ns > span_ns_)) due.emplace_back(key, p);
   }
   std::sort(due.begin(), due.end(),
             [](const auto& a, const auto& b) { return a.second.sequence < b.second.sequence; });
@@ -65,7 +65,7 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
     if (i == 0) {
       if (!missing_[0].empty()) {
         auto seen = leading_seen_.find(key);
-        if (seen != leading_seen_.end() && (span_ns_ == 0 || now - seen->second <= span_ns_)) {
+        if (seen != leading_seen_.end() && (span_ns_ < 0 || now - seen->second <= span_ns_)) {
           continue;
         }
       }

@@ -93,7 +93,7 @@ void StateStore::EraseKey(std::string_view key, int64_t now_ns) {
 void StateStore::Sweep(int64_t now_ns) {
   while (!fifo_.empty()) {
     const Write& w = fifo_.front();
-    bool expired = limits_.ttl_ns > 0 && now_ns - w.start_ns > limits_.ttl_ns;
+    bool expired = limits_.ttl_ns >= 0 && now_ns - w.start_ns > limits_.ttl_ns;
     bool over = stats_.partials > limits_.max_partials || stats_.keys > limits_.max_keys;
     if (!expired && !over) break;
     if (Live(w)) {
@@ -105,7 +105,7 @@ void StateStore::Sweep(int64_t now_ns) {
 }
 
 void StateStore::SweepAll(int64_t now_ns) {
-  if (limits_.ttl_ns <= 0) return;
+  if (limits_.ttl_ns < 0) return;
   std::deque<Write> kept;
   for (const Write& w : fifo_) {
     if (!Live(w)) continue;

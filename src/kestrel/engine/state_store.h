@@ -4,8 +4,9 @@
 // 0..N-2 (the one that has matched stages 0..i). The store maps (stage, key) to that match and
 // keeps every write in a FIFO, so that the head of the FIFO is the least recently written match:
 //   - expiry: a match older than the TTL (the rule's maxspan, else the configured default TTL;
-//     0 = never) is dropped when it reaches the head (Sweep), and refused when it would advance
-//     (Expired) — exact whatever the order in which events arrive;
+//     none = never; a maxspan of 0 lets only events of the same time advance a match) is dropped
+//     when it reaches the head (Sweep), and refused when it would advance (Expired) — exact
+//     whatever the order in which events arrive;
 //   - quota: while more than max_partials matches, or more than max_keys distinct keys, are held,
 //     the least recently written are evicted.
 // Both are counted (stats()). Replacing a match (a newer start for the same key) or advancing it
@@ -48,7 +49,10 @@ struct PartialMatch {
 struct StateLimits {
   size_t max_partials = 100'000;  // partial matches held at once
   size_t max_keys = 100'000;      // distinct join keys with at least one partial match
-  int64_t ttl_ns = 0;             // a match older than this cannot advance; 0: no limit
+  // A match older than this cannot advance: 0 is a zero span (only matches started at the same
+  // time may advance, `maxspan=0s`); kNoTtl (negative): no limit.
+  static constexpr int64_t kNoTtl = -1;
+  int64_t ttl_ns = kNoTtl;
 };
 
 struct StateStats {
@@ -84,7 +88,7 @@ class StateStore {
   void EraseKey(std::string_view key, int64_t now_ns = std::numeric_limits<int64_t>::min());
 
   bool Expired(const PartialMatch& m, int64_t now_ns) const {
-    return limits_.ttl_ns > 0 && now_ns - m.start_ns > limits_.ttl_ns;
+    return limits_.ttl_ns >= 0 && now_ns - m.start_ns > limits_.ttl_ns;
   }
 
   // Counts a match found expired by the caller (and already taken out).

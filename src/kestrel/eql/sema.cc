@@ -62,6 +62,14 @@ CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileO
       lower_stages(seq.stages, seq.by);
       if (seq.maxspan) {
         int64_t ms = seq.maxspan->Milliseconds();
+        // Elasticsearch refuses a span of zero; the Endgame reference reads it as a zero span
+        // (only events of the same time), as Kestrel does in that dialect.
+        if (ms <= 0 && options.dialect == Dialect::kElasticsearch) {
+          result.diagnostics.push_back(Diagnostic{
+              Severity::kError, seq.maxspan->span,
+              fmt::format("a positive maxspan value is required; found [{}]", seq.maxspan->value),
+              "Elasticsearch refuses maxspan=0; give a positive span, or drop `with maxspan`"});
+        }
         program->maxspan_ns = ms > INT64_MAX / 1'000'000 ? INT64_MAX : ms * 1'000'000;
       }
       if (seq.until) {
