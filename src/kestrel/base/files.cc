@@ -33,6 +33,44 @@ absl::Status CreatePrivateDirectories(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags) {
+  // O_NONBLOCK: a FIFO is refused at once, never waited on (cleared once checked).
+  int fd = ::open(path.c_str(), flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENXIO) return absl::FailedPreconditionError(path + ": not a regular file (a FIFO)");
+    if (err == ELOOP) {
+      return absl::FailedPreconditionError(path +
+                                           ": is a symbolic link; refusing to write through it");
+    }
+    std::string why = path + ": " + std::strerror(err);
+    return err == ENOENT                   ? absl::NotFoundError(why)
+           : err == EACCES || err == EPERM ? absl::PermissionDeniedError(why)
+                                           : absl::UnavailableError(why);
+  }
+  struct stat st;
+  std::string refused;
+  if (::fstat(fd, &st) != 0) {
+    refused = std::string("cannot stat it: ") + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    refused = "not a regular file";
+  } else if (st.st_uid != ::geteuid()) {
+    refused = "owned by uid " + std::to_string(st.st_uid) + ", not by this process's user (uid " +
+              std::to_string(::geteuid()) + ")";
+  } else if (st.st_nlink != 1) {
+    refused = "has " + std::to_string(st.st_nlink) + " hard links";
+  }
+  if (refused.empty() && (flags & O_NONBLOCK) == 0) {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+      refused = std::string("cannot clear O_NONBLOCK: ") + std::strerror(errno);
+    }
+  }
+  if (refused.empty()) return fd;
+  ::close(fd);
+  return absl::FailedPreconditionError(path + ": " + refused + "; refusing to write to it");
+}
+
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

@@ -25,6 +25,14 @@ absl::Status CreatePrivateDirectories(const std::string& path);
 // RESOURCE_EXHAUSTED (larger than `max_bytes`, or it grew past it while read).
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_bytes);
 
+// Opens (creating it, mode 0600 whatever the umask) a file Kestrel writes evidence to, so that
+// another local user cannot redirect or read the write: `flags` (O_WRONLY / O_RDWR, O_APPEND,
+// O_TRUNC, O_EXCL) get O_CREAT | O_NOFOLLOW | O_CLOEXEC, and the file opened must be a regular
+// file owned by this process's user with one link (a symbolic link, a FIFO, a file another user
+// planted or a hard link to someone else's file is refused, FAILED_PRECONDITION, naming the path
+// and why; it is not written). An existing file keeps its mode. Returns the descriptor.
+absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags);
+
 // Paths under `path` (itself included, directories recursed, symbolic links not followed) that a
 // user other than root or this process's user could change: writable by group or others (a
 // sticky directory such as /tmp included), or owned by someone else. Each entry says why, e.g.

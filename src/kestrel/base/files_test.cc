@@ -1,5 +1,6 @@
 #include "kestrel/base/files.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,59 @@ TEST(FilesTest, WritableByOthersNamesWhatAnotherUserCouldChange) {
   EXPECT_EQ(found[0], (root / "sub" / "bad.eql").string() + ": writable by others");
   EXPECT_EQ(found[1], (root / "sub").string() + ": writable by its group (gid " +
                           std::to_string(::getegid()) + ")");
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace kestrel::base
+
+namespace kestrel::base {
+namespace {
+
+// Evidence files: a symlink, a FIFO, a hard link or a file another user planted is refused (a
+// root daemon must not append alerts to a file that user can read, or to /etc/shadow).
+TEST(FilesTest, OpenPrivateFileRefusesWhatAnotherUserCouldHavePlanted) {
+  std::string tmpl = (fs::temp_directory_path() / "kestrel_open.XXXXXX").string();
+  fs::path root(::mkdtemp(tmpl.data()));
+  fs::path target = root / "target";
+  std::ofstream(target) << "secret";
+  ::chmod(target.c_str(), 0600);
+
+  auto fresh = OpenPrivateFile((root / "alerts.jsonl").string(), O_WRONLY | O_APPEND);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ::close(*fresh);
+  EXPECT_EQ(Mode(root / "alerts.jsonl"), 0600u);
+  auto again = OpenPrivateFile((root / "alerts.jsonl").string(), O_WRONLY | O_APPEND);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ::close(*again);
+
+  fs::create_symlink(target, root / "link");
+  auto link = OpenPrivateFile((root / "link").string(), O_WRONLY | O_APPEND);
+  EXPECT_EQ(link.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(link.status().message().find("symbolic link"), std::string::npos);
+
+  fs::create_hard_link(target, root / "hard");
+  auto hard = OpenPrivateFile((root / "hard").string(), O_WRONLY | O_APPEND);
+  EXPECT_EQ(hard.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(hard.status().message().find("2 hard links"), std::string::npos);
+
+  ASSERT_EQ(::mkfifo((root / "fifo").c_str(), 0600), 0);
+  auto fifo = OpenPrivateFile((root / "fifo").string(), O_WRONLY);  // not waited on
+  EXPECT_EQ(fifo.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  if (::geteuid() == 0) {  // a file planted by another user (CI runs as root)
+    fs::path planted = root / "planted";
+    std::ofstream(planted) << "";
+    ASSERT_EQ(::chown(planted.c_str(), 65534, 65534), 0);
+    auto other = OpenPrivateFile(planted.string(), O_WRONLY | O_APPEND);
+    EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(other.status().message().find("owned by uid 65534"), std::string::npos);
+  } else {
+    GTEST_SKIP() << "not root: the planted-file case needs chown (CI runs it as root)";
+  }
+  std::ifstream in(target);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "secret");  // never written through
   fs::remove_all(root);
 }
 

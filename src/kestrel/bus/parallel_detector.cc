@@ -119,11 +119,22 @@ struct ParallelDetector::Tagged {
 };
 
 struct ParallelDetector::Worker {
-  Worker(schema::Schema& schema, const engine::EngineLimits& limits, size_t capacity)
+  Worker(schema::Schema& schema, const engine::EngineLimits& limits, size_t capacity,
+         size_t workers)
       : queue(capacity),
         local(std::make_unique<engine::Detector>(schema, limits)),
-        global(std::make_unique<engine::Detector>(schema, limits)) {}
+        global(std::make_unique<engine::Detector>(schema, limits)) {
+    // One state budget per worker, its share of the configured one, for both its Detectors and
+    // every generation a reload builds.
+    if (limits.state_budget_bytes > 0) {
+      budget = std::make_shared<engine::StateBudget>(
+          std::max<size_t>(1, limits.state_budget_bytes / workers));
+    }
+    local->ShareStateBudget(budget);
+    global->ShareStateBudget(budget);
+  }
   SpscRing<Item> queue;
+  std::shared_ptr<engine::StateBudget> budget;
   // Replaced by a reload (on the worker's thread, while the producer waits in Reload()).
   std::unique_ptr<engine::Detector> local;          // rules local_rules[i] as its rule i
   std::unique_ptr<engine::Detector> global;         // worker 0: global_rules[i] as its rule i
@@ -176,7 +187,8 @@ absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Start(
   }
   d->stats_ = std::make_shared<StatsTable>(options.workers, d->programs_.size());
   for (size_t w = 0; w < options.workers; ++w) {
-    d->workers_.push_back(std::make_unique<Worker>(schema, options.limits, options.queue_capacity));
+    d->workers_.push_back(
+        std::make_unique<Worker>(schema, options.limits, options.queue_capacity, options.workers));
     if (absl::Status s = d->BuildWorker(w); !s.ok()) return s;
   }
   if (options.routing == Routing::kByRule) {
@@ -602,6 +614,7 @@ void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
   auto rebuild = [&](std::unique_ptr<engine::Detector>& old, const std::vector<uint32_t>& old_rules,
                      const std::vector<uint32_t>& new_rules) -> absl::Status {
     auto fresh = std::make_unique<engine::Detector>(*schema_, options_.limits);
+    fresh->ShareStateBudget(me.budget);
     fresh->UsePredicateRuntime(old->predicate_runtime());
     fresh->UseFunctions(old->functions());
     for (uint32_t r : new_rules) {

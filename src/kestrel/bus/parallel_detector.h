@@ -34,7 +34,10 @@
 // running, a worker sweeps only on its own events, so `partials` held can lag one Detector's.
 // An entity-local rule has one engine per worker, each with its own quota (max_partials,
 // max_keys): under state pressure evictions, hence matches, can differ from one Detector, and
-// the summed `partials` can exceed one rule's quota (docs/replay.md).
+// the summed `partials` can exceed one rule's quota (docs/replay.md). Each worker's Detectors
+// share one engine::StateBudget, its share (limits.state_budget_bytes / workers) of the byte
+// budget of all rules' state: under budget pressure evictions depend on the number of workers,
+// with either routing.
 //
 // Backpressure. Queues are bounded (`queue_capacity` events per partition). When one is full,
 // `kBlock` makes Publish wait (replay, files), `kDrop` drops the event and counts it per

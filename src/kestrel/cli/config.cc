@@ -78,6 +78,7 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "flight_recorder_dir",
                                     "predicate_runtime",
                                     "max_partials_per_rule",
+                                    "state_budget_mb",
                                     "default_ttl",
                                     "sinks",
                                     "enforce",
@@ -197,6 +198,13 @@ absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
           st = Scalar(path, k, x, "a count", &n);
           if (st.ok() && n < 1) st = At(path, x, "'max_partials_per_rule' must be at least 1");
           run->max_partials_per_rule = static_cast<size_t>(n);
+        } else if (k == "state_budget_mb") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a number of MiB (0: no limit)", &n);
+          if (st.ok() && (n < 0 || n > (int64_t{1} << 30))) {
+            st = At(path, x, "'state_budget_mb' must be 0 to 1073741824");
+          }
+          run->state_budget_bytes = static_cast<size_t>(n) << 20;
         } else if (k == "default_ttl") {
           st = Duration(path, k, x, "a duration such as 24h", &run->default_ttl_ns);
         } else if (k == "sinks") {
@@ -296,6 +304,7 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
       << run.flight_recorder_dir.value_or("(beside the alerts)");
   out << YAML::Key << "predicate_runtime" << YAML::Value << run.predicate_runtime;
   out << YAML::Key << "max_partials_per_rule" << YAML::Value << run.max_partials_per_rule;
+  out << YAML::Key << "state_budget_mb" << YAML::Value << (run.state_budget_bytes >> 20);
   out << YAML::Key << "default_ttl" << YAML::Value
       << fmt::format("{}s", run.default_ttl_ns / 1'000'000'000);
   out << YAML::Key << "sinks" << YAML::Value << YAML::BeginSeq;

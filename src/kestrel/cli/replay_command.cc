@@ -310,8 +310,8 @@ int Replay(const ReplayCommandOptions& options) {
   std::unique_ptr<pipeline::OpenedPackage> package = std::move(*opened);
   const runtime::FunctionModule* function_module =
       package != nullptr ? package->functions() : nullptr;
-  engine::EngineLimits limits =
-      pipeline::StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
+  engine::EngineLimits limits = pipeline::StreamingLimits(
+      options.max_partials_per_rule, options.default_ttl_ns, options.state_budget_bytes);
   auto loaded =
       pipeline::LoadRules(rules_dir, endgame, schema, limits,
                           function_module != nullptr ? &function_module->signatures() : nullptr);

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "kestrel/pipeline/run_config.h"
+
 namespace kestrel::cli {
 
 struct ReplayCommandOptions {
@@ -33,6 +35,7 @@ struct ReplayCommandOptions {
   std::optional<std::string> to;
   bool digest = false;  // print the SHA-256 of the alert stream and the counts on stdout
   size_t max_partials_per_rule = 100'000;
+  size_t state_budget_bytes = pipeline::kDefaultStateBudgetBytes;  // engine::StateBudget
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
 };
 

@@ -16,6 +16,7 @@
 #include "kestrel/engine/detector.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/pipeline/rule_loader.h"
+#include "kestrel/pipeline/run_config.h"
 #include "kestrel/rules/rule_file.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/rules/rule_test_file.h"
@@ -173,8 +174,9 @@ class Runner {
                                     c.positive() ? "positive" : "negative");
     std::vector<Alert> actual;
     std::string error;
-    engine::Detector detector(
-        schema_, pipeline::StreamingLimits(100'000, int64_t{24} * 3600 * 1'000'000'000));
+    engine::Detector detector(schema_,
+                              pipeline::StreamingLimits(100'000, int64_t{24} * 3600 * 1'000'000'000,
+                                                        pipeline::kDefaultStateBudgetBytes));
     for (const rules::CompiledRule* rule : under_test) {
       if (absl::Status s = detector.AddRule(rule->program.get()); !s.ok()) {
         error = fmt::format("rule '{}' refused by the engine: {}", rule->spec.id, base::Message(s));

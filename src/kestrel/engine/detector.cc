@@ -6,9 +6,19 @@
 namespace kestrel::engine {
 
 Detector::Detector(schema::Schema& schema, const EngineLimits& limits)
-    : schema_(schema), limits_(limits) {}
+    : schema_(schema), limits_(limits) {
+  if (limits.state_budget_bytes > 0) {
+    budget_ = std::make_shared<StateBudget>(limits.state_budget_bytes);
+  }
+}
 
-Detector::~Detector() = default;
+Detector::~Detector() {
+  // A shared budget outlives this Detector: what its remaining engines held is freed with them.
+  if (budget_ == nullptr) return;
+  for (auto& engine : engines_) {
+    if (engine != nullptr) budget_->Charge(-static_cast<int64_t>(engine->state_bytes()));
+  }
+}
 
 absl::Status Detector::AddRule(const eql::IrProgram* program) {
   auto engine = QueryEngine::Create(program, schema_, limits_);
@@ -43,13 +53,37 @@ void Detector::Seal(std::shared_ptr<const RuleIndex> index) {
   for (auto& engine : engines_) {
     engine->UseIndex(*index_, matcher_.get());
     engine->ShareEvidence(&current_);
+    engine->UseBudget(budget_.get());
   }
 }
 
 void Detector::ReplaceEngine(size_t rule, std::unique_ptr<QueryEngine> engine) {
+  if (budget_ != nullptr && engines_[rule] != nullptr) {
+    budget_->Charge(-static_cast<int64_t>(engines_[rule]->state_bytes()));
+  }
   engines_[rule] = std::move(engine);
   engines_[rule]->UseIndex(*index_, matcher_.get());
   engines_[rule]->ShareEvidence(&current_);
+  engines_[rule]->UseBudget(budget_.get());
+}
+
+void Detector::EnforceBudget() {
+  while (budget_->over()) {
+    size_t oldest = engines_.size();
+    uint64_t oldest_tick = UINT64_MAX;
+    for (size_t rule = 0; rule < engines_.size(); ++rule) {
+      uint64_t tick = engines_[rule]->OldestStateTick();
+      if (tick < oldest_tick) {
+        oldest_tick = tick;
+        oldest = rule;
+      }
+    }
+    // Nothing of this Detector's left: what is over belongs to another Detector sharing the
+    // budget, which evicts after its next event.
+    if (oldest == engines_.size()) return;
+    engines_[oldest]->EvictOldestState();
+    budget_->CountEviction();
+  }
 }
 
 void Detector::Deliver(size_t rule, MatchCallback on_match) {
@@ -82,6 +116,7 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
   if (++events_ % kSweepInterval == 0) {
     for (auto& engine : engines_) engine->Expire(event.time_ns());
   }
+  if (budget_ != nullptr && budget_->over()) EnforceBudget();
 }
 
 void Detector::ProcessBatch(std::span<const event::Event> events, uint64_t first_index,

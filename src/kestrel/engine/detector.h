@@ -5,8 +5,10 @@
 // Order: for each event, the rules that may match it run in load order, and each rule's results
 // are delivered as soon as they complete; so the output order is a function of the input order
 // and the rule order only (no clocks, no threads).
-// Memory: partial matches are bounded per rule (EngineLimits); rules that an event skips are
-// swept for expired partial matches every kSweepInterval events.
+// Memory: partial matches are bounded per rule (EngineLimits::max_partials, max_keys) and, all
+// rules together, in bytes (EngineLimits::state_budget_bytes: a StateBudget, state_budget.h;
+// after each event, while over it, the least recently written match of any rule is evicted);
+// rules that an event skips are swept for expired partial matches every kSweepInterval events.
 // Thread safety: one thread per Detector. Tested by detector_test.cc.
 #pragma once
 
@@ -39,6 +41,11 @@ class Detector {
   // Custom functions of the rules added from now on. REQUIRES: `functions` outlives this.
   void UseFunctions(FunctionRuntime* functions) { functions_ = functions; }
   PredicateRuntime* predicate_runtime() const { return runtime_; }
+  // The state budget of this Detector's rules: its own (EngineLimits::state_budget_bytes), or
+  // one shared with other Detectors of the same thread (a bus worker's, every generation of a
+  // reloaded rule set). REQUIRES: before Seal(); nullptr: no budget.
+  void ShareStateBudget(std::shared_ptr<StateBudget> budget) { budget_ = std::move(budget); }
+  const StateBudget* state_budget() const { return budget_.get(); }
   FunctionRuntime* functions() const { return functions_; }
 
   // Adds rule number rule_count(). Fails (and adds nothing) when the engine refuses the program,
@@ -95,6 +102,8 @@ class Detector {
 
  private:
   void Deliver(size_t rule, MatchCallback on_match);
+  // While over the state budget, evicts the least recently written match of any rule.
+  void EnforceBudget();
 
   schema::Schema& schema_;
   EngineLimits limits_;
@@ -106,6 +115,7 @@ class Detector {
   std::unique_ptr<RuleMatcher> matcher_;
   std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
   std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines
+  std::shared_ptr<StateBudget> budget_;
   uint64_t events_ = 0;
   int64_t clock_ns_ = INT64_MIN;  // the latest event time seen (AdvanceClock: of the stream)
   uint64_t skipped_ = 0;

@@ -133,3 +133,103 @@ TEST_F(DetectorTest, SkippedRulesAreSweptForExpiredState) {
 
 }  // namespace
 }  // namespace kestrel::engine
+
+namespace kestrel::engine {
+namespace {
+
+// The state budget bounds the bytes of every rule's partial matches together, evicting the least
+// recently written of any rule (it was a per-rule count only: one rule could take gigabytes).
+class StateBudgetTest : public DetectorTest {
+ protected:
+  static constexpr size_t kBudget = 256 * 1024;
+  void SetUp() override {
+    Add("sequence by process.entity_id [process where process.name == \"a\"] "
+        "[file where process.name == \"a\"]");
+    Add("sequence by process.entity_id [process where process.name == \"b\"] "
+        "[file where process.name == \"b\"]");
+    Add("sample by process.entity_id [process where process.name == \"c\"] "
+        "[file where process.name == \"c\"]");
+  }
+  std::unique_ptr<Detector> Make(size_t budget) {
+    EngineLimits limits;
+    limits.state_budget_bytes = budget;
+    auto d = std::make_unique<Detector>(schema_, limits);
+    for (const auto& p : programs_) EXPECT_TRUE(d->AddRule(p.get()).ok());
+    EXPECT_TRUE(d->Seal().ok());
+    return d;
+  }
+  std::string matches_;
+  void Feed(Detector& d, const event::Event& e) {
+    d.Process(e, n_++, [&](size_t rule, QueryMatch&) { matches_ += std::to_string(rule); });
+  }
+  uint64_t n_ = 0;
+};
+
+TEST_F(StateBudgetTest, BoundsAllRulesTogetherAndEvictsTheLeastRecentlyWritten) {
+  auto d = Make(kBudget);
+  Feed(*d, Event(0, 0, "process", "b", "old-b"));  // rule 1's only key, written first
+  Feed(*d, Event(1, 0, "process", "c", "old-c"));  // rule 2's only key
+  for (int i = 0; i < 5000; ++i) {
+    Feed(*d, Event(2 + i, 1, "process", "a", "key-" + std::to_string(i)));
+    ASSERT_LE(d->state_budget()->used(), static_cast<int64_t>(kBudget)) << i;
+  }
+  EXPECT_GT(d->state_budget()->evictions(), 0u);
+  // The oldest writes, whatever their rule, went first; the newest are still held.
+  EXPECT_EQ(d->stats(1).evicted, 1u);
+  EXPECT_EQ(d->stats(2).evicted, 1u);
+  EXPECT_EQ(d->stats(0).evicted + 2, d->state_budget()->evictions());
+  Feed(*d, Event(9000, 2, "file", "a", "key-4999"));
+  Feed(*d, Event(9001, 2, "file", "a", "key-0"));
+  Feed(*d, Event(9002, 2, "file", "b", "old-b"));
+  EXPECT_EQ(matches_, "0");
+  // Without a budget nothing is evicted (the per-rule quota is 100,000).
+  matches_.clear();
+  auto unbounded = Make(0);
+  Feed(*unbounded, Event(0, 0, "process", "b", "old-b"));
+  for (int i = 0; i < 5000; ++i) {
+    Feed(*unbounded, Event(2 + i, 1, "process", "a", "key-" + std::to_string(i)));
+  }
+  EXPECT_EQ(unbounded->state_budget(), nullptr);
+  EXPECT_EQ(unbounded->stats(0).evicted, 0u);
+}
+
+TEST_F(StateBudgetTest, EveryByteChargedIsGivenBack) {
+  auto budget = std::make_shared<StateBudget>(1 << 30);
+  EngineLimits limits;
+  auto d = std::make_unique<Detector>(schema_, limits);
+  d->ShareStateBudget(budget);
+  for (const auto& p : programs_) ASSERT_TRUE(d->AddRule(p.get()).ok());
+  ASSERT_TRUE(d->Seal().ok());
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "k" + std::to_string(i % 10);
+    Feed(*d, Event(i, i, "process", "a", key));  // replaces the waiting match of the key
+    Feed(*d, Event(i, i, "process", "c", key));
+  }
+  EXPECT_GT(budget->used(), 0);
+  for (int i = 0; i < 10; ++i) {
+    std::string key = "k" + std::to_string(i);
+    Feed(*d, Event(200 + i, 200, "file", "a", key));  // completes: frees the partial match
+    Feed(*d, Event(300 + i, 300, "file", "c", key));  // completes the sample: frees the key
+  }
+  EXPECT_EQ(budget->used(), 0);
+  // What a Detector still holds is given back when it goes (a reload drops a rule).
+  for (int i = 0; i < 10; ++i) Feed(*d, Event(i, 400, "process", "b", "x" + std::to_string(i)));
+  EXPECT_GT(budget->used(), 0);
+  d.reset();
+  EXPECT_EQ(budget->used(), 0);
+}
+
+TEST_F(StateBudgetTest, ARunsRuleOverManyKeysStaysWithinTheBudget) {
+  programs_.clear();
+  Add("sequence by process.entity_id [process where process.name == \"r\"] with runs=100 "
+      "[file where true]");
+  auto d = Make(kBudget);
+  for (int i = 0; i < 20000; ++i) {
+    Feed(*d, Event(i, 1, "process", "r", "key-" + std::to_string(i % 2000)));
+  }
+  EXPECT_LE(d->state_budget()->used(), static_cast<int64_t>(kBudget));
+  EXPECT_GT(d->stats(0).evicted, 0u);
+}
+
+}  // namespace
+}  // namespace kestrel::engine

@@ -175,4 +175,9 @@ void QueryEngine::ExpireAll(int64_t now_ns) { impl_->Expire(now_ns, true); }
 
 void QueryEngine::EndOfInput() { impl_->EndOfInput(); }
 
+void QueryEngine::UseBudget(StateBudget* budget) { impl_->UseBudget(budget); }
+size_t QueryEngine::state_bytes() const { return impl_->state_bytes(); }
+uint64_t QueryEngine::OldestStateTick() { return impl_->OldestStateTick(); }
+bool QueryEngine::EvictOldestState() { return impl_->EvictOldestState(); }
+
 }  // namespace kestrel::engine

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/engine/rule_index.h"
+#include "kestrel/engine/state_budget.h"
 #include "kestrel/eql/ir.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
@@ -52,6 +53,9 @@ struct EngineLimits {
   // Partial matches of a sequence without maxspan expire after this much event time; 0: never
   // (query mode, the reference semantics).
   int64_t default_ttl_ns = 0;
+  // All the rules of a Detector together hold at most this many bytes of partial matches and
+  // join/sample keys (StateBudget, state_budget.h); 0: no budget (query mode).
+  size_t state_budget_bytes = 0;
   // Streaming (`kestrel run`): only the pipes that can answer per result are accepted
   // (`head`, `unique`), applied by TakeResults(); others make Create() fail with the reason.
   bool streaming = false;
@@ -115,6 +119,17 @@ class QueryEngine {
   bool HasPipes() const;
 
   const EngineStats& stats() const;
+
+  // State budget (state_budget.h): the engine charges what its partial matches and join/sample
+  // keys hold to `budget` (nullptr: none), and what it holds now at once. REQUIRES: `budget`
+  // outlives the engine or is replaced first; the engine never touches it when destroyed (its
+  // owner uncharges state_bytes()).
+  void UseBudget(StateBudget* budget);
+  size_t state_bytes() const;
+  // The tick of the least recently written partial match or key held (UINT64_MAX: none), and
+  // its eviction (counted in stats().evicted).
+  uint64_t OldestStateTick();
+  bool EvictOldestState();
 
  private:
   class Impl;

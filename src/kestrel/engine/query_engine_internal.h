@@ -38,6 +38,8 @@ namespace kestrel::engine {
 
 class QueryEngine::Impl {
  public:
+  using JoinSlots =
+      std::vector<std::optional<std::pair<uint64_t, std::shared_ptr<const event::Event>>>>;
   Impl(const eql::IrProgram* program, schema::Schema& schema, const EngineLimits& limits);
 
   void Process(const event::Event& e, uint64_t index);
@@ -64,6 +66,58 @@ class QueryEngine::Impl {
     stats_.keys = s.keys + slots_.size();
     stats_.expired = s.expired;
     stats_.evicted = s.evicted + join_evicted_;
+  }
+
+  // State budget (state_budget.h): joins and samples charge per key (JoinKeyBytes), sequences
+  // through their StateStore.
+  void UseBudget(StateBudget* budget) {
+    state_->UseBudget(budget);
+    if (budget == budget_) return;
+    budget_ = budget;
+    if (budget_ != nullptr) {
+      budget_->Charge(static_cast<int64_t>(join_bytes_));
+      budget_->AdvanceTo(join_tick_);
+    }
+  }
+  size_t state_bytes() const { return state_->bytes() + join_bytes_; }
+  uint64_t OldestStateTick() {
+    uint64_t t = state_->OldestTick();
+    while (!join_order_.empty() && !slots_.contains(join_order_.front().second)) {
+      join_order_.pop_front();
+    }
+    if (!join_order_.empty()) t = std::min(t, join_order_.front().first);
+    return t;
+  }
+  bool EvictOldestState() {
+    uint64_t t = OldestStateTick();
+    if (t == UINT64_MAX) return false;
+    if (!join_order_.empty() && join_order_.front().first == t) {
+      auto it = slots_.find(join_order_.front().second);
+      join_order_.pop_front();
+      EraseJoinKey(it);
+      ++join_evicted_;
+    } else {
+      state_->EvictOldest();
+    }
+    SyncStats();
+    return true;
+  }
+  size_t JoinKeyBytes(const std::string& key, const JoinSlots& slots) const {
+    size_t bytes = 2 * key.size() + 64 + slots.capacity() * sizeof(JoinSlots::value_type);
+    for (const auto& s : slots) {
+      if (s) bytes += EvidenceBytes(*s->second);
+    }
+    return bytes;
+  }
+  void ChargeJoin(int64_t delta) {
+    join_bytes_ += delta;
+    if (budget_ != nullptr) budget_->Charge(delta);
+  }
+  template <typename It>
+  void EraseJoinKey(It it) {
+    if (it == slots_.end()) return;
+    ChargeJoin(-static_cast<int64_t>(JoinKeyBytes(it->first, it->second)));
+    slots_.erase(it);
   }
 
   void EndOfInput() {
@@ -145,7 +199,11 @@ class QueryEngine::Impl {
   ProcessLineage lineage_;
   int64_t span_ns_ = StateLimits::kNoTtl;  // maxspan, else the default TTL; kNoTtl: no bound
   std::unique_ptr<StateStore> state_;      // sequences: the partial matches
-  std::deque<std::string> join_order_;     // joins and samples: keys in creation order
+  // Joins and samples: keys in creation order, with the tick of their creation.
+  std::deque<std::pair<uint64_t, std::string>> join_order_;
+  StateBudget* budget_ = nullptr;
+  size_t join_bytes_ = 0;
+  uint64_t join_tick_ = 0;
   uint64_t join_evicted_ = 0;
   EngineStats stats_;
   std::vector<const eql::IrStage*> stages_;                // positive stages, `runs` expanded
@@ -162,8 +220,7 @@ class QueryEngine::Impl {
   absl::flat_hash_map<size_t, absl::flat_hash_set<std::string>> stream_seen_;  // unique, per pipe
   uint64_t pending_sequence_ = 0;
   std::vector<const eql::IrNode*> relations_;
-  absl::flat_hash_map<std::string, std::vector<std::optional<std::pair<uint64_t, EventPtr>>>>
-      slots_;
+  absl::flat_hash_map<std::string, JoinSlots> slots_;
   std::vector<QueryMatch> results_;
   base::StringArena scratch_;
   eql::EvalContext ctx_;

@@ -13,14 +13,18 @@ namespace kestrel::engine {
 
 void QueryEngine::Impl::EvictJoinKeys(const std::string& keep) {
   while (slots_.size() > limits_.max_keys && !join_order_.empty()) {
-    std::string oldest = std::move(join_order_.front());
+    std::string oldest = std::move(join_order_.front().second);
     join_order_.pop_front();
-    if (oldest != keep && slots_.erase(oldest) > 0) ++join_evicted_;
+    if (oldest == keep) continue;
+    auto it = slots_.find(oldest);
+    if (it == slots_.end()) continue;
+    EraseJoinKey(it);
+    ++join_evicted_;
   }
   if (join_order_.size() > 4 * (slots_.size() + 1024)) {
-    std::deque<std::string> live;
-    for (std::string& k : join_order_) {
-      if (slots_.contains(k)) live.push_back(std::move(k));
+    std::deque<std::pair<uint64_t, std::string>> live;
+    for (auto& k : join_order_) {
+      if (slots_.contains(k.second)) live.push_back(std::move(k));
     }
     join_order_.swap(live);
   }
@@ -28,7 +32,7 @@ void QueryEngine::Impl::EvictJoinKeys(const std::string& keep) {
 
 void QueryEngine::Impl::Join(const event::Event& e, uint64_t index) {
   if (program_->until && Matches(*program_->until, e)) {
-    slots_.erase(Key(program_->until->by));
+    EraseJoinKey(slots_.find(Key(program_->until->by)));
   }
   for (size_t i = 0; i < stages_.size(); ++i) {
     const eql::IrStage& stage = *stages_[i];
@@ -38,11 +42,14 @@ void QueryEngine::Impl::Join(const event::Event& e, uint64_t index) {
     auto& slots = found->second;
     if (inserted) {
       slots.resize(stages_.size());
-      join_order_.push_back(key);
+      join_tick_ = budget_ != nullptr ? budget_->NextTick(join_tick_) : join_tick_ + 1;
+      join_order_.emplace_back(join_tick_, key);
+      ChargeJoin(static_cast<int64_t>(JoinKeyBytes(key, slots)));
       EvictJoinKeys(key);
     }
     if (slots[i]) continue;  // the first event of a stage is kept
     slots[i] = std::make_pair(index, Copy(e));
+    ChargeJoin(static_cast<int64_t>(EvidenceBytes(*slots[i]->second)));
     bool complete = std::all_of(slots.begin(), slots.end(), [](const auto& s) { return s; });
     if (complete) {
       QueryMatch m;
@@ -52,7 +59,7 @@ void QueryEngine::Impl::Join(const event::Event& e, uint64_t index) {
         m.events.push_back(s->second);
       }
       results_.push_back(std::move(m));
-      slots_.erase(key);
+      EraseJoinKey(slots_.find(key));
     }
   }
   SyncStats();

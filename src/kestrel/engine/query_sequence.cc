@@ -86,6 +86,7 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
     }
     next.indexes.push_back(index);
     next.events.push_back(Copy(e));
+    next.bytes += EvidenceBytes(*next.events.back());
     if (i + 1 == stages_.size()) {
       if (!missing_.back().empty()) {
         pending_.insert_or_assign(

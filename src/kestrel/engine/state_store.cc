@@ -18,9 +18,11 @@ void StateStore::RemoveAt(uint32_t entry, size_t stage) {
   Slot& slot = state.slots[stage];
   if (slot.generation == 0) return;
   slot.generation = 0;
+  Charge(-static_cast<int64_t>(slot.match.bytes + sizeof(Write)));
   slot.match = PartialMatch{};  // frees the evidence now
   --stats_.partials;
   if (--state.held == 0) {
+    Charge(-static_cast<int64_t>(KeyBytes(state)));
     index_.erase(std::string_view(state.key));
     free_.push_back(entry);
     --stats_.keys;
@@ -39,7 +41,9 @@ bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
   uint32_t entry = it->second;
   Slot& slot = entries_[entry].slots[stage];
   if (slot.generation == 0) return false;
+  size_t bytes = slot.match.bytes;
   *out = std::move(slot.match);
+  slot.match.bytes = bytes;  // RemoveAt uncharges it
   RemoveAt(entry, stage);
   return true;
 }
@@ -61,6 +65,7 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int
     fresh.key.assign(key);
     index_.emplace(std::string_view(fresh.key), entry);
     ++stats_.keys;
+    Charge(static_cast<int64_t>(KeyBytes(fresh)));
   }
   KeyState& state = entries_[entry];
   Slot& slot = state.slots[stage];
@@ -68,8 +73,12 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int
   if (slot.generation == 0) {
     ++state.held;
     ++stats_.partials;
+  } else {
+    Charge(-static_cast<int64_t>(slot.match.bytes + sizeof(Write)));
   }
-  slot.generation = ++generation_;
+  Charge(static_cast<int64_t>(match.bytes + sizeof(Write)));
+  generation_ = budget_ != nullptr ? budget_->NextTick(generation_) : generation_ + 1;
+  slot.generation = generation_;
   fifo_.push_back(Write{entry, static_cast<uint32_t>(stage), slot.generation, match.start_ns});
   slot.match = std::move(match);
   // The FIFO holds one live entry per match plus stale ones; compact when mostly stale.
@@ -117,6 +126,29 @@ void StateStore::SweepAll(int64_t now_ns) {
     }
   }
   fifo_.swap(kept);
+}
+
+void StateStore::UseBudget(StateBudget* budget) {
+  if (budget == budget_) return;
+  budget_ = budget;
+  if (budget_ != nullptr) {
+    budget_->Charge(static_cast<int64_t>(bytes_));
+    budget_->AdvanceTo(generation_);
+  }
+}
+
+uint64_t StateStore::OldestTick() {
+  while (!fifo_.empty() && !Live(fifo_.front())) fifo_.pop_front();
+  return fifo_.empty() ? UINT64_MAX : fifo_.front().generation;
+}
+
+bool StateStore::EvictOldest() {
+  if (OldestTick() == UINT64_MAX) return false;
+  const Write& w = fifo_.front();
+  RemoveAt(w.entry, w.stage);
+  ++stats_.evicted;
+  fifo_.pop_front();
+  return true;
 }
 
 void StateStore::Compact() {

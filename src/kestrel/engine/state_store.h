@@ -36,6 +36,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "kestrel/base/string_map.h"
+#include "kestrel/engine/state_budget.h"
 #include "kestrel/event/event.h"
 
 namespace kestrel::engine {
@@ -44,7 +45,16 @@ struct PartialMatch {
   int64_t start_ns = 0;           // time of the event that matched the first stage
   std::vector<uint64_t> indexes;  // the caller's event indexes, one per stage matched
   std::vector<std::shared_ptr<const event::Event>> events;
+  // The evidence's bytes, kept by whoever appends an event (EvidenceBytes per event): what a
+  // StateBudget is charged for the match.
+  size_t bytes = 0;
 };
+
+// What holding `e` in a match costs a state budget: the event (counted whole for every match
+// holding it) and its index and pointer.
+inline size_t EvidenceBytes(const event::Event& e) {
+  return e.MemoryBytes() + sizeof(uint64_t) + sizeof(std::shared_ptr<const event::Event>);
+}
 
 struct StateLimits {
   size_t max_partials = 100'000;  // partial matches held at once
@@ -103,6 +113,16 @@ class StateStore {
 
   const StateStats& stats() const { return stats_; }
 
+  // Charges what the store holds to `budget` (nullptr: none) from now on, and stamps writes with
+  // its ticks; what is held now is charged to it at once (a rule kept across a reload).
+  void UseBudget(StateBudget* budget);
+  // Bytes held (what the budget is charged for).
+  size_t bytes() const { return bytes_; }
+  // The tick of the least recently written match held, or UINT64_MAX when none is.
+  uint64_t OldestTick();
+  // Evicts the least recently written match (counted in stats().evicted). False when none.
+  bool EvictOldest();
+
  private:
   // One join key's matches, one slot per stage. Entries live in a deque (stable addresses: the
   // index maps views of `key`) and are reused through a free list.
@@ -135,6 +155,13 @@ class StateStore {
   // RemoveAt, counting the match as expired when it had expired at `now_ns`.
   void RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns);
   void Compact();
+  void Charge(int64_t delta) {
+    bytes_ += delta;
+    if (budget_ != nullptr) budget_->Charge(delta);
+  }
+  size_t KeyBytes(const KeyState& s) const {
+    return 2 * s.key.size() + sizeof(KeyState) + stages_ * sizeof(Slot) + 32;
+  }
 
   StateLimits limits_;
   size_t stages_;
@@ -142,8 +169,10 @@ class StateStore {
   std::vector<uint32_t> free_;           // reusable entries_
   base::StringViewMap<uint32_t> index_;  // key (a view of entries_[i].key) -> i
   std::deque<Write> fifo_;
-  uint64_t generation_ = 0;
+  uint64_t generation_ = 0;  // of the last write (the budget's tick when there is one)
   StateStats stats_;
+  StateBudget* budget_ = nullptr;
+  size_t bytes_ = 0;
 };
 
 }  // namespace kestrel::engine

@@ -106,6 +106,11 @@ class Event {
   base::StringArena& arena() { return arena_; }
   const base::StringArena& arena() const { return arena_; }
   size_t entry_capacity() const { return entries_.capacity(); }
+  // The bytes this event holds: itself, its entries and its arena (for state budgets).
+  size_t MemoryBytes() const {
+    return sizeof(Event) + entries_.capacity() * sizeof(Entry) +
+           ids_.capacity() * sizeof(uint32_t) + arena_.capacity();
+  }
 
  private:
   void Append(FieldId id, const Value& v) {

@@ -410,7 +410,8 @@ absl::StatusOr<std::unique_ptr<blocking::FanotifyGuard>> BlockingGuard::Impl::St
     const blocking::AllowList& allow) {
   if (absl::Status probe = blocking::ProbeFanotifyPermissionEvents(); !probe.ok()) return probe;
   engine::EngineLimits limits =
-      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
+      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns,
+                      /*state_budget_bytes=*/0);  // block rules: their per-rule quota bounds them
   std::vector<blocking::GuardRule> guard_rules;
   for (size_t i = 0; i < armed->size(); ++i) {
     guard_rules.push_back(blocking::GuardRule{(*armed)[i].program.get(), i});
@@ -549,7 +550,8 @@ absl::StatusOr<std::unique_ptr<BlockingGuard>> BlockingGuard::Start(
   (void)lsm_seams;
 #endif
   engine::EngineLimits limits =
-      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns);
+      StreamingLimits(options.max_partials_per_rule, options.default_ttl_ns,
+                      /*state_budget_bytes=*/0);  // block rules: their per-rule quota bounds them
   auto describer = blocking::GuardEvaluator::Create(schema, {}, limits);
   if (!describer.ok()) return describer.status();
   impl->describer = std::move(*describer);

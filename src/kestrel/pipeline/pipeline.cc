@@ -117,7 +117,8 @@ absl::Status Pipeline::OpenRules() {
   options.rules_dir = config_.rules_dir;
   options.endgame = endgame_;
   options.predicate_runtime = config_.predicate_runtime;
-  options.limits = StreamingLimits(config_.max_partials_per_rule, config_.default_ttl_ns);
+  options.limits = StreamingLimits(config_.max_partials_per_rule, config_.default_ttl_ns,
+                                   config_.state_budget_bytes);
   options.watch = config_.reload;
   options.build_detector = workers_ <= 1;
   options.budget.time_ns = config_.reload_compile_budget_ns;
@@ -228,7 +229,8 @@ absl::Status Pipeline::OpenWorkers() {
   bus::ParallelOptions options;
   options.workers = workers_;
   options.policy = queue_policy_;
-  options.limits = StreamingLimits(config_.max_partials_per_rule, config_.default_ttl_ns);
+  options.limits = StreamingLimits(config_.max_partials_per_rule, config_.default_ttl_ns,
+                                   config_.state_budget_bytes);
   // Each worker's Detectors get their own predicate and function runtimes.
   options.setup = [rules = rules_.get()](size_t, engine::Detector& detector) {
     return rules->SetUpWorker(detector);

@@ -46,8 +46,10 @@ absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag
   return out;
 }
 
-engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns) {
+engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns,
+                                     size_t state_budget_bytes) {
   engine::EngineLimits limits;
+  limits.state_budget_bytes = state_budget_bytes;
   limits.max_partials = max_partials_per_rule;
   limits.default_ttl_ns = default_ttl_ns;
   limits.streaming = true;

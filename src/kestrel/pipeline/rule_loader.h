@@ -34,7 +34,8 @@ absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag
                                       const std::vector<eql::CustomFunction>* functions = nullptr);
 
 // The engine limits of streaming detection (run, replay).
-engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns);
+engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns,
+                                     size_t state_budget_bytes);
 
 // A diagnostic sink that logs "LOCATION: WHAT: REASON" as a warning for the first `limit`
 // diagnostics, says once that further ones are only counted, and then stays quiet.

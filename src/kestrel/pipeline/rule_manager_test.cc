@@ -1,4 +1,5 @@
 #include "kestrel/pipeline/rule_manager.h"
+#include "kestrel/pipeline/run_config.h"
 
 #include <unistd.h>
 
@@ -22,7 +23,7 @@ class RuleManagerTest : public ::testing::Test {
   RuleManagerTest() {
     std::string tmpl = (fs::temp_directory_path() / "kestrel_reload.XXXXXX").string();
     dir_ = ::mkdtemp(tmpl.data());
-    limits_ = StreamingLimits(1000, 0);
+    limits_ = StreamingLimits(1000, 0, kDefaultStateBudgetBytes);
   }
   ~RuleManagerTest() override { fs::remove_all(dir_); }
 

@@ -19,6 +19,8 @@
 
 namespace kestrel::pipeline {
 
+inline constexpr size_t kDefaultStateBudgetBytes = size_t{192} << 20;
+
 struct RunConfig {
   std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
   // "ebpf" (live collection), "ndjson:PATH" or "ndjson:-"; empty: DefaultSource().
@@ -45,6 +47,9 @@ struct RunConfig {
   // partial match of a sequence without maxspan may wait (event time).
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
+  // All rules' partial matches together (engine::StateBudget), split evenly between workers;
+  // 0: no budget. The default leaves room within the systemd unit's MemoryMax=512M.
+  size_t state_budget_bytes = kDefaultStateBudgetBytes;
   // Worker threads (`--workers`): 1 runs everything on the reading thread; N > 1 puts the rules
   // behind a bus::ParallelDetector (same alerts, same order); 0 (the default) is one per core.
   // `queue_full`: "drop" or "block" when a worker's queue is full; empty: drop for the live
