@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<SinkPipeline>> SinkPipeline::Start(std::unique_pt
   if (options.spool_path.empty()) {
     return absl::InvalidArgumentError(fmt::format("sink {}: no spool path", sink->name()));
   }
-  auto spool = Spool::Open(options.spool_path, options.spool_max_bytes);
+  auto spool = Spool::Open(options.spool_path, options.spool_max_bytes, options.spool_write);
   if (!spool.ok()) return spool.status();
   if ((*spool)->recovered_records() > 0) {
     spdlog::info("sink {}: {} alerts left in spool {} by an earlier run are delivered first",
@@ -119,31 +119,54 @@ void SinkPipeline::NoteFailure(const absl::Status& s) {
   backoff_ = std::min(backoff_ * 2, options_.backoff_max);
 }
 
+void SinkPipeline::NoteSpoolError(const absl::Status& s) {
+  if (spool_failing_) return;
+  spool_failing_ = true;
+  spool_failed_drops_ = 0;
+  spdlog::error(
+      "sink {}: {}; alerts the spool cannot hold are dropped and counted until it can be "
+      "written again",
+      sink_->name(), base::Message(s));
+}
+
+void SinkPipeline::NoteSpoolWritable() {
+  if (!spool_failing_) return;
+  spool_failing_ = false;
+  spdlog::info("sink {}: spool {} is writable again; {} alerts were dropped while it was not",
+               sink_->name(), spool_->path(), spool_failed_drops_);
+}
+
 void SinkPipeline::ToSpool(const SinkMessage& m) {
-  auto append = [&](const SinkMessage& msg, bool force) -> bool {
+  enum class Appended { kYes, kFull, kError };
+  auto append = [&](const SinkMessage& msg, bool force) {
     auto r = spool_->Append(msg, force);
     if (!r.ok()) {
-      spdlog::error("sink {}: {}", sink_->name(), base::Message(r.status()));
-      return false;
+      NoteSpoolError(r.status());
+      return Appended::kError;
     }
-    return *r;
+    if (!*r) return Appended::kFull;
+    NoteSpoolWritable();
+    return Appended::kYes;
   };
   if (unnoticed_drops_ > 0 && options_.drop_notice) {
     SinkMessage notice = options_.drop_notice(unnoticed_drops_);
-    if (append(notice, false)) {
-      spdlog::warn("sink {}: {} alerts were dropped (spool full); a notice follows them",
-                   sink_->name(), unnoticed_drops_);
+    if (append(notice, false) == Appended::kYes) {
+      spdlog::warn("sink {}: {} alerts were dropped; a notice follows them", sink_->name(),
+                   unnoticed_drops_);
       unnoticed_drops_ = 0;
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.spooled;
     }
   }
-  if (append(m, false)) {
+  Appended r = append(m, false);
+  if (r == Appended::kYes) {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.spooled;
     return;
   }
-  if (unnoticed_drops_ == 0) {
+  if (r == Appended::kError) {
+    ++spool_failed_drops_;
+  } else if (unnoticed_drops_ == 0) {
     spdlog::error("sink {}: spool {} is full ({} bytes): alerts are dropped and counted",
                   sink_->name(), spool_->path(), options_.spool_max_bytes);
   }
@@ -213,7 +236,8 @@ void SinkPipeline::Loop() {
         // Damaged under us (e.g. the disk): reopening recovers the records before the damage;
         // what follows it cannot be read in order and is counted as dropped.
         uint64_t before = spool_->pending();
-        auto reopened = Spool::Open(options_.spool_path, options_.spool_max_bytes);
+        auto reopened =
+            Spool::Open(options_.spool_path, options_.spool_max_bytes, options_.spool_write);
         uint64_t lost = before;
         if (reopened.ok()) {
           lost = before - std::min(before, (*reopened)->pending());
@@ -229,9 +253,7 @@ void SinkPipeline::Loop() {
         size_t delivered = 0;
         s = sink_->Deliver(batch, &delivered);
         delivered = std::min(delivered, batch.size());
-        if (absl::Status c = spool_->Consume(delivered); !c.ok()) {
-          spdlog::error("sink {}: {}", sink_->name(), base::Message(c));
-        }
+        if (absl::Status c = spool_->Consume(delivered); !c.ok()) NoteSpoolError(c);
         {
           std::lock_guard<std::mutex> lock(mu_);
           stats_.delivered += delivered;
@@ -251,14 +273,34 @@ void SinkPipeline::Loop() {
       last_activity = Clock::now();
     }
     // The spool emptied with drops not yet reported: the notice goes now, even past the cap.
+    // A spool that cannot be written does not hold up delivery: the notice goes straight to
+    // the sink (nothing waits before it), and direct delivery resumes behind it.
     if (spool_->pending() == 0 && unnoticed_drops_ > 0 && options_.drop_notice) {
-      auto r = spool_->Append(options_.drop_notice(unnoticed_drops_), true);
-      if (r.ok() && *r) {
-        spdlog::warn("sink {}: {} alerts were dropped (spool full); a notice follows them",
-                     sink_->name(), unnoticed_drops_);
-        unnoticed_drops_ = 0;
+      SinkMessage notice = options_.drop_notice(unnoticed_drops_);
+      auto r = spool_->Append(notice, true);
+      bool sent = r.ok() && *r;
+      if (sent) {
+        NoteSpoolWritable();
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.spooled;
+      } else if (!r.ok()) {
+        NoteSpoolError(r.status());
+        if (!past_deadline && Clock::now() >= retry_at_) {
+          size_t delivered = 0;
+          absl::Status d = sink_->Deliver(std::span<const SinkMessage>(&notice, 1), &delivered);
+          sent = d.ok() && delivered == 1;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            stats_.delivered += std::min<size_t>(delivered, 1);
+            if (d.ok()) stats_.healthy = true;
+          }
+          if (!d.ok()) NoteFailure(d);
+        }
+      }
+      if (sent) {
+        spdlog::warn("sink {}: {} alerts were dropped; a notice follows them", sink_->name(),
+                     unnoticed_drops_);
+        unnoticed_drops_ = 0;
       }
     }
     if (incoming.empty() && Clock::now() - last_activity >= options_.idle_interval) {

@@ -16,7 +16,11 @@
 //    (spool_dropped, exact). The first drop of an episode is logged; when the spool next has
 //    room, a drop notice (made by DeliveryOptions::drop_notice, normally an alert of the
 //    built-in rule `kestrel-sink-spool-overflow` naming the count) is appended in order, even
-//    past the cap.
+//    past the cap;
+//  - a spool that cannot be written (disk full, I/O error) drops what it cannot hold (counted in
+//    spool_dropped, with a drop notice like the cap's). The error is logged once per episode
+//    with its cause (strerror), and the first write that succeeds again is logged once
+//    ("writable again", with the count lost meanwhile): never a line per alert.
 // Close() delivers what it can until its deadline; what remains stays in the spool file and is
 // delivered by the next process that opens the same spool. A delivery still blocked shortly
 // after the deadline (a destination that accepts but never answers) is interrupted
@@ -55,6 +59,8 @@ struct DeliveryOptions {
   std::chrono::milliseconds idle_interval{1'000};
   // Makes the message that reports `dropped` alerts lost to a full spool. Unset: no notice.
   std::function<SinkMessage(uint64_t dropped)> drop_notice;
+  // How the spool writes (nullptr: pwrite(2)); tests inject a failing writer.
+  SpoolWriteFn spool_write = nullptr;
 };
 
 struct SinkStats {
@@ -64,7 +70,7 @@ struct SinkStats {
   uint64_t spooled = 0;        // messages written to the spool
   uint64_t spool_pending = 0;  // in the spool now
   uint64_t spool_bytes = 0;    // live bytes in the spool now
-  uint64_t spool_dropped = 0;  // lost: the spool was full
+  uint64_t spool_dropped = 0;  // lost: the spool was full or could not be written
   uint64_t queue_dropped = 0;  // lost: the in-memory queue was full
   uint64_t queued = 0;         // in the in-memory queue now
   bool healthy = true;         // the last delivery attempt succeeded
@@ -95,6 +101,9 @@ class SinkPipeline {
   // Spools `m` (counts a drop when it does not fit). Delivery thread only.
   void ToSpool(const SinkMessage& m);
   void NoteFailure(const absl::Status& s);
+  // A spool write failed / succeeded: logs the start and the end of an episode, once each.
+  void NoteSpoolError(const absl::Status& s);
+  void NoteSpoolWritable();
 
   // Constant after construction.
   const std::unique_ptr<Sink> sink_;
@@ -115,6 +124,8 @@ class SinkPipeline {
   std::chrono::steady_clock::time_point retry_at_;
   uint64_t unnoticed_drops_ = 0;
   bool logged_outage_ = false;
+  bool spool_failing_ = false;       // a spool write failed and none succeeded since
+  uint64_t spool_failed_drops_ = 0;  // alerts lost in the current episode
   std::thread thread_;
   bool joined_ = false;
   bool loop_done_ = false;  // guarded by mu_: Loop() returned (cv_ is notified)

@@ -6,12 +6,17 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 namespace kestrel::actions {
 namespace {
@@ -220,6 +225,113 @@ TEST(SinkPipeline, WhatIsNotDeliveredAtCloseWaitsInTheSpoolForTheNextRun) {
   auto got = fake->Got();
   ASSERT_EQ(got.size(), 6u);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(got[i], Msg(i).body);
+}
+
+// A spool writer that fails with `g_write_errno` while it is not 0 (a full disk on demand).
+std::atomic<int> g_write_errno{0};
+ssize_t FailingWrite(int fd, const void* buf, size_t n, off_t off) {
+  if (int e = g_write_errno.load(); e != 0) {
+    errno = e;
+    return -1;
+  }
+  return ::pwrite(fd, buf, n, off);
+}
+
+// spdlog's messages while it lives, one string a line.
+class CapturedLog {
+ public:
+  CapturedLog()
+      : previous_(spdlog::default_logger()),
+        logger_(std::make_shared<spdlog::logger>(
+            "captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
+    logger_->set_pattern("%v");
+    spdlog::set_default_logger(logger_);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::vector<std::string> Lines() {
+    logger_->flush();
+    std::istringstream in(out_.str());
+    std::vector<std::string> v;
+    for (std::string l; std::getline(in, l);) v.push_back(l);
+    return v;
+  }
+  size_t Count(std::string_view needle) {
+    size_t n = 0;
+    for (const std::string& l : Lines()) n += l.find(needle) != std::string::npos ? 1 : 0;
+    return n;
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+TEST(SinkPipeline, ASpoolWriteErrorIsReportedOncePerEpisodeWithItsCause) {
+  CapturedLog log;
+  auto sink = std::make_unique<FakeSink>();
+  FakeSink* fake = sink.get();
+  fake->SetUp(false);
+  DeliveryOptions o = Options("enospc");
+  o.spool_write = FailingWrite;
+  o.drop_notice = [](uint64_t dropped) {
+    SinkMessage m;
+    m.body = "dropped " + std::to_string(dropped);
+    return m;
+  };
+  auto p = SinkPipeline::Start(std::move(sink), o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  g_write_errno = ENOSPC;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE((*p)->Offer(Msg(i)));
+    if (i % 10 == 0) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(WaitFor([&] { return (*p)->stats().spool_dropped == 50; }));
+  std::this_thread::sleep_for(50ms);  // retries of the notice meanwhile stay silent
+  EXPECT_EQ(log.Count(std::strerror(ENOSPC)), 1u);
+  EXPECT_EQ(log.Count("spool"), 2u);    // the outage ("spooled to ...") and the write error
+  EXPECT_EQ(log.Count("is full"), 0u);  // not a full spool: a failing disk
+  g_write_errno = 0;
+  for (int i = 50; i < 55; ++i) ASSERT_TRUE((*p)->Offer(Msg(i)));
+  ASSERT_TRUE(WaitFor([&] { return (*p)->stats().spooled == 6; }));  // the notice and 5
+  EXPECT_EQ(log.Count("writable again"), 1u);
+  EXPECT_EQ(log.Count("50 alerts were dropped while it was not"), 1u);
+  fake->SetUp(true);
+  ASSERT_TRUE(WaitFor([&] { return (*p)->Drained(); }));
+  auto got = fake->Got();
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[0], "dropped 50");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(got[1 + i], Msg(50 + i).body);
+  EXPECT_EQ(log.Count(std::strerror(ENOSPC)), 1u);
+}
+
+TEST(SinkPipeline, AnUnwritableSpoolDoesNotHoldUpAHealthySink) {
+  CapturedLog log;
+  auto sink = std::make_unique<FakeSink>();
+  FakeSink* fake = sink.get();
+  fake->SetUp(false);
+  DeliveryOptions o = Options("enospc-up");
+  o.idle_interval = 20ms;
+  o.spool_write = FailingWrite;
+  o.drop_notice = [](uint64_t dropped) {
+    SinkMessage m;
+    m.body = "dropped " + std::to_string(dropped);
+    return m;
+  };
+  auto p = SinkPipeline::Start(std::move(sink), o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  g_write_errno = EIO;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*p)->Offer(Msg(i)));
+  ASSERT_TRUE(WaitFor([&] { return (*p)->stats().spool_dropped == 3; }));
+  fake->SetUp(true);
+  ASSERT_TRUE(WaitFor([&] { return fake->Got().size() == 1; }));  // the notice, directly
+  for (int i = 3; i < 6; ++i) ASSERT_TRUE((*p)->Offer(Msg(i)));
+  ASSERT_TRUE(WaitFor([&] { return fake->Got().size() == 4; }));
+  g_write_errno = 0;
+  auto got = fake->Got();
+  EXPECT_EQ(got[0], "dropped 3");
+  EXPECT_EQ(got[3], Msg(5).body);
+  EXPECT_EQ(log.Count(std::strerror(EIO)), 1u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "httplib.h"
+#include "kestrel/actions/redact.h"
 
 namespace kestrel::actions {
 
@@ -15,19 +16,63 @@ struct HttpSink::Impl {
   httplib::Headers headers;
 };
 
+namespace {
+
+std::string PercentDecoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned v = 0;
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      v = static_cast<unsigned>(std::stoul(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      out.push_back(static_cast<char>(v));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<HttpSink>> HttpSink::Open(HttpSinkOptions options) {
-  std::string_view url = options.url;
-  bool tls = url.starts_with("https://");
-  if (!tls && !url.starts_with("http://")) {
+  bool tls = std::string_view(options.url).starts_with("https://");
+  if (!tls && !std::string_view(options.url).starts_with("http://")) {
     return absl::InvalidArgumentError(
-        fmt::format("webhook URL '{}': expected http:// or https://", url));
+        fmt::format("webhook URL '{}': expected http:// or https://", RedactUrl(options.url)));
   }
   size_t host_start = tls ? 8 : 7;
+  // USER[:PASS]@ before the host: basic authentication, taken out of the URL.
+  std::string without_userinfo = options.url;
+  std::optional<std::pair<std::string, std::string>> basic;
+  {
+    size_t end = options.url.find_first_of("/?#", host_start);
+    size_t at = options.url.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at != std::string::npos && at >= host_start) {
+      std::string_view info = std::string_view(options.url).substr(host_start, at - host_start);
+      size_t colon = info.find(':');
+      basic.emplace(PercentDecoded(info.substr(0, colon)),
+                    colon == std::string_view::npos ? "" : PercentDecoded(info.substr(colon + 1)));
+      without_userinfo = options.url.substr(0, host_start) + options.url.substr(at + 1);
+    }
+  }
+  if (options.password) {
+    if (!basic) {
+      return absl::InvalidArgumentError(
+          fmt::format("webhook URL '{}': a password needs the user name in the URL "
+                      "(http(s)://USER@HOST/...)",
+                      RedactUrl(options.url)));
+    }
+    basic->second = *options.password;
+  }
+  std::string_view url = without_userinfo;
   size_t slash = url.find('/', host_start);
   std::string_view host_port =
       url.substr(host_start, slash == std::string_view::npos ? url.npos : slash - host_start);
   if (host_port.empty()) {
-    return absl::InvalidArgumentError(fmt::format("webhook URL '{}': no host", url));
+    return absl::InvalidArgumentError(
+        fmt::format("webhook URL '{}': no host", RedactUrl(options.url)));
   }
   if (options.batch < 1) return absl::InvalidArgumentError("webhook batch must be at least 1");
 #ifndef CPPHTTPLIB_OPENSSL_SUPPORT
@@ -50,12 +95,13 @@ absl::StatusOr<std::unique_ptr<HttpSink>> HttpSink::Open(HttpSinkOptions options
     impl->client->enable_server_certificate_verification(!options.insecure);
   }
 #endif
+  if (basic) impl->client->set_basic_auth(basic->first.c_str(), basic->second.c_str());
   for (const auto& [k, v] : options.headers) impl->headers.emplace(k, v);
   return std::unique_ptr<HttpSink>(new HttpSink(std::move(options), std::move(impl)));
 }
 
 HttpSink::HttpSink(HttpSinkOptions options, std::unique_ptr<Impl> impl)
-    : options_(std::move(options)), name_(options_.url), impl_(std::move(impl)) {}
+    : options_(std::move(options)), name_(RedactUrl(options_.url)), impl_(std::move(impl)) {}
 
 HttpSink::~HttpSink() = default;
 
@@ -78,7 +124,7 @@ absl::Status HttpSink::Deliver(std::span<const SinkMessage> batch, size_t* deliv
   auto res = impl_->client->Post(impl_->path, impl_->headers, body_, "application/json");
   if (!res) {
     return absl::UnavailableError(
-        fmt::format("POST {}: {}", options_.url, httplib::to_string(res.error())));
+        fmt::format("POST {}: {}", name_, httplib::to_string(res.error())));
   }
   int status = res->status;
   if (status >= 200 && status < 300) {
@@ -86,11 +132,11 @@ absl::Status HttpSink::Deliver(std::span<const SinkMessage> batch, size_t* deliv
     return absl::OkStatus();
   }
   if (status == 408 || status == 429 || status >= 500 || status < 200) {
-    return absl::UnavailableError(fmt::format("POST {}: HTTP {}", options_.url, status));
+    return absl::UnavailableError(fmt::format("POST {}: HTTP {}", name_, status));
   }
   rejected_ += batch.size();
-  spdlog::error("webhook {}: HTTP {} for {} alert(s): rejected, not retried ({} so far)",
-                options_.url, status, batch.size(), rejected_);
+  spdlog::error("webhook {}: HTTP {} for {} alert(s): rejected, not retried ({} so far)", name_,
+                status, batch.size(), rejected_);
   *delivered = batch.size();
   return absl::OkStatus();
 }

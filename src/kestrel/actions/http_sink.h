@@ -1,6 +1,9 @@
 // HttpSink: a webhook. Alerts are POSTed as JSON to an http:// or https:// URL, one alert per
 // request (the body is the alert object) or, with batch N > 1, up to N alerts per request (the
 // body is a JSON array, in order). Extra headers (e.g. Authorization) are sent with each request.
+// A URL's userinfo (`https://USER:PASS@host/...`) is not part of the request line: it becomes HTTP
+// basic authentication (`password` replaces PASS when set, e.g. read from a password_file).
+// The sink's name, and every message, show the URL through RedactUrl (redact.h): no credential.
 //
 // Delivered means a 2xx answer. 408, 429 and 5xx answers, timeouts and connection errors are
 // retried (the pipeline spools meanwhile). Other 4xx answers mean the receiver will never take
@@ -13,6 +16,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +29,7 @@ namespace kestrel::actions {
 struct HttpSinkOptions {
   std::string url;  // http://HOST[:PORT]/PATH or https://...
   std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::string> password;  // basic authentication's password (user: from the URL)
   size_t batch = 1;
   std::chrono::milliseconds timeout{5000};
   std::string ca_file;    // https: trust these CAs (PEM) instead of the system's

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "kestrel/actions/redact.h"
+
 namespace kestrel::actions {
 namespace {
 
@@ -48,7 +50,9 @@ absl::Status Create(const KafkaSinkOptions& o, rd_kafka_t** rk_out, rd_kafka_top
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto set = [&](const std::string& k, const std::string& v) -> absl::Status {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(fmt::format("kafka property {}={}: {}", k, v, err));
+      // A credential's value is never shown (librdkafka's own message does not repeat it).
+      return absl::InvalidArgumentError(
+          fmt::format("kafka property {}={}: {}", k, IsCredentialName(k) ? kRedacted : v, err));
     }
     return absl::OkStatus();
   };
@@ -97,7 +101,7 @@ absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Open(KafkaSinkOptions opti
 
 KafkaSink::KafkaSink(KafkaSinkOptions options, std::unique_ptr<Impl> impl)
     : options_(std::move(options)),
-      name_(fmt::format("kafka://{}/{}", options_.brokers, options_.topic)),
+      name_(RedactUrl(fmt::format("kafka://{}/{}", options_.brokers, options_.topic))),
       impl_(std::move(impl)) {}
 
 KafkaSink::~KafkaSink() = default;

@@ -60,10 +60,6 @@ bool PreadAll(int fd, char* buf, size_t n, uint64_t off) {
   return TransferAll(::pread, fd, buf, n, off);
 }
 
-bool PwriteAll(int fd, const char* buf, size_t n, uint64_t off) {
-  return TransferAll(::pwrite, fd, buf, n, off);
-}
-
 // Decodes a record body; false if malformed.
 bool DecodeBody(std::string_view b, SinkMessage* m) {
   if (b.size() < 2) return false;
@@ -90,18 +86,23 @@ uint64_t Spool::RecordSize(const SinkMessage& m) {
          std::min<size_t>(m.rule_id.size(), 0xffff) + m.body.size();
 }
 
-absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& path, uint64_t max_bytes) {
+absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& path, uint64_t max_bytes,
+                                                   SpoolWriteFn write) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) (void)base::CreatePrivateDirectories(parent.string());  // open says why
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot open", path);
-  std::unique_ptr<Spool> s(new Spool(path, fd, max_bytes));
+  std::unique_ptr<Spool> s(new Spool(path, fd, max_bytes, write != nullptr ? write : ::pwrite));
   if (absl::Status st = s->Recover(); !st.ok()) return st;
   return s;
 }
 
-Spool::Spool(std::string path, int fd, uint64_t max_bytes)
-    : path_(std::move(path)), fd_(fd), max_bytes_(max_bytes) {}
+Spool::Spool(std::string path, int fd, uint64_t max_bytes, SpoolWriteFn write)
+    : path_(std::move(path)), fd_(fd), max_bytes_(max_bytes), write_fn_(write) {}
+
+bool Spool::WriteAll(const char* buf, size_t n, uint64_t off) {
+  return TransferAll(write_fn_, fd_, buf, n, off);
+}
 
 Spool::~Spool() { ::close(fd_); }
 
@@ -109,7 +110,7 @@ absl::Status Spool::WriteHeader(uint64_t read_offset) {
   std::string h(kMagic, sizeof(kMagic));
   PutU64(&h, read_offset);
   PutU64(&h, XXH64(h.data(), 16, 0));
-  if (!PwriteAll(fd_, h.data(), h.size(), 0)) return Errno("cannot write header", path_);
+  if (!WriteAll(h.data(), h.size(), 0)) return Errno("cannot write header", path_);
   return absl::OkStatus();
 }
 
@@ -185,7 +186,7 @@ absl::StatusOr<bool> Spool::Append(const SinkMessage& m, bool force) {
   buf_.append(m.body);
   uint64_t sum = XXH64(buf_.data() + 12, body_len, 0);
   for (int i = 0; i < 8; ++i) buf_[4 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
-  if (!PwriteAll(fd_, buf_.data(), buf_.size(), write_)) {
+  if (!WriteAll(buf_.data(), buf_.size(), write_)) {
     absl::Status s = Errno("cannot append", path_);
     if (::ftruncate(fd_, static_cast<off_t>(write_)) != 0) {
       // The partial record is caught by the checksum on the next Open().
@@ -239,7 +240,7 @@ absl::Status Spool::Compact() {
     size_t n = static_cast<size_t>(std::min<uint64_t>(live - done, 1 << 20));
     chunk.resize(n);
     if (!PreadAll(fd_, chunk.data(), n, read_ + done) ||
-        !PwriteAll(fd_, chunk.data(), n, kSpoolHeaderSize + done)) {
+        !WriteAll(chunk.data(), n, kSpoolHeaderSize + done)) {
       return Errno("cannot compact", path_);
     }
     done += n;

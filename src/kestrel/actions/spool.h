@@ -19,6 +19,8 @@
 // Thread safety: none (one delivery thread). Tested by spool_test.cc.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,10 +35,15 @@ namespace kestrel::actions {
 inline constexpr uint64_t kSpoolHeaderSize = 24;
 inline constexpr uint64_t kSpoolRecordOverhead = 12 + 2 + 2 + 1 + 8;  // framing + fixed body
 
+// How the spool writes: pwrite(2) (tests inject a failing one, e.g. ENOSPC).
+using SpoolWriteFn = ssize_t (*)(int fd, const void* buf, size_t n, off_t offset);
+
 class Spool {
  public:
   // Opens or creates `path` (its directory is created). `max_bytes` caps the live bytes.
-  static absl::StatusOr<std::unique_ptr<Spool>> Open(const std::string& path, uint64_t max_bytes);
+  // `write`: pwrite(2) unless a test injects another.
+  static absl::StatusOr<std::unique_ptr<Spool>> Open(const std::string& path, uint64_t max_bytes,
+                                                     SpoolWriteFn write = nullptr);
   ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
@@ -46,7 +53,8 @@ class Spool {
 
   // Appends `m`. Returns false (and writes nothing) when it would push the live bytes past the
   // cap, unless `force` (for the drop notice, which may exceed the cap by one record).
-  // Errors: the write failed (disk full); nothing is appended.
+  // Errors: the write failed (disk full: the message says why, with strerror); nothing is
+  // appended.
   [[nodiscard]] absl::StatusOr<bool> Append(const SinkMessage& m, bool force = false);
 
   // Reads up to `n` records from the read position into *out (replacing its contents), without
@@ -64,7 +72,8 @@ class Spool {
   const std::string& path() const { return path_; }
 
  private:
-  Spool(std::string path, int fd, uint64_t max_bytes);
+  Spool(std::string path, int fd, uint64_t max_bytes, SpoolWriteFn write);
+  bool WriteAll(const char* buf, size_t n, uint64_t off);
   absl::Status Recover();
   absl::Status WriteHeader(uint64_t read_offset);
   absl::Status Reset();    // everything consumed: back to the header alone
@@ -73,6 +82,7 @@ class Spool {
   const std::string path_;
   const int fd_;
   const uint64_t max_bytes_;
+  const SpoolWriteFn write_fn_;
   uint64_t read_ = kSpoolHeaderSize;   // offset of the first unconsumed record
   uint64_t write_ = kSpoolHeaderSize;  // end of the last record
   uint64_t pending_ = 0;

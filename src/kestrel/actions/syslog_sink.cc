@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "kestrel/actions/redact.h"
 #include "kestrel/base/time.h"
 
 namespace kestrel::actions {
@@ -59,12 +60,13 @@ absl::StatusOr<std::unique_ptr<SyslogSink>> SyslogSink::Open(SyslogSinkOptions o
 
 SyslogSink::SyslogSink(SyslogSinkOptions options)
     : options_(std::move(options)),
-      name_(options_.transport == SyslogSinkOptions::Transport::kUnix
-                ? fmt::format("syslog+unix://{}", options_.socket_path)
-                : fmt::format(
-                      "syslog+{}://{}:{}",
-                      options_.transport == SyslogSinkOptions::Transport::kTcp ? "tcp" : "udp",
-                      options_.host, options_.port)) {
+      name_(RedactUrl(options_.transport == SyslogSinkOptions::Transport::kUnix
+                          ? fmt::format("syslog+unix://{}", options_.socket_path)
+                          : fmt::format("syslog+{}://{}:{}",
+                                        options_.transport == SyslogSinkOptions::Transport::kTcp
+                                            ? "tcp"
+                                            : "udp",
+                                        options_.host, options_.port))) {
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) == 0) local_host_ = host;
   pid_ = static_cast<int>(::getpid());
@@ -105,8 +107,7 @@ absl::Status SyslogSink::Connect() {
   addrinfo* res = nullptr;
   std::string port = std::to_string(options_.port);
   if (int rc = ::getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return absl::UnavailableError(
-        fmt::format("cannot resolve {}: {}", options_.host, ::gai_strerror(rc)));
+    return absl::UnavailableError(fmt::format("cannot resolve {}: {}", name_, ::gai_strerror(rc)));
   }
   int last_errno = 0;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
@@ -122,8 +123,8 @@ absl::Status SyslogSink::Connect() {
   }
   ::freeaddrinfo(res);
   if (fd_ < 0) {
-    return absl::UnavailableError(fmt::format("cannot connect to {}:{}: {}", options_.host,
-                                              options_.port, std::strerror(last_errno)));
+    return absl::UnavailableError(
+        fmt::format("cannot connect to {}: {}", name_, std::strerror(last_errno)));
   }
   return absl::OkStatus();
 }

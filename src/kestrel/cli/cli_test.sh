@@ -266,6 +266,23 @@ wait "$listener"
 printf 'run:\n  sinks:\n    - url: kafka://k/t\n      rotate_size: 1M\n' >"$tmp/sinks.yaml"
 "$kestrel" --config "$tmp/sinks.yaml" config check >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "config check accepted a bad sink option"
 grep -q "sinks.yaml:4:7: sink 'kafka://k/t': unknown option 'rotate_size'" "$tmp/err" || fail "bad sink option not located: $(cat "$tmp/err")"
+# Credentials in a sink's URL never reach stderr (the journal) or the spool's file name.
+"$kestrel" run --source ndjson:examples/demo-events.ndjson --output /dev/null \
+  --sink "http://alice:pw-secret@127.0.0.1:1/h?token=tok-secret#spool_dir=$tmp/secretspool&backoff=10ms" \
+  2>"$tmp/err" || fail "run with a credential in a sink URL: $(cat "$tmp/err")"
+grep -q "sink http://\*\*\*@127.0.0.1:1/h?token=\*\*\*" "$tmp/err" || fail "sink not named redacted: $(cat "$tmp/err")"
+! grep -q -e pw-secret -e tok-secret "$tmp/err" || fail "a sink credential was printed: $(grep -e pw-secret -e tok-secret "$tmp/err")"
+! ls "$tmp/secretspool" | grep -q -e pw-secret -e tok-secret || fail "a sink credential is in a spool file name"
+# Metrics other machines can reach only with --metrics-allow-remote (or run.metrics_allow_remote).
+"$kestrel" run --source ndjson:- --metrics-addr 0.0.0.0:0 </dev/null >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q -- "--metrics-allow-remote" "$tmp/err" || fail "remote --metrics-addr should exit 2: $(cat "$tmp/err")"
+"$kestrel" run --source ndjson:- --metrics-addr 0.0.0.0:0 --metrics-allow-remote </dev/null >/dev/null 2>"$tmp/err" \
+  || fail "--metrics-allow-remote: $(cat "$tmp/err")"
+grep -q "exposed to other machines" "$tmp/err" || fail "remote metrics not logged: $(cat "$tmp/err")"
+printf 'run:\n  metrics_addr: 0.0.0.0:9464\n' >"$tmp/remote.yaml"
+"$kestrel" --config "$tmp/remote.yaml" config check >/dev/null 2>&1; [ $? -eq 2 ] || fail "config check accepted a remote metrics_addr"
+printf 'run:\n  metrics_addr: 0.0.0.0:9464\n  metrics_allow_remote: true\n' >"$tmp/remote.yaml"
+"$kestrel" --config "$tmp/remote.yaml" config check >/dev/null 2>"$tmp/err" || fail "metrics_allow_remote: $(cat "$tmp/err")"
 
 # Stopping (pipeline/stop.h): `kestrel run --source ndjson:-` fed by a pipe that stays open ends
 # within 1 s of SIGINT or SIGTERM, with exit 0 and the summary line; the alerts a webhook that

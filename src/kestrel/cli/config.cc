@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kestrel/actions/redact.h"
 #include "kestrel/base/files.h"
 #include "kestrel/base/status.h"
 #include "kestrel/pipeline/sinks_option.h"
@@ -69,6 +70,7 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "reload_compile_budget",
                                     "reload_memory_budget_mb",
                                     "metrics_addr",
+                                    "metrics_allow_remote",
                                     "duration",
                                     "ignore_comm",
                                     "ignore_path",
@@ -170,6 +172,8 @@ absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
         } else if (k == "metrics_addr") {
           st = Scalar(path, k, x, "HOST:PORT", &s);
           run->metrics_addr = s;
+        } else if (k == "metrics_allow_remote") {
+          st = Scalar(path, k, x, "true or false", &run->metrics_allow_remote);
         } else if (k == "duration") {
           st = Scalar(path, k, x, "a duration such as 30s", &s);
           if (st.ok() && !pipeline::ParseDuration(s).ok())
@@ -294,6 +298,7 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
   out << YAML::Key << "reload_memory_budget_mb" << YAML::Value
       << (run.reload_memory_budget_bytes >> 20);
   out << YAML::Key << "metrics_addr" << YAML::Value << run.metrics_addr.value_or("(off)");
+  out << YAML::Key << "metrics_allow_remote" << YAML::Value << run.metrics_allow_remote;
   out << YAML::Key << "duration" << YAML::Value << global.duration.value_or("(until stopped)");
   out << YAML::Key << "ignore_comm" << YAML::Value << YAML::Flow << run.ignore_comms;
   out << YAML::Key << "ignore_path" << YAML::Value << YAML::Flow << run.ignore_paths;
@@ -309,11 +314,13 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
       << fmt::format("{}s", run.default_ttl_ns / 1'000'000'000);
   out << YAML::Key << "sinks" << YAML::Value << YAML::BeginSeq;
   for (const pipeline::SinkConfig& sink : run.sinks) {
-    out << YAML::BeginMap << YAML::Key << "url" << YAML::Value << sink.url;
+    // Credentials (URL userinfo and tokens, credential headers and Kafka properties) as ***.
+    out << YAML::BeginMap << YAML::Key << "url" << YAML::Value << actions::RedactUrl(sink.url);
     // As written in the file: repeated options as a list (tags) or a map (headers, kafka).
     std::vector<std::string> tags;
     std::vector<std::pair<std::string, std::string>> headers, kafka;
-    for (const auto& [k, v] : sink.options) {
+    for (const auto& [k, raw] : sink.options) {
+      std::string v = actions::RedactSinkOption(k, raw);
       if (k == "tag") {
         tags.push_back(v);
       } else if (k == "header") {

@@ -1,4 +1,5 @@
 // `kestrel run` and `kestrel config check` flags; see command_line.h.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -6,6 +7,7 @@
 
 #include "kestrel/cli/command_line.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/metrics/metrics.h"
 #include "kestrel/pipeline/predicate_runtime_option.h"
 #include "kestrel/pipeline/sinks_option.h"
 
@@ -15,6 +17,19 @@
 
 namespace kestrel::cli {
 namespace {
+
+// A metrics address other machines can reach needs --metrics-allow-remote (or the config's
+// run.metrics_allow_remote). A malformed address is reported when the server starts.
+absl::Status CheckMetricsAddress(const pipeline::RunConfig& run) {
+  if (!run.metrics_addr || run.metrics_allow_remote) return absl::OkStatus();
+  auto split = metrics::SplitAddress(*run.metrics_addr);
+  if (!split.ok() || metrics::IsLoopbackHost(split->first)) return absl::OkStatus();
+  return absl::InvalidArgumentError(fmt::format(
+      "--metrics-addr {}: not a loopback address, so other machines could read the metrics; "
+      "use 127.0.0.1, ::1 or localhost, or add --metrics-allow-remote (config: "
+      "run.metrics_allow_remote: true)",
+      *run.metrics_addr));
+}
 
 // The flags that do not map one to one onto RunConfig, applied after parsing.
 int FinishRunConfig(CommandLine& cl, bool no_reload, const std::vector<std::string>& sink_flags) {
@@ -36,6 +51,10 @@ int FinishRunConfig(CommandLine& cl, bool no_reload, const std::vector<std::stri
       return kExitUsage;
     }
     cl.run.sinks.push_back(std::move(*sink));
+  }
+  if (absl::Status s = CheckMetricsAddress(cl.run); !s.ok()) {
+    spdlog::error("{}", std::string(s.message()));
+    return kExitUsage;
   }
   return kExitOk;
 }
@@ -67,7 +86,11 @@ Command AddRunCommand(CLI::App& app, CommandLine& cl) {
                       "Live source: drop file events under this path prefix (repeatable)");
   run_cmd->add_option("--metrics-addr", cl.run.metrics_addr,
                       "Serve Prometheus metrics at HOST:PORT (e.g. 127.0.0.1:9464; off by "
-                      "default); `kestrel stats` reads them");
+                      "default); `kestrel stats` reads them. A non-loopback host needs "
+                      "--metrics-allow-remote");
+  run_cmd->add_flag("--metrics-allow-remote", cl.run.metrics_allow_remote,
+                    "Allow a --metrics-addr that other machines can reach (e.g. 0.0.0.0:9464); "
+                    "the metrics have no authentication");
   run_cmd->add_flag("--no-reload", *no_reload,
                     "Do not watch the rule directory (by default a change, or SIGHUP, reloads "
                     "it; a set with errors is refused and the running one kept)");
@@ -151,6 +174,10 @@ Command AddConfigCommand(CLI::App& app, CommandLine& cl) {
   return {config_check_cmd, [&cl] {
             if (!cl.duration.empty()) cl.global.duration = cl.duration;
             cl.global.log_level = cl.log_level;
+            if (absl::Status s = CheckMetricsAddress(cl.run); !s.ok()) {
+              spdlog::error("{}", std::string(s.message()));
+              return kExitUsage;
+            }
             std::fprintf(
                 stderr, "config: %s\n",
                 cl.config_file ? cl.config_file->c_str() : "no file (defaults and command line)");

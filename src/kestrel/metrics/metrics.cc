@@ -1,8 +1,19 @@
 #include "kestrel/metrics/metrics.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
@@ -271,66 +282,302 @@ absl::StatusOr<std::pair<std::string, int>> SplitAddress(const std::string& addr
   return std::pair{host, port};
 }
 
+bool IsLoopbackHost(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string h(host);
+  for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (h == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+namespace {
+
+bool IsLoopbackSockaddr(const sockaddr_storage& a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a).sin_addr, text, sizeof text);
+  } else if (a.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(a).sin6_addr, text, sizeof text);
+  } else {
+    return false;
+  }
+  return IsLoopbackHost(text);
+}
+
+using Clock = std::chrono::steady_clock;
+
+struct Connection {
+  int fd = -1;
+  Clock::time_point opened;
+  Clock::time_point deadline;
+  bool writing = false;
+  std::string in;   // the request head so far (at most kMaxRequestBytes)
+  std::string out;  // the answer
+  size_t sent = 0;
+};
+
+std::string Answer(int status, std::string_view reason, std::string_view type,
+                   const std::string& body) {
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+      status, reason, type, body.size(), body);
+}
+
+}  // namespace
+
 struct MetricsServer::Impl {
-  httplib::Server server;
+  const Registry* registry = nullptr;
+  int listen_fd = -1;
+  int wake[2] = {-1, -1};
   std::thread thread;
+  std::vector<Connection> connections;
+
+  ~Impl() {
+    for (Connection& c : connections) ::close(c.fd);
+    for (int fd : {listen_fd, wake[0], wake[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  std::string Handle(std::string_view head) const {
+    // "GET /path?query HTTP/1.1"
+    std::string_view line = head.substr(0, head.find_first_of("\r\n"));
+    size_t sp1 = line.find(' ');
+    size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos) {
+      return Answer(400, "Bad Request", "text/plain", "bad request line\n");
+    }
+    std::string_view method = line.substr(0, sp1);
+    std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (method != "GET") {
+      return Answer(405, "Method Not Allowed", "text/plain", "only GET\n");
+    }
+    size_t q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+    if (path == "/metrics") {
+      return Answer(200, "OK", "text/plain; version=0.0.4; charset=utf-8", registry->Render());
+    }
+    if (path == "/rules") {
+      size_t top = 0;
+      while (!query.empty()) {
+        std::string_view kv = query.substr(0, query.find('&'));
+        query = kv.size() < query.size() ? query.substr(kv.size() + 1) : "";
+        if (!kv.starts_with("top=") && kv != "top") continue;
+        std::string_view v = kv.size() > 4 ? kv.substr(4) : "";
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), top);
+        if (ec != std::errc() || end != v.data() + v.size() || top == 0) {
+          return Answer(400, "Bad Request", "text/plain", "top must be a positive number\n");
+        }
+      }
+      return Answer(200, "OK", "text/plain; charset=utf-8", registry->RenderRules(top));
+    }
+    if (path == "/") {
+      return Answer(200, "OK", "text/plain",
+                    "Kestrel: metrics at /metrics, the running rule set at /rules\n");
+    }
+    return Answer(404, "Not Found", "text/plain", "not found\n");
+  }
+
+  void Respond(Connection& c, std::string answer) {
+    c.out = std::move(answer);
+    c.sent = 0;
+    c.writing = true;
+    c.deadline = Clock::now() + kResponseTimeout;
+    std::string().swap(c.in);
+  }
+
+  // Reads what is there; false when the connection is to be closed.
+  bool Read(Connection& c) {
+    char buf[4096];
+    while (true) {
+      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+      if (n == 0) return false;  // closed before a whole request
+      size_t room = kMaxRequestBytes - c.in.size();
+      c.in.append(buf, std::min(room, static_cast<size_t>(n)));
+      size_t end = c.in.find("\r\n\r\n");
+      if (end == std::string::npos) end = c.in.find("\n\n");
+      if (end != std::string::npos) {
+        Respond(c, Handle(c.in));
+        return true;
+      }
+      if (c.in.size() >= kMaxRequestBytes) {
+        Respond(
+            c, Answer(431, "Request Header Fields Too Large", "text/plain", "request too large\n"));
+        return true;
+      }
+    }
+  }
+
+  // Writes what the socket takes; false when done or failed (close it).
+  bool Write(Connection& c) {
+    while (c.sent < c.out.size()) {
+      ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+      c.sent += static_cast<size_t>(n);
+    }
+    ::shutdown(c.fd, SHUT_WR);
+    return false;
+  }
+
+  void Accept() {
+    while (true) {
+      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        return;  // EAGAIN, or out of descriptors: the next poll retries
+      }
+      if (connections.size() >= kMaxConnections) {
+        // Full: the oldest connection still sending its request makes room.
+        auto oldest = connections.end();
+        for (auto it = connections.begin(); it != connections.end(); ++it) {
+          if (!it->writing && (oldest == connections.end() || it->opened < oldest->opened)) {
+            oldest = it;
+          }
+        }
+        if (oldest == connections.end()) {
+          ::close(fd);
+          continue;
+        }
+        ::close(oldest->fd);
+        connections.erase(oldest);
+      }
+      Connection c;
+      c.fd = fd;
+      c.opened = Clock::now();
+      c.deadline = c.opened + kRequestTimeout;
+      connections.push_back(std::move(c));
+    }
+  }
+
+  void Run() {
+    std::vector<pollfd> fds;
+    while (true) {
+      fds.clear();
+      fds.push_back({wake[0], POLLIN, 0});
+      fds.push_back({listen_fd, POLLIN, 0});
+      Clock::time_point now = Clock::now();
+      int timeout = -1;
+      for (const Connection& c : connections) {
+        fds.push_back({c.fd, static_cast<short>(c.writing ? POLLOUT : POLLIN), 0});
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(c.deadline - now).count();
+        int ms = static_cast<int>(std::max<int64_t>(0, left));
+        timeout = timeout < 0 ? ms : std::min(timeout, ms);
+      }
+      int r = ::poll(fds.data(), fds.size(), timeout);
+      if (r < 0 && errno != EINTR) return;
+      if (fds[0].revents != 0) return;  // stop
+      now = Clock::now();
+      // fds[2 + i] is connections[i]; closed ones are removed after the pass.
+      for (size_t i = 0; i < connections.size(); ++i) {
+        Connection& c = connections[i];
+        short ev = r > 0 ? fds[2 + i].revents : 0;
+        bool keep = true;
+        if (!c.writing && (ev & (POLLIN | POLLHUP | POLLERR))) keep = Read(c);
+        if (keep && c.writing && (ev & (POLLOUT | POLLHUP | POLLERR))) keep = Write(c);
+        if (keep && (ev & POLLNVAL)) keep = false;
+        if (keep && now >= c.deadline) keep = false;  // idle, trickling or not reading
+        if (!keep) {
+          ::close(c.fd);
+          c.fd = -1;
+        }
+      }
+      std::erase_if(connections, [](const Connection& c) { return c.fd < 0; });
+      if (r > 0 && (fds[1].revents & POLLIN)) Accept();
+    }
+  }
 };
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
-                                                                    const Registry* registry) {
+                                                                    const Registry* registry,
+                                                                    bool allow_remote) {
   auto split = SplitAddress(address);
   if (!split.ok()) return split.status();
+  auto not_local = [&] {
+    return absl::InvalidArgumentError(fmt::format(
+        "metrics address '{}' can be reached from other machines: use a loopback address "
+        "(127.0.0.1, ::1, localhost) or allow it with --metrics-allow-remote",
+        address));
+  };
+  if (!allow_remote && !IsLoopbackHost(split->first)) return not_local();
   std::unique_ptr<MetricsServer> s(new MetricsServer());
   s->impl_ = std::make_unique<Impl>();
   s->host_ = split->first;
-  httplib::Server& server = s->impl_->server;
-  server.Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
-    res.set_content(registry->Render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server.Get("/rules", [registry](const httplib::Request& req, httplib::Response& res) {
-    size_t top = 0;
-    if (req.has_param("top")) {
-      std::string v = req.get_param_value("top");
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), top);
-      if (ec != std::errc() || end != v.data() + v.size() || top == 0) {
-        res.status = 400;
-        res.set_content("top must be a positive number\n", "text/plain");
-        return;
-      }
+  Impl& impl = *s->impl_;
+  impl.registry = registry;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(split->second);
+  if (int e = ::getaddrinfo(s->host_.c_str(), port.c_str(), &hints, &found); e != 0) {
+    return absl::UnavailableError(
+        fmt::format("cannot listen on {} for metrics: {}", address, ::gai_strerror(e)));
+  }
+  std::string why = "no address";
+  for (addrinfo* a = found; a != nullptr && impl.listen_fd < 0; a = a->ai_next) {
+    sockaddr_storage ss{};
+    std::memcpy(&ss, a->ai_addr, std::min<size_t>(a->ai_addrlen, sizeof ss));
+    if (!allow_remote && !IsLoopbackSockaddr(ss)) {
+      why = "it resolves to a non-loopback address";
+      continue;
     }
-    res.set_content(registry->RenderRules(top), "text/plain; charset=utf-8");
-  });
-  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Kestrel: metrics at /metrics, the running rule set at /rules\n", "text/plain");
-  });
-  server.new_task_queue = [] { return new httplib::ThreadPool(1); };
-  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
-  // Kestrel share the port silently instead of failing to start.
-  server.set_socket_options([](socket_t sock) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    // SO_REUSEADDR only, not SO_REUSEPORT: a second Kestrel on the same port must fail to
+    // start, not share it silently.
     int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  if (split->second == 0) {
-    s->port_ = server.bind_to_any_port(s->host_);
-  } else {
-    s->port_ = server.bind_to_port(s->host_, split->second) ? split->second : -1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
+      why = std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    impl.listen_fd = fd;
   }
-  if (s->port_ < 0) {
-    return absl::UnavailableError(fmt::format(
-        "cannot listen on {} for metrics (address in use, or not this machine's)", address));
+  ::freeaddrinfo(found);
+  if (impl.listen_fd < 0) {
+    if (why == "it resolves to a non-loopback address") return not_local();
+    return absl::UnavailableError(
+        fmt::format("cannot listen on {} for metrics: {} (address in use, or not this machine's)",
+                    address, why));
   }
-  s->impl_->thread = std::thread([impl = s->impl_.get()] { impl->server.listen_after_bind(); });
-  // Return only once the server loop runs: a stop() that came earlier would be missed by
-  // listen_after_bind(), which would then never return.
-  for (int i = 0; i < 5000 && !server.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(impl.listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  s->port_ =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(bound).sin6_port
+                                        : reinterpret_cast<const sockaddr_in&>(bound).sin_port);
+  if (::pipe2(impl.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return absl::UnavailableError(fmt::format("metrics: pipe: {}", std::strerror(errno)));
   }
+  impl.thread = std::thread([&impl] { impl.Run(); });
   return s;
 }
 
 MetricsServer::~MetricsServer() {
   if (impl_) {
-    impl_->server.stop();
+    if (impl_->wake[1] >= 0) {
+      char c = 0;
+      while (::write(impl_->wake[1], &c, 1) < 0 && errno == EINTR) {
+      }
+    }
     if (impl_->thread.joinable()) impl_->thread.join();
   }
 }

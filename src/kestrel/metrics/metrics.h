@@ -9,10 +9,12 @@
 // Tested by metrics_test.cc (which scrapes a real server and parses the format).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -98,14 +100,28 @@ std::string RenderRulesText(const Snapshot& s);
 // mean and p99 (bucket upper bound) per evaluation, estimated total and share of all rules.
 std::string RenderTopRulesText(const Snapshot& s, size_t top);
 
-// One HTTP server thread answering GET /metrics, GET /rules (the running set) and / (a pointer to
-// them).
+// The metrics server's budgets: it keeps at most kMaxConnections open (a new one past that closes
+// the oldest that has not finished its request), reads a request head of at most
+// kMaxRequestBytes (431 past it) within kRequestTimeout of the connection (else it is closed:
+// an idle or trickling client holds nothing for long), and gives a client kResponseTimeout to
+// read the answer. One request per connection (Connection: close).
+inline constexpr size_t kMaxConnections = 32;
+inline constexpr size_t kMaxRequestBytes = 8192;
+inline constexpr std::chrono::milliseconds kRequestTimeout{2000};
+inline constexpr std::chrono::milliseconds kResponseTimeout{10000};
+
+// One server thread answering GET /metrics, GET /rules (the running set) and / (a pointer to
+// them). It never blocks on one client: non-blocking sockets under poll(2), so an idle or slow
+// connection does not delay the others.
 class MetricsServer {
  public:
-  // Listens on `address` ("HOST:PORT"; PORT 0 picks a free port). Errors: a malformed address,
-  // or the port cannot be bound (in use, not permitted).
+  // Listens on `address` ("HOST:PORT"; PORT 0 picks a free port). Without `allow_remote` the
+  // host must be loopback (IsLoopbackHost, and the address it resolves to). Errors:
+  // INVALID_ARGUMENT for a malformed or (without allow_remote) non-loopback address,
+  // UNAVAILABLE when the port cannot be bound (in use, not permitted).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address,
-                                                              const Registry* registry);
+                                                              const Registry* registry,
+                                                              bool allow_remote = false);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -120,6 +136,10 @@ class MetricsServer {
   std::string host_;
   int port_ = 0;
 };
+
+// True for a host that only this machine can reach: "localhost", 127.0.0.0/8, ::1 (and
+// ::ffff:127.x.y.z). Brackets around an IPv6 address are allowed.
+bool IsLoopbackHost(std::string_view host);
 
 // GET http://ADDRESS/PATH (/metrics or /rules). Errors: nothing listens there, or the answer
 // is not 200.

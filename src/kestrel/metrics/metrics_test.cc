@@ -1,7 +1,14 @@
 #include "kestrel/metrics/metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -173,6 +180,123 @@ TEST(MetricsTest, AddressErrorsAreClear) {
   ASSERT_TRUE(first.ok());
   auto clash = MetricsServer::Start("127.0.0.1:" + std::to_string((*first)->port()), &registry);
   EXPECT_FALSE(clash.ok());
+}
+
+// A TCP connection to 127.0.0.1:port (closed with the object); -1 if it failed.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    timeval tv{5, 0};  // a read that hangs fails the test instead of hanging it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool Send(std::string_view s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) > 0; }
+  // Everything until the server closes (or 5 s pass).
+  std::string ReadAll() {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd_, buf, sizeof buf, 0)) > 0;) out.append(buf, n);
+    return out;
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+TEST(MetricsServerTest, AnIdleConnectionDoesNotBlockOtherScrapes) {
+  Registry registry;
+  registry.Publish(Example());
+  auto server = MetricsServer::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string addr = "127.0.0.1:" + std::to_string((*server)->port());
+  RawClient idle((*server)->port());  // connects and says nothing
+  ASSERT_GE(idle.fd(), 0);
+  RawClient trickle((*server)->port());  // half a request, never finished
+  ASSERT_TRUE(trickle.Send("GET /metr"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // both accepted first
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto text = Scrape(addr);
+    double took = SecondsSince(start);
+    ASSERT_TRUE(text.ok()) << text.status();
+    EXPECT_THAT(*text, HasSubstr("kestrel_alerts_total 4"));
+    EXPECT_LT(took, 2.0) << "scrape " << i << " waited behind an idle connection";
+  }
+}
+
+TEST(MetricsServerTest, IdleConnectionsAreClosedAndBounded) {
+  Registry registry;
+  registry.Publish(Example());
+  auto server = MetricsServer::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  // More idle connections than the server keeps: the oldest make room for the newest.
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (size_t i = 0; i < kMaxConnections + 8; ++i) {
+    idle.push_back(std::make_unique<RawClient>((*server)->port()));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto start = std::chrono::steady_clock::now();
+  auto text = Scrape("127.0.0.1:" + std::to_string((*server)->port()));
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_LT(SecondsSince(start), 2.0);
+  // An idle client is closed by the server within its request timeout (EOF, not a hang).
+  start = std::chrono::steady_clock::now();
+  EXPECT_EQ(idle.back()->ReadAll(), "");
+  double took = SecondsSince(start);
+  EXPECT_LT(took, 4.5);
+}
+
+TEST(MetricsServerTest, AnOversizedRequestIsRefused) {
+  Registry registry;
+  auto server = MetricsServer::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  RawClient c((*server)->port());
+  std::string big = "GET /metrics HTTP/1.1\r\nX-Filler: " + std::string(kMaxRequestBytes, 'a');
+  c.Send(big);
+  EXPECT_THAT(c.ReadAll(), HasSubstr("HTTP/1.1 431"));
+  RawClient post((*server)->port());
+  post.Send("POST /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(post.ReadAll(), HasSubstr("HTTP/1.1 405"));
+  RawClient rules((*server)->port());
+  rules.Send("GET /rules?top=x HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(rules.ReadAll(), HasSubstr("HTTP/1.1 400"));
+}
+
+TEST(MetricsServerTest, ARemoteAddressNeedsAllowRemote) {
+  Registry registry;
+  for (const char* addr : {"0.0.0.0:0", "[::]:0", "192.0.2.1:0", "example.com:0"}) {
+    auto refused = MetricsServer::Start(addr, &registry);
+    ASSERT_FALSE(refused.ok()) << addr;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << addr;
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("--metrics-allow-remote"));
+  }
+  auto allowed = MetricsServer::Start("0.0.0.0:0", &registry, /*allow_remote=*/true);
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_TRUE(Scrape("127.0.0.1:" + std::to_string((*allowed)->port())).ok());
+  for (const char* host :
+       {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LocalHost", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "192.0.2.1", "example.com", "128.0.0.1", "", "127",
+                           "localhost.example.com"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
 }
 
 }  // namespace

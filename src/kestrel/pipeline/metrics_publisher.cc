@@ -3,13 +3,22 @@
 
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 namespace kestrel::pipeline {
 
-absl::StatusOr<std::unique_ptr<MetricsPublisher>> MetricsPublisher::Start(const std::string& addr) {
+absl::StatusOr<std::unique_ptr<MetricsPublisher>> MetricsPublisher::Start(const std::string& addr,
+                                                                          bool allow_remote) {
   std::unique_ptr<MetricsPublisher> p(new MetricsPublisher());
-  auto server = metrics::MetricsServer::Start(addr, &p->registry_);
+  auto server = metrics::MetricsServer::Start(addr, &p->registry_, allow_remote);
   if (!server.ok()) return server.status();
   p->server_ = std::move(*server);
+  if (!metrics::IsLoopbackHost(p->server_->host())) {
+    spdlog::warn(
+        "metrics: exposed to other machines at {} (--metrics-allow-remote): rule names, alert "
+        "counts and sink names can be read by anyone who reaches this port",
+        addr);
+  }
   return p;
 }
 

@@ -28,8 +28,10 @@ namespace kestrel::pipeline {
 
 class MetricsPublisher {
  public:
-  // Starts the server at HOST:PORT. Errors: a bad address or a port that cannot be bound.
-  static absl::StatusOr<std::unique_ptr<MetricsPublisher>> Start(const std::string& addr);
+  // Starts the server at HOST:PORT (a non-loopback host only with `allow_remote`, which is then
+  // logged as a warning). Errors: a bad or refused address, or a port that cannot be bound.
+  static absl::StatusOr<std::unique_ptr<MetricsPublisher>> Start(const std::string& addr,
+                                                                 bool allow_remote = false);
 
   const std::string& host() const { return server_->host(); }
   int port() const { return server_->port(); }

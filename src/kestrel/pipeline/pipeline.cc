@@ -253,7 +253,7 @@ absl::Status Pipeline::OpenWorkers() {
 
 absl::Status Pipeline::OpenMetrics() {
   if (!config_.metrics_addr) return absl::OkStatus();
-  auto started = MetricsPublisher::Start(*config_.metrics_addr);
+  auto started = MetricsPublisher::Start(*config_.metrics_addr, config_.metrics_allow_remote);
   if (!started.ok()) {
     return absl::InvalidArgumentError(
         fmt::format("--metrics-addr: {}", base::Message(started.status())));

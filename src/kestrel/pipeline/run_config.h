@@ -56,8 +56,10 @@ struct RunConfig {
   // source, block for files.
   size_t workers = 0;
   std::string queue_full;
-  // `--metrics-addr HOST:PORT`: serve Prometheus metrics there (off when unset).
+  // `--metrics-addr HOST:PORT`: serve Prometheus metrics there (off when unset). A host that is
+  // not loopback (metrics::IsLoopbackHost) needs `--metrics-allow-remote` (metrics_allow_remote).
   std::optional<std::string> metrics_addr;
+  bool metrics_allow_remote = false;
   // Watch the rule directory and reload on change or SIGHUP (`--no-reload` turns it off).
   bool reload = true;
   // A new rule set is compiled off the detection thread; one whose compile takes longer than

@@ -15,7 +15,9 @@
 #include "kestrel/actions/file_sink.h"
 #include "kestrel/actions/http_sink.h"
 #include "kestrel/actions/kafka_sink.h"
+#include "kestrel/actions/redact.h"
 #include "kestrel/actions/syslog_sink.h"
+#include "kestrel/base/files.h"
 #include "kestrel/base/status.h"
 #include "kestrel/metrics/metrics.h"
 #include "kestrel/pipeline/run_config.h"
@@ -25,8 +27,40 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Every message names the sink by its redacted URL (actions/redact.h): no credential.
 absl::Status Bad(const SinkConfig& c, const std::string& reason) {
-  return absl::InvalidArgumentError(fmt::format("{}: sink '{}': {}", c.origin, c.url, reason));
+  return absl::InvalidArgumentError(
+      fmt::format("{}: sink '{}': {}", c.origin, actions::RedactUrl(c.url), reason));
+}
+
+// A secret kept in a file (password_file=, header_file=): at most this many bytes.
+constexpr size_t kMaxSecretFileBytes = 64 << 10;
+
+// The file's contents without its trailing newline. Errors name the option and the path (and
+// why it cannot be read), never the contents.
+absl::StatusOr<std::string> ReadSecretFile(const SinkConfig& c, const std::string& option,
+                                           const std::string& path) {
+  auto text = base::ReadFileBounded(path, kMaxSecretFileBytes);
+  if (!text.ok()) return Bad(c, fmt::format("{}: {}", option, base::Message(text.status())));
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+  if (text->empty()) return Bad(c, fmt::format("{}: '{}' is empty", option, path));
+  if (text->find_first_of("\r\n") != std::string::npos) {
+    return Bad(c, fmt::format("{}: '{}' must hold one line", option, path));
+  }
+  return *std::move(text);
+}
+
+// "Name: value" into a header; errors never show the text (it may be a secret).
+absl::Status AddHeader(const SinkConfig& c, const std::string& where, const std::string& header,
+                       std::vector<std::pair<std::string, std::string>>* out) {
+  size_t colon = header.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Bad(c, fmt::format("{}: expected 'Name: value'", where));
+  }
+  std::string value = header.substr(colon + 1);
+  value.erase(0, value.find_first_not_of(' '));
+  out->emplace_back(header.substr(0, colon), value);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> ParseSize(std::string_view text) {
@@ -95,7 +129,10 @@ bool SplitHostPort(std::string_view hp, std::string* host, uint16_t* port) {
 
 std::string SpoolName(const std::string& url) {
   std::string out;
-  for (char c : url) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  // Credentials never reach a file name.
+  for (char c : actions::RedactUrl(url)) {
+    out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  }
   return out.substr(0, 200);
 }
 
@@ -210,13 +247,18 @@ absl::StatusOr<std::unique_ptr<actions::Sink>> MakeTransport(const SinkConfig& c
     actions::HttpSinkOptions h;
     h.url = c.url;
     for (const std::string& header : o.TakeAll("header")) {
-      size_t colon = header.find(':');
-      if (colon == std::string::npos || colon == 0) {
-        return Bad(c, fmt::format("header '{}': expected 'Name: value'", header));
-      }
-      std::string value = header.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(' '));
-      h.headers.emplace_back(header.substr(0, colon), value);
+      if (absl::Status s = AddHeader(c, "header", header, &h.headers); !s.ok()) return s;
+    }
+    for (const std::string& path : o.TakeAll("header_file")) {
+      auto header = ReadSecretFile(c, "header_file", path);
+      if (!header.ok()) return header.status();
+      std::string where = fmt::format("header_file '{}'", path);
+      if (absl::Status s = AddHeader(c, where, *header, &h.headers); !s.ok()) return s;
+    }
+    if (auto path = o.Take("password_file")) {
+      auto password = ReadSecretFile(c, "password_file", *path);
+      if (!password.ok()) return password.status();
+      h.password = *std::move(password);
     }
     if (auto v = o.Take("batch")) {
       auto n = ParseSize(*v);
@@ -260,6 +302,11 @@ absl::StatusOr<std::unique_ptr<actions::Sink>> MakeTransport(const SinkConfig& c
     if (!timeout.ok()) return timeout.status();
     k.message_timeout = *timeout;
     k.properties = o.TakePrefix("kafka.");
+    if (auto path = o.Take("password_file")) {
+      auto password = ReadSecretFile(c, "password_file", *path);
+      if (!password.ok()) return password.status();
+      k.properties.emplace_back("sasl.password", *std::move(password));
+    }
     auto sink = actions::KafkaSink::Open(k);
     if (!sink.ok()) return Bad(c, std::string(base::Message(sink.status())));
     return std::unique_ptr<actions::Sink>(std::move(*sink));
@@ -277,9 +324,10 @@ const std::vector<std::string>* KindOptions(std::string_view url) {
   static const std::vector<std::string> kFile = {"rotate_size", "rotate_every", "compress",
                                                  "max_files"};
   static const std::vector<std::string> kSyslog = {"facility", "app_name"};
-  static const std::vector<std::string> kHttp = {"header", "batch", "timeout", "ca_file",
-                                                 "insecure"};
-  static const std::vector<std::string> kKafka = {"key", "message_timeout", "kafka.*"};
+  static const std::vector<std::string> kHttp = {"header",  "header_file", "password_file", "batch",
+                                                 "timeout", "ca_file",     "insecure"};
+  static const std::vector<std::string> kKafka = {"key", "message_timeout", "password_file",
+                                                  "kafka.*"};
   if (url.starts_with("file:")) return &kFile;
   if (url.starts_with("syslog+")) return &kSyslog;
   if (url.starts_with("http://") || url.starts_with("https://")) return &kHttp;
@@ -342,8 +390,11 @@ absl::StatusOr<SinkConfig> ParseSinkFlag(std::string_view text) {
     std::string_view kv = opts.substr(0, amp);
     size_t eq = kv.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      return absl::InvalidArgumentError(
-          fmt::format("--sink '{}': option '{}' is not KEY=VALUE", text, kv));
+      // Neither the option nor the text is shown: either may hold a secret.
+      return absl::InvalidArgumentError(fmt::format(
+          "--sink '{}': option {} is not KEY=VALUE (options are separated by '&'; a secret "
+          "holding '&' can be read from a file: header_file=, password_file=)",
+          actions::RedactUrl(c.url), c.options.size() + 1));
     }
     c.options.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
     if (amp == std::string_view::npos) break;
