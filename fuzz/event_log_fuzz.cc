@@ -3,14 +3,24 @@
 //  1: the input is a block payload (field definitions and records) given to the decoder;
 //  2: the input is a payload wrapped in a valid file and block (correct checksums, codec none),
 //     so the fuzzer reaches the decoder through the reader without forging checksums.
-// Properties: no crash, no over-read (ASan), and every decoded event re-encodes.
+// Properties: no crash, no over-read (ASan), every decoded event re-encodes, and every line that
+// `kestrel log cat` (the event as JSON) or replay (an alert holding the event) would write from it
+// is one valid JSON object (simdjson's validating parser: structure, UTF-8, escapes) without a
+// line break: a log's bytes can neither break the output stream nor forge a line of it. A
+// violation aborts, so libFuzzer reports it.
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
+#include <simdjson.h>
+
+#include "kestrel/engine/alert.h"
+#include "kestrel/event/json_encoder.h"
 #include "kestrel/log/log_format.h"
 #include "kestrel/log/log_reader.h"
 #include "kestrel/log/record_codec.h"
@@ -30,14 +40,45 @@ const std::string& ScratchPath() {
   return path;
 }
 
+// Aborts unless `line` is exactly one JSON object, valid to a strict parser, on one line.
+void CheckLine(const std::string& line, const char* what) {
+  static auto* parser = new simdjson::dom::parser();
+  simdjson::dom::element root;
+  simdjson::error_code err = parser->parse(line).get(root);
+  if (err || !root.is_object() || line.find('\n') != std::string::npos ||
+      line.find('\r') != std::string::npos) {
+    std::fprintf(stderr, "%s is not one JSON object on one line (%s): %s\n", what,
+                 err ? simdjson::error_message(err) : "not an object or has a line break",
+                 line.c_str());
+    std::abort();
+  }
+}
+
+// The lines `kestrel log cat` and replay would write for `e`.
+void CheckOutput(const event::Event& e) {
+  std::string line;
+  event::AppendEventJson(e, SharedSchema(), &line);
+  CheckLine(line, "log cat line");
+  engine::Alert alert;
+  alert.rule_id = "fuzz";
+  alert.rule_name = "fuzz";
+  alert.events.push_back(std::make_shared<const event::Event>(e));
+  engine::FinalizeAlert(SharedSchema(), &alert);
+  line.clear();
+  engine::AppendAlertJson(SharedSchema(), alert, &line);
+  CheckLine(line, "alert");
+}
+
 void DecodeAll(log::BlockDecoder& decoder, std::string_view payload, uint32_t events) {
   if (!decoder.Start(payload, events).ok()) return;
   event::Event e;
   log::BlockEncoder encoder(SharedSchema());
   while (true) {
     auto next = decoder.Next(&e);
+    if (!next.ok() && next.status().code() == absl::StatusCode::kDataLoss) continue;  // refused
     if (!next.ok() || !*next) return;
     encoder.Add(e);  // whatever decodes must encode again
+    CheckOutput(e);
   }
 }
 

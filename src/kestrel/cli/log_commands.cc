@@ -3,9 +3,15 @@
 
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +20,7 @@
 #include "kestrel/base/time.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/event/json_encoder.h"
+#include "kestrel/event/json_writer.h"
 #include "kestrel/log/log_reader.h"
 #include "kestrel/log/log_writer.h"
 #include "kestrel/pipeline/rule_loader.h"
@@ -48,6 +55,70 @@ std::string BootId() {
 }
 
 std::string Time(int64_t ns) { return base::FormatTimestamp(ns); }
+
+// Text from a log's header (another machine's host name, a writer's version) for the terminal:
+// escaped as in JSON, without the quotes, so no control sequence or invalid UTF-8 gets through.
+std::string Printable(std::string_view text) {
+  std::string out;
+  event::AppendJsonString(&out, text);
+  return out.substr(1, out.size() - 2);
+}
+
+// How long an event may wait in the block being built, in event time and in wall time, before
+// `record` writes the block: a recording killed (kill -9, power) loses at most this much.
+constexpr int64_t kRecordMaxBlockDelayNs = 1'000'000'000;
+
+// Writes the block being built once its first event has waited kRecordMaxBlockDelayNs of wall
+// time: the reading thread may be blocked in Source::Next() for as long as the source is idle,
+// so a timer thread does it, and appends and flushes share a lock. The wall clock decides only
+// where blocks end, never what an event holds.
+class IdleFlusher {
+ public:
+  explicit IdleFlusher(log::LogWriter* writer) : writer_(writer), thread_([this] { Run(); }) {}
+  ~IdleFlusher() { (void)Stop(); }
+  IdleFlusher(const IdleFlusher&) = delete;
+  IdleFlusher& operator=(const IdleFlusher&) = delete;
+
+  absl::Status Append(const event::Event& event) {
+    std::lock_guard lock(mu_);
+    if (!error_.ok()) return error_;
+    absl::Status s = writer_->Append(event);
+    if (writer_->pending_events() == 1) oldest_ = std::chrono::steady_clock::now();
+    return s;
+  }
+
+  // Stops the timer; returns the first error of a timed flush.
+  absl::Status Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  void Run() {
+    constexpr auto kDelay = std::chrono::nanoseconds(kRecordMaxBlockDelayNs);
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      wake_.wait_for(lock, kDelay / 8);
+      if (stop_ || writer_->pending_events() == 0) continue;
+      if (std::chrono::steady_clock::now() - oldest_ < kDelay) continue;
+      if (absl::Status s = writer_->Flush(); !s.ok() && error_.ok()) error_ = s;
+    }
+  }
+
+  log::LogWriter* writer_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::chrono::steady_clock::time_point oldest_;  // when the block's first event was appended
+  absl::Status error_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 }  // namespace
 
@@ -108,6 +179,14 @@ int Record(const RecordOptions& options) {
     }
     writer_options.max_size_bytes = *size;
   }
+  // Events that arrive as they happen (live, standard input, a FIFO): blocks also end after a
+  // second of event time. A regular file is converted in blocks of full size (smaller ones
+  // compress worse; the input stays on disk).
+  struct stat input;
+  if (live || ndjson.path == "-" || ::stat(ndjson.path.c_str(), &input) != 0 ||
+      !S_ISREG(input.st_mode)) {
+    writer_options.max_block_span_ns = kRecordMaxBlockDelayNs;
+  }
   if (options.max_age) {
     absl::StatusOr<int64_t> age = pipeline::ParseDuration(*options.max_age);
     if (!age.ok() || *age == 0) {
@@ -163,6 +242,7 @@ int Record(const RecordOptions& options) {
   int exit_code = kExitOk;
   event::Event event;
   uint64_t written = 0;
+  IdleFlusher flusher(writer->get());
   while (!pipeline::StopFlag().load() && (!options.count || written < *options.count)) {
     auto more = source->Next(&event);
     if (!more.ok()) {
@@ -171,7 +251,7 @@ int Record(const RecordOptions& options) {
       break;
     }
     if (!*more) break;
-    if (absl::Status s = (*writer)->Append(event); !s.ok()) {
+    if (absl::Status s = flusher.Append(event); !s.ok()) {
       spdlog::error("{}", base::Message(s));
       exit_code = kExitFailure;
       break;
@@ -180,6 +260,10 @@ int Record(const RecordOptions& options) {
   }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  if (absl::Status s = flusher.Stop(); !s.ok() && exit_code == kExitOk) {
+    spdlog::error("{}", base::Message(s));
+    exit_code = kExitFailure;
+  }
   if (absl::Status s = (*writer)->Close(); !s.ok()) {
     spdlog::error("{}", base::Message(s));
     exit_code = kExitFailure;
@@ -211,9 +295,9 @@ int LogInfo(const std::string& path) {
   fmt::print("file: {} ({} bytes)\n", path, info->file_bytes);
   fmt::print("format version: {} (readable by readers of version {} and later)\n",
              info->format_version, info->min_reader_version);
-  fmt::print("kestrel version: {}\n", info->meta.kestrel_version);
-  fmt::print("host: {}\n", info->meta.host_name);
-  fmt::print("boot id: {}\n", info->meta.boot_id.empty() ? "-" : info->meta.boot_id);
+  fmt::print("kestrel version: {}\n", Printable(info->meta.kestrel_version));
+  fmt::print("host: {}\n", Printable(info->meta.host_name));
+  fmt::print("boot id: {}\n", info->meta.boot_id.empty() ? "-" : Printable(info->meta.boot_id));
   fmt::print("clock origin: {}\n", Time(info->meta.clock_origin_ns));
   fmt::print("field catalogue: {:016x} ({})\n", info->catalogue_hash,
              info->same_catalogue ? "this build's" : "another build's; fields map by name");

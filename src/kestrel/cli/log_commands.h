@@ -3,6 +3,10 @@
 //                  [--max-size BYTES] [--max-age D] [--fsync never|block|close] [--level N]
 //   kestrel log info LOG    header, blocks, event counts, time range, damage
 //   kestrel log cat LOG...  the events as NDJSON (convert a log back, or inspect it)
+// `record` writes a partial block after 1 s of wall time (a timer thread, while the source is
+// idle) or, for input that arrives as it happens (ebpf, stdin, a FIFO), of event time: a kill -9
+// loses at most about a second. `log cat` and `log info` print nothing of a log unchecked: events
+// as validated JSON (log/record_codec.h), header text escaped.
 // Tested by log_commands_test.cc and cli_test.sh.
 #pragma once
 

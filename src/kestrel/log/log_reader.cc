@@ -221,8 +221,10 @@ absl::StatusOr<uint64_t> LogFileReader::Resync(uint64_t from) {
   return file_bytes_;
 }
 
-absl::Status LogFileReader::Damaged(uint64_t offset, std::string_view reason) {
+absl::Status LogFileReader::Damaged(uint64_t offset, std::string_view reason, bool header_lost) {
   ++damaged_;
+  // Blocks whose headers were lost hold events the next block's numbering steps over.
+  if (header_lost) gap_explained_ = true;
   absl::StatusOr<uint64_t> next = Resync(offset + 1);
   if (!next.ok()) return next.status();
   pos_ = *next;
@@ -243,7 +245,7 @@ absl::StatusOr<bool> LogFileReader::NextBlock(BlockInfo* block) {
     uint64_t remaining = file_bytes_ - pos_;
     if (remaining < 4) {
       if (absl::Status s =
-              Damaged(pos_, fmt::format("{} stray bytes at the end of the file", remaining));
+              Damaged(pos_, fmt::format("{} stray bytes at the end of the file", remaining), true);
           !s.ok()) {
         return s;
       }
@@ -257,10 +259,11 @@ absl::StatusOr<bool> LogFileReader::NextBlock(BlockInfo* block) {
       std::string reason;
       if (ParseFooter(pos_, &reason)) {
         has_footer_ = true;
+        CheckFooterCounts(pos_);
         pos_ = file_bytes_;
         return false;
       }
-      if (absl::Status s = Damaged(pos_, reason); !s.ok()) return s;
+      if (absl::Status s = Damaged(pos_, reason, true); !s.ok()) return s;
       continue;
     }
     std::string reason;
@@ -273,16 +276,53 @@ absl::StatusOr<bool> LogFileReader::NextBlock(BlockInfo* block) {
       reason = CheckBlockHeader(pos_, buf_.data(), &current_.header);
     }
     if (!reason.empty()) {
-      if (absl::Status s = Damaged(pos_, reason); !s.ok()) return s;
+      if (absl::Status s = Damaged(pos_, reason, true); !s.ok()) return s;
       continue;
     }
     current_.offset = pos_;
     pos_ += kBlockHeaderSize + current_.header.compressed_len;
+    if (!InSequence(current_)) continue;  // a duplicate: reported, stepped over
     has_current_ = true;
     *block = current_;
     return true;
   }
   return false;
+}
+
+bool LogFileReader::InSequence(const BlockInfo& block) {
+  const BlockHeader& h = block.header;
+  if (h.first_event < next_event_) {
+    // Its events were read already (or overlap them): delivering them again would repeat
+    // alerts. The block is stepped over, the numbering stays where it was.
+    ReportDamage(block.offset,
+                 fmt::format("block out of sequence: it numbers its events from {}, but {} events "
+                             "were read before it (a duplicated block); skipped",
+                             h.first_event, next_event_));
+    return false;
+  }
+  if (h.first_event > next_event_ && !gap_explained_) {
+    ReportDamage(block.offset,
+                 fmt::format("{} events (numbers {} to {}) are missing before this block: a block "
+                             "was dropped",
+                             h.first_event - next_event_, next_event_, h.first_event - 1));
+  }
+  gap_explained_ = false;
+  next_event_ =
+      h.first_event > UINT64_MAX - h.event_count ? UINT64_MAX : h.first_event + h.event_count;
+  ++blocks_seen_;
+  return true;
+}
+
+void LogFileReader::CheckFooterCounts(uint64_t offset) {
+  // Blocks lost to damage already reported explain a footer that counts more than was found.
+  bool events_off =
+      footer_.events < next_event_ || (footer_.events > next_event_ && !gap_explained_);
+  bool blocks_off = footer_.blocks != blocks_seen_ && damaged_ == 0;
+  if (events_off || blocks_off) {
+    ReportDamage(offset, fmt::format("the footer counts {} blocks and {} events, but the file "
+                                     "holds {} blocks and {} events before it",
+                                     footer_.blocks, footer_.events, blocks_seen_, next_event_));
+  }
 }
 
 absl::StatusOr<std::optional<std::string_view>> LogFileReader::LoadPayload(bool decompress) {

@@ -7,6 +7,13 @@
 // for the next block whose header checksum holds (resynchronisation). Nothing is read outside
 // the file or past a length that was not checked.
 //
+// Continuity: each block's header numbers its first event (the events before it in the file).
+// A block that numbers its events below what was already read (a duplicated or replayed block)
+// is reported and skipped; one that leaves a gap (a dropped block) is reported and read. The
+// footer's block and event counts must match what the file held; a mismatch (e.g. the last block
+// dropped) is reported at the footer's offset. A gap that follows damage already reported (a
+// block whose header was lost) is not reported twice. Every report counts in damaged().
+//
 // InspectLog() walks a whole file (checking every payload checksum, decompressing nothing) for
 // `kestrel log info`.
 // Thread safety: none. Tested by log_test.cc and fuzz/event_log_fuzz.cc.
@@ -88,8 +95,12 @@ class LogFileReader {
   LogFileReader(std::string path, int fd, uint64_t size, DamageSink damage);
   absl::Status ReadHeader();
   absl::Status ReadAt(uint64_t offset, size_t n, std::string* out);
-  // Reports damage at `offset` and moves to the next candidate block after it.
-  absl::Status Damaged(uint64_t offset, std::string_view reason);
+  // Reports damage at `offset` and moves to the next candidate block after it. `header_lost`: no
+  // block header could be read there, so the next block may skip the events it held.
+  absl::Status Damaged(uint64_t offset, std::string_view reason, bool header_lost = false);
+  // Checks `block`'s first event number against the blocks before it; false: a duplicate.
+  bool InSequence(const BlockInfo& block);
+  void CheckFooterCounts(uint64_t offset);
   // The offset of the first intact block header or footer at or after `from` (file end if none).
   absl::StatusOr<uint64_t> Resync(uint64_t from);
   // Checks a block header at `offset` (in `bytes`, kBlockHeaderSize long); empty when valid.
@@ -107,6 +118,9 @@ class LogFileReader {
   BlockInfo current_;
   bool has_current_ = false;
   uint64_t damaged_ = 0;
+  uint64_t next_event_ = 0;     // the first event number the next block should have
+  uint64_t blocks_seen_ = 0;    // blocks with intact headers, in sequence
+  bool gap_explained_ = false;  // damage since the last block may have taken events with it
   std::string buf_, compressed_, raw_;
   void* zstd_ = nullptr;  // ZSTD_DCtx
 };

@@ -180,6 +180,7 @@ ReadResult ReadAll(const std::string& path) {
       auto next = decoder.Next(&e);
       if (!next.ok()) {
         (*reader)->ReportDamage(block.offset, base::Message(next.status()));
+        if (next.status().code() == absl::StatusCode::kDataLoss) continue;  // one record refused
         break;
       }
       if (!*next) break;
@@ -504,6 +505,165 @@ TEST(LogTest, UnclosedLogReadsWithoutFooter) {
   EXPECT_EQ(got.events.size(), 100u);
   EXPECT_FALSE(got.footer);
   EXPECT_EQ(got.damaged, 0u);
+}
+
+// A log is untrusted input: a raw-JSON value (written verbatim, with valid checksums) that is
+// not one JSON array must not reach output, where it could break the JSON of the stream or
+// forge a whole alert line after a line break. Such a record is refused and reported; the
+// records around it still read, and valid raw JSON comes back minified (no line break).
+TEST(LogTest, RawJsonValuesAreCheckedAndMinified) {
+  TempDir dir;
+  std::string path = dir.File("raw.klog");
+  schema::Schema schema;
+  schema::FieldId name = *schema.Intern("process.name", schema::FieldType::kKeyword, false);
+  schema::FieldId raw = *schema.Intern("custom.objects", schema::FieldType::kKeyword, false);
+  const std::vector<std::string> values = {
+      "[ {\"a\" : 1},\n  [2, 3] ]",  // valid, with whitespace and a line break: minified
+      "[]}}\n{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"rule\":{\"name\":\"forged\"}}\n{\"x\":[",
+      "[1,2",                                       // truncated
+      "{\"a\":1}",                                  // valid JSON but not an array
+      "[\"\xff\xfe\"]",                             // invalid UTF-8
+      "[\"tab\there\"]",                            // unescaped control character
+      std::string(70, '[') + std::string(70, ']'),  // nested too deep
+      "[{\"b\":\"ok\"}]",
+  };
+  auto writer = LogWriter::Create(path, schema, Meta(), {});
+  ASSERT_TRUE(writer.ok());
+  for (size_t i = 0; i < values.size(); ++i) {
+    Event e;
+    e.set_time_ns(static_cast<int64_t>(i));
+    e.SetString(name, fmt::format("event-{}", i));
+    e.SetRawJson(raw, values[i]);
+    e.Finish();
+    ASSERT_TRUE((*writer)->Append(e).ok());
+  }
+  ASSERT_TRUE((*writer)->Close().ok());
+
+  ReadResult got = ReadAll(path);
+  ASSERT_TRUE(got.status.ok()) << got.status;
+  ASSERT_EQ(got.events.size(), 2u);
+  EXPECT_EQ(got.events[0]["process.name"], "sevent-0");
+  EXPECT_EQ(got.events[0]["custom.objects"], "j[{\"a\":1},[2,3]]");
+  EXPECT_EQ(got.events[1]["process.name"], "sevent-7");
+  EXPECT_EQ(got.events[1]["custom.objects"], "j[{\"b\":\"ok\"}]");
+  EXPECT_EQ(got.damaged, values.size() - 2);
+  ASSERT_EQ(got.damage.size(), values.size() - 2);
+  EXPECT_THAT(got.damage[0], HasSubstr("raw JSON value is not valid JSON"));
+  EXPECT_THAT(got.damage[2], HasSubstr("not a JSON array"));
+  for (const auto& event : got.events) {
+    for (const auto& [field, value] : event) EXPECT_EQ(value.find("forged"), std::string::npos);
+  }
+}
+
+// Byte ranges of the blocks of `path` ([offset, end)), from InspectLog.
+std::vector<std::pair<uint64_t, uint64_t>> BlockRanges(const std::string& path) {
+  auto info = InspectLog(path, nullptr);
+  EXPECT_TRUE(info.ok());
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (!info.ok()) return out;
+  for (const BlockInfo& b : info->blocks) {
+    out.emplace_back(b.offset, b.offset + kBlockHeaderSize + b.header.compressed_len);
+  }
+  return out;
+}
+
+// Sets the trailer's footer offset after the bytes before the footer changed by `shift`.
+void MoveFooter(std::string* bytes, int64_t shift) {
+  size_t at = bytes->size() - kTrailerSize;
+  std::string offset;
+  PutU64(&offset, static_cast<uint64_t>(static_cast<int64_t>(LoadU64(bytes->data() + at)) + shift));
+  bytes->replace(at, 8, offset);
+}
+
+// Every block's checksums hold, but one is missing: the gap in the event numbering is damage,
+// reported at the offset where the missing events should have been.
+TEST(LogTest, DroppedBlockIsReportedWithItsOffset) {
+  TempDir dir;
+  std::string path = dir.File("a.klog");
+  auto expected = WriteLog(path, 200, 2048);
+  auto blocks = BlockRanges(path);
+  ASSERT_GE(blocks.size(), 4u);
+  std::string bytes = ReadBytes(path);
+  auto [begin, end] = blocks[1];
+  bytes.erase(begin, end - begin);
+  MoveFooter(&bytes, -static_cast<int64_t>(end - begin));
+  WriteBytes(path, bytes);
+
+  ReadResult got = ReadAll(path);
+  ASSERT_TRUE(got.status.ok()) << got.status;
+  EXPECT_TRUE(got.footer);
+  EXPECT_EQ(got.damaged, 1u);
+  ASSERT_EQ(got.damage.size(), 1u);
+  EXPECT_THAT(got.damage[0], HasSubstr(fmt::format("{}: ", begin)));
+  EXPECT_THAT(got.damage[0], HasSubstr("a block was dropped"));
+  auto info = InspectLog(path, nullptr);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->damaged_blocks, 1u);
+  EXPECT_LT(got.events.size(), expected.size());
+}
+
+// A block repeated (same checksums) would deliver its events twice, and replay would repeat
+// their alerts: it is reported and skipped.
+TEST(LogTest, DuplicatedBlockIsReportedAndSkipped) {
+  TempDir dir;
+  std::string path = dir.File("a.klog");
+  auto expected = WriteLog(path, 200, 2048);
+  auto blocks = BlockRanges(path);
+  ASSERT_GE(blocks.size(), 3u);
+  std::string bytes = ReadBytes(path);
+  auto [begin, end] = blocks[1];
+  bytes.insert(end, bytes.substr(begin, end - begin));
+  MoveFooter(&bytes, static_cast<int64_t>(end - begin));
+  WriteBytes(path, bytes);
+
+  ReadResult got = ReadAll(path);
+  ASSERT_TRUE(got.status.ok()) << got.status;
+  EXPECT_TRUE(got.footer);
+  EXPECT_EQ(got.events, expected);
+  EXPECT_EQ(got.damaged, 1u);
+  ASSERT_EQ(got.damage.size(), 1u);
+  EXPECT_THAT(got.damage[0], HasSubstr(fmt::format("{}: ", end)));
+  EXPECT_THAT(got.damage[0], HasSubstr("duplicated block"));
+}
+
+// The last block dropped leaves no gap between blocks; the footer's counts tell.
+TEST(LogTest, FooterCountMismatchIsReported) {
+  TempDir dir;
+  std::string path = dir.File("a.klog");
+  WriteLog(path, 200, 2048);
+  auto blocks = BlockRanges(path);
+  ASSERT_GE(blocks.size(), 3u);
+  std::string bytes = ReadBytes(path);
+  auto [begin, end] = blocks.back();
+  bytes.erase(begin, end - begin);
+  MoveFooter(&bytes, -static_cast<int64_t>(end - begin));
+  WriteBytes(path, bytes);
+
+  ReadResult got = ReadAll(path);
+  ASSERT_TRUE(got.status.ok()) << got.status;
+  EXPECT_TRUE(got.footer);
+  EXPECT_EQ(got.damaged, 1u);
+  ASSERT_EQ(got.damage.size(), 1u);
+  EXPECT_THAT(got.damage[0], HasSubstr(fmt::format("{}: the footer counts {} blocks and 200 events",
+                                                   begin, blocks.size())));
+}
+
+// With a block span, a block ends before the first event that much event time after its oldest.
+TEST(LogTest, BlocksEndAfterTheirEventTimeSpan) {
+  TempDir dir;
+  std::string path = dir.File("a.klog");
+  schema::Schema schema;
+  WriterOptions options;
+  options.max_block_span_ns = 2'500'000'000;  // events are 1 s apart
+  auto writer = LogWriter::Create(path, schema, Meta(), options);
+  ASSERT_TRUE(writer.ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*writer)->Append(RichEvent(schema, i)).ok());
+  // Events 0-2 and 3-5 are written; 6-8 will be with the next event; 9 waits.
+  EXPECT_EQ((*writer)->blocks(), 3u);
+  EXPECT_EQ((*writer)->pending_events(), 1u);
+  EXPECT_EQ(ReadAll(path).events.size(), 9u);  // read while the writer is still open
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_EQ(ReadAll(path).events.size(), 10u);
 }
 
 TEST(LogTest, DecoderRejectsHostilePayloadsWithoutOverreading) {

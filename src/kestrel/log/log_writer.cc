@@ -74,6 +74,7 @@ absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::Create(const std::string& 
         fmt::format("--max-size {} is too small: at least 4096 bytes", options.max_size_bytes));
   }
   if (options.max_age_ns < 0) return absl::InvalidArgumentError("negative --max-age");
+  if (options.max_block_span_ns < 0) return absl::InvalidArgumentError("negative block span");
   std::unique_ptr<LogWriter> w(new LogWriter(schema, metadata, options));
   w->zstd_ = ZSTD_createCCtx();
   if (w->zstd_ == nullptr) return absl::ResourceExhaustedError("zstd: cannot allocate a context");
@@ -227,6 +228,12 @@ absl::Status LogWriter::Append(const event::Event& event) {
       if (absl::Status s = CloseFile(); !s.ok()) return s;
       if (absl::Status s = OpenFile(); !s.ok()) return s;
     }
+  }
+  if (options_.max_block_span_ns > 0 && encoder_.events() > 0 &&
+      event.time_ns() > encoder_.min_time_ns() &&
+      static_cast<uint64_t>(event.time_ns()) - static_cast<uint64_t>(encoder_.min_time_ns()) >=
+          static_cast<uint64_t>(options_.max_block_span_ns)) {
+    if (absl::Status s = WriteBlock(); !s.ok()) return s;
   }
   if (file_events_ + encoder_.events() == 0) file_first_time_ = event.time_ns();
   encoder_.Add(event);

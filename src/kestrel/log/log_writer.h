@@ -1,7 +1,10 @@
 // LogWriter: appends events to a binary event log (docs/log-format.md).
 //
 // Events are encoded into a block in memory; a block is compressed (zstd), checksummed (XXH64)
-// and appended with one write when its records reach `block_bytes`, on Flush(), and on Close().
+// and appended with one write when its records reach `block_bytes`, when the next event is
+// `max_block_span_ns` of event time after the block's oldest, on Flush(), and on Close(). (The
+// writer never reads a clock: a wall-clock flush of an idle recording is the caller's timer
+// calling Flush(), e.g. `kestrel record`'s.)
 // A block is written whole or not at all as far as readers are concerned: a crash or a cut at
 // any byte leaves every earlier block readable (the reader resynchronises past a torn tail).
 // Close() writes the footer (counts, every field used); a log without one was not closed cleanly
@@ -45,7 +48,10 @@ struct WriterOptions {
   size_t block_bytes = 1 << 20;
   uint64_t max_size_bytes = 0;  // rotate at this file size (0: never)
   int64_t max_age_ns = 0;       // rotate after this much event time per file (0: never)
-  bool overwrite = false;       // replace an existing file instead of refusing it
+  // Write the block being built before an event this much event time after its oldest (0: only
+  // by size): a live recording then loses at most this span of events to a crash.
+  int64_t max_block_span_ns = 0;
+  bool overwrite = false;  // replace an existing file instead of refusing it
 };
 
 class LogWriter {
@@ -67,6 +73,7 @@ class LogWriter {
   absl::Status Close();
 
   uint64_t events() const { return total_events_; }
+  uint32_t pending_events() const { return encoder_.events(); }  // in the block being built
   uint64_t blocks() const { return total_blocks_; }
   uint64_t bytes() const { return total_bytes_; }  // all files, as written so far
   const std::vector<std::string>& files() const { return files_; }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "xxhash.h"
 
@@ -194,6 +195,44 @@ absl::Status Malformed(std::string_view what) {
 
 }  // namespace
 
+BlockDecoder::BlockDecoder(schema::Schema* schema)
+    : schema_(schema), json_(std::make_unique<simdjson::dom::parser>()) {}
+
+BlockDecoder::~BlockDecoder() = default;
+
+std::string_view BlockDecoder::CheckRawJson(std::string_view text) {
+  // The parser checks the whole text (structure, UTF-8, escapes, numbers) before it answers;
+  // it needs its padding readable after the text.
+  if (text.size() > kMaxRawJsonBytes) {
+    raw_error_ = fmt::format("raw JSON value of {} bytes exceeds the limit of {}", text.size(),
+                             kMaxRawJsonBytes);
+    return {};
+  }
+  padded_.assign(text);
+  padded_.append(simdjson::SIMDJSON_PADDING, ' ');
+  simdjson::error_code err = simdjson::SUCCESS;
+  if (json_->capacity() < text.size() || json_->max_depth() != kMaxRawJsonDepth) {
+    err = json_->allocate(std::max<size_t>(text.size(), 4096), kMaxRawJsonDepth);
+  }
+  simdjson::dom::element root;
+  if (!err) err = json_->parse(padded_.data(), text.size(), false).get(root);
+  if (err) {
+    raw_error_ = fmt::format("raw JSON value is not valid JSON: {}", simdjson::error_message(err));
+    return {};
+  }
+  if (!root.is_array()) {
+    raw_error_ = "raw JSON value is not a JSON array";
+    return {};
+  }
+  char* out = static_cast<char*>(raw_.Allocate(text.size()));
+  size_t n = 0;
+  if (simdjson::minify(text.data(), text.size(), out, n) != simdjson::SUCCESS) {
+    raw_error_ = "raw JSON value does not minify";
+    return {};
+  }
+  return {out, n};
+}
+
 absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
   for (uint32_t code : mapped_) {
     map_[code] = schema::FieldId{};
@@ -307,8 +346,16 @@ bool BlockDecoder::ReadValue(ByteReader& in, uint32_t code, bool in_array, Value
       if (static_cast<Tag>(tag) == Tag::kString && s.size() >= kMinIndexedString) {
         strings_.push_back(s);
       }
-      // Borrowed from the payload; Event::Set copies it into the event's arena.
-      *v = static_cast<Tag>(tag) == Tag::kString ? Value::String(s) : Value::RawJson(s);
+      if (static_cast<Tag>(tag) == Tag::kString) {
+        // Borrowed from the payload; Event::Set copies it into the event's arena.
+        *v = Value::String(s);
+        return true;
+      }
+      // Raw JSON reaches output verbatim: only checked, minified text goes on. Text that fails
+      // refuses the record, once the record has been read whole (later records' string indexes
+      // and integer deltas count on it).
+      std::string_view checked = raw_error_.empty() ? CheckRawJson(s) : std::string_view();
+      *v = raw_error_.empty() ? Value::RawJson(checked) : Value::Null();
       return true;
     }
     case Tag::kIp4: {
@@ -352,6 +399,8 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
   --remaining_;
 
   event->Clear();
+  raw_.Reset();
+  raw_error_.clear();
   ByteReader in(record);
   int64_t dt, dwall;
   uint64_t categories, entries;
@@ -396,6 +445,10 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
     }
   }
   if (in.remaining() != 0) return Malformed("trailing bytes after the last field");
+  if (!raw_error_.empty()) {
+    event->Clear();
+    return absl::DataLossError(fmt::format("record refused: {}", raw_error_));
+  }
   event->Finish();
   return true;
 }

@@ -6,11 +6,18 @@
 // catalogue still reads). Both reuse their buffers: after warm-up neither allocates per event.
 //
 // The decoder treats its input as hostile: every length is checked against what remains, field
-// codes and tags against their ranges; a bad payload is an error, never an over-read.
+// codes and tags against their ranges; a bad payload is an error, never an over-read. Text that
+// reaches output verbatim is checked too: a raw-JSON value (tag 10) must be one JSON array that
+// simdjson's validating parser accepts (UTF-8, escapes, nesting at most kMaxRawJsonDepth, at
+// most kMaxRawJsonBytes) and is
+// re-emitted minified (no whitespace, so no line break a forged alert could hide behind); a
+// record with any other raw-JSON text is refused as damaged. Strings are escaped (and invalid
+// UTF-8 replaced) by the JSON writer that prints them, as for every other source.
 // Thread safety: none. Tested by log_test.cc and fuzz/event_log_fuzz.cc.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +29,16 @@
 #include "kestrel/log/log_format.h"
 #include "kestrel/schema/schema.h"
 
+namespace simdjson::dom {
+class parser;
+}  // namespace simdjson::dom
+
 namespace kestrel::log {
+
+// The deepest nesting of a raw-JSON value a reader accepts (the JSON decoder's default limit),
+// and its largest size (the validating parser needs about 13 bytes per byte of text).
+inline constexpr size_t kMaxRawJsonDepth = 64;
+inline constexpr size_t kMaxRawJsonBytes = 4 << 20;
 
 class BlockEncoder {
  public:
@@ -73,14 +89,19 @@ void PutDefinitions(const schema::Schema& schema, const std::vector<uint32_t>& f
 class BlockDecoder {
  public:
   // Fields and categories named by a payload are found in, or added to, `schema`.
-  explicit BlockDecoder(schema::Schema* schema) : schema_(schema) {}
+  explicit BlockDecoder(schema::Schema* schema);
+  ~BlockDecoder();
+  BlockDecoder(const BlockDecoder&) = delete;
+  BlockDecoder& operator=(const BlockDecoder&) = delete;
 
   // Starts decoding `payload` (which must outlive the decoding) holding `events` records.
   // Errors: malformed definitions (INVALID_ARGUMENT, with the reason).
   absl::Status Start(std::string_view payload, uint32_t events);
 
   // Decodes the next record into `*event` (cleared first, Finish()ed). false: no records left.
-  // Errors: a malformed record (the rest of the payload cannot be trusted).
+  // Errors: DATA_LOSS — this record is refused (a raw-JSON value that is not valid JSON), but
+  // it was framed and read whole, so decoding may go on with the next record; any other code —
+  // a malformed record (the rest of the payload cannot be trusted).
   absl::StatusOr<bool> Next(event::Event* event);
 
   // Fields the schema refused (its budget is exhausted): their values are dropped and counted.
@@ -88,6 +109,9 @@ class BlockDecoder {
 
  private:
   bool ReadValue(ByteReader& in, uint32_t code, bool in_array, event::Value* v);
+  // Checks raw-JSON text and returns its minified copy (valid until the next record), or an
+  // empty view with `raw_error_` set.
+  std::string_view CheckRawJson(std::string_view text);
 
   schema::Schema* schema_;
   std::string_view rest_;
@@ -102,6 +126,10 @@ class BlockDecoder {
   std::vector<int64_t> last_int_;  // by writer code: the field's previous integer in this block
   std::vector<uint8_t> has_last_int_;
   uint64_t dropped_fields_ = 0;
+  std::unique_ptr<simdjson::dom::parser> json_;  // validates raw-JSON values
+  std::string padded_;                           // a raw-JSON value with the parser's padding
+  base::StringArena raw_{4096};                  // minified raw-JSON values of the record
+  std::string raw_error_;                        // why the record's raw JSON was refused
 };
 
 }  // namespace kestrel::log

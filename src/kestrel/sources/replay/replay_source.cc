@@ -118,7 +118,8 @@ absl::StatusOr<bool> ReplaySource::Next(event::Event* event) {
     absl::StatusOr<bool> next = decoder_.Next(event);
     if (!next.ok()) {
       reader_->ReportDamage(block_.offset, base::Message(next.status()));
-      in_block_ = false;
+      // DATA_LOSS: only this record was refused; the block's next records still decode.
+      if (next.status().code() != absl::StatusCode::kDataLoss) in_block_ = false;
       continue;
     }
     if (!*next) {

@@ -7,9 +7,11 @@
 // (their header carries their time range) and the remaining events are filtered:
 // from_ns <= time < to_ns.
 //
-// Damage (a bad checksum, a torn tail, a malformed record) is reported as "FILE:OFFSET" with the
-// reason through the DiagnosticSink, counted in stats().malformed and damaged_blocks(), and
-// skipped: reading resumes at the next intact block.
+// Damage (a bad checksum, a torn tail, a malformed record, a block out of sequence, a footer whose
+// counts disagree) is reported as "FILE:OFFSET" with the reason through the DiagnosticSink,
+// counted in stats().malformed and damaged_blocks(), and skipped: reading resumes at the next
+// intact block, or at the next record when only one record was refused (a raw-JSON value that is
+// not valid JSON: nothing from a log reaches output unchecked).
 // Thread safety: none (one puller). Tested by replay_source_test.cc.
 #pragma once
 
