@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "kestrel/base/files.h"
+#include "kestrel/base/status.h"
 
 namespace kestrel::actions {
 namespace fs = std::filesystem;
@@ -40,10 +41,12 @@ absl::Status CompressFile(const std::string& from, const std::string& to) {
   std::ifstream in(from, std::ios::binary);
   if (!in) return absl::UnavailableError(fmt::format("cannot read '{}'", from));
   std::string tmp = to + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return absl::UnavailableError(fmt::format("cannot create '{}': {}", tmp, std::strerror(errno)));
+  auto opened = base::OpenPrivateFile(tmp, O_WRONLY | O_TRUNC);
+  if (!opened.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot create the rotated file: {}", base::Message(opened.status())));
   }
+  int fd = *opened;
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
@@ -101,11 +104,13 @@ absl::Status FileSink::OpenFile() {
   if (!parent.empty()) (void)base::CreatePrivateDirectories(parent.string());  // open says why
   // Alerts hold command lines and more: readable by the owner only, and never through a
   // symbolic link someone else planted at the path (it could point at any file root can write).
-  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd_ < 0) {
+  // An existing file must be a regular file of ours with one link (base::OpenPrivateFile).
+  auto opened = base::OpenPrivateFile(options_.path, O_WRONLY | O_APPEND, /*allow_devices=*/true);
+  if (!opened.ok()) {
     return absl::UnavailableError(
-        fmt::format("cannot open alert file '{}': {}", options_.path, std::strerror(errno)));
+        fmt::format("cannot open the alert file: {}", base::Message(opened.status())));
   }
+  fd_ = *opened;
   struct stat st;
   size_ = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   // A file kept from an earlier run ages from its modification time... approximately: from now.

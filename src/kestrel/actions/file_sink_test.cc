@@ -139,6 +139,14 @@ TEST(FileSink, CreatesOwnerOnlyFilesAndRefusesASymlinkAtThePath) {
   o.path = link.string();
   EXPECT_FALSE(FileSink::Open(o).ok());
   EXPECT_EQ(Read(victim), "precious\n");
+  // A hard link to someone else's file is refused too (O_NOFOLLOW alone followed it).
+  fs::path hard = dir / "hard.jsonl";
+  fs::create_hard_link(victim, hard);
+  o.path = hard.string();
+  auto refused = FileSink::Open(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("hard links"), std::string::npos) << refused.status();
+  EXPECT_EQ(Read(victim), "precious\n");
   fs::remove_all(dir);
 }
 

@@ -13,6 +13,7 @@
 #include <xxhash.h>
 
 #include "kestrel/base/files.h"
+#include "kestrel/base/status.h"
 
 namespace kestrel::actions {
 namespace {
@@ -90,8 +91,13 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& path, uint
                                                    SpoolWriteFn write) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) (void)base::CreatePrivateDirectories(parent.string());  // open says why
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return Errno("cannot open", path);
+  // A regular file of ours with one link, never through a link (base::OpenPrivateFile).
+  auto opened = base::OpenPrivateFile(path, O_RDWR);
+  if (!opened.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot open the spool: {}", base::Message(opened.status())));
+  }
+  int fd = *opened;
   std::unique_ptr<Spool> s(new Spool(path, fd, max_bytes, write != nullptr ? write : ::pwrite));
   if (absl::Status st = s->Recover(); !st.ok()) return st;
   return s;

@@ -33,12 +33,17 @@ absl::Status CreatePrivateDirectories(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags) {
+absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags, bool allow_devices) {
   // O_NONBLOCK: a FIFO is refused at once, never waited on (cleared once checked).
-  int fd = ::open(path.c_str(), flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+  // O_TRUNC only once checked: a hard link to another file must not be truncated first.
+  int fd = ::open(path.c_str(), (flags & ~O_TRUNC) | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                  0600);
   if (fd < 0) {
     int err = errno;
-    if (err == ENXIO) return absl::FailedPreconditionError(path + ": not a regular file (a FIFO)");
+    if (err == ENXIO) {
+      return absl::FailedPreconditionError(path + ": a FIFO" +
+                                           (allow_devices ? " with no reader" : ", not a file"));
+    }
     if (err == ELOOP) {
       return absl::FailedPreconditionError(path +
                                            ": is a symbolic link; refusing to write through it");
@@ -52,7 +57,9 @@ absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags) {
   std::string refused;
   if (::fstat(fd, &st) != 0) {
     refused = std::string("cannot stat it: ") + std::strerror(errno);
-  } else if (!S_ISREG(st.st_mode)) {
+  } else if (allow_devices && S_ISCHR(st.st_mode)) {
+    // A device such as /dev/null: accepted as it is.
+  } else if (!S_ISREG(st.st_mode) && !(allow_devices && S_ISFIFO(st.st_mode))) {
     refused = "not a regular file";
   } else if (st.st_uid != ::geteuid()) {
     refused = "owned by uid " + std::to_string(st.st_uid) + ", not by this process's user (uid " +
@@ -65,6 +72,9 @@ absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags) {
     if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
       refused = std::string("cannot clear O_NONBLOCK: ") + std::strerror(errno);
     }
+  }
+  if (refused.empty() && (flags & O_TRUNC) != 0 && S_ISREG(st.st_mode) && ::ftruncate(fd, 0) != 0) {
+    refused = std::string("cannot truncate it: ") + std::strerror(errno);
   }
   if (refused.empty()) return fd;
   ::close(fd);

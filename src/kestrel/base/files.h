@@ -31,7 +31,9 @@ absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_
 // file owned by this process's user with one link (a symbolic link, a FIFO, a file another user
 // planted or a hard link to someone else's file is refused, FAILED_PRECONDITION, naming the path
 // and why; it is not written). An existing file keeps its mode. Returns the descriptor.
-absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags);
+// `allow_devices` (an output the operator names, e.g. `--output /dev/null`): a character device
+// (only root can make one) and a FIFO of this user's with a reader are accepted too.
+absl::StatusOr<int> OpenPrivateFile(const std::string& path, int flags, bool allow_devices = false);
 
 // Paths under `path` (itself included, directories recursed, symbolic links not followed) that a
 // user other than root or this process's user could change: writable by group or others (a

@@ -107,7 +107,7 @@ TEST(FilesTest, OpenPrivateFileRefusesWhatAnotherUserCouldHavePlanted) {
   EXPECT_NE(link.status().message().find("symbolic link"), std::string::npos);
 
   fs::create_hard_link(target, root / "hard");
-  auto hard = OpenPrivateFile((root / "hard").string(), O_WRONLY | O_APPEND);
+  auto hard = OpenPrivateFile((root / "hard").string(), O_WRONLY | O_TRUNC);  // not truncated
   EXPECT_EQ(hard.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(hard.status().message().find("2 hard links"), std::string::npos);
 
@@ -115,7 +115,14 @@ TEST(FilesTest, OpenPrivateFileRefusesWhatAnotherUserCouldHavePlanted) {
   auto fifo = OpenPrivateFile((root / "fifo").string(), O_WRONLY);  // not waited on
   EXPECT_EQ(fifo.status().code(), absl::StatusCode::kFailedPrecondition);
 
-  if (::geteuid() == 0) {  // a file planted by another user (CI runs as root)
+  auto null = OpenPrivateFile("/dev/null", O_WRONLY | O_APPEND, /*allow_devices=*/true);
+  ASSERT_TRUE(null.ok()) << null.status();  // `--output /dev/null`
+  ::close(*null);
+  EXPECT_FALSE(OpenPrivateFile("/dev/null", O_WRONLY | O_APPEND).ok());
+  std::ifstream in(target);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "secret");  // never written through
+  if (::geteuid() == 0) {        // a file planted by another user (CI runs as root)
     fs::path planted = root / "planted";
     std::ofstream(planted) << "";
     ASSERT_EQ(::chown(planted.c_str(), 65534, 65534), 0);
@@ -123,11 +130,9 @@ TEST(FilesTest, OpenPrivateFileRefusesWhatAnotherUserCouldHavePlanted) {
     EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_NE(other.status().message().find("owned by uid 65534"), std::string::npos);
   } else {
+    fs::remove_all(root);
     GTEST_SKIP() << "not root: the planted-file case needs chown (CI runs it as root)";
   }
-  std::ifstream in(target);
-  std::string content((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(content, "secret");  // never written through
   fs::remove_all(root);
 }
 

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
       return cli::kExitUsage;
     }
+    cl.run.config_file = *cl.config_file;
     if (cl.global.log_level) cl.log_level = *cl.global.log_level;
     if (cl.global.duration) cl.duration = *cl.global.duration;
   }

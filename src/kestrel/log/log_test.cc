@@ -258,6 +258,12 @@ TEST(LogTest, LogsAreOwnerOnlyAndNeverWrittenThroughASymlink) {
   WriterOptions options;
   options.overwrite = true;
   EXPECT_FALSE(LogWriter::Create(link, schema, LogMetadata{}, options).ok());
+  // Overwriting a hard link to another file is refused before anything is truncated.
+  std::string hard = dir.File("hard.klog");
+  ASSERT_EQ(::link(victim.c_str(), hard.c_str()), 0);
+  auto refused = LogWriter::Create(hard, schema, LogMetadata{}, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("hard links"), std::string::npos) << refused.status();
   std::ifstream in(victim);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "precious");

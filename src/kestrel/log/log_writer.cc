@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <zstd.h>
 
+#include "kestrel/base/files.h"
 #include "xxhash.h"
 
 namespace kestrel::log {
@@ -129,8 +130,19 @@ absl::Status LogWriter::OpenFile() {
   if (rotating_) path_ = NextPath();
   // Recorded events hold command lines: the owner's only, and never written through a symbolic
   // link planted at the path (flight recordings go to a directory others may write).
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (options_.overwrite ? O_TRUNC : O_EXCL);
-  fd_ = ::open(path_.c_str(), flags, 0600);
+  // Overwriting: only a regular file of ours with one link, truncated once checked (a hard link
+  // to another file is never truncated); otherwise O_EXCL, which no planted file passes.
+  if (options_.overwrite) {
+    auto opened = base::OpenPrivateFile(path_, O_WRONLY | O_TRUNC);
+    if (!opened.ok()) {
+      return absl::Status(
+          opened.status().code(),
+          fmt::format("cannot create event log: {}", std::string(opened.status().message())));
+    }
+    fd_ = *opened;
+  } else {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_EXCL, 0600);
+  }
   if (fd_ < 0) {
     if (errno == EEXIST) {
       return absl::AlreadyExistsError(fmt::format(

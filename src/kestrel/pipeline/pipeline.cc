@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/file_sink.h"
+#include "kestrel/base/files.h"
 #include "kestrel/base/status.h"
 #include "kestrel/engine/eval_timing.h"
 #include "kestrel/pipeline/rule_loader.h"
@@ -124,6 +125,25 @@ absl::Status Pipeline::OpenRules() {
   options.budget.time_ns = config_.reload_compile_budget_ns;
   options.budget.index_bytes = config_.reload_memory_budget_bytes;
   options.refuse_unsafe_permissions = enforce_ == actions::blocking::EnforceMode::kOn;
+  if (config_.config_file) {
+    // The configuration names the rules, the actions and the sinks: whoever can change it can
+    // turn Kestrel against the host, as with the rules.
+    std::vector<std::string> unsafe = base::WritableByOthers(*config_.config_file);
+    if (!unsafe.empty()) {
+      std::string list;
+      for (const std::string& u : unsafe) list += "\n  " + u;
+      if (options.refuse_unsafe_permissions) {
+        return absl::FailedPreconditionError(
+            fmt::format("--enforce on: the configuration could be changed by another user; fix the "
+                        "ownership and mode of:{}",
+                        list));
+      }
+      spdlog::warn(
+          "the configuration could be changed by another user, who could redirect alerts or "
+          "add block and kill rules; fix the ownership and mode of:{}",
+          list);
+    }
+  }
   auto opened = RuleManager::Open(options, *schema_);
   if (!opened.ok()) {
     return opened.status().code() == absl::StatusCode::kNotFound ? Usage(opened.status())

@@ -175,6 +175,37 @@ TEST(PipelineTest, RulesWritableByOthersAreRefusedWithEnforceOn) {
   fs::remove_all(dir);
 }
 
+// The configuration names the rules, sinks and actions: another user able to change it is
+// refused with --enforce on, warned about otherwise (it was not checked).
+TEST(PipelineTest, ConfigWritableByOthersIsRefusedWithEnforceOn) {
+  fs::path dir = TempDir("kestrel_unsafe_config");
+  fs::create_directories(dir / "rules");
+  ::chmod((dir / "rules").c_str(), 0755);
+  std::ofstream(dir / "rules" / "r.eql") << "process where process.name == \"x\"\n";
+  ::chmod((dir / "rules" / "r.eql").c_str(), 0644);
+  std::ofstream(dir / "events.ndjson") << "{\"event\":{\"category\":\"process\"}}\n";
+  std::ofstream(dir / "kestrel.yaml") << "run:\n  workers: 1\n";
+  ::chmod((dir / "kestrel.yaml").c_str(), 0666);
+  RunConfig config;
+  config.rules_dir = (dir / "rules").string();
+  config.config_file = (dir / "kestrel.yaml").string();
+  config.source = "ndjson:" + (dir / "events.ndjson").string();
+  config.output = (dir / "alerts.jsonl").string();
+  config.reload = false;
+  config.enforce = "on";
+  auto refused = Pipeline::Open(config);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("kestrel.yaml: writable by others"), std::string::npos)
+      << refused.status();
+  config.enforce = "dry-run";
+  EXPECT_TRUE(Pipeline::Open(config).ok());  // warned, runs
+  ::chmod((dir / "kestrel.yaml").c_str(), 0600);
+  config.enforce = "on";
+  EXPECT_TRUE(Pipeline::Open(config).ok());
+  fs::remove_all(dir);
+}
+
 // A FIFO whose writer the test holds: the pipeline's source never sees the end of input.
 class QuietStreamTest : public ::testing::Test {
  protected:

@@ -23,6 +23,9 @@ inline constexpr size_t kDefaultStateBudgetBytes = size_t{192} << 20;
 
 struct RunConfig {
   std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
+  // The configuration file read (`--config`, or the default one found), if any: like the rules,
+  // refused with `--enforce on` (warned about otherwise) when another user could change it.
+  std::optional<std::string> config_file;
   // "ebpf" (live collection), "ndjson:PATH" or "ndjson:-"; empty: DefaultSource().
   std::string source;
   // Live sources: stop after this long (0: run until SIGINT or SIGTERM), and filters.
