@@ -401,6 +401,10 @@ class JsonDecoder::Impl {
         return absl::InvalidArgumentError(
             fmt::format("objects nested deeper than {} levels", options_.max_depth));
       }
+      // On-Demand skipped the elements: check them as a log reader will (json_text.h).
+      if (const char* why = CheckJsonText(text, options_.max_depth)) {
+        return absl::InvalidArgumentError(fmt::format("an array that is not valid JSON: {}", why));
+      }
       char* dst = static_cast<char*>(out->arena().Allocate(text.size()));
       size_t len = 0;
       if (auto err = simdjson::minify(text.data(), text.size(), dst, len)) return Error(err);

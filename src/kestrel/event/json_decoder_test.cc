@@ -75,6 +75,16 @@ TEST_F(JsonDecoderTest, Arrays) {
   EXPECT_TRUE(z[3].as_bool());
 }
 
+// An array kept raw is checked as a log reader checks it (On-Demand skipped its elements): a
+// bad escape inside is a malformed event, not text carried into alerts and logs.
+TEST_F(JsonDecoderTest, RawArraysAreCheckedByTheGrammar) {
+  auto bad = Decode(R"({"y":[{"a":"\q"}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("not valid JSON: a bad escape"), std::string::npos) << bad;
+  ASSERT_TRUE(Decode(R"({"y":[{"n":123456789012345678901234567890}]})").ok());
+  EXPECT_EQ(Get("y")->as_string(), R"([{"n":123456789012345678901234567890}])");
+}
+
 TEST_F(JsonDecoderTest, NumbersAtTheEdges) {
   ASSERT_TRUE(
       Decode(R"({"a":9223372036854775807,"b":-9223372036854775808,)"
@@ -254,6 +264,26 @@ TEST(JsonTextTest, DepthAndSplitIgnoreStrings) {
   EXPECT_EQ(parts[1], "[1,2]");
   EXPECT_EQ(parts[2], "3");
   EXPECT_TRUE(SplitJsonArray("[]").empty());
+}
+
+// Raw JSON from outside is checked by the grammar before it can reach an alert: nothing is
+// converted (a 30-digit number is JSON), but a bad escape, a control character, bad UTF-8,
+// trailing text or a missing separator is not.
+TEST(JsonTextTest, CheckJsonTextFollowsTheGrammar) {
+  for (const char* ok : {"[]", " [ 1 , -0.5e+9 , \"a\\u00e9\\n\" , true , null , false ] ",
+                         "[{\"a\":{\"b\":[{}]}},123456789012345678901234567890]", "{}", "\"x\"",
+                         "0", "[\"\xc3\xa9\"]"}) {
+    EXPECT_EQ(CheckJsonText(ok, 64), nullptr) << ok;
+  }
+  for (const char* bad : {"",           "[",          "[1,]",  "[,1]",  "[1 2]",      "[01]",
+                          "[1.]",       "[.5]",       "[1e]",  "[+1]",  "[\"a\\q\"]", "[\"\\u12\"]",
+                          "[\"a\tb\"]", "[\"\xff\"]", "[]x",   "[] []", "{\"a\" 1}",  "{1:2}",
+                          "{\"a\":1,}", "[tru]",      "[nul]", "[1]]",  "[[1]",       "\"abc"}) {
+    EXPECT_NE(CheckJsonText(bad, 64), nullptr) << bad;
+  }
+  EXPECT_EQ(CheckJsonText("[[[]]]", 3), nullptr);
+  EXPECT_NE(CheckJsonText("[[[[]]]]", 3), nullptr);
+  EXPECT_NE(CheckJsonText(std::string(5000, '[') + std::string(5000, ']'), 100000), nullptr);
 }
 
 TEST(JsonDecoderConformanceDataTest, DecodesEveryEndgameTestEvent) {

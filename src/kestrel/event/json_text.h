@@ -29,6 +29,13 @@ void ForEachJsonStructural(std::string_view text, Fn fn) {
   }
 }
 
+// Checks that `text` is exactly one JSON value as RFC 8259 defines it (whitespace around it
+// allowed): strings well formed (escapes, no control character, valid UTF-8), numbers by the
+// grammar (of any size: nothing is converted), nesting at most `max_depth`. Returns nullptr, or
+// the reason it is not. Linear time, no allocation: the check for raw JSON text that comes from
+// outside (an NDJSON array kept raw, a log's raw value) before it is ever written into an alert.
+const char* CheckJsonText(std::string_view text, uint32_t max_depth);
+
 // The deepest bracket nesting of `text`.
 uint32_t JsonNestingDepth(std::string_view text);
 

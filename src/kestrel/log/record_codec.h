@@ -8,12 +8,12 @@
 // The decoder treats its input as hostile: every length is checked against what remains, field
 // codes and tags against their ranges; a bad payload is an error, never an over-read. Text that
 // reaches output verbatim is checked too: a raw-JSON value (tag 10) must be one JSON array that
-// simdjson's validating parser accepts (UTF-8, escapes, nesting at most kMaxRawJsonDepth, at
-// most kMaxRawJsonBytes) and is
-// re-emitted minified (no whitespace, so no line break a forged alert could hide behind); a
-// record with any other raw-JSON text is refused as damaged. Strings are escaped (and invalid
-// UTF-8 replaced) by the JSON writer that prints them, as for every other source.
-// Thread safety: none. Tested by log_test.cc and fuzz/event_log_fuzz.cc.
+// event::CheckJsonText accepts — the check the NDJSON decoder makes before it keeps an array raw,
+// so what `record` kept is read back (UTF-8, escapes, numbers by the grammar, nesting at most
+// kMaxRawJsonDepth, at most kMaxRawJsonBytes) — and is re-emitted minified (no whitespace, so no
+// line break a forged alert could hide behind); a record with any other raw-JSON text is refused as
+// damaged. Strings are escaped (and invalid UTF-8 replaced) by the JSON writer that prints them, as
+// for every other source. Thread safety: none. Tested by log_test.cc and fuzz/event_log_fuzz.cc.
 #pragma once
 
 #include <cstdint>
@@ -28,10 +28,6 @@
 #include "kestrel/event/event.h"
 #include "kestrel/log/log_format.h"
 #include "kestrel/schema/schema.h"
-
-namespace simdjson::dom {
-class parser;
-}  // namespace simdjson::dom
 
 namespace kestrel::log {
 
@@ -126,10 +122,8 @@ class BlockDecoder {
   std::vector<int64_t> last_int_;  // by writer code: the field's previous integer in this block
   std::vector<uint8_t> has_last_int_;
   uint64_t dropped_fields_ = 0;
-  std::unique_ptr<simdjson::dom::parser> json_;  // validates raw-JSON values
-  std::string padded_;                           // a raw-JSON value with the parser's padding
-  base::StringArena raw_{4096};                  // minified raw-JSON values of the record
-  std::string raw_error_;                        // why the record's raw JSON was refused
+  base::StringArena raw_{4096};  // minified raw-JSON values of the record
+  std::string raw_error_;        // why the record's raw JSON was refused
 };
 
 }  // namespace kestrel::log
