@@ -65,6 +65,7 @@ void RunRules(benchmark::State& state, const std::string& file, bool indexed) {
   uint64_t alerts = 0;
   kestrel::engine::EngineLimits limits;
   limits.streaming = true;
+  limits.state_budget_bytes = size_t{192} << 20;  // `kestrel run`'s default state budget
   for (auto _ : state) {
     if (indexed) {
       kestrel::engine::Detector detector(w->schema, limits);
