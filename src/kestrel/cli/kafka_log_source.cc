@@ -13,16 +13,30 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "kestrel/actions/redact.h"
+
 #include "kestrel/base/status.h"
 #include "kestrel/cli/run_command.h"
 
 namespace kestrel::cli {
 
+namespace {
+
+// The spec as it may be printed: its options (`#...`, which may hold kafka.sasl.password=...)
+// are never shown.
+std::string Shown(std::string_view spec) {
+  size_t hash = spec.find('#');
+  return hash == std::string_view::npos ? std::string(spec)
+                                        : std::string(spec.substr(0, hash)) + "#...";
+}
+
+}  // namespace
+
 absl::StatusOr<KafkaLogSourceOptions> ParseKafkaLogSource(std::string_view spec) {
   KafkaLogSourceOptions o;
   if (!spec.starts_with("kafka://")) {
-    return absl::InvalidArgumentError(
-        fmt::format("--source '{}': expected kafka://BROKER[,BROKER...]/TOPIC[#options]", spec));
+    return absl::InvalidArgumentError(fmt::format(
+        "--source '{}': expected kafka://BROKER[,BROKER...]/TOPIC[#options]", Shown(spec)));
   }
   std::string_view rest = spec.substr(8);
   std::string_view opts;
@@ -33,7 +47,7 @@ absl::StatusOr<KafkaLogSourceOptions> ParseKafkaLogSource(std::string_view spec)
   size_t slash = rest.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 >= rest.size()) {
     return absl::InvalidArgumentError(
-        fmt::format("--source '{}': expected kafka://BROKER[,BROKER...]/TOPIC", spec));
+        fmt::format("--source '{}': expected kafka://BROKER[,BROKER...]/TOPIC", Shown(spec)));
   }
   o.brokers = std::string(rest.substr(0, slash));
   o.topic = std::string(rest.substr(slash + 1));
@@ -100,7 +114,9 @@ absl::StatusOr<std::unique_ptr<KafkaLogFetcher>> KafkaLogFetcher::Open(
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(fmt::format("kafka property {}={}: {}", k, v, err));
+      return absl::InvalidArgumentError(
+          fmt::format("kafka property {}={}: {}", k,
+                      actions::IsCredentialName(k) ? actions::kRedacted : v, err));
     }
   }
   impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));

@@ -153,6 +153,11 @@ TEST(KafkaLogSource, ParsesTheSpec) {
   EXPECT_FALSE(ParseKafkaLogSource("kafka://k1:9092").ok());
   EXPECT_FALSE(ParseKafkaLogSource("kafka://k1/t#bogus=1").ok());
   EXPECT_FALSE(ParseKafkaLogSource("file:/x").ok());
+  // A malformed spec is quoted without its options, which may hold a password.
+  auto bad = ParseKafkaLogSource("kafka://k1:9092#kafka.sasl.password=hunter2");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().find("hunter2"), std::string::npos) << bad.status();
+  EXPECT_NE(bad.status().message().find("kafka://k1:9092#..."), std::string::npos);
 }
 
 }  // namespace
