@@ -76,7 +76,9 @@ struct IrNode {
   bool negated = false;                                  // kIn, kWildcard
   bool question_mark = false;                            // kWildcard: `?` is a wildcard (`:`, like)
   std::vector<event::Value> set;                         // kIn, kWildcard, kRegex
-  std::vector<std::shared_ptr<const re2::RE2>> regexes;  // kRegex: compiled `set`
+  // kRegex: compiled `set`; kCall match()/matchLite() whose patterns are all literals: those,
+  // compiled (functions.h CompileRegex)
+  std::vector<std::shared_ptr<const re2::RE2>> regexes;
   std::vector<std::unique_ptr<IrNode>> children;
 
   bool is_const() const { return op == IrOp::kConst; }

@@ -110,6 +110,9 @@ std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::s
   size_t raw = std::min(begin, text.size());
   size_t cursor = 0;   // value bytes matched so far
   size_t skipped = 0;  // raw bytes passed over since the last match
+  // The last anchor extrapolated to the last matched offset: extrapolating from here rather than
+  // from the anchor itself keeps a query that needs no new anchor (one long line) linear.
+  QueryAnchor tip{};
   while (cursor < value.size() && raw < text.size()) {
     char c = text[raw];
     if (IsSpace(c)) {
@@ -154,9 +157,10 @@ std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::s
       --run_start;
     }
     QueryAnchor anchor{static_cast<uint32_t>(best_at), index.PositionAt(run_start)};
-    if (anchors.empty() || Extrapolate(anchors.back(), value, anchor.offset) != anchor.position) {
+    if (anchors.empty() || Extrapolate(tip, value, anchor.offset) != anchor.position) {
       anchors.push_back(anchor);
     }
+    tip = anchor;
     cursor = best_at + (raw - run_start) + best_len;
     raw += best_len;
     skipped = 0;
