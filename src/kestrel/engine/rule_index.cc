@@ -322,7 +322,7 @@ struct PendingPattern {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
-    std::span<const eql::IrProgram* const> programs) {
+    std::span<const eql::IrProgram* const> programs, const RuleIndexLimits& limits) {
   std::unique_ptr<RuleIndex> index(new RuleIndex());
   index->rule_count_ = programs.size();
   index->groups_.resize(kAnyGroup + 1);
@@ -400,7 +400,15 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
     for (size_t i = 0; i < group.probes.size(); ++i) {
       FieldProbe& probe = group.probes[i];
       std::vector<PendingPattern> accepted;
+      size_t accepted_bytes = 0;
       for (PendingPattern& p : pending[g][i]) {
+        // The database's budget, checked before anything is compiled.
+        if (accepted.size() >= limits.max_database_patterns ||
+            accepted_bytes + p.expression.size() > limits.max_database_pattern_bytes) {
+          for (uint32_t s : p.slots) group.unanchored.push_back(s);
+          ++index->stats_.pattern_fallbacks;
+          continue;
+        }
         hs_database_t* db = nullptr;
         hs_compile_error_t* error = nullptr;
         if (hs_compile(p.expression.c_str(), p.flags, HS_MODE_BLOCK, nullptr, &db, &error) !=
@@ -411,6 +419,7 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
           continue;
         }
         hs_free_database(db);
+        accepted_bytes += p.expression.size();
         accepted.push_back(std::move(p));
       }
       if (accepted.empty()) continue;

@@ -70,8 +70,8 @@ namespace kestrel::eql {
 // The size of one query (or macro file), checked before the parse builds anything: a longer
 // text, or one of more tokens, is refused with an error at the first byte / token past the
 // limit. Real rules are a few KB; the caps leave room for long `in (...)` lists of indicators.
-inline constexpr size_t kMaxQueryBytes = size_t{1} << 20;
-inline constexpr size_t kMaxQueryTokens = 200'000;
+inline constexpr size_t kMaxQueryBytes = size_t{2} << 20;
+inline constexpr size_t kMaxQueryTokens = 262'144;
 
 struct ParseOptions {
   Dialect dialect = Dialect::kElasticsearch;

@@ -104,7 +104,8 @@ SourcePosition Extrapolate(const QueryAnchor& anchor, std::string_view value, si
 }
 
 std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::string_view value,
-                                    bool escapes) {
+                                    bool escapes, size_t* work) {
+  size_t steps = 0;
   std::vector<QueryAnchor> anchors;
   std::string_view text = index.text();
   size_t raw = std::min(begin, text.size());
@@ -136,6 +137,7 @@ std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::s
     size_t last = std::min({cursor + skipped, cursor + kMaxWindow, value.size() - 1});
     for (size_t p = cursor; p <= last; ++p) {
       size_t len = CommonPrefix(run, value.substr(p));
+      steps += len + 1;
       if (len > best_len) {
         best_at = p;
         best_len = len;
@@ -157,6 +159,7 @@ std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::s
       --run_start;
     }
     QueryAnchor anchor{static_cast<uint32_t>(best_at), index.PositionAt(run_start)};
+    steps += anchor.offset - tip.offset;  // what Extrapolate walks
     if (anchors.empty() || Extrapolate(tip, value, anchor.offset) != anchor.position) {
       anchors.push_back(anchor);
     }
@@ -165,6 +168,7 @@ std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::s
     raw += best_len;
     skipped = 0;
   }
+  if (work != nullptr) *work = steps;
   if (anchors.empty()) {
     anchors.push_back({0, index.PositionAt(begin)});
   } else if (anchors[0].offset > 0) {

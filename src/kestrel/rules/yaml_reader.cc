@@ -165,6 +165,10 @@ std::vector<YamlDocument> SplitDocuments(std::string_view text) {
 }  // namespace
 
 bool ParseYamlDocuments(FileContext* ctx, std::vector<DocNode>* roots) {
+  if (auto over = PrescanYaml(ctx->lines().text())) {
+    ctx->Error(ctx->lines().PositionAt(over->offset), std::move(over->reason));
+    return false;
+  }
   size_t first_line = 0;
   try {
     Converter converter(ctx);
