@@ -14,8 +14,7 @@ using event::EventBuilder;
 class RuleIndexTest : public ::testing::Test {
  protected:
   // Compiles `queries` (rule i = queries[i]) and builds the index and a matcher over them.
-  void Build(std::vector<std::string> queries,
-             eql::Dialect dialect = eql::Dialect::kElasticsearch,
+  void Build(std::vector<std::string> queries, eql::Dialect dialect = eql::Dialect::kElasticsearch,
              const RuleIndexLimits& limits = {}) {
     programs_.clear();
     std::vector<const eql::IrProgram*> raw;

@@ -30,10 +30,9 @@ Span SpanAt(std::string_view text, size_t offset) {
 bool LexBounded(std::string_view text, Dialect dialect, std::vector<Token>* tokens,
                 std::vector<Diagnostic>* diagnostics) {
   if (text.size() > kMaxQueryBytes) {
-    diagnostics->push_back(
-        {Severity::kError, SpanAt(text, kMaxQueryBytes),
-         fmt::format("the query is longer than {} bytes", kMaxQueryBytes),
-         "split the rule, or move long lists of values out of the query"});
+    diagnostics->push_back({Severity::kError, SpanAt(text, kMaxQueryBytes),
+                            fmt::format("the query is longer than {} bytes", kMaxQueryBytes),
+                            "split the rule, or move long lists of values out of the query"});
     return false;
   }
   LexResult lexed = Lex(text, dialect);

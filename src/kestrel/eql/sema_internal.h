@@ -142,8 +142,8 @@ class Analyzer {
   base::StringArena* arena_;
   std::vector<Diagnostic>* diagnostics_;
   int errors_ = 0;
-  size_t kept_ = 0;     // diagnostics kept
-  size_t dropped_ = 0;  // diagnostics past kMaxQueryDiagnostics
+  size_t kept_ = 0;           // diagnostics kept
+  size_t dropped_ = 0;        // diagnostics past kMaxQueryDiagnostics
   size_t patterns_ = 0;       // wildcard and regex patterns so far
   size_t pattern_bytes_ = 0;  // their bytes
   bool over_pattern_budget_ = false;

@@ -430,8 +430,7 @@ bool Analyzer::ChargePatterns(Span span, size_t count, size_t bytes) {
                                                : fmt::format("rule '{}'", options_.rule_name);
   Error(span,
         patterns_ > kMaxQueryPatterns
-            ? fmt::format("{} has more than {} wildcard and regex patterns", who,
-                          kMaxQueryPatterns)
+            ? fmt::format("{} has more than {} wildcard and regex patterns", who, kMaxQueryPatterns)
             : fmt::format("{} has more than {} bytes of wildcard and regex patterns", who,
                           kMaxQueryPatternBytes),
         "split the rule, or match exact values with `in (...)`, which has no such limit");
@@ -447,11 +446,11 @@ std::shared_ptr<const re2::RE2> Analyzer::Regex(std::string_view pattern, bool c
 
 void Analyzer::FinishDiagnostics(Span span) {
   if (dropped_ == 0) return;
-  diagnostics_->push_back(Diagnostic{
-      Severity::kNote, span,
-      fmt::format("{} more diagnostic{} of this query not shown (at most {} are)", dropped_,
-                  dropped_ == 1 ? "" : "s", kMaxQueryDiagnostics),
-      ""});
+  diagnostics_->push_back(
+      Diagnostic{Severity::kNote, span,
+                 fmt::format("{} more diagnostic{} of this query not shown (at most {} are)",
+                             dropped_, dropped_ == 1 ? "" : "s", kMaxQueryDiagnostics),
+                 ""});
   dropped_ = 0;
 }
 

@@ -277,7 +277,8 @@ TEST_F(SemaTest, DiagnosticsPerQueryAreCappedWithANote) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r.diagnostics.size(), kMaxQueryDiagnostics + 1);
   EXPECT_EQ(r.diagnostics[0].severity, Severity::kNote);
-  EXPECT_EQ(r.diagnostics[0].message, "900 more diagnostics of this query not shown (at most 100 are)");
+  EXPECT_EQ(r.diagnostics[0].message,
+            "900 more diagnostics of this query not shown (at most 100 are)");
   EXPECT_EQ(r.diagnostics[1].message, "unknown field `foo.x0`");
 }
 

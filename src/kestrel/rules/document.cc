@@ -97,7 +97,8 @@ std::optional<BudgetOverrun> PrescanToml(std::string_view text) {
       if (multi) {
         std::string_view close = c == '"' ? "\"\"\"" : "\'\'\'";
         size_t end = i + 3;
-        while (end < n && text.substr(end, 3) != close) end += c == '"' && text[end] == '\\' ? 2 : 1;
+        while (end < n && text.substr(end, 3) != close)
+          end += c == '"' && text[end] == '\\' ? 2 : 1;
         i = std::min(n, end + 3) - 1;
       } else {
         size_t end = i + 1;
@@ -118,7 +119,8 @@ std::optional<BudgetOverrun> PrescanToml(std::string_view text) {
       dots = 0;
     }
     if (open + dots > static_cast<size_t>(kMaxDocumentDepth)) {
-      return BudgetOverrun{i, fmt::format("values nested deeper than {} levels", kMaxDocumentDepth)};
+      return BudgetOverrun{i,
+                           fmt::format("values nested deeper than {} levels", kMaxDocumentDepth)};
     }
   }
   return std::nullopt;

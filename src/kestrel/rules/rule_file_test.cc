@@ -7,8 +7,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
-#include <new>
 #include <iterator>
+#include <new>
 #include <string>
 
 #include <fmt/format.h>

@@ -121,8 +121,8 @@ struct YamlDocument {
 std::vector<YamlDocument> SplitDocuments(std::string_view text) {
   std::vector<YamlDocument> documents;
   std::string current;
-  size_t line_count = 0;   // lines before the current line
-  size_t first_line = 0;   // of the current piece
+  size_t line_count = 0;  // lines before the current line
+  size_t first_line = 0;  // of the current piece
   bool has_content = false;
   size_t start = 0;
   auto flush = [&](size_t next_line) {
