@@ -92,6 +92,10 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "guard_max_pending",
                                     "guard_rt_priority"};
 
+// The keys of `text` applied to `run` and `global`; yaml-cpp may throw (LoadConfigText catches).
+absl::Status ApplyConfig(const std::string& path, std::string_view text, pipeline::RunConfig* run,
+                         GlobalConfig* global);
+
 }  // namespace
 
 absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
@@ -106,9 +110,28 @@ absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
     }
     return absl::InvalidArgumentError(fmt::format("config file: {}", base::Message(text.status())));
   }
+  return LoadConfigText(path, *text, run, global);
+}
+
+absl::Status LoadConfigText(const std::string& path, std::string_view text,
+                            pipeline::RunConfig* run, GlobalConfig* global) {
+  try {
+    return ApplyConfig(path, text, run, global);
+  } catch (const YAML::Exception& e) {  // a conversion the checks above did not foresee
+    return absl::InvalidArgumentError(
+        fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+namespace {
+
+absl::Status ApplyConfig(const std::string& path, std::string_view text, pipeline::RunConfig* run,
+                         GlobalConfig* global) {
   YAML::Node root;
   try {
-    root = YAML::Load(*text);
+    root = YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
     return absl::InvalidArgumentError(
         fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
@@ -266,6 +289,8 @@ absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
   }
   return absl::OkStatus();
 }
+
+}  // namespace
 
 std::optional<std::string> FindConfigFile(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {

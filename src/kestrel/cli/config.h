@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,6 +27,11 @@ struct GlobalConfig {
 // wrong types or values (INVALID_ARGUMENT, "FILE:LINE:COL: reason").
 absl::Status LoadConfigFile(const std::string& path, pipeline::RunConfig* run,
                             GlobalConfig* global);
+
+// LoadConfigFile on `text` already read (`path` names it in errors). Never throws: every
+// yaml-cpp exception becomes INVALID_ARGUMENT. Fuzzed by fuzz/config_fuzz.cc.
+absl::Status LoadConfigText(const std::string& path, std::string_view text,
+                            pipeline::RunConfig* run, GlobalConfig* global);
 
 // The config file named by `--config FILE` / `--config=FILE` in argv, else the default path if
 // that file exists, else nullopt.

@@ -322,13 +322,17 @@ struct PendingPattern {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
-    std::span<const eql::IrProgram* const> programs) {
+    std::span<const eql::IrProgram* const> programs, const RuleIndexLimits& limits) {
   std::unique_ptr<RuleIndex> index(new RuleIndex());
   index->rule_count_ = programs.size();
   index->groups_.resize(kAnyGroup + 1);
   // Per group: field -> probe position; per probe: the patterns before compilation.
   std::vector<absl::flat_hash_map<schema::FieldId, size_t>> probe_of(index->groups_.size());
   std::vector<std::vector<std::vector<PendingPattern>>> pending(index->groups_.size());
+  // Per group and probe: (flags, expression) -> position in `pending`, so that adding a pattern
+  // costs one hash lookup, not a scan of the probe's patterns (quadratic in a long list).
+  std::vector<std::vector<absl::flat_hash_map<std::string, size_t>>> pending_at(
+      index->groups_.size());
 
   AtomCounts counts;
   for (const eql::IrProgram* p : programs) {
@@ -353,6 +357,7 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
       if (inserted) {
         group.probes.emplace_back().field = a.field;
         pending[g].emplace_back();
+        pending_at[g].emplace_back();
       }
       FieldProbe& probe = group.probes[it->second];
       if (a.kind == AtomKind::kEquals) {
@@ -374,14 +379,10 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
       unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL;
       if (a.case_insensitive) flags |= HS_FLAG_CASELESS;
       std::vector<PendingPattern>& patterns = pending[g][it->second];
-      auto same = std::find_if(patterns.begin(), patterns.end(), [&](const PendingPattern& p) {
-        return p.flags == flags && p.expression == expression;
-      });
-      if (same == patterns.end()) {
-        patterns.push_back(PendingPattern{std::move(expression), flags, {}});
-        same = patterns.end() - 1;
-      }
-      AddUnique(&same->slots, slot);
+      std::string key = fmt::format("{:x}:{}", flags, expression);
+      auto [at, added] = pending_at[g][it->second].try_emplace(std::move(key), patterns.size());
+      if (added) patterns.push_back(PendingPattern{std::move(expression), flags, {}});
+      AddUnique(&patterns[at->second].slots, slot);
     }
   };
 
@@ -399,7 +400,15 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
     for (size_t i = 0; i < group.probes.size(); ++i) {
       FieldProbe& probe = group.probes[i];
       std::vector<PendingPattern> accepted;
+      size_t accepted_bytes = 0;
       for (PendingPattern& p : pending[g][i]) {
+        // The database's budget, checked before anything is compiled.
+        if (accepted.size() >= limits.max_database_patterns ||
+            accepted_bytes + p.expression.size() > limits.max_database_pattern_bytes) {
+          for (uint32_t s : p.slots) group.unanchored.push_back(s);
+          ++index->stats_.pattern_fallbacks;
+          continue;
+        }
         hs_database_t* db = nullptr;
         hs_compile_error_t* error = nullptr;
         if (hs_compile(p.expression.c_str(), p.flags, HS_MODE_BLOCK, nullptr, &db, &error) !=
@@ -410,6 +419,7 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
           continue;
         }
         hs_free_database(db);
+        accepted_bytes += p.expression.size();
         accepted.push_back(std::move(p));
       }
       if (accepted.empty()) continue;

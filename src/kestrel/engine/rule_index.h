@@ -60,15 +60,26 @@ struct RuleIndexStats {
   size_t always_rules = 0;       // rules run on every event
   size_t hashed_values = 0;      // distinct equality keys over all fields
   size_t patterns = 0;           // vectorscan patterns over all fields
-  size_t pattern_fallbacks = 0;  // stages left unanchored because vectorscan refused a pattern
+  size_t pattern_fallbacks = 0;  // patterns left out (vectorscan refused it, or over the budget
+                                 // of RuleIndexLimits): their stages are unanchored
   size_t database_bytes = 0;     // the pattern databases' size (hs_database_size)
+};
+
+// The compile budget of one pattern database (one field of one category): vectorscan's compile
+// time grows with the patterns (milliseconds each for wildcards), so past these the remaining
+// patterns are not added and their stages are left unanchored (counted in pattern_fallbacks):
+// still exact, only not pre-filtered. A rule's own patterns are capped by sema
+// (eql::kMaxQueryPatterns).
+struct RuleIndexLimits {
+  size_t max_database_patterns = 4096;
+  size_t max_database_pattern_bytes = size_t{256} << 10;
 };
 
 class RuleIndex {
  public:
   // programs[i] is rule i; every program must outlive the index.
   static absl::StatusOr<std::unique_ptr<const RuleIndex>> Build(
-      std::span<const eql::IrProgram* const> programs);
+      std::span<const eql::IrProgram* const> programs, const RuleIndexLimits& limits = {});
   ~RuleIndex();
   RuleIndex(const RuleIndex&) = delete;
   RuleIndex& operator=(const RuleIndex&) = delete;

@@ -14,8 +14,8 @@ using event::EventBuilder;
 class RuleIndexTest : public ::testing::Test {
  protected:
   // Compiles `queries` (rule i = queries[i]) and builds the index and a matcher over them.
-  void Build(std::vector<std::string> queries,
-             eql::Dialect dialect = eql::Dialect::kElasticsearch) {
+  void Build(std::vector<std::string> queries, eql::Dialect dialect = eql::Dialect::kElasticsearch,
+             const RuleIndexLimits& limits = {}) {
     programs_.clear();
     std::vector<const eql::IrProgram*> raw;
     for (const std::string& q : queries) {
@@ -26,7 +26,7 @@ class RuleIndexTest : public ::testing::Test {
       programs_.push_back(std::move(r.program));
       raw.push_back(programs_.back().get());
     }
-    auto index = RuleIndex::Build(raw);
+    auto index = RuleIndex::Build(raw, limits);
     ASSERT_TRUE(index.ok()) << index.status();
     index_ = std::move(*index);
     matcher_ = std::make_unique<RuleMatcher>(*index_);
@@ -193,6 +193,29 @@ std::string Describe(const QueryMatch& m) {
   std::string out;
   for (uint64_t i : m.event_indexes) out += std::to_string(i) + ",";
   return out + "|" + m.entity_key;
+}
+
+// The database budget (issue #20): patterns past it are not compiled; their stages stay exact
+// candidates (unanchored) instead.
+TEST_F(RuleIndexTest, PatternsOverTheDatabaseBudgetLeaveTheirStagesUnanchored) {
+  RuleIndexLimits limits;
+  limits.max_database_patterns = 2;
+  Build({R"(process where process.name : "a*")", R"(process where process.name : "b*")",
+         R"(process where process.name : "c*")"},
+        eql::Dialect::kElasticsearch, limits);
+  EXPECT_EQ(index_->stats().patterns, 2u);
+  EXPECT_EQ(index_->stats().pattern_fallbacks, 1u);
+  EXPECT_EQ(Candidates(Process("ax")), "0,2");
+  EXPECT_EQ(Candidates(Process("cx")), "2");
+  EXPECT_EQ(Candidates(Process("zz")), "2");
+
+  limits = {};
+  limits.max_database_pattern_bytes = 8;  // "^a" and "^b" (2 bytes each) fit, not a third
+  Build({R"(process where process.name : "a*")", R"(process where process.name : "bbbbbbbbbb*")"},
+        eql::Dialect::kElasticsearch, limits);
+  EXPECT_EQ(index_->stats().patterns, 1u);
+  EXPECT_EQ(index_->stats().pattern_fallbacks, 1u);
+  EXPECT_EQ(Candidates(Process("zz")), "1");
 }
 
 TEST(RuleIndexConformanceTest, IndexedResultsEqualUnindexedResults) {

@@ -1,6 +1,7 @@
 // EQL value semantics; see functions.h. Tested by functions_test.cc.
 #include "kestrel/eql/functions.h"
 
+#include <fmt/format.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -267,18 +268,36 @@ Value Number(std::span<const Value> args) {
 }
 
 bool RegexMatches(std::string_view text, std::string_view pattern, bool ci) {
+  std::string error;
+  std::unique_ptr<RE2> re = CompileRegex(pattern, ci, &error);
+  if (re == nullptr) return false;
+  // Anchored at the start (not the end), like the reference implementation's match().
+  re2::StringPiece input(text.data(), text.size());
+  return RE2::Consume(&input, *re);
+}
+
+}  // namespace
+
+std::unique_ptr<re2::RE2> CompileRegex(std::string_view pattern, bool ci, std::string* error) {
   RE2::Options options;
   options.set_case_sensitive(!ci);
   options.set_log_errors(false);
   options.set_dot_nl(false);
-  RE2 re(re2::StringPiece(pattern.data(), pattern.size()), options);
-  if (!re.ok()) return false;
-  // Anchored at the start (not the end), like the reference implementation's match().
-  re2::StringPiece input(text.data(), text.size());
-  return RE2::Consume(&input, re);
+  options.set_max_mem(kRegexMaxMemory);
+  auto re = std::make_unique<RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+  if (!re->ok()) {
+    *error = fmt::format("invalid regular expression: {}", re->error());
+    return nullptr;
+  }
+  if (re->ProgramSize() > kMaxRegexProgramSize) {
+    *error = fmt::format(
+        "regular expression too complex: it compiles to {} instructions, more than the {} a "
+        "pattern may have (counted repetitions such as `{{1,1000}}` multiply its size)",
+        re->ProgramSize(), kMaxRegexProgramSize);
+    return nullptr;
+  }
+  return re;
 }
-
-}  // namespace
 
 const BuiltinInfo* FindBuiltin(std::string_view name) {
   for (const BuiltinInfo& b : kBuiltins) {

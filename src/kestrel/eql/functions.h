@@ -17,16 +17,38 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "kestrel/base/arena.h"
 #include "kestrel/event/value.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace kestrel::eql {
 
 using event::Value;
+
+// Regular expressions (`regex`, `regex~`, match(), the Host API's regex operator) run on RE2, a
+// linear-time engine: matching costs O(text length x program size), never backtracks. The
+// program size (RE2's instruction count, which counted repetitions such as `(.*){1,1000}`
+// multiply) is capped, so that cost has a fixed bound per byte: a larger pattern is refused at
+// load (sema) and never matches at run time (a pattern built from data). Real rules' patterns
+// are a few hundred instructions at most.
+inline constexpr int kMaxRegexProgramSize = 2000;
+// RE2's memory budget per pattern (compiled program and DFA cache; RE2 falls back to its
+// slower NFA rather than growing past it).
+inline constexpr int64_t kRegexMaxMemory = int64_t{8} << 20;
+
+// Compiles `pattern` with EQL's options (case-insensitive when `ci`; `.` stops at a line break).
+// Returns nullptr with the reason in *error when the pattern is invalid or its program is larger
+// than kMaxRegexProgramSize.
+std::unique_ptr<re2::RE2> CompileRegex(std::string_view pattern, bool ci, std::string* error);
 
 enum class Builtin : uint8_t {
   kAdd,

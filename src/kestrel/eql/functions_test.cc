@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include <re2/re2.h>
+
 namespace kestrel::eql {
 namespace {
 
@@ -92,6 +94,21 @@ TEST(BuiltinTest, LookupIsCaseInsensitive) {
   for (int i = 0; i <= static_cast<int>(Builtin::kWildcard); ++i) {
     EXPECT_EQ(static_cast<int>(GetBuiltinInfo(static_cast<Builtin>(i)).id), i);
   }
+}
+
+// Issue #20: a pattern from data goes through the same size cap as a rule's: one too large never
+// matches (RE2 would run it at ~42 us a byte), a valid one still does.
+TEST(RegexTest, MatchWithAPatternOverTheSizeCapNeverMatches) {
+  base::StringArena arena;
+  std::string text = std::string(10000, 'x') + "y";
+  std::vector<Value> args = {Value::String(text), Value::String("(.*){1,1000}(.*){1,1000}y")};
+  EXPECT_EQ(CallBuiltin(Builtin::kMatch, args, false, &arena), Value::Bool(false));
+  args[1] = Value::String("x*y");
+  EXPECT_EQ(CallBuiltin(Builtin::kMatch, args, false, &arena), Value::Bool(true));
+  std::string error;
+  EXPECT_EQ(CompileRegex("(.*){1,1000}(.*){1,1000}y", false, &error), nullptr);
+  EXPECT_NE(error.find("too complex"), std::string::npos);
+  EXPECT_NE(CompileRegex("(.*){1,100}y", true, &error), nullptr);
 }
 
 }  // namespace

@@ -70,13 +70,15 @@ struct IrNode {
   Builtin builtin = Builtin::kAdd;     // kCall
   uint32_t custom = 0;                 // kCustomCall: index in CompileOptions::functions
   std::string custom_name;             // kCustomCall
-  RelationKind relation = RelationKind::kDescendantOf;   // kRelation
-  std::optional<schema::CategoryId> category;            // kRelation: nullopt = any
-  bool case_insensitive = false;                         // kCompare, kIn, kWildcard, kRegex, kCall
-  bool negated = false;                                  // kIn, kWildcard
-  bool question_mark = false;                            // kWildcard: `?` is a wildcard (`:`, like)
-  std::vector<event::Value> set;                         // kIn, kWildcard, kRegex
-  std::vector<std::shared_ptr<const re2::RE2>> regexes;  // kRegex: compiled `set`
+  RelationKind relation = RelationKind::kDescendantOf;  // kRelation
+  std::optional<schema::CategoryId> category;           // kRelation: nullopt = any
+  bool case_insensitive = false;                        // kCompare, kIn, kWildcard, kRegex, kCall
+  bool negated = false;                                 // kIn, kWildcard
+  bool question_mark = false;                           // kWildcard: `?` is a wildcard (`:`, like)
+  std::vector<event::Value> set;                        // kIn, kWildcard, kRegex
+  // kRegex: compiled `set`; kCall match()/matchLite() whose patterns are all literals: those,
+  // compiled (functions.h CompileRegex)
+  std::vector<std::shared_ptr<const re2::RE2>> regexes;
   std::vector<std::unique_ptr<IrNode>> children;
 
   bool is_const() const { return op == IrOp::kConst; }

@@ -240,6 +240,16 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
       if (node.builtin == Builtin::kArrayCount || node.builtin == Builtin::kArraySearch) {
         return ArrayLambda(node, ctx);
       }
+      if (!node.regexes.empty()) {  // match() with literal patterns, compiled by sema
+        Value v = EvalIr(*node.children[0], ctx);
+        if (v.kind() != ValueKind::kString) return Value::Null();
+        for (const auto& re : node.regexes) {
+          // Anchored at the start (not the end), like CallBuiltin's match().
+          re2::StringPiece input(v.as_string().data(), v.as_string().size());
+          if (RE2::Consume(&input, *re)) return Value::Bool(true);
+        }
+        return Value::Bool(false);
+      }
       absl::InlinedVector<Value, 4> args;
       for (const IrNodePtr& c : node.children) args.push_back(EvalIr(*c, ctx));
       return CallBuiltin(node.builtin, args, node.case_insensitive, ctx.scratch);

@@ -4,19 +4,59 @@
 
 #include <utility>
 
+#include "fmt/format.h"
+
 #include "kestrel/eql/lexer.h"
 #include "kestrel/eql/parser_internal.h"
 
 namespace kestrel::eql {
+namespace {
+
+// The span of text[offset] (1 byte), with its line and column.
+Span SpanAt(std::string_view text, size_t offset) {
+  Span span{static_cast<uint32_t>(offset), 1, 1, 1};
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++span.line;
+      span.column = 1;
+    } else {
+      ++span.column;
+    }
+  }
+  return span;
+}
+
+// Lexes `text` within kMaxQueryBytes and kMaxQueryTokens; false with the error in *diagnostics.
+bool LexBounded(std::string_view text, Dialect dialect, std::vector<Token>* tokens,
+                std::vector<Diagnostic>* diagnostics) {
+  if (text.size() > kMaxQueryBytes) {
+    diagnostics->push_back({Severity::kError, SpanAt(text, kMaxQueryBytes),
+                            fmt::format("the query is longer than {} bytes", kMaxQueryBytes),
+                            "split the rule, or move long lists of values out of the query"});
+    return false;
+  }
+  LexResult lexed = Lex(text, dialect);
+  if (!lexed.ok()) {
+    *diagnostics = std::move(lexed.diagnostics);
+    return false;
+  }
+  if (lexed.tokens.size() > kMaxQueryTokens + 1) {  // + kEnd
+    diagnostics->push_back({Severity::kError, lexed.tokens[kMaxQueryTokens].span,
+                            fmt::format("the query has more than {} tokens", kMaxQueryTokens),
+                            "split the rule, or move long lists of values out of the query"});
+    return false;
+  }
+  *tokens = std::move(lexed.tokens);
+  return true;
+}
+
+}  // namespace
 
 ParseResult ParseQuery(std::string_view text, const ParseOptions& options) {
   ParseResult result;
-  LexResult lexed = Lex(text, options.dialect);
-  if (!lexed.ok()) {
-    result.diagnostics = std::move(lexed.diagnostics);
-    return result;
-  }
-  internal::Parser parser(std::move(lexed.tokens), options);
+  std::vector<Token> tokens;
+  if (!LexBounded(text, options.dialect, &tokens, &result.diagnostics)) return result;
+  internal::Parser parser(std::move(tokens), options);
   result.query = parser.ParseWholeQuery();
   result.diagnostics = parser.TakeDiagnostics();
   if (!result.diagnostics.empty()) result.query.reset();
@@ -33,12 +73,9 @@ absl::StatusOr<Query> Parse(std::string_view text, const ParseOptions& options) 
 
 MacroParseResult ParseMacros(std::string_view text, const ParseOptions& options) {
   MacroParseResult result;
-  LexResult lexed = Lex(text, options.dialect);
-  if (!lexed.ok()) {
-    result.diagnostics = std::move(lexed.diagnostics);
-    return result;
-  }
-  internal::Parser parser(std::move(lexed.tokens), options);
+  std::vector<Token> tokens;
+  if (!LexBounded(text, options.dialect, &tokens, &result.diagnostics)) return result;
+  internal::Parser parser(std::move(tokens), options);
   if (!parser.ParseMacroFile(&result.macros)) result.macros.clear();
   result.diagnostics = parser.TakeDiagnostics();
   return result;

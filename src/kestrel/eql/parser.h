@@ -67,6 +67,12 @@
 
 namespace kestrel::eql {
 
+// The size of one query (or macro file), checked before the parse builds anything: a longer
+// text, or one of more tokens, is refused with an error at the first byte / token past the
+// limit. Real rules are a few KB; the caps leave room for long `in (...)` lists of indicators.
+inline constexpr size_t kMaxQueryBytes = size_t{2} << 20;
+inline constexpr size_t kMaxQueryTokens = 262'144;
+
 struct ParseOptions {
   Dialect dialect = Dialect::kElasticsearch;
   // The deepest nesting (parentheses, `not`, calls, lists, sub-queries, operator chains)
@@ -81,7 +87,8 @@ struct ParseResult {
   bool ok() const { return query.has_value(); }
 };
 
-// Parses one query. Never throws; errors come back as diagnostics with positions.
+// Parses one query. Never throws; errors come back as diagnostics with positions. Time and
+// memory are linear in the text, which is at most kMaxQueryBytes and kMaxQueryTokens.
 ParseResult ParseQuery(std::string_view text, const ParseOptions& options = {});
 
 // Parses one query; on failure the status is InvalidArgument with the first diagnostic

@@ -149,6 +149,9 @@ TEST(ParserErrorTest, StatusCarriesRenderedDiagnostic) {
 
 // --- Depth guard: deep nesting is an error, never a stack overflow. ---
 
+// Far deeper than the guard's 200 levels, within the query's size caps (kMaxQueryTokens).
+constexpr int kDeep = 20000;
+
 void ExpectTooDeep(const std::string& eql, Dialect dialect = Dialect::kElasticsearch) {
   ParseOptions options;
   options.dialect = dialect;
@@ -159,43 +162,43 @@ void ExpectTooDeep(const std::string& eql, Dialect dialect = Dialect::kElasticse
 }
 
 TEST(ParserDepthTest, DeepParenthesesFail) {
-  ExpectTooDeep("process where " + std::string(100000, '(') + "a" + std::string(100000, ')'));
+  ExpectTooDeep("process where " + std::string(kDeep, '(') + "a" + std::string(kDeep, ')'));
 }
 
 TEST(ParserDepthTest, DeepNotFail) {
   std::string eql = "process where ";
-  for (int i = 0; i < 100000; ++i) eql += "not ";
+  for (int i = 0; i < kDeep; ++i) eql += "not ";
   ExpectTooDeep(eql + "a");
 }
 
 TEST(ParserDepthTest, DeepUnaryMinusFails) {
   std::string eql = "process where ";
-  for (int i = 0; i < 100000; ++i) eql += "- ";
+  for (int i = 0; i < kDeep; ++i) eql += "- ";
   ExpectTooDeep(eql + "a");
 }
 
 TEST(ParserDepthTest, LongArithmeticChainFails) {
   std::string eql = "process where a";
-  for (int i = 0; i < 100000; ++i) eql += " + 1";
+  for (int i = 0; i < kDeep; ++i) eql += " + 1";
   ExpectTooDeep(eql);
 }
 
 TEST(ParserDepthTest, DeepCallsFail) {
   std::string eql = "process where ";
-  for (int i = 0; i < 100000; ++i) eql += "f(";
-  ExpectTooDeep(eql + "a" + std::string(100000, ')'));
+  for (int i = 0; i < kDeep; ++i) eql += "f(";
+  ExpectTooDeep(eql + "a" + std::string(kDeep, ')'));
 }
 
 TEST(ParserDepthTest, DeepInListsFail) {
   std::string eql = "process where ";
-  for (int i = 0; i < 100000; ++i) eql += "a in (";
-  ExpectTooDeep(eql + "a" + std::string(100000, ')'));
+  for (int i = 0; i < kDeep; ++i) eql += "a in (";
+  ExpectTooDeep(eql + "a" + std::string(kDeep, ')'));
 }
 
 TEST(ParserDepthTest, DeepDescendantOfFails) {
   std::string eql = "process where ";
-  for (int i = 0; i < 100000; ++i) eql += "descendant of [process where ";
-  ExpectTooDeep(eql + "true" + std::string(100000, ']'), Dialect::kEndgame);
+  for (int i = 0; i < kDeep; ++i) eql += "descendant of [process where ";
+  ExpectTooDeep(eql + "true" + std::string(kDeep, ']'), Dialect::kEndgame);
 }
 
 TEST(ParserDepthTest, LimitIsConfigurable) {

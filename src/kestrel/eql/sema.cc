@@ -120,6 +120,7 @@ CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileO
     }
     program->pipes.push_back(std::move(pipe));
   }
+  analyzer.FinishDiagnostics(query.body->span);
   std::stable_sort(
       result.diagnostics.begin(), result.diagnostics.end(),
       [](const Diagnostic& a, const Diagnostic& b) { return a.span.offset < b.span.offset; });
@@ -159,6 +160,7 @@ ExpressionResult CompileExpression(std::string_view text, schema::Schema& schema
   const auto& q = parsed.query->body->Cast<EventQuery>();
   Analyzer analyzer(schema, options, arena, &result.diagnostics);
   IrNodePtr node = analyzer.LowerExpr(*q.condition);
+  analyzer.FinishDiagnostics(q.condition->span);
   if (!analyzer.has_error()) result.node = std::move(node);
   return result;
 }

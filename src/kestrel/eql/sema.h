@@ -37,6 +37,20 @@ struct CustomFunction {
   IrType result = IrType::kAny;
 };
 
+// Budgets of one query (a rule), each reported as an error (or, for warnings, a note) at the
+// place it is crossed:
+// - kMaxQueryPatterns / kMaxQueryPatternBytes: wildcard patterns (`:`, `like`, wildcard(),
+//   Endgame `==` with `*`) and regex patterns (`regex`, match()), counted over the whole query.
+//   Each wildcard pattern becomes a pattern of the rule index's vectorscan database, whose
+//   compile time grows with their number, and each is tried per event.
+// - kMaxQueryDiagnostics: errors and warnings kept per query; the rest are counted in one note
+//   (an error not kept still fails the query).
+// The query's size is capped by the parser (kMaxQueryBytes, kMaxQueryTokens, parser.h) and a
+// regex's size by kMaxRegexProgramSize (functions.h).
+inline constexpr size_t kMaxQueryPatterns = 1000;
+inline constexpr size_t kMaxQueryPatternBytes = size_t{64} << 10;
+inline constexpr size_t kMaxQueryDiagnostics = 100;
+
 struct CompileOptions {
   // Custom functions, by name; a built-in of the same name wins. REQUIRES: outlives Compile().
   const std::vector<CustomFunction>* functions = nullptr;
@@ -45,6 +59,8 @@ struct CompileOptions {
   bool case_sensitive = false;  // Endgame dialect: compare strings with case
   bool fold = true;             // constant folding and and/or simplification
   int max_depth = 200;          // parser nesting limit
+  // The rule's id, named in the errors of the query's budgets (empty: "the query").
+  std::string_view rule_name;
 };
 
 struct CompileResult {

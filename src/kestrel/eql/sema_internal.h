@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "kestrel/eql/ast.h"
 #include "kestrel/eql/diagnostic.h"
 #include "kestrel/eql/functions.h"
@@ -64,15 +65,36 @@ class Analyzer {
   // Endgame compares strings without case unless asked; Elasticsearch with case unless `~`.
   bool DialectCaseInsensitive() const { return endgame() && !options_.case_sensitive; }
 
+  // Diagnostics past kMaxQueryDiagnostics are counted, not kept (FinishDiagnostics adds one
+  // note); an error still fails the query.
   void Error(Span span, std::string message, std::string hint = {}) {
     ++errors_;
-    diagnostics_->push_back(
-        Diagnostic{Severity::kError, span, std::move(message), std::move(hint)});
+    Add(Severity::kError, span, std::move(message), std::move(hint));
   }
   void Warning(Span span, std::string message, std::string hint = {}) {
-    diagnostics_->push_back(
-        Diagnostic{Severity::kWarning, span, std::move(message), std::move(hint)});
+    Add(Severity::kWarning, span, std::move(message), std::move(hint));
   }
+  void Add(Severity severity, Span span, std::string message, std::string hint) {
+    if (!Room()) {
+      ++dropped_;
+      return;
+    }
+    ++kept_;
+    diagnostics_->push_back(Diagnostic{severity, span, std::move(message), std::move(hint)});
+  }
+  // Whether one more diagnostic would be kept (a costly hint is only worth computing then).
+  bool Room() const { return kept_ < kMaxQueryDiagnostics; }
+
+ public:
+  // Adds the note about the diagnostics not kept, if any, at `span`.
+  void FinishDiagnostics(Span span);
+
+ private:
+  // Counts `count` patterns of `bytes` bytes at `span` against the query's pattern budget
+  // (kMaxQueryPatterns, kMaxQueryPatternBytes); false after reporting the overrun (once).
+  bool ChargePatterns(Span span, size_t count, size_t bytes);
+  // A regex pattern compiled with CompileRegex (functions.h); nullptr after reporting why.
+  std::shared_ptr<const re2::RE2> Regex(std::string_view pattern, bool ci, Span span);
 
   IrNodePtr Make(IrOp op, IrType type, Span span) {
     auto n = std::make_unique<IrNode>();
@@ -120,8 +142,13 @@ class Analyzer {
   base::StringArena* arena_;
   std::vector<Diagnostic>* diagnostics_;
   int errors_ = 0;
-  // Unknown fields already warned about in this query (few; searched linearly).
-  std::vector<std::string> warned_fields_;
+  size_t kept_ = 0;           // diagnostics kept
+  size_t dropped_ = 0;        // diagnostics past kMaxQueryDiagnostics
+  size_t patterns_ = 0;       // wildcard and regex patterns so far
+  size_t pattern_bytes_ = 0;  // their bytes
+  bool over_pattern_budget_ = false;
+  // Unknown fields already warned about in this query.
+  absl::flat_hash_set<std::string> warned_fields_;
 };
 
 }  // namespace kestrel::eql::internal

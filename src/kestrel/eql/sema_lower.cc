@@ -109,20 +109,20 @@ IrNodePtr Analyzer::LowerField(const FieldExpr& e) {
   if (!id || schema_.Info(*id).dynamic) {
     // Not in the ECS catalogue (it may have been interned from data or another rule).
     if (!endgame() && !e.optional) {
-      std::vector<std::string_view> close = schema_.Suggest(name);
-      std::string hint = close.empty()
-                             ? "write `?" + name + "` if the field is optional in your data"
+      // One warning per field and query, at its first use: a field repeated in every stage
+      // of a sequence or sample is one finding, not one per stage.
+      bool first_use = warned_fields_.insert(name).second;
+      std::string hint;
+      if (Room() && (options_.strict || first_use)) {  // the search costs: only when kept
+        std::vector<std::string_view> close = schema_.Suggest(name);
+        hint = close.empty() ? "write `?" + name + "` if the field is optional in your data"
                              : fmt::format("did you mean `{}`?", close[0]);
+      }
       if (options_.strict) {
         Error(e.span, fmt::format("unknown field `{}`", name), hint);
         return nullptr;
       }
-      // One warning per field and query, at its first use: a field repeated in every stage
-      // of a sequence or sample is one finding, not one per stage.
-      if (std::find(warned_fields_.begin(), warned_fields_.end(), name) == warned_fields_.end()) {
-        warned_fields_.push_back(name);
-        Warning(e.span, fmt::format("unknown field `{}`", name), hint);
-      }
+      if (first_use) Warning(e.span, fmt::format("unknown field `{}`", name), hint);
     }
     if (!id) {
       auto interned = schema_.Intern(name, FieldType::kKeyword, false);
@@ -280,6 +280,9 @@ IrNodePtr Analyzer::Wildcard(IrNodePtr operand, std::vector<Value> patterns, boo
           fmt::format("wildcard matching needs a string, not {}", IrTypeName(operand->type)));
     return nullptr;
   }
+  size_t bytes = 0;
+  for (const Value& p : patterns) bytes += p.as_string().size();
+  if (!ChargePatterns(span, patterns.size(), bytes)) return nullptr;
   auto n = Make(IrOp::kWildcard, IrType::kBool, span);
   n->case_insensitive = ci;
   n->question_mark = question_mark;
@@ -312,18 +315,14 @@ IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
               fmt::format("regex matching needs a string, not {}", IrTypeName(operand->type)));
         return nullptr;
       }
+      size_t bytes = 0;
+      for (const Value& p : patterns) bytes += p.as_string().size();
+      if (!ChargePatterns(e.span, patterns.size(), bytes)) return nullptr;
       auto n = Make(IrOp::kRegex, IrType::kBool, e.span);
       n->case_insensitive = e.case_insensitive;
       for (size_t i = 0; i < patterns.size(); ++i) {
-        std::string_view p = patterns[i].as_string();
-        RE2::Options re_options;
-        re_options.set_case_sensitive(!e.case_insensitive);
-        re_options.set_log_errors(false);
-        auto re = std::make_shared<RE2>(re2::StringPiece(p.data(), p.size()), re_options);
-        if (!re->ok()) {
-          Error(e.patterns[i]->span, fmt::format("invalid regular expression: {}", re->error()));
-          return nullptr;
-        }
+        auto re = Regex(patterns[i].as_string(), e.case_insensitive, e.patterns[i]->span);
+        if (re == nullptr) return nullptr;
         n->regexes.push_back(std::move(re));
       }
       n->set = std::move(patterns);
@@ -398,8 +397,61 @@ IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
   auto n = Make(IrOp::kCall, ResultType(info->id), e.span);
   n->builtin = info->id;
   n->case_insensitive = ci;
+  if (info->id == Builtin::kMatch || info->id == Builtin::kMatchLite) {
+    // Literal patterns are checked (syntax, size, the query's budget) and compiled here once;
+    // the evaluator uses them instead of compiling per call. A pattern from data is compiled
+    // per call and never matches when it is invalid or too large (functions.h).
+    size_t literals = 0, bytes = 0;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (!args[i]->is_const() || args[i]->value.kind() != ValueKind::kString) continue;
+      ++literals;
+      bytes += args[i]->value.as_string().size();
+    }
+    if (!ChargePatterns(e.span, literals, bytes)) return nullptr;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (!args[i]->is_const() || args[i]->value.kind() != ValueKind::kString) continue;
+      auto re = Regex(args[i]->value.as_string(), ci, args[i]->span);
+      if (re == nullptr) return nullptr;
+      n->regexes.push_back(std::move(re));
+    }
+    if (literals + 1 != args.size()) n->regexes.clear();  // some pattern comes from data
+  }
   n->children = std::move(args);
   return Fold(std::move(n));
+}
+
+bool Analyzer::ChargePatterns(Span span, size_t count, size_t bytes) {
+  if (over_pattern_budget_) return false;
+  patterns_ += count;
+  pattern_bytes_ += bytes;
+  if (patterns_ <= kMaxQueryPatterns && pattern_bytes_ <= kMaxQueryPatternBytes) return true;
+  over_pattern_budget_ = true;
+  std::string who = options_.rule_name.empty() ? std::string("the query")
+                                               : fmt::format("rule '{}'", options_.rule_name);
+  Error(span,
+        patterns_ > kMaxQueryPatterns
+            ? fmt::format("{} has more than {} wildcard and regex patterns", who, kMaxQueryPatterns)
+            : fmt::format("{} has more than {} bytes of wildcard and regex patterns", who,
+                          kMaxQueryPatternBytes),
+        "split the rule, or match exact values with `in (...)`, which has no such limit");
+  return false;
+}
+
+std::shared_ptr<const re2::RE2> Analyzer::Regex(std::string_view pattern, bool ci, Span span) {
+  std::string error;
+  std::shared_ptr<const re2::RE2> re = CompileRegex(pattern, ci, &error);
+  if (re == nullptr) Error(span, std::move(error));
+  return re;
+}
+
+void Analyzer::FinishDiagnostics(Span span) {
+  if (dropped_ == 0) return;
+  diagnostics_->push_back(
+      Diagnostic{Severity::kNote, span,
+                 fmt::format("{} more diagnostic{} of this query not shown (at most {} are)",
+                             dropped_, dropped_ == 1 ? "" : "s", kMaxQueryDiagnostics),
+                 ""});
+  dropped_ = 0;
 }
 
 IrNodePtr Analyzer::LowerCustomCall(const CallExpr& e, IrNodePtr receiver, uint32_t index) {

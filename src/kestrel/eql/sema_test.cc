@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include <fmt/format.h>
+
 #include "kestrel/eql/ir_eval.h"
+#include "kestrel/event/event.h"
 
 namespace kestrel::eql {
 namespace {
@@ -238,6 +243,97 @@ TEST(SemaCustomFunctionTest, CallsAreCheckedAgainstTheSignature) {
   EXPECT_TRUE(r.ok());
   // Without the declaration the call is unknown.
   EXPECT_FALSE(Compile(R"(process where entropy(process.name) > 1)", schema).ok());
+}
+
+// ---- budgets (issue #20) ------------------------------------------------------------------------
+
+TEST_F(SemaTest, QueryOverTheTokenCapIsRefused) {
+  // 100,000 `and` terms: 400,000 tokens, over kMaxQueryTokens; refused before parsing.
+  std::string q = "process where ";
+  for (int i = 0; i < 100000; ++i) q += fmt::format("{}a == {}", i ? " and " : "", i);
+  CompileResult r = Run(q);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].message, "the query has more than 262144 tokens");
+  EXPECT_EQ(r.diagnostics[0].span.line, 1u);
+}
+
+TEST_F(SemaTest, QueryOverTheByteCapIsRefused) {
+  std::string q = "process where process.name == \"" + std::string(kMaxQueryBytes, 'a') + "\"";
+  CompileResult r = Run(q);
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].message, "the query is longer than 2097152 bytes");
+  EXPECT_EQ(r.diagnostics[0].span.offset, kMaxQueryBytes);
+  EXPECT_EQ(r.diagnostics[0].span.column, kMaxQueryBytes + 1);
+}
+
+TEST_F(SemaTest, DiagnosticsPerQueryAreCappedWithANote) {
+  // 1,000 unknown fields: 100 warnings kept, one note counts the rest (each warning's "did you
+  // mean" search was also repeated for all of them, and the list of warned fields scanned).
+  std::string q = "process where ";
+  for (int i = 0; i < 1000; ++i) q += fmt::format("{}foo.x{} == 1", i ? " and " : "", i);
+  CompileResult r = Run(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), kMaxQueryDiagnostics + 1);
+  EXPECT_EQ(r.diagnostics[0].severity, Severity::kNote);
+  EXPECT_EQ(r.diagnostics[0].message,
+            "900 more diagnostics of this query not shown (at most 100 are)");
+  EXPECT_EQ(r.diagnostics[1].message, "unknown field `foo.x0`");
+}
+
+TEST_F(SemaTest, PatternBudgetNamesTheRule) {
+  std::string q = "process where process.name : (";
+  for (size_t i = 0; i <= kMaxQueryPatterns; ++i) q += fmt::format("{}\"a*{}\"", i ? ", " : "", i);
+  q += ")";
+  CompileOptions options;
+  options.rule_name = "r1";
+  CompileResult r = Compile(q, schema_, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics[0].message, "rule 'r1' has more than 1000 wildcard and regex patterns");
+  EXPECT_EQ(r.diagnostics[0].span.offset, 14u);  // the match expression
+  // Exactly at the limit compiles.
+  q = "process where process.name : (";
+  for (size_t i = 0; i < kMaxQueryPatterns; ++i) q += fmt::format("{}\"a*{}\"", i ? ", " : "", i);
+  EXPECT_TRUE(Compile(q + ")", schema_, options).ok());
+  // Bytes count too.
+  q = "process where process.name : (\"" + std::string(kMaxQueryPatternBytes, 'a') + "*\")";
+  EXPECT_EQ(FirstError(q), "the query has more than 65536 bytes of wildcard and regex patterns");
+}
+
+TEST_F(SemaTest, CatastrophicRegexIsRefusedAtLoad) {
+  // RE2 ran this at ~42 us a byte (its NFA over a 22,000-instruction program).
+  EXPECT_EQ(FirstError(R"(process where process.name regex "(.*){1,1000}(.*){1,1000}y")"),
+            "regular expression too complex: it compiles to 22003 instructions, more than the "
+            "2000 a pattern may have (counted repetitions such as `{1,1000}` multiply its size)");
+  EXPECT_EQ(FirstError(R"(process where match(process.name, "(.*){1,1000}(.*){1,1000}y"))"),
+            FirstError(R"(process where process.name regex "(.*){1,1000}(.*){1,1000}y")"));
+  EXPECT_EQ(FirstError(R"(process where match(process.name, "(a"))"),
+            "invalid regular expression: missing ): (a");
+  EXPECT_EQ(FirstError(R"(process where process.name regex "(.*){1,100}y")"), "");
+}
+
+TEST_F(SemaTest, RegexesMatchLongStringsInLinearTime) {
+  // The largest accepted shapes, over a 1 MB value: RE2's DFA, no backtracking.
+  CompileResult r = Run(R"(process where process.name regex "(.*){1,100}y" and
+                            match(process.name, "x*y", "[a-z]*q"))");
+  ASSERT_TRUE(r.ok());
+  const IrNode& pred = *r.program->stages[0].predicate;
+  ASSERT_EQ(pred.op, IrOp::kAnd);
+  EXPECT_EQ(pred.children[1]->regexes.size(), 2u);  // match() compiled once, at load
+  std::string value(1 << 20, 'x');
+  for (const char* tail : {"y", "z"}) {
+    std::string s = value + tail;
+    event::EventBuilder b(schema_);
+    event::Event e = b.Category("process").Str("process.name", s).Build();
+    base::StringArena scratch;
+    EvalContext ctx;
+    ctx.event = &e;
+    ctx.scratch = &scratch;
+    Value v = EvalIr(pred, ctx);
+    EXPECT_EQ(v.kind(), event::ValueKind::kBool);
+    EXPECT_EQ(v.as_bool(), std::string(tail) == "y") << tail;
+  }
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 // Readers convert recursively but under a depth limit (kMaxDocumentDepth) and a node budget
 // (kMaxDocumentNodes, which also stops YAML alias expansion from growing exponentially), both
 // kept by one DocumentBudget per conversion, so no input makes the conversion recurse without
-// bound or allocate without bound.
+// bound or allocate without bound. The parsers are bounded before they run: the JSON reader
+// checks depth and value count in its offset pass, YAML and TOML run a pre-scan (below).
 // Internal to kestrel_rules. Tested through rule_file_test.cc.
 #pragma once
 
@@ -105,6 +106,22 @@ class DocumentBudget {
   std::string_view excess_note_;
   size_t nodes_ = 0;
 };
+
+// Pre-scans run on a file's text before its parser builds anything (the parsers' own trees cost
+// far more than a DocNode: yaml-cpp several hundred bytes a node, and toml++ recurses once per
+// dotted-key segment). Each returns the offset where the text first goes over the budget, with
+// the reason, or nullopt. Linear in the text; they never read past its end.
+struct BudgetOverrun {
+  size_t offset;
+  std::string reason;
+};
+// YAML: each non-blank, non-comment line and each ',' may be a value; more than
+// kMaxDocumentNodes of them is refused (an over-estimate only for text that is not YAML
+// structure, which no rule file holds 200,000 lines of).
+std::optional<BudgetOverrun> PrescanYaml(std::string_view text);
+// TOML: the open brackets and braces plus the segments of the dotted key being read, outside
+// strings and comments, must stay within kMaxDocumentDepth.
+std::optional<BudgetOverrun> PrescanToml(std::string_view text);
 
 struct RuleDefaults {
   std::string id;                 // used when the map has no `id`; empty: `id` is required

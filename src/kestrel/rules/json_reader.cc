@@ -1,17 +1,20 @@
-// The .json reader: nlohmann-json parses (ordered, so warnings follow file order); a second pass
-// over the now known-valid text records the byte offset of every value and key by its path
-// ("/rules/0/query"), because nlohmann-json keeps no positions. Both passes are iterative and
-// linear in the file size; the conversion to DocNodes is bounded by a DocumentBudget (document.h).
+// The .json reader: a first pass over the text checks the DocumentBudget's depth and value
+// limits (document.h) before any tree is built, and records the byte offset of every value and
+// key by its path ("/rules/0/query", hashed), because nlohmann-json keeps no positions; then
+// nlohmann-json parses (ordered, so warnings follow file order). Both passes are iterative and
+// linear in the file size; the conversion to DocNodes is bounded by a DocumentBudget too.
 // Query strings keep exact positions even with escape sequences (the aligner re-anchors after
 // each escape, source_text.h).
 // Tested by rule_file_test.cc.
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "kestrel/base/string_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "kestrel/rules/formats.h"
 
 namespace kestrel::rules {
@@ -19,23 +22,48 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// A value's path ("/rules/0/query") as a 64-bit FNV-1a chain: a child's hash extends its
+// container's with the key's bytes or the index, so neither pass builds path strings (whose
+// total length is quadratic in the nesting: the old cause of gigabytes for a deep file).
+constexpr uint64_t kRootPath = 14695981039346656037ULL;
+
+uint64_t Mix(uint64_t h, std::string_view bytes) {
+  for (char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return h;
+}
+uint64_t KeyPath(uint64_t parent, std::string_view key) {
+  return Mix(Mix(parent, "/k"), key) * 1099511628211ULL;
+}
+uint64_t IndexPath(uint64_t parent, size_t index) {
+  char bytes[sizeof index];
+  std::memcpy(bytes, &index, sizeof index);
+  return Mix(Mix(parent, "/i"), std::string_view(bytes, sizeof bytes));
+}
+
 struct JsonOffsets {
-  base::StringMap<size_t> values;  // path -> offset of the value's first byte
-  base::StringMap<size_t> keys;    // path -> offset of the key's opening quote
+  absl::flat_hash_map<uint64_t, size_t> values;  // path -> offset of the value's first byte
+  absl::flat_hash_map<uint64_t, size_t> keys;    // path -> offset of the key's opening quote
+  // Set when the text nests deeper than kMaxDocumentDepth or holds more than
+  // kMaxDocumentNodes values: where, and the scan stopped there.
+  std::optional<size_t> over_budget_at;
+  std::string over_budget;
 };
 
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// REQUIRES: `t` is valid JSON (nlohmann-json accepted it). Never reads past the end regardless.
+// One pass over `t` before anything is parsed: the offsets of values and keys, and the budget
+// (depth, values) checked as it goes, so an over-deep or over-long file is refused before the
+// JSON parser builds its tree. Linear in the text; never reads past the end, whatever the text
+// (an invalid text is then reported by the parser).
 JsonOffsets ScanOffsets(std::string_view t) {
   JsonOffsets out;
   struct Frame {
     bool object;
     size_t index;
-    size_t path_len;  // length of the container's own path
+    uint64_t path;  // the container's own path
   };
   std::vector<Frame> stack;
-  std::string path;
+  uint64_t path = kRootPath;
   size_t i = 0;
   const size_t n = t.size();
   auto skip_space = [&] {
@@ -54,21 +82,28 @@ JsonOffsets ScanOffsets(std::string_view t) {
     size_t key_start = i;
     skip_string();
     size_t key_end = std::min(i, n);
-    path += '/';
-    path.append(t.substr(key_start + 1, key_end - key_start - 2));
+    path = KeyPath(stack.back().path, t.substr(key_start + 1, key_end - key_start - 2));
     out.keys[path] = key_start;
     skip_space();
     if (i < n && t[i] == ':') ++i;
     return true;
   };
+  size_t values = 0;
   while (true) {
     skip_space();
     if (i >= n) break;
+    if (stack.size() > static_cast<size_t>(kMaxDocumentDepth) || ++values > kMaxDocumentNodes) {
+      out.over_budget_at = i;
+      out.over_budget = stack.size() > static_cast<size_t>(kMaxDocumentDepth)
+                            ? fmt::format("values nested deeper than {} levels", kMaxDocumentDepth)
+                            : fmt::format("more than {} values", kMaxDocumentNodes);
+      return out;
+    }
     out.values[path] = i;
     char c = t[i];
     bool value_done = true;
     if (c == '{' || c == '[') {
-      stack.push_back({c == '{', 0, path.size()});
+      stack.push_back({c == '{', 0, path});
       ++i;
       skip_space();
       if (i < n && (t[i] == '}' || t[i] == ']')) {
@@ -78,7 +113,7 @@ JsonOffsets ScanOffsets(std::string_view t) {
         if (!read_key()) break;
         value_done = false;
       } else {
-        path += "/0";
+        path = IndexPath(stack.back().path, 0);
         value_done = false;
       }
     } else if (c == '"') {
@@ -91,14 +126,14 @@ JsonOffsets ScanOffsets(std::string_view t) {
       skip_space();
       if (stack.empty() || i >= n) return out;
       Frame& f = stack.back();
-      path.resize(f.path_len);
+      path = f.path;
       if (t[i] == ',') {
         ++i;
         ++f.index;
         if (f.object) {
           if (!read_key()) return out;
         } else {
-          path += fmt::format("/{}", f.index);
+          path = IndexPath(f.path, f.index);
         }
         value_done = false;
       } else {
@@ -114,8 +149,8 @@ class Converter {
  public:
   Converter(const JsonOffsets& offsets, FileContext* ctx) : offsets_(offsets), ctx_(ctx) {}
 
-  bool Convert(const Json& j, std::string* path, int depth, DocNode* out) {
-    auto it = offsets_.values.find(*path);
+  bool Convert(const Json& j, uint64_t path, int depth, DocNode* out) {
+    auto it = offsets_.values.find(path);
     size_t offset = it == offsets_.values.end() ? 0 : it->second;
     out->position = ctx_->lines().PositionAt(offset);
     if (!budget_.Admit(depth, out->position, ctx_)) return false;
@@ -153,30 +188,24 @@ class Converter {
         return true;
       case Json::value_t::array: {
         out->kind = DocNode::Kind::kList;
-        size_t len = path->size();
         for (size_t k = 0; k < j.size(); ++k) {
-          path->resize(len);
-          *path += fmt::format("/{}", k);
-          if (!Convert(j[k], path, depth + 1, &out->items.emplace_back())) return false;
+          if (!Convert(j[k], IndexPath(path, k), depth + 1, &out->items.emplace_back())) {
+            return false;
+          }
         }
-        path->resize(len);
         return true;
       }
       case Json::value_t::object: {
         out->kind = DocNode::Kind::kMap;
-        size_t len = path->size();
         for (const auto& [key, value] : j.items()) {
-          path->resize(len);
-          *path += '/';
-          *path += key;
-          auto k = offsets_.keys.find(*path);
+          uint64_t key_path = KeyPath(path, key);
+          auto k = offsets_.keys.find(key_path);
           DocNode::Entry& e = out->entries.emplace_back();
           e.key = key;
           e.key_position =
               k == offsets_.keys.end() ? out->position : ctx_->lines().PositionAt(k->second);
-          if (!Convert(value, path, depth + 1, &e.value)) return false;
+          if (!Convert(value, key_path, depth + 1, &e.value)) return false;
         }
-        path->resize(len);
         return true;
       }
     }
@@ -202,6 +231,12 @@ std::string ParseErrorReason(std::string_view what) {
 
 void ReadJsonFile(FileContext* ctx) {
   std::string_view text = ctx->lines().text();
+  JsonOffsets offsets = ScanOffsets(text);
+  if (offsets.over_budget_at) {
+    ctx->Error(ctx->lines().PositionAt(*offsets.over_budget_at), std::move(offsets.over_budget));
+    ++ctx->result()->failed;
+    return;
+  }
   Json json;
   try {
     json = Json::parse(text);
@@ -216,10 +251,8 @@ void ReadJsonFile(FileContext* ctx) {
     ++ctx->result()->failed;
     return;
   }
-  JsonOffsets offsets = ScanOffsets(text);
   DocNode root;
-  std::string path;
-  if (!Converter(offsets, ctx).Convert(json, &path, 0, &root)) {
+  if (!Converter(offsets, ctx).Convert(json, kRootPath, 0, &root)) {
     ++ctx->result()->failed;
     return;
   }

@@ -130,6 +130,7 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
     compile.strict = options.strict;
     compile.case_sensitive = options.endgame_case_sensitive;
     compile.functions = options.functions;
+    compile.rule_name = spec.id;
     eql::CompileResult result = eql::Compile(spec.query, schema, compile);
     const std::string& text = texts.Get(spec.file);
     for (eql::Diagnostic d : result.diagnostics) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -134,6 +136,25 @@ TEST_F(RuleSetTest, BlockActionOnlyOnRulesWhoseLastEventCanBeHeld) {
 }
 
 // Found by fuzz/rule_file_fuzz.cc: yaml-cpp's LoadAll() never returned on this input.
+// Issue #20: a rule over the pattern budget is refused, naming it; the file's other rules load.
+TEST_F(RuleSetTest, RuleWithTooManyWildcardsIsRefusedByNameOthersLoad) {
+  std::string patterns;
+  for (int i = 0; i < 100000; ++i) patterns += fmt::format("{}\\\"a*{}\\\"", i ? ", " : "", i);
+  Write("rules.json",
+        "{\"rules\": [\n"
+        "{\"id\": \"small\", \"query\": \"process where process.name : \\\"b*\\\"\"},\n"
+        "{\"id\": \"huge\", \"query\": \"process where process.name : (" +
+            patterns + ")\"}\n]}\n");
+  RuleSetBuild b = BuildRuleSet({dir_.string()}, schema_);
+  EXPECT_EQ(b.ok, 1u);
+  EXPECT_EQ(b.failed, 1u);
+  ASSERT_EQ(b.rules.size(), 1u);
+  EXPECT_EQ(b.rules[0].spec.id, "small");
+  EXPECT_NE(All(b).find("error: rule 'huge' has more than 1000 wildcard and regex patterns"),
+            std::string::npos)
+      << All(b).substr(0, 300);
+}
+
 TEST(YamlReaderRegressionTest, MalformedStreamDoesNotHang) {
   LoadResult r = LoadRuleText("x.yaml", RuleFormat::kYaml, ", \"\n*wget ");
   EXPECT_TRUE(r.rules.empty());

@@ -104,12 +104,16 @@ SourcePosition Extrapolate(const QueryAnchor& anchor, std::string_view value, si
 }
 
 std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::string_view value,
-                                    bool escapes) {
+                                    bool escapes, size_t* work) {
+  size_t steps = 0;
   std::vector<QueryAnchor> anchors;
   std::string_view text = index.text();
   size_t raw = std::min(begin, text.size());
   size_t cursor = 0;   // value bytes matched so far
   size_t skipped = 0;  // raw bytes passed over since the last match
+  // The last anchor extrapolated to the last matched offset: extrapolating from here rather than
+  // from the anchor itself keeps a query that needs no new anchor (one long line) linear.
+  QueryAnchor tip{};
   while (cursor < value.size() && raw < text.size()) {
     char c = text[raw];
     if (IsSpace(c)) {
@@ -133,6 +137,7 @@ std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::s
     size_t last = std::min({cursor + skipped, cursor + kMaxWindow, value.size() - 1});
     for (size_t p = cursor; p <= last; ++p) {
       size_t len = CommonPrefix(run, value.substr(p));
+      steps += len + 1;
       if (len > best_len) {
         best_at = p;
         best_len = len;
@@ -154,13 +159,16 @@ std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::s
       --run_start;
     }
     QueryAnchor anchor{static_cast<uint32_t>(best_at), index.PositionAt(run_start)};
-    if (anchors.empty() || Extrapolate(anchors.back(), value, anchor.offset) != anchor.position) {
+    steps += anchor.offset - tip.offset;  // what Extrapolate walks
+    if (anchors.empty() || Extrapolate(tip, value, anchor.offset) != anchor.position) {
       anchors.push_back(anchor);
     }
+    tip = anchor;
     cursor = best_at + (raw - run_start) + best_len;
     raw += best_len;
     skipped = 0;
   }
+  if (work != nullptr) *work = steps;
   if (anchors.empty()) {
     anchors.push_back({0, index.PositionAt(begin)});
   } else if (anchors[0].offset > 0) {

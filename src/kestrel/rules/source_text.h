@@ -48,8 +48,11 @@ class LineIndex {
 
 // Builds the query map of `value`, whose source text starts at byte `begin` of index.text() (the
 // first content byte, after any opening delimiter). `escapes`: the syntax has backslash escapes.
+// `work`, when given, receives the bytes the alignment walked and compared (tests check that it
+// is linear in the value: a one-line query needs no new anchors, and once re-walked the value
+// from its only anchor for every run, quadratic).
 std::vector<QueryAnchor> AlignValue(const LineIndex& index, size_t begin, std::string_view value,
-                                    bool escapes);
+                                    bool escapes, size_t* work = nullptr);
 
 // The position of value[offset] extrapolated from `anchor` (anchor.offset <= offset).
 SourcePosition Extrapolate(const QueryAnchor& anchor, std::string_view value, size_t offset);

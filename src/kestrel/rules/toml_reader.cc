@@ -147,6 +147,11 @@ void BuildElasticRule(const DocNode& root, const DocNode& rule, FileContext* ctx
 }  // namespace
 
 void ReadTomlFile(FileContext* ctx) {
+  if (auto over = PrescanToml(ctx->lines().text())) {
+    ctx->Error(ctx->lines().PositionAt(over->offset), std::move(over->reason));
+    ++ctx->result()->failed;
+    return;
+  }
   toml::table table;
   try {
     table = toml::parse(ctx->lines().text(), std::string_view(ctx->file()));

@@ -18,9 +18,11 @@
 namespace kestrel::rules {
 namespace {
 
-SourcePosition PositionOf(const YAML::Mark& mark) {
+// `first_line`: the 0-based file line of the document's first line (marks count from it).
+SourcePosition PositionOf(const YAML::Mark& mark, size_t first_line = 0) {
   if (mark.is_null() || mark.line < 0 || mark.column < 0) return {};
-  return {static_cast<uint32_t>(mark.line + 1), static_cast<uint32_t>(mark.column + 1)};
+  return {static_cast<uint32_t>(first_line + static_cast<size_t>(mark.line) + 1),
+          static_cast<uint32_t>(mark.column + 1)};
 }
 
 void TypePlainScalar(DocNode* node) {
@@ -44,8 +46,11 @@ class Converter {
  public:
   explicit Converter(FileContext* ctx) : ctx_(ctx) {}
 
+  // The document converted next starts on this 0-based line of the file.
+  void set_first_line(size_t line) { first_line_ = line; }
+
   bool Convert(const YAML::Node& node, int depth, DocNode* out) {
-    out->position = PositionOf(node.Mark());
+    out->position = PositionOf(node.Mark(), first_line_);
     if (!budget_.Admit(depth, out->position, ctx_)) return false;
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
@@ -66,7 +71,7 @@ class Converter {
         for (auto it = node.begin(); it != node.end(); ++it) {
           DocNode::Entry& e = out->entries.emplace_back();
           e.key = it->first.IsScalar() ? it->first.Scalar() : std::string();
-          e.key_position = PositionOf(it->first.Mark());
+          e.key_position = PositionOf(it->first.Mark(), first_line_);
           if (!Convert(it->second, depth + 1, &e.value)) return false;
         }
         return true;
@@ -94,25 +99,36 @@ class Converter {
   }
 
   FileContext* ctx_;
+  size_t first_line_ = 0;
   DocumentBudget budget_{" (alias expansion?)"};
 };
 
 }  // namespace
 
+namespace {
+
+struct YamlDocument {
+  std::string text;
+  size_t first_line;  // 0-based line of the file where `text` starts
+};
+
 // The documents of a YAML stream, split at `---` / `...` marker lines (column 0, as YAML
 // requires). yaml-cpp 0.7's LoadAll() can loop forever on malformed input (found by
 // fuzz/rule_file_fuzz.cc), so each document is loaded on its own with YAML::Load(). Each piece
-// keeps the file's line numbers (earlier lines become empty) and columns (markers become
-// spaces), so node marks stay file positions.
-std::vector<std::string> SplitDocuments(std::string_view text) {
-  std::vector<std::string> documents;
+// keeps the file's columns (markers become spaces) and records its first line, which is added
+// to its marks, so node marks stay file positions. Linear in the text (pieces are not padded
+// with the lines before them, which made a file of many documents quadratic).
+std::vector<YamlDocument> SplitDocuments(std::string_view text) {
+  std::vector<YamlDocument> documents;
   std::string current;
-  size_t line_count = 0;  // lines before the current piece's first line
+  size_t line_count = 0;  // lines before the current line
+  size_t first_line = 0;  // of the current piece
   bool has_content = false;
   size_t start = 0;
   auto flush = [&](size_t next_line) {
-    if (has_content) documents.push_back(std::move(current));
-    current.assign(next_line, '\n');
+    if (has_content) documents.push_back({std::move(current), first_line});
+    current.clear();
+    first_line = next_line;
     has_content = false;
   };
   while (start <= text.size()) {
@@ -142,22 +158,29 @@ std::vector<std::string> SplitDocuments(std::string_view text) {
     if (nl == std::string_view::npos) break;
     start = nl + 1;
   }
-  if (has_content) documents.push_back(std::move(current));
+  if (has_content) documents.push_back({std::move(current), first_line});
   return documents;
 }
 
+}  // namespace
+
 bool ParseYamlDocuments(FileContext* ctx, std::vector<DocNode>* roots) {
-  std::vector<YAML::Node> documents;
+  if (auto over = PrescanYaml(ctx->lines().text())) {
+    ctx->Error(ctx->lines().PositionAt(over->offset), std::move(over->reason));
+    return false;
+  }
+  size_t first_line = 0;
   try {
-    for (const std::string& piece : SplitDocuments(ctx->lines().text())) {
-      documents.push_back(YAML::Load(piece));
-    }
     Converter converter(ctx);
-    for (const YAML::Node& document : documents) {
+    // One document at a time: loaded, converted (under the shared budget), released.
+    for (const YamlDocument& piece : SplitDocuments(ctx->lines().text())) {
+      first_line = piece.first_line;
+      YAML::Node document = YAML::Load(piece.text);
+      converter.set_first_line(piece.first_line);
       if (!converter.Convert(document, 0, &roots->emplace_back())) return false;
     }
   } catch (const YAML::Exception& e) {
-    ctx->Error(PositionOf(e.mark), fmt::format("invalid YAML: {}", e.msg));
+    ctx->Error(PositionOf(e.mark, first_line), fmt::format("invalid YAML: {}", e.msg));
     return false;
   } catch (const std::exception& e) {
     ctx->Error({}, fmt::format("invalid YAML: {}", e.what()));

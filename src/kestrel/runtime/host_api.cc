@@ -29,13 +29,13 @@ const re2::RE2* RegexCache::Get(std::string_view pattern, bool case_insensitive)
       cache_[1].clear();
       ++clears_;
     }
-    RE2::Options options;
-    options.set_case_sensitive(!case_insensitive);
-    options.set_log_errors(false);
-    auto re = std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
-    it = cache.emplace(std::string(pattern), std::move(re)).first;
+    // sema's options and size cap (eql::CompileRegex): an invalid or too large pattern is
+    // cached as nullptr and never matches.
+    std::string error;
+    it = cache.emplace(std::string(pattern), eql::CompileRegex(pattern, case_insensitive, &error))
+             .first;
   }
-  return it->second->ok() ? it->second.get() : nullptr;
+  return it->second.get();
 }
 
 std::vector<const eql::IrNode*> NumberNodes(const eql::IrNode& root) {

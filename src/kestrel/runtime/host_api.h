@@ -33,7 +33,7 @@ class RegexCache {
   static constexpr size_t kMaxEntries = 4096;
   RegexCache();
   ~RegexCache();
-  // nullptr for an invalid pattern.
+  // nullptr for an invalid pattern or one over eql::kMaxRegexProgramSize (eql/functions.h).
   const re2::RE2* Get(std::string_view pattern, bool case_insensitive);
   uint64_t clears() const { return clears_; }
 
