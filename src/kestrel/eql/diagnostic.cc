@@ -41,16 +41,30 @@ std::string RenderDiagnostic(const Diagnostic& diagnostic, std::string_view file
   std::string_view line = source.substr(line_start, line_end - line_start);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 
-  out += "  ";
-  out += line;
-  out += "\n  ";
-  for (size_t i = line_start; i < offset && i - line_start < line.size(); ++i) {
+  // A long line (a one-line query of a megabyte) is shown as a window around the span's start.
+  size_t shown_begin = line_start;
+  size_t shown_end = line_start + line.size();
+  if (line.size() > kMaxShownLineBytes) {
+    size_t at = std::min(offset, shown_end);
+    shown_begin = at - std::min<size_t>(at - line_start, kMaxShownLineBytes / 3);
+    while (shown_begin > line_start && IsUtf8Continuation(source[shown_begin])) --shown_begin;
+    shown_end = std::min(shown_end, shown_begin + kMaxShownLineBytes);
+    while (shown_end < line_start + line.size() && IsUtf8Continuation(source[shown_end])) {
+      --shown_end;
+    }
+  }
+  const bool cut_left = shown_begin > line_start;
+  out += cut_left ? "  ..." : "  ";
+  out += source.substr(shown_begin, shown_end - shown_begin);
+  if (shown_end < line_start + line.size()) out += "...";
+  out += cut_left ? "\n     " : "\n  ";
+  for (size_t i = shown_begin; i < offset && i < shown_end; ++i) {
     char c = source[i];
     if (IsUtf8Continuation(c)) continue;
     out += c == '\t' ? '\t' : ' ';
   }
   out += '^';
-  size_t span_end = std::min<size_t>(span.end(), line_start + line.size());
+  size_t span_end = std::min<size_t>(span.end(), shown_end);
   for (size_t i = offset + 1; i < span_end; ++i) {
     if (!IsUtf8Continuation(source[i])) out += '~';
   }

@@ -6,13 +6,15 @@
 //     hint: every stage is written [category where condition]
 //
 // Rendering finds the span's source line by scanning for line breaks (linear in the text
-// size), copies it, and puts a caret under the span's first byte and '~' under the rest of the
-// span on that line. Tabs in the source line are reproduced in the caret line so the caret
-// stays aligned; columns count UTF-8 code points when positioning the caret.
+// size), copies it (a line longer than kMaxShownLineBytes: a window of that many bytes around the
+// span's start, cut ends marked "..."), and puts a caret under the span's first byte and '~' under
+// the rest of the span on that line. Tabs in the source line are reproduced in the caret line so
+// the caret stays aligned; columns count UTF-8 code points when positioning the caret.
 //
 // Tested by diagnostic_test.cc.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +24,8 @@
 namespace kestrel::eql {
 
 enum class Severity : uint8_t { kError, kWarning, kNote };
+
+inline constexpr size_t kMaxShownLineBytes = 160;
 
 std::string_view SeverityName(Severity severity);
 

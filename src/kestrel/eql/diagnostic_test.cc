@@ -48,5 +48,17 @@ TEST(DiagnosticTest, SpanOnFirstByteOfLaterLine) {
   EXPECT_EQ(RenderDiagnostic(d, "", src), "2:1: error: m\n  b\n  ^\n");
 }
 
+// Issue #20: a one-line query of a megabyte is shown as a window, not copied (twice) into every
+// diagnostic.
+TEST(DiagnosticTest, LongLineIsShownAsAWindowAroundTheSpan) {
+  std::string source = std::string(100000, 'a') + " bad " + std::string(100000, 'b');
+  Diagnostic d{Severity::kError, Span{100001, 100000, 1, 100002}, "msg", ""};
+  std::string out = RenderDiagnostic(d, "x.eql", source);
+  std::string shown = std::string(52, 'a') + " bad " + std::string(103, 'b');
+  EXPECT_EQ(out, "x.eql:1:100002: error: msg\n  ..." + shown + "...\n     " + std::string(53, ' ') +
+                     "^" + std::string(106, '~') + "\n");
+  EXPECT_LT(out.size(), 2 * kMaxShownLineBytes + 100);
+}
+
 }  // namespace
 }  // namespace kestrel::eql

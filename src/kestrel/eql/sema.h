@@ -47,8 +47,8 @@ struct CustomFunction {
 //   (an error not kept still fails the query).
 // The query's size is capped by the parser (kMaxQueryBytes, kMaxQueryTokens, parser.h) and a
 // regex's size by kMaxRegexProgramSize (functions.h).
-inline constexpr size_t kMaxQueryPatterns = 1000;
-inline constexpr size_t kMaxQueryPatternBytes = size_t{64} << 10;
+inline constexpr size_t kMaxQueryPatterns = 4096;
+inline constexpr size_t kMaxQueryPatternBytes = size_t{256} << 10;
 inline constexpr size_t kMaxQueryDiagnostics = 100;
 
 struct CompileOptions {

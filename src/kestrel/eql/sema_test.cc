@@ -290,7 +290,7 @@ TEST_F(SemaTest, PatternBudgetNamesTheRule) {
   options.rule_name = "r1";
   CompileResult r = Compile(q, schema_, options);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.diagnostics[0].message, "rule 'r1' has more than 1000 wildcard and regex patterns");
+  EXPECT_EQ(r.diagnostics[0].message, "rule 'r1' has more than 4096 wildcard and regex patterns");
   EXPECT_EQ(r.diagnostics[0].span.offset, 14u);  // the match expression
   // Exactly at the limit compiles.
   q = "process where process.name : (";
@@ -298,7 +298,7 @@ TEST_F(SemaTest, PatternBudgetNamesTheRule) {
   EXPECT_TRUE(Compile(q + ")", schema_, options).ok());
   // Bytes count too.
   q = "process where process.name : (\"" + std::string(kMaxQueryPatternBytes, 'a') + "*\")";
-  EXPECT_EQ(FirstError(q), "the query has more than 65536 bytes of wildcard and regex patterns");
+  EXPECT_EQ(FirstError(q), "the query has more than 262144 bytes of wildcard and regex patterns");
 }
 
 TEST_F(SemaTest, CatastrophicRegexIsRefusedAtLoad) {
