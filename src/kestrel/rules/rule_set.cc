@@ -7,27 +7,26 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "kestrel/base/files.h"
 #include "kestrel/base/string_map.h"
 #include "kestrel/eql/diagnostic.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/rules/loader.h"
+#include "kestrel/rules/rule_file.h"
 
 namespace kestrel::rules {
 namespace {
 
-// Files read once each, for the source lines of their diagnostics.
+// Files read once each, for the source lines of their diagnostics: with the rule files' own
+// bound (a file that changed into a FIFO or grew past the cap since it was loaded shows no
+// source line rather than hanging or filling memory).
 class FileTexts {
  public:
   const std::string& Get(const std::string& path) {
     auto it = texts_.find(path);
     if (it != texts_.end()) return it->second;
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    if (in) ss << in.rdbuf();
-    return texts_.emplace(path, ss.str()).first->second;
+    auto text = base::ReadFileBounded(path, kMaxRuleFileBytes);
+    return texts_.emplace(path, text.ok() ? std::move(*text) : std::string()).first->second;
   }
 
  private:
