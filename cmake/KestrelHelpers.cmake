@@ -24,6 +24,10 @@ function(kestrel_test name)
   target_compile_definitions(${name} PRIVATE
     KESTREL_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     KESTREL_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+  if(CMAKE_CROSSCOMPILING)
+    # Run under qemu-user: tests with a wall-time bound give the emulator more room.
+    target_compile_definitions(${name} PRIVATE KESTREL_UNDER_EMULATOR=1)
+  endif()
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
     PROPERTIES ENVIRONMENT "KESTREL_SOURCE_DIR=${PROJECT_SOURCE_DIR}")

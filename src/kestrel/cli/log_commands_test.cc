@@ -191,14 +191,19 @@ TEST(LogCommandsTest, RecordFlushesAnIdleBlockWithinASecond) {
   ASSERT_EQ(::write(fd, lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
   auto start = std::chrono::steady_clock::now();
   uint64_t events = 0;
-  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(4)) {
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(12)) {
     events = EventsOnDisk(options.output);
     if (events == 3) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(events, 3u) << "the idle recording's events are not on disk";
-  EXPECT_LT(waited, std::chrono::milliseconds(2500));
+#ifdef KESTREL_UNDER_EMULATOR
+  constexpr int kSlack = 4;  // qemu-user: the emulator's time, not the recorder's
+#else
+  constexpr int kSlack = 1;
+#endif
+  EXPECT_LT(waited, kSlack * std::chrono::milliseconds(2500));
   ::close(fd);  // end of input: the recording closes
   recorder.join();
   EXPECT_EQ(code, kExitOk);

@@ -236,7 +236,12 @@ TEST(MetricsServerTest, AnIdleConnectionDoesNotBlockOtherScrapes) {
     double took = SecondsSince(start);
     ASSERT_TRUE(text.ok()) << text.status();
     EXPECT_THAT(*text, HasSubstr("kestrel_alerts_total 4"));
-    EXPECT_LT(took, 2.0) << "scrape " << i << " waited behind an idle connection";
+#ifdef KESTREL_UNDER_EMULATOR
+    constexpr double kSlack = 4;  // qemu-user: the emulator's time, not the server's
+#else
+    constexpr double kSlack = 1;
+#endif
+    EXPECT_LT(took, kSlack * 2.0) << "scrape " << i << " waited behind an idle connection";
   }
 }
 
