@@ -15,8 +15,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include "kestrel/testing/captured_log.h"
 
 namespace kestrel::actions {
 namespace {
@@ -237,48 +237,26 @@ ssize_t FailingWrite(int fd, const void* buf, size_t n, off_t off) {
   return ::pwrite(fd, buf, n, off);
 }
 
-// spdlog's messages while it lives, one string a line.
-class CapturedLog {
- public:
-  CapturedLog()
-      : previous_(spdlog::default_logger()),
-        logger_(std::make_shared<spdlog::logger>(
-            "captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
-    logger_->set_pattern("%v");
-    spdlog::set_default_logger(logger_);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  std::vector<std::string> Lines() {
-    logger_->flush();
-    std::istringstream in(out_.str());
-    std::vector<std::string> v;
-    for (std::string l; std::getline(in, l);) v.push_back(l);
-    return v;
-  }
-  size_t Count(std::string_view needle) {
-    size_t n = 0;
-    for (const std::string& l : Lines()) n += l.find(needle) != std::string::npos ? 1 : 0;
-    return n;
-  }
+using kestrel::testing::CapturedLog;
 
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<spdlog::logger> logger_;
-};
-
-TEST(SinkPipeline, ASpoolWriteErrorIsReportedOncePerEpisodeWithItsCause) {
-  CapturedLog log;
-  auto sink = std::make_unique<FakeSink>();
-  FakeSink* fake = sink.get();
-  fake->SetUp(false);
-  DeliveryOptions o = Options("enospc");
+// Options whose spool writes fail while g_write_errno is set, with a "dropped N" notice.
+DeliveryOptions FailingSpoolOptions(const std::string& name) {
+  DeliveryOptions o = Options(name);
   o.spool_write = FailingWrite;
   o.drop_notice = [](uint64_t dropped) {
     SinkMessage m;
     m.body = "dropped " + std::to_string(dropped);
     return m;
   };
+  return o;
+}
+
+TEST(SinkPipeline, ASpoolWriteErrorIsReportedOncePerEpisodeWithItsCause) {
+  CapturedLog log;
+  auto sink = std::make_unique<FakeSink>();
+  FakeSink* fake = sink.get();
+  fake->SetUp(false);
+  DeliveryOptions o = FailingSpoolOptions("enospc");
   auto p = SinkPipeline::Start(std::move(sink), o);
   ASSERT_TRUE(p.ok()) << p.status();
   g_write_errno = ENOSPC;
@@ -310,14 +288,8 @@ TEST(SinkPipeline, AnUnwritableSpoolDoesNotHoldUpAHealthySink) {
   auto sink = std::make_unique<FakeSink>();
   FakeSink* fake = sink.get();
   fake->SetUp(false);
-  DeliveryOptions o = Options("enospc-up");
+  DeliveryOptions o = FailingSpoolOptions("enospc-up");
   o.idle_interval = 20ms;
-  o.spool_write = FailingWrite;
-  o.drop_notice = [](uint64_t dropped) {
-    SinkMessage m;
-    m.body = "dropped " + std::to_string(dropped);
-    return m;
-  };
   auto p = SinkPipeline::Start(std::move(sink), o);
   ASSERT_TRUE(p.ok()) << p.status();
   g_write_errno = EIO;

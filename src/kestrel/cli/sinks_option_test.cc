@@ -12,9 +12,9 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
+#include "kestrel/testing/captured_log.h"
 
 #include "httplib.h"
 #include "kestrel/cli/config.h"
@@ -134,26 +134,7 @@ TEST(SinksOption, UnknownSinkKeyInConfigNamesItsLine) {
   EXPECT_NE(s.message().find("unknown option 'rotate_size'"), absl::string_view::npos) << s;
 }
 
-// spdlog's messages while it lives.
-class CapturedLog {
- public:
-  CapturedLog()
-      : previous_(spdlog::default_logger()),
-        logger_(std::make_shared<spdlog::logger>(
-            "captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
-    spdlog::set_default_logger(logger_);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  std::string Text() {
-    logger_->flush();
-    return out_.str();
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<spdlog::logger> logger_;
-};
+using kestrel::testing::CapturedLog;
 
 engine::Alert OneAlert(schema::Schema& schema) {
   engine::Alert a;

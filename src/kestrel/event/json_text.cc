@@ -81,6 +81,23 @@ size_t ScanNumber(std::string_view t, size_t i) {
   return i;
 }
 
+// An object key at t[i], its ':' and the space after it: the position of the member's value,
+// or npos with *why set.
+size_t ScanKeyAndColon(std::string_view t, size_t i, const char** why) {
+  if (i >= t.size() || t[i] != '"') {
+    *why = "an object key that is not a string";
+    return std::string_view::npos;
+  }
+  i = ScanString(t, i, why);
+  if (i == std::string_view::npos) return i;
+  i = SkipSpace(t, i);
+  if (i >= t.size() || t[i] != ':') {
+    *why = "a missing ':' in an object";
+    return std::string_view::npos;
+  }
+  return SkipSpace(t, i + 1);
+}
+
 }  // namespace
 
 const char* CheckJsonText(std::string_view t, uint32_t max_depth) {
@@ -104,13 +121,8 @@ const char* CheckJsonText(std::string_view t, uint32_t max_depth) {
         --depth;
         ++i;
       } else if (c == '{') {
-        // A key, then ':' and the value.
-        if (i >= t.size() || t[i] != '"') return "an object key that is not a string";
-        i = ScanString(t, i, &why);
+        i = ScanKeyAndColon(t, i, &why);
         if (i == std::string_view::npos) return why;
-        i = SkipSpace(t, i);
-        if (i >= t.size() || t[i] != ':') return "a missing ':' in an object";
-        i = SkipSpace(t, i + 1);
         continue;
       } else {
         continue;
@@ -142,12 +154,8 @@ const char* CheckJsonText(std::string_view t, uint32_t max_depth) {
       if (t[i] != ',') return "a missing ',' between elements";
       i = SkipSpace(t, i + 1);
       if (open[depth - 1] == '{') {
-        if (i >= t.size() || t[i] != '"') return "an object key that is not a string";
-        i = ScanString(t, i, &why);
+        i = ScanKeyAndColon(t, i, &why);
         if (i == std::string_view::npos) return why;
-        i = SkipSpace(t, i);
-        if (i >= t.size() || t[i] != ':') return "a missing ':' in an object";
-        i = SkipSpace(t, i + 1);
       }
       break;
     }

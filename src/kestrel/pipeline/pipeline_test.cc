@@ -147,31 +147,45 @@ TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
   fs::remove_all(dir);
 }
 
-// A rule directory another user could change (here: a world-writable rule file) would let that
-// user add a kill rule: with --enforce on the run refuses to start, otherwise it warns and runs.
-TEST(PipelineTest, RulesWritableByOthersAreRefusedWithEnforceOn) {
-  fs::path dir = TempDir("kestrel_unsafe_rules");
+// A run over one safe rule file in DIR/rules and one event, writing to DIR/alerts.jsonl.
+RunConfig SafeRulesRun(const fs::path& dir) {
   fs::create_directories(dir / "rules");
   ::chmod((dir / "rules").c_str(), 0755);
   std::ofstream(dir / "rules" / "r.eql") << "process where process.name == \"x\"\n";
-  ::chmod((dir / "rules" / "r.eql").c_str(), 0666);
+  ::chmod((dir / "rules" / "r.eql").c_str(), 0644);
   std::ofstream(dir / "events.ndjson") << "{\"event\":{\"category\":\"process\"}}\n";
   RunConfig config;
   config.rules_dir = (dir / "rules").string();
   config.source = "ndjson:" + (dir / "events.ndjson").string();
   config.output = (dir / "alerts.jsonl").string();
   config.reload = false;
+  return config;
+}
+
+// FILE is world-writable: Open refuses with --enforce on, naming it, and runs (warned) in
+// dry-run; once FILE gets SAFE_MODE the enforcing run opens.
+void ExpectWritableFileRefusedOnlyWhenEnforcing(RunConfig config, const fs::path& file,
+                                                mode_t safe_mode) {
+  ::chmod(file.c_str(), 0666);
   config.enforce = "on";
   auto refused = Pipeline::Open(config);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("r.eql: writable by others"), std::string::npos)
+  EXPECT_NE(refused.status().message().find(file.filename().string() + ": writable by others"),
+            std::string::npos)
       << refused.status();
   config.enforce = "dry-run";
   EXPECT_TRUE(Pipeline::Open(config).ok());  // warned, runs
-  ::chmod((dir / "rules" / "r.eql").c_str(), 0644);
+  ::chmod(file.c_str(), safe_mode);
   config.enforce = "on";
   EXPECT_TRUE(Pipeline::Open(config).ok());
+}
+
+// A rule directory another user could change (here: a world-writable rule file) would let that
+// user add a kill rule: with --enforce on the run refuses to start, otherwise it warns and runs.
+TEST(PipelineTest, RulesWritableByOthersAreRefusedWithEnforceOn) {
+  fs::path dir = TempDir("kestrel_unsafe_rules");
+  ExpectWritableFileRefusedOnlyWhenEnforcing(SafeRulesRun(dir), dir / "rules" / "r.eql", 0644);
   fs::remove_all(dir);
 }
 
@@ -179,30 +193,10 @@ TEST(PipelineTest, RulesWritableByOthersAreRefusedWithEnforceOn) {
 // refused with --enforce on, warned about otherwise (it was not checked).
 TEST(PipelineTest, ConfigWritableByOthersIsRefusedWithEnforceOn) {
   fs::path dir = TempDir("kestrel_unsafe_config");
-  fs::create_directories(dir / "rules");
-  ::chmod((dir / "rules").c_str(), 0755);
-  std::ofstream(dir / "rules" / "r.eql") << "process where process.name == \"x\"\n";
-  ::chmod((dir / "rules" / "r.eql").c_str(), 0644);
-  std::ofstream(dir / "events.ndjson") << "{\"event\":{\"category\":\"process\"}}\n";
+  RunConfig config = SafeRulesRun(dir);
   std::ofstream(dir / "kestrel.yaml") << "run:\n  workers: 1\n";
-  ::chmod((dir / "kestrel.yaml").c_str(), 0666);
-  RunConfig config;
-  config.rules_dir = (dir / "rules").string();
   config.config_file = (dir / "kestrel.yaml").string();
-  config.source = "ndjson:" + (dir / "events.ndjson").string();
-  config.output = (dir / "alerts.jsonl").string();
-  config.reload = false;
-  config.enforce = "on";
-  auto refused = Pipeline::Open(config);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("kestrel.yaml: writable by others"), std::string::npos)
-      << refused.status();
-  config.enforce = "dry-run";
-  EXPECT_TRUE(Pipeline::Open(config).ok());  // warned, runs
-  ::chmod((dir / "kestrel.yaml").c_str(), 0600);
-  config.enforce = "on";
-  EXPECT_TRUE(Pipeline::Open(config).ok());
+  ExpectWritableFileRefusedOnlyWhenEnforcing(config, dir / "kestrel.yaml", 0600);
   fs::remove_all(dir);
 }
 
