@@ -5,7 +5,7 @@
 #include <limits>
 #include <utility>
 
-#include "xxhash.h"
+#include "kestrel/engine/entity_routing.h"
 
 namespace kestrel::bus {
 
@@ -19,46 +19,6 @@ constexpr uint8_t kReload = 4;      // switch to the rule set of Item::plan
 
 constexpr uint64_t kEndSeq = std::numeric_limits<uint64_t>::max() - 1;  // tag of Finish() matches
 
-bool HasRelation(const eql::IrNode& node) {
-  if (node.op == eql::IrOp::kRelation) return true;
-  for (const auto& child : node.children) {
-    if (child && HasRelation(*child)) return true;
-  }
-  return false;
-}
-
-bool KeyedByProcess(const eql::IrStage& stage, const std::vector<schema::FieldId>& fields) {
-  for (const auto& key : stage.by) {
-    if (key && key->op == eql::IrOp::kField && !key->index &&
-        std::find(fields.begin(), fields.end(), key->field) != fields.end()) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Whether every match of `p` involves events of one process only (see the header).
-bool EntityLocal(const eql::IrProgram& p, const std::vector<schema::FieldId>& fields) {
-  if (!p.pipes.empty()) return false;
-  for (const eql::IrStage& stage : p.stages) {
-    if (stage.missing || (stage.predicate && HasRelation(*stage.predicate))) return false;
-  }
-  if (p.until && p.until->predicate && HasRelation(*p.until->predicate)) return false;
-  switch (p.kind) {
-    case eql::QueryKind::kEvent:
-      return true;
-    case eql::QueryKind::kSequence:
-    case eql::QueryKind::kJoin:
-      for (const eql::IrStage& stage : p.stages) {
-        if (!KeyedByProcess(stage, fields)) return false;
-      }
-      return !p.until || KeyedByProcess(*p.until, fields);
-    case eql::QueryKind::kSample:
-      return false;
-  }
-  return false;
-}
-
 }  // namespace
 
 struct ParallelDetector::Item {
@@ -68,6 +28,8 @@ struct ParallelDetector::Item {
   event::Event event{512};               // kByEntity
   const event::Event* shared = nullptr;  // kByRule: the event, in shared_
   uint64_t seq = 0;
+  // kByEntity: the event's state shard (the worker's Detectors need not hash it again).
+  uint32_t shard = engine::Detector::kUnknownShard;
   uint8_t kind = kRouted;
   // The last of the event's items (its other queues have theirs): a worker past it knows that
   // every event up to it is in its queues (the merger's hint).
@@ -177,12 +139,10 @@ absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Start(
   }
   d->schema_ = &schema;
   d->programs_ = std::move(programs);
-  for (const char* name : {"unique_pid", "process.entity_id"}) {
-    if (auto id = schema.Find(name)) d->route_fields_.push_back(*id);
-  }
+  d->route_fields_ = engine::RouteFields(schema);
   for (uint32_t r = 0; r < d->programs_.size(); ++r) {
-    bool local =
-        options.routing == Routing::kByRule || EntityLocal(*d->programs_[r], d->route_fields_);
+    bool local = options.routing == Routing::kByRule ||
+                 engine::EntityLocal(*d->programs_[r], d->route_fields_);
     (local ? d->local_rules_ : d->global_rules_).push_back(r);
   }
   d->stats_ = std::make_shared<StatsTable>(options.workers, d->programs_.size());
@@ -239,28 +199,6 @@ absl::Status ParallelDetector::BuildWorker(size_t w) {
 
 ParallelDetector::~ParallelDetector() { Finish(); }
 
-size_t ParallelDetector::Route(const event::Event& e) const {
-  size_t n = workers_.size();
-  if (n == 1) return 0;
-  for (schema::FieldId id : route_fields_) {
-    const event::Value* v = e.Find(id);
-    if (v == nullptr) continue;
-    uint64_t h;
-    if (v->kind() == event::ValueKind::kString) {
-      std::string_view s = v->as_string();
-      h = XXH3_64bits(s.data(), s.size());
-    } else if (v->kind() == event::ValueKind::kInt || v->kind() == event::ValueKind::kUint) {
-      uint64_t bits =
-          v->kind() == event::ValueKind::kInt ? static_cast<uint64_t>(v->as_int()) : v->as_uint();
-      h = XXH3_64bits(&bits, sizeof bits);
-    } else {
-      continue;
-    }
-    return static_cast<size_t>(h % n);
-  }
-  return 0;
-}
-
 ParallelDetector::Item* ParallelDetector::Reserve(size_t p, bool droppable) {
   SpscRing<Item>& q = workers_[p]->queue;
   Item* slot = q.BeginPush();
@@ -299,7 +237,9 @@ bool ParallelDetector::Dispatch(event::Event* take, const event::Event& event) {
 }
 
 bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& event, uint64_t seq) {
-  size_t p = Route(event);
+  // By state shard: a shard's events, hence its partial matches, stay on one worker whatever N.
+  uint32_t shard = engine::StateShard(event, route_fields_);
+  size_t p = shard % workers_.size();
   Item* slot = Reserve(p, true);
   if (slot == nullptr) {
     dropped_[p].fetch_add(1, std::memory_order_relaxed);
@@ -312,6 +252,7 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
     copy = Reserve(0, true);
     if (copy != nullptr) {
       copy->event = event;
+      copy->shard = shard;
     } else {
       dropped_[0].fetch_add(1, std::memory_order_relaxed);
     }
@@ -321,6 +262,7 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
   } else {
     slot->event = event;  // reuses the slot's capacity
   }
+  slot->shard = shard;
   Commit(p, slot, kRouted, seq, nullptr, nullptr, copy == nullptr);
   routed_[p].fetch_add(1, std::memory_order_relaxed);
   if (copy != nullptr) Commit(0, copy, kGlobalOnly, seq);
@@ -414,11 +356,15 @@ void ParallelDetector::RunWorker(size_t w) {
                                       : (item->kind == kEnd ? complete : seq));
     switch (item->kind) {
       case kRouted:
-        if (!me.local_rules.empty()) me.local->Process(event, seq, collect(me.local_rules, seq));
-        if (!me.global_rules.empty()) me.global->Process(event, seq, collect(me.global_rules, seq));
+        if (!me.local_rules.empty()) {
+          me.local->Process(event, seq, collect(me.local_rules, seq), item->shard);
+        }
+        if (!me.global_rules.empty()) {
+          me.global->Process(event, seq, collect(me.global_rules, seq), item->shard);
+        }
         break;
       case kGlobalOnly:
-        me.global->Process(event, seq, collect(me.global_rules, seq));
+        me.global->Process(event, seq, collect(me.global_rules, seq), item->shard);
         break;
       case kReload:
         report(seq, true);  // every match of the old set, before switching
@@ -664,7 +610,7 @@ absl::StatusOr<std::shared_ptr<ParallelDetector::PreparedReload>> ParallelDetect
   plan.programs = std::move(programs);
   plan.keep = std::move(keep);
   for (uint32_t r = 0; r < plan.programs.size(); ++r) {
-    (EntityLocal(*plan.programs[r], route_fields_) ? plan.local_rules : plan.global_rules)
+    (engine::EntityLocal(*plan.programs[r], route_fields_) ? plan.local_rules : plan.global_rules)
         .push_back(r);
     if (plan.keep[r] >= 0 && static_cast<size_t>(plan.keep[r]) >= programs_.size()) {
       return absl::InvalidArgumentError("Reload(): keep names a rule that does not exist");

@@ -3,14 +3,15 @@
 //
 // Routing (ParallelOptions::routing), two ways of giving every rule exactly the events, in the
 // order, it would see on one thread:
-// - kByEntity (`kestrel run`): each event goes to the partition of its process (the first of
-//   `unique_pid` / `process.entity_id` it has, hashed; events without one go to partition 0), so
-//   that everything one process does is seen in order by one worker. A rule whose state never
-//   spans processes runs on every worker ("entity-local"): single-event queries without pipes or
-//   lineage relations, and sequences and joins without pipes, relations or missing-event stages
-//   whose every stage is joined on the process id. Every other rule ("global": `sequence by
-//   host.name`, `| unique`, `descendant of`, trailing `![...]`, samples) runs on worker 0, which
-//   therefore also receives a copy of every event routed elsewhere.
+// - kByEntity (`kestrel run`): each event goes to the partition of its process's state shard
+//   (engine/entity_routing.h: the first of `unique_pid` / `process.entity_id` it has, hashed
+//   into kStateShards shards; events without one are shard 0), partition = shard mod N, so that
+//   everything one process does is seen in order by one worker. A rule whose state never spans
+//   processes runs on every worker ("entity-local", engine::EntityLocal): single-event queries
+//   without pipes or lineage relations, and sequences without pipes, relations or missing-event
+//   stages whose every stage is joined on the process id. Every other rule ("global": `sequence
+//   by host.name`, `| unique`, `descendant of`, trailing `![...]`, joins, samples) runs on
+//   worker 0, which therefore also receives a copy of every event routed elsewhere.
 // - kByRule (`kestrel replay`): rule i runs on worker i mod N and every event goes to every
 //   worker. Any rule can be split this way; each worker reads the same shared copy of the event
 //   (the producer writes it once; its slot is reused once every worker has popped it).
@@ -32,9 +33,10 @@
 // counts a match that had expired when an event replaces or erases it, and at Finish() every
 // worker sweeps at the stream's latest event time (kEnd carries it), as one Detector does. While
 // running, a worker sweeps only on its own events, so `partials` held can lag one Detector's.
-// An entity-local rule has one engine per worker, each with its own quota (max_partials,
-// max_keys): under state pressure evictions, hence matches, can differ from one Detector, and
-// the summed `partials` can exceed one rule's quota (docs/replay.md). Each worker's Detectors
+// Under quota pressure too: an entity-local sequence keeps its partial matches in kStateShards
+// stores, each with its share of the quota (max_partials, max_keys), in one Detector as on the
+// workers, and a shard's events all go to one worker in stream order; so quota evictions, hence
+// matches and every count, are one Detector's whatever N. Each worker's Detectors
 // share one engine::StateBudget, its share (limits.state_budget_bytes / workers) of the byte
 // budget of all rules' state: under budget pressure evictions depend on the number of workers,
 // with either routing.
@@ -187,7 +189,6 @@ class ParallelDetector {
       std::vector<const eql::IrProgram*> programs);
   absl::Status BuildWorker(size_t w);
   std::vector<uint32_t> RulesOf(size_t w, const std::vector<uint32_t>& local) const;
-  size_t Route(const event::Event& e) const;
   // The next free slot of queue p; waits for one unless `droppable` and kDrop (then nullptr).
   Item* Reserve(size_t p, bool droppable);
   void Commit(size_t p, Item* slot, uint8_t kind, uint64_t seq,

@@ -239,6 +239,26 @@ TEST_F(ParallelDetectorTest, ByEntityPartialCountsEqualOneDetectorsWithoutQuotaP
   }
 }
 
+// Routing by entity under quota pressure: an entity-local sequence keeps its partial matches in
+// state shards, each with its share of the quota, and a shard's events all go to one worker; so
+// every count (evictions included) and every match are one Detector's, whatever the number of
+// workers. (Before: each worker had a whole quota of its own, and evictions differed.)
+TEST_F(ParallelDetectorTest, ByEntityStatisticsEqualOneDetectorsUnderQuotaPressure) {
+  limits_.max_partials = 5;
+  limits_.max_keys = 5;
+  std::vector<engine::EngineStats> want, got;
+  std::vector<std::string> matches = Single(&want);
+  uint64_t evicted = 0;
+  for (const engine::EngineStats& s : want) evicted += s.evicted;
+  ASSERT_GT(evicted, 0u) << "no quota pressure";
+  for (size_t workers : {2u, 3u}) {
+    got.clear();
+    EXPECT_EQ(Parallel(Run{.workers = workers, .routing = Routing::kByEntity}, &got), matches)
+        << workers << " workers";
+    ExpectSameCounts(got, want, true);
+  }
+}
+
 // stats() and predicate_errors() from another thread while the workers run (for TSan).
 TEST_F(ParallelDetectorTest, StatisticsAreReadableFromAnyThreadWhileRunning) {
   for (Routing routing : {Routing::kByEntity, Routing::kByRule}) {

@@ -3,10 +3,12 @@
 
 #include <chrono>
 
+#include "kestrel/engine/entity_routing.h"
+
 namespace kestrel::engine {
 
 Detector::Detector(schema::Schema& schema, const EngineLimits& limits)
-    : schema_(schema), limits_(limits) {
+    : schema_(schema), limits_(limits), route_fields_(RouteFields(schema)) {
   if (limits.state_budget_bytes > 0) {
     budget_ = std::make_shared<StateBudget>(limits.state_budget_bytes);
   }
@@ -20,8 +22,14 @@ Detector::~Detector() {
   }
 }
 
+bool Detector::ShardsState(const eql::IrProgram& program) const {
+  return program.kind == eql::QueryKind::kSequence && EntityLocal(program, route_fields_);
+}
+
 absl::Status Detector::AddRule(const eql::IrProgram* program) {
-  auto engine = QueryEngine::Create(program, schema_, limits_);
+  EngineLimits limits = limits_;
+  if (ShardsState(*program)) limits.state_shards = kStateShards;
+  auto engine = QueryEngine::Create(program, schema_, limits);
   if (!engine.ok()) return engine.status();
   if (functions_ != nullptr) (*engine)->UseFunctions(functions_);
   if (runtime_ != nullptr) {
@@ -29,12 +37,14 @@ absl::Status Detector::AddRule(const eql::IrProgram* program) {
     if (!predicates.ok()) return predicates.status();
     (*engine)->UsePredicates(std::move(*predicates));
   }
+  sharded_ |= limits.state_shards > 1;
   programs_.push_back(program);
   engines_.push_back(std::move(*engine));
   return absl::OkStatus();
 }
 
 void Detector::AdoptRule(const eql::IrProgram* program, std::unique_ptr<QueryEngine> engine) {
+  sharded_ |= ShardsState(*program);
   programs_.push_back(program);
   engines_.push_back(std::move(engine));
 }
@@ -90,23 +100,27 @@ void Detector::Deliver(size_t rule, MatchCallback on_match) {
   for (QueryMatch& m : engines_[rule]->TakeResults()) on_match(rule, m);
 }
 
-void Detector::Process(const event::Event& event, uint64_t index, MatchCallback on_match) {
+void Detector::Process(const event::Event& event, uint64_t index, MatchCallback on_match,
+                       uint32_t shard) {
   clock_ns_ = std::max(clock_ns_, event.time_ns());
   matcher_->Prepare(event);
   current_ = nullptr;  // the engines' shared copy of `event`, made by the first that keeps it
+  if (shard == kUnknownShard) {
+    shard = sharded_ && !matcher_->rules().empty() ? StateShard(event, route_fields_) : 0;
+  }
   if ((events_ & (EvalTimeHistogram::kSampleInterval - 1)) == 0) {
     // A timed event (metrics only; see eval_timing.h).
     using Clock = std::chrono::steady_clock;
     for (uint32_t rule : matcher_->rules()) {
       Clock::time_point start = Clock::now();
-      engines_[rule]->Process(event, index);
+      engines_[rule]->Process(event, index, shard);
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
       eval_time_[rule].Record(static_cast<uint64_t>(ns.count()));
       Deliver(rule, on_match);
     }
   } else {
     for (uint32_t rule : matcher_->rules()) {
-      engines_[rule]->Process(event, index);
+      engines_[rule]->Process(event, index, shard);
       Deliver(rule, on_match);
     }
   }

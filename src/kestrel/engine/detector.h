@@ -5,7 +5,10 @@
 // Order: for each event, the rules that may match it run in load order, and each rule's results
 // are delivered as soon as they complete; so the output order is a function of the input order
 // and the rule order only (no clocks, no threads).
-// Memory: partial matches are bounded per rule (EngineLimits::max_partials, max_keys) and, all
+// Memory: partial matches are bounded per rule (EngineLimits::max_partials, max_keys; an
+// entity-local sequence keeps them in kStateShards stores by process, each with its share of
+// the quota, entity_routing.h: the same evictions whether one Detector or N bus workers run the
+// rule) and, all
 // rules together, in bytes (EngineLimits::state_budget_bytes: a StateBudget, state_budget.h;
 // after each event, while over it, the least recently written match of any rule is evicted);
 // rules that an event skips are swept for expired partial matches every kSweepInterval events.
@@ -73,7 +76,11 @@ class Detector {
   using MatchCallback = absl::FunctionRef<void(size_t rule, QueryMatch& match)>;
 
   // Runs the candidate rules over `event` (the caller's `index` identifies it in matches).
-  void Process(const event::Event& event, uint64_t index, MatchCallback on_match);
+  // `shard`: the event's StateShard (entity_routing.h) when the caller has it (the bus), else
+  // kUnknownShard: computed here when a rule needs it.
+  static constexpr uint32_t kUnknownShard = UINT32_MAX;
+  void Process(const event::Event& event, uint64_t index, MatchCallback on_match,
+               uint32_t shard = kUnknownShard);
 
   // Process() over consecutive events (indexes first_index, first_index + 1, ...), prefetching
   // each event's data a few events ahead: for sources that hold a batch in memory (replay).
@@ -102,6 +109,8 @@ class Detector {
 
  private:
   void Deliver(size_t rule, MatchCallback on_match);
+  // Whether `program`'s partial matches are kept in shards (an entity-local sequence).
+  bool ShardsState(const eql::IrProgram& program) const;
   // While over the state budget, evicts the least recently written match of any rule.
   void EnforceBudget();
 
@@ -116,6 +125,8 @@ class Detector {
   std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
   std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines
   std::shared_ptr<StateBudget> budget_;
+  std::vector<schema::FieldId> route_fields_;  // RouteFields(schema_)
+  bool sharded_ = false;                       // a rule keeps its state in shards
   uint64_t events_ = 0;
   int64_t clock_ns_ = INT64_MIN;  // the latest event time seen (AdvanceClock: of the stream)
   uint64_t skipped_ = 0;

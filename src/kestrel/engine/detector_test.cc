@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kestrel/engine/entity_routing.h"
 #include "kestrel/eql/sema.h"
 
 namespace kestrel::engine {
@@ -129,6 +130,35 @@ TEST_F(DetectorTest, SkippedRulesAreSweptForExpiredState) {
   for (uint64_t i = 1; i <= Detector::kSweepInterval; ++i) d.Process(other, i, ignore);
   EXPECT_EQ(d.stats(0).partials, 0u);
   EXPECT_EQ(d.stats(0).expired, 1u);
+}
+
+// An entity-local sequence keeps its partial matches in kStateShards stores by process, each
+// with its share of the quota (so that one Detector and N bus workers evict alike): one
+// process's matches are bounded by one share. A sequence not keyed by process keeps one store
+// with the whole quota.
+TEST_F(DetectorTest, EntityLocalSequencesHoldAShareOfTheQuotaPerShard) {
+  Add("sequence by process.entity_id, process.name [process where true] [file where true]");
+  Add("sequence by process.name [process where true] [file where true]");
+  EngineLimits limits;
+  limits.max_partials = 2 * kStateShards;  // a share of 2
+  Detector d(schema_, limits);
+  ASSERT_TRUE(d.AddRule(programs_[0].get()).ok());
+  ASSERT_TRUE(d.AddRule(programs_[1].get()).ok());
+  ASSERT_TRUE(d.Seal().ok());
+  auto ignore = [](size_t, QueryMatch&) {};
+  for (int i = 0; i < 5; ++i) {
+    d.Process(Event(i, i, "process", "p" + std::to_string(i), "x"), i, ignore);
+  }
+  EXPECT_EQ(d.stats(0).partials, 2u);
+  EXPECT_EQ(d.stats(0).evicted, 3u);
+  EXPECT_EQ(d.stats(1).partials, 5u);
+  EXPECT_EQ(d.stats(1).evicted, 0u);
+  // Other processes land in other shards, each with its own share.
+  for (int i = 0; i < 40; ++i) {
+    d.Process(Event(10 + i, 10, "process", "q", "e" + std::to_string(i)), 10 + i, ignore);
+  }
+  EXPECT_EQ(d.stats(0).partials + d.stats(0).evicted, 45u);
+  EXPECT_GT(d.stats(0).partials, 2u);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 
 #include "kestrel/engine/query_engine_internal.h"
 
+#include "kestrel/engine/entity_routing.h"
+
 namespace kestrel::engine {
 namespace {
 
@@ -55,7 +57,14 @@ QueryEngine::Impl::Impl(const eql::IrProgram* program, schema::Schema& schema,
   state_limits.max_partials = limits.max_partials;
   state_limits.max_keys = limits.max_keys;
   state_limits.ttl_ns = span_ns_;
-  state_ = std::make_unique<StateStore>(stages_.size(), state_limits);
+  if (limits.state_shards > 1) {
+    stores_.resize(limits.state_shards);
+    store_limits_ = StateShardLimits(state_limits);
+  } else {
+    stores_.resize(1);
+    store_limits_ = state_limits;
+  }
+  SelectStore(0);
   for (const auto& group : missing_) has_missing_ |= !group.empty();
   count_field_ = *schema.Intern("count", schema::FieldType::kLong, false);
   percent_field_ = *schema.Intern("percent", schema::FieldType::kDouble, false);
@@ -69,7 +78,7 @@ QueryEngine::Impl::Impl(const eql::IrProgram* program, schema::Schema& schema,
   ctx_.relation_state = this;
 }
 
-void QueryEngine::Impl::Process(const event::Event& e, uint64_t index) {
+void QueryEngine::Impl::Process(const event::Event& e, uint64_t index, uint32_t shard) {
   scratch_.Reset();
   if (current_ == &own_current_) own_current_ = nullptr;
   ctx_.event = &e;
@@ -83,6 +92,7 @@ void QueryEngine::Impl::Process(const event::Event& e, uint64_t index) {
       if (Matches(*stages_[0], e)) Emit({index}, {Copy(e)});
       break;
     case eql::QueryKind::kSequence:
+      SelectStore(shard);
       Sequence(e, index);
       break;
     case eql::QueryKind::kJoin:
@@ -142,8 +152,8 @@ absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrPr
 QueryEngine::QueryEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 QueryEngine::~QueryEngine() = default;
 
-void QueryEngine::Process(const event::Event& event, uint64_t index) {
-  impl_->Process(event, index);
+void QueryEngine::Process(const event::Event& event, uint64_t index, uint32_t shard) {
+  impl_->Process(event, index, shard);
 }
 
 std::vector<QueryMatch> QueryEngine::Finish() { return impl_->Finish(); }

@@ -56,6 +56,10 @@ struct EngineLimits {
   // All the rules of a Detector together hold at most this many bytes of partial matches and
   // join/sample keys (StateBudget, state_budget.h); 0: no budget (query mode).
   size_t state_budget_bytes = 0;
+  // Sequences: the partial matches are kept in this many stores, Process()'s `shard` choosing
+  // one, each bounded by its share of the quotas (StateShardLimits, entity_routing.h). 1: one
+  // store with the whole quotas. A Detector sets kStateShards for entity-local sequences.
+  uint32_t state_shards = 1;
   // Streaming (`kestrel run`): only the pipes that can answer per result are accepted
   // (`head`, `unique`), applied by TakeResults(); others make Create() fail with the reason.
   bool streaming = false;
@@ -76,8 +80,9 @@ class QueryEngine {
                                                              const EngineLimits& limits = {});
   ~QueryEngine();
 
-  // Feeds the next event (in stream order).
-  void Process(const event::Event& event, uint64_t index);
+  // Feeds the next event (in stream order). `shard`: the event's state shard (StateShard,
+  // entity_routing.h) when EngineLimits::state_shards > 1; ignored otherwise.
+  void Process(const event::Event& event, uint64_t index, uint32_t shard = 0);
 
   // The results after the pipes. Call once, after the last event.
   std::vector<QueryMatch> Finish();

@@ -42,7 +42,7 @@ class QueryEngine::Impl {
       std::vector<std::optional<std::pair<uint64_t, std::shared_ptr<const event::Event>>>>;
   Impl(const eql::IrProgram* program, schema::Schema& schema, const EngineLimits& limits);
 
-  void Process(const event::Event& e, uint64_t index);
+  void Process(const event::Event& e, uint64_t index, uint32_t shard);
 
   std::vector<QueryMatch> TakeResults();
   bool HasPipes() const { return !program_->pipes.empty(); }
@@ -56,22 +56,51 @@ class QueryEngine::Impl {
 
   void Expire(int64_t now, bool all = false) {
     if (program_->kind != eql::QueryKind::kSequence) return;
-    all ? state_->SweepAll(now) : state_->Sweep(now);
-    SyncStats();
+    StateStore* current = state_;
+    for (auto& store : stores_) {
+      if (store == nullptr) continue;
+      state_ = store.get();
+      BeginStateChange();
+      all ? state_->SweepAll(now) : state_->Sweep(now);
+      SyncStats();
+    }
+    state_ = current;
+    BeginStateChange();
   }
 
+  // The store of `shard` (created at first use) becomes the current one: state_.
+  void SelectStore(uint32_t shard) {
+    std::unique_ptr<StateStore>& store = stores_[shard % stores_.size()];
+    if (store == nullptr) {
+      store = std::make_unique<StateStore>(stages_.size(), store_limits_);
+      if (budget_ != nullptr) store->UseBudget(budget_);
+    }
+    state_ = store.get();
+    BeginStateChange();
+  }
+
+  // The statistics of all stores are kept as sums: BeginStateChange() notes the current store's
+  // before a change to it, SyncStats() adds the change (no walk over every shard per event).
+  void BeginStateChange() { state_before_ = state_->stats(); }
   void SyncStats() {
     const StateStats& s = state_->stats();
-    stats_.partials = s.partials + slots_.size();
-    stats_.keys = s.keys + slots_.size();
-    stats_.expired = s.expired;
-    stats_.evicted = s.evicted + join_evicted_;
+    state_sums_.partials += s.partials - state_before_.partials;
+    state_sums_.keys += s.keys - state_before_.keys;
+    state_sums_.expired += s.expired - state_before_.expired;
+    state_sums_.evicted += s.evicted - state_before_.evicted;
+    state_before_ = s;
+    stats_.partials = state_sums_.partials + slots_.size();
+    stats_.keys = state_sums_.keys + slots_.size();
+    stats_.expired = state_sums_.expired;
+    stats_.evicted = state_sums_.evicted + join_evicted_;
   }
 
   // State budget (state_budget.h): joins and samples charge per key (JoinKeyBytes), sequences
   // through their StateStore.
   void UseBudget(StateBudget* budget) {
-    state_->UseBudget(budget);
+    for (auto& store : stores_) {
+      if (store != nullptr) store->UseBudget(budget);
+    }
     if (budget == budget_) return;
     budget_ = budget;
     if (budget_ != nullptr) {
@@ -79,9 +108,22 @@ class QueryEngine::Impl {
       budget_->AdvanceTo(join_tick_);
     }
   }
-  size_t state_bytes() const { return state_->bytes() + join_bytes_; }
+  size_t state_bytes() const {
+    size_t bytes = join_bytes_;
+    for (const auto& store : stores_) bytes += store != nullptr ? store->bytes() : 0;
+    return bytes;
+  }
+  // The store holding the least recently written partial match, and its tick (UINT64_MAX: none).
+  std::pair<StateStore*, uint64_t> OldestStore() {
+    std::pair<StateStore*, uint64_t> oldest{nullptr, UINT64_MAX};
+    for (auto& store : stores_) {
+      uint64_t t = store != nullptr ? store->OldestTick() : UINT64_MAX;
+      if (t < oldest.second) oldest = {store.get(), t};
+    }
+    return oldest;
+  }
   uint64_t OldestStateTick() {
-    uint64_t t = state_->OldestTick();
+    uint64_t t = OldestStore().second;
     while (!join_order_.empty() && !slots_.contains(join_order_.front().second)) {
       join_order_.pop_front();
     }
@@ -96,10 +138,16 @@ class QueryEngine::Impl {
       join_order_.pop_front();
       EraseJoinKey(it);
       ++join_evicted_;
+      SyncStats();
     } else {
+      StateStore* current = state_;
+      state_ = OldestStore().first;
+      BeginStateChange();
       state_->EvictOldest();
+      SyncStats();
+      state_ = current;
+      BeginStateChange();
     }
-    SyncStats();
     return true;
   }
   size_t JoinKeyBytes(const std::string& key, const JoinSlots& slots) const {
@@ -198,7 +246,13 @@ class QueryEngine::Impl {
   EngineLimits limits_;
   ProcessLineage lineage_;
   int64_t span_ns_ = StateLimits::kNoTtl;  // maxspan, else the default TTL; kNoTtl: no bound
-  std::unique_ptr<StateStore> state_;      // sequences: the partial matches
+  // Sequences: the partial matches, in one store or one per shard (EngineLimits::state_shards;
+  // created at first use), each with store_limits_; state_ is the current event's.
+  std::vector<std::unique_ptr<StateStore>> stores_;
+  StateLimits store_limits_;
+  StateStore* state_ = nullptr;
+  StateStats state_sums_;    // over all stores (see SyncStats)
+  StateStats state_before_;  // the current store's, before the change being made
   // Joins and samples: keys in creation order, with the tick of their creation.
   std::deque<std::pair<uint64_t, std::string>> join_order_;
   StateBudget* budget_ = nullptr;

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "kestrel/engine/entity_routing.h"
 #include "kestrel/metrics/metrics.h"
 #include "kestrel/pipeline/stop.h"
 #ifdef KESTREL_HAVE_EBPF
@@ -73,8 +74,8 @@ TEST(PipelineTest, UsageErrorsAreInvalidArgumentFailuresAreNot) {
 }
 
 // `kestrel rules` (the /rules listing) after a run over the same events: the per-rule alerts,
-// partial matches held, expired and evicted are the same with 1, 2 and 3 workers (no quota
-// pressure: each worker has its own quota, see bus/parallel_detector.h).
+// partial matches held, expired and evicted are the same with 1, 2 and 3 workers, also under
+// quota pressure (state shards: engine/entity_routing.h).
 TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
   fs::path dir = TempDir("kestrel_rules_listing");
   fs::create_directories(dir / "rules");
@@ -118,8 +119,9 @@ TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
       }
     }
   }
-  auto listing = [&](size_t workers) {
+  auto listing = [&](size_t workers, size_t max_partials = 100'000) {
     RunConfig config;
+    config.max_partials_per_rule = max_partials;
     config.rules_dir = (dir / "rules").string();
     config.source = "ndjson:" + (dir / "events.ndjson").string();
     config.output = (dir / fmt::format("alerts{}.jsonl", workers)).string();
@@ -144,6 +146,12 @@ TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
   EXPECT_EQ(one.find(" 0          0          0          0\n"), std::string::npos) << one;
   EXPECT_EQ(listing(2), one);
   EXPECT_EQ(listing(3), one);
+  // A quota of one partial match per state shard: evictions, the same for any number of workers.
+  std::string squeezed = listing(1, engine::kStateShards);
+  std::printf("%s", squeezed.c_str());
+  EXPECT_NE(squeezed, one);
+  EXPECT_EQ(listing(2, engine::kStateShards), squeezed);
+  EXPECT_EQ(listing(3, engine::kStateShards), squeezed);
   fs::remove_all(dir);
 }
 
