@@ -12,19 +12,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "kestrel/rules/rule_file_test_util.h"
+
 namespace kestrel::rules {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Diagnostics(const LoadResult& result) {
-  std::string out;
-  for (const LoadDiagnostic& d : result.diagnostics) {
-    if (!out.empty()) out += '\n';
-    out += FormatLoadDiagnostic(d);
-  }
-  return out;
-}
 
 class LoaderTest : public ::testing::Test {
  protected:
