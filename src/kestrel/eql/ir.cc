@@ -77,7 +77,7 @@ void Dump(const IrNode& n, const schema::Schema& schema, std::string* out) {
       out->append(")");
       return;
     case IrOp::kNot:
-      out->append("(not");
+      out->append(n.query_not ? "(query-not" : "(not");
       break;
     case IrOp::kAnd:
       out->append("(and");
@@ -105,14 +105,15 @@ void Dump(const IrNode& n, const schema::Schema& schema, std::string* out) {
       out->append(ArithName(n.arith));
       break;
     case IrOp::kIn:
-      out->append(n.negated ? "(not-in" : "(in");
+      out->append(n.negated ? (n.query_not ? "(query-not-in" : "(not-in") : "(in");
       if (n.case_insensitive) out->append("~");
       children();
       set();
       out->push_back(')');
       return;
     case IrOp::kWildcard:
-      out->append(n.negated ? "(not-wildcard" : "(wildcard");
+      out->append(n.negated ? (n.query_not ? "(query-not-wildcard" : "(not-wildcard")
+                            : "(wildcard");
       if (n.case_insensitive) out->append("~");
       if (n.question_mark) out->append(" ?");
       children();

@@ -9,7 +9,8 @@
 //
 // Ownership: an IrProgram owns its nodes (unique_ptr) and the bytes of every constant; it is
 // immutable after Compile() and may be shared by threads.
-// DumpIr() renders a stable one-line S-expression (`kestrel compile --emit ir`, tests).
+// DumpIr() renders a stable one-line S-expression (`kestrel compile --emit ir`, tests); a query
+// negation (`query_not`) shows as `query-not`, `query-not-in`, `query-not-wildcard`.
 // Tested by sema_test.cc.
 #pragma once
 
@@ -74,8 +75,13 @@ struct IrNode {
   std::optional<schema::CategoryId> category;           // kRelation: nullopt = any
   bool case_insensitive = false;                        // kCompare, kIn, kWildcard, kRegex, kCall
   bool negated = false;                                 // kIn, kWildcard
-  bool question_mark = false;                           // kWildcard: `?` is a wildcard (`:`, like)
-  std::vector<event::Value> set;                        // kIn, kWildcard, kRegex
+  // kNot, and kIn/kWildcard with `negated`: an Elasticsearch query negation (set by sema in the
+  // `elasticsearch` dialect only, see MarkQueryNegations in sema.h): the operand is a query
+  // that either matches or not, so a null operand (a missing field) negates to true. Without
+  // it, negation is three-valued (not null is null), as in the Endgame reference.
+  bool query_not = false;
+  bool question_mark = false;     // kWildcard: `?` is a wildcard (`:`, like)
+  std::vector<event::Value> set;  // kIn, kWildcard, kRegex
   // kRegex: compiled `set`; kCall match()/matchLite() whose patterns are all literals: those,
   // compiled (functions.h CompileRegex)
   std::vector<std::shared_ptr<const re2::RE2>> regexes;

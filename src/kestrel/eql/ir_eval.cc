@@ -166,8 +166,12 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
       return node.value;
     case IrOp::kField:
       return Field(node, ctx);
-    case IrOp::kNot:
-      return Not(EvalIr(*node.children[0], ctx));
+    case IrOp::kNot: {
+      Value v = EvalIr(*node.children[0], ctx);
+      // Elasticsearch's query negation: whatever did not match (false or null) matches.
+      if (node.query_not) return Value::Bool(!IsTrue(v));
+      return Not(v);
+    }
     case IrOp::kAnd: {
       bool saw_null = false;
       for (const IrNodePtr& c : node.children) {
@@ -205,7 +209,7 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
     }
     case IrOp::kIn: {
       Value v = EvalIr(*node.children[0], ctx);
-      if (v.is_null()) return Value::Null();
+      if (v.is_null()) return node.query_not ? Value::Bool(true) : Value::Null();
       for (const Value& candidate : node.set) {
         if (IsTrue(Compare(CompareOp::kEq, v, candidate, node.case_insensitive))) {
           return Value::Bool(!node.negated);
@@ -223,6 +227,7 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
         }
         return false;
       });
+      if (node.query_not && r.is_null()) return Value::Bool(true);
       return Negate(r, node.negated);
     }
     case IrOp::kRegex: {

@@ -1,5 +1,7 @@
 // A tree-walking evaluator for IR expressions, with EQL's three-valued logic (true, false and
-// null; a condition holds only when it evaluates to true).
+// null; a condition holds only when it evaluates to true). A negation marked `query_not` (the
+// Elasticsearch dialect's negation of a query, see IrNode) is two-valued: it is true whenever
+// its operand is not true, null included.
 //
 // Used by semantic analysis to fold constant subtrees (event == nullptr) and by the engine as the
 // general evaluation path. Recursion depth is the IR's height, which the parser bounds.

@@ -95,6 +95,17 @@ CompileResult Analyze(const Query& query, schema::Schema& schema, const CompileO
       break;
     }
   }
+  if (options.dialect == Dialect::kElasticsearch) {
+    bool joined = body.kind() == QueryKind::kSequence || body.kind() == QueryKind::kSample;
+    for (IrStage& s : program->stages) {
+      if (!s.predicate) continue;
+      if (joined) analyzer.RequireJoinKeys(&s);
+      MarkQueryNegations(*s.predicate);
+    }
+    if (program->until && program->until->predicate) {
+      MarkQueryNegations(*program->until->predicate);
+    }
+  }
   // Every stage of a multi-stage query joins on the same number of keys.
   if (program->stages.size() > 1) {
     size_t keys = program->stages[0].by.size();
@@ -162,6 +173,7 @@ ExpressionResult CompileExpression(std::string_view text, schema::Schema& schema
   IrNodePtr node = analyzer.LowerExpr(*q.condition);
   analyzer.FinishDiagnostics(q.condition->span);
   if (!analyzer.has_error()) result.node = std::move(node);
+  if (result.node && options.dialect == Dialect::kElasticsearch) MarkQueryNegations(*result.node);
   return result;
 }
 

@@ -70,6 +70,18 @@ struct CompileResult {
   bool ok() const { return program != nullptr; }
 };
 
+// Elasticsearch's missing-field semantics over a condition (applied by Analyze() and
+// CompileExpression() to every stage and `until` predicate in the `elasticsearch` dialect; never
+// in the Endgame dialect): Elasticsearch runs a condition as a query. A leaf it can express as a
+// query over one field with constants — a comparison (`==`, `!=`, `<`...`>=`, `== null`), `in`,
+// `:`, `like`, `regex`, startsWith/endsWith/stringContains/cidrMatch of a field with constant
+// arguments — matches or not (a missing field: not); `and`/`or` are bool queries of their
+// operands; `not` over a query is a must_not, so it matches whatever the query does not, a
+// missing field included. Anything else is a script query (three-valued inside; null does not
+// match), and `not` directly over a script stays three-valued. Marks those negations
+// `query_not` (kNot, negated kIn/kWildcard); see docs/eql.md.
+void MarkQueryNegations(IrNode& condition);
+
 // Parses and analyses one query. `schema` gains the dynamic fields and categories it names.
 CompileResult Compile(std::string_view text, schema::Schema& schema,
                       const CompileOptions& options = {});

@@ -59,6 +59,11 @@ class Analyzer {
   bool LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared_by, IrStage* out);
   bool LowerEventQuery(const EventQuery& q, IrStage* out);
   bool has_error() const { return errors_ > 0; }
+  // Elasticsearch dialect: a stage of a sequence or sample matches only events that have each of
+  // its join keys that is a plain field not written `?field` (Elasticsearch's optimiser adds an
+  // exists filter per mandatory key, AddMandatoryJoinKeyFilter); ANDs `key != null` into the
+  // stage's predicate. sema_es.cc.
+  void RequireJoinKeys(IrStage* stage);
 
  private:
   bool endgame() const { return options_.dialect == Dialect::kEndgame; }

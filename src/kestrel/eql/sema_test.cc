@@ -61,7 +61,7 @@ TEST_F(SemaTest, ElasticsearchMatchOperators) {
   EXPECT_EQ(Ir(R"(process where process.name in~ ("Bash", "sh"))"),
             R"((event (stage process (in~ (field process.name) ["Bash" "sh"]))))");
   EXPECT_EQ(Ir(R"(process where process.name not in ("a", "b"))"),
-            R"((event (stage process (not-in (field process.name) ["a" "b"]))))");
+            R"((event (stage process (query-not-in (field process.name) ["a" "b"]))))");
   EXPECT_EQ(Ir(R"(process where startsWith~(process.name, "BA"))"),
             R"((event (stage process (call startsWith~ (field process.name) "BA"))))");
   EXPECT_EQ(
@@ -69,10 +69,44 @@ TEST_F(SemaTest, ElasticsearchMatchOperators) {
       R"((event (stage network (call cidrMatch (field destination.ip) "10.0.0.0/8" "192.168.0.0/16"))))");
 }
 
+// Elasticsearch dialect: a negation over what Elasticsearch runs as a query is two-valued
+// (`query-not`); over a script (two fields, arithmetic, other functions) it stays three-valued.
+// The Endgame dialect never marks one. Mandatory join keys are required by each stage.
+TEST_F(SemaTest, ElasticsearchQueryNegationsAreMarked) {
+  EXPECT_EQ(Ir(R"(file where not file.extension in ("a", "b"))"),
+            R"((event (stage file (query-not-in (field file.extension) ["a" "b"]))))");
+  EXPECT_EQ(Ir(R"(file where not process.name : "x*")"),
+            R"((event (stage file (query-not-wildcard~ ? (field process.name) ["x*"]))))");
+  EXPECT_EQ(
+      Ir(R"(file where not startsWith(?process.entry_leader.executable, "/usr"))"),
+      R"((event (stage file (query-not (call startsWith (field process.entry_leader.executable) "/usr")))))");
+  EXPECT_EQ(
+      Ir(R"(file where not (process.pid > 1 or length(process.name) > 2))"),
+      R"((event (stage file (query-not (or (> (field process.pid) 1) (> (call length (field process.name)) 2))))))");
+  EXPECT_EQ(Ir(R"(file where not length(process.name) > 2)"),
+            R"((event (stage file (not (> (call length (field process.name)) 2)))))");
+  EXPECT_EQ(Ir(R"(file where not process.pid == process.parent.pid)"),
+            R"((event (stage file (not (== (field process.pid) (field process.parent.pid))))))");
+  EXPECT_EQ(Ir(R"(file where not process.pid + 1 > 2)"),
+            R"((event (stage file (not (> (+ (field process.pid) 1) 2)))))");
+  // Inside a script (a comparison used as a value), nothing is marked.
+  EXPECT_EQ(Ir(R"(file where true == (process.name not in ("a")))"),
+            R"((event (stage file (== true (not-in (field process.name) ["a"])))))");
+  EXPECT_EQ(Ir(R"(file where not file.extension in ("a", "b"))", Dialect::kEndgame),
+            R"((event (stage file (not-in~ (field file.extension) ["a" "b"]))))");
+  // Keys: mandatory ones are required by the stages, not by `until`; `?key` is not.
+  EXPECT_EQ(
+      Ir(R"(sequence by ?process.entity_id [process where true] [file where true] until [file where true])"),
+      R"((sequence (stage process true (by (field process.entity_id))) (stage file true (by (field process.entity_id))) (until file true (by (field process.entity_id)))))");
+  EXPECT_EQ(
+      Ir(R"(sample by host.id [process where true] [file where true])"),
+      R"((sample (stage process (!= (field host.id) null) (by (field host.id))) (stage file (!= (field host.id) null) (by (field host.id)))))");
+}
+
 TEST_F(SemaTest, SequencesCarryKeysSpansAndUntil) {
   EXPECT_EQ(
       Ir(R"(sequence by process.entity_id [process where process.executable == "/bin/bash"] [file where file.path == "/etc/passwd"] [process where process.executable == "wc"] with maxspan=5s)"),
-      R"((sequence (maxspan_ns 5000000000) (stage process (== (field process.executable) "/bin/bash") (by (field process.entity_id))) (stage file (== (field file.path) "/etc/passwd") (by (field process.entity_id))) (stage process (== (field process.executable) "wc") (by (field process.entity_id)))))");
+      R"((sequence (maxspan_ns 5000000000) (stage process (and (== (field process.executable) "/bin/bash") (!= (field process.entity_id) null)) (by (field process.entity_id))) (stage file (and (== (field file.path) "/etc/passwd") (!= (field process.entity_id) null)) (by (field process.entity_id))) (stage process (and (== (field process.executable) "wc") (!= (field process.entity_id) null)) (by (field process.entity_id)))))");
   std::string ir = Ir(
       R"(sequence with maxspan=1m [process where true] by process.pid [network where true] by process.pid until [process where event.type == "end"] by process.pid)");
   EXPECT_NE(ir.find("(maxspan_ns 60000000000)"), std::string::npos) << ir;

@@ -89,6 +89,13 @@ class Generator {
     }
   }
 
+  // The negation of condition value `c` for node `n`: three-valued, or (a query negation,
+  // IrNode::query_not) 1 for anything but true.
+  static std::string Negation(const IrNode& n, const std::string& c) {
+    if (n.query_not) return "(" + c + " == 1) and 0 or 1";
+    return "(" + c + " == -1) and -1 or (1 - " + c + ")";
+  }
+
   bool Translate(const IrNode& n, const std::string& var, int depth) {
     switch (n.op) {
       case IrOp::kConst:
@@ -99,7 +106,7 @@ class Generator {
         std::string c = Fresh();
         Line("local " + c);
         Gen(*n.children[0], c, depth + 1);
-        Line(var + " = (" + c + " == -1) and -1 or (1 - " + c + ")");
+        Line(var + " = " + Negation(n, c));
         return true;
       }
       case IrOp::kAnd:
@@ -157,7 +164,9 @@ class Generator {
         std::string done = Label();
         std::string hit = n.negated ? "0" : "1";
         std::string miss = n.negated ? "1" : "0";
-        Line("if kind(" + FieldArgs(f) + ") == 0 then " + var + " = -1 goto " + done + " end");
+        // A missing field: null, or matched by a query negation (IrNode::query_not).
+        Line("if kind(" + FieldArgs(f) + ") == 0 then " + var + " = " + (n.query_not ? "1" : "-1") +
+             " goto " + done + " end");
         for (const std::string& call : calls) {
           Line("if " + call + " == 1 then " + var + " = " + hit + " goto " + done + " end");
         }
@@ -191,7 +200,7 @@ class Generator {
         Line("end");
         Line("::" + done + "::");
         if (negated) {
-          Line(var + " = (" + r + " == -1) and -1 or (1 - " + r + ")");
+          Line(var + " = " + Negation(n, r));
         } else {
           Line(var + " = " + r);
         }

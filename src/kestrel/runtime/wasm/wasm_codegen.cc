@@ -35,6 +35,7 @@ enum : uint8_t {
   kF64Const = 0x44,
   kI32Eqz = 0x45,
   kI32Eq = 0x46,
+  kI32Ne = 0x47,
   kI32Sub = 0x6B,
   kTypeI32 = 0x7F,
   kTypeI64 = 0x7E,
@@ -164,6 +165,17 @@ class Emitter {
     Op(kEnd);
   }
 
+  // Negates the condition value on the stack for node `n`: three-valued, or (a query negation,
+  // IrNode::query_not) 1 for anything but true.
+  void NegateCondition(const IrNode& n, int depth) {
+    if (n.query_not) {
+      I32(1);
+      Op(kI32Ne);
+    } else {
+      Negate(depth);
+    }
+  }
+
   // Pushes the condition value (i32: 1, 0, -1) of `n`.
   void Gen(const IrNode& n, int depth) {
     if (depth > kWasmMaxDepth || !Translatable(n)) {
@@ -179,7 +191,7 @@ class Emitter {
         return;
       case IrOp::kNot:
         Gen(*n.children[0], depth + 1);
-        Negate(depth);
+        NegateCondition(n, depth);
         return;
       case IrOp::kAnd:
       case IrOp::kOr: {
@@ -237,7 +249,7 @@ class Emitter {
         Op(kI32Eqz);
         Op(kIf);
         Op(kVoid);
-        I32(-1);
+        I32(n.query_not ? 1 : -1);  // a missing field: null, or matched by a query negation
         Op(kBr);
         Uleb(code_, 1);
         Op(kEnd);
@@ -281,7 +293,7 @@ class Emitter {
         }
         I32(0);
         Op(kEnd);
-        if (n.op == IrOp::kWildcard && n.negated) Negate(depth);
+        if (n.op == IrOp::kWildcard && n.negated) NegateCondition(n, depth);
         return;
       }
       case IrOp::kRelation:
