@@ -1,11 +1,21 @@
 // `kestrel check PATH...`: load and compile rule files and directories (recursive) and print
 // every diagnostic, compiler-style, on stdout; `--summary` ends with
 // "N rules: M ok, K failed, S skipped". Exit 0 when no rule failed, 1 otherwise.
-// Tested by cli_test.sh.
+//
+// `--live-coverage`: also decides, per EQL rule, whether the live eBPF source can ever satisfy
+// it (rules/live_coverage.h over the collector's declaration, sources/ebpf/emitted.h), prints
+// one line per rule ("FILE: RULE: can fire live" or "... cannot fire live: REASON; ..."), the
+// reasons grouped with their rule counts, the rules skipped as not EQL (by language), and ends
+// with "N rules: L can fire live, M cannot" (N: the EQL rules; a rule that does not compile
+// cannot). Only errors are printed among the diagnostics. Exit 0 when every rule loaded (not
+// firing is a report, not a failure), 1 when one did not.
+// Tested by cli_test.sh and live_coverage_command_test.cc.
 #pragma once
 
 #include <string>
 #include <vector>
+
+#include "kestrel/rules/live_coverage.h"
 
 namespace kestrel::cli {
 
@@ -14,9 +24,13 @@ struct CheckOptions {
   bool summary = false;
   bool strict = false;
   bool quiet_warnings = false;
+  bool live_coverage = false;
   std::string dialect = "elasticsearch";  // for rules that name none
 };
 
 int CheckCommand(const CheckOptions& options);
+
+// The eBPF collector's declaration (sources/ebpf/emitted.h) as a coverage model.
+rules::LiveModel LiveCollectorModel();
 
 }  // namespace kestrel::cli

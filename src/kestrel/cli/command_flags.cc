@@ -140,6 +140,10 @@ Command AddCheckCommand(CLI::App& app) {
                       "End with a line 'N rules: M ok, K failed, S skipped'");
   check_cmd->add_flag("--strict", check->strict, "Unknown fields are errors, not warnings");
   check_cmd->add_flag("--no-warnings", check->quiet_warnings, "Print errors only");
+  check_cmd->add_flag("--live-coverage", check->live_coverage,
+                      "Say for each EQL rule whether the live eBPF source can ever satisfy it "
+                      "(from what the collector declares it emits), the reasons grouped, and "
+                      "end with 'N rules: L can fire live, M cannot'");
   AddDialectOption(check_cmd, &check->dialect,
                    "Dialect of rules that do not name one: elasticsearch or endgame");
   check_cmd->footer(kExitCodesHelp);

@@ -90,7 +90,83 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "guard_allow_path",
                                     "guard_responders",
                                     "guard_max_pending",
-                                    "guard_rt_priority"};
+                                    "guard_rt_priority",
+                                    "host",
+                                    "agent"};
+
+// `run.host` (id, name, hostname, ip, mac, architecture, os: {name, version, kernel, family,
+// platform, full}) and `run.agent` (id) into `*o`.
+absl::Status HostKeys(const std::string& file, const std::string& section, const YAML::Node& v,
+                      sources::ebpf::HostOverrides* o) {
+  if (!v.IsMap()) return At(file, v, fmt::format("'{}' must be a mapping", section));
+  for (const auto& item : v) {
+    std::string k = item.first.Scalar();
+    const YAML::Node& x = item.second;
+    std::string key = section + "." + k;
+    auto text = [&](std::optional<std::string>* out) {
+      std::string value;
+      absl::Status st = Scalar(file, key, x, "a string", &value);
+      if (st.ok() && value.empty()) st = At(file, x, fmt::format("'{}' must not be empty", key));
+      if (st.ok()) *out = value;
+      return st;
+    };
+    auto list = [&](std::optional<std::vector<std::string>>* out) {
+      std::vector<std::string> values;
+      absl::Status st = Strings(file, key, x, &values);
+      if (st.ok()) *out = values;
+      return st;
+    };
+    absl::Status st;
+    if (section == "run.agent") {
+      if (k != "id") return At(file, item.first, fmt::format("unknown key '{}' (known: id)", key));
+      st = text(&o->agent_id);
+    } else if (k == "id") {
+      st = text(&o->id);
+    } else if (k == "name") {
+      st = text(&o->name);
+    } else if (k == "hostname") {
+      st = text(&o->hostname);
+    } else if (k == "architecture") {
+      st = text(&o->architecture);
+    } else if (k == "ip") {
+      st = list(&o->ip);
+    } else if (k == "mac") {
+      st = list(&o->mac);
+    } else if (k == "os") {
+      if (!x.IsMap()) return At(file, x, "'run.host.os' must be a mapping");
+      for (const auto& os : x) {
+        std::string ok = os.first.Scalar();
+        std::optional<std::string>* out = ok == "name"       ? &o->os_name
+                                          : ok == "version"  ? &o->os_version
+                                          : ok == "kernel"   ? &o->os_kernel
+                                          : ok == "family"   ? &o->os_family
+                                          : ok == "platform" ? &o->os_platform
+                                          : ok == "full"     ? &o->os_full
+                                                             : nullptr;
+        if (out == nullptr) {
+          return At(file, os.first,
+                    fmt::format("unknown key 'run.host.os.{}' (known: name, version, kernel, "
+                                "family, platform, full)",
+                                ok));
+        }
+        std::string value;
+        st = Scalar(file, "run.host.os." + ok, os.second, "a string", &value);
+        if (!st.ok()) return st;
+        *out = value;
+      }
+    } else {
+      return At(file, item.first,
+                fmt::format("unknown key '{}' (known: id, name, hostname, ip, mac, architecture, "
+                            "os)",
+                            key));
+    }
+    if (!st.ok()) return st;
+    if (absl::Status valid = sources::ebpf::ValidateHostOverrides(*o); !valid.ok()) {
+      return At(file, x, fmt::format("'{}': {}", key, base::Message(valid)));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // The keys of `text` applied to `run` and `global`; yaml-cpp may throw (LoadConfigText catches).
 absl::Status ApplyConfig(const std::string& path, std::string_view text, pipeline::RunConfig* run,
@@ -275,6 +351,8 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
             st = At(path, x, "'guard_rt_priority' must be 0 (off) to 99");
           }
           run->guard_rt_priority = static_cast<int>(n);
+        } else if (k == "host" || k == "agent") {
+          st = HostKeys(path, "run." + k, x, &run->host);
         } else {
           std::string known;
           for (const char* name : kRunKeys)
@@ -378,6 +456,31 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
   out << YAML::Key << "guard_responders" << YAML::Value << run.guard_responders;
   out << YAML::Key << "guard_max_pending" << YAML::Value << run.guard_max_pending;
   out << YAML::Key << "guard_rt_priority" << YAML::Value << run.guard_rt_priority;
+  // Overridden host and agent values only (the rest is read from the machine at start).
+  const sources::ebpf::HostOverrides& h = run.host;
+  out << YAML::Key << "host" << YAML::Value << YAML::BeginMap;
+  for (auto [name, v] :
+       {std::pair{"id", &h.id}, std::pair{"name", &h.name}, std::pair{"hostname", &h.hostname},
+        std::pair{"architecture", &h.architecture}}) {
+    if (v->has_value()) out << YAML::Key << name << YAML::Value << **v;
+  }
+  if (h.ip) out << YAML::Key << "ip" << YAML::Value << YAML::Flow << *h.ip;
+  if (h.mac) out << YAML::Key << "mac" << YAML::Value << YAML::Flow << *h.mac;
+  bool any_os =
+      h.os_name || h.os_version || h.os_kernel || h.os_family || h.os_platform || h.os_full;
+  if (any_os) {
+    out << YAML::Key << "os" << YAML::Value << YAML::BeginMap;
+    for (auto [name, v] : {std::pair{"name", &h.os_name}, std::pair{"version", &h.os_version},
+                           std::pair{"kernel", &h.os_kernel}, std::pair{"family", &h.os_family},
+                           std::pair{"platform", &h.os_platform}, std::pair{"full", &h.os_full}}) {
+      if (v->has_value()) out << YAML::Key << name << YAML::Value << **v;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "agent" << YAML::Value << YAML::BeginMap;
+  if (h.agent_id) out << YAML::Key << "id" << YAML::Value << *h.agent_id;
+  out << YAML::EndMap;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -111,6 +111,55 @@ run:
   EXPECT_THAT(RenderConfig(run, global), HasSubstr("workers: 2"));
 }
 
+TEST_F(ConfigTest, HostAndAgentOverrides) {
+  std::string path = Write(R"(run:
+  host:
+    id: golden-7
+    name: payments-1.example.com
+    ip: [192.0.2.10, "2001:db8::10"]
+    mac: 02:00:00:aa:bb:cc
+    os:
+      name: Debian GNU/Linux
+      version: "12"
+  agent:
+    id: agent-42
+)");
+  pipeline::RunConfig run;
+  GlobalConfig global;
+  ASSERT_TRUE(LoadConfigFile(path, &run, &global).ok());
+  EXPECT_EQ(run.host.id, "golden-7");
+  EXPECT_EQ(run.host.name, "payments-1.example.com");
+  EXPECT_FALSE(run.host.hostname.has_value());
+  EXPECT_EQ(run.host.ip, (std::vector<std::string>{"192.0.2.10", "2001:db8::10"}));
+  EXPECT_EQ(run.host.mac, (std::vector<std::string>{"02:00:00:aa:bb:cc"}));
+  EXPECT_EQ(run.host.os_name, "Debian GNU/Linux");
+  EXPECT_EQ(run.host.os_version, "12");
+  EXPECT_EQ(run.host.agent_id, "agent-42");
+  std::string rendered = RenderConfig(run, global);
+  EXPECT_THAT(rendered, HasSubstr("id: golden-7"));
+  EXPECT_THAT(rendered, HasSubstr("id: agent-42"));
+
+  struct Bad {
+    const char* text;
+    const char* error;
+  } bad[] = {
+      {"run:\n  host:\n    ip: [not-an-ip]\n",
+       "3:9: 'run.host.ip': host.ip 'not-an-ip' is not an IP"},
+      {"run:\n  host:\n    mac: [00:11]\n", "'run.host.mac': host.mac '00:11'"},
+      {"run:\n  host:\n    color: blue\n", "unknown key 'run.host.color'"},
+      {"run:\n  host:\n    os: {codename: x}\n", "unknown key 'run.host.os.codename'"},
+      {"run:\n  agent:\n    type: other\n", "unknown key 'run.agent.type' (known: id)"},
+      {"run:\n  host:\n    id: \"\"\n", "'run.host.id' must not be empty"},
+      {"run:\n  host: golden\n", "'run.host' must be a mapping"},
+  };
+  for (const Bad& b : bad) {
+    pipeline::RunConfig r;
+    absl::Status s = LoadConfigFile(Write(b.text), &r, &global);
+    EXPECT_FALSE(s.ok()) << b.text;
+    EXPECT_THAT(std::string(base::Message(s)), HasSubstr(b.error)) << b.text;
+  }
+}
+
 TEST_F(ConfigTest, ErrorsNameFileLineAndColumn) {
   pipeline::RunConfig run;
   GlobalConfig global;

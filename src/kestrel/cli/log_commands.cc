@@ -209,6 +209,7 @@ int Record(const RecordOptions& options) {
   if (live) {
 #ifdef KESTREL_HAVE_EBPF
     sources::EbpfOptions ebpf;
+    ebpf.agent_version = options.version;
     ebpf.stop = &pipeline::StopFlag();
     auto opened = sources::EbpfSource::Open(&schema, ebpf, on_diagnostic);
     if (!opened.ok()) {

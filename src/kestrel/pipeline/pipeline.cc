@@ -90,6 +90,8 @@ absl::Status Pipeline::OpenSource() {
     sources::EbpfOptions ebpf;
     ebpf.ignore_comms = config_.ignore_comms;
     ebpf.ignore_paths = config_.ignore_paths;
+    ebpf.host = config_.host;
+    ebpf.agent_version = config_.version;
     ebpf.stop = &StopFlag();
     auto opened = sources::EbpfSource::Open(schema_.get(), ebpf, on_diagnostic);
     if (!opened.ok()) return Failure(opened.status());

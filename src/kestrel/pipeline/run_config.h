@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/pipeline/sink_config.h"
+#include "kestrel/sources/ebpf/host_identity.h"
 
 namespace kestrel::pipeline {
 
@@ -32,7 +33,10 @@ struct RunConfig {
   int64_t duration_ns = 0;
   std::vector<std::string> ignore_comms;  // process names filtered in the kernel
   std::vector<std::string> ignore_paths;  // file events under these path prefixes dropped
-  std::string output = "-";               // alerts: "-" for stdout, or a file path
+  // Live sources: host.* and agent.* values that replace what is read from the machine (the
+  // config's `run.host` and `run.agent`; docs/configuration.md).
+  sources::ebpf::HostOverrides host;
+  std::string output = "-";  // alerts: "-" for stdout, or a file path
   // Default dialect of rules that do not name one: "elasticsearch" or "endgame". With
   // "endgame", events are read in the Endgame schema's time (`timestamp`, FILETIME) unless
   // --time-field/--time-format say otherwise.

@@ -53,30 +53,20 @@ std::string_view Extension(std::string_view name) {
   return name.substr(dot + 1);
 }
 
-std::string_view SyscallName(uint32_t id) {
+EmittedKindId SetIdKind(uint32_t id) {
   switch (id) {
-    case KSYS_PTRACE:
-      return "ptrace";
     case KSYS_SETUID:
-      return "setuid";
+      return EmittedKindId::kSetuid;
     case KSYS_SETGID:
-      return "setgid";
+      return EmittedKindId::kSetgid;
     case KSYS_SETREUID:
-      return "setreuid";
+      return EmittedKindId::kSetreuid;
     case KSYS_SETREGID:
-      return "setregid";
+      return EmittedKindId::kSetregid;
     case KSYS_SETRESUID:
-      return "setresuid";
-    case KSYS_SETRESGID:
-      return "setresgid";
-    case KSYS_MEMFD_CREATE:
-      return "memfd_create";
-    case KSYS_INIT_MODULE:
-      return "init_module";
-    case KSYS_FINIT_MODULE:
-      return "finit_module";
+      return EmittedKindId::kSetresuid;
     default:
-      return "syscall";
+      return EmittedKindId::kSetresgid;
   }
 }
 
@@ -160,17 +150,48 @@ bool HasPrefix(std::string_view path, const std::vector<std::string>& prefixes) 
 
 RecordDecoder::RecordDecoder(schema::Schema& schema, ProcessTable* table, DecoderOptions options)
     : schema_(schema), table_(table), options_(std::move(options)) {
-  process_cat_ = schema_.InternCategory("process");
-  file_cat_ = schema_.InternCategory("file");
-  network_cat_ = schema_.InternCategory("network");
-  driver_cat_ = schema_.InternCategory("driver");
-  iam_cat_ = schema_.InternCategory("iam");
+  for (const EmittedKind& k : kEmittedKinds) {
+    kind_category_[static_cast<size_t>(k.id)] = schema_.InternCategory(k.category);
+  }
+  for (const ConstantField& c : kConstantFields) {
+    constant_ids_.push_back(
+        schema_.Intern(c.name, schema::FieldType::kKeyword, false).value_or(schema::FieldId{0}));
+  }
   ptrace_request_ = schema_.Intern("process.Ext.ptrace.request", schema::FieldType::kLong, false)
                         .value_or(schema::FieldId{0});
   group_target_ = schema_.Intern("group.target.id", schema::FieldType::kKeyword, false)
                       .value_or(schema::FieldId{0});
   target_pid_ = schema_.Intern("process.target.pid", schema::FieldType::kLong, false)
                     .value_or(schema::FieldId{0});
+  SetHost(options_.host);
+}
+
+void RecordDecoder::SetHost(const HostIdentity& host) {
+  host_strings_.clear();
+  auto add = [&](schema::FieldId id, const std::string& v) {
+    if (!v.empty()) host_strings_.emplace_back(id, v);
+  };
+  add(Field("host.id"), host.id);
+  add(Field("host.name"), host.name);
+  add(Field("host.hostname"), host.hostname);
+  add(Field("host.architecture"), host.architecture);
+  add(Field("host.os.name"), host.os_name);
+  add(Field("host.os.version"), host.os_version);
+  add(Field("host.os.kernel"), host.os_kernel);
+  add(Field("host.os.family"), host.os_family);
+  add(Field("host.os.platform"), host.os_platform);
+  add(Field("host.os.full"), host.os_full);
+  add(Field("agent.id"), host.agent_id);
+  add(Field("agent.type"), host.agent_type);
+  add(Field("agent.version"), host.agent_version);
+  // host.os.type is a constant field of the declaration (kConstantFields).
+  host_ip_values_.clear();
+  for (const std::string& a : host.ip) {
+    if (auto ip = event::IpAddress::Parse(a)) host_ip_values_.push_back(Value::Ip(*ip));
+  }
+  host_macs_ = host.mac;
+  host_mac_values_.clear();
+  for (const std::string& m : host_macs_) host_mac_values_.push_back(Value::String(m));
 }
 
 const std::string& RecordDecoder::UserName(uint32_t uid) {
@@ -188,17 +209,24 @@ const std::string& RecordDecoder::UserName(uint32_t uid) {
   return user_names_.emplace(uid, std::move(name)).first->second;
 }
 
-void RecordDecoder::SetCommon(std::string_view category, std::string_view type,
-                              std::string_view action, int64_t time_ns, event::Event* out) {
+void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* out) {
+  const EmittedKind& kind = Kind(id);
   out->set_time_ns(time_ns);
   out->set_wall_ns(time_ns);
-  SetKeyword1(out, Field("event.category"), category);
-  SetKeyword1(out, Field("event.type"), type);
-  out->SetString(Field("event.action"), action);
-  out->SetString(Field("event.kind"), "event");
-  out->SetString(Field("event.module"), "kestrel");
-  out->SetString(Field("event.dataset"), "kestrel.ebpf");
-  out->SetString(Field("host.os.type"), "linux");
+  out->AddCategory(kind_category_[static_cast<size_t>(id)]);
+  SetKeyword1(out, Field("event.category"), kind.category);
+  constexpr size_t kMaxTypes = 4;
+  Value types[kMaxTypes];
+  size_t n = std::min(kind.types.size(), kMaxTypes);
+  for (size_t i = 0; i < n; ++i) types[i] = Value::String(kind.types[i]);
+  out->SetArray(Field("event.type"), std::span<const Value>(types, n));
+  out->SetString(Field("event.action"), kind.action);
+  for (size_t i = 0; i < constant_ids_.size(); ++i) {
+    out->SetString(constant_ids_[i], kConstantFields[i].value);
+  }
+  for (const auto& [field, value] : host_strings_) out->SetString(field, value);
+  if (!host_ip_values_.empty()) out->SetArray(Field("host.ip"), host_ip_values_);
+  if (!host_mac_values_.empty()) out->SetArray(Field("host.mac"), host_mac_values_);
 }
 
 void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out) {
@@ -344,8 +372,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       p.args = SplitNulSeparated(
           std::string_view(e->args, std::min<size_t>(e->args_len, sizeof(e->args))));
       p.command_line = JoinCommandLine(p.args);
-      SetCommon("process", "start", "exec", time_ns, out);
-      out->AddCategory(process_cat_);
+      SetCommon(EmittedKindId::kExec, time_ns, out);
       SetProcess(h, p, out);
       out->Finish();
       return Outcome::kEvent;
@@ -360,8 +387,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       kestrel_header ch = h;
       ch.ppid = h.tgid;
       ch.tid = f.child_tgid;
-      SetCommon("process", "start", "fork", time_ns, out);
-      out->AddCategory(process_cat_);
+      SetCommon(EmittedKindId::kFork, time_ns, out);
       SetProcess(ch, child, out);
       out->Finish();
       return Outcome::kEvent;
@@ -371,8 +397,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       if (!Load(record, &x)) return too_short(sizeof(x));
       ProcessInfo p = table_->Touch(h.tgid, start_ticks);
       table_->OnExit(h.tgid, time_ns);
-      SetCommon("process", "end", "end", time_ns, out);
-      out->AddCategory(process_cat_);
+      SetCommon(EmittedKindId::kExit, time_ns, out);
       SetProcess(h, p, out);
       int status = x.exit_code;
       int code = (status & 0x7f) != 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
@@ -394,39 +419,34 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
         return Outcome::kSkipped;
       }
       const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
-      std::string_view type = "change", action = "modification";
+      EmittedKindId kind;
       switch (f->op) {
         case KESTREL_FILE_CREATE:
-          type = "creation";
-          action = "creation";
+          kind = EmittedKindId::kFileCreate;
           break;
         case KESTREL_FILE_MODIFY:
-          type = "change";
-          action = "modification";
+          kind = EmittedKindId::kFileModify;
           break;
         case KESTREL_FILE_READ:
-          type = "access";
-          action = "open";
+          kind = EmittedKindId::kFileOpen;
           break;
         case KESTREL_FILE_DELETE:
-          type = "deletion";
-          action = "deletion";
+          kind = EmittedKindId::kFileDelete;
           break;
         case KESTREL_FILE_RENAME:
-          type = "change";
-          action = "rename";
+          kind = EmittedKindId::kFileRename;
           break;
         case KESTREL_FILE_CHMOD:
+          kind = EmittedKindId::kFileChmod;
+          break;
         case KESTREL_FILE_CHOWN:
-          type = "change";
-          action = "attributes_modified";
+          kind = EmittedKindId::kFileChown;
           break;
         default:
           *why = fmt::format("file record with unknown operation {}", f->op);
           return Outcome::kMalformed;
       }
-      SetCommon("file", type, action, time_ns, out);
-      out->AddCategory(file_cat_);
+      SetCommon(kind, time_ns, out);
       SetProcess(h, p, out);
       SetFile(shown, out, false);
       if (f->op == KESTREL_FILE_RENAME) SetFile(path, out, true);
@@ -444,16 +464,15 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       kestrel_net n;
       if (!Load(record, &n)) return too_short(sizeof(n));
       const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
-      std::string_view action = "connection_attempted", type = "start", direction = "egress";
+      EmittedKindId kind = EmittedKindId::kConnect;
+      std::string_view direction = "egress";
       if (n.syscall == KSYS_ACCEPT || n.syscall == KSYS_ACCEPT4) {
-        action = "connection_accepted";
+        kind = EmittedKindId::kAccept;
         direction = "ingress";
       } else if (n.syscall == KSYS_BIND) {
-        action = "bind";
-        type = "info";
+        kind = EmittedKindId::kBind;
       }
-      SetCommon("network", type, action, time_ns, out);
-      out->AddCategory(network_cat_);
+      SetCommon(kind, time_ns, out);
       SetProcess(h, p, out);
       auto ip = [&](const uint8_t* a) {
         event::IpAddress addr;
@@ -498,29 +517,29 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
         return too_short(sizeof(kestrel_syscall_rec));
       const auto* s = reinterpret_cast<const kestrel_syscall_rec*>(record.data());
       const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
-      std::string_view action = SyscallName(s->syscall);
       std::string_view name = CString(s->name, sizeof(s->name));
       switch (s->syscall) {
         case KSYS_PTRACE:
-          SetCommon("process", "access", action, time_ns, out);
-          out->AddCategory(process_cat_);
+          SetCommon(EmittedKindId::kPtrace, time_ns, out);
           out->SetInt(ptrace_request_, static_cast<int64_t>(s->args[0]));
           out->SetInt(target_pid_, static_cast<int64_t>(s->args[1]));
           break;
         case KSYS_MEMFD_CREATE:
-          SetCommon("file", "creation", action, time_ns, out);
-          out->AddCategory(file_cat_);
+          SetCommon(EmittedKindId::kMemfdCreate, time_ns, out);
           out->SetString(Field("file.name"), name);
           break;
         case KSYS_INIT_MODULE:
         case KSYS_FINIT_MODULE:
-          SetCommon("driver", "start", "load", time_ns, out);
-          out->AddCategory(driver_cat_);
+          SetCommon(EmittedKindId::kModuleLoad, time_ns, out);
           if (!name.empty()) out->SetString(Field("file.name"), name);
           break;
-        default: {  // setuid family: the new ids
-          SetCommon("iam", "change", action, time_ns, out);
-          out->AddCategory(iam_cat_);
+        case KSYS_SETUID:
+        case KSYS_SETGID:
+        case KSYS_SETREUID:
+        case KSYS_SETREGID:
+        case KSYS_SETRESUID:
+        case KSYS_SETRESGID: {  // the new ids
+          SetCommon(SetIdKind(s->syscall), time_ns, out);
           bool gid = s->syscall == KSYS_SETGID || s->syscall == KSYS_SETREGID ||
                      s->syscall == KSYS_SETRESGID;
           // setuid(u), setreuid(r, e), setresuid(r, e, s): the effective id is the target.
@@ -532,6 +551,9 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
           }
           break;
         }
+        default:
+          *why = fmt::format("syscall record of unknown syscall {}", s->syscall);
+          return Outcome::kMalformed;
       }
       SetProcess(h, p, out);
       out->SetString(Field("event.outcome"), s->ret >= 0 ? "success" : "failure");

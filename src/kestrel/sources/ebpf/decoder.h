@@ -1,8 +1,10 @@
 // RecordDecoder: turns one ring-buffer record (bpf/kestrel_records.h) into an ECS event, and
 // keeps the ProcessTable up to date from the process records (fork, exec, exit).
 //
-// Every event gets event.category/type/action, host.os.type "linux", process.* of the acting
-// process (pid, entity_id, name, executable, args, args_count, command_line,
+// Every event gets event.category/type/action and the constant fields of its kind as the
+// declaration says (emitted.h: the decoder picks a kind per record and takes those values from
+// it), host.* and agent.* (host_identity.h; precomputed, SetHost() replaces them), process.* of the
+// acting process (pid, entity_id, name, executable, args, args_count, command_line,
 // working_directory, user/group ids, session and group leader pids and entity ids) and
 // process.parent.* from the table, user.id/name and group.id. docs/collection.md lists the
 // fields of each record kind. Times: the record's boot-clock time plus `boot_wall_ns` (the
@@ -22,6 +24,8 @@
 #include "absl/status/status.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
+#include "kestrel/sources/ebpf/emitted.h"
+#include "kestrel/sources/ebpf/host_identity.h"
 #include "kestrel/sources/ebpf/process_table.h"
 #include "kestrel_records.h"
 
@@ -43,6 +47,7 @@ struct DecoderOptions {
   int64_t boot_wall_ns = 0;               // wall-clock ns at boot (CLOCK_REALTIME - CLOCK_BOOTTIME)
   std::vector<std::string> ignore_paths;  // file events under these prefixes are not returned
   bool resolve_user_names = true;
+  HostIdentity host;  // host.* and agent.* of every event (empty values are left out)
 };
 
 class RecordDecoder {
@@ -56,17 +61,25 @@ class RecordDecoder {
   // unknown kind (`*why` says which).
   Outcome Decode(std::span<const uint8_t> record, event::Event* out, std::string* why);
 
+  // Replaces the host.* and agent.* values of the events decoded from now on (a refresh).
+  void SetHost(const HostIdentity& host);
+
  private:
   void SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out);
-  void SetCommon(std::string_view category, std::string_view type, std::string_view action,
-                 int64_t time_ns, event::Event* out);
+  // event.*, the kind's category bit, its constant fields and the host's.
+  void SetCommon(EmittedKindId kind, int64_t time_ns, event::Event* out);
   void SetFile(std::string_view path, event::Event* out, bool original);
   const std::string& UserName(uint32_t uid);
 
   schema::Schema& schema_;
   ProcessTable* table_;
   DecoderOptions options_;
-  schema::CategoryId process_cat_, file_cat_, network_cat_, driver_cat_, iam_cat_;
+  std::array<schema::CategoryId, static_cast<size_t>(EmittedKindId::kCount)> kind_category_{};
+  std::vector<schema::FieldId> constant_ids_;  // kConstantFields' ids
+  // Host values, precomputed by SetHost: strings (owned here, copied into each event's arena).
+  std::vector<std::pair<schema::FieldId, std::string>> host_strings_;
+  std::vector<std::string> host_macs_;
+  std::vector<event::Value> host_ip_values_, host_mac_values_;
   schema::FieldId ptrace_request_, target_pid_, group_target_;
   absl::flat_hash_map<uint32_t, std::string> user_names_;
   std::vector<event::Value> values_;          // array scratch, reused

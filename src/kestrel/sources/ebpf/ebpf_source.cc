@@ -114,9 +114,10 @@ struct EbpfSource::Impl {
       : options(std::move(opts)),
         diagnostics(std::move(diag)),
         table(ReadBootId(), options.max_processes),
+        host(options.host_root, options.agent_version, options.host),
         decoder(*schema, &table,
                 ebpf::DecoderOptions{ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME),
-                                     options.ignore_paths, true}) {}
+                                     options.ignore_paths, true, host.Read()}) {}
 
   ~Impl() {
     StopReader();
@@ -238,6 +239,8 @@ struct EbpfSource::Impl {
 
   // The puller's (Next()).
   ebpf::ProcessTable table;
+  ebpf::HostWatcher host;
+  int64_t last_host_refresh_ns = 0;
   ebpf::RecordDecoder decoder;
   std::vector<uint8_t> batch;  // records taken from `pending`
   size_t batch_pos = 0;
@@ -474,6 +477,12 @@ absl::StatusOr<bool> EbpfSource::Next(event::Event* event) {
     if (event->time_ns() - m.last_expire_ns > 1'000'000'000) {
       m.table.Expire(event->time_ns());
       m.last_expire_ns = event->time_ns();
+    }
+    // The host's name and addresses may change (host fields are data, not decisions); the new
+    // values apply from the next event.
+    if (event->time_ns() - m.last_host_refresh_ns > ebpf::kHostRefreshIntervalNs) {
+      if (m.last_host_refresh_ns != 0 && m.host.Refresh()) m.decoder.SetHost(m.host.identity());
+      m.last_host_refresh_ns = event->time_ns();
     }
     return true;
   }

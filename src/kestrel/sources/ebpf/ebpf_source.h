@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "kestrel/schema/schema.h"
+#include "kestrel/sources/ebpf/host_identity.h"
 #include "kestrel/sources/source.h"
 
 namespace kestrel::sources {
@@ -54,6 +55,11 @@ struct EbpfOptions {
   size_t max_queue_bytes = size_t{64} << 20;
   size_t max_processes = 65'536;
   std::string proc_root = "/proc";
+  // host.* and agent.* of every event (ebpf/host_identity.h): read from `host_root` at Open(),
+  // refreshed every kHostRefreshIntervalNs of event time, with the config's overrides.
+  std::string host_root = "/";
+  ebpf::HostOverrides host;
+  std::string agent_version;
   const std::atomic<bool>* stop = nullptr;  // optional: set to end the stream
 };
 

@@ -173,6 +173,44 @@ TEST_F(EbpfSourceTest, ExecOfAMarkerProgramFromAKnownParent) {
   EXPECT_EQ(Str(*end, Field("process.name")), "true");
 }
 
+// host.* and agent.* on live events: what HostWatcher reads from this machine, with the
+// configured overrides on top.
+class EbpfHostTest : public EbpfSourceTest {
+ protected:
+  EbpfOptions Options() override {
+    EbpfOptions o;
+    o.host.name = "override.example.com";
+    o.agent_version = "9.8.7";
+    return o;
+  }
+};
+
+TEST_F(EbpfHostTest, LiveEventsCarryTheHostAndTheAgent) {
+  pid_t child = InChild([] {});
+  std::string pid = std::to_string(child);
+  auto fork = WaitFor([&](const Event& e) {
+    return Str(e, Field("event.action")) == "fork" && Str(e, Field("process.pid")) == pid;
+  });
+  ASSERT_TRUE(fork.has_value()) << "no fork event for " << pid;
+  ebpf::HostWatcher watcher("/", "9.8.7", {});
+  const ebpf::HostIdentity& h = watcher.Read();
+  auto or_missing = [](const std::string& v) { return v.empty() ? "<missing>" : v; };
+  const Event& e = *fork;
+  EXPECT_EQ(Str(e, Field("host.name")), "override.example.com");
+  EXPECT_EQ(Str(e, Field("host.hostname")), or_missing(h.hostname));
+  EXPECT_EQ(Str(e, Field("host.id")), or_missing(h.id));
+  EXPECT_EQ(Str(e, Field("host.architecture")), or_missing(h.architecture));
+  EXPECT_EQ(Str(e, Field("host.os.kernel")), or_missing(h.os_kernel));
+  EXPECT_EQ(Str(e, Field("host.os.name")), or_missing(h.os_name));
+  EXPECT_EQ(Str(e, Field("agent.type")), "kestrel");
+  EXPECT_EQ(Str(e, Field("agent.version")), "9.8.7");
+  EXPECT_EQ(Str(e, Field("agent.id")), or_missing(h.agent_id));
+  const Value* ips = e.Find(Field("host.ip"));
+  EXPECT_EQ(ips == nullptr ? 0 : ips->as_array().size(), h.ip.size());
+  std::printf("host.id %s, host.hostname %s, %zu addresses, agent.id %s\n", h.id.c_str(),
+              h.hostname.c_str(), h.ip.size(), h.agent_id.c_str());
+}
+
 TEST_F(EbpfSourceTest, MarkerFileCreatedWrittenRenamedAndDeleted) {
   std::string dir = "/tmp/kestrel-ebpf-test-" + std::to_string(getpid());
   std::string made = dir + "/marker.txt", moved = dir + "/renamed.dat";

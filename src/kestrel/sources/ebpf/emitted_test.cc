@@ -1,0 +1,298 @@
+// The declaration (emitted.h) against the decoder and the docs: a synthetic record of every kind,
+// built so that every conditional field has its data (parent, session and group leaders in the
+// table, a terminal, a resolvable user, a file extension), must decode to exactly the declared
+// category/type/action and fields; docs/collection.md's "Declared events" section must be
+// EmittedEventsMarkdown() (KESTREL_WRITE_DOCS=1 rewrites it).
+#include "kestrel/sources/ebpf/emitted.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "kestrel/sources/ebpf/decoder.h"
+
+namespace kestrel::sources::ebpf {
+namespace {
+
+using event::Event;
+
+template <typename T>
+std::span<const uint8_t> Bytes(const T& r) {
+  return {reinterpret_cast<const uint8_t*>(&r), sizeof(r)};
+}
+
+void Header(kestrel_header* h, uint32_t kind) {
+  std::memset(h, 0, sizeof(*h));
+  h->kind = kind;
+  h->tgid = h->tid = 10;
+  h->ppid = 1;
+  h->sid = 1;
+  h->pgid = 10;
+  h->tty = (136u << 20) | 3;
+  h->boot_ns = 5'000'000'000;
+  h->start_boottime = 10 * kNsPerClockTick;
+  std::strncpy(h->comm, "bash", sizeof(h->comm) - 1);
+}
+
+template <size_t N>
+uint32_t Components(char (&buf)[N], std::initializer_list<std::string_view> parts) {
+  size_t off = 0;
+  for (std::string_view p : parts) {
+    std::memcpy(buf + off, p.data(), p.size());
+    off += p.size();
+    buf[off++] = '\0';
+  }
+  return static_cast<uint32_t>(off);
+}
+
+HostIdentity FullHost() {
+  HostIdentity h;
+  h.id = "0123456789abcdef0123456789abcdef";
+  h.name = h.hostname = "web-1.example.com";
+  h.architecture = "x86_64";
+  h.ip = {"192.0.2.10", "2001:db8::10"};
+  h.mac = {"00-00-5E-00-53-23"};
+  h.os_name = "Debian GNU/Linux";
+  h.os_version = "12";
+  h.os_kernel = "6.1.0-18-amd64";
+  h.os_family = "debian";
+  h.os_platform = "debian";
+  h.os_full = "Debian GNU/Linux 12 (bookworm)";
+  h.agent_id = DeriveAgentId(h.id);
+  h.agent_version = "1.2.3";
+  return h;
+}
+
+class EmittedTest : public ::testing::Test {
+ protected:
+  EmittedTest() : table_("boot"), decoder_(schema_, &table_, Options()) {
+    for (uint32_t pid : {1u, 10u}) {
+      ProcessInfo& p = table_.Touch(pid, pid);
+      p.ppid = pid == 1 ? 0 : 1;
+      p.executable = pid == 1 ? "/sbin/init" : "/bin/bash";
+      p.name = pid == 1 ? "init" : "bash";
+      p.args = {p.name};
+      p.command_line = p.name;
+      p.working_directory = "/";
+      p.tty = pid == 1 ? 0 : 1;
+    }
+  }
+  static DecoderOptions Options() {
+    DecoderOptions o;
+    o.boot_wall_ns = 1'700'000'000'000'000'000;
+    o.resolve_user_names = true;  // uid 0 is root everywhere
+    o.host = FullHost();
+    return o;
+  }
+
+  // Decodes `record` and returns the names of the fields present.
+  std::set<std::string> Fields(std::span<const uint8_t> record) {
+    std::string why;
+    EXPECT_EQ(decoder_.Decode(record, &event_, &why), RecordDecoder::Outcome::kEvent) << why;
+    std::set<std::string> out;
+    for (const Event::Entry& e : event_.entries()) {
+      out.insert(std::string(schema_.Info(e.id).name));
+    }
+    return out;
+  }
+
+  std::string Keyword(std::string_view field) {
+    const event::Value* v = event_.Find(*schema_.Find(field));
+    if (v == nullptr) return "<missing>";
+    if (v->kind() == event::ValueKind::kArray) {
+      std::string out;
+      for (const event::Value& x : v->as_array()) {
+        out += (out.empty() ? "" : "|") + std::string(x.as_string());
+      }
+      return out;
+    }
+    return std::string(v->as_string());
+  }
+
+  void ExpectDeclared(EmittedKindId id, std::span<const uint8_t> record) {
+    const EmittedKind& kind = Kind(id);
+    SCOPED_TRACE(std::string(kind.name));
+    std::set<std::string> present = Fields(record);
+    std::set<std::string> declared;
+    for (std::string_view f : KindFields(kind)) declared.insert(std::string(f));
+    for (const std::string& f : present) {
+      EXPECT_TRUE(declared.count(f)) << "decoded but not declared: " << f;
+    }
+    for (const std::string& f : declared) {
+      EXPECT_TRUE(present.count(f)) << "declared but not decoded: " << f;
+    }
+    EXPECT_EQ(Keyword("event.category"), kind.category);
+    std::string types;
+    for (std::string_view t : kind.types) types += (types.empty() ? "" : "|") + std::string(t);
+    EXPECT_EQ(Keyword("event.type"), types);
+    EXPECT_EQ(Keyword("event.action"), kind.action);
+    EXPECT_TRUE(event_.InCategory(*schema_.FindCategory(kind.category)));
+    for (const ConstantField& c : kConstantFields) EXPECT_EQ(Keyword(c.name), c.value);
+    seen_.insert(id);
+  }
+
+  schema::Schema schema_;
+  ProcessTable table_;
+  RecordDecoder decoder_;
+  Event event_;
+  std::set<EmittedKindId> seen_;
+};
+
+TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC);
+  std::strcpy(e->filename, "/usr/bin/curl");
+  const char args[] = "curl\0-s";
+  std::memcpy(e->args, args, sizeof(args));
+  e->args_len = sizeof(args);
+  e->cwd_len = Components(e->cwd, {"tmp"});
+  ExpectDeclared(EmittedKindId::kExec, Bytes(*e));
+
+  kestrel_fork f;
+  Header(&f.h, KESTREL_FORK);
+  f.child_tgid = 20;
+  f.child_start_boottime = 20 * kNsPerClockTick;
+  ExpectDeclared(EmittedKindId::kFork, Bytes(f));
+
+  kestrel_exit x;
+  Header(&x.h, KESTREL_EXIT);
+  x.h.tgid = x.h.tid = 20;
+  x.h.ppid = 10;
+  x.h.start_boottime = 20 * kNsPerClockTick;
+  ExpectDeclared(EmittedKindId::kExit, Bytes(x));
+
+  auto file = std::make_unique<kestrel_file>();
+  std::memset(file.get(), 0, sizeof(*file));
+  Header(&file->h, KESTREL_FILE);
+  file->path_len = Components(file->path, {"a.sh", "tmp"});
+  file->owner = 0;
+  file->group = 0;
+  file->mode = 0755;
+  const std::pair<uint32_t, EmittedKindId> ops[] = {
+      {KESTREL_FILE_CREATE, EmittedKindId::kFileCreate},
+      {KESTREL_FILE_MODIFY, EmittedKindId::kFileModify},
+      {KESTREL_FILE_READ, EmittedKindId::kFileOpen},
+      {KESTREL_FILE_DELETE, EmittedKindId::kFileDelete},
+      {KESTREL_FILE_CHMOD, EmittedKindId::kFileChmod},
+      {KESTREL_FILE_CHOWN, EmittedKindId::kFileChown}};
+  for (const auto& [op, kind] : ops) {
+    file->op = op;
+    ExpectDeclared(kind, Bytes(*file));
+  }
+  file->op = KESTREL_FILE_RENAME;
+  file->path2_len = Components(file->path2, {"b.py", "tmp"});
+  ExpectDeclared(EmittedKindId::kFileRename, Bytes(*file));
+
+  kestrel_net n;
+  std::memset(&n, 0, sizeof(n));
+  Header(&n.h, KESTREL_NET);
+  n.family = 2;
+  n.protocol = 6;
+  const std::pair<uint32_t, EmittedKindId> nets[] = {{KSYS_CONNECT, EmittedKindId::kConnect},
+                                                     {KSYS_ACCEPT4, EmittedKindId::kAccept},
+                                                     {KSYS_BIND, EmittedKindId::kBind}};
+  for (const auto& [sys, kind] : nets) {
+    n.syscall = sys;
+    ExpectDeclared(kind, Bytes(n));
+  }
+
+  auto s = std::make_unique<kestrel_syscall_rec>();
+  std::memset(s.get(), 0, sizeof(*s));
+  Header(&s->h, KESTREL_SYSCALL);
+  std::strcpy(s->name, "payload");
+  const std::pair<uint32_t, EmittedKindId> calls[] = {
+      {KSYS_PTRACE, EmittedKindId::kPtrace},
+      {KSYS_SETUID, EmittedKindId::kSetuid},
+      {KSYS_SETGID, EmittedKindId::kSetgid},
+      {KSYS_SETREUID, EmittedKindId::kSetreuid},
+      {KSYS_SETREGID, EmittedKindId::kSetregid},
+      {KSYS_SETRESUID, EmittedKindId::kSetresuid},
+      {KSYS_SETRESGID, EmittedKindId::kSetresgid},
+      {KSYS_MEMFD_CREATE, EmittedKindId::kMemfdCreate},
+      {KSYS_FINIT_MODULE, EmittedKindId::kModuleLoad}};
+  for (const auto& [sys, kind] : calls) {
+    s->syscall = sys;
+    ExpectDeclared(kind, Bytes(*s));
+  }
+
+  EXPECT_EQ(seen_.size(), static_cast<size_t>(EmittedKindId::kCount))
+      << "a declared kind has no record in this test";
+}
+
+TEST_F(EmittedTest, HostAndAgentFieldsOnEveryEventAndReplacedBySetHost) {
+  kestrel_exit x;
+  Header(&x.h, KESTREL_EXIT);
+  Fields(Bytes(x));
+  EXPECT_EQ(Keyword("host.id"), "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(Keyword("host.name"), "web-1.example.com");
+  EXPECT_EQ(Keyword("host.mac"), "00-00-5E-00-53-23");
+  EXPECT_EQ(Keyword("agent.type"), "kestrel");
+  EXPECT_EQ(Keyword("agent.version"), "1.2.3");
+  const event::Value* ips = event_.Find(*schema_.Find("host.ip"));
+  ASSERT_NE(ips, nullptr);
+  ASSERT_EQ(ips->as_array().size(), 2u);
+  EXPECT_EQ(ips->as_array()[0].as_ip().ToString(), "192.0.2.10");
+
+  HostIdentity moved = FullHost();
+  moved.hostname = moved.name = "web-2.example.com";
+  moved.ip = {"198.51.100.7"};
+  moved.mac.clear();
+  decoder_.SetHost(moved);
+  Fields(Bytes(x));
+  EXPECT_EQ(Keyword("host.hostname"), "web-2.example.com");
+  EXPECT_EQ(Keyword("host.mac"), "<missing>");  // nothing known: left out, not empty
+  EXPECT_EQ(event_.Find(*schema_.Find("host.ip"))->as_array()[0].as_ip().ToString(),
+            "198.51.100.7");
+}
+
+TEST(EmittedDeclaration, KindsAreInEnumOrderAndWellFormed) {
+  ASSERT_EQ(kEmittedKinds.size(), static_cast<size_t>(EmittedKindId::kCount));
+  for (size_t i = 0; i < kEmittedKinds.size(); ++i) {
+    const EmittedKind& k = kEmittedKinds[i];
+    EXPECT_EQ(static_cast<size_t>(k.id), i);
+    EXPECT_FALSE(k.category.empty());
+    EXPECT_FALSE(k.types.empty()) << k.name;
+    EXPECT_FALSE(k.action.empty()) << k.name;
+    std::vector<std::string_view> all = KindFields(k);
+    EXPECT_EQ(std::set<std::string_view>(all.begin(), all.end()).size(), all.size()) << k.name;
+  }
+}
+
+// docs/collection.md holds the declaration between two markers; the test compares (and, with
+// KESTREL_WRITE_DOCS=1, rewrites) it.
+TEST(EmittedDeclaration, DocsSectionIsTheDeclaration) {
+  const std::string path = std::string(KESTREL_SOURCE_DIR) + "/docs/collection.md";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string doc = ss.str();
+  const std::string begin =
+      "<!-- declared events: generated from src/kestrel/sources/ebpf/emitted.cc; do not edit -->\n";
+  const std::string end = "<!-- end of declared events -->";
+  size_t b = doc.find(begin), e = doc.find(end);
+  ASSERT_NE(b, std::string::npos) << path << " lacks the marker " << begin;
+  ASSERT_NE(e, std::string::npos) << path << " lacks the marker " << end;
+  ASSERT_LT(b, e);
+  std::string current = doc.substr(b + begin.size(), e - b - begin.size());
+  std::string want = EmittedEventsMarkdown();
+  if (current != want && std::getenv("KESTREL_WRITE_DOCS") != nullptr) {
+    doc.replace(b + begin.size(), e - b - begin.size(), want);
+    std::ofstream(path) << doc;
+    std::printf("rewrote the declared events of %s\n", path.c_str());
+    current = want;
+  }
+  EXPECT_EQ(current, want) << path
+                           << " is stale: run sources_test with KESTREL_WRITE_DOCS=1 to rewrite "
+                              "its \"Declared events\" section";
+}
+
+}  // namespace
+}  // namespace kestrel::sources::ebpf
