@@ -111,5 +111,15 @@ TEST(RegexTest, MatchWithAPatternOverTheSizeCapNeverMatches) {
   EXPECT_NE(CompileRegex("(.*){1,100}y", true, &error), nullptr);
 }
 
+// The cap admits real rules: Elastic's hidden-file rule matches `process.args regex~` with a
+// 254-fold counted repetition, 2,553 instructions (a 2,000 cap refused the rule).
+TEST(RegexTest, TheSizeCapAdmitsRealRulesPatterns) {
+  std::string error;
+  auto re = CompileRegex(R"(\.[a-z0-9_\-][a-z0-9_\-\.]{1,254})", true, &error);
+  ASSERT_NE(re, nullptr) << error;
+  EXPECT_GT(re->ProgramSize(), 2000);
+  EXPECT_TRUE(RE2::FullMatch(".Hidden-dir", *re));
+}
+
 }  // namespace
 }  // namespace kestrel::eql

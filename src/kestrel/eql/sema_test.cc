@@ -339,7 +339,7 @@ TEST_F(SemaTest, CatastrophicRegexIsRefusedAtLoad) {
   // RE2 ran this at ~42 us a byte (its NFA over a 22,000-instruction program).
   EXPECT_EQ(FirstError(R"(process where process.name regex "(.*){1,1000}(.*){1,1000}y")"),
             "regular expression too complex: it compiles to 22003 instructions, more than the "
-            "2000 a pattern may have (counted repetitions such as `{1,1000}` multiply its size)");
+            "5000 a pattern may have (counted repetitions such as `{1,1000}` multiply its size)");
   EXPECT_EQ(FirstError(R"(process where match(process.name, "(.*){1,1000}(.*){1,1000}y"))"),
             FirstError(R"(process where process.name regex "(.*){1,1000}(.*){1,1000}y")"));
   EXPECT_EQ(FirstError(R"(process where match(process.name, "(a"))"),
