@@ -3,8 +3,11 @@
 //
 // Every event gets event.category/type/action, host.os.type "linux", process.* of the acting
 // process (pid, entity_id, name, executable, args, args_count, command_line,
-// working_directory, user/group ids, session and group leader pids and entity ids) and
-// process.parent.* from the table, user.id/name and group.id. docs/collection.md lists the
+// working_directory, user/group ids and names, capabilities, env_vars) and its relatives with
+// the same sub-fields (process.parent, process.session_leader, process.group_leader,
+// process.entry_leader with entry_meta; process_identity.h), user.*, user.effective.* and
+// group.*. KESTREL_ALREADY_RUNNING records (made by the source for each process found in
+// /proc at start) become `already_running` events. docs/collection.md lists the
 // fields of each record kind. Times: the record's boot-clock time plus `boot_wall_ns` (the
 // wall-clock time of boot) is both the event's time_ns and wall_ns, so events are ordered by
 // the kernel's own clock.
@@ -22,6 +25,7 @@
 #include "absl/status/status.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
+#include "kestrel/sources/ebpf/process_identity.h"
 #include "kestrel/sources/ebpf/process_table.h"
 #include "kestrel_records.h"
 
@@ -43,6 +47,10 @@ struct DecoderOptions {
   int64_t boot_wall_ns = 0;               // wall-clock ns at boot (CLOCK_REALTIME - CLOCK_BOOTTIME)
   std::vector<std::string> ignore_paths;  // file events under these prefixes are not returned
   bool resolve_user_names = true;
+  // process.env_vars: the variables kept from an exec's environment, values cut to
+  // env_value_max bytes (process_identity.h).
+  std::vector<std::string> env_allow = DefaultEnvAllowList();
+  size_t env_value_max = kDefaultEnvValueMax;
 };
 
 class RecordDecoder {
@@ -58,6 +66,12 @@ class RecordDecoder {
 
  private:
   void SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out);
+  void SetRelative(const RelativeFields& f, const ProcessInfo& r, uint32_t self_pid,
+                   event::Event* out);
+  void SetEntryLeader(const ProcessInfo& p, event::Event* out);
+  Outcome DecodeSyscall(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
+                        event::Event* out, std::string* why);
+  const std::string& GroupName(uint32_t gid);
   void SetCommon(std::string_view category, std::string_view type, std::string_view action,
                  int64_t time_ns, event::Event* out);
   void SetFile(std::string_view path, event::Event* out, bool original);
@@ -66,9 +80,12 @@ class RecordDecoder {
   schema::Schema& schema_;
   ProcessTable* table_;
   DecoderOptions options_;
-  schema::CategoryId process_cat_, file_cat_, network_cat_, driver_cat_, iam_cat_;
-  schema::FieldId ptrace_request_, target_pid_, group_target_;
-  absl::flat_hash_map<uint32_t, std::string> user_names_;
+  schema::CategoryId process_cat_, file_cat_, network_cat_;
+  schema::FieldId ptrace_request_, target_pid_, ptrace_child_pid_, ptrace_addr_, ptrace_data_;
+  schema::FieldId memfd_name_, memfd_flags_, memfd_cloexec_, memfd_allow_seal_, memfd_hugetlb_,
+      memfd_noexec_seal_, memfd_exec_, module_name_, entry_parent_pid_, entry_parent_entity_id_;
+  RelativeFields parent_, session_leader_, group_leader_, entry_leader_;
+  absl::flat_hash_map<uint32_t, std::string> user_names_, group_names_;
   std::vector<event::Value> values_;          // array scratch, reused
   std::vector<uint8_t> exec_buf_, file_buf_;  // zero-padded copies of compacted records
 };
