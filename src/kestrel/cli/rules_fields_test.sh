@@ -35,7 +35,10 @@ with open(sys.argv[1]) as f:
         flatten("", json.loads(line), live)
 # Filled by the eBPF decoder (docs/collection.md) for events too rare to be in the benign logs.
 live |= {"process.Ext.ptrace.request", "process.target.pid", "user.target.id", "group.target.id",
-         "file.uid", "file.gid", "process.exit_code", "@timestamp"}
+         "file.uid", "file.gid", "process.exit_code", "@timestamp",
+         "process.Ext.load_module.name", "process.Ext.memfd.name", "process.Ext.ptrace.child_pid",
+         "process.env_vars", "process.thread.capabilities.effective",
+         "process.thread.capabilities.permitted", "process.entry_leader.entry_meta.type"}
 # Fields of the process itself also exist under process.parent (the process table's entry).
 failures = []
 rule = None
