@@ -47,6 +47,7 @@ for line in open(sys.argv[2]):
         rule = line[3:].strip()
         continue
     for field in re.findall(r"\(field ([^)\s]+)\)", line):
+        field = re.sub(r"\[\d+\]$", "", field)  # an array element: the array's field
         if field not in live:
             failures.append(f"{rule}: the query reads '{field}', which the live source never fills")
 for path in sys.argv[3:]:
