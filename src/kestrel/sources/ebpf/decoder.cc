@@ -298,7 +298,10 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   if (!p.working_directory.empty()) {
     out->SetString(Field("process.working_directory"), p.working_directory);
   }
-  if (!p.env_vars.empty()) SetStrings(out, Field("process.env_vars"), p.env_vars, &values_);
+  const bool full = out->InCategory(process_cat_);  // leaders in full on process events only
+  if (full && !p.env_vars.empty()) {
+    SetStrings(out, Field("process.env_vars"), p.env_vars, &values_);
+  }
   std::string uid = std::to_string(h.uid), euid = std::to_string(h.euid);
   std::string gid = std::to_string(h.gid), egid = std::to_string(h.egid);
   out->SetString(Field("process.user.id"), euid);
@@ -342,18 +345,29 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   }
   out->SetInt(Field("process.ppid"), h.ppid != 0 ? h.ppid : p.ppid);
   out->SetInt(Field("process.pgid"), h.pgid);
-  // Session and group leaders: the full entry when known, else the pid alone.
-  if (const ProcessInfo* s = h.sid == p.pid ? &p : table_->Find(h.sid)) {
+  // Session and group leaders: on process events the full entry when known, else the pid alone;
+  // on file and network events pid and entity id (Elastic Defend's file/network events carry
+  // only the leaders' entity ids).
+  const ProcessInfo* s = h.sid == p.pid ? &p : table_->Find(h.sid);
+  const ProcessInfo* g = h.pgid == p.pid ? &p : table_->Find(h.pgid);
+  if (full && s != nullptr) {
     SetRelative(session_leader_, *s, p.pid, out);
   } else {
     out->SetInt(Field("process.session_leader.pid"), h.sid);
+    if (s != nullptr) out->SetString(Field("process.session_leader.entity_id"), s->entity_id);
   }
-  if (const ProcessInfo* g = h.pgid == p.pid ? &p : table_->Find(h.pgid)) {
+  if (full && g != nullptr) {
     SetRelative(group_leader_, *g, p.pid, out);
   } else {
     out->SetInt(Field("process.group_leader.pid"), h.pgid);
+    if (g != nullptr) out->SetString(Field("process.group_leader.entity_id"), g->entity_id);
   }
-  SetEntryLeader(p, out);
+  if (full) {
+    SetEntryLeader(p, out);
+  } else if (p.entry_pid != 0) {
+    out->SetInt(Field("process.entry_leader.pid"), p.entry_pid);
+    out->SetString(Field("process.entry_leader.entity_id"), p.entry_entity_id);
+  }
   uint32_t ppid = h.ppid != 0 ? h.ppid : p.ppid;
   out->SetInt(Field("process.parent.pid"), ppid);
   if (const ProcessInfo* pp = table_->Find(ppid)) {
