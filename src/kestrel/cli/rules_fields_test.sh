@@ -34,8 +34,10 @@ with open(sys.argv[1]) as f:
     for line in f:
         flatten("", json.loads(line), live)
 # Filled by the eBPF decoder (docs/collection.md) for events too rare to be in the benign logs.
-live |= {"process.Ext.ptrace.request", "process.target.pid", "user.target.id", "group.target.id",
-         "file.uid", "file.gid", "process.exit_code", "@timestamp"}
+live |= {"process.Ext.ptrace.request", "process.target.pid", "file.uid", "file.gid", "process.exit_code", "@timestamp",
+         "process.Ext.load_module.name", "process.Ext.memfd.name", "process.Ext.ptrace.child_pid",
+         "process.env_vars", "process.thread.capabilities.effective",
+         "process.thread.capabilities.permitted", "process.entry_leader.entry_meta.type"}
 # Fields of the process itself also exist under process.parent (the process table's entry).
 failures = []
 rule = None
@@ -44,6 +46,7 @@ for line in open(sys.argv[2]):
         rule = line[3:].strip()
         continue
     for field in re.findall(r"\(field ([^)\s]+)\)", line):
+        field = re.sub(r"\[\d+\]$", "", field)  # an array element: the array's field
         if field not in live:
             failures.append(f"{rule}: the query reads '{field}', which the live source never fills")
 for path in sys.argv[3:]:

@@ -70,13 +70,13 @@ std::string ReadBootId() {
 }
 
 constexpr uint32_t kWantedSyscalls[] = {
-    KSYS_OPEN,        KSYS_OPENAT,    KSYS_OPENAT2,   KSYS_CREAT,        KSYS_UNLINK,
-    KSYS_UNLINKAT,    KSYS_RENAME,    KSYS_RENAMEAT,  KSYS_RENAMEAT2,    KSYS_CHMOD,
-    KSYS_FCHMOD,      KSYS_FCHMODAT,  KSYS_FCHMODAT2, KSYS_CHOWN,        KSYS_LCHOWN,
-    KSYS_FCHOWN,      KSYS_FCHOWNAT,  KSYS_CONNECT,   KSYS_ACCEPT,       KSYS_ACCEPT4,
-    KSYS_BIND,        KSYS_PTRACE,    KSYS_SETUID,    KSYS_SETGID,       KSYS_SETREUID,
-    KSYS_SETREGID,    KSYS_SETRESUID, KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE,
-    KSYS_FINIT_MODULE};
+    KSYS_OPEN,     KSYS_OPENAT,      KSYS_OPENAT2,   KSYS_CREAT,        KSYS_UNLINK,
+    KSYS_UNLINKAT, KSYS_RENAME,      KSYS_RENAMEAT,  KSYS_RENAMEAT2,    KSYS_CHMOD,
+    KSYS_FCHMOD,   KSYS_FCHMODAT,    KSYS_FCHMODAT2, KSYS_CHOWN,        KSYS_LCHOWN,
+    KSYS_FCHOWN,   KSYS_FCHOWNAT,    KSYS_CONNECT,   KSYS_ACCEPT,       KSYS_ACCEPT4,
+    KSYS_BIND,     KSYS_PTRACE,      KSYS_SETUID,    KSYS_SETGID,       KSYS_SETREUID,
+    KSYS_SETREGID, KSYS_SETRESUID,   KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE,
+    KSYS_SETSID,   KSYS_FINIT_MODULE};
 
 }  // namespace
 
@@ -117,7 +117,10 @@ struct EbpfSource::Impl {
         host(options.host_root, options.agent_version, options.host),
         decoder(*schema, &table,
                 ebpf::DecoderOptions{ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME),
-                                     options.ignore_paths, true, host.Read()}) {}
+                                     options.ignore_paths, true, host.Read(), options.env_vars,
+                                     options.env_value_max}) {
+    table.SetEnvAllowList(options.env_vars, options.env_value_max);
+  }
 
   ~Impl() {
     StopReader();
@@ -320,6 +323,7 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
     }
     skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
     skel->rodata->have_ignored_dirs = ignored_dirs.empty() ? 0 : 1;
+    skel->rodata->env_max = impl->options.env_vars.empty() ? 0 : KESTREL_ENV_MAX;
     bpf_program__set_autoload(skel->progs.exec_btf, btf);
     bpf_program__set_autoload(skel->progs.fork_btf, btf);
     bpf_program__set_autoload(skel->progs.exit_btf, btf);
@@ -381,6 +385,22 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
     return s;
   }
   impl->processes_at_start = impl->table.size();
+  if (impl->options.already_running_events) {
+    // One bare KESTREL_ALREADY_RUNNING header per process, queued before any kernel record:
+    // the decoder fills it from the table. Time: now, on the kernel's boot clock.
+    const uint64_t boot_now = static_cast<uint64_t>(ClockNs(CLOCK_BOOTTIME));
+    std::lock_guard<std::mutex> lock(impl->mu);
+    for (uint32_t pid : impl->table.loaded_from_proc()) {
+      const ebpf::ProcessInfo* p = impl->table.Find(pid);
+      if (p == nullptr || pid == static_cast<uint32_t>(getpid())) continue;  // not Kestrel
+      kestrel_header h{};
+      h.kind = KESTREL_ALREADY_RUNNING;
+      h.boot_ns = boot_now;
+      h.tgid = pid;
+      h.start_boottime = p->start_ticks * ebpf::kNsPerClockTick;
+      Impl::OnRecord(impl.get(), &h, sizeof(h));
+    }
+  }
   Impl* raw = impl.get();
   impl->reader = std::thread([raw] { raw->ReaderLoop(); });
   return std::unique_ptr<EbpfSource>(new EbpfSource(std::move(impl)));
