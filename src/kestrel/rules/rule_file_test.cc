@@ -20,9 +20,6 @@ namespace {
 using engine::Severity;
 using Kind = LoadDiagnostic::Kind;
 
-return out;
-}
-
 // Position of the first occurrence of `needle` in the rule's query.
 SourcePosition PositionOfText(const RuleSpec& rule, std::string_view needle) {
   size_t offset = rule.query.find(needle);
