@@ -161,6 +161,7 @@ union record_space {
   struct kestrel_file file;
   struct kestrel_net net;
   struct kestrel_syscall_rec sys;
+  struct kestrel_dns dns;
 };
 
 struct {
@@ -505,12 +506,15 @@ int BPF_PROG(exit_raw, struct task_struct* p) { return on_exit(p); }
 
 /* ---- syscalls ---- */
 
+#include "kestrel_dns.bpf.h"
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs* regs, long id) {
   if (id < 0 || id >= KSYS_MAX) return 0;
   __u32 key = id;
   __u8* want = bpf_map_lookup_elem(&wanted, &key);
   if (!want || !*want) return 0;
+  if (is_dns_send(id) && !dns_wanted(regs, id)) return 0; /* UDP to port 53 only */
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if (ignored(pid_tgid >> 32)) return 0;
   struct enter_args a = {};
@@ -519,6 +523,7 @@ int BPF_PROG(sys_enter, struct pt_regs* regs, long id) {
   a.a[1] = BPF_CORE_READ(regs, si);
   a.a[2] = BPF_CORE_READ(regs, dx);
   a.a[3] = BPF_CORE_READ(regs, r10);
+  if (id == KSYS_SENDTO) a.a[3] = BPF_CORE_READ(regs, r8); /* the address (flags unused) */
   if (id == KSYS_SETUID || id == KSYS_SETREUID || id == KSYS_SETRESUID || id == KSYS_SETGID ||
       id == KSYS_SETREGID || id == KSYS_SETRESGID) {
     /* The ids before the call (a[3] is not an argument of these): a change event is made only
@@ -832,6 +837,10 @@ int BPF_PROG(sys_exit, struct pt_regs* regs, long ret) {
     case KSYS_ACCEPT4:
     case KSYS_BIND:
       return emit_net(task, &a, ret);
+    case KSYS_SENDTO:
+    case KSYS_SENDMSG:
+    case KSYS_SENDMMSG:
+      return emit_dns(task, &a, ret);
     default:
       return emit_syscall(task, &a, ret);
   }

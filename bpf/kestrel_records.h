@@ -29,6 +29,7 @@ enum kestrel_kind {
   /* Made in user space, never by the kernel: one per process found in /proc at start
    * (a bare header; the decoder takes the rest from the process table). */
   KESTREL_ALREADY_RUNNING = 7,
+  KESTREL_DNS = 9, /* a UDP datagram sent to port 53: struct kestrel_dns */
 };
 
 /* Syscall numbers of x86_64 (arch/x86/entry/syscalls/syscall_64.tbl). The programs are built
@@ -37,6 +38,8 @@ enum kestrel_syscall {
   KSYS_OPEN = 2,
   KSYS_CONNECT = 42,
   KSYS_ACCEPT = 43,
+  KSYS_SENDTO = 44,
+  KSYS_SENDMSG = 46,
   KSYS_BIND = 49,
   KSYS_RENAME = 82,
   KSYS_CREAT = 85,
@@ -61,6 +64,7 @@ enum kestrel_syscall {
   KSYS_RENAMEAT = 264,
   KSYS_FCHMODAT = 268,
   KSYS_ACCEPT4 = 288,
+  KSYS_SENDMMSG = 307,
   KSYS_FINIT_MODULE = 313,
   KSYS_RENAMEAT2 = 316,
   KSYS_MEMFD_CREATE = 319,
@@ -175,6 +179,27 @@ struct kestrel_syscall_rec {
    * name pointer, flags). */
   __u64 args[4];
   char name[KESTREL_NAME_MAX]; /* memfd_create: the name; finit_module: the file (leaf first) */
+};
+
+#define KESTREL_DNS_PAYLOAD_MAX 256 /* bytes of a DNS datagram copied (the header, the question) */
+
+/* A datagram sent on an AF_INET/AF_INET6 UDP socket to port 53 by sendto, sendmsg or sendmmsg
+ * (one record per message, at most the first two of a sendmmsg); user space parses the query
+ * (sources/ebpf/dns_parser.h). */
+struct kestrel_dns {
+  struct kestrel_header h;
+  __u32 syscall; /* sendto, sendmsg, sendmmsg */
+  __u16 family;  /* AF_INET 2, AF_INET6 10 */
+  __u16 pad;
+  __s64 ret;           /* the syscall's return value */
+  __u8 local_addr[16]; /* IPv4 in the first 4 bytes; the socket's end after the send */
+  __u8 remote_addr[16];
+  __u16 local_port; /* host order */
+  __u16 remote_port;
+  __u32 payload_len; /* bytes copied into payload */
+  __u32 sent_len;    /* bytes of the message (payload_len is at most KESTREL_DNS_PAYLOAD_MAX) */
+  __u32 pad2;
+  __u8 payload[KESTREL_DNS_PAYLOAD_MAX];
 };
 
 /* Configuration written by user space before attach (the .rodata / .bss of the program). */

@@ -100,6 +100,10 @@ size_t CompactRecordSize(std::span<const uint8_t> record) {
     return offsetof(kestrel_exec, args) + std::min<size_t>(e->args_len, KESTREL_ARGS_MAX) +
            std::min<size_t>(e->env_len, KESTREL_ENV_MAX);
   }
+  if (kind == KESTREL_DNS && record.size() >= sizeof(kestrel_dns)) {
+    const auto* d = reinterpret_cast<const kestrel_dns*>(record.data());
+    return offsetof(kestrel_dns, payload) + std::min<size_t>(d->payload_len, KESTREL_DNS_PAYLOAD_MAX);
+  }
   if (kind == KESTREL_FILE && record.size() >= sizeof(kestrel_file)) {
     const auto* f = reinterpret_cast<const kestrel_file*>(record.data());
     if (f->path2_len > 0) {
@@ -164,6 +168,7 @@ RecordDecoder::RecordDecoder(schema::Schema& schema, ProcessTable* table, Decode
   for (const EmittedKind& k : kEmittedKinds) {
     kind_category_[static_cast<size_t>(k.id)] = schema_.InternCategory(k.category);
     kind_full_[static_cast<size_t>(k.id)] = CarriesFullProcess(k);
+    kind_actor_[static_cast<size_t>(k.id)] = CarriesActorUser(k);
   }
   for (const ConstantField& c : kConstantFields) {
     constant_ids_.push_back(
@@ -256,6 +261,7 @@ const std::string& RecordDecoder::UserName(uint32_t uid) {
 void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* out) {
   const EmittedKind& kind = Kind(id);
   full_ = kind_full_[static_cast<size_t>(id)];
+  actor_ = kind_actor_[static_cast<size_t>(id)];
   out->set_time_ns(time_ns);
   out->set_wall_ns(time_ns);
   out->AddCategory(kind_category_[static_cast<size_t>(id)]);
@@ -351,26 +357,33 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   out->SetString(Field("process.group.id"), egid);
   out->SetString(Field("process.real_user.id"), uid);
   out->SetString(Field("process.real_group.id"), gid);
-  out->SetString(Field("user.id"), euid);
-  out->SetString(Field("user.effective.id"), euid);
-  out->SetString(Field("group.id"), egid);
-  out->SetString(Field("user.Ext.real.id"), uid);
-  out->SetString(Field("group.Ext.real.id"), gid);
+  // user.* and group.*: the acting process's, except on kinds about an account (iam), where
+  // they name the account (decoder_events.cc).
+  const bool actor = actor_;
+  if (actor) {
+    out->SetString(Field("user.id"), euid);
+    out->SetString(Field("user.effective.id"), euid);
+    out->SetString(Field("group.id"), egid);
+    out->SetString(Field("user.Ext.real.id"), uid);
+    out->SetString(Field("group.Ext.real.id"), gid);
+  }
   if (const std::string& user = UserName(h.euid); !user.empty()) {
-    out->SetString(Field("user.name"), user);
-    out->SetString(Field("user.effective.name"), user);
+    if (actor) {
+      out->SetString(Field("user.name"), user);
+      out->SetString(Field("user.effective.name"), user);
+    }
     out->SetString(Field("process.user.name"), user);
   }
   if (const std::string& user = UserName(h.uid); !user.empty()) {
-    out->SetString(Field("user.Ext.real.name"), user);
+    if (actor) out->SetString(Field("user.Ext.real.name"), user);
     out->SetString(Field("process.real_user.name"), user);
   }
   if (const std::string& group = GroupName(h.egid); !group.empty()) {
-    out->SetString(Field("group.name"), group);
+    if (actor) out->SetString(Field("group.name"), group);
     out->SetString(Field("process.group.name"), group);
   }
   if (const std::string& group = GroupName(h.gid); !group.empty()) {
-    out->SetString(Field("group.Ext.real.name"), group);
+    if (actor) out->SetString(Field("group.Ext.real.name"), group);
     out->SetString(Field("process.real_group.name"), group);
   }
   if (h.cap_effective != 0) {  // no capability: no field
@@ -651,6 +664,8 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
     }
     case KESTREL_SYSCALL:
       return DecodeSyscall(h, record, time_ns, out, why);
+    case KESTREL_DNS:
+      return DecodeDns(h, record, time_ns, out, why);  // decoder_events.cc
     case KESTREL_ALREADY_RUNNING: {
       // Made by the source from the process table (/proc at start): the header names the pid.
       const ProcessInfo* found = table_->Find(h.tgid);

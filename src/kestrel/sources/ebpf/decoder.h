@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
+#include "kestrel/sources/ebpf/account_db.h"
 #include "kestrel/sources/ebpf/emitted.h"
 #include "kestrel/sources/ebpf/host_identity.h"
 #include "kestrel/sources/ebpf/process_identity.h"
@@ -74,11 +75,24 @@ class RecordDecoder {
   // Replaces the host.* and agent.* values of the events decoded from now on (a refresh).
   void SetHost(const HostIdentity& host);
 
+  // An `iam` event (decoder_events.cc) for `change` of an account database (account_db.h), at
+  // `time_ns`, acted by the process of `h` (the header of the file record that changed the file;
+  // process.* only: user.*/group.* name the account). `group_name`: the name of a user's primary
+  // group ("" when unknown).
+  void DecodeAccountChange(const kestrel_header& h, int64_t time_ns, const AccountChange& change,
+                           std::string_view group_name, event::Event* out);
+
+  // DNS lookups that failed to parse (KESTREL_DNS records; each is also kMalformed).
+  uint64_t dns_parse_failures() const { return dns_parse_failures_; }
+
  private:
   void SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out);
   void SetRelative(const RelativeFields& f, const ProcessInfo& r, uint32_t self_pid,
                    event::Event* out);
   void SetEntryLeader(const ProcessInfo& p, event::Event* out);
+  // KESTREL_DNS (decoder_events.cc): the query's first question, or kMalformed.
+  Outcome DecodeDns(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
+                    event::Event* out, std::string* why);
   Outcome DecodeSyscall(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
                         event::Event* out, std::string* why);
   const std::string& GroupName(uint32_t gid);
@@ -93,7 +107,10 @@ class RecordDecoder {
   DecoderOptions options_;
   std::array<schema::CategoryId, static_cast<size_t>(EmittedKindId::kCount)> kind_category_{};
   std::array<bool, static_cast<size_t>(EmittedKindId::kCount)> kind_full_{};  // declares them
+  std::array<bool, static_cast<size_t>(EmittedKindId::kCount)> kind_actor_{};  // actor's user.*
   bool full_ = false;                          // the current event's kind: kind_full_
+  bool actor_ = true;                          // the current event's kind: kind_actor_
+  uint64_t dns_parse_failures_ = 0;
   std::vector<schema::FieldId> constant_ids_;  // kConstantFields' ids
   // Host values, precomputed by SetHost: strings (owned here, copied into each event's arena).
   std::vector<std::pair<schema::FieldId, std::string>> host_strings_;

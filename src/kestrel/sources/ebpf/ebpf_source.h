@@ -58,6 +58,9 @@ struct EbpfOptions {
   size_t env_value_max = 256;
   // One `already_running` event per process found in /proc at start (Elastic Defend's).
   bool already_running_events = true;
+  // `iam` events from changes of HOST_ROOT/etc/passwd and /etc/group (ebpf/account_events.h);
+  // false: none (the files are not read).
+  bool account_events = true;
   bool try_tp_btf = true;     // false: attach the sched programs as raw_tp without trying tp_btf
   int poll_interval_ms = 25;  // 1 ms after a drain of more than 1,024 records
   size_t max_queue_bytes = size_t{64} << 20;

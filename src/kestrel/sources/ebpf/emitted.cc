@@ -43,16 +43,6 @@ constexpr std::string_view kProcess[] = {
     "process.real_user.name",
     "process.real_group.id",
     "process.real_group.name",
-    "user.id",
-    "user.name",
-    "user.effective.id",
-    "user.effective.name",
-    "user.Ext.real.id",
-    "user.Ext.real.name",
-    "group.id",
-    "group.name",
-    "group.Ext.real.id",
-    "group.Ext.real.name",
     "process.thread.capabilities.effective",
     "process.thread.capabilities.permitted",
     "process.interactive",
@@ -86,6 +76,18 @@ constexpr std::string_view kProcess[] = {
     "process.parent.real_group.name",
     "process.parent.command_line",
     "process.Ext.ancestry",
+    // The acting process's user and group: last, so that kinds about an account (iam) can
+    // declare the list without them (kProcessNoActor).
+    "user.id",
+    "user.name",
+    "user.effective.id",
+    "user.effective.name",
+    "user.Ext.real.id",
+    "user.Ext.real.name",
+    "group.id",
+    "group.name",
+    "group.Ext.real.id",
+    "group.Ext.real.name",
 };
 
 // Process events: the environment and the leaders in full (decoder.cc SetRelative).
@@ -174,6 +176,19 @@ constexpr std::string_view kMemfdFields[] = {
 constexpr std::string_view kModuleFields[] = {"process.Ext.load_module.name", "file.name",
                                               "event.outcome"};
 constexpr std::string_view kOutcome[] = {"event.outcome"};
+// iam: the account, where Elastic's `system` integration puts it (user.name/id, and the primary
+// group's group.id/name for a user; group.name/id for a group), also as ECS's *.target.
+constexpr std::string_view kUserAccount[] = {"user.name",        "user.id",  "user.target.name",
+                                             "user.target.id",   "group.id", "group.name",
+                                             "event.outcome"};
+constexpr std::string_view kGroupAccount[] = {"group.name", "group.id", "group.target.name",
+                                              "group.target.id", "event.outcome"};
+constexpr std::string_view kDns[] = {
+    "dns.question.name",  "dns.question.type",  "dns.id",           "dns.type",
+    "source.ip",          "source.port",        "destination.ip",   "destination.port",
+    "network.type",       "network.transport",  "network.protocol", "network.iana_number",
+    "network.direction",  "event.outcome"};
+constexpr size_t kActorFields = 10;  // the last fields of kProcess
 
 constexpr std::string_view kStart[] = {"start"};
 constexpr std::string_view kEnd[] = {"end"};
@@ -182,9 +197,17 @@ constexpr std::string_view kChange[] = {"change"};
 constexpr std::string_view kAccess[] = {"access"};
 constexpr std::string_view kDeletion[] = {"deletion"};
 constexpr std::string_view kInfo[] = {"info"};
+constexpr std::string_view kProtocol[] = {"protocol"};
+constexpr std::string_view kUserCreation[] = {"user", "creation"};
+constexpr std::string_view kUserDeletion[] = {"user", "deletion"};
+constexpr std::string_view kUserChange[] = {"user", "change"};
+constexpr std::string_view kGroupCreation[] = {"group", "creation"};
+constexpr std::string_view kGroupDeletion[] = {"group", "deletion"};
+constexpr std::string_view kGroupChange[] = {"group", "change"};
 
 constexpr FieldList P{kProcess};
 constexpr FieldList F{kProcessFull};
+constexpr FieldList PA{kProcess, std::size(kProcess) - kActorFields};  // no actor user/group
 
 constexpr EmittedKind kKinds[] = {
     {K::kExec, "exec", "process", kStart, "exec", {P, F}},
@@ -217,6 +240,20 @@ constexpr EmittedKind kKinds[] = {
      kChange,
      "session_id_change",
      {P, F, kOutcome}},
+    // Auditbeat's system/user dataset names its actions user_added/user_removed/user_changed;
+    // the group ones follow the same pattern (Kestrel's).
+    {K::kUserAdded, "user added", "iam", kUserCreation, "user_added", {PA, kUserAccount}},
+    {K::kUserRemoved, "user removed", "iam", kUserDeletion, "user_removed", {PA, kUserAccount}},
+    {K::kUserChanged, "user changed", "iam", kUserChange, "user_changed", {PA, kUserAccount}},
+    {K::kGroupAdded, "group added", "iam", kGroupCreation, "group_added", {PA, kGroupAccount}},
+    {K::kGroupRemoved,
+     "group removed",
+     "iam",
+     kGroupDeletion,
+     "group_removed",
+     {PA, kGroupAccount}},
+    {K::kGroupChanged, "group changed", "iam", kGroupChange, "group_changed", {PA, kGroupAccount}},
+    {K::kDnsLookup, "dns lookup", "network", kProtocol, "lookup_requested", {P, kDns}},
 };
 
 constexpr bool InOrder() {
@@ -239,11 +276,19 @@ const FieldList kCommonFields{kCommon};
 const std::span<const ConstantField> kConstantFields{kConstants};
 const FieldList kProcessFields{kProcess};
 const FieldList kProcessFullFields{kProcessFull};
+const FieldList kProcessNoActorFields{PA};
 const std::span<const EmittedKind> kEmittedKinds{kKinds};
 
 bool CarriesFullProcess(const EmittedKind& kind) {
   for (FieldList list : kind.fields) {
     if (list.data() == kProcessFull) return true;
+  }
+  return false;
+}
+
+bool CarriesActorUser(const EmittedKind& kind) {
+  for (FieldList list : kind.fields) {
+    if (list.data() == kProcess && list.size() == std::size(kProcess)) return true;
   }
   return false;
 }
@@ -266,7 +311,11 @@ std::string EmittedEventsMarkdown() {
     out += fmt::format("{}`{}: {}`", i == 0 ? "" : ", ", kConstants[i].name, kConstants[i].value);
   }
   out += ".\n\n";
-  out += fmt::format("Process fields (every kind below): {}.\n\n", Codes(kProcess));
+  out += fmt::format(
+      "Process fields (every kind below; kinds marked *no actor user* carry them without the "
+      "last {}, the acting process's `user.*` and `group.*`: there those fields name the "
+      "account the event is about): {}.\n\n",
+      kActorFields, Codes(kProcess));
   out += fmt::format(
       "Process events (kinds marked *full*) also carry the environment and the leaders in "
       "full: {}.\n\n",
@@ -279,7 +328,9 @@ std::string EmittedEventsMarkdown() {
       if (list.data() == kProcess || list.data() == kProcessFull) continue;
       for (std::string_view f : list) more.push_back(f);
     }
-    std::string cell = CarriesFullProcess(k) ? "*full*" : "";
+    std::string cell = CarriesFullProcess(k)   ? "*full*"
+                       : !CarriesActorUser(k) ? "*no actor user*"
+                                              : "";
     if (!more.empty()) cell += (cell.empty() ? "" : ", ") + Codes(more);
     out += fmt::format("| {} | `{}` | {} | `{}` | {} |\n", k.name, k.category, Codes(k.types),
                        k.action, cell.empty() ? std::string("—") : cell);

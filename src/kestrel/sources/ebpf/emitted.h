@@ -47,6 +47,15 @@ enum class EmittedKindId : uint8_t {
   kUidChange,
   kGidChange,
   kSessionIdChange,
+  // Account database changes (account_db.h): iam events made in user space.
+  kUserAdded,
+  kUserRemoved,
+  kUserChanged,
+  kGroupAdded,
+  kGroupRemoved,
+  kGroupChanged,
+  // A DNS query sent over UDP to port 53 (dns_parser.h).
+  kDnsLookup,
   kCount,
 };
 
@@ -82,6 +91,11 @@ extern const FieldList kProcessFields;
 extern const FieldList kProcessFullFields;
 // Whether `kind` lists kProcessFullFields (the decoder fills them exactly then).
 bool CarriesFullProcess(const EmittedKind& kind);
+// kProcessFields without the acting process's user.* and group.* (they are its last ten
+// fields): kinds about an account (iam) list it instead, their user.*/group.* name the account.
+extern const FieldList kProcessNoActorFields;
+// Whether `kind` carries the acting process's user.* and group.* (false for the iam kinds).
+bool CarriesActorUser(const EmittedKind& kind);
 
 // Indexed by EmittedKindId.
 extern const std::span<const EmittedKind> kEmittedKinds;

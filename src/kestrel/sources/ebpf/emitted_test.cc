@@ -111,6 +111,9 @@ class EmittedTest : public ::testing::Test {
   std::set<std::string> Fields(std::span<const uint8_t> record) {
     std::string why;
     EXPECT_EQ(decoder_.Decode(record, &event_, &why), RecordDecoder::Outcome::kEvent) << why;
+    return Present();
+  }
+  std::set<std::string> Present() {
     std::set<std::string> out;
     for (const Event::Entry& e : event_.entries()) {
       out.insert(std::string(schema_.Info(e.id).name));
@@ -132,9 +135,14 @@ class EmittedTest : public ::testing::Test {
   }
 
   void ExpectDeclared(EmittedKindId id, std::span<const uint8_t> record) {
+    Fields(record);
+    ExpectDeclaredEvent(id);
+  }
+  // The event decoded last (event_) against the declaration of `id`.
+  void ExpectDeclaredEvent(EmittedKindId id) {
     const EmittedKind& kind = Kind(id);
     SCOPED_TRACE(std::string(kind.name));
-    std::set<std::string> present = Fields(record);
+    std::set<std::string> present = Present();
     std::set<std::string> declared;
     for (std::string_view f : KindFields(kind)) declared.insert(std::string(f));
     for (const std::string& f : present) {
@@ -241,6 +249,38 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
     s->syscall = sys;
     ExpectDeclared(kind, Bytes(*s));
   }
+
+  // iam: made from account database changes (account_events.h), acted by pid 10.
+  const std::pair<AccountChange, EmittedKindId> accounts[] = {
+      {{AccountDb::kPasswd, AccountChange::Op::kAdded, "mallory", 1001, 1001},
+       EmittedKindId::kUserAdded},
+      {{AccountDb::kPasswd, AccountChange::Op::kRemoved, "mallory", 1001, 1001},
+       EmittedKindId::kUserRemoved},
+      {{AccountDb::kPasswd, AccountChange::Op::kChanged, "mallory", 1001, 1001},
+       EmittedKindId::kUserChanged},
+      {{AccountDb::kGroup, AccountChange::Op::kAdded, "ops", 1002, 1002},
+       EmittedKindId::kGroupAdded},
+      {{AccountDb::kGroup, AccountChange::Op::kRemoved, "ops", 1002, 1002},
+       EmittedKindId::kGroupRemoved},
+      {{AccountDb::kGroup, AccountChange::Op::kChanged, "ops", 1002, 1002},
+       EmittedKindId::kGroupChanged}};
+  kestrel_header actor;
+  Header(&actor, KESTREL_FILE);
+  for (const auto& [change, kind] : accounts) {
+    decoder_.DecodeAccountChange(actor, 6'000'000'000, change, "mallory", &event_);
+    ExpectDeclaredEvent(kind);
+  }
+
+  auto dns = std::make_unique<kestrel_dns>();
+  std::memset(dns.get(), 0, sizeof(*dns));
+  Header(&dns->h, KESTREL_DNS);
+  dns->family = 2;
+  dns->remote_port = 53;
+  const uint8_t query[] = {0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'e', 'x', 'a', 'm',
+                           'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+  std::memcpy(dns->payload, query, sizeof(query));
+  dns->payload_len = dns->sent_len = sizeof(query);
+  ExpectDeclared(EmittedKindId::kDnsLookup, Bytes(*dns));
 
   EXPECT_EQ(seen_.size(), static_cast<size_t>(EmittedKindId::kCount))
       << "a declared kind has no record in this test";
