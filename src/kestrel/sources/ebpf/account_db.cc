@@ -111,7 +111,8 @@ void DiffAccounts(AccountDb db, const AccountSnapshot& before, const AccountSnap
 }
 
 absl::StatusOr<std::string> ReadAccountFile(const std::string& path, size_t max_bytes,
-                                            bool require_root_owner) {
+                                            bool require_root_owner, uint64_t* dev,
+                                            uint64_t* ino) {
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return absl::FailedPreconditionError(
@@ -130,6 +131,8 @@ absl::StatusOr<std::string> ReadAccountFile(const std::string& path, size_t max_
   }
   std::string text;
   if (why.empty()) {
+    if (dev != nullptr) *dev = st.st_dev;
+    if (ino != nullptr) *ino = st.st_ino;
     text.resize(static_cast<size_t>(st.st_size));
     size_t got = 0;
     while (got < text.size()) {
@@ -154,7 +157,9 @@ std::string AccountWatcher::FilePath(AccountDb db) const {
 }
 
 std::optional<AccountSnapshot> AccountWatcher::Read(AccountDb db) {
-  auto text = ReadAccountFile(FilePath(db), options_.max_bytes, options_.require_root_owner);
+  uint64_t dev = 0, ino = 0;
+  auto text = ReadAccountFile(FilePath(db), options_.max_bytes, options_.require_root_owner, &dev,
+                              &ino);
   if (!text.ok()) {
     ++stats_.refusals;
     last_error_ = std::string(text.status().message());
@@ -167,6 +172,8 @@ std::optional<AccountSnapshot> AccountWatcher::Read(AccountDb db) {
     return std::nullopt;
   }
   stats_.damaged_lines += snap->damaged_lines;
+  snap->dev = dev;
+  snap->ino = ino;
   return std::move(*snap);
 }
 
@@ -182,12 +189,22 @@ std::optional<AccountDb> AccountWatcher::Watched(std::string_view path) const {
   return std::nullopt;
 }
 
-void AccountWatcher::Reread(AccountDb db, std::vector<AccountChange>* out) {
+bool AccountWatcher::Reread(AccountDb db, std::vector<AccountChange>* out, bool same_file) {
+  if (same_file) {
+    struct stat st;
+    const AccountSnapshot& old = snapshots_[Index(db)];
+    if (lstat(FilePath(db).c_str(), &st) == 0 && old.ino != 0 &&
+        (static_cast<uint64_t>(st.st_dev) != old.dev || static_cast<uint64_t>(st.st_ino) != old.ino)) {
+      ++stats_.replaced;
+      return false;
+    }
+  }
   ++stats_.rereads;
   std::optional<AccountSnapshot> snap = Read(db);
-  if (!snap) return;
+  if (!snap) return false;
   DiffAccounts(db, snapshots_[Index(db)], *snap, out);
   snapshots_[Index(db)] = std::move(*snap);
+  return true;
 }
 
 }  // namespace kestrel::sources::ebpf

@@ -51,6 +51,7 @@ struct AccountEntry {
 struct AccountSnapshot {
   std::vector<AccountEntry> entries;  // sorted by name, names unique
   size_t damaged_lines = 0;           // skipped: malformed, or a name seen before
+  uint64_t dev = 0, ino = 0;          // the file it was read from (0: none)
 };
 
 struct AccountChange {
@@ -72,8 +73,10 @@ void DiffAccounts(AccountDb db, const AccountSnapshot& before, const AccountSnap
 
 // The content of `path`, refused (FAILED_PRECONDITION with the reason) when it is a symlink, not a
 // regular file, not owned by root (when `require_root_owner`) or larger than `max_bytes`.
+// `*dev`/`*ino` (when given) receive the file's device and inode.
 absl::StatusOr<std::string> ReadAccountFile(const std::string& path, size_t max_bytes,
-                                            bool require_root_owner);
+                                            bool require_root_owner, uint64_t* dev = nullptr,
+                                            uint64_t* ino = nullptr);
 
 class AccountWatcher {
  public:
@@ -84,6 +87,7 @@ class AccountWatcher {
   };
   struct Stats {
     uint64_t rereads = 0;
+    uint64_t replaced = 0;  // same_file re-reads left to a rename's event
     uint64_t refusals = 0;  // reads refused or failed (last_error() says why)
     uint64_t damaged_lines = 0;
   };
@@ -98,8 +102,12 @@ class AccountWatcher {
   // Cheap: a length test first.
   std::optional<AccountDb> Watched(std::string_view path) const;
 
-  // Re-reads `db`, appends the changes since the last snapshot, keeps the new snapshot.
-  void Reread(AccountDb db, std::vector<AccountChange>* out);
+  // Re-reads `db`, appends the changes since the last snapshot, keeps the new snapshot. With
+  // `same_file`, only when the file is still the one of the snapshot (same inode): a file
+  // replaced by a rename since is left for the rename's own event, so that its changes are
+  // attributed to the renaming process, not to an earlier writer whose events are decoded late.
+  // Returns whether it was read.
+  bool Reread(AccountDb db, std::vector<AccountChange>* out, bool same_file = false);
 
   const Stats& stats() const { return stats_; }
   const std::string& last_error() const { return last_error_; }

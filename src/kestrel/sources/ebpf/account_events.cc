@@ -14,11 +14,12 @@ size_t Index(AccountDb db) { return db == AccountDb::kPasswd ? 0 : 1; }
 
 AccountEvents::AccountEvents(AccountWatcher::Options options) : watcher_(std::move(options)) {}
 
-void AccountEvents::Reread(AccountDb db, const kestrel_header& actor, int64_t time_ns) {
+void AccountEvents::Reread(AccountDb db, const kestrel_header& actor, int64_t time_ns,
+                           bool same_file) {
   dirty_[Index(db)].set = false;
   any_dirty_ = dirty_[0].set || dirty_[1].set;
   changes_.clear();
-  watcher_.Reread(db, &changes_);
+  watcher_.Reread(db, &changes_, same_file);
   if (changes_.empty()) return;
   if (next_ == pending_.size()) {  // all handed out: start over
     pending_.clear();
@@ -35,7 +36,7 @@ void AccountEvents::Observe(const kestrel_header& h, const event::Event& event) 
       if (!d.set) continue;
       // The writer exited (its edit is done), or long enough ago.
       if ((h.kind == KESTREL_EXIT && h.tgid == d.writer.tgid) || now - d.since_ns >= kDirtyNs) {
-        Reread(db, d.writer, now);
+        Reread(db, d.writer, now, true);
       }
     }
   }
@@ -50,10 +51,10 @@ void AccountEvents::Observe(const kestrel_header& h, const event::Event& event) 
                            : std::string_view();
   Dirty& d = dirty_[Index(*db)];
   if (a == Kind(EmittedKindId::kFileRename).action) {
-    Reread(*db, h, now);
+    Reread(*db, h, now, false);
   } else if (a == Kind(EmittedKindId::kFileCreate).action ||
              a == Kind(EmittedKindId::kFileModify).action) {
-    if (d.set) Reread(*db, d.writer, now);  // an earlier writer's edit first
+    if (d.set) Reread(*db, d.writer, now, true);  // an earlier writer's edit first
     d.set = true;
     d.writer = h;
     d.since_ns = now;
@@ -63,7 +64,7 @@ void AccountEvents::Observe(const kestrel_header& h, const event::Event& event) 
 
 void AccountEvents::Flush(int64_t time_ns) {
   for (AccountDb db : {AccountDb::kPasswd, AccountDb::kGroup}) {
-    if (dirty_[Index(db)].set) Reread(db, dirty_[Index(db)].writer, time_ns);
+    if (dirty_[Index(db)].set) Reread(db, dirty_[Index(db)].writer, time_ns, false);
   }
 }
 

@@ -8,7 +8,12 @@
 //   - a creation or an open for writing (an edit in place: the content is written after the open
 //     the event reports): the file is marked dirty with its writer and re-read when the writer
 //     exits, when another creation, open for writing or rename of the file is seen, when an event
-//     kDirtyNs of event time later arrives, or at Flush() (end of stream);
+//     kDirtyNs of event time later arrives, or at Flush() (end of stream). Events are decoded a
+//     few milliseconds after they happened, so such a re-read may see a later change by another
+//     process: when the file is no longer the inode of the snapshot (a rename replaced it), the
+//     re-read is left to that rename's event, which names the right process. An edit in place
+//     followed, before the re-read, by another process's rename is attributed to the renamer;
+//     shadow-utils (useradd, userdel, groupadd, ...) always renames;
 //   - reads, deletions, chmod and chown do not re-read it.
 // Each account added, removed or changed is one event, acted by the process that wrote or renamed
 // the file, at the time of the event that caused the re-read; they are handed out by Next() after
@@ -64,7 +69,8 @@ class AccountEvents {
     int64_t time_ns;
     AccountChange change;
   };
-  void Reread(AccountDb db, const kestrel_header& actor, int64_t time_ns);
+  // `same_file`: AccountWatcher::Reread's (the triggers that may come late: exit, time).
+  void Reread(AccountDb db, const kestrel_header& actor, int64_t time_ns, bool same_file);
 
   AccountWatcher watcher_;
   Dirty dirty_[2];

@@ -173,10 +173,10 @@ class AccountHookTest : public DecoderEventsTest {
   }
   // Decodes a file record (`op` on `path`, a rename from `path`+ for KESTREL_FILE_RENAME) by pid
   // 300 at `t_ns` and shows it to the hook.
-  void FileEvent(uint32_t op, std::string_view path, uint64_t t_ns) {
+  void FileEvent(uint32_t op, std::string_view path, uint64_t t_ns, uint32_t pid = 300) {
     auto f = std::make_unique<kestrel_file>();
     std::memset(f.get(), 0, sizeof(*f));
-    Header(&f->h, KESTREL_FILE, 300, t_ns);
+    Header(&f->h, KESTREL_FILE, pid, t_ns);
     f->op = op;
     std::string p(path);
     if (op == KESTREL_FILE_RENAME) {
@@ -287,6 +287,21 @@ TEST_F(AccountHookTest, InPlaceEditsAreReadWhenTheWriterExitsOrLater) {
   FileEvent(KESTREL_FILE_RENAME, "/etc/passwd-", 3'000'000'002);
   EXPECT_FALSE(accounts_->dirty());
   EXPECT_EQ(accounts_->watcher().stats().rereads, 3u);
+}
+
+TEST_F(AccountHookTest, AFileReplacedBeforeALateReReadIsLeftToTheRenamesEvent) {
+  // pid 300 opens /etc/group for writing and changes nothing; before its exit is decoded, pid 400
+  // (groupdel) has replaced the file by a rename. The exit must not claim 400's change.
+  FileEvent(KESTREL_FILE_MODIFY, "/etc/group", 2'000);
+  Write("group+", "root:x:0:\nnew:x:1001:\n");
+  fs::rename(root_ / "etc" / "group+", root_ / "etc" / "group");
+  Exit(300, 3'000);
+  EXPECT_FALSE(accounts_->Next(decoder_, &event_));
+  EXPECT_EQ(accounts_->watcher().stats().replaced, 1u);
+  FileEvent(KESTREL_FILE_RENAME, "/etc/group", 2'500, 400);
+  ASSERT_TRUE(accounts_->Next(decoder_, &event_));
+  EXPECT_EQ(Str("event.action"), "group_added");
+  EXPECT_EQ(Str("process.pid"), "400");
 }
 
 }  // namespace
