@@ -70,8 +70,9 @@ absl::StatusOr<AccountSnapshot> ParseAccountDb(AccountDb db, std::string_view te
   std::stable_sort(snap.entries.begin(), snap.entries.end(),
                    [](const AccountEntry& a, const AccountEntry& b) { return a.name < b.name; });
   // A name seen twice: the first line is the one the C library uses.
-  auto dup = std::unique(snap.entries.begin(), snap.entries.end(),
-                         [](const AccountEntry& a, const AccountEntry& b) { return a.name == b.name; });
+  auto dup =
+      std::unique(snap.entries.begin(), snap.entries.end(),
+                  [](const AccountEntry& a, const AccountEntry& b) { return a.name == b.name; });
   snap.damaged_lines += static_cast<size_t>(snap.entries.end() - dup);
   snap.entries.erase(dup, snap.entries.end());
   return snap;
@@ -111,8 +112,7 @@ void DiffAccounts(AccountDb db, const AccountSnapshot& before, const AccountSnap
 }
 
 absl::StatusOr<std::string> ReadAccountFile(const std::string& path, size_t max_bytes,
-                                            bool require_root_owner, uint64_t* dev,
-                                            uint64_t* ino) {
+                                            bool require_root_owner, uint64_t* dev, uint64_t* ino) {
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return absl::FailedPreconditionError(
@@ -158,8 +158,8 @@ std::string AccountWatcher::FilePath(AccountDb db) const {
 
 std::optional<AccountSnapshot> AccountWatcher::Read(AccountDb db) {
   uint64_t dev = 0, ino = 0;
-  auto text = ReadAccountFile(FilePath(db), options_.max_bytes, options_.require_root_owner, &dev,
-                              &ino);
+  auto text =
+      ReadAccountFile(FilePath(db), options_.max_bytes, options_.require_root_owner, &dev, &ino);
   if (!text.ok()) {
     ++stats_.refusals;
     last_error_ = std::string(text.status().message());
@@ -194,7 +194,8 @@ bool AccountWatcher::Reread(AccountDb db, std::vector<AccountChange>* out, bool 
     struct stat st;
     const AccountSnapshot& old = snapshots_[Index(db)];
     if (lstat(FilePath(db).c_str(), &st) == 0 && old.ino != 0 &&
-        (static_cast<uint64_t>(st.st_dev) != old.dev || static_cast<uint64_t>(st.st_ino) != old.ino)) {
+        (static_cast<uint64_t>(st.st_dev) != old.dev ||
+         static_cast<uint64_t>(st.st_ino) != old.ino)) {
       ++stats_.replaced;
       return false;
     }

@@ -52,9 +52,9 @@ TEST(AccountDb, DamagedLinesAreSkippedAndCounted) {
   std::string text(kPasswd);
   text += "broken line without colons\n";
   text += "eve:x:notanumber:0::/:/bin/sh\n";
-  text += ":x:5:5::/:/bin/sh\n";              // empty name
-  text += "+nis::::::\n";                       // NIS compat: no local account
-  text += "toolong:x:1:1:a:b:c:d\n";            // eight fields
+  text += ":x:5:5::/:/bin/sh\n";                 // empty name
+  text += "+nis::::::\n";                        // NIS compat: no local account
+  text += "toolong:x:1:1:a:b:c:d\n";             // eight fields
   text += "root:x:0:0:second root:/:/bin/sh\n";  // a name seen twice: the first wins
   text += std::string("nul\0l:x:1:1::/:/bin/sh\n", 23);
   text += "# a comment\n\n";
@@ -66,7 +66,8 @@ TEST(AccountDb, DamagedLinesAreSkippedAndCounted) {
 
 TEST(AccountDb, DiffReportsAddedRemovedAndChangedEntries) {
   std::string after(kPasswd);
-  after.replace(after.find("daemon"), std::string_view("daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n").size(), "");
+  after.replace(after.find("daemon"),
+                std::string_view("daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n").size(), "");
   after += "toor:x:0:0::/root:/bin/bash\n";
   size_t shell = after.find("/home/alice:/bin/bash");
   after.replace(shell, 21, "/home/alice:/bin/zsh");
@@ -96,7 +97,8 @@ TEST(AccountDb, DiffReportsAddedRemovedAndChangedEntries) {
 
 TEST(AccountDb, TooManyEntriesAreRefused) {
   std::string text;
-  for (size_t i = 0; i <= kMaxAccountEntries; ++i) text += "u" + std::to_string(i) + ":x:1:1::/:/\n";
+  for (size_t i = 0; i <= kMaxAccountEntries; ++i)
+    text += "u" + std::to_string(i) + ":x:1:1::/:/\n";
   auto s = ParseAccountDb(AccountDb::kPasswd, text);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kResourceExhausted);
 }

@@ -102,7 +102,8 @@ size_t CompactRecordSize(std::span<const uint8_t> record) {
   }
   if (kind == KESTREL_DNS && record.size() >= sizeof(kestrel_dns)) {
     const auto* d = reinterpret_cast<const kestrel_dns*>(record.data());
-    return offsetof(kestrel_dns, payload) + std::min<size_t>(d->payload_len, KESTREL_DNS_PAYLOAD_MAX);
+    return offsetof(kestrel_dns, payload) +
+           std::min<size_t>(d->payload_len, KESTREL_DNS_PAYLOAD_MAX);
   }
   if (kind == KESTREL_FILE && record.size() >= sizeof(kestrel_file)) {
     const auto* f = reinterpret_cast<const kestrel_file*>(record.data());

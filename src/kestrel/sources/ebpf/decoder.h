@@ -106,10 +106,10 @@ class RecordDecoder {
   ProcessTable* table_;
   DecoderOptions options_;
   std::array<schema::CategoryId, static_cast<size_t>(EmittedKindId::kCount)> kind_category_{};
-  std::array<bool, static_cast<size_t>(EmittedKindId::kCount)> kind_full_{};  // declares them
+  std::array<bool, static_cast<size_t>(EmittedKindId::kCount)> kind_full_{};   // declares them
   std::array<bool, static_cast<size_t>(EmittedKindId::kCount)> kind_actor_{};  // actor's user.*
-  bool full_ = false;                          // the current event's kind: kind_full_
-  bool actor_ = true;                          // the current event's kind: kind_actor_
+  bool full_ = false;  // the current event's kind: kind_full_
+  bool actor_ = true;  // the current event's kind: kind_actor_
   uint64_t dns_parse_failures_ = 0;
   std::vector<schema::FieldId> constant_ids_;  // kConstantFields' ids
   // Host values, precomputed by SetHost: strings (owned here, copied into each event's arena).

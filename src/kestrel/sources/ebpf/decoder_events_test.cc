@@ -83,9 +83,9 @@ class DecoderEventsTest : public ::testing::Test {
 
 // A DNS query for kestrel-test.example.com (A), id 0xbeef.
 size_t FillQuery(uint8_t* out) {
-  const uint8_t q[] = {0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 12, 'k', 'e', 's',
-                       't',  'r',  'e',  'l',  '-', 't', 'e', 's', 't', 7, 'e', 'x', 'a', 'm',
-                       'p',  'l',  'e',  3,    'c', 'o', 'm', 0,   0,   1, 0,   1};
+  const uint8_t q[] = {0xbe, 0xef, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,   0, 12,  'k',
+                       'e',  's',  't',  'r',  'e', 'l', '-', 't', 'e', 's', 't', 7, 'e', 'x',
+                       'a',  'm',  'p',  'l',  'e', 3,   'c', 'o', 'm', 0,   0,   1, 0,   1};
   std::memcpy(out, q, sizeof(q));
   return sizeof(q);
 }
@@ -107,8 +107,7 @@ TEST_F(DecoderEventsTest, DnsRecordToALookupEvent) {
   // Compacted, as the reader thread queues it.
   const size_t size = CompactRecordSize(Bytes(*d));
   EXPECT_EQ(size, offsetof(kestrel_dns, payload) + d->payload_len);
-  ASSERT_EQ(decoder_.Decode(Bytes(*d, size), &event_, &why), RecordDecoder::Outcome::kEvent)
-      << why;
+  ASSERT_EQ(decoder_.Decode(Bytes(*d, size), &event_, &why), RecordDecoder::Outcome::kEvent) << why;
   EXPECT_EQ(Str("event.category"), "network");
   EXPECT_EQ(Str("event.type"), "protocol");
   EXPECT_EQ(Str("event.action"), "lookup_requested");

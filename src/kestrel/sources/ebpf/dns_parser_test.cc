@@ -12,8 +12,9 @@ namespace {
 // A query for `labels` (wire form built here), type `qtype`, id 0x1234.
 std::vector<uint8_t> Query(const std::vector<std::string>& labels, uint16_t qtype = 1,
                            uint16_t flags = 0x0100) {
-  std::vector<uint8_t> q = {0x12, 0x34, static_cast<uint8_t>(flags >> 8),
-                            static_cast<uint8_t>(flags), 0, 1, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> q = {
+      0x12, 0x34, static_cast<uint8_t>(flags >> 8), static_cast<uint8_t>(flags), 0, 1, 0, 0, 0, 0,
+      0,    0};
   for (const std::string& l : labels) {
     q.push_back(static_cast<uint8_t>(l.size()));
     q.insert(q.end(), l.begin(), l.end());
@@ -88,8 +89,7 @@ TEST(DnsParser, OverlongNamesAndBadBytesAreRefused) {
   ASSERT_TRUE(ParseDnsQuery(Query({l63, l63, l63, std::string(61, 'b')}), &q, &why)) << why;
   EXPECT_EQ(q.name_len, 253);
   EXPECT_EQ(Refusal(Query({l63, l63, l63, std::string(62, 'b')})), "name over 253 bytes");
-  EXPECT_EQ(Refusal(Query({std::string(64, 'a')})),
-            "extended label type or label over 63 bytes");
+  EXPECT_EQ(Refusal(Query({std::string(64, 'a')})), "extended label type or label over 63 bytes");
   EXPECT_EQ(Refusal(Query({"bad label"})), "unprintable byte or dot in a label");
   EXPECT_EQ(Refusal(Query({"a.b"})), "unprintable byte or dot in a label");
   EXPECT_EQ(Refusal(Query({std::string("nul\0", 4)})), "unprintable byte or dot in a label");

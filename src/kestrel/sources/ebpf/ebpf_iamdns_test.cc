@@ -68,7 +68,8 @@ class LiveEventsTest : public ::testing::Test {
     if (v->kind() == event::ValueKind::kIp) return v->as_ip().ToString();
     if (v->kind() == event::ValueKind::kArray) {
       std::string out;
-      for (const Value& x : v->as_array()) out += (out.empty() ? "" : "|") + std::string(x.as_string());
+      for (const Value& x : v->as_array())
+        out += (out.empty() ? "" : "|") + std::string(x.as_string());
       return out;
     }
     return "<other>";
@@ -102,14 +103,15 @@ class LiveEventsTest : public ::testing::Test {
 
 // A DNS query for `name` (labels split at dots), id `id`, type `qtype`.
 std::vector<uint8_t> Query(std::string_view name, uint16_t id, uint16_t qtype) {
-  std::vector<uint8_t> q = {static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 1, 0, 0, 1,
-                            0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> q = {
+      static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
   size_t start = 0;
   while (start < name.size()) {
     size_t dot = name.find('.', start);
     if (dot == std::string_view::npos) dot = name.size();
     q.push_back(static_cast<uint8_t>(dot - start));
-    q.insert(q.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+    q.insert(q.end(), name.begin() + static_cast<long>(start),
+             name.begin() + static_cast<long>(dot));
     start = dot + 1;
   }
   q.insert(q.end(), {0, static_cast<uint8_t>(qtype >> 8), static_cast<uint8_t>(qtype), 0, 1});

@@ -71,13 +71,11 @@ std::string ReadBootId() {
 }
 
 constexpr uint32_t kWantedSyscalls[] = {
-    KSYS_OPEN,     KSYS_OPENAT,      KSYS_OPENAT2,   KSYS_CREAT,        KSYS_UNLINK,
-    KSYS_UNLINKAT, KSYS_RENAME,      KSYS_RENAMEAT,  KSYS_RENAMEAT2,    KSYS_CHMOD,
-    KSYS_FCHMOD,   KSYS_FCHMODAT,    KSYS_FCHMODAT2, KSYS_CHOWN,        KSYS_LCHOWN,
-    KSYS_FCHOWN,   KSYS_FCHOWNAT,    KSYS_CONNECT,   KSYS_ACCEPT,       KSYS_ACCEPT4,
-    KSYS_BIND,     KSYS_PTRACE,      KSYS_SETUID,    KSYS_SETGID,       KSYS_SETREUID,
-    KSYS_SETREGID, KSYS_SETRESUID,   KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE,
-    KSYS_SETSID,   KSYS_FINIT_MODULE,
+    KSYS_OPEN, KSYS_OPENAT, KSYS_OPENAT2, KSYS_CREAT, KSYS_UNLINK, KSYS_UNLINKAT, KSYS_RENAME,
+    KSYS_RENAMEAT, KSYS_RENAMEAT2, KSYS_CHMOD, KSYS_FCHMOD, KSYS_FCHMODAT, KSYS_FCHMODAT2,
+    KSYS_CHOWN, KSYS_LCHOWN, KSYS_FCHOWN, KSYS_FCHOWNAT, KSYS_CONNECT, KSYS_ACCEPT, KSYS_ACCEPT4,
+    KSYS_BIND, KSYS_PTRACE, KSYS_SETUID, KSYS_SETGID, KSYS_SETREUID, KSYS_SETREGID, KSYS_SETRESUID,
+    KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE, KSYS_SETSID, KSYS_FINIT_MODULE,
     // DNS: filtered in sys_enter to UDP sends to port 53 (bpf/kestrel.bpf.c dns_wanted).
     KSYS_SENDTO, KSYS_SENDMSG, KSYS_SENDMMSG};
 
@@ -132,9 +130,9 @@ struct EbpfSource::Impl {
     if (n == account_refusals_seen) return;
     account_refusals_seen = n;
     if (diagnostics) {
-      diagnostics(SourceDiagnostic{
-          "ebpf", fmt::format("account database not read ({} refusals so far): {}", n,
-                              accounts.watcher().last_error())});
+      diagnostics(
+          SourceDiagnostic{"ebpf", fmt::format("account database not read ({} refusals so far): {}",
+                                               n, accounts.watcher().last_error())});
     }
   }
 

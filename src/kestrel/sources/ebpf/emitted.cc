@@ -178,16 +178,16 @@ constexpr std::string_view kModuleFields[] = {"process.Ext.load_module.name", "f
 constexpr std::string_view kOutcome[] = {"event.outcome"};
 // iam: the account, where Elastic's `system` integration puts it (user.name/id, and the primary
 // group's group.id/name for a user; group.name/id for a group), also as ECS's *.target.
-constexpr std::string_view kUserAccount[] = {"user.name",        "user.id",  "user.target.name",
-                                             "user.target.id",   "group.id", "group.name",
+constexpr std::string_view kUserAccount[] = {"user.name",      "user.id",  "user.target.name",
+                                             "user.target.id", "group.id", "group.name",
                                              "event.outcome"};
 constexpr std::string_view kGroupAccount[] = {"group.name", "group.id", "group.target.name",
                                               "group.target.id", "event.outcome"};
 constexpr std::string_view kDns[] = {
-    "dns.question.name",  "dns.question.type",  "dns.id",           "dns.type",
-    "source.ip",          "source.port",        "destination.ip",   "destination.port",
-    "network.type",       "network.transport",  "network.protocol", "network.iana_number",
-    "network.direction",  "event.outcome"};
+    "dns.question.name", "dns.question.type", "dns.id",           "dns.type",
+    "source.ip",         "source.port",       "destination.ip",   "destination.port",
+    "network.type",      "network.transport", "network.protocol", "network.iana_number",
+    "network.direction", "event.outcome"};
 constexpr size_t kActorFields = 10;  // the last fields of kProcess
 
 constexpr std::string_view kStart[] = {"start"};
@@ -328,7 +328,7 @@ std::string EmittedEventsMarkdown() {
       if (list.data() == kProcess || list.data() == kProcessFull) continue;
       for (std::string_view f : list) more.push_back(f);
     }
-    std::string cell = CarriesFullProcess(k)   ? "*full*"
+    std::string cell = CarriesFullProcess(k)  ? "*full*"
                        : !CarriesActorUser(k) ? "*no actor user*"
                                               : "";
     if (!more.empty()) cell += (cell.empty() ? "" : ", ") + Codes(more);

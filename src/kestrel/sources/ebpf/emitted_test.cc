@@ -276,8 +276,8 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
   Header(&dns->h, KESTREL_DNS);
   dns->family = 2;
   dns->remote_port = 53;
-  const uint8_t query[] = {0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'e', 'x', 'a', 'm',
-                           'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+  const uint8_t query[] = {0,   1,   1,   0,   0,   1, 0,   0,   0,   0, 0, 0, 7, 'e', 'x',
+                           'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
   std::memcpy(dns->payload, query, sizeof(query));
   dns->payload_len = dns->sent_len = sizeof(query);
   ExpectDeclared(EmittedKindId::kDnsLookup, Bytes(*dns));
