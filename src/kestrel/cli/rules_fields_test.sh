@@ -3,7 +3,7 @@
 # a rule's query reads, and every field of every event in the rule test files, must be one the
 # eBPF source produces. The reference set is what the benign logs (testdata/benign, recorded
 # live with `kestrel record --source ebpf`) actually contain, plus the few fields of event kinds
-# too rare to be in them (docs/collection.md: ptrace, memfd, module loads, chown, exit codes).
+# too rare to be in them (docs/collection.md: ptrace, memfd, module loads, chown, exit codes, iam).
 # A rule over a field the source never fills would detect nothing in production.
 # Usage: rules_fields_test.sh KESTREL_BINARY SOURCE_DIR
 set -u
@@ -37,7 +37,9 @@ with open(sys.argv[1]) as f:
 live |= {"process.Ext.ptrace.request", "process.target.pid", "file.uid", "file.gid", "process.exit_code", "@timestamp",
          "process.Ext.load_module.name", "process.Ext.memfd.name", "process.Ext.ptrace.child_pid",
          "process.env_vars", "process.thread.capabilities.effective",
-         "process.thread.capabilities.permitted", "process.entry_leader.entry_meta.type"}
+         "process.thread.capabilities.permitted", "process.entry_leader.entry_meta.type",
+         # iam events of account database changes (docs/collection.md, "Account changes").
+         "user.target.name", "user.target.id", "group.target.name", "group.target.id"}
 # Fields of the process itself also exist under process.parent (the process table's entry).
 failures = []
 rule = None
