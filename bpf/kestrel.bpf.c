@@ -50,6 +50,7 @@ enum {
 
 const volatile __u32 self_tgid = 0;
 const volatile __u32 have_ignored_dirs = 0; /* ignored_dirs has entries */
+const volatile __u32 env_max = 0;           /* bytes of environment read per exec (0: none) */
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -145,6 +146,10 @@ static __always_inline void fill_header(struct kestrel_header* h, __u32 kind,
   }
   h->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
   bpf_get_current_comm(h->comm, sizeof(h->comm));
+  /* kernel_cap_t is 64 bits in every layout (one u64, or two u32 before 6.3). */
+  h->cap_effective = h->cap_permitted = 0;
+  bpf_core_read(&h->cap_effective, sizeof(__u64), &cred->cap_effective);
+  bpf_core_read(&h->cap_permitted, sizeof(__u64), &cred->cap_permitted);
 }
 
 /* Records are built here, then copied to the ring buffer at the size they use
@@ -156,6 +161,7 @@ union record_space {
   struct kestrel_file file;
   struct kestrel_net net;
   struct kestrel_syscall_rec sys;
+  struct kestrel_dns dns;
 };
 
 struct {
@@ -227,7 +233,7 @@ struct walk_ctx {
   __u32 off;           /* bytes used in scratch */
   __u32 flags;         /* KESTREL_F_PATH_TRUNCATED until the root is reached */
   __u32 check_ignored; /* stop with KESTREL_F_IGNORED under an ignored directory */
-  __u32 pad;
+  __u32 pseudo;        /* the walk ended at a disconnected dentry (memfd, pipe, ...) */
 };
 
 /* One step up the dentry tree (bpf_loop callback: verified once, not once per level). Appends
@@ -261,10 +267,9 @@ static long walk_step(__u32 i, void* arg) {
     return 0;
   }
   struct dentry* up = BPF_CORE_READ(d, d_parent);
-  if (up == d || !up) {
-    c->flags = 0;
-    return 1;
-  }
+  /* A disconnected dentry (its own parent, not a mount root: a memfd, an anonymous file) is
+   * named by itself alone: its name is kept and the walk ends. */
+  int last = up == d || !up;
   __u32 off = c->off;
   if (off > KESTREL_PATH_MAX - KESTREL_NAME_MAX) return 1;
   const unsigned char* name = BPF_CORE_READ(d, d_name.name);
@@ -274,14 +279,19 @@ static long walk_step(__u32 i, void* arg) {
     return 1;
   }
   c->off = off + n;
+  if (last) {
+    c->flags = 0;
+    c->pseudo = 1;
+    return 1;
+  }
   c->dentry = (__u64)up;
   return 0;
 }
 
 /* Appends the names from `d` up to the root, crossing mounts, to scratch from `start` (leaf
  * first, each NUL-terminated); *len is the bytes used. Returns KESTREL_F_* flags. */
-static __always_inline __u32 walk_path(struct dentry* d, struct vfsmount* vfsmnt, __u32 start,
-                                       __u32* len, __u32 check_ignored) {
+static __always_inline __u32 walk_path_ex(struct dentry* d, struct vfsmount* vfsmnt, __u32 start,
+                                          __u32* len, __u32 check_ignored, __u32* pseudo) {
   struct walk_ctx c = {};
   c.check_ignored = check_ignored;
   c.dentry = (__u64)d;
@@ -291,7 +301,13 @@ static __always_inline __u32 walk_path(struct dentry* d, struct vfsmount* vfsmnt
   if (d && vfsmnt) bpf_loop(KESTREL_PATH_DEPTH, walk_step, &c, 0);
   *len = c.off > KESTREL_PATH_MAX ? KESTREL_PATH_MAX : c.off;
   if (c.flags & KESTREL_F_PATH_TRUNCATED) count(KESTREL_CTR_TRUNCATED);
+  if (pseudo) *pseudo = c.pseudo;
   return c.flags;
+}
+
+static __always_inline __u32 walk_path(struct dentry* d, struct vfsmount* vfsmnt, __u32 start,
+                                       __u32* len, __u32 check_ignored) {
+  return walk_path_ex(d, vfsmnt, start, len, check_ignored, 0);
 }
 
 /* Copies the assembled path (KESTREL_PATH_MAX bytes) from scratch to `dst`. */
@@ -401,7 +417,34 @@ static __always_inline int on_exec(struct task_struct* task, struct linux_binprm
   e->h.flags |= walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), 0,
                           &e->cwd_len, 0);
   copy_path(e->cwd);
-  submit(e, offsetof(struct kestrel_exec, args) + e->args_len, sizeof(*e));
+  /* The image as the kernel sees it: mm->exe_file (what /proc/PID/exe shows). */
+  __u32 pseudo = 0;
+  struct file* exe = BPF_CORE_READ(mm, exe_file);
+  e->exe_len = 0;
+  if (exe) {
+    e->h.flags |= walk_path_ex(BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt), 0,
+                               &e->exe_len, 0, &pseudo);
+    copy_path(e->exe);
+    if (pseudo) e->h.flags |= KESTREL_F_EXE_PSEUDO;
+  }
+  /* The environment, right after argv (the new stack was just written by the kernel, so its
+   * pages are present). User space keeps only the allow-listed variables. */
+  e->env_len = 0;
+  __u32 off = e->args_len;
+  if (env_max > 0 && off <= KESTREL_ARGS_MAX) {
+    unsigned long env_start = BPF_CORE_READ(mm, env_start);
+    unsigned long env_end = BPF_CORE_READ(mm, env_end);
+    unsigned long elen = env_end - env_start;
+    if (elen > env_max || elen > KESTREL_ENV_MAX) {
+      elen = env_max < KESTREL_ENV_MAX ? env_max : KESTREL_ENV_MAX;
+      e->h.flags |= KESTREL_F_ENV_TRUNCATED;
+    }
+    if (elen > 0 && elen <= KESTREL_ENV_MAX &&
+        bpf_probe_read_user(&e->args[off], elen, (const void*)env_start) == 0) {
+      e->env_len = elen;
+    }
+  }
+  submit(e, offsetof(struct kestrel_exec, args) + e->args_len + e->env_len, sizeof(*e));
   return 0;
 }
 
@@ -463,12 +506,15 @@ int BPF_PROG(exit_raw, struct task_struct* p) { return on_exit(p); }
 
 /* ---- syscalls ---- */
 
+#include "kestrel_dns.bpf.h"
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs* regs, long id) {
   if (id < 0 || id >= KSYS_MAX) return 0;
   __u32 key = id;
   __u8* want = bpf_map_lookup_elem(&wanted, &key);
   if (!want || !*want) return 0;
+  if (is_dns_send(id) && !dns_wanted(regs, id)) return 0; /* UDP to port 53 only */
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if (ignored(pid_tgid >> 32)) return 0;
   struct enter_args a = {};
@@ -477,6 +523,23 @@ int BPF_PROG(sys_enter, struct pt_regs* regs, long id) {
   a.a[1] = BPF_CORE_READ(regs, si);
   a.a[2] = BPF_CORE_READ(regs, dx);
   a.a[3] = BPF_CORE_READ(regs, r10);
+  if (id == KSYS_SENDTO) a.a[3] = BPF_CORE_READ(regs, r8); /* the address (flags unused) */
+  if (id == KSYS_SETUID || id == KSYS_SETREUID || id == KSYS_SETRESUID || id == KSYS_SETGID ||
+      id == KSYS_SETREGID || id == KSYS_SETRESGID) {
+    /* The ids before the call (a[3] is not an argument of these): a change event is made only
+     * when the call changed them. */
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    const struct cred* cred = BPF_CORE_READ(task, cred);
+    __u64 real, eff;
+    if (id == KSYS_SETGID || id == KSYS_SETREGID || id == KSYS_SETRESGID) {
+      real = BPF_CORE_READ(cred, gid.val);
+      eff = BPF_CORE_READ(cred, egid.val);
+    } else {
+      real = BPF_CORE_READ(cred, uid.val);
+      eff = BPF_CORE_READ(cred, euid.val);
+    }
+    a.a[3] = real << 32 | eff;
+  }
   bpf_map_update_elem(&inflight, &pid_tgid, &a, BPF_ANY);
   return 0;
 }
@@ -681,6 +744,33 @@ static __noinline int emit_net(struct task_struct* task, struct enter_args* a, l
 }
 
 static __noinline int emit_syscall(struct task_struct* task, struct enter_args* a, long ret) {
+  switch (a->id) {
+    case KSYS_SETUID:
+    case KSYS_SETREUID:
+    case KSYS_SETRESUID:
+    case KSYS_SETGID:
+    case KSYS_SETREGID:
+    case KSYS_SETRESGID: {
+      /* Like Elastic Defend: an event when the ids changed, none for a failed or idle call. */
+      if (ret != 0) return 0;
+      const struct cred* cred = BPF_CORE_READ(task, cred);
+      __u64 real, eff;
+      if (a->id == KSYS_SETGID || a->id == KSYS_SETREGID || a->id == KSYS_SETRESGID) {
+        real = BPF_CORE_READ(cred, gid.val);
+        eff = BPF_CORE_READ(cred, egid.val);
+      } else {
+        real = BPF_CORE_READ(cred, uid.val);
+        eff = BPF_CORE_READ(cred, euid.val);
+      }
+      if ((real << 32 | eff) == a->a[3]) return 0;
+      break;
+    }
+    case KSYS_SETSID:
+      if (ret < 0) return 0;
+      break;
+    default:
+      break;
+  }
   struct kestrel_syscall_rec* e = record_buf();
   if (!e) return 0;
   fill_header(&e->h, KESTREL_SYSCALL, task);
@@ -747,6 +837,10 @@ int BPF_PROG(sys_exit, struct pt_regs* regs, long ret) {
     case KSYS_ACCEPT4:
     case KSYS_BIND:
       return emit_net(task, &a, ret);
+    case KSYS_SENDTO:
+    case KSYS_SENDMSG:
+    case KSYS_SENDMMSG:
+      return emit_dns(task, &a, ret);
     default:
       return emit_syscall(task, &a, ret);
   }

@@ -17,6 +17,7 @@
 #define KESTREL_NAME_MAX 256     /* bytes of one path component, or of a syscall path argument */
 #define KESTREL_ARGS_MAX 2048    /* bytes of argv (NUL-separated) kept per exec */
 #define KESTREL_FILENAME_MAX 512 /* bytes of the exec filename (bprm->filename) */
+#define KESTREL_ENV_MAX 8192     /* bytes of the environment (NUL-separated) kept per exec */
 
 enum kestrel_kind {
   KESTREL_EXEC = 1,
@@ -24,7 +25,11 @@ enum kestrel_kind {
   KESTREL_EXIT = 3,
   KESTREL_FILE = 4,    /* open for write/create, sensitive read, unlink, rename, chmod, chown */
   KESTREL_NET = 5,     /* connect, accept, bind */
-  KESTREL_SYSCALL = 6, /* ptrace, setuid family, memfd_create, module load */
+  KESTREL_SYSCALL = 6, /* ptrace, setuid family, setsid, memfd_create, module load */
+  /* Made in user space, never by the kernel: one per process found in /proc at start
+   * (a bare header; the decoder takes the rest from the process table). */
+  KESTREL_ALREADY_RUNNING = 7,
+  KESTREL_DNS = 9, /* a UDP datagram sent to port 53: struct kestrel_dns */
 };
 
 /* Syscall numbers of x86_64 (arch/x86/entry/syscalls/syscall_64.tbl). The programs are built
@@ -33,6 +38,8 @@ enum kestrel_syscall {
   KSYS_OPEN = 2,
   KSYS_CONNECT = 42,
   KSYS_ACCEPT = 43,
+  KSYS_SENDTO = 44,
+  KSYS_SENDMSG = 46,
   KSYS_BIND = 49,
   KSYS_RENAME = 82,
   KSYS_CREAT = 85,
@@ -45,6 +52,7 @@ enum kestrel_syscall {
   KSYS_PTRACE = 101,
   KSYS_SETUID = 105,
   KSYS_SETGID = 106,
+  KSYS_SETSID = 112,
   KSYS_SETREUID = 113,
   KSYS_SETREGID = 114,
   KSYS_SETRESUID = 117,
@@ -56,6 +64,7 @@ enum kestrel_syscall {
   KSYS_RENAMEAT = 264,
   KSYS_FCHMODAT = 268,
   KSYS_ACCEPT4 = 288,
+  KSYS_SENDMMSG = 307,
   KSYS_FINIT_MODULE = 313,
   KSYS_RENAMEAT2 = 316,
   KSYS_MEMFD_CREATE = 319,
@@ -81,6 +90,8 @@ enum kestrel_file_op {
 #define KESTREL_F_IGNORED 16u       /* in the kernel only: under an ignored directory, not sent */
 #define KESTREL_F_READ_FAILED 4u    /* a user or kernel read failed: a string may be empty */
 #define KESTREL_F_KILLED 8u         /* exec: killed by the kernel at exec (kill_inodes) */
+#define KESTREL_F_EXE_PSEUDO 32u    /* exec: the image has no path (memfd, ...): exe is its name */
+#define KESTREL_F_ENV_TRUNCATED 64u /* exec: environment longer than the env_max read */
 
 struct kestrel_header {
   __u32 kind;    /* enum kestrel_kind */
@@ -95,6 +106,8 @@ struct kestrel_header {
   __u32 tty;            /* controlling terminal as major << 20 | minor; 0: none */
   __u64 start_boottime; /* task->start_boottime of the process (group leader), ns */
   char comm[KESTREL_COMM_LEN];
+  __u64 cap_effective; /* cred->cap_effective, bit N = capability N */
+  __u64 cap_permitted; /* cred->cap_permitted */
 };
 
 struct kestrel_exec {
@@ -103,9 +116,14 @@ struct kestrel_exec {
   __u32 args_count; /* NUL-terminated strings in args (may be < argc when truncated) */
   __u32 argc;       /* bprm argc */
   __u32 cwd_len;    /* bytes used in cwd */
+  __u32 exe_len;    /* bytes used in exe */
+  __u32 env_len;    /* bytes of environment in args, right after the args_len bytes of argv */
   char filename[KESTREL_FILENAME_MAX];
   char cwd[KESTREL_PATH_MAX]; /* leaf first, NUL-separated components */
-  char args[KESTREL_ARGS_MAX];
+  /* The image as the kernel sees it (mm->exe_file: the interpreter of a #! script, the target of
+   * a symlink, a memfd's "memfd:NAME" with KESTREL_F_EXE_PSEUDO), leaf first like cwd. */
+  char exe[KESTREL_PATH_MAX];
+  char args[KESTREL_ARGS_MAX + KESTREL_ENV_MAX]; /* argv, then the environment */
 };
 
 struct kestrel_fork {
@@ -157,8 +175,32 @@ struct kestrel_syscall_rec {
   __u32 syscall;
   __u32 pad;
   __s64 ret;
-  __u64 args[4];               /* raw arguments (ptrace: request, pid; setuid family: ids) */
+  /* Raw arguments (ptrace: request, pid, addr, data; setuid family: the ids; memfd_create:
+   * name pointer, flags). */
+  __u64 args[4];
   char name[KESTREL_NAME_MAX]; /* memfd_create: the name; finit_module: the file (leaf first) */
+};
+
+#define KESTREL_DNS_PAYLOAD_MAX 256 /* bytes of a DNS datagram copied (the header, the question) \
+                                     */
+
+/* A datagram sent on an AF_INET/AF_INET6 UDP socket to port 53 by sendto, sendmsg or sendmmsg
+ * (one record per message, at most the first two of a sendmmsg); user space parses the query
+ * (sources/ebpf/dns_parser.h). */
+struct kestrel_dns {
+  struct kestrel_header h;
+  __u32 syscall; /* sendto, sendmsg, sendmmsg */
+  __u16 family;  /* AF_INET 2, AF_INET6 10 */
+  __u16 pad;
+  __s64 ret;           /* the syscall's return value */
+  __u8 local_addr[16]; /* IPv4 in the first 4 bytes; the socket's end after the send */
+  __u8 remote_addr[16];
+  __u16 local_port; /* host order */
+  __u16 remote_port;
+  __u32 payload_len; /* bytes copied into payload */
+  __u32 sent_len;    /* bytes of the message (payload_len is at most KESTREL_DNS_PAYLOAD_MAX) */
+  __u32 pad2;
+  __u8 payload[KESTREL_DNS_PAYLOAD_MAX];
 };
 
 /* Configuration written by user space before attach (the .rodata / .bss of the program). */

@@ -77,10 +77,10 @@ tail -n 1 "$tmp/out" | grep -q "rules: $pack ok, 1 failed, 0 skipped" || fail "c
 "$kestrel" check --live-coverage rules >"$tmp/out" 2>&1 || fail "live coverage of the default pack: $(tail -n 5 "$tmp/out")"
 tail -n 1 "$tmp/out" | grep -Eq "^$pack rules: $pack can fire live, 0 cannot$" || fail "live coverage summary: $(tail -n 1 "$tmp/out")"
 mkdir -p "$tmp/cov"
-printf 'process where event.action == "uid_change"\n' >"$tmp/cov/uid.eql"
+printf 'process where event.action == "shmget"\n' >"$tmp/cov/shm.eql"
 printf 'process where event.type == "start" and not process.name : "x*"\n' >"$tmp/cov/exec.eql"
 "$kestrel" check --live-coverage "$tmp/cov" >"$tmp/out" 2>&1 || fail "live coverage of two rules: $(cat "$tmp/out")"
-grep -q "uid.eql: uid: cannot fire live: event.action never emitted for process: uid_change" "$tmp/out" || fail "live coverage reason: $(cat "$tmp/out")"
+grep -q "shm.eql: shm: cannot fire live: event.action never emitted for process: shmget" "$tmp/out" || fail "live coverage reason: $(cat "$tmp/out")"
 grep -q "exec.eql: exec: can fire live" "$tmp/out" || fail "live coverage of a firing rule: $(cat "$tmp/out")"
 tail -n 1 "$tmp/out" | grep -qx "2 rules: 1 can fire live, 1 cannot" || fail "live coverage summary: $(tail -n 1 "$tmp/out")"
 "$kestrel" check --live-coverage "$tmp/rules" >"$tmp/out" 2>&1; [ $? -eq 1 ] || fail "live coverage with a broken rule should exit 1"
@@ -92,7 +92,7 @@ grep -q "rules: $pack loaded, 1 failed" "$tmp/err" || fail "run summary with a b
 "$kestrel" run --source ndjson:examples/demo-events.ndjson >"$tmp/alerts" 2>"$tmp/err" || fail "demo run"
 grep -q '"rule_id":"shell_reads_passwd_then_wc"' "$tmp/alerts" || fail "demo sequence alert missing: $(cat "$tmp/err")"
 grep -q '"entity_key":"process.entity_id=\\"p-3301\\""' "$tmp/alerts" || fail "sequence alert entity key: $(grep passwd "$tmp/alerts" | head -c 300)"
-grep -q "alerts: 5," "$tmp/err" || fail "demo should raise 5 alerts: $(tail -n 1 "$tmp/err")"
+grep -q "alerts: 6," "$tmp/err" || fail "demo should raise 6 alerts: $(tail -n 1 "$tmp/err")"
 if have_shared_data "$data" "the query checks over the conformance data"; then
   n=$("$kestrel" query --count --dialect endgame --input "$data" 'process where true')
   [ "$n" = 74 ] || fail "query --count gave '$n'"
@@ -134,7 +134,7 @@ cmp -s "$tmp/run.jsonl" "$tmp/replay1.jsonl" || fail "replay output differs from
 cmp -s "$tmp/run.jsonl" "$tmp/replay2.jsonl" || fail "replay --workers 2 output differs"
 d1=$("$kestrel" replay "$tmp/demo.klog" --digest 2>/dev/null)
 d2=$("$kestrel" replay "$tmp/demo.klog" --digest --workers 3 2>/dev/null)
-want="sha256:$(sha256sum <"$tmp/run.jsonl" | cut -d' ' -f1) alerts:5 events:19"
+want="sha256:$(sha256sum <"$tmp/run.jsonl" | cut -d' ' -f1) alerts:6 events:19"
 [ "$d1" = "$want" ] || fail "replay --digest: '$d1', want '$want'"
 [ "$d1" = "$d2" ] || fail "digest depends on workers: '$d1' vs '$d2'"
 "$kestrel" replay "$tmp/demo.klog" --speed 1000x --digest >"$tmp/d3" 2>/dev/null

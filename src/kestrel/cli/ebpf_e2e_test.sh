@@ -19,6 +19,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 mkdir -p "$tmp/rules" "$tmp/stage"
 cp "$src/rules/linux/tmp_file_executed_by_shell.eql" "$tmp/rules/"
+cp "$src/rules/linux/tmp_script_executed_by_shell.eql" "$tmp/rules/"  # #! scripts: args[1]
 
 "$kestrel" run --rules "$tmp/rules" --duration 6s --output "$tmp/alerts.jsonl" 2>"$tmp/err" &
 run_pid=$!
@@ -49,12 +50,13 @@ if [ "${staged:-0}" -eq 1 ]; then
 import json, re, sys
 a = json.load(open(sys.argv[1]))
 path = sys.argv[2]
-assert a["rule_id"] == "tmp_file_executed_by_shell", a["rule_id"]
+assert a["rule_id"] == "tmp_script_executed_by_shell", a["rule_id"]
 f, p = a["events"][0]["fields"], a["events"][1]["fields"]
 assert f["event"]["action"] == "creation", f["event"]
 assert f["file"]["path"] == path and f["file"]["name"] == "payload.sh", f["file"]
 assert f["process"]["name"] == "bash", f["process"]["name"]
-assert p["event"]["action"] == "exec" and p["process"]["executable"] == path, p["process"]
+# A #! script: the kernel's image is the interpreter, the script is args[1] (Elastic Defend's).
+assert p["event"]["action"] == "exec" and p["process"]["args"][1] == path, p["process"]
 assert p["process"]["parent"]["name"] == "bash", p["process"]["parent"]
 # The shell that wrote the file is the parent of the process that ran it.
 assert p["process"]["parent"]["entity_id"] == f["process"]["entity_id"], (p, f)

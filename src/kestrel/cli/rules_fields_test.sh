@@ -3,7 +3,7 @@
 # a rule's query reads, and every field of every event in the rule test files, must be one the
 # eBPF source produces. The reference set is what the benign logs (testdata/benign, recorded
 # live with `kestrel record --source ebpf`) actually contain, plus the few fields of event kinds
-# too rare to be in them (docs/collection.md: ptrace, memfd, module loads, chown, exit codes).
+# too rare to be in them (docs/collection.md: ptrace, memfd, module loads, chown, exit codes, iam).
 # A rule over a field the source never fills would detect nothing in production.
 # Usage: rules_fields_test.sh KESTREL_BINARY SOURCE_DIR
 set -u
@@ -34,8 +34,12 @@ with open(sys.argv[1]) as f:
     for line in f:
         flatten("", json.loads(line), live)
 # Filled by the eBPF decoder (docs/collection.md) for events too rare to be in the benign logs.
-live |= {"process.Ext.ptrace.request", "process.target.pid", "user.target.id", "group.target.id",
-         "file.uid", "file.gid", "process.exit_code", "@timestamp"}
+live |= {"process.Ext.ptrace.request", "process.target.pid", "file.uid", "file.gid", "process.exit_code", "@timestamp",
+         "process.Ext.load_module.name", "process.Ext.memfd.name", "process.Ext.ptrace.child_pid",
+         "process.env_vars", "process.thread.capabilities.effective",
+         "process.thread.capabilities.permitted", "process.entry_leader.entry_meta.type",
+         # iam events of account database changes (docs/collection.md, "Account changes").
+         "user.target.name", "user.target.id", "group.target.name", "group.target.id"}
 # Fields of the process itself also exist under process.parent (the process table's entry).
 failures = []
 rule = None
@@ -44,6 +48,7 @@ for line in open(sys.argv[2]):
         rule = line[3:].strip()
         continue
     for field in re.findall(r"\(field ([^)\s]+)\)", line):
+        field = re.sub(r"\[\d+\]$", "", field)  # an array element: the array's field
         if field not in live:
             failures.append(f"{rule}: the query reads '{field}', which the live source never fills")
 for path in sys.argv[3:]:

@@ -2,8 +2,10 @@
 // of its strings. Tested by decoder_test.cc.
 #include "kestrel/sources/ebpf/decoder.h"
 
+#include <grp.h>
 #include <pwd.h>
 
+#include <charconv>
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -53,20 +55,28 @@ std::string_view Extension(std::string_view name) {
   return name.substr(dot + 1);
 }
 
-EmittedKindId SetIdKind(uint32_t id) {
+// The kind of a syscall record's event; kCount for a syscall the decoder does not know.
+EmittedKindId SyscallKind(uint32_t id) {
   switch (id) {
+    case KSYS_PTRACE:
+      return EmittedKindId::kPtrace;
     case KSYS_SETUID:
-      return EmittedKindId::kSetuid;
-    case KSYS_SETGID:
-      return EmittedKindId::kSetgid;
     case KSYS_SETREUID:
-      return EmittedKindId::kSetreuid;
-    case KSYS_SETREGID:
-      return EmittedKindId::kSetregid;
     case KSYS_SETRESUID:
-      return EmittedKindId::kSetresuid;
+      return EmittedKindId::kUidChange;
+    case KSYS_SETGID:
+    case KSYS_SETREGID:
+    case KSYS_SETRESGID:
+      return EmittedKindId::kGidChange;
+    case KSYS_SETSID:
+      return EmittedKindId::kSessionIdChange;
+    case KSYS_MEMFD_CREATE:
+      return EmittedKindId::kMemfdCreate;
+    case KSYS_INIT_MODULE:
+    case KSYS_FINIT_MODULE:
+      return EmittedKindId::kLoadModule;
     default:
-      return EmittedKindId::kSetresgid;
+      return EmittedKindId::kCount;
   }
 }
 
@@ -87,7 +97,13 @@ size_t CompactRecordSize(std::span<const uint8_t> record) {
   std::memcpy(&kind, record.data(), sizeof(kind));
   if (kind == KESTREL_EXEC && record.size() >= sizeof(kestrel_exec)) {
     const auto* e = reinterpret_cast<const kestrel_exec*>(record.data());
-    return offsetof(kestrel_exec, args) + std::min<size_t>(e->args_len, KESTREL_ARGS_MAX);
+    return offsetof(kestrel_exec, args) + std::min<size_t>(e->args_len, KESTREL_ARGS_MAX) +
+           std::min<size_t>(e->env_len, KESTREL_ENV_MAX);
+  }
+  if (kind == KESTREL_DNS && record.size() >= sizeof(kestrel_dns)) {
+    const auto* d = reinterpret_cast<const kestrel_dns*>(record.data());
+    return offsetof(kestrel_dns, payload) +
+           std::min<size_t>(d->payload_len, KESTREL_DNS_PAYLOAD_MAX);
   }
   if (kind == KESTREL_FILE && record.size() >= sizeof(kestrel_file)) {
     const auto* f = reinterpret_cast<const kestrel_file*>(record.data());
@@ -152,17 +168,36 @@ RecordDecoder::RecordDecoder(schema::Schema& schema, ProcessTable* table, Decode
     : schema_(schema), table_(table), options_(std::move(options)) {
   for (const EmittedKind& k : kEmittedKinds) {
     kind_category_[static_cast<size_t>(k.id)] = schema_.InternCategory(k.category);
+    kind_full_[static_cast<size_t>(k.id)] = CarriesFullProcess(k);
+    kind_actor_[static_cast<size_t>(k.id)] = CarriesActorUser(k);
   }
   for (const ConstantField& c : kConstantFields) {
     constant_ids_.push_back(
         schema_.Intern(c.name, schema::FieldType::kKeyword, false).value_or(schema::FieldId{0}));
   }
-  ptrace_request_ = schema_.Intern("process.Ext.ptrace.request", schema::FieldType::kLong, false)
-                        .value_or(schema::FieldId{0});
-  group_target_ = schema_.Intern("group.target.id", schema::FieldType::kKeyword, false)
-                      .value_or(schema::FieldId{0});
-  target_pid_ = schema_.Intern("process.target.pid", schema::FieldType::kLong, false)
-                    .value_or(schema::FieldId{0});
+  auto id = [&](std::string_view name, schema::FieldType type) {
+    return schema_.Intern(name, type, false).value_or(schema::FieldId{0});
+  };
+  using schema::FieldType;
+  ptrace_request_ = id("process.Ext.ptrace.request", FieldType::kLong);
+  ptrace_child_pid_ = id("process.Ext.ptrace.child_pid", FieldType::kLong);
+  ptrace_addr_ = id("process.Ext.ptrace.addr", FieldType::kLong);
+  ptrace_data_ = id("process.Ext.ptrace.data", FieldType::kLong);
+  target_pid_ = id("process.target.pid", FieldType::kLong);
+  memfd_name_ = id("process.Ext.memfd.name", FieldType::kKeyword);
+  memfd_flags_ = id("process.Ext.memfd.flags", FieldType::kLong);
+  memfd_cloexec_ = id("process.Ext.memfd.flag_cloexec", FieldType::kBoolean);
+  memfd_allow_seal_ = id("process.Ext.memfd.flag_allow_seal", FieldType::kBoolean);
+  memfd_hugetlb_ = id("process.Ext.memfd.flag_hugetlb", FieldType::kBoolean);
+  memfd_noexec_seal_ = id("process.Ext.memfd.flag_noexec_seal", FieldType::kBoolean);
+  memfd_exec_ = id("process.Ext.memfd.flag_exec", FieldType::kBoolean);
+  module_name_ = id("process.Ext.load_module.name", FieldType::kKeyword);
+  entry_parent_pid_ = id("process.entry_leader.parent.pid", FieldType::kLong);
+  entry_parent_entity_id_ = id("process.entry_leader.parent.entity_id", FieldType::kKeyword);
+  parent_ = RelativeFields::For(schema_, "process.parent");
+  session_leader_ = RelativeFields::For(schema_, "process.session_leader");
+  group_leader_ = RelativeFields::For(schema_, "process.group_leader");
+  entry_leader_ = RelativeFields::For(schema_, "process.entry_leader");
   SetHost(options_.host);
 }
 
@@ -194,6 +229,21 @@ void RecordDecoder::SetHost(const HostIdentity& host) {
   for (const std::string& m : host_macs_) host_mac_values_.push_back(Value::String(m));
 }
 
+const std::string& RecordDecoder::GroupName(uint32_t gid) {
+  auto it = group_names_.find(gid);
+  if (it != group_names_.end()) return it->second;
+  std::string name;
+  if (options_.resolve_user_names) {
+    struct group gr;
+    struct group* result = nullptr;
+    char buf[4096];
+    if (getgrgid_r(gid, &gr, buf, sizeof(buf), &result) == 0 && result != nullptr) {
+      name = result->gr_name;
+    }
+  }
+  return group_names_.emplace(gid, std::move(name)).first->second;
+}
+
 const std::string& RecordDecoder::UserName(uint32_t uid) {
   auto it = user_names_.find(uid);
   if (it != user_names_.end()) return it->second;
@@ -211,6 +261,8 @@ const std::string& RecordDecoder::UserName(uint32_t uid) {
 
 void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* out) {
   const EmittedKind& kind = Kind(id);
+  full_ = kind_full_[static_cast<size_t>(id)];
+  actor_ = kind_actor_[static_cast<size_t>(id)];
   out->set_time_ns(time_ns);
   out->set_wall_ns(time_ns);
   out->AddCategory(kind_category_[static_cast<size_t>(id)]);
@@ -229,6 +281,58 @@ void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* o
   if (!host_mac_values_.empty()) out->SetArray(Field("host.mac"), host_mac_values_);
 }
 
+void RecordDecoder::SetRelative(const RelativeFields& f, const ProcessInfo& r, uint32_t self_pid,
+                                event::Event* out) {
+  out->SetInt(f.pid, r.pid);
+  out->SetString(f.entity_id, r.entity_id);
+  if (!r.name.empty()) out->SetString(f.name, r.name);
+  if (!r.executable.empty()) out->SetString(f.executable, r.executable);
+  if (!r.args.empty()) SetStrings(out, f.args, r.args, &values_);
+  out->SetInt(f.args_count, static_cast<int64_t>(r.args.size()));
+  if (!r.working_directory.empty()) out->SetString(f.working_directory, r.working_directory);
+  out->SetBool(f.interactive, r.tty != 0);
+  if (r.tty != 0) {
+    out->SetInt(f.tty_major, r.tty >> 20);
+    out->SetInt(f.tty_minor, r.tty & 0xfffff);
+  }
+  char buf[16];
+  auto num = [&](uint32_t v) {
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    return std::string_view(buf, static_cast<size_t>(end - buf));
+  };
+  out->SetString(f.user_id, num(r.euid));
+  out->SetString(f.group_id, num(r.egid));
+  out->SetString(f.real_user_id, num(r.uid));
+  out->SetString(f.real_group_id, num(r.gid));
+  if (const std::string& n = UserName(r.euid); !n.empty()) out->SetString(f.user_name, n);
+  if (const std::string& n = UserName(r.uid); !n.empty()) out->SetString(f.real_user_name, n);
+  if (const std::string& n = GroupName(r.egid); !n.empty()) out->SetString(f.group_name, n);
+  if (const std::string& n = GroupName(r.gid); !n.empty()) out->SetString(f.real_group_name, n);
+  if (self_pid != 0) out->SetBool(f.same_as_process, r.pid == self_pid);
+}
+
+void RecordDecoder::SetEntryLeader(const ProcessInfo& p, event::Event* out) {
+  if (p.entry_pid == 0) return;
+  const ProcessInfo* el = p.entry_pid == p.pid ? &p : table_->Find(p.entry_pid);
+  if (el != nullptr && el->entity_id == p.entry_entity_id) {
+    SetRelative(entry_leader_, *el, p.pid, out);
+    out->SetInt(entry_parent_pid_, el->ppid);
+    if (const ProcessInfo* ep = table_->Find(el->ppid)) {
+      out->SetString(entry_parent_entity_id_, ep->entity_id);
+    }
+  } else {  // exited and forgotten: what the process kept of it
+    out->SetInt(Field("process.entry_leader.pid"), p.entry_pid);
+    out->SetString(Field("process.entry_leader.entity_id"), p.entry_entity_id);
+    out->SetBool(Field("process.entry_leader.same_as_process"), false);
+  }
+  out->SetString(Field("process.entry_leader.entry_meta.type"), p.entry_type);
+  if (!p.entry_source_ip.empty()) {
+    if (auto ip = event::IpAddress::Parse(p.entry_source_ip)) {
+      out->SetIp(Field("process.entry_leader.entry_meta.source.ip"), *ip);
+    }
+  }
+}
+
 void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out) {
   out->SetInt(Field("process.pid"), p.pid);
   out->SetInt(Field("process.thread.id"), h.tid);
@@ -244,20 +348,52 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   if (!p.working_directory.empty()) {
     out->SetString(Field("process.working_directory"), p.working_directory);
   }
+  const bool full = full_;  // leaders in full where the kind declares them (process events)
+  if (full && !p.env_vars.empty()) {
+    SetStrings(out, Field("process.env_vars"), p.env_vars, &values_);
+  }
   std::string uid = std::to_string(h.uid), euid = std::to_string(h.euid);
   std::string gid = std::to_string(h.gid), egid = std::to_string(h.egid);
   out->SetString(Field("process.user.id"), euid);
   out->SetString(Field("process.group.id"), egid);
   out->SetString(Field("process.real_user.id"), uid);
   out->SetString(Field("process.real_group.id"), gid);
-  out->SetString(Field("user.id"), euid);
-  out->SetString(Field("group.id"), egid);
-  out->SetString(Field("user.Ext.real.id"), uid);
-  out->SetString(Field("group.Ext.real.id"), gid);
-  const std::string& user = UserName(h.euid);
-  if (!user.empty()) {
-    out->SetString(Field("user.name"), user);
+  // user.* and group.*: the acting process's, except on kinds about an account (iam), where
+  // they name the account (decoder_events.cc).
+  const bool actor = actor_;
+  if (actor) {
+    out->SetString(Field("user.id"), euid);
+    out->SetString(Field("user.effective.id"), euid);
+    out->SetString(Field("group.id"), egid);
+    out->SetString(Field("user.Ext.real.id"), uid);
+    out->SetString(Field("group.Ext.real.id"), gid);
+  }
+  if (const std::string& user = UserName(h.euid); !user.empty()) {
+    if (actor) {
+      out->SetString(Field("user.name"), user);
+      out->SetString(Field("user.effective.name"), user);
+    }
     out->SetString(Field("process.user.name"), user);
+  }
+  if (const std::string& user = UserName(h.uid); !user.empty()) {
+    if (actor) out->SetString(Field("user.Ext.real.name"), user);
+    out->SetString(Field("process.real_user.name"), user);
+  }
+  if (const std::string& group = GroupName(h.egid); !group.empty()) {
+    if (actor) out->SetString(Field("group.name"), group);
+    out->SetString(Field("process.group.name"), group);
+  }
+  if (const std::string& group = GroupName(h.gid); !group.empty()) {
+    if (actor) out->SetString(Field("group.Ext.real.name"), group);
+    out->SetString(Field("process.real_group.name"), group);
+  }
+  if (h.cap_effective != 0) {  // no capability: no field
+    CapabilityNames(h.cap_effective, &values_);
+    out->SetArray(Field("process.thread.capabilities.effective"), values_);
+  }
+  if (h.cap_permitted != 0) {
+    CapabilityNames(h.cap_permitted, &values_);
+    out->SetArray(Field("process.thread.capabilities.permitted"), values_);
   }
   out->SetBool(Field("process.interactive"), h.tty != 0);
   if (h.tty != 0) {
@@ -266,33 +402,34 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   }
   out->SetInt(Field("process.ppid"), h.ppid != 0 ? h.ppid : p.ppid);
   out->SetInt(Field("process.pgid"), h.pgid);
-  out->SetInt(Field("process.session_leader.pid"), h.sid);
-  out->SetInt(Field("process.group_leader.pid"), h.pgid);
-  if (const ProcessInfo* s = table_->Find(h.sid)) {
-    out->SetString(Field("process.session_leader.entity_id"), s->entity_id);
-    if (!s->name.empty()) out->SetString(Field("process.session_leader.name"), s->name);
+  // Session and group leaders: on process events the full entry when known, else the pid alone;
+  // on file and network events pid and entity id (Elastic Defend's file/network events carry
+  // only the leaders' entity ids).
+  const ProcessInfo* s = h.sid == p.pid ? &p : table_->Find(h.sid);
+  const ProcessInfo* g = h.pgid == p.pid ? &p : table_->Find(h.pgid);
+  if (full && s != nullptr) {
+    SetRelative(session_leader_, *s, p.pid, out);
+  } else {
+    out->SetInt(Field("process.session_leader.pid"), h.sid);
+    if (s != nullptr) out->SetString(Field("process.session_leader.entity_id"), s->entity_id);
   }
-  if (const ProcessInfo* g = table_->Find(h.pgid)) {
-    out->SetString(Field("process.group_leader.entity_id"), g->entity_id);
-    if (!g->name.empty()) out->SetString(Field("process.group_leader.name"), g->name);
+  if (full && g != nullptr) {
+    SetRelative(group_leader_, *g, p.pid, out);
+  } else {
+    out->SetInt(Field("process.group_leader.pid"), h.pgid);
+    if (g != nullptr) out->SetString(Field("process.group_leader.entity_id"), g->entity_id);
+  }
+  if (full) {
+    SetEntryLeader(p, out);
+  } else if (p.entry_pid != 0) {
+    out->SetInt(Field("process.entry_leader.pid"), p.entry_pid);
+    out->SetString(Field("process.entry_leader.entity_id"), p.entry_entity_id);
   }
   uint32_t ppid = h.ppid != 0 ? h.ppid : p.ppid;
   out->SetInt(Field("process.parent.pid"), ppid);
   if (const ProcessInfo* pp = table_->Find(ppid)) {
-    out->SetString(Field("process.parent.entity_id"), pp->entity_id);
-    if (!pp->name.empty()) out->SetString(Field("process.parent.name"), pp->name);
-    if (!pp->executable.empty()) out->SetString(Field("process.parent.executable"), pp->executable);
-    if (!pp->args.empty()) {
-      SetStrings(out, Field("process.parent.args"), pp->args, &values_);
-      out->SetString(Field("process.parent.command_line"), pp->command_line);
-    }
-    out->SetInt(Field("process.parent.args_count"), static_cast<int64_t>(pp->args.size()));
-    if (!pp->working_directory.empty()) {
-      out->SetString(Field("process.parent.working_directory"), pp->working_directory);
-    }
-    out->SetBool(Field("process.parent.interactive"), pp->tty != 0);
-    out->SetString(Field("process.parent.user.id"), std::to_string(pp->euid));
-    out->SetString(Field("process.parent.group.id"), std::to_string(pp->egid));
+    SetRelative(parent_, *pp, 0, out);
+    if (!pp->args.empty()) out->SetString(Field("process.parent.command_line"), pp->command_line);
     // Ancestry: entity ids from the parent up, at most kMaxAncestry.
     std::vector<Value>& ancestry = values_;
     ancestry.clear();
@@ -356,13 +493,22 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       p.sid = h.sid;
       p.pgid = h.pgid;
       p.tty = h.tty;
+      p.cap_effective = h.cap_effective;
+      p.cap_permitted = h.cap_permitted;
       if (p.start_wall_ns == 0) {
         p.start_wall_ns = options_.boot_wall_ns + static_cast<int64_t>(h.start_boottime);
       }
       p.working_directory =
           JoinPath(std::string_view(e->cwd, std::min<size_t>(e->cwd_len, sizeof(e->cwd))));
       std::string_view filename = CString(e->filename, sizeof(e->filename));
-      if (!filename.empty() && filename[0] != '/') {
+      std::string_view exe(e->exe, std::min<size_t>(e->exe_len, sizeof(e->exe)));
+      if (!exe.empty()) {
+        // The kernel's view of the image (mm->exe_file); a memfd is "memfd:NAME", no slash.
+        p.executable = JoinPath(exe);
+        if ((h.flags & KESTREL_F_EXE_PSEUDO) != 0 && !p.executable.empty()) {
+          p.executable.erase(0, 1);
+        }
+      } else if (!filename.empty() && filename[0] != '/') {
         p.executable = JoinPath(std::string(filename) + '\0' + p.working_directory);
       } else {
         p.executable = std::string(filename);
@@ -372,6 +518,11 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       p.args = SplitNulSeparated(
           std::string_view(e->args, std::min<size_t>(e->args_len, sizeof(e->args))));
       p.command_line = JoinCommandLine(p.args);
+      size_t env_off = std::min<size_t>(e->args_len, KESTREL_ARGS_MAX);
+      p.env_vars = FilterEnv(
+          std::string_view(e->args + env_off, std::min<size_t>(e->env_len, KESTREL_ENV_MAX)),
+          options_.env_allow, options_.env_value_max, &p.ssh_client);
+      table_->AssignEntryLeader(p);
       SetCommon(EmittedKindId::kExec, time_ns, out);
       SetProcess(h, p, out);
       out->Finish();
@@ -512,51 +663,29 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       out->Finish();
       return Outcome::kEvent;
     }
-    case KESTREL_SYSCALL: {
-      if (record.size() < sizeof(kestrel_syscall_rec))
-        return too_short(sizeof(kestrel_syscall_rec));
-      const auto* s = reinterpret_cast<const kestrel_syscall_rec*>(record.data());
-      const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
-      std::string_view name = CString(s->name, sizeof(s->name));
-      switch (s->syscall) {
-        case KSYS_PTRACE:
-          SetCommon(EmittedKindId::kPtrace, time_ns, out);
-          out->SetInt(ptrace_request_, static_cast<int64_t>(s->args[0]));
-          out->SetInt(target_pid_, static_cast<int64_t>(s->args[1]));
-          break;
-        case KSYS_MEMFD_CREATE:
-          SetCommon(EmittedKindId::kMemfdCreate, time_ns, out);
-          out->SetString(Field("file.name"), name);
-          break;
-        case KSYS_INIT_MODULE:
-        case KSYS_FINIT_MODULE:
-          SetCommon(EmittedKindId::kModuleLoad, time_ns, out);
-          if (!name.empty()) out->SetString(Field("file.name"), name);
-          break;
-        case KSYS_SETUID:
-        case KSYS_SETGID:
-        case KSYS_SETREUID:
-        case KSYS_SETREGID:
-        case KSYS_SETRESUID:
-        case KSYS_SETRESGID: {  // the new ids
-          SetCommon(SetIdKind(s->syscall), time_ns, out);
-          bool gid = s->syscall == KSYS_SETGID || s->syscall == KSYS_SETREGID ||
-                     s->syscall == KSYS_SETRESGID;
-          // setuid(u), setreuid(r, e), setresuid(r, e, s): the effective id is the target.
-          uint64_t target =
-              s->syscall == KSYS_SETUID || s->syscall == KSYS_SETGID ? s->args[0] : s->args[1];
-          if (static_cast<uint32_t>(target) != UINT32_MAX) {
-            out->SetString(gid ? group_target_ : Field("user.target.id"),
-                           std::to_string(static_cast<uint32_t>(target)));
-          }
-          break;
-        }
-        default:
-          *why = fmt::format("syscall record of unknown syscall {}", s->syscall);
-          return Outcome::kMalformed;
-      }
-      SetProcess(h, p, out);
-      out->SetString(Field("event.outcome"), s->ret >= 0 ? "success" : "failure");
+    case KESTREL_SYSCALL:
+      return DecodeSyscall(h, record, time_ns, out, why);
+    case KESTREL_DNS:
+      return DecodeDns(h, record, time_ns, out, why);  // decoder_events.cc
+    case KESTREL_ALREADY_RUNNING: {
+      // Made by the source from the process table (/proc at start): the header names the pid.
+      const ProcessInfo* found = table_->Find(h.tgid);
+      if (found == nullptr) return Outcome::kSkipped;  // gone, or evicted meanwhile
+      const ProcessInfo& p = *found;
+      kestrel_header ph = h;
+      ph.tid = p.pid;
+      ph.ppid = p.ppid;
+      ph.uid = p.uid;
+      ph.gid = p.gid;
+      ph.euid = p.euid;
+      ph.egid = p.egid;
+      ph.sid = p.sid;
+      ph.pgid = p.pgid;
+      ph.tty = p.tty;
+      ph.cap_effective = p.cap_effective;
+      ph.cap_permitted = p.cap_permitted;
+      SetCommon(EmittedKindId::kAlreadyRunning, time_ns, out);
+      SetProcess(ph, p, out);
       out->Finish();
       return Outcome::kEvent;
     }
@@ -564,6 +693,86 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       *why = fmt::format("record of unknown kind {}", h.kind);
       return Outcome::kMalformed;
   }
+}
+
+RecordDecoder::Outcome RecordDecoder::DecodeSyscall(const kestrel_header& h,
+                                                    std::span<const uint8_t> record,
+                                                    int64_t time_ns, event::Event* out,
+                                                    std::string* why) {
+  if (record.size() < sizeof(kestrel_syscall_rec)) {
+    *why = fmt::format("record of kind {} has {} bytes, expected {}", h.kind, record.size(),
+                       sizeof(kestrel_syscall_rec));
+    return Outcome::kMalformed;
+  }
+  const auto* s = reinterpret_cast<const kestrel_syscall_rec*>(record.data());
+  ProcessInfo& p = table_->Touch(h.tgid, h.start_boottime / kNsPerClockTick);
+  const EmittedKindId kind = SyscallKind(s->syscall);
+  if (kind == EmittedKindId::kCount) {
+    *why = fmt::format("syscall record of unknown syscall {}", s->syscall);
+    return Outcome::kMalformed;
+  }
+  SetCommon(kind, time_ns, out);
+  std::string_view name = CString(s->name, sizeof(s->name));
+  switch (s->syscall) {
+    case KSYS_PTRACE:
+      // Elastic Defend: process / ptrace with process.Ext.ptrace.*; event.type as for
+      // load_module ("start"). process.target.pid is kept for older rules.
+      out->SetInt(ptrace_request_, static_cast<int64_t>(s->args[0]));
+      out->SetInt(ptrace_child_pid_, static_cast<int64_t>(s->args[1]));
+      out->SetInt(ptrace_addr_, static_cast<int64_t>(s->args[2]));
+      out->SetInt(ptrace_data_, static_cast<int64_t>(s->args[3]));
+      out->SetInt(target_pid_, static_cast<int64_t>(s->args[1]));
+      break;
+    case KSYS_MEMFD_CREATE: {
+      uint64_t flags = s->args[1];
+      out->SetString(memfd_name_, name);
+      out->SetInt(memfd_flags_, static_cast<int64_t>(flags));
+      out->SetBool(memfd_cloexec_, (flags & 0x1) != 0);      // MFD_CLOEXEC
+      out->SetBool(memfd_allow_seal_, (flags & 0x2) != 0);   // MFD_ALLOW_SEALING
+      out->SetBool(memfd_hugetlb_, (flags & 0x4) != 0);      // MFD_HUGETLB
+      out->SetBool(memfd_noexec_seal_, (flags & 0x8) != 0);  // MFD_NOEXEC_SEAL
+      out->SetBool(memfd_exec_, (flags & 0x10) != 0);        // MFD_EXEC
+      break;
+    }
+    case KSYS_INIT_MODULE:
+    case KSYS_FINIT_MODULE: {
+      if (!name.empty()) {
+        // The module's name is its file's, without ".ko" and a compression suffix.
+        std::string_view module = name.substr(0, name.find(".ko"));
+        out->SetString(module_name_, module);
+        out->SetString(Field("file.name"), name);
+      }
+      break;
+    }
+    case KSYS_SETSID:
+      // The kernel made this process the leader of a new session (and process group).
+      p.sid = h.sid;
+      p.pgid = h.pgid;
+      table_->AssignEntryLeader(p);
+      break;
+    case KSYS_SETUID:
+    case KSYS_SETREUID:
+    case KSYS_SETRESUID:
+    case KSYS_SETGID:
+    case KSYS_SETREGID:
+    case KSYS_SETRESGID:
+      // Made by the kernel only when the call succeeded and changed the ids: the header has
+      // the new ones (process.user.id, user.id, process.real_user.id, ...).
+      p.uid = h.uid;
+      p.gid = h.gid;
+      p.euid = h.euid;
+      p.egid = h.egid;
+      p.cap_effective = h.cap_effective;
+      p.cap_permitted = h.cap_permitted;
+      break;
+    default:
+      *why = fmt::format("syscall record of unknown syscall {}", s->syscall);
+      return Outcome::kMalformed;
+  }
+  SetProcess(h, p, out);
+  out->SetString(Field("event.outcome"), s->ret >= 0 ? "success" : "failure");
+  out->Finish();
+  return Outcome::kEvent;
 }
 
 }  // namespace kestrel::sources::ebpf

@@ -3,19 +3,24 @@
 //
 // Every event gets event.category/type/action and the constant fields of its kind as the
 // declaration says (emitted.h: the decoder picks a kind per record and takes those values from
-// it), host.* and agent.* (host_identity.h; precomputed, SetHost() replaces them), process.* of the
-// acting process (pid, entity_id, name, executable, args, args_count, command_line,
-// working_directory, user/group ids, session and group leader pids and entity ids) and
-// process.parent.* from the table, user.id/name and group.id. docs/collection.md lists the
-// fields of each record kind. Times: the record's boot-clock time plus `boot_wall_ns` (the
-// wall-clock time of boot) is both the event's time_ns and wall_ns, so events are ordered by
-// the kernel's own clock.
+// it), host.* and agent.* (host_identity.h; precomputed, SetHost() replaces them), process.* of
+// the acting process (pid, entity_id, name, executable, args, args_count, command_line,
+// working_directory, user/group ids and names, capabilities), process.parent.* in full and the
+// session, group and entry leaders' pid and entity_id, user.*, user.effective.* and group.*.
+// Kinds whose declaration includes kProcessFullFields (the process events) also get
+// process.env_vars and the leaders with the parent's sub-fields (process_identity.h),
+// entry_meta included. KESTREL_ALREADY_RUNNING records (made by the source for each process
+// found in /proc at start) become `already_running` events. docs/collection.md lists the
+// fields of each kind (generated from emitted.cc). Times: the record's boot-clock time plus
+// `boot_wall_ns` (the wall-clock time of boot) is both the event's time_ns and wall_ns, so events
+// are ordered by the kernel's own clock.
 //
 // Field ids are ECS catalogue constants (no name lookups per event). User names come from a
 // uid cache filled by getpwuid_r on first sight of a uid.
 // Thread safety: none. Tested by decoder_test.cc (records built by hand, no kernel needed).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -24,8 +29,10 @@
 #include "absl/status/status.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
+#include "kestrel/sources/ebpf/account_db.h"
 #include "kestrel/sources/ebpf/emitted.h"
 #include "kestrel/sources/ebpf/host_identity.h"
+#include "kestrel/sources/ebpf/process_identity.h"
 #include "kestrel/sources/ebpf/process_table.h"
 #include "kestrel_records.h"
 
@@ -48,6 +55,10 @@ struct DecoderOptions {
   std::vector<std::string> ignore_paths;  // file events under these prefixes are not returned
   bool resolve_user_names = true;
   HostIdentity host;  // host.* and agent.* of every event (empty values are left out)
+  // process.env_vars: the variables kept from an exec's environment, values cut to
+  // env_value_max bytes (process_identity.h).
+  std::vector<std::string> env_allow = DefaultEnvAllowList();
+  size_t env_value_max = kDefaultEnvValueMax;
 };
 
 class RecordDecoder {
@@ -64,9 +75,29 @@ class RecordDecoder {
   // Replaces the host.* and agent.* values of the events decoded from now on (a refresh).
   void SetHost(const HostIdentity& host);
 
+  // An `iam` event (decoder_events.cc) for `change` of an account database (account_db.h), at
+  // `time_ns`, acted by the process of `h` (the header of the file record that changed the file;
+  // process.* only: user.*/group.* name the account). `group_name`: the name of a user's primary
+  // group ("" when unknown).
+  void DecodeAccountChange(const kestrel_header& h, int64_t time_ns, const AccountChange& change,
+                           std::string_view group_name, event::Event* out);
+
+  // DNS lookups that failed to parse (KESTREL_DNS records; each is also kMalformed).
+  uint64_t dns_parse_failures() const { return dns_parse_failures_; }
+
  private:
   void SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out);
-  // event.*, the kind's category bit, its constant fields and the host's.
+  void SetRelative(const RelativeFields& f, const ProcessInfo& r, uint32_t self_pid,
+                   event::Event* out);
+  void SetEntryLeader(const ProcessInfo& p, event::Event* out);
+  // KESTREL_DNS (decoder_events.cc): the query's first question, or kMalformed.
+  Outcome DecodeDns(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
+                    event::Event* out, std::string* why);
+  Outcome DecodeSyscall(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
+                        event::Event* out, std::string* why);
+  const std::string& GroupName(uint32_t gid);
+  // event.*, the kind's category bit, its constant fields and the host's; remembers whether
+  // the kind carries the process fields in full (for SetProcess).
   void SetCommon(EmittedKindId kind, int64_t time_ns, event::Event* out);
   void SetFile(std::string_view path, event::Event* out, bool original);
   const std::string& UserName(uint32_t uid);
@@ -75,13 +106,21 @@ class RecordDecoder {
   ProcessTable* table_;
   DecoderOptions options_;
   std::array<schema::CategoryId, static_cast<size_t>(EmittedKindId::kCount)> kind_category_{};
+  std::array<bool, static_cast<size_t>(EmittedKindId::kCount)> kind_full_{};   // declares them
+  std::array<bool, static_cast<size_t>(EmittedKindId::kCount)> kind_actor_{};  // actor's user.*
+  bool full_ = false;  // the current event's kind: kind_full_
+  bool actor_ = true;  // the current event's kind: kind_actor_
+  uint64_t dns_parse_failures_ = 0;
   std::vector<schema::FieldId> constant_ids_;  // kConstantFields' ids
   // Host values, precomputed by SetHost: strings (owned here, copied into each event's arena).
   std::vector<std::pair<schema::FieldId, std::string>> host_strings_;
   std::vector<std::string> host_macs_;
   std::vector<event::Value> host_ip_values_, host_mac_values_;
-  schema::FieldId ptrace_request_, target_pid_, group_target_;
-  absl::flat_hash_map<uint32_t, std::string> user_names_;
+  schema::FieldId ptrace_request_, target_pid_, ptrace_child_pid_, ptrace_addr_, ptrace_data_;
+  schema::FieldId memfd_name_, memfd_flags_, memfd_cloexec_, memfd_allow_seal_, memfd_hugetlb_,
+      memfd_noexec_seal_, memfd_exec_, module_name_, entry_parent_pid_, entry_parent_entity_id_;
+  RelativeFields parent_, session_leader_, group_leader_, entry_leader_;
+  absl::flat_hash_map<uint32_t, std::string> user_names_, group_names_;
   std::vector<event::Value> values_;          // array scratch, reused
   std::vector<uint8_t> exec_buf_, file_buf_;  // zero-padded copies of compacted records
 };

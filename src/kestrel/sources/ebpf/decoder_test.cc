@@ -285,32 +285,150 @@ TEST_F(DecoderTest, NetworkRecordsIPv4AndIPv6) {
   EXPECT_EQ(Str(event_, Field("network.type")), "ipv6");
 }
 
-TEST_F(DecoderTest, PrivilegeAndModuleSyscalls) {
+TEST_F(DecoderTest, ProcessChangeAndDefendShapedSyscallEvents) {
   auto s = std::make_unique<kestrel_syscall_rec>();
   std::memset(s.get(), 0, sizeof(*s));
   Header(&s->h, KESTREL_SYSCALL, 10, 1, "bash");
+  // setuid(0) that succeeded: the header holds the new ids (read at sys_exit).
+  s->h.uid = s->h.euid = 0;
+  s->h.cap_effective = uint64_t{1} << 7;
   s->syscall = KSYS_SETUID;
-  s->args[0] = 0;
   ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
-  EXPECT_EQ(Str(event_, Field("event.action")), "setuid");
-  EXPECT_EQ(Str(event_, Field("event.category")), "iam");
-  EXPECT_EQ(Str(event_, Field("user.target.id")), "0");
+  EXPECT_EQ(Str(event_, Field("event.action")), "uid_change");
+  EXPECT_EQ(Str(event_, Field("event.category")), "process");
+  EXPECT_EQ(Str(event_, Field("event.type")), "change");
+  EXPECT_EQ(Str(event_, Field("user.id")), "0");
+  EXPECT_EQ(Str(event_, Field("process.user.id")), "0");
+  EXPECT_EQ(Str(event_, Field("process.real_user.id")), "0");
+  EXPECT_EQ(Str(event_, Field("process.thread.capabilities.effective")), "CAP_SETUID");
+  EXPECT_EQ(Str(event_, Field("user.target.id")), "<missing>");  // no iam event any more
+  EXPECT_EQ(table_.Find(10)->euid, 0u);                          // the table follows
+  s->syscall = KSYS_SETRESGID;
+  ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "gid_change");
+  s->syscall = KSYS_SETSID;
+  s->h.sid = s->h.pgid = 10;
+  ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.action")), "session_id_change");
+  EXPECT_EQ(Str(event_, Field("event.type")), "change");
+  EXPECT_EQ(Str(event_, Field("process.session_leader.pid")), "10");
+  EXPECT_EQ(Str(event_, Field("process.session_leader.name")), "bash");
+  EXPECT_EQ(event_.Find(Field("process.session_leader.same_as_process"))->as_bool(), true);
   s->syscall = KSYS_MEMFD_CREATE;
   std::strcpy(s->name, "payload");
+  s->args[1] = 0x1;  // MFD_CLOEXEC
   ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("event.action")), "memfd_create");
-  EXPECT_EQ(Str(event_, Field("file.name")), "payload");
+  EXPECT_EQ(Str(event_, Field("event.category")), "process");
+  EXPECT_EQ(Str(event_, *schema_.Find("process.Ext.memfd.name")), "payload");
+  EXPECT_TRUE(event_.Find(*schema_.Find("process.Ext.memfd.flag_cloexec"))->as_bool());
+  EXPECT_FALSE(event_.Find(*schema_.Find("process.Ext.memfd.flag_allow_seal"))->as_bool());
   s->syscall = KSYS_FINIT_MODULE;
-  std::strcpy(s->name, "rootkit.ko");
+  std::strcpy(s->name, "rootkit.ko.xz");
+  s->ret = -38;  // ENOSYS: an attempt
   ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
-  EXPECT_EQ(Str(event_, Field("event.category")), "driver");
-  EXPECT_EQ(Str(event_, Field("event.action")), "load");
+  EXPECT_EQ(Str(event_, Field("event.category")), "process");
+  EXPECT_EQ(Str(event_, Field("event.type")), "start");
+  EXPECT_EQ(Str(event_, Field("event.action")), "load_module");
+  EXPECT_EQ(Str(event_, *schema_.Find("process.Ext.load_module.name")), "rootkit");
+  EXPECT_EQ(Str(event_, Field("event.outcome")), "failure");
+  s->ret = 0;
   s->syscall = KSYS_PTRACE;
   s->args[0] = 16;  // PTRACE_ATTACH
   s->args[1] = 4321;
   ASSERT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("event.action")), "ptrace");
+  EXPECT_EQ(Str(event_, *schema_.Find("process.Ext.ptrace.child_pid")), "4321");
+  EXPECT_EQ(Str(event_, *schema_.Find("process.Ext.ptrace.request")), "16");
   EXPECT_EQ(Str(event_, *schema_.Find("process.target.pid")), "4321");
+  s->syscall = 999;
+  EXPECT_EQ(decoder_.Decode(Bytes(*s), &event_, &why_), RecordDecoder::Outcome::kMalformed);
+}
+
+TEST_F(DecoderTest, ExecReportsTheKernelsImageEnvAllowListAndLeaders) {
+  // A #! script: the kernel's image is the interpreter (mm->exe_file), the script is in argv.
+  table_.FindMutable(10)->uid = table_.FindMutable(10)->euid = 1000;
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 50, 10, "x.sh");
+  e->h.sid = 10;  // bash (pid 10) leads the session
+  e->h.pgid = 50;
+  std::strcpy(e->filename, "/tmp/x.sh");
+  e->exe_len = Components(e->exe, {"dash", "bin", "usr"});
+  const char args[] = "/bin/sh\0/tmp/x.sh";
+  std::memcpy(e->args, args, sizeof(args));
+  e->args_len = sizeof(args);
+  const char env[] = "PATH=/bin\0HISTFILE=/dev/null\0SSH_CLIENT=192.0.2.9 5000 22";
+  std::memcpy(e->args + e->args_len, env, sizeof(env));
+  e->env_len = sizeof(env);
+  e->h.cap_permitted = ~uint64_t{0};
+  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.executable")), "/usr/bin/dash");
+  EXPECT_EQ(Str(event_, Field("process.name")), "dash");
+  EXPECT_EQ(Str(event_, Field("process.args")), "/bin/sh|/tmp/x.sh");
+  EXPECT_EQ(Str(event_, Field("process.env_vars")),
+            "HISTFILE=/dev/null|SSH_CLIENT=192.0.2.9 5000 22");
+  EXPECT_NE(Str(event_, Field("process.thread.capabilities.permitted")).find("CAP_SYS_ADMIN"),
+            std::string::npos);
+  EXPECT_EQ(Str(event_, Field("process.thread.capabilities.effective")), "<missing>");
+  EXPECT_EQ(Str(event_, Field("process.session_leader.executable")), "/bin/bash");
+  EXPECT_EQ(Str(event_, Field("process.session_leader.user.id")), "1000");
+  EXPECT_EQ(Str(event_, Field("process.group_leader.pid")), "50");
+  EXPECT_EQ(Str(event_, Field("process.group_leader.name")), "dash");
+  EXPECT_EQ(Str(event_, Field("process.parent.real_user.id")), "1000");
+  EXPECT_EQ(Str(event_, Field("user.effective.id")), "1000");
+  // Not a session leader, first seen at exec, its parent without one: its own, "unknown".
+  EXPECT_EQ(Str(event_, Field("process.entry_leader.pid")), "50");
+  EXPECT_EQ(Str(event_, Field("process.entry_leader.entry_meta.type")), "unknown");
+  // The size of what is queued covers argv and environment.
+  EXPECT_EQ(CompactRecordSize(Bytes(*e)),
+            offsetof(kestrel_exec, args) + sizeof(args) + sizeof(env));
+
+  // A memfd image: "memfd:NAME", no directory.
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 51, 10, "3");
+  std::strcpy(e->filename, "/dev/fd/3");
+  e->exe_len = Components(e->exe, {"memfd:payload"});
+  e->h.flags = KESTREL_F_EXE_PSEUDO;
+  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.executable")), "memfd:payload");
+  EXPECT_EQ(Str(event_, Field("process.name")), "memfd:payload");
+
+  // Under sshd, a session leader is the entry leader of an ssh session with its client.
+  ProcessInfo& sshd = table_.OnExec(7, 7);
+  sshd.name = "sshd";
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 52, 7, "bash");
+  e->h.sid = 52;
+  e->exe_len = Components(e->exe, {"bash", "bin", "usr"});
+  std::memcpy(e->args, env, sizeof(env));  // no argv, just the environment
+  e->env_len = sizeof(env);
+  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.entry_leader.entry_meta.type")), "sshd");
+  EXPECT_EQ(Str(event_, Field("process.entry_leader.entry_meta.source.ip")), "192.0.2.9");
+  EXPECT_EQ(Str(event_, Field("process.entry_leader.executable")), "/usr/bin/bash");
+  EXPECT_EQ(Str(event_, Field("process.entry_leader.entity_id")), table_.EntityId(52, 52));
+}
+
+TEST_F(DecoderTest, AlreadyRunningFromTheTable) {
+  ProcessInfo& p = table_.OnExec(77, 77);
+  p.name = "cron";
+  p.executable = "/usr/sbin/cron";
+  p.ppid = 1;
+  p.cap_effective = 1;
+  kestrel_header h{};
+  h.kind = KESTREL_ALREADY_RUNNING;
+  h.tgid = 77;
+  h.boot_ns = 9;
+  ASSERT_EQ(decoder_.Decode(Bytes(h), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("event.category")), "process");
+  EXPECT_EQ(Str(event_, Field("event.type")), "info");
+  EXPECT_EQ(Str(event_, Field("event.action")), "already_running");
+  EXPECT_EQ(Str(event_, Field("process.executable")), "/usr/sbin/cron");
+  EXPECT_EQ(Str(event_, Field("process.parent.pid")), "1");
+  EXPECT_EQ(Str(event_, Field("process.thread.capabilities.effective")), "CAP_CHOWN");
+  h.tgid = 78;  // gone before its event was decoded
+  EXPECT_EQ(decoder_.Decode(Bytes(h), &event_, &why_), RecordDecoder::Outcome::kSkipped);
 }
 
 TEST_F(DecoderTest, CompactedRecordsDecodeLikeFullOnes) {

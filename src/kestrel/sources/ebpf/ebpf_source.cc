@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "kestrel.skel.h"
+#include "kestrel/sources/ebpf/account_events.h"
 #include "kestrel/sources/ebpf/decoder.h"
 #include "kestrel/sources/ebpf/file_key.h"
 #include "kestrel/sources/ebpf/process_table.h"
@@ -70,13 +71,13 @@ std::string ReadBootId() {
 }
 
 constexpr uint32_t kWantedSyscalls[] = {
-    KSYS_OPEN,        KSYS_OPENAT,    KSYS_OPENAT2,   KSYS_CREAT,        KSYS_UNLINK,
-    KSYS_UNLINKAT,    KSYS_RENAME,    KSYS_RENAMEAT,  KSYS_RENAMEAT2,    KSYS_CHMOD,
-    KSYS_FCHMOD,      KSYS_FCHMODAT,  KSYS_FCHMODAT2, KSYS_CHOWN,        KSYS_LCHOWN,
-    KSYS_FCHOWN,      KSYS_FCHOWNAT,  KSYS_CONNECT,   KSYS_ACCEPT,       KSYS_ACCEPT4,
-    KSYS_BIND,        KSYS_PTRACE,    KSYS_SETUID,    KSYS_SETGID,       KSYS_SETREUID,
-    KSYS_SETREGID,    KSYS_SETRESUID, KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE,
-    KSYS_FINIT_MODULE};
+    KSYS_OPEN, KSYS_OPENAT, KSYS_OPENAT2, KSYS_CREAT, KSYS_UNLINK, KSYS_UNLINKAT, KSYS_RENAME,
+    KSYS_RENAMEAT, KSYS_RENAMEAT2, KSYS_CHMOD, KSYS_FCHMOD, KSYS_FCHMODAT, KSYS_FCHMODAT2,
+    KSYS_CHOWN, KSYS_LCHOWN, KSYS_FCHOWN, KSYS_FCHOWNAT, KSYS_CONNECT, KSYS_ACCEPT, KSYS_ACCEPT4,
+    KSYS_BIND, KSYS_PTRACE, KSYS_SETUID, KSYS_SETGID, KSYS_SETREUID, KSYS_SETREGID, KSYS_SETRESUID,
+    KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE, KSYS_SETSID, KSYS_FINIT_MODULE,
+    // DNS: filtered in sys_enter to UDP sends to port 53 (bpf/kestrel.bpf.c dns_wanted).
+    KSYS_SENDTO, KSYS_SENDMSG, KSYS_SENDMMSG};
 
 }  // namespace
 
@@ -117,7 +118,23 @@ struct EbpfSource::Impl {
         host(options.host_root, options.agent_version, options.host),
         decoder(*schema, &table,
                 ebpf::DecoderOptions{ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME),
-                                     options.ignore_paths, true, host.Read()}) {}
+                                     options.ignore_paths, true, host.Read(), options.env_vars,
+                                     options.env_value_max}),
+        accounts(ebpf::AccountWatcher::Options{options.host_root}) {
+    table.SetEnvAllowList(options.env_vars, options.env_value_max);
+  }
+
+  // Reports account database reads refused since the last call (account_events.h).
+  void ReportAccountRefusals() {
+    const uint64_t n = accounts.watcher().stats().refusals;
+    if (n == account_refusals_seen) return;
+    account_refusals_seen = n;
+    if (diagnostics) {
+      diagnostics(
+          SourceDiagnostic{"ebpf", fmt::format("account database not read ({} refusals so far): {}",
+                                               n, accounts.watcher().last_error())});
+    }
+  }
 
   ~Impl() {
     StopReader();
@@ -242,6 +259,10 @@ struct EbpfSource::Impl {
   ebpf::HostWatcher host;
   int64_t last_host_refresh_ns = 0;
   ebpf::RecordDecoder decoder;
+  ebpf::AccountEvents accounts;
+  uint64_t account_refusals_seen = 0;
+  int64_t last_event_ns = 0;
+  bool accounts_flushed = false;
   std::vector<uint8_t> batch;  // records taken from `pending`
   size_t batch_pos = 0;
   std::vector<SourceLoss> taken_losses;
@@ -320,6 +341,7 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
     }
     skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
     skel->rodata->have_ignored_dirs = ignored_dirs.empty() ? 0 : 1;
+    skel->rodata->env_max = impl->options.env_vars.empty() ? 0 : KESTREL_ENV_MAX;
     bpf_program__set_autoload(skel->progs.exec_btf, btf);
     bpf_program__set_autoload(skel->progs.fork_btf, btf);
     bpf_program__set_autoload(skel->progs.exit_btf, btf);
@@ -381,6 +403,26 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
     return s;
   }
   impl->processes_at_start = impl->table.size();
+  if (impl->options.account_events) {
+    impl->accounts.Start();  // the snapshots changes are measured against
+    impl->ReportAccountRefusals();
+  }
+  if (impl->options.already_running_events) {
+    // One bare KESTREL_ALREADY_RUNNING header per process, queued before any kernel record:
+    // the decoder fills it from the table. Time: now, on the kernel's boot clock.
+    const uint64_t boot_now = static_cast<uint64_t>(ClockNs(CLOCK_BOOTTIME));
+    std::lock_guard<std::mutex> lock(impl->mu);
+    for (uint32_t pid : impl->table.loaded_from_proc()) {
+      const ebpf::ProcessInfo* p = impl->table.Find(pid);
+      if (p == nullptr || pid == static_cast<uint32_t>(getpid())) continue;  // not Kestrel
+      kestrel_header h{};
+      h.kind = KESTREL_ALREADY_RUNNING;
+      h.boot_ns = boot_now;
+      h.tgid = pid;
+      h.start_boottime = p->start_ticks * ebpf::kNsPerClockTick;
+      Impl::OnRecord(impl.get(), &h, sizeof(h));
+    }
+  }
   Impl* raw = impl.get();
   impl->reader = std::thread([raw] { raw->ReaderLoop(); });
   return std::unique_ptr<EbpfSource>(new EbpfSource(std::move(impl)));
@@ -438,6 +480,11 @@ absl::StatusOr<bool> EbpfSource::Next(event::Event* event) {
   Impl& m = *impl_;
   std::string why;
   while (true) {
+    // iam events made from the last event's account database change come right after it.
+    if (m.accounts.Next(m.decoder, event)) {
+      ++m.stats.events;
+      return true;
+    }
     if (m.batch_pos >= m.batch.size()) {
       m.batch.clear();
       m.batch_pos = 0;
@@ -448,7 +495,14 @@ absl::StatusOr<bool> EbpfSource::Next(event::Event* event) {
       m.batch.swap(m.pending);
       for (SourceLoss& l : m.losses) m.taken_losses.push_back(l);
       m.losses.clear();
-      if (m.batch.empty() && m.reader_done) return false;
+      if (m.batch.empty() && m.reader_done) {
+        if (!m.accounts_flushed) {  // edits whose writer has not exited yet
+          m.accounts_flushed = true;
+          m.accounts.Flush(m.last_event_ns);
+          continue;
+        }
+        return false;
+      }
       continue;
     }
     uint64_t size;
@@ -473,6 +527,17 @@ absl::StatusOr<bool> EbpfSource::Next(event::Event* event) {
     }
     if (outcome == ebpf::RecordDecoder::Outcome::kSkipped) continue;
     ++m.stats.events;
+    m.last_event_ns = event->time_ns();
+    if (m.options.account_events) {
+      uint32_t kind;
+      std::memcpy(&kind, record.data(), sizeof(kind));
+      if (kind == KESTREL_FILE || kind == KESTREL_EXIT || m.accounts.dirty()) {
+        kestrel_header h;
+        std::memcpy(&h, record.data(), sizeof(h));  // a decoded record has its header
+        m.accounts.Observe(h, *event);
+        m.ReportAccountRefusals();
+      }
+    }
     // Exited processes leave the table after their grace period (checked once a second).
     if (event->time_ns() - m.last_expire_ns > 1'000'000'000) {
       m.table.Expire(event->time_ns());

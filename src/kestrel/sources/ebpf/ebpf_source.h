@@ -50,6 +50,17 @@ struct EbpfOptions {
       // browser_credential_store_access rule needs their reads.
       "logins.json", "key4.db", "key3.db", "signons.sqlite", "cookies.sqlite", "Login Data",
       "Cookies", "Web Data", "id_ecdsa_sk", "id_ed25519_sk", ".zsh_history"};
+  // process.env_vars: the environment variables kept from each exec (values cut to
+  // env_value_max bytes); empty: the kernel reads no environment at all.
+  std::vector<std::string> env_vars = {"LD_PRELOAD",     "LD_LIBRARY_PATH", "HISTFILE",
+                                       "HISTSIZE",       "HISTFILESIZE",    "GLIBC_TUNABLES",
+                                       "PROMPT_COMMAND", "SSH_CLIENT"};
+  size_t env_value_max = 256;
+  // One `already_running` event per process found in /proc at start (Elastic Defend's).
+  bool already_running_events = true;
+  // `iam` events from changes of HOST_ROOT/etc/passwd and /etc/group (ebpf/account_events.h);
+  // false: none (the files are not read).
+  bool account_events = true;
   bool try_tp_btf = true;     // false: attach the sched programs as raw_tp without trying tp_btf
   int poll_interval_ms = 25;  // 1 ms after a drain of more than 1,024 records
   size_t max_queue_bytes = size_t{64} << 20;

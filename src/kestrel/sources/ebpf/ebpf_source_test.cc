@@ -9,10 +9,13 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <climits>
+#include <cstdlib>
 
 #include <atomic>
 #include <chrono>
@@ -151,7 +154,10 @@ TEST_F(EbpfSourceTest, ExecOfAMarkerProgramFromAKnownParent) {
   const Event& e = *exec;
   EXPECT_EQ(Str(e, Field("event.category")), "process");
   EXPECT_EQ(Str(e, Field("event.type")), "start");
-  EXPECT_EQ(Str(e, Field("process.executable")), "/bin/true");
+  // The kernel's view of the image: symlinks (a merged /usr's /bin) resolved.
+  char real[PATH_MAX];
+  ASSERT_NE(realpath("/bin/true", real), nullptr);
+  EXPECT_EQ(Str(e, Field("process.executable")), real);
   EXPECT_EQ(Str(e, Field("process.name")), "true");
   EXPECT_EQ(Str(e, Field("process.args")), "true|kestrel-exec-marker|two words");
   EXPECT_EQ(Str(e, Field("process.args_count")), "3");
@@ -209,6 +215,72 @@ TEST_F(EbpfHostTest, LiveEventsCarryTheHostAndTheAgent) {
   EXPECT_EQ(ips == nullptr ? 0 : ips->as_array().size(), h.ip.size());
   std::printf("host.id %s, host.hostname %s, %zu addresses, agent.id %s\n", h.id.c_str(),
               h.hostname.c_str(), h.ip.size(), h.agent_id.c_str());
+}
+
+// Elastic Defend's Linux shapes, live: already_running for this test process, env_vars of the
+// allow-list, a memfd image exec'd as "memfd:NAME", setsid -> session_id_change, and
+// setgid/setuid to a throw-away id -> gid_change/uid_change with the new ids (root only).
+TEST_F(EbpfSourceTest, DefendShapedProcessEventsLive) {
+  auto running = WaitFor([&](const Event& e) {
+    return Str(e, Field("event.action")) == "already_running" &&
+           Str(e, Field("process.pid")) == std::to_string(getppid());
+  });
+  ASSERT_TRUE(running.has_value()) << "no already_running event for the parent process";
+  EXPECT_EQ(Str(*running, Field("event.type")), "info");
+
+  pid_t child = InChild([] {
+    if (setsid() < 0) _exit(2);
+    int fd = memfd_create("kestrel-memfd-marker", 0);
+    int src = open("/bin/true", O_RDONLY);
+    if (fd < 0 || src < 0) _exit(3);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(src, buf, sizeof(buf))) > 0) {
+      if (write(fd, buf, static_cast<size_t>(n)) != n) _exit(4);
+    }
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(5);
+    const char* argv[] = {"true", "kestrel-memfd-exec", nullptr};
+    const char* envp[] = {"PATH=/bin", "HISTFILE=/dev/null", "NOT_KEPT=x", nullptr};
+    fexecve(fd, const_cast<char**>(argv), const_cast<char**>(envp));
+    _exit(6);
+  });
+  std::string pid = std::to_string(child);
+  auto action = [&](std::string_view a) {
+    return WaitFor([&](const Event& e) {
+      return Str(e, Field("event.action")) == a && Str(e, Field("process.pid")) == pid;
+    });
+  };
+  auto sid = action("session_id_change");
+  ASSERT_TRUE(sid.has_value()) << "no session_id_change for " << pid;
+  EXPECT_EQ(Str(*sid, Field("event.type")), "change");
+  EXPECT_EQ(Str(*sid, Field("process.session_leader.pid")), pid);
+  auto memfd = action("memfd_create");
+  ASSERT_TRUE(memfd.has_value());
+  EXPECT_EQ(Str(*memfd, Field("event.category")), "process");
+  auto gid = action("gid_change");
+  ASSERT_TRUE(gid.has_value());
+  EXPECT_EQ(Str(*gid, Field("group.id")), "65534");
+  EXPECT_EQ(Str(*gid, Field("process.real_group.id")), "65534");
+  auto uid = action("uid_change");
+  ASSERT_TRUE(uid.has_value());
+  EXPECT_EQ(Str(*uid, Field("event.type")), "change");
+  EXPECT_EQ(Str(*uid, Field("user.id")), "65534");
+  EXPECT_EQ(Str(*uid, Field("process.user.id")), "65534");
+  auto exec = action("exec");
+  ASSERT_TRUE(exec.has_value());
+  EXPECT_EQ(Str(*exec, Field("process.executable")), "memfd:kestrel-memfd-marker");
+  EXPECT_EQ(Str(*exec, Field("process.env_vars")), "HISTFILE=/dev/null");
+  EXPECT_EQ(Str(*exec, Field("process.args")), "true|kestrel-memfd-exec");
+  EXPECT_EQ(Str(*exec, Field("process.session_leader.pid")), pid);
+  EXPECT_EQ(Str(*exec, Field("process.entry_leader.entry_meta.type")).empty(), false);
+  // Root's capabilities before the change (the fork), none after setuid to nobody.
+  auto fork = action("fork");
+  ASSERT_TRUE(fork.has_value());
+  if (geteuid() == 0) {
+    EXPECT_NE(Str(*fork, Field("process.thread.capabilities.effective")).find("CAP_SETUID"),
+              std::string::npos);
+  }
+  EXPECT_EQ(Str(*exec, Field("process.thread.capabilities.effective")), "<missing>");
 }
 
 TEST_F(EbpfSourceTest, MarkerFileCreatedWrittenRenamedAndDeleted) {

@@ -12,7 +12,8 @@
 //
 // Extending: add an EmittedKindId before kCount, a row to kEmittedKinds (same order; a
 // static_assert checks it), field arrays for what the kind fills beyond the common and process
-// groups, the decoding in decoder.cc, and a record of the kind in emitted_test.cc.
+// groups (with kProcessFullFields for a process event), the decoding in decoder.cc, and a
+// record of the kind in emitted_test.cc.
 // Constant data; thread-safe.
 #pragma once
 
@@ -29,6 +30,7 @@ enum class EmittedKindId : uint8_t {
   kExec,
   kFork,
   kExit,
+  kAlreadyRunning,
   kFileCreate,
   kFileModify,
   kFileOpen,
@@ -40,14 +42,20 @@ enum class EmittedKindId : uint8_t {
   kAccept,
   kBind,
   kPtrace,
-  kSetuid,
-  kSetgid,
-  kSetreuid,
-  kSetregid,
-  kSetresuid,
-  kSetresgid,
   kMemfdCreate,
-  kModuleLoad,
+  kLoadModule,
+  kUidChange,
+  kGidChange,
+  kSessionIdChange,
+  // Account database changes (account_db.h): iam events made in user space.
+  kUserAdded,
+  kUserRemoved,
+  kUserChanged,
+  kGroupAdded,
+  kGroupRemoved,
+  kGroupChanged,
+  // A DNS query sent over UDP to port 53 (dns_parser.h).
+  kDnsLookup,
   kCount,
 };
 
@@ -75,8 +83,19 @@ struct EmittedKind {
 extern const FieldList kCommonFields;
 // Constant on every live event (also in kCommonFields).
 extern const std::span<const ConstantField> kConstantFields;
-// The acting process (decoder.cc SetProcess): every kind of event carries them.
+// The acting process (decoder.cc SetProcess): every kind of event carries them (its parent in
+// full, its session, group and entry leaders by pid and entity id).
 extern const FieldList kProcessFields;
+// What process events carry beyond kProcessFields, as Elastic Defend's do: process.env_vars and
+// the session, group and entry leaders in full (with entry_meta). A kind lists it in `fields`.
+extern const FieldList kProcessFullFields;
+// Whether `kind` lists kProcessFullFields (the decoder fills them exactly then).
+bool CarriesFullProcess(const EmittedKind& kind);
+// kProcessFields without the acting process's user.* and group.* (they are its last ten
+// fields): kinds about an account (iam) list it instead, their user.*/group.* name the account.
+extern const FieldList kProcessNoActorFields;
+// Whether `kind` carries the acting process's user.* and group.* (false for the iam kinds).
+bool CarriesActorUser(const EmittedKind& kind);
 
 // Indexed by EmittedKindId.
 extern const std::span<const EmittedKind> kEmittedKinds;

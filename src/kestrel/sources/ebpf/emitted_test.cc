@@ -1,7 +1,8 @@
 // The declaration (emitted.h) against the decoder and the docs: a synthetic record of every kind,
-// built so that every conditional field has its data (parent, session and group leaders in the
-// table, a terminal, a resolvable user, a file extension), must decode to exactly the declared
-// category/type/action and fields; docs/collection.md's "Declared events" section must be
+// built so that every conditional field has its data (parent, session, group and entry leaders in
+// the table, terminals, capabilities, an ssh entry with its client's address, allow-listed
+// environment variables, a resolvable user and group, a file extension), must decode to exactly the
+// declared category/type/action and fields; docs/collection.md's "Declared events" section must be
 // EmittedEventsMarkdown() (KESTREL_WRITE_DOCS=1 rewrites it).
 #include "kestrel/sources/ebpf/emitted.h"
 
@@ -31,10 +32,11 @@ void Header(kestrel_header* h, uint32_t kind) {
   std::memset(h, 0, sizeof(*h));
   h->kind = kind;
   h->tgid = h->tid = 10;
-  h->ppid = 1;
-  h->sid = 1;
+  h->ppid = 5;
+  h->sid = 5;  // the session of pid 5, an ssh login shell
   h->pgid = 10;
   h->tty = (136u << 20) | 3;
+  h->cap_effective = h->cap_permitted = (uint64_t{1} << 7) | (uint64_t{1} << 21);
   h->boot_ns = 5'000'000'000;
   h->start_boottime = 10 * kNsPerClockTick;
   std::strncpy(h->comm, "bash", sizeof(h->comm) - 1);
@@ -71,16 +73,30 @@ HostIdentity FullHost() {
 
 class EmittedTest : public ::testing::Test {
  protected:
+  // init (1), an ssh login shell (5, session leader and entry leader) and a shell it started
+  // (10, the acting process of the records), all with what their fields need.
   EmittedTest() : table_("boot"), decoder_(schema_, &table_, Options()) {
-    for (uint32_t pid : {1u, 10u}) {
+    for (uint32_t pid : {1u, 5u, 10u}) {
       ProcessInfo& p = table_.Touch(pid, pid);
-      p.ppid = pid == 1 ? 0 : 1;
+      p.pid = pid;
+      p.ppid = pid == 1 ? 0 : pid == 5 ? 1 : 5;
+      p.sid = pid == 1 ? 1 : 5;
+      p.pgid = pid;
       p.executable = pid == 1 ? "/sbin/init" : "/bin/bash";
       p.name = pid == 1 ? "init" : "bash";
       p.args = {p.name};
       p.command_line = p.name;
       p.working_directory = "/";
-      p.tty = pid == 1 ? 0 : 1;
+      p.tty = pid == 1 ? 0 : (136u << 20) | 3;
+      p.cap_effective = p.cap_permitted = uint64_t{1} << 21;
+      p.env_vars = {"HISTFILE=/dev/null"};
+    }
+    for (uint32_t pid : {5u, 10u}) {
+      ProcessInfo& p = *table_.FindMutable(pid);
+      p.entry_pid = 5;
+      p.entry_entity_id = table_.EntityId(5, 5);
+      p.entry_type = "sshd";
+      p.entry_source_ip = "192.0.2.7";
     }
   }
   static DecoderOptions Options() {
@@ -95,6 +111,9 @@ class EmittedTest : public ::testing::Test {
   std::set<std::string> Fields(std::span<const uint8_t> record) {
     std::string why;
     EXPECT_EQ(decoder_.Decode(record, &event_, &why), RecordDecoder::Outcome::kEvent) << why;
+    return Present();
+  }
+  std::set<std::string> Present() {
     std::set<std::string> out;
     for (const Event::Entry& e : event_.entries()) {
       out.insert(std::string(schema_.Info(e.id).name));
@@ -116,9 +135,14 @@ class EmittedTest : public ::testing::Test {
   }
 
   void ExpectDeclared(EmittedKindId id, std::span<const uint8_t> record) {
+    Fields(record);
+    ExpectDeclaredEvent(id);
+  }
+  // The event decoded last (event_) against the declaration of `id`.
+  void ExpectDeclaredEvent(EmittedKindId id) {
     const EmittedKind& kind = Kind(id);
     SCOPED_TRACE(std::string(kind.name));
-    std::set<std::string> present = Fields(record);
+    std::set<std::string> present = Present();
     std::set<std::string> declared;
     for (std::string_view f : KindFields(kind)) declared.insert(std::string(f));
     for (const std::string& f : present) {
@@ -152,6 +176,9 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
   const char args[] = "curl\0-s";
   std::memcpy(e->args, args, sizeof(args));
   e->args_len = sizeof(args);
+  const char env[] = "PATH=/bin\0HISTFILE=/dev/null";
+  std::memcpy(e->args + sizeof(args), env, sizeof(env));
+  e->env_len = sizeof(env);
   e->cwd_len = Components(e->cwd, {"tmp"});
   ExpectDeclared(EmittedKindId::kExec, Bytes(*e));
 
@@ -167,6 +194,10 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
   x.h.ppid = 10;
   x.h.start_boottime = 20 * kNsPerClockTick;
   ExpectDeclared(EmittedKindId::kExit, Bytes(x));
+
+  kestrel_header running;
+  Header(&running, KESTREL_ALREADY_RUNNING);
+  ExpectDeclared(EmittedKindId::kAlreadyRunning, Bytes(running));
 
   auto file = std::make_unique<kestrel_file>();
   std::memset(file.get(), 0, sizeof(*file));
@@ -206,21 +237,50 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
   auto s = std::make_unique<kestrel_syscall_rec>();
   std::memset(s.get(), 0, sizeof(*s));
   Header(&s->h, KESTREL_SYSCALL);
-  std::strcpy(s->name, "payload");
+  std::strcpy(s->name, "payload.ko");
   const std::pair<uint32_t, EmittedKindId> calls[] = {
       {KSYS_PTRACE, EmittedKindId::kPtrace},
-      {KSYS_SETUID, EmittedKindId::kSetuid},
-      {KSYS_SETGID, EmittedKindId::kSetgid},
-      {KSYS_SETREUID, EmittedKindId::kSetreuid},
-      {KSYS_SETREGID, EmittedKindId::kSetregid},
-      {KSYS_SETRESUID, EmittedKindId::kSetresuid},
-      {KSYS_SETRESGID, EmittedKindId::kSetresgid},
       {KSYS_MEMFD_CREATE, EmittedKindId::kMemfdCreate},
-      {KSYS_FINIT_MODULE, EmittedKindId::kModuleLoad}};
+      {KSYS_FINIT_MODULE, EmittedKindId::kLoadModule},
+      {KSYS_SETRESUID, EmittedKindId::kUidChange},
+      {KSYS_SETREGID, EmittedKindId::kGidChange},
+      {KSYS_SETSID, EmittedKindId::kSessionIdChange}};
   for (const auto& [sys, kind] : calls) {
     s->syscall = sys;
     ExpectDeclared(kind, Bytes(*s));
   }
+
+  // iam: made from account database changes (account_events.h), acted by pid 10.
+  const std::pair<AccountChange, EmittedKindId> accounts[] = {
+      {{AccountDb::kPasswd, AccountChange::Op::kAdded, "mallory", 1001, 1001},
+       EmittedKindId::kUserAdded},
+      {{AccountDb::kPasswd, AccountChange::Op::kRemoved, "mallory", 1001, 1001},
+       EmittedKindId::kUserRemoved},
+      {{AccountDb::kPasswd, AccountChange::Op::kChanged, "mallory", 1001, 1001},
+       EmittedKindId::kUserChanged},
+      {{AccountDb::kGroup, AccountChange::Op::kAdded, "ops", 1002, 1002},
+       EmittedKindId::kGroupAdded},
+      {{AccountDb::kGroup, AccountChange::Op::kRemoved, "ops", 1002, 1002},
+       EmittedKindId::kGroupRemoved},
+      {{AccountDb::kGroup, AccountChange::Op::kChanged, "ops", 1002, 1002},
+       EmittedKindId::kGroupChanged}};
+  kestrel_header actor;
+  Header(&actor, KESTREL_FILE);
+  for (const auto& [change, kind] : accounts) {
+    decoder_.DecodeAccountChange(actor, 6'000'000'000, change, "mallory", &event_);
+    ExpectDeclaredEvent(kind);
+  }
+
+  auto dns = std::make_unique<kestrel_dns>();
+  std::memset(dns.get(), 0, sizeof(*dns));
+  Header(&dns->h, KESTREL_DNS);
+  dns->family = 2;
+  dns->remote_port = 53;
+  const uint8_t query[] = {0,   1,   1,   0,   0,   1, 0,   0,   0,   0, 0, 0, 7, 'e', 'x',
+                           'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+  std::memcpy(dns->payload, query, sizeof(query));
+  dns->payload_len = dns->sent_len = sizeof(query);
+  ExpectDeclared(EmittedKindId::kDnsLookup, Bytes(*dns));
 
   EXPECT_EQ(seen_.size(), static_cast<size_t>(EmittedKindId::kCount))
       << "a declared kind has no record in this test";
@@ -260,6 +320,8 @@ TEST(EmittedDeclaration, KindsAreInEnumOrderAndWellFormed) {
     EXPECT_FALSE(k.category.empty());
     EXPECT_FALSE(k.types.empty()) << k.name;
     EXPECT_FALSE(k.action.empty()) << k.name;
+    // Process events carry the relatives in full, file and network events their ids only.
+    EXPECT_EQ(CarriesFullProcess(k), k.category == "process") << k.name;
     std::vector<std::string_view> all = KindFields(k);
     EXPECT_EQ(std::set<std::string_view>(all.begin(), all.end()).size(), all.size()) << k.name;
   }

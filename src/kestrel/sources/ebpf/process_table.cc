@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <charconv>
@@ -16,14 +17,20 @@
 
 #include "absl/status/status.h"
 #include "kestrel/base/fingerprint.h"
+#include "kestrel/sources/ebpf/process_identity.h"
 
 namespace kestrel::sources::ebpf {
 namespace {
 
-std::optional<std::string> ReadFile(const std::string& path) {
+constexpr size_t kEnvironMax = 64 * 1024;  // bytes of /proc/PID/environ read
+
+// At most `max` bytes of `path` (a longer file is cut).
+std::optional<std::string> ReadFile(const std::string& path, size_t max = size_t{1} << 20) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text(max, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(max));
+  text.resize(static_cast<size_t>(in.gcount()));
   return text;
 }
 
@@ -136,6 +143,10 @@ absl::Status ProcessTable::LoadFromProc(const std::string& proc_root, int64_t bo
     char link[4096];
     ssize_t n = readlink((base + "/exe").c_str(), link, sizeof(link));
     if (n > 0) p.executable.assign(link, static_cast<size_t>(n));
+    if (p.executable.size() > 10 && p.executable.ends_with(" (deleted)")) {
+      p.executable.resize(p.executable.size() - 10);
+    }
+    if (p.executable.starts_with("/memfd:")) p.executable.erase(0, 1);  // the kernel's name
     n = readlink((base + "/cwd").c_str(), link, sizeof(link));
     if (n > 0) p.working_directory.assign(link, static_cast<size_t>(n));
     if (auto cmdline = ReadFile(base + "/cmdline")) p.args = SplitNulSeparated(*cmdline);
@@ -152,12 +163,57 @@ absl::Status ProcessTable::LoadFromProc(const std::string& proc_root, int64_t bo
         } else if (sscanf(line.c_str(), "Gid: %u %u", &real, &eff) == 2) {
           p.gid = real;
           p.egid = eff;
+        } else {
+          unsigned long long mask = 0;
+          if (sscanf(line.c_str(), "CapEff: %llx", &mask) == 1) p.cap_effective = mask;
+          if (sscanf(line.c_str(), "CapPrm: %llx", &mask) == 1) p.cap_permitted = mask;
         }
       }
     }
+    if (auto env = ReadFile(base + "/environ", kEnvironMax)) {
+      p.env_vars = FilterEnv(*env, env_allow_, env_value_max_, &p.ssh_client);
+    }
+    loaded_.push_back(pid);
   }
   closedir(dir);
+  // Entry leaders: parents before children (start order), so a child inherits a settled one.
+  std::sort(loaded_.begin(), loaded_.end(), [&](uint32_t a, uint32_t b) {
+    const ProcessInfo* pa = Find(a);
+    const ProcessInfo* pb = Find(b);
+    uint64_t ta = pa ? pa->start_ticks : 0, tb = pb ? pb->start_ticks : 0;
+    return ta != tb ? ta < tb : a < b;
+  });
+  for (uint32_t pid : loaded_) {
+    if (ProcessInfo* p = FindMutable(pid)) AssignEntryLeader(*p);
+  }
   return absl::OkStatus();
+}
+
+void ProcessTable::AssignEntryLeader(ProcessInfo& p) const {
+  auto self = [&](std::string_view type) {
+    p.entry_pid = p.pid;
+    p.entry_entity_id = p.entity_id;
+    p.entry_type = std::string(type);
+    p.entry_source_ip.clear();
+    if (type == "sshd") p.entry_source_ip = std::string(SshClientAddress(p.ssh_client));
+  };
+  if (p.pid == 1) return self("init");
+  if (p.pid == 2 || p.ppid == 2) return self("kthread");
+  const ProcessInfo* parent = p.ppid != p.pid ? Find(p.ppid) : nullptr;
+  if (p.sid == p.pid) {
+    std::string_view type =
+        EntryTypeForParent(p.ppid, parent != nullptr ? std::string_view(parent->name) : "");
+    if (!type.empty()) return self(type);
+  }
+  if (!p.entry_entity_id.empty()) return;  // inherited at fork
+  if (parent != nullptr && !parent->entry_entity_id.empty()) {
+    p.entry_pid = parent->entry_pid;
+    p.entry_entity_id = parent->entry_entity_id;
+    p.entry_type = parent->entry_type;
+    p.entry_source_ip = parent->entry_source_ip;
+    return;
+  }
+  self("unknown");
 }
 
 const ProcessInfo* ProcessTable::Find(uint32_t pid) const {

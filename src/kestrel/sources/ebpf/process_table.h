@@ -45,6 +45,16 @@ struct ProcessInfo {
   uint32_t sid = 0, pgid = 0;
   uint32_t tty = 0;          // controlling terminal, major << 20 | minor; 0: none
   int64_t exit_time_ns = 0;  // 0: alive
+  uint64_t cap_effective = 0, cap_permitted = 0;  // capability bit masks
+  std::vector<std::string> env_vars;  // allow-listed "NAME=value" of the last exec's environment
+  std::string ssh_client;             // SSH_CLIENT of that environment ("" when absent)
+  // The entry leader (process_identity.h): the process that started this one's session from
+  // outside. Inherited at fork; set anew at exec or setsid of a session leader whose parent is
+  // an entry point. entry_pid 0: unknown.
+  uint32_t entry_pid = 0;
+  std::string entry_entity_id;
+  std::string entry_type;       // "init", "sshd", "console", "terminal", "container", ...
+  std::string entry_source_ip;  // sshd: the client's address (SSH_CLIENT)
 };
 
 // Parsed /proc/PID/stat: the fields the table needs. nullopt when the text is malformed.
@@ -94,6 +104,21 @@ class ProcessTable {
   ProcessInfo& Touch(uint32_t pid, uint64_t start_ticks);
   void OnExit(uint32_t pid, int64_t time_ns);
 
+  // Sets p's entry leader (see ProcessInfo::entry_pid): itself when it is pid 1, a kernel
+  // thread, or a session leader whose parent is an entry point; else its parent's.
+  void AssignEntryLeader(ProcessInfo& p) const;
+
+  // Which environment variables LoadFromProc keeps (FilterEnv, process_identity.h).
+  void SetEnvAllowList(std::vector<std::string> names, size_t value_max) {
+    env_allow_ = std::move(names);
+    env_value_max_ = value_max;
+  }
+  const std::vector<std::string>& env_allow() const { return env_allow_; }
+  size_t env_value_max() const { return env_value_max_; }
+
+  // Pids read by the last LoadFromProc, in start order (already_running events).
+  const std::vector<uint32_t>& loaded_from_proc() const { return loaded_; }
+
   // Forgets processes that exited more than the grace period before `now_ns`.
   void Expire(int64_t now_ns);
 
@@ -109,6 +134,10 @@ class ProcessTable {
   std::string boot_id_;
   size_t max_processes_;
   int64_t exit_grace_ns_;
+
+  std::vector<std::string> env_allow_;
+  size_t env_value_max_ = 256;
+  std::vector<uint32_t> loaded_;
 
   absl::flat_hash_map<uint32_t, ProcessInfo> processes_;
   std::vector<std::pair<int64_t, uint32_t>> exited_;  // (exit time, pid), in exit order
