@@ -505,20 +505,25 @@ int BPF_PROG(exit_raw, struct task_struct* p) { return on_exit(p); }
 
 /* ---- syscalls ---- */
 
+#include "kestrel_auditd.bpf.h"
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs* regs, long id) {
   if (id < 0 || id >= KSYS_MAX) return 0;
   __u32 key = id;
   __u8* want = bpf_map_lookup_elem(&wanted, &key);
   if (!want || !*want) return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if (ignored(pid_tgid >> 32)) return 0;
+  __u8 w = *want;
   struct enter_args a = {};
   a.id = id;
   a.a[0] = BPF_CORE_READ(regs, di);
   a.a[1] = BPF_CORE_READ(regs, si);
   a.a[2] = BPF_CORE_READ(regs, dx);
   a.a[3] = BPF_CORE_READ(regs, r10);
+  /* Wanted only for the auditd-compatible records: their argument filter first. */
+  if (!(w & KESTREL_WANT_DEFEND) && !auditd_args_wanted(id, a.a)) return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if (ignored(pid_tgid >> 32)) return 0;
   if (id == KSYS_SETUID || id == KSYS_SETREUID || id == KSYS_SETRESUID || id == KSYS_SETGID ||
       id == KSYS_SETREGID || id == KSYS_SETRESGID) {
     /* The ids before the call (a[3] is not an argument of these): a change event is made only
@@ -807,6 +812,9 @@ int BPF_PROG(sys_exit, struct pt_regs* regs, long ret) {
   bpf_map_delete_elem(&inflight, &pid_tgid);
   if (a.id != (__u64)id) return 0;
   struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+  __u8 w = *want;
+  if ((w & KESTREL_WANT_AUDITD) && auditd_args_wanted(id, a.a)) emit_auditd(task, &a, ret);
+  if (!(w & KESTREL_WANT_DEFEND)) return 0;
   switch (id) {
     case KSYS_OPEN:
     case KSYS_OPENAT:

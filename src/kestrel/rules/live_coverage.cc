@@ -173,7 +173,9 @@ class Analyzer {
       };
       known("event.category", std::span<const std::string>(&k.category, 1), true);
       known("event.type", k.types, true);
-      known("event.action", std::span<const std::string>(&k.action, 1), false);
+      if (!k.action.empty()) {  // "": the kind has no event.action
+        known("event.action", std::span<const std::string>(&k.action, 1), false);
+      }
       for (const auto& [name, value] : k.constants) {
         known(name, std::span<const std::string>(&value, 1), false);
       }

@@ -41,7 +41,7 @@ struct LiveKind {
   std::string name;  // for messages, e.g. "exec"
   std::string category;
   std::vector<std::string> types;
-  std::string action;
+  std::string action;                                          // "": none (field absent)
   std::vector<std::pair<std::string, std::string>> constants;  // field, value
   std::vector<std::string> fields;                             // every field it fills
 };
