@@ -16,6 +16,10 @@
  * Filters in the kernel: Kestrel's own process (self_tgid), comms in ignore_comm, read-only
  * opens except of names in sensitive_names, non-IP sockets, failed opens.
  *
+ * auditd-compatible records (kestrel_auditd.bpf.h): `wanted` values are bits
+ * (KESTREL_WANT_DEFEND, KESTREL_WANT_AUDITD); a syscall wanted for those records alone is
+ * filtered on one argument register at sys_enter and again at sys_exit, before any map update.
+ *
  * Loss: a record that does not fit the ring buffer is counted in counters[KESTREL_CTR_DROPS]
  * (per CPU). Records are built in a per-CPU map and copied with bpf_ringbuf_output() at the size
  * they use.
@@ -513,17 +517,16 @@ int BPF_PROG(sys_enter, struct pt_regs* regs, long id) {
   __u32 key = id;
   __u8* want = bpf_map_lookup_elem(&wanted, &key);
   if (!want || !*want) return 0;
-  __u8 w = *want;
+  /* Wanted only for the auditd-compatible records: their argument filter first. */
+  if (!(*want & KESTREL_WANT_DEFEND) && !auditd_enter_wanted(id, regs)) return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if (ignored(pid_tgid >> 32)) return 0;
   struct enter_args a = {};
   a.id = id;
   a.a[0] = BPF_CORE_READ(regs, di);
   a.a[1] = BPF_CORE_READ(regs, si);
   a.a[2] = BPF_CORE_READ(regs, dx);
   a.a[3] = BPF_CORE_READ(regs, r10);
-  /* Wanted only for the auditd-compatible records: their argument filter first. */
-  if (!(w & KESTREL_WANT_DEFEND) && !auditd_args_wanted(id, a.a)) return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if (ignored(pid_tgid >> 32)) return 0;
   if (id == KSYS_SETUID || id == KSYS_SETREUID || id == KSYS_SETRESUID || id == KSYS_SETGID ||
       id == KSYS_SETREGID || id == KSYS_SETRESGID) {
     /* The ids before the call (a[3] is not an argument of these): a change event is made only
@@ -805,6 +808,9 @@ int BPF_PROG(sys_exit, struct pt_regs* regs, long ret) {
   __u32 key = id;
   __u8* want = bpf_map_lookup_elem(&wanted, &key);
   if (!want || !*want) return 0;
+  /* The argument registers are still the caller's: a call the auditd filter dropped at sys_enter
+   * is dropped here again without the hash lookup. */
+  if (!(*want & KESTREL_WANT_DEFEND) && !auditd_enter_wanted(id, regs)) return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct enter_args* stored = bpf_map_lookup_elem(&inflight, &pid_tgid);
   if (!stored) return 0;

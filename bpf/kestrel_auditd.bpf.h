@@ -31,6 +31,25 @@ static __always_inline int auditd_args_wanted(long id, const __u64* a) {
   }
 }
 
+/* At sys_enter of a syscall wanted only for these records: the one register its filter tests,
+ * read alone (reading all four costs ~100 ns more per call that is then dropped). */
+static __always_inline int auditd_enter_wanted(long id, struct pt_regs* regs) {
+  __u64 a[4] = {};
+  switch (id) {
+    case KSYS_PRCTL:
+      a[0] = BPF_CORE_READ(regs, di);
+      break;
+    case KSYS_KILL:
+    case KSYS_TKILL:
+      a[1] = BPF_CORE_READ(regs, si);
+      break;
+    default: /* tgkill, mprotect, open: the third argument */
+      a[2] = BPF_CORE_READ(regs, dx);
+      break;
+  }
+  return auditd_args_wanted(id, a);
+}
+
 static __noinline int emit_auditd(struct task_struct* task, struct enter_args* a, long ret) {
   struct kestrel_auditd* e = record_buf();
   if (!e) return 0;
