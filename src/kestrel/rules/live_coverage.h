@@ -23,9 +23,10 @@
 //
 // Reasons when a rule cannot fire: the stage's category is never produced; fields (or join keys)
 // never filled (those whose filling alone would let the stage fire, else all the missing ones it
-// reads); event.category/type/action values never emitted for the category (when the values are
-// what blocks it); else "condition never true for any declared event".
-// Thread safety: pure functions. Tested by live_coverage_test.cc.
+// reads; a field some kind declares a constant value for, e.g. event.action, is judged by its
+// values instead); event.category/type/action values never emitted for the category (when the
+// values are what blocks it); else "condition never true for any declared event". Thread safety:
+// pure functions. Tested by live_coverage_test.cc.
 #pragma once
 
 #include <string>
