@@ -14,7 +14,12 @@
  * KESTREL_PATH_DEPTH levels, and written leaf first.
  *
  * Filters in the kernel: Kestrel's own process (self_tgid), comms in ignore_comm, read-only
- * opens except of names in sensitive_names, non-IP sockets, failed opens.
+ * opens except of names in sensitive_names, non-IP sockets, failed opens, sends other than UDP
+ * to port 53 (kestrel_dns.bpf.h; those syscalls are wanted with KESTREL_WANT_DEFEND).
+ *
+ * auditd-compatible records (kestrel_auditd.bpf.h): `wanted` values are bits
+ * (KESTREL_WANT_DEFEND, KESTREL_WANT_AUDITD); a syscall wanted for those records alone is
+ * filtered on one argument register at sys_enter and again at sys_exit, before any map update.
  *
  * Loss: a record that does not fit the ring buffer is counted in counters[KESTREL_CTR_DROPS]
  * (per CPU). Records are built in a per-CPU map and copied with bpf_ringbuf_output() at the size
@@ -162,6 +167,7 @@ union record_space {
   struct kestrel_net net;
   struct kestrel_syscall_rec sys;
   struct kestrel_dns dns;
+  struct kestrel_auditd auditd;
 };
 
 struct {
@@ -506,6 +512,7 @@ int BPF_PROG(exit_raw, struct task_struct* p) { return on_exit(p); }
 
 /* ---- syscalls ---- */
 
+#include "kestrel_auditd.bpf.h"
 #include "kestrel_dns.bpf.h"
 
 SEC("raw_tp/sys_enter")
@@ -514,7 +521,10 @@ int BPF_PROG(sys_enter, struct pt_regs* regs, long id) {
   __u32 key = id;
   __u8* want = bpf_map_lookup_elem(&wanted, &key);
   if (!want || !*want) return 0;
-  if (is_dns_send(id) && !dns_wanted(regs, id)) return 0; /* UDP to port 53 only */
+  /* Wanted only for the auditd-compatible records: their argument filter first. */
+  if (!(*want & KESTREL_WANT_DEFEND) && !auditd_enter_wanted(id, regs)) return 0;
+  /* The DNS sends (wanted for Defend-shaped events only): UDP to port 53 only. */
+  if (is_dns_send(id) && !dns_wanted(regs, id)) return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if (ignored(pid_tgid >> 32)) return 0;
   struct enter_args a = {};
@@ -805,6 +815,9 @@ int BPF_PROG(sys_exit, struct pt_regs* regs, long ret) {
   __u32 key = id;
   __u8* want = bpf_map_lookup_elem(&wanted, &key);
   if (!want || !*want) return 0;
+  /* The argument registers are still the caller's: a call the auditd filter dropped at sys_enter
+   * is dropped here again without the hash lookup. */
+  if (!(*want & KESTREL_WANT_DEFEND) && !auditd_enter_wanted(id, regs)) return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct enter_args* stored = bpf_map_lookup_elem(&inflight, &pid_tgid);
   if (!stored) return 0;
@@ -812,6 +825,9 @@ int BPF_PROG(sys_exit, struct pt_regs* regs, long ret) {
   bpf_map_delete_elem(&inflight, &pid_tgid);
   if (a.id != (__u64)id) return 0;
   struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+  __u8 w = *want;
+  if ((w & KESTREL_WANT_AUDITD) && auditd_args_wanted(id, a.a)) emit_auditd(task, &a, ret);
+  if (!(w & KESTREL_WANT_DEFEND)) return 0;
   switch (id) {
     case KSYS_OPEN:
     case KSYS_OPENAT:

@@ -206,4 +206,6 @@ struct kestrel_dns {
 /* Configuration written by user space before attach (the .rodata / .bss of the program). */
 #define KESTREL_IGNORE_COMM_MAX 64
 
+#include "kestrel_auditd_records.h"
+
 #endif /* KESTREL_BPF_RECORDS_H_ */

@@ -83,6 +83,9 @@ rules::LiveModel LiveCollectorModel() {
     for (const ebpf::ConstantField& c : ebpf::kConstantFields) {
       kind.constants.emplace_back(std::string(c.name), std::string(c.value));
     }
+    for (const ebpf::ConstantField& c : k.constants) {
+      kind.constants.emplace_back(std::string(c.name), std::string(c.value));
+    }
     for (std::string_view f : ebpf::KindFields(k)) kind.fields.emplace_back(f);
   }
   return model;

@@ -74,6 +74,7 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "duration",
                                     "ignore_comm",
                                     "ignore_path",
+                                    "auditd_compat",
                                     "time_field",
                                     "time_format",
                                     "flight_recorder",
@@ -282,6 +283,8 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           st = Strings(path, k, x, &run->ignore_comms);
         } else if (k == "ignore_path") {
           st = Strings(path, k, x, &run->ignore_paths);
+        } else if (k == "auditd_compat") {
+          st = Scalar(path, k, x, "true or false", &run->auditd_compat);
         } else if (k == "time_field") {
           st = Scalar(path, k, x, "a field name", &s);
           run->time_field = s;
@@ -405,6 +408,7 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
   out << YAML::Key << "duration" << YAML::Value << global.duration.value_or("(until stopped)");
   out << YAML::Key << "ignore_comm" << YAML::Value << YAML::Flow << run.ignore_comms;
   out << YAML::Key << "ignore_path" << YAML::Value << YAML::Flow << run.ignore_paths;
+  out << YAML::Key << "auditd_compat" << YAML::Value << run.auditd_compat;
   out << YAML::Key << "time_field" << YAML::Value << run.time_field.value_or("(dialect default)");
   out << YAML::Key << "time_format" << YAML::Value << run.time_format.value_or("(dialect default)");
   out << YAML::Key << "flight_recorder" << YAML::Value << run.flight_recorder.value_or("(off)");

@@ -79,6 +79,7 @@ run:
   duration: 10m
   ignore_comm: [cron, apt]
   ignore_path: /proc
+  auditd_compat: false
   time_field: ts
   time_format: ms
   flight_recorder: 60s
@@ -103,12 +104,19 @@ run:
   EXPECT_EQ(run.metrics_addr, "127.0.0.1:9464");
   EXPECT_THAT(run.ignore_comms, ::testing::ElementsAre("cron", "apt"));
   EXPECT_THAT(run.ignore_paths, ::testing::ElementsAre("/proc"));
+  EXPECT_FALSE(run.auditd_compat);
+  EXPECT_TRUE(pipeline::RunConfig{}.auditd_compat);  // on by default
   EXPECT_EQ(run.time_format, "ms");
   EXPECT_EQ(run.flight_recorder, "60s");
   EXPECT_EQ(run.predicate_runtime, "lua");
   EXPECT_EQ(run.max_partials_per_rule, 5000u);
   EXPECT_EQ(run.default_ttl_ns, int64_t{3600} * 1'000'000'000);
   EXPECT_THAT(RenderConfig(run, global), HasSubstr("workers: 2"));
+  EXPECT_THAT(RenderConfig(run, global), HasSubstr("auditd_compat: false"));
+  pipeline::RunConfig r;
+  absl::Status bad = LoadConfigFile(Write("run:\n  auditd_compat: sometimes\n"), &r, &global);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(base::Message(bad)), HasSubstr("auditd_compat"));
 }
 
 TEST_F(ConfigTest, HostAndAgentOverrides) {

@@ -90,6 +90,7 @@ absl::Status Pipeline::OpenSource() {
     sources::EbpfOptions ebpf;
     ebpf.ignore_comms = config_.ignore_comms;
     ebpf.ignore_paths = config_.ignore_paths;
+    ebpf.auditd_compat = config_.auditd_compat;
     ebpf.host = config_.host;
     ebpf.agent_version = config_.version;
     ebpf.stop = &StopFlag();

@@ -33,6 +33,7 @@ struct RunConfig {
   int64_t duration_ns = 0;
   std::vector<std::string> ignore_comms;  // process names filtered in the kernel
   std::vector<std::string> ignore_paths;  // file events under these path prefixes dropped
+  bool auditd_compat = true;  // auditd-compatible syscall events (sources/ebpf/auditd_compat.h)
   // Live sources: host.* and agent.* values that replace what is read from the machine (the
   // config's `run.host` and `run.agent`; docs/configuration.md).
   sources::ebpf::HostOverrides host;

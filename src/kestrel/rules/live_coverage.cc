@@ -173,7 +173,9 @@ class Analyzer {
       };
       known("event.category", std::span<const std::string>(&k.category, 1), true);
       known("event.type", k.types, true);
-      known("event.action", std::span<const std::string>(&k.action, 1), false);
+      if (!k.action.empty()) {  // "": the kind has no event.action
+        known("event.action", std::span<const std::string>(&k.action, 1), false);
+      }
       for (const auto& [name, value] : k.constants) {
         known(name, std::span<const std::string>(&value, 1), false);
       }
@@ -363,8 +365,12 @@ class Analyzer {
     std::vector<uint32_t> missing, never;  // absent in some candidate / in all
     for (uint32_t f : refs) {
       size_t absent = 0;
-      for (const KindView* v : cands) absent += v->present.contains(f) ? 0 : 1;
-      if (absent > 0) missing.push_back(f);
+      bool declared = false;  // a constant of some kind: absent elsewhere by declaration
+      for (const KindView* v : cands) {
+        absent += v->present.contains(f) ? 0 : 1;
+        declared = declared || v->known.contains(f);
+      }
+      if (absent > 0 && !declared) missing.push_back(f);
       if (absent == cands.size()) never.push_back(f);
     }
     std::vector<std::string> out;
@@ -387,6 +393,7 @@ class Analyzer {
     };
     if (StageFires(st, Relax{.all_present = true})) {
       fields_reasons();
+      if (out.empty()) value_reasons();  // only declared fields: their values are the reason
     } else if (StageFires(st, Relax{.values_unknown = true})) {
       value_reasons();
     } else if (StageFires(st, Relax{.all_present = true, .values_unknown = true})) {

@@ -23,9 +23,10 @@
 //
 // Reasons when a rule cannot fire: the stage's category is never produced; fields (or join keys)
 // never filled (those whose filling alone would let the stage fire, else all the missing ones it
-// reads); event.category/type/action values never emitted for the category (when the values are
-// what blocks it); else "condition never true for any declared event".
-// Thread safety: pure functions. Tested by live_coverage_test.cc.
+// reads; a field some kind declares a constant value for, e.g. event.action, is judged by its
+// values instead); event.category/type/action values never emitted for the category (when the
+// values are what blocks it); else "condition never true for any declared event". Thread safety:
+// pure functions. Tested by live_coverage_test.cc.
 #pragma once
 
 #include <string>
@@ -41,7 +42,7 @@ struct LiveKind {
   std::string name;  // for messages, e.g. "exec"
   std::string category;
   std::vector<std::string> types;
-  std::string action;
+  std::string action;                                          // "": none (field absent)
   std::vector<std::pair<std::string, std::string>> constants;  // field, value
   std::vector<std::string> fields;                             // every field it fills
 };

@@ -154,5 +154,37 @@ TEST_F(LiveCoverageTest, BothFieldsAndValues) {
                                      "field never filled: process.Ext.ptrace.request"));
 }
 
+// A kind without event.action (auditd_manager's prctl) and per-kind constant fields
+// (auditd.data.syscall): rules are judged on the constants' values, and no action is no field.
+TEST_F(LiveCoverageTest, KindWithoutActionAndWithConstantFields) {
+  LiveModel m = Model();
+  std::vector<std::string> fields = {"process.executable", "auditd.data.syscall", "auditd.data.a0",
+                                     "auditd.data.a1"};
+  m.kinds.push_back({"auditd prctl",
+                     "process",
+                     {"info"},
+                     "",
+                     {{"host.os.type", "linux"}, {"auditd.data.syscall", "prctl"}},
+                     fields});
+  auto analyze = [&](std::string_view query) {
+    eql::CompileResult r = eql::Compile(query, schema_, {});
+    EXPECT_TRUE(r.ok()) << query;
+    return r.ok() ? AnalyzeLiveCoverage(*r.program, schema_, m) : LiveCoverage{};
+  };
+  EXPECT_TRUE(analyze(R"(process where auditd.data.syscall == "prctl" and auditd.data.a0 == "f")")
+                  .can_fire);
+  LiveCoverage c = analyze(R"(process where auditd.data.syscall == "execve")");
+  EXPECT_FALSE(c.can_fire);
+  // The field has declared values (another kind's absence is by declaration): the value is the
+  // reason, not the field.
+  EXPECT_THAT(c.reasons, ElementsAre("auditd.data.syscall never emitted for process: execve"));
+  // event.action is absent on the prctl kind: an action test needs another kind.
+  EXPECT_FALSE(
+      analyze(R"(process where auditd.data.syscall == "prctl" and event.action != null)").can_fire);
+  EXPECT_TRUE(analyze(R"(process where auditd.data.syscall == "prctl" and
+                         not event.action == "exec")")
+                  .can_fire);
+}
+
 }  // namespace
 }  // namespace kestrel::rules

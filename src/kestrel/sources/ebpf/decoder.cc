@@ -178,6 +178,13 @@ RecordDecoder::RecordDecoder(schema::Schema& schema, ProcessTable* table, Decode
   auto id = [&](std::string_view name, schema::FieldType type) {
     return schema_.Intern(name, type, false).value_or(schema::FieldId{0});
   };
+  for (const EmittedKind& k : kEmittedKinds) {
+    for (const ConstantField& c : k.constants) {
+      kind_constants_[static_cast<size_t>(k.id)].emplace_back(
+          id(c.name, schema::FieldType::kKeyword), c.value);
+    }
+  }
+  auditd_ = AuditdFields::For(schema_);
   using schema::FieldType;
   ptrace_request_ = id("process.Ext.ptrace.request", FieldType::kLong);
   ptrace_child_pid_ = id("process.Ext.ptrace.child_pid", FieldType::kLong);
@@ -272,9 +279,12 @@ void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* o
   size_t n = std::min(kind.types.size(), kMaxTypes);
   for (size_t i = 0; i < n; ++i) types[i] = Value::String(kind.types[i]);
   out->SetArray(Field("event.type"), std::span<const Value>(types, n));
-  out->SetString(Field("event.action"), kind.action);
+  if (!kind.action.empty()) out->SetString(Field("event.action"), kind.action);
   for (size_t i = 0; i < constant_ids_.size(); ++i) {
     out->SetString(constant_ids_[i], kConstantFields[i].value);
+  }
+  for (const auto& [field, value] : kind_constants_[static_cast<size_t>(id)]) {
+    out->SetString(field, value);
   }
   for (const auto& [field, value] : host_strings_) out->SetString(field, value);
   if (!host_ip_values_.empty()) out->SetArray(Field("host.ip"), host_ip_values_);
@@ -667,6 +677,8 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       return DecodeSyscall(h, record, time_ns, out, why);
     case KESTREL_DNS:
       return DecodeDns(h, record, time_ns, out, why);  // decoder_events.cc
+    case KESTREL_AUDITD:
+      return DecodeAuditd(h, record, time_ns, out, why);  // auditd_compat.cc
     case KESTREL_ALREADY_RUNNING: {
       // Made by the source from the process table (/proc at start): the header names the pid.
       const ProcessInfo* found = table_->Find(h.tgid);

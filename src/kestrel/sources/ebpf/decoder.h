@@ -9,7 +9,10 @@
 // session, group and entry leaders' pid and entity_id, user.*, user.effective.* and group.*.
 // Kinds whose declaration includes kProcessFullFields (the process events) also get
 // process.env_vars and the leaders with the parent's sub-fields (process_identity.h),
-// entry_meta included. KESTREL_ALREADY_RUNNING records (made by the source for each process
+// entry_meta included. KESTREL_AUDITD records become auditd-compatible events (auditd_compat.h);
+// KESTREL_DNS records `dns lookup` events, and account database changes `iam` events
+// (decoder_events.cc).
+// KESTREL_ALREADY_RUNNING records (made by the source for each process
 // found in /proc at start) become `already_running` events. docs/collection.md lists the
 // fields of each kind (generated from emitted.cc). Times: the record's boot-clock time plus
 // `boot_wall_ns` (the wall-clock time of boot) is both the event's time_ns and wall_ns, so events
@@ -30,6 +33,7 @@
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ebpf/account_db.h"
+#include "kestrel/sources/ebpf/auditd_compat.h"
 #include "kestrel/sources/ebpf/emitted.h"
 #include "kestrel/sources/ebpf/host_identity.h"
 #include "kestrel/sources/ebpf/process_identity.h"
@@ -95,6 +99,9 @@ class RecordDecoder {
                     event::Event* out, std::string* why);
   Outcome DecodeSyscall(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
                         event::Event* out, std::string* why);
+  // KESTREL_AUDITD records (auditd_compat.h; defined in auditd_compat.cc).
+  Outcome DecodeAuditd(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
+                       event::Event* out, std::string* why);
   const std::string& GroupName(uint32_t gid);
   // event.*, the kind's category bit, its constant fields and the host's; remembers whether
   // the kind carries the process fields in full (for SetProcess).
@@ -112,6 +119,11 @@ class RecordDecoder {
   bool actor_ = true;  // the current event's kind: kind_actor_
   uint64_t dns_parse_failures_ = 0;
   std::vector<schema::FieldId> constant_ids_;  // kConstantFields' ids
+  // Each kind's own constant fields (EmittedKind::constants), ids resolved once.
+  std::array<std::vector<std::pair<schema::FieldId, std::string_view>>,
+             static_cast<size_t>(EmittedKindId::kCount)>
+      kind_constants_;
+  AuditdFields auditd_;
   // Host values, precomputed by SetHost: strings (owned here, copied into each event's arena).
   std::vector<std::pair<schema::FieldId, std::string>> host_strings_;
   std::vector<std::string> host_macs_;

@@ -372,6 +372,15 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
   for (uint32_t id : kWantedSyscalls) {
     bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &id, &one, BPF_ANY);
   }
+  if (impl->options.auditd_compat) {  // KESTREL_WANT_AUDITD beside what is already wanted
+    for (const ebpf::AuditdSyscall& call : ebpf::AuditdSyscalls()) {
+      uint32_t id = call.number;
+      uint8_t want = 0;
+      bpf_map_lookup_elem(bpf_map__fd(skel->maps.wanted), &id, &want);
+      want |= KESTREL_WANT_AUDITD;
+      bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &id, &want, BPF_ANY);
+    }
+  }
   for (const std::string& comm : impl->options.ignore_comms) {
     char key[KESTREL_COMM_LEN] = {};
     std::memcpy(key, comm.data(), std::min(comm.size(), sizeof(key) - 1));

@@ -61,6 +61,9 @@ struct EbpfOptions {
   // `iam` events from changes of HOST_ROOT/etc/passwd and /etc/group (ebpf/account_events.h);
   // false: none (the files are not read).
   bool account_events = true;
+  // auditd-compatible syscall events (ebpf/auditd_compat.h: prctl PR_SET_NAME, real-time
+  // signals, mprotect W+X, open with mode 0666, module loads) beside the Defend-shaped ones.
+  bool auditd_compat = true;
   bool try_tp_btf = true;     // false: attach the sched programs as raw_tp without trying tp_btf
   int poll_interval_ms = 25;  // 1 ms after a drain of more than 1,024 records
   size_t max_queue_bytes = size_t{64} << 20;

@@ -189,6 +189,29 @@ constexpr std::string_view kDns[] = {
     "network.type",      "network.transport", "network.protocol", "network.iana_number",
     "network.direction", "event.outcome"};
 constexpr size_t kActorFields = 10;  // the last fields of kProcess
+// auditd_manager's syscall fields (auditd_compat.h cites where each value comes from).
+constexpr std::string_view kAuditd[] = {"auditd.data.syscall", "auditd.data.arch", "auditd.data.a0",
+                                        "auditd.data.a1",      "auditd.data.a2",   "auditd.data.a3",
+                                        "auditd.data.exit",    "auditd.result",    "event.outcome"};
+constexpr std::string_view kAuditdFile[] = {"file.path"};
+
+// The kernel filters (kestrel_auditd.bpf.h) make prctl's a0 PR_SET_NAME and open's a2 0666.
+constexpr ConstantField kPrctlConst[] = {
+    {"auditd.data.syscall", "prctl"}, {"auditd.data.arch", "x86_64"}, {"auditd.data.a0", "f"}};
+constexpr ConstantField kKillConst[] = {{"auditd.data.syscall", "kill"},
+                                        {"auditd.data.arch", "x86_64"}};
+constexpr ConstantField kTkillConst[] = {{"auditd.data.syscall", "tkill"},
+                                         {"auditd.data.arch", "x86_64"}};
+constexpr ConstantField kTgkillConst[] = {{"auditd.data.syscall", "tgkill"},
+                                          {"auditd.data.arch", "x86_64"}};
+constexpr ConstantField kMprotectConst[] = {{"auditd.data.syscall", "mprotect"},
+                                            {"auditd.data.arch", "x86_64"}};
+constexpr ConstantField kOpenConst[] = {
+    {"auditd.data.syscall", "open"}, {"auditd.data.arch", "x86_64"}, {"auditd.data.a2", "1b6"}};
+constexpr ConstantField kInitModuleConst[] = {{"auditd.data.syscall", "init_module"},
+                                              {"auditd.data.arch", "x86_64"}};
+constexpr ConstantField kFinitModuleConst[] = {{"auditd.data.syscall", "finit_module"},
+                                               {"auditd.data.arch", "x86_64"}};
 
 constexpr std::string_view kStart[] = {"start"};
 constexpr std::string_view kEnd[] = {"end"};
@@ -204,6 +227,7 @@ constexpr std::string_view kUserChange[] = {"user", "change"};
 constexpr std::string_view kGroupCreation[] = {"group", "creation"};
 constexpr std::string_view kGroupDeletion[] = {"group", "deletion"};
 constexpr std::string_view kGroupChange[] = {"group", "change"};
+constexpr std::string_view kNone = "";  // no event.action (auditd_manager sends none)
 
 constexpr FieldList P{kProcess};
 constexpr FieldList F{kProcessFull};
@@ -254,6 +278,33 @@ constexpr EmittedKind kKinds[] = {
      {PA, kGroupAccount}},
     {K::kGroupChanged, "group changed", "iam", kGroupChange, "group_changed", {PA, kGroupAccount}},
     {K::kDnsLookup, "dns lookup", "network", kProtocol, "lookup_requested", {P, kDns}},
+    // auditd-compatible: go-libaudit's normalizations (auditd_compat.h).
+    {K::kAuditdPrctl, "auditd prctl", "process", kInfo, kNone, {P, kAuditd}, kPrctlConst},
+    {K::kAuditdKill, "auditd kill", "process", kEnd, "killed-pid", {P, kAuditd}, kKillConst},
+    {K::kAuditdTkill, "auditd tkill", "process", kEnd, "killed-pid", {P, kAuditd}, kTkillConst},
+    {K::kAuditdTgkill, "auditd tgkill", "process", kEnd, "killed-pid", {P, kAuditd}, kTgkillConst},
+    {K::kAuditdMprotect, "auditd mprotect", "process", kInfo, kNone, {P, kAuditd}, kMprotectConst},
+    {K::kAuditdOpen,
+     "auditd open",
+     "file",
+     kInfo,
+     "opened-file",
+     {P, kAuditd, kAuditdFile},
+     kOpenConst},
+    {K::kAuditdInitModule,
+     "auditd init_module",
+     "driver",
+     kStart,
+     "loaded-kernel-module",
+     {P, kAuditd},
+     kInitModuleConst},
+    {K::kAuditdFinitModule,
+     "auditd finit_module",
+     "driver",
+     kStart,
+     "loaded-kernel-module",
+     {P, kAuditd},
+     kFinitModuleConst},
 };
 
 constexpr bool InOrder() {
@@ -294,7 +345,10 @@ bool CarriesActorUser(const EmittedKind& kind) {
 }
 
 std::vector<std::string_view> KindFields(const EmittedKind& kind) {
-  std::vector<std::string_view> out(kCommon, kCommon + std::size(kCommon));
+  std::vector<std::string_view> out;
+  for (std::string_view f : kCommon) {
+    if (f != "event.action" || !kind.action.empty()) out.push_back(f);
+  }
   for (FieldList list : kind.fields) {
     for (std::string_view f : list) {
       if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
@@ -332,8 +386,12 @@ std::string EmittedEventsMarkdown() {
                        : !CarriesActorUser(k) ? "*no actor user*"
                                               : "";
     if (!more.empty()) cell += (cell.empty() ? "" : ", ") + Codes(more);
-    out += fmt::format("| {} | `{}` | {} | `{}` | {} |\n", k.name, k.category, Codes(k.types),
-                       k.action, cell.empty() ? std::string("—") : cell);
+    for (const ConstantField& c : k.constants) {
+      cell += fmt::format("{}`{}: {}`", cell.empty() ? "" : ", ", c.name, c.value);
+    }
+    out += fmt::format("| {} | `{}` | {} | {} | {} |\n", k.name, k.category, Codes(k.types),
+                       k.action.empty() ? std::string("(none)") : fmt::format("`{}`", k.action),
+                       cell.empty() ? std::string("—") : cell);
   }
   return out;
 }

@@ -1,6 +1,8 @@
 // The one declaration of what the live collector emits: per kind of event the decoder makes, its
-// event.category, event.type values, event.action and the fields it fills, plus the fields every
-// live event carries. Three users read it and nothing else:
+// event.category, event.type values, event.action, its constant fields and the fields it fills
+// (Elastic Defend's shapes, and auditd_manager's for the auditd-compatible kinds of
+// auditd_compat.h), plus the fields every live event carries. Three users read it and nothing
+// else:
 //   - the decoder (decoder.cc) takes each event's category/type/action and its constant fields
 //     from here (RecordDecoder picks the EmittedKind of a record; it never spells those values);
 //   - docs/collection.md's "Declared events" section is EmittedEventsMarkdown(), checked by
@@ -56,6 +58,15 @@ enum class EmittedKindId : uint8_t {
   kGroupChanged,
   // A DNS query sent over UDP to port 53 (dns_parser.h).
   kDnsLookup,
+  // auditd-compatible syscall events (auditd_compat.h), one kind per syscall.
+  kAuditdPrctl,
+  kAuditdKill,
+  kAuditdTkill,
+  kAuditdTgkill,
+  kAuditdMprotect,
+  kAuditdOpen,
+  kAuditdInitModule,
+  kAuditdFinitModule,
   kCount,
 };
 
@@ -71,11 +82,14 @@ struct EmittedKind {
   std::string_view name;      // the row's name in docs/collection.md, e.g. "exec"
   std::string_view category;  // event.category (one value)
   FieldList types;            // event.type values
-  std::string_view action;    // event.action
+  std::string_view action;    // event.action; "" for none (the field is absent)
   // Fields beyond kCommonFields, as lists (kProcessFields, a kind's own list, ...); a field is
   // declared when the decoder fills it whenever the data exists (a parent in the table, a
   // terminal, a file extension), never for only part of the kind's events by design.
   std::array<FieldList, 3> fields;
+  // Fields with one value on every event of the kind (beyond kConstantFields; also listed in
+  // `fields`), e.g. auditd.data.syscall of an auditd-compatible kind. The decoder sets them.
+  std::span<const ConstantField> constants = {};
 };
 
 // Every live event: event.{category,type,action}, the constant fields below, host.* and agent.*
@@ -102,7 +116,8 @@ extern const std::span<const EmittedKind> kEmittedKinds;
 
 inline const EmittedKind& Kind(EmittedKindId id) { return kEmittedKinds[static_cast<size_t>(id)]; }
 
-// Every field of `kind`: the common fields, then its lists, in declaration order (no duplicates).
+// Every field of `kind`: the common fields (without event.action when the kind has none), then
+// its lists, in declaration order (no duplicates).
 std::vector<std::string_view> KindFields(const EmittedKind& kind);
 
 // The Markdown of docs/collection.md's "Declared events" section, between its markers.

@@ -6,6 +6,8 @@
 // EmittedEventsMarkdown() (KESTREL_WRITE_DOCS=1 rewrites it).
 #include "kestrel/sources/ebpf/emitted.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -155,9 +158,10 @@ class EmittedTest : public ::testing::Test {
     std::string types;
     for (std::string_view t : kind.types) types += (types.empty() ? "" : "|") + std::string(t);
     EXPECT_EQ(Keyword("event.type"), types);
-    EXPECT_EQ(Keyword("event.action"), kind.action);
+    EXPECT_EQ(Keyword("event.action"), kind.action.empty() ? "<missing>" : kind.action);
     EXPECT_TRUE(event_.InCategory(*schema_.FindCategory(kind.category)));
     for (const ConstantField& c : kConstantFields) EXPECT_EQ(Keyword(c.name), c.value);
+    for (const ConstantField& c : kind.constants) EXPECT_EQ(Keyword(c.name), c.value) << c.name;
     seen_.insert(id);
   }
 
@@ -282,6 +286,26 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
   dns->payload_len = dns->sent_len = sizeof(query);
   ExpectDeclared(EmittedKindId::kDnsLookup, Bytes(*dns));
 
+  // auditd-compatible records, each with the arguments its kernel filter lets through.
+  kestrel_auditd a;
+  std::memset(&a, 0, sizeof(a));
+  Header(&a.h, KESTREL_AUDITD);
+  a.path_len = Components(a.path, {"route", "net", "/proc"});
+  const std::tuple<uint32_t, EmittedKindId, std::array<uint64_t, 4>> audits[] = {
+      {KSYS_PRCTL, EmittedKindId::kAuditdPrctl, {15, 0x7ffd0000, 0, 0}},
+      {KSYS_KILL, EmittedKindId::kAuditdKill, {20, 40, 0, 0}},
+      {KSYS_TKILL, EmittedKindId::kAuditdTkill, {20, 40, 0, 0}},
+      {KSYS_TGKILL, EmittedKindId::kAuditdTgkill, {20, 20, 40, 0}},
+      {KSYS_MPROTECT, EmittedKindId::kAuditdMprotect, {0x7f0000000000, 4096, 7, 0}},
+      {KSYS_OPEN, EmittedKindId::kAuditdOpen, {0x7ffd0000, 0, 0666, 0}},
+      {KSYS_INIT_MODULE, EmittedKindId::kAuditdInitModule, {0x7f0000000000, 10, 0, 0}},
+      {KSYS_FINIT_MODULE, EmittedKindId::kAuditdFinitModule, {3, 0, 0, 0}}};
+  for (const auto& [sys, kind, args] : audits) {
+    a.syscall = sys;
+    std::copy(args.begin(), args.end(), a.args);
+    ExpectDeclared(kind, Bytes(a));
+  }
+
   EXPECT_EQ(seen_.size(), static_cast<size_t>(EmittedKindId::kCount))
       << "a declared kind has no record in this test";
 }
@@ -316,13 +340,21 @@ TEST(EmittedDeclaration, KindsAreInEnumOrderAndWellFormed) {
   ASSERT_EQ(kEmittedKinds.size(), static_cast<size_t>(EmittedKindId::kCount));
   for (size_t i = 0; i < kEmittedKinds.size(); ++i) {
     const EmittedKind& k = kEmittedKinds[i];
+    std::vector<std::string_view> all = KindFields(k);
     EXPECT_EQ(static_cast<size_t>(k.id), i);
     EXPECT_FALSE(k.category.empty());
     EXPECT_FALSE(k.types.empty()) << k.name;
-    EXPECT_FALSE(k.action.empty()) << k.name;
-    // Process events carry the relatives in full, file and network events their ids only.
-    EXPECT_EQ(CarriesFullProcess(k), k.category == "process") << k.name;
-    std::vector<std::string_view> all = KindFields(k);
+    // Defend-shaped kinds have an action; auditd-compatible ones (with the constant
+    // auditd.data.syscall) may have none, like auditd_manager's prctl and mprotect events.
+    const bool auditd = !k.constants.empty() && k.constants[0].name == "auditd.data.syscall";
+    EXPECT_TRUE(!k.action.empty() || auditd) << k.name;
+    // Defend's process events carry the relatives in full, file and network events their ids
+    // only; auditd-compatible events never (Auditbeat's carry less still).
+    EXPECT_EQ(CarriesFullProcess(k), k.category == "process" && !auditd) << k.name;
+    // A kind's constant fields are among its fields.
+    for (const ConstantField& c : k.constants) {
+      EXPECT_NE(std::find(all.begin(), all.end(), c.name), all.end()) << k.name << " " << c.name;
+    }
     EXPECT_EQ(std::set<std::string_view>(all.begin(), all.end()).size(), all.size()) << k.name;
   }
 }
