@@ -246,5 +246,15 @@ TEST(AuditdCompat, ArgumentsAreLowercaseHexWithoutPrefix) {
   EXPECT_EQ(AuditdHex(static_cast<uint64_t>(int64_t{-100}), buf), "ffffffffffffff9c");
 }
 
+// sys_enter (bpf/kestrel.bpf.c) runs the DNS filter (kestrel_dns.bpf.h) on every sendto, sendmsg
+// and sendmmsg: an auditd-compatible syscall among them would lose its calls to other ports.
+TEST(AuditdCompat, NoAuditdSyscallIsADnsSend) {
+  for (const AuditdSyscall& s : AuditdSyscalls()) {
+    EXPECT_NE(s.number, static_cast<uint32_t>(KSYS_SENDTO)) << s.name;
+    EXPECT_NE(s.number, static_cast<uint32_t>(KSYS_SENDMSG)) << s.name;
+    EXPECT_NE(s.number, static_cast<uint32_t>(KSYS_SENDMMSG)) << s.name;
+  }
+}
+
 }  // namespace
 }  // namespace kestrel::sources::ebpf

@@ -76,7 +76,7 @@ constexpr uint32_t kWantedSyscalls[] = {
     KSYS_CHOWN, KSYS_LCHOWN, KSYS_FCHOWN, KSYS_FCHOWNAT, KSYS_CONNECT, KSYS_ACCEPT, KSYS_ACCEPT4,
     KSYS_BIND, KSYS_PTRACE, KSYS_SETUID, KSYS_SETGID, KSYS_SETREUID, KSYS_SETREGID, KSYS_SETRESUID,
     KSYS_SETRESGID, KSYS_MEMFD_CREATE, KSYS_INIT_MODULE, KSYS_SETSID, KSYS_FINIT_MODULE,
-    // DNS: filtered in sys_enter to UDP sends to port 53 (bpf/kestrel.bpf.c dns_wanted).
+    // DNS: filtered in sys_enter to UDP sends to port 53 (bpf/kestrel_dns.bpf.h dns_wanted).
     KSYS_SENDTO, KSYS_SENDMSG, KSYS_SENDMMSG};
 
 }  // namespace
@@ -368,9 +368,11 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
   }
   kestrel_bpf* skel = impl->skel;
 
-  uint8_t one = 1;
+  // The Defend-shaped events' syscalls (the DNS sends included: their DNS filter runs in
+  // sys_enter for calls wanted with this bit).
+  const uint8_t defend = KESTREL_WANT_DEFEND;
   for (uint32_t id : kWantedSyscalls) {
-    bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &id, &one, BPF_ANY);
+    bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &id, &defend, BPF_ANY);
   }
   if (impl->options.auditd_compat) {  // KESTREL_WANT_AUDITD beside what is already wanted
     for (const ebpf::AuditdSyscall& call : ebpf::AuditdSyscalls()) {
@@ -381,6 +383,7 @@ absl::StatusOr<std::unique_ptr<EbpfSource>> EbpfSource::Open(schema::Schema* sch
       bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &id, &want, BPF_ANY);
     }
   }
+  uint8_t one = 1;
   for (const std::string& comm : impl->options.ignore_comms) {
     char key[KESTREL_COMM_LEN] = {};
     std::memcpy(key, comm.data(), std::min(comm.size(), sizeof(key) - 1));
