@@ -54,7 +54,8 @@ absl::StatusOr<AccountSnapshot> ParseAccountDb(AccountDb db, std::string_view te
     // NIS compat lines ("+", "-name") name no local account: damaged for our purpose.
     bool ok = n == want && !f[0].empty() && f[0][0] != '+' && f[0][0] != '-' &&
               line.find('\0') == std::string_view::npos && ParseId(f[2], &e.id) &&
-              (db == AccountDb::kGroup ? (e.gid = e.id, true) : ParseId(f[3], &e.gid));
+              (db == AccountDb::kGroup || ParseId(f[3], &e.gid));
+    if (ok && db == AccountDb::kGroup) e.gid = e.id;  // a group line: the gid is the entry's id
     if (!ok) {
       ++snap.damaged_lines;
       continue;
