@@ -43,8 +43,6 @@ constexpr std::string_view kProcess[] = {
     "process.real_user.name",
     "process.real_group.id",
     "process.real_group.name",
-    "process.thread.capabilities.effective",
-    "process.thread.capabilities.permitted",
     "process.interactive",
     "process.tty.char_device.major",
     "process.tty.char_device.minor",
@@ -90,9 +88,12 @@ constexpr std::string_view kProcess[] = {
     "group.Ext.real.name",
 };
 
-// Process events: the environment and the leaders in full (decoder.cc SetRelative).
+// Process events: the environment, the capabilities and the leaders in full (decoder.cc
+// SetRelative).
 constexpr std::string_view kProcessFull[] = {
     "process.env_vars",
+    "process.thread.capabilities.effective",
+    "process.thread.capabilities.permitted",
     "process.session_leader.name",
     "process.session_leader.executable",
     "process.session_leader.args",
@@ -371,8 +372,8 @@ std::string EmittedEventsMarkdown() {
       "account the event is about): {}.\n\n",
       kActorFields, Codes(kProcess));
   out += fmt::format(
-      "Process events (kinds marked *full*) also carry the environment and the leaders in "
-      "full: {}.\n\n",
+      "Process events (kinds marked *full*) also carry the environment, the capabilities and "
+      "the leaders in full: {}.\n\n",
       Codes(kProcessFull));
   out += "| event | `event.category` | `event.type` | `event.action` | more fields |\n";
   out += "|---|---|---|---|---|\n";
