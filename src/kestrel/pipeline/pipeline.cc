@@ -91,6 +91,8 @@ absl::Status Pipeline::OpenSource() {
     ebpf.ignore_comms = config_.ignore_comms;
     ebpf.ignore_paths = config_.ignore_paths;
     ebpf.host = config_.host;
+    ebpf.env_vars = config_.env_vars;
+    ebpf.env_value_max = config_.env_value_max;
     ebpf.agent_version = config_.version;
     ebpf.stop = &StopFlag();
     auto opened = sources::EbpfSource::Open(schema_.get(), ebpf, on_diagnostic);
