@@ -1,5 +1,6 @@
 #include "kestrel/cli/config.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -93,7 +94,52 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "guard_max_pending",
                                     "guard_rt_priority",
                                     "host",
-                                    "agent"};
+                                    "agent",
+                                    "env_vars",
+                                    "env_value_max"};
+
+// `run.env_vars` (a list, or one name): the allow-list of process.env_vars, replacing the default
+// one. Each name is an environment variable name ([A-Za-z_][A-Za-z0-9_]*), listed once; at most
+// kMaxEnvVars of them; an empty list keeps none (the kernel then reads no environment).
+absl::Status EnvVars(const std::string& file, const YAML::Node& v, std::vector<std::string>* out) {
+  const char* what = "a list of environment variable names";
+  if (!v.IsSequence() && !v.IsScalar()) {
+    return At(file, v, fmt::format("'env_vars' must be {}", what));
+  }
+  if (v.IsSequence() && v.size() > pipeline::kMaxEnvVars) {
+    return At(
+        file, v,
+        fmt::format("'env_vars' lists {} names; at most {}", v.size(), pipeline::kMaxEnvVars));
+  }
+  std::vector<std::string> names;
+  std::vector<YAML::Node> items;  // a single name may be written without the list
+  if (v.IsScalar()) {
+    items.push_back(v);
+  } else {
+    for (const YAML::Node& item : v) items.push_back(item);
+  }
+  for (const YAML::Node& item : items) {
+    if (!item.IsScalar()) return At(file, item, fmt::format("'env_vars' must be {}", what));
+    const std::string& name = item.Scalar();
+    auto word = [](char c) {  // ASCII only, whatever the locale
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    };
+    bool valid = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+    for (char c : name) valid = valid && word(c);
+    if (!valid) {
+      std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+      return At(
+          file, item,
+          fmt::format("'env_vars': '{}' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", shown));
+    }
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      return At(file, item, fmt::format("'env_vars': '{}' is listed twice", name));
+    }
+    names.push_back(name);
+  }
+  *out = std::move(names);
+  return absl::OkStatus();
+}
 
 // `run.host` (id, name, hostname, ip, mac, architecture, os: {name, version, kernel, family,
 // platform, full}) and `run.agent` (id) into `*o`.
@@ -354,6 +400,16 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
             st = At(path, x, "'guard_rt_priority' must be 0 (off) to 99");
           }
           run->guard_rt_priority = static_cast<int>(n);
+        } else if (k == "env_vars") {
+          st = EnvVars(path, x, &run->env_vars);
+        } else if (k == "env_value_max") {
+          int64_t n = 0;
+          st = Scalar(path, k, x, "a number of bytes", &n);
+          if (st.ok() && (n < 1 || n > static_cast<int64_t>(pipeline::kMaxEnvValueMax))) {
+            st = At(path, x,
+                    fmt::format("'env_value_max' must be 1 to {}", pipeline::kMaxEnvValueMax));
+          }
+          if (st.ok()) run->env_value_max = static_cast<size_t>(n);
         } else if (k == "host" || k == "agent") {
           st = HostKeys(path, "run." + k, x, &run->host);
         } else {
@@ -409,6 +465,8 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
   out << YAML::Key << "ignore_comm" << YAML::Value << YAML::Flow << run.ignore_comms;
   out << YAML::Key << "ignore_path" << YAML::Value << YAML::Flow << run.ignore_paths;
   out << YAML::Key << "auditd_compat" << YAML::Value << run.auditd_compat;
+  out << YAML::Key << "env_vars" << YAML::Value << YAML::Flow << run.env_vars;
+  out << YAML::Key << "env_value_max" << YAML::Value << run.env_value_max;
   out << YAML::Key << "time_field" << YAML::Value << run.time_field.value_or("(dialect default)");
   out << YAML::Key << "time_format" << YAML::Value << run.time_format.value_or("(dialect default)");
   out << YAML::Key << "flight_recorder" << YAML::Value << run.flight_recorder.value_or("(off)");

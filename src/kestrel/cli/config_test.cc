@@ -87,6 +87,8 @@ run:
   predicate_runtime: lua
   max_partials_per_rule: 5000
   default_ttl: 1h
+  env_vars: [LD_PRELOAD, HISTFILE, _X9]
+  env_value_max: 1024
 )");
   pipeline::RunConfig run;
   GlobalConfig global;
@@ -117,6 +119,63 @@ run:
   absl::Status bad = LoadConfigFile(Write("run:\n  auditd_compat: sometimes\n"), &r, &global);
   EXPECT_FALSE(bad.ok());
   EXPECT_THAT(std::string(base::Message(bad)), HasSubstr("auditd_compat"));
+  EXPECT_THAT(run.env_vars, ::testing::ElementsAre("LD_PRELOAD", "HISTFILE", "_X9"));
+  EXPECT_EQ(run.env_value_max, 1024u);
+  std::string rendered = RenderConfig(run, global);
+  EXPECT_THAT(rendered, HasSubstr("workers: 2"));
+  EXPECT_THAT(rendered, HasSubstr("env_vars: [LD_PRELOAD, HISTFILE, _X9]"));
+  EXPECT_THAT(rendered, HasSubstr("env_value_max: 1024"));
+}
+
+// run.env_vars replaces the default allow-list (shown by `config check` when unset); an empty
+// list keeps none. Bad names, duplicates, too many names and value caps outside 1..4096 are
+// refused at the offending item.
+TEST_F(ConfigTest, EnvVarsAllowList) {
+  pipeline::RunConfig defaults;
+  GlobalConfig global;
+  EXPECT_THAT(defaults.env_vars, ::testing::Contains("LD_PRELOAD"));
+  EXPECT_THAT(defaults.env_vars, ::testing::Contains("SSH_CLIENT"));
+  EXPECT_EQ(defaults.env_value_max, 256u);
+  EXPECT_THAT(RenderConfig(defaults, global), HasSubstr("env_vars: [LD_PRELOAD, LD_LIBRARY_PATH"));
+  EXPECT_THAT(RenderConfig(defaults, global), HasSubstr("env_value_max: 256"));
+
+  pipeline::RunConfig run;
+  ASSERT_TRUE(LoadConfigFile(Write("run:\n  env_vars: []\n"), &run, &global).ok());
+  EXPECT_TRUE(run.env_vars.empty());
+  ASSERT_TRUE(LoadConfigFile(Write("run:\n  env_vars:\n    - http_proxy\n"), &run, &global).ok());
+  EXPECT_THAT(run.env_vars, ::testing::ElementsAre("http_proxy"));
+  ASSERT_TRUE(LoadConfigFile(Write("run:\n  env_vars: HISTFILE\n"), &run, &global).ok());
+  EXPECT_THAT(run.env_vars, ::testing::ElementsAre("HISTFILE"));
+
+  std::string many = "run:\n  env_vars: [";
+  for (int i = 0; i < 65; ++i) many += (i ? ", V" : "V") + std::to_string(i);
+  many += "]\n";
+  struct Bad {
+    std::string text;
+    const char* error;
+  } bad[] = {
+      {"run:\n  env_vars: [HISTFILE, 9LIVES]\n",
+       "kestrel.yaml:2:24: 'env_vars': '9LIVES' is not a variable name"},
+      {"run:\n  env_vars:\n    - OK\n    - \"A=B\"\n",
+       "kestrel.yaml:4:7: 'env_vars': 'A=B' is not a variable name"},
+      {"run:\n  env_vars: [\"\"]\n", "kestrel.yaml:2:14: 'env_vars': '' is not a variable name"},
+      {"run:\n  env_vars: [\"LD PRELOAD\"]\n", "2:14: 'env_vars': 'LD PRELOAD' is not"},
+      {"run:\n  env_vars: [HISTFILE, HISTFILE]\n", "2:24: 'env_vars': 'HISTFILE' is listed twice"},
+      {"run:\n  env_vars:\n", "kestrel.yaml:3:1: 'env_vars' must be a list of environment"},
+      {"run:\n  env_vars: [[A]]\n", "2:14: 'env_vars' must be a list of environment"},
+      {many, "2:13: 'env_vars' lists 65 names; at most 64"},
+      {"run:\n  env_value_max: 0\n", "2:18: 'env_value_max' must be 1 to 4096"},
+      {"run:\n  env_value_max: 4097\n", "2:18: 'env_value_max' must be 1 to 4096"},
+      {"run:\n  env_value_max: big\n", "2:18: 'env_value_max' must be a number of bytes"},
+  };
+  for (const Bad& b : bad) {
+    pipeline::RunConfig r;
+    absl::Status s = LoadConfigFile(Write(b.text), &r, &global);
+    EXPECT_FALSE(s.ok()) << b.text;
+    EXPECT_THAT(std::string(base::Message(s)), HasSubstr(b.error)) << b.text;
+    EXPECT_EQ(r.env_vars, defaults.env_vars) << b.text;  // left as it was
+    EXPECT_EQ(r.env_value_max, 256u) << b.text;
+  }
 }
 
 TEST_F(ConfigTest, HostAndAgentOverrides) {

@@ -7,9 +7,20 @@
 # Harmless: a memfd copy of `true`, setgid/setuid to nobody in a child, setsid, a failed module
 # load (ENOSYS without module support, ENOEXEC/EPERM otherwise: a zero-byte file), HISTFILE=
 # in an environment, a #! script and a copy of `true` run from /dev/shm, a refused /dev/tcp
-# connection to a closed loopback port. Everything it writes is under one private directory
-# (and one file in /dev/shm), removed on exit; the machine is left as it was.
-# Needs root and a kernel with BPF and BTF; exits 77 (skipped, reason printed) otherwise.
+# connection to a closed loopback port, a base64-decoded `true` piped to sh, copies of `true`
+# run from /tmp and as a hidden file, a setuid bit on a private copy of `true`, a history file
+# truncated and deleted, `history -c`, and comment-only persistence files. `kestrel run` reads
+# its own config file (run.env_vars, run.env_value_max), checked on its alerts' process.env_vars.
+# Writes: everything under one private directory, except (each named with this run's marker,
+# removed at once and again by the EXIT trap, which also runs on SIGINT/SIGTERM/SIGHUP):
+#   /dev/shm/MARKER-shm, /dev/shm/.MARKER-hidden, /tmp/kestrel-test-MARKER (copies of `true`);
+#   /etc/cron.d/kestrel-test-MARKER, /etc/systemd/system/kestrel-test-MARKER.service,
+#   /etc/profile.d/kestrel-test-MARKER.sh (one comment line each);
+#   /etc/ld.so.preload: opened for appending with nothing written (created empty if absent, then
+#   removed); its bytes are saved first and, should they differ at exit, written back. Never a
+#   library path: a stale preload would break every exec on the machine.
+# The machine is left as it was. Needs root and a kernel with BPF and BTF; exits 77 (skipped,
+# reason printed) otherwise.
 # Usage: live_emulations_test.sh KESTREL_BINARY SOURCE_DIR
 set -u
 kestrel=$1
@@ -20,20 +31,49 @@ py=$(command -v /usr/bin/python3 || command -v python3)
 [ -n "$py" ] || { echo "SKIPPED: no python3 for the syscall emulations"; exit 77; }
 tmp=$(mktemp -d /var/tmp/kestrel-emul.XXXXXX)
 chmod 755 "$tmp"
-marker="k$$e$RANDOM"
+# Unique per run: mktemp's random suffix (unique among existing names), the pid and $RANDOM.
+marker="k${tmp##*.}p$$r$RANDOM"
 shm="/dev/shm/$marker-shm"
+shm_hidden="/dev/shm/.$marker-hidden"
+tmpbin="/tmp/kestrel-test-$marker"
+cron="/etc/cron.d/kestrel-test-$marker"
+unit="/etc/systemd/system/kestrel-test-$marker.service"
+profile="/etc/profile.d/kestrel-test-$marker.sh"
+preload=/etc/ld.so.preload
+preload_state=untouched  # untouched, absent (we may create it) or saved (its bytes in $tmp)
+rec_pid=
+run_pid=
+cleanup() {
+  if [ -n "$rec_pid$run_pid" ]; then
+    kill $rec_pid $run_pid 2>/dev/null
+    wait $rec_pid $run_pid 2>/dev/null
+  fi
+  rm -f "$shm" "$shm_hidden" "$tmpbin" "$cron" "$unit" "$profile"
+  if [ "$preload_state" = absent ]; then
+    rm -f "$preload"
+  elif [ "$preload_state" = saved ] && ! cmp -s "$tmp/ld.so.preload.saved" "$preload"; then
+    cat "$tmp/ld.so.preload.saved" >"$preload"
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 "$kestrel" record --source ebpf --output "$tmp/events.klog" --duration 40s 2>"$tmp/rec.err" &
 rec_pid=$!
-"$kestrel" run --rules "$src/rules" --no-reload --duration 40s --output "$tmp/alerts.jsonl" \
-  2>"$tmp/run.err" &
+# The run's own env_vars allow-list (run.env_vars, run.env_value_max): its alerts must carry
+# KESTREL_EMUL_VAR cut to 8 bytes and not HISTSIZE; the recording keeps the default list.
+printf 'run:\n  env_vars: [KESTREL_EMUL_VAR, LD_PRELOAD]\n  env_value_max: 8\n' >"$tmp/kestrel.yaml"
+"$kestrel" --config "$tmp/kestrel.yaml" run --rules "$src/rules" --no-reload --duration 40s \
+  --output "$tmp/alerts.jsonl" 2>"$tmp/run.err" &
 run_pid=$!
-trap 'kill "$rec_pid" "$run_pid" 2>/dev/null; wait "$rec_pid" "$run_pid" 2>/dev/null; rm -rf "$tmp" "$shm"' EXIT
-for _ in $(seq 1 150); do
-  grep -qs "reading events from ebpf" "$tmp/run.err" && break
-  kill -0 "$run_pid" 2>/dev/null || break
+for _ in $(seq 1 150); do  # both started (the recorder too: an emulation must not precede it)
+  grep -qs "reading events from ebpf" "$tmp/run.err" && grep -qs "recording this machine" \
+    "$tmp/rec.err" && break
+  kill -0 "$run_pid" 2>/dev/null && kill -0 "$rec_pid" 2>/dev/null || break
   sleep 0.1
 done
 if ! grep -qs "reading events from ebpf" "$tmp/run.err"; then
@@ -41,6 +81,9 @@ if ! grep -qs "reading events from ebpf" "$tmp/run.err"; then
     echo "SKIPPED: live collection unavailable: $(head -3 "$tmp/run.err")"; exit 77
   fi
   echo "FAIL: kestrel run did not start: $(cat "$tmp/run.err")"; exit 1
+fi
+if ! grep -qs "recording this machine" "$tmp/rec.err"; then
+  echo "FAIL: kestrel record did not start: $(cat "$tmp/rec.err")"; exit 1
 fi
 sleep 1  # both have read /proc
 
@@ -79,6 +122,41 @@ printf '#!/bin/sh\n: %s\n' "$marker-script" >"$tmp/$marker.sh" && chmod 755 "$tm
 cp /bin/true "$shm" && "$shm" "$marker-shm"
 # 7. Reverse shell attempt to a closed loopback port.
 bash -c "exec 3<>/dev/tcp/127.0.0.1/9 # $marker-rs" 2>/dev/null
+# 8. A base64-encoded command decoded and piped to a shell (the payload runs `true`).
+b64=$(printf '/bin/true %s\n' "$marker-b64" | base64 -w0)
+sh -c "echo $b64 | base64 -d | sh"
+# 9. A copy of a binary made executable in /tmp and run from there.
+cp /bin/true "$tmpbin" && chmod 755 "$tmpbin" && "$tmpbin" "$marker-tmp"
+rm -f "$tmpbin"
+# 10. Hidden files: one run from the private directory, one created in /dev/shm.
+cp /bin/true "$tmp/.$marker-hidden" && "$tmp/.$marker-hidden" "$marker-hidden"
+cp /bin/true "$shm_hidden"
+rm -f "$shm_hidden"
+# 11. Persistence files without a useful payload, each removed at once: cron (no extension),
+# a systemd unit, a shell profile script.
+printf '# kestrel live test %s: comment only\n' "$marker" >"$cron"
+rm -f "$cron"
+printf '# kestrel live test %s: comment only\n' "$marker" >"$unit"
+rm -f "$unit"
+printf '# kestrel live test %s: comment only\n' "$marker" >"$profile"
+rm -f "$profile"
+# 12. The setuid bit set on a private copy of `true`.
+cp /bin/true "$tmp/$marker-suid" && chmod u+s "$tmp/$marker-suid"
+# 13. /etc/ld.so.preload opened for writing, nothing written (state saved first, see the header).
+if [ -e "$preload" ]; then
+  cp "$preload" "$tmp/ld.so.preload.saved" && preload_state=saved
+else
+  preload_state=absent
+fi
+if [ "$preload_state" != untouched ]; then
+  bash -c ": >>$preload # $marker-preload"
+  [ "$preload_state" = absent ] && rm -f "$preload"
+fi
+# 14. History tampering: a private .bash_history truncated then deleted, and `history -c`.
+mkdir -p "$tmp/home" && printf 'ls\n' >"$tmp/home/.bash_history"
+: >"$tmp/home/.bash_history"
+rm "$tmp/home/.bash_history"
+KESTREL_EMUL_VAR=0123456789abcdef HISTSIZE=5 bash -c "history -c # $marker-histc"
 
 sleep 2
 kill -INT "$rec_pid" "$run_pid" 2>/dev/null
@@ -86,9 +164,11 @@ wait "$rec_pid"; wait "$run_pid"
 "$kestrel" log cat "$tmp/events.klog" >"$tmp/events.ndjson" 2>"$tmp/cat.err" \
   || { echo "FAIL: log cat: $(cat "$tmp/cat.err")"; exit 1; }
 
-"$py" - "$tmp/events.ndjson" "$tmp/alerts.jsonl" "$marker" "$shm" "$tmp" <<'PY' || failures=$((failures + 1))
+"$py" - "$tmp/events.ndjson" "$tmp/alerts.jsonl" "$marker" "$shm" "$tmp" "$b64" "$tmpbin" \
+  "$shm_hidden" "$cron" "$unit" "$profile" <<'PY' || failures=$((failures + 1))
 import json, os, sys
-events_path, alerts_path, marker, shm, tmp = sys.argv[1:6]
+(events_path, alerts_path, marker, shm, tmp, b64, tmpbin, shm_hidden, cron, unit,
+ profile) = sys.argv[1:12]
 events = [json.loads(l) for l in open(events_path)]
 alerts = [json.loads(l) for l in open(alerts_path)] if os.path.exists(alerts_path) else []
 def get(e, dotted):
@@ -163,6 +243,76 @@ def alert(rule, needle):
 alert("memfd_executed", marker + "-memfd-exec")
 alert("memfd_created_then_executed", marker + "-memfd-exec")
 alert("reverse_shell_dev_tcp_command_line", marker + "-rs")
+alert("execution_from_dev_shm", shm)
+# base64 payload to a shell
+e = find("base64 pipeline", event__action="exec",
+         pred=lambda e: b64 in (get(e, "process.command_line") or ""))
+check(e, "base64", "process.name", lambda n: n in ("sh", "dash", "bash"))
+e = find("base64 payload", event__action="exec", pred=args_have(marker + "-b64"))
+check(e, "base64 payload", "process.parent.name", lambda n: n in ("sh", "dash", "bash"))
+alert("base64_decoded_into_shell", b64)
+# a copy of `true` made executable in /tmp and run from there
+e = find("/tmp copy", event__action="creation", file__path=tmpbin)
+check(e, "/tmp copy", "process.name", "cp")
+e = find("/tmp chmod", event__action="attributes_modified", file__path=tmpbin)
+check(e, "/tmp chmod", "file.mode", "755")
+e = find("/tmp exec", event__action="exec", process__executable=tmpbin)
+check(e, "/tmp exec", "process.parent.name", "bash")
+alert("tmp_file_executed_by_shell", tmpbin)
+alert("executable_made_in_tmp_then_run", tmpbin)
+# hidden files
+hidden = os.path.realpath(f"{tmp}/.{marker}-hidden")
+e = find("hidden exec", event__action="exec", process__executable=hidden)
+check(e, "hidden exec", "process.name", lambda n: isinstance(n, str) and n.startswith("."))
+alert("hidden_executable_in_temporary_directory", hidden)
+e = find("hidden /dev/shm file", event__action="creation", file__path=shm_hidden)
+check(e, "hidden /dev/shm file", "file.name", "." + marker + "-hidden")
+alert("hidden_file_in_shared_memory", shm_hidden)
+# persistence files: created (by the shell's redirection), then deleted
+for path, rule, ext in ((cron, "cron_job_written", None), (unit, "systemd_unit_written", "service"),
+                        (profile, "shell_profile_modified", "sh")):
+    e = find(path + " created", event__action="creation", file__path=path)
+    check(e, path, "file.extension", ext)
+    check(e, path, "event.category", "file")
+    check(e, path, "process.name", "bash")
+    find(path + " deleted", event__action="deletion", file__path=path)
+    alert(rule, path)
+# setuid bit on a private copy
+suid = f"{tmp}/{marker}-suid"
+e = find("chmod u+s", event__action="attributes_modified", file__path=suid)
+check(e, "chmod u+s", "file.mode", "4755")
+check(e, "chmod u+s", "process.name", "chmod")
+alert("setuid_bit_set", suid)
+# /etc/ld.so.preload opened for writing (created when absent)
+e = find("ld.so.preload", file__path="/etc/ld.so.preload", pred=args_have(marker + "-preload"))
+check(e, "ld.so.preload", "event.action", lambda a: a in ("creation", "modification"))
+alert("ld_so_preload_modified", marker + "-preload")
+# history tampering: truncation (no pack rule: fields only), deletion, `history -c`
+hist = f"{tmp}/home/.bash_history"
+e = find("history truncated", event__action="modification", file__path=hist)
+check(e, "history truncated", "file.name", ".bash_history")
+e = find("history deleted", event__action="deletion", file__path=hist)
+check(e, "history deleted", "process.name", "rm")
+alert("shell_history_deleted", hist)
+e = find("history -c", event__action="exec", pred=args_have(marker + "-histc"))
+check(e, "history -c", "process.command_line", lambda c: isinstance(c, str) and "history -c" in c)
+check(e, "history -c (recorded: default allow-list)", "process.env_vars",
+      lambda v: "HISTSIZE=5" in (v if isinstance(v, list) else [v])
+      and "KESTREL_EMUL_VAR" not in str(v))
+alert("shell_history_disabled", marker + "-histc")
+def alert_env(rule, needle):  # process.env_vars of the alert's event, per the run's config
+    for a in alerts:
+        if a.get("rule_id") == rule and needle in json.dumps(a):
+            return get(a["events"][-1]["fields"], "process.env_vars")
+    return None
+v = alert_env("shell_history_disabled", marker + "-histc")
+v = v if isinstance(v, list) else [v]
+ok = "KESTREL_EMUL_VAR=01234567" in v and not any(str(x).startswith("HISTSIZE=") for x in v)
+print(("ok   " if ok else "FAIL ") + f"run.env_vars in the alert: process.env_vars = {v!r}")
+if not ok: failures.append(f"run.env_vars: the alert's process.env_vars = {v!r}")
+# No pack rule (fields only): HISTFILE= in the environment (process.env_vars above), memfd_create
+# alone, setuid/setgid to nobody, setsid, the failed module load (kernel_module_loaded needs
+# event.outcome success), the truncated history file.
 if failures:
     print("\n".join("FAIL: " + f for f in failures)); sys.exit(1)
 PY

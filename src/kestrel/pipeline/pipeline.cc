@@ -92,6 +92,8 @@ absl::Status Pipeline::OpenSource() {
     ebpf.ignore_paths = config_.ignore_paths;
     ebpf.auditd_compat = config_.auditd_compat;
     ebpf.host = config_.host;
+    ebpf.env_vars = config_.env_vars;
+    ebpf.env_value_max = config_.env_value_max;
     ebpf.agent_version = config_.version;
     ebpf.stop = &StopFlag();
     auto opened = sources::EbpfSource::Open(schema_.get(), ebpf, on_diagnostic);

@@ -17,10 +17,13 @@
 #include "kestrel/event/json_decoder.h"
 #include "kestrel/pipeline/sink_config.h"
 #include "kestrel/sources/ebpf/host_identity.h"
+#include "kestrel/sources/ebpf/process_identity.h"
 
 namespace kestrel::pipeline {
 
 inline constexpr size_t kDefaultStateBudgetBytes = size_t{192} << 20;
+inline constexpr size_t kMaxEnvVars = 64;        // names in the env_vars allow-list
+inline constexpr size_t kMaxEnvValueMax = 4096;  // bytes of one env_vars value kept
 
 struct RunConfig {
   std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
@@ -37,6 +40,11 @@ struct RunConfig {
   // Live sources: host.* and agent.* values that replace what is read from the machine (the
   // config's `run.host` and `run.agent`; docs/configuration.md).
   sources::ebpf::HostOverrides host;
+  // Live sources: process.env_vars keeps these variables of each exec's environment (the
+  // config's `run.env_vars`; empty: none, and the kernel reads no environment), each value cut
+  // to env_value_max bytes (`run.env_value_max`). Bounds: kMaxEnvVars names, kMaxEnvValueMax.
+  std::vector<std::string> env_vars = sources::ebpf::DefaultEnvAllowList();
+  size_t env_value_max = sources::ebpf::kDefaultEnvValueMax;
   std::string output = "-";  // alerts: "-" for stdout, or a file path
   // Default dialect of rules that do not name one: "elasticsearch" or "endgame". With
   // "endgame", events are read in the Endgame schema's time (`timestamp`, FILETIME) unless
