@@ -373,13 +373,19 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
     out->SetString(Field("group.Ext.real.name"), group);
     out->SetString(Field("process.real_group.name"), group);
   }
-  if (h.cap_effective != 0) {  // no capability: no field
-    CapabilityNames(h.cap_effective, &values_);
-    out->SetArray(Field("process.thread.capabilities.effective"), values_);
+  // Capabilities on process events only, as Elastic Defend's (a root process has all 41: 82
+  // names on each of its file and network events cost more than the rest of the process).
+  // The names are static: only the arrays go to the event's arena, and one array serves both
+  // sets when they are equal (the common case).
+  Value effective;
+  if (full && h.cap_effective != 0) {  // no capability: no field
+    effective = CapabilityArray(h.cap_effective, out);
+    out->SetUnowned(Field("process.thread.capabilities.effective"), effective);
   }
-  if (h.cap_permitted != 0) {
-    CapabilityNames(h.cap_permitted, &values_);
-    out->SetArray(Field("process.thread.capabilities.permitted"), values_);
+  if (full && h.cap_permitted != 0) {
+    out->SetUnowned(
+        Field("process.thread.capabilities.permitted"),
+        h.cap_permitted == h.cap_effective ? effective : CapabilityArray(h.cap_permitted, out));
   }
   out->SetBool(Field("process.interactive"), h.tty != 0);
   if (h.tty != 0) {
@@ -427,6 +433,14 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
     }
     out->SetArray(Field("process.Ext.ancestry"), ancestry);
   }
+}
+
+Value RecordDecoder::CapabilityArray(uint64_t mask, event::Event* out) {
+  CapabilityNames(mask, &values_);
+  auto* dst =
+      static_cast<Value*>(out->arena().Allocate(sizeof(Value) * values_.size(), alignof(Value)));
+  std::copy(values_.begin(), values_.end(), dst);
+  return Value::Array({dst, values_.size()});
 }
 
 void RecordDecoder::SetFile(std::string_view path, event::Event* out, bool original) {

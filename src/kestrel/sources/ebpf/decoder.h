@@ -85,6 +85,8 @@ class RecordDecoder {
   // event.*, the kind's category bit, its constant fields and the host's; remembers whether
   // the kind carries the process fields in full (for SetProcess).
   void SetCommon(EmittedKindId kind, int64_t time_ns, event::Event* out);
+  // The names of the capabilities in `mask` (static strings) as an array in `out`'s arena.
+  event::Value CapabilityArray(uint64_t mask, event::Event* out);
   void SetFile(std::string_view path, event::Event* out, bool original);
   const std::string& UserName(uint32_t uid);
 

@@ -53,8 +53,6 @@ constexpr std::string_view kProcess[] = {
     "group.name",
     "group.Ext.real.id",
     "group.Ext.real.name",
-    "process.thread.capabilities.effective",
-    "process.thread.capabilities.permitted",
     "process.interactive",
     "process.tty.char_device.major",
     "process.tty.char_device.minor",
@@ -88,9 +86,12 @@ constexpr std::string_view kProcess[] = {
     "process.Ext.ancestry",
 };
 
-// Process events: the environment and the leaders in full (decoder.cc SetRelative).
+// Process events: the environment, the capabilities and the leaders in full (decoder.cc
+// SetRelative).
 constexpr std::string_view kProcessFull[] = {
     "process.env_vars",
+    "process.thread.capabilities.effective",
+    "process.thread.capabilities.permitted",
     "process.session_leader.name",
     "process.session_leader.executable",
     "process.session_leader.args",
@@ -268,8 +269,8 @@ std::string EmittedEventsMarkdown() {
   out += ".\n\n";
   out += fmt::format("Process fields (every kind below): {}.\n\n", Codes(kProcess));
   out += fmt::format(
-      "Process events (kinds marked *full*) also carry the environment and the leaders in "
-      "full: {}.\n\n",
+      "Process events (kinds marked *full*) also carry the environment, the capabilities and "
+      "the leaders in full: {}.\n\n",
       Codes(kProcessFull));
   out += "| event | `event.category` | `event.type` | `event.action` | more fields |\n";
   out += "|---|---|---|---|---|\n";

@@ -77,8 +77,9 @@ extern const std::span<const ConstantField> kConstantFields;
 // The acting process (decoder.cc SetProcess): every kind of event carries them (its parent in
 // full, its session, group and entry leaders by pid and entity id).
 extern const FieldList kProcessFields;
-// What process events carry beyond kProcessFields, as Elastic Defend's do: process.env_vars and
-// the session, group and entry leaders in full (with entry_meta). A kind lists it in `fields`.
+// What process events carry beyond kProcessFields, as Elastic Defend's do: process.env_vars,
+// the capabilities and the session, group and entry leaders in full (with entry_meta). A kind lists
+// it in `fields`.
 extern const FieldList kProcessFullFields;
 // Whether `kind` lists kProcessFullFields (the decoder fills them exactly then).
 bool CarriesFullProcess(const EmittedKind& kind);

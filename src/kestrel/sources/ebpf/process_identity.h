@@ -38,7 +38,8 @@ std::string_view SshClientAddress(std::string_view ssh_client);
 
 // "CAP_CHOWN", ... for capability `bit` (0..40); "" above the known ones.
 std::string_view CapabilityName(unsigned bit);
-// The names of the bits set in `mask`, lowest first, appended to `*out` (cleared first).
+// The names of the bits set in `mask`, lowest first, appended to `*out` (cleared first); their
+// strings are static (an event may hold them without copying).
 void CapabilityNames(uint64_t mask, std::vector<event::Value>* out);
 
 // The entry type when a session leader whose parent is `parent` starts a session, or "" when
