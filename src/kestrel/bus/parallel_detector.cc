@@ -25,7 +25,7 @@ struct ParallelDetector::Item {
   // Queue slots keep their capacity from event to event: small arena blocks keep each near the
   // size of the events it carries (a 4 KiB default block per slot cost 4 KiB x queue_capacity per
   // worker once the ring had cycled).
-  event::Event event{512};               // kByEntity
+  event::Event event{kSlotArenaBlock};   // kByEntity
   const event::Event* shared = nullptr;  // kByRule: the event, in shared_
   uint64_t seq = 0;
   // kByEntity: the event's state shard (the worker's Detectors need not hash it again).
@@ -197,6 +197,11 @@ absl::Status ParallelDetector::BuildWorker(size_t w) {
   return me.global->Seal();
 }
 
+void CopyIntoSlot(event::Event* slot, const event::Event& event) {
+  if (slot->MemoryBytes() > kSlotKeepBytes) *slot = event::Event(kSlotArenaBlock);
+  *slot = event;
+}
+
 ParallelDetector::~ParallelDetector() { Finish(); }
 
 ParallelDetector::Item* ParallelDetector::Reserve(size_t p, bool droppable) {
@@ -251,7 +256,7 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
   if (p != 0 && !global_rules_.empty()) {
     copy = Reserve(0, true);
     if (copy != nullptr) {
-      copy->event = event;
+      CopyIntoSlot(&copy->event, event);
       copy->shard = shard;
     } else {
       dropped_[0].fetch_add(1, std::memory_order_relaxed);
@@ -260,7 +265,7 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
   if (take != nullptr) {
     std::swap(slot->event, *take);
   } else {
-    slot->event = event;  // reuses the slot's capacity
+    CopyIntoSlot(&slot->event, event);
   }
   slot->shard = shard;
   Commit(p, slot, kRouted, seq, nullptr, nullptr, copy == nullptr);
@@ -287,7 +292,7 @@ bool ParallelDetector::PublishToAll(event::Event* take, const event::Event& even
   if (take != nullptr) {
     std::swap(shared, *take);
   } else {
-    shared = event;
+    CopyIntoSlot(&shared, event);
   }
   for (size_t w = 0; w < workers_.size(); ++w) {
     Commit(w, reserved_[w], kRouted, seq, &shared, nullptr, w + 1 == workers_.size());

@@ -46,6 +46,12 @@
 // partition (live sources: the kernel must not wait; kByRule drops an event for every worker
 // or for none). Ticks are never dropped.
 //
+// Memory. Queue slots keep the memory of the events copied into them, so that copying the next
+// event allocates nothing; but a slot keeps at most kSlotKeepBytes: one that held a larger event
+// (a process event with its relatives' argument lists) is emptied before the next copy
+// (CopyIntoSlot). Queues then hold about capacity x a typical event, not capacity x the largest
+// event ever seen, at the price of allocations for events larger than that.
+//
 // Statistics. Workers copy their engines' per-rule counters into relaxed atomics every
 // kTickInterval items, whenever their queue runs dry, after a reload and at the end; stats()
 // and predicate_errors() sum those over the workers and may be called from any thread while
@@ -76,6 +82,12 @@
 namespace kestrel::bus {
 
 enum class FullPolicy : uint8_t { kBlock, kDrop };
+
+// See "Memory" above.
+inline constexpr size_t kSlotKeepBytes = size_t{8} << 10;
+inline constexpr size_t kSlotArenaBlock = 512;  // a slot's arena grows in blocks of this size
+// `*slot` = `event`, reusing the slot's memory unless it holds more than kSlotKeepBytes.
+void CopyIntoSlot(event::Event* slot, const event::Event& event);
 enum class Routing : uint8_t { kByEntity, kByRule };
 
 struct ParallelOptions {

@@ -528,5 +528,31 @@ TEST_F(ParallelDetectorTest, ClassifiesRulesByWhetherStateSpansProcesses) {
   EXPECT_EQ((*d)->global_rules(), 4u);
 }
 
+// A queue slot reuses its memory for the next event (no allocation), but does not keep the
+// memory of an event larger than kSlotKeepBytes once a smaller one comes.
+TEST(CopyIntoSlot, KeepsTypicalCapacityAndReleasesALargeEventsMemory) {
+  schema::Schema schema;
+  auto build = [&](size_t args) {
+    event::EventBuilder b(schema);
+    b.Category("process").Str("process.name", "cc1plus");
+    for (size_t i = 0; i < args; ++i) b.Str(fmt::format("labels.a{}", i), std::string(40, 'x'));
+    return b.Build();
+  };
+  event::Event small = build(4), large = build(200);
+  ASSERT_LT(small.MemoryBytes(), kSlotKeepBytes);
+  event::Event slot(kSlotArenaBlock);
+  CopyIntoSlot(&slot, small);
+  size_t typical = slot.MemoryBytes();
+  CopyIntoSlot(&slot, small);
+  EXPECT_EQ(slot.MemoryBytes(), typical);  // reused as it is
+  CopyIntoSlot(&slot, large);
+  EXPECT_GT(slot.MemoryBytes(), kSlotKeepBytes);
+  EXPECT_EQ(slot.entries().size(), large.entries().size());
+  CopyIntoSlot(&slot, small);
+  EXPECT_LE(slot.MemoryBytes(), typical);  // the large event's memory is released
+  EXPECT_EQ(slot.entries().size(), small.entries().size());
+  EXPECT_EQ(slot.Find(*schema.Find("process.name"))->as_string(), "cc1plus");
+}
+
 }  // namespace
 }  // namespace kestrel::bus
