@@ -36,18 +36,12 @@
 #include "kestrel/sources/ebpf/auditd_compat.h"
 #include "kestrel/sources/ebpf/emitted.h"
 #include "kestrel/sources/ebpf/host_identity.h"
+#include "kestrel/sources/ebpf/kernel_path.h"
 #include "kestrel/sources/ebpf/process_identity.h"
 #include "kestrel/sources/ebpf/process_table.h"
 #include "kestrel_records.h"
 
 namespace kestrel::sources::ebpf {
-
-// The path of a record's leaf-first NUL-separated components (kestrel_records.h), made
-// absolute and lexically normalised ("." and ".." resolved). An empty input gives "".
-std::string JoinPath(std::string_view components);
-
-// Whether `path` starts with one of `prefixes` (at a component boundary or plainly).
-bool HasPrefix(std::string_view path, const std::vector<std::string>& prefixes);
 
 // The bytes of `record` worth keeping: records are reserved at their full fixed size in the ring
 // buffer, but an exec's argv and a file's paths rarely fill their arrays, so the reader thread
