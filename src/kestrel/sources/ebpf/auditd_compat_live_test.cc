@@ -24,51 +24,32 @@
 #include <gtest/gtest.h>
 
 #include "kestrel/sources/ebpf/ebpf_source.h"
+#include "kestrel/sources/ebpf/ebpf_test_util.h"
 
 namespace kestrel::sources {
 namespace {
 
 using event::Event;
-using event::Value;
 
-class AuditdLiveTest : public ::testing::Test {
+class AuditdLiveTest : public ebpf_test::LiveSourceTest {
  protected:
-  void SetUp() override {
-    std::vector<std::string> missing = EbpfMissingRequirements();
-    if (!missing.empty()) {
-      std::string why;
-      for (const auto& m : missing) why += m + "; ";
-      std::printf("SKIPPED: the kernel or process lacks: %s\n", why.c_str());
-      GTEST_SKIP() << "missing: " << why;
-    }
+  // The helper, copied to a private directory under /tmp.
+  void BeforeOpen() override {
     char dir[] = "/tmp/kestrel-auditd.XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
     helper_ = dir_ + "/emulate";
     std::filesystem::copy_file(KESTREL_AUDITD_EMULATE, helper_);
     chmod(helper_.c_str(), 0755);
+  }
+  EbpfOptions Options() override {
     EbpfOptions options;
     options.auditd_compat = AuditdOn();
     options.already_running_events = false;
-    options.stop = &stop_;
-    auto source = EbpfSource::Open(&schema_, options, [](const SourceDiagnostic& d) {
-      std::printf("diagnostic: %s %s\n", d.location.c_str(), d.reason.c_str());
-    });
-    ASSERT_TRUE(source.ok()) << source.status();
-    source_ = std::move(*source);
-    puller_ = std::thread([this] {
-      Event e;
-      while (true) {
-        auto more = source_->Next(&e);
-        if (!more.ok() || !*more) return;
-        std::lock_guard<std::mutex> lock(mu_);
-        events_.push_back(e);
-      }
-    });
+    return options;
   }
   void TearDown() override {
-    stop_.store(true);
-    if (puller_.joinable()) puller_.join();
+    LiveSourceTest::TearDown();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   virtual bool AuditdOn() const { return true; }
@@ -90,44 +71,16 @@ class AuditdLiveTest : public ::testing::Test {
     return pid;
   }
 
-  std::string Str(const Event& e, std::string_view field) {
-    auto id = schema_.Find(field);
-    if (!id) return "<missing>";
-    const Value* v = e.Find(*id);
-    if (v == nullptr) return "<missing>";
-    if (v->kind() == event::ValueKind::kString) return std::string(v->as_string());
-    if (v->kind() == event::ValueKind::kInt) return std::to_string(v->as_int());
-    if (v->kind() == event::ValueKind::kIp) return v->as_ip().ToString();
-    if (v->kind() == event::ValueKind::kArray) {
-      std::string out;
-      for (const Value& x : v->as_array())
-        out += (out.empty() ? "" : "|") + std::string(x.as_string());
-      return out;
-    }
-    return "<other>";
-  }
-
   // The auditd events of process `pid` for `syscall`, after waiting `wait` for them.
   std::vector<Event> Audit(pid_t pid, std::string_view syscall,
                            std::chrono::milliseconds wait = std::chrono::milliseconds(1500)) {
     std::this_thread::sleep_for(wait);
-    std::vector<Event> out;
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const Event& e : events_) {
-      if (Str(e, "process.pid") == std::to_string(pid) &&
-          Str(e, "auditd.data.syscall") == syscall) {
-        out.push_back(e);
-      }
-    }
-    return out;
+    return Matching([&](const Event& e) {
+      return Str(e, "process.pid") == std::to_string(pid) &&
+             Str(e, "auditd.data.syscall") == syscall;
+    });
   }
 
-  schema::Schema schema_;
-  std::atomic<bool> stop_{false};
-  std::unique_ptr<EbpfSource> source_;
-  std::thread puller_;
-  std::mutex mu_;
-  std::vector<Event> events_;
   std::string dir_, helper_;
 };
 
@@ -159,14 +112,11 @@ TEST_F(AuditdLiveTest, MprotectRwxThenAConnection) {
   ASSERT_EQ(got.size(), 1u) << "RWX once; R+X never";
   EXPECT_EQ(Str(got[0], "auditd.data.a2"), "7");
   EXPECT_EQ(Str(got[0], "event.category"), "process");
-  bool connect = false;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const Event& e : events_) {
-    connect = connect || (Str(e, "process.pid") == std::to_string(pid) &&
-                          Str(e, "event.action") == "connection_attempted" &&
-                          Str(e, "destination.ip") == "192.0.2.1");
-  }
-  EXPECT_TRUE(connect) << "the Defend-shaped connection of the same process";
+  EXPECT_TRUE(Any([&](const Event& e) {
+    return Str(e, "process.pid") == std::to_string(pid) &&
+           Str(e, "event.action") == "connection_attempted" &&
+           Str(e, "destination.ip") == "192.0.2.1";
+  })) << "the Defend-shaped connection of the same process";
 }
 
 TEST_F(AuditdLiveTest, OpenSyscallWithMode0666) {
@@ -215,12 +165,9 @@ TEST_F(AuditdOffLiveTest, NoAuditdEventsWhenSwitchedOff) {
   EXPECT_TRUE(Audit(b, "kill", std::chrono::milliseconds(0)).empty());
   EXPECT_TRUE(Audit(c, "open", std::chrono::milliseconds(0)).empty());
   // The Defend-shaped sensitive read is still reported.
-  bool read = false;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const Event& e : events_) {
-    read = read || (Str(e, "process.pid") == std::to_string(c) && Str(e, "event.action") == "open");
-  }
-  EXPECT_TRUE(read);
+  EXPECT_TRUE(Any([&](const Event& e) {
+    return Str(e, "process.pid") == std::to_string(c) && Str(e, "event.action") == "open";
+  }));
 }
 
 }  // namespace

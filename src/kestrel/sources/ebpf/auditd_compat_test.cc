@@ -11,35 +11,17 @@
 #include <gtest/gtest.h>
 
 #include "kestrel/sources/ebpf/decoder.h"
+#include "kestrel/sources/ebpf/ebpf_test_util.h"
 
 namespace kestrel::sources::ebpf {
 namespace {
 
-using event::Event;
-using event::Value;
+using ebpf_test::Components;
 
-// Leaf-first components, as the BPF side writes them.
-template <size_t N>
-uint32_t Components(char (&buf)[N], std::initializer_list<std::string_view> parts) {
-  size_t off = 0;
-  for (std::string_view p : parts) {
-    std::memcpy(buf + off, p.data(), p.size());
-    off += p.size();
-    buf[off++] = '\0';
-  }
-  return static_cast<uint32_t>(off);
-}
-
-class AuditdCompatTest : public ::testing::Test {
+class AuditdCompatTest : public ebpf_test::DecoderFixture {
  protected:
-  AuditdCompatTest() : table_("boot"), decoder_(schema_, &table_, Options()) {
-    ProcessInfo& p = table_.Touch(42, 42);
-    p.pid = 42;
-    p.ppid = 1;
-    p.executable = "/tmp/k/payload";
-    p.name = "payload";
-    p.args = {"/tmp/k/payload", "-x"};
-    p.command_line = "/tmp/k/payload -x";
+  AuditdCompatTest() : DecoderFixture(Options()) {
+    AddProcess(42, 1, "/tmp/k/payload", "payload", {"/tmp/k/payload", "-x"}, "/tmp/k/payload -x");
   }
   static DecoderOptions Options() {
     DecoderOptions o;
@@ -51,13 +33,9 @@ class AuditdCompatTest : public ::testing::Test {
   kestrel_auditd Record(uint32_t syscall, std::initializer_list<uint64_t> args, int64_t ret) {
     kestrel_auditd r;
     std::memset(&r, 0, sizeof(r));
-    r.h.kind = KESTREL_AUDITD;
-    r.h.tgid = r.h.tid = 42;
-    r.h.ppid = 1;
-    r.h.uid = r.h.euid = 1000;
-    r.h.boot_ns = 7'000'000'000;
-    r.h.start_boottime = 42 * kNsPerClockTick;
-    std::strncpy(r.h.comm, "renamed", sizeof(r.h.comm) - 1);
+    ebpf_test::FillHeader(
+        &r.h, KESTREL_AUDITD,
+        {.pid = 42, .ppid = 1, .uid = 1000, .boot_ns = 7'000'000'000, .comm = "renamed"});
     r.syscall = syscall;
     size_t i = 0;
     for (uint64_t a : args) r.args[i++] = a;
@@ -66,34 +44,9 @@ class AuditdCompatTest : public ::testing::Test {
   }
   RecordDecoder::Outcome Decode(const kestrel_auditd& r, size_t size = sizeof(kestrel_auditd)) {
     why_.clear();
-    return decoder_.Decode({reinterpret_cast<const uint8_t*>(&r), size}, &event_, &why_);
+    return decoder_.Decode(ebpf_test::RecordBytes(r, size), &event_, &why_);
   }
-  std::string Get(std::string_view field) {
-    auto id = schema_.Find(field);
-    if (!id) return "<unknown field>";
-    const Value* v = event_.Find(*id);
-    if (v == nullptr) return "<missing>";
-    switch (v->kind()) {
-      case event::ValueKind::kString:
-        return std::string(v->as_string());
-      case event::ValueKind::kInt:
-        return std::to_string(v->as_int());
-      case event::ValueKind::kArray: {
-        std::string out;
-        for (const Value& x : v->as_array())
-          out += (out.empty() ? "" : "|") + std::string(x.as_string());
-        return out;
-      }
-      default:
-        return "<other>";
-    }
-  }
-
-  schema::Schema schema_;
-  ProcessTable table_;
-  RecordDecoder decoder_;
-  Event event_;
-  std::string why_;
+  std::string Get(std::string_view field) { return FieldText(field); }
 };
 
 TEST_F(AuditdCompatTest, PrctlSetNameIsAProcessInfoEventWithoutAction) {

@@ -11,74 +11,32 @@
 
 #include "kestrel/sources/ebpf/account_events.h"
 #include "kestrel/sources/ebpf/decoder.h"
+#include "kestrel/sources/ebpf/ebpf_test_util.h"
 
 namespace kestrel::sources::ebpf {
 namespace {
 
 namespace fs = std::filesystem;
 using event::Event;
-using event::Value;
 
-template <typename T>
-std::span<const uint8_t> Bytes(const T& r, size_t size = sizeof(T)) {
-  return {reinterpret_cast<const uint8_t*>(&r), size};
-}
+using ebpf_test::RecordBytes;
 
+// A useradd-like header: root, parent 1.
 void Header(kestrel_header* h, uint32_t kind, uint32_t pid, uint64_t boot_ns) {
-  std::memset(h, 0, sizeof(*h));
-  h->kind = kind;
-  h->tgid = h->tid = pid;
-  h->ppid = 1;
-  h->uid = h->euid = 0;
-  h->gid = h->egid = 0;
-  h->boot_ns = boot_ns;
-  h->start_boottime = uint64_t{pid} * kNsPerClockTick;
-  std::strncpy(h->comm, "useradd", sizeof(h->comm) - 1);
+  ebpf_test::FillHeader(h, kind, {.pid = pid, .ppid = 1, .boot_ns = boot_ns, .comm = "useradd"});
 }
 
-class DecoderEventsTest : public ::testing::Test {
+class DecoderEventsTest : public ebpf_test::DecoderFixture {
  protected:
-  DecoderEventsTest() : table_("boot"), decoder_(schema_, &table_, Options()) {
-    ProcessInfo& p = table_.Touch(300, 300);
-    p.pid = 300;
-    p.ppid = 1;
-    p.name = "useradd";
-    p.executable = "/usr/sbin/useradd";
-    p.args = {"useradd", "mallory"};
-    p.command_line = "useradd mallory";
+  DecoderEventsTest() : DecoderFixture(Options()) {
+    AddProcess(300, 1, "/usr/sbin/useradd", "useradd", {"useradd", "mallory"}, "useradd mallory");
   }
   static DecoderOptions Options() {
     DecoderOptions o;
     o.resolve_user_names = false;
     return o;
   }
-  std::string Str(std::string_view field) {
-    auto id = schema_.Find(field);
-    if (!id) return "<unknown field>";
-    const Value* v = event_.Find(*id);
-    if (v == nullptr) return "<missing>";
-    switch (v->kind()) {
-      case event::ValueKind::kString:
-        return std::string(v->as_string());
-      case event::ValueKind::kInt:
-        return std::to_string(v->as_int());
-      case event::ValueKind::kIp:
-        return v->as_ip().ToString();
-      case event::ValueKind::kArray: {
-        std::string out;
-        for (const Value& x : v->as_array())
-          out += (out.empty() ? "" : "|") + std::string(x.as_string());
-        return out;
-      }
-      default:
-        return "<other>";
-    }
-  }
-
-  schema::Schema schema_;
-  ProcessTable table_;
-  RecordDecoder decoder_;
-  Event event_;
+  std::string Str(std::string_view field) { return FieldText(field); }
 };
 
 // A DNS query for kestrel-test.example.com (A), id 0xbeef.
@@ -105,9 +63,10 @@ TEST_F(DecoderEventsTest, DnsRecordToALookupEvent) {
   d->payload_len = d->sent_len = static_cast<uint32_t>(FillQuery(d->payload));
   std::string why;
   // Compacted, as the reader thread queues it.
-  const size_t size = CompactRecordSize(Bytes(*d));
+  const size_t size = CompactRecordSize(RecordBytes(*d));
   EXPECT_EQ(size, offsetof(kestrel_dns, payload) + d->payload_len);
-  ASSERT_EQ(decoder_.Decode(Bytes(*d, size), &event_, &why), RecordDecoder::Outcome::kEvent) << why;
+  ASSERT_EQ(decoder_.Decode(RecordBytes(*d, size), &event_, &why), RecordDecoder::Outcome::kEvent)
+      << why;
   EXPECT_EQ(Str("event.category"), "network");
   EXPECT_EQ(Str("event.type"), "protocol");
   EXPECT_EQ(Str("event.action"), "lookup_requested");
@@ -125,7 +84,7 @@ TEST_F(DecoderEventsTest, DnsRecordToALookupEvent) {
   // An unknown type is written as RFC 3597 says.
   d->payload[d->payload_len - 3] = 99;
   d->payload[d->payload_len - 4] = 1;  // type 0x0163 = 355
-  ASSERT_EQ(decoder_.Decode(Bytes(*d), &event_, &why), RecordDecoder::Outcome::kEvent) << why;
+  ASSERT_EQ(decoder_.Decode(RecordBytes(*d), &event_, &why), RecordDecoder::Outcome::kEvent) << why;
   EXPECT_EQ(Str("dns.question.type"), "TYPE355");
 }
 
@@ -138,16 +97,17 @@ TEST_F(DecoderEventsTest, MalformedDnsPayloadsAreCountedAndSkipped) {
   d->payload_len = static_cast<uint32_t>(FillQuery(d->payload));
   d->payload[2] = 0x81;  // a response
   std::string why;
-  EXPECT_EQ(decoder_.Decode(Bytes(*d), &event_, &why), RecordDecoder::Outcome::kMalformed);
+  EXPECT_EQ(decoder_.Decode(RecordBytes(*d), &event_, &why), RecordDecoder::Outcome::kMalformed);
   EXPECT_NE(why.find("a response"), std::string::npos) << why;
   d->payload[2] = 0x01;
   d->payload_len = 20;  // the capture ends inside the name
-  EXPECT_EQ(decoder_.Decode(Bytes(*d), &event_, &why), RecordDecoder::Outcome::kMalformed);
+  EXPECT_EQ(decoder_.Decode(RecordBytes(*d), &event_, &why), RecordDecoder::Outcome::kMalformed);
   EXPECT_NE(why.find("name truncated"), std::string::npos) << why;
   d->payload_len = 100'000;  // a lie: bounded by the record
-  EXPECT_EQ(decoder_.Decode(Bytes(*d, offsetof(kestrel_dns, payload) + 10), &event_, &why),
+  EXPECT_EQ(decoder_.Decode(RecordBytes(*d, offsetof(kestrel_dns, payload) + 10), &event_, &why),
             RecordDecoder::Outcome::kMalformed);
-  EXPECT_EQ(decoder_.Decode(Bytes(*d, 40), &event_, &why), RecordDecoder::Outcome::kMalformed);
+  EXPECT_EQ(decoder_.Decode(RecordBytes(*d, 40), &event_, &why),
+            RecordDecoder::Outcome::kMalformed);
   EXPECT_EQ(decoder_.dns_parse_failures(), 3u);
 }
 
@@ -189,7 +149,8 @@ class AccountHookTest : public DecoderEventsTest {
       f->path_len = static_cast<uint32_t>(p.size() + 1);
     }
     std::string why;
-    ASSERT_EQ(decoder_.Decode(Bytes(*f), &event_, &why), RecordDecoder::Outcome::kEvent) << why;
+    ASSERT_EQ(decoder_.Decode(RecordBytes(*f), &event_, &why), RecordDecoder::Outcome::kEvent)
+        << why;
     accounts_->Observe(f->h, event_);
   }
   void Exit(uint32_t pid, uint64_t t_ns) {
@@ -197,7 +158,8 @@ class AccountHookTest : public DecoderEventsTest {
     std::memset(&x, 0, sizeof(x));
     Header(&x.h, KESTREL_EXIT, pid, t_ns);
     std::string why;
-    ASSERT_EQ(decoder_.Decode(Bytes(x), &event_, &why), RecordDecoder::Outcome::kEvent) << why;
+    ASSERT_EQ(decoder_.Decode(RecordBytes(x), &event_, &why), RecordDecoder::Outcome::kEvent)
+        << why;
     accounts_->Observe(x.h, event_);
   }
   fs::path root_;

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kestrel/sources/ebpf/ebpf_test_util.h"
+
 namespace kestrel::sources::ebpf {
 namespace {
 
@@ -14,56 +16,26 @@ using event::Event;
 using event::Value;
 using schema::ecs::Field;
 
-std::string Str(const Event& e, schema::FieldId id) {
-  const Value* v = e.Find(id);
-  if (v == nullptr) return "<missing>";
-  switch (v->kind()) {
-    case event::ValueKind::kString:
-      return std::string(v->as_string());
-    case event::ValueKind::kInt:
-      return std::to_string(v->as_int());
-    case event::ValueKind::kIp:
-      return v->as_ip().ToString();
-    case event::ValueKind::kArray: {
-      std::string out;
-      for (const Value& x : v->as_array())
-        out += (out.empty() ? "" : "|") + std::string(x.as_string());
-      return out;
-    }
-    default:
-      return "<other>";
-  }
-}
+using ebpf_test::Components;
+
+std::string Str(const Event& e, schema::FieldId id) { return ebpf_test::ValueText(e.Find(id)); }
 
 template <typename T>
 std::span<const uint8_t> Bytes(const T& r) {
-  return {reinterpret_cast<const uint8_t*>(&r), sizeof(r)};
+  return ebpf_test::RecordBytes(r);
 }
 
+// A header of uid 1000, gid 100, in the session of `ppid`, leading its process group.
 void Header(kestrel_header* h, uint32_t kind, uint32_t pid, uint32_t ppid, const char* comm) {
-  std::memset(h, 0, sizeof(*h));
-  h->kind = kind;
-  h->tgid = h->tid = pid;
-  h->ppid = ppid;
-  h->uid = h->euid = 1000;
-  h->gid = h->egid = 100;
-  h->sid = ppid;
-  h->pgid = pid;
-  h->boot_ns = 5'000'000'000;
-  h->start_boottime = uint64_t{pid} * kNsPerClockTick;
-  std::strncpy(h->comm, comm, sizeof(h->comm) - 1);
-}
-
-// Leaf-first components, as the BPF side writes them.
-template <size_t N>
-uint32_t Components(char (&buf)[N], std::initializer_list<std::string_view> parts) {
-  size_t off = 0;
-  for (std::string_view p : parts) {
-    std::memcpy(buf + off, p.data(), p.size());
-    off += p.size();
-    buf[off++] = '\0';
-  }
-  return static_cast<uint32_t>(off);
+  ebpf_test::FillHeader(h, kind,
+                        {.pid = pid,
+                         .ppid = ppid,
+                         .uid = 1000,
+                         .gid = 100,
+                         .sid = ppid,
+                         .pgid = pid,
+                         .boot_ns = 5'000'000'000,
+                         .comm = comm});
 }
 
 TEST(JoinPath, ComponentsLeafFirstToAbsoluteNormalisedPaths) {
@@ -82,9 +54,9 @@ TEST(JoinPath, ComponentsLeafFirstToAbsoluteNormalisedPaths) {
   for (const Case& c : cases) EXPECT_EQ(JoinPath(c.components), c.path) << c.path;
 }
 
-class DecoderTest : public ::testing::Test {
+class DecoderTest : public ebpf_test::DecoderFixture {
  protected:
-  DecoderTest() : table_("boot"), decoder_(schema_, &table_, Options()) {
+  DecoderTest() : DecoderFixture(Options()) {
     ProcessInfo& shell = table_.Touch(10, 10);
     shell.executable = "/bin/bash";
     shell.name = "bash";
@@ -98,11 +70,6 @@ class DecoderTest : public ::testing::Test {
     o.resolve_user_names = false;
     return o;
   }
-  schema::Schema schema_;
-  ProcessTable table_;
-  RecordDecoder decoder_;
-  Event event_;
-  std::string why_;
 };
 
 TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {

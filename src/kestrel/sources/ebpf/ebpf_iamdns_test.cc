@@ -19,86 +19,21 @@
 #include <gtest/gtest.h>
 
 #include "kestrel/sources/ebpf/ebpf_source.h"
+#include "kestrel/sources/ebpf/ebpf_test_util.h"
 
 namespace kestrel::sources {
 namespace {
 
 using event::Event;
-using event::Value;
 
-class LiveEventsTest : public ::testing::Test {
+// Lookups and iam events are not "already running": only what the test does.
+class LiveEventsTest : public ebpf_test::LiveSourceTest {
  protected:
-  void SetUp() override {
-    std::vector<std::string> missing = EbpfMissingRequirements();
-    if (!missing.empty()) {
-      std::string why;
-      for (const auto& m : missing) why += m + "; ";
-      std::printf("SKIPPED: the kernel or process lacks: %s\n", why.c_str());
-      GTEST_SKIP() << "missing: " << why;
-    }
+  EbpfOptions Options() override {
     EbpfOptions options;
     options.already_running_events = false;
-    options.stop = &stop_;
-    auto source = EbpfSource::Open(&schema_, options, [](const SourceDiagnostic& d) {
-      std::printf("diagnostic: %s %s\n", d.location.c_str(), d.reason.c_str());
-    });
-    ASSERT_TRUE(source.ok()) << source.status();
-    source_ = std::move(*source);
-    puller_ = std::thread([this] {
-      Event e;
-      while (true) {
-        auto more = source_->Next(&e);
-        if (!more.ok() || !*more) return;
-        std::lock_guard<std::mutex> lock(mu_);
-        events_.push_back(e);
-      }
-    });
+    return options;
   }
-  void TearDown() override {
-    stop_.store(true);
-    if (puller_.joinable()) puller_.join();
-  }
-
-  std::string Str(const Event& e, std::string_view field) {
-    auto id = schema_.Find(field);
-    const Value* v = id ? e.Find(*id) : nullptr;
-    if (v == nullptr) return "<missing>";
-    if (v->kind() == event::ValueKind::kString) return std::string(v->as_string());
-    if (v->kind() == event::ValueKind::kInt) return std::to_string(v->as_int());
-    if (v->kind() == event::ValueKind::kIp) return v->as_ip().ToString();
-    if (v->kind() == event::ValueKind::kArray) {
-      std::string out;
-      for (const Value& x : v->as_array())
-        out += (out.empty() ? "" : "|") + std::string(x.as_string());
-      return out;
-    }
-    return "<other>";
-  }
-
-  // Every event `match` accepts, once at least `n` arrived or after `seconds`.
-  std::vector<Event> WaitFor(size_t n, const std::function<bool(const Event&)>& match,
-                             int seconds = 3) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    std::vector<Event> found;
-    while (true) {
-      found.clear();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const Event& e : events_) {
-          if (match(e)) found.push_back(e);
-        }
-      }
-      if (found.size() >= n || std::chrono::steady_clock::now() >= deadline) return found;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
-  schema::Schema schema_;
-  std::atomic<bool> stop_{false};
-  std::unique_ptr<EbpfSource> source_;
-  std::thread puller_;
-  std::mutex mu_;
-  std::vector<Event> events_;
 };
 
 // A DNS query for `name` (labels split at dots), id `id`, type `qtype`.

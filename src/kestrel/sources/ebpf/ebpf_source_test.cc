@@ -26,6 +26,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kestrel/sources/ebpf/ebpf_test_util.h"
 #include "kestrel/sources/ebpf/process_table.h"
 
 namespace kestrel::sources {
@@ -34,23 +35,6 @@ namespace {
 using event::Event;
 using event::Value;
 using schema::ecs::Field;
-
-std::string Str(const Event& e, schema::FieldId id) {
-  const Value* v = e.Find(id);
-  if (v == nullptr) return "<missing>";
-  if (v->kind() == event::ValueKind::kString) return std::string(v->as_string());
-  if (v->kind() == event::ValueKind::kInt) return std::to_string(v->as_int());
-  if (v->kind() == event::ValueKind::kIp) return v->as_ip().ToString();
-  if (v->kind() == event::ValueKind::kArray) {
-    std::string out;
-    for (const Value& x : v->as_array()) {
-      if (!out.empty()) out += "|";
-      out += std::string(x.as_string());
-    }
-    return out;
-  }
-  return "<other>";
-}
 
 // Runs `body` in a forked child and waits for it; returns the child's pid.
 pid_t InChild(const std::function<void()>& body) {
@@ -64,59 +48,8 @@ pid_t InChild(const std::function<void()>& body) {
   return pid;
 }
 
-class EbpfSourceTest : public ::testing::Test {
+class EbpfSourceTest : public ebpf_test::LiveSourceTest {
  protected:
-  void SetUp() override {
-    std::vector<std::string> missing = EbpfMissingRequirements();
-    if (!missing.empty()) {
-      std::string why;
-      for (const auto& m : missing) why += m + "; ";
-      std::printf("SKIPPED: the kernel or process lacks: %s\n", why.c_str());
-      GTEST_SKIP() << "missing: " << why;
-    }
-    EbpfOptions options = Options();
-    options.stop = &stop_;
-    auto source = EbpfSource::Open(&schema_, options, [](const SourceDiagnostic& d) {
-      std::printf("diagnostic: %s %s\n", d.location.c_str(), d.reason.c_str());
-    });
-    ASSERT_TRUE(source.ok()) << source.status();
-    source_ = std::move(*source);
-    std::printf("mechanism: %s\n", source_->mechanism().c_str());
-    BeforePulling();
-    puller_ = std::thread([this] {
-      Event e;
-      while (true) {
-        auto more = source_->Next(&e);
-        if (!more.ok() || !*more) return;
-        std::lock_guard<std::mutex> lock(mu_);
-        events_.push_back(e);
-      }
-    });
-  }
-
-  virtual EbpfOptions Options() { return EbpfOptions{}; }
-  virtual void BeforePulling() {}
-
-  void TearDown() override {
-    stop_.store(true);
-    if (puller_.joinable()) puller_.join();
-  }
-
-  // The first event that `match` accepts, waiting up to 2 s.
-  std::optional<Event> WaitFor(const std::function<bool(const Event&)>& match) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const Event& e : events_) {
-          if (match(e)) return e;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return std::nullopt;
-  }
-
   std::string SelfEntityId() {
     std::ifstream in("/proc/self/stat");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -126,13 +59,6 @@ class EbpfSourceTest : public ::testing::Test {
     std::getline(b, boot);
     return ebpf::ProcessTable(boot).EntityId(static_cast<uint32_t>(getpid()), st->start_ticks);
   }
-
-  schema::Schema schema_;
-  std::atomic<bool> stop_{false};
-  std::unique_ptr<EbpfSource> source_;
-  std::thread puller_;
-  std::mutex mu_;
-  std::vector<Event> events_;
 };
 
 TEST_F(EbpfSourceTest, ExecOfAMarkerProgramFromAKnownParent) {

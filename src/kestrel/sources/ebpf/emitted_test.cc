@@ -20,40 +20,27 @@
 #include <gtest/gtest.h>
 
 #include "kestrel/sources/ebpf/decoder.h"
+#include "kestrel/sources/ebpf/ebpf_test_util.h"
 
 namespace kestrel::sources::ebpf {
 namespace {
 
 using event::Event;
 
+using ebpf_test::Components;
+
 template <typename T>
 std::span<const uint8_t> Bytes(const T& r) {
-  return {reinterpret_cast<const uint8_t*>(&r), sizeof(r)};
+  return ebpf_test::RecordBytes(r);
 }
 
+// pid 10 in the session of pid 5 (an ssh login shell), on a terminal, with two capabilities.
 void Header(kestrel_header* h, uint32_t kind) {
-  std::memset(h, 0, sizeof(*h));
-  h->kind = kind;
-  h->tgid = h->tid = 10;
-  h->ppid = 5;
-  h->sid = 5;  // the session of pid 5, an ssh login shell
-  h->pgid = 10;
+  ebpf_test::FillHeader(
+      h, kind,
+      {.pid = 10, .ppid = 5, .sid = 5, .pgid = 10, .boot_ns = 5'000'000'000, .comm = "bash"});
   h->tty = (136u << 20) | 3;
   h->cap_effective = h->cap_permitted = (uint64_t{1} << 7) | (uint64_t{1} << 21);
-  h->boot_ns = 5'000'000'000;
-  h->start_boottime = 10 * kNsPerClockTick;
-  std::strncpy(h->comm, "bash", sizeof(h->comm) - 1);
-}
-
-template <size_t N>
-uint32_t Components(char (&buf)[N], std::initializer_list<std::string_view> parts) {
-  size_t off = 0;
-  for (std::string_view p : parts) {
-    std::memcpy(buf + off, p.data(), p.size());
-    off += p.size();
-    buf[off++] = '\0';
-  }
-  return static_cast<uint32_t>(off);
 }
 
 HostIdentity FullHost() {
