@@ -28,8 +28,8 @@ enum kestrel_auditd_syscall {
 
 /* Argument filters, applied in the kernel at sys_enter (and mirrored by AuditdArgsWanted in user
  * space, for tests): only these calls become records. */
-#define KESTREL_PR_SET_NAME 15      /* prctl option */
-#define KESTREL_SIGRTMIN 32         /* kill/tkill/tgkill: real-time signals 32..64 only */
+#define KESTREL_PR_SET_NAME 15 /* prctl option */
+#define KESTREL_SIGRTMIN 32    /* kill/tkill/tgkill: real-time signals 32..64 only */
 #define KESTREL_SIGRTMAX 64
 #define KESTREL_PROT_WX 6           /* mprotect: PROT_WRITE | PROT_EXEC both requested */
 #define KESTREL_OPEN_MODE_0666 0666 /* open: mode argument exactly 0666 (musl's fopen) */

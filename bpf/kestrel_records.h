@@ -181,8 +181,8 @@ struct kestrel_syscall_rec {
   char name[KESTREL_NAME_MAX]; /* memfd_create: the name; finit_module: the file (leaf first) */
 };
 
-#define KESTREL_DNS_PAYLOAD_MAX 256 /* bytes of a DNS datagram copied (the header, the question) \
-                                     */
+/* Bytes of a DNS datagram copied (the header, the question). */
+#define KESTREL_DNS_PAYLOAD_MAX 256
 
 /* A datagram sent on an AF_INET/AF_INET6 UDP socket to port 53 by sendto, sendmsg or sendmmsg
  * (one record per message, at most the first two of a sendmmsg); user space parses the query
