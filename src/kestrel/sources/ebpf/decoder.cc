@@ -91,6 +91,18 @@ const T* Padded(std::span<const uint8_t> record, std::vector<uint8_t>* buf) {
 
 }  // namespace
 
+event::IpAddress KernelAddress(uint16_t family, const uint8_t* bytes) {
+  event::IpAddress addr;
+  if (family == kAfInet) {
+    addr.is_v4 = true;
+    addr.bytes[10] = addr.bytes[11] = 0xff;
+    std::memcpy(&addr.bytes[12], bytes, 4);
+  } else {
+    std::memcpy(addr.bytes.data(), bytes, 16);
+  }
+  return addr;
+}
+
 size_t CompactRecordSize(std::span<const uint8_t> record) {
   if (record.size() < sizeof(kestrel_header)) return record.size();
   uint32_t kind;
@@ -600,17 +612,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       }
       SetCommon(kind, time_ns, out);
       SetProcess(h, p, out);
-      auto ip = [&](const uint8_t* a) {
-        event::IpAddress addr;
-        if (n.family == kAfInet) {
-          addr.is_v4 = true;
-          addr.bytes[10] = addr.bytes[11] = 0xff;
-          std::memcpy(&addr.bytes[12], a, 4);
-        } else {
-          std::memcpy(addr.bytes.data(), a, 16);
-        }
-        return addr;
-      };
+      auto ip = [&](const uint8_t* a) { return KernelAddress(n.family, a); };
       // ECS: source is the initiator. Outgoing (connect): source = local; accepted: source =
       // the peer. bind has only a local end, reported as source.
       bool incoming = direction == "ingress";

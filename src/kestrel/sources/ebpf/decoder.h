@@ -43,6 +43,10 @@
 
 namespace kestrel::sources::ebpf {
 
+// The address in a record's 16-byte address field: the first 4 bytes for AF_INET (family 2,
+// as an IPv4-mapped address), all 16 otherwise.
+event::IpAddress KernelAddress(uint16_t family, const uint8_t* bytes);
+
 // The bytes of `record` worth keeping: records are reserved at their full fixed size in the ring
 // buffer, but an exec's argv and a file's paths rarely fill their arrays, so the reader thread
 // queues only the prefix up to the last byte used (Decode() zero-pads it again).

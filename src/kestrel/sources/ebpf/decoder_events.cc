@@ -30,18 +30,6 @@ EmittedKindId AccountKind(const AccountChange& c) {
   return user ? EmittedKindId::kUserChanged : EmittedKindId::kGroupChanged;
 }
 
-event::IpAddress Address(uint16_t family, const uint8_t* a) {
-  event::IpAddress addr;
-  if (family == kAfInet) {
-    addr.is_v4 = true;
-    addr.bytes[10] = addr.bytes[11] = 0xff;
-    std::memcpy(&addr.bytes[12], a, 4);
-  } else {
-    std::memcpy(addr.bytes.data(), a, 16);
-  }
-  return addr;
-}
-
 }  // namespace
 
 void RecordDecoder::DecodeAccountChange(const kestrel_header& h, int64_t time_ns,
@@ -110,9 +98,9 @@ RecordDecoder::Outcome RecordDecoder::DecodeDns(const kestrel_header& h,
   }
   out->SetString(Field("dns.id"), std::to_string(q.id));
   out->SetString(Field("dns.type"), "query");
-  out->SetIp(Field("source.ip"), Address(d.family, d.local_addr));
+  out->SetIp(Field("source.ip"), KernelAddress(d.family, d.local_addr));
   out->SetInt(Field("source.port"), d.local_port);
-  out->SetIp(Field("destination.ip"), Address(d.family, d.remote_addr));
+  out->SetIp(Field("destination.ip"), KernelAddress(d.family, d.remote_addr));
   out->SetInt(Field("destination.port"), d.remote_port);
   out->SetString(Field("network.type"), d.family == kAfInet ? "ipv4" : "ipv6");
   out->SetString(Field("network.transport"), "udp");
