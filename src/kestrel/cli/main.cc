@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kestrel/cli/command_line.h"
+#include "kestrel/cli/docgen.h"
 #include "kestrel/cli/run_command.h"
 
 #ifndef KESTREL_VERSION
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
                  "YAML configuration file (default: /etc/kestrel/kestrel.yaml if it exists); the "
                  "command line overrides it");
   commands.push_back(cli::AddConfigCommand(app, cl));
+  // Hidden: the man page and the bash completion, generated at build time (docgen.h).
+  for (cli::Command& c : cli::AddGenerateCommands(app, KESTREL_VERSION))
+    commands.push_back(std::move(c));
   cl.config_file = cli::FindConfigFile(argc, argv);
   if (cl.config_file) {
     if (absl::Status s = cli::LoadConfigFile(*cl.config_file, &cl.run, &cl.global); !s.ok()) {
