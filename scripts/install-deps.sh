@@ -38,6 +38,8 @@ PACKAGES=(
   libluajit2-5.1-dev wabt
   # helpers used by scripts
   python3 python3-yaml
+  # the package stage (scripts/package-test.sh): a clean Debian 12 root, and the .deb's lint
+  mmdebstrap lintian
 )
 
 # The aarch64 cross build (--cross aarch64). Host tools:

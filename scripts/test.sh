@@ -5,6 +5,8 @@
 #      docs/architecture.md's copy of the table) with its self-test, and clang-format
 #      --dry-run -Werror over every C/C++ file of src/, bench/, fuzz/, include/ and bpf/;
 #   1. the release build (gcc) and its CTest suite: unit, conformance and end-to-end tests;
+#      then the package stage (scripts/package-test.sh): the .deb built with cpack, installed
+#      with apt into a fresh Debian 12 root from Debian's mirror, run there and removed;
 #   2. the `fuzz` build (clang 14, its own warnings, -Werror, ASan + UBSan) of everything,
 #      benchmarks included, so it is also the check that the tree builds with clang: the same
 #      suite again under the sanitizers, plus each libFuzzer target for KESTREL_FUZZ_SECONDS
@@ -15,7 +17,8 @@
 #   4. the `aarch64` cross build (no eBPF) and its whole CTest suite under qemu-user, including
 #      the cross-architecture replay digest test against the release build (docs/porting.md).
 # Exits non-zero when any test fails. Set KESTREL_SKIP_SANITIZERS=1 for a quick local run (release
-# only), KESTREL_SKIP_CROSS=1 to leave out step 4.
+# only), KESTREL_SKIP_CROSS=1 to leave out step 4, KESTREL_SKIP_PACKAGE=1 to leave out the package
+# stage (it needs root and Debian's mirror).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${KESTREL_SKIP_CROSS:-0}" = 1 ]; then
@@ -43,6 +46,13 @@ echo "== release build and tests"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"
+
+if [ "${KESTREL_SKIP_PACKAGE:-0}" = 1 ]; then
+  echo "== package stage SKIPPED (KESTREL_SKIP_PACKAGE=1): the .deb was not built nor tested"
+else
+  echo "== package: the .deb in a clean Debian 12 root (install, kestrel --version/doctor/run, removal)"
+  bash scripts/package-test.sh build/release
+fi
 
 if [ "${KESTREL_SKIP_SANITIZERS:-0}" = 1 ]; then
   echo "== sanitizer build skipped (KESTREL_SKIP_SANITIZERS=1)"

@@ -365,6 +365,7 @@ complete -F _kestrel kestrel
 }
 
 std::vector<Command> AddGenerateCommands(CLI::App& app, const std::string& version) {
+  // The options' variables live as long as the commands that hold them.
   auto output = std::make_shared<std::string>();
   CLI::App* man = app.add_subcommand("__man", "Print the man page kestrel(1) (roff)");
   man->group("");  // hidden from --help, the man page and the completion
@@ -379,7 +380,12 @@ std::vector<Command> AddGenerateCommands(CLI::App& app, const std::string& versi
   return {
       {man,
        [root, output, version] { return WriteDocument(RenderManPage(*root, version), *output); }},
-      {completion, [root, output] { return WriteDocument(RenderBashCompletion(*root), *output); }},
+      // `shell` is bound to the option: the command keeps it alive (bash is its only value).
+      {completion,
+       [root, output, shell] {
+         if (*shell != "bash") return kExitUsage;  // IsMember refused it already
+         return WriteDocument(RenderBashCompletion(*root), *output);
+       }},
   };
 }
 
