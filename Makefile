@@ -1,7 +1,7 @@
 # Thin conveniences over the CMake presets and scripts/. The README's two commands are
 # `bash scripts/run.sh` and `bash scripts/test.sh`, which need nothing but bash; these targets
 # are the same for people who have make.
-.PHONY: run test deps build debug asan fuzz clang aarch64 bench format clean
+.PHONY: run test deps build package debug asan fuzz clang aarch64 bench format clean
 
 run:
 	bash scripts/run.sh
@@ -11,6 +11,9 @@ deps:
 	bash scripts/install-deps.sh
 build: deps
 	cmake --preset release && cmake --build --preset release
+# The .deb (packaging/CMakeLists.txt; docs/deployment.md): build/release/package/kestrel_*.deb
+package: build
+	cd build/release && cpack -G DEB
 debug: deps
 	cmake --preset debug && cmake --build --preset debug && ctest --preset debug -j$$(nproc)
 asan: deps
