@@ -8,8 +8,9 @@
 #      Depends are resolved from the mirror; the maintainer scripts' directories (0700 root), the
 #      conffile, the service neither enabled nor started; `kestrel --version`, `kestrel doctor`,
 #      `kestrel run --source ndjson:<the demo events>` with a non-empty alert output, and the
-#      bash completion; an edited config kept over a reinstall; then `dpkg -r kestrel` leaves no file but the configuration
-#      (`dpkg -L` before, `find` after) and `dpkg -P kestrel` leaves nothing.
+#      bash completion; an edited config kept over a reinstall; then `dpkg -r kestrel` leaves
+#      no file but the configuration (`dpkg -L` before, `find` after) and `dpkg -P kestrel`
+#      leaves nothing.
 # Needs root (mmdebstrap's root mode: chroot, mounts) and the mirror. Usage:
 #   scripts/package-test.sh [BUILD_DIR]      (default build/release; already built)
 # Environment: KESTREL_DEBIAN_MIRROR, a mirror URL or an apt sources file for the root (default:
