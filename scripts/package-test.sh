@@ -6,7 +6,8 @@
 #      --variant=minbase, discarded afterwards: nothing is cached, every run starts cold);
 #   3. inside it (this script again, with --inside): `apt-get install ./kestrel_*.deb`, so the
 #      Depends are resolved from the mirror; the maintainer scripts' directories (0700 root), the
-#      conffile, the service neither enabled nor started; `kestrel --version`, `kestrel doctor`,
+#      conffile, the service neither enabled nor started (systemd's tools stand-ins log what the
+#      scripts ask: daemon-reload on install, stop on remove); `kestrel --version`, `kestrel doctor`,
 #      `kestrel run --source ndjson:<the demo events>` with a non-empty alert output, and the
 #      bash completion; an edited config kept over a reinstall; then `dpkg -r kestrel` leaves
 #      no file but the configuration (`dpkg -L` before, `find` after) and `dpkg -P kestrel`
@@ -33,8 +34,19 @@ if [ "${1:-}" = --inside ]; then
   # Every path some installed package owns.
   owned() { cat /var/lib/dpkg/info/*.list | sort -u; }
 
+  # A systemd that runs, as the maintainer scripts see it: /run/systemd/system and stand-ins for
+  # systemctl and deb-systemd-invoke that log their calls, so that what the scripts ask of
+  # systemd is checked (no systemd runs in this root).
+  mkdir -p /run/systemd/system
+  for tool in systemctl deb-systemd-invoke; do
+    printf '#!/bin/sh\necho "%s $*" >>/tmp/systemd-calls.log\n' "$tool" >/usr/local/sbin/$tool
+    chmod 0755 /usr/local/sbin/$tool
+  done
+  export PATH=/usr/local/sbin:$PATH
+  : >/tmp/systemd-calls.log
   snapshot >/tmp/before.txt
-  apt-get install -y -q --no-install-recommends "$deb" >/tmp/apt.log 2>&1 ||
+  # (apt gives dpkg a PATH of its own, DPkg::Path: the stand-ins' directory is added to it.)
+  apt-get install -y -q --no-install-recommends -o DPkg::Path="$PATH" "$deb" >/tmp/apt.log 2>&1 ||
     { cat /tmp/apt.log; echo "FAIL: apt-get install $deb" >&2; exit 1; }
   echo "installed: $(dpkg-query -W -f='${Package} ${Version} ${Architecture}' kestrel)," \
     "$(grep -c '^Setting up' /tmp/apt.log) packages set up"
@@ -42,6 +54,10 @@ if [ "${1:-}" = --inside ]; then
 
   # The maintainer scripts: state and log directories, root only; the unit neither enabled nor
   # started (no systemd runs here: the scripts must not need it).
+  calls=$(tr '\n' ';' </tmp/systemd-calls.log)
+  grep -qx 'systemctl --system daemon-reload' /tmp/systemd-calls.log ||
+    err "postinst did not reload systemd's units (calls: $calls)"
+  grep -E 'start|enable|restart' /tmp/systemd-calls.log && err "installing asked systemd: $calls"
   for d in /var/lib/kestrel /var/lib/kestrel/spool /var/log/kestrel; do
     got=$(stat -c '%a %U:%G' "$d" 2>/dev/null || echo missing)
     [ "$got" = "700 root:root" ] || err "$d: $got, want 700 root:root"
@@ -84,6 +100,9 @@ if [ "${1:-}" = --inside ]; then
   # kept until purge as Debian does; they must hold no file).
   dpkg-query -L kestrel | sort >/tmp/files.txt
   dpkg -r kestrel >/tmp/remove.log 2>&1 || { cat /tmp/remove.log; err "dpkg -r kestrel failed"; }
+  grep -qx 'deb-systemd-invoke stop kestrel.service' /tmp/systemd-calls.log ||
+    err "dpkg -r did not stop kestrel.service (calls: $(tr '\n' ';' </tmp/systemd-calls.log))"
+  echo "systemd calls: $(tr '\n' ';' </tmp/systemd-calls.log)"
   left=()
   while read -r f; do
     [ -e "$f" ] || [ -L "$f" ] || continue
