@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `cmake --install` lays out what docs/deployment.md says, staged with DESTDIR and the package's
 # prefix (/usr): the binary, the default rule pack, /etc/kestrel/kestrel.yaml (0600), kestrel(1),
-# the bash completion, the docs, and the systemd unit naming the installed binary and docs. The
-# installed binary, run from a directory without rules/, finds the installed pack and alerts on
-# the demo events.
+# the bash completion, the docs, and the systemd unit naming the installed binary and docs; a
+# second install keeps the configuration file as edited. The installed binary, run from a
+# directory without rules/, finds the installed pack and alerts on the demo events.
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
@@ -29,6 +29,14 @@ got=$(find "$root/usr/share/kestrel/rules" -name '*.eql' | wc -l)
 mode=$(stat -c %a "$root/etc/kestrel/kestrel.yaml")
 [ "$mode" = 600 ] || err "/etc/kestrel/kestrel.yaml has mode $mode, want 600"
 cmp -s "$src/packaging/kestrel.yaml" "$root/etc/kestrel/kestrel.yaml" || err "kestrel.yaml differs"
+
+# A second install keeps the operator's configuration.
+echo 'log_level: warn' >"$root/etc/kestrel/kestrel.yaml"
+DESTDIR=$root cmake --install "$build" --prefix /usr >"$work/install2.log"
+[ "$(cat "$root/etc/kestrel/kestrel.yaml")" = 'log_level: warn' ] ||
+  err "a second cmake --install overwrote /etc/kestrel/kestrel.yaml"
+grep -q 'Kept: .*/etc/kestrel/kestrel.yaml' "$work/install2.log" || err "no 'Kept:' message"
+cp "$src/packaging/kestrel.yaml" "$root/etc/kestrel/kestrel.yaml"
 
 unit=$root/usr/lib/systemd/system/kestrel.service
 grep -qx 'ExecStart=/usr/bin/kestrel --config /etc/kestrel/kestrel.yaml run' "$unit" ||
