@@ -120,15 +120,15 @@ if [ "${1:-}" = --inside ]; then
   comm -13 /tmp/before.txt /tmp/after.txt | comm -23 - <(owned) >/tmp/new.txt
   unexpected=$(grep -vxE '/etc/kestrel|/etc/kestrel/kestrel.yaml|/var/lib/kestrel|/var/lib/kestrel/spool|/var/log/kestrel' \
     /tmp/new.txt || true)
-  [ -z "$unexpected" ] || err "dpkg -r left, owned by no package: $(echo $unexpected)"
+  [ -z "$unexpected" ] || err "dpkg -r left, owned by no package: $(echo "$unexpected" | tr "\n" " ")"
   [ -f /etc/kestrel/kestrel.yaml ] || err "dpkg -r removed the configuration file"
-  echo "dpkg -r: left $(wc -l </tmp/new.txt) paths: $(echo $(cat /tmp/new.txt))"
+  echo "dpkg -r: left $(wc -l </tmp/new.txt) paths: $(tr "\n" " " </tmp/new.txt)"
 
   # dpkg -P: the configuration and the state go too.
   dpkg -P kestrel >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; err "dpkg -P kestrel failed"; }
   snapshot >/tmp/purged.txt
   comm -13 /tmp/before.txt /tmp/purged.txt | comm -23 - <(owned) >/tmp/new.txt
-  [ -s /tmp/new.txt ] && err "dpkg -P left: $(echo $(cat /tmp/new.txt))"
+  [ -s /tmp/new.txt ] && err "dpkg -P left: $(tr "\n" " " </tmp/new.txt)"
   [ $fail = 0 ] && echo "package test inside the Debian 12 root: ok"
   exit $fail
 fi
