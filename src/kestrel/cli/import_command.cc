@@ -161,6 +161,14 @@ std::string Reason(std::string_view message) {
 }  // namespace
 
 int ImportSigmaCommand(const ImportSigmaOptions& options) {
+  if (options.print_mapping) {
+    fmt::print("{}", rules::SigmaMapping::DefaultText());
+    return kExitOk;
+  }
+  if (options.sources.empty() || options.out.empty()) {
+    fmt::print(stderr, "error: import sigma needs SRC... and --out DIR (or --print-mapping)\n");
+    return kExitUsage;
+  }
   rules::SigmaMapping mapping = rules::SigmaMapping::Default();
   if (!options.sigma_mapping.empty()) {
     std::vector<std::string> errors = rules::LoadSigmaMapping(options.sigma_mapping, &mapping);
@@ -245,9 +253,11 @@ Command AddImportCommand(CLI::App& app) {
   import_cmd->require_subcommand(1);
   CLI::App* sigma = import_cmd->add_subcommand(
       "sigma", "Convert Sigma rules to Kestrel YAML rule files (EQL, full metadata)");
-  sigma->add_option("sources", options->sources, "Sigma rule files and directories (recursive)")
-      ->required();
-  sigma->add_option("--out", options->out, "Directory to write the converted rules to")->required();
+  sigma->add_option("sources", options->sources, "Sigma rule files and directories (recursive)");
+  sigma->add_option("--out", options->out, "Directory to write the converted rules to");
+  sigma->add_flag(
+      "--print-mapping", options->print_mapping,
+      "Print the built-in Sigma -> ECS mapping (the format of --sigma-mapping) and exit");
   sigma->add_option("--sigma-mapping", options->sigma_mapping,
                     "YAML file extending or overriding the built-in Sigma -> ECS field mapping "
                     "(docs/sigma.md)");

@@ -8,7 +8,8 @@
 // the reasons grouped with their counts. Unsupported: a well-formed rule EQL or Kestrel's
 // sources cannot express; failed: a malformed rule, an unmapped field, a query that does not
 // compile, a write error. Exit 0 when none failed, 1 otherwise, 2 on a usage error (an
-// unreadable or invalid --sigma-mapping, an --out that cannot be created).
+// unreadable or invalid --sigma-mapping, an --out that cannot be created, no SRC or --out).
+// `--print-mapping` prints the built-in mapping file (the format --sigma-mapping reads) instead.
 // Tested by sigma_import_test.sh.
 #pragma once
 
@@ -22,7 +23,8 @@ namespace kestrel::cli {
 struct ImportSigmaOptions {
   std::vector<std::string> sources;
   std::string out;
-  std::string sigma_mapping;  // empty: the built-in mapping
+  std::string sigma_mapping;   // empty: the built-in mapping
+  bool print_mapping = false;  // print the built-in mapping file and exit
 };
 
 int ImportSigmaCommand(const ImportSigmaOptions& options);

@@ -18,7 +18,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 "$kestrel" import sigma testdata/sigma --out "$tmp/out" >"$tmp/import" 2>&1
 code=$?
 [ "$code" -eq 0 ] || fail "import exited $code: $(cat "$tmp/import")"
-tail -n 1 "$tmp/import" | grep -qx '10 rules: 10 converted, 0 unsupported, 0 failed' \
+tail -n 1 "$tmp/import" | grep -qx '11 rules: 11 converted, 0 unsupported, 0 failed' \
   || fail "summary: $(tail -n 1 "$tmp/import")"
 [ "$(stat -c %a "$tmp/out/strings.yaml" 2>/dev/null)" = 600 ] || fail "strings.yaml is not 0600"
 grep -q '^# Converted by `kestrel import sigma` from the Sigma rule 7f1c2a10-0001-4000-8000-000000000001 ' \
@@ -37,7 +37,7 @@ mkdir -p "$tmp/correlations" && mv "$tmp/out"/correlation*.yaml "$tmp/correlatio
 
 # 2. check and compile --emit eql read Sigma files directly.
 "$kestrel" check --summary testdata/sigma >"$tmp/check2" 2>&1 || fail "check testdata/sigma: $(tail -5 "$tmp/check2")"
-tail -n 1 "$tmp/check2" | grep -qx '10 rules: 10 ok, 0 failed, 0 skipped' || fail "check summary: $(tail -n 1 "$tmp/check2")"
+tail -n 1 "$tmp/check2" | grep -qx '11 rules: 11 ok, 0 failed, 0 skipped' || fail "check summary: $(tail -n 1 "$tmp/check2")"
 "$kestrel" compile --emit eql testdata/sigma/network.yml >"$tmp/eql" 2>&1 || fail "compile --emit eql: $(cat "$tmp/eql")"
 grep -qF 'cidrMatch(destination.ip, "192.0.2.0/24", "198.51.100.0/24")' "$tmp/eql" || fail "emitted EQL: $(cat "$tmp/eql")"
 
@@ -88,7 +88,14 @@ printf 'logsources:\n  x: {colour: red}\n' >"$tmp/bad.yaml"
 [ $? -eq 2 ] || fail "a bad mapping must exit 2"
 grep -q "bad.yaml:2:15: unknown key 'colour'" "$tmp/err4" || fail "bad mapping error: $(cat "$tmp/err4")"
 
-# 5. A symbolic link in the output directory is not followed.
+# 5. --print-mapping prints the built-in mapping, which reads back as a mapping; no SRC is usage.
+"$kestrel" import sigma --print-mapping >"$tmp/default-map.yaml" || fail "--print-mapping"
+grep -q '^      CommandLine: process.command_line$' "$tmp/default-map.yaml" || fail "printed mapping: $(head -5 "$tmp/default-map.yaml")"
+"$kestrel" import sigma "$tmp/mixed/values.yml" --out "$tmp/out6" --sigma-mapping "$tmp/default-map.yaml" >/dev/null 2>&1 \
+  || fail "the printed mapping does not read back"
+"$kestrel" import sigma --out "$tmp/out7" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no SRC must exit 2"
+
+# 6. A symbolic link in the output directory is not followed.
 mkdir -p "$tmp/out5"
 ln -s "$tmp/victim" "$tmp/out5/values.yaml"
 "$kestrel" import sigma testdata/sigma/values.yml --out "$tmp/out5" >"$tmp/import5" 2>&1

@@ -308,6 +308,10 @@ bool DetectionCompiler::Fail(Problem::Kind kind, SourcePosition pos, std::string
 }
 
 const SigmaField* DetectionCompiler::Field(std::string_view name, SourcePosition pos) {
+  if (record_ != nullptr) {
+    auto it = record_->fields.find(name);
+    if (it != record_->fields.end()) return &it->second;
+  }
   auto it = logsource_.fields.find(name);
   if (it != logsource_.fields.end()) return &it->second;
   Fail(Kind::kError, pos,
@@ -362,12 +366,38 @@ std::optional<Fragment> DetectionCompiler::Map(const DocNode& node) {
     Fail(Kind::kError, node.position, "a detection map is empty");
     return std::nullopt;
   }
+  // `type: NAME` of a record the logsource maps (auditd's EXECVE): the record's condition, and
+  // its fields for the map's other entries.
+  const SigmaRecord* record = nullptr;
+  for (const DocNode::Entry& e : node.entries) {
+    if (e.key != "type" || !e.value.is_scalar()) continue;
+    for (const SigmaRecord& r : logsource_.records) {
+      if (r.name.size() == e.value.text.size() &&
+          std::equal(r.name.begin(), r.name.end(), e.value.text.begin(),
+                     [](char a, char b) { return LowerAscii(a) == LowerAscii(b); })) {
+        record = &r;
+      }
+    }
+  }
+  record_ = record;
   std::vector<Fragment> parts;
   for (const DocNode::Entry& e : node.entries) {
+    if (record != nullptr && e.key == "type") {
+      Fragment f;
+      f.Mark(e.value.position);
+      f.text = record->condition;
+      f.prec = record->condition.find(" or ") == std::string::npos ? 2 : 3;
+      parts.push_back(std::move(f));
+      continue;
+    }
     auto f = FieldCondition(e);
-    if (!f) return std::nullopt;
+    if (!f) {
+      record_ = nullptr;
+      return std::nullopt;
+    }
     parts.push_back(std::move(*f));
   }
+  record_ = nullptr;
   return Join(parts, true);
 }
 

@@ -71,6 +71,7 @@ class DetectionCompiler {
   bool Fail(Problem::Kind kind, SourcePosition pos, std::string message);
 
   const SigmaLogsource& logsource_;
+  const SigmaRecord* record_ = nullptr;  // of the map being compiled (`type: EXECVE`)
   Problem* problem_;
 };
 

@@ -88,7 +88,9 @@ class MappingParser {
       if (target != nullptr) {
         if (auto s = Scalar(e.value, e.key)) *target = std::move(*s);
       } else if (e.key == "fields") {
-        ParseFields(e.value, ls);
+        ParseFields(e.value, &ls->fields);
+      } else if (e.key == "records" && e.value.kind == DocNode::Kind::kMap) {
+        for (const DocNode::Entry& r : e.value.entries) ParseRecord(r, ls);
       } else {
         Error(e.value, fmt::format("unknown key '{}' in logsource '{}'", e.key, ls->name));
       }
@@ -99,7 +101,34 @@ class MappingParser {
     }
   }
 
-  void ParseFields(const DocNode& node, SigmaLogsource* ls) {
+  void ParseRecord(const DocNode::Entry& entry, SigmaLogsource* ls) {
+    SigmaRecord* record = nullptr;
+    for (SigmaRecord& r : ls->records) {
+      if (r.name == entry.key) record = &r;
+    }
+    if (record == nullptr) {
+      record = &ls->records.emplace_back();
+      record->name = entry.key;
+    }
+    if (entry.value.kind != DocNode::Kind::kMap) {
+      Error(entry.value, fmt::format("record '{}' must be a map (condition, fields)", entry.key));
+      return;
+    }
+    for (const DocNode::Entry& e : entry.value.entries) {
+      if (e.key == "condition") {
+        if (auto s = Scalar(e.value, "condition")) record->condition = std::move(*s);
+      } else if (e.key == "fields") {
+        ParseFields(e.value, &record->fields);
+      } else {
+        Error(e.value, fmt::format("unknown key '{}' in record '{}'", e.key, entry.key));
+      }
+    }
+    if (record->condition.empty()) {
+      Error(entry.value, fmt::format("record '{}' has no 'condition'", entry.key));
+    }
+  }
+
+  void ParseFields(const DocNode& node, std::map<std::string, SigmaField, std::less<>>* fields) {
     if (node.kind != DocNode::Kind::kMap) {
       Error(node, "'fields' must be a map of Sigma field -> ECS field");
       return;
@@ -134,7 +163,7 @@ class MappingParser {
         Error(e.value, fmt::format("field '{}' maps to no ECS field", e.key));
         continue;
       }
-      ls->fields[e.key] = std::move(field);
+      (*fields)[e.key] = std::move(field);
     }
   }
 
@@ -153,6 +182,8 @@ const SigmaMapping& SigmaMapping::Default() {
   }();
   return *mapping;
 }
+
+std::string_view SigmaMapping::DefaultText() { return kDefaultSigmaMappingText; }
 
 std::vector<std::string> SigmaMapping::Extend(std::string_view file, std::string_view text) {
   std::vector<std::string> errors;

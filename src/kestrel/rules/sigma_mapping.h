@@ -28,6 +28,14 @@ struct SigmaField {
   std::vector<std::pair<std::string, std::string>> values;
 };
 
+// A record type of a logsource (auditd's EXECVE): a detection map with `type: NAME` is that
+// record, which `condition` says in EQL, and its fields map first through `fields`.
+struct SigmaRecord {
+  std::string name;  // compared without case
+  std::string condition;
+  std::map<std::string, SigmaField, std::less<>> fields;
+};
+
 struct SigmaLogsource {
   std::string name;  // the mapping's key, e.g. "process_creation"
   std::string category, product, service;
@@ -35,12 +43,14 @@ struct SigmaLogsource {
   std::string query;
   std::string keywords;  // ECS field of keyword (field-less) searches; "" refuses them
   std::map<std::string, SigmaField, std::less<>> fields;
+  std::vector<SigmaRecord> records;
 };
 
 class SigmaMapping {
  public:
-  // The built-in mapping (sigma/mapping.yaml).
+  // The built-in mapping (sigma/mapping.yaml), and that file's text.
   static const SigmaMapping& Default();
+  static std::string_view DefaultText();
 
   // Merges the mapping text of `file` into this one: an entry of an existing name replaces its
   // category/product/service/query/keywords where given and adds or replaces fields; a new name

@@ -320,6 +320,21 @@ TEST(SigmaReader, CompilerErrorsPointIntoTheSigmaFile) {
   EXPECT_EQ(r.rules[0].PositionOf(at), (SourcePosition{9, 25}));
 }
 
+TEST(SigmaDetection, AuditdExecveRecordsAreExecsWithArguments) {
+  LoadResult r =
+      Load(Rule("  execve:\n    type: EXECVE\n    a0: arecord\n    a1|contains: vv\n"
+                "  syscall:\n    type: SYSCALL\n    SYSCALL: memfd_create\n"
+                "  condition: 1 of them",
+                "service: auditd"));
+  ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+  EXPECT_EQ(r.rules[0].query,
+            "any where event.category == \"process\" and event.action == \"exec\" and "
+            "process.args[0] : \"arecord\" and process.args[1] : \"*vv*\" or "
+            "auditd.message_type : \"SYSCALL\" and auditd.data.syscall : \"memfd_create\"");
+  std::string errors;
+  EXPECT_TRUE(Compiles(r.rules[0].query, &errors)) << errors;
+}
+
 TEST(SigmaReader, KestrelYamlRulesStillLoad) {
   LoadResult r = Load("id: mine\nquery: process where true\n");
   ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
