@@ -335,6 +335,49 @@ TEST(SigmaDetection, AuditdExecveRecordsAreExecsWithArguments) {
   EXPECT_TRUE(Compiles(r.rules[0].query, &errors)) << errors;
 }
 
+TEST(SigmaDetection, IpFieldsCompareAddressesAndRefuseWildcards) {
+  std::string net = "category: network_connection";
+  LoadResult r =
+      Load(Rule("  sel:\n    DestinationIp:\n      - 127.0.0.1\n      - '::1'\n"
+                "  condition: not sel",
+                net));
+  ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+  EXPECT_EQ(r.rules[0].query,
+            "network where event.type == \"start\" and not (destination.ip == \"127.0.0.1\" or "
+            "destination.ip == \"::1\")");
+  std::string errors;
+  EXPECT_TRUE(Compiles(r.rules[0].query, &errors)) << errors;
+  EXPECT_NE(Refusal(Rule("  sel:\n    DestinationIp|startswith: '10.'\n  condition: sel", net),
+                    Kind::kSkipped)
+                .find("destination.ip is an IP address in ECS; '10.' with wildcards or string "
+                      "modifiers cannot match it (write it with |cidr)"),
+            std::string::npos);
+}
+
+TEST(SigmaReader, WarningsForTimeframeAndAMissingId) {
+  std::string text = Rule("  sel:\n    Image: a\n  condition: sel\n  timeframe: 5m");
+  text.erase(text.find("id: "), text.find('\n', text.find("id: ")) - text.find("id: ") + 1);
+  LoadResult r = Load(text);
+  ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+  EXPECT_EQ(r.rules[0].id, "rule.yml-1");
+  EXPECT_EQ(Diagnostics(r),
+            "rule.yml:10:14: warning: 'timeframe' is ignored (it only bounds aggregations, which "
+            "are not supported; a correlation rule's 'timespan' is)\n"
+            "rule.yml:1:1: warning: Sigma rule 'Test rule' has no 'id'; using 'rule.yml-1'");
+}
+
+TEST(SigmaCondition, NestingIsBounded) {
+  std::string deep(200, '(');
+  deep += "sel";
+  deep += std::string(200, ')');
+  EXPECT_NE(Refusal(Rule("  sel:\n    Image: a\n  condition: " + deep), Kind::kError)
+                .find("the condition nests deeper than 64"),
+            std::string::npos);
+  EXPECT_NE(Refusal(Rule("  sel:\n    Image: a\n  condition: ''"), Kind::kError)
+                .find("the condition is empty"),
+            std::string::npos);
+}
+
 TEST(SigmaReader, KestrelYamlRulesStillLoad) {
   LoadResult r = Load("id: mine\nquery: process where true\n");
   ASSERT_EQ(r.rules.size(), 1u) << Diagnostics(r);
