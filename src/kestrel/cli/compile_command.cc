@@ -17,10 +17,17 @@
 namespace kestrel::cli {
 namespace {
 
-// `--emit eql`: the input is a rule file (any format, Sigma included); prints each rule's id and
-// name as an EQL comment, then its query. Diagnostics go to stderr; exit 1 if any rule failed.
+// `--emit eql`: the input is a rule file (any format, Sigma included; `-`: YAML on stdin); prints
+// each rule's id and name as an EQL comment, then its query. Diagnostics go to stderr; exit 1 if
+// any rule failed.
 int EmitRuleEql(const std::string& input) {
-  rules::LoadResult loaded = rules::LoadRuleFile(input);
+  rules::LoadResult loaded;
+  if (input == "-") {  // stdin: a YAML rule file (Sigma or Kestrel's own)
+    std::string text(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>{});
+    loaded = rules::LoadRuleText("<stdin>", rules::RuleFormat::kYaml, text);
+  } else {
+    loaded = rules::LoadRuleFile(input);
+  }
   for (const rules::LoadDiagnostic& d : loaded.diagnostics) {
     fmt::print(stderr, "{}\n", rules::FormatLoadDiagnostic(d));
   }

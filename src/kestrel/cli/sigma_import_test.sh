@@ -40,6 +40,7 @@ mkdir -p "$tmp/correlations" && mv "$tmp/out"/correlation*.yaml "$tmp/correlatio
 tail -n 1 "$tmp/check2" | grep -qx '11 rules: 11 ok, 0 failed, 0 skipped' || fail "check summary: $(tail -n 1 "$tmp/check2")"
 "$kestrel" compile --emit eql testdata/sigma/network.yml >"$tmp/eql" 2>&1 || fail "compile --emit eql: $(cat "$tmp/eql")"
 grep -qF 'cidrMatch(destination.ip, "192.0.2.0/24", "198.51.100.0/24")' "$tmp/eql" || fail "emitted EQL: $(cat "$tmp/eql")"
+"$kestrel" compile --emit eql - <testdata/sigma/network.yml | grep -qF 'destination.port >= 1024' || fail "compile --emit eql from stdin"
 
 # 3. run loads a Sigma rule and alerts on a matching NDJSON event only.
 printf '%s\n' \
