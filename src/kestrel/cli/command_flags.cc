@@ -51,8 +51,11 @@ Command AddCompileCommand(CLI::App& app) {
       app.add_subcommand("compile", "Parse and analyse one EQL query; print its AST or IR");
   compile_cmd->add_option("input", compile->input, "File holding one EQL query, or - for stdin")
       ->required();
-  compile_cmd->add_option("--emit", compile->emit, "What to print: ast or ir")
-      ->check(CLI::IsMember({"ast", "ir"}))
+  compile_cmd
+      ->add_option("--emit", compile->emit,
+                   "What to print: ast, ir, or eql (the EQL each rule of a rule file became, e.g. "
+                   "a Sigma rule)")
+      ->check(CLI::IsMember({"ast", "ir", "eql"}))
       ->capture_default_str();
   AddDialectOption(compile_cmd, &compile->dialect, "EQL dialect: elasticsearch or endgame");
   compile_cmd->add_flag("--strict", compile->strict, "Unknown fields are errors, not warnings");

@@ -50,6 +50,8 @@ Command AddTestRulesCommand(CLI::App& app);
 Command AddDoctorCommand(CLI::App& app);
 Command AddStatsCommand(CLI::App& app);
 Command AddRulesCommand(CLI::App& app);
+// `kestrel import sigma` (import_command.h).
+Command AddImportCommand(CLI::App& app);
 std::vector<Command> AddLogCommands(CLI::App& app);  // `log info`, `log cat`
 
 }  // namespace kestrel::cli

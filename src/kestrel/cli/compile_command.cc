@@ -11,9 +11,34 @@
 #include "kestrel/cli/run_command.h"
 #include "kestrel/eql/parser.h"
 #include "kestrel/eql/sema.h"
+#include "kestrel/rules/rule_file.h"
 #include "kestrel/schema/schema.h"
 
 namespace kestrel::cli {
+namespace {
+
+// `--emit eql`: the input is a rule file (any format, Sigma included; `-`: YAML on stdin); prints
+// each rule's id and name as an EQL comment, then its query. Diagnostics go to stderr; exit 1 if
+// any rule failed.
+int EmitRuleEql(const std::string& input) {
+  rules::LoadResult loaded;
+  if (input == "-") {  // stdin: a YAML rule file (Sigma or Kestrel's own)
+    std::string text(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>{});
+    loaded = rules::LoadRuleText("<stdin>", rules::RuleFormat::kYaml, text);
+  } else {
+    loaded = rules::LoadRuleFile(input);
+  }
+  for (const rules::LoadDiagnostic& d : loaded.diagnostics) {
+    fmt::print(stderr, "{}\n", rules::FormatLoadDiagnostic(d));
+  }
+  for (size_t i = 0; i < loaded.rules.size(); ++i) {
+    const rules::RuleSpec& spec = loaded.rules[i];
+    fmt::print("{}// {}: {}\n{}\n", i ? "\n" : "", spec.id, spec.name, spec.query);
+  }
+  return loaded.failed == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace
 
 int CompileCommand(const CompileCommandOptions& options) {
   eql::Dialect dialect;
@@ -26,10 +51,11 @@ int CompileCommand(const CompileCommandOptions& options) {
                options.dialect);
     return kExitUsage;
   }
-  if (options.emit != "ast" && options.emit != "ir") {
-    fmt::print(stderr, "error: --emit takes ast or ir, not '{}'\n", options.emit);
+  if (options.emit != "ast" && options.emit != "ir" && options.emit != "eql") {
+    fmt::print(stderr, "error: --emit takes ast, ir or eql, not '{}'\n", options.emit);
     return kExitUsage;
   }
+  if (options.emit == "eql") return EmitRuleEql(options.input);
   std::string text;
   std::string name = options.input == "-" ? "<stdin>" : options.input;
   if (options.input == "-") {

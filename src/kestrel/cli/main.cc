@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
       cli::AddRunCommand(app, cl),   cli::AddCompileCommand(app), cli::AddQueryCommand(app),
       cli::AddCheckCommand(app),     cli::AddRecordCommand(app),  cli::AddReplayCommand(app),
       cli::AddTestRulesCommand(app), cli::AddDoctorCommand(app),  cli::AddStatsCommand(app),
-      cli::AddRulesCommand(app),
+      cli::AddRulesCommand(app),     cli::AddImportCommand(app),
   };
   for (cli::Command& c : cli::AddLogCommands(app)) commands.push_back(std::move(c));
   // The configuration file first; the command line, parsed next, overrides what it sets.

@@ -23,6 +23,8 @@
 
 namespace kestrel::rules {
 
+class SigmaMapping;
+
 inline constexpr int kMaxDocumentDepth = 64;
 inline constexpr size_t kMaxDocumentNodes = 200'000;
 
@@ -69,6 +71,9 @@ class FileContext {
   RuleFormat format() const { return format_; }
   const LineIndex& lines() const { return lines_; }
   LoadResult* result() { return result_; }
+  // The Sigma mapping for Sigma files; null: SigmaMapping::Default(). Borrowed.
+  const SigmaMapping* sigma_mapping() const { return sigma_mapping_; }
+  void set_sigma_mapping(const SigmaMapping* mapping) { sigma_mapping_ = mapping; }
 
   void Error(SourcePosition pos, std::string message) {
     Add(LoadDiagnostic::Kind::kError, pos, std::move(message));
@@ -89,6 +94,7 @@ class FileContext {
   RuleFormat format_;
   LineIndex lines_;
   LoadResult* result_;
+  const SigmaMapping* sigma_mapping_ = nullptr;
 };
 
 // The depth limit and node budget of one conversion to DocNodes (every reader's converter holds

@@ -22,4 +22,10 @@ void ReadTomlFile(FileContext* ctx);                        // toml_reader.cc
 // files. On a syntax error or a budget overrun reports an error on `ctx` and returns false.
 bool ParseYamlDocuments(FileContext* ctx, std::vector<DocNode>* roots);
 
+// Sigma (sigma_reader.cc, docs/sigma.md): whether any document is a Sigma rule (a map with
+// `logsource` and `detection`, or `correlation`), and reading such a file's rules with
+// ctx->sigma_mapping() (null: SigmaMapping::Default()).
+bool IsSigmaDocuments(const std::vector<DocNode>& roots);
+void ReadSigmaDocuments(const std::vector<DocNode>& roots, FileContext* ctx);
+
 }  // namespace kestrel::rules

@@ -66,7 +66,7 @@ void Merge(LoadResult&& from, RuleIdRegistry* ids, LoadResult* into) {
 
 }  // namespace
 
-LoadResult LoadRulePaths(const std::vector<std::string>& paths) {
+LoadResult LoadRulePaths(const std::vector<std::string>& paths, const LoadOptions& options) {
   LoadResult result;
   RuleIdRegistry ids;
   for (const std::string& path : paths) {
@@ -78,10 +78,10 @@ LoadResult LoadRulePaths(const std::vector<std::string>& paths) {
     }
     if (fs::is_directory(status)) {
       for (const fs::path& file : ListRuleFiles(path, &result)) {
-        Merge(LoadRuleFile(file), &ids, &result);
+        Merge(LoadRuleFile(file, options), &ids, &result);
       }
     } else {
-      Merge(LoadRuleFile(path), &ids, &result);
+      Merge(LoadRuleFile(path, options), &ids, &result);
     }
   }
   return result;

@@ -15,10 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "kestrel/rules/rule_file.h"
 #include "kestrel/rules/rule_spec.h"
 
 namespace kestrel::rules {
 
-LoadResult LoadRulePaths(const std::vector<std::string>& paths);
+LoadResult LoadRulePaths(const std::vector<std::string>& paths, const LoadOptions& options = {});
 
 }  // namespace kestrel::rules

@@ -31,10 +31,12 @@ bool IsRuleTestFile(const std::filesystem::path& path) {
   return name.ends_with(".test.yaml") || name.ends_with(".test.yml");
 }
 
-LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text) {
+LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text,
+                        const LoadOptions& options) {
   LoadResult result;
   result.files = 1;
   FileContext ctx{std::string(file), format, text, &result};
+  ctx.set_sigma_mapping(options.sigma_mapping);
   switch (format) {
     case RuleFormat::kEql:
       ReadEqlFile(std::filesystem::path(file).stem().string(), &ctx);
@@ -43,6 +45,7 @@ LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_vi
       ReadJsonFile(&ctx);
       break;
     case RuleFormat::kYaml:
+    case RuleFormat::kSigma:
       ReadYamlFile(&ctx);
       break;
     case RuleFormat::kToml:
@@ -54,7 +57,7 @@ LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_vi
   return result;
 }
 
-LoadResult LoadRuleFile(const std::filesystem::path& path) {
+LoadResult LoadRuleFile(const std::filesystem::path& path, const LoadOptions& options) {
   std::string file = path.string();
   auto fail = [&](std::string message) {
     LoadResult result;
@@ -83,7 +86,7 @@ LoadResult LoadRuleFile(const std::filesystem::path& path) {
         return fail("cannot open the file");
     }
   }
-  return LoadRuleText(file, *format, *text);
+  return LoadRuleText(file, *format, *text, options);
 }
 
 void RuleIdRegistry::RejectDuplicates(LoadResult* result, size_t first) {

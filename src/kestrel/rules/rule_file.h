@@ -4,6 +4,8 @@
 //   .eql          one EQL query, optional `// key: value` header
 //   .json .yaml .yml  one rule map, or a `rules:` list of rule maps
 //   .toml         an Elastic detection-rules file ([metadata], [rule], [[rule.threat]])
+//   .yaml .yml    with Sigma's `logsource` + `detection` (or `correlation`): Sigma rules,
+//                 converted to EQL (docs/sigma.md; RuleSpec::format is kSigma)
 //
 // Nothing here throws: parser exceptions are caught in the readers and become diagnostics with
 // the file's line and column. A file larger than kMaxRuleFileBytes is rejected unread.
@@ -24,6 +26,14 @@ namespace kestrel::rules {
 
 inline constexpr size_t kMaxRuleFileBytes = size_t{4} << 20;
 
+class SigmaMapping;
+
+struct LoadOptions {
+  // The mapping Sigma files are converted with (sigma_mapping.h); null: SigmaMapping::Default().
+  // REQUIRES: outlives the load.
+  const SigmaMapping* sigma_mapping = nullptr;
+};
+
 // The format of a file by its extension (.eql .json .yaml .yml .toml, any case); nullopt for
 // anything else.
 std::optional<RuleFormat> RuleFormatForPath(const std::filesystem::path& path);
@@ -35,11 +45,12 @@ bool IsRuleTestFile(const std::filesystem::path& path);
 
 // Reads the rules in `text`, a file of `format` named `file` (used in diagnostics, and its stem
 // as the default id of a .eql rule). Duplicate ids within the text are rejected.
-LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text);
+LoadResult LoadRuleText(std::string_view file, RuleFormat format, std::string_view text,
+                        const LoadOptions& options = {});
 
 // Reads one rule file; its format comes from the extension. An unreadable file, an unknown
 // extension or a file over kMaxRuleFileBytes gives one error without a position.
-LoadResult LoadRuleFile(const std::filesystem::path& path);
+LoadResult LoadRuleFile(const std::filesystem::path& path, const LoadOptions& options = {});
 
 // Remembers where each rule id was first defined; the first definition wins.
 class RuleIdRegistry {

@@ -101,7 +101,7 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
                           const RuleSetOptions& options) {
   RuleSetBuild build;
   FileTexts texts;
-  LoadResult loaded = LoadRulePaths(paths);
+  LoadResult loaded = LoadRulePaths(paths, LoadOptions{options.sigma_mapping});
   build.failed = loaded.failed;
   build.skipped = loaded.skipped;
   for (const LoadDiagnostic& d : loaded.diagnostics) {

@@ -22,6 +22,8 @@
 
 namespace kestrel::rules {
 
+class SigmaMapping;
+
 struct CompiledRule {
   RuleSpec spec;
   std::shared_ptr<const eql::IrProgram> program;  // immutable once built
@@ -33,6 +35,9 @@ struct RuleSetOptions {
   bool endgame_case_sensitive = false;  // Endgame-dialect rules compare strings with case
   // Custom functions rules may call (eql::CustomFunction). REQUIRES: outlives the build.
   const std::vector<eql::CustomFunction>* functions = nullptr;
+  // The mapping Sigma rule files are converted with; null: the built-in one. REQUIRES: outlives
+  // the build.
+  const SigmaMapping* sigma_mapping = nullptr;
 };
 
 struct RuleSetBuild {

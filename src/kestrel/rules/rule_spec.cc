@@ -52,6 +52,8 @@ std::string_view RuleFormatName(RuleFormat format) {
       return "yaml";
     case RuleFormat::kToml:
       return "toml";
+    case RuleFormat::kSigma:
+      return "sigma";
   }
   return "eql";
 }

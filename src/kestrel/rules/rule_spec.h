@@ -50,7 +50,8 @@ struct ThreatMapping {
 
 enum class RuleAction : uint8_t { kAlert, kBlock, kKill };
 enum class RuleDialect : uint8_t { kElasticsearch, kEndgame };
-enum class RuleFormat : uint8_t { kEql, kJson, kYaml, kToml };
+// kSigma: a .yml/.yaml file of Sigma rules (docs/sigma.md), converted to EQL when read.
+enum class RuleFormat : uint8_t { kEql, kJson, kYaml, kToml, kSigma };
 
 std::string_view RuleActionName(RuleAction action);
 std::string_view RuleDialectName(RuleDialect dialect);

@@ -199,6 +199,10 @@ void ReadYamlFile(FileContext* ctx) {
     ctx->Warning({}, "the file holds no rules");
     return;
   }
+  if (IsSigmaDocuments(roots)) {
+    ReadSigmaDocuments(roots, ctx);
+    return;
+  }
   for (const DocNode& root : roots) BuildRulesFromDocument(root, ctx);
 }
 
