@@ -11,7 +11,8 @@
 
 namespace kestrel::base {
 
-// Levenshtein distance (insertions, deletions, substitutions; bytes).
+// Edit distance in bytes: insertions, deletions, substitutions and transpositions of adjacent
+// bytes ("rnu" is one edit from "run"), each counting 1 (optimal string alignment).
 size_t EditDistance(std::string_view a, std::string_view b);
 
 // The most a typo of `name` may differ from what was meant: a third of its length, at least 2

@@ -11,6 +11,8 @@ TEST(SuggestTest, EditDistance) {
   EXPECT_EQ(EditDistance("proces", "process"), 1u);
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
   EXPECT_EQ(EditDistance("abc", ""), 3u);
+  EXPECT_EQ(EditDistance("rnu", "run"), 1u);  // a transposition is one typo
+  EXPECT_EQ(EditDistance("netwrok", "network"), 1u);
 }
 
 TEST(SuggestTest, ClosestMatchIsATypoOrNothing) {

@@ -19,11 +19,12 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 code=$?
 [ "$code" -eq 0 ] || fail "test-rules rules exited $code: $(grep -v '^PASS' "$tmp/out" | head -40) $(head -20 "$tmp/err")"
 summary=$(tail -n 1 "$tmp/out")
-if [[ "$summary" =~ ^test-rules:\ ([0-9]+)\ rules\ \(([0-9]+)\ sequences\),\ ([0-9]+)\ cases:\ ([0-9]+)\ passed,\ 0\ failed$ ]]; then
+if [[ "$summary" =~ ^test-rules:\ ([0-9]+)\ rules\ \(([0-9]+)\ sequences\):\ ([0-9]+)\ tested,\ 0\ untested,\ 0\ incomplete,\ 0\ not\ loaded\;\ ([0-9]+)\ cases:\ ([0-9]+)\ passed,\ 0\ failed\;\ 0\ test\ file\ errors$ ]]; then
   [ "${BASH_REMATCH[1]}" -ge 60 ] || fail "only ${BASH_REMATCH[1]} rules"
   [ "${BASH_REMATCH[2]}" -ge 15 ] || fail "only ${BASH_REMATCH[2]} sequences"
-  [ "${BASH_REMATCH[3]}" -ge $((2 * BASH_REMATCH[1])) ] || fail "fewer than two cases per rule"
-  [ "${BASH_REMATCH[3]}" = "${BASH_REMATCH[4]}" ] || fail "not every case passed: $summary"
+  [ "${BASH_REMATCH[3]}" = "${BASH_REMATCH[1]}" ] || fail "not every rule tested: $summary"
+  [ "${BASH_REMATCH[4]}" -ge $((2 * BASH_REMATCH[1])) ] || fail "fewer than two cases per rule"
+  [ "${BASH_REMATCH[4]}" = "${BASH_REMATCH[5]}" ] || fail "not every case passed: $summary"
 else
   fail "summary line: '$summary'"
 fi
@@ -116,7 +117,7 @@ cases:
     events: [{event.category: process, process.name: b}]
 EOF2
 "$kestrel" test-rules "$tmp/multi" >"$tmp/out" 2>&1 || fail "two rules in one file: $(cat "$tmp/out")"
-tail -n 1 "$tmp/out" | grep -q "2 rules (0 sequences), 2 cases: 2 passed, 0 failed" || fail "multi summary: $(tail -n 1 "$tmp/out")"
+tail -n 1 "$tmp/out" | grep -q "2 rules (0 sequences): 2 tested, 0 untested, 0 incomplete, 0 not loaded; 2 cases: 2 passed, 0 failed; 0 test file errors" || fail "multi summary: $(tail -n 1 "$tmp/out")"
 printf 'cases:\n  - name: bare\n    expect: [[0]]\n    events: [{event.category: process, process.name: a}]\n' \
   >"$tmp/multi/pair.test.yaml"
 "$kestrel" test-rules "$tmp/multi" >"$tmp/out" 2>&1; [ $? -eq 1 ] || fail "bare indexes with two rules must fail"
