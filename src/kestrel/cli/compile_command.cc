@@ -34,9 +34,9 @@ bool IsRuleInput(const std::string& input) {
 int CompileRules(const CompileCommandOptions& options, eql::Dialect dialect) {
   schema::Schema schema;
   rules::RuleSetOptions rule_options;
-  rule_options.default_dialect =
-      dialect == eql::Dialect::kEndgame ? rules::RuleDialect::kEndgame
-                                        : rules::RuleDialect::kElasticsearch;
+  rule_options.default_dialect = dialect == eql::Dialect::kEndgame
+                                     ? rules::RuleDialect::kEndgame
+                                     : rules::RuleDialect::kElasticsearch;
   rule_options.strict = options.strict;
   rule_options.endgame_case_sensitive = options.case_sensitive;
   rules::RuleSetBuild build = rules::BuildRuleSet({options.input}, schema, rule_options);

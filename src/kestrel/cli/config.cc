@@ -205,13 +205,12 @@ absl::Status HostKeys(const std::string& file, const std::string& section, const
                                                              : nullptr;
         if (out == nullptr) {
           return At(file, os.first,
-                    fmt::format("unknown key 'run.host.os.{}'{} (known: name, version, kernel, "
-                                "family, platform, full)",
-                                ok,
-                                DidYouMean(ok,
-                                           {"name", "version", "kernel", "family", "platform",
-                                            "full"},
-                                           "run.host.os.")));
+                    fmt::format(
+                        "unknown key 'run.host.os.{}'{} (known: name, version, kernel, "
+                        "family, platform, full)",
+                        ok,
+                        DidYouMean(ok, {"name", "version", "kernel", "family", "platform", "full"},
+                                   "run.host.os.")));
         }
         std::string value;
         st = Scalar(file, "run.host.os." + ok, os.second, "a string", &value);
@@ -219,12 +218,13 @@ absl::Status HostKeys(const std::string& file, const std::string& section, const
         *out = value;
       }
     } else {
-      return At(file, item.first,
-                fmt::format("unknown key '{}'{} (known: id, name, hostname, ip, mac, architecture, "
-                            "os)",
-                            key,
-                            DidYouMean(k, {"id", "name", "hostname", "ip", "mac", "architecture", "os"},
-                                       section + ".")));
+      return At(
+          file, item.first,
+          fmt::format("unknown key '{}'{} (known: id, name, hostname, ip, mac, architecture, "
+                      "os)",
+                      key,
+                      DidYouMean(k, {"id", "name", "hostname", "ip", "mac", "architecture", "os"},
+                                 section + ".")));
     }
     if (!st.ok()) return st;
     if (absl::Status valid = sources::ebpf::ValidateHostOverrides(*o); !valid.ok()) {
@@ -446,8 +446,8 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
             names.emplace_back(name);
           }
           return At(path, item.first,
-                    fmt::format("unknown key 'run.{}'{} (known: {})", k, DidYouMean(k, names, "run."),
-                                known));
+                    fmt::format("unknown key 'run.{}'{} (known: {})", k,
+                                DidYouMean(k, names, "run."), known));
         }
         if (!st.ok()) return st;
       }

@@ -92,8 +92,11 @@ printf 'cases:\n  - name: p\n    expect: [[3]]\n    events: [{a: 1}]\n' >"$tmp/g
 [ $? -eq 1 ] || fail "gaps must exit 1"
 grep -q "onlypos: needs at least one positive and one negative case (has 1 positive, 0 negative)" "$tmp/out" \
   || fail "missing negative case not reported: $(cat "$tmp/out")"
-grep -q "untested: needs at least one positive and one negative case (has 0 positive, 0 negative)" "$tmp/out" \
+grep -q "untested: no test cases (write untested.test.yaml beside it, or pass --allow-untested)" "$tmp/out" \
   || fail "untested rule not reported: $(cat "$tmp/out")"
+# The summary counts what was reported, and adds up (bad.eql's test file does not load: untested).
+tail -n 1 "$tmp/out" | grep -qx "test-rules: 3 rules (0 sequences): 0 tested, 2 untested, 1 incomplete, 0 not loaded; 1 cases: 1 passed, 0 failed; 2 test file errors" \
+  || fail "gaps summary: $(tail -n 1 "$tmp/out")"
 grep -q "orphan.test.yaml: no rule file beside it" "$tmp/out" || fail "orphan test file: $(cat "$tmp/out")"
 grep -q "bad.test.yaml:3:15: error: an event index must be an integer from 0 to 0, found '3'" "$tmp/err" \
   || fail "malformed test file diagnostic: $(cat "$tmp/err")"

@@ -104,9 +104,9 @@ std::optional<std::string> UnknownCommand(const CLI::App& app,
       std::optional<std::string> close = Closest(word, names);
       std::string list;
       for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-      return fmt::format("unknown command '{}'{}\n  the commands of '{}' are: {}\n  run '{} --help'",
-                         word, close ? fmt::format(", did you mean '{}'?", *close) : "", path, list,
-                         path);
+      return fmt::format(
+          "unknown command '{}'{}\n  the commands of '{}' are: {}\n  run '{} --help'", word,
+          close ? fmt::format(", did you mean '{}'?", *close) : "", path, list, path);
     }
     current = sub;
     path += " " + sub->get_name();
@@ -184,7 +184,8 @@ std::string VersionText() {
   out += fmt::format("commit: {}\n", KESTREL_COMMIT);
   out += fmt::format("build: {}\n", KESTREL_BUILD_TYPE);
   out += fmt::format("compiler: {}\n", KESTREL_COMPILER);
-  out += fmt::format("features: {}\n", on.empty() ? "none" : fmt::format("{}", fmt::join(on, ", ")));
+  out +=
+      fmt::format("features: {}\n", on.empty() ? "none" : fmt::format("{}", fmt::join(on, ", ")));
   if (!off.empty()) out += fmt::format("not built: {}\n", fmt::join(off, ", "));
   // The schema version: the ECS line the catalogue follows and a digest of the catalogue
   // itself (names, types, order: what field ids and recorded logs depend on), so that it

@@ -131,9 +131,8 @@ std::string QueryEngine::Impl::EntityKey(const std::vector<eql::IrNodePtr>& by) 
 
 std::optional<EngineRefusal> QueryEngine::Refusal(const eql::IrProgram& program,
                                                   const EngineLimits& limits) {
-  if (!program.stages.empty() &&
-      std::all_of(program.stages.begin(), program.stages.end(),
-                  [](const eql::IrStage& s) { return s.missing; })) {
+  if (!program.stages.empty() && std::all_of(program.stages.begin(), program.stages.end(),
+                                             [](const eql::IrStage& s) { return s.missing; })) {
     return EngineRefusal{"a sequence needs at least one stage that is not `![...]`",
                          program.stages.front().span};
   }

@@ -176,9 +176,8 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
       d.span.line = begin.line;
       d.span.column = begin.column;
       d.span.offset = static_cast<uint32_t>(OffsetOf(text, begin));
-      d.span.length = end.line == begin.line && end.column > begin.column
-                          ? end.column - begin.column
-                          : 1;
+      d.span.length =
+          end.line == begin.line && end.column > begin.column ? end.column - begin.column : 1;
       build.messages.push_back(Render(d, spec.file, text));
       ++build.failed;
     };
