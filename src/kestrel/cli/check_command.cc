@@ -8,6 +8,8 @@
 #include <map>
 
 #include "kestrel/cli/run_command.h"
+#include "kestrel/pipeline/rule_loader.h"
+#include "kestrel/pipeline/run_config.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/sources/ebpf/emitted.h"
 
@@ -100,11 +102,14 @@ int CheckCommand(const CheckOptions& options) {
     }
   }
   schema::Schema schema;
-  rules::RuleSetOptions rule_options;
-  rule_options.strict = options.strict;
-  rule_options.default_dialect = options.dialect == "endgame" ? rules::RuleDialect::kEndgame
-                                                              : rules::RuleDialect::kElasticsearch;
-  rules::RuleSetBuild build = rules::BuildRuleSet(options.paths, schema, rule_options);
+  // Exactly what `run` applies (pipeline::CheckRuleSet), with run's default engine limits.
+  const pipeline::RunConfig defaults;
+  const engine::EngineLimits limits = pipeline::StreamingLimits(
+      defaults.max_partials_per_rule, defaults.default_ttl_ns, defaults.state_budget_bytes);
+  pipeline::RuleCheckOptions check;
+  check.endgame = options.dialect == "endgame";
+  check.strict = options.strict;
+  rules::RuleSetBuild build = pipeline::CheckRuleSet(options.paths, schema, limits, check);
   if (options.live_coverage) {
     for (const std::string& m : build.messages) {
       if (m.find(": error: ") != std::string::npos) fmt::print("{}", m);
@@ -117,7 +122,9 @@ int CheckCommand(const CheckOptions& options) {
   }
   if (options.summary) fmt::print("{}\n", build.Summary());
   std::fflush(stdout);
-  return build.failed == 0 ? kExitOk : kExitFailure;
+  // --strict: a warning about a file that holds no rule fails the check too.
+  bool failed = build.failed > 0 || (options.strict && build.warnings > 0);
+  return failed ? kExitFailure : kExitOk;
 }
 
 }  // namespace kestrel::cli

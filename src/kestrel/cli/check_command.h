@@ -1,6 +1,9 @@
-// `kestrel check PATH...`: load and compile rule files and directories (recursive) and print
-// every diagnostic, compiler-style, on stdout; `--summary` ends with
-// "N rules: M ok, K failed, S skipped". Exit 0 when no rule failed, 1 otherwise.
+// `kestrel check PATH...`: load and compile rule files and directories (recursive) with exactly
+// the checks `kestrel run` applies (pipeline::CheckRuleSet: compile, metadata, actions, and what
+// the streaming engine refuses, e.g. `| count`), and print every diagnostic, compiler-style
+// (file:line:col, the line, a caret), on stdout; `--summary` ends with
+// "N rules: M ok, K failed, S skipped". `--strict`: every warning is an error and fails its rule.
+// Exit 0 when no rule failed (with --strict: and there was no warning), 1 otherwise.
 //
 // `--live-coverage`: also decides, per EQL rule, whether the live eBPF source can ever satisfy
 // it (rules/live_coverage.h over the collector's declaration, sources/ebpf/emitted.h), prints
@@ -22,7 +25,7 @@ namespace kestrel::cli {
 struct CheckOptions {
   std::vector<std::string> paths;
   bool summary = false;
-  bool strict = false;
+  bool strict = false;  // warnings are failures
   bool quiet_warnings = false;
   bool live_coverage = false;
   std::string dialect = "elasticsearch";  // for rules that name none

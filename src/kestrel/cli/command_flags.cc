@@ -48,8 +48,11 @@ Command AddCompileCommand(CLI::App& app) {
   auto package = std::make_shared<PackageCompileOptions>();
   auto more_inputs = std::make_shared<std::vector<std::string>>();
   CLI::App* compile_cmd =
-      app.add_subcommand("compile", "Parse and analyse one EQL query; print its AST or IR");
-  compile_cmd->add_option("input", compile->input, "File holding one EQL query, or - for stdin")
+      app.add_subcommand("compile", "Parse and analyse EQL queries; print their AST or IR");
+  compile_cmd
+      ->add_option("input", compile->input,
+                   "A rule file (.eql, .json, .yaml, .yml, .toml) or directory: each rule's query; "
+                   "any other file: one query; -: one query on stdin")
       ->required();
   compile_cmd
       ->add_option("--emit", compile->emit,
@@ -237,6 +240,8 @@ Command AddTestRulesCommand(CLI::App& app) {
       ->add_option("--format", test_rules->format, "Coverage table format: text or markdown")
       ->check(CLI::IsMember({"text", "markdown"}))
       ->capture_default_str();
+  test_rules_cmd->add_flag("--allow-untested", test_rules->allow_untested,
+                           "A rule without test cases is reported (UNTESTED) but not a failure");
   test_rules_cmd->add_flag("--verbose", test_rules->verbose,
                            "With --coverage: report passing cases too");
   test_rules_cmd->footer(kExitCodesHelp);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -12,9 +13,11 @@
 #include "kestrel/eql/parser.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/rules/rule_file.h"
+#include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 
 namespace kestrel::cli {
+
 namespace {
 
 // `--emit eql`: the input is a rule file (any format, Sigma included; `-`: YAML on stdin); prints
@@ -38,6 +41,54 @@ int EmitRuleEql(const std::string& input) {
   return loaded.failed == 0 ? kExitOk : kExitFailure;
 }
 
+// A rule file of a supported format (docs/rules.md), or a directory of them.
+bool IsRuleInput(const std::string& input) {
+  if (input == "-") return false;
+  std::error_code ec;
+  if (std::filesystem::is_directory(input, ec)) return true;
+  std::string ext = std::filesystem::path(input).extension().string();
+  return ext == ".eql" || ext == ".json" || ext == ".yaml" || ext == ".yml" || ext == ".toml";
+}
+
+// Every rule of `options.input` (rules/loader.h reads the file or directory as `run` does: each
+// rule with its own dialect, positions in its file), compiled and dumped in load order. A single
+// rule prints as a bare query would; several are each preceded by "# FILE: ID".
+int CompileRules(const CompileCommandOptions& options, eql::Dialect dialect) {
+  schema::Schema schema;
+  rules::RuleSetOptions rule_options;
+  rule_options.default_dialect = dialect == eql::Dialect::kEndgame
+                                     ? rules::RuleDialect::kEndgame
+                                     : rules::RuleDialect::kElasticsearch;
+  rule_options.strict = options.strict;
+  rule_options.endgame_case_sensitive = options.case_sensitive;
+  rules::RuleSetBuild build = rules::BuildRuleSet({options.input}, schema, rule_options);
+  for (const std::string& m : build.messages) fmt::print(stderr, "{}", m);
+  bool headers = build.rules.size() > 1 || build.failed > 0;
+  for (const rules::CompiledRule& rule : build.rules) {
+    if (headers) fmt::print("# {}: {}\n", rule.spec.file, rule.spec.id);
+    if (options.emit == "ir") {
+      fmt::print("{}\n", eql::DumpIr(*rule.program, schema));
+      continue;
+    }
+    eql::ParseOptions parse_options;
+    parse_options.dialect = rule.spec.dialect == rules::RuleDialect::kEndgame
+                                ? eql::Dialect::kEndgame
+                                : eql::Dialect::kElasticsearch;
+    eql::ParseResult parsed = eql::ParseQuery(rule.spec.query, parse_options);
+    if (parsed.ok()) fmt::print("{}\n", eql::DumpAst(*parsed.query));
+  }
+  if (build.total() == 0) {
+    fmt::print(stderr, "error: '{}' holds no rules\n", options.input);
+    return kExitFailure;
+  }
+  if (build.rules.empty() && build.failed == 0) {
+    fmt::print(stderr, "error: '{}' holds no EQL rules ({} skipped)\n", options.input,
+               build.skipped);
+    return kExitFailure;
+  }
+  return build.failed == 0 ? kExitOk : kExitFailure;
+}
+
 }  // namespace
 
 int CompileCommand(const CompileCommandOptions& options) {
@@ -56,6 +107,14 @@ int CompileCommand(const CompileCommandOptions& options) {
     return kExitUsage;
   }
   if (options.emit == "eql") return EmitRuleEql(options.input);
+  if (IsRuleInput(options.input)) {
+    std::error_code ec;
+    if (!std::filesystem::exists(options.input, ec)) {
+      fmt::print(stderr, "error: cannot read '{}'\n", options.input);
+      return kExitFailure;
+    }
+    return CompileRules(options, dialect);
+  }
   std::string text;
   std::string name = options.input == "-" ? "<stdin>" : options.input;
   if (options.input == "-") {

@@ -12,6 +12,7 @@
 #include "kestrel/actions/redact.h"
 #include "kestrel/base/files.h"
 #include "kestrel/base/status.h"
+#include "kestrel/base/suggest.h"
 #include "kestrel/pipeline/sinks_option.h"
 #include "kestrel/rules/rule_file.h"
 
@@ -42,7 +43,7 @@ absl::Status Duration(const std::string& file, const std::string& key, const YAM
   std::string text;
   if (absl::Status s = Scalar(file, key, v, what, &text); !s.ok()) return s;
   auto ns = pipeline::ParseDuration(text);
-  if (!ns.ok()) return At(file, v, fmt::format("'{}': bad duration", key));
+  if (!ns.ok()) return At(file, v, fmt::format("'{}': {}", key, base::Message(ns.status())));
   *out = *ns;
   return absl::OkStatus();
 }
@@ -61,6 +62,13 @@ absl::Status Strings(const std::string& file, const std::string& key, const YAML
   return absl::OkStatus();
 }
 
+// ", did you mean 'PREFIXkey'?" when `key` is a likely typo of one of `known`, else "".
+std::string DidYouMean(std::string_view key, const std::vector<std::string_view>& known,
+                       std::string_view prefix) {
+  std::optional<std::string_view> close = base::ClosestMatch(key, known);
+  return close ? fmt::format(", did you mean '{}{}'?", prefix, *close) : std::string();
+}
+
 constexpr const char* kRunKeys[] = {"rules",
                                     "source",
                                     "output",
@@ -70,6 +78,7 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "reload",
                                     "reload_compile_budget",
                                     "reload_memory_budget_mb",
+                                    "strict_rules",
                                     "metrics_addr",
                                     "metrics_allow_remote",
                                     "duration",
@@ -165,7 +174,11 @@ absl::Status HostKeys(const std::string& file, const std::string& section, const
     };
     absl::Status st;
     if (section == "run.agent") {
-      if (k != "id") return At(file, item.first, fmt::format("unknown key '{}' (known: id)", key));
+      if (k != "id") {
+        return At(file, item.first,
+                  fmt::format("unknown key '{}'{} (known: id)", key,
+                              DidYouMean(k, {"id"}, section + ".")));
+      }
       st = text(&o->agent_id);
     } else if (k == "id") {
       st = text(&o->id);
@@ -192,9 +205,12 @@ absl::Status HostKeys(const std::string& file, const std::string& section, const
                                                              : nullptr;
         if (out == nullptr) {
           return At(file, os.first,
-                    fmt::format("unknown key 'run.host.os.{}' (known: name, version, kernel, "
-                                "family, platform, full)",
-                                ok));
+                    fmt::format(
+                        "unknown key 'run.host.os.{}'{} (known: name, version, kernel, "
+                        "family, platform, full)",
+                        ok,
+                        DidYouMean(ok, {"name", "version", "kernel", "family", "platform", "full"},
+                                   "run.host.os.")));
         }
         std::string value;
         st = Scalar(file, "run.host.os." + ok, os.second, "a string", &value);
@@ -202,10 +218,13 @@ absl::Status HostKeys(const std::string& file, const std::string& section, const
         *out = value;
       }
     } else {
-      return At(file, item.first,
-                fmt::format("unknown key '{}' (known: id, name, hostname, ip, mac, architecture, "
-                            "os)",
-                            key));
+      return At(
+          file, item.first,
+          fmt::format("unknown key '{}'{} (known: id, name, hostname, ip, mac, architecture, "
+                      "os)",
+                      key,
+                      DidYouMean(k, {"id", "name", "hostname", "ip", "mac", "architecture", "os"},
+                                 section + ".")));
     }
     if (!st.ok()) return st;
     if (absl::Status valid = sources::ebpf::ValidateHostOverrides(*o); !valid.ok()) {
@@ -305,6 +324,8 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           }
         } else if (k == "reload") {
           st = Scalar(path, k, x, "true or false", &run->reload);
+        } else if (k == "strict_rules") {
+          st = Scalar(path, k, x, "true or false", &run->strict_rules);
         } else if (k == "reload_compile_budget") {
           st = Duration(path, k, x, "a duration such as 60s (0: no limit)",
                         &run->reload_compile_budget_ns);
@@ -322,8 +343,9 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           st = Scalar(path, k, x, "true or false", &run->metrics_allow_remote);
         } else if (k == "duration") {
           st = Scalar(path, k, x, "a duration such as 30s", &s);
-          if (st.ok() && !pipeline::ParseDuration(s).ok())
-            st = At(path, x, "'duration': bad duration");
+          if (auto ns = pipeline::ParseDuration(s); st.ok() && !ns.ok()) {
+            st = At(path, x, fmt::format("'duration': {}", base::Message(ns.status())));
+          }
           global->duration = s;
         } else if (k == "ignore_comm") {
           st = Strings(path, k, x, &run->ignore_comms);
@@ -378,7 +400,11 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           st = Scalar(path, k, x, "a duration such as 5ms", &run->guard_budget);
           auto ns =
               st.ok() ? pipeline::ParseDuration(run->guard_budget) : absl::StatusOr<int64_t>(1);
-          if (st.ok() && (!ns.ok() || *ns <= 0)) st = At(path, x, "'guard_budget': bad duration");
+          if (st.ok() && (!ns.ok() || *ns <= 0)) {
+            st = At(path, x,
+                    fmt::format("'guard_budget': {}",
+                                ns.ok() ? "must be positive" : base::Message(ns.status())));
+          }
         } else if (k == "guard_allow_path") {
           st = Strings(path, k, x, &run->guard_allow_paths);
         } else if (k == "guard_responders") {
@@ -414,14 +440,21 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           st = HostKeys(path, "run." + k, x, &run->host);
         } else {
           std::string known;
-          for (const char* name : kRunKeys)
+          std::vector<std::string_view> names;
+          for (const char* name : kRunKeys) {
             known += fmt::format("{}{}", known.empty() ? "" : ", ", name);
-          return At(path, item.first, fmt::format("unknown key 'run.{}' (known: {})", k, known));
+            names.emplace_back(name);
+          }
+          return At(path, item.first,
+                    fmt::format("unknown key 'run.{}'{} (known: {})", k,
+                                DidYouMean(k, names, "run."), known));
         }
         if (!st.ok()) return st;
       }
     } else {
-      return At(path, kv.first, fmt::format("unknown key '{}' (known: log_level, run)", key));
+      return At(path, kv.first,
+                fmt::format("unknown key '{}'{} (known: log_level, run)", key,
+                            DidYouMean(key, {"log_level", "run"}, "")));
     }
   }
   return absl::OkStatus();
@@ -455,6 +488,7 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
       << (run.queue_full.empty() ? std::string("(drop for ebpf, block for files)")
                                  : run.queue_full);
   out << YAML::Key << "reload" << YAML::Value << run.reload;
+  out << YAML::Key << "strict_rules" << YAML::Value << run.strict_rules;
   out << YAML::Key << "reload_compile_budget" << YAML::Value
       << fmt::format("{}s", run.reload_compile_budget_ns / 1'000'000'000);
   out << YAML::Key << "reload_memory_budget_mb" << YAML::Value

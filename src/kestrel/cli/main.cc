@@ -5,12 +5,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "kestrel/cli/command_line.h"
 #include "kestrel/cli/docgen.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/cli/usage.h"
 
 #ifndef KESTREL_VERSION
 #define KESTREL_VERSION "0.0.0"
@@ -43,7 +45,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Kestrel: endpoint behaviour detection with Elastic EQL rules over ECS events.",
                "kestrel"};
   app.footer(cli::kExitCodesHelp);
-  app.set_version_flag("--version", std::string("kestrel ") + KESTREL_VERSION);
+  app.set_version_flag("--version", cli::VersionText,
+                       "Print the version, commit, build, compiler, features and schema; exit");
   app.require_subcommand(1);
   cli::CommandLine cl;
   app.add_option("--log-level", cl.log_level, "Log verbosity on stderr")
@@ -75,11 +78,23 @@ int main(int argc, char** argv) {
     if (cl.global.log_level) cl.log_level = *cl.global.log_level;
     if (cl.global.duration) cl.duration = *cl.global.duration;
   }
+  // `help CMD` is `CMD --help`; an unknown command gets "did you mean" (usage.h).
+  app.add_subcommand("help", "Print the help of a command: kestrel help CMD is kestrel CMD --help")
+      ->allow_extras();
+  std::vector<std::string> args = cli::RewriteHelp(std::vector<std::string>(argv, argv + argc));
+  if (std::optional<std::string> unknown = cli::UnknownCommand(app, args)) {
+    std::fprintf(stderr, "error: %s\n", unknown->c_str());
+    return cli::kExitUsage;
+  }
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 takes them so
+    app.parse(reversed);
+  } catch (const CLI::Success& e) {
+    return app.exit(e) == 0 ? 0 : cli::kExitUsage;
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : cli::kExitUsage;
+    std::fprintf(stderr, "error: %s\n  run 'kestrel%s --help' for usage\n",
+                 cli::FormatParseError(e).c_str(), cli::CommandPath(app).c_str());
+    return cli::kExitUsage;
   }
   SetUpLogging(cl.log_level);
   for (const cli::Command& c : commands) {

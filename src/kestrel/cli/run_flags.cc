@@ -94,6 +94,9 @@ Command AddRunCommand(CLI::App& app, CommandLine& cl) {
   run_cmd->add_flag("--no-reload", *no_reload,
                     "Do not watch the rule directory (by default a change, or SIGHUP, reloads "
                     "it; a set with errors is refused and the running one kept)");
+  run_cmd->add_flag("--strict-rules", cl.run.strict_rules,
+                    "Refuse to start when any rule fails to load (by default the broken rule is "
+                    "skipped with its diagnostic); for CI and golden deployments");
   run_cmd
       ->add_option("--workers", cl.run.workers,
                    "Worker threads for the rules (default 0: one per core; 1: everything on the "

@@ -82,18 +82,40 @@ class Runner {
     for (const fs::path& test_path : ListTestFiles(dir)) {
       RunFile(test_path, by_file, &cases_of);
     }
+    size_t tested = 0, untested = 0, incomplete = 0;
     for (const rules::CompiledRule& rule : build.rules) {
       auto [pos, neg] = cases_of[rule.spec.id];
-      if (pos == 0 || neg == 0) {
+      if (pos == 0 && neg == 0) {
+        ++untested;
+        if (options_.allow_untested) {
+          fmt::print(out_, "UNTESTED  {}  {}: no test cases (allowed by --allow-untested)\n",
+                     rule.spec.file, rule.spec.id);
+        } else {
+          fmt::print(out_,
+                     "FAIL  {}  {}: no test cases (write {} beside it, or pass "
+                     "--allow-untested)\n",
+                     rule.spec.file, rule.spec.id,
+                     fs::path(rule.spec.file).replace_extension(".test.yaml").filename().string());
+          ++failures_;
+        }
+      } else if (pos == 0 || neg == 0) {
+        ++incomplete;
         fmt::print(out_,
                    "FAIL  {}  {}: needs at least one positive and one negative case "
                    "(has {} positive, {} negative)\n",
                    rule.spec.file, rule.spec.id, pos, neg);
         ++failures_;
+      } else {
+        ++tested;
       }
     }
-    fmt::print(out_, "test-rules: {} rules ({} sequences), {} cases: {} passed, {} failed\n",
-               build.rules.size(), sequences_, passed_ + failed_cases_, passed_, failed_cases_);
+    // Every number adds up: rules = tested + untested + incomplete + not loaded; cases = passed
+    // + failed; and the test files that could not run count on their own.
+    fmt::print(out_,
+               "test-rules: {} rules ({} sequences): {} tested, {} untested, {} incomplete, {} not "
+               "loaded; {} cases: {} passed, {} failed; {} test file errors\n",
+               build.rules.size() + build.failed, sequences_, tested, untested, incomplete,
+               build.failed, passed_ + failed_cases_, passed_, failed_cases_, file_errors_);
     std::fflush(out_);
     if (options_.coverage) PrintCoverage(build);
     return failures_ == 0 ? kExitOk : kExitFailure;
@@ -110,6 +132,7 @@ class Runner {
     if (!load.test) {
       fmt::print(out_, "FAIL  {}: the test file has errors\n", test_path.string());
       ++failures_;
+      ++file_errors_;
       return;
     }
     auto rule_file = rules::RuleFileForTest(test_path);
@@ -120,6 +143,7 @@ class Runner {
                      ? fmt::format("the rule file {} has no loaded rules", rule_file->string())
                      : std::string("no rule file beside it (same name without .test.yaml)"));
       ++failures_;
+      ++file_errors_;
       return;
     }
     std::vector<const rules::CompiledRule*> under_test;
@@ -132,6 +156,7 @@ class Runner {
       fmt::print(out_, "FAIL  {}: no rule '{}' in {}\n", test_path.string(), load.test->rule_id,
                  rule_file->string());
       ++failures_;
+      ++file_errors_;
       return;
     }
     for (const rules::RuleTestCase& c : load.test->cases) {
@@ -309,6 +334,7 @@ class Runner {
   size_t passed_ = 0;
   size_t failed_cases_ = 0;
   size_t failures_ = 0;
+  size_t file_errors_ = 0;  // test files that did not run (malformed, no rule beside them)
 };
 
 }  // namespace

@@ -19,11 +19,12 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 code=$?
 [ "$code" -eq 0 ] || fail "test-rules rules exited $code: $(grep -v '^PASS' "$tmp/out" | head -40) $(head -20 "$tmp/err")"
 summary=$(tail -n 1 "$tmp/out")
-if [[ "$summary" =~ ^test-rules:\ ([0-9]+)\ rules\ \(([0-9]+)\ sequences\),\ ([0-9]+)\ cases:\ ([0-9]+)\ passed,\ 0\ failed$ ]]; then
+if [[ "$summary" =~ ^test-rules:\ ([0-9]+)\ rules\ \(([0-9]+)\ sequences\):\ ([0-9]+)\ tested,\ 0\ untested,\ 0\ incomplete,\ 0\ not\ loaded\;\ ([0-9]+)\ cases:\ ([0-9]+)\ passed,\ 0\ failed\;\ 0\ test\ file\ errors$ ]]; then
   [ "${BASH_REMATCH[1]}" -ge 60 ] || fail "only ${BASH_REMATCH[1]} rules"
   [ "${BASH_REMATCH[2]}" -ge 15 ] || fail "only ${BASH_REMATCH[2]} sequences"
-  [ "${BASH_REMATCH[3]}" -ge $((2 * BASH_REMATCH[1])) ] || fail "fewer than two cases per rule"
-  [ "${BASH_REMATCH[3]}" = "${BASH_REMATCH[4]}" ] || fail "not every case passed: $summary"
+  [ "${BASH_REMATCH[3]}" = "${BASH_REMATCH[1]}" ] || fail "not every rule tested: $summary"
+  [ "${BASH_REMATCH[4]}" -ge $((2 * BASH_REMATCH[1])) ] || fail "fewer than two cases per rule"
+  [ "${BASH_REMATCH[4]}" = "${BASH_REMATCH[5]}" ] || fail "not every case passed: $summary"
 else
   fail "summary line: '$summary'"
 fi
@@ -91,8 +92,11 @@ printf 'cases:\n  - name: p\n    expect: [[3]]\n    events: [{a: 1}]\n' >"$tmp/g
 [ $? -eq 1 ] || fail "gaps must exit 1"
 grep -q "onlypos: needs at least one positive and one negative case (has 1 positive, 0 negative)" "$tmp/out" \
   || fail "missing negative case not reported: $(cat "$tmp/out")"
-grep -q "untested: needs at least one positive and one negative case (has 0 positive, 0 negative)" "$tmp/out" \
+grep -q "untested: no test cases (write untested.test.yaml beside it, or pass --allow-untested)" "$tmp/out" \
   || fail "untested rule not reported: $(cat "$tmp/out")"
+# The summary counts what was reported, and adds up (bad.eql's test file does not load: untested).
+tail -n 1 "$tmp/out" | grep -qx "test-rules: 3 rules (0 sequences): 0 tested, 2 untested, 1 incomplete, 0 not loaded; 1 cases: 1 passed, 0 failed; 2 test file errors" \
+  || fail "gaps summary: $(tail -n 1 "$tmp/out")"
 grep -q "orphan.test.yaml: no rule file beside it" "$tmp/out" || fail "orphan test file: $(cat "$tmp/out")"
 grep -q "bad.test.yaml:3:15: error: an event index must be an integer from 0 to 0, found '3'" "$tmp/err" \
   || fail "malformed test file diagnostic: $(cat "$tmp/err")"
@@ -116,7 +120,7 @@ cases:
     events: [{event.category: process, process.name: b}]
 EOF2
 "$kestrel" test-rules "$tmp/multi" >"$tmp/out" 2>&1 || fail "two rules in one file: $(cat "$tmp/out")"
-tail -n 1 "$tmp/out" | grep -q "2 rules (0 sequences), 2 cases: 2 passed, 0 failed" || fail "multi summary: $(tail -n 1 "$tmp/out")"
+tail -n 1 "$tmp/out" | grep -q "2 rules (0 sequences): 2 tested, 0 untested, 0 incomplete, 0 not loaded; 2 cases: 2 passed, 0 failed; 0 test file errors" || fail "multi summary: $(tail -n 1 "$tmp/out")"
 printf 'cases:\n  - name: bare\n    expect: [[0]]\n    events: [{event.category: process, process.name: a}]\n' \
   >"$tmp/multi/pair.test.yaml"
 "$kestrel" test-rules "$tmp/multi" >"$tmp/out" 2>&1; [ $? -eq 1 ] || fail "bare indexes with two rules must fail"

@@ -129,21 +129,35 @@ std::string QueryEngine::Impl::EntityKey(const std::vector<eql::IrNodePtr>& by) 
   return out;
 }
 
+std::optional<EngineRefusal> QueryEngine::Refusal(const eql::IrProgram& program,
+                                                  const EngineLimits& limits) {
+  if (!program.stages.empty() && std::all_of(program.stages.begin(), program.stages.end(),
+                                             [](const eql::IrStage& s) { return s.missing; })) {
+    return EngineRefusal{"a sequence needs at least one stage that is not `![...]`",
+                         program.stages.front().span};
+  }
+  for (const eql::IrPipe& p : program.pipes) {
+    if (limits.streaming && p.kind != eql::PipeKind::kHead && p.kind != eql::PipeKind::kUnique) {
+      return EngineRefusal{
+          fmt::format(
+              "the `{}` pipe needs every result before it can answer, so it cannot run on a "
+              "live stream; streaming rules may use `head` and `unique` (run the query with "
+              "`kestrel query` instead)",
+              eql::PipeKindName(p.kind)),
+          p.span};
+    }
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::unique_ptr<QueryEngine>> QueryEngine::Create(const eql::IrProgram* program,
                                                                  schema::Schema& schema,
                                                                  const EngineLimits& limits) {
-  if (std::all_of(program->stages.begin(), program->stages.end(),
-                  [](const eql::IrStage& s) { return s.missing; })) {
+  if (program->stages.empty()) {
     return absl::InvalidArgumentError("a sequence needs at least one stage that is not `![...]`");
   }
-  for (const eql::IrPipe& p : program->pipes) {
-    if (limits.streaming && p.kind != eql::PipeKind::kHead && p.kind != eql::PipeKind::kUnique) {
-      return absl::InvalidArgumentError(fmt::format(
-          "the `{}` pipe needs every result before it can answer, so it cannot run on a live "
-          "stream; streaming rules may use `head` and `unique` (run the query with `kestrel "
-          "query` instead)",
-          eql::PipeKindName(p.kind)));
-    }
+  if (std::optional<EngineRefusal> refused = Refusal(*program, limits)) {
+    return absl::InvalidArgumentError(refused->message);
   }
   return std::unique_ptr<QueryEngine>(
       new QueryEngine(std::make_unique<Impl>(program, schema, limits)));

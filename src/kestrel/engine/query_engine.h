@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,9 +73,22 @@ struct EngineStats {
   uint64_t evicted = 0;   // dropped to stay within max_partials / max_keys
 };
 
+// Why an engine with some limits cannot run a program, and where in the query (the span of the
+// refused construct, e.g. the pipe); what Create() fails with.
+struct EngineRefusal {
+  std::string message;
+  eql::Span span;
+};
+
 class QueryEngine {
  public:
+  // What Create() would refuse `program` for, without building anything (nullopt: accepted).
+  // Rule checks (`kestrel check`, the rule loader) call it to place the refusal in the rule file.
+  static std::optional<EngineRefusal> Refusal(const eql::IrProgram& program,
+                                              const EngineLimits& limits);
+
   // `program` must outlive the engine; `schema` is used to intern lineage fields.
+  // Errors: INVALID_ARGUMENT with Refusal()'s message.
   static absl::StatusOr<std::unique_ptr<QueryEngine>> Create(const eql::IrProgram* program,
                                                              schema::Schema& schema,
                                                              const EngineLimits& limits = {});

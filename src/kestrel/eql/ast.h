@@ -283,14 +283,15 @@ struct EventQuery final : QueryNode {
   ExprPtr condition;
 };
 
-// A `maxspan` duration: `5s` is {5, "s"}; a bare number has an empty unit.
+// A `maxspan` duration: `5s` is {5, "s"}. The parser refuses a bare number ("Missing time
+// unit. Did you mean 10s?"), so `unit` is set in every parsed query.
 struct TimeSpan {
   int64_t value = 0;
   std::string unit;  // "ms", "s", "m", "h", "d" or ""
   Span span;
 
-  // The duration in milliseconds, saturating at INT64_MAX; a bare number counts as
-  // milliseconds.
+  // The duration in milliseconds, saturating at INT64_MAX (an empty unit, only in hand-built
+  // ASTs, counts as milliseconds).
   int64_t Milliseconds() const;
 };
 

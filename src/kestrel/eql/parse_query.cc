@@ -147,8 +147,18 @@ bool Parser::ParseMaxspan(std::optional<TimeSpan>* out) {
     span.value = t.int_value;
     span.unit = t.text;
   } else if (At(TokenKind::kInteger)) {
-    span.value = Advance().int_value;
-    if (At(TokenKind::kIdentifier) && IsTimeUnit(Peek().text)) span.unit = Advance().text;
+    const Token& number = Advance();
+    span.value = number.int_value;
+    if (At(TokenKind::kIdentifier) && IsTimeUnit(Peek().text)) {
+      span.unit = Advance().text;
+    } else {
+      // Both references refuse a bare number (the Endgame one: "Missing time unit. Did you mean
+      // 150s?"; Elasticsearch: "No time unit specified, did you mean [s] as in [150s]?"); a
+      // silent default unit would turn 10 (meant as seconds) into 10 ms.
+      return Fail(number.span,
+                  fmt::format("Missing time unit. Did you mean {}s?", number.int_value),
+                  "time units are ms, s, m, h and d (e.g. 500ms, 30s, 5m)");
+    }
   } else {
     return FailExpected("expected a time span after 'maxspan='",
                         "for example 500ms, 30s, 5m, 1h or 2d");

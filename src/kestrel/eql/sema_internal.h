@@ -58,6 +58,8 @@ class Analyzer {
   IrNodePtr LowerExpr(const Expr& expr);
   bool LowerStage(const Stage& stage, const std::vector<ExprPtr>& shared_by, IrStage* out);
   bool LowerEventQuery(const EventQuery& q, IrStage* out);
+  // Warns once per query about a category no event is known to carry (sema_lower.cc).
+  void CheckCategory(const EventQuery& q);
   bool has_error() const { return errors_ > 0; }
   // Elasticsearch dialect: a stage of a sequence or sample matches only events that have each of
   // its join keys that is a plain field not written `?field` (Elasticsearch's optimiser adds an
@@ -154,6 +156,7 @@ class Analyzer {
   bool over_pattern_budget_ = false;
   // Unknown fields already warned about in this query.
   absl::flat_hash_set<std::string> warned_fields_;
+  absl::flat_hash_set<std::string> warned_categories_;
 };
 
 }  // namespace kestrel::eql::internal

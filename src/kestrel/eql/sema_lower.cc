@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kestrel/base/suggest.h"
 #include "kestrel/eql/sema_internal.h"
 
 namespace kestrel::eql::internal {
@@ -498,8 +499,44 @@ IrNodePtr Analyzer::LowerRelation(const RelationExpr& e) {
   return n;
 }
 
+// Event types of the Endgame schema beyond the ECS categories (the reference's data and
+// documentation: image_load is a loaded module, security a Windows security event).
+constexpr std::string_view kEndgameEventTypes[] = {"image_load", "security"};
+
+void Analyzer::CheckCategory(const EventQuery& q) {
+  if (q.category.empty()) return;  // `any`
+  std::vector<std::string_view> known(schema::Schema::StandardCategories().begin(),
+                                      schema::Schema::StandardCategories().end());
+  if (endgame())
+    known.insert(known.end(), std::begin(kEndgameEventTypes), std::end(kEndgameEventTypes));
+  if (std::find(known.begin(), known.end(), q.category) != known.end()) return;
+  if (!warned_categories_.insert(q.category).second || !Room()) return;
+  std::optional<std::string_view> close = base::ClosestMatch(q.category, known);
+  if (endgame()) {
+    // Endgame event types are open (any `event_type` in the data is one): only a near miss of a
+    // known one is worth a word.
+    if (!close) return;
+    Warning(q.category_span,
+            fmt::format("unknown event category `{}`, did you mean {}?", q.category, *close),
+            fmt::format("ignore this if your events carry event_type `{}`", q.category));
+    return;
+  }
+  if (close) {
+    Warning(q.category_span,
+            fmt::format("unknown event category `{}`, did you mean {}?", q.category, *close),
+            "event.category takes the ECS values; `any` matches every event");
+    return;
+  }
+  std::vector<std::string_view> sorted = known;
+  std::sort(sorted.begin(), sorted.end());
+  Warning(
+      q.category_span, fmt::format("unknown event category `{}`", q.category),
+      fmt::format("the ECS categories are {}; `any` matches every event", fmt::join(sorted, ", ")));
+}
+
 bool Analyzer::LowerEventQuery(const EventQuery& q, IrStage* out) {
   out->span = q.span;
+  CheckCategory(q);
   if (!q.category.empty()) out->category = schema_.InternCategory(q.category);
   out->predicate = AsCondition(LowerExpr(*q.condition));
   if (out->predicate && out->predicate->type != IrType::kBool &&

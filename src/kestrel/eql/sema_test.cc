@@ -131,6 +131,37 @@ TEST_F(SemaTest, EndgameDialectRules) {
             R"((event (stage process (==~ (field process_name) "cmd.exe"))))");
 }
 
+TEST_F(SemaTest, UnknownCategoriesWarnWithSuggestion) {
+  CompileResult r = Run(R"(proces where true)");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].severity, Severity::kWarning);
+  EXPECT_EQ(r.diagnostics[0].message, "unknown event category `proces`, did you mean process?");
+  EXPECT_EQ(r.diagnostics[0].span.column, 1u);
+  EXPECT_EQ(r.diagnostics[0].span.length, 6u);
+  // Once per query, at the first use.
+  r = Run("sequence [proces where true] [proces where true] [netwrok where true]");
+  ASSERT_EQ(r.diagnostics.size(), 2u);
+  EXPECT_EQ(r.diagnostics[0].span.column, 11u);
+  EXPECT_EQ(r.diagnostics[1].message, "unknown event category `netwrok`, did you mean network?");
+  // Far from every ECS value: a warning listing them.
+  r = Run("widget where true");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].message, "unknown event category `widget`");
+  EXPECT_NE(r.diagnostics[0].hint.find("intrusion_detection"), std::string::npos);
+  // ECS values and `any`: silent.
+  EXPECT_TRUE(Run("any where true").diagnostics.empty());
+  EXPECT_TRUE(
+      Run("sequence [process where true] [intrusion_detection where true]").diagnostics.empty());
+  // Endgame: its own event types and custom ones are silent; only a near miss warns.
+  EXPECT_TRUE(Run("image_load where true", Dialect::kEndgame).diagnostics.empty());
+  EXPECT_TRUE(Run("widget where true", Dialect::kEndgame).diagnostics.empty());
+  r = Run("imge_load where true", Dialect::kEndgame);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].message,
+            "unknown event category `imge_load`, did you mean image_load?");
+}
+
 TEST_F(SemaTest, UnknownFieldsWarnWithSuggestion) {
   CompileResult r = Run(R"(process where process.executabel == "/bin/sh")");
   ASSERT_TRUE(r.ok());

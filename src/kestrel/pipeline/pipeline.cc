@@ -130,6 +130,7 @@ absl::Status Pipeline::OpenRules() {
   options.budget.time_ns = config_.reload_compile_budget_ns;
   options.budget.index_bytes = config_.reload_memory_budget_bytes;
   options.refuse_unsafe_permissions = enforce_ == actions::blocking::EnforceMode::kOn;
+  options.strict_rules = config_.strict_rules;
   if (config_.config_file) {
     // The configuration names the rules, the actions and the sinks: whoever can change it can
     // turn Kestrel against the host, as with the rules.

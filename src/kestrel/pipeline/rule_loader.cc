@@ -11,6 +11,19 @@
 
 namespace kestrel::pipeline {
 
+rules::RuleSetBuild CheckRuleSet(const std::vector<std::string>& paths, schema::Schema& schema,
+                                 const engine::EngineLimits& limits,
+                                 const RuleCheckOptions& options) {
+  rules::RuleSetOptions rule_options;
+  rule_options.functions = options.functions;
+  rule_options.default_dialect =
+      options.endgame ? rules::RuleDialect::kEndgame : rules::RuleDialect::kElasticsearch;
+  rule_options.engine_limits = &limits;
+  rule_options.strict = options.strict;
+  rule_options.warnings_are_errors = options.strict;
+  return rules::BuildRuleSet(paths, schema, rule_options);
+}
+
 absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
                                       schema::Schema& schema, const engine::EngineLimits& limits,
                                       const std::vector<eql::CustomFunction>* functions) {
@@ -23,15 +36,15 @@ absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag
     return out;
   }
   out.directory = dir->string();
-  rules::RuleSetOptions options;
+  RuleCheckOptions options;
   options.functions = functions;
-  options.default_dialect =
-      endgame ? rules::RuleDialect::kEndgame : rules::RuleDialect::kElasticsearch;
-  out.build = rules::BuildRuleSet({out.directory}, schema, options);
+  options.endgame = endgame;
+  out.build = CheckRuleSet({out.directory}, schema, limits, options);
   // Compiler-style diagnostics are multi-line; print them as they are.
   for (const std::string& m : out.build.messages) fmt::print(stderr, "{}", m);
   out.failed = out.build.failed;
   for (const rules::CompiledRule& rule : out.build.rules) {
+    // CheckRuleSet placed the engine's refusals in the files; this is the engine's last word.
     auto engine = engine::QueryEngine::Create(rule.program.get(), schema, limits);
     if (!engine.ok()) {
       spdlog::error("{}: rule '{}' not loaded: {}", rule.spec.file, rule.spec.id,

@@ -22,6 +22,22 @@ struct LoadedRules {
   std::string directory;                           // empty: none found, running without rules
 };
 
+// The checks `kestrel run` applies to rules, in one place: `run` (LoadRules) and `kestrel check`
+// both call it, so that check passes exactly what run accepts. Compiles every rule (dialect
+// default for rules that name none), checks its metadata and action, and refuses what the
+// streaming engine of `limits` refuses (a `| count`, `| sort`...: engine::QueryEngine::Refusal),
+// each diagnostic rendered compiler-style (file:line:col, the line, a caret). `check --strict`
+// sets warnings_are_errors. The result's messages are not printed here.
+struct RuleCheckOptions {
+  bool endgame = false;  // the dialect of rules that do not name one
+  bool strict = false;   // unknown fields, and every other warning, fail their rule
+  // Custom functions (a package's). REQUIRES: outlives the result.
+  const std::vector<eql::CustomFunction>* functions = nullptr;
+};
+rules::RuleSetBuild CheckRuleSet(const std::vector<std::string>& paths, schema::Schema& schema,
+                                 const engine::EngineLimits& limits,
+                                 const RuleCheckOptions& options = {});
+
 // Resolves the rule directory (see ResolveRulesDir), compiles it, prints the diagnostics on
 // stderr and keeps the rules an engine with `limits` accepts (a refusal, e.g. a pipe that cannot
 // stream, is reported and counted as a failure). Errors: NOT_FOUND when `dir_flag` names no

@@ -258,6 +258,11 @@ absl::Status RuleManager::Load() {
                : absl::InternalError(first.status().message());
   }
   current_ = std::move(*first);
+  if (options_.strict_rules && current_.rules.failed > 0) {
+    return absl::FailedPreconditionError(
+        fmt::format("--strict-rules: {} rule{} failed to load (diagnostics above); not starting",
+                    current_.rules.failed, current_.rules.failed == 1 ? "" : "s"));
+  }
   if (absl::Status s =
           CheckPermissions(package_ != nullptr && options_.rules_dir ? *options_.rules_dir
                                                                      : current_.rules.directory);

@@ -132,6 +132,9 @@ struct RuleManagerOptions {
   // change lets that user add an `action: kill` rule: refused with this set (--enforce on),
   // else a loud warning naming what is writable.
   bool refuse_unsafe_permissions = false;
+  // Open() fails (FAILED_PRECONDITION) when a rule of the first generation failed to load,
+  // instead of running without it (`run --strict-rules`).
+  bool strict_rules = false;
 };
 
 class RuleManager {

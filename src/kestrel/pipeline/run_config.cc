@@ -59,7 +59,7 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
 
 absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
   std::string_view number = text;
-  double unit = 1e9;
+  double unit = 0;  // none given
   for (auto [suffix, ns] : {std::pair<std::string_view, double>{"ms", 1e6},
                             {"s", 1e9},
                             {"m", 60e9},
@@ -74,9 +74,17 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
   std::string n(number);
   char* end = nullptr;
   double value = n.empty() ? -1 : std::strtod(n.c_str(), &end);
-  if (n.empty() || end != n.c_str() + n.size() || !(value >= 0) || value * unit > 9.2e18) {
+  bool number_ok = !n.empty() && end == n.c_str() + n.size() && value >= 0;
+  if (number_ok && unit == 0) {
+    // A bare number: 0 is 0 in any unit; anything else needs one (10 meant as seconds must not
+    // silently be read as something else), as EQL's maxspan does.
+    if (value == 0) return 0;
     return absl::InvalidArgumentError(
-        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h, 1d or seconds", text));
+        fmt::format("Missing time unit. Did you mean {}s? (units: ms, s, m, h, d)", n));
+  }
+  if (!number_ok || value * unit > 9.2e18) {
+    return absl::InvalidArgumentError(
+        fmt::format("bad duration '{}': expected e.g. 30s, 500ms, 5m, 2h or 1d", text));
   }
   return static_cast<int64_t>(value * unit);
 }

@@ -78,6 +78,9 @@ struct RunConfig {
   bool metrics_allow_remote = false;
   // Watch the rule directory and reload on change or SIGHUP (`--no-reload` turns it off).
   bool reload = true;
+  // `--strict-rules` (config `run.strict_rules`): refuse to start when any rule fails to load
+  // (default: the broken rule is skipped with its diagnostic and the others run).
+  bool strict_rules = false;
   // A new rule set is compiled off the detection thread; one whose compile takes longer than
   // this (wall time) is refused and the running set stays. 0: no limit.
   int64_t reload_compile_budget_ns = int64_t{60} * 1'000'000'000;

@@ -36,7 +36,12 @@ TEST(RunConfigTest, ParseDuration) {
   EXPECT_EQ(*ParseDuration("250ms"), 250'000'000);
   EXPECT_EQ(*ParseDuration("2m"), 120'000'000'000);
   EXPECT_EQ(*ParseDuration("1h"), 3'600'000'000'000);
-  EXPECT_EQ(*ParseDuration("1.5"), 1'500'000'000);
+  EXPECT_EQ(*ParseDuration("1.5s"), 1'500'000'000);
+  EXPECT_EQ(*ParseDuration("0"), 0);  // zero needs no unit
+  // A bare number is refused with a suggestion, as EQL's maxspan is.
+  EXPECT_EQ(ParseDuration("10").status().message(),
+            "Missing time unit. Did you mean 10s? (units: ms, s, m, h, d)");
+  EXPECT_FALSE(ParseDuration("1.5").ok());
   EXPECT_EQ(*ParseDuration("1d"), 86'400'000'000'000);
   for (const char* bad : {"", "s", "-1s", "ten", "5w", "1e30h"}) {
     EXPECT_FALSE(ParseDuration(bad).ok()) << bad;

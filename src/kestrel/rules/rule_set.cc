@@ -104,8 +104,16 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
   LoadResult loaded = LoadRulePaths(paths, LoadOptions{options.sigma_mapping});
   build.failed = loaded.failed;
   build.skipped = loaded.skipped;
-  for (const LoadDiagnostic& d : loaded.diagnostics) {
-    if (d.kind == LoadDiagnostic::Kind::kWarning) ++build.warnings;
+  base::StringMap<bool> warned_files;  // strict: files whose metadata has a warning
+  for (LoadDiagnostic d : loaded.diagnostics) {
+    if (d.kind == LoadDiagnostic::Kind::kWarning) {
+      ++build.warnings;
+      if (options.warnings_are_errors) {
+        d.kind = LoadDiagnostic::Kind::kError;
+        d.message += " (--strict)";
+        warned_files[d.file] = true;
+      }
+    }
     if (d.pos.line == 0) {
       build.messages.push_back(FormatLoadDiagnostic(d) + "\n");
       continue;
@@ -132,8 +140,16 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
     compile.rule_name = spec.id;
     eql::CompileResult result = eql::Compile(spec.query, schema, compile);
     const std::string& text = texts.Get(spec.file);
+    bool strict_failed = warned_files.contains(spec.file);
     for (eql::Diagnostic d : result.diagnostics) {
-      if (d.severity == eql::Severity::kWarning) ++build.warnings;
+      if (d.severity == eql::Severity::kWarning) {
+        ++build.warnings;
+        if (options.warnings_are_errors) {
+          d.severity = eql::Severity::kError;
+          d.message += " (--strict)";
+          strict_failed = true;
+        }
+      }
       SourcePosition begin = spec.PositionOf(d.span.offset);
       SourcePosition end = spec.PositionOf(d.span.offset + d.span.length);
       d.span.line = begin.line;
@@ -146,23 +162,37 @@ RuleSetBuild BuildRuleSet(const std::vector<std::string>& paths, schema::Schema&
                           : std::max<uint32_t>(1, d.span.length);
       build.messages.push_back(Render(d, spec.file, text));
     }
-    if (!result.ok()) {
+    if (!result.ok() || strict_failed) {
       ++build.failed;
       continue;
     }
-    const eql::IrStage* where = nullptr;
-    if (std::string why = ActionError(spec.action, *result.program, schema, &where); !why.empty()) {
+    // A refusal after the compile: rendered at `span` of the query, as the compiler's own.
+    auto refuse = [&](std::string why, eql::Span span) {
       eql::Diagnostic d;
       d.severity = eql::Severity::kError;
       d.message = std::move(why);
-      SourcePosition begin = spec.PositionOf(where->span.offset);
+      SourcePosition begin = spec.PositionOf(span.offset);
+      SourcePosition end = spec.PositionOf(span.offset + span.length);
       d.span.line = begin.line;
       d.span.column = begin.column;
       d.span.offset = static_cast<uint32_t>(OffsetOf(text, begin));
-      d.span.length = 1;
+      d.span.length =
+          end.line == begin.line && end.column > begin.column ? end.column - begin.column : 1;
       build.messages.push_back(Render(d, spec.file, text));
       ++build.failed;
+    };
+    const eql::IrStage* where = nullptr;
+    if (std::string why = ActionError(spec.action, *result.program, schema, &where); !why.empty()) {
+      eql::Span at = where->span;
+      at.length = 1;
+      refuse(std::move(why), at);
       continue;
+    }
+    if (options.engine_limits != nullptr) {
+      if (auto refused = engine::QueryEngine::Refusal(*result.program, *options.engine_limits)) {
+        refuse(std::move(refused->message), refused->span);
+        continue;
+      }
     }
     ++build.ok;
     build.rules.push_back(CompiledRule{std::move(spec), std::move(result.program)});

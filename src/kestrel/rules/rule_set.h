@@ -7,7 +7,9 @@
 //     hint: ...
 //
 // A rule with an error is left out and counted; the others are kept (bad input never stops the
-// rest). Rules in other languages are counted as skipped.
+// rest). Rules in other languages are counted as skipped. With `engine_limits` the engine's own
+// refusals are checked here too, and with `warnings_are_errors` warnings fail their rule:
+// pipeline::CheckRuleSet sets both the way `run` and `check` share.
 // Tested by rule_set_test.cc.
 #pragma once
 
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/ir.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/rules/rule_spec.h"
@@ -38,6 +41,12 @@ struct RuleSetOptions {
   // The mapping Sigma rule files are converted with; null: the built-in one. REQUIRES: outlives
   // the build.
   const SigmaMapping* sigma_mapping = nullptr;
+  // Set: a rule that an engine with these limits refuses (engine::QueryEngine::Refusal, e.g. a
+  // `| count` pipe on a stream) fails, its reason placed in the file. REQUIRES: outlives the build.
+  const engine::EngineLimits* engine_limits = nullptr;
+  // `check --strict`: every warning is an error; a rule with one (in its query, or in its file's
+  // metadata) fails.
+  bool warnings_are_errors = false;
 };
 
 struct RuleSetBuild {

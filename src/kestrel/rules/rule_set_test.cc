@@ -170,3 +170,79 @@ TEST(YamlReaderRegressionTest, MalformedStreamDoesNotHang) {
 
 }  // namespace
 }  // namespace kestrel::rules
+
+namespace kestrel::rules {
+namespace {
+
+class RuleSetChecksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           (std::string("rule_set_checks_") +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+  static std::string All(const RuleSetBuild& b) {
+    std::string out;
+    for (const std::string& m : b.messages) out += m;
+    return out;
+  }
+  fs::path dir_;
+  schema::Schema schema_;
+};
+
+// With engine limits, what the streaming engine refuses fails at its place in the file (what
+// `kestrel check` and `run` share through pipeline::CheckRuleSet).
+TEST_F(RuleSetChecksTest, StreamingRefusalsArePlacedInTheFile) {
+  Write("count.yaml",
+        "rules:\n  - id: c\n    query: process where true | count process.name\n"
+        "  - id: h\n    query: process where true | head 3\n");
+  RuleSetBuild plain = BuildRuleSet({dir_.string()}, schema_);
+  EXPECT_EQ(plain.ok, 2u);  // without limits: compiled only (`kestrel query` runs pipes)
+  engine::EngineLimits limits;
+  limits.streaming = true;
+  RuleSetOptions options;
+  options.engine_limits = &limits;
+  RuleSetBuild b = BuildRuleSet({dir_.string()}, schema_, options);
+  EXPECT_EQ(b.Summary(), "2 rules: 1 ok, 1 failed, 0 skipped");
+  std::string all = All(b);
+  EXPECT_NE(all.find((dir_ / "count.yaml").string() +
+                     ":3:31: error: the `count` pipe needs every result"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("\n                                ^~~~~~~"), std::string::npos) << all;
+}
+
+TEST_F(RuleSetChecksTest, StrictMakesEveryWarningAFailure) {
+  Write("typo.eql", "proces where true\n");
+  Write("fine.eql", "process where true\n");
+  RuleSetBuild lax = BuildRuleSet({dir_.string()}, schema_);
+  EXPECT_EQ(lax.Summary(), "2 rules: 2 ok, 0 failed, 0 skipped");
+  EXPECT_EQ(lax.warnings, 1u);
+  EXPECT_NE(All(lax).find("typo.eql:1:1: warning: unknown event category `proces`, did you mean "
+                          "process?"),
+            std::string::npos)
+      << All(lax);
+  RuleSetOptions options;
+  options.warnings_are_errors = true;
+  RuleSetBuild b = BuildRuleSet({dir_.string()}, schema_, options);
+  EXPECT_EQ(b.Summary(), "2 rules: 1 ok, 1 failed, 0 skipped");
+  EXPECT_NE(All(b).find("typo.eql:1:1: error: unknown event category `proces`, did you mean "
+                        "process? (--strict)"),
+            std::string::npos)
+      << All(b);
+  // A metadata warning fails the rules of its file.
+  Write("keys.yaml", "rules:\n  - id: k\n    colour: red\n    query: process where true\n");
+  b = BuildRuleSet({(dir_ / "keys.yaml").string()}, schema_, options);
+  EXPECT_EQ(b.Summary(), "1 rule: 0 ok, 1 failed, 0 skipped");
+  EXPECT_NE(All(b).find("keys.yaml:3:5: error: unknown key 'colour' is ignored (--strict)"),
+            std::string::npos)
+      << All(b);
+}
+
+}  // namespace
+}  // namespace kestrel::rules

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include "absl/status/status.h"
+#include "kestrel/base/suggest.h"
 
 namespace kestrel::schema {
 namespace {
@@ -15,21 +16,6 @@ constexpr std::string_view kStandardCategories[] = {
     "session", "host",   "iam",     "configuration", "driver",   "package", "intrusion_detection",
     "malware", "threat", "web",     "database",      "api",      "email",   "vulnerability",
 };
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 }  // namespace
 
@@ -113,7 +99,7 @@ absl::StatusOr<FieldId> Schema::Intern(std::string_view name, FieldType type, bo
 std::vector<std::string_view> Schema::Suggest(std::string_view name, size_t max_results) const {
   std::vector<std::pair<size_t, std::string_view>> scored;
   for (const CatalogueEntry& e : kEcsCatalogue) {
-    scored.emplace_back(EditDistance(name, e.name), e.name);
+    scored.emplace_back(base::EditDistance(name, e.name), e.name);
   }
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -126,6 +112,8 @@ std::vector<std::string_view> Schema::Suggest(std::string_view name, size_t max_
   }
   return out;
 }
+
+std::span<const std::string_view> Schema::StandardCategories() { return kStandardCategories; }
 
 std::optional<CategoryId> Schema::FindCategory(std::string_view name) const {
   std::lock_guard lock(mu_);

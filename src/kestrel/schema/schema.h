@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +70,8 @@ class Schema {
   // The catalogue names closest to `name` by edit distance (for "did you mean" hints), best first.
   std::vector<std::string_view> Suggest(std::string_view name, size_t max_results = 1) const;
 
+  // The ECS event.category values (ids 0..n-1 in every process, in this order).
+  static std::span<const std::string_view> StandardCategories();
   // Category ids. Names are matched exactly (ECS values are lowercase).
   std::optional<CategoryId> FindCategory(std::string_view name) const;
   // New names get the next id; past the budget, kOtherCategory.
