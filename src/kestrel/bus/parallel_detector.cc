@@ -198,8 +198,12 @@ absl::Status ParallelDetector::BuildWorker(size_t w) {
 }
 
 void CopyIntoSlot(event::Event* slot, const event::Event& event) {
-  if (slot->MemoryBytes() > kSlotKeepBytes) *slot = event::Event(kSlotArenaBlock);
+  ReleaseIfLarge(slot);
   *slot = event;
+}
+
+void ReleaseIfLarge(event::Event* slot) {
+  if (slot->MemoryBytes() > kSlotKeepBytes) *slot = event::Event(kSlotArenaBlock);
 }
 
 ParallelDetector::~ParallelDetector() { Finish(); }
@@ -264,6 +268,7 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
   }
   if (take != nullptr) {
     std::swap(slot->event, *take);
+    ReleaseIfLarge(take);
   } else {
     CopyIntoSlot(&slot->event, event);
   }
@@ -291,6 +296,7 @@ bool ParallelDetector::PublishToAll(event::Event* take, const event::Event& even
   event::Event& shared = shared_[shared_next_++ & (shared_.size() - 1)];
   if (take != nullptr) {
     std::swap(shared, *take);
+    ReleaseIfLarge(take);
   } else {
     CopyIntoSlot(&shared, event);
   }

@@ -49,7 +49,8 @@
 // Memory. Queue slots keep the memory of the events copied into them, so that copying the next
 // event allocates nothing; but a slot keeps at most kSlotKeepBytes: one that held a larger event
 // (a process event with its relatives' argument lists) is emptied before the next copy
-// (CopyIntoSlot). Queues then hold about capacity x a typical event, not capacity x the largest
+// (CopyIntoSlot; Publish(Event&&) swaps instead of copying and empties the large event it hands
+// back). Queues then hold about capacity x a typical event, not capacity x the largest
 // event ever seen, at the price of allocations for events larger than that.
 //
 // Statistics. Workers copy their engines' per-rule counters into relaxed atomics every
@@ -88,6 +89,9 @@ inline constexpr size_t kSlotKeepBytes = size_t{8} << 10;
 inline constexpr size_t kSlotArenaBlock = 512;  // a slot's arena grows in blocks of this size
 // `*slot` = `event`, reusing the slot's memory unless it holds more than kSlotKeepBytes.
 void CopyIntoSlot(event::Event* slot, const event::Event& event);
+// Empties `*slot` (frees its memory) when it holds more than kSlotKeepBytes. Publish(Event&&)
+// applies it to the event it hands back, which came out of a slot and will go into one again.
+void ReleaseIfLarge(event::Event* slot);
 enum class Routing : uint8_t { kByEntity, kByRule };
 
 struct ParallelOptions {

@@ -554,5 +554,26 @@ TEST(CopyIntoSlot, KeepsTypicalCapacityAndReleasesALargeEventsMemory) {
   EXPECT_EQ(slot.Find(*schema.Find("process.name"))->as_string(), "cc1plus");
 }
 
+// Publish(Event&&) swaps the event into a slot: the event handed back came out of a slot and
+// goes into one again, so it too keeps at most kSlotKeepBytes.
+TEST(ReleaseIfLarge, EmptiesOnlyAnEventOverTheSlotBound) {
+  schema::Schema schema;
+  auto build = [&](size_t args) {
+    event::EventBuilder b(schema);
+    b.Category("process").Str("process.name", "cc1plus");
+    for (size_t i = 0; i < args; ++i) b.Str(fmt::format("labels.a{}", i), std::string(40, 'x'));
+    return b.Build();
+  };
+  event::Event small = build(4), large = build(200);
+  size_t small_bytes = small.MemoryBytes();
+  ReleaseIfLarge(&small);
+  EXPECT_EQ(small.MemoryBytes(), small_bytes);
+  EXPECT_EQ(small.entries().size(), 5u);
+  ASSERT_GT(large.MemoryBytes(), kSlotKeepBytes);
+  ReleaseIfLarge(&large);
+  EXPECT_LE(large.MemoryBytes(), kSlotKeepBytes);
+  EXPECT_EQ(large.entries().size(), 0u);
+}
+
 }  // namespace
 }  // namespace kestrel::bus

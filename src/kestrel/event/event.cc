@@ -13,6 +13,7 @@ namespace {
 
 // Arena bytes a copy of `v` needs (with room for the alignment of arrays).
 size_t BytesNeeded(const Value& v) {
+  if (v.is_static()) return 0;  // copies borrow it
   switch (v.kind()) {
     case ValueKind::kString:
     case ValueKind::kRawJson:
@@ -61,6 +62,7 @@ void Event::Clear() {
 }
 
 Value Event::CopyValue(const Value& v) {
+  if (v.is_static()) return v;  // StaticString / StaticArray: never freed, borrowed
   switch (v.kind()) {
     case ValueKind::kString:
       return Value::String(arena_.Copy(v.as_string()));

@@ -12,7 +12,9 @@
 // never the wall clock of this machine. wall_ns() is the time printed in output. Sources that
 // have one time (JSON input) set both to it.
 //
-// Copying an Event deep-copies it (strings re-homed in the copy's arena); moving is cheap.
+// Copying an Event deep-copies it (strings re-homed in the copy's arena), except values made by
+// Value::StaticString / StaticArray, whose bytes are never freed: copies borrow them. Moving is
+// cheap.
 // Thread safety: none; an Event is owned by one thread at a time.
 // Tested by event_test.cc.
 #pragma once

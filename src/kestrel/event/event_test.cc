@@ -87,6 +87,33 @@ TEST(EventTest, CopyIsDeep) {
   EXPECT_EQ(moved.Find(ecs::Field("process.name"))->as_string(), "bash");
 }
 
+TEST(EventTest, CopiesBorrowStaticStringsAndArrays) {
+  static constexpr std::string_view kName = "CAP_CHOWN";
+  static const Value kElems[] = {Value::StaticString("CAP_CHOWN"), Value::StaticString("CAP_KILL")};
+  Event original;
+  original.SetUnowned(ecs::Field("event.kind"), Value::StaticString(kName));
+  original.SetUnowned(ecs::Field("process.args"), Value::StaticArray(kElems));
+  Value mixed[] = {Value::StaticString(kName), Value::String("owned")};
+  original.SetArray(ecs::Field("process.env_vars"), mixed);
+  original.Finish();
+  Event copy = original;
+  const Value* kind = copy.Find(ecs::Field("event.kind"));
+  ASSERT_NE(kind, nullptr);
+  EXPECT_EQ(kind->as_string().data(), kName.data());  // borrowed, not copied
+  EXPECT_TRUE(kind->is_static());
+  EXPECT_EQ(copy.Find(ecs::Field("process.args"))->as_array().data(), kElems);
+  auto env = copy.Find(ecs::Field("process.env_vars"))->as_array();
+  ASSERT_EQ(env.size(), 2u);
+  EXPECT_EQ(env[0].as_string().data(), kName.data());
+  EXPECT_NE(env[1].as_string().data(),
+            original.Find(ecs::Field("process.env_vars"))->as_array()[1].as_string().data());
+  EXPECT_EQ(env[1].as_string(), "owned");
+  EXPECT_FALSE(env[1].is_static());
+  // The copy's arena holds the owned string and the non-static array only.
+  EXPECT_LE(copy.arena().capacity(), 2 * sizeof(Value) + alignof(Value) + 5);
+  EXPECT_TRUE(Value::StaticString("x") == Value::String("x"));  // equality ignores the flag
+}
+
 TEST(EventTest, BuilderInternsUnknownFields) {
   Schema schema;
   Event e = EventBuilder(schema)

@@ -72,6 +72,13 @@ class Value {
     v.size_ = static_cast<uint32_t>(s.size());
     return v;
   }
+  // Borrows `s`, whose bytes live as long as the program (a literal, a table that is never
+  // freed): Event copies keep the pointer instead of copying the bytes.
+  static Value StaticString(std::string_view s) {
+    Value v = String(s);
+    v.flag_ = kStatic;
+    return v;
+  }
   static Value RawJson(std::string_view s) {
     Value v = String(s);
     v.kind_ = ValueKind::kRawJson;
@@ -88,6 +95,13 @@ class Value {
     Value v(ValueKind::kArray);
     v.a_ = elements.data();
     v.size_ = static_cast<uint32_t>(elements.size());
+    return v;
+  }
+  // Borrows `elements` for as long as the program runs; every element is a StaticString (or
+  // a scalar). Event copies keep the pointer.
+  static Value StaticArray(std::span<const Value> elements) {
+    Value v = Array(elements);
+    v.flag_ = kStatic;
     return v;
   }
 
@@ -107,15 +121,20 @@ class Value {
     return ip;
   }
   std::span<const Value> as_array() const { return {a_, size_}; }
+  // kString/kArray made by StaticString/StaticArray: its bytes are never freed.
+  bool is_static() const {
+    return flag_ == kStatic && (kind_ == ValueKind::kString || kind_ == ValueKind::kArray);
+  }
 
   // Structural equality (same kind and contents; strings by bytes).
   friend bool operator==(const Value& a, const Value& b);
 
  private:
   explicit constexpr Value(ValueKind k) : kind_(k), flag_(0), size_(0), u_(0) {}
+  static constexpr uint8_t kStatic = 2;
 
   ValueKind kind_;
-  uint8_t flag_;   // kIp: is_v4
+  uint8_t flag_;   // kIp: is_v4; kString/kArray: kStatic (StaticString, StaticArray)
   uint32_t size_;  // kString/kRawJson: bytes; kArray: elements
   union {
     uint64_t u_;

@@ -82,7 +82,9 @@ class Pipeline {
   absl::Status OpenMetrics();
   void ArmKill();
   void ApplyReload();
-  void Detect(const event::Event& event);
+  // Runs the rules over `event`; with workers its contents are moved into the bus (no copy)
+  // and `event` is left cleared, for the source's next Next().
+  void Detect(event::Event& event);
   void TakeLosses();
   // Rule `rule`'s state counters: the one Detector's, or summed over the bus's workers.
   engine::EngineStats RuleStats(size_t rule) const;

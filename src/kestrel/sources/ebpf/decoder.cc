@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "kestrel/sources/ebpf/static_values.h"
 #include "kestrel_records.h"
 
 namespace kestrel::sources::ebpf {
@@ -42,11 +43,6 @@ void SetStrings(event::Event* out, schema::FieldId id, const std::vector<std::st
   scratch->clear();
   for (const std::string& s : v) scratch->push_back(Value::String(s));
   out->SetArray(id, *scratch);
-}
-
-void SetKeyword1(event::Event* out, schema::FieldId id, std::string_view v) {
-  Value one = Value::String(v);
-  out->SetArray(id, std::span<const Value>(&one, 1));
 }
 
 std::string_view Extension(std::string_view name) {
@@ -173,8 +169,14 @@ RecordDecoder::RecordDecoder(schema::Schema& schema, ProcessTable* table, Decode
 
 void RecordDecoder::SetHost(const HostIdentity& host) {
   host_strings_.clear();
+  host_values_.clear();
   auto add = [&](schema::FieldId id, const std::string& v) {
-    if (!v.empty()) host_strings_.emplace_back(id, v);
+    if (v.empty()) return;
+    if (auto kept = RetainForever(v)) {
+      host_values_.emplace_back(id, Value::StaticString(*kept));
+    } else {
+      host_strings_.emplace_back(id, v);
+    }
   };
   add(Field("host.id"), host.id);
   add(Field("host.name"), host.name);
@@ -196,7 +198,10 @@ void RecordDecoder::SetHost(const HostIdentity& host) {
   }
   host_macs_ = host.mac;
   host_mac_values_.clear();
-  for (const std::string& m : host_macs_) host_mac_values_.push_back(Value::String(m));
+  for (const std::string& m : host_macs_) {
+    auto kept = RetainForever(m);
+    host_mac_values_.push_back(kept ? Value::StaticString(*kept) : Value::String(m));
+  }
 }
 
 const std::string& RecordDecoder::GroupName(uint32_t gid) {
@@ -236,19 +241,20 @@ void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* o
   out->set_time_ns(time_ns);
   out->set_wall_ns(time_ns);
   out->AddCategory(kind_category_[static_cast<size_t>(id)]);
-  SetKeyword1(out, Field("event.category"), kind.category);
-  constexpr size_t kMaxTypes = 4;
-  Value types[kMaxTypes];
-  size_t n = std::min(kind.types.size(), kMaxTypes);
-  for (size_t i = 0; i < n; ++i) types[i] = Value::String(kind.types[i]);
-  out->SetArray(Field("event.type"), std::span<const Value>(types, n));
-  if (!kind.action.empty()) out->SetString(Field("event.action"), kind.action);
+  // The declaration's strings are static data: borrowed, by this event and by its copies.
+  const KindValues& kv = StaticKindValues(id);
+  out->SetUnowned(Field("event.category"), kv.category);
+  // event.type: the elements are static, the array (at most 4 values) goes to the arena.
+  out->SetArray(Field("event.type"), std::span<const Value>(kv.types.data(), kv.type_count));
+  if (!kind.action.empty())
+    out->SetUnowned(Field("event.action"), Value::StaticString(kind.action));
   for (size_t i = 0; i < constant_ids_.size(); ++i) {
-    out->SetString(constant_ids_[i], kConstantFields[i].value);
+    out->SetUnowned(constant_ids_[i], Value::StaticString(kConstantFields[i].value));
   }
   for (const auto& [field, value] : kind_constants_[static_cast<size_t>(id)]) {
-    out->SetString(field, value);
+    out->SetUnowned(field, Value::StaticString(value));
   }
+  for (const auto& [field, value] : host_values_) out->SetUnowned(field, value);
   for (const auto& [field, value] : host_strings_) out->SetString(field, value);
   if (!host_ip_values_.empty()) out->SetArray(Field("host.ip"), host_ip_values_);
   if (!host_mac_values_.empty()) out->SetArray(Field("host.mac"), host_mac_values_);
@@ -263,6 +269,7 @@ void RecordDecoder::SetRelative(const RelativeFields& f, const ProcessInfo& r, u
   if (!r.args.empty()) SetStrings(out, f.args, r.args, &values_);
   out->SetInt(f.args_count, static_cast<int64_t>(r.args.size()));
   if (!r.working_directory.empty()) out->SetString(f.working_directory, r.working_directory);
+  SetStart(f.start, StartNs(r), out);
   out->SetBool(f.interactive, r.tty != 0);
   if (r.tty != 0) {
     out->SetInt(f.tty_major, r.tty >> 20);
@@ -321,6 +328,11 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   if (!p.working_directory.empty()) {
     out->SetString(Field("process.working_directory"), p.working_directory);
   }
+  // The record's own start time (task->start_boottime, ns) when it has one, else the table's.
+  SetStart(Field("process.start"),
+           h.start_boottime != 0 ? options_.boot_wall_ns + static_cast<int64_t>(h.start_boottime)
+                                 : StartNs(p),
+           out);
   const bool full = full_;  // leaders in full where the kind declares them (process events)
   if (full && !p.env_vars.empty()) {
     SetStrings(out, Field("process.env_vars"), p.env_vars, &values_);
@@ -422,7 +434,20 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
   }
 }
 
+int64_t RecordDecoder::StartNs(const ProcessInfo& p) const {
+  if (p.start_wall_ns != 0) return p.start_wall_ns;
+  if (p.start_ticks == 0) return 0;
+  return options_.boot_wall_ns + static_cast<int64_t>(p.start_ticks * kNsPerClockTick);
+}
+
+void RecordDecoder::SetStart(schema::FieldId id, int64_t unix_ns, event::Event* out) {
+  if (unix_ns <= 0) return;  // unknown
+  char buf[32];
+  if (std::string_view s = FormatProcessStart(unix_ns, buf); !s.empty()) out->SetString(id, s);
+}
+
 Value RecordDecoder::CapabilityArray(uint64_t mask, event::Event* out) {
+  if (Value shared = StaticCapabilityArray(mask); !shared.is_null()) return shared;
   CapabilityNames(mask, &values_);
   auto* dst =
       static_cast<Value*>(out->arena().Allocate(sizeof(Value) * values_.size(), alignof(Value)));
@@ -521,8 +546,10 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       ProcessInfo& c =
           table_->OnFork(h.tgid, f.child_tgid, f.child_start_boottime / kNsPerClockTick,
                          options_.boot_wall_ns + static_cast<int64_t>(f.child_start_boottime));
-      ProcessInfo child = c;  // SetProcess may look up (and not move) other entries
+      // SetProcess only looks entries up (Find: no insertion, so `c` stays where it is).
+      const ProcessInfo& child = c;
       kestrel_header ch = h;
+      ch.start_boottime = f.child_start_boottime;  // h is the parent's
       ch.ppid = h.tgid;
       ch.tid = f.child_tgid;
       SetCommon(EmittedKindId::kFork, time_ns, out);
@@ -533,10 +560,10 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
     case KESTREL_EXIT: {
       kestrel_exit x;
       if (!Load(record, &x)) return too_short(sizeof(x));
-      ProcessInfo p = table_->Touch(h.tgid, start_ticks);
-      table_->OnExit(h.tgid, time_ns);
+      const ProcessInfo& p = table_->Touch(h.tgid, start_ticks);
       SetCommon(EmittedKindId::kExit, time_ns, out);
-      SetProcess(h, p, out);
+      SetProcess(h, p, out);  // before OnExit: the entry as it was while the process ran
+      table_->OnExit(h.tgid, time_ns);
       int status = x.exit_code;
       int code = (status & 0x7f) != 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
       out->SetInt(Field("process.exit_code"), code);

@@ -101,6 +101,10 @@ class RecordDecoder {
   Outcome DecodeAuditd(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
                        event::Event* out, std::string* why);
   const std::string& GroupName(uint32_t gid);
+  // A process's start (unix ns): the table's wall time, else its start ticks; 0 when unknown.
+  int64_t StartNs(const ProcessInfo& p) const;
+  // process.start / *.start as RFC 3339 with milliseconds (nothing when unix_ns is 0).
+  void SetStart(schema::FieldId id, int64_t unix_ns, event::Event* out);
   // event.*, the kind's category bit, its constant fields and the host's; remembers whether
   // the kind carries the process fields in full (for SetProcess).
   void SetCommon(EmittedKindId kind, int64_t time_ns, event::Event* out);
@@ -125,6 +129,8 @@ class RecordDecoder {
       kind_constants_;
   AuditdFields auditd_;
   // Host values, precomputed by SetHost: strings (owned here, copied into each event's arena).
+  // Host values kept for the program's life (borrowed by every event), and the rest (copied).
+  std::vector<std::pair<schema::FieldId, event::Value>> host_values_;
   std::vector<std::pair<schema::FieldId, std::string>> host_strings_;
   std::vector<std::string> host_macs_;
   std::vector<event::Value> host_ip_values_, host_mac_values_;

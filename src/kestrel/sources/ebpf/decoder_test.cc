@@ -132,6 +132,43 @@ TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
   EXPECT_EQ(Str(event_, Field("process.exit_code")), "137");
 }
 
+// process.start and the relatives' start: boot wall time + the task's start time from the
+// record (deterministic: nothing read from the clock at decode time); a fork's is the child's.
+TEST_F(DecoderTest, ProcessStartDatesFromTheRecord) {
+  char buf[32];
+  EXPECT_EQ(FormatProcessStart(0, buf), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatProcessStart(1'700'000'000'123'456'789, buf), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(FormatProcessStart(-1, buf), "");
+  kestrel_fork f;
+  Header(&f.h, KESTREL_FORK, 10, 1, "bash");
+  f.child_tgid = 20;
+  f.child_start_boottime = 20 * kNsPerClockTick + 3'000'000;  // 203 ms after boot
+  ASSERT_EQ(decoder_.Decode(Bytes(f), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.start")), "2023-11-14T22:13:20.203Z");
+  EXPECT_EQ(Str(event_, Field("process.parent.start")), "2023-11-14T22:13:20.100Z");  // ticks
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 20, 10, "true");
+  e->h.start_boottime = f.child_start_boottime;
+  e->h.sid = 10;
+  std::strcpy(e->filename, "/bin/true");
+  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.start")), "2023-11-14T22:13:20.203Z");
+  EXPECT_EQ(Str(event_, Field("process.parent.start")), "2023-11-14T22:13:20.100Z");
+  EXPECT_EQ(Str(event_, Field("process.session_leader.start")), "2023-11-14T22:13:20.100Z");
+  // File events carry the parent's start, not the leaders' (not declared for them).
+  kestrel_file fr{};
+  Header(&fr.h, KESTREL_FILE, 20, 10, "true");
+  fr.h.start_boottime = f.child_start_boottime;
+  fr.h.sid = 10;
+  fr.op = KESTREL_FILE_CREATE;
+  fr.path_len = Components(fr.path, {"x", "tmp"});
+  ASSERT_EQ(decoder_.Decode(Bytes(fr), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.start")), "2023-11-14T22:13:20.203Z");
+  EXPECT_EQ(Str(event_, Field("process.parent.start")), "2023-11-14T22:13:20.100Z");
+  EXPECT_EQ(Str(event_, Field("process.session_leader.start")), "<missing>");
+}
+
 TEST_F(DecoderTest, ControllingTerminalMakesTheProcessInteractive) {
   kestrel_exit x;
   Header(&x.h, KESTREL_EXIT, 10, 1, "bash");

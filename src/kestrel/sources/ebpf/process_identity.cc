@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <ctime>
 
 namespace kestrel::sources::ebpf {
 namespace {
@@ -90,6 +92,18 @@ std::vector<std::string> FilterEnv(std::string_view env, const std::vector<std::
   return out;
 }
 
+std::string_view FormatProcessStart(int64_t unix_ns, char (&buf)[32]) {
+  if (unix_ns < 0) return {};
+  time_t secs = static_cast<time_t>(unix_ns / 1'000'000'000);
+  int ms = static_cast<int>((unix_ns / 1'000'000) % 1000);
+  struct tm tm;
+  if (gmtime_r(&secs, &tm) == nullptr) return {};
+  int n = std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof(buf)) return {};
+  return std::string_view(buf, static_cast<size_t>(n));
+}
+
 std::string_view SshClientAddress(std::string_view ssh_client) {
   size_t sp = ssh_client.find(' ');
   return sp == std::string_view::npos ? ssh_client : ssh_client.substr(0, sp);
@@ -148,6 +162,7 @@ RelativeFields RelativeFields::For(schema::Schema& schema, std::string_view pref
   f.args = id("args", FieldType::kKeyword, true);
   f.args_count = id("args_count", FieldType::kLong);
   f.working_directory = id("working_directory", FieldType::kKeyword);
+  f.start = id("start", FieldType::kDate);
   f.interactive = id("interactive", FieldType::kBoolean);
   f.tty_major = id("tty.char_device.major", FieldType::kLong);
   f.tty_minor = id("tty.char_device.minor", FieldType::kLong);

@@ -49,9 +49,14 @@ void CapabilityNames(uint64_t mask, std::vector<event::Value>* out);
 // conmon, containerd-shim*) -> "container"; ssm-session-worker -> "ssm"; teleport -> "teleport".
 std::string_view EntryTypeForParent(uint32_t parent_pid, std::string_view parent_name);
 
+// ECS process.start of a process that started `unix_ns` after the epoch, written into `buf`
+// (no allocation): RFC 3339 in UTC with milliseconds, "2026-12-07T12:04:33.123Z". Empty for
+// a time before the epoch.
+std::string_view FormatProcessStart(int64_t unix_ns, char (&buf)[32]);
+
 // Field ids of one relative ("process.parent", "process.session_leader", ...).
 struct RelativeFields {
-  schema::FieldId pid, entity_id, name, executable, args, args_count, working_directory,
+  schema::FieldId pid, entity_id, name, executable, args, args_count, working_directory, start,
       interactive, tty_major, tty_minor, user_id, user_name, group_id, group_name, real_user_id,
       real_user_name, real_group_id, real_group_name, same_as_process;
   static RelativeFields For(schema::Schema& schema, std::string_view prefix);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A/B live figures (docs/benchmarks.md, issue 21 "live cost after the copy cuts"). Needs root.
+# Usage: ROUNDS=3 WHAT="cpu exec" bench/ebpf_ab.sh KESTREL_BINARY... (binaries in turn, per round)
+#  cpu1k: kestrel CPU (sum of threads' schedstat runtime) over 30 s of 1k file opens/s; RSS/HWM
+#  exec: kestrel CPU per fork+exec (user space) over 3000 fork+exec; BPF run time per program
+#        (bpf_stats) over the same; wall per fork+exec with and without kestrel
+set -u
+rounds=${ROUNDS:-3}
+what=${WHAT:-cpu exec}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d); trap 'rm -rf "$work"; sysctl -qw kernel.bpf_stats_enabled=0' EXIT
+cc -O2 -o $work/load $here/ebpf_load.c || exit 1
+cat >$work/forkexec.c <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  int n = atoi(argv[1]);
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (int i = 0; i < n; ++i) {
+    pid_t p = fork();
+    if (p == 0) { char* args[] = {"true", NULL}; execv("/bin/true", args); _exit(127); }
+    int st; waitpid(p, &st, 0);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  printf("%.1f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n / 1e3);
+  return 0;
+}
+C
+cc -O2 -o $work/forkexec $work/forkexec.c || exit 1
+cpu_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk "{s+=\$1} END {printf \"%.0f\\n\", s}"; }
+start() { "$1" --log-level warn run --duration 600s --output /dev/null 2>$work/err & kpid=$!; sleep 2; }
+stop() { kill -INT $kpid; wait $kpid; grep -o 'summary.*' $work/err | head -c 300; echo; }
+sysctl -qw kernel.bpf_stats_enabled=1
+for r in $(seq 1 $rounds); do
+  for b in "$@"; do
+    tag=$b
+    if [[ $what == *cpu* ]]; then
+      start $b
+      c0=$(cpu_ns $kpid); s0=$(date +%s.%N)
+      $work/load 1000 30 $work/target >/dev/null
+      c1=$(cpu_ns $kpid); s1=$(date +%s.%N)
+      rss=$(awk '/VmRSS/ {print $2}' /proc/$kpid/status); hwm=$(awk '/VmHWM/ {print $2}' /proc/$kpid/status)
+      echo "CPU1K $tag round $r: $(echo "scale=3; ($c1-$c0)/10000000/($s1-$s0)" | bc) % RSS ${rss}k HWM ${hwm}k load $(cut -d' ' -f1 /proc/loadavg)"
+      stop
+    fi
+    if [[ $what == *exec* ]]; then
+      off=$($work/forkexec 3000)
+      max_id=$(bpftool prog show -j | python3 -c 'import json,sys; print(max([p["id"] for p in json.load(sys.stdin)] or [0]))')
+      start $b
+      snap() { bpftool prog show -j | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p["id"] > int(sys.argv[1]):
+        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$max_id" | sort; }
+      snap > $work/s0; c0=$(cpu_ns $kpid)
+      on=$($work/forkexec 3000)
+      sleep 0.3
+      c1=$(cpu_ns $kpid); snap > $work/s1
+      hwm=$(awk '/VmHWM/ {print $2}' /proc/$kpid/status)
+      echo "EXEC $tag round $r: wall off $off on $on µs; kestrel CPU per fork+exec $(echo "scale=2; ($c1-$c0)/3000/1000" | bc) µs; HWM ${hwm}k load $(cut -d' ' -f1 /proc/loadavg)"
+      join $work/s0 $work/s1 | awk -v t=$tag -v r=$r '{ns = $4 - $2; n = $5 - $3; if (n > 0) printf "BPF %s round %s: %-10s %8d runs %7.0f ns/run\n", t, r, $1, n, ns / n}'
+      stop
+    fi
+  done
+done
+sysctl -qw kernel.bpf_stats_enabled=0
