@@ -292,10 +292,10 @@ TEST_F(QueryEngineTest, CountPipeCountsArrayElements) {
     if (!user.empty()) b.Str("user.name", user);
     events_.push_back(b.Build());
   };
-  add(1, {"start", "info"}, "root");
+  add(1, {"start", "info", "info"}, "root");  // a repeated value counts the result once
   add(2, {"start"}, "alice");
-  add(3, {}, "root");  // no event.type
-  add(4, {"end", "info", "start"}, "");
+  add(3, {}, "root");                           // no event.type
+  add(4, {"end", "info", "start", "END"}, "");  // "END" is another key, even in endgame
   auto counts = [&](std::string_view query, eql::Dialect dialect) {
     eql::CompileOptions options;
     options.dialect = dialect;
@@ -317,9 +317,10 @@ TEST_F(QueryEngineTest, CountPipeCountsArrayElements) {
   for (eql::Dialect dialect : {eql::Dialect::kElasticsearch, eql::Dialect::kEndgame}) {
     SCOPED_TRACE(dialect == eql::Dialect::kEndgame ? "endgame" : "elasticsearch");
     EXPECT_EQ(counts("process where true | count event.type", dialect),
-              R"("end"=1 null=1 "info"=2 "start"=3)");
+              R"("END"=1 "end"=1 null=1 "info"=2 "start"=3)");
     EXPECT_EQ(counts("process where true | count event.type, user.name", dialect),
-              R"(["end",null]=1 ["info","root"]=1 ["info",null]=1 ["start","alice"]=1 )"
+              R"(["END",null]=1 ["end",null]=1 ["info","root"]=1 ["info",null]=1 )"
+              R"(["start","alice"]=1 )"
               R"(["start","root"]=1 ["start",null]=1 [null,"root"]=1)");
     EXPECT_EQ(counts("process where true | count", dialect), R"("totals"=4)");
   }

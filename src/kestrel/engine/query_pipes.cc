@@ -5,6 +5,7 @@
 #include "kestrel/engine/query_engine_internal.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -183,19 +184,20 @@ void QueryEngine::Impl::Count(const eql::IrPipe& pipe) {
   struct Group {
     std::vector<event::Value> keys;
     int64_t count = 0;
+    size_t last_result = SIZE_MAX;  // a result counts once per group, even if a value repeats
   };
   base::StringMap<Group> groups;
   base::StringArena keys_arena;
   std::vector<const event::Event*> focus;
-  // Each argument's values for one result: an array field counts once per element, as an
-  // Elasticsearch terms aggregation counts a multi-valued field (several arguments: each
+  // Each argument's values for one result: an array field counts once per distinct element, as
+  // an Elasticsearch terms aggregation counts a multi-valued field (several arguments: each
   // combination, as a multi_terms aggregation); a missing field or an empty array is one null.
   std::vector<std::vector<event::Value>> values(pipe.args.size());
   std::vector<size_t> at(pipe.args.size());
   std::vector<event::Value> combo(pipe.args.size());
   std::string text;
-  for (QueryMatch& m : results_) {
-    Focus(m, &focus);
+  for (size_t r = 0; r < results_.size(); ++r) {
+    Focus(results_[r], &focus);
     scratch_.Reset();
     size_t combinations = 1;
     for (size_t a = 0; a < pipe.args.size(); ++a) {
@@ -230,7 +232,8 @@ void QueryEngine::Impl::Count(const eql::IrPipe& pipe) {
           it->second.keys.push_back(v);
         }
       }
-      ++it->second.count;
+      if (it->second.last_result != r) ++it->second.count;
+      it->second.last_result = r;
       // The next combination: the last argument varies fastest.
       for (size_t a = values.size(); a-- > 0;) {
         if (++at[a] < values[a].size()) break;
