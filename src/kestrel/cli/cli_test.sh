@@ -101,6 +101,13 @@ if have_shared_data "$data" "the query checks over the conformance data"; then
 fi
 "$kestrel" query --input examples/demo-events.ndjson 'process where process.name ==' >/dev/null 2>"$tmp/err"; [ $? -eq 1 ] || fail "bad query should exit 1"
 grep -q "^query:1:" "$tmp/err" || fail "query diagnostic: $(cat "$tmp/err")"
+# count over an array field: one group per element, never a null key (issue 24).
+printf '%s\n' '{"@timestamp":"2026-01-01T00:00:00Z","event":{"category":["process","host"]},"n":1}' \
+  '{"@timestamp":"2026-01-01T00:00:01Z","event":{"category":["process"]},"n":2}' >"$tmp/arrays.ndjson"
+"$kestrel" query --input "$tmp/arrays.ndjson" 'any where true | count event.category' >"$tmp/out" 2>"$tmp/err" || fail "count over an array: $(cat "$tmp/err")"
+[ "$(tr -d ' ' <"$tmp/out" | grep -o '"key":[^,}]*' | tr '\n' ' ')" = '"key":"host" "key":"process" ' ] || fail "count over an array: $(cat "$tmp/out")"
+n=$("$kestrel" query --count --input "$tmp/arrays.ndjson" 'any where n !: 1 | count event.category')
+[ "$n" = 1 ] || fail "query --count with !: and count over an array gave '$n'"
 
 # 10. Record, inspect, convert back, replay: replay writes exactly what run writes, with any
 #     number of workers, and the digest is stable.

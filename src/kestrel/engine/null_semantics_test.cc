@@ -108,6 +108,43 @@ TEST_F(NullSemanticsTest, NegatedQueryLeavesMatchMissingFieldsOnlyInElasticsearc
   EXPECT_EQ(Es(R"(file where startsWith(?process.entry_leader.executable, "/"))"), "4 5");
 }
 
+// Elasticsearch's `:` with a non-string constant is equality; `!:` is the negation of `:`, a
+// query negation: it matches events without the field (issue 24). `x : null` never matches.
+TEST_F(NullSemanticsTest, SeqWithAnyConstantAndNotSeq) {
+  Add(1, "process", [](EventBuilder& b) {
+    b.Str("process.name", "Bash").Int("process.pid", 1).Bool("process.interactive", true);
+  });
+  Add(2, "process", [](EventBuilder& b) {
+    b.Str("process.name", "sh").Int("process.pid", 2).Bool("process.interactive", false);
+  });
+  Add(3, "process");  // no fields
+  Add(4, "process", [](EventBuilder& b) { b.Strs("process.args", {"-C", "curl"}); });
+
+  EXPECT_EQ(Es(R"(process where process.pid : 1)"), "1");
+  EXPECT_EQ(Es(R"(process where process.pid : (2, 1))"), "1 2");
+  EXPECT_EQ(Es(R"(process where process.interactive : true)"), "1");
+  EXPECT_EQ(Es(R"(process where process.interactive : false)"), "2");
+  EXPECT_EQ(Es(R"(process where process.name : null)"), "");
+  EXPECT_EQ(Es(R"(process where process.name !: null)"), "");
+
+  EXPECT_EQ(Es(R"(process where process.name !: "bash")"), "2 3 4");
+  EXPECT_EQ(Es(R"(process where process.name !: ("b*", "SH"))"), "3 4");
+  EXPECT_EQ(Es(R"(process where process.pid !: 1)"), "2 3 4");
+  EXPECT_EQ(Es(R"(process where process.interactive !: true)"), "2 3 4");
+  EXPECT_EQ(Es(R"(process where not process.name !: "bash")"), "1");
+  // An array: `:` holds when an element matches, so `!:` when none does.
+  EXPECT_EQ(Es(R"(process where process.args : "-c")"), "4");
+  EXPECT_EQ(Es(R"(process where process.args !: "-c")"), "1 2 3");
+  // `!:` over a script is `not` over that script, whatever its null semantics.
+  EXPECT_EQ(Es(R"(process where length(process.name) : 2)"), "2");
+  EXPECT_EQ(Es(R"(process where length(process.name) !: 2)"),
+            Es(R"(process where not length(process.name) == 2)"));
+  EXPECT_EQ(Es(R"(process where process.args[0] !: "-c")"),
+            Es(R"(process where not process.args[0] : "-c")"));
+  // `not in~`, the grammar's other negated predicate, with the same null semantics.
+  EXPECT_EQ(Es(R"(process where process.name not in~ ("BASH"))"), "2 3 4");
+}
+
 // `and`/`or` are bool queries: a negation over them is two-valued too, even when an operand is
 // a script (whose null does not match inside the bool query).
 TEST_F(NullSemanticsTest, NegationOfBoolQueriesIsTwoValued) {

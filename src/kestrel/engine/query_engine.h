@@ -10,7 +10,8 @@
 //                 (results in stage order); `until` clears the key
 //   sample        like join, results in stage order (Elasticsearch `sample by`)
 // Pipes (head, tail, filter, unique, unique_count, sort, count) run over the results in order;
-// `count` replaces the results with statistics events (count, key, percent).
+// `count` replaces the results with statistics events (count, key, percent); an array value is
+// counted once per element (key never an array or null for a present value).
 //
 // Events are identified by the caller's index; the engine keeps copies only of events that sit
 // in partial matches or results. Time is each event's time_ns(), never the wall clock.
@@ -71,6 +72,9 @@ struct EngineStats {
   uint64_t keys = 0;      // distinct join keys held now
   uint64_t expired = 0;   // dropped for being older than maxspan / the default TTL
   uint64_t evicted = 0;   // dropped to stay within max_partials / max_keys
+  // `count` pipe: results whose array arguments made more than kMaxCountCombinations key
+  // combinations (only the first ones were counted).
+  uint64_t count_truncated = 0;
 };
 
 // Why an engine with some limits cannot run a program, and where in the query (the span of the
@@ -79,6 +83,10 @@ struct EngineRefusal {
   std::string message;
   eql::Span span;
 };
+
+// `| count a, b`: an array value counts once per element, several arguments once per
+// combination of their elements, at most this many combinations per result.
+inline constexpr size_t kMaxCountCombinations = 4096;
 
 class QueryEngine {
  public:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "kestrel/eql/sema.h"
+#include "kestrel/event/json_writer.h"
 
 namespace kestrel::engine {
 namespace {
@@ -277,6 +278,76 @@ TEST_F(QueryEngineTest, CountPipeTotalsAndPerKey) {
   EXPECT_EQ(counts(R"(any where process.name == "bash" | count process.name, n)"),
             "bash+1=1@33 bash+3=1@33 bash+5=1@33");
   EXPECT_EQ(counts(R"(process where process.name == "none" | count)"), "totals=0");
+}
+
+// `count` over an array field counts each element (as an Elasticsearch terms aggregation counts
+// a multi-valued field), in both dialects: never a null key for a present value (issue 24).
+// Several arguments count each combination; a missing field or an empty array is one null key.
+TEST_F(QueryEngineTest, CountPipeCountsArrayElements) {
+  auto add = [&](int64_t n, std::initializer_list<std::string_view> categories,
+                 std::string_view user) {
+    EventBuilder b(schema_);
+    b.Time(n * kSecond).Category("process").Int("n", n);
+    if (categories.size() > 0) b.Strs("event.type", categories);
+    if (!user.empty()) b.Str("user.name", user);
+    events_.push_back(b.Build());
+  };
+  add(1, {"start", "info", "info"}, "root");  // a repeated value counts the result once
+  add(2, {"start"}, "alice");
+  add(3, {}, "root");                           // no event.type
+  add(4, {"end", "info", "start", "END"}, "");  // "END" is another key, even in endgame
+  auto counts = [&](std::string_view query, eql::Dialect dialect) {
+    eql::CompileOptions options;
+    options.dialect = dialect;
+    eql::CompileResult compiled = eql::Compile(query, schema_, options);
+    if (!compiled.ok()) return "compile error: " + compiled.diagnostics[0].message;
+    auto engine = QueryEngine::Create(compiled.program.get(), schema_, {});
+    if (!engine.ok()) return std::string("engine error");
+    for (size_t i = 0; i < events_.size(); ++i) (*engine)->Process(events_[i], i);
+    std::string out;
+    schema::FieldId key = *schema_.Find("key"), count = *schema_.Find("count");
+    for (const QueryMatch& m : (*engine)->Finish()) {
+      if (!out.empty()) out += " ";
+      event::AppendJsonValue(&out, *m.events[0]->Find(key));
+      out += "=" + std::to_string(m.events[0]->Find(count)->as_int());
+    }
+    EXPECT_EQ((*engine)->stats().count_truncated, 0u);
+    return out;
+  };
+  for (eql::Dialect dialect : {eql::Dialect::kElasticsearch, eql::Dialect::kEndgame}) {
+    SCOPED_TRACE(dialect == eql::Dialect::kEndgame ? "endgame" : "elasticsearch");
+    EXPECT_EQ(counts("process where true | count event.type", dialect),
+              R"("END"=1 "end"=1 null=1 "info"=2 "start"=3)");
+    EXPECT_EQ(counts("process where true | count event.type, user.name", dialect),
+              R"(["END",null]=1 ["end",null]=1 ["info","root"]=1 ["info",null]=1 )"
+              R"(["start","alice"]=1 )"
+              R"(["start","root"]=1 ["start",null]=1 [null,"root"]=1)");
+    EXPECT_EQ(counts("process where true | count", dialect), R"("totals"=4)");
+  }
+}
+
+// The combinations one result makes are bounded; past the bound they are counted as truncated.
+TEST_F(QueryEngineTest, CountPipeBoundsCombinations) {
+  std::vector<std::string> many;
+  for (int i = 0; i < 100; ++i) many.push_back("v" + std::to_string(i));
+  EventBuilder b(schema_);
+  b.Time(kSecond).Category("process").Int("n", 1);
+  b.Strs("event.type", {"x"}).Strs("event.category", {"x"});  // declares the array fields
+  event::Event e = b.Build();
+  std::vector<event::Value> elements;
+  for (const std::string& v : many) elements.push_back(event::Value::String(v));
+  e.SetArray(*schema_.Find("event.type"), elements);  // 100 x 100 combinations
+  e.SetArray(*schema_.Find("event.category"), elements);
+  e.Finish();  // the later values win
+  events_.push_back(std::move(e));
+  eql::CompileResult compiled =
+      eql::Compile("any where true | count event.type, event.category", schema_, {});
+  ASSERT_TRUE(compiled.ok());
+  auto engine = QueryEngine::Create(compiled.program.get(), schema_, {});
+  ASSERT_TRUE(engine.ok());
+  (*engine)->Process(events_[0], 0);
+  EXPECT_EQ((*engine)->Finish().size(), kMaxCountCombinations);
+  EXPECT_EQ((*engine)->stats().count_truncated, 1u);
 }
 
 TEST_F(QueryEngineTest, StreamingRefusesCount) {

@@ -5,6 +5,7 @@
 #include "kestrel/engine/query_engine_internal.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -183,25 +184,62 @@ void QueryEngine::Impl::Count(const eql::IrPipe& pipe) {
   struct Group {
     std::vector<event::Value> keys;
     int64_t count = 0;
+    size_t last_result = SIZE_MAX;  // a result counts once per group, even if a value repeats
   };
   base::StringMap<Group> groups;
   base::StringArena keys_arena;
   std::vector<const event::Event*> focus;
-  for (QueryMatch& m : results_) {
-    Focus(m, &focus);
+  // Each argument's values for one result: an array field counts once per distinct element, as
+  // an Elasticsearch terms aggregation counts a multi-valued field (several arguments: each
+  // combination, as a multi_terms aggregation); a missing field or an empty array is one null.
+  std::vector<std::vector<event::Value>> values(pipe.args.size());
+  std::vector<size_t> at(pipe.args.size());
+  std::vector<event::Value> combo(pipe.args.size());
+  std::string text;
+  for (size_t r = 0; r < results_.size(); ++r) {
+    Focus(results_[r], &focus);
     scratch_.Reset();
-    std::string text = Key(pipe.args);
-    auto [it, inserted] = groups.try_emplace(text);
-    if (inserted) {
-      for (const eql::IrNodePtr& a : pipe.args) {
-        event::Value v = eql::EvalIr(*a, ctx_);
-        if (v.kind() == event::ValueKind::kString) {
-          v = event::Value::String(keys_arena.Copy(v.as_string()));
+    size_t combinations = 1;
+    for (size_t a = 0; a < pipe.args.size(); ++a) {
+      values[a].clear();
+      event::Value v = eql::EvalIr(*pipe.args[a], ctx_);
+      if (v.kind() == event::ValueKind::kArray) {
+        for (const event::Value& element : v.as_array()) values[a].push_back(element);
+      }
+      if (values[a].empty())
+        values[a].push_back(v.kind() == event::ValueKind::kArray ? event::Value::Null() : v);
+      combinations *= values[a].size();
+      if (combinations > kMaxCountCombinations) combinations = kMaxCountCombinations + 1;
+    }
+    if (combinations > kMaxCountCombinations) {
+      // Bounded: more combinations than this in one result count only the first ones.
+      ++stats_.count_truncated;
+    }
+    std::fill(at.begin(), at.end(), 0);
+    for (size_t n = 0; n < std::min(combinations, kMaxCountCombinations); ++n) {
+      text.clear();
+      for (size_t a = 0; a < values.size(); ++a) {
+        combo[a] = values[a][at[a]];
+        event::AppendJsonValue(&text, combo[a]);
+        text.push_back('\x1f');
+      }
+      auto [it, inserted] = groups.try_emplace(text);
+      if (inserted) {
+        for (event::Value v : combo) {
+          if (v.kind() == event::ValueKind::kString) {
+            v = event::Value::String(keys_arena.Copy(v.as_string()));
+          }
+          it->second.keys.push_back(v);
         }
-        it->second.keys.push_back(v.kind() == event::ValueKind::kArray ? event::Value::Null() : v);
+      }
+      if (it->second.last_result != r) ++it->second.count;
+      it->second.last_result = r;
+      // The next combination: the last argument varies fastest.
+      for (size_t a = values.size(); a-- > 0;) {
+        if (++at[a] < values[a].size()) break;
+        at[a] = 0;
       }
     }
-    ++it->second.count;
   }
   std::vector<std::pair<std::string, Group*>> sorted;
   for (auto& [text, g] : groups) sorted.emplace_back(text, &g);

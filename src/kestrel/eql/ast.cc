@@ -235,6 +235,7 @@ ExprPtr CloneExpr(const Expr& expr) {
       const auto& src = expr.Cast<MatchExpr>();
       auto e = std::make_unique<MatchExpr>(src.span, src.op);
       e->case_insensitive = src.case_insensitive;
+      e->negated = src.negated;
       e->operand = CloneExpr(*src.operand);
       e->patterns = CloneAll(src.patterns);
       out = std::move(e);
@@ -391,7 +392,9 @@ void DumpTo(const Expr& expr, std::string* out) {
     }
     case ExprKind::kMatch: {
       const auto& e = expr.Cast<MatchExpr>();
-      *out += e.op == MatchOp::kSeq ? "(:" : e.op == MatchOp::kLike ? "(like" : "(regex";
+      *out += e.op == MatchOp::kSeq    ? (e.negated ? "(!:" : "(:")
+              : e.op == MatchOp::kLike ? "(like"
+                                       : "(regex";
       if (e.case_insensitive) *out += '~';
       *out += ' ';
       DumpTo(*e.operand, out);

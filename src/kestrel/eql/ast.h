@@ -194,6 +194,7 @@ struct MatchExpr final : Expr {
 
   MatchOp op;
   bool case_insensitive = false;  // like~ / regex~ (`:` is always case-insensitive)
+  bool negated = false;           // `!:` (kSeq only, Elasticsearch dialect): not (x : ...)
   ExprPtr operand;
   std::vector<ExprPtr> patterns;  // one, or the elements of `: ("a", "b")`
 };

@@ -63,6 +63,8 @@ std::string_view TokenKindName(TokenKind kind) {
       return "'='";
     case TokenKind::kColon:
       return "':'";
+    case TokenKind::kNotColon:
+      return "'!:'";
     case TokenKind::kPlus:
       return "'+'";
     case TokenKind::kMinus:
@@ -352,6 +354,7 @@ class Lexer {
       case '=':
         return Peek(1) == '=' ? op(TokenKind::kEq, 2) : op(TokenKind::kAssign, 1);
       case '!':
+        if (Peek(1) == ':') return op(TokenKind::kNotColon, 2);
         return Peek(1) == '=' ? op(TokenKind::kNe, 2) : op(TokenKind::kBang, 1);
       case '<':
         return Peek(1) == '=' ? op(TokenKind::kLe, 2) : op(TokenKind::kLt, 1);

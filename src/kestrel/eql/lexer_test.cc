@@ -54,6 +54,12 @@ TEST(LexerTest, Operators) {
                       K::kPipe,    K::kBang,   K::kTilde,  K::kQuestion, K::kDot,      K::kEnd}));
 }
 
+TEST(LexerTest, NotColon) {
+  EXPECT_EQ(Kinds("a !: b!:c ! : !="),
+            (std::vector<K>{K::kIdentifier, K::kNotColon, K::kIdentifier, K::kNotColon,
+                            K::kIdentifier, K::kBang, K::kColon, K::kNe, K::kEnd}));
+}
+
 TEST(LexerTest, FunctionWithTilde) {
   EXPECT_EQ(Kinds("startsWith~(a)"), (std::vector<K>{K::kIdentifier, K::kTilde, K::kLParen,
                                                      K::kIdentifier, K::kRParen, K::kEnd}));

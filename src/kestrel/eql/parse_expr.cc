@@ -35,6 +35,12 @@ std::optional<BinaryOp> ComparisonOp(TokenKind kind) {
 
 bool IsKeywordKind(TokenKind kind) { return kind >= TokenKind::kAnd; }
 
+bool IsMatchOperator(TokenKind kind) {
+  return kind == TokenKind::kColon || kind == TokenKind::kNotColon || kind == TokenKind::kLike ||
+         kind == TokenKind::kLikeInsensitive || kind == TokenKind::kRegex ||
+         kind == TokenKind::kRegexInsensitive;
+}
+
 // Describes a token for "found X" in messages.
 std::string Describe(const Token& t) {
   switch (t.kind) {
@@ -231,7 +237,23 @@ ExprPtr Parser::ParsePredicate() {
         Span not_span = Advance().span;
         return ParseIn(std::move(lhs), /*negated=*/true, not_span);
       }
+      if (IsMatchOperator(Peek(1).kind)) {
+        // Elasticsearch's grammar negates only `in`/`in~` in place (`x not in (...)`).
+        std::string op = Peek(1).text;
+        Fail(Cover(t.span, Peek(1).span), fmt::format("'not {}' is not EQL syntax", op),
+             op == ":" && options_.dialect != Dialect::kEndgame
+                 ? std::string("write x !: \"a\" or not (x : \"a\")")
+                 : fmt::format("negate the whole condition: not (x {} ...)", op));
+        return nullptr;
+      }
       return lhs;
+    case TokenKind::kNotColon:
+      if (options_.dialect == Dialect::kEndgame) {
+        Fail(t.span, "'!:' is Elasticsearch EQL syntax; the endgame dialect has no '!:' operator",
+             "write not (x : \"a\"), or use the elasticsearch dialect");
+        return nullptr;
+      }
+      return ParseMatch(std::move(lhs));
     case TokenKind::kIn:
     case TokenKind::kInInsensitive:
       return ParseIn(std::move(lhs), /*negated=*/false, t.span);
@@ -266,11 +288,13 @@ ExprPtr Parser::ParseIn(ExprPtr operand, bool negated, Span) {
 
 ExprPtr Parser::ParseMatch(ExprPtr operand) {
   const Token& op_token = Advance();
-  MatchOp op = op_token.kind == TokenKind::kColon ? MatchOp::kSeq
+  MatchOp op = op_token.kind == TokenKind::kColon || op_token.kind == TokenKind::kNotColon
+                   ? MatchOp::kSeq
                : (op_token.kind == TokenKind::kLike || op_token.kind == TokenKind::kLikeInsensitive)
                    ? MatchOp::kLike
                    : MatchOp::kRegex;
   auto node = std::make_unique<MatchExpr>(operand->span, op);
+  node->negated = op_token.kind == TokenKind::kNotColon;
   node->case_insensitive =
       op_token.kind == TokenKind::kLikeInsensitive || op_token.kind == TokenKind::kRegexInsensitive;
   std::string op_text = op_token.text;

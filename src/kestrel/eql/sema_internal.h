@@ -126,13 +126,15 @@ class Analyzer {
   IrNodePtr LowerLogical(const LogicalExpr& e);
   IrNodePtr LowerIn(const InExpr& e);
   IrNodePtr LowerMatch(const MatchExpr& e);
+  IrNodePtr LowerSeq(const MatchExpr& e);  // `:` / `!:`, Elasticsearch dialect
   IrNodePtr LowerCall(const CallExpr& e, IrNodePtr receiver = nullptr);
   IrNodePtr LowerCustomCall(const CallExpr& e, IrNodePtr receiver, uint32_t index);
   IrNodePtr LowerRelation(const RelationExpr& e);
   IrNodePtr Wildcard(IrNodePtr operand, std::vector<Value> patterns, bool ci, bool question_mark,
                      bool negated, Span span);
   // Constant patterns of a match; false after reporting a non-constant one.
-  bool ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out);
+  bool ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out,
+                       std::string_view what);
   IrNodePtr Fold(IrNodePtr node);
   IrNodePtr Simplify(IrNodePtr node);
 

@@ -261,12 +261,16 @@ IrNodePtr Analyzer::LowerIn(const InExpr& e) {
   return Fold(std::move(result));
 }
 
-bool Analyzer::ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out) {
+bool Analyzer::ConstantStrings(const std::vector<ExprPtr>& exprs, std::vector<Value>* out,
+                               std::string_view what) {
   for (const ExprPtr& p : exprs) {
     IrNodePtr x = LowerExpr(*p);
     if (!x) return false;
     if (!x->is_const() || x->value.kind() != ValueKind::kString) {
-      Error(p->span, "a pattern must be a string literal");
+      Error(p->span, fmt::format("a pattern must be a string literal{}", what),
+            x->is_const() && !x->value.is_null() && what == " after `:`"
+                ? "compare other values with ==, e.g. x == 1"
+                : "");
       return false;
     }
     out->push_back(x->value);
@@ -300,10 +304,16 @@ IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
     if (!receiver) return nullptr;
     return LowerCall(e.patterns[0]->Cast<CallExpr>(), std::move(receiver));
   }
+  if (e.op == MatchOp::kSeq && !endgame()) return LowerSeq(e);
   IrNodePtr operand = LowerExpr(*e.operand);
   if (!operand) return nullptr;
   std::vector<Value> patterns;
-  if (!ConstantStrings(e.patterns, &patterns)) return nullptr;
+  if (!ConstantStrings(e.patterns, &patterns,
+                       e.op == MatchOp::kSeq    ? " after `:`"
+                       : e.op == MatchOp::kLike ? " after `like`"
+                                                : " after `regex`")) {
+    return nullptr;
+  }
   switch (e.op) {
     case MatchOp::kSeq:
       return Wildcard(std::move(operand), std::move(patterns), true, true, false, e.span);
@@ -332,6 +342,72 @@ IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
     }
   }
   return nullptr;
+}
+
+// Elasticsearch's `:` and `!:`: its grammar takes any constant after `:` (a string, a number, a
+// boolean, null; one or a parenthesised list, or-ed). A string is a case-insensitive match with
+// `*`/`?` wildcards; a number or boolean is equality (`x : 1` is `x == 1`: Elasticsearch's
+// verifier would refuse it and suggest `==`, Kestrel runs what it suggests); `x : null` is
+// null, as Elasticsearch's insensitive comparison of anything with null (never matches).
+// `x !: c` is `not (x : c)`: a query negation when the operand is a field.
+IrNodePtr Analyzer::LowerSeq(const MatchExpr& e) {
+  std::vector<Value> strings;
+  std::vector<IrNodePtr> terms;
+  for (const ExprPtr& p : e.patterns) {
+    IrNodePtr x = LowerExpr(*p);
+    if (!x) return nullptr;
+    if (!x->is_const()) {
+      Error(p->span, "a pattern must be a constant",
+            "`:` takes a string, number, boolean or null literal, or a list of them");
+      return nullptr;
+    }
+    switch (x->value.kind()) {
+      case ValueKind::kString:
+        strings.push_back(x->value);
+        continue;
+      case ValueKind::kNull:
+        terms.push_back(std::move(x));
+        continue;
+      default:
+        break;
+    }
+    IrNodePtr operand = LowerExpr(*e.operand);
+    if (!operand) return nullptr;
+    CoerceLiteral(operand->type, x.get());
+    if (!Comparable(operand->type, x->type)) {
+      Error(p->span, fmt::format("`:` cannot compare {} with {}", IrTypeName(operand->type),
+                                 IrTypeName(x->type)));
+      return nullptr;
+    }
+    auto cmp = Make(IrOp::kCompare, IrType::kBool, p->span);
+    cmp->compare = CompareOp::kEq;
+    cmp->children.push_back(std::move(operand));
+    cmp->children.push_back(std::move(x));
+    terms.push_back(Fold(std::move(cmp)));
+  }
+  if (!strings.empty()) {
+    IrNodePtr operand = LowerExpr(*e.operand);
+    if (!operand) return nullptr;
+    IrNodePtr w = Wildcard(std::move(operand), std::move(strings), true, true, false, e.span);
+    if (!w) return nullptr;
+    terms.insert(terms.begin(), std::move(w));
+  }
+  IrNodePtr result;
+  if (terms.size() == 1) {
+    result = std::move(terms[0]);
+  } else {
+    auto any = Make(IrOp::kOr, IrType::kBool, e.span);
+    for (IrNodePtr& t : terms) any->children.push_back(std::move(t));
+    result = Simplify(std::move(any));
+  }
+  if (!e.negated) return result;
+  if (result->op == IrOp::kWildcard) {  // the `!=`-style negated wildcard, as `not in` is
+    result->negated = true;
+    return Fold(std::move(result));
+  }
+  auto n = Make(IrOp::kNot, IrType::kBool, e.span);
+  n->children.push_back(std::move(result));
+  return Fold(std::move(n));
 }
 
 IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {

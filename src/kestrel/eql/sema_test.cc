@@ -69,6 +69,40 @@ TEST_F(SemaTest, ElasticsearchMatchOperators) {
       R"((event (stage network (call cidrMatch (field destination.ip) "10.0.0.0/8" "192.168.0.0/16"))))");
 }
 
+// Elasticsearch's `:` takes any constant (its grammar's `predicate`): a string is a
+// case-insensitive wildcard match, a number or boolean equality, null never matches; a list is
+// or-ed. `!:` is `not (x : ...)`, a query negation over a field (issue 24).
+TEST_F(SemaTest, ElasticsearchSeqTakesAnyConstantAndNegates) {
+  EXPECT_EQ(Ir(R"(process where process.pid : 1)"),
+            R"((event (stage process (== (field process.pid) 1))))");
+  EXPECT_EQ(
+      Ir(R"(process where process.pid : (1, 2))"),
+      R"((event (stage process (or (== (field process.pid) 1) (== (field process.pid) 2)))))");
+  // A number against a string field is coerced as `==` coerces it.
+  EXPECT_EQ(
+      Ir(R"(process where process.name : ("a*", 1))"),
+      R"((event (stage process (or (wildcard~ ? (field process.name) ["a*"]) (== (field process.name) "1")))))");
+  EXPECT_EQ(Ir(R"(process where process.name : 1)"), Ir(R"(process where process.name == 1)"));
+  // Elasticsearch: an insensitive comparison with null is null; the condition never holds.
+  EXPECT_EQ(Ir(R"(process where process.name : null)"), "(event (stage process null))");
+  EXPECT_EQ(Ir(R"(process where process.name !: "x*")"),
+            Ir(R"(process where not process.name : "x*")"));
+  EXPECT_EQ(Ir(R"(process where process.name !: ("a", "b*"))"),
+            R"((event (stage process (query-not-wildcard~ ? (field process.name) ["a" "b*"]))))");
+  EXPECT_EQ(Ir(R"(process where process.pid !: 1)"),
+            R"((event (stage process (query-not (== (field process.pid) 1)))))");
+  EXPECT_EQ(
+      Ir(R"(process where process.pid !: (1, 2))"),
+      R"((event (stage process (query-not (or (== (field process.pid) 1) (== (field process.pid) 2))))))");
+  EXPECT_EQ(FirstError(R"(process where process.name : process.executable)"),
+            "a pattern must be a constant");
+  // The Endgame dialect keeps `:` to strings (and has no `!:`: a parse error).
+  EXPECT_EQ(FirstError(R"(process where pid : 1)", Dialect::kEndgame),
+            "a pattern must be a string literal after `:`");
+  EXPECT_EQ(FirstError(R"(process where process_name !: "a")", Dialect::kEndgame),
+            "'!:' is Elasticsearch EQL syntax; the endgame dialect has no '!:' operator");
+}
+
 // Elasticsearch dialect: a negation over what Elasticsearch runs as a query is two-valued
 // (`query-not`); over a script (two fields, arithmetic, other functions) it stays three-valued.
 // The Endgame dialect never marks one. Mandatory join keys are required by each stage.
@@ -234,7 +268,7 @@ TEST_F(SemaTest, TypeAndArityErrors) {
       FirstError(R"(process where process.name regex "(")").rfind("invalid regular expression", 0),
       0u);
   EXPECT_EQ(FirstError(R"(process where process.name like process.executable)"),
-            "a pattern must be a string literal");
+            "a pattern must be a string literal after `like`");
   EXPECT_EQ(FirstError(R"(process where process.pid)"),
             "a condition must be a boolean, not a number");
   EXPECT_EQ(FirstError(R"(sequence [process where true] by process.pid [file where true])"),

@@ -64,8 +64,9 @@ enum class TokenKind : uint8_t {
   kLe,
   kGt,
   kGe,
-  kAssign,  // =
-  kColon,   // :
+  kAssign,    // =
+  kColon,     // :
+  kNotColon,  // !: (Elasticsearch dialect: the negation of `:`)
   kPlus,
   kMinus,
   kStar,
