@@ -25,7 +25,7 @@ cat >"$tmp/rules/marked_shell.eql" <<'RULE'
 // technique: T1059 Command and Scripting Interpreter, T1059.004 Unix Shell
 // references: https://attack.mitre.org/techniques/T1059/004/
 // message: {process.name} spawned by {process.parent.executable} ran {process.command_line}
-process where event.type == "start" and process.command_line : "*kestrel-alerts-live-marker*"
+process where event.action == "exec" and process.command_line : "sh -c echo kestrel-alerts-live-marker*"
 RULE
 
 run_live() {  # FORMAT OUTPUT
@@ -61,11 +61,12 @@ assert k["rule"]["version"] == "2" and k["rule"]["file"].endswith("marked_shell.
 t = k["rule"]["threat"][0]
 assert t["tactic"]["id"] == "TA0002", t
 assert t["technique"][0]["id"] == "T1059" and t["technique"][0]["subtechnique"][0]["id"] == "T1059.004", t
-assert k["message"].startswith("sh spawned by ") and "kestrel-alerts-live-marker" in k["message"], k["message"]
+name = k["events"][0]["fields"]["process"]["name"]  # sh, or what it links to (dash)
+assert k["message"].startswith(name + " spawned by /usr/bin/bash ran sh -c") and "kestrel-alerts-live-marker" in k["message"], k["message"]
 assert "<" not in k["message"].split(" ran ")[0], k["message"]  # every field was found
 assert k["@timestamp"].endswith("Z") and k["events"][0]["@timestamp"].endswith("Z"), k["@timestamp"]
 tree = k["process_tree"][0]
-assert tree["process"]["name"] == "sh", tree
+assert tree["process"]["name"] == name, tree
 anc = tree["ancestors"]
 assert anc and anc[0]["name"] == "bash" and anc[0]["pid"] > 0, anc
 assert anc[0]["executable"].endswith("bash") and "kestrel-alerts-live-marker" in anc[0]["command_line"], anc
@@ -73,10 +74,10 @@ exe = tree["process"]["executable"]
 assert tree["sha256"] == sha(exe), (tree.get("sha256"), exe)
 # The ECS document.
 assert e["host"]["name"] == k["host"]["name"] and e["host"]["id"] == k["host"]["id"], e["host"]
-assert e["process"]["name"] == "sh" and e["process"]["parent"]["name"] == "bash", e["process"]
+assert e["process"]["name"] == name and e["process"]["parent"]["name"] == "bash", e["process"]
 assert e["process"]["hash"]["sha256"] == sha(e["process"]["executable"]), e["process"]
 assert e["event"]["kind"] == "signal", e["event"]
-assert e["message"] == e["kibana"]["alert"]["reason"] and e["message"].startswith("sh spawned by "), e["message"]
+assert e["message"] == e["kibana"]["alert"]["reason"] and e["message"].startswith(name + " spawned by "), e["message"]
 assert e["rule"]["description"] == k["rule"]["description"], e["rule"]
 assert e["kibana"]["alert"]["rule"]["description"] == k["rule"]["description"]
 assert e["threat"][0]["tactic"]["id"] == "TA0002", e["threat"]

@@ -226,6 +226,27 @@ void ProcessTree::Read(const event::Event& e, bool parent, engine::AlertProcess*
   }
 }
 
+bool ProcessTree::Same(const event::Event& e, const engine::AlertProcess& p) const {
+  for (const Fields& f : fields_) {
+    if (!(f.pid && e.Find(*f.pid)) && !(f.name && e.Find(*f.name))) continue;
+    auto text = [&](const std::optional<schema::FieldId>& id, size_t max) -> std::string_view {
+      if (!id) return {};
+      const event::Value* v = e.Find(*id);
+      if (v == nullptr || v->kind() != event::ValueKind::kString) return {};
+      return v->as_string().substr(0, max);
+    };
+    int64_t pid = -1;
+    if (f.pid) {
+      if (const event::Value* v = e.Find(*f.pid); v && v->kind() == event::ValueKind::kInt) {
+        pid = v->as_int();
+      }
+    }
+    return pid == p.pid && text(f.name, 256) == p.name &&
+           text(f.executable, 1024) == p.executable && text(f.command_line, 1024) == p.command_line;
+  }
+  return false;
+}
+
 void ProcessTree::Observe(const event::Event& event) {
   if (!event.InCategory(static_cast<schema::CategoryId>(process_category_))) return;
   uint64_t key = KeyOf(event, false);
@@ -235,16 +256,11 @@ void ProcessTree::Observe(const event::Event& event) {
   auto it = map_.find(key);
   const Slot* current = it != map_.end() ? &slots_[it->second] : nullptr;
   Slot& slot = slots_[next_];
-  // Unchanged (an exit, a second event of the same exec): nothing to remember.
-  if (current != nullptr) {
-    engine::AlertProcess now;
-    Read(event, false, &now);
-    const engine::AlertProcess& was = current->info;
-    if (now.name == was.name && now.executable == was.executable &&
-        now.command_line == was.command_line && now.pid == was.pid &&
-        (parent == 0 || parent == current->parent_key)) {
-      return;
-    }
+  // Unchanged (an exit, a second event of the same exec): nothing to remember. Compared in
+  // place: no allocation for the common case.
+  if (current != nullptr && (parent == 0 || parent == current->parent_key) &&
+      Same(event, current->info)) {
+    return;
   }
   if (slot.used) {
     auto old = map_.find(slot.key);

@@ -10,6 +10,8 @@
 // it was seen at; later versions are skipped), so the ancestry does not depend on how far the
 // reading thread is ahead of the workers. Hashes and container ids are live-only (absent in
 // replay and NDJSON runs) and never part of the alert id.
+// Cost on the reading thread: process events only, a few field lookups, a hash and a map probe;
+// a new version is written into a reused slot (no allocation once the slots are warm).
 // Thread safety: ProcessTree is internally locked (one writer: the reading thread; readers: the
 // alert path). ExecutableHashes: one thread. Tested by alert_context_test.cc.
 #pragma once
@@ -65,6 +67,8 @@ class ProcessTree {
   // The process (or its parent) key of `e`: a hash of its host and entity id, else pid; 0: none.
   uint64_t KeyOf(const event::Event& e, bool parent) const;
   void Read(const event::Event& e, bool parent, engine::AlertProcess* out) const;
+  // Whether `e`'s process is `p` as Read would fill it (string fields only; compared in place).
+  bool Same(const event::Event& e, const engine::AlertProcess& p) const;
   const Slot* Find(uint64_t key, int64_t at_ns) const;  // REQUIRES: mu_ held
 
   std::vector<Fields> fields_;  // ECS, then Endgame
