@@ -128,7 +128,7 @@ TEST(LossLedgerTest, AlertsOverlappingLostEventsAreDegraded) {
   EXPECT_EQ(ledger.total(), 12u);
   std::string line;
   AppendAlertJson(schema, a, &line);
-  EXPECT_NE(line.find(R"("context":{"entity_key":"process.entity_id=abc","degraded":5}})"),
+  EXPECT_NE(line.find(R"("context":{"entity_key":"process.entity_id=abc","degraded":5},)"),
             std::string::npos)
       << line;
   FinalizeAlert(schema, &a);
