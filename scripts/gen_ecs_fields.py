@@ -206,6 +206,20 @@ add("observer.version")
 add("auditd.data.terminal")
 add("auditd.data.addr")
 
+# ECS rule.* and threat.* beyond the ids, and agent.name: what an alert document sets (issue 22;
+# the alert schema check in actions/alert_document_test.cc reads these types).
+for f in ["description", "version", "reference", "uuid", "ruleset", "category", "license"]:
+    add("rule." + f)
+add("rule.author", K, True)
+add("threat.framework")
+for f in ["tactic.name", "tactic.reference", "technique.name", "technique.reference",
+          "technique.subtechnique.id", "technique.subtechnique.name",
+          "technique.subtechnique.reference"]:
+    add("threat." + f, K, True)
+add("agent.name")
+add("event.severity", L)
+add("event.risk_score", F)
+
 names = [f[0] for f in fields]
 dups = {n for n in names if names.count(n) > 1}
 assert not dups, dups

@@ -1,9 +1,13 @@
 // The two alert formats a sink can send (docs/alerts.md is the contract):
-//  - kKestrel: Kestrel's alert shape, the JSON line of engine::AppendAlertJson;
-//  - kEcs: an ECS alert document, indexable as is by Elastic, OpenSearch and other ECS-aware
-//    SIEMs: `@timestamp`, `event.kind: "signal"`, `kibana.alert.*` and `rule.*` rule fields,
-//    `threat.*` (MITRE ATT&CK) from the rule's metadata, `host.name`, and the evidence events
-//    nested under `kestrel.evidence`.
+//  - kKestrel: Kestrel's alert shape, the JSON line of engine::AppendAlertJson followed by
+//    "host" and "agent" (of the last evidence event that has them) and "rule" (the rule's
+//    metadata: description, risk score, version, file, tags, references, ATT&CK threat);
+//  - kEcs: an ECS alert document in Elastic's alerts-as-data shape, indexable as is by
+//    Elastic, OpenSearch and other ECS-aware SIEMs: `@timestamp`, `message`, `event.kind:
+//    "signal"`, the last evidence event's `process`, `user`, `host`, `file`, `destination`,
+//    `agent`, `container`, ... at the top level, `rule.*`, `threat.*` (MITRE ATT&CK),
+//    `kibana.alert.*` (rule, severity, risk score, reason, ancestors, suppression), and
+//    `kestrel.*` (entity key, suppressed count, process tree, the evidence events).
 // Both are deterministic: the same alert and rule give the same bytes (no clock is read).
 // Tested by alert_document_test.cc.
 #pragma once
@@ -37,6 +41,11 @@ class AlertFormatter {
 
  private:
   void AppendEcs(const engine::Alert& alert, const rules::RuleSpec* rule, std::string* out) const;
+  void AppendKestrel(const engine::Alert& alert, const rules::RuleSpec* rule,
+                     std::string* out) const;
+  // The value of top-level object `key` ("host") of the last evidence event that has one.
+  std::string_view LastObject(const engine::Alert& alert, std::string_view key,
+                              std::string* scratch) const;
 
   const schema::Schema* schema_;
   std::optional<schema::FieldId> host_name_;

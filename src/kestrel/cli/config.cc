@@ -69,6 +69,37 @@ std::string DidYouMean(std::string_view key, const std::vector<std::string_view>
   return close ? fmt::format(", did you mean '{}{}'?", prefix, *close) : std::string();
 }
 
+// run.suppress: {by: [fields], for: 5m} (docs/configuration.md), or off.
+absl::Status Suppress(const std::string& file, const YAML::Node& v,
+                      std::optional<rules::Suppression>* out) {
+  if (v.IsScalar() && (v.Scalar() == "off" || v.Scalar() == "false" || v.Scalar() == "none")) {
+    out->reset();
+    return absl::OkStatus();
+  }
+  if (!v.IsMap()) return At(file, v, "'suppress' must be a mapping {by: [fields], for: 5m}");
+  rules::Suppression s;
+  for (const auto& item : v) {
+    std::string k = item.first.Scalar();
+    if (k == "by") {
+      if (absl::Status st = Strings(file, "suppress.by", item.second, &s.by); !st.ok()) return st;
+    } else if (k == "for") {
+      std::optional<int64_t> ns;
+      if (item.second.IsScalar()) ns = rules::ParseRuleDuration(item.second.Scalar());
+      if (!ns || *ns <= 0) {
+        return At(file, item.second,
+                  "'suppress.for' must be a duration with a unit (such as 30s, 5m, 1h)");
+      }
+      s.for_ns = *ns;
+    } else {
+      return At(file, item.first, fmt::format("unknown key '{}' in 'suppress' (by, for)", k));
+    }
+  }
+  if (s.for_ns <= 0) return At(file, v, "'suppress' has no 'for' (a duration such as 5m)");
+  if (s.by.size() > 8) return At(file, v, "'suppress.by' names more than 8 fields");
+  *out = std::move(s);
+  return absl::OkStatus();
+}
+
 constexpr const char* kRunKeys[] = {"rules",
                                     "source",
                                     "output",
@@ -105,7 +136,9 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "host",
                                     "agent",
                                     "env_vars",
-                                    "env_value_max"};
+                                    "env_value_max",
+                                    "format",
+                                    "suppress"};
 
 // `run.env_vars` (a list, or one name): the allow-list of process.env_vars, replacing the default
 // one. Each name is an environment variable name ([A-Za-z_][A-Za-z0-9_]*), listed once; at most
@@ -428,6 +461,13 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           run->guard_rt_priority = static_cast<int>(n);
         } else if (k == "env_vars") {
           st = EnvVars(path, x, &run->env_vars);
+        } else if (k == "format") {
+          st = Scalar(path, k, x, "kestrel or ecs", &run->output_format);
+          if (st.ok() && run->output_format != "kestrel" && run->output_format != "ecs") {
+            st = At(path, x, "'format' must be kestrel or ecs");
+          }
+        } else if (k == "suppress") {
+          st = Suppress(path, x, &run->suppress);
         } else if (k == "env_value_max") {
           int64_t n = 0;
           st = Scalar(path, k, x, "a number of bytes", &n);

@@ -47,7 +47,10 @@ for t in ir lua $(echo "$runtimes" | grep -o wasm); do
   for w in 1 3; do
     "$kestrel" replay "$tmp/demo.klog" --rules "$tmp/pkg-$t" --workers "$w" >"$tmp/replay.pkg" \
       2>"$tmp/err" || fail "replay of a $t package, $w workers: $(cat "$tmp/err")"
-    cmp -s "$tmp/replay.native.1" "$tmp/replay.pkg" || fail "replay of a $t package differs ($w)"
+    # The alerts name the rule file they came from: the package's copy (rule.file) differs.
+    sed -i 's/,"file":"[^"]*"//' "$tmp/replay.pkg"
+    sed 's/,"file":"[^"]*"//' "$tmp/replay.native.1" | cmp -s - "$tmp/replay.pkg" ||
+      fail "replay of a $t package differs ($w)"
   done
 done
 "$kestrel" replay "$tmp/demo.klog" --rules "$tmp/pkg-lua" --predicate-runtime wasm >/dev/null \

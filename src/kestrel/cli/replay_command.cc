@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "kestrel/actions/alert_document.h"
 #include "kestrel/actions/file_sink.h"
 #include "kestrel/base/status.h"
 #include "kestrel/base/time.h"
@@ -137,6 +138,10 @@ struct AlertStream {
   bool flush_each = false;  // paced replay: each alert is written out when it is delivered
   std::vector<actions::SinkMessage> slots;  // reused: their bodies keep their capacity
   size_t pending = 0;                       // slots[0, pending) wait to be written
+  // What `kestrel run` adds to an alert (its message, process tree, rule metadata), so that a
+  // replay writes the same bytes (suppression is not applied: a replay shows every match).
+  std::unique_ptr<pipeline::ProcessTree> tree;
+  std::unique_ptr<actions::AlertFormatter> formatter;
 
   void Add(std::string_view line) {
     alerts.fetch_add(1, std::memory_order_relaxed);
@@ -209,9 +214,9 @@ absl::StatusOr<std::unique_ptr<bus::ParallelDetector>> StartWorkers(
   for (const rules::CompiledRule* rule : active) programs.push_back(rule->program.get());
   return bus::ParallelDetector::Create(
       schema, std::move(programs), options,
-      [&schema, &active](size_t, size_t rule, engine::QueryMatch& match, std::string* out) {
-        engine::Alert alert = pipeline::MakeAlert(*active[rule], match, schema);
-        engine::AppendAlertJson(schema, alert, out);
+      [&schema, &active, stream](size_t, size_t rule, engine::QueryMatch& match, std::string* out) {
+        engine::Alert alert = pipeline::MakeAlert(*active[rule], match, schema, stream->tree.get());
+        stream->formatter->Append(actions::AlertFormat::kKestrel, alert, &active[rule]->spec, out);
       },
       [stream](size_t, std::string_view line) { stream->Add(line); });
 }
@@ -239,6 +244,7 @@ bool Feed(sources::ReplaySource& source, bus::ParallelDetector& parallel, double
                                   static_cast<double>(t - *first_time) / speed));
       if (due > std::chrono::steady_clock::now()) std::this_thread::sleep_until(due);
     }
+    stream.tree->Observe(event);
     parallel.Publish(std::move(event));
     if (index % 1'000'000 == 0) {
       spdlog::info("progress: {} events, {} alerts", index,
@@ -348,6 +354,8 @@ int Replay(const ReplayCommandOptions& options) {
   // Fewer workers than rules make no sense.
   size_t n = std::max<size_t>(1, std::min(options.workers, std::max<size_t>(active.size(), 1)));
   WorkerRuntimes runtimes;  // outlives `parallel`
+  stream.tree = std::make_unique<pipeline::ProcessTree>(schema);
+  stream.formatter = std::make_unique<actions::AlertFormatter>(&schema);
   auto parallel = StartWorkers(schema, active, limits, n, package.get(), options.predicate_runtime,
                                &runtimes, &stream);
   if (!parallel.ok()) {

@@ -111,6 +111,12 @@ Command AddRunCommand(CLI::App& app, CommandLine& cl) {
                       pipeline::kPredicateRuntimeHelp);
   run_cmd->add_option("--output", cl.run.output, "Alert output: a file (appended) or - for stdout")
       ->capture_default_str();
+  run_cmd
+      ->add_option("--format", cl.run.output_format,
+                   "Format of the --output alerts: kestrel (Kestrel's alert line) or ecs (the ECS "
+                   "alerts-as-data document; docs/alerts.md)")
+      ->check(CLI::IsMember({"kestrel", "ecs"}))
+      ->capture_default_str();
   run_cmd->add_option("--sink", *sink_flags,
                       "Also send alerts to URL[#options] (repeatable; replaces the config's "
                       "sinks): file:PATH, syslog+udp|tcp://HOST:PORT, syslog+unix:///dev/log, "

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "kestrel/base/fingerprint.h"
+#include "kestrel/base/time.h"
 #include "kestrel/event/json_encoder.h"
 #include "kestrel/event/json_writer.h"
 
@@ -53,6 +54,9 @@ void FinalizeAlert(const schema::Schema& schema, Alert* alert) {
   alert->id = fp.Hex();
 }
 
+void AppendProcessTreeJson(const Alert& alert, std::string* out);
+void AppendSuppressionJson(const Alert& alert, std::string* out);
+
 void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::string* out) {
   using event::AppendJsonInt;
   using event::AppendJsonString;
@@ -82,6 +86,8 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
     } else {
       event::AppendEventJson(e, schema, out);
     }
+    out->append(",\"@timestamp\":");
+    AppendJsonString(out, base::FormatTimestamp(e.wall_ns(), 9));
     out->push_back('}');
   }
   out->append("],\"context\":{\"entity_key\":");
@@ -102,7 +108,102 @@ void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::stri
     AppendJsonString(out, alert.outcome.empty() ? std::string_view("unknown") : alert.outcome);
     out->push_back('}');
   }
+  out->append(",\"@timestamp\":");
+  AppendJsonString(out, base::FormatTimestamp(alert.timestamp_ns, 9));
+  if (!alert.message.empty()) {
+    out->append(",\"message\":");
+    AppendJsonString(out, alert.message);
+  }
+  if (!alert.process_tree.empty()) {
+    out->append(",\"process_tree\":");
+    AppendProcessTreeJson(alert, out);
+  }
+  if (alert.suppressing) {
+    out->append(",\"kestrel\":");
+    AppendSuppressionJson(alert, out);
+  }
   out->push_back('}');
+}
+
+namespace {
+void AppendProcessJson(const AlertProcess& p, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  auto key = [&](std::string_view k) {
+    if (!first) out->push_back(',');
+    first = false;
+    event::AppendJsonString(out, k);
+    out->push_back(':');
+  };
+  if (!p.command_line.empty()) {
+    key("command_line");
+    event::AppendJsonString(out, p.command_line);
+  }
+  if (!p.entity_id.empty()) {
+    key("entity_id");
+    event::AppendJsonString(out, p.entity_id);
+  }
+  if (!p.executable.empty()) {
+    key("executable");
+    event::AppendJsonString(out, p.executable);
+  }
+  if (!p.name.empty()) {
+    key("name");
+    event::AppendJsonString(out, p.name);
+  }
+  if (p.pid >= 0) {
+    key("pid");
+    event::AppendJsonInt(out, p.pid);
+  }
+  out->push_back('}');
+}
+}  // namespace
+
+void AppendProcessTreeJson(const Alert& alert, std::string* out) {
+  out->push_back('[');
+  for (size_t i = 0; i < alert.process_tree.size(); ++i) {
+    const AlertProcessTree& t = alert.process_tree[i];
+    if (i > 0) out->push_back(',');
+    out->append("{\"event\":");
+    event::AppendJsonInt(out, t.event);
+    out->append(",\"process\":");
+    AppendProcessJson(t.process, out);
+    out->append(",\"ancestors\":[");
+    for (size_t a = 0; a < t.ancestors.size(); ++a) {
+      if (a > 0) out->push_back(',');
+      AppendProcessJson(t.ancestors[a], out);
+    }
+    out->push_back(']');
+    if (!t.sha256.empty()) {
+      out->append(",\"sha256\":");
+      event::AppendJsonString(out, t.sha256);
+    }
+    if (!t.container_id.empty()) {
+      out->append(",\"container_id\":");
+      event::AppendJsonString(out, t.container_id);
+    }
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
+
+void AppendSuppressionJson(const Alert& alert, std::string* out) {
+  out->append("{\"suppressed\":");
+  event::AppendJsonInt(out, static_cast<int64_t>(alert.suppressed));
+  out->append(",\"suppression\":{\"start\":");
+  event::AppendJsonString(out, base::FormatTimestamp(alert.suppression_start_ns, 9));
+  out->append(",\"end\":");
+  event::AppendJsonString(out, base::FormatTimestamp(alert.suppression_end_ns, 9));
+  out->append(",\"terms\":[");
+  for (size_t i = 0; i < alert.suppression_terms.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    out->append("{\"field\":");
+    event::AppendJsonString(out, alert.suppression_terms[i].first);
+    out->append(",\"value\":");
+    out->append(alert.suppression_terms[i].second);
+    out->push_back('}');
+  }
+  out->append("]}}");
 }
 
 void LossLedger::Record(int64_t begin_ns, int64_t end_ns, uint64_t count) {

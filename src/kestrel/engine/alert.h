@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kestrel/event/event.h"
@@ -26,6 +27,21 @@ enum class Severity : uint8_t { kLow, kMedium, kHigh, kCritical };
 std::string_view SeverityName(Severity s);
 // Accepts low, medium, high, critical (any case).
 std::optional<Severity> ParseSeverity(std::string_view name);
+
+// A process of an alert's process tree (docs/alerts.md, `process_tree`); pid -1: unknown.
+struct AlertProcess {
+  int64_t pid = -1;
+  std::string entity_id, name, executable, command_line;
+};
+// The process of one evidence event and its ancestors (parent first; bounded depth), with what
+// a live run learns at alert time: the executable's SHA-256 and the container id ("" unknown).
+struct AlertProcessTree {
+  uint32_t event = 0;  // index into Alert::events
+  AlertProcess process;
+  std::vector<AlertProcess> ancestors;
+  std::string sha256;
+  std::string container_id;
+};
 
 struct Alert {
   std::string id;  // set by FinalizeAlert()
@@ -50,6 +66,19 @@ struct Alert {
   // part of the id.
   std::string action;
   std::string outcome;
+  // The one-line message (the rule's `message` template over the last event, or the default).
+  // Not part of the id; written as "message" when set.
+  std::string message;
+  // The process tree around each evidence process (process_tree); not part of the id.
+  std::vector<AlertProcessTree> process_tree;
+  // Suppression (docs/alerts.md): duplicates of this alert (same rule and group) within its
+  // window that were not written, the window's first and last event time, and the group's
+  // terms (field name, value as JSON text). Written as "kestrel":{"suppressed":N,...} when the
+  // rule suppresses; not part of the id.
+  bool suppressing = false;
+  uint64_t suppressed = 0;
+  int64_t suppression_start_ns = 0, suppression_end_ns = 0;
+  std::vector<std::pair<std::string, std::string>> suppression_terms;
   // Each event's fields as JSON, filled by FinalizeAlert() (which needs them for the id) and
   // reused by AppendAlertJson(), so an alert's events are encoded once.
   std::vector<std::string> encoded_fields;
@@ -88,8 +117,15 @@ class LossLedger {
 // time and title to the rule name when they are unset. Call once the alert is complete.
 void FinalizeAlert(const schema::Schema& schema, Alert* alert);
 
-// Appends the alert as one line of JSON (without the newline). `event_type_id` of each event is
-// its primary category id (schema::CategoryId; the standard ids are listed in docs/alerts.md).
+// Appends the alert as one line of JSON (without the newline). After the keys above come
+// "@timestamp" (RFC 3339 UTC of timestamp_ns), "message" (when set), "process_tree" (when not
+// empty) and "kestrel" (when suppressing); each event also gets "@timestamp" after "fields".
+// `event_type_id` of each event is its primary category id (schema::CategoryId; the standard ids
+// are listed in docs/alerts.md).
 void AppendAlertJson(const schema::Schema& schema, const Alert& alert, std::string* out);
+// The "process_tree" array, and the "kestrel" suppression object ({"suppressed":N,
+// "suppression":{"start","end","terms":[{"field","value"}]}}), as AppendAlertJson writes them.
+void AppendProcessTreeJson(const Alert& alert, std::string* out);
+void AppendSuppressionJson(const Alert& alert, std::string* out);
 
 }  // namespace kestrel::engine

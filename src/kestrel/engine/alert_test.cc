@@ -37,9 +37,12 @@ TEST(AlertTest, JsonLineHasTheDocumentedShape) {
       R"({"id":")" + a.id +
       R"(","rule_id":"linux-shell-reads-passwd","rule_name":"Shell reads /etc/passwd",)"
       R"("severity":"high","title":"Shell reads /etc/passwd","timestamp_ns":2000,"events":[)"
-      R"({"event_type_id":0,"timestamp_ns":1000,"fields":{"process":{"name":"bash","pid":42}}},)"
-      R"({"event_type_id":1,"timestamp_ns":2000,"fields":{"file":{"path":"/etc/passwd"}}}],)"
-      R"("context":{"entity_key":"process.entity_id=abc"}})";
+      R"({"event_type_id":0,"timestamp_ns":1000,"fields":{"process":{"name":"bash","pid":42}},)"
+      R"("@timestamp":"1970-01-01T00:00:00.000001000Z"},)"
+      R"({"event_type_id":1,"timestamp_ns":2000,"fields":{"file":{"path":"/etc/passwd"}},)"
+      R"("@timestamp":"1970-01-01T00:00:00.000002000Z"}],)"
+      R"("context":{"entity_key":"process.entity_id=abc"},)"
+      R"("@timestamp":"1970-01-01T00:00:00.000002000Z"})";
   EXPECT_EQ(line, want);
   // And it is valid JSON with exactly the top-level keys of the contract, in order.
   simdjson::dom::parser parser;
@@ -48,7 +51,45 @@ TEST(AlertTest, JsonLineHasTheDocumentedShape) {
   std::vector<std::string> keys;
   for (auto field : doc.get_object()) keys.emplace_back(field.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"id", "rule_id", "rule_name", "severity", "title",
-                                            "timestamp_ns", "events", "context"}));
+                                            "timestamp_ns", "events", "context", "@timestamp"}));
+}
+
+TEST(AlertTest, MessageProcessTreeAndSuppressionFollowTheContractKeys) {
+  Schema schema;
+  Alert a = MakeAlert(schema);
+  FinalizeAlert(schema, &a);
+  std::string id = a.id;
+  a.message = "bash read /etc/passwd";
+  AlertProcessTree t;
+  t.event = 0;
+  t.process.name = "bash";
+  t.process.pid = 42;
+  AlertProcess parent;
+  parent.name = "sshd";
+  parent.executable = "/usr/sbin/sshd";
+  parent.pid = 7;
+  parent.command_line = "sshd: alice";
+  t.ancestors.push_back(parent);
+  a.process_tree.push_back(t);
+  a.suppressing = true;
+  a.suppressed = 599;
+  a.suppression_start_ns = 1'000;
+  a.suppression_end_ns = 60'000'000'000;
+  a.suppression_terms = {{"process.name", "\"bash\""}};
+  FinalizeAlert(schema, &a);
+  EXPECT_EQ(a.id, id);  // none of it is part of the id
+  std::string line;
+  AppendAlertJson(schema, a, &line);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(line).get(doc), simdjson::SUCCESS) << line;
+  EXPECT_EQ(std::string_view(doc["message"]), "bash read /etc/passwd");
+  EXPECT_EQ(std::string_view(doc["process_tree"].at(0)["ancestors"].at(0)["name"]), "sshd");
+  EXPECT_EQ(int64_t(doc["process_tree"].at(0)["ancestors"].at(0)["pid"]), 7);
+  EXPECT_EQ(uint64_t(doc["kestrel"]["suppressed"]), 599u);
+  EXPECT_EQ(std::string_view(doc["kestrel"]["suppression"]["end"]),
+            "1970-01-01T00:01:00.000000000Z");
+  EXPECT_EQ(std::string_view(doc["kestrel"]["suppression"]["terms"].at(0)["value"]), "bash");
 }
 
 TEST(AlertTest, IdIsDeterministicAndDependsOnEvidence) {
@@ -87,7 +128,7 @@ TEST(LossLedgerTest, AlertsOverlappingLostEventsAreDegraded) {
   EXPECT_EQ(ledger.total(), 12u);
   std::string line;
   AppendAlertJson(schema, a, &line);
-  EXPECT_NE(line.find(R"("context":{"entity_key":"process.entity_id=abc","degraded":5}})"),
+  EXPECT_NE(line.find(R"("context":{"entity_key":"process.entity_id=abc","degraded":5},)"),
             std::string::npos)
       << line;
   FinalizeAlert(schema, &a);
@@ -105,7 +146,8 @@ TEST(AlertTest, BlockingVerdictIsWrittenAsEventActionAndOutcome) {
   a.outcome = "success";
   std::string line;
   AppendAlertJson(schema, a, &line);
-  EXPECT_NE(line.find(R"(},"event":{"action":"deny","outcome":"success"}})"), std::string::npos)
+  EXPECT_NE(line.find(R"(},"event":{"action":"deny","outcome":"success"},"@timestamp":)"),
+            std::string::npos)
       << line;
   FinalizeAlert(schema, &a);
   EXPECT_EQ(a.id, id);  // the verdict is not part of the id

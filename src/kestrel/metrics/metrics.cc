@@ -83,6 +83,9 @@ std::string RenderText(const Snapshot& s) {
   };
   const RuleFamily rule_families[] = {
       {"kestrel_rule_alerts_total", "counter", "Alerts per rule.", &RuleSnapshot::alerts},
+      {"kestrel_rule_alerts_suppressed_total", "counter",
+       "Alerts per rule suppressed as duplicates (counted on the alert of their group).",
+       &RuleSnapshot::suppressed},
       {"kestrel_rule_partial_matches", "gauge", "Partial matches a sequence rule holds now.",
        &RuleSnapshot::partials},
       {"kestrel_rule_partial_matches_expired_total", "counter",

@@ -24,7 +24,8 @@ namespace kestrel::metrics {
 struct RuleSnapshot {
   std::string id;
   uint64_t alerts = 0;
-  uint64_t partials = 0;  // partial matches held now
+  uint64_t suppressed = 0;  // alerts suppressed (counted on a written alert; suppress:)
+  uint64_t partials = 0;    // partial matches held now
   uint64_t expired = 0;
   uint64_t evicted = 0;
   uint64_t predicate_errors = 0;

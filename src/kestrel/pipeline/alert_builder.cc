@@ -9,7 +9,7 @@
 namespace kestrel::pipeline {
 
 engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,
-                        const schema::Schema& schema) {
+                        const schema::Schema& schema, const ProcessTree* tree) {
   engine::Alert alert;
   alert.rule_id = rule.spec.id;
   alert.rule_name = rule.spec.name;
@@ -17,6 +17,8 @@ engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& mat
   alert.entity_key = std::move(match.entity_key);
   alert.events = std::move(match.events);
   engine::FinalizeAlert(schema, &alert);
+  alert.message = RenderMessage(rule.spec, alert, schema);
+  if (tree != nullptr) tree->Describe(&alert);
   return alert;
 }
 
@@ -28,7 +30,42 @@ AlertBuilder::AlertBuilder(const schema::Schema& schema, actions::SinkSet* sinks
       recorder_(recorder),
       enforce_(enforce),
       live_(live),
-      last_warning_(std::chrono::steady_clock::now() - std::chrono::seconds(2)) {}
+      last_warning_(std::chrono::steady_clock::now() - std::chrono::seconds(2)),
+      tree_(schema),
+      suppressor_(schema),
+      deliver_([this](engine::Alert& a, const rules::RuleSpec* spec) { Deliver(a, spec); }) {}
+
+void AlertBuilder::AddLiveContext(engine::Alert* alert) {
+  // This machine's processes: the executable's SHA-256 (cached; bounded) and the container.
+  for (engine::AlertProcessTree& t : alert->process_tree) {
+    if (!t.process.executable.empty()) t.sha256 = hashes_.Sha256(t.process.executable);
+    t.container_id = ContainerIdOf(t.process.pid);
+  }
+}
+
+void AlertBuilder::ReleaseDue(int64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  suppressor_.Release(now_ns, deliver_);
+}
+
+void AlertBuilder::ReleaseAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  suppressor_.ReleaseAll(deliver_);
+}
+
+void AlertBuilder::ReleaseAllLocked() { suppressor_.ReleaseAll(deliver_); }
+
+absl::flat_hash_map<std::string, uint64_t> AlertBuilder::SuppressedPerRule() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return suppressor_.per_rule();
+}
+
+uint64_t AlertBuilder::suppressed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t n = 0;
+  for (const auto& [rule, count] : suppressor_.per_rule()) n += count;
+  return n;
+}
 
 void AlertBuilder::UseRules(const std::vector<const rules::CompiledRule*>* active) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -38,9 +75,21 @@ void AlertBuilder::UseRules(const std::vector<const rules::CompiledRule*>* activ
 void AlertBuilder::OnMatch(size_t rule, engine::QueryMatch& match) {
   std::lock_guard<std::mutex> lock(mu_);
   const rules::CompiledRule& compiled = *(*active_)[rule];
-  engine::Alert alert = MakeAlert(compiled, match, schema_);
+  engine::Alert alert = MakeAlert(compiled, match, schema_, &tree_);
+  if (live_) AddLiveContext(&alert);
   if (compiled.spec.action == rules::RuleAction::kKill) ApplyKill(enforce_, live_, &alert);
   ledger_.Mark(&alert);
+  // Suppressed alerts in event time: first what the event time closed, then this match.
+  int64_t now = alert.events.empty() ? alert.timestamp_ns : alert.events.back()->time_ns();
+  suppressor_.Release(now, deliver_);
+  const std::optional<rules::Suppression>& suppress =
+      compiled.spec.suppress ? compiled.spec.suppress : default_suppress_;
+  bool suppresses =
+      suppress && suppress->for_ns > 0 && compiled.spec.action == rules::RuleAction::kAlert;
+  if (suppresses && suppressor_.Counts(alert, *suppress)) {
+    suppressor_.Offer(std::move(alert), &compiled.spec, *suppress, deliver_);
+    return;
+  }
   if (recorder_ != nullptr) {
     auto path = recorder_->Dump(alert);
     if (path.ok()) {
@@ -49,6 +98,10 @@ void AlertBuilder::OnMatch(size_t rule, engine::QueryMatch& match) {
       spdlog::warn("flight recording of alert {} failed: {}", alert.id,
                    base::Message(path.status()));
     }
+  }
+  if (suppresses) {
+    suppressor_.Offer(std::move(alert), &compiled.spec, *suppress, deliver_);
+    return;
   }
   Deliver(alert, &compiled.spec);
 }

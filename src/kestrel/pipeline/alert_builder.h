@@ -30,15 +30,18 @@
 #include "kestrel/actions/sink_set.h"
 #include "kestrel/engine/alert.h"
 #include "kestrel/engine/query_engine.h"
+#include "kestrel/pipeline/alert_context.h"
+#include "kestrel/pipeline/suppression.h"
 #include "kestrel/rules/rule_set.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/source.h"
 
 namespace kestrel::pipeline {
 
-// The alert for `match` of `rule` (its events are moved out of the match), finalized.
+// The alert for `match` of `rule` (its events are moved out of the match), finalized, with its
+// message (RenderMessage) and, given a `tree`, each evidence process's ancestry.
 engine::Alert MakeAlert(const rules::CompiledRule& rule, engine::QueryMatch& match,
-                        const schema::Schema& schema);
+                        const schema::Schema& schema, const ProcessTree* tree = nullptr);
 
 class AlertBuilder {
  public:
@@ -62,8 +65,17 @@ class AlertBuilder {
   void OnMatch(size_t rule, engine::QueryMatch& match);
   // A blocking verdict (event.action and event.outcome set by the guard).
   void OnVerdict(engine::Alert& alert);
-  // Detection thread: each event, for the flight recorder (no-op without one).
+  // The suppression of rules that set none (`run.suppress`); unset: none.
+  void SetDefaultSuppression(std::optional<rules::Suppression> s) { default_suppress_ = s; }
+  // Writes the suppressed alerts whose window ended before `now_ns` (event time; the live
+  // pipeline's timer), or all of them (end of input, stop).
+  void ReleaseDue(int64_t now_ns);
+  void ReleaseAll();
+  // ReleaseAll inside WithRulesLocked (a reload: the held alerts name the old rules).
+  void ReleaseAllLocked();
+  // Reading thread: each event, for the process tree and the flight recorder.
   void Observe(const event::Event& event) {
+    tree_.Observe(event);
     if (recorder_ == nullptr) return;
     std::lock_guard<std::mutex> lock(mu_);
     recorder_->Observe(event);
@@ -81,9 +93,13 @@ class AlertBuilder {
   uint64_t lost() const { return sinks_->direct_lost(); }
   // Alerts per rule id so far (a copy; any thread).
   absl::flat_hash_map<std::string, uint64_t> PerRule() const;
+  // Alerts suppressed per rule id so far (a copy; any thread).
+  absl::flat_hash_map<std::string, uint64_t> SuppressedPerRule() const;
+  uint64_t suppressed() const;
 
  private:
   void Deliver(engine::Alert& alert, const rules::RuleSpec* spec);
+  void AddLiveContext(engine::Alert* alert);
 
   const schema::Schema& schema_;
   actions::SinkSet* sinks_;
@@ -98,6 +114,11 @@ class AlertBuilder {
   std::chrono::steady_clock::time_point last_warning_;               // guarded by mu_
   bool reported_failure_ = false;                                    // guarded by mu_
   std::atomic<bool> warning_pending_{false};
+  ProcessTree tree_;
+  ExecutableHashes hashes_;                             // guarded by mu_
+  Suppressor suppressor_;                               // guarded by mu_
+  std::optional<rules::Suppression> default_suppress_;  // set before the run
+  Suppressor::Deliver deliver_;
 };
 
 }  // namespace kestrel::pipeline

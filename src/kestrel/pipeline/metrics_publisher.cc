@@ -30,7 +30,8 @@ void MetricsPublisher::Refresh(metrics::Snapshot engine_side) {
 
 void MetricsPublisher::Publish(metrics::Snapshot live,
                                const absl::flat_hash_map<std::string, uint64_t>& alerts_per_rule,
-                               const schema::Schema& schema) {
+                               const schema::Schema& schema,
+                               const absl::flat_hash_map<std::string, uint64_t>& suppressed) {
   for (size_t c = 0; c < by_category_.size(); ++c) {
     uint64_t n = by_category_[c].load(std::memory_order_relaxed);
     if (n == 0) continue;
@@ -53,6 +54,8 @@ void MetricsPublisher::Publish(metrics::Snapshot live,
   for (metrics::RuleSnapshot& r : live.rules) {
     auto it = alerts_per_rule.find(r.id);
     r.alerts = it == alerts_per_rule.end() ? 0 : it->second;
+    auto sit = suppressed.find(r.id);
+    r.suppressed = sit == suppressed.end() ? 0 : sit->second;
   }
   registry_.Publish(std::move(live));
   refresh_due_.store(true, std::memory_order_relaxed);  // the detection thread's next event

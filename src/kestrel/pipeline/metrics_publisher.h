@@ -50,7 +50,8 @@ class MetricsPublisher {
   // per-rule alert counts are merged into the engine side's rules by id.
   void Publish(metrics::Snapshot live,
                const absl::flat_hash_map<std::string, uint64_t>& alerts_per_rule,
-               const schema::Schema& schema);
+               const schema::Schema& schema,
+               const absl::flat_hash_map<std::string, uint64_t>& suppressed_per_rule = {});
 
  private:
   MetricsPublisher() = default;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "kestrel/actions/file_sink.h"
@@ -180,7 +181,12 @@ absl::Status Pipeline::OpenOutputs() {
   output.path = config_.output;
   auto file = actions::FileSink::Open(output);
   if (!file.ok()) return Failure(file.status());
-  sinks_->AddDirect(std::move(*file), actions::AlertFormat::kKestrel);
+  auto format = actions::ParseAlertFormat(config_.output_format);
+  if (!format) {
+    return absl::InvalidArgumentError(
+        fmt::format("--format: '{}' is not kestrel or ecs", config_.output_format));
+  }
+  sinks_->AddDirect(std::move(*file), *format);
 
   if (config_.flight_recorder) {
     absl::StatusOr<int64_t> window = ParseDuration(*config_.flight_recorder);
@@ -208,6 +214,7 @@ absl::Status Pipeline::OpenOutputs() {
   alerts_ =
       std::make_unique<AlertBuilder>(*schema_, sinks_.get(), recorder_.get(), enforce_, live_);
   alerts_->UseRules(&rules_->current().rules.active);
+  alerts_->SetDefaultSuppression(config_.suppress);
   return absl::OkStatus();
 }
 
@@ -343,7 +350,7 @@ void Pipeline::PublishMetrics() {
   live.reloads = rules_->reloads();
   live.reload_failures = rules_->refused();
   AddSinkMetrics(*sinks_, &live);
-  metrics_->Publish(std::move(live), alerts_->PerRule(), *schema_);
+  metrics_->Publish(std::move(live), alerts_->PerRule(), *schema_, alerts_->SuppressedPerRule());
 }
 
 void Pipeline::StartTimer() {
@@ -355,6 +362,9 @@ void Pipeline::StartTimer() {
       if (timer_stop_) break;
       lock.unlock();
       rules_->Poll();
+      // A live run's suppressed alerts are written once event time passes their window
+      // even when no further match comes (files: at the next match or the end of input).
+      if (live_) alerts_->ReleaseDue(last_time_ns_.load(std::memory_order_relaxed));
       if (metrics_ != nullptr && tick % 5 == 0) PublishMetrics();
       lock.lock();
     }
@@ -406,7 +416,10 @@ void Pipeline::ApplyReload() {
   }
   ReloadOutcome outcome = compiled->outcome;
   absl::Status committed;
-  alerts_->WithRulesLocked([&] { committed = rules_->Commit(std::move(*compiled)); });
+  alerts_->WithRulesLocked([&] {
+    alerts_->ReleaseAllLocked();  // held alerts name rules of the old set
+    committed = rules_->Commit(std::move(*compiled));
+  });
   if (!committed.ok()) {
     spdlog::error("rule reload refused, version {} keeps running: {}", rules_->version(),
                   base::Message(committed));
@@ -434,6 +447,7 @@ void Pipeline::TakeLosses() {
 void Pipeline::Detect(event::Event& event) {
   uint64_t index = events_.load(std::memory_order_relaxed);
   alerts_->Observe(event);
+  if (live_) last_time_ns_.store(event.time_ns(), std::memory_order_relaxed);
   if (guard_ != nullptr) guard_->Observe(event);
   const schema::CategoryId category = event.primary_category();
   if (parallel_ != nullptr) {
@@ -496,6 +510,7 @@ void Pipeline::Drain() {
     rules_->current().detector->Finish(
         [this](size_t rule, engine::QueryMatch& m) { alerts_->OnMatch(rule, m); });
   }
+  alerts_->ReleaseAll();  // suppressed alerts are never lost at the end or a stop
   alerts_->WarnLosses(true, source_->stats());
   StopTimer();
   // What a sink has not delivered by then stays spooled for the next start.
@@ -531,6 +546,15 @@ std::string Pipeline::Summarize() {
   summary += SinkSummary(*sinks_);
   if (alerts_->lost() > 0) {
     summary += fmt::format(", alerts lost (output failed): {}", alerts_->lost());
+  }
+  absl::flat_hash_map<std::string, uint64_t> suppressed = alerts_->SuppressedPerRule();
+  if (!suppressed.empty()) {
+    uint64_t total = 0;
+    for (const auto& [rule, n] : suppressed) total += n;
+    std::vector<std::string> ids;
+    for (const auto& [rule, n] : suppressed) ids.push_back(fmt::format("{} {}", rule, n));
+    std::sort(ids.begin(), ids.end());
+    summary += fmt::format(", alerts suppressed: {} ({})", total, fmt::join(ids, ", "));
   }
   uint64_t expired = 0, evicted = 0;
   absl::flat_hash_map<std::string, uint64_t> per_rule = alerts_->PerRule();

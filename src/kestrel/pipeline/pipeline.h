@@ -112,8 +112,9 @@ class Pipeline {
   std::unique_ptr<bus::ParallelDetector> parallel_;
   std::unique_ptr<MetricsPublisher> metrics_;
 
-  std::vector<sources::SourceLoss> losses_;  // reused
-  std::atomic<uint64_t> events_{0};          // read so far (the timer reads it)
+  std::vector<sources::SourceLoss> losses_;       // reused
+  std::atomic<uint64_t> events_{0};               // read so far (the timer reads it)
+  std::atomic<int64_t> last_time_ns_{INT64_MIN};  // live: the newest event's time (the timer)
   std::string summary_;
 
   std::thread timer_;

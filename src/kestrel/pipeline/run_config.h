@@ -19,6 +19,8 @@
 #include "kestrel/sources/ebpf/host_identity.h"
 #include "kestrel/sources/ebpf/process_identity.h"
 
+#include "kestrel/rules/rule_spec.h"
+
 namespace kestrel::pipeline {
 
 inline constexpr size_t kDefaultStateBudgetBytes = size_t{192} << 20;
@@ -45,7 +47,8 @@ struct RunConfig {
   // to env_value_max bytes (`run.env_value_max`). Bounds: kMaxEnvVars names, kMaxEnvValueMax.
   std::vector<std::string> env_vars = sources::ebpf::DefaultEnvAllowList();
   size_t env_value_max = sources::ebpf::kDefaultEnvValueMax;
-  std::string output = "-";  // alerts: "-" for stdout, or a file path
+  std::string output = "-";               // alerts: "-" for stdout, or a file path
+  std::string output_format = "kestrel";  // of --output: kestrel or ecs (`--format`)
   // Default dialect of rules that do not name one: "elasticsearch" or "endgame". With
   // "endgame", events are read in the Endgame schema's time (`timestamp`, FILETIME) unless
   // --time-field/--time-format say otherwise.
@@ -96,6 +99,9 @@ struct RunConfig {
   // filesystem (or mount: guard_mark_type) holding `guard_mark`, answers within `guard_budget`
   // or allows (fail open), never blocks PID 1, Kestrel, its parents or `guard_allow_paths`.
   std::optional<std::string> enforce;
+  // Alert suppression of rules that set no `suppress` (the config's `run.suppress`:
+  // {by: [fields], for: 5m}; docs/alerts.md). Unset: none.
+  std::optional<rules::Suppression> suppress;
   std::string guard_mark = "/";
   std::string guard_mark_type = "filesystem";
   std::string guard_budget = "5ms";

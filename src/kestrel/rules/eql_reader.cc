@@ -19,8 +19,9 @@ namespace kestrel::rules {
 namespace {
 
 constexpr std::string_view kHeaderKeys[] = {
-    "id",     "name",    "description", "severity",  "risk_score", "tags",
-    "action", "dialect", "tactic",      "technique", "references", "false_positives"};
+    "id",      "name",    "description", "severity",  "risk_score", "tags",
+    "action",  "dialect", "tactic",      "technique", "references", "false_positives",
+    "version", "message", "suppress"};
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
@@ -38,6 +39,48 @@ DocNode::Entry* FindEntry(DocNode* map, std::string_view key) {
     if (e.key == key) return &e;
   }
   return nullptr;
+}
+
+// `{by: [a, b], for: 5m}` (the flow map of the YAML form; `by: a` alone is one field) as a map
+// node, or `off`: the header value of `suppress`. nullopt: not that shape (BuildRule then
+// reports the string).
+std::optional<DocNode> SuppressNode(const DocNode& value) {
+  std::string_view t = value.text;
+  if (t.size() < 2 || t.front() != '{' || t.back() != '}') return std::nullopt;
+  t = t.substr(1, t.size() - 2);
+  DocNode map;
+  map.kind = DocNode::Kind::kMap;
+  map.position = value.position;
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+    while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+    return s;
+  };
+  while (!trim(t).empty()) {
+    t = trim(t);
+    size_t colon = t.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string key(trim(t.substr(0, colon)));
+    t = trim(t.substr(colon + 1));
+    DocNode node;
+    node.position = value.position;
+    if (!t.empty() && t.front() == '[') {
+      size_t close = t.find(']');
+      if (close == std::string_view::npos) return std::nullopt;
+      node.kind = DocNode::Kind::kString;  // "a, b": BuildRule splits it
+      node.text = std::string(t.substr(1, close - 1));
+      t = t.substr(close + 1);
+    } else {
+      size_t comma = t.find(',');
+      node.kind = DocNode::Kind::kString;
+      node.text = std::string(trim(t.substr(0, comma)));
+      t = comma == std::string_view::npos ? std::string_view() : t.substr(comma);
+    }
+    map.entries.push_back({std::move(key), value.position, std::move(node)});
+    t = trim(t);
+    if (!t.empty() && t.front() == ',') t.remove_prefix(1);
+  }
+  return map;
 }
 
 }  // namespace
@@ -97,6 +140,8 @@ void ReadEqlFile(std::string_view stem, FileContext* ctx) {
         threat.entries.push_back({"tactic", key_position, std::move(tactic)});
       } else if (key == "technique") {
         threat.entries.push_back({"techniques", key_position, std::move(node)});
+      } else if (key == "suppress" && SuppressNode(node)) {
+        rule.entries.push_back({"suppress", key_position, *SuppressNode(node)});
       } else if (DocNode::Entry* existing = FindEntry(&rule, key)) {
         ctx->Warning(
             key_position,

@@ -17,9 +17,9 @@ namespace kestrel::rules {
 namespace {
 
 constexpr std::string_view kKnownKeys[] = {
-    "id",      "name",     "description", "severity",        "risk_score",
-    "tags",    "threat",   "references",  "false_positives", "action",
-    "dialect", "language", "query"};
+    "id",     "name",       "description",     "severity", "risk_score", "tags",
+    "threat", "references", "false_positives", "action",   "dialect",    "language",
+    "query",  "version",    "message",         "suppress"};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -69,6 +69,7 @@ class RuleBuilder {
     ReadTags();
     ReadThreat();
     ReadEnums();
+    ReadAlertKeys();
     const DocNode* query = rule_.Find("query");
     if (ok_ && spec_.language != "eql") {
       ctx_->Skipped(spec_.position, fmt::format("rule '{}' is written in '{}', not EQL; not loaded",
@@ -293,6 +294,80 @@ class RuleBuilder {
     if (const DocNode* node = rule_.Find("language")) {
       if (auto s = String(*node, "language")) spec_.language = Lower(Trim(*s));
     }
+  }
+
+  // version, message, suppress (docs/rules.md).
+  void ReadAlertKeys() {
+    if (const DocNode* v = rule_.Find("version")) {
+      if (auto s = String(*v, "version")) spec_.version = std::string(Trim(*s));
+    }
+    if (const DocNode* m = rule_.Find("message")) {
+      if (auto s = String(*m, "message")) {
+        size_t offset = 0;
+        std::string why = CheckMessageTemplate(*s, &offset);
+        if (!why.empty()) {
+          SourcePosition pos = m->position;
+          if (m->kind == DocNode::Kind::kString && !m->escapes && pos.line > 0 &&
+              s->find('\n') == std::string::npos) {
+            pos = ctx_->lines().PositionAt(m->content_offset + offset);
+          }
+          Fail(pos, std::move(why));
+        } else if (s->size() > 1024) {
+          Fail(m->position, "'message' is longer than 1024 bytes");
+        } else {
+          spec_.message = std::move(*s);
+        }
+      }
+    }
+    if (const DocNode* node = rule_.Find("suppress")) ReadSuppress(*node);
+  }
+
+  // {by: [fields] or "a, b", for: DURATION}, or off/false/none.
+  void ReadSuppress(const DocNode& node) {
+    if (node.is_scalar()) {
+      std::string v = Lower(Trim(node.AsString().value_or("")));
+      if (v == "off" || v == "false" || v == "none") {
+        spec_.suppress = Suppression{};
+      } else {
+        Fail(node.position, "'suppress' must be a map {by: [fields], for: 5m}, or off");
+      }
+      return;
+    }
+    if (node.kind != DocNode::Kind::kMap) {
+      Fail(node.position, "'suppress' must be a map {by: [fields], for: 5m}, or off");
+      return;
+    }
+    Suppression s;
+    for (const DocNode::Entry& e : node.entries) {
+      if (e.key != "by" && e.key != "for") {
+        ctx_->Warning(e.key_position,
+                      fmt::format("unknown key '{}' in 'suppress' is ignored (by, for)", e.key));
+      }
+    }
+    if (const DocNode* by = node.Find("by")) {
+      s.by = StringList(*by, "suppress.by");
+      if (s.by.size() > 8) Fail(by->position, "'suppress.by' names more than 8 fields");
+      for (const std::string& f : s.by) {
+        if (f.empty() || f.size() > 256 || f.find_first_of(" \t{}") != std::string::npos) {
+          Fail(by->position, fmt::format("'suppress.by': '{}' is not a field name", f));
+        }
+      }
+    }
+    const DocNode* window = node.Find("for");
+    if (window == nullptr) {
+      Fail(node.position, "'suppress' has no 'for' (a duration such as 5m)");
+      return;
+    }
+    auto text = window->AsString();
+    std::optional<int64_t> ns = text ? ParseRuleDuration(*text) : std::nullopt;
+    if (!ns || *ns <= 0) {
+      Fail(window->position,
+           fmt::format("'suppress.for': '{}' is not a duration with a unit (such as 30s, 5m, 1h)",
+                       text.value_or(std::string(window->KindName()))));
+      return;
+    }
+    s.for_ns = *ns;
+    spec_.suppress = std::move(s);
   }
 
   const DocNode& rule_;

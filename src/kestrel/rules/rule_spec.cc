@@ -108,6 +108,64 @@ std::string_view DiagnosticKindName(LoadDiagnostic::Kind kind) {
   return "error";
 }
 
+std::string CheckMessageTemplate(std::string_view text, size_t* offset) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '}') {
+      if (i + 1 < text.size() && text[i + 1] == '}') {
+        ++i;
+        continue;
+      }
+      *offset = i;
+      return "unmatched '}' in 'message' (write '}}' for a literal brace)";
+    }
+    if (text[i] != '{') continue;
+    if (i + 1 < text.size() && text[i + 1] == '{') {
+      ++i;
+      continue;
+    }
+    size_t close = text.find('}', i + 1);
+    if (close == std::string_view::npos) {
+      *offset = i;
+      return "unclosed '{' in 'message' (write '{{' for a literal brace)";
+    }
+    std::string_view name = text.substr(i + 1, close - i - 1);
+    bool ok = !name.empty() && name.size() <= 256;
+    for (char c : name) {
+      bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '@' || c == '-';
+      ok = ok && word;
+    }
+    if (!ok) {
+      *offset = i;
+      return fmt::format("'{{{}}}' in 'message' is not a field name", name);
+    }
+    i = close;
+  }
+  return "";
+}
+
+std::optional<int64_t> ParseRuleDuration(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  size_t digits = 0;
+  int64_t value = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    if (value > 1'000'000'000) return std::nullopt;
+    value = value * 10 + (text[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0) return std::nullopt;
+  std::string_view unit = text.substr(digits);
+  int64_t scale = 0;
+  if (unit == "ms") scale = 1'000'000;
+  if (unit == "s") scale = 1'000'000'000;
+  if (unit == "m") scale = int64_t{60} * 1'000'000'000;
+  if (unit == "h") scale = int64_t{3600} * 1'000'000'000;
+  if (unit == "d") scale = int64_t{86400} * 1'000'000'000;
+  if (scale == 0 || value > INT64_MAX / scale) return std::nullopt;
+  return value * scale;
+}
+
 std::string FormatLoadDiagnostic(const LoadDiagnostic& d) {
   if (d.pos.line == 0) {
     return fmt::format("{}: {}: {}", d.file, DiagnosticKindName(d.kind), d.message);

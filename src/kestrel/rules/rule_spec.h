@@ -64,6 +64,19 @@ std::optional<RuleDialect> ParseRuleDialect(std::string_view name);
 // convention).
 int DefaultRiskScore(engine::Severity severity);
 
+// `suppress: {by: [fields], for: 5m}`: at most one alert per rule, group (the values of `by`) and
+// window of `for` event time; the duplicates are counted on it (docs/alerts.md, "Suppression").
+struct Suppression {
+  std::vector<std::string> by;  // field names; empty: one group per rule
+  int64_t for_ns = 0;           // > 0; 0 only for `suppress: off`
+};
+// `message` templates: "{field.name}" is replaced by the field's value, "{{" and "}}" are
+// literal braces. Returns "" when `text` is a valid template, else why not (the byte offset of
+// the mistake in *offset).
+std::string CheckMessageTemplate(std::string_view text, size_t* offset);
+// "500ms", "30s", "5m", "2h", "1d" to nanoseconds; nullopt for anything else (a unit is required).
+std::optional<int64_t> ParseRuleDuration(std::string_view text);
+
 struct RuleSpec {
   std::string file;  // the path as given to the loader
   RuleFormat format = RuleFormat::kEql;
@@ -77,6 +90,11 @@ struct RuleSpec {
   std::vector<ThreatMapping> threat;
   std::vector<std::string> references;       // URLs or citations, in file order
   std::vector<std::string> false_positives;  // notes on benign activity that may match
+  std::string version;                       // the rule's version ("" when the file gives none)
+  // The one-line alert message template (CheckMessageTemplate); "": the default message.
+  std::string message;
+  // `suppress`; unset: the run's default (`run.suppress`); for_ns == 0: `suppress: off`.
+  std::optional<Suppression> suppress;
   RuleAction action = RuleAction::kAlert;
   RuleDialect dialect = RuleDialect::kElasticsearch;
   bool dialect_set = false;  // the file named a dialect (else the loader's default applies)

@@ -97,8 +97,30 @@ class Converter {
 };
 
 constexpr std::string_view kCanonicalKeys[] = {
-    "name",     "description", "severity", "risk_score", "tags",       "threat",
-    "language", "query",       "action",   "dialect",    "references", "false_positives"};
+    "name",       "description",     "severity", "risk_score", "tags",
+    "threat",     "language",        "query",    "action",     "dialect",
+    "references", "false_positives", "version",  "message",    "suppress"};
+
+// Elastic's [rule.alert_suppression] {group_by = [...], duration = {value = 5, unit = "m"}} as
+// Kestrel's `suppress` map; nullopt when it has no duration (per-execution suppression, which a
+// streaming engine does not have).
+std::optional<DocNode> ElasticSuppression(const DocNode& s) {
+  const DocNode* duration = s.Find("duration");
+  if (duration == nullptr || duration->kind != DocNode::Kind::kMap) return std::nullopt;
+  const DocNode* value = duration->Find("value");
+  const DocNode* unit = duration->Find("unit");
+  if (value == nullptr || unit == nullptr) return std::nullopt;
+  DocNode out;
+  out.kind = DocNode::Kind::kMap;
+  out.position = s.position;
+  DocNode window;
+  window.kind = DocNode::Kind::kString;
+  window.position = duration->position;
+  window.text = value->AsString().value_or("") + unit->AsString().value_or("");
+  if (const DocNode* by = s.Find("group_by")) out.entries.push_back({"by", by->position, *by});
+  out.entries.push_back({"for", duration->position, std::move(window)});
+  return out;
+}
 
 void BuildElasticRule(const DocNode& root, const DocNode& rule, FileContext* ctx) {
   if (rule.kind != DocNode::Kind::kMap) {
@@ -117,6 +139,10 @@ void BuildElasticRule(const DocNode& root, const DocNode& rule, FileContext* ctx
     } else if (std::find(std::begin(kCanonicalKeys), std::end(kCanonicalKeys), e.key) !=
                std::end(kCanonicalKeys)) {
       canonical.entries.push_back(e);
+    } else if (e.key == "alert_suppression" && rule.Find("suppress") == nullptr) {
+      if (auto s = ElasticSuppression(e.value)) {
+        canonical.entries.push_back({"suppress", e.key_position, std::move(*s)});
+      }
     }
   }
   if (const DocNode* metadata = root.Find("metadata")) {
