@@ -35,7 +35,12 @@ while [ $i -lt ${#paths[@]} ]; do
   key="kestrel${p:+ $p}"
   flags[$key]=$(help_section Options <<<"$h" | awk '{print $1}' | tr ',' '\n' | grep -E '^-' || true)
   subs[$key]=$(help_section Subcommands <<<"$h" | awk '{print $1}' || true)
-  for s in ${subs[$key]}; do paths+=("${p:+$p }$s"); done
+  for s in ${subs[$key]}; do
+    # `kestrel help CMD` is `kestrel CMD --help` (usage.h), so `help --help` shows the top
+    # level again: `help` is checked as a subcommand below, but not walked into.
+    [ -z "$p" ] && [ "$s" = help ] && continue
+    paths+=("${p:+$p }$s")
+  done
 done
 [ ${#paths[@]} -ge 12 ] || err "only ${#paths[@]} commands found in --help: ${paths[*]}"
 for f in --help --version --log-level --config; do
