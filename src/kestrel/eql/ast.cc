@@ -269,9 +269,7 @@ ExprPtr CloneExpr(const Expr& expr) {
 // ---------------------------------------------------------------------------------------------
 // Dump.
 
-namespace {
-
-std::string QuoteString(std::string_view s) {
+std::string QuoteStringLiteral(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
@@ -291,7 +289,7 @@ std::string QuoteString(std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           out += fmt::format("\\u{{{:x}}}", static_cast<unsigned>(c));
         } else {
           out += c;
@@ -301,6 +299,8 @@ std::string QuoteString(std::string_view s) {
   out += '"';
   return out;
 }
+
+namespace {
 
 std::string FormatDouble(double d) {
   std::string s = fmt::format("{}", d);
@@ -343,7 +343,7 @@ void DumpTo(const Expr& expr, std::string* out) {
           *out += FormatDouble(e.double_value);
           break;
         case LiteralKind::kString:
-          *out += QuoteString(e.string_value);
+          *out += QuoteStringLiteral(e.string_value);
           break;
       }
       return;

@@ -363,6 +363,9 @@ struct MacroDefinition {
 // Canonical text.
 
 std::string DumpExpr(const Expr& expr);
+// `s` as an EQL string literal both dialects read back as `s`: double quotes, `\"`, `\\`, `\n`,
+// `\r`, `\t`, other control characters (and DEL) as `\u{hex}`; other bytes as they are.
+std::string QuoteStringLiteral(std::string_view s);
 std::string DumpAst(const Query& query);
 std::string DumpMacro(const MacroDefinition& macro);
 

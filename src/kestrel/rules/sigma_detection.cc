@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
+#include "kestrel/eql/ast.h"
 #include "kestrel/eql/functions.h"
 #include "kestrel/rules/sigma_internal.h"
 
@@ -225,36 +226,7 @@ class Values {
 
 }  // namespace
 
-std::string QuoteEql(std::string_view value) {
-  std::string out = "\"";
-  for (char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{{{:X}}}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string QuoteEql(std::string_view value) { return eql::QuoteStringLiteral(value); }
 
 Fragment Join(const std::vector<Fragment>& parts, bool conjunction) {
   if (parts.size() == 1) return parts[0];
