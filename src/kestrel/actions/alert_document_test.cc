@@ -233,7 +233,9 @@ class SchemaCheck {
     if (path.starts_with("kestrel.process_tree.process") ||
         path.starts_with("kestrel.process_tree.ancestors")) {
       for (const auto& item : v.is_array() ? v : nlohmann::json::array({v})) {
-        for (const auto& [k, x] : item.items()) {
+        for (const auto& entry : item.items()) {
+          const std::string& k = entry.key();
+          const nlohmann::json& x = entry.value();
           ++checked;
           auto it = std::find_if(std::begin(kProcessTable), std::end(kProcessTable),
                                  [&](const Expected& e) { return e.path == k; });
