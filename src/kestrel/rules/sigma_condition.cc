@@ -6,6 +6,7 @@
 // Tested by sigma_test.cc.
 #include <fmt/format.h>
 
+#include "kestrel/eql/functions.h"
 #include "kestrel/rules/sigma_internal.h"
 
 namespace kestrel::rules::sigma {
@@ -17,26 +18,6 @@ struct Token {
   std::string text;  // "(", ")", or a word
   uint32_t column;   // offset in the condition text
 };
-
-bool GlobMatch(std::string_view text, std::string_view pattern) {
-  size_t t = 0, p = 0, star = std::string_view::npos, star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_t = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_t;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -188,7 +169,9 @@ class ConditionParser {
     bool them = Lower(target.text) == "them";
     std::vector<Fragment> parts;
     for (const auto& [name, fragment] : items_) {
-      bool match = them ? !name.starts_with("_") : GlobMatch(name, target.text);
+      bool match = them ? !name.starts_with("_")
+                        : eql::WildcardMatch(name, target.text, /*case_insensitive=*/false,
+                                             /*question_mark=*/false);
       if (match) parts.push_back(fragment);
     }
     if (parts.empty()) {
