@@ -23,6 +23,9 @@ using sigma::Problem;
 struct Tactic {
   std::string_view sigma, id, name;
 };
+// Sigma's tactic tags (sigma-specification, appendix/sigma-tags-appendix.md; `-` or `_`), with
+// ATT&CK v19's split of Defense Evasion: `stealth` keeps TA0005, `defense-impairment` is TA0112.
+// The pre-v19 `defense-evasion` stays TA0005 under its old name.
 constexpr Tactic kTactics[] = {
     {"reconnaissance", "TA0043", "Reconnaissance"},
     {"resource_development", "TA0042", "Resource Development"},
@@ -31,6 +34,8 @@ constexpr Tactic kTactics[] = {
     {"persistence", "TA0003", "Persistence"},
     {"privilege_escalation", "TA0004", "Privilege Escalation"},
     {"defense_evasion", "TA0005", "Defense Evasion"},
+    {"stealth", "TA0005", "Stealth"},
+    {"defense_impairment", "TA0112", "Defense Impairment"},
     {"credential_access", "TA0006", "Credential Access"},
     {"discovery", "TA0007", "Discovery"},
     {"lateral_movement", "TA0008", "Lateral Movement"},
@@ -389,8 +394,10 @@ class SigmaReader {
         continue;
       }
       for (const Tactic& tactic : kTactics) {
+        // Once per tactic id (`defense-evasion` and `stealth` are both TA0005).
         if (rest == tactic.sigma &&
-            std::find(tactics.begin(), tactics.end(), &tactic) == tactics.end()) {
+            std::none_of(tactics.begin(), tactics.end(),
+                         [&](const Tactic* t) { return t->id == tactic.id; })) {
           tactics.push_back(&tactic);
         }
       }

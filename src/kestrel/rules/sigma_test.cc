@@ -143,6 +143,36 @@ TEST(SigmaReader, MetadataIsMapped) {
   EXPECT_EQ(s.position, (SourcePosition{2, 5}));
 }
 
+// ATT&CK v19 split Defense Evasion: SigmaHQ's rules now say `attack.stealth` (TA0005, renamed)
+// and `attack.defense-impairment` (TA0112, new); the older names keep mapping.
+TEST(SigmaReader, CurrentTacticTagsMapToTheirIds) {
+  auto tactics = [](std::string_view tags) {
+    std::string text = Rule("  sel:\n    Image: /bin/sh\n  condition: sel");
+    text += fmt::format("tags:\n{}", tags);
+    LoadResult r = Load(text);
+    EXPECT_EQ(r.rules.size(), 1u) << Diagnostics(r);
+    std::vector<std::string> out;
+    for (const RuleSpec& s : r.rules) {
+      for (const auto& t : s.threat) out.push_back(t.tactic_id + " " + t.tactic_name);
+    }
+    return out;
+  };
+  EXPECT_EQ(tactics("  - attack.stealth\n  - attack.t1070\n"),
+            std::vector<std::string>{"TA0005 Stealth"});
+  EXPECT_EQ(tactics("  - attack.defense-impairment\n  - attack.t1562.001\n"),
+            std::vector<std::string>{"TA0112 Defense Impairment"});
+  EXPECT_EQ(tactics("  - attack.defense_impairment\n"),
+            std::vector<std::string>{"TA0112 Defense Impairment"});
+  EXPECT_EQ(tactics("  - attack.defense-evasion\n"),
+            std::vector<std::string>{"TA0005 Defense Evasion"});
+  // Both names of TA0005 in one rule: one tactic, under the first name given.
+  EXPECT_EQ(
+      tactics("  - attack.stealth\n  - attack.defense-evasion\n  - attack.resource-development\n"
+              "  - attack.initial-access\n  - attack.lateral-movement\n"),
+      (std::vector<std::string>{"TA0005 Stealth", "TA0042 Resource Development",
+                                "TA0001 Initial Access", "TA0008 Lateral Movement"}));
+}
+
 TEST(SigmaReader, LevelsMapToSeverities) {
   auto severity = [](std::string_view level) {
     std::string text = Rule("  sel:\n    Image: /bin/sh\n  condition: sel");
