@@ -101,6 +101,8 @@ int CheckCommand(const CheckOptions& options) {
       return kExitUsage;
     }
   }
+  std::shared_ptr<const rules::SigmaMapping> mapping;
+  if (!LoadSigmaMappingFlag(options.sigma_mapping, &mapping)) return kExitUsage;
   schema::Schema schema;
   // Exactly what `run` applies (pipeline::CheckRuleSet), with run's default engine limits.
   const pipeline::RunConfig defaults;
@@ -109,6 +111,7 @@ int CheckCommand(const CheckOptions& options) {
   pipeline::RuleCheckOptions check;
   check.endgame = options.dialect == "endgame";
   check.strict = options.strict;
+  check.sigma_mapping = mapping.get();
   rules::RuleSetBuild build = pipeline::CheckRuleSet(options.paths, schema, limits, check);
   if (options.live_coverage) {
     for (const std::string& m : build.messages) {

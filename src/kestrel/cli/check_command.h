@@ -3,7 +3,8 @@
 // the streaming engine refuses, e.g. `| count`), and print every diagnostic, compiler-style
 // (file:line:col, the line, a caret), on stdout; `--summary` ends with
 // "N rules: M ok, K failed, S skipped". `--strict`: every warning is an error and fails its rule.
-// Exit 0 when no rule failed (with --strict: and there was no warning), 1 otherwise.
+// Exit 0 when no rule failed (with --strict: and there was no warning), 1 otherwise, 2 for a
+// missing path or a bad `--sigma-mapping FILE` (the Sigma mapping `run --sigma-mapping` uses).
 //
 // `--live-coverage`: also decides, per EQL rule, whether the live eBPF source can ever satisfy
 // it (rules/live_coverage.h over the collector's declaration, sources/ebpf/emitted.h), prints
@@ -15,6 +16,7 @@
 // Tested by cli_test.sh and live_coverage_command_test.cc.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,8 @@ struct CheckOptions {
   bool quiet_warnings = false;
   bool live_coverage = false;
   std::string dialect = "elasticsearch";  // for rules that name none
+  // `--sigma-mapping FILE`: extends the built-in Sigma mapping, as on run (exit 2 when bad).
+  std::optional<std::string> sigma_mapping;
 };
 
 int CheckCommand(const CheckOptions& options);

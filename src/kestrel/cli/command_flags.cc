@@ -64,6 +64,9 @@ Command AddCompileCommand(CLI::App& app) {
   compile_cmd->add_flag("--strict", compile->strict, "Unknown fields are errors, not warnings");
   compile_cmd->add_flag("--case-sensitive", compile->case_sensitive,
                         "Endgame dialect: compare strings with case");
+  compile_cmd->add_option("--sigma-mapping", compile->sigma_mapping,
+                          "YAML file extending or overriding the built-in Sigma -> ECS field "
+                          "mapping for Sigma rule files (docs/sigma.md), as on run");
   // Rule packages: `compile RULES... --target ir|lua|wasm -o OUT` (rule_package.h).
   compile_cmd->add_option("more", *more_inputs, "With --target: more rule files or directories");
   compile_cmd
@@ -94,6 +97,13 @@ Command AddCompileCommand(CLI::App& app) {
                                      more_inputs->end());
               package->dialect = compile->dialect;
               package->kestrel_version = KESTREL_VERSION;
+              if (compile->sigma_mapping) {
+                std::fprintf(stderr,
+                             "error: compile --target takes no --sigma-mapping: a rule package "
+                             "is built with the built-in Sigma mapping (convert the rules with "
+                             "`kestrel import sigma --sigma-mapping` first)\n");
+                return kExitUsage;
+              }
               return CompilePackageCommand(*package);
             }
             if (!more_inputs->empty()) {
@@ -152,6 +162,9 @@ Command AddCheckCommand(CLI::App& app) {
                       "end with 'N rules: L can fire live, M cannot'");
   AddDialectOption(check_cmd, &check->dialect,
                    "Dialect of rules that do not name one: elasticsearch or endgame");
+  check_cmd->add_option("--sigma-mapping", check->sigma_mapping,
+                        "YAML file extending or overriding the built-in Sigma -> ECS field "
+                        "mapping for Sigma rule files (docs/sigma.md), as on run");
   check_cmd->footer(kExitCodesHelp);
   return {check_cmd, [check] { return CheckCommand(*check); }};
 }
@@ -220,6 +233,9 @@ Command AddReplayCommand(CLI::App& app) {
                        "Print the SHA-256 of the alert stream and the counts on stdout");
   AddDialectOption(replay_cmd, &replay->dialect,
                    "Dialect of rules that do not name one: elasticsearch or endgame");
+  replay_cmd->add_option("--sigma-mapping", replay->sigma_mapping,
+                         "YAML file extending or overriding the built-in Sigma -> ECS field "
+                         "mapping for Sigma rule files (docs/sigma.md), as on run");
   replay_cmd->footer(kExitCodesHelp);
   return {replay_cmd, [replay] { return Replay(*replay); }};
 }
@@ -244,6 +260,9 @@ Command AddTestRulesCommand(CLI::App& app) {
                            "A rule without test cases is reported (UNTESTED) but not a failure");
   test_rules_cmd->add_flag("--verbose", test_rules->verbose,
                            "With --coverage: report passing cases too");
+  test_rules_cmd->add_option("--sigma-mapping", test_rules->sigma_mapping,
+                             "YAML file extending or overriding the built-in Sigma -> ECS field "
+                             "mapping for Sigma rule files (docs/sigma.md), as on run");
   test_rules_cmd->footer(kExitCodesHelp);
   return {test_rules_cmd, [test_rules] { return TestRulesCommand(*test_rules); }};
 }

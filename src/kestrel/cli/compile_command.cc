@@ -23,13 +23,14 @@ namespace {
 // `--emit eql`: the input is a rule file (any format, Sigma included; `-`: YAML on stdin); prints
 // each rule's id and name as an EQL comment, then its query. Diagnostics go to stderr; exit 1 if
 // any rule failed.
-int EmitRuleEql(const std::string& input) {
+int EmitRuleEql(const std::string& input, const rules::SigmaMapping* mapping) {
   rules::LoadResult loaded;
+  rules::LoadOptions load_options{mapping};
   if (input == "-") {  // stdin: a YAML rule file (Sigma or Kestrel's own)
     std::string text(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>{});
-    loaded = rules::LoadRuleText("<stdin>", rules::RuleFormat::kYaml, text);
+    loaded = rules::LoadRuleText("<stdin>", rules::RuleFormat::kYaml, text, load_options);
   } else {
-    loaded = rules::LoadRuleFile(input);
+    loaded = rules::LoadRuleFile(input, load_options);
   }
   for (const rules::LoadDiagnostic& d : loaded.diagnostics) {
     fmt::print(stderr, "{}\n", rules::FormatLoadDiagnostic(d));
@@ -53,7 +54,8 @@ bool IsRuleInput(const std::string& input) {
 // Every rule of `options.input` (rules/loader.h reads the file or directory as `run` does: each
 // rule with its own dialect, positions in its file), compiled and dumped in load order. A single
 // rule prints as a bare query would; several are each preceded by "# FILE: ID".
-int CompileRules(const CompileCommandOptions& options, eql::Dialect dialect) {
+int CompileRules(const CompileCommandOptions& options, eql::Dialect dialect,
+                 const rules::SigmaMapping* mapping) {
   schema::Schema schema;
   rules::RuleSetOptions rule_options;
   rule_options.default_dialect = dialect == eql::Dialect::kEndgame
@@ -61,6 +63,7 @@ int CompileRules(const CompileCommandOptions& options, eql::Dialect dialect) {
                                      : rules::RuleDialect::kElasticsearch;
   rule_options.strict = options.strict;
   rule_options.endgame_case_sensitive = options.case_sensitive;
+  rule_options.sigma_mapping = mapping;
   rules::RuleSetBuild build = rules::BuildRuleSet({options.input}, schema, rule_options);
   for (const std::string& m : build.messages) fmt::print(stderr, "{}", m);
   bool headers = build.rules.size() > 1 || build.failed > 0;
@@ -106,14 +109,16 @@ int CompileCommand(const CompileCommandOptions& options) {
     fmt::print(stderr, "error: --emit takes ast, ir or eql, not '{}'\n", options.emit);
     return kExitUsage;
   }
-  if (options.emit == "eql") return EmitRuleEql(options.input);
+  std::shared_ptr<const rules::SigmaMapping> mapping;
+  if (!LoadSigmaMappingFlag(options.sigma_mapping, &mapping)) return kExitUsage;
+  if (options.emit == "eql") return EmitRuleEql(options.input, mapping.get());
   if (IsRuleInput(options.input)) {
     std::error_code ec;
     if (!std::filesystem::exists(options.input, ec)) {
       fmt::print(stderr, "error: cannot read '{}'\n", options.input);
       return kExitFailure;
     }
-    return CompileRules(options, dialect);
+    return CompileRules(options, dialect, mapping.get());
   }
   std::string text;
   std::string name = options.input == "-" ? "<stdin>" : options.input;

@@ -9,6 +9,7 @@
 // Tested by compile_command_test.cc and cli_test.sh.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace kestrel::cli {
@@ -19,6 +20,8 @@ struct CompileCommandOptions {
   std::string dialect = "elasticsearch";  // or "endgame"
   bool strict = false;                    // unknown fields are errors
   bool case_sensitive = false;            // Endgame dialect only
+  // `--sigma-mapping FILE`: extends the built-in Sigma mapping, as on run (exit 2 when bad).
+  std::optional<std::string> sigma_mapping;
 };
 
 // Returns an exit code: 0 compiled (warnings allowed), 1 a query has errors, the input cannot be

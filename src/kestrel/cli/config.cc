@@ -110,6 +110,7 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "reload_compile_budget",
                                     "reload_memory_budget_mb",
                                     "strict_rules",
+                                    "sigma_mapping",
                                     "metrics_addr",
                                     "metrics_allow_remote",
                                     "duration",
@@ -359,6 +360,9 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           st = Scalar(path, k, x, "true or false", &run->reload);
         } else if (k == "strict_rules") {
           st = Scalar(path, k, x, "true or false", &run->strict_rules);
+        } else if (k == "sigma_mapping") {
+          st = Scalar(path, k, x, "a path", &s);
+          run->sigma_mapping = s;
         } else if (k == "reload_compile_budget") {
           st = Duration(path, k, x, "a duration such as 60s (0: no limit)",
                         &run->reload_compile_budget_ns);
@@ -529,6 +533,7 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
                                  : run.queue_full);
   out << YAML::Key << "reload" << YAML::Value << run.reload;
   out << YAML::Key << "strict_rules" << YAML::Value << run.strict_rules;
+  out << YAML::Key << "sigma_mapping" << YAML::Value << run.sigma_mapping.value_or("(built-in)");
   out << YAML::Key << "reload_compile_budget" << YAML::Value
       << fmt::format("{}s", run.reload_compile_budget_ns / 1'000'000'000);
   out << YAML::Key << "reload_memory_budget_mb" << YAML::Value

@@ -314,13 +314,21 @@ int Replay(const ReplayCommandOptions& options) {
                                                                            : kExitFailure;
   }
   std::unique_ptr<pipeline::OpenedPackage> package = std::move(*opened);
+  std::shared_ptr<const rules::SigmaMapping> mapping;
+  if (!LoadSigmaMappingFlag(options.sigma_mapping, &mapping)) return kExitUsage;
+  if (absl::Status s = pipeline::CheckSigmaMappingWithPackage(package != nullptr, mapping.get());
+      !s.ok()) {
+    spdlog::error("{}", base::Message(s));
+    return kExitUsage;
+  }
   const runtime::FunctionModule* function_module =
       package != nullptr ? package->functions() : nullptr;
   engine::EngineLimits limits = pipeline::StreamingLimits(
       options.max_partials_per_rule, options.default_ttl_ns, options.state_budget_bytes);
   auto loaded =
       pipeline::LoadRules(rules_dir, endgame, schema, limits,
-                          function_module != nullptr ? &function_module->signatures() : nullptr);
+                          function_module != nullptr ? &function_module->signatures() : nullptr,
+                          mapping.get());
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
     return kExitUsage;

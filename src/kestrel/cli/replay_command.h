@@ -28,6 +28,9 @@ struct ReplayCommandOptions {
   std::optional<std::string> rules_dir;  // unset: the default search (ResolveRulesDir)
   std::optional<std::string> output;     // alerts: "-" or a file; default "-" (none with digest)
   std::string dialect = "elasticsearch";
+  // `--sigma-mapping FILE`: extends the built-in Sigma mapping, as on run (exit 2 when bad; not
+  // with a rule package).
+  std::optional<std::string> sigma_mapping;
   size_t workers = 1;
   std::string predicate_runtime = "native";  // native, lua or wasm: one runtime per worker
   std::string speed = "max";                 // max, realtime, or a factor such as 10x

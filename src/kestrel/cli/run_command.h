@@ -3,8 +3,13 @@
 // Tested by cli_test.sh (the binary end to end); the pipeline by pipeline_test.cc.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <string>
+
 #include "absl/status/status.h"
 #include "kestrel/pipeline/run_config.h"
+#include "kestrel/rules/sigma_mapping.h"
 
 namespace kestrel::cli {
 
@@ -15,6 +20,12 @@ inline constexpr int kExitUsage = 2;    // bad command line
 
 // OK: kExitOk; INVALID_ARGUMENT (what the user must change): kExitUsage; else kExitFailure.
 int ExitCode(const absl::Status& status);
+
+// `--sigma-mapping FILE` of check, compile, replay and test-rules (pipeline::LoadSigmaMappingOption):
+// false after printing each error ("error: FILE:LINE:COL: reason") on stderr, the command then
+// exits kExitUsage; `*out` stays null when `path` is unset.
+bool LoadSigmaMappingFlag(const std::optional<std::string>& path,
+                          std::shared_ptr<const rules::SigmaMapping>* out);
 
 // Runs to the end of the source (a live source: until --duration, SIGINT or SIGTERM). Logs
 // through spdlog (stderr); returns an exit code.

@@ -94,6 +94,9 @@ Command AddRunCommand(CLI::App& app, CommandLine& cl) {
   run_cmd->add_flag("--no-reload", *no_reload,
                     "Do not watch the rule directory (by default a change, or SIGHUP, reloads "
                     "it; a set with errors is refused and the running one kept)");
+  run_cmd->add_option("--sigma-mapping", cl.run.sigma_mapping,
+                      "YAML file extending or overriding the built-in Sigma -> ECS field mapping "
+                      "for Sigma rule files (docs/sigma.md); read once, reloads reuse it");
   run_cmd->add_flag("--strict-rules", cl.run.strict_rules,
                     "Refuse to start when any rule fails to load (by default the broken rule is "
                     "skipped with its diagnostic); for CI and golden deployments");

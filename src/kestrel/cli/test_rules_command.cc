@@ -70,7 +70,11 @@ class Runner {
   }
 
   int Run(const fs::path& dir) {
-    rules::RuleSetBuild build = rules::BuildRuleSet({dir.string()}, schema_);
+    std::shared_ptr<const rules::SigmaMapping> mapping;
+    if (!LoadSigmaMappingFlag(options_.sigma_mapping, &mapping)) return kExitUsage;
+    rules::RuleSetOptions set_options;
+    set_options.sigma_mapping = mapping.get();
+    rules::RuleSetBuild build = rules::BuildRuleSet({dir.string()}, schema_, set_options);
     for (const std::string& m : build.messages) fmt::print(stderr, "{}", m);
     if (build.failed > 0) ++failures_;
     std::map<std::string, std::vector<const rules::CompiledRule*>> by_file;

@@ -29,6 +29,8 @@ struct TestRulesOptions {
   std::string format = "text";  // of the coverage table: text or markdown
   bool verbose = false;         // print passing cases too when --coverage is on
   bool allow_untested = false;  // a rule without test cases is reported, not a failure
+  // `--sigma-mapping FILE`: extends the built-in Sigma mapping, as on run (exit 2 when bad).
+  std::optional<std::string> sigma_mapping;
 };
 
 int TestRulesCommand(const TestRulesOptions& options);

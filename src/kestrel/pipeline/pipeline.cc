@@ -132,6 +132,9 @@ absl::Status Pipeline::OpenRules() {
   options.budget.index_bytes = config_.reload_memory_budget_bytes;
   options.refuse_unsafe_permissions = enforce_ == actions::blocking::EnforceMode::kOn;
   options.strict_rules = config_.strict_rules;
+  auto mapping = LoadSigmaMappingOption(config_.sigma_mapping);
+  if (!mapping.ok()) return mapping.status();  // INVALID_ARGUMENT: a usage error
+  options.sigma_mapping = std::move(*mapping);
   if (config_.config_file) {
     // The configuration names the rules, the actions and the sinks: whoever can change it can
     // turn Kestrel against the host, as with the rules.

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "kestrel/base/status.h"
@@ -16,6 +17,7 @@ rules::RuleSetBuild CheckRuleSet(const std::vector<std::string>& paths, schema::
                                  const RuleCheckOptions& options) {
   rules::RuleSetOptions rule_options;
   rule_options.functions = options.functions;
+  rule_options.sigma_mapping = options.sigma_mapping;
   rule_options.default_dialect =
       options.endgame ? rules::RuleDialect::kEndgame : rules::RuleDialect::kElasticsearch;
   rule_options.engine_limits = &limits;
@@ -26,7 +28,8 @@ rules::RuleSetBuild CheckRuleSet(const std::vector<std::string>& paths, schema::
 
 absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
                                       schema::Schema& schema, const engine::EngineLimits& limits,
-                                      const std::vector<eql::CustomFunction>* functions) {
+                                      const std::vector<eql::CustomFunction>* functions,
+                                      const rules::SigmaMapping* sigma_mapping) {
   LoadedRules out;
   std::string error;
   auto dir = ResolveRulesDir(dir_flag, &error);
@@ -39,6 +42,7 @@ absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag
   RuleCheckOptions options;
   options.functions = functions;
   options.endgame = endgame;
+  options.sigma_mapping = sigma_mapping;
   out.build = CheckRuleSet({out.directory}, schema, limits, options);
   // Compiler-style diagnostics are multi-line; print them as they are.
   for (const std::string& m : out.build.messages) fmt::print(stderr, "{}", m);
@@ -57,6 +61,24 @@ absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag
   spdlog::info("rule directory {}: {} rules loaded, {} failed, {} skipped", out.directory,
                out.active.size(), out.failed, out.build.skipped);
   return out;
+}
+
+absl::StatusOr<std::shared_ptr<const rules::SigmaMapping>> LoadSigmaMappingOption(
+    const std::optional<std::string>& path) {
+  if (!path || path->empty()) return nullptr;
+  auto mapping = std::make_shared<rules::SigmaMapping>();
+  std::vector<std::string> errors = rules::LoadSigmaMapping(*path, mapping.get());
+  if (!errors.empty()) {
+    return absl::InvalidArgumentError(fmt::format("{}", fmt::join(errors, "\n")));
+  }
+  return mapping;
+}
+
+absl::Status CheckSigmaMappingWithPackage(bool is_package, const rules::SigmaMapping* mapping) {
+  if (!is_package || mapping == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "--sigma-mapping does not apply to a rule package: its rules were compiled with the "
+      "built-in Sigma mapping (convert them with `kestrel import sigma --sigma-mapping` first)");
 }
 
 engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns,

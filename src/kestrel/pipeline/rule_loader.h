@@ -3,6 +3,7 @@
 // Tested through rule_manager_test.cc, replay_command_test.cc and cli_test.sh.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/rules/rule_set.h"
+#include "kestrel/rules/sigma_mapping.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/source.h"
 
@@ -33,6 +35,9 @@ struct RuleCheckOptions {
   bool strict = false;   // unknown fields, and every other warning, fail their rule
   // Custom functions (a package's). REQUIRES: outlives the result.
   const std::vector<eql::CustomFunction>* functions = nullptr;
+  // The mapping Sigma rule files are converted with (`--sigma-mapping`, LoadSigmaMappingOption);
+  // null: the built-in one. REQUIRES: outlives the call.
+  const rules::SigmaMapping* sigma_mapping = nullptr;
 };
 rules::RuleSetBuild CheckRuleSet(const std::vector<std::string>& paths, schema::Schema& schema,
                                  const engine::EngineLimits& limits,
@@ -44,10 +49,22 @@ rules::RuleSetBuild CheckRuleSet(const std::vector<std::string>& paths, schema::
 // directory (a usage error). Without a flag and without a default directory it warns and returns
 // no rules.
 // `functions`: custom functions the rules may call (a rule package's). REQUIRES: outlives the
-// result.
+// result. `sigma_mapping`: as RuleCheckOptions (REQUIRES: outlives the call).
 absl::StatusOr<LoadedRules> LoadRules(const std::optional<std::string>& dir_flag, bool endgame,
                                       schema::Schema& schema, const engine::EngineLimits& limits,
-                                      const std::vector<eql::CustomFunction>* functions = nullptr);
+                                      const std::vector<eql::CustomFunction>* functions = nullptr,
+                                      const rules::SigmaMapping* sigma_mapping = nullptr);
+
+// `--sigma-mapping FILE` (check, run, replay, test-rules, compile; config `run.sigma_mapping`):
+// the built-in Sigma mapping extended by FILE (rules::LoadSigmaMapping: read once, bounded like
+// a rule file). nullptr when `path` is unset or empty. Errors: INVALID_ARGUMENT (a usage error),
+// one "FILE:LINE:COL: reason" per line.
+absl::StatusOr<std::shared_ptr<const rules::SigmaMapping>> LoadSigmaMappingOption(
+    const std::optional<std::string>& path);
+
+// A rule package's rules were compiled (and its predicates bound) with the built-in mapping: a
+// user's mapping with a package is refused (INVALID_ARGUMENT) rather than silently ignored.
+absl::Status CheckSigmaMappingWithPackage(bool is_package, const rules::SigmaMapping* mapping);
 
 // The engine limits of streaming detection (run, replay).
 engine::EngineLimits StreamingLimits(size_t max_partials_per_rule, int64_t default_ttl_ns,

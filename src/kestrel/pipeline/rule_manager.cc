@@ -71,11 +71,12 @@ absl::StatusOr<RuleGeneration> FirstGeneration(
     const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
     const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind,
     const std::vector<eql::CustomFunction>* signatures, engine::FunctionRuntime* functions,
-    bool with_detector) {
+    bool with_detector, std::shared_ptr<const rules::SigmaMapping> sigma_mapping) {
   RuleGeneration g;
   g.signatures = signatures;
   g.functions = functions;
-  auto loaded = LoadRules(dir_flag, endgame, schema, limits, signatures);
+  g.sigma_mapping = std::move(sigma_mapping);
+  auto loaded = LoadRules(dir_flag, endgame, schema, limits, signatures, g.sigma_mapping.get());
   if (!loaded.ok()) return loaded.status();
   g.rules = std::move(*loaded);
   if (bind) {
@@ -103,7 +104,9 @@ absl::StatusOr<CompiledGeneration> CompileGeneration(const RuleGeneration& curre
   RuleGeneration& g = out.generation;
   g.signatures = current.signatures;
   g.functions = current.functions;
-  auto loaded = LoadRules(current.rules.directory, endgame, schema, limits, g.signatures);
+  g.sigma_mapping = current.sigma_mapping;  // read once at start; a reload uses the same
+  auto loaded = LoadRules(current.rules.directory, endgame, schema, limits, g.signatures,
+                          g.sigma_mapping.get());
   if (!loaded.ok()) return loaded.status();
   if (loaded->failed > 0) {
     return absl::FailedPreconditionError(
@@ -224,6 +227,11 @@ absl::Status RuleManager::Load() {
                : absl::InternalError(opened.status().message());
   }
   package_ = std::move(*opened);
+  if (absl::Status s =
+          CheckSigmaMappingWithPackage(package_ != nullptr, options_.sigma_mapping.get());
+      !s.ok()) {
+    return s;
+  }
   if (package_ == nullptr) {
     if (auto probe = MakePredicateRuntime(options_.predicate_runtime); !probe.ok()) {
       return absl::InvalidArgumentError(probe.status().message());
@@ -251,7 +259,7 @@ absl::Status RuleManager::Load() {
   };
   auto first = FirstGeneration(rules_dir, options_.endgame, schema_, options_.limits, nullptr, bind,
                                module != nullptr ? &module->signatures() : nullptr, functions,
-                               options_.build_detector);
+                               options_.build_detector, options_.sigma_mapping);
   if (!first.ok()) {
     return first.status().code() == absl::StatusCode::kNotFound
                ? first.status()

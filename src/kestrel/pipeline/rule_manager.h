@@ -58,6 +58,9 @@ struct RuleGeneration {
   // Custom functions (a package's): their signatures and the detection thread's runtime.
   const std::vector<eql::CustomFunction>* signatures = nullptr;
   engine::FunctionRuntime* functions = nullptr;
+  // The Sigma mapping the rules were loaded with (`--sigma-mapping`; null: the built-in one),
+  // read once at start: every reload's generation takes it over.
+  std::shared_ptr<const rules::SigmaMapping> sigma_mapping;
 };
 
 struct ReloadOutcome {
@@ -84,13 +87,15 @@ struct CompileBudget {
 // on this thread (REQUIRES: both outlive every generation).
 // `bind`, when set, gives the predicate runtime for the loaded rules (a rule package binds its
 // compiled predicates to them) instead of `runtime`. `with_detector`: build the Detector.
+// `sigma_mapping`: the generation's (and its reloads') Sigma mapping; null: the built-in one.
 absl::StatusOr<RuleGeneration> FirstGeneration(
     const std::optional<std::string>& dir_flag, bool endgame, schema::Schema& schema,
     const engine::EngineLimits& limits, engine::PredicateRuntime* runtime,
     const std::function<absl::StatusOr<engine::PredicateRuntime*>(const LoadedRules&)>& bind =
         nullptr,
     const std::vector<eql::CustomFunction>* signatures = nullptr,
-    engine::FunctionRuntime* functions = nullptr, bool with_detector = true);
+    engine::FunctionRuntime* functions = nullptr, bool with_detector = true,
+    std::shared_ptr<const rules::SigmaMapping> sigma_mapping = nullptr);
 
 // The compile half of a reload (any thread; `current` is only read). Errors: FAILED_PRECONDITION
 // with the count of failed rules when the new set has errors, RESOURCE_EXHAUSTED past `budget`.
@@ -135,6 +140,9 @@ struct RuleManagerOptions {
   // Open() fails (FAILED_PRECONDITION) when a rule of the first generation failed to load,
   // instead of running without it (`run --strict-rules`).
   bool strict_rules = false;
+  // `--sigma-mapping` (pipeline::LoadSigmaMappingOption), used by the first load and every
+  // reload; null: the built-in mapping. Refused with a rule package (INVALID_ARGUMENT).
+  std::shared_ptr<const rules::SigmaMapping> sigma_mapping;
 };
 
 class RuleManager {

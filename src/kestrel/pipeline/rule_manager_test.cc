@@ -243,6 +243,76 @@ TEST_F(RuleManagerTest, ACompileOverItsBudgetIsRefused) {
   EXPECT_TRUE(CompileGeneration(*g, false, schema_, limits_, true, {}).ok());
 }
 
+// `--sigma-mapping`: read once at start (LoadSigmaMappingOption), used by the first load and by
+// every reload; a field only the user's mapping knows fails its rule without it.
+TEST_F(RuleManagerTest, ASigmaMappingIsReadOnceAndEveryReloadUsesIt) {
+  auto sigma = [&](const std::string& name, const std::string& id, const std::string& value) {
+    std::ofstream(fs::path(dir_) / name)
+        << "title: " << name << "\nid: " << id
+        << "\nlogsource: {product: linux, category: process_creation}\ndetection:\n  sel:\n"
+           "    Hashes|contains: "
+        << value << "\n  condition: sel\nlevel: high\n";
+  };
+  auto exec = [&](const std::string& hash) {
+    return event::EventBuilder(schema_)
+        .Time(++t_ * 1'000'000)
+        .Category("process")
+        .Str("event.type", "start")
+        .Str("event.action", "exec")
+        .Str("process.hash.sha256", hash)
+        .Build();
+  };
+  sigma("a.yml", "sigma-a", "aaa");
+  // Without the mapping the field is unknown: the rule fails, naming the field.
+  RuleManagerOptions options;
+  options.rules_dir = dir_;
+  options.limits = limits_;
+  options.watch = false;
+  options.strict_rules = true;
+  auto refused = RuleManager::Open(options, schema_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  std::string map_dir = dir_ + ".map";
+  fs::create_directories(map_dir);
+  std::string map_path = map_dir + "/map.yaml";
+  std::ofstream(map_path) << "logsources:\n  process_creation:\n    fields:\n"
+                             "      Hashes: process.hash.sha256\n";
+  auto mapping = LoadSigmaMappingOption(map_path);
+  ASSERT_TRUE(mapping.ok()) << mapping.status();
+  ASSERT_NE(*mapping, nullptr);
+  EXPECT_EQ(*LoadSigmaMappingOption(std::nullopt), nullptr);  // unset: the built-in mapping
+  options.sigma_mapping = *mapping;
+  auto manager = RuleManager::Open(options, schema_);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  RuleGeneration& g = (*manager)->current();
+  EXPECT_THAT(Feed(g, exec("xaaax")), ElementsAre("sigma-a"));
+  // The file changes after the start: a reload still uses what was read at the start.
+  std::ofstream(map_path) << "logsources: []\n";
+  sigma("b.yml", "sigma-b", "bbb");
+  ReloadOutcome outcome;
+  auto next = NextGeneration(g, false, schema_, limits_, nullptr, &outcome);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(outcome.added, 1u);
+  EXPECT_EQ(outcome.kept, 1u);
+  EXPECT_EQ(next->sigma_mapping, *mapping);
+  EXPECT_THAT(Feed(*next, exec("bbb")), ElementsAre("sigma-b"));
+
+  // A bad mapping is a usage error naming FILE:LINE:COL; a rule package refuses any mapping.
+  std::ofstream(map_path) << "logsources:\n  x: {colour: red}\n";
+  auto bad = LoadSigmaMappingOption(map_path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find(map_path + ":2:15: unknown key 'colour'"),
+            std::string::npos)
+      << bad.status();
+  EXPECT_EQ(CheckSigmaMappingWithPackage(true, mapping->get()).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckSigmaMappingWithPackage(true, nullptr).ok());
+  EXPECT_TRUE(CheckSigmaMappingWithPackage(false, mapping->get()).ok());
+  fs::remove_all(map_dir);
+}
+
 TEST_F(RuleManagerTest, WatcherSeesChangesAndSighup) {
   Write("a.eql", R"(process where process.name == "a")");
   auto w = RuleWatcher::Start(dir_, 50);

@@ -84,6 +84,9 @@ struct RunConfig {
   // `--strict-rules` (config `run.strict_rules`): refuse to start when any rule fails to load
   // (default: the broken rule is skipped with its diagnostic and the others run).
   bool strict_rules = false;
+  // `--sigma-mapping FILE` (config `run.sigma_mapping`): extends or overrides the built-in Sigma
+  // -> ECS mapping for the Sigma rule files (docs/sigma.md); read once at start, reloads reuse it.
+  std::optional<std::string> sigma_mapping;
   // A new rule set is compiled off the detection thread; one whose compile takes longer than
   // this (wall time) is refused and the running set stays. 0: no limit.
   int64_t reload_compile_budget_ns = int64_t{60} * 1'000'000'000;
