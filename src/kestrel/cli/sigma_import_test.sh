@@ -2,8 +2,9 @@
 # End to end: Sigma rules (docs/sigma.md). `kestrel import sigma` converts the team's Sigma corpus
 # (testdata/sigma) into Kestrel rule files that pass the same test cases, prints the summary
 # "N rules: C converted, U unsupported, F failed" with the reasons grouped, writes files 0600 and
-# never through a symbolic link, and honours --sigma-mapping; `check`, `run` and `compile --emit
-# eql` read Sigma files directly.
+# never through a symbolic link, and honours --sigma-mapping; `check`, `run`, `test-rules`,
+# `replay` and `compile --emit eql` read Sigma files directly, with --sigma-mapping (and the
+# config's run.sigma_mapping) too.
 # Usage: sigma_import_test.sh KESTREL_BINARY SOURCE_DIR
 set -u
 kestrel=$1
@@ -102,6 +103,65 @@ ln -s "$tmp/victim" "$tmp/out5/values.yaml"
 "$kestrel" import sigma testdata/sigma/values.yml --out "$tmp/out5" >"$tmp/import5" 2>&1
 [ $? -eq 1 ] || fail "writing through a symlink must fail"
 [ ! -e "$tmp/victim" ] || fail "the symlink was followed"
+
+# 7. --sigma-mapping on every command that loads rule files (decision 43: check and run agree): a
+# Sigma rule using a field only the user's mapping knows loads with it and fails without it,
+# naming the field, the file and its line:col.
+mkdir -p "$tmp/mapped"
+cp "$tmp/mixed/hash.yml" "$tmp/mapped/"
+cat >"$tmp/mapped/hash.test.yaml" <<'CASES'
+defaults: {"event.category": "process", "event.type": "start", "event.action": "exec"}
+cases:
+  - name: the hash
+    expect: [[0]]
+    events:
+      - {"process.hash.sha256": "00abc00"}
+  - name: another hash
+    expect: []
+    events:
+      - {"process.hash.sha256": "000"}
+CASES
+printf '%s\n' \
+  '{"@timestamp":"2026-01-01T00:00:00Z","event.category":"process","event.type":"start","event.action":"exec","process.executable":"/bin/x","process.hash.sha256":"00abc00"}' \
+  '{"@timestamp":"2026-01-01T00:00:01Z","event.category":"process","event.type":"start","event.action":"exec","process.executable":"/bin/y","process.hash.sha256":"000"}' \
+  >"$tmp/hash.ndjson"
+"$kestrel" record --source "ndjson:$tmp/hash.ndjson" --output "$tmp/hash.klog" >/dev/null 2>&1 || fail "record hash.klog"
+unknown="hash.yml:6:5: error: Sigma rule 'Hash of a binary': field 'Hashes' is not in the Sigma mapping"
+"$kestrel" check --summary "$tmp/mapped" >"$tmp/m1" 2>&1
+[ $? -eq 1 ] && grep -qF "$unknown" "$tmp/m1" || fail "check without the mapping: $(cat "$tmp/m1")"
+"$kestrel" check --summary --sigma-mapping "$tmp/map.yaml" "$tmp/mapped" >"$tmp/m2" 2>&1 \
+  && tail -n 1 "$tmp/m2" | grep -qx '1 rule: 1 ok, 0 failed, 0 skipped' || fail "check --sigma-mapping: $(cat "$tmp/m2")"
+"$kestrel" test-rules "$tmp/mapped" >"$tmp/m3" 2>&1
+[ $? -eq 1 ] && grep -qF "$unknown" "$tmp/m3" || fail "test-rules without the mapping: $(cat "$tmp/m3")"
+"$kestrel" test-rules --sigma-mapping "$tmp/map.yaml" "$tmp/mapped" >"$tmp/m4" 2>&1 \
+  && grep -q '2 cases: 2 passed, 0 failed' "$tmp/m4" || fail "test-rules --sigma-mapping: $(cat "$tmp/m4")"
+"$kestrel" run --strict-rules --rules "$tmp/mapped" --source "ndjson:$tmp/hash.ndjson" >"$tmp/m5" 2>&1
+[ $? -eq 1 ] && grep -qF "$unknown" "$tmp/m5" || fail "run without the mapping: $(cat "$tmp/m5")"
+"$kestrel" run --strict-rules --sigma-mapping "$tmp/map.yaml" --rules "$tmp/mapped" \
+  --source "ndjson:$tmp/hash.ndjson" >"$tmp/m6" 2>"$tmp/m6.err" || fail "run --sigma-mapping: $(cat "$tmp/m6.err")"
+[ "$(grep -c 7f1c2a10-00ff-4000-8000-000000000002 "$tmp/m6")" -eq 1 ] || fail "run --sigma-mapping alerts: $(cat "$tmp/m6")"
+printf 'run:\n  sigma_mapping: %s\n' "$tmp/map.yaml" >"$tmp/kestrel.yaml"
+"$kestrel" --config "$tmp/kestrel.yaml" run --strict-rules --rules "$tmp/mapped" \
+  --source "ndjson:$tmp/hash.ndjson" >"$tmp/m7" 2>"$tmp/m7.err" || fail "run with run.sigma_mapping: $(cat "$tmp/m7.err")"
+cmp -s "$tmp/m6" "$tmp/m7" || fail "config run.sigma_mapping and --sigma-mapping differ"
+"$kestrel" replay --rules "$tmp/mapped" "$tmp/hash.klog" >"$tmp/m8" 2>&1
+grep -qF "$unknown" "$tmp/m8" && ! grep -q 7f1c2a10-00ff "$tmp/m8" || fail "replay without the mapping: $(cat "$tmp/m8")"
+"$kestrel" replay --sigma-mapping "$tmp/map.yaml" --rules "$tmp/mapped" "$tmp/hash.klog" >"$tmp/m9" 2>/dev/null \
+  && [ "$(grep -c 7f1c2a10-00ff-4000-8000-000000000002 "$tmp/m9")" -eq 1 ] || fail "replay --sigma-mapping: $(cat "$tmp/m9")"
+"$kestrel" compile --emit eql --sigma-mapping "$tmp/map.yaml" "$tmp/mapped/hash.yml" 2>&1 \
+  | grep -qF 'process.hash.sha256 : "*abc*"' || fail "compile --emit eql --sigma-mapping"
+# A bad mapping is a usage error (exit 2) naming FILE:LINE:COL, on every command and in the config.
+for cmd in "check $tmp/mapped" "test-rules $tmp/mapped" "replay --rules $tmp/mapped $tmp/hash.klog" \
+  "compile --emit eql $tmp/mapped/hash.yml" "run --rules $tmp/mapped --source ndjson:$tmp/hash.ndjson"; do
+  # shellcheck disable=SC2086
+  "$kestrel" $cmd --sigma-mapping "$tmp/bad.yaml" >/dev/null 2>"$tmp/m10"
+  code=$?
+  [ "$code" -eq 2 ] && grep -q "bad.yaml:2:15: unknown key 'colour'" "$tmp/m10" \
+    || fail "$cmd with a bad mapping: exit $code, $(cat "$tmp/m10")"
+done
+printf 'run:\n  sigma_mapping: %s\n' "$tmp/bad.yaml" >"$tmp/bad-config.yaml"
+"$kestrel" --config "$tmp/bad-config.yaml" config check >/dev/null 2>"$tmp/m11"
+[ $? -eq 2 ] && grep -q "bad.yaml:2:15: unknown key 'colour'" "$tmp/m11" || fail "config check of a bad mapping: $(cat "$tmp/m11")"
 
 [ "$failures" -eq 0 ] && echo "sigma_import_test: all passed"
 exit $((failures > 0))
