@@ -190,9 +190,6 @@ Command AddConfigCommand(CLI::App& app, CommandLine& cl) {
               spdlog::error("{}", std::string(s.message()));
               return kExitUsage;
             }
-            // run.sigma_mapping: the file must parse, as `run` would refuse it.
-            std::shared_ptr<const rules::SigmaMapping> mapping;
-            if (!LoadSigmaMappingFlag(cl.run.sigma_mapping, &mapping)) return kExitUsage;
             std::fprintf(
                 stderr, "config: %s\n",
                 cl.config_file ? cl.config_file->c_str() : "no file (defaults and command line)");

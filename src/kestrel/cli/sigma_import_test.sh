@@ -160,8 +160,8 @@ for cmd in "check $tmp/mapped" "test-rules $tmp/mapped" "replay --rules $tmp/map
     || fail "$cmd with a bad mapping: exit $code, $(cat "$tmp/m10")"
 done
 printf 'run:\n  sigma_mapping: %s\n' "$tmp/bad.yaml" >"$tmp/bad-config.yaml"
-"$kestrel" --config "$tmp/bad-config.yaml" config check >/dev/null 2>"$tmp/m11"
-[ $? -eq 2 ] && grep -q "bad.yaml:2:15: unknown key 'colour'" "$tmp/m11" || fail "config check of a bad mapping: $(cat "$tmp/m11")"
+"$kestrel" --config "$tmp/bad-config.yaml" run --rules "$tmp/mapped" --source "ndjson:$tmp/hash.ndjson" >/dev/null 2>"$tmp/m11"
+[ $? -eq 2 ] && grep -q "bad.yaml:2:15: unknown key 'colour'" "$tmp/m11" || fail "run with a bad run.sigma_mapping: $(cat "$tmp/m11")"
 
 [ "$failures" -eq 0 ] && echo "sigma_import_test: all passed"
 exit $((failures > 0))
