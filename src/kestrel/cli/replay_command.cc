@@ -325,10 +325,9 @@ int Replay(const ReplayCommandOptions& options) {
       package != nullptr ? package->functions() : nullptr;
   engine::EngineLimits limits = pipeline::StreamingLimits(
       options.max_partials_per_rule, options.default_ttl_ns, options.state_budget_bytes);
-  auto loaded =
-      pipeline::LoadRules(rules_dir, endgame, schema, limits,
-                          function_module != nullptr ? &function_module->signatures() : nullptr,
-                          mapping.get());
+  auto loaded = pipeline::LoadRules(
+      rules_dir, endgame, schema, limits,
+      function_module != nullptr ? &function_module->signatures() : nullptr, mapping.get());
   if (!loaded.ok()) {
     spdlog::error("{}", base::Message(loaded.status()));
     return kExitUsage;

@@ -1,6 +1,7 @@
 // `kestrel run`: builds the pipeline (pipeline/pipeline.h) from the run configuration, runs it,
 // and maps the result to an exit code; and the exit codes every command shares.
-// Tested by cli_test.sh (the binary end to end); the pipeline by pipeline_test.cc.
+// Tested by cli_test.sh (the binary end to end; --sigma-mapping by sigma_import_test.sh); the
+// pipeline by pipeline_test.cc.
 #pragma once
 
 #include <memory>
@@ -21,9 +22,9 @@ inline constexpr int kExitUsage = 2;    // bad command line
 // OK: kExitOk; INVALID_ARGUMENT (what the user must change): kExitUsage; else kExitFailure.
 int ExitCode(const absl::Status& status);
 
-// `--sigma-mapping FILE` of check, compile, replay and test-rules (pipeline::LoadSigmaMappingOption):
-// false after printing each error ("error: FILE:LINE:COL: reason") on stderr, the command then
-// exits kExitUsage; `*out` stays null when `path` is unset.
+// `--sigma-mapping FILE` of check, compile, replay and test-rules
+// (pipeline::LoadSigmaMappingOption): false after printing each error ("error: FILE:LINE:COL:
+// reason") on stderr, the command then exits kExitUsage; `*out` stays null when `path` is unset.
 bool LoadSigmaMappingFlag(const std::optional<std::string>& path,
                           std::shared_ptr<const rules::SigmaMapping>* out);
 
