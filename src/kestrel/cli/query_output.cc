@@ -57,6 +57,9 @@ void AppendCell(const event::Value& v, std::string* out) {
     case event::ValueKind::kRawJson:
       AppendPrintable(v.as_string(), out);
       return;
+    case event::ValueKind::kIp:
+      out->append(v.as_ip().ToString());
+      return;
     case event::ValueKind::kArray: {
       bool first = true;
       for (const event::Value& e : v.as_array()) {
@@ -312,46 +315,59 @@ void RenderTable(const Table& t, size_t width, Out& out) {
   for (size_t i = 0; i < n; ++i) {
     if (keep[i]) cols.push_back(i);
   }
-  std::vector<size_t> w(cols.size());
+  // Widths: the widest of header and cells, at most the terminal. When the row is too wide,
+  // headers wider than their column's values are elided first (down to kMinColumn), then the
+  // widest column is narrowed, one step at a time, toward the next widest (the first column,
+  // the time, never).
+  std::vector<size_t> w(cols.size()), data(cols.size(), 0);
   for (size_t c = 0; c < cols.size(); ++c) {
-    w[c] = DisplayWidth(t.headers[cols[c]]);
     for (const Table::Row& r : t.rows) {
-      if (cols[c] < r.cells.size()) w[c] = std::max(w[c], DisplayWidth(r.cells[cols[c]]));
+      if (cols[c] < r.cells.size()) data[c] = std::max(data[c], DisplayWidth(r.cells[cols[c]]));
     }
-    w[c] = std::min(w[c], std::max<size_t>(width, kMinColumn));
+    w[c] = std::min(std::max(data[c], DisplayWidth(t.headers[cols[c]])),
+                    std::max<size_t>(width, kMinColumn));
   }
-  auto total = [&] {
-    size_t sum = t.indent + (w.empty() ? 0 : 2 * (w.size() - 1));
-    for (size_t x : w) sum += x;
-    return sum;
+  size_t sum = t.indent + (w.empty() ? 0 : 2 * (w.size() - 1));
+  for (size_t x : w) sum += x;
+  auto shrink = [&](const std::vector<size_t>& floor) {
+    while (sum > width) {
+      size_t widest = w.size();
+      for (size_t c = 1; c < w.size(); ++c) {
+        if (w[c] > floor[c] && (widest == w.size() || w[c] > w[widest])) widest = c;
+      }
+      if (widest == w.size()) return;
+      size_t second = 0;
+      for (size_t c = 1; c < w.size(); ++c) {
+        if (c != widest) second = std::max(second, w[c]);
+      }
+      size_t cut = std::min({sum - width, w[widest] - floor[widest],
+                             std::max<size_t>(1, w[widest] - std::max(second, floor[widest]))});
+      w[widest] -= cut;
+      sum -= cut;
+    }
   };
   std::vector<size_t> floor(w.size());
-  for (size_t c = 0; c < w.size(); ++c) {
-    floor[c] = std::min(w[c], std::max(kMinColumn, c == 0 ? w[c] : size_t{0}));
-  }
-  // Shrink the widest column, one column at a time, until the row fits (or nothing can shrink).
-  for (size_t sum = total(); sum > width;) {
-    size_t widest = w.size();
-    for (size_t c = 0; c < w.size(); ++c) {
-      if (w[c] > floor[c] && (widest == w.size() || w[c] > w[widest])) widest = c;
+  for (size_t c = 0; c < w.size(); ++c) floor[c] = std::min(w[c], std::max(kMinColumn, data[c]));
+  shrink(floor);
+  for (size_t c = 0; c < w.size(); ++c) floor[c] = std::min(w[c], kMinColumn);
+  shrink(floor);
+  // Headers keep their end (`…parent.pid`): the last parts of a field path tell columns apart.
+  auto elide_start = [](std::string_view text, size_t width) {
+    if (DisplayWidth(text) <= width || width == 0) return std::string(width == 0 ? "" : text);
+    size_t start = text.size(), kept = 0;
+    while (start > 0 && kept + 1 < width) {
+      --start;
+      if (!IsContinuation(static_cast<unsigned char>(text[start]))) ++kept;
     }
-    if (widest == w.size()) break;
-    size_t second = 0;
-    for (size_t c = 0; c < w.size(); ++c) {
-      if (c != widest) second = std::max(second, w[c]);
-    }
-    size_t cut = std::min({sum - width, w[widest] - floor[widest],
-                           std::max<size_t>(1, w[widest] - std::max(second, floor[widest]))});
-    w[widest] -= cut;
-    sum -= cut;
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
+    return "…" + std::string(text.substr(start));
+  };
+  auto line = [&](const std::vector<std::string>& cells, bool header) {
     std::string& b = out.buf();
     b.append(t.indent, ' ');
     size_t pending = 0;  // spaces owed before the next cell (trailing ones are not written)
     for (size_t c = 0; c < cols.size(); ++c) {
       std::string_view text = cols[c] < cells.size() ? cells[cols[c]] : std::string_view();
-      std::string cell = ElideMiddle(text, w[c]);
+      std::string cell = header ? elide_start(text, w[c]) : ElideMiddle(text, w[c]);
       if (!cell.empty()) {
         b.append(pending, ' ');
         pending = 0;
@@ -363,7 +379,7 @@ void RenderTable(const Table& t, size_t width, Out& out) {
     out.MaybeFlush();
   };
   std::vector<std::string> headers = t.headers;
-  line(headers);
+  line(headers, true);
   for (const Table::Row& r : t.rows) {
     if (!r.group.empty()) {
       out.buf().append(ElideMiddle(r.group, width));
@@ -372,7 +388,7 @@ void RenderTable(const Table& t, size_t width, Out& out) {
       out.buf().append(t.indent, ' ');
       out.buf().append("(missing event: no match for a ![...] stage)\n");
     } else {
-      line(r.cells);
+      line(r.cells, false);
     }
   }
 }
