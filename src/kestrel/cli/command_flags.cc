@@ -140,7 +140,8 @@ Command AddQueryCommand(CLI::App& app) {
   query_cmd->add_option("--fields", query->fields,
                         "Table columns after @timestamp, event.category, event.action "
                         "(a,b,c; default: the fields the query names)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);  // `--fields a,b 'QUERY'`: the query is not a field
   query_cmd->add_option("--rules", query->rules_dir,
                         "Rules directory whose hunts/ holds saved hunts (default: the one "
                         "`kestrel run` loads)");

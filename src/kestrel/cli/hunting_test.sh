@@ -38,6 +38,9 @@ COLUMNS=70 "$kestrel" query --format table --input "$demo" "$seq_query" >"$tmp/t
 python3 -c 'import sys; sys.exit(any(len(l.rstrip("\n")) > 70 for l in open(sys.argv[1], encoding="utf-8")))' "$tmp/table" || fail "table wider than COLUMNS=70: $(cat "$tmp/table")"
 grep -q '^sequence 1  process.entity_id="p-3303"$' "$tmp/table" || fail "table sequence header: $(cat "$tmp/table")"
 tail -1 "$tmp/table" | grep -qx '3 sequences' || fail "table count line"
+# --fields before the query: the query is not taken for a field.
+"$kestrel" query --format table --input "$demo" --fields process.pid,process.command_line 'process where process.name == "curl"' >"$tmp/fields" 2>&1 || fail "--fields a,b QUERY: $(cat "$tmp/fields")"
+head -1 "$tmp/fields" | grep -q 'process.pid  process.command_line$' || fail "--fields columns: $(cat "$tmp/fields")"
 "$kestrel" query --format yaml --input "$demo" 'any where true' >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q "not table, json or ndjson" "$tmp/err" || fail "--format yaml: $(cat "$tmp/err")"
 if command -v script >/dev/null; then
