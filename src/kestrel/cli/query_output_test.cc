@@ -217,8 +217,9 @@ TEST(QueryOutputTest, TableFitsTheWidthAndElidesLongValues) {
   std::vector<std::string> lines = Lines(Render(ran, schema, options));
   ASSERT_EQ(lines.size(), 4u);  // header, two rows, the count
   EXPECT_EQ(lines[0].rfind("@timestamp", 0), 0u);
-  EXPECT_NE(lines[0].find("event.category"), std::string::npos);
-  EXPECT_NE(lines[0].find("event.action"), std::string::npos);
+  // Headers wider than their values give way first, keeping their end.
+  EXPECT_NE(lines[0].find("…ategory"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("action"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("process.command_line"), std::string::npos);  // the query's field
   for (const std::string& l : lines) EXPECT_LE(Columns(l), 80u) << l;
   EXPECT_NE(lines[1].find("bash -c xxx"), std::string::npos);

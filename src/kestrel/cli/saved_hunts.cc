@@ -62,6 +62,28 @@ std::string OneLine(std::string_view s) {
   return out;
 }
 
+// `file:line:col: error: what`, then the line and a caret under the column.
+std::string PositionedError(std::string_view file, std::string_view text, const YAML::Mark& mark,
+                            std::string_view what) {
+  if (mark.line < 0) return Cat(file, ": error: ", what);
+  std::string out = Cat(file, ":", std::to_string(mark.line + 1), ":",
+                        std::to_string(mark.column + 1), ": error: ", what);
+  size_t start = 0;
+  for (int line = 0; line < mark.line && start != std::string_view::npos; ++line) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos || start >= text.size()) return out + " (at the end)";
+  std::string_view line = text.substr(start, text.find('\n', start) - start);
+  if (line.size() > 200) line = line.substr(0, 200);
+  std::string shown;
+  for (char c : line) shown.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  out += Cat("\n  ", shown, "\n  ",
+             std::string(std::min<size_t>(static_cast<size_t>(std::max(mark.column, 0)), 200), ' '),
+             "^");
+  return out;
+}
+
 }  // namespace
 
 absl::Status ValidateHuntName(std::string_view name) {
@@ -112,15 +134,17 @@ std::string HuntToYaml(const SavedHunt& hunt) {
                       out.c_str(), "\n");
 }
 
-absl::StatusOr<SavedHunt> HuntFromYaml(std::string_view text, std::vector<std::string>* warnings) {
+absl::StatusOr<SavedHunt> HuntFromYaml(std::string_view text, std::vector<std::string>* warnings,
+                                       std::string_view file) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(Cat("line ", std::to_string(e.mark.line + 1), ", column ",
-                                                   std::to_string(e.mark.column + 1), ": ", e.msg));
+    return absl::InvalidArgumentError(PositionedError(file, text, e.mark, e.msg));
   }
-  if (!root.IsMap()) return absl::InvalidArgumentError("a hunt file is a YAML map");
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(Cat(file, ": a hunt file is a YAML map of keys"));
+  }
   SavedHunt hunt;
   try {
     for (const auto& kv : root) {
@@ -153,13 +177,12 @@ absl::StatusOr<SavedHunt> HuntFromYaml(std::string_view text, std::vector<std::s
       }
     }
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(Cat("line ", std::to_string(e.mark.line + 1), ", column ",
-                                                   std::to_string(e.mark.column + 1), ": ", e.msg));
+    return absl::InvalidArgumentError(PositionedError(file, text, e.mark, e.msg));
   }
-  if (hunt.query.empty()) return absl::InvalidArgumentError("the hunt has no 'query'");
+  if (hunt.query.empty()) return absl::InvalidArgumentError(Cat(file, ": the hunt has no 'query'"));
   if (hunt.dialect != "elasticsearch" && hunt.dialect != "endgame") {
     return absl::InvalidArgumentError(
-        Cat("dialect '", hunt.dialect, "' is neither elasticsearch nor endgame"));
+        Cat(file, ": dialect '", hunt.dialect, "' is neither elasticsearch nor endgame"));
   }
   return hunt;
 }
@@ -191,10 +214,8 @@ absl::StatusOr<SavedHunt> LoadHunt(const fs::path& rules_dir, std::string_view n
   }
   auto text = base::ReadFileBounded(path.string(), kMaxHuntBytes);
   if (!text.ok()) return text.status();
-  auto hunt = HuntFromYaml(*text, warnings);
-  if (!hunt.ok()) {
-    return absl::InvalidArgumentError(Cat(path.string(), ": ", base::Message(hunt.status())));
-  }
+  auto hunt = HuntFromYaml(*text, warnings, path.string());
+  if (!hunt.ok()) return hunt.status();
   if (hunt->name.empty()) hunt->name = std::string(name);
   return hunt;
 }

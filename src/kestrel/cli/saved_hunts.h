@@ -46,9 +46,11 @@ struct SavedHunt {
 // OK, or INVALID_ARGUMENT saying what is wrong with `name`.
 absl::Status ValidateHuntName(std::string_view name);
 
-// The hunt file's text, and its parse (`warnings` gets a line per unknown key).
+// The hunt file's text, and its parse (`warnings` gets a line per unknown key). Errors:
+// INVALID_ARGUMENT `FILE:LINE:COL: error: what`, the line and a caret under the column.
 std::string HuntToYaml(const SavedHunt& hunt);
-absl::StatusOr<SavedHunt> HuntFromYaml(std::string_view text, std::vector<std::string>* warnings);
+absl::StatusOr<SavedHunt> HuntFromYaml(std::string_view text, std::vector<std::string>* warnings,
+                                       std::string_view file = "hunt");
 
 // `<rules_dir>/hunts/NAME.hunt`.
 std::filesystem::path HuntPath(const std::filesystem::path& rules_dir, std::string_view name);

@@ -80,7 +80,14 @@ TEST(SavedHuntsTest, YamlRoundTrip) {
 
   EXPECT_FALSE(HuntFromYaml("name: x\n", &warnings).ok());                   // no query
   EXPECT_FALSE(HuntFromYaml("query: a\ndialect: sql\n", &warnings).ok());    // bad dialect
-  EXPECT_FALSE(HuntFromYaml("query: [a\n", &warnings).ok());                 // not YAML
+  auto bad = HuntFromYaml("name: x\nquery: a: b\n", &warnings, "h.hunt");  // not YAML
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(std::string(bad.status().message()).rfind("h.hunt:", 0), 0u) << bad.status();
+  EXPECT_NE(bad.status().message().find("\n  "), std::string::npos) << bad.status();
+  EXPECT_NE(bad.status().message().find("^"), std::string::npos) << bad.status();
+  auto typed = HuntFromYaml("query: a\nfields: {x: 1}\n", &warnings, "h.hunt");  // wrong type
+  ASSERT_FALSE(typed.ok());
+  EXPECT_NE(typed.status().message().find("h.hunt:2:"), std::string::npos) << typed.status();
   ASSERT_TRUE(HuntFromYaml("query: a\ncolour: red\n", &warnings).ok());      // unknown key
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("colour"), std::string::npos);
