@@ -106,7 +106,7 @@ Command AddCompileCommand(CLI::App& app) {
           }};
 }
 
-Command AddQueryCommand(CLI::App& app) {
+Command AddQueryCommand(CLI::App& app, const CommandLine& cl) {
   auto query = std::make_shared<QueryOptions>();
   CLI::App* query_cmd = app.add_subcommand(
       "query", "Run one EQL query over NDJSON events; print the matching events as JSON lines");
@@ -144,7 +144,7 @@ Command AddQueryCommand(CLI::App& app) {
       ->allow_extra_args(false);  // `--fields a,b 'QUERY'`: the query is not a field
   query_cmd->add_option("--rules", query->rules_dir,
                         "Rules directory whose hunts/ holds saved hunts (default: the one "
-                        "`kestrel run` loads)");
+                        "`kestrel run` loads: the configuration's rules, else its search)");
   query_cmd->add_option("--save", query->save,
                         "Save the query and its options as hunt NAME (runs it too with --input)");
   query_cmd->add_flag("--force", query->force, "With --save: replace a hunt of that name");
@@ -155,7 +155,9 @@ Command AddQueryCommand(CLI::App& app) {
                         "Write saved hunt NAME as a rule (NAME.eql and NAME.test.yaml in the "
                         "rules directory; never overwrites)");
   query_cmd->footer(kExitCodesHelp);
-  return {query_cmd, [query, query_cmd] {
+  return {query_cmd, [query, query_cmd, &cl] {
+            // The configuration file's `rules:` (read before the command runs), as for `run`.
+            if (!query->rules_dir && cl.run.rules_dir) query->rules_dir = cl.run.rules_dir;
             for (const char* flag :
                  {"--input", "--dialect", "--case-sensitive", "--case-insensitive", "--format",
                   "--fields", "--time-field", "--time-format"}) {

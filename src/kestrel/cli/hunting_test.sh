@@ -86,5 +86,11 @@ tail -1 "$rules/exec_then_connect.eql" | grep -qx '// edited' || fail "the rule 
 "$kestrel" query --rules "$rules" --list --run x >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--list with --run accepted"
 
+# Without --rules: the configuration file's run.rules, as for `kestrel run`.
+mkdir -p "$tmp/configured"
+printf 'run:\n  rules: %s\n' "$tmp/configured" >"$tmp/kestrel.yaml"
+"$kestrel" --config "$tmp/kestrel.yaml" query --save from_config 'process where true' 2>/dev/null || fail "--save with the configured rules"
+[ -f "$tmp/configured/hunts/from_config.hunt" ] || fail "the configured rules directory was not used"
+
 [ "$failures" -eq 0 ] || { echo "$failures hunting check(s) failed"; exit 1; }
 echo "hunting: all checks passed"

@@ -4,7 +4,8 @@
 // .yml/.toml only, so a hunt is never loaded as a rule), with the keys `name`, `query`,
 // `dialect`, and those given when it was saved: `case_sensitive`, `case_insensitive`, `fields`,
 // `format`, `input`, `time_field`, `time_format`. Unknown keys are reported and ignored. The
-// rules directory is `query --rules DIR`, else the one `kestrel run` finds (ResolveRulesDir).
+// rules directory is `query --rules DIR`, else the configuration's `run.rules`, else the one
+// `kestrel run` finds (ResolveRulesDir).
 // Files are created 0600 (the hunts/ directory 0700) without following symbolic links; a hunt
 // of the same name is replaced only with `--force`. NAME: 1..64 of [A-Za-z0-9_.-], not starting
 // with '.' (no path separators, no `..`, no hidden files).
