@@ -434,7 +434,7 @@ void WriteTable(const eql::IrProgram& program, schema::Schema& schema,
       }
       t.rows.push_back(std::move(r));
     }
-    RenderTable(t, options.width, out);
+    if (!t.rows.empty()) RenderTable(t, options.width, out);
     out.buf().append(std::to_string(t.rows.size()) + (t.rows.size() == 1 ? " key\n" : " keys\n"));
     return;
   }
@@ -462,6 +462,9 @@ void WriteTable(const eql::IrProgram& program, schema::Schema& schema,
   };
   std::vector<int64_t> ordinals;
   uint64_t number = 0;
+  const char* kind = program.kind == eql::QueryKind::kJoin     ? "join"
+                     : program.kind == eql::QueryKind::kSample ? "sample"
+                                                               : "sequence";
   for (const engine::QueryMatch& m : results) {
     ++number;
     if (!grouped) {
@@ -471,7 +474,7 @@ void WriteTable(const eql::IrProgram& program, schema::Schema& schema,
     std::string names;
     JoinKeysJson(program, schema, m, &names);
     Table::Row header;
-    header.group = "sequence " + std::to_string(number);
+    header.group = kind + (" " + std::to_string(number));
     if (!names.empty()) {
       header.group += "  ";
       AppendPrintable(names, &header.group);
@@ -487,10 +490,10 @@ void WriteTable(const eql::IrProgram& program, schema::Schema& schema,
       }
     }
   }
-  RenderTable(t, options.width, out);
-  const char* noun = grouped ? (results.size() == 1 ? " sequence\n" : " sequences\n")
-                             : (results.size() == 1 ? " event\n" : " events\n");
-  out.buf().append(std::to_string(results.size()) + noun);
+  if (!t.rows.empty()) RenderTable(t, options.width, out);
+  std::string noun = grouped ? kind : "event";
+  out.buf().append(std::to_string(results.size()) + " " + noun +
+                   (results.size() == 1 ? "\n" : "s\n"));
 }
 
 }  // namespace

@@ -275,6 +275,16 @@ TEST(QueryOutputTest, TableGroupsASequenceUnderItsNumberAndJoinKeys) {
   EXPECT_NE(lines[3].find("network"), std::string::npos);
   EXPECT_EQ(lines[4], "sequence 2  process.entity_id=\"p-2\"");
   EXPECT_EQ(lines[7], "2 sequences");
+
+  // A join is labelled so; no results: the count line alone.
+  Ran join = RunQuery(schema, "join by process.entity_id [process where true] [network where true]",
+                      events, /*endgame=*/true);
+  lines = Lines(Render(join, schema, options));
+  ASSERT_EQ(lines.size(), 8u);
+  EXPECT_EQ(lines[1].rfind("join 1  process.entity_id=", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[7], "2 joins");
+  Ran none = RunQuery(schema, "process where process.name == \"nothing\"", events);
+  EXPECT_EQ(Render(none, schema, options), "0 events\n");
 }
 
 TEST(QueryOutputTest, TableShowsAMissingStage) {
