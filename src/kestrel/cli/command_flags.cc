@@ -137,9 +137,10 @@ Command AddQueryCommand(CLI::App& app, const CommandLine& cl) {
   query_cmd->add_option("--format", query->format,
                         "table, json (Elasticsearch's EQL search response) or ndjson (default: "
                         "table on a terminal, else ndjson)");
-  query_cmd->add_option("--fields", query->fields,
-                        "Table columns after @timestamp, event.category, event.action "
-                        "(a,b,c; default: the fields the query names)")
+  query_cmd
+      ->add_option("--fields", query->fields,
+                   "Table columns after @timestamp, event.category, event.action "
+                   "(a,b,c; default: the fields the query names)")
       ->delimiter(',')
       ->allow_extra_args(false);  // `--fields a,b 'QUERY'`: the query is not a field
   query_cmd->add_option("--rules", query->rules_dir,
@@ -155,16 +156,16 @@ Command AddQueryCommand(CLI::App& app, const CommandLine& cl) {
                         "Write saved hunt NAME as a rule (NAME.eql and NAME.test.yaml in the "
                         "rules directory; never overwrites)");
   query_cmd->footer(kExitCodesHelp);
-  return {query_cmd, [query, query_cmd, &cl] {
-            // The configuration file's `rules:` (read before the command runs), as for `run`.
-            if (!query->rules_dir && cl.run.rules_dir) query->rules_dir = cl.run.rules_dir;
-            for (const char* flag :
-                 {"--input", "--dialect", "--case-sensitive", "--case-insensitive", "--format",
-                  "--fields", "--time-field", "--time-format"}) {
-              if (query_cmd->count(flag) > 0) query->given.insert(flag);
-            }
-            return QueryCommand(*query);
-          }};
+  return {
+      query_cmd, [query, query_cmd, &cl] {
+        // The configuration file's `rules:` (read before the command runs), as for `run`.
+        if (!query->rules_dir && cl.run.rules_dir) query->rules_dir = cl.run.rules_dir;
+        for (const char* flag : {"--input", "--dialect", "--case-sensitive", "--case-insensitive",
+                                 "--format", "--fields", "--time-field", "--time-format"}) {
+          if (query_cmd->count(flag) > 0) query->given.insert(flag);
+        }
+        return QueryCommand(*query);
+      }};
 }
 
 Command AddCheckCommand(CLI::App& app) {

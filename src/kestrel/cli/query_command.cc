@@ -250,7 +250,8 @@ int QueryCommand(const QueryOptions& options) {
     return RunQuery(run);
   }
   if (options.query.empty()) {
-    fmt::print(stderr, "error: query: a query is required (or --run NAME, --list, --to-rule NAME)\n");
+    fmt::print(stderr,
+               "error: query: a query is required (or --run NAME, --list, --to-rule NAME)\n");
     return kExitUsage;
   }
   return RunQuery(options);

@@ -31,8 +31,8 @@ struct QueryOptions {
   std::optional<std::string>
       functions;  // a function module, .lua or .wasm (runtime/function_module.h)
   std::vector<std::string> declared_functions;  // --function 'name(type, ...) -> type' (Wasm)
-  std::optional<std::string> format;  // --format table|json|ndjson; unset: DefaultQueryFormat()
-  std::vector<std::string> fields;    // --fields a,b,c: the table's columns
+  std::optional<std::string> format;     // --format table|json|ndjson; unset: DefaultQueryFormat()
+  std::vector<std::string> fields;       // --fields a,b,c: the table's columns
   std::optional<std::string> rules_dir;  // --rules: holds hunts/; unset: ResolveRulesDir's search
   std::optional<std::string> save;       // --save NAME
   std::optional<std::string> run;        // --run NAME

@@ -127,9 +127,8 @@ std::vector<const event::Event*> StageSlots(const eql::IrProgram& program,
     size_t runs = static_cast<size_t>(std::max<int64_t>(1, s.runs.value_or(1)));
     for (size_t r = 0; r < runs; ++r, ++next) {
       out.push_back(m.events[next].get());
-      ordinals->push_back(next < m.event_indexes.size()
-                              ? static_cast<int64_t>(m.event_indexes[next])
-                              : -1);
+      ordinals->push_back(
+          next < m.event_indexes.size() ? static_cast<int64_t>(m.event_indexes[next]) : -1);
     }
   }
   if (!aligned) {

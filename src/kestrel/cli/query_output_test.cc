@@ -255,10 +255,9 @@ TEST(QueryOutputTest, TableColumnsFromFieldsAndEscapedControlCharacters) {
 
 TEST(QueryOutputTest, TableGroupsASequenceUnderItsNumberAndJoinKeys) {
   schema::Schema schema;
-  std::vector<event::Event> events = {Exec(schema, 1, "curl", "p-1", "curl example.com"),
-                                      Connect(schema, 2, "p-1"),
-                                      Exec(schema, 3, "wget", "p-2", "wget example.com"),
-                                      Connect(schema, 4, "p-2")};
+  std::vector<event::Event> events = {
+      Exec(schema, 1, "curl", "p-1", "curl example.com"), Connect(schema, 2, "p-1"),
+      Exec(schema, 3, "wget", "p-2", "wget example.com"), Connect(schema, 4, "p-2")};
   Ran ran = RunQuery(schema,
                      "sequence by process.entity_id [process where process.name != null] "
                      "[network where true]",
@@ -358,13 +357,11 @@ TEST(QueryOutputTest, QueryFieldPathsInOrderOnce) {
 
 TEST(QueryOutputTest, NdjsonKeysEachSequenceEvent) {
   schema::Schema schema;
-  std::vector<event::Event> events = {Exec(schema, 1, "curl", "p-1", "curl example.com"),
-                                      Connect(schema, 2, "p-1"),
-                                      Exec(schema, 3, "wget", "p-2", "wget example.com"),
-                                      Connect(schema, 4, "p-2")};
-  Ran ran = RunQuery(schema,
-                     "sequence by process.entity_id [process where true] [network where true]",
-                     events);
+  std::vector<event::Event> events = {
+      Exec(schema, 1, "curl", "p-1", "curl example.com"), Connect(schema, 2, "p-1"),
+      Exec(schema, 3, "wget", "p-2", "wget example.com"), Connect(schema, 4, "p-2")};
+  Ran ran = RunQuery(
+      schema, "sequence by process.entity_id [process where true] [network where true]", events);
   QueryOutputOptions options;
   options.format = QueryFormat::kNdjson;
   std::vector<std::string> lines = Lines(Render(ran, schema, options));
@@ -399,19 +396,15 @@ TEST(QueryOutputTest, SchemaValidatorRejectsWrongDocuments) {
   EXPECT_FALSE(broken([](json& d) { d.erase("took"); }).empty());
   EXPECT_FALSE(broken([](json& d) { d["took"] = -1; }).empty());
   EXPECT_FALSE(broken([](json& d) { d["hits"]["total"]["relation"] = "about"; }).empty());
-  EXPECT_FALSE(broken([](json& d) {
-                 d["hits"]["sequences"][0]["events"][0].erase("_id");
-               }).empty());
-  EXPECT_FALSE(broken([](json& d) {
-                 d["hits"]["sequences"][0]["events"][0]["_id"] = 1;
-               }).empty());
+  EXPECT_FALSE(
+      broken([](json& d) { d["hits"]["sequences"][0]["events"][0].erase("_id"); }).empty());
+  EXPECT_FALSE(broken([](json& d) { d["hits"]["sequences"][0]["events"][0]["_id"] = 1; }).empty());
   EXPECT_FALSE(broken([](json& d) { d["hits"]["sequences"][0]["join_keys"] = "a"; }).empty());
-  EXPECT_FALSE(broken([](json& d) { d["hits"]["sequences"][0]["events"] = json::array(); })
-                   .empty());
+  EXPECT_FALSE(
+      broken([](json& d) { d["hits"]["sequences"][0]["events"] = json::array(); }).empty());
   EXPECT_FALSE(broken([](json& d) { d["hits"]["sequence"] = json::array(); }).empty());
-  EXPECT_FALSE(broken([](json& d) {
-                 d["hits"]["sequences"][0]["events"][1]["missing"] = "yes";
-               }).empty());
+  EXPECT_FALSE(
+      broken([](json& d) { d["hits"]["sequences"][0]["events"][1]["missing"] = "yes"; }).empty());
 }
 
 // The acceptance: `--format json` for a sequence query over the Endgame test data validates

@@ -101,9 +101,9 @@ absl::Status ValidateHuntName(std::string_view name) {
               c == '_' || c == '-' || c == '.';
     if (!ok) {
       std::string shown = (c >= 0x20 && c < 0x7f) ? std::string(1, c) : "a control or non-ASCII";
-      return absl::InvalidArgumentError(Cat(
-          "hunt name '", name.find_first_of("\n\r\x1b") == std::string_view::npos ? name : "?",
-          "' has '", shown, "' character: use letters, digits, '_', '-' and '.' only"));
+      return absl::InvalidArgumentError(
+          Cat("hunt name '", name.find_first_of("\n\r\x1b") == std::string_view::npos ? name : "?",
+              "' has '", shown, "' character: use letters, digits, '_', '-' and '.' only"));
     }
   }
   return absl::OkStatus();
@@ -130,8 +130,8 @@ std::string HuntToYaml(const SavedHunt& hunt) {
   optional("time_field", hunt.time_field);
   optional("time_format", hunt.time_format);
   out << YAML::EndMap;
-  return Cat("# A saved hunt: kestrel query --run ", hunt.name, " (docs/hunting.md)\n",
-                      out.c_str(), "\n");
+  return Cat("# A saved hunt: kestrel query --run ", hunt.name, " (docs/hunting.md)\n", out.c_str(),
+             "\n");
 }
 
 absl::StatusOr<SavedHunt> HuntFromYaml(std::string_view text, std::vector<std::string>* warnings,
@@ -210,7 +210,7 @@ absl::StatusOr<SavedHunt> LoadHunt(const fs::path& rules_dir, std::string_view n
   fs::path path = HuntPath(rules_dir, name);
   if (!Exists(path)) {
     return absl::NotFoundError(Cat("no saved hunt '", name, "' (", path.string(),
-                                            "); kestrel query --list shows the saved hunts"));
+                                   "); kestrel query --list shows the saved hunts"));
   }
   auto text = base::ReadFileBounded(path.string(), kMaxHuntBytes);
   if (!text.ok()) return text.status();
@@ -305,36 +305,35 @@ std::string HuntRuleId(std::string_view name) {
 
 absl::StatusOr<PromotedRule> PromoteHunt(const fs::path& rules_dir, const SavedHunt& hunt) {
   if (absl::Status s = ValidateHuntName(hunt.name); !s.ok()) return s;
-  PromotedRule out{rules_dir / Cat(hunt.name, ".eql"),
-                   rules_dir / Cat(hunt.name, ".test.yaml")};
+  PromotedRule out{rules_dir / Cat(hunt.name, ".eql"), rules_dir / Cat(hunt.name, ".test.yaml")};
   for (const fs::path& p : {out.rule, out.tests}) {
     if (Exists(p)) {
       return absl::AlreadyExistsError(
           Cat(p.string(), " exists; not overwritten (move it away or edit it)"));
     }
   }
-  std::string rule = Cat(
-      "// id: ", HuntRuleId(hunt.name), "\n",  //
-      "// name: ", OneLine(hunt.name), "\n",
-      "// description: TODO: what this detects, why it matters and how to triage it (promoted "
-      "from the saved hunt ",
-      OneLine(hunt.name), ")\n",  //
-      "// severity: medium\n",     //
-      "// risk_score: 47\n",       //
-      "// tags: Hunt: ", OneLine(hunt.name), "\n",
-      hunt.dialect != "elasticsearch" ? Cat("// dialect: ", hunt.dialect, "\n") : "",
-      "// action: alert\n",  //
-      hunt.query, hunt.query.ends_with('\n') ? "" : "\n");
-  std::string tests = Cat(
-      "# Test cases of ", hunt.name, ".eql: docs/rules.md, \"Testing a rule\".\n",
-      "# TODO: a positive case (the events that must alert; expect [[0]], or [[0, 1]] for a\n",
-      "# two-stage sequence) and a negative one (a benign look-alike; expect []), e.g.:\n",
-      "#   - name: \"what the attack looks like\"\n",  //
-      "#     expect: [[0]]\n",                         //
-      "#     events:\n",                               //
-      "#       - {\"event.category\": \"process\", \"event.action\": \"exec\", ...}\n",
-      "# Until then `kestrel test-rules` reports the rule as having no test cases.\n",
-      "cases: []\n");
+  std::string rule =
+      Cat("// id: ", HuntRuleId(hunt.name), "\n",  //
+          "// name: ", OneLine(hunt.name), "\n",
+          "// description: TODO: what this detects, why it matters and how to triage it (promoted "
+          "from the saved hunt ",
+          OneLine(hunt.name), ")\n",  //
+          "// severity: medium\n",    //
+          "// risk_score: 47\n",      //
+          "// tags: Hunt: ", OneLine(hunt.name), "\n",
+          hunt.dialect != "elasticsearch" ? Cat("// dialect: ", hunt.dialect, "\n") : "",
+          "// action: alert\n",  //
+          hunt.query, hunt.query.ends_with('\n') ? "" : "\n");
+  std::string tests =
+      Cat("# Test cases of ", hunt.name, ".eql: docs/rules.md, \"Testing a rule\".\n",
+          "# TODO: a positive case (the events that must alert; expect [[0]], or [[0, 1]] for a\n",
+          "# two-stage sequence) and a negative one (a benign look-alike; expect []), e.g.:\n",
+          "#   - name: \"what the attack looks like\"\n",  //
+          "#     expect: [[0]]\n",                         //
+          "#     events:\n",                               //
+          "#       - {\"event.category\": \"process\", \"event.action\": \"exec\", ...}\n",
+          "# Until then `kestrel test-rules` reports the rule as having no test cases.\n",
+          "cases: []\n");
   if (absl::Status s = WriteAll(out.rule, rule, O_EXCL); !s.ok()) return s;
   if (absl::Status s = WriteAll(out.tests, tests, O_EXCL); !s.ok()) {
     std::error_code ec;

@@ -57,8 +57,9 @@ TEST(SavedHuntsTest, NamesAreValidated) {
 TEST(SavedHuntsTest, YamlRoundTrip) {
   SavedHunt h;
   h.name = "multi";
-  h.query = "sequence by user.name\n  [process where process.name : \"curl\"]\n  [network where "
-            "true]";
+  h.query =
+      "sequence by user.name\n  [process where process.name : \"curl\"]\n  [network where "
+      "true]";
   h.dialect = "endgame";
   h.case_sensitive = true;
   h.fields = {"process.name", "user.name"};
@@ -78,8 +79,8 @@ TEST(SavedHuntsTest, YamlRoundTrip) {
   EXPECT_FALSE(back->time_field.has_value());
   EXPECT_TRUE(warnings.empty());
 
-  EXPECT_FALSE(HuntFromYaml("name: x\n", &warnings).ok());                   // no query
-  EXPECT_FALSE(HuntFromYaml("query: a\ndialect: sql\n", &warnings).ok());    // bad dialect
+  EXPECT_FALSE(HuntFromYaml("name: x\n", &warnings).ok());                 // no query
+  EXPECT_FALSE(HuntFromYaml("query: a\ndialect: sql\n", &warnings).ok());  // bad dialect
   auto bad = HuntFromYaml("name: x\nquery: a: b\n", &warnings, "h.hunt");  // not YAML
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(std::string(bad.status().message()).rfind("h.hunt:", 0), 0u) << bad.status();
@@ -88,7 +89,7 @@ TEST(SavedHuntsTest, YamlRoundTrip) {
   auto typed = HuntFromYaml("query: a\nfields: {x: 1}\n", &warnings, "h.hunt");  // wrong type
   ASSERT_FALSE(typed.ok());
   EXPECT_NE(typed.status().message().find("h.hunt:2:"), std::string::npos) << typed.status();
-  ASSERT_TRUE(HuntFromYaml("query: a\ncolour: red\n", &warnings).ok());      // unknown key
+  ASSERT_TRUE(HuntFromYaml("query: a\ncolour: red\n", &warnings).ok());  // unknown key
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("colour"), std::string::npos);
 }
@@ -101,7 +102,7 @@ TEST(SavedHuntsTest, SaveLoadListAndNoOverwrite) {
   ASSERT_TRUE(SaveHunt(rules.dir(), h, false).ok());
   fs::path path = HuntPath(rules.dir(), "b_hunt");
   EXPECT_EQ(path, rules.dir() / "hunts" / "b_hunt.hunt");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((rules.dir() / "hunts").c_str(), &st), 0);
@@ -111,7 +112,7 @@ TEST(SavedHuntsTest, SaveLoadListAndNoOverwrite) {
   absl::Status again = SaveHunt(rules.dir(), h, false);
   EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(Read(path).find("process where true"), std::string::npos);  // unchanged
-  ASSERT_TRUE(SaveHunt(rules.dir(), h, true).ok());                      // --force
+  ASSERT_TRUE(SaveHunt(rules.dir(), h, true).ok());                     // --force
   EXPECT_NE(Read(path).find("file where true"), std::string::npos);
 
   SavedHunt a;
@@ -126,8 +127,7 @@ TEST(SavedHuntsTest, SaveLoadListAndNoOverwrite) {
   auto loaded = LoadHunt(rules.dir(), "a_hunt", &warnings);
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->query, "network where true");
-  EXPECT_EQ(LoadHunt(rules.dir(), "nope", &warnings).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadHunt(rules.dir(), "nope", &warnings).status().code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(LoadHunt(rules.dir(), "../etc", &warnings).ok());
   EXPECT_FALSE(SaveHunt(rules.dir(), Hunt("a/b", "x"), false).ok());
 }
@@ -188,7 +188,7 @@ TEST(SavedHuntsTest, PromoteWritesARuleAndAStubAndNeverOverwrites) {
   EXPECT_NE(rule.find("// description: TODO"), std::string::npos);
   EXPECT_TRUE(rule.ends_with("process where process.name == \"curl\"\n"));
   EXPECT_NE(Read(written->tests).find("cases: []"), std::string::npos);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(written->rule.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
