@@ -72,22 +72,6 @@ int RunQuery(const QueryOptions& options) {
     fmt::print(stderr, "{}", rendered);
   }
   if (!compiled.ok()) return kExitFailure;
-  if (options.save) {
-    std::string error;
-    auto dir = pipeline::ResolveRulesDir(options.rules_dir, &error);
-    if (!dir) {
-      fmt::print(stderr, "error: --save: {} (--rules DIR names one)\n", error);
-      return kExitFailure;
-    }
-    SavedHunt hunt = HuntFromOptions(*options.save, options, options.given);
-    if (absl::Status s = SaveHunt(*dir, hunt, options.force); !s.ok()) {
-      fmt::print(stderr, "error: --save: {}\n", base::Message(s));
-      return kExitFailure;
-    }
-    fmt::print(stderr, "saved hunt '{}' to {}; rerun it with: kestrel query --run {} [INPUT]\n",
-               hunt.name, HuntPath(*dir, hunt.name).string(), hunt.name);
-    if (options.given.count("--input") == 0) return kExitOk;
-  }
   auto engine = engine::QueryEngine::Create(compiled.program.get(), schema);
   if (!engine.ok()) {
     fmt::print(stderr, "error: {}\n", base::Message(engine.status()));
@@ -106,6 +90,23 @@ int RunQuery(const QueryOptions& options) {
       return kExitFailure;
     }
     (*engine)->UsePredicates(std::move(*predicates));
+  }
+  // Saved only once the query compiled and the engine accepts it: a hunt always runs.
+  if (options.save) {
+    std::string error;
+    auto dir = pipeline::ResolveRulesDir(options.rules_dir, &error);
+    if (!dir) {
+      fmt::print(stderr, "error: --save: {} (--rules DIR names one)\n", error);
+      return kExitFailure;
+    }
+    SavedHunt hunt = HuntFromOptions(*options.save, options, options.given);
+    if (absl::Status s = SaveHunt(*dir, hunt, options.force); !s.ok()) {
+      fmt::print(stderr, "error: --save: {}\n", base::Message(s));
+      return kExitFailure;
+    }
+    fmt::print(stderr, "saved hunt '{}' to {}; rerun it with: kestrel query --run {} [INPUT]\n",
+               hunt.name, HuntPath(*dir, hunt.name).string(), hunt.name);
+    if (options.given.count("--input") == 0) return kExitOk;
   }
 
   sources::NdjsonOptions ndjson;
