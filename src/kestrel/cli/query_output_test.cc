@@ -340,6 +340,36 @@ TEST(QueryOutputTest, CountRowsInEveryFormat) {
   EXPECT_EQ(Render(plain, schema, options), "2\n");
 }
 
+TEST(QueryOutputTest, CountRowsOfSeveralKeysAndOfAnArrayField) {
+  schema::Schema schema;
+  std::vector<event::Event> events;
+  for (const char* name : {"a", "b", "b"}) {
+    events.push_back(event::EventBuilder(schema)
+                         .Time(1)
+                         .Category("process")
+                         .Strs("event.type", {"start", "info"})
+                         .Str("process.name", name)
+                         .Str("user.name", "alice")
+                         .Build());
+  }
+  QueryOutputOptions options;
+  options.format = QueryFormat::kTable;
+  // Two arguments: one column each.
+  Ran two = RunQuery(schema, "process where true | count process.name, user.name", events);
+  std::vector<std::string> lines = Lines(Render(two, schema, options));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "process.name  user.name  count  percent");
+  EXPECT_EQ(lines[1], "a             alice      1      33.33%");
+  EXPECT_EQ(lines[2], "b             alice      2      66.67%");
+  // An array field: one row per element, never an empty (null) key.
+  Ran array = RunQuery(schema, "process where true | count event.type", events);
+  lines = Lines(Render(array, schema, options));
+  ASSERT_EQ(lines.size(), 4u) << Render(array, schema, options);
+  EXPECT_EQ(lines[0], "event.type  count  percent");
+  EXPECT_EQ(lines[1].rfind("info        3", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("start       3", 0), 0u) << lines[2];
+}
+
 TEST(QueryOutputTest, QueryFieldPathsInOrderOnce) {
   schema::Schema schema;
   Ran ran = RunQuery(schema,
