@@ -116,11 +116,13 @@ Command AddCompileCommand(CLI::App& app) {
           }};
 }
 
-Command AddQueryCommand(CLI::App& app) {
+Command AddQueryCommand(CLI::App& app, const CommandLine& cl) {
   auto query = std::make_shared<QueryOptions>();
   CLI::App* query_cmd = app.add_subcommand(
       "query", "Run one EQL query over NDJSON events; print the matching events as JSON lines");
-  query_cmd->add_option("query", query->query, "The EQL query")->required();
+  query_cmd->add_option("query", query->query,
+                        "The EQL query (required unless --run, --list or --to-rule; with --run "
+                        "NAME: the input)");
   query_cmd->add_option("--input", query->input, "NDJSON or JSON-array file, or - for stdin")
       ->capture_default_str();
   AddDialectOption(query_cmd, &query->dialect, "EQL dialect: elasticsearch or endgame");
@@ -142,8 +144,38 @@ Command AddQueryCommand(CLI::App& app) {
   query_cmd->add_option("--time-format", query->time_format,
                         "auto, rfc3339, s, ms, us, ns or filetime (default auto; endgame: "
                         "filetime)");
+  query_cmd->add_option("--format", query->format,
+                        "table, json (Elasticsearch's EQL search response) or ndjson (default: "
+                        "table on a terminal, else ndjson)");
+  query_cmd
+      ->add_option("--fields", query->fields,
+                   "Table columns after @timestamp, event.category, event.action "
+                   "(a,b,c; default: the fields the query names)")
+      ->delimiter(',')
+      ->allow_extra_args(false);  // `--fields a,b 'QUERY'`: the query is not a field
+  query_cmd->add_option("--rules", query->rules_dir,
+                        "Rules directory whose hunts/ holds saved hunts (default: the one "
+                        "`kestrel run` loads: the configuration's rules, else its search)");
+  query_cmd->add_option("--save", query->save,
+                        "Save the query and its options as hunt NAME (runs it too with --input)");
+  query_cmd->add_flag("--force", query->force, "With --save: replace a hunt of that name");
+  query_cmd->add_option("--run", query->run,
+                        "Run saved hunt NAME (flags given override the saved ones)");
+  query_cmd->add_flag("--list", query->list, "List the saved hunts");
+  query_cmd->add_option("--to-rule", query->to_rule,
+                        "Write saved hunt NAME as a rule (NAME.eql and NAME.test.yaml in the "
+                        "rules directory; never overwrites)");
   query_cmd->footer(kExitCodesHelp);
-  return {query_cmd, [query] { return QueryCommand(*query); }};
+  return {
+      query_cmd, [query, query_cmd, &cl] {
+        // The configuration file's `rules:` (read before the command runs), as for `run`.
+        if (!query->rules_dir && cl.run.rules_dir) query->rules_dir = cl.run.rules_dir;
+        for (const char* flag : {"--input", "--dialect", "--case-sensitive", "--case-insensitive",
+                                 "--format", "--fields", "--time-field", "--time-format"}) {
+          if (query_cmd->count(flag) > 0) query->given.insert(flag);
+        }
+        return QueryCommand(*query);
+      }};
 }
 
 Command AddCheckCommand(CLI::App& app) {

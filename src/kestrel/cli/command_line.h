@@ -42,7 +42,8 @@ Command AddRunCommand(CLI::App& app, CommandLine& cl);
 // `kestrel config check`: the effective run configuration.
 Command AddConfigCommand(CLI::App& app, CommandLine& cl);
 Command AddCompileCommand(CLI::App& app);
-Command AddQueryCommand(CLI::App& app);
+// `query`: its saved hunts default to the configured rules directory (`rules:`), as `run`'s.
+Command AddQueryCommand(CLI::App& app, const CommandLine& cl);
 Command AddCheckCommand(CLI::App& app);
 Command AddRecordCommand(CLI::App& app);
 Command AddReplayCommand(CLI::App& app);

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
   std::vector<cli::Command> commands = {
-      cli::AddRunCommand(app, cl),   cli::AddCompileCommand(app), cli::AddQueryCommand(app),
+      cli::AddRunCommand(app, cl),   cli::AddCompileCommand(app), cli::AddQueryCommand(app, cl),
       cli::AddCheckCommand(app),     cli::AddRecordCommand(app),  cli::AddReplayCommand(app),
       cli::AddTestRulesCommand(app), cli::AddDoctorCommand(app),  cli::AddStatsCommand(app),
       cli::AddRulesCommand(app),     cli::AddImportCommand(app),

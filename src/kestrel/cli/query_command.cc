@@ -4,19 +4,37 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <filesystem>
 #include <vector>
 
 #include "kestrel/base/status.h"
+#include "kestrel/cli/query_output.h"
 #include "kestrel/cli/run_command.h"
+#include "kestrel/cli/saved_hunts.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/event/json_encoder.h"
 #include "kestrel/pipeline/predicate_runtime_option.h"
+#include "kestrel/pipeline/run_config.h"
 #include "kestrel/sources/ndjson/ndjson_source.h"
 
 namespace kestrel::cli {
+namespace {
 
-int QueryCommand(const QueryOptions& options) {
+int RunQuery(const QueryOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  QueryOutputOptions output;
+  if (options.format) {
+    auto format = ParseQueryFormat(*options.format);
+    if (!format) {
+      fmt::print(stderr, "error: --format: '{}' is not table, json or ndjson\n", *options.format);
+      return kExitUsage;
+    }
+    output.format = *format;
+  } else {
+    output.format = DefaultQueryFormat();
+  }
   if (options.case_sensitive && options.case_insensitive) {
     fmt::print(stderr, "error: --case-sensitive and --case-insensitive exclude each other\n");
     return kExitUsage;
@@ -73,6 +91,23 @@ int QueryCommand(const QueryOptions& options) {
     }
     (*engine)->UsePredicates(std::move(*predicates));
   }
+  // Saved only once the query compiled and the engine accepts it: a hunt always runs.
+  if (options.save) {
+    std::string error;
+    auto dir = pipeline::ResolveRulesDir(options.rules_dir, &error);
+    if (!dir) {
+      fmt::print(stderr, "error: --save: {} (--rules DIR names one)\n", error);
+      return kExitFailure;
+    }
+    SavedHunt hunt = HuntFromOptions(*options.save, options, options.given);
+    if (absl::Status s = SaveHunt(*dir, hunt, options.force); !s.ok()) {
+      fmt::print(stderr, "error: --save: {}\n", base::Message(s));
+      return kExitFailure;
+    }
+    fmt::print(stderr, "saved hunt '{}' to {}; rerun it with: kestrel query --run {} [INPUT]\n",
+               hunt.name, HuntPath(*dir, hunt.name).string(), hunt.name);
+    if (options.given.count("--input") == 0) return kExitOk;
+  }
 
   sources::NdjsonOptions ndjson;
   ndjson.path = options.input;
@@ -104,21 +139,123 @@ int QueryCommand(const QueryOptions& options) {
     (*engine)->Process(e, index++);
   }
   std::vector<engine::QueryMatch> results = (*engine)->Finish();
-  if (options.count) {
-    fmt::print("{}\n", results.size());
-    return kExitOk;
-  }
-  std::string line;
-  for (const engine::QueryMatch& m : results) {
-    for (const auto& ev : m.events) {
-      line.clear();
-      event::AppendEventJson(*ev, schema, &line);
-      line.push_back('\n');
-      std::fwrite(line.data(), 1, line.size(), stdout);
-    }
-  }
+  output.count_only = options.count;
+  output.fields = options.fields;
+  output.index = options.input;
+  if (output.format == QueryFormat::kTable) output.width = TerminalWidth();
+  output.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+  WriteQueryResults(*compiled.program, schema, results, output, [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  });
   std::fflush(stdout);
   return kExitOk;
+}
+
+std::optional<std::filesystem::path> HuntsRulesDir(const QueryOptions& options,
+                                                   std::string_view flag) {
+  std::string error;
+  auto dir = pipeline::ResolveRulesDir(options.rules_dir, &error);
+  if (!dir) fmt::print(stderr, "error: {}: {} (--rules DIR names one)\n", flag, error);
+  return dir;
+}
+
+}  // namespace
+
+int QueryCommand(const QueryOptions& options) {
+  int modes = (options.save ? 1 : 0) + (options.run ? 1 : 0) + (options.to_rule ? 1 : 0) +
+              (options.list ? 1 : 0);
+  if (modes > 1) {
+    fmt::print(stderr, "error: --save, --run, --list and --to-rule exclude each other\n");
+    return kExitUsage;
+  }
+  for (const std::optional<std::string>* name : {&options.save, &options.run, &options.to_rule}) {
+    if (*name) {
+      if (absl::Status s = ValidateHuntName(**name); !s.ok()) {
+        fmt::print(stderr, "error: {}\n", base::Message(s));
+        return kExitUsage;
+      }
+    }
+  }
+  if (options.list) {
+    auto dir = HuntsRulesDir(options, "--list");
+    if (!dir) return kExitFailure;
+    std::vector<std::string> warnings;
+    std::vector<SavedHunt> hunts = ListHunts(*dir, &warnings);
+    for (const std::string& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+    if (hunts.empty()) fmt::print(stderr, "no saved hunts in {}\n", (*dir / "hunts").string());
+    size_t width = 4;
+    for (const SavedHunt& h : hunts) width = std::max(width, h.name.size());
+    for (const SavedHunt& h : hunts) {
+      std::string query = h.query;
+      for (char& c : query) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      }
+      fmt::print("{:<{}}  {:<13}  {}\n", h.name, width, h.dialect, ElideMiddle(query, 100));
+    }
+    return kExitOk;
+  }
+  if (options.to_rule) {
+    auto dir = HuntsRulesDir(options, "--to-rule");
+    if (!dir) return kExitFailure;
+    std::vector<std::string> warnings;
+    auto hunt = LoadHunt(*dir, *options.to_rule, &warnings);
+    for (const std::string& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+    if (!hunt.ok()) {
+      fmt::print(stderr, "error: --to-rule: {}\n", base::Message(hunt.status()));
+      return kExitFailure;
+    }
+    auto written = PromoteHunt(*dir, *hunt);
+    if (!written.ok()) {
+      fmt::print(stderr, "error: --to-rule: {}\n", base::Message(written.status()));
+      return kExitFailure;
+    }
+    fmt::print(
+        "wrote {} and {}\n"
+        "fill in: the description, severity and risk_score, tags, tactic and technique, "
+        "references, false_positives (docs/rules.md, \"Rule fields\"), and a positive and a "
+        "negative test case in {}; then\n"
+        "  kestrel check --strict {}\n  kestrel test-rules {}\n",
+        written->rule.string(), written->tests.string(), written->tests.string(),
+        written->rule.string(), dir->string());
+    if (hunt->case_sensitive) {
+      fmt::print(stderr,
+                 "warning: the hunt compares strings with case (--case-sensitive); a rule "
+                 "cannot say so: check the rule's matches\n");
+    }
+    return kExitOk;
+  }
+  if (options.run) {
+    auto dir = HuntsRulesDir(options, "--run");
+    if (!dir) return kExitFailure;
+    std::vector<std::string> warnings;
+    auto hunt = LoadHunt(*dir, *options.run, &warnings);
+    for (const std::string& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+    if (!hunt.ok()) {
+      fmt::print(stderr, "error: --run: {}\n", base::Message(hunt.status()));
+      return kExitFailure;
+    }
+    QueryOptions run = options;
+    // `kestrel query --run NAME INPUT`: the positional argument is the input.
+    if (!options.query.empty()) {
+      if (options.given.count("--input") != 0) {
+        fmt::print(stderr, "error: --run NAME takes one input: --input or a positional one\n");
+        return kExitUsage;
+      }
+      run.given.insert("--input");
+      run.input = options.query;
+    }
+    ApplyHunt(*hunt, run.given, &run);
+    run.run.reset();
+    return RunQuery(run);
+  }
+  if (options.query.empty()) {
+    fmt::print(stderr,
+               "error: query: a query is required (or --run NAME, --list, --to-rule NAME)\n");
+    return kExitUsage;
+  }
+  return RunQuery(options);
 }
 
 }  // namespace kestrel::cli

@@ -1,12 +1,18 @@
-// `kestrel query [--dialect D] [--case-sensitive|--case-insensitive] [--input FILE|-] 'EQL'`:
-// hunting mode. Runs one query over NDJSON (or a JSON array) and prints every result event as
-// one JSON line with all its input fields (a sequence or join prints its events in order, one per
-// line), in the reference implementation's output order; `--count` prints only the number of
-// results. Diagnostics go to stderr.
-// Tested by cli_test.sh (and, for the semantics, engine/conformance_query_test.cc).
+// `kestrel query [--dialect D] [--case-sensitive|--case-insensitive] [--input FILE|-]
+// [--format table|json|ndjson] [--fields a,b] 'EQL'`: hunting mode. Runs one query over NDJSON
+// (or a JSON array) and prints its results in the reference implementation's output order:
+// `--format` (query_output.h) ndjson, one event per line (the default when stdout is not a
+// terminal), json (Elasticsearch's EQL search response) or table (the default on a terminal);
+// `--count` prints only the number of results. Saved hunts (saved_hunts.h): `--save NAME`
+// stores the query and its options under the rules directory's hunts/ (and runs it when
+// `--input` is given), `--run NAME [INPUT]` reruns one (flags given override the saved ones),
+// `--list` lists them, `--to-rule NAME` writes a rule from one. Diagnostics go to stderr.
+// Tested by cli_test.sh, hunting_test.sh (and, for the semantics,
+// engine/conformance_query_test.cc).
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +31,15 @@ struct QueryOptions {
   std::optional<std::string>
       functions;  // a function module, .lua or .wasm (runtime/function_module.h)
   std::vector<std::string> declared_functions;  // --function 'name(type, ...) -> type' (Wasm)
+  std::optional<std::string> format;     // --format table|json|ndjson; unset: DefaultQueryFormat()
+  std::vector<std::string> fields;       // --fields a,b,c: the table's columns
+  std::optional<std::string> rules_dir;  // --rules: holds hunts/; unset: ResolveRulesDir's search
+  std::optional<std::string> save;       // --save NAME
+  std::optional<std::string> run;        // --run NAME
+  std::optional<std::string> to_rule;    // --to-rule NAME
+  bool list = false;                     // --list
+  bool force = false;                    // --force: --save replaces a hunt of that name
+  std::set<std::string> given;           // the flags given on the command line ("--dialect", ...)
 };
 
 int QueryCommand(const QueryOptions& options);
