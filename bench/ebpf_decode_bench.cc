@@ -7,6 +7,7 @@
 //   BM_ForkExecExitPublished  and hand each event to a ring of 1024 queue slots as
 //                          ParallelDetector::Publish(Event&&) does (swap, ReleaseIfLarge)
 // Counters: fields of the exec event, bytes an Event copy of it holds.
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
