@@ -316,11 +316,19 @@ static __always_inline __u32 walk_path(struct dentry* d, struct vfsmount* vfsmnt
   return walk_path_ex(d, vfsmnt, start, len, check_ignored, 0);
 }
 
-/* Copies the assembled path (KESTREL_PATH_MAX bytes) from scratch to `dst`. */
-static __always_inline void copy_path(char* dst) {
+/* Copies the `len` bytes of the assembled path from scratch to `dst` (KESTREL_PATH_MAX bytes of
+ * room); the bytes past `len` are left as they were: readers take `len` bytes (issue 21: a
+ * path is rarely long, and the exec record copied two full buffers). */
+static __always_inline void copy_path(char* dst, __u32 len) {
   __u32 zero = 0;
   struct path_buf* buf = bpf_map_lookup_elem(&scratch, &zero);
-  if (buf) bpf_probe_read_kernel(dst, KESTREL_PATH_MAX, buf->b);
+  /* The compiler knows the walk bounded `len` and drops a C test; the verifier does not know
+   * it. The clamp is written in BPF assembly so that it stays in the program. */
+  __u64 n = len;
+  asm volatile("if %[n] <= %[max] goto +1; %[n] = %[max];"
+               : [n] "+r"(n)
+               : [max] "i"(KESTREL_PATH_MAX));
+  if (buf && n > 0) bpf_probe_read_kernel(dst, n, buf->b);
 }
 
 /* The struct file of descriptor `fd` of the current task, or NULL. */
@@ -340,7 +348,7 @@ static __always_inline __u32 file_path(struct file* f, char* dst, __u32* len) {
   *len = 0;
   if (!f) return KESTREL_F_READ_FAILED;
   __u32 flags = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), 0, len, 1);
-  copy_path(dst);
+  copy_path(dst, *len);
   return flags;
 }
 
@@ -372,7 +380,7 @@ static __always_inline __u32 at_path(struct task_struct* task, long dirfd, const
       }
     }
   }
-  copy_path(dst);
+  copy_path(dst, *len);
   return flags;
 }
 
@@ -422,7 +430,7 @@ static __always_inline int on_exec(struct task_struct* task, struct linux_binprm
   }
   e->h.flags |= walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), 0,
                           &e->cwd_len, 0);
-  copy_path(e->cwd);
+  copy_path(e->cwd, e->cwd_len);
   /* The image as the kernel sees it: mm->exe_file (what /proc/PID/exe shows). */
   __u32 pseudo = 0;
   struct file* exe = BPF_CORE_READ(mm, exe_file);
@@ -430,7 +438,7 @@ static __always_inline int on_exec(struct task_struct* task, struct linux_binprm
   if (exe) {
     e->h.flags |= walk_path_ex(BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt), 0,
                                &e->exe_len, 0, &pseudo);
-    copy_path(e->exe);
+    copy_path(e->exe, e->exe_len);
     if (pseudo) e->h.flags |= KESTREL_F_EXE_PSEUDO;
   }
   /* The environment, right after argv (the new stack was just written by the kernel, so its

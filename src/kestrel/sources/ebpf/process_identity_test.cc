@@ -2,6 +2,10 @@
 // process table's entry leaders (no kernel needed).
 #include "kestrel/sources/ebpf/process_identity.h"
 
+#include <ctime>
+#include <string>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "kestrel/sources/ebpf/process_table.h"
@@ -10,6 +14,29 @@ namespace kestrel::sources::ebpf {
 namespace {
 
 using namespace std::string_literals;
+
+// The hand-written calendar against gmtime_r: leap days, century years (2100), the epoch.
+TEST(FormatProcessStart, MatchesGmtimeAcrossCalendarEdges) {
+  char buf[32];
+  EXPECT_EQ(FormatProcessStart(0, buf), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatProcessStart(1'796'652'273'123'456'789, buf), "2026-12-07T14:04:33.123Z");
+  EXPECT_EQ(FormatProcessStart(951'782'400'999'000'000, buf), "2000-02-29T00:00:00.999Z");
+  EXPECT_EQ(FormatProcessStart(-1, buf), "");
+  int checked = 0;
+  // Every 36h6m40.5s over 1970..2261 (int64 ns): every day, hour, leap and century rule.
+  for (int64_t ns = 0; ns < int64_t{9'200'000'000} * 1'000'000'000;
+       ns += int64_t{130'000'500} * 1'000'000) {
+    time_t secs = static_cast<time_t>(ns / 1'000'000'000);
+    struct tm tm;
+    ASSERT_NE(gmtime_r(&secs, &tm), nullptr);
+    std::string want = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                                   static_cast<int>(ns / 1'000'000 % 1000));
+    ASSERT_EQ(FormatProcessStart(ns, buf), want) << ns;
+    ++checked;
+  }
+  EXPECT_GT(checked, 70'000);
+}
 
 TEST(FilterEnv, KeepsAllowedNamesCutsValuesAndFindsSshClient) {
   std::string env =
