@@ -21,6 +21,12 @@ function(kestrel_test name)
   cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SRCS})
   target_compile_options(${name} PRIVATE ${KESTREL_WARNINGS})
+  if(KESTREL_FAST_TEST_BUILD AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+    # The test programs' own files are compiled at -O1: a third less compile time than -O2/-O3,
+    # which CI pays four times (release, ASan, TSan, aarch64). The code under test, the libraries,
+    # keeps the build type's optimisation.
+    target_compile_options(${name} PRIVATE -O1)
+  endif()
   target_compile_definitions(${name} PRIVATE
     KESTREL_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     KESTREL_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")

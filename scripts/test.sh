@@ -27,9 +27,24 @@ else
   bash scripts/install-deps.sh --cross aarch64
 fi
 jobs=$(nproc)
+# Each stage's wall time, printed as it ends and summed up at exit, so a slow stage shows in CI's
+# log (the whole run must stay under 60 minutes cold).
+stage_name="" stage_start=$SECONDS stage_times=""
+stage() {
+  if [ -n "$stage_name" ]; then
+    stage_times+="$(printf '%6ds  %s' $((SECONDS - stage_start)) "$stage_name")"$'\n'
+  fi
+  stage_name=$1 stage_start=$SECONDS
+  if [ -n "$1" ]; then echo "== $1"; fi
+}
+report_times() {
+  stage ""
+  printf '== stage times (total %ds):\n%s' "$SECONDS" "$stage_times"
+}
+trap report_times EXIT
 fuzz_seconds=${KESTREL_FUZZ_SECONDS:-60}
 
-echo "== static checks: layering and clang-format"
+stage "static checks: layering and clang-format"
 python3 scripts/check-layering.py
 if ! selftest=$(python3 scripts/check-layering.py --self-test); then
   echo "$selftest"
@@ -42,7 +57,7 @@ find src bench fuzz include bpf -type f \( -name '*.h' -o -name '*.c' -o -name '
   { echo "clang-format: the files above are not formatted (clang-format -i FILE, or make format)"; exit 1; }
 echo "clang-format: ok"
 
-echo "== release build and tests"
+stage "release build and tests"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"
@@ -50,7 +65,7 @@ ctest --preset release -j "$jobs"
 if [ "${KESTREL_SKIP_PACKAGE:-0}" = 1 ]; then
   echo "== package stage SKIPPED (KESTREL_SKIP_PACKAGE=1): the .deb was not built nor tested"
 else
-  echo "== package: the .deb in a clean Debian 12 root (install, kestrel --version/doctor/run, removal)"
+  stage "package: the .deb in a clean Debian 12 root (install, kestrel --version/doctor/run, removal)"
   bash scripts/package-test.sh build/release
 fi
 
@@ -58,12 +73,12 @@ if [ "${KESTREL_SKIP_SANITIZERS:-0}" = 1 ]; then
   echo "== sanitizer build skipped (KESTREL_SKIP_SANITIZERS=1)"
   exit 0
 fi
-echo "== ASan + UBSan build (clang, -Werror) with fuzz targets and benchmarks; tests and ${fuzz_seconds}s per fuzzer"
+stage "ASan + UBSan build (clang, -Werror) with fuzz targets and benchmarks; tests and ${fuzz_seconds}s per fuzzer"
 cmake --preset fuzz -DKESTREL_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --preset fuzz -j "$jobs"
 
-echo "== ThreadSanitizer build (gcc) of the threaded parts: the event bus, the fanotify guard, the pipeline; their tests"
+stage "ThreadSanitizer build (gcc) of the threaded parts: the event bus, the fanotify guard, the pipeline; their tests"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs" --target bus_test actions_fanotify_test pipeline_test
 ctest --preset tsan -j "$jobs" -R '^(SpscRing|ParallelDetector|FanotifyGuard|RuleManagerTest|QuietStreamTest|StopTest)'
@@ -73,7 +88,7 @@ if [ "${KESTREL_SKIP_CROSS:-0}" = 1 ]; then
   exit 0
 fi
 
-echo "== aarch64 cross build (no eBPF); every test under qemu-aarch64, and the cross-arch replay"
+stage "aarch64 cross build (no eBPF); every test under qemu-aarch64, and the cross-arch replay"
 cmake --preset aarch64 >/dev/null
 cmake --build --preset aarch64 -j "$jobs"
 KESTREL_REQUIRE_HOST_KESTREL=1 ctest --preset aarch64 -j "$jobs"
