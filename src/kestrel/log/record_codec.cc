@@ -189,6 +189,7 @@ namespace {
 
 // map_ entry of a field the payload defines but the reader's schema refused (field budget).
 constexpr schema::FieldId kDropped{UINT32_MAX - 1};
+constexpr schema::FieldId kSkipped{UINT32_MAX - 2};  // not projected (OnlyFields)
 
 absl::Status Malformed(std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("malformed block payload: {}", what));
@@ -225,6 +226,16 @@ std::string_view BlockDecoder::CheckRawJson(std::string_view text) {
     return {};
   }
   return {out, n};
+}
+
+void BlockDecoder::OnlyFields(const std::vector<schema::FieldId>& fields) {
+  project_ = true;
+  keep_.clear();
+  for (schema::FieldId id : fields) {
+    if (!id.valid()) continue;
+    if (id.value >= keep_.size()) keep_.resize(id.value + 1, 0);
+    keep_[id.value] = 1;
+  }
 }
 
 absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
@@ -265,6 +276,9 @@ absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
       if (interned.ok()) id = *interned;
     }
     map_[code] = id ? *id : kDropped;
+    if (id && project_ && (id->value >= keep_.size() || keep_[id->value] == 0)) {
+      map_[code] = kSkipped;
+    }
     mapped_.push_back(static_cast<uint32_t>(code));
   }
   if (!in.Varint(&n) || n > 64) return Malformed("category count");
@@ -410,6 +424,12 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
     event->AddCategory(categories_[std::countr_zero(rest)]);
   }
   if (entries > in.remaining()) return Malformed("entry count larger than the record");
+  if (project_ && keep_.empty()) {
+    // No field is wanted: the values need not be read at all (string indexes and integer deltas
+    // only matter to values that are read; the payload's checksum was verified).
+    event->Finish();
+    return true;
+  }
   int64_t code = 0;
   for (uint64_t i = 0; i < entries; ++i) {
     int64_t delta;
@@ -428,6 +448,7 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
     if (!ReadValue(in, static_cast<uint32_t>(code), false, &v)) return Malformed("bad value");
     schema::FieldId id = map_[static_cast<size_t>(code)];
     if (!id.valid()) return Malformed("record uses an undefined field");
+    if (id == kSkipped) continue;
     if (id == kDropped) {  // the schema's budget refused the field
       ++dropped_fields_;
       continue;
