@@ -132,6 +132,8 @@ n=$("$kestrel" query --count 'any where true' "$tmp/demo.klog" 2>"$tmp/err")
 mkdir "$tmp/logdir" && cp "$tmp/demo.klog" "$tmp/logdir/a.klog"
 n=$(cat examples/demo-events.ndjson | "$kestrel" query --count 'any where true' - "$tmp/logdir" 2>"$tmp/err")
 [ "$n" = 38 ] || fail "query over stdin and a directory gave '$n': $(cat "$tmp/err")"
+n=$("$kestrel" query --count 'any where true' <(cat examples/demo-events.ndjson) 2>"$tmp/err")
+[ "$n" = 19 ] || fail "query over a FIFO gave '$n': $(cat "$tmp/err")"
 "$kestrel" query --count --stats --to 2000-01-01 'any where true' "$tmp/demo.klog" >"$tmp/out" 2>"$tmp/err"
 [ "$(cat "$tmp/out")" = 0 ] && grep -q "blocks 1 total / 0 read / 1 pruned, events 0 read / 0 in range" "$tmp/err" \
   || fail "query --stats with a range before the log: $(cat "$tmp/out" "$tmp/err")"

@@ -28,6 +28,7 @@ struct QueryInput::Item {
   std::string path;
   // Logs: what the block headers say (intact blocks only).
   uint64_t blocks = 0;
+  bool timed = false;  // a block holds events: min_ns..max_ns is their time range
   int64_t min_ns = 0;
   int64_t max_ns = 0;
 };
@@ -71,8 +72,12 @@ std::optional<int64_t> ParseSpan(std::string_view text, bool* overflow) {
   return out;
 }
 
+// Only a regular file is probed: a FIFO (`<(zcat events.ndjson.gz)`) is opened once, by its
+// source, and is JSON.
 bool IsEventLog(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;  // the source that opens it reports why
   char magic[sizeof(log::kFileMagic)];
   ssize_t n = ::pread(fd, magic, sizeof(magic), 0);
@@ -187,14 +192,15 @@ absl::StatusOr<std::unique_ptr<QueryInput>> QueryInput::Open(schema::Schema* sch
       absl::StatusOr<bool> more = (*reader)->NextBlock(&block);
       if (!more.ok()) return more.status();
       if (!*more) break;
+      ++item->blocks;
       if (block.header.event_count == 0) continue;
-      if (item->blocks == 0 || block.header.min_time_ns < item->min_ns) {
+      if (!item->timed || block.header.min_time_ns < item->min_ns) {
         item->min_ns = block.header.min_time_ns;
       }
-      if (item->blocks == 0 || block.header.max_time_ns > item->max_ns) {
+      if (!item->timed || block.header.max_time_ns > item->max_ns) {
         item->max_ns = block.header.max_time_ns;
       }
-      ++item->blocks;
+      item->timed = true;
     }
     return absl::OkStatus();
   };
@@ -221,8 +227,8 @@ absl::StatusOr<std::unique_ptr<QueryInput>> QueryInput::Open(schema::Schema* sch
       }
       // Time order: by first event, then name (a log without events first).
       std::sort(logs.begin(), logs.end(), [](const Item& a, const Item& b) {
-        int64_t ta = a.blocks ? a.min_ns : std::numeric_limits<int64_t>::min();
-        int64_t tb = b.blocks ? b.min_ns : std::numeric_limits<int64_t>::min();
+        int64_t ta = a.timed ? a.min_ns : std::numeric_limits<int64_t>::min();
+        int64_t tb = b.timed ? b.min_ns : std::numeric_limits<int64_t>::min();
         return ta != tb ? ta < tb : a.path < b.path;
       });
       for (Item& item : logs) input->items_.push_back(std::move(item));
@@ -240,7 +246,7 @@ absl::StatusOr<std::unique_ptr<QueryInput>> QueryInput::Open(schema::Schema* sch
     input->items_.push_back(std::move(item));
   }
   for (const Item& item : input->items_) {
-    if (item.log && item.blocks > 0) newest = std::max(newest, item.max_ns);
+    if (item.log && item.timed) newest = std::max(newest, item.max_ns);
   }
   // Relative bounds count back from the newest logged event (or the wall clock without logs).
   int64_t anchor =
@@ -265,7 +271,7 @@ absl::StatusOr<std::unique_ptr<QueryInput>> QueryInput::Open(schema::Schema* sch
 
 absl::Status QueryInput::OpenItem() {
   const Item& item = items_[next_item_++];
-  if (item.log && item.blocks > 0 && (item.max_ns < from_ns_ || item.min_ns >= to_ns_)) {
+  if (item.log && item.timed && (item.max_ns < from_ns_ || item.min_ns >= to_ns_)) {
     // The whole file is outside the range: its blocks are pruned without opening it again.
     done_.blocks_total += item.blocks;
     done_.blocks_pruned += item.blocks;

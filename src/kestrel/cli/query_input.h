@@ -119,14 +119,14 @@ absl::StatusOr<int64_t> ParseTimeBound(std::string_view flag, std::string_view t
 // The progress line of a long hunt on stderr: "events, rate, matches", rewritten in place at most
 // four times a second, only once the hunt has run for a second, only when `enabled` (stderr is a
 // terminal: cli passes isatty(2)); Clear() erases it at the end. Tick() is cheap: it reads the
-// clock only every 65,536 events.
+// clock only every 4,096 events.
 class ProgressLine {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
   ProgressLine(bool enabled, std::FILE* out, Clock clock = &std::chrono::steady_clock::now);
 
   void Tick(uint64_t events, uint64_t matches) {
-    if (enabled_ && (events & 0xffff) == 0) Update(events, matches);
+    if (enabled_ && (events & 0xfff) == 0) Update(events, matches);
   }
   // Updates now if it is time (tests and callers with their own cadence).
   void Update(uint64_t events, uint64_t matches);

@@ -113,6 +113,8 @@ class BlockDecoder {
 
  private:
   bool ReadValue(ByteReader& in, uint32_t code, bool in_array, event::Value* v);
+  // Reads past a value of a field left out by OnlyFields (keeping the block's string index).
+  bool SkipValue(ByteReader& in, bool in_array);
   // Checks raw-JSON text and returns its minified copy (valid until the next record), or an
   // empty view with `raw_error_` set.
   std::string_view CheckRawJson(std::string_view text);
