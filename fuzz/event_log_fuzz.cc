@@ -1,6 +1,8 @@
 // Fuzz target for the binary event log reader (docs/log-format.md). The first byte picks a mode:
 //  0: the input is a whole log file (header, blocks, footer) read as `kestrel replay` reads it;
-//  1: the input is a block payload (field definitions and records) given to the decoder;
+//  1: the input is a block payload (field definitions and records) given to the decoder, then
+//     again with a projection (BlockDecoder::OnlyFields: a few fields, then none), as a counting
+//     `kestrel query` decodes it;
 //  2: the input is a payload wrapped in a valid file and block (correct checksums, codec none),
 //     so the fuzzer reaches the decoder through the reader without forging checksums.
 // Properties: no crash, no over-read (ASan), every decoded event re-encodes, and every line that
@@ -57,7 +59,7 @@ void CheckLine(const std::string& line, const char* what) {
 // The lines `kestrel log cat` and replay would write for `e`.
 void CheckOutput(const event::Event& e) {
   std::string line;
-  event::AppendEventJson(e, SharedSchema(), &line);
+  event::AppendEventJson(e, SharedSchema(), &line, event::EventJsonOptions{.add_timestamp = true});
   CheckLine(line, "log cat line");
   engine::Alert alert;
   alert.rule_id = "fuzz";
@@ -144,6 +146,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // An exact-size heap copy, so ASan sees any over-read.
       std::string exact(input);
       log::BlockDecoder decoder(&SharedSchema());
+      DecodeAll(decoder, exact, events);
+      decoder.OnlyFields({schema::FieldId{0}, schema::FieldId{3}, schema::FieldId{7}});
+      DecodeAll(decoder, exact, events);
+      decoder.OnlyFields({});
       DecodeAll(decoder, exact, events);
       break;
     }

@@ -119,12 +119,27 @@ Command AddCompileCommand(CLI::App& app) {
 Command AddQueryCommand(CLI::App& app, const CommandLine& cl) {
   auto query = std::make_shared<QueryOptions>();
   CLI::App* query_cmd = app.add_subcommand(
-      "query", "Run one EQL query over NDJSON events; print the matching events as JSON lines");
+      "query",
+      "Run one EQL query over events (NDJSON, JSON arrays, .klog logs, directories of logs, - for "
+      "stdin); print the results as a table, Elasticsearch's JSON response or JSON lines");
   query_cmd->add_option("query", query->query,
                         "The EQL query (required unless --run, --list or --to-rule; with --run "
-                        "NAME: the input)");
-  query_cmd->add_option("--input", query->input, "NDJSON or JSON-array file, or - for stdin")
+                        "NAME: the first input)");
+  query_cmd->add_option("inputs", query->inputs,
+                        "Inputs read in order: NDJSON or JSON-array files, .klog event logs, "
+                        "directories of .klog logs (in time order), - for stdin");
+  query_cmd
+      ->add_option("--input", query->input,
+                   "One more input, read first (NDJSON, JSON array, .klog, directory, or -)")
       ->capture_default_str();
+  query_cmd->add_option("--from", query->from,
+                        "Keep events at or after this time: RFC 3339, Unix ns, or relative to the "
+                        "newest logged event (-2h, -30m, -7d; now-1h: to the wall clock)");
+  query_cmd->add_option("--to", query->to,
+                        "Keep events before this time (same forms as --from); log blocks outside "
+                        "the range are never read");
+  query_cmd->add_flag("--stats", query->stats,
+                      "Print the input counters (files, blocks read/pruned, events) on stderr");
   AddDialectOption(query_cmd, &query->dialect, "EQL dialect: elasticsearch or endgame");
   query_cmd->add_flag("--case-sensitive", query->case_sensitive,
                       "Endgame dialect: compare strings with case");

@@ -335,7 +335,7 @@ int LogCat(const std::vector<std::string>& paths) {
     }
     if (!*more) break;
     line.clear();
-    event::AppendEventJson(event, schema, &line);
+    event::AppendEventJson(event, schema, &line, event::EventJsonOptions{.add_timestamp = true});
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), stdout);
   }

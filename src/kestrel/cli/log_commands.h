@@ -2,7 +2,8 @@
 //   kestrel record --source ndjson:FILE|ebpf --output LOG [--count N] [--duration D]
 //                  [--max-size BYTES] [--max-age D] [--fsync never|block|close] [--level N]
 //   kestrel log info LOG    header, blocks, event counts, time range, damage
-//   kestrel log cat LOG...  the events as NDJSON (convert a log back, or inspect it)
+//   kestrel log cat LOG...  the events as NDJSON (convert a log back, or inspect it); an event
+//                           without `@timestamp` (live events) gets one from its time
 // `record` writes a partial block after 1 s of wall time (a timer thread, while the source is
 // idle) or, for input that arrives as it happens (ebpf, stdin, a FIFO), of event time: a kill -9
 // loses at most about a second. `log cat` and `log info` print nothing of a log unchecked: events

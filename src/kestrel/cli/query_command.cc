@@ -4,11 +4,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <vector>
 
 #include "kestrel/base/status.h"
+#include "kestrel/cli/query_input.h"
 #include "kestrel/cli/query_output.h"
 #include "kestrel/cli/run_command.h"
 #include "kestrel/cli/saved_hunts.h"
@@ -17,7 +20,6 @@
 #include "kestrel/event/json_encoder.h"
 #include "kestrel/pipeline/predicate_runtime_option.h"
 #include "kestrel/pipeline/run_config.h"
-#include "kestrel/sources/ndjson/ndjson_source.h"
 
 namespace kestrel::cli {
 namespace {
@@ -106,42 +108,77 @@ int RunQuery(const QueryOptions& options) {
     }
     fmt::print(stderr, "saved hunt '{}' to {}; rerun it with: kestrel query --run {} [INPUT]\n",
                hunt.name, HuntPath(*dir, hunt.name).string(), hunt.name);
-    if (options.given.count("--input") == 0) return kExitOk;
+    if (options.given.count("--input") == 0 && options.inputs.empty()) return kExitOk;
   }
 
-  sources::NdjsonOptions ndjson;
-  ndjson.path = options.input;
+  QueryInputOptions input_options;
+  if (options.inputs.empty() || options.input != "-") input_options.paths.push_back(options.input);
+  input_options.paths.insert(input_options.paths.end(), options.inputs.begin(),
+                             options.inputs.end());
+  // A count prints no event: log events then carry only the fields the query reads (when it
+  // reads nothing else: FieldsRead), which is most of the cost of a full scan.
+  if (options.count && options.predicate_runtime == "native" && !options.functions) {
+    input_options.only_fields = FieldsRead(*compiled.program);
+  }
+  input_options.from = options.from;
+  input_options.to = options.to;
+  input_options.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   if (absl::Status s = pipeline::ApplyTimeOptions(endgame, options.time_field, options.time_format,
-                                                  &ndjson.decoder);
+                                                  &input_options.decoder);
       !s.ok()) {
     fmt::print(stderr, "error: --time-format: {}\n", base::Message(s));
     return kExitUsage;
   }
   uint64_t malformed = 0;
-  auto source =
-      sources::NdjsonSource::Open(&schema, ndjson, [&](const sources::SourceDiagnostic& d) {
-        if (malformed++ < 100)
-          fmt::print(stderr, "warning: {}: malformed event skipped: {}\n", d.location, d.reason);
-      });
-  if (!source.ok()) {
-    fmt::print(stderr, "error: {}\n", base::Message(source.status()));
-    return kExitFailure;
+  auto input = QueryInput::Open(&schema, input_options, [&](const sources::SourceDiagnostic& d) {
+    if (malformed++ < 100) {
+      fmt::print(stderr, "warning: {}: malformed input skipped: {}\n", d.location, d.reason);
+    }
+  });
+  if (!input.ok()) {
+    fmt::print(stderr, "error: {}\n", base::Message(input.status()));
+    return input.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
+  ProgressLine progress(isatty(STDERR_FILENO) == 1, stderr);
+  // A count of a query without pipes keeps no result: they are counted and freed as they come,
+  // so a full scan's memory stays flat.
+  const bool drain = options.count && !(*engine)->HasPipes();
+  uint64_t drained = 0;
   event::Event e;
   uint64_t index = 0;
   while (true) {
-    auto more = (*source)->Next(&e);
+    auto more = (*input)->Next(&e);
     if (!more.ok()) {
+      progress.Clear();
       fmt::print(stderr, "error: {}\n", base::Message(more.status()));
       return kExitFailure;
     }
     if (!*more) break;
     (*engine)->Process(e, index++);
+    if (drain && (*engine)->ResultsSoFar() >= 4096) drained += (*engine)->TakeResults().size();
+    progress.Tick(index, drained + (*engine)->ResultsSoFar());
+  }
+  progress.Clear();
+  if (options.stats) {
+    QueryInputCounters c = (*input)->counters();
+    fmt::print(stderr,
+               "input: {} files, blocks {} total / {} read / {} pruned, events {} read / {} in "
+               "range, {} malformed\n",
+               c.files, c.blocks_total, c.blocks_read, c.blocks_pruned, c.events_read,
+               c.events_in_range, c.malformed);
   }
   std::vector<engine::QueryMatch> results = (*engine)->Finish();
   output.count_only = options.count;
+  output.counted_before = drained;
   output.fields = options.fields;
-  output.index = options.input;
+  // `_index`: the input, or every input joined as an Elasticsearch index list names them.
+  output.index.clear();
+  for (const std::string& path : input_options.paths) {
+    if (!output.index.empty()) output.index.push_back(',');
+    output.index += path;
+  }
   if (output.format == QueryFormat::kTable) output.width = TerminalWidth();
   output.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - started)
@@ -237,14 +274,10 @@ int QueryCommand(const QueryOptions& options) {
       return kExitFailure;
     }
     QueryOptions run = options;
-    // `kestrel query --run NAME INPUT`: the positional argument is the input.
+    // `kestrel query --run NAME INPUT...`: the positional arguments are the inputs.
     if (!options.query.empty()) {
-      if (options.given.count("--input") != 0) {
-        fmt::print(stderr, "error: --run NAME takes one input: --input or a positional one\n");
-        return kExitUsage;
-      }
+      run.inputs.insert(run.inputs.begin(), options.query);
       run.given.insert("--input");
-      run.input = options.query;
     }
     ApplyHunt(*hunt, run.given, &run);
     run.run.reset();

@@ -1,13 +1,17 @@
-// `kestrel query [--dialect D] [--case-sensitive|--case-insensitive] [--input FILE|-]
-// [--format table|json|ndjson] [--fields a,b] 'EQL'`: hunting mode. Runs one query over NDJSON
-// (or a JSON array) and prints its results in the reference implementation's output order:
-// `--format` (query_output.h) ndjson, one event per line (the default when stdout is not a
-// terminal), json (Elasticsearch's EQL search response) or table (the default on a terminal);
-// `--count` prints only the number of results. Saved hunts (saved_hunts.h): `--save NAME`
-// stores the query and its options under the rules directory's hunts/ (and runs it when
-// `--input` is given), `--run NAME [INPUT]` reruns one (flags given override the saved ones),
-// `--list` lists them, `--to-rule NAME` writes a rule from one. Diagnostics go to stderr.
-// Tested by cli_test.sh, hunting_test.sh (and, for the semantics,
+// `kestrel query [--dialect D] [--case-sensitive|--case-insensitive] [--from T] [--to T] [--stats]
+// [--format table|json|ndjson] [--fields a,b] 'EQL' [INPUT...]`: hunting mode. Runs one query over
+// its inputs — NDJSON, a JSON array, `.klog` event logs, directories of them, `-` (query_input.h;
+// `--input X` is one more, read first) — and prints its results in the reference implementation's
+// output order: `--format` (query_output.h) ndjson, one event per line with all its input fields
+// and its `@timestamp` (the default when stdout is not a terminal), json (Elasticsearch's EQL
+// search response) or table (the default on a terminal); `--count` prints only the number of
+// results. `--from`/`--to` keep a time range (log blocks outside it are never read); `--stats`
+// prints the input counters on stderr; a long hunt on a terminal shows a progress line on stderr.
+// Saved hunts (saved_hunts.h): `--save NAME` stores the query and its options under the rules
+// directory's hunts/ (and runs it when an input is given), `--run NAME [INPUT]` reruns one (flags
+// given override the saved ones), `--list` lists them, `--to-rule NAME` writes a rule from one.
+// Diagnostics go to stderr. Tested by cli_test.sh, hunting_test.sh, query_input_test.cc (and, for
+// the semantics,
 // engine/conformance_query_test.cc).
 #pragma once
 
@@ -20,7 +24,11 @@ namespace kestrel::cli {
 
 struct QueryOptions {
   std::string query;
-  std::string input = "-";
+  std::string input = "-";          // --input: read before `inputs` (alone when they are empty)
+  std::vector<std::string> inputs;  // positional inputs after the query
+  std::optional<std::string> from;  // --from / --to (query_input.h: ParseTimeBound)
+  std::optional<std::string> to;
+  bool stats = false;  // --stats: input counters on stderr at the end
   std::string dialect = "elasticsearch";
   bool case_sensitive = false;    // Endgame: compare strings with case
   bool case_insensitive = false;  // Endgame default; both flags together are a usage error

@@ -17,6 +17,9 @@
 namespace kestrel::cli {
 namespace {
 
+// Hunting output shows every event with its time, `@timestamp` added where the input had none.
+constexpr event::EventJsonOptions kWithTimestamp{.add_timestamp = true};
+
 constexpr size_t kFlushBytes = 64 * 1024;
 constexpr size_t kMinColumn = 8;  // a column is never elided below this (or its natural width)
 
@@ -185,9 +188,9 @@ void WriteNdjson(const eql::IrProgram& program, schema::Schema& schema,
         copy.SetInt(*seq_id, static_cast<int64_t>(number));
         copy.SetRawJson(*keys_id, keys);
         copy.Finish();
-        event::AppendEventJson(copy, schema, &out.buf());
+        event::AppendEventJson(copy, schema, &out.buf(), kWithTimestamp);
       } else {
-        event::AppendEventJson(*ev, schema, &out.buf());
+        event::AppendEventJson(*ev, schema, &out.buf(), kWithTimestamp);
       }
       out.buf().push_back('\n');
       out.MaybeFlush();
@@ -204,7 +207,7 @@ void AppendHit(std::string_view index, int64_t ordinal, const event::Event& e,
   out->append(",\"_id\":\"");
   out->append(std::to_string(ordinal));
   out->append("\",\"_source\":");
-  event::AppendEventJson(e, schema, out);
+  event::AppendEventJson(e, schema, out, kWithTimestamp);
   out->push_back('}');
 }
 
@@ -215,7 +218,7 @@ void WriteJson(const eql::IrProgram& program, schema::Schema& schema,
   b.append("{\"is_partial\":false,\"is_running\":false,\"took\":");
   b.append(std::to_string(std::max<int64_t>(0, options.took_ms)));
   b.append(",\"timed_out\":false,\"hits\":{\"total\":{\"value\":");
-  b.append(std::to_string(results.size()));
+  b.append(std::to_string(results.size() + options.counted_before));
   b.append(",\"relation\":\"eq\"}");
   if (options.count_only) {
     b.append("}}\n");
@@ -396,7 +399,7 @@ void WriteTable(const eql::IrProgram& program, schema::Schema& schema,
                 const std::vector<engine::QueryMatch>& results, const QueryOutputOptions& options,
                 Out& out) {
   if (options.count_only) {
-    out.buf().append(std::to_string(results.size()));
+    out.buf().append(std::to_string(results.size() + options.counted_before));
     out.buf().push_back('\n');
     return;
   }
@@ -491,7 +494,7 @@ void WriteTable(const eql::IrProgram& program, schema::Schema& schema,
   }
   if (!t.rows.empty()) RenderTable(t, options.width, out);
   std::string noun = grouped ? kind : "event";
-  out.buf().append(std::to_string(results.size()) + " " + noun +
+  out.buf().append(std::to_string(results.size() + options.counted_before) + " " + noun +
                    (results.size() == 1 ? "\n" : "s\n"));
 }
 
@@ -621,7 +624,7 @@ void WriteQueryResults(const eql::IrProgram& program, schema::Schema& schema,
   switch (options.format) {
     case QueryFormat::kNdjson:
       if (options.count_only) {
-        out.buf().append(std::to_string(results.size()));
+        out.buf().append(std::to_string(results.size() + options.counted_before));
         out.buf().push_back('\n');
       } else {
         WriteNdjson(program, schema, results, out);

@@ -60,6 +60,7 @@ struct QueryOutputOptions {
   size_t width = 120;               // table: the terminal's width
   std::string index = "-";          // json: `_index` of every event
   bool count_only = false;          // --count: only the number of results
+  uint64_t counted_before = 0;      // --count: results counted and dropped before `results`
   int64_t took_ms = 0;              // json: `took`
 };
 

@@ -176,6 +176,8 @@ std::vector<QueryMatch> QueryEngine::TakeResults() { return impl_->TakeResults()
 
 bool QueryEngine::HasPipes() const { return impl_->HasPipes(); }
 
+size_t QueryEngine::ResultsSoFar() const { return impl_->ResultsSoFar(); }
+
 const EngineStats& QueryEngine::stats() const { return impl_->stats(); }
 
 void QueryEngine::UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {

@@ -144,6 +144,8 @@ class QueryEngine {
   // unique). Frees the engine's copies of them.
   std::vector<QueryMatch> TakeResults();
   bool HasPipes() const;
+  // The results found so far, before the pipes (a hunt's progress line).
+  size_t ResultsSoFar() const;
 
   const EngineStats& stats() const;
 

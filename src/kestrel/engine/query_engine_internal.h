@@ -46,6 +46,7 @@ class QueryEngine::Impl {
 
   std::vector<QueryMatch> TakeResults();
   bool HasPipes() const { return !program_->pipes.empty(); }
+  size_t ResultsSoFar() const { return results_.size(); }
   const EngineStats& stats() const { return stats_; }
 
   void ShareEvidence(std::shared_ptr<const event::Event>* slot) {

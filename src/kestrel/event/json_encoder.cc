@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kestrel/base/string_map.h"
+#include "kestrel/base/time.h"
 #include "kestrel/event/json_writer.h"
 
 namespace kestrel::event {
@@ -34,15 +35,35 @@ struct Item {
 
 }  // namespace
 
+std::string FormatEventTimestamp(int64_t unix_ns) {
+  int64_t frac = unix_ns % 1'000'000'000;
+  int digits = frac % 1'000'000 == 0 ? 3 : frac % 1'000 == 0 ? 6 : 9;
+  return base::FormatTimestamp(unix_ns, digits);
+}
+
 void AppendEventJson(const Event& event, const schema::Schema& schema, std::string* out) {
+  AppendEventJson(event, schema, out, EventJsonOptions{});
+}
+
+void AppendEventJson(const Event& event, const schema::Schema& schema, std::string* out,
+                     const EventJsonOptions& options) {
   std::vector<Item> items;
-  items.reserve(event.size());
+  items.reserve(event.size() + 1);
   base::StringViewSet leaves;
   for (const Event::Entry& e : event.entries()) {
     if (!e.id.valid()) continue;
     std::string_view name = schema.Info(e.id).name;
     items.push_back(Item{name, &e.value, {}});
     leaves.insert(name);
+  }
+  constexpr std::string_view kTimestamp = "@timestamp";
+  std::string timestamp;
+  Value timestamp_value;
+  if (options.add_timestamp && !leaves.contains(kTimestamp)) {
+    timestamp = FormatEventTimestamp(event.wall_ns());
+    timestamp_value = Value::String(timestamp);
+    items.push_back(Item{kTimestamp, &timestamp_value, {}});
+    leaves.insert(kTimestamp);
   }
   std::sort(items.begin(), items.end(),
             [](const Item& a, const Item& b) { return DotFirstLess(a.name, b.name); });

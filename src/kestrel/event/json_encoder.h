@@ -18,4 +18,18 @@ namespace kestrel::event {
 // Appends the fields of `event` as one JSON object. REQUIRES: event.Finish() was called.
 void AppendEventJson(const Event& event, const schema::Schema& schema, std::string* out);
 
+struct EventJsonOptions {
+  // Hunting output (`kestrel query`, `kestrel log cat`): an event without an `@timestamp` field
+  // (live events, Endgame data) gets one from its wall_ns(), RFC 3339 in UTC with 3, 6 or 9
+  // fraction digits (the fewest that are exact), so every printed event carries its time and
+  // NDJSON read back keeps its order. An `@timestamp` the event has is printed as it is. Alert
+  // formats never set this (their bytes, and replay digests, do not change).
+  bool add_timestamp = false;
+};
+void AppendEventJson(const Event& event, const schema::Schema& schema, std::string* out,
+                     const EventJsonOptions& options);
+
+// wall-clock nanoseconds as `@timestamp` text: RFC 3339, UTC, 3, 6 or 9 fraction digits.
+std::string FormatEventTimestamp(int64_t unix_ns);
+
 }  // namespace kestrel::event

@@ -80,5 +80,28 @@ TEST(JsonEncoderTest, DecodeEncodeRoundTrip) {
   EXPECT_EQ(out, in);
 }
 
+TEST(JsonEncoderTest, AddsTimestampOnlyWhenAskedAndMissing) {
+  Schema schema;
+  // A live-shaped event: its time in the clocks, no @timestamp field.
+  Event live = EventBuilder(schema).Category("process").Str("process.name", "sh").Build();
+  live.set_time_ns(1'700'000'000'123'000'000);
+  live.set_wall_ns(1'700'000'000'123'000'000);
+  std::string plain, hunted;
+  AppendEventJson(live, schema, &plain);
+  AppendEventJson(live, schema, &hunted, EventJsonOptions{.add_timestamp = true});
+  EXPECT_EQ(plain, R"({"process":{"name":"sh"}})");
+  EXPECT_EQ(hunted, R"({"@timestamp":"2023-11-14T22:13:20.123Z","process":{"name":"sh"}})");
+  // An @timestamp of the event's own is kept as it is, not duplicated.
+  Event own = EventBuilder(schema).Str("@timestamp", "2024-01-01T00:00:00Z").Build();
+  own.set_wall_ns(5);
+  std::string out;
+  AppendEventJson(own, schema, &out, EventJsonOptions{.add_timestamp = true});
+  EXPECT_EQ(out, R"({"@timestamp":"2024-01-01T00:00:00Z"})");
+  // Fraction digits: milliseconds at least, more only when needed to be exact.
+  EXPECT_EQ(FormatEventTimestamp(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatEventTimestamp(1'500'000), "1970-01-01T00:00:00.001500Z");
+  EXPECT_EQ(FormatEventTimestamp(1'500'001), "1970-01-01T00:00:00.001500001Z");
+}
+
 }  // namespace
 }  // namespace kestrel::event

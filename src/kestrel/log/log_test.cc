@@ -712,5 +712,45 @@ TEST(LogTest, DecoderRejectsHostilePayloadsWithoutOverreading) {
   EXPECT_GT(rejected, 500);
 }
 
+TEST(LogTest, ProjectionKeepsOnlyTheChosenFieldsAndDecodesTheRestExactly) {
+  schema::Schema schema;
+  BlockEncoder encoder(schema);
+  std::vector<Event> events;
+  for (int i = 0; i < 20; ++i) {
+    events.push_back(RichEvent(schema, i));
+    encoder.Add(events.back());
+  }
+  std::string payload;
+  encoder.Take(&payload);
+  // The kept fields read past every other one: string back-references and integer deltas of the
+  // skipped fields (and of the kept ones) stay exact in later records.
+  schema::FieldId pid = *schema.Find("process.pid");
+  schema::FieldId command_line = *schema.Find("process.command_line");
+  BlockDecoder decoder(&schema);
+  decoder.OnlyFields({pid, command_line});
+  ASSERT_TRUE(decoder.Start(payload, 20).ok());
+  Event e;
+  for (int i = 0; i < 20; ++i) {
+    auto next = decoder.Next(&e);
+    ASSERT_TRUE(next.ok() && *next) << i;
+    ASSERT_EQ(e.size(), 2u) << i;
+    EXPECT_EQ(e.Find(pid)->as_int(), i);
+    EXPECT_EQ(e.Find(command_line)->as_string(), events[i].Find(command_line)->as_string());
+    EXPECT_EQ(e.time_ns(), events[i].time_ns());
+    EXPECT_EQ(e.wall_ns(), events[i].wall_ns());
+    EXPECT_EQ(e.categories(), events[i].categories());
+  }
+  // No field at all: times and categories only; AllFields() restores every field.
+  decoder.OnlyFields({});
+  ASSERT_TRUE(decoder.Start(payload, 20).ok());
+  ASSERT_TRUE(*decoder.Next(&e));
+  EXPECT_EQ(e.size(), 0u);
+  EXPECT_EQ(e.categories(), events[0].categories());
+  decoder.AllFields();
+  ASSERT_TRUE(decoder.Start(payload, 20).ok());
+  ASSERT_TRUE(*decoder.Next(&e));
+  EXPECT_EQ(Fields(e, schema), Fields(events[0], schema));
+}
+
 }  // namespace
 }  // namespace kestrel::log

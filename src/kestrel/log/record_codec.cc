@@ -189,6 +189,7 @@ namespace {
 
 // map_ entry of a field the payload defines but the reader's schema refused (field budget).
 constexpr schema::FieldId kDropped{UINT32_MAX - 1};
+constexpr schema::FieldId kSkipped{UINT32_MAX - 2};  // not projected (OnlyFields)
 
 absl::Status Malformed(std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("malformed block payload: {}", what));
@@ -225,6 +226,16 @@ std::string_view BlockDecoder::CheckRawJson(std::string_view text) {
     return {};
   }
   return {out, n};
+}
+
+void BlockDecoder::OnlyFields(const std::vector<schema::FieldId>& fields) {
+  project_ = true;
+  keep_.clear();
+  for (schema::FieldId id : fields) {
+    if (!id.valid()) continue;
+    if (id.value >= keep_.size()) keep_.resize(id.value + 1, 0);
+    keep_[id.value] = 1;
+  }
 }
 
 absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
@@ -265,6 +276,9 @@ absl::Status BlockDecoder::Start(std::string_view payload, uint32_t events) {
       if (interned.ok()) id = *interned;
     }
     map_[code] = id ? *id : kDropped;
+    if (id && project_ && (id->value >= keep_.size() || keep_[id->value] == 0)) {
+      map_[code] = kSkipped;
+    }
     mapped_.push_back(static_cast<uint32_t>(code));
   }
   if (!in.Varint(&n) || n > 64) return Malformed("category count");
@@ -384,6 +398,48 @@ bool BlockDecoder::ReadValue(ByteReader& in, uint32_t code, bool in_array, Value
   return false;  // unknown tag
 }
 
+bool BlockDecoder::SkipValue(ByteReader& in, bool in_array) {
+  uint8_t tag;
+  if (!in.Byte(&tag)) return false;
+  std::string_view s;
+  uint64_t n;
+  switch (static_cast<Tag>(tag)) {
+    case Tag::kNull:
+    case Tag::kFalse:
+    case Tag::kTrue:
+      return true;
+    case Tag::kIntDelta:
+      if (in_array) return false;
+      return in.Varint(&n);
+    case Tag::kInt:
+    case Tag::kUint:
+      return in.Varint(&n);
+    case Tag::kStringRef:
+      return in.Varint(&n) && n < strings_.size();
+    case Tag::kDouble:
+      return in.Take(8, &s);
+    case Tag::kIp4:
+      return in.Take(4, &s);
+    case Tag::kIp6:
+      return in.Take(16, &s);
+    case Tag::kString:
+    case Tag::kRawJson:
+      if (!in.Bytes(&s) || s.size() >= (uint64_t{1} << 32)) return false;
+      // The block's string index counts every long kString, read or not.
+      if (static_cast<Tag>(tag) == Tag::kString && s.size() >= kMinIndexedString) {
+        strings_.push_back(s);
+      }
+      return true;  // raw JSON skipped is never printed: not checked
+    case Tag::kArray:
+      if (in_array || !in.Varint(&n) || n > in.remaining()) return false;
+      for (uint64_t i = 0; i < n; ++i) {
+        if (!SkipValue(in, true)) return false;
+      }
+      return true;
+  }
+  return false;  // unknown tag
+}
+
 absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
   if (remaining_ == 0) return false;
   ByteReader outer(rest_);
@@ -410,6 +466,12 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
     event->AddCategory(categories_[std::countr_zero(rest)]);
   }
   if (entries > in.remaining()) return Malformed("entry count larger than the record");
+  if (project_ && keep_.empty()) {
+    // No field is wanted: the values need not be read at all (string indexes and integer deltas
+    // only matter to values that are read; the payload's checksum was verified).
+    event->Finish();
+    return true;
+  }
   int64_t code = 0;
   for (uint64_t i = 0; i < entries; ++i) {
     int64_t delta;
@@ -423,10 +485,14 @@ absl::StatusOr<bool> BlockDecoder::Next(event::Event* event) {
     if (code < 0 || static_cast<uint64_t>(code) >= map_.size()) {
       return Malformed("record uses an undefined field");
     }
+    schema::FieldId id = map_[static_cast<size_t>(code)];
+    if (id == kSkipped) {
+      if (!SkipValue(in, false)) return Malformed("bad value");
+      continue;
+    }
     elements_.clear();
     Value v;
     if (!ReadValue(in, static_cast<uint32_t>(code), false, &v)) return Malformed("bad value");
-    schema::FieldId id = map_[static_cast<size_t>(code)];
     if (!id.valid()) return Malformed("record uses an undefined field");
     if (id == kDropped) {  // the schema's budget refused the field
       ++dropped_fields_;

@@ -103,8 +103,18 @@ class BlockDecoder {
   // Fields the schema refused (its budget is exhausted): their values are dropped and counted.
   uint64_t dropped_fields() const { return dropped_fields_; }
 
+  // Projection: from the next Start() on, only these fields (reader FieldIds) are set in the
+  // events; the others are read past (their bytes still checked, string indexes and integer
+  // deltas still followed) but not copied, so an event holds what a query reads and costs less.
+  // An empty list keeps no field (categories and times are always set) and skips each record's
+  // values unread; AllFields() undoes it.
+  void OnlyFields(const std::vector<schema::FieldId>& fields);
+  void AllFields() { project_ = false; }
+
  private:
   bool ReadValue(ByteReader& in, uint32_t code, bool in_array, event::Value* v);
+  // Reads past a value of a field left out by OnlyFields (keeping the block's string index).
+  bool SkipValue(ByteReader& in, bool in_array);
   // Checks raw-JSON text and returns its minified copy (valid until the next record), or an
   // empty view with `raw_error_` set.
   std::string_view CheckRawJson(std::string_view text);
@@ -122,6 +132,8 @@ class BlockDecoder {
   std::vector<int64_t> last_int_;  // by writer code: the field's previous integer in this block
   std::vector<uint8_t> has_last_int_;
   uint64_t dropped_fields_ = 0;
+  bool project_ = false;
+  std::vector<uint8_t> keep_;    // by reader FieldId, with project_: set in events
   base::StringArena raw_{4096};  // minified raw-JSON values of the record
   std::string raw_error_;        // why the record's raw JSON was refused
 };

@@ -17,7 +17,9 @@ ReplaySource::ReplaySource(schema::Schema* schema, const ReplayOptions& options,
     : schema_(schema),
       options_(options),
       on_diagnostic_(std::move(on_diagnostic)),
-      decoder_(schema) {}
+      decoder_(schema) {
+  if (options.only_fields) decoder_.OnlyFields(*options.only_fields);
+}
 
 absl::StatusOr<std::unique_ptr<ReplaySource>> ReplaySource::Open(schema::Schema* schema,
                                                                  const ReplayOptions& options,
@@ -126,6 +128,7 @@ absl::StatusOr<bool> ReplaySource::Next(event::Event* event) {
       in_block_ = false;
       continue;
     }
+    ++events_decoded_;
     if (event->time_ns() < options_.from_ns || event->time_ns() >= options_.to_ns) continue;
     ++stats_.events;
     return true;

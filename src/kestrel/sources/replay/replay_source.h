@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct ReplayOptions {
   std::vector<std::string> paths;                         // log files, or directories of them
   int64_t from_ns = std::numeric_limits<int64_t>::min();  // inclusive, event time
   int64_t to_ns = std::numeric_limits<int64_t>::max();    // exclusive
+  // Set: events carry only these fields (log::BlockDecoder::OnlyFields), e.g. the fields a
+  // counting hunt's query reads. Unset: every field.
+  std::optional<std::vector<schema::FieldId>> only_fields = std::nullopt;
 };
 
 class ReplaySource final : public Source {
@@ -50,6 +54,8 @@ class ReplaySource final : public Source {
   uint64_t damaged_blocks() const { return damaged_blocks_ + (reader_ ? reader_->damaged() : 0); }
   uint64_t blocks_read() const { return blocks_read_; }
   uint64_t blocks_skipped() const { return blocks_skipped_; }  // outside the time range
+  // Records decoded from the blocks read, in the time range or not (stats().events: in it).
+  uint64_t events_decoded() const { return events_decoded_; }
   const std::vector<std::string>& files() const { return files_; }
   // The header of the first file (host, boot id, writer version).
   const log::FileHeaderInfo& first_header() const { return first_header_; }
@@ -76,6 +82,7 @@ class ReplaySource final : public Source {
   uint64_t damaged_blocks_ = 0;  // of files already closed; plus reader_->damaged()
   uint64_t blocks_read_ = 0;
   uint64_t blocks_skipped_ = 0;
+  uint64_t events_decoded_ = 0;
 };
 
 }  // namespace kestrel::sources
