@@ -17,8 +17,10 @@
 namespace kestrel::cli {
 namespace {
 
-// Hunting output shows every event with its time, `@timestamp` added where the input had none.
+// Hunting output shows every event with its time, `@timestamp` added where the input had none;
+// a `count` pipe's rows are not events and have no time.
 constexpr event::EventJsonOptions kWithTimestamp{.add_timestamp = true};
+constexpr event::EventJsonOptions kCountRow{};
 
 constexpr size_t kFlushBytes = 64 * 1024;
 constexpr size_t kMinColumn = 8;  // a column is never elided below this (or its natural width)
@@ -167,6 +169,7 @@ class Out {
 
 void WriteNdjson(const eql::IrProgram& program, schema::Schema& schema,
                  const std::vector<engine::QueryMatch>& results, Out& out) {
+  const event::EventJsonOptions& json = CountPipe(program) != nullptr ? kCountRow : kWithTimestamp;
   bool keyed = Grouped(program) && CountPipe(program) == nullptr;
   std::optional<schema::FieldId> seq_id, keys_id;
   if (keyed) {
@@ -188,9 +191,9 @@ void WriteNdjson(const eql::IrProgram& program, schema::Schema& schema,
         copy.SetInt(*seq_id, static_cast<int64_t>(number));
         copy.SetRawJson(*keys_id, keys);
         copy.Finish();
-        event::AppendEventJson(copy, schema, &out.buf(), kWithTimestamp);
+        event::AppendEventJson(copy, schema, &out.buf(), json);
       } else {
-        event::AppendEventJson(*ev, schema, &out.buf(), kWithTimestamp);
+        event::AppendEventJson(*ev, schema, &out.buf(), json);
       }
       out.buf().push_back('\n');
       out.MaybeFlush();
@@ -201,13 +204,14 @@ void WriteNdjson(const eql::IrProgram& program, schema::Schema& schema,
 // ---- json (Elasticsearch's EQL search response) ---------------------------------------------
 
 void AppendHit(std::string_view index, int64_t ordinal, const event::Event& e,
-               const schema::Schema& schema, std::string* out) {
+               const schema::Schema& schema, std::string* out,
+               const event::EventJsonOptions& json = kWithTimestamp) {
   out->append("{\"_index\":");
   event::AppendJsonString(out, index);
   out->append(",\"_id\":\"");
   out->append(std::to_string(ordinal));
   out->append("\",\"_source\":");
-  event::AppendEventJson(e, schema, out, kWithTimestamp);
+  event::AppendEventJson(e, schema, out, json);
   out->push_back('}');
 }
 
@@ -232,7 +236,7 @@ void WriteJson(const eql::IrProgram& program, schema::Schema& schema,
       for (size_t j = 0; j < m.events.size(); ++j) {
         if (i > 0 || j > 0) b.push_back(',');
         if (count) {
-          AppendHit("kestrel-count", static_cast<int64_t>(i), *m.events[j], schema, &b);
+          AppendHit("kestrel-count", static_cast<int64_t>(i), *m.events[j], schema, &b, kCountRow);
         } else {
           int64_t ordinal =
               j < m.event_indexes.size() ? static_cast<int64_t>(m.event_indexes[j]) : -1;
