@@ -539,6 +539,15 @@ ExprPtr Parser::ParseField() {
       Advance();
       continue;
     }
+    if (At(TokenKind::kLBracket) && Peek().span.offset == prev_end_.end() &&
+        Peek(1).kind == TokenKind::kInteger && Peek(2).kind == TokenKind::kInteger) {
+      // Elasticsearch's grammar takes `LB INTEGER_VALUE+ RB`; one index a bracket reads plainly.
+      Fail(Cover(Peek().span, Peek(2).span),
+           "several indexes in one bracket are not supported (a deliberate difference from "
+           "Elasticsearch's grammar)",
+           "write one index per bracket: x[0][1]");
+      return nullptr;
+    }
     break;
   }
   node->span = SpanFrom(start);

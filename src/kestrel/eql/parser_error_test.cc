@@ -101,7 +101,10 @@ const ErrorCase kErrorCases[] = {
     {"ForkInElasticsearch", "sequence [a where true] fork [b where true]", 1, 25,
      "'fork' is only supported in the Endgame dialect"},
     {"IntegerOverflow", "process where a == 99999999999999999999", 1, 20,
-     "integer literal is out of range"},
+     "integer literal is out of range", Dialect::kEndgame},
+    {"SeveralIndexesInOneBracket", "process where a[0 1] == 2", 1, 16,
+     "several indexes in one bracket are not supported (a deliberate difference from "
+     "Elasticsearch's grammar)"},
     {"UnterminatedBackQuote", "process where `abc", 1, 15, "unterminated back-quoted name"},
     {"UnterminatedComment", "process where a == 1 /* unclosed", 1, 22, "unterminated /* comment"},
     {"OneStageJoin", "join [a where true]", 1, 20, "a join needs at least two stages"},
