@@ -312,6 +312,8 @@ const Refused kRefusedCases[] = {
     {"subquery ![...] in sample", "sample by host.id ![process where true] [file where true]",
      "a missing-event stage '![...]' is not allowed in sample"},
     {"pipe head without a count", "process where true | head", "expected the number of results"},
+    {"pipe head with a constant expression", "process where true | head 1 + 1",
+     "takes an integer literal, not an expression (a deliberate difference"},
     {"predicate like with a field", "process where process.name like process.executable",
      "a pattern must be a string literal after `like`"},
 };

@@ -268,7 +268,19 @@ class Lexer {
         uint32_t line = line_, column = Column(pos_);
         Advance();
         Advance();
-        while (pos_ < src_.size() && !(src_[pos_] == '*' && Peek(1) == '/')) Advance();
+        // Elasticsearch's BRACKETED_COMMENT nests (`/* a /* b */ c */`); the Endgame one does
+        // not. A counter, no recursion.
+        size_t depth = 1;
+        while (pos_ < src_.size()) {
+          if (src_[pos_] == '*' && Peek(1) == '/') {
+            if (--depth == 0) break;
+            Advance();
+          } else if (src_[pos_] == '/' && Peek(1) == '*' && dialect_ != Dialect::kEndgame) {
+            ++depth;
+            Advance();
+          }
+          Advance();
+        }
         if (pos_ >= src_.size()) {
           return Fail(start, line, column, 2, "unterminated /* comment",
                       "close the comment with */");

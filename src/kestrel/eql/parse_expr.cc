@@ -541,10 +541,11 @@ ExprPtr Parser::ParseField() {
     }
     if (At(TokenKind::kLBracket) && Peek().span.offset == prev_end_.end() &&
         Peek(1).kind == TokenKind::kInteger && Peek(2).kind == TokenKind::kInteger) {
-      // Elasticsearch's grammar takes `LB INTEGER_VALUE+ RB`; one index a bracket reads plainly.
+      // Elasticsearch's grammar takes `LB INTEGER_VALUE+ RB`, then refuses any index ("Array
+      // indexes are not supported"); Kestrel reads one index per bracket.
       Fail(Cover(Peek().span, Peek(2).span),
-           "several indexes in one bracket are not supported (a deliberate difference from "
-           "Elasticsearch's grammar)",
+           "several indexes in one bracket are not supported (a deliberate difference: "
+           "Elasticsearch refuses every array index, Kestrel takes one per bracket)",
            "write one index per bracket: x[0][1]");
       return nullptr;
     }
