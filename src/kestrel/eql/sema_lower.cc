@@ -349,8 +349,9 @@ IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
 // Elasticsearch's `:` and `!:`: its grammar takes any constant after `:` (a string, a number, a
 // boolean, null; one or a parenthesised list, or-ed). A string is a case-insensitive match with
 // `*`/`?` wildcards; a number or boolean is equality (`x : 1` is `x == 1`: Elasticsearch's
-// verifier would refuse it and suggest `==`, Kestrel runs what it suggests); `x : null` is
-// null, as Elasticsearch's insensitive comparison of anything with null (never matches).
+// verifier would refuse it and suggest `==`, Kestrel runs what it suggests); so is null:
+// `x : null` is `x == null` and `x !: null` is `x != null`, as Elasticsearch's spec file
+// expects (`bad_field : null`, `indexOf(...) !: null`).
 // `x !: c` is `not (x : c)`: a query negation when the operand is a field.
 // A right-hand side that is not a constant (`a : b`, `null : (x > 1)`, `x : f(y)`) is the `:`
 // of Elasticsearch 7.x's grammar, where `:` and `!:` were comparison operators over any two
@@ -382,9 +383,6 @@ IrNodePtr Analyzer::LowerSeq(const MatchExpr& e) {
     switch (x->value.kind()) {
       case ValueKind::kString:
         strings.push_back(x->value);
-        continue;
-      case ValueKind::kNull:
-        terms.push_back(std::move(x));
         continue;
       default:
         break;
