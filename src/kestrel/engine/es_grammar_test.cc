@@ -480,6 +480,9 @@ TEST_F(EsGrammarTest, SeqWithAnyValueIsCaseInsensitiveEquality) {
   EXPECT_EQ(Run("process where process.parent.pid : (process.pid - 1)"), "3|5");
   EXPECT_EQ(Run("process where process.parent.pid !: (process.pid - 1)"), "1");
   EXPECT_EQ(Run("any where null : (process.exit_code > -1)"), "1|2|3|4|6");
+  // A null constant is equality with null too (the spec's `bad_field : null`).
+  EXPECT_EQ(Run("process where process.exit_code : null"), "1|3");
+  EXPECT_EQ(Run("process where process.exit_code !: null"), "5");
   EXPECT_EQ(Run("process where process.executable : concat(\"/BIN/\", process.name)"), "1");
 }
 
