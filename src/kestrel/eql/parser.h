@@ -56,8 +56,9 @@
 // (Elasticsearch 7.x); array indexes `x[0]` (one per bracket). docs/eql.md lists the
 // deliberate differences; es_grammar_test.cc (engine) has a case per rule of EqlBase.g4.
 // kEndgame follows endgameinc/eql: '=' means '==', '...' and ?"..." strings, `descendant of` /
-// `child of` / `event of`, stage `fork` parameters and macro definitions. Both dialects produce the same AST; Query::dialect
-// records which was used because `==` means case-insensitive wildcard equality in Endgame.
+// `child of` / `event of`, stage `fork` parameters and macro definitions. Both dialects produce
+// the same AST; Query::dialect records which was used because `==` means case-insensitive
+// wildcard equality in Endgame.
 //
 // Tested by parser_test.cc, parser_error_test.cc and conformance_parse_test.cc.
 #pragma once
