@@ -109,7 +109,7 @@ TEST_F(NullSemanticsTest, NegatedQueryLeavesMatchMissingFieldsOnlyInElasticsearc
 }
 
 // Elasticsearch's `:` with a non-string constant is equality; `!:` is the negation of `:`, a
-// query negation: it matches events without the field (issue 24). `x : null` never matches.
+// query negation: it matches events without the field (issue 24). `x : null` is `x == null`.
 TEST_F(NullSemanticsTest, SeqWithAnyConstantAndNotSeq) {
   Add(1, "process", [](EventBuilder& b) {
     b.Str("process.name", "Bash").Int("process.pid", 1).Bool("process.interactive", true);
@@ -124,8 +124,9 @@ TEST_F(NullSemanticsTest, SeqWithAnyConstantAndNotSeq) {
   EXPECT_EQ(Es(R"(process where process.pid : (2, 1))"), "1 2");
   EXPECT_EQ(Es(R"(process where process.interactive : true)"), "1");
   EXPECT_EQ(Es(R"(process where process.interactive : false)"), "2");
-  EXPECT_EQ(Es(R"(process where process.name : null)"), "");
-  EXPECT_EQ(Es(R"(process where process.name !: null)"), "");
+  // `: null` / `!: null` are `== null` / `!= null`, as Elasticsearch's spec file expects.
+  EXPECT_EQ(Es(R"(process where process.name : null)"), "3 4");
+  EXPECT_EQ(Es(R"(process where process.name !: null)"), "1 2");
 
   EXPECT_EQ(Es(R"(process where process.name !: "bash")"), "2 3 4");
   EXPECT_EQ(Es(R"(process where process.name !: ("b*", "SH"))"), "3 4");

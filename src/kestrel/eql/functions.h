@@ -83,7 +83,7 @@ struct BuiltinInfo {
   uint8_t min_args;
   uint8_t max_args;      // kVariadic: no limit
   bool string_matching;  // takes a `~` case-insensitive form / honours case mode
-  bool endgame_only;
+  bool endgame_only;     // not in Elasticsearch's registry: unknown in that dialect (sema)
 };
 inline constexpr uint8_t kVariadic = 255;
 

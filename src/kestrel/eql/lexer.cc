@@ -268,7 +268,19 @@ class Lexer {
         uint32_t line = line_, column = Column(pos_);
         Advance();
         Advance();
-        while (pos_ < src_.size() && !(src_[pos_] == '*' && Peek(1) == '/')) Advance();
+        // Elasticsearch's BRACKETED_COMMENT nests (`/* a /* b */ c */`); the Endgame one does
+        // not. A counter, no recursion.
+        size_t depth = 1;
+        while (pos_ < src_.size()) {
+          if (src_[pos_] == '*' && Peek(1) == '/') {
+            if (--depth == 0) break;
+            Advance();
+          } else if (src_[pos_] == '/' && Peek(1) == '*' && dialect_ != Dialect::kEndgame) {
+            ++depth;
+            Advance();
+          }
+          Advance();
+        }
         if (pos_ >= src_.size()) {
           return Fail(start, line, column, 2, "unterminated /* comment",
                       "close the comment with */");
@@ -408,6 +420,23 @@ class Lexer {
     return true;
   }
 
+  static bool FitsInt64(std::string_view digits) {
+    uint64_t value = 0;
+    for (char d : digits) {
+      if (value > static_cast<uint64_t>(INT64_MAX) / 10) return false;
+      value = value * 10 + static_cast<uint64_t>(d - '0');
+      if (value > static_cast<uint64_t>(INT64_MAX)) return false;
+    }
+    return true;
+  }
+
+  // An exponent (e5, E-3, e+2) starts at `at`.
+  bool IsExponent(size_t at) const {
+    auto ch = [&](size_t i) { return i < src_.size() ? src_[i] : '\0'; };
+    if (ch(at) != 'e' && ch(at) != 'E') return false;
+    return IsDigit(ch(at + 1)) || ((ch(at + 1) == '+' || ch(at + 1) == '-') && IsDigit(ch(at + 2)));
+  }
+
   bool Number() {
     size_t start = pos_;
     uint32_t line = line_, column = Column(pos_);
@@ -417,6 +446,11 @@ class Lexer {
       is_float = true;
       Advance();
       while (IsDigit(Peek())) Advance();
+    } else if (Peek() == '.' && dialect_ != Dialect::kEndgame && IsDigit(src_[start]) &&
+               (!IsIdentStart(Peek(1)) || IsExponent(pos_ + 1))) {
+      // Elasticsearch's DECIMAL_VALUE also takes a trailing dot: `1.`, `1.e3`.
+      is_float = true;
+      Advance();
     }
     if ((Peek() == 'e' || Peek() == 'E') &&
         (IsDigit(Peek(1)) || ((Peek(1) == '+' || Peek(1) == '-') && IsDigit(Peek(2))))) {
@@ -426,6 +460,17 @@ class Lexer {
       while (IsDigit(Peek())) Advance();
     }
     std::string digits(src_.substr(start, pos_ - start));
+    if (is_float && IsIdentStart(Peek())) {
+      size_t end = pos_;
+      while (end < src_.size() && IsIdentChar(src_[end])) ++end;
+      std::string_view suffix = src_.substr(pos_, end - pos_);
+      if (suffix == "ms" || suffix == "s" || suffix == "m" || suffix == "h" || suffix == "d") {
+        // Elasticsearch refuses it too ("Decimal time interval [...] not supported").
+        return Fail(start, line, column, end - start,
+                    fmt::format("a time span must be a whole number, not {}{}", digits, suffix),
+                    "use a smaller unit, e.g. 1500ms for 1.5s");
+      }
+    }
     // A time unit glued to an integer: 5s 500ms 10m 1h 2d.
     std::string_view unit;
     if (!is_float && IsIdentStart(Peek())) {
@@ -443,6 +488,10 @@ class Lexer {
     }
     Token t;
     t.span = SpanFrom(start, line, column);
+    if (!is_float && unit.empty() && dialect_ != Dialect::kEndgame && digits.size() > 18 &&
+        !FitsInt64(digits)) {
+      is_float = true;  // Elasticsearch reads an integer too large for a long as a double
+    }
     if (is_float) {
       t.kind = TokenKind::kFloat;
       char* end_ptr = nullptr;

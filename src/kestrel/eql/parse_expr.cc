@@ -539,6 +539,16 @@ ExprPtr Parser::ParseField() {
       Advance();
       continue;
     }
+    if (At(TokenKind::kLBracket) && Peek().span.offset == prev_end_.end() &&
+        Peek(1).kind == TokenKind::kInteger && Peek(2).kind == TokenKind::kInteger) {
+      // Elasticsearch's grammar takes `LB INTEGER_VALUE+ RB`, then refuses any index ("Array
+      // indexes are not supported"); Kestrel reads one index per bracket.
+      Fail(Cover(Peek().span, Peek(2).span),
+           "several indexes in one bracket are not supported (a deliberate difference: "
+           "Elasticsearch refuses every array index, Kestrel takes one per bracket)",
+           "write one index per bracket: x[0][1]");
+      return nullptr;
+    }
     break;
   }
   node->span = SpanFrom(start);

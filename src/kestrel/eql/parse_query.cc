@@ -362,9 +362,27 @@ bool Parser::ParsePipe(Pipe* out) {
   switch (found->kind) {
     case PipeKind::kHead:
     case PipeKind::kTail: {
+      // Elasticsearch folds any constant integer expression here (`| head 2 * 5`); Kestrel
+      // takes a literal (a deliberate difference: the count is read at parse time).
+      auto not_literal = [&](Span at) {
+        return Fail(at,
+                    fmt::format("'{}' takes an integer literal, not an expression (a deliberate "
+                                "difference from Elasticsearch, which folds a constant one)",
+                                found->name),
+                    fmt::format("write the number: | {} 10", found->name));
+      };
       if (!At(TokenKind::kInteger)) {
+        if (CanStartExpr(Peek()) && !At(TokenKind::kFloat) && !At(TokenKind::kString) &&
+            !At(TokenKind::kMinus)) {
+          return not_literal(Peek().span);
+        }
         return FailExpected(fmt::format("expected the number of results after '{}'", found->name),
                             fmt::format("for example | {} 10", found->name));
+      }
+      if (Peek(1).kind == TokenKind::kPlus || Peek(1).kind == TokenKind::kMinus ||
+          Peek(1).kind == TokenKind::kStar || Peek(1).kind == TokenKind::kSlash ||
+          Peek(1).kind == TokenKind::kPercent) {
+        return not_literal(Cover(Peek().span, Peek(1).span));
       }
       const Token& n = Advance();
       auto lit = std::make_unique<LiteralExpr>(n.span);

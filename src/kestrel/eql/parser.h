@@ -33,8 +33,10 @@
 //   predicate    = sum [ comp_op sum
 //                      | [ "not" ] ( "in" | "in"~ ) "(" expr { "," expr } ")"
 //                      | match_op ( "(" expr { "," expr } ")" | sum ) ] ;
+//                  (* sema requires a constant after like/regex; a non-constant after ':'
+//                     or '!:' (Elasticsearch only) is case-insensitive equality *)
 //   comp_op      = "==" | "!=" | "<" | "<=" | ">" | ">=" | "=" (* Endgame only *) ;
-//   match_op     = ":" | "like" | "like"~ | "regex" | "regex"~ ;
+//   match_op     = ":" | "!:" | "like" | "like"~ | "regex" | "regex"~ ;
 //   sum          = product { ( "+" | "-" ) product } ;
 //   product      = unary { ( "*" | "/" | "%" ) unary } ;
 //   unary        = ( "-" | "+" ) unary | primary ;
@@ -47,12 +49,16 @@
 // Comparisons do not chain (`a < b < c` is an error: add parentheses). Soft keywords (maxspan
 // runs of descendant child event any macro) are field names wherever a keyword cannot appear.
 //
-// Dialects. kElasticsearch follows the Elasticsearch 8.x EQL reference: '=' is an error (use
-// '=='), strings are "..." or """...""". One extension: `with maxspan=...` may also follow the
-// last stage of a sequence (as some published rules write it). kEndgame follows endgameinc/eql:
-// '=' means '==', '...' and ?"..." strings, `descendant of` / `child of` / `event of`, stage
-// `fork` parameters and macro definitions. Both dialects produce the same AST; Query::dialect
-// records which was used because `==` means case-insensitive wildcard equality in Endgame.
+// Dialects. kElasticsearch follows Elasticsearch's EqlBase.g4 and its parser's checks: '=' is an
+// error (use '=='), strings are "..." or """...""", `1.` is a decimal, an integer beyond 64
+// bits a double, `/* */` comments nest. Extensions: `with maxspan=...` may also follow the last
+// stage of a sequence (as some published rules write it); `!:` and a non-constant after `:`
+// (Elasticsearch 7.x); array indexes `x[0]` (one per bracket). docs/eql.md lists the
+// deliberate differences; es_grammar_test.cc (engine) has a case per rule of EqlBase.g4.
+// kEndgame follows endgameinc/eql: '=' means '==', '...' and ?"..." strings, `descendant of` /
+// `child of` / `event of`, stage `fork` parameters and macro definitions. Both dialects produce
+// the same AST; Query::dialect records which was used because `==` means case-insensitive
+// wildcard equality in Endgame.
 //
 // Tested by parser_test.cc, parser_error_test.cc and conformance_parse_test.cc.
 #pragma once

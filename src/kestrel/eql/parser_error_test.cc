@@ -71,6 +71,12 @@ const ErrorCase kErrorCases[] = {
     {"UnknownPipe", "process where true | bogus 3", 1, 22, "unknown pipe 'bogus'"},
     {"HeadWithoutCount", "process where true | head", 1, 26,
      "expected the number of results after 'head'"},
+    {"HeadWithAnExpression", "process where true | head 2 * 5", 1, 27,
+     "'head' takes an integer literal, not an expression (a deliberate difference from "
+     "Elasticsearch, which folds a constant one)"},
+    {"TailWithAFunction", "process where true | tail length(\"ab\")", 1, 27,
+     "'tail' takes an integer literal, not an expression (a deliberate difference from "
+     "Elasticsearch, which folds a constant one)"},
     {"ChainedComparison", "process where a < b < c", 1, 21, "comparisons cannot be chained"},
     {"NumberRunningIntoName", "process where 5x == 1", 1, 16, "invalid suffix 'x' on number"},
     {"TwoConditionsWithoutAnd", "process where a == 1 b == 2", 1, 22,
@@ -101,7 +107,10 @@ const ErrorCase kErrorCases[] = {
     {"ForkInElasticsearch", "sequence [a where true] fork [b where true]", 1, 25,
      "'fork' is only supported in the Endgame dialect"},
     {"IntegerOverflow", "process where a == 99999999999999999999", 1, 20,
-     "integer literal is out of range"},
+     "integer literal is out of range", Dialect::kEndgame},
+    {"SeveralIndexesInOneBracket", "process where a[0 1] == 2", 1, 16,
+     "several indexes in one bracket are not supported (a deliberate difference: "
+     "Elasticsearch refuses every array index, Kestrel takes one per bracket)"},
     {"UnterminatedBackQuote", "process where `abc", 1, 15, "unterminated back-quoted name"},
     {"UnterminatedComment", "process where a == 1 /* unclosed", 1, 22, "unterminated /* comment"},
     {"OneStageJoin", "join [a where true]", 1, 20, "a join needs at least two stages"},

@@ -41,6 +41,11 @@ const DumpCase kElasticsearchCases[] = {
     {"EventQuery", R"(process where process.name == "bash")",
      R"((event process (== (field process.name) "bash")))"},
     {"AnyWhere", "any where true", "(event any true)"},
+    {"NestedBracketedComment", "process where /* a /* b */ c */ true // d", "(event process true)"},
+    {"DecimalWithTrailingDot", "process where a == 1. or a == 2.e1",
+     "(event process (or (== (field a) 1.0) (== (field a) 20.0)))"},
+    {"IntegerBeyondLongIsADouble", "process where a == 99999999999999999999",
+     "(event process (== (field a) 1e+20))"},
     {"QuotedCategory", R"(`my category` where true)", "(event my category true)"},
     {"Literals", "process where a == null or b == true or c == 1.5 or d == -7 or e == 1e3",
      "(event process (or (== (field a) null) (== (field b) true) (== (field c) 1.5) "

@@ -7,6 +7,9 @@
 //   Endgame dialect warns never: its data uses its own flat names.
 // - checks operators and functions: arity, argument types (a literal or a field of a known type
 //   of the wrong kind is an error), `~` only on functions that compare strings, regex syntax.
+//   In the Elasticsearch dialect the functions are Elasticsearch's registry: an Endgame-only
+//   built-in (BuiltinInfo::endgame_only) is an error naming it, unless a custom function has
+//   that name.
 // - applies the dialect: in Endgame, string comparisons and `in` ignore case unless
 //   `case_sensitive`, and `==`/`!=` with a `*` in a string literal is a wildcard match.
 // - folds constant subtrees with the same evaluator the engine uses (ir_eval.h), and simplifies

@@ -298,8 +298,10 @@ IrNodePtr Analyzer::Wildcard(IrNodePtr operand, std::vector<Value> patterns, boo
 }
 
 IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
-  // Endgame method syntax: `"hello":length()` is `length("hello")`.
-  if (e.op == MatchOp::kSeq && e.patterns.size() == 1 && e.patterns[0]->kind() == ExprKind::kCall) {
+  // Endgame method syntax: `"hello":length()` is `length("hello")`. In the Elasticsearch
+  // dialect a call after `:` is a value, as any other operand (`x : number("5")`).
+  if (endgame() && e.op == MatchOp::kSeq && e.patterns.size() == 1 &&
+      e.patterns[0]->kind() == ExprKind::kCall) {
     IrNodePtr receiver = LowerExpr(*e.operand);
     if (!receiver) return nullptr;
     return LowerCall(e.patterns[0]->Cast<CallExpr>(), std::move(receiver));
@@ -347,9 +349,14 @@ IrNodePtr Analyzer::LowerMatch(const MatchExpr& e) {
 // Elasticsearch's `:` and `!:`: its grammar takes any constant after `:` (a string, a number, a
 // boolean, null; one or a parenthesised list, or-ed). A string is a case-insensitive match with
 // `*`/`?` wildcards; a number or boolean is equality (`x : 1` is `x == 1`: Elasticsearch's
-// verifier would refuse it and suggest `==`, Kestrel runs what it suggests); `x : null` is
-// null, as Elasticsearch's insensitive comparison of anything with null (never matches).
+// verifier would refuse it and suggest `==`, Kestrel runs what it suggests); so is null:
+// `x : null` is `x == null` and `x !: null` is `x != null`, as Elasticsearch's spec file
+// expects (`bad_field : null`, `indexOf(...) !: null`).
 // `x !: c` is `not (x : c)`: a query negation when the operand is a field.
+// A right-hand side that is not a constant (`a : b`, `null : (x > 1)`, `x : f(y)`) is the `:`
+// of Elasticsearch 7.x's grammar, where `:` and `!:` were comparison operators over any two
+// values: case-insensitive equality without wildcards (Elasticsearch 8's grammar refuses it;
+// Kestrel accepts both, docs/eql.md "Deliberate differences").
 IrNodePtr Analyzer::LowerSeq(const MatchExpr& e) {
   std::vector<Value> strings;
   std::vector<IrNodePtr> terms;
@@ -357,16 +364,25 @@ IrNodePtr Analyzer::LowerSeq(const MatchExpr& e) {
     IrNodePtr x = LowerExpr(*p);
     if (!x) return nullptr;
     if (!x->is_const()) {
-      Error(p->span, "a pattern must be a constant",
-            "`:` takes a string, number, boolean or null literal, or a list of them");
-      return nullptr;
+      IrNodePtr operand = LowerExpr(*e.operand);
+      if (!operand) return nullptr;
+      CoerceLiteral(x->type, operand.get());
+      if (!Comparable(operand->type, x->type)) {
+        Error(p->span, fmt::format("`:` cannot compare {} with {}", IrTypeName(operand->type),
+                                   IrTypeName(x->type)));
+        return nullptr;
+      }
+      auto cmp = Make(IrOp::kCompare, IrType::kBool, p->span);
+      cmp->compare = CompareOp::kEq;
+      cmp->case_insensitive = true;
+      cmp->children.push_back(std::move(operand));
+      cmp->children.push_back(std::move(x));
+      terms.push_back(Fold(std::move(cmp)));
+      continue;
     }
     switch (x->value.kind()) {
       case ValueKind::kString:
         strings.push_back(x->value);
-        continue;
-      case ValueKind::kNull:
-        terms.push_back(std::move(x));
         continue;
       default:
         break;
@@ -410,8 +426,31 @@ IrNodePtr Analyzer::LowerSeq(const MatchExpr& e) {
   return Fold(std::move(n));
 }
 
+namespace {
+
+// What an Elasticsearch-dialect rule writes instead of an Endgame-only function.
+std::string EndgameOnlyHint(Builtin id) {
+  switch (id) {
+    case Builtin::kWildcard:
+      return "write x : \"a*\" (or x like \"a*\"), or use the endgame dialect";
+    case Builtin::kMatch:
+    case Builtin::kMatchLite:
+      return "write x regex \"...\", or use the endgame dialect";
+    case Builtin::kArrayContains:
+      return "an array field matches when any element does: x : (\"a\", \"b\"), or use the "
+             "endgame dialect";
+    default:
+      return "use the endgame dialect";
+  }
+}
+
+}  // namespace
+
 IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
+  // Elasticsearch's registry (EqlFunctionRegistry) has only the functions not marked
+  // endgame_only; the others are unknown there, and are here in that dialect.
   const BuiltinInfo* info = FindBuiltin(e.name);
+  if (info != nullptr && info->endgame_only && !endgame()) info = nullptr;
   if (info == nullptr && options_.functions != nullptr) {
     for (size_t i = 0; i < options_.functions->size(); ++i) {
       if ((*options_.functions)[i].name == e.name) {
@@ -420,6 +459,13 @@ IrNodePtr Analyzer::LowerCall(const CallExpr& e, IrNodePtr receiver) {
     }
   }
   if (info == nullptr) {
+    if (const BuiltinInfo* endgame_info = FindBuiltin(e.name); endgame_info != nullptr) {
+      Error(e.name_span,
+            fmt::format("`{}` is an Endgame EQL function; Elasticsearch EQL has no `{}`",
+                        endgame_info->name, endgame_info->name),
+            EndgameOnlyHint(endgame_info->id));
+      return nullptr;
+    }
     Error(e.name_span, fmt::format("unknown function `{}`", e.name));
     return nullptr;
   }

@@ -83,8 +83,11 @@ TEST_F(SemaTest, ElasticsearchSeqTakesAnyConstantAndNegates) {
       Ir(R"(process where process.name : ("a*", 1))"),
       R"((event (stage process (or (wildcard~ ? (field process.name) ["a*"]) (== (field process.name) "1")))))");
   EXPECT_EQ(Ir(R"(process where process.name : 1)"), Ir(R"(process where process.name == 1)"));
-  // Elasticsearch: an insensitive comparison with null is null; the condition never holds.
-  EXPECT_EQ(Ir(R"(process where process.name : null)"), "(event (stage process null))");
+  // `: null` is equality with null, as Elasticsearch's spec file expects of `bad_field : null`.
+  EXPECT_EQ(Ir(R"(process where process.name : null)"),
+            Ir(R"(process where process.name == null)"));
+  EXPECT_EQ(Ir(R"(process where process.name !: null)"),
+            "(event (stage process (query-not (== (field process.name) null))))");
   EXPECT_EQ(Ir(R"(process where process.name !: "x*")"),
             Ir(R"(process where not process.name : "x*")"));
   EXPECT_EQ(Ir(R"(process where process.name !: ("a", "b*"))"),
@@ -94,8 +97,17 @@ TEST_F(SemaTest, ElasticsearchSeqTakesAnyConstantAndNegates) {
   EXPECT_EQ(
       Ir(R"(process where process.pid !: (1, 2))"),
       R"((event (stage process (query-not (or (== (field process.pid) 1) (== (field process.pid) 2))))))");
-  EXPECT_EQ(FirstError(R"(process where process.name : process.executable)"),
-            "a pattern must be a constant");
+  // A value that is not a constant after `:`/`!:` (Elasticsearch 7.x's grammar, where they were
+  // comparison operators): case-insensitive equality, no wildcards; a call is a value too.
+  EXPECT_EQ(Ir(R"(process where process.name : process.executable)"),
+            "(event (stage process (==~ (field process.name) (field process.executable))))");
+  EXPECT_EQ(Ir(R"(process where process.name !: process.executable)"),
+            "(event (stage process (not (==~ (field process.name) (field process.executable)))))");
+  EXPECT_EQ(Ir(R"(process where null : (process.exit_code > -1))"),
+            "(event (stage process (==~ null (> (field process.exit_code) -1))))");
+  EXPECT_EQ(Ir(R"(process where process.pid : number("5"))"), Ir("process where process.pid == 5"));
+  EXPECT_EQ(FirstError(R"(process where process.pid : process.name)"),
+            "`:` cannot compare a number with a string");
   // The Endgame dialect keeps `:` to strings (and has no `!:`: a parse error).
   EXPECT_EQ(FirstError(R"(process where pid : 1)", Dialect::kEndgame),
             "a pattern must be a string literal after `:`");
@@ -405,9 +417,10 @@ TEST_F(SemaTest, CatastrophicRegexIsRefusedAtLoad) {
   EXPECT_EQ(FirstError(R"(process where process.name regex "(.*){1,1000}(.*){1,1000}y")"),
             "regular expression too complex: it compiles to 22003 instructions, more than the "
             "5000 a pattern may have (counted repetitions such as `{1,1000}` multiply its size)");
-  EXPECT_EQ(FirstError(R"(process where match(process.name, "(.*){1,1000}(.*){1,1000}y"))"),
+  EXPECT_EQ(FirstError(R"(process where match(process_name, "(.*){1,1000}(.*){1,1000}y"))",
+                       Dialect::kEndgame),
             FirstError(R"(process where process.name regex "(.*){1,1000}(.*){1,1000}y")"));
-  EXPECT_EQ(FirstError(R"(process where match(process.name, "(a"))"),
+  EXPECT_EQ(FirstError(R"(process where match(process_name, "(a"))", Dialect::kEndgame),
             "invalid regular expression: missing ): (a");
   EXPECT_EQ(FirstError(R"(process where process.name regex "(.*){1,100}y")"), "");
 }
@@ -415,7 +428,8 @@ TEST_F(SemaTest, CatastrophicRegexIsRefusedAtLoad) {
 TEST_F(SemaTest, RegexesMatchLongStringsInLinearTime) {
   // The largest accepted shapes, over a 1 MB value: RE2's DFA, no backtracking.
   CompileResult r = Run(R"(process where process.name regex "(.*){1,100}y" and
-                            match(process.name, "x*y", "[a-z]*q"))");
+                            match(process.name, "x*y", "[a-z]*q"))",
+                        Dialect::kEndgame);  // match() is an Endgame function
   ASSERT_TRUE(r.ok());
   const IrNode& pred = *r.program->stages[0].predicate;
   ASSERT_EQ(pred.op, IrOp::kAnd);
