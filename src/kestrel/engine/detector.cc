@@ -104,7 +104,7 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
                        uint32_t shard) {
   clock_ns_ = std::max(clock_ns_, event.time_ns());
   matcher_->Prepare(event);
-  current_ = nullptr;  // the engines' shared copy of `event`, made by the first that keeps it
+  current_.Reset();  // the engines' shared copies of `event`, made by the first that keeps it
   if (shard == kUnknownShard) {
     shard = sharded_ && !matcher_->rules().empty() ? StateShard(event, route_fields_) : 0;
   }
@@ -124,7 +124,7 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
       Deliver(rule, on_match);
     }
   }
-  current_ = nullptr;
+  current_.Reset();
   evaluated_ += matcher_->rules().size();
   skipped_ += engines_.size() - matcher_->rules().size();
   if (++events_ % kSweepInterval == 0) {

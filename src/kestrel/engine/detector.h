@@ -123,7 +123,7 @@ class Detector {
   std::shared_ptr<const RuleIndex> index_;
   std::unique_ptr<RuleMatcher> matcher_;
   std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
-  std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines
+  CurrentEvidence current_;                         // evidence copies shared by the engines
   std::shared_ptr<StateBudget> budget_;
   std::vector<schema::FieldId> route_fields_;  // RouteFields(schema_)
   bool sharded_ = false;                       // a rule keeps its state in shards

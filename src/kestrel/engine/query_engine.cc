@@ -80,7 +80,7 @@ QueryEngine::Impl::Impl(const eql::IrProgram* program, schema::Schema& schema,
 
 void QueryEngine::Impl::Process(const event::Event& e, uint64_t index, uint32_t shard) {
   scratch_.Reset();
-  if (current_ == &own_current_) own_current_ = nullptr;
+  if (current_ == &own_current_) own_current_.Reset();
   ctx_.event = &e;
   if (!relations_.empty()) lineage_.Observe(e);
   for (const eql::IrNode* r : relations_) {
@@ -182,9 +182,7 @@ void QueryEngine::UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {
   impl_->UseIndex(index, matcher);
 }
 
-void QueryEngine::ShareEvidence(std::shared_ptr<const event::Event>* slot) {
-  impl_->ShareEvidence(slot);
-}
+void QueryEngine::ShareEvidence(CurrentEvidence* slot) { impl_->ShareEvidence(slot); }
 
 void QueryEngine::UsePredicates(std::unique_ptr<RulePredicates> predicates) {
   impl_->UsePredicates(std::move(predicates));

@@ -14,11 +14,12 @@
 // counted once per element (key never an array or null for a present value).
 //
 // Events are identified by the caller's index; the engine keeps copies only of events that sit
-// in partial matches or results. Time is each event's time_ns(), never the wall clock.
-// Missing-event stages `![q]` (Elasticsearch): between two stages, an event matching q with the
-// same key cancels the partial match waiting across it; before the first stage, it keeps a
-// sequence from starting within maxspan after it; after the last stage, a complete match is
-// held until maxspan has passed without such an event (or the input ends) and then reported.
+// in partial matches or results (a sequence's partial matches hold compact, shared Evidence,
+// evidence.h, decoded back into Events when the match completes). Time is each event's time_ns(),
+// never the wall clock. Missing-event stages `![q]` (Elasticsearch): between two stages, an event
+// matching q with the same key cancels the partial match waiting across it; before the first stage,
+// it keeps a sequence from starting within maxspan after it; after the last stage, a complete match
+// is held until maxspan has passed without such an event (or the input ends) and then reported.
 // Thread safety: one thread per engine. Tested by query_engine_test.cc and
 // conformance_query_test.cc.
 #pragma once
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/engine/evidence.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/engine/rule_index.h"
 #include "kestrel/engine/state_budget.h"
@@ -114,10 +116,11 @@ class QueryEngine {
   // program must be one `index` was built over. REQUIRES: both outlive the engine.
   void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
 
-  // Evidence sharing: the engine keeps its copy of the current event in `*slot`, which the
-  // caller resets (to nullptr) before each event, so that engines fed the same events share one
-  // copy. nullptr: a slot of the engine's own. REQUIRES: `slot` outlives the engine.
-  void ShareEvidence(std::shared_ptr<const event::Event>* slot);
+  // Evidence sharing: the engine keeps its copies of the current event (a full one for results,
+  // the compact Evidence for sequence state) in `*slot`, which the caller resets before each
+  // event, so that engines fed the same events share one copy. nullptr: a slot of the engine's
+  // own. REQUIRES: `slot` outlives the engine.
+  void ShareEvidence(CurrentEvidence* slot);
 
   // Stage predicates (and `until`) are evaluated by `predicates` instead of the IR evaluator
   // (PredicateRuntime). nullptr: native evaluation. Relation sub-queries and pipes stay native.

@@ -48,9 +48,7 @@ class QueryEngine::Impl {
   bool HasPipes() const { return !program_->pipes.empty(); }
   const EngineStats& stats() const { return stats_; }
 
-  void ShareEvidence(std::shared_ptr<const event::Event>* slot) {
-    current_ = slot != nullptr ? slot : &own_current_;
-  }
+  void ShareEvidence(CurrentEvidence* slot) { current_ = slot != nullptr ? slot : &own_current_; }
 
   void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
 
@@ -202,8 +200,30 @@ class QueryEngine::Impl {
   }
 
   EventPtr Copy(const event::Event& e) {
-    if (!*current_) *current_ = std::make_shared<const event::Event>(e);
-    return *current_;
+    if (!current_->copy) current_->copy = std::make_shared<const event::Event>(e);
+    return current_->copy;
+  }
+  // The compact form of the current event (index `index`), shared like Copy()'s.
+  EvidenceRef Encoded(const event::Event& e, uint64_t index) {
+    if (!current_->encoded) current_->encoded = EvidenceRef::Adopt(Evidence::Create(e, index));
+    return current_->encoded;
+  }
+  // A complete sequence match: its evidence decoded, then (when `last` is set) the current event.
+  void EmitSequence(const Partial& p, const event::Event* last, uint64_t last_index,
+                    std::string entity_key) {
+    std::vector<uint64_t> indexes;
+    std::vector<EventPtr> events;
+    indexes.reserve(p.events.size() + 1);
+    events.reserve(p.events.size() + 1);
+    for (const EvidenceRef& r : p.events) {
+      indexes.push_back(r->index());
+      events.push_back(r->Decode());
+    }
+    if (last != nullptr) {
+      indexes.push_back(last_index);
+      events.push_back(Copy(*last));
+    }
+    Emit(std::move(indexes), std::move(events), std::move(entity_key));
   }
 
   void Emit(std::vector<uint64_t> indexes, std::vector<EventPtr> events,
@@ -294,10 +314,10 @@ class QueryEngine::Impl {
   uint64_t predicate_errors() const { return predicates_ != nullptr ? predicates_->errors() : 0; }
 
  private:
-  // The copy of the event being processed, made on first use: own_current_, or a slot shared
+  // The copies of the event being processed, made on first use: own_current_, or a slot shared
   // by the engines of a Detector (one copy however many rules keep the event).
-  EventPtr own_current_;
-  EventPtr* current_ = &own_current_;
+  CurrentEvidence own_current_;
+  CurrentEvidence* current_ = &own_current_;
   const RuleMatcher* gate_ = nullptr;  // pre-filter, see UseIndex()
   std::vector<std::pair<const eql::IrStage*, uint32_t>> gate_slots_;
   schema::FieldId count_field_, percent_field_;  // added by unique_count and count
