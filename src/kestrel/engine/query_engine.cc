@@ -197,9 +197,11 @@ void QueryEngine::ExpireAll(int64_t now_ns) { impl_->Expire(now_ns, true); }
 
 void QueryEngine::EndOfInput() { impl_->EndOfInput(); }
 
-void QueryEngine::UseBudget(StateBudget* budget) { impl_->UseBudget(budget); }
+void QueryEngine::UseBudget(StateBudgets* budgets) { impl_->UseBudget(budgets); }
 size_t QueryEngine::state_bytes() const { return impl_->state_bytes(); }
-uint64_t QueryEngine::OldestStateTick() { return impl_->OldestStateTick(); }
-bool QueryEngine::EvictOldestState() { return impl_->EvictOldestState(); }
+size_t QueryEngine::state_bytes(uint32_t d) { return impl_->state_bytes(d); }
+uint64_t QueryEngine::OldestStateTick(uint32_t d) { return impl_->OldestStateTick(d); }
+bool QueryEngine::EvictOldestState(uint32_t d) { return impl_->EvictOldestState(d); }
+bool QueryEngine::sharded_state() const { return impl_->sharded_state(); }
 
 }  // namespace kestrel::engine

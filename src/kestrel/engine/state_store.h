@@ -73,10 +73,11 @@ struct StateLimits {
 };
 
 struct StateStats {
-  uint64_t partials = 0;  // held now
-  uint64_t keys = 0;      // distinct keys held now
-  uint64_t expired = 0;   // dropped past the TTL
-  uint64_t evicted = 0;   // dropped to stay within the quota
+  uint64_t partials = 0;        // held now
+  uint64_t keys = 0;            // distinct keys held now
+  uint64_t expired = 0;         // dropped past the TTL
+  uint64_t evicted = 0;         // dropped to stay within the quota
+  uint64_t evicted_budget = 0;  // dropped by the state budget (EvictOldest)
 };
 
 class StateStore {
@@ -127,7 +128,8 @@ class StateStore {
   size_t bytes() const { return bytes_; }
   // The tick of the least recently written match held, or UINT64_MAX when none is.
   uint64_t OldestTick();
-  // Evicts the least recently written match (counted in stats().evicted). False when none.
+  // Evicts the least recently written match (the state budget's choice; counted in
+  // stats().evicted_budget). False when none.
   bool EvictOldest();
 
  private:
