@@ -7,6 +7,10 @@
 //                          each pass (flat once the per-rule quota is reached)
 //   BM_EcsSequenceState10M the same 50 rules without maxspan over 10,000,000 events: partial
 //                          matches and RSS after each million (flat once the quota is reached)
+//   BM_SequencePartials100k 100,000 partial matches of one 3-stage rule, each started by its own
+//                          ordinary ECS process-start event (~30 fields): the RSS and heap each
+//                          adds (bytes per partial match, evidence included), and what the state
+//                          accounting charges for it
 // Events are generated deterministically in memory (already decoded); rules run through
 // engine::Detector (the rule index), as in `kestrel run`.
 //
@@ -14,6 +18,7 @@
 //        --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "kestrel/engine/detector.h"
+#include "kestrel/engine/evidence.h"
 #include "kestrel/eql/sema.h"
 
 namespace {
@@ -227,6 +233,112 @@ void BM_EcsSequenceState10M(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 10 * events.size()));
 }
 BENCHMARK(BM_EcsSequenceState10M)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// An ordinary ECS process-start event (what Elastic Defend / auditbeat report): ~30 fields.
+Event ProcessStart(kestrel::schema::Schema& schema, size_t i) {
+  const char* name = kNames[i % std::size(kNames)];
+  const char* parent = kNames[(i / 7) % std::size(kNames)];
+  EventBuilder b(schema);
+  b.Time(static_cast<int64_t>(i) * 1'000'000)
+      .Category("process")
+      .Str("event.kind", "event")
+      .Str("event.action", "exec")
+      .Str("event.type", "start")
+      .Str("event.dataset", "endpoint.events.process")
+      .Str("host.os.type", "linux")
+      .Str("host.name", "web-01.example.com")
+      .Str("host.id", "8d3c2c7e5c5b4f0c9d6f7a1e2b3c4d5e")
+      .Str("agent.id", "1f0e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
+      .Str("user.name", i % 5 == 0 ? "root" : "www-data")
+      .Int("user.id", i % 5 == 0 ? 0 : 33)
+      .Int("process.pid", static_cast<int64_t>(10'000 + i))
+      .Str("process.entity_id", fmt::format("ZjE3NmQ0OTktOWQ{:08}", i))
+      .Str("process.name", name)
+      .Str("process.executable", fmt::format("/usr/bin/{}", name))
+      .Str("process.command_line",
+           fmt::format("/usr/bin/{} -c 'echo job {} >> /var/log/x'", name, i))
+      .Strs("process.args", {name, "-c", "echo job >> /var/log/x"})
+      .Int("process.args_count", 3)
+      .Str("process.working_directory", "/var/www")
+      .Str("process.hash.sha256",
+           "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+      .Int("process.parent.pid", static_cast<int64_t>(9'000 + i / 7))
+      .Str("process.parent.entity_id", fmt::format("ZjE3NmQ0OTktOWP{:08}", i / 7))
+      .Str("process.parent.name", parent)
+      .Str("process.parent.executable", fmt::format("/usr/sbin/{}", parent))
+      .Str("process.parent.command_line", fmt::format("/usr/sbin/{} -D", parent))
+      .Str("process.group_leader.entity_id", fmt::format("ZjE3NmQ0OTktOWL{:08}", i / 7))
+      .Str("process.session_leader.name", "sshd")
+      .Int("process.session_leader.pid", 812)
+      .Str("process.user.name", i % 5 == 0 ? "root" : "www-data")
+      .Bool("process.interactive", false);
+  return b.Build();
+}
+
+// Memory in use on the heap (glibc), and the process RSS, in bytes.
+size_t HeapBytes() { return mallinfo2().uordblks; }
+size_t RssBytes() { return static_cast<size_t>(RssMb() * (1 << 20)); }
+
+// 100,000 partial matches of one 3-stage rule: every event matches stage 1 (each its own
+// process), no event matches the later stages, so each event becomes one partial match holding
+// it as evidence. Counters (per partial match): the RSS and heap growth, and the engine's
+// accounting (state_bytes, what a state budget is charged).
+void BM_SequencePartials100k(benchmark::State& state) {
+  constexpr size_t kPartials = 100'000;
+  kestrel::schema::Schema schema;
+  std::vector<Event> events;
+  events.reserve(kPartials);
+  for (size_t i = 0; i < kPartials; ++i) events.push_back(ProcessStart(schema, i));
+  auto programs =
+      Compile(schema, {R"(sequence by process.entity_id [process where event.type == "start"]
+                  [process where process.name == "never-1"] [file where file.path == "/never"])"});
+  if (programs.size() != 1) {
+    state.SkipWithError("the benchmark rule did not compile");
+    return;
+  }
+  EngineLimits limits;
+  limits.streaming = true;
+  // The rule is entity-local: its state is split into 64 shards, each with 1/64 of the quota;
+  // a quota 64 times larger keeps every shard from evicting.
+  limits.max_partials = 64 * kPartials;
+  limits.max_keys = 64 * kPartials;
+  limits.state_budget_bytes = size_t{1} << 40;  // charged, never reached
+  for (auto _ : state) {
+    state.PauseTiming();
+    malloc_trim(0);
+    size_t rss0 = RssBytes(), heap0 = HeapBytes();
+    state.ResumeTiming();
+    {
+      kestrel::engine::Detector detector(schema, limits);
+      if (!detector.AddRule(programs[0].get()).ok() || !detector.Seal().ok()) {
+        state.SkipWithError("the benchmark rule was refused");
+        return;
+      }
+      auto none = [](size_t, kestrel::engine::QueryMatch&) {};
+      for (size_t i = 0; i < kPartials; ++i) detector.Process(events[i], i, none);
+      state.PauseTiming();
+      double n = static_cast<double>(detector.stats(0).partials);
+      state.counters["partials"] = n;
+      state.counters["rss_bytes_per_partial"] =
+          static_cast<double>(RssBytes() - rss0) / std::max(n, 1.0);
+      state.counters["heap_bytes_per_partial"] =
+          static_cast<double>(HeapBytes() - heap0) / std::max(n, 1.0);
+      state.counters["rss_delta_mb"] = static_cast<double>(RssBytes() - rss0) / (1 << 20);
+      // One event as a full copy (what a partial match held before compact evidence).
+      state.counters["event_copy_bytes"] = static_cast<double>(Event(events[0]).MemoryBytes());
+      state.counters["evidence_bytes_per_event"] =
+          static_cast<double>(kestrel::engine::Evidence::LiveBytes()) /
+          static_cast<double>(std::max<int64_t>(kestrel::engine::Evidence::Live(), 1));
+      state.counters["state_bytes_per_partial"] =
+          static_cast<double>(detector.state_budget() != nullptr ? detector.state_budget()->used()
+                                                                 : 0) /
+          std::max(n, 1.0);
+    }
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPartials));
+}
+BENCHMARK(BM_SequencePartials100k)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 

@@ -41,7 +41,8 @@ struct ParallelDetector::Item {
 // Each worker's engine counters per rule, as it last copied them (see the header).
 struct ParallelDetector::StatsTable {
   struct Counters {
-    std::atomic<uint64_t> partials{0}, keys{0}, expired{0}, evicted{0}, predicate_errors{0};
+    std::atomic<uint64_t> partials{0}, keys{0}, expired{0}, evicted{0}, evicted_budget{0},
+        predicate_errors{0};
   };
   StatsTable(size_t workers, size_t rules)
       : workers(workers), rules(rules), counters(new Counters[workers * rules]) {}
@@ -86,17 +87,17 @@ struct ParallelDetector::Worker {
       : queue(capacity),
         local(std::make_unique<engine::Detector>(schema, limits)),
         global(std::make_unique<engine::Detector>(schema, limits)) {
-    // One state budget per worker, its share of the configured one, for both its Detectors and
-    // every generation a reload builds.
+    // One set of state budget domains per worker for both its Detectors and every generation a
+    // reload builds, split by SplitBudget().
+    (void)workers;
     if (limits.state_budget_bytes > 0) {
-      budget = std::make_shared<engine::StateBudget>(
-          std::max<size_t>(1, limits.state_budget_bytes / workers));
+      budget = std::make_shared<engine::StateBudgets>(limits.state_budget_bytes);
     }
     local->ShareStateBudget(budget);
     global->ShareStateBudget(budget);
   }
   SpscRing<Item> queue;
-  std::shared_ptr<engine::StateBudget> budget;
+  std::shared_ptr<engine::StateBudgets> budget;
   // Replaced by a reload (on the worker's thread, while the producer waits in Reload()).
   std::unique_ptr<engine::Detector> local;          // rules local_rules[i] as its rule i
   std::unique_ptr<engine::Detector> global;         // worker 0: global_rules[i] as its rule i
@@ -175,8 +176,30 @@ std::vector<uint32_t> ParallelDetector::RulesOf(size_t w,
   return mine;
 }
 
+void ParallelDetector::SplitBudget(size_t w, const std::vector<const eql::IrProgram*>& programs,
+                                   const std::vector<uint32_t>& local_rules) {
+  Worker& me = *workers_[w];
+  if (me.budget == nullptr) return;
+  auto [sharded, global] = engine::StatefulRules(programs, *schema_);
+  if (options_.routing == Routing::kByEntity) {
+    // Every domain's limit is the one a single Detector would give it (decision 53): shard s's
+    // matches are all on worker s mod N, the global rules' on worker 0.
+    me.budget->Split(sharded, global);
+    return;
+  }
+  // kByRule: the worker's share, by its stateful rules, split between them.
+  std::vector<const eql::IrProgram*> mine;
+  for (uint32_t r : RulesOf(w, local_rules)) mine.push_back(programs[r]);
+  auto [my_sharded, my_global] = engine::StatefulRules(mine, *schema_);
+  size_t all = sharded + global;
+  size_t limit = options_.limits.state_budget_bytes;
+  me.budget->set_limit(all == 0 ? limit / workers_.size() : limit / all * (my_sharded + my_global));
+  me.budget->Split(my_sharded, my_global);
+}
+
 absl::Status ParallelDetector::BuildWorker(size_t w) {
   Worker& me = *workers_[w];
+  SplitBudget(w, programs_, local_rules_);
   bool with_global = w == 0 && options_.routing == Routing::kByEntity;
   if (options_.setup) {
     if (absl::Status s = options_.setup(w, *me.local); !s.ok()) return s;
@@ -316,6 +339,7 @@ void ParallelDetector::PublishStats(Worker& me, size_t w) {
       c.keys.store(s.keys, std::memory_order_relaxed);
       c.expired.store(s.expired, std::memory_order_relaxed);
       c.evicted.store(s.evicted, std::memory_order_relaxed);
+      c.evicted_budget.store(s.evicted_budget, std::memory_order_relaxed);
       c.predicate_errors.store(d.predicate_errors(i), std::memory_order_relaxed);
     }
   };
@@ -533,6 +557,7 @@ engine::EngineStats ParallelDetector::stats(size_t rule) const {
     sum.keys += c.keys.load(std::memory_order_relaxed);
     sum.expired += c.expired.load(std::memory_order_relaxed);
     sum.evicted += c.evicted.load(std::memory_order_relaxed);
+    sum.evicted_budget += c.evicted_budget.load(std::memory_order_relaxed);
   }
   return sum;
 }
@@ -597,6 +622,7 @@ void ParallelDetector::ApplyReload(size_t w, ReloadPlan& plan) {
     return absl::OkStatus();
   };
   const std::vector<uint32_t>& global = w == 0 ? plan.global_rules : no_rules;
+  SplitBudget(w, plan.programs, plan.local_rules);
   absl::Status s = rebuild(me.local, me.local_rules, plan.local_rules);
   if (s.ok()) s = rebuild(me.global, me.global_rules, global);
   me.local_rules = plan.local_rules;

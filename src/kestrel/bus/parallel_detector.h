@@ -36,10 +36,13 @@
 // Under quota pressure too: an entity-local sequence keeps its partial matches in kStateShards
 // stores, each with its share of the quota (max_partials, max_keys), in one Detector as on the
 // workers, and a shard's events all go to one worker in stream order; so quota evictions, hence
-// matches and every count, are one Detector's whatever N. Each worker's Detectors
-// share one engine::StateBudget, its share (limits.state_budget_bytes / workers) of the byte
-// budget of all rules' state: under budget pressure evictions depend on the number of workers,
-// with either routing.
+// matches and every count, are one Detector's whatever N. Each worker's Detectors share one
+// engine::StateBudgets (the byte budget of all rules' state, limits.state_budget_bytes, in
+// domains: one per state shard and a global one). kByEntity: every domain has the limit one
+// Detector gives it and sees the events one Detector's would (shard s on worker s mod N, the
+// global rules on worker 0), so budget evictions too are one Detector's whatever N (decision
+// 49). kByRule: a worker's share is the budget times its share of the stateful rules; under
+// budget pressure what is evicted there depends on N.
 //
 // Backpressure. Queues are bounded (`queue_capacity` events per partition). When one is full,
 // `kBlock` makes Publish wait (replay, files), `kDrop` drops the event and counts it per
@@ -204,6 +207,9 @@ class ParallelDetector {
       std::unique_ptr<ParallelDetector> d, schema::Schema& schema,
       std::vector<const eql::IrProgram*> programs);
   absl::Status BuildWorker(size_t w);
+  // Sets worker w's budget domains for a rule set (`local_rules`: its entity-local/kByRule rules).
+  void SplitBudget(size_t w, const std::vector<const eql::IrProgram*>& programs,
+                   const std::vector<uint32_t>& local_rules);
   std::vector<uint32_t> RulesOf(size_t w, const std::vector<uint32_t>& local) const;
   // The next free slot of queue p; waits for one unless `droppable` and kDrop (then nullptr).
   Item* Reserve(size_t p, bool droppable);

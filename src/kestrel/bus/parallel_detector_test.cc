@@ -197,6 +197,7 @@ void ExpectSameCounts(const std::vector<engine::EngineStats>& got,
     EXPECT_EQ(got[r].keys, want[r].keys) << "rule " << r;
     EXPECT_EQ(got[r].expired, want[r].expired) << "rule " << r;
     EXPECT_EQ(got[r].evicted, want[r].evicted) << "rule " << r;
+    EXPECT_EQ(got[r].evicted_budget, want[r].evicted_budget) << "rule " << r;
   }
 }
 
@@ -573,6 +574,25 @@ TEST(ReleaseIfLarge, EmptiesOnlyAnEventOverTheSlotBound) {
   ReleaseIfLarge(&large);
   EXPECT_LE(large.MemoryBytes(), kSlotKeepBytes);
   EXPECT_EQ(large.entries().size(), 0u);
+}
+
+// Routing by entity under state budget pressure: the budget's domains (one per state shard, one
+// global) have the limits one Detector gives them and see the events one Detector's would, so
+// budget evictions, every count and every match are one Detector's whatever the number of
+// workers (decision 53).
+TEST_F(ParallelDetectorTest, ByEntityStatisticsEqualOneDetectorsUnderBudgetPressure) {
+  limits_.state_budget_bytes = 48 * 1024;
+  std::vector<engine::EngineStats> want, got;
+  std::vector<std::string> matches = Single(&want);
+  uint64_t evicted = 0;
+  for (const engine::EngineStats& s : want) evicted += s.evicted_budget;
+  ASSERT_GT(evicted, 0u) << "no budget pressure";
+  for (size_t workers : {1u, 2u, 3u}) {
+    got.clear();
+    EXPECT_EQ(Parallel(Run{.workers = workers, .routing = Routing::kByEntity}, &got), matches)
+        << workers << " workers";
+    ExpectSameCounts(got, want, true);
+  }
 }
 
 }  // namespace

@@ -123,6 +123,7 @@ constexpr const char* kRunKeys[] = {"rules",
                                     "flight_recorder_dir",
                                     "predicate_runtime",
                                     "max_partials_per_rule",
+                                    "state_memory",
                                     "state_budget_mb",
                                     "default_ttl",
                                     "sinks",
@@ -409,7 +410,18 @@ absl::Status ApplyConfig(const std::string& path, std::string_view text, pipelin
           st = Scalar(path, k, x, "a count", &n);
           if (st.ok() && n < 1) st = At(path, x, "'max_partials_per_rule' must be at least 1");
           run->max_partials_per_rule = static_cast<size_t>(n);
-        } else if (k == "state_budget_mb") {
+        } else if (k == "state_memory") {
+          st = Scalar(path, k, x, "a size such as 64MB (0: no limit)", &s);
+          if (st.ok()) {
+            auto bytes = pipeline::ParseByteSize(s);
+            if (bytes.ok()) {
+              run->state_budget_bytes = *bytes;
+            } else {
+              st = At(path, x,
+                      fmt::format("'state_memory': {}", std::string(bytes.status().message())));
+            }
+          }
+        } else if (k == "state_budget_mb") {  // before state_memory; still read
           int64_t n = 0;
           st = Scalar(path, k, x, "a number of MiB (0: no limit)", &n);
           if (st.ok() && (n < 0 || n > (int64_t{1} << 30))) {
@@ -553,7 +565,10 @@ std::string RenderConfig(const pipeline::RunConfig& run, const GlobalConfig& glo
       << run.flight_recorder_dir.value_or("(beside the alerts)");
   out << YAML::Key << "predicate_runtime" << YAML::Value << run.predicate_runtime;
   out << YAML::Key << "max_partials_per_rule" << YAML::Value << run.max_partials_per_rule;
-  out << YAML::Key << "state_budget_mb" << YAML::Value << (run.state_budget_bytes >> 20);
+  out << YAML::Key << "state_memory" << YAML::Value
+      << (run.state_budget_bytes % (1 << 20) == 0
+              ? fmt::format("{}MB", run.state_budget_bytes >> 20)
+              : fmt::format("{}B", run.state_budget_bytes));
   out << YAML::Key << "default_ttl" << YAML::Value
       << fmt::format("{}s", run.default_ttl_ns / 1'000'000'000);
   out << YAML::Key << "sinks" << YAML::Value << YAML::BeginSeq;

@@ -374,11 +374,12 @@ int Replay(const ReplayCommandOptions& options) {
   if (!stream.Flush()) exit_code = kExitFailure;
 
   sources::SourceStats stats = (*source)->stats();
-  uint64_t expired = 0, evicted = 0;
+  uint64_t expired = 0, evicted = 0, evicted_budget = 0;
   for (size_t r = 0; r < active.size(); ++r) {
     engine::EngineStats s = (*parallel)->stats(r);
     expired += s.expired;
     evicted += s.evicted;
+    evicted_budget += s.evicted_budget;
   }
   uint64_t alerts = stream.alerts.load();
   std::string summary = fmt::format(
@@ -387,6 +388,9 @@ int Replay(const ReplayCommandOptions& options) {
       stats.events, (*source)->damaged_blocks(), alerts, active.size(), loaded->failed, n);
   if (expired > 0 || evicted > 0) {
     summary += fmt::format(", partial matches expired: {}, evicted (quota): {}", expired, evicted);
+  }
+  if (evicted_budget > 0) {
+    summary += fmt::format(", evicted (state memory): {}", evicted_budget);
   }
   if (stream.lost > 0) {
     summary += fmt::format(", alerts lost (output failed): {}", stream.lost);

@@ -105,6 +105,18 @@ Command AddRunCommand(CLI::App& app, CommandLine& cl) {
                    "Worker threads for the rules (default 0: one per core; 1: everything on the "
                    "reading thread); alerts are the same, in the same order, with any number")
       ->check(CLI::Range(0, 256));
+  run_cmd->add_option_function<std::string>(
+      "--state-memory",
+      [&cl](const std::string& text) {
+        auto bytes = pipeline::ParseByteSize(text);
+        if (!bytes.ok()) {
+          throw CLI::ValidationError("--state-memory", std::string(bytes.status().message()));
+        }
+        cl.run.state_budget_bytes = *bytes;
+      },
+      "Memory all rules' state may hold together: sequences' partial matches with their "
+      "evidence, join keys (default 64MB; 0: no limit). Past it the least recently written are "
+      "evicted, counted per rule; a rule under its floor keeps its own");
   run_cmd
       ->add_option("--queue-full", cl.run.queue_full,
                    "When a worker's queue is full: drop (counted; default for the live source) or "

@@ -7,18 +7,36 @@
 
 namespace kestrel::engine {
 
+std::pair<size_t, size_t> StatefulRules(std::span<const eql::IrProgram* const> programs,
+                                        const schema::Schema& schema) {
+  std::vector<schema::FieldId> route_fields = RouteFields(schema);
+  size_t sharded = 0, global = 0;
+  for (const eql::IrProgram* p : programs) {
+    if (p->kind == eql::QueryKind::kEvent) continue;
+    ++(p->kind == eql::QueryKind::kSequence && EntityLocal(*p, route_fields) ? sharded : global);
+  }
+  return {sharded, global};
+}
+
 Detector::Detector(schema::Schema& schema, const EngineLimits& limits)
     : schema_(schema), limits_(limits), route_fields_(RouteFields(schema)) {
   if (limits.state_budget_bytes > 0) {
-    budget_ = std::make_shared<StateBudget>(limits.state_budget_bytes);
+    budget_ = std::make_shared<StateBudgets>(limits.state_budget_bytes);
+    owns_budget_ = true;
+  }
+}
+
+void Detector::Uncharge(QueryEngine& engine) {
+  if (budget_ == nullptr || engine.state_bytes() == 0) return;
+  for (uint32_t d = 0; d < StateBudgets::kDomains; ++d) {
+    budget_->domain(d).Charge(-static_cast<int64_t>(engine.state_bytes(d)));
   }
 }
 
 Detector::~Detector() {
   // A shared budget outlives this Detector: what its remaining engines held is freed with them.
-  if (budget_ == nullptr) return;
   for (auto& engine : engines_) {
-    if (engine != nullptr) budget_->Charge(-static_cast<int64_t>(engine->state_bytes()));
+    if (engine != nullptr) Uncharge(*engine);
   }
 }
 
@@ -57,6 +75,11 @@ absl::Status Detector::Seal() {
 }
 
 void Detector::Seal(std::shared_ptr<const RuleIndex> index) {
+  if (budget_ != nullptr && owns_budget_) {
+    auto [sharded, global] = StatefulRules(programs_, schema_);
+    budget_->Split(sharded, global);
+  }
+  check_all_domains_ = true;
   index_ = std::move(index);
   matcher_ = std::make_unique<RuleMatcher>(*index_);
   eval_time_ = std::make_unique<EvalTimeHistogram[]>(engines_.size());
@@ -68,31 +91,40 @@ void Detector::Seal(std::shared_ptr<const RuleIndex> index) {
 }
 
 void Detector::ReplaceEngine(size_t rule, std::unique_ptr<QueryEngine> engine) {
-  if (budget_ != nullptr && engines_[rule] != nullptr) {
-    budget_->Charge(-static_cast<int64_t>(engines_[rule]->state_bytes()));
-  }
+  if (engines_[rule] != nullptr) Uncharge(*engines_[rule]);
+  check_all_domains_ = true;
   engines_[rule] = std::move(engine);
   engines_[rule]->UseIndex(*index_, matcher_.get());
   engines_[rule]->ShareEvidence(&current_);
   engines_[rule]->UseBudget(budget_.get());
 }
 
-void Detector::EnforceBudget() {
-  while (budget_->over()) {
-    size_t oldest = engines_.size();
-    uint64_t oldest_tick = UINT64_MAX;
+void Detector::EnforceBudget(uint32_t d) {
+  StateBudget& domain = budget_->domain(d);
+  size_t floor = budget_->floor(d);
+  while (domain.over()) {
+    // The least recently written match of a rule over the floor; of any rule when none is (the
+    // floors of a domain add up to half its limit, so only a reload that shrank it gets here).
+    size_t pick = engines_.size(), any = engines_.size();
+    uint64_t pick_tick = UINT64_MAX, any_tick = UINT64_MAX;
     for (size_t rule = 0; rule < engines_.size(); ++rule) {
-      uint64_t tick = engines_[rule]->OldestStateTick();
-      if (tick < oldest_tick) {
-        oldest_tick = tick;
-        oldest = rule;
+      uint64_t tick = engines_[rule]->OldestStateTick(d);
+      if (tick == UINT64_MAX) continue;
+      if (tick < any_tick) {
+        any_tick = tick;
+        any = rule;
+      }
+      if (tick < pick_tick && engines_[rule]->state_bytes(d) > floor) {
+        pick_tick = tick;
+        pick = rule;
       }
     }
+    if (pick == engines_.size()) pick = any;
     // Nothing of this Detector's left: what is over belongs to another Detector sharing the
     // budget, which evicts after its next event.
-    if (oldest == engines_.size()) return;
-    engines_[oldest]->EvictOldestState();
-    budget_->CountEviction();
+    if (pick == engines_.size()) return;
+    engines_[pick]->EvictOldestState(d);
+    domain.CountEviction();
   }
 }
 
@@ -104,7 +136,7 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
                        uint32_t shard) {
   clock_ns_ = std::max(clock_ns_, event.time_ns());
   matcher_->Prepare(event);
-  current_ = nullptr;  // the engines' shared copy of `event`, made by the first that keeps it
+  current_.Reset();  // the engines' shared copies of `event`, made by the first that keeps it
   if (shard == kUnknownShard) {
     shard = sharded_ && !matcher_->rules().empty() ? StateShard(event, route_fields_) : 0;
   }
@@ -124,13 +156,22 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
       Deliver(rule, on_match);
     }
   }
-  current_ = nullptr;
+  current_.Reset();
   evaluated_ += matcher_->rules().size();
   skipped_ += engines_.size() - matcher_->rules().size();
   if (++events_ % kSweepInterval == 0) {
     for (auto& engine : engines_) engine->Expire(event.time_ns());
   }
-  if (budget_ != nullptr && budget_->over()) EnforceBudget();
+  if (budget_ != nullptr) {
+    if (check_all_domains_) {
+      check_all_domains_ = false;
+      for (uint32_t d = 0; d < StateBudgets::kDomains; ++d) EnforceBudget(d);
+    } else {
+      // Only the event's domains grew: its shard's (entity-local sequences) and the global one.
+      if (sharded_) EnforceBudget(shard % StateBudgets::kShards);
+      EnforceBudget(StateBudgets::kGlobalDomain);
+    }
+  }
 }
 
 void Detector::ProcessBatch(std::span<const event::Event> events, uint64_t first_index,
@@ -153,3 +194,4 @@ void Detector::Finish(MatchCallback on_match) {
 }
 
 }  // namespace kestrel::engine
+static_assert(kestrel::engine::kStateShards == kestrel::engine::StateBudgets::kShards);

@@ -9,8 +9,9 @@
 // entity-local sequence keeps them in kStateShards stores by process, each with its share of
 // the quota, entity_routing.h: the same evictions whether one Detector or N bus workers run the
 // rule) and, all
-// rules together, in bytes (EngineLimits::state_budget_bytes: a StateBudget, state_budget.h;
-// after each event, while over it, the least recently written match of any rule is evicted);
+// rules together, in bytes (EngineLimits::state_budget_bytes: StateBudgets, state_budget.h;
+// after each event, while the event's budget domains are over their limits, the least recently
+// written match of any rule over its floor is evicted);
 // rules that an event skips are swept for expired partial matches every kSweepInterval events.
 // Thread safety: one thread per Detector. Tested by detector_test.cc.
 #pragma once
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -30,6 +32,11 @@
 #include "kestrel/engine/rule_index.h"
 
 namespace kestrel::engine {
+
+// The rule counts StateBudgets::Split takes for `programs`: entity-local sequences (their state
+// in the shard domains) and the other stateful rules (sequences, joins, samples).
+std::pair<size_t, size_t> StatefulRules(std::span<const eql::IrProgram* const> programs,
+                                        const schema::Schema& schema);
 
 class Detector {
  public:
@@ -44,11 +51,15 @@ class Detector {
   // Custom functions of the rules added from now on. REQUIRES: `functions` outlives this.
   void UseFunctions(FunctionRuntime* functions) { functions_ = functions; }
   PredicateRuntime* predicate_runtime() const { return runtime_; }
-  // The state budget of this Detector's rules: its own (EngineLimits::state_budget_bytes), or
-  // one shared with other Detectors of the same thread (a bus worker's, every generation of a
-  // reloaded rule set). REQUIRES: before Seal(); nullptr: no budget.
-  void ShareStateBudget(std::shared_ptr<StateBudget> budget) { budget_ = std::move(budget); }
-  const StateBudget* state_budget() const { return budget_.get(); }
+  // The state budget of this Detector's rules: its own (EngineLimits::state_budget_bytes, split
+  // by Seal() between its rules), or one shared with other Detectors of the same thread (a bus
+  // worker's, every generation of a reloaded rule set; its owner splits it, StatefulRules).
+  // REQUIRES: before Seal(); nullptr: no budget.
+  void ShareStateBudget(std::shared_ptr<StateBudgets> budget) {
+    budget_ = std::move(budget);
+    owns_budget_ = false;
+  }
+  const StateBudgets* state_budget() const { return budget_.get(); }
   FunctionRuntime* functions() const { return functions_; }
 
   // Adds rule number rule_count(). Fails (and adds nothing) when the engine refuses the program,
@@ -111,8 +122,11 @@ class Detector {
   void Deliver(size_t rule, MatchCallback on_match);
   // Whether `program`'s partial matches are kept in shards (an entity-local sequence).
   bool ShardsState(const eql::IrProgram& program) const;
-  // While over the state budget, evicts the least recently written match of any rule.
-  void EnforceBudget();
+  // While budget domain `d` is over its limit, evicts the least recently written match of any
+  // rule holding more than the domain's floor there (of any rule when none does).
+  void EnforceBudget(uint32_t d);
+  // Gives back to the budget what `engine` holds (it leaves this Detector).
+  void Uncharge(QueryEngine& engine);
 
   schema::Schema& schema_;
   EngineLimits limits_;
@@ -123,8 +137,10 @@ class Detector {
   std::shared_ptr<const RuleIndex> index_;
   std::unique_ptr<RuleMatcher> matcher_;
   std::unique_ptr<EvalTimeHistogram[]> eval_time_;  // per rule, from Seal()
-  std::shared_ptr<const event::Event> current_;     // evidence copy shared by the engines
-  std::shared_ptr<StateBudget> budget_;
+  CurrentEvidence current_;                         // evidence copies shared by the engines
+  std::shared_ptr<StateBudgets> budget_;
+  bool owns_budget_ = false;
+  bool check_all_domains_ = false;  // after Seal()/ReplaceEngine(): engines charged at once
   std::vector<schema::FieldId> route_fields_;  // RouteFields(schema_)
   bool sharded_ = false;                       // a rule keeps its state in shards
   uint64_t events_ = 0;

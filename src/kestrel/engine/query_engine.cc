@@ -80,7 +80,7 @@ QueryEngine::Impl::Impl(const eql::IrProgram* program, schema::Schema& schema,
 
 void QueryEngine::Impl::Process(const event::Event& e, uint64_t index, uint32_t shard) {
   scratch_.Reset();
-  if (current_ == &own_current_) own_current_ = nullptr;
+  if (current_ == &own_current_) own_current_.Reset();
   ctx_.event = &e;
   if (!relations_.empty()) lineage_.Observe(e);
   for (const eql::IrNode* r : relations_) {
@@ -184,9 +184,7 @@ void QueryEngine::UseIndex(const RuleIndex& index, const RuleMatcher* matcher) {
   impl_->UseIndex(index, matcher);
 }
 
-void QueryEngine::ShareEvidence(std::shared_ptr<const event::Event>* slot) {
-  impl_->ShareEvidence(slot);
-}
+void QueryEngine::ShareEvidence(CurrentEvidence* slot) { impl_->ShareEvidence(slot); }
 
 void QueryEngine::UsePredicates(std::unique_ptr<RulePredicates> predicates) {
   impl_->UsePredicates(std::move(predicates));
@@ -201,9 +199,11 @@ void QueryEngine::ExpireAll(int64_t now_ns) { impl_->Expire(now_ns, true); }
 
 void QueryEngine::EndOfInput() { impl_->EndOfInput(); }
 
-void QueryEngine::UseBudget(StateBudget* budget) { impl_->UseBudget(budget); }
+void QueryEngine::UseBudget(StateBudgets* budgets) { impl_->UseBudget(budgets); }
 size_t QueryEngine::state_bytes() const { return impl_->state_bytes(); }
-uint64_t QueryEngine::OldestStateTick() { return impl_->OldestStateTick(); }
-bool QueryEngine::EvictOldestState() { return impl_->EvictOldestState(); }
+size_t QueryEngine::state_bytes(uint32_t d) { return impl_->state_bytes(d); }
+uint64_t QueryEngine::OldestStateTick(uint32_t d) { return impl_->OldestStateTick(d); }
+bool QueryEngine::EvictOldestState(uint32_t d) { return impl_->EvictOldestState(d); }
+bool QueryEngine::sharded_state() const { return impl_->sharded_state(); }
 
 }  // namespace kestrel::engine

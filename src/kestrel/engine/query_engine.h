@@ -14,11 +14,12 @@
 // counted once per element (key never an array or null for a present value).
 //
 // Events are identified by the caller's index; the engine keeps copies only of events that sit
-// in partial matches or results. Time is each event's time_ns(), never the wall clock.
-// Missing-event stages `![q]` (Elasticsearch): between two stages, an event matching q with the
-// same key cancels the partial match waiting across it; before the first stage, it keeps a
-// sequence from starting within maxspan after it; after the last stage, a complete match is
-// held until maxspan has passed without such an event (or the input ends) and then reported.
+// in partial matches or results (a sequence's partial matches hold compact, shared Evidence,
+// evidence.h, decoded back into Events when the match completes). Time is each event's time_ns(),
+// never the wall clock. Missing-event stages `![q]` (Elasticsearch): between two stages, an event
+// matching q with the same key cancels the partial match waiting across it; before the first stage,
+// it keeps a sequence from starting within maxspan after it; after the last stage, a complete match
+// is held until maxspan has passed without such an event (or the input ends) and then reported.
 // Thread safety: one thread per engine. Tested by query_engine_test.cc and
 // conformance_query_test.cc.
 #pragma once
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kestrel/engine/evidence.h"
 #include "kestrel/engine/predicate_runtime.h"
 #include "kestrel/engine/rule_index.h"
 #include "kestrel/engine/state_budget.h"
@@ -56,7 +58,7 @@ struct EngineLimits {
   // (query mode, the reference semantics).
   int64_t default_ttl_ns = 0;
   // All the rules of a Detector together hold at most this many bytes of partial matches and
-  // join/sample keys (StateBudget, state_budget.h); 0: no budget (query mode).
+  // join/sample keys (StateBudgets, state_budget.h); 0: no budget (query mode).
   size_t state_budget_bytes = 0;
   // Sequences: the partial matches are kept in this many stores, Process()'s `shard` choosing
   // one, each bounded by its share of the quotas (StateShardLimits, entity_routing.h). 1: one
@@ -68,10 +70,11 @@ struct EngineLimits {
 };
 
 struct EngineStats {
-  uint64_t partials = 0;  // partial matches held now
-  uint64_t keys = 0;      // distinct join keys held now
-  uint64_t expired = 0;   // dropped for being older than maxspan / the default TTL
-  uint64_t evicted = 0;   // dropped to stay within max_partials / max_keys
+  uint64_t partials = 0;        // partial matches held now
+  uint64_t keys = 0;            // distinct join keys held now
+  uint64_t expired = 0;         // dropped for being older than maxspan / the default TTL
+  uint64_t evicted = 0;         // dropped to stay within max_partials / max_keys
+  uint64_t evicted_budget = 0;  // dropped by the state budget (state_budget.h)
   // `count` pipe: results whose array arguments made more than kMaxCountCombinations key
   // combinations (only the first ones were counted).
   uint64_t count_truncated = 0;
@@ -114,10 +117,11 @@ class QueryEngine {
   // program must be one `index` was built over. REQUIRES: both outlive the engine.
   void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
 
-  // Evidence sharing: the engine keeps its copy of the current event in `*slot`, which the
-  // caller resets (to nullptr) before each event, so that engines fed the same events share one
-  // copy. nullptr: a slot of the engine's own. REQUIRES: `slot` outlives the engine.
-  void ShareEvidence(std::shared_ptr<const event::Event>* slot);
+  // Evidence sharing: the engine keeps its copies of the current event (a full one for results,
+  // the compact Evidence for sequence state) in `*slot`, which the caller resets before each
+  // event, so that engines fed the same events share one copy. nullptr: a slot of the engine's
+  // own. REQUIRES: `slot` outlives the engine.
+  void ShareEvidence(CurrentEvidence* slot);
 
   // Stage predicates (and `until`) are evaluated by `predicates` instead of the IR evaluator
   // (PredicateRuntime). nullptr: native evaluation. Relation sub-queries and pipes stay native.
@@ -150,15 +154,19 @@ class QueryEngine {
   const EngineStats& stats() const;
 
   // State budget (state_budget.h): the engine charges what its partial matches and join/sample
-  // keys hold to `budget` (nullptr: none), and what it holds now at once. REQUIRES: `budget`
-  // outlives the engine or is replaced first; the engine never touches it when destroyed (its
-  // owner uncharges state_bytes()).
-  void UseBudget(StateBudget* budget);
+  // keys hold to the domains of `budgets` (nullptr: none) — a sharded sequence each store to its
+  // shard's, everything else to the global domain — and what it holds now at once. REQUIRES:
+  // `budgets` outlives the engine or is replaced first; the engine never touches it when
+  // destroyed (its owner uncharges state_bytes(d) of every domain).
+  void UseBudget(StateBudgets* budgets);
   size_t state_bytes() const;
-  // The tick of the least recently written partial match or key held (UINT64_MAX: none), and
-  // its eviction (counted in stats().evicted).
-  uint64_t OldestStateTick();
-  bool EvictOldestState();
+  // What the engine holds in budget domain `d`, the tick of its least recently written partial
+  // match or key there (UINT64_MAX: none), and its eviction (counted in stats().evicted_budget).
+  size_t state_bytes(uint32_t d);
+  uint64_t OldestStateTick(uint32_t d);
+  bool EvictOldestState(uint32_t d);
+  // Whether the engine keeps its state in the shard domains (an entity-local sequence).
+  bool sharded_state() const;
 
  private:
   class Impl;

@@ -49,9 +49,7 @@ class QueryEngine::Impl {
   size_t ResultsSoFar() const { return results_.size(); }
   const EngineStats& stats() const { return stats_; }
 
-  void ShareEvidence(std::shared_ptr<const event::Event>* slot) {
-    current_ = slot != nullptr ? slot : &own_current_;
-  }
+  void ShareEvidence(CurrentEvidence* slot) { current_ = slot != nullptr ? slot : &own_current_; }
 
   void UseIndex(const RuleIndex& index, const RuleMatcher* matcher);
 
@@ -71,13 +69,23 @@ class QueryEngine::Impl {
 
   // The store of `shard` (created at first use) becomes the current one: state_.
   void SelectStore(uint32_t shard) {
-    std::unique_ptr<StateStore>& store = stores_[shard % stores_.size()];
+    uint32_t at = shard % stores_.size();
+    std::unique_ptr<StateStore>& store = stores_[at];
     if (store == nullptr) {
       store = std::make_unique<StateStore>(stages_.size(), store_limits_);
-      if (budget_ != nullptr) store->UseBudget(budget_);
+      if (budgets_ != nullptr) store->UseBudget(&budgets_->domain(StoreDomain(at)));
     }
     state_ = store.get();
     BeginStateChange();
+  }
+  // The budget domain of stores_[i] (state_budget.h): its shard's, or the global one.
+  uint32_t StoreDomain(size_t i) const {
+    return stores_.size() > 1 ? static_cast<uint32_t>(i) : StateBudgets::kGlobalDomain;
+  }
+  // The store of budget domain `d` (nullptr: none).
+  StateStore* DomainStore(uint32_t d) {
+    if (stores_.size() > 1) return d < stores_.size() ? stores_[d].get() : nullptr;
+    return d == StateBudgets::kGlobalDomain ? stores_[0].get() : nullptr;
   }
 
   // The statistics of all stores are kept as sums: BeginStateChange() notes the current store's
@@ -89,60 +97,65 @@ class QueryEngine::Impl {
     state_sums_.keys += s.keys - state_before_.keys;
     state_sums_.expired += s.expired - state_before_.expired;
     state_sums_.evicted += s.evicted - state_before_.evicted;
+    state_sums_.evicted_budget += s.evicted_budget - state_before_.evicted_budget;
     state_before_ = s;
     stats_.partials = state_sums_.partials + slots_.size();
     stats_.keys = state_sums_.keys + slots_.size();
     stats_.expired = state_sums_.expired;
     stats_.evicted = state_sums_.evicted + join_evicted_;
+    stats_.evicted_budget = state_sums_.evicted_budget + join_evicted_budget_;
   }
 
-  // State budget (state_budget.h): joins and samples charge per key (JoinKeyBytes), sequences
-  // through their StateStore.
-  void UseBudget(StateBudget* budget) {
-    for (auto& store : stores_) {
-      if (store != nullptr) store->UseBudget(budget);
+  // State budget (state_budget.h): joins and samples charge per key (JoinKeyBytes) to the global
+  // domain, sequences through their StateStores to their stores' domains.
+  void UseBudget(StateBudgets* budgets) {
+    for (size_t i = 0; i < stores_.size(); ++i) {
+      if (stores_[i] != nullptr) {
+        stores_[i]->UseBudget(budgets != nullptr ? &budgets->domain(StoreDomain(i)) : nullptr);
+      }
     }
-    if (budget == budget_) return;
-    budget_ = budget;
+    if (budgets == budgets_) return;
+    budgets_ = budgets;
+    budget_ = budgets != nullptr ? &budgets->domain(StateBudgets::kGlobalDomain) : nullptr;
     if (budget_ != nullptr) {
       budget_->Charge(static_cast<int64_t>(join_bytes_));
       budget_->AdvanceTo(join_tick_);
     }
   }
+  bool sharded_state() const { return stores_.size() > 1; }
   size_t state_bytes() const {
     size_t bytes = join_bytes_;
     for (const auto& store : stores_) bytes += store != nullptr ? store->bytes() : 0;
     return bytes;
   }
-  // The store holding the least recently written partial match, and its tick (UINT64_MAX: none).
-  std::pair<StateStore*, uint64_t> OldestStore() {
-    std::pair<StateStore*, uint64_t> oldest{nullptr, UINT64_MAX};
-    for (auto& store : stores_) {
-      uint64_t t = store != nullptr ? store->OldestTick() : UINT64_MAX;
-      if (t < oldest.second) oldest = {store.get(), t};
-    }
-    return oldest;
+  size_t state_bytes(uint32_t d) {
+    StateStore* store = DomainStore(d);
+    return (store != nullptr ? store->bytes() : 0) +
+           (d == StateBudgets::kGlobalDomain ? join_bytes_ : 0);
   }
-  uint64_t OldestStateTick() {
-    uint64_t t = OldestStore().second;
+  uint64_t OldestStateTick(uint32_t d) {
+    StateStore* store = DomainStore(d);
+    uint64_t t = store != nullptr ? store->OldestTick() : UINT64_MAX;
+    if (d != StateBudgets::kGlobalDomain) return t;
     while (!join_order_.empty() && !slots_.contains(join_order_.front().second)) {
       join_order_.pop_front();
     }
     if (!join_order_.empty()) t = std::min(t, join_order_.front().first);
     return t;
   }
-  bool EvictOldestState() {
-    uint64_t t = OldestStateTick();
+  bool EvictOldestState(uint32_t d) {
+    uint64_t t = OldestStateTick(d);
     if (t == UINT64_MAX) return false;
-    if (!join_order_.empty() && join_order_.front().first == t) {
+    if (d == StateBudgets::kGlobalDomain && !join_order_.empty() &&
+        join_order_.front().first == t) {
       auto it = slots_.find(join_order_.front().second);
       join_order_.pop_front();
       EraseJoinKey(it);
-      ++join_evicted_;
+      ++join_evicted_budget_;
       SyncStats();
     } else {
       StateStore* current = state_;
-      state_ = OldestStore().first;
+      state_ = DomainStore(d);
       BeginStateChange();
       state_->EvictOldest();
       SyncStats();
@@ -203,8 +216,30 @@ class QueryEngine::Impl {
   }
 
   EventPtr Copy(const event::Event& e) {
-    if (!*current_) *current_ = std::make_shared<const event::Event>(e);
-    return *current_;
+    if (!current_->copy) current_->copy = std::make_shared<const event::Event>(e);
+    return current_->copy;
+  }
+  // The compact form of the current event (index `index`), shared like Copy()'s.
+  EvidenceRef Encoded(const event::Event& e, uint64_t index) {
+    if (!current_->encoded) current_->encoded = EvidenceRef::Adopt(Evidence::Create(e, index));
+    return current_->encoded;
+  }
+  // A complete sequence match: its evidence decoded, then (when `last` is set) the current event.
+  void EmitSequence(const Partial& p, const event::Event* last, uint64_t last_index,
+                    std::string entity_key) {
+    std::vector<uint64_t> indexes;
+    std::vector<EventPtr> events;
+    indexes.reserve(p.events.size() + 1);
+    events.reserve(p.events.size() + 1);
+    for (const EvidenceRef& r : p.events) {
+      indexes.push_back(r->index());
+      events.push_back(r->Decode());
+    }
+    if (last != nullptr) {
+      indexes.push_back(last_index);
+      events.push_back(Copy(*last));
+    }
+    Emit(std::move(indexes), std::move(events), std::move(entity_key));
   }
 
   void Emit(std::vector<uint64_t> indexes, std::vector<EventPtr> events,
@@ -256,10 +291,12 @@ class QueryEngine::Impl {
   StateStats state_before_;  // the current store's, before the change being made
   // Joins and samples: keys in creation order, with the tick of their creation.
   std::deque<std::pair<uint64_t, std::string>> join_order_;
-  StateBudget* budget_ = nullptr;
+  StateBudgets* budgets_ = nullptr;
+  StateBudget* budget_ = nullptr;  // budgets_'s global domain (joins and samples)
   size_t join_bytes_ = 0;
   uint64_t join_tick_ = 0;
   uint64_t join_evicted_ = 0;
+  uint64_t join_evicted_budget_ = 0;
   EngineStats stats_;
   std::vector<const eql::IrStage*> stages_;                // positive stages, `runs` expanded
   std::vector<std::vector<const eql::IrStage*>> missing_;  // see the constructor
@@ -295,10 +332,10 @@ class QueryEngine::Impl {
   uint64_t predicate_errors() const { return predicates_ != nullptr ? predicates_->errors() : 0; }
 
  private:
-  // The copy of the event being processed, made on first use: own_current_, or a slot shared
+  // The copies of the event being processed, made on first use: own_current_, or a slot shared
   // by the engines of a Detector (one copy however many rules keep the event).
-  EventPtr own_current_;
-  EventPtr* current_ = &own_current_;
+  CurrentEvidence own_current_;
+  CurrentEvidence* current_ = &own_current_;
   const RuleMatcher* gate_ = nullptr;  // pre-filter, see UseIndex()
   std::vector<std::pair<const eql::IrStage*, uint32_t>> gate_slots_;
   schema::FieldId count_field_, percent_field_;  // added by unique_count and count

@@ -38,7 +38,7 @@ void QueryEngine::Impl::EmitPending(int64_t now, bool all) {
             [](const auto& a, const auto& b) { return a.second.sequence < b.second.sequence; });
   for (auto& [key, p] : due) {
     pending_.erase(key);
-    Emit(std::move(p.partial.indexes), std::move(p.partial.events), std::move(p.entity_key));
+    EmitSequence(p.partial, nullptr, 0, std::move(p.entity_key));
   }
 }
 
@@ -84,16 +84,16 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
         state_->Take(i - 1, key, &next);
       }
     }
-    next.indexes.push_back(index);
-    next.events.push_back(Copy(e));
+    if (i + 1 == stages_.size() && missing_.back().empty()) {
+      // Complete: the current event is the last (a full copy, shared with other results).
+      EmitSequence(next, &e, index, EntityKey(stage.by));
+      continue;
+    }
+    next.events.push_back(Encoded(e, index));
     next.bytes += EvidenceBytes(*next.events.back());
     if (i + 1 == stages_.size()) {
-      if (!missing_.back().empty()) {
-        pending_.insert_or_assign(
-            key, PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
-      } else {
-        Emit(std::move(next.indexes), std::move(next.events), EntityKey(stage.by));
-      }
+      pending_.insert_or_assign(
+          key, PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
     } else {
       state_->Put(i, key, std::move(next), now);
     }

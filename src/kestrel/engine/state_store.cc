@@ -146,7 +146,7 @@ bool StateStore::EvictOldest() {
   if (OldestTick() == UINT64_MAX) return false;
   const Write& w = fifo_.front();
   RemoveAt(w.entry, w.stage);
-  ++stats_.evicted;
+  ++stats_.evicted_budget;
   fifo_.pop_front();
   return true;
 }

@@ -13,12 +13,12 @@
 // writes it again, moving it to the FIFO's tail. Stale FIFO entries (of matches replaced or
 // removed since) are skipped, and compacted away when they outnumber the live ones.
 //
-// Memory per partial match: the key (the `by` values as JSON text, typically 10-60 bytes) twice
-// (map and FIFO), the event indexes (8 bytes per stage matched), one shared pointer per stage
-// matched (the events themselves are shared with alerts and with other rules' matches of the
-// same event: ~0.5-1.5 KB per distinct event for an ECS process event), and ~150 bytes of map
-// and FIFO bookkeeping. With the default quota (100,000 per rule) a rule's state stays below
-// roughly 100,000 x (250 bytes + its share of the events it holds).
+// Memory per partial match: the match itself (40 bytes: start time, two inline evidence
+// references), its slot's generation, one FIFO write (24 bytes), and per join key the key (the
+// `by` values as JSON text, typically 10-60 bytes), its slots and its index entry (~100 bytes);
+// the events it holds are compact Evidence (evidence.h) shared with every other match of any
+// rule that holds the same event (~0.5 KB per distinct ECS process event). Measured:
+// docs/benchmarks.md, "Compact sequence state".
 //
 // Layout: one entry per join key holding a slot per stage (one hash lookup finds all of a key's
 // matches); the FIFO refers to slots by position and generation, so expiring or evicting never
@@ -35,23 +35,30 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "kestrel/base/string_map.h"
+#include "kestrel/engine/evidence.h"
 #include "kestrel/engine/state_budget.h"
 #include "kestrel/event/event.h"
 
 namespace kestrel::engine {
 
+// One partial match: 40 bytes (the evidence itself is shared, see evidence.h).
 struct PartialMatch {
-  int64_t start_ns = 0;           // time of the event that matched the first stage
-  std::vector<uint64_t> indexes;  // the caller's event indexes, one per stage matched
-  std::vector<std::shared_ptr<const event::Event>> events;
-  // The evidence's bytes, kept by whoever appends an event (EvidenceBytes per event): what a
-  // StateBudget is charged for the match.
+  int64_t start_ns = 0;  // time of the event that matched the first stage
+  // The events matched, one per stage, each with the caller's index (Evidence::index()); two
+  // inline (a 3-stage sequence's partial matches never hold more).
+  absl::InlinedVector<EvidenceRef, 2> events;
+  // What a StateBudget is charged for the match's evidence (EvidenceBytes per event, kept by
+  // whoever appends one).
   size_t bytes = 0;
 };
 
-// What holding `e` in a match costs a state budget: the event (counted whole for every match
-// holding it) and its index and pointer.
+// What holding an event in a match costs a state budget: its compact copy (counted whole for
+// every match holding it, though matches of several rules share one copy: an upper bound, and
+// what each rule answers for) and the reference.
+inline size_t EvidenceBytes(const Evidence& e) { return e.MemoryBytes() + sizeof(EvidenceRef); }
+// Joins and samples keep full Event copies: the event, its index and pointer.
 inline size_t EvidenceBytes(const event::Event& e) {
   return e.MemoryBytes() + sizeof(uint64_t) + sizeof(std::shared_ptr<const event::Event>);
 }
@@ -66,10 +73,11 @@ struct StateLimits {
 };
 
 struct StateStats {
-  uint64_t partials = 0;  // held now
-  uint64_t keys = 0;      // distinct keys held now
-  uint64_t expired = 0;   // dropped past the TTL
-  uint64_t evicted = 0;   // dropped to stay within the quota
+  uint64_t partials = 0;        // held now
+  uint64_t keys = 0;            // distinct keys held now
+  uint64_t expired = 0;         // dropped past the TTL
+  uint64_t evicted = 0;         // dropped to stay within the quota
+  uint64_t evicted_budget = 0;  // dropped by the state budget (EvictOldest)
 };
 
 class StateStore {
@@ -120,7 +128,8 @@ class StateStore {
   size_t bytes() const { return bytes_; }
   // The tick of the least recently written match held, or UINT64_MAX when none is.
   uint64_t OldestTick();
-  // Evicts the least recently written match (counted in stats().evicted). False when none.
+  // Evicts the least recently written match (the state budget's choice; counted in
+  // stats().evicted_budget). False when none.
   bool EvictOldest();
 
  private:

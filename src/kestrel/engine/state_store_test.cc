@@ -10,7 +10,10 @@ constexpr int64_t kSecond = 1'000'000'000;
 PartialMatch Match(int64_t start_seconds, uint64_t index) {
   PartialMatch m;
   m.start_ns = start_seconds * kSecond;
-  m.indexes.push_back(index);
+  event::Event e;
+  e.set_time_ns(m.start_ns);
+  e.Finish();
+  m.events.push_back(EvidenceRef::Adopt(Evidence::Create(e, index)));
   return m;
 }
 
@@ -22,11 +25,11 @@ TEST(StateStoreTest, PutFindTake) {
   EXPECT_EQ(store.stats().partials, 3u);
   EXPECT_EQ(store.stats().keys, 2u);
   ASSERT_NE(store.Find(1, "a"), nullptr);
-  EXPECT_EQ(store.Find(1, "a")->indexes[0], 2u);
+  EXPECT_EQ(store.Find(1, "a")->events[0]->index(), 2u);
   EXPECT_EQ(store.Find(1, "b"), nullptr);
   PartialMatch taken;
   EXPECT_TRUE(store.Take(0, "a", &taken));
-  EXPECT_EQ(taken.indexes[0], 1u);
+  EXPECT_EQ(taken.events[0]->index(), 1u);
   EXPECT_FALSE(store.Take(0, "a", &taken));
   EXPECT_EQ(store.stats().partials, 2u);
   EXPECT_EQ(store.stats().keys, 2u);  // "a" still waits at stage 1
@@ -43,7 +46,7 @@ TEST(StateStoreTest, ReplacingKeepsOneMatchPerStageAndKey) {
   store.Put(0, "a", Match(0, 1));
   store.Put(0, "a", Match(1, 2));
   EXPECT_EQ(store.stats().partials, 1u);
-  EXPECT_EQ(store.Find(0, "a")->indexes[0], 2u);
+  EXPECT_EQ(store.Find(0, "a")->events[0]->index(), 2u);
 }
 
 TEST(StateStoreTest, ExpiresByEventTimeAtTheBoundary) {
@@ -141,6 +144,126 @@ TEST(StateStoreTest, ExpiredMatchesCountOnceWhoeverRemovesThem) {
   store.SweepAll(21 * kSecond);
   EXPECT_EQ(store.stats().expired, 4u);   // "e"
   EXPECT_EQ(store.stats().partials, 1u);  // "d"
+}
+
+// Evidence: every kind of value comes back equal, with its kind, times, categories and the
+// caller's index; static values are borrowed again, not copied.
+TEST(EvidenceTest, DecodesWhatWasEncoded) {
+  schema::Schema schema;
+  static const event::Value kStaticElements[] = {event::Value::StaticString("cap_a"),
+                                                 event::Value::StaticString("cap_b")};
+  static constexpr std::string_view kStaticText = "static text";
+  event::Event e = event::EventBuilder(schema)
+                       .Time(42 * kSecond)
+                       .Category("process")
+                       .Category("file")
+                       .Str("s", std::string_view("hello \xff\x00 world", 14))
+                       .Str("empty", "")
+                       .Int("neg", INT64_MIN)
+                       .Int("pos", 300)
+                       .Bool("t", true)
+                       .Bool("f", false)
+                       .Ip("ip4", "192.0.2.7")
+                       .Ip("ip6", "2001:db8::1")
+                       .Strs("arr", {"x", "", "yz"})
+                       .Build();
+  e.set_wall_ns(7);
+  auto id = [&](std::string_view name, schema::FieldType t) {
+    return *schema.Intern(name, t, false);
+  };
+  // Values EventBuilder has no setter for; Finish() again sorts them in.
+  e.SetUint(id("big", schema::FieldType::kUnsigned), UINT64_MAX);
+  e.SetDouble(id("d", schema::FieldType::kDouble), -0.125);
+  e.SetNull(id("nul", schema::FieldType::kKeyword));
+  e.SetRawJson(id("raw", schema::FieldType::kKeyword), R"([{"a":1},[2]])");
+  e.SetUnowned(id("sstr", schema::FieldType::kKeyword), event::Value::StaticString(kStaticText));
+  e.SetUnowned(id("sarr", schema::FieldType::kKeyword), event::Value::StaticArray(kStaticElements));
+  std::vector<event::Value> mixed = {event::Value::Int(-1), event::Value::Double(2.5),
+                                     event::Value::Bool(true), event::Value::Null()};
+  e.SetArray(id("mixed", schema::FieldType::kKeyword), mixed);
+  e.Finish();
+
+  int64_t live = Evidence::Live();
+  EvidenceRef ref = EvidenceRef::Adopt(Evidence::Create(e, 99));
+  EXPECT_EQ(Evidence::Live(), live + 1);
+  EXPECT_EQ(ref->index(), 99u);
+  EXPECT_EQ(ref->time_ns(), 42 * kSecond);
+  EXPECT_LT(ref->MemoryBytes(), e.MemoryBytes());
+  std::shared_ptr<const event::Event> back = ref->Decode();
+  EXPECT_EQ(back->time_ns(), e.time_ns());
+  EXPECT_EQ(back->wall_ns(), 7);
+  EXPECT_EQ(back->categories(), e.categories());
+  ASSERT_EQ(back->size(), e.size());
+  for (size_t i = 0; i < e.size(); ++i) {
+    const auto& a = e.entries()[i];
+    const auto& b = back->entries()[i];
+    EXPECT_EQ(a.id, b.id) << i;
+    EXPECT_EQ(a.value.kind(), b.value.kind()) << schema.Info(a.id).name;
+    EXPECT_TRUE(a.value == b.value) << schema.Info(a.id).name;
+    EXPECT_EQ(a.value.is_static(), b.value.is_static()) << schema.Info(a.id).name;
+    ASSERT_NE(back->Find(a.id), nullptr);
+  }
+  EXPECT_EQ(back->Find(*schema.Find("sstr"))->as_string().data(), kStaticText.data());
+  EXPECT_EQ(back->Find(*schema.Find("sarr"))->as_array().data(), kStaticElements);
+  EXPECT_TRUE(back->Find(*schema.Find("ip4"))->as_ip().is_v4);
+  EXPECT_EQ(back->Find(*schema.Find("ip4"))->as_ip().ToString(), "192.0.2.7");
+  EXPECT_EQ(back->Find(*schema.Find("ip6"))->as_ip().ToString(), "2001:db8::1");
+  // The decoded event owns its bytes: it outlives the evidence.
+  ref.reset();
+  EXPECT_EQ(Evidence::Live(), live);
+  EXPECT_EQ(back->Find(*schema.Find("s"))->as_string(),
+            std::string_view("hello \xff\x00 world", 14));
+  EXPECT_EQ(back->Find(*schema.Find("arr"))->as_array()[2].as_string(), "yz");
+}
+
+// References share one copy; the last one frees it (copies, moves, self-assignment).
+TEST(EvidenceTest, TheLastReferenceFreesIt) {
+  event::Event e;
+  e.Finish();
+  int64_t live = Evidence::Live();
+  EvidenceRef a = EvidenceRef::Adopt(Evidence::Create(e, 1));
+  EvidenceRef b = a;
+  EvidenceRef c = std::move(b);
+  EXPECT_FALSE(b);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_EQ(a->refs(), 2u);
+  a = a;  // NOLINT: self-assignment keeps it
+  EXPECT_EQ(a->refs(), 2u);
+  a.reset();
+  EXPECT_EQ(Evidence::Live(), live + 1);
+  EXPECT_EQ(c->refs(), 1u);
+  c = EvidenceRef();
+  EXPECT_EQ(Evidence::Live(), live);
+}
+
+// A partial match holds its events as shared Evidence: a store taking, replacing and evicting
+// matches releases each event when its last match goes.
+TEST(EvidenceTest, TheStoreReleasesEvidenceWithItsMatches) {
+  int64_t live = Evidence::Live();
+  StateLimits limits;
+  limits.max_partials = 2;
+  {
+    StateStore store(2, limits);
+    PartialMatch m = Match(0, 1);
+    PartialMatch shared = m;  // the same event in a second match (another rule, a fork)
+    store.Put(0, "a", std::move(m));
+    store.Put(1, "b", std::move(shared));
+    EXPECT_EQ(Evidence::Live(), live + 1);
+    EXPECT_EQ(store.Find(0, "a")->events[0].get(), store.Find(1, "b")->events[0].get());
+    EXPECT_EQ(store.Find(0, "a")->events[0]->refs(), 2u);
+    store.Put(0, "c", Match(1, 2));
+    store.Sweep(kSecond);  // over the quota: "a" goes, its event stays for "b"
+    EXPECT_EQ(store.stats().evicted, 1u);
+    EXPECT_EQ(Evidence::Live(), live + 2);
+    store.Put(1, "b", Match(2, 3));  // replaced: the shared event's last match
+    EXPECT_EQ(Evidence::Live(), live + 2);
+    PartialMatch taken;
+    ASSERT_TRUE(store.Take(0, "c", &taken));
+    EXPECT_EQ(Evidence::Live(), live + 2);  // held by `taken`
+    taken = PartialMatch{};
+    EXPECT_EQ(Evidence::Live(), live + 1);
+  }
+  EXPECT_EQ(Evidence::Live(), live);
+  EXPECT_LE(sizeof(PartialMatch), 48u);
 }
 
 }  // namespace

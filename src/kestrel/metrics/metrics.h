@@ -28,6 +28,7 @@ struct RuleSnapshot {
   uint64_t partials = 0;    // partial matches held now
   uint64_t expired = 0;
   uint64_t evicted = 0;
+  uint64_t evicted_budget = 0;  // by the global state budget (--state-memory)
   uint64_t predicate_errors = 0;
   // Sampled evaluation times (engine/eval_timing.h): bucket counts, not cumulative, one per
   // Snapshot::eval_bounds_ns and a last one for +Inf; empty when not measured.

@@ -37,6 +37,7 @@ Snapshot Example() {
   s.rules[1].id = "r2";
   s.rules[1].alerts = 1;
   s.rules[1].evicted = 2;
+  s.rules[1].evicted_budget = 5;
   s.rules[1].predicate_errors = 7;
   s.rules[2].id = "r3";  // never timed
   // Evaluation times: bounds 100, 200, 400 ns, then +Inf; sampled 1 in 10.
@@ -92,6 +93,8 @@ TEST(MetricsTest, RendersValidExpositionText) {
   EXPECT_EQ(samples[R"(kestrel_dropped_events_total{stage="kernel"})"], 2);
   EXPECT_EQ(samples[R"(kestrel_rule_alerts_total{rule="r1"})"], 3);
   EXPECT_EQ(samples[R"(kestrel_rule_predicate_errors_total{rule="r2"})"], 7);
+  EXPECT_EQ(samples[R"(kestrel_rule_partial_matches_evicted_total{rule="r2"})"], 2);
+  EXPECT_EQ(samples[R"(kestrel_rule_state_evicted_budget_total{rule="r2"})"], 5);
   EXPECT_EQ(samples[R"(kestrel_worker_queue_depth{worker="0"})"], 1);
   EXPECT_EQ(samples["kestrel_rule_set_version"], 3);
   EXPECT_EQ(samples["kestrel_rule_reload_failures_total"], 1);

@@ -331,6 +331,7 @@ void Pipeline::RefreshMetrics() {
     rs.partials = es.partials;
     rs.expired = es.expired;
     rs.evicted = es.evicted;
+    rs.evicted_budget = es.evicted_budget;
     rs.predicate_errors =
         parallel_ ? parallel_->predicate_errors(r) : g.detector->predicate_errors(r);
     engine::EvalTimeHistogram::Snapshot times =
@@ -559,17 +560,21 @@ std::string Pipeline::Summarize() {
     std::sort(ids.begin(), ids.end());
     summary += fmt::format(", alerts suppressed: {} ({})", total, fmt::join(ids, ", "));
   }
-  uint64_t expired = 0, evicted = 0;
+  uint64_t expired = 0, evicted = 0, evicted_budget = 0;
   absl::flat_hash_map<std::string, uint64_t> per_rule = alerts_->PerRule();
   for (size_t r = 0; r < g.rules.active.size(); ++r) {
     engine::EngineStats s = RuleStats(r);
     expired += s.expired;
     evicted += s.evicted;
+    evicted_budget += s.evicted_budget;
     const std::string& id = g.rules.active[r]->spec.id;
     uint64_t alerts = per_rule.contains(id) ? per_rule[id] : 0;
-    if (alerts > 0 || s.evicted > 0) {
-      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted", id, alerts,
-                   s.expired, s.evicted);
+    if (alerts > 0 || s.evicted > 0 || s.evicted_budget > 0) {
+      spdlog::info("rule {}: {} alerts, {} partial matches expired, {} evicted{}", id, alerts,
+                   s.expired, s.evicted,
+                   s.evicted_budget > 0
+                       ? fmt::format(", {} evicted (state memory)", s.evicted_budget)
+                       : std::string());
     }
   }
   if (rules_->reloads() + rules_->refused() > 0) {
@@ -578,6 +583,9 @@ std::string Pipeline::Summarize() {
   }
   if (expired > 0 || evicted > 0) {
     summary += fmt::format(", partial matches expired: {}, evicted (quota): {}", expired, evicted);
+  }
+  if (evicted_budget > 0) {
+    summary += fmt::format(", evicted (state memory, --state-memory): {}", evicted_budget);
   }
   return summary;
 }

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -119,12 +120,14 @@ TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
       }
     }
   }
-  auto listing = [&](size_t workers, size_t max_partials = 100'000) {
+  auto listing = [&](size_t workers, size_t max_partials = 100'000, size_t state_memory = 0) {
     RunConfig config;
     config.max_partials_per_rule = max_partials;
+    config.state_budget_bytes = state_memory;
     config.rules_dir = (dir / "rules").string();
     config.source = "ndjson:" + (dir / "events.ndjson").string();
-    config.output = (dir / fmt::format("alerts{}.jsonl", workers)).string();
+    config.output =
+        (dir / fmt::format("alerts{}_{}_{}.jsonl", workers, max_partials, state_memory)).string();
     config.workers = workers;
     config.reload = false;
     config.metrics_addr = "127.0.0.1:0";
@@ -137,7 +140,19 @@ TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
     auto text = metrics::Scrape(fmt::format("127.0.0.1:{}", (*p)->metrics_port()), "/rules");
     EXPECT_TRUE(text.ok()) << text.status();
     std::string rules = text.ok() ? *text : "";
-    return rules.substr(rules.find('\n') + 1);  // past the version line (its load time)
+    rules = rules.substr(rules.find('\n') + 1);  // past the version line (its load time)
+    if (state_memory > 0) {
+      // Budget evictions per rule (the metric), and the alerts themselves.
+      auto m = metrics::Scrape(fmt::format("127.0.0.1:{}", (*p)->metrics_port()), "/metrics");
+      EXPECT_TRUE(m.ok()) << m.status();
+      std::istringstream lines(m.ok() ? *m : "");
+      for (std::string line; std::getline(lines, line);) {
+        if (line.starts_with("kestrel_rule_state_evicted_budget_total{")) rules += line + "\n";
+      }
+      std::ifstream alerts(config.output);
+      rules += std::string(std::istreambuf_iterator<char>(alerts), {});
+    }
+    return rules;
   };
   std::string one = listing(1);
   std::printf("%s", one.c_str());
@@ -152,6 +167,16 @@ TEST(PipelineTest, RulesListingIsTheSameForAnyNumberOfWorkers) {
   EXPECT_NE(squeezed, one);
   EXPECT_EQ(listing(2, engine::kStateShards), squeezed);
   EXPECT_EQ(listing(3, engine::kStateShards), squeezed);
+  // A state budget that evicts (decision 53): the same evictions, counts and alerts for any
+  // number of workers.
+  std::string budgeted = listing(1, 100'000, 64 * 1024);
+  EXPECT_NE(budgeted.find("kestrel_rule_state_evicted_budget_total{rule=\"seq_open\"}"),
+            std::string::npos);
+  EXPECT_EQ(budgeted.find("kestrel_rule_state_evicted_budget_total{rule=\"seq_open\"} 0\n"),
+            std::string::npos)
+      << "no budget pressure";
+  EXPECT_EQ(listing(2, 100'000, 64 * 1024), budgeted);
+  EXPECT_EQ(listing(3, 100'000, 64 * 1024), budgeted);
   fs::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 // The value parsers of run_config.h.
 #include "kestrel/pipeline/run_config.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <system_error>
 #include <utility>
@@ -55,6 +56,35 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
   if (!parsed.ok()) return parsed.status();
   decoder->time_format = *parsed;
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> ParseByteSize(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[digits])) != 0 || text[digits] == '.')) {
+    ++digits;
+  }
+  std::string n(text.substr(0, digits));
+  std::string unit;
+  for (char c : text.substr(digits)) unit.push_back(static_cast<char>(std::tolower(c)));
+  char* end = nullptr;
+  double value = n.empty() ? -1 : std::strtod(n.c_str(), &end);
+  bool number_ok = !n.empty() && end == n.c_str() + n.size() && value >= 0;
+  if (number_ok && unit.empty()) {
+    if (value == 0) return 0;
+    return absl::InvalidArgumentError(
+        fmt::format("Missing size unit. Did you mean {}MB? (units: B, KB, MB, GB)", n));
+  }
+  double scale = 0;
+  if (unit == "b") scale = 1;
+  if (unit == "k" || unit == "kb" || unit == "kib") scale = 1024.0;
+  if (unit == "m" || unit == "mb" || unit == "mib") scale = 1024.0 * 1024;
+  if (unit == "g" || unit == "gb" || unit == "gib") scale = 1024.0 * 1024 * 1024;
+  if (!number_ok || scale == 0 || value * scale > 1099511627776.0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "bad size '{}': expected e.g. 64MB, 512KB or 1GB (at most 1TB; 0: no limit)", text));
+  }
+  return static_cast<size_t>(value * scale);
 }
 
 absl::StatusOr<int64_t> ParseDuration(std::string_view text) {

@@ -23,7 +23,7 @@
 
 namespace kestrel::pipeline {
 
-inline constexpr size_t kDefaultStateBudgetBytes = size_t{192} << 20;
+inline constexpr size_t kDefaultStateBudgetBytes = size_t{64} << 20;  // `--state-memory`
 inline constexpr size_t kMaxEnvVars = 64;        // names in the env_vars allow-list
 inline constexpr size_t kMaxEnvValueMax = 4096;  // bytes of one env_vars value kept
 
@@ -66,8 +66,8 @@ struct RunConfig {
   // partial match of a sequence without maxspan may wait (event time).
   size_t max_partials_per_rule = 100'000;
   int64_t default_ttl_ns = int64_t{24} * 3600 * 1'000'000'000;
-  // All rules' partial matches together (engine::StateBudget), split evenly between workers;
-  // 0: no budget. The default leaves room within the systemd unit's MemoryMax=512M.
+  // All rules' state together (`--state-memory`, config `run.state_memory`; engine::StateBudgets,
+  // decision 53: the same evictions for any number of workers); 0: no budget.
   size_t state_budget_bytes = kDefaultStateBudgetBytes;
   // Worker threads (`--workers`): 1 runs everything on the reading thread; N > 1 puts the rules
   // behind a bus::ParallelDetector (same alerts, same order); 0 (the default) is one per core.
@@ -130,6 +130,11 @@ absl::Status ApplyTimeOptions(bool endgame, const std::optional<std::string>& fi
 // "250ms", "30s", "5m", "2h" or a plain number of seconds ("1.5") to nanoseconds. Errors:
 // INVALID_ARGUMENT for anything else or a negative duration.
 absl::StatusOr<int64_t> ParseDuration(std::string_view text);
+
+// "64MB", "512KiB", "1G", ... to bytes (units B, K/KB/KiB, M/MB/MiB, G/GB/GiB, all powers of
+// 1024; case-insensitive). A bare number is refused unless 0 (as durations are), as is anything
+// over 1 TiB. Errors: INVALID_ARGUMENT with what to write instead.
+absl::StatusOr<size_t> ParseByteSize(std::string_view text);
 
 // The source of `kestrel run` without --source: "ebpf" in builds with eBPF collection (Linux,
 // KESTREL_EBPF=ON), else "" (the user must name one).

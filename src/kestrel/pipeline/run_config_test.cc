@@ -31,6 +31,19 @@ TEST(ResolveRulesDirTest, DefaultsToRulesInTheWorkingDirectory) {
   EXPECT_EQ(*found, fs::path("rules"));
 }
 
+TEST(RunConfigTest, ParseByteSize) {
+  EXPECT_EQ(*ParseByteSize("64MB"), size_t{64} << 20);
+  EXPECT_EQ(*ParseByteSize("64mib"), size_t{64} << 20);
+  EXPECT_EQ(*ParseByteSize("512K"), size_t{512} << 10);
+  EXPECT_EQ(*ParseByteSize("1.5GB"), size_t{3} << 29);
+  EXPECT_EQ(*ParseByteSize("100B"), 100u);
+  EXPECT_EQ(*ParseByteSize("0"), 0u);
+  EXPECT_NE(ParseByteSize("64").status().message().find("Did you mean 64MB?"), std::string::npos);
+  for (const char* bad : {"", "MB", "-1MB", "64 MB", "64TB", "2048GB", "1e3MB", "x64MB"}) {
+    EXPECT_FALSE(ParseByteSize(bad).ok()) << bad;
+  }
+}
+
 TEST(RunConfigTest, ParseDuration) {
   EXPECT_EQ(*ParseDuration("30s"), 30'000'000'000);
   EXPECT_EQ(*ParseDuration("250ms"), 250'000'000);
