@@ -363,33 +363,20 @@ IrNodePtr Analyzer::LowerSeq(const MatchExpr& e) {
   for (const ExprPtr& p : e.patterns) {
     IrNodePtr x = LowerExpr(*p);
     if (!x) return nullptr;
-    if (!x->is_const()) {
-      IrNodePtr operand = LowerExpr(*e.operand);
-      if (!operand) return nullptr;
-      CoerceLiteral(x->type, operand.get());
-      if (!Comparable(operand->type, x->type)) {
-        Error(p->span, fmt::format("`:` cannot compare {} with {}", IrTypeName(operand->type),
-                                   IrTypeName(x->type)));
-        return nullptr;
-      }
-      auto cmp = Make(IrOp::kCompare, IrType::kBool, p->span);
-      cmp->compare = CompareOp::kEq;
-      cmp->case_insensitive = true;
-      cmp->children.push_back(std::move(operand));
-      cmp->children.push_back(std::move(x));
-      terms.push_back(Fold(std::move(cmp)));
+    // A constant string is a wildcard pattern (below); any other value is equality: with a
+    // non-constant value (`a : b`), case-insensitive and the operand coerced to the value's type.
+    bool constant = x->is_const();
+    if (constant && x->value.kind() == ValueKind::kString) {
+      strings.push_back(x->value);
       continue;
-    }
-    switch (x->value.kind()) {
-      case ValueKind::kString:
-        strings.push_back(x->value);
-        continue;
-      default:
-        break;
     }
     IrNodePtr operand = LowerExpr(*e.operand);
     if (!operand) return nullptr;
-    CoerceLiteral(operand->type, x.get());
+    if (constant) {
+      CoerceLiteral(operand->type, x.get());
+    } else {
+      CoerceLiteral(x->type, operand.get());
+    }
     if (!Comparable(operand->type, x->type)) {
       Error(p->span, fmt::format("`:` cannot compare {} with {}", IrTypeName(operand->type),
                                  IrTypeName(x->type)));
@@ -397,6 +384,7 @@ IrNodePtr Analyzer::LowerSeq(const MatchExpr& e) {
     }
     auto cmp = Make(IrOp::kCompare, IrType::kBool, p->span);
     cmp->compare = CompareOp::kEq;
+    cmp->case_insensitive = !constant;
     cmp->children.push_back(std::move(operand));
     cmp->children.push_back(std::move(x));
     terms.push_back(Fold(std::move(cmp)));
