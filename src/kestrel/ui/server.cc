@@ -24,12 +24,17 @@ std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Sets each safety header once (cpp-httplib's set_header adds a line each time it is called).
 void SetSafetyHeaders(httplib::Response& res) {
-  res.set_header("Content-Security-Policy", kContentSecurityPolicy);
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "no-referrer");
-  res.set_header("Cache-Control", "no-store");
-  res.set_header("X-Frame-Options", "DENY");
+  const std::pair<const char*, const char*> headers[] = {
+      {"Content-Security-Policy", kContentSecurityPolicy},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cache-Control", "no-store"},
+      {"X-Frame-Options", "DENY"}};
+  for (const auto& [name, value] : headers) {
+    if (!res.has_header(name)) res.set_header(name, value);
+  }
 }
 
 void Json(httplib::Response& res, int status, const nlohmann::json& j) {
