@@ -116,11 +116,13 @@ struct Context {
 absl::StatusOr<std::unique_ptr<QueryInput>> OpenLogs(const Context& c, schema::Schema* schema,
                                                       std::optional<int64_t> from,
                                                       std::optional<int64_t> to,
-                                                      uint64_t* malformed) {
+                                                      uint64_t* malformed,
+                                                      bool only_process_fields = false) {
   QueryInputOptions in;
   in.paths = c.options->logs;
   in.decoder = c.decoder;
   in.now_ns = NowNs();
+  if (only_process_fields) in.only_fields = ui::InternProcessFields(schema);
   if (from) in.from = std::to_string(*from);
   if (to) in.to = std::to_string(*to);
   return QueryInput::Open(schema, in, [malformed](const sources::SourceDiagnostic& d) {
@@ -277,7 +279,8 @@ int UiCommand(const UiOptions& options) {
   ui::Index index(&schema, limits);
   uint64_t malformed = 0;
   if (!options.logs.empty()) {
-    auto input = OpenLogs(c, &schema, std::nullopt, std::nullopt, &malformed);
+    // The index reads only the process fields: the rest of each record is stepped over.
+    auto input = OpenLogs(c, &schema, std::nullopt, std::nullopt, &malformed, true);
     if (!input.ok()) {
       fmt::print(stderr, "error: --logs: {}\n", base::Message(input.status()));
       return kExitFailure;

@@ -2,6 +2,7 @@
 #include "kestrel/ui/index.h"
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -82,7 +83,11 @@ std::optional<int64_t> JsonInt(const nlohmann::json& obj, const Names& n) {
   return std::nullopt;
 }
 
-void AppendInt(std::string* out, int64_t v) { *out += std::to_string(v); }
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, end);
+}
 
 std::string CutText(std::string_view s, size_t max) {
   if (s.size() <= max) return std::string(s);
@@ -152,6 +157,24 @@ ProcessFields ProcessFieldsOfJson(const nlohmann::json& fields) {
   return f;
 }
 
+std::vector<schema::FieldId> InternProcessFields(schema::Schema* schema) {
+  std::vector<schema::FieldId> ids;
+  for (const Names* n : kAll) {
+    for (const char* name : {n->ecs, n->endgame}) {
+      if (name == nullptr) continue;
+      std::optional<schema::FieldId> id = schema->Find(name);
+      if (!id) {
+        const bool number = n == &kUniquePid || n == &kUniquePpid || n == &kPid || n == &kPpid;
+        auto interned = schema->Intern(
+            name, number ? schema::FieldType::kLong : schema::FieldType::kKeyword, false);
+        if (interned.ok()) id = *interned;
+      }
+      if (id) ids.push_back(*id);
+    }
+  }
+  return ids;
+}
+
 // FieldIds of kAll (in order) in this schema; nullopt until a field is interned.
 struct EventProcessReader::FieldIds {
   std::optional<schema::FieldId> ecs[kFieldCount];
@@ -170,10 +193,21 @@ void EventProcessReader::Resolve() {
   }
   ids_->process = schema_->FindCategory("process");
   resolved_fields_ = schema_->field_count();
+  slot_of_.assign(resolved_fields_ + 1, 0);
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    if (ids_->ecs[i] && ids_->ecs[i]->value < slot_of_.size()) {
+      slot_of_[ids_->ecs[i]->value] = static_cast<uint8_t>(1 + i);
+    }
+    if (ids_->endgame[i] && ids_->endgame[i]->value < slot_of_.size()) {
+      slot_of_[ids_->endgame[i]->value] = static_cast<uint8_t>(1 + kFieldCount + i);
+    }
+  }
 }
 
 Index::Index(schema::Schema* schema, IndexLimits limits)
-    : schema_(schema), limits_(limits), reader_(schema) {}
+    : schema_(schema), limits_(limits), reader_(schema) {
+  events_.reserve(std::min<uint64_t>(limits_.max_events, 1 << 20));
+}
 
 void Index::Cut(std::string* s) const {
   if (s->size() > limits_.max_string) *s = CutText(*s, limits_.max_string);
@@ -184,6 +218,13 @@ uint32_t Index::NodeFor(const ProcessFields& f, int64_t time_ns, bool describes)
   ProcessKeyOf(f, &key);
   if (key.empty()) return kNone;
   auto it = by_key_.find(key);
+  // Most events name a process already described by a process event: nothing to update (the
+  // first description wins; later ones only fill what it lacked).
+  if (it != by_key_.end() && processes_[it->second].complete) {
+    ProcessNode& n = processes_[it->second];
+    if (time_ns < n.first_ns) n.first_ns = time_ns;
+    return it->second;
+  }
   uint32_t index;
   if (it == by_key_.end()) {
     if (processes_.size() >= limits_.max_processes) {
@@ -202,16 +243,16 @@ uint32_t Index::NodeFor(const ProcessFields& f, int64_t time_ns, bool describes)
   }
   ProcessNode& n = processes_[index];
   if (time_ns < n.first_ns) n.first_ns = time_ns;
-  bool fill = describes || !n.seen_start;
+  const bool fill = !n.seen_start;
   auto set = [&](std::string* field, std::string_view v) {
-    if (!v.empty() && (fill || field->empty())) {
+    if (!v.empty() && (fill || field->empty()) && *field != v) {
       *field = CutText(v, limits_.max_string);
     }
   };
   set(&n.entity_id, f.entity_id);
   set(&n.host, f.host);
   set(&n.start, f.start);
-  if (!n.seen_start || describes) {
+  {
     set(&n.name, f.name);
     set(&n.executable, f.executable);
     set(&n.command_line, f.command_line);
@@ -220,11 +261,17 @@ uint32_t Index::NodeFor(const ProcessFields& f, int64_t time_ns, bool describes)
   if (f.pid && (fill || n.pid < 0)) n.pid = *f.pid;
   if (f.ppid && (fill || n.ppid < 0)) n.ppid = *f.ppid;
   ParentKeyOf(f, &parent);
-  if (!parent.empty() && (fill || n.parent_key.empty())) n.parent_key = CutText(parent, 4096);
+  bool new_parent = false;
+  if (!parent.empty() && (fill || n.parent_key.empty()) && n.parent_key != parent) {
+    n.parent_key = CutText(parent, 4096);
+    new_parent = true;
+  }
   if (describes) n.seen_start = true;
+  n.complete = n.seen_start && !n.name.empty() && !n.executable.empty() &&
+               !n.command_line.empty() && !n.user.empty() && n.pid >= 0 &&
+               (!n.parent_key.empty() || n.ppid >= 0);
   // A parent named by entity id but not seen: a node of its own, named as the child says.
-  if (!parent.empty() && !by_key_.contains(parent) &&
-      processes_.size() < limits_.max_processes) {
+  if (new_parent && !by_key_.contains(parent) && processes_.size() < limits_.max_processes) {
     ProcessNode p;
     p.key = CutText(parent, 4096);
     p.host = std::string(f.host);
@@ -240,13 +287,15 @@ uint32_t Index::NodeFor(const ProcessFields& f, int64_t time_ns, bool describes)
 void EventProcessReader::Read(const event::Event& e, ProcessFields* out, bool* is_process) {
   if (schema_->field_count() != resolved_fields_ || !ids_->process) Resolve();
   ProcessFields& f = *out;
+  // One pass over the event's fields (no lookup per name): ECS values win over Endgame's.
+  const event::Value* found[2 * kFieldCount] = {};
+  for (const event::Event::Entry& entry : e.entries()) {
+    if (entry.id.value >= slot_of_.size()) continue;
+    uint8_t slot = slot_of_[entry.id.value];
+    if (slot != 0 && !entry.value.is_null()) found[slot - 1] = &entry.value;
+  }
   auto find = [&](size_t i) -> const event::Value* {
-    for (const auto& id : {ids_->ecs[i], ids_->endgame[i]}) {
-      if (!id) continue;
-      const event::Value* v = e.Find(*id);
-      if (v != nullptr && !v->is_null()) return v;
-    }
-    return nullptr;
+    return found[i] != nullptr ? found[i] : found[kFieldCount + i];
   };
   auto text = [&](size_t i) -> std::string_view {
     const event::Value* v = find(i);
@@ -299,7 +348,10 @@ void Index::AddEvent(const event::Event& e, uint16_t input, uint64_t ordinal) {
 }
 
 void Index::Finish() {
-  std::stable_sort(events_.begin(), events_.end(),
+  if (!std::is_sorted(events_.begin(), events_.end(), [](const EventRecord& a, const EventRecord& b) {
+        return a.time_ns < b.time_ns;
+      }))
+    std::stable_sort(events_.begin(), events_.end(),
                    [](const EventRecord& a, const EventRecord& b) { return a.time_ns < b.time_ns; });
   // Parents named by key; else by (host, pid): the latest process of that pid first seen
   // before the child.
@@ -355,7 +407,7 @@ IndexCounters Index::counters() const {
 }
 
 std::optional<uint32_t> Index::FindProcess(std::string_view key) const {
-  auto it = by_key_.find(std::string(key));
+  auto it = by_key_.find(absl::string_view(key.data(), key.size()));
   if (it == by_key_.end()) return std::nullopt;
   return it->second;
 }

@@ -1,8 +1,9 @@
 // The investigation index of `kestrel ui` (issue 25): built once at start from the events of the
 // given logs and the lines of the given alert files, then read by the server's threads.
 //
-// Processes: every event that names a process (below) adds or completes a node; process-category
-// events set its name, executable, command line, user and start, other events only create it.
+// Processes: every event that names a process (below) adds or completes a node: the first
+// process-category event describing it sets its name, executable, command line, user and start
+// (as it started); other events, and later descriptions, only fill what is still unknown.
 // A process's key, the same for events and for alert evidence (ProcessKeyOf):
 //   - `process.entity_id` when present (ECS; globally unique);
 //   - else `<host>:<unique_pid>` (Endgame data: `unique_pid` is unique per host);
@@ -35,6 +36,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
@@ -76,6 +79,10 @@ void ParentKeyOf(const ProcessFields& f, std::string* out);
 // `fields` must outlive the result.
 ProcessFields ProcessFieldsOfJson(const nlohmann::json& fields);
 
+// The fields EventProcessReader reads, interned in `schema` (Endgame's flat names as dynamic
+// fields: keywords, and longs for the pids), for an input that decodes only them.
+std::vector<schema::FieldId> InternProcessFields(schema::Schema* schema);
+
 // Reads the ProcessFields of events of one schema (field ids resolved as the schema grows).
 // Not thread-safe: one reader per thread.
 class EventProcessReader {
@@ -91,6 +98,8 @@ class EventProcessReader {
   const schema::Schema* schema_;
   std::unique_ptr<FieldIds> ids_;
   size_t resolved_fields_ = 0;
+  // FieldId value -> 1 + the slot it fills (ECS names first, Endgame's second), 0: not read.
+  std::vector<uint8_t> slot_of_;
 };
 
 struct ProcessNode {
@@ -103,6 +112,7 @@ struct ProcessNode {
   std::vector<uint32_t> children;
   uint64_t events = 0;
   bool seen_start = false;  // a process-category event described it
+  bool complete = false;    // ... and every field is known: later events change nothing
 };
 
 struct EventRecord {
@@ -174,7 +184,7 @@ class Index {
   IndexLimits limits_;
   EventProcessReader reader_;
   std::vector<ProcessNode> processes_;
-  std::unordered_map<std::string, uint32_t> by_key_;
+  absl::flat_hash_map<std::string, uint32_t> by_key_;
   std::vector<EventRecord> events_;
   IndexCounters counters_;
   mutable std::shared_mutex alerts_mu_;
