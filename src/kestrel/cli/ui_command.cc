@@ -55,8 +55,8 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
   }
   for (char c : token) {
     if (c < 0x21 || c > 0x7e) {
-      return absl::InvalidArgumentError(fmt::format(
-          "--token-file {}: the token must be printable ASCII without spaces", path));
+      return absl::InvalidArgumentError(
+          fmt::format("--token-file {}: the token must be printable ASCII without spaces", path));
     }
   }
   if (shared) {
@@ -114,10 +114,9 @@ struct Context {
 };
 
 absl::StatusOr<std::unique_ptr<QueryInput>> OpenLogs(const Context& c, schema::Schema* schema,
-                                                      std::optional<int64_t> from,
-                                                      std::optional<int64_t> to,
-                                                      uint64_t* malformed,
-                                                      bool only_process_fields = false) {
+                                                     std::optional<int64_t> from,
+                                                     std::optional<int64_t> to, uint64_t* malformed,
+                                                     bool only_process_fields = false) {
   QueryInputOptions in;
   in.paths = c.options->logs;
   in.decoder = c.decoder;
@@ -267,7 +266,8 @@ int UiCommand(const UiOptions& options) {
   Context c;
   c.options = &options;
   c.endgame = options.dialect == "endgame";
-  if (absl::Status s = pipeline::ApplyTimeOptions(c.endgame, std::nullopt, std::nullopt, &c.decoder);
+  if (absl::Status s =
+          pipeline::ApplyTimeOptions(c.endgame, std::nullopt, std::nullopt, &c.decoder);
       !s.ok()) {
     fmt::print(stderr, "error: {}\n", base::Message(s));
     return kExitFailure;
@@ -321,7 +321,8 @@ int UiCommand(const UiOptions& options) {
     }
   }
   ui::IndexCounters counters = index.counters();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print(stderr,
              "kestrel ui: indexed {} events ({} held, {} past --max-events), {} processes, {} "
              "alerts ({} malformed, {} past the cap), {} malformed inputs, in {:.2f} s\n",
@@ -333,10 +334,10 @@ int UiCommand(const UiOptions& options) {
       &index, server_options,
       options.logs.empty() ? ui::HuntFn()
                            : ui::HuntFn([&c](const ui::HuntRequest& h) { return Hunt(c, h); }),
-      options.logs.empty() ? ui::WindowFn()
-                           : ui::WindowFn([&c](int64_t from, int64_t to,
-                                               const std::unordered_set<std::string>& keys,
-                                               size_t max) { return Window(c, from, to, keys, max); }),
+      options.logs.empty()
+          ? ui::WindowFn()
+          : ui::WindowFn([&c](int64_t from, int64_t to, const std::unordered_set<std::string>& keys,
+                              size_t max) { return Window(c, from, to, keys, max); }),
       [rule_texts](const std::string& id) -> std::optional<std::string> {
         auto it = rule_texts->find(id);
         if (it == rule_texts->end()) return std::nullopt;
@@ -344,8 +345,7 @@ int UiCommand(const UiOptions& options) {
       });
   if (!server.ok()) {
     fmt::print(stderr, "error: {}\n", base::Message(server.status()));
-    return server.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
-                                                                         : kExitFailure;
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   fmt::print(stderr, "kestrel ui: open {}\n", (*server)->Url());
   std::fflush(stderr);
@@ -379,7 +379,8 @@ Command AddUiCommand(CLI::App& app) {
   cmd->add_option("--token-file", o->token_file,
                   "A file whose first line is a secret token every request must carry "
                   "(required for a non-loopback --listen)");
-  AddDialectOption(cmd, &o->dialect, "EQL dialect of hunts (and Endgame time fields of NDJSON logs)");
+  AddDialectOption(cmd, &o->dialect,
+                   "EQL dialect of hunts (and Endgame time fields of NDJSON logs)");
   cmd->add_option("--max-events", o->max_events,
                   "Events held in memory at most (24 bytes each); past it they are counted, not "
                   "held")

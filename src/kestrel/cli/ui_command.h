@@ -19,9 +19,9 @@
 namespace kestrel::cli {
 
 struct UiOptions {
-  std::vector<std::string> logs;    // files or directories: .klog or NDJSON
-  std::vector<std::string> alerts;  // NDJSON alert files
-  std::vector<std::string> rules;   // rule files or directories: the alert view's rule text
+  std::vector<std::string> logs;      // files or directories: .klog or NDJSON
+  std::vector<std::string> alerts;    // NDJSON alert files
+  std::vector<std::string> rules;     // rule files or directories: the alert view's rule text
   std::optional<std::string> attach;  // a `kestrel run --metrics-addr` address
   std::string listen = "127.0.0.1:8642";
   std::optional<std::string> token_file;

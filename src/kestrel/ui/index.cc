@@ -348,11 +348,12 @@ void Index::AddEvent(const event::Event& e, uint16_t input, uint64_t ordinal) {
 }
 
 void Index::Finish() {
-  if (!std::is_sorted(events_.begin(), events_.end(), [](const EventRecord& a, const EventRecord& b) {
-        return a.time_ns < b.time_ns;
-      }))
-    std::stable_sort(events_.begin(), events_.end(),
-                   [](const EventRecord& a, const EventRecord& b) { return a.time_ns < b.time_ns; });
+  if (!std::is_sorted(
+          events_.begin(), events_.end(),
+          [](const EventRecord& a, const EventRecord& b) { return a.time_ns < b.time_ns; }))
+    std::stable_sort(
+        events_.begin(), events_.end(),
+        [](const EventRecord& a, const EventRecord& b) { return a.time_ns < b.time_ns; });
   // Parents named by key; else by (host, pid): the latest process of that pid first seen
   // before the child.
   std::unordered_map<std::string, std::vector<uint32_t>> by_pid;
@@ -496,7 +497,6 @@ bool Index::AppendAlertLine(std::string_view line, uint32_t file, uint64_t line_
   return true;
 }
 
-
 std::optional<AlertEntry> Index::FindAlert(std::string_view id) const {
   std::shared_lock lock(alerts_mu_);
   auto it = alert_by_id_.find(std::string(id));
@@ -515,10 +515,18 @@ std::vector<AlertEntry> Index::AlertsAfter(uint64_t seq, size_t max, uint64_t* n
 }
 
 nlohmann::json AlertSummaryJson(const AlertEntry& a) {
-  return nlohmann::json{{"id", a.id},           {"rule_id", a.rule_id},   {"rule_name", a.rule_name},
-                        {"severity", a.severity}, {"title", a.title},       {"message", a.message},
-                        {"host", a.host},         {"tactics", a.tactics},   {"timestamp_ns", a.time_ns},
-                        {"evidence", a.evidence}, {"file", a.file},         {"line", a.line}};
+  return nlohmann::json{{"id", a.id},
+                        {"rule_id", a.rule_id},
+                        {"rule_name", a.rule_name},
+                        {"severity", a.severity},
+                        {"title", a.title},
+                        {"message", a.message},
+                        {"host", a.host},
+                        {"tactics", a.tactics},
+                        {"timestamp_ns", a.time_ns},
+                        {"evidence", a.evidence},
+                        {"file", a.file},
+                        {"line", a.line}};
 }
 
 nlohmann::json Index::AlertsJson(const AlertFilter& filter, int buckets) const {
@@ -548,7 +556,8 @@ nlohmann::json Index::AlertsJson(const AlertFilter& filter, int buckets) const {
     hi = std::max(hi, a->time_ns);
   }
   buckets = std::clamp(buckets, 1, 200);
-  nlohmann::json hist{{"buckets", buckets}, {"from_ns", kept.empty() ? 0 : lo},
+  nlohmann::json hist{{"buckets", buckets},
+                      {"from_ns", kept.empty() ? 0 : lo},
                       {"to_ns", kept.empty() ? 0 : hi + 1}};
   std::map<std::string, std::vector<uint64_t>> per_rule;
   if (!kept.empty()) {

@@ -45,22 +45,22 @@
 namespace kestrel::ui {
 
 struct IndexLimits {
-  uint64_t max_events = 20'000'000;   // event records (24 bytes each: 480 MB at most)
-  uint64_t max_processes = 2'000'000; // process nodes
+  uint64_t max_events = 20'000'000;    // event records (24 bytes each: 480 MB at most)
+  uint64_t max_processes = 2'000'000;  // process nodes
   uint64_t max_alerts = 200'000;
-  size_t max_alert_line = 4 << 20;    // bytes; a longer line is counted as malformed
-  size_t max_string = 4096;           // bytes of a node's name, command line, ... (cut with "…")
+  size_t max_alert_line = 4 << 20;  // bytes; a longer line is counted as malformed
+  size_t max_string = 4096;         // bytes of a node's name, command line, ... (cut with "…")
 };
 
 struct IndexCounters {
   uint64_t events_seen = 0;
   uint64_t events_held = 0;
-  uint64_t events_dropped = 0;     // past max_events
+  uint64_t events_dropped = 0;  // past max_events
   uint64_t processes = 0;
   uint64_t processes_dropped = 0;  // past max_processes
   uint64_t alerts = 0;
-  uint64_t alerts_dropped = 0;     // past max_alerts
-  uint64_t alerts_malformed = 0;   // not JSON, too long, without id/rule
+  uint64_t alerts_dropped = 0;    // past max_alerts
+  uint64_t alerts_malformed = 0;  // not JSON, too long, without id/rule
 };
 
 // What names a process in an event or an evidence object (any field may be absent).
@@ -106,7 +106,7 @@ struct ProcessNode {
   std::string key, entity_id, host, name, executable, command_line, user, start;
   int64_t pid = -1;
   int64_t ppid = -1;
-  int64_t first_ns = 0;  // first event time naming it
+  int64_t first_ns = 0;    // first event time naming it
   std::string parent_key;  // as named; resolved into `parent`
   int64_t parent = -1;     // index into processes, -1: none known
   std::vector<uint32_t> children;

@@ -413,8 +413,8 @@ struct Server::Impl {
           }
           uint64_t newest = state->seq;
           for (const AlertEntry& a : index->AlertsAfter(state->seq, 100, &newest)) {
-            out += "event: alert\nid: " + std::to_string(a.seq) + "\ndata: " +
-                   Dump(AlertSummaryJson(a)) + "\n\n";
+            out += "event: alert\nid: " + std::to_string(a.seq) +
+                   "\ndata: " + Dump(AlertSummaryJson(a)) + "\n\n";
           }
           state->seq = newest;
           auto now = std::chrono::steady_clock::now();
@@ -473,8 +473,8 @@ struct Server::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(Index* index, ServerOptions options,
-                                                     HuntFn hunt, WindowFn window,
-                                                     RuleTextFn rule_text) {
+                                                      HuntFn hunt, WindowFn window,
+                                                      RuleTextFn rule_text) {
   auto split = metrics::SplitAddress(options.listen);
   if (!split.ok()) {
     return absl::InvalidArgumentError(
@@ -552,8 +552,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Index* index, ServerOption
            [p](const httplib::Request& req, httplib::Response& res) { p->Stream(req, res); });
   int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
-    return absl::UnavailableError(absl::StrCat("--listen ", im.options.listen,
-                                               ": cannot bind (in use, or not permitted)"));
+    return absl::UnavailableError(
+        absl::StrCat("--listen ", im.options.listen, ": cannot bind (in use, or not permitted)"));
   }
   server->port_ = bound;
   std::string port_text = std::to_string(bound);
@@ -584,8 +584,8 @@ void Server::Wait() {
 }
 
 std::string Server::Url() const {
-  std::string host = impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]"
-                                                                 : impl_->host;
+  std::string host =
+      impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]" : impl_->host;
   std::string url = absl::StrCat("http://", host, ":", port_, "/");
   if (impl_->options.token) {
     url += "?token=" + httplib::detail::encode_query_param(*impl_->options.token);

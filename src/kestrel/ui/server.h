@@ -64,17 +64,16 @@ struct HttpAnswer {
 using HuntFn = std::function<HttpAnswer(const HuntRequest&)>;
 // The events in [from_ns, to_ns) of the processes with these keys, at most `max`, newest last,
 // each {"timestamp_ns", "process", "event": {...ECS...}}.
-using WindowFn = std::function<nlohmann::json(int64_t from_ns, int64_t to_ns,
-                                              const std::unordered_set<std::string>& keys,
-                                              size_t max)>;
+using WindowFn = std::function<nlohmann::json(
+    int64_t from_ns, int64_t to_ns, const std::unordered_set<std::string>& keys, size_t max)>;
 // The rule text of a rule id, when known (nullopt: not loaded).
 using RuleTextFn = std::function<std::optional<std::string>(const std::string& rule_id)>;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8642";
-  std::optional<std::string> token;  // required for a non-loopback listen
-  std::optional<std::string> attach;  // a `kestrel run --metrics-addr` address
-  std::vector<std::string> logs;      // as given (shown in /api/info)
+  std::optional<std::string> token;      // required for a non-loopback listen
+  std::optional<std::string> attach;     // a `kestrel run --metrics-addr` address
+  std::vector<std::string> logs;         // as given (shown in /api/info)
   std::vector<std::string> alert_files;  // tailed for appended lines (also shown)
   std::vector<uint64_t> alert_offsets;   // where each file's tail starts (bytes already read)
   std::vector<uint64_t> alert_lines;     // ... and the lines already read

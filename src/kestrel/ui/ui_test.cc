@@ -122,8 +122,8 @@ TEST(UiIndex, BoundsAreCountedNotHeld) {
     index.AddEvent(Proc(s, i, "p" + std::to_string(i), "", "x", i), 0, i);
   }
   EXPECT_TRUE(index.AppendAlertLine(kAlert, 0, 1));
-  EXPECT_FALSE(index.AppendAlertLine(kAlert, 0, 2));            // past max_alerts
-  EXPECT_FALSE(index.AppendAlertLine("not json", 0, 3));        // malformed
+  EXPECT_FALSE(index.AppendAlertLine(kAlert, 0, 2));                  // past max_alerts
+  EXPECT_FALSE(index.AppendAlertLine("not json", 0, 3));              // malformed
   EXPECT_FALSE(index.AppendAlertLine(std::string(3000, ' '), 0, 4));  // too long
   index.Finish();
   IndexCounters c = index.counters();
@@ -245,9 +245,9 @@ TEST_F(UiServerTest, RefusesPathsMethodsForeignHostsAndRemoteWithoutToken) {
   auto server = Start(std::nullopt);
   ASSERT_NE(server, nullptr);
   httplib::Client c("127.0.0.1", server->port());
-  for (const char* path : {"/api/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
-                           "/api/alert/..%2f..%2fetc%2fpasswd", "/api/tree?key=/etc/passwd",
-                           "//etc/passwd", "/app.js/..%5c..%5cx"}) {
+  for (const char* path :
+       {"/api/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/api/alert/..%2f..%2fetc%2fpasswd",
+        "/api/tree?key=/etc/passwd", "//etc/passwd", "/app.js/..%5c..%5cx"}) {
     auto r = c.Get(path);
     ExpectSafetyHeaders(r);
     EXPECT_TRUE(r->status == 400 || r->status == 404) << path << " gave " << r->status;
