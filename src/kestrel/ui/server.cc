@@ -465,6 +465,11 @@ struct Server::Impl {
           used = nl + 1;
         }
         offsets[f] += used;
+        if (used == 0 && data.size() >= (16u << 20)) {
+          // A line longer than any alert: counted as malformed, skipped (never re-read).
+          index->AppendAlertLine(data, static_cast<uint32_t>(f), ++lines[f]);
+          offsets[f] += data.size();
+        }
       }
       std::unique_lock lock(stop_mu);
       stop_cv.wait_for(lock, options.tail_interval, [&] { return stopping.load(); });

@@ -492,7 +492,8 @@
     setNav("rules");
     const tbody = el("tbody");
     const head = el("p", { class: "muted", id: "rules-summary" });
-    const live = el("ul", { id: "live-alerts" });
+    const live = el("ul", { id: "live-alerts" }, [el("li", { class: "muted",
+      text: "alerts appended to the --alerts files show here as they arrive" })]);
     function fill(d) {
       head.textContent = "attached to " + d.attach + " · rule set version " + d.rule_set_version +
         " · " + d.events + " events · " + d.alerts + " alerts · evaluation times sampled 1 in " +
