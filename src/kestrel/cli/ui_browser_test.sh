@@ -193,6 +193,25 @@ assert sorted(p.rules) == ["download_then_connect", "shell_html_in_command_line"
 assert p.alerts == ["1", "1"], p.alerts
 PY
 
+# With a token: the page takes it from its address, keeps it in sessionStorage and sends it with
+# every API request (the alert rows render only if it does).
+token=0123456789abcdef-browser-token
+(umask 077; echo "$token" >"$tmp/token")
+"$kestrel" ui --alerts "$tmp/alerts.ndjson" --listen 127.0.0.1:0 --token-file "$tmp/token" 2>"$tmp/token.err" &
+pids+=($!)
+turl=""
+for _ in $(seq 400); do
+  turl=$(grep -o 'open http://[^ ]*' "$tmp/token.err" | head -1 | sed 's|open ||')
+  [ -n "$turl" ] && break
+  sleep 0.05
+done
+timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$tmp/profile-token" \
+  --virtual-time-budget=4000 --dump-dom "$turl#/alerts" >"$tmp/token.html" 2>/dev/null || fail "token: chromium failed"
+[ "$(grep -o 'class="alert-row"' "$tmp/token.html" | wc -l)" -eq 2 ] || fail "token: the page did not carry the token: $(head -c 1500 "$tmp/token.html")"
+timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$tmp/profile-notoken" \
+  --virtual-time-budget=2000 --dump-dom "${turl%%\?*}#/alerts" >"$tmp/notoken.html" 2>/dev/null
+grep -q 'alert-row' "$tmp/notoken.html" && fail "token: the page rendered alerts without the token"
+
 echo "screenshots: $(cd "$shots" && ls *.png | tr '\n' ' ')(in $shots)"
 [ "$failures" -eq 0 ] && echo "ui browser: all checks passed"
 exit $((failures > 0))
