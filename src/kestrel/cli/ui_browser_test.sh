@@ -62,7 +62,9 @@ for _ in $(seq 400); do
 done
 [ -n "$base" ] || { fail "kestrel ui did not start: $(cat "$tmp/ui.err")"; exit 1; }
 
-# Renders VIEW (a hash route) into $tmp/NAME.html and $shots/NAME.png.
+# Renders VIEW (a hash route) into $tmp/NAME.html and $shots/NAME.png. The virtual time budget
+# stays under the 5 s after which the page opens its event stream (a request that never ends
+# would hold the dump).
 render() {
   local name=$1 route=$2
   local flags=(--headless --no-sandbox --disable-gpu --no-first-run --disable-extensions

@@ -75,8 +75,14 @@ struct AlertFileRead {
 // left for the tail, which reads it once it is complete).
 absl::StatusOr<AlertFileRead> ReadAlertFile(const std::string& path, uint32_t file,
                                             ui::Index* index) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return absl::NotFoundError(fmt::format("--alerts {}: cannot open it", path));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(
+        fmt::format("--alerts {}: not a regular file (an alert file is read and tailed)", path));
+  }
   AlertFileRead read;
   std::string data;
   char buf[1 << 16];
@@ -263,6 +269,13 @@ int UiCommand(const UiOptions& options) {
                options.listen);
     return kExitUsage;
   }
+  if (options.attach) {
+    if (auto split = metrics::SplitAddress(*options.attach); !split.ok()) {
+      fmt::print(stderr, "error: --attach {}: {}\n", *options.attach,
+                 base::Message(split.status()));
+      return kExitUsage;
+    }
+  }
   Context c;
   c.options = &options;
   c.endgame = options.dialect == "endgame";
@@ -301,7 +314,7 @@ int UiCommand(const UiOptions& options) {
     auto read = ReadAlertFile(options.alerts[f], static_cast<uint32_t>(f), &index);
     if (!read.ok()) {
       fmt::print(stderr, "error: {}\n", base::Message(read.status()));
-      return kExitFailure;
+      return read.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
     }
     server_options.alert_offsets.push_back(read->offset);
     server_options.alert_lines.push_back(read->lines);

@@ -127,6 +127,11 @@ check_headers POST
 "$kestrel" ui --listen 0.0.0.0:0 --alerts "$tmp/alerts.ndjson" 2>"$tmp/remote.err"
 [ $? -eq 2 ] || fail "a non-loopback --listen without a token does not exit 2"
 grep -q 'not a loopback address.*--token-file' "$tmp/remote.err" || fail "remote refusal message: $(cat "$tmp/remote.err")"
+"$kestrel" ui --alerts /dev/zero 2>"$tmp/zero.err"
+[ $? -eq 2 ] && grep -q 'not a regular file' "$tmp/zero.err" || fail "--alerts /dev/zero: $(cat "$tmp/zero.err")"
+"$kestrel" ui --attach nowhere --alerts "$tmp/alerts.ndjson" 2>/dev/null
+[ $? -eq 2 ] || fail "a malformed --attach address is accepted"
+ln -s "$tmp/alerts.ndjson" "$tmp/link.ndjson"
 printf 'short\n' >"$tmp/short.token"
 "$kestrel" ui --token-file "$tmp/short.token" --alerts "$tmp/alerts.ndjson" 2>/dev/null
 [ $? -eq 2 ] || fail "a short token is accepted"
@@ -152,7 +157,7 @@ pids+=($!)
 exec 3>"$tmp/feed"  # held open until the end: the run goes on
 cat testdata/ui/events.ndjson >&3
 for _ in $(seq 100); do curl -s "127.0.0.1:$mport/metrics" | grep -q 'kestrel_rule_alerts_total{rule="shell_html_in_command_line"} 1' && break; sleep 0.05; done
-start_ui live --alerts "$tmp/alerts.ndjson" --attach "127.0.0.1:$mport" --listen 127.0.0.1:0
+start_ui live --alerts "$tmp/link.ndjson" --attach "127.0.0.1:$mport" --listen 127.0.0.1:0
 [ "$(get "$base/api/rules")" = 200 ] || fail "rules via --attach: $(cat "$tmp/body")"
 python3 - "$tmp/body" <<'PY' || fail "rules: $(cat "$tmp/body")"
 import json, sys

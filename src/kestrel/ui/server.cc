@@ -441,10 +441,15 @@ struct Server::Impl {
     lines.resize(options.alert_files.size(), 0);
     while (!stopping.load()) {
       for (size_t f = 0; f < options.alert_files.size(); ++f) {
-        int fd = ::open(options.alert_files[f].c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        // As named on the command line (a symbolic link to the file is fine, as at start).
+        int fd = ::open(options.alert_files[f].c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) continue;
         struct stat st {};
-        if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < offsets[f]) {
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+          ::close(fd);
+          continue;
+        }
+        if (static_cast<uint64_t>(st.st_size) < offsets[f]) {
           offsets[f] = 0;  // truncated or replaced: read it again from its start
           lines[f] = 0;
         }

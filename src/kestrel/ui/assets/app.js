@@ -176,12 +176,13 @@
     const width = 640, rowH = 18, label = 220;
     const rules = h.rules || [];
     const root = svg("svg", { class: "histogram", id: "histogram", width: width,
-      height: Math.max(1, rules.length) * rowH + 16, role: "img" });
-    let max = 1;
-    for (const r of rules) for (const c of r.counts) max = Math.max(max, c);
+      height: Math.max(1, rules.length) * rowH + 28, role: "img" });
     const bw = (width - label - 50) / Math.max(1, h.buckets);
     rules.forEach(function (r, i) {
       const y = 8 + i * rowH;
+      // Each rule's bars are scaled to its own busiest bucket (its total is at the right).
+      let max = 1;
+      for (const c of r.counts) max = Math.max(max, c);
       const g = svg("g", { class: "hist-rule", "data-rule-id": r.rule_id });
       g.appendChild(svg("text", { x: 4, y: y + 12, text: r.rule_id }));
       r.counts.forEach(function (c, b) {
@@ -193,6 +194,10 @@
       g.appendChild(svg("text", { x: width - 44, y: y + 12, text: String(r.total) }));
       root.appendChild(g);
     });
+    const axisY = 8 + rules.length * rowH + 14;
+    root.appendChild(svg("text", { x: label, y: axisY, text: timeText(h.from_ns) }));
+    root.appendChild(svg("text", { x: width - 50, y: axisY, "text-anchor": "end",
+      text: timeText(h.to_ns) }));
     return root;
   }
   function viewAlerts(query) {
