@@ -232,6 +232,8 @@ nlohmann::json Window(const Context& c, int64_t from, int64_t to,
     nlohmann::json ev = nlohmann::json::parse(json, nullptr, false);
     if (ev.is_discarded()) continue;
     out.push_back({{"timestamp_ns", e.time_ns()}, {"process", key}, {"event", std::move(ev)}});
+    // Bounded while reading too (the newest `max` are kept).
+    if (out.size() >= 2 * max) out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(max));
   }
   if (out.size() > max) out.erase(out.begin(), out.end() - static_cast<ptrdiff_t>(max));
   return out;

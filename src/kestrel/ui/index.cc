@@ -416,20 +416,27 @@ std::optional<uint32_t> Index::FindProcess(std::string_view key) const {
 bool Index::AppendAlertLine(std::string_view line, uint32_t file, uint64_t line_no) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   if (line.empty()) return true;
-  std::unique_lock lock(alerts_mu_);
-  if (line.size() > limits_.max_alert_line) {
+  // Parsed outside the lock: readers wait only for the append. (Process nodes are added only
+  // before Finish(), when there are no readers.)
+  auto malformed = [&] {
+    std::unique_lock lock(alerts_mu_);
     ++counters_.alerts_malformed;
     return false;
-  }
+  };
+  if (line.size() > limits_.max_alert_line) return malformed();
   nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("id") || !j["id"].is_string() ||
       !j.contains("rule_id") || !j["rule_id"].is_string()) {
-    ++counters_.alerts_malformed;
-    return false;
+    return malformed();
   }
-  if (alerts_.size() >= limits_.max_alerts) {
+  auto full = [&] {
+    if (alerts_.size() < limits_.max_alerts) return false;
     ++counters_.alerts_dropped;
-    return false;
+    return true;
+  };
+  {
+    std::unique_lock lock(alerts_mu_);
+    if (full()) return false;
   }
   AlertEntry a;
   auto str = [&](const char* k) {
@@ -491,6 +498,8 @@ bool Index::AppendAlertLine(std::string_view line, uint32_t file, uint64_t line_
   a.file = file;
   a.line = line_no;
   a.raw = std::string(line);
+  std::unique_lock lock(alerts_mu_);
+  if (full()) return false;
   a.seq = ++alert_seq_;
   alert_by_id_.emplace(a.id, alerts_.size());
   alerts_.push_back(std::move(a));
