@@ -165,7 +165,7 @@ d = json.load(open(sys.argv[1]))
 r = {x["rule_id"]: x for x in d["rules"]}
 assert set(r) == {"download_then_connect", "shell_html_in_command_line"}, r
 assert r["download_then_connect"]["alerts"] == 1 and r["shell_html_in_command_line"]["alerts"] == 1, r
-assert d["events"] == 9 and d["rule_set_version"] == 1, d
+assert d["events"] == 9 and d["rule_set_version"] == 1 and d["loaded_at"].startswith("20"), d
 assert all(x["evaluations"] >= 0 and "mean_ns" in x for x in r.values()), r
 PY
 curl -s -N --max-time 2 "$base/api/stream" >"$tmp/stream" 2>/dev/null &

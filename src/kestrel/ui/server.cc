@@ -378,6 +378,15 @@ struct Server::Impl {
     }
     nlohmann::json j = ParseMetrics(*text);
     j["attach"] = *options.attach;
+    // The running set's load time, from /rules' first line ("rule set version N, loaded T, ...").
+    if (auto listing = metrics::Scrape(*options.attach, "/rules"); listing.ok()) {
+      std::string_view first = std::string_view(*listing).substr(0, listing->find('\n'));
+      size_t at = first.find("loaded ");
+      if (at != std::string_view::npos) {
+        std::string_view rest = first.substr(at + 7);
+        j["loaded_at"] = std::string(rest.substr(0, rest.find(',')));
+      }
+    }
     return j;
   }
 

@@ -501,7 +501,7 @@
       text: "alerts appended to the --alerts files show here as they arrive" })]);
     function fill(d) {
       head.textContent = "attached to " + d.attach + " · rule set version " + d.rule_set_version +
-        " · " + d.events + " events · " + d.alerts + " alerts · evaluation times sampled 1 in " +
+        (d.loaded_at ? " (loaded " + d.loaded_at + ")" : "") + " · " + d.events + " events · " + d.alerts + " alerts · evaluation times sampled 1 in " +
         d.sample_interval;
       const rows = d.rules.slice().sort(function (a, b) { return b.eval_seconds - a.eval_seconds; });
       tbody.replaceChildren.apply(tbody, rows.map(function (r) {
