@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "kestrel/base/status.h"
 #include "kestrel/cli/command_line.h"
@@ -217,6 +218,7 @@ nlohmann::json Window(const Context& c, int64_t from, int64_t to,
   ui::EventProcessReader reader(&schema);
   ui::ProcessFields f;
   std::string key, json;
+  std::unordered_set<size_t> seen;
   event::Event e;
   event::EventJsonOptions json_options;
   json_options.add_timestamp = true;
@@ -229,6 +231,10 @@ nlohmann::json Window(const Context& c, int64_t from, int64_t to,
     if (key.empty() || !keys.contains(key)) continue;
     json.clear();
     event::AppendEventJson(e, schema, &json, json_options);
+    // Flight-recorder windows overlap: an event read twice is shown once.
+    if (!seen.insert(std::hash<std::string>{}(json) ^ static_cast<size_t>(e.time_ns())).second) {
+      continue;
+    }
     nlohmann::json ev = nlohmann::json::parse(json, nullptr, false);
     if (ev.is_discarded()) continue;
     out.push_back({{"timestamp_ns", e.time_ns()}, {"process", key}, {"event", std::move(ev)}});
