@@ -110,6 +110,22 @@ grep -q 'query:1:' "$tmp/body" && grep -q '\^' "$tmp/body" || fail "hunt error w
 code=$(get -G "$base/api/hunt" --data-urlencode "q=$(head -c 20000 /dev/zero | tr '\0' a)")
 case $code in 413|414) ;; *) fail "a 20 kB query is not refused: $code" ;; esac
 
+# A flight-recorder-like directory whose two recordings overlap: the alert view shows each event
+# once.
+mkdir "$tmp/flight"
+cp "$tmp/rec.klog" "$tmp/flight/a.klog"
+cp "$tmp/rec.klog" "$tmp/flight/b.klog"
+main_base=$base
+start_ui flight --logs "$tmp/flight" --alerts "$tmp/alerts.ndjson" --listen 127.0.0.1:0
+[ "$(get "$base/api/alert/$seq_id")" = 200 ] || fail "alert over a directory"
+python3 - "$tmp/body" <<'PY' || fail "overlapping recordings: $(head -c 1500 "$tmp/body")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [f["event"]["process"]["name"] for f in d["flight"]]
+assert names[:3] == ["systemd", "sshd", "bash"] and len(names) == len(set((f["timestamp_ns"], f["event"]["process"]["name"]) for f in d["flight"])), names
+PY
+base=$main_base
+
 # Safety.
 for path in '/api/../etc/passwd' '/%2e%2e/%2e%2e/etc/passwd' '/api/alert/..%2f..%2fetc%2fpasswd' \
             '/etc/passwd' '/api/tree?key=/etc/passwd' '/..%5c..%5cetc%5cpasswd' '/api/alert/%00'; do
