@@ -69,10 +69,11 @@ render() {
   local name=$1 route=$2
   local flags=(--headless --no-sandbox --disable-gpu --no-first-run --disable-extensions
     --user-data-dir="$tmp/profile-$name" --virtual-time-budget=4000 --window-size=1280,1000)
-  timeout 60 "$chromium" "${flags[@]}" --dump-dom "$base/#/$route" >"$tmp/$name.html" 2>"$tmp/$name.chromium.err" ||
-    fail "$name: chromium --dump-dom failed: $(tail -3 "$tmp/$name.chromium.err")"
-  timeout 60 "$chromium" "${flags[@]}" --screenshot="$shots/$name.png" "$base/#/$route" >/dev/null 2>&1 ||
-    fail "$name: chromium --screenshot failed"
+  rm -f "$shots/$name.png"
+  # One run: the DOM on stdout and the screenshot.
+  timeout 60 "$chromium" "${flags[@]}" --screenshot="$shots/$name.png" --dump-dom "$base/#/$route" \
+    >"$tmp/$name.html" 2>"$tmp/$name.chromium.err" ||
+    fail "$name: chromium failed: $(tail -3 "$tmp/$name.chromium.err")"
   [ -s "$shots/$name.png" ] || fail "$name: no screenshot"
   grep -q 'id="status" data-ready="1"' "$tmp/$name.html" || fail "$name: the view did not finish rendering: $(head -c 2000 "$tmp/$name.html")"
 }
