@@ -306,7 +306,10 @@ void EventProcessReader::Read(const event::Event& e, ProcessFields* out, bool* i
     const event::Value* v = find(i);
     if (v == nullptr) return std::nullopt;
     if (v->kind() == event::ValueKind::kInt) return v->as_int();
-    if (v->kind() == event::ValueKind::kDouble) return static_cast<int64_t>(v->as_double());
+    if (v->kind() == event::ValueKind::kDouble) {
+      double d = v->as_double();  // a pid as a number with a fraction: in range, or none
+      if (d >= -9.0e18 && d <= 9.0e18) return static_cast<int64_t>(d);
+    }
     return std::nullopt;
   };
   f.entity_id = text(0);
@@ -567,7 +570,7 @@ nlohmann::json Index::AlertsJson(const AlertFilter& filter, int buckets) const {
   buckets = std::clamp(buckets, 1, 200);
   nlohmann::json hist{{"buckets", buckets},
                       {"from_ns", kept.empty() ? 0 : lo},
-                      {"to_ns", kept.empty() ? 0 : hi + 1}};
+                      {"to_ns", kept.empty() ? 0 : (hi == INT64_MAX ? hi : hi + 1)}};
   std::map<std::string, std::vector<uint64_t>> per_rule;
   if (!kept.empty()) {
     const double span = static_cast<double>(hi) - static_cast<double>(lo) + 1;

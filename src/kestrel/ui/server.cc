@@ -76,7 +76,13 @@ std::optional<int64_t> TimeParam(const httplib::Request& req, const char* name) 
     tm.tm_min = mi;
     tm.tm_sec = 0;
     time_t t = timegm(&tm);
-    return static_cast<int64_t>(t) * 1'000'000'000 + static_cast<int64_t>(s * 1e9);
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(static_cast<int64_t>(t), int64_t{1'000'000'000}, &ns)) {
+      return std::nullopt;
+    }
+    if (!(s >= 0 && s < 61)) return std::nullopt;  // also NaN
+    if (__builtin_add_overflow(ns, static_cast<int64_t>(s * 1e9), &ns)) return std::nullopt;
+    return ns;
   }
   return std::nullopt;
 }
@@ -104,14 +110,19 @@ std::string LabelValue(std::string_view line, std::string_view label) {
   return out;
 }
 
+// A sample's value; 0 for anything that is not a finite number >= 0 (counters and gauges here
+// are never negative), so that converting it to an integer is always defined.
 double SampleValue(std::string_view line) {
   size_t sp = line.rfind(' ');
   if (sp == std::string_view::npos) return 0;
   std::string v(line.substr(sp + 1));
   char* end = nullptr;
   double x = std::strtod(v.c_str(), &end);
-  return end == v.c_str() ? 0 : x;
+  if (end == v.c_str() || !(x >= 0) || x > 1e18) return 0;
+  return x;
 }
+
+uint64_t Count(double x) { return x >= 0 && x <= 1e18 ? static_cast<uint64_t>(x) : 0; }
 
 }  // namespace
 
@@ -141,7 +152,11 @@ nlohmann::json ParseMetrics(std::string_view text) {
     if (line.starts_with("# HELP kestrel_rule_eval_seconds ")) {
       size_t at = line.find("1 event in ");
       if (at != std::string_view::npos) {
-        interval = std::max<int64_t>(1, std::atoll(std::string(line.substr(at + 11)).c_str()));
+        std::string_view digits = line.substr(at + 11);
+        int64_t n = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        (void)end;
+        interval = ec == std::errc() && n > 0 && n < (int64_t{1} << 40) ? n : 1;
       }
       continue;
     }
@@ -153,9 +168,9 @@ nlohmann::json ParseMetrics(std::string_view text) {
     if (metric("kestrel_events_total")) {
       events += SampleValue(line);
     } else if (metric("kestrel_alerts_total")) {
-      out["alerts"] = static_cast<uint64_t>(SampleValue(line));
+      out["alerts"] = Count(SampleValue(line));
     } else if (metric("kestrel_rule_set_version")) {
-      out["rule_set_version"] = static_cast<uint64_t>(SampleValue(line));
+      out["rule_set_version"] = Count(SampleValue(line));
     } else if (metric("kestrel_rule_alerts_total")) {
       rules[LabelValue(line, "rule")].alerts = SampleValue(line);
     } else if (metric("kestrel_rule_alerts_suppressed_total")) {
@@ -168,17 +183,17 @@ nlohmann::json ParseMetrics(std::string_view text) {
       rules[LabelValue(line, "rule")].eval_sum = SampleValue(line);
     }
   }
-  out["events"] = static_cast<uint64_t>(events);
+  out["events"] = Count(events);
   out["sample_interval"] = interval;
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [id, r] : rules) {
     if (id.empty()) continue;
     double evaluations = r.eval_count * static_cast<double>(interval);
     list.push_back({{"rule_id", id},
-                    {"alerts", static_cast<uint64_t>(r.alerts)},
-                    {"suppressed", static_cast<uint64_t>(r.suppressed)},
-                    {"partials", static_cast<uint64_t>(r.partials)},
-                    {"evaluations", static_cast<uint64_t>(evaluations)},
+                    {"alerts", Count(r.alerts)},
+                    {"suppressed", Count(r.suppressed)},
+                    {"partials", Count(r.partials)},
+                    {"evaluations", Count(evaluations)},
                     {"eval_seconds", r.eval_sum * static_cast<double>(interval)},
                     {"mean_ns", r.eval_count > 0 ? r.eval_sum / r.eval_count * 1e9 : 0.0}});
   }
@@ -323,10 +338,15 @@ struct Server::Impl {
       }
     }
     nlohmann::json flight = nlohmann::json::array();
-    int64_t from = a->time_ns - kFlightWindowNs;
-    std::vector<int64_t> times = index->EventTimesOf(procs, from, a->time_ns + 1, kMaxFlightEvents);
+    // Saturating: an alert's time is untrusted input.
+    auto plus = [](int64_t t, int64_t d) {
+      int64_t r;
+      return __builtin_add_overflow(t, d, &r) ? (d < 0 ? INT64_MIN : INT64_MAX) : r;
+    };
+    std::vector<int64_t> times = index->EventTimesOf(procs, plus(a->time_ns, -kFlightWindowNs),
+                                                     plus(a->time_ns, 1), kMaxFlightEvents);
     if (!times.empty() && window) {
-      flight = window(times.front(), times.back() + 1, keys, kMaxFlightEvents);
+      flight = window(times.front(), plus(times.back(), 1), keys, kMaxFlightEvents);
     }
     j["flight"] = std::move(flight);
     j["flight_window_ns"] = kFlightWindowNs;

@@ -177,6 +177,15 @@ TEST(UiServer, ParsesMetricsAndComparesTokens) {
   EXPECT_EQ(j["rules"][0]["rule_id"], "r1");
   EXPECT_EQ(j["rules"][0]["alerts"], 3);
   EXPECT_EQ(j["rules"][0]["evaluations"], 64);
+  // Hostile figures (an attached address may answer anything): no undefined conversion.
+  nlohmann::json odd = ParseMetrics(
+      "# HELP kestrel_rule_eval_seconds (sampled: 1 event in 99999999999999999999 is timed).\n"
+      "kestrel_alerts_total -5\n"
+      "kestrel_rule_alerts_total{rule=\"r\"} 1e300\n"
+      "kestrel_rule_eval_seconds_count{rule=\"r\"} nan\n");
+  EXPECT_EQ(odd["alerts"], 0);
+  EXPECT_EQ(odd["sample_interval"], 1);
+  EXPECT_EQ(odd["rules"][0]["alerts"], 0);
   EXPECT_TRUE(ConstantTimeEquals("secret-token", "secret-token"));
   EXPECT_FALSE(ConstantTimeEquals("secret-token", "secret-tokeN"));
   EXPECT_FALSE(ConstantTimeEquals("secret", "secret-token"));
@@ -223,6 +232,8 @@ TEST_F(UiServerTest, ServesTheApiWithSafetyHeadersOnEveryAnswer) {
   EXPECT_EQ(page->body.find("{{Q}}"), std::string::npos);
   auto alerts = c.Get("/api/alerts");
   ExpectSafetyHeaders(alerts);
+  // Time bounds far out of range are ignored, not overflowed.
+  EXPECT_EQ(c.Get("/api/alerts?from=99999-01-01T00:00:00Z&to=-99999999999999999999")->status, 200);
   EXPECT_EQ(nlohmann::json::parse(alerts->body)["alerts"][0]["id"], "a1");
   auto alert = c.Get("/api/alert/a1");
   ExpectSafetyHeaders(alert);
