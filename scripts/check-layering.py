@@ -72,9 +72,13 @@ LAYERS = [
      ["base", "include", "schema", "event", "eql", "engine", "log", "sources", "rules", "runtime",
       "bus", "metrics", "actions"],
      "`Pipeline`, `RuleManager`, `AlertBuilder`: one run, source to sinks"),
-    ("cli", "src/kestrel/cli",
+    ("ui", "src/kestrel/ui",
      ["base", "include", "schema", "event", "eql", "engine", "log", "sources", "rules", "runtime",
       "bus", "metrics", "actions", "pipeline"],
+     "`kestrel ui`: the investigation index, its HTTP server and embedded page"),
+    ("cli", "src/kestrel/cli",
+     ["base", "include", "schema", "event", "eql", "engine", "log", "sources", "rules", "runtime",
+      "bus", "metrics", "actions", "pipeline", "ui"],
      "the `kestrel` binary: flags to a pipeline configuration, subcommands"),
 ]
 # Tools at the top: benchmarks and fuzzers may include any layer.

@@ -26,8 +26,8 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git clang lld libclang-rt-14-dev
   clang-format clang-tidy
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (chromium: the headless browser of `kestrel ui`'s test, ui_browser)
+  libgtest-dev libgmock-dev libbenchmark-dev chromium
   # libraries (ARCHITECTURE.md, "Dependencies")
   libabsl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libvectorscan-dev libre2-dev libzstd-dev libxxhash-dev libssl-dev librdkafka-dev

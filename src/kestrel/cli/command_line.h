@@ -54,5 +54,6 @@ Command AddRulesCommand(CLI::App& app);
 // `kestrel import sigma` (import_command.h).
 Command AddImportCommand(CLI::App& app);
 std::vector<Command> AddLogCommands(CLI::App& app);  // `log info`, `log cat`
+Command AddUiCommand(CLI::App& app);                 // `kestrel ui` (ui_command.h)
 
 }  // namespace kestrel::cli

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
       cli::AddRulesCommand(app),     cli::AddImportCommand(app),
   };
   for (cli::Command& c : cli::AddLogCommands(app)) commands.push_back(std::move(c));
+  commands.push_back(cli::AddUiCommand(app));
   // The configuration file first; the command line, parsed next, overrides what it sets.
   std::string config_path;  // read by FindConfigFile before parsing; declared for --help
   app.add_option("--config", config_path,
