@@ -19,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::WaitFor;
 
-SinkMessage Msg(int n) {
+SinkMessage HttpMsg(int n) {
   SinkMessage m;
   m.body = "{\"n\":" + std::to_string(n) + "}";
   return m;
@@ -80,7 +80,7 @@ TEST(HttpSink, PostsOneAlertPerRequestWithHeaders) {
   o.headers = {{"Authorization", "Bearer s3cret"}};
   auto sink = HttpSink::Open(o);
   ASSERT_TRUE(sink.ok()) << sink.status();
-  std::vector<SinkMessage> one = {Msg(1)};
+  std::vector<SinkMessage> one = {HttpMsg(1)};
   size_t delivered = 0;
   ASSERT_TRUE((*sink)->Deliver(one, &delivered).ok());
   EXPECT_EQ(delivered, 1u);
@@ -97,7 +97,7 @@ TEST(HttpSink, BatchIsAJsonArray) {
   auto sink = HttpSink::Open(o);
   ASSERT_TRUE(sink.ok());
   EXPECT_EQ((*sink)->max_batch(), 3u);
-  std::vector<SinkMessage> batch = {Msg(1), Msg(2), Msg(3)};
+  std::vector<SinkMessage> batch = {HttpMsg(1), HttpMsg(2), HttpMsg(3)};
   size_t delivered = 0;
   ASSERT_TRUE((*sink)->Deliver(batch, &delivered).ok());
   EXPECT_EQ(delivered, 3u);
@@ -111,7 +111,7 @@ TEST(HttpSink, ServerErrorsAreRetriedClientErrorsRejected) {
   o.url = fmt::format("http://127.0.0.1:{}/hook", r.port());
   auto sink = HttpSink::Open(o);
   ASSERT_TRUE(sink.ok());
-  std::vector<SinkMessage> one = {Msg(1)};
+  std::vector<SinkMessage> one = {HttpMsg(1)};
   size_t delivered = 0;
   r.SetStatus(503);
   EXPECT_FALSE((*sink)->Deliver(one, &delivered).ok());
@@ -140,7 +140,7 @@ TEST(HttpSink, TlsWithTheServersCertificate) {
   o.ca_file = dir + "/cert.pem";
   auto sink = HttpSink::Open(o);
   ASSERT_TRUE(sink.ok()) << sink.status();
-  std::vector<SinkMessage> one = {Msg(5)};
+  std::vector<SinkMessage> one = {HttpMsg(5)};
   size_t delivered = 0;
   absl::Status s = (*sink)->Deliver(one, &delivered);
   ASSERT_TRUE(s.ok()) << s;
@@ -179,7 +179,7 @@ void RunOutage(std::chrono::milliseconds outage, size_t batch) {
   int n = 0;
   auto send_for = [&](std::chrono::milliseconds t) {
     ASSERT_TRUE(testing::OfferFor(
-        **p, [](int i) { return Msg(i); }, &n, t, 10ms));
+        **p, [](int i) { return HttpMsg(i); }, &n, t, 10ms));
   };
   send_for(500ms);
   r->Stop();  // the webhook goes away
@@ -222,7 +222,7 @@ TEST(HttpSink, SpoolCapDropsExactlyTheExcess) {
   d.spool_path = testing::TempDir("http-cap") + "/spool";
   d.backoff_initial = 50ms;
   d.backoff_max = 200ms;
-  d.spool_max_bytes = 10 * Spool::RecordSize(Msg(100));  // ten alerts of this size
+  d.spool_max_bytes = 10 * Spool::RecordSize(HttpMsg(100));  // ten alerts of this size
   d.drop_notice = [](uint64_t dropped) {
     SinkMessage m;
     m.body = fmt::format("{{\"dropped\":{}}}", dropped);
@@ -230,7 +230,7 @@ TEST(HttpSink, SpoolCapDropsExactlyTheExcess) {
   };
   auto p = SinkPipeline::Start(std::move(*sink), d);
   ASSERT_TRUE(p.ok());
-  for (int i = 100; i < 125; ++i) ASSERT_TRUE((*p)->Offer(Msg(i)));
+  for (int i = 100; i < 125; ++i) ASSERT_TRUE((*p)->Offer(HttpMsg(i)));
   ASSERT_TRUE(WaitFor([&] {
     SinkStats s = (*p)->stats();
     return s.spooled + s.spool_dropped == 25;
@@ -240,7 +240,7 @@ TEST(HttpSink, SpoolCapDropsExactlyTheExcess) {
   ASSERT_TRUE(WaitFor([&] { return (*p)->Drained(); }, 20s));
   std::vector<std::string> got = r->Bodies();
   ASSERT_EQ(got.size(), 11u);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(got[i], Msg(100 + i).body);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(got[i], HttpMsg(100 + i).body);
   EXPECT_EQ(got[10], "{\"dropped\":15}");
   EXPECT_EQ((*p)->stats().spool_dropped, 15u);
   EXPECT_EQ((*p)->stats().delivered, 11u);

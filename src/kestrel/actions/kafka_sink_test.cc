@@ -21,7 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::WaitFor;
 
-SinkMessage Msg(int n, std::string host = "web-1") {
+SinkMessage KafkaMsg(int n, std::string host = "web-1") {
   SinkMessage m;
   m.host = std::move(host);
   m.rule_id = "rule-" + std::to_string(n % 2);
@@ -95,7 +95,7 @@ TEST(KafkaSink, KeyedByHostInOrder) {
   auto sink = KafkaSink::Open(o);
   ASSERT_TRUE(sink.ok()) << sink.status();
   std::vector<SinkMessage> batch;
-  for (int i = 0; i < 40; ++i) batch.push_back(Msg(i, i % 2 == 0 ? "web-1" : "db-1"));
+  for (int i = 0; i < 40; ++i) batch.push_back(KafkaMsg(i, i % 2 == 0 ? "web-1" : "db-1"));
   size_t delivered = 0;
   absl::Status s = (*sink)->Deliver(batch, &delivered);
   ASSERT_TRUE(s.ok()) << s;
@@ -114,8 +114,8 @@ TEST(KafkaSink, KeyedByHostInOrder) {
   ASSERT_EQ(by_host["web-1"].size(), 20u);
   ASSERT_EQ(by_host["db-1"].size(), 20u);
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(by_host["web-1"][i], Msg(2 * i).body);
-    EXPECT_EQ(by_host["db-1"][i], Msg(2 * i + 1).body);
+    EXPECT_EQ(by_host["web-1"][i], KafkaMsg(2 * i).body);
+    EXPECT_EQ(by_host["db-1"][i], KafkaMsg(2 * i + 1).body);
   }
 }
 
@@ -139,7 +139,7 @@ TEST(KafkaSink, BrokerOutageGoesThroughTheSpool) {
   int n = 0;
   auto send_for = [&](std::chrono::milliseconds t) {
     ASSERT_TRUE(testing::OfferFor(
-        **p, [](int i) { return Msg(i); }, &n, t, 10ms));
+        **p, [](int i) { return KafkaMsg(i); }, &n, t, 10ms));
   };
   send_for(300ms);
   cluster.Down();

@@ -21,7 +21,7 @@ std::string TempPath(const std::string& name) {
   return p.string();
 }
 
-SinkMessage Msg(int i) {
+SinkMessage SpoolMsg(int i) {
   SinkMessage m;
   m.host = "h" + std::to_string(i % 3);
   m.rule_id = "r";
@@ -34,7 +34,7 @@ SinkMessage Msg(int i) {
 TEST(Spool, KeepsOrderAcrossPeekAndConsume) {
   auto s = Spool::Open(TempPath("order"), 1 << 20);
   ASSERT_TRUE(s.ok()) << s.status();
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(*(*s)->Append(Msg(i)));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(*(*s)->Append(SpoolMsg(i)));
   std::vector<SinkMessage> got;
   ASSERT_TRUE((*s)->Peek(4, &got).ok());
   ASSERT_EQ(got.size(), 4u);
@@ -52,21 +52,22 @@ TEST(Spool, KeepsOrderAcrossPeekAndConsume) {
 }
 
 TEST(Spool, CapRefusesExactlyWhatDoesNotFit) {
-  uint64_t size = Spool::RecordSize(Msg(0));
+  uint64_t size = Spool::RecordSize(SpoolMsg(0));
   auto s = Spool::Open(TempPath("cap"), 5 * size);
   ASSERT_TRUE(s.ok());
   int accepted = 0;
-  for (int i = 0; i < 9; ++i) accepted += *(*s)->Append(Msg(i)) ? 1 : 0;  // same size (1 digit)
+  for (int i = 0; i < 9; ++i)
+    accepted += *(*s)->Append(SpoolMsg(i)) ? 1 : 0;  // same size (1 digit)
   EXPECT_EQ(accepted, 5);
   EXPECT_EQ((*s)->live_bytes(), 5 * size);
-  EXPECT_TRUE(*(*s)->Append(Msg(9), /*force=*/true));
+  EXPECT_TRUE(*(*s)->Append(SpoolMsg(9), /*force=*/true));
 }
 
 TEST(Spool, RestartResumesAtTheCommittedOffset) {
   std::string path = TempPath("restart");
   {
     auto s = Spool::Open(path, 1 << 20);
-    for (int i = 0; i < 6; ++i) ASSERT_TRUE(*(*s)->Append(Msg(i)));
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(*(*s)->Append(SpoolMsg(i)));
     std::vector<SinkMessage> got;
     ASSERT_TRUE((*s)->Peek(3, &got).ok());
     ASSERT_TRUE((*s)->Consume(3).ok());
@@ -85,7 +86,7 @@ TEST(Spool, DamagedTailIsCutAndCounted) {
   uint64_t good_end;
   {
     auto s = Spool::Open(path, 1 << 20);
-    for (int i = 0; i < 4; ++i) ASSERT_TRUE(*(*s)->Append(Msg(i)));
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(*(*s)->Append(SpoolMsg(i)));
     good_end = (*s)->file_bytes();
   }
   {
@@ -112,17 +113,17 @@ TEST(Spool, BadHeaderStartsEmpty) {
 }
 
 TEST(Spool, CompactionKeepsTheLiveRecords) {
-  uint64_t size = Spool::RecordSize(Msg(0));
+  uint64_t size = Spool::RecordSize(SpoolMsg(0));
   auto s = Spool::Open(TempPath("compact"), 4 * size);
   ASSERT_TRUE(s.ok());
   int next = 0, expect = 0;
   std::vector<SinkMessage> got;
   // Keep one record live while many pass through: the file must not grow without bound.
-  ASSERT_TRUE(*(*s)->Append(Msg(next++ % 10)));
+  ASSERT_TRUE(*(*s)->Append(SpoolMsg(next++ % 10)));
   for (int round = 0; round < 200; ++round) {
-    ASSERT_TRUE(*(*s)->Append(Msg(next++ % 10)));
+    ASSERT_TRUE(*(*s)->Append(SpoolMsg(next++ % 10)));
     ASSERT_TRUE((*s)->Peek(1, &got).ok());
-    ASSERT_EQ(got[0].body, Msg(expect++ % 10).body);
+    ASSERT_EQ(got[0].body, SpoolMsg(expect++ % 10).body);
     ASSERT_TRUE((*s)->Consume(1).ok());
     ASSERT_LE((*s)->file_bytes(), kSpoolHeaderSize + 3 * 4 * size);
   }

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 using testing::SyslogServer;
 using testing::WaitFor;
 
-SinkMessage Msg(int n, uint8_t severity = 2) {
+SinkMessage SyslogMsg(int n, uint8_t severity = 2) {
   SinkMessage m;
   m.host = "web-1";
   m.rule_id = "r";
@@ -32,25 +32,25 @@ TEST(SyslogSink, FormatsRfc5424) {
   o.host = "127.0.0.1";
   auto sink = SyslogSink::Open(o);
   ASSERT_TRUE(sink.ok());
-  std::string m = (*sink)->Format(Msg(7, /*high*/ 2));
+  std::string m = (*sink)->Format(SyslogMsg(7, /*high*/ 2));
   // local0 (16) * 8 + err (3) = 131
   EXPECT_EQ(m.rfind("<131>1 2025-01-01T12:00:30.400123Z web-1 kestrel ", 0), 0u) << m;
   EXPECT_NE(m.find(" alert - {\"n\":7}"), std::string::npos) << m;
-  EXPECT_EQ((*sink)->Format(Msg(1, /*critical*/ 3)).substr(0, 5), "<130>");
-  EXPECT_EQ((*sink)->Format(Msg(1, /*low*/ 0)).substr(0, 5), "<133>");
+  EXPECT_EQ((*sink)->Format(SyslogMsg(1, /*critical*/ 3)).substr(0, 5), "<130>");
+  EXPECT_EQ((*sink)->Format(SyslogMsg(1, /*low*/ 0)).substr(0, 5), "<133>");
 }
 
 void DeliverTo(SyslogSinkOptions o, SyslogServer& server) {
   auto sink = SyslogSink::Open(o);
   ASSERT_TRUE(sink.ok()) << sink.status();
-  std::vector<SinkMessage> batch = {Msg(0), Msg(1), Msg(2)};
+  std::vector<SinkMessage> batch = {SyslogMsg(0), SyslogMsg(1), SyslogMsg(2)};
   size_t delivered = 0;
   ASSERT_TRUE((*sink)->Deliver(batch, &delivered).ok());
   EXPECT_EQ(delivered, 3u);
   ASSERT_TRUE(WaitFor([&] { return server.Messages().size() == 3; }));
   auto got = server.Messages();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(got[i], (*sink)->Format(Msg(i)));
+    EXPECT_EQ(got[i], (*sink)->Format(SyslogMsg(i)));
   }
 }
 
@@ -91,7 +91,7 @@ TEST(SyslogSink, TcpServerDownIsAnError) {
   o.port = port;
   auto sink = SyslogSink::Open(o);
   ASSERT_TRUE(sink.ok());
-  std::vector<SinkMessage> batch = {Msg(0)};
+  std::vector<SinkMessage> batch = {SyslogMsg(0)};
   size_t delivered = 9;
   EXPECT_FALSE((*sink)->Deliver(batch, &delivered).ok());
   EXPECT_EQ(delivered, 0u);
@@ -115,7 +115,7 @@ TEST(SyslogSink, TcpOutageLosesNothing) {
   int n = 0;
   auto send_for = [&](std::chrono::milliseconds t) {
     ASSERT_TRUE(testing::OfferFor(
-        **p, [](int i) { return Msg(i); }, &n, t, 5ms));
+        **p, [](int i) { return SyslogMsg(i); }, &n, t, 5ms));
   };
   send_for(300ms);
   server.Stop();

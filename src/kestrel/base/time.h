@@ -14,6 +14,9 @@
 
 namespace kestrel::base {
 
+// One second in event time's unit, nanoseconds.
+inline constexpr int64_t kSecond = 1'000'000'000;
+
 // Nanoseconds since 1970-01-01T00:00:00Z; nullopt when `text` is not a timestamp of the form above
 // or lies outside years 1678..2261 (the range of int64 nanoseconds).
 std::optional<int64_t> ParseTimestamp(std::string_view text);

@@ -50,13 +50,13 @@ TEST(LiveCoverageCommand, TheCollectorsDeclarationIsTheModel) {
   EXPECT_THAT(c.reasons, ::testing::ElementsAre("host.os.type never emitted for process: macos"));
 }
 
-class TempDir {
+class CoverageDir {
  public:
-  TempDir() {
+  CoverageDir() {
     std::string tmpl = (fs::temp_directory_path() / "kestrel_cov.XXXXXX").string();
     path_ = ::mkdtemp(tmpl.data());
   }
-  ~TempDir() { fs::remove_all(path_); }
+  ~CoverageDir() { fs::remove_all(path_); }
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(path_ + "/" + name) << text;
   }
@@ -67,7 +67,7 @@ class TempDir {
 };
 
 TEST(LiveCoverageCommand, OutputShapeAndExitCode) {
-  TempDir dir;
+  CoverageDir dir;
   dir.Write("a_fires.eql", "process where event.type == \"start\" and process.name == \"bash\"\n");
   dir.Write("b_never.eql", "process where event.action == \"no_such_action\"\n");
   dir.Write("c_kql.toml", R"([rule]

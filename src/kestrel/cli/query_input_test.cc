@@ -35,13 +35,13 @@ using ::testing::HasSubstr;
 constexpr int64_t kT0 = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
 constexpr int64_t kSecond = 1'000'000'000;
 
-class TempDir {
+class InputDir {
  public:
-  TempDir() {
+  InputDir() {
     std::string tmpl = (fs::temp_directory_path() / "kestrel_query_input.XXXXXX").string();
     path_ = ::mkdtemp(tmpl.data());
   }
-  ~TempDir() { fs::remove_all(path_); }
+  ~InputDir() { fs::remove_all(path_); }
   std::string File(std::string_view name) const { return (fs::path(path_) / name).string(); }
   const std::string& path() const { return path_; }
 
@@ -108,7 +108,7 @@ absl::StatusOr<Read> ReadAll(schema::Schema* schema, QueryInputOptions options) 
 }
 
 TEST(QueryInputTest, ReadsNdjsonJsonArraysLogsAndStdinInOrder) {
-  TempDir dir;
+  InputDir dir;
   WriteText(dir.File("a.ndjson"), R"({"@timestamp":"2026-01-01T00:00:01Z","serial":1})"
                                   "\n"
                                   R"({"@timestamp":"2026-01-01T00:00:02Z","serial":2})"
@@ -138,7 +138,7 @@ TEST(QueryInputTest, ReadsNdjsonJsonArraysLogsAndStdinInOrder) {
 }
 
 TEST(QueryInputTest, ReadsADirectoryOfLogsInTimeOrder) {
-  TempDir dir;
+  InputDir dir;
   fs::create_directory(dir.File("rec"));
   // Names sort against time: a flight-recorder directory names files by alert id.
   WriteLog(dir.File("rec/zz.klog"), {kT0 + 1, kT0 + 2}, 0);
@@ -163,7 +163,7 @@ TEST(QueryInputTest, ReadsADirectoryOfLogsInTimeOrder) {
 }
 
 TEST(QueryInputTest, ANarrowRangeReadsOnlyTheBlocksThatOverlapIt) {
-  TempDir dir;
+  InputDir dir;
   // 100 events, one a second; a block closes every 10 s of event time: 10 blocks.
   std::vector<int64_t> times;
   for (int i = 0; i < 100; ++i) times.push_back(kT0 + i * kSecond);
@@ -211,7 +211,7 @@ TEST(QueryInputTest, ANarrowRangeReadsOnlyTheBlocksThatOverlapIt) {
 }
 
 TEST(QueryInputTest, JsonInputIsFilteredByTime) {
-  TempDir dir;
+  InputDir dir;
   WriteText(dir.File("a.ndjson"), R"({"@timestamp":"2026-01-01T00:00:01Z","serial":1})"
                                   "\n"
                                   R"({"@timestamp":"2026-01-01T00:00:02Z","serial":2})"
@@ -346,7 +346,7 @@ TEST(QueryInputTest, FieldsReadNamesWhatTheQueryReadsOrDeclines) {
 // Live-shaped events recorded to a log come out of `log cat` with @timestamp, and that NDJSON,
 // read back as `kestrel query` reads it, keeps their times and order.
 TEST(QueryInputTest, LogCatGivesLiveEventsATimestampThatRoundTrips) {
-  TempDir dir;
+  InputDir dir;
   std::vector<int64_t> times = {kT0 + 1'000'000, kT0 + 1'500'000, kT0 + 2 * kSecond + 7};
   WriteLog(dir.File("live.klog"), times);
   spdlog::level::level_enum level = spdlog::get_level();

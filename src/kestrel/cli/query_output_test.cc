@@ -150,7 +150,7 @@ std::string Render(const Ran& ran, schema::Schema& schema, QueryOutputOptions op
   return out;
 }
 
-std::vector<std::string> Lines(const std::string& text) {
+std::vector<std::string> OutputLines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -214,7 +214,7 @@ TEST(QueryOutputTest, TableFitsTheWidthAndElidesLongValues) {
   QueryOutputOptions options;
   options.format = QueryFormat::kTable;
   options.width = 80;
-  std::vector<std::string> lines = Lines(Render(ran, schema, options));
+  std::vector<std::string> lines = OutputLines(Render(ran, schema, options));
   ASSERT_EQ(lines.size(), 4u);  // header, two rows, the count
   EXPECT_EQ(lines[0].rfind("@timestamp", 0), 0u);
   // Headers wider than their values give way first, keeping their end.
@@ -230,7 +230,7 @@ TEST(QueryOutputTest, TableFitsTheWidthAndElidesLongValues) {
 
   // Wider: nothing is elided.
   options.width = 400;
-  lines = Lines(Render(ran, schema, options));
+  lines = OutputLines(Render(ran, schema, options));
   EXPECT_NE(lines[1].find(long_line), std::string::npos);
   EXPECT_EQ(lines[1].find("…"), std::string::npos);
 }
@@ -244,7 +244,7 @@ TEST(QueryOutputTest, TableColumnsFromFieldsAndEscapedControlCharacters) {
   options.width = 200;
   options.fields = {"process.name", "process.command_line", "no.such.field"};
   std::string text = Render(ran, schema, options);
-  std::vector<std::string> lines = Lines(text);
+  std::vector<std::string> lines = OutputLines(text);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_NE(lines[0].find("process.name"), std::string::npos);
   EXPECT_EQ(lines[0].find("no.such.field"), std::string::npos);  // empty in every row: left out
@@ -266,7 +266,7 @@ TEST(QueryOutputTest, TableGroupsASequenceUnderItsNumberAndJoinKeys) {
   QueryOutputOptions options;
   options.format = QueryFormat::kTable;
   options.width = 100;
-  std::vector<std::string> lines = Lines(Render(ran, schema, options));
+  std::vector<std::string> lines = OutputLines(Render(ran, schema, options));
   ASSERT_EQ(lines.size(), 8u);
   EXPECT_EQ(lines[1], "sequence 1  process.entity_id=\"p-1\"");
   EXPECT_EQ(lines[2].rfind("  1970-01-01T00:00:01", 0), 0u) << lines[2];
@@ -278,7 +278,7 @@ TEST(QueryOutputTest, TableGroupsASequenceUnderItsNumberAndJoinKeys) {
   // A join is labelled so; no results: the count line alone.
   Ran join = RunQuery(schema, "join by process.entity_id [process where true] [network where true]",
                       events, /*endgame=*/true);
-  lines = Lines(Render(join, schema, options));
+  lines = OutputLines(Render(join, schema, options));
   ASSERT_EQ(lines.size(), 8u);
   EXPECT_EQ(lines[1].rfind("join 1  process.entity_id=", 0), 0u) << lines[1];
   EXPECT_EQ(lines[7], "2 joins");
@@ -309,7 +309,7 @@ TEST(QueryOutputTest, CountRowsInEveryFormat) {
   Ran ran = RunQuery(schema, "process where true | count process.name", events);
   QueryOutputOptions options;
   options.format = QueryFormat::kTable;
-  std::vector<std::string> lines = Lines(Render(ran, schema, options));
+  std::vector<std::string> lines = OutputLines(Render(ran, schema, options));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], "process.name  count  percent");
   EXPECT_EQ(lines[1], "a             1      33.33%");
@@ -356,14 +356,14 @@ TEST(QueryOutputTest, CountRowsOfSeveralKeysAndOfAnArrayField) {
   options.format = QueryFormat::kTable;
   // Two arguments: one column each.
   Ran two = RunQuery(schema, "process where true | count process.name, user.name", events);
-  std::vector<std::string> lines = Lines(Render(two, schema, options));
+  std::vector<std::string> lines = OutputLines(Render(two, schema, options));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], "process.name  user.name  count  percent");
   EXPECT_EQ(lines[1], "a             alice      1      33.33%");
   EXPECT_EQ(lines[2], "b             alice      2      66.67%");
   // An array field: one row per element, never an empty (null) key.
   Ran array = RunQuery(schema, "process where true | count event.type", events);
-  lines = Lines(Render(array, schema, options));
+  lines = OutputLines(Render(array, schema, options));
   ASSERT_EQ(lines.size(), 4u) << Render(array, schema, options);
   EXPECT_EQ(lines[0], "event.type  count  percent");
   EXPECT_EQ(lines[1].rfind("info        3", 0), 0u) << lines[1];
@@ -394,7 +394,7 @@ TEST(QueryOutputTest, NdjsonKeysEachSequenceEvent) {
       schema, "sequence by process.entity_id [process where true] [network where true]", events);
   QueryOutputOptions options;
   options.format = QueryFormat::kNdjson;
-  std::vector<std::string> lines = Lines(Render(ran, schema, options));
+  std::vector<std::string> lines = OutputLines(Render(ran, schema, options));
   ASSERT_EQ(lines.size(), 4u);
   for (size_t i = 0; i < lines.size(); ++i) {
     json e = json::parse(lines[i]);
@@ -403,7 +403,7 @@ TEST(QueryOutputTest, NdjsonKeysEachSequenceEvent) {
   }
   // An event query's lines are the events alone (today's output).
   Ran plain = RunQuery(schema, "network where true", events);
-  for (const std::string& l : Lines(Render(plain, schema, options))) {
+  for (const std::string& l : OutputLines(Render(plain, schema, options))) {
     EXPECT_FALSE(json::parse(l).contains("kestrel")) << l;
   }
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kestrel/base/time.h"
 #include "kestrel/engine/entity_routing.h"
 #include "kestrel/eql/sema.h"
 
@@ -10,7 +11,7 @@ namespace {
 
 using event::EventBuilder;
 
-constexpr int64_t kSecond = 1'000'000'000;
+using base::kSecond;
 
 class DetectorTest : public ::testing::Test {
  protected:

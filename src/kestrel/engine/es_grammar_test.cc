@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kestrel/base/time.h"
 #include "kestrel/engine/query_engine.h"
 #include "kestrel/eql/functions.h"
 #include "kestrel/eql/ir_eval.h"
@@ -22,7 +23,7 @@ namespace {
 
 using event::EventBuilder;
 
-constexpr int64_t kSecond = 1'000'000'000;
+using base::kSecond;
 
 // The rules of Elasticsearch's EqlBase.g4 (x-pack/plugin/eql/src/main/antlr, current main:
 // `sample`, `!` missing events, `?` optional fields, `~` function names and `eventValue` included).

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kestrel/base/time.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/eql/sema.h"
 
@@ -19,7 +20,7 @@ namespace {
 using eql::Dialect;
 using event::EventBuilder;
 
-constexpr int64_t kSecond = 1'000'000'000;
+using base::kSecond;
 
 class NullSemanticsTest : public ::testing::Test {
  protected:

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kestrel/base/time.h"
 #include "kestrel/eql/sema.h"
 #include "kestrel/event/json_writer.h"
 
@@ -10,7 +11,7 @@ namespace {
 
 using event::EventBuilder;
 
-constexpr int64_t kSecond = 1'000'000'000;
+using base::kSecond;
 
 class QueryEngineTest : public ::testing::Test {
  protected:

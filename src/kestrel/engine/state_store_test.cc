@@ -1,11 +1,12 @@
 #include "kestrel/engine/state_store.h"
+#include "kestrel/base/time.h"
 
 #include <gtest/gtest.h>
 
 namespace kestrel::engine {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
+using base::kSecond;
 
 PartialMatch Match(int64_t start_seconds, uint64_t index) {
   PartialMatch m;

@@ -30,7 +30,7 @@ using event::Event;
 using ebpf_test::Components;
 
 template <typename T>
-std::span<const uint8_t> Bytes(const T& r) {
+std::span<const uint8_t> RecBytes(const T& r) {
   return ebpf_test::RecordBytes(r);
 }
 
@@ -171,24 +171,24 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
   std::memcpy(e->args + sizeof(args), env, sizeof(env));
   e->env_len = sizeof(env);
   e->cwd_len = Components(e->cwd, {"tmp"});
-  ExpectDeclared(EmittedKindId::kExec, Bytes(*e));
+  ExpectDeclared(EmittedKindId::kExec, RecBytes(*e));
 
   kestrel_fork f;
   Header(&f.h, KESTREL_FORK);
   f.child_tgid = 20;
   f.child_start_boottime = 20 * kNsPerClockTick;
-  ExpectDeclared(EmittedKindId::kFork, Bytes(f));
+  ExpectDeclared(EmittedKindId::kFork, RecBytes(f));
 
   kestrel_exit x;
   Header(&x.h, KESTREL_EXIT);
   x.h.tgid = x.h.tid = 20;
   x.h.ppid = 10;
   x.h.start_boottime = 20 * kNsPerClockTick;
-  ExpectDeclared(EmittedKindId::kExit, Bytes(x));
+  ExpectDeclared(EmittedKindId::kExit, RecBytes(x));
 
   kestrel_header running;
   Header(&running, KESTREL_ALREADY_RUNNING);
-  ExpectDeclared(EmittedKindId::kAlreadyRunning, Bytes(running));
+  ExpectDeclared(EmittedKindId::kAlreadyRunning, RecBytes(running));
 
   auto file = std::make_unique<kestrel_file>();
   std::memset(file.get(), 0, sizeof(*file));
@@ -206,11 +206,11 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
       {KESTREL_FILE_CHOWN, EmittedKindId::kFileChown}};
   for (const auto& [op, kind] : ops) {
     file->op = op;
-    ExpectDeclared(kind, Bytes(*file));
+    ExpectDeclared(kind, RecBytes(*file));
   }
   file->op = KESTREL_FILE_RENAME;
   file->path2_len = Components(file->path2, {"b.py", "tmp"});
-  ExpectDeclared(EmittedKindId::kFileRename, Bytes(*file));
+  ExpectDeclared(EmittedKindId::kFileRename, RecBytes(*file));
 
   kestrel_net n;
   std::memset(&n, 0, sizeof(n));
@@ -222,7 +222,7 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
                                                      {KSYS_BIND, EmittedKindId::kBind}};
   for (const auto& [sys, kind] : nets) {
     n.syscall = sys;
-    ExpectDeclared(kind, Bytes(n));
+    ExpectDeclared(kind, RecBytes(n));
   }
 
   auto s = std::make_unique<kestrel_syscall_rec>();
@@ -238,7 +238,7 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
       {KSYS_SETSID, EmittedKindId::kSessionIdChange}};
   for (const auto& [sys, kind] : calls) {
     s->syscall = sys;
-    ExpectDeclared(kind, Bytes(*s));
+    ExpectDeclared(kind, RecBytes(*s));
   }
 
   // iam: made from account database changes (account_events.h), acted by pid 10.
@@ -271,7 +271,7 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
                            'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
   std::memcpy(dns->payload, query, sizeof(query));
   dns->payload_len = dns->sent_len = sizeof(query);
-  ExpectDeclared(EmittedKindId::kDnsLookup, Bytes(*dns));
+  ExpectDeclared(EmittedKindId::kDnsLookup, RecBytes(*dns));
 
   // auditd-compatible records, each with the arguments its kernel filter lets through.
   kestrel_auditd a;
@@ -290,7 +290,7 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
   for (const auto& [sys, kind, args] : audits) {
     a.syscall = sys;
     std::copy(args.begin(), args.end(), a.args);
-    ExpectDeclared(kind, Bytes(a));
+    ExpectDeclared(kind, RecBytes(a));
   }
 
   EXPECT_EQ(seen_.size(), static_cast<size_t>(EmittedKindId::kCount))
@@ -300,7 +300,7 @@ TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
 TEST_F(EmittedTest, HostAndAgentFieldsOnEveryEventAndReplacedBySetHost) {
   kestrel_exit x;
   Header(&x.h, KESTREL_EXIT);
-  Fields(Bytes(x));
+  Fields(RecBytes(x));
   EXPECT_EQ(Keyword("host.id"), "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(Keyword("host.name"), "web-1.example.com");
   EXPECT_EQ(Keyword("host.mac"), "00-00-5E-00-53-23");
@@ -316,7 +316,7 @@ TEST_F(EmittedTest, HostAndAgentFieldsOnEveryEventAndReplacedBySetHost) {
   moved.ip = {"198.51.100.7"};
   moved.mac.clear();
   decoder_.SetHost(moved);
-  Fields(Bytes(x));
+  Fields(RecBytes(x));
   EXPECT_EQ(Keyword("host.hostname"), "web-2.example.com");
   EXPECT_EQ(Keyword("host.mac"), "<missing>");  // nothing known: left out, not empty
   EXPECT_EQ(event_.Find(*schema_.Find("host.ip"))->as_array()[0].as_ip().ToString(),
