@@ -6,7 +6,7 @@ namespace kestrel::engine {
 StateStore::StateStore(size_t stages, const StateLimits& limits)
     : limits_(limits), stages_(stages) {}
 
-const PartialMatch* StateStore::Find(size_t stage, std::string_view key) const {
+const PartialMatch* StateStore::Find(size_t stage, const JoinKey& key) const {
   auto it = index_.find(key);
   if (it == index_.end()) return nullptr;
   const Slot& slot = entries_[it->second].slots[stage];
@@ -23,7 +23,7 @@ void StateStore::RemoveAt(uint32_t entry, size_t stage) {
   --stats_.partials;
   if (--state.held == 0) {
     Charge(-static_cast<int64_t>(KeyBytes(state)));
-    index_.erase(std::string_view(state.key));
+    index_.erase(JoinKey{state.key, state.hash});
     free_.push_back(entry);
     --stats_.keys;
   }
@@ -35,7 +35,7 @@ void StateStore::RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns) {
   RemoveAt(entry, stage);
 }
 
-bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
+bool StateStore::Take(size_t stage, const JoinKey& key, PartialMatch* out) {
   auto it = index_.find(key);
   if (it == index_.end()) return false;
   uint32_t entry = it->second;
@@ -48,7 +48,7 @@ bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
   return true;
 }
 
-void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int64_t now_ns) {
+void StateStore::Put(size_t stage, const JoinKey& key, PartialMatch match, int64_t now_ns) {
   auto it = index_.find(key);
   uint32_t entry;
   if (it != index_.end()) {
@@ -62,8 +62,9 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int
       entries_.emplace_back().slots.resize(stages_);
     }
     KeyState& fresh = entries_[entry];
-    fresh.key.assign(key);
-    index_.emplace(std::string_view(fresh.key), entry);
+    fresh.key.assign(key.text);
+    fresh.hash = key.hash;
+    index_.emplace(JoinKey{fresh.key, fresh.hash}, entry);
     ++stats_.keys;
     Charge(static_cast<int64_t>(KeyBytes(fresh)));
   }
@@ -85,12 +86,12 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int
   if (fifo_.size() > 4 * (stats_.partials + 1024)) Compact();
 }
 
-void StateStore::Erase(size_t stage, std::string_view key, int64_t now_ns) {
+void StateStore::Erase(size_t stage, const JoinKey& key, int64_t now_ns) {
   auto it = index_.find(key);
   if (it != index_.end()) RemoveCounting(it->second, stage, now_ns);
 }
 
-void StateStore::EraseKey(std::string_view key, int64_t now_ns) {
+void StateStore::EraseKey(const JoinKey& key, int64_t now_ns) {
   auto it = index_.find(key);
   if (it == index_.end()) return;
   uint32_t entry = it->second;

@@ -32,12 +32,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
-#include "kestrel/base/string_map.h"
 #include "kestrel/engine/evidence.h"
+#include "kestrel/engine/join_key.h"
 #include "kestrel/engine/state_budget.h"
 #include "kestrel/event/event.h"
 
@@ -85,25 +86,45 @@ class StateStore {
   // `stages`: the number of stages a match can wait at (a sequence's stage count minus one).
   StateStore(size_t stages, const StateLimits& limits);
 
+  // Keys are JoinKeys (join_key.h): looked up by their hash, compared by their text, so two
+  // different keys never share a match whatever their hashes. The string_view forms hash `key`.
+
   // The match waiting at `stage` for `key`, or nullptr.
-  const PartialMatch* Find(size_t stage, std::string_view key) const;
+  const PartialMatch* Find(size_t stage, const JoinKey& key) const;
+  const PartialMatch* Find(size_t stage, std::string_view key) const {
+    return Find(stage, JoinKey::Of(key));
+  }
 
   // Removes the match waiting at `stage` for `key` into `*out`. False if there is none.
-  bool Take(size_t stage, std::string_view key, PartialMatch* out);
+  bool Take(size_t stage, const JoinKey& key, PartialMatch* out);
+  bool Take(size_t stage, std::string_view key, PartialMatch* out) {
+    return Take(stage, JoinKey::Of(key), out);
+  }
 
   // Stores `match` at `stage` for `key`, replacing the one there. May evict (see Sweep).
   // A replaced match that had expired at `now_ns` is counted as expired (whether a sweep reached
   // it first depends on which other events the store saw: the count must not).
-  void Put(size_t stage, std::string_view key, PartialMatch match,
+  void Put(size_t stage, const JoinKey& key, PartialMatch match,
            int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void Put(size_t stage, std::string_view key, PartialMatch match,
+           int64_t now_ns = std::numeric_limits<int64_t>::min()) {
+    Put(stage, JoinKey::Of(key), std::move(match), now_ns);
+  }
 
   // Drops the match at `stage` for `key` (a missing-event stage disproved it). Not counted,
   // unless it had expired at `now_ns`.
-  void Erase(size_t stage, std::string_view key,
+  void Erase(size_t stage, const JoinKey& key,
              int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void Erase(size_t stage, std::string_view key,
+             int64_t now_ns = std::numeric_limits<int64_t>::min()) {
+    Erase(stage, JoinKey::Of(key), now_ns);
+  }
 
   // Drops every match of `key` (`until`). Not counted, unless expired at `now_ns`.
-  void EraseKey(std::string_view key, int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void EraseKey(const JoinKey& key, int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void EraseKey(std::string_view key, int64_t now_ns = std::numeric_limits<int64_t>::min()) {
+    EraseKey(JoinKey::Of(key), now_ns);
+  }
 
   bool Expired(const PartialMatch& m, int64_t now_ns) const {
     return limits_.ttl_ns >= 0 && now_ns - m.start_ns > limits_.ttl_ns;
@@ -140,7 +161,8 @@ class StateStore {
     uint64_t generation = 0;  // of the write that stored it; 0: empty
   };
   struct KeyState {
-    std::string key;
+    std::string key;    // the key's text
+    uint64_t hash = 0;  // and its hash
     uint32_t held = 0;  // non-empty slots
     std::vector<Slot> slots;
   };
@@ -176,7 +198,8 @@ class StateStore {
   size_t stages_;
   std::deque<KeyState> entries_;
   std::vector<uint32_t> free_;           // reusable entries_
-  base::StringViewMap<uint32_t> index_;  // key (a view of entries_[i].key) -> i
+  // key (a view of entries_[i].key and its hash) -> i
+  absl::flat_hash_map<JoinKey, uint32_t, JoinKeyHash, JoinKeyEq> index_;
   std::deque<Write> fifo_;
   uint64_t generation_ = 0;  // of the last write (the budget's tick when there is one)
   StateStats stats_;
