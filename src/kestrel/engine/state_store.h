@@ -2,7 +2,7 @@
 //
 // A sequence of N stages keeps, per join key, at most one partial match waiting at each stage
 // 0..N-2 (the one that has matched stages 0..i). The store maps (stage, key) to that match and
-// keeps every write in a FIFO, so that the head of the FIFO is the least recently written match:
+// keeps every held match on a list in write order, whose head is the least recently written:
 //   - expiry: a match older than the TTL (the rule's maxspan, else the configured default TTL;
 //     none = never; a maxspan of 0 lets only events of the same time advance a match) is dropped
 //     when it reaches the head (Sweep), and refused when it would advance (Expired) — exact
@@ -10,19 +10,24 @@
 //   - quota: while more than max_partials matches, or more than max_keys distinct keys, are held,
 //     the least recently written are evicted.
 // Both are counted (stats()). Replacing a match (a newer start for the same key) or advancing it
-// writes it again, moving it to the FIFO's tail. Stale FIFO entries (of matches replaced or
-// removed since) are skipped, and compacted away when they outnumber the live ones.
+// writes it again, moving it to the list's tail; removing it unlinks it, so the list holds
+// exactly the matches held (no stale entries to skip or compact).
+//
+// Keys: JoinKey (join_key.h), the `by` values' text with its hash computed once per event;
+// looked up by the hash, compared by the text.
 //
 // Memory per partial match: the match itself (40 bytes: start time, two inline evidence
-// references), its slot's generation, one FIFO write (24 bytes), and per join key the key (the
-// `by` values as JSON text, typically 10-60 bytes), its slots and its index entry (~100 bytes);
-// the events it holds are compact Evidence (evidence.h) shared with every other match of any
-// rule that holds the same event (~0.5 KB per distinct ECS process event). Measured:
+// references) in its slot with the slot's generation and two list links (64 bytes), and per join
+// key the key text (typically 10-60 bytes), its hash, its slots and its index entry (~100
+// bytes); the events it holds are compact Evidence (evidence.h) shared with every other match of
+// any rule that holds the same event (~0.5 KB per distinct ECS process event). Measured:
 // docs/benchmarks.md, "Compact sequence state".
 //
 // Layout: one entry per join key holding a slot per stage (one hash lookup finds all of a key's
-// matches); the FIFO refers to slots by position and generation, so expiring or evicting never
-// hashes a key. Cost: Find/Take/Put are one hash lookup each; Sweep is amortised O(1) per write.
+// matches); the write order list links slots by position, so expiring or evicting never hashes a
+// key, and a Sweep with nothing due reads no slot (the head's start time is kept aside).
+// Cost: Find/Take/Put are one hash lookup each (no hashing: the key carries its hash); Sweep is
+// O(1) per match it drops.
 // Thread safety: none; one store per rule per worker. Tested by state_store_test.cc.
 #pragma once
 
@@ -156,9 +161,15 @@ class StateStore {
  private:
   // One join key's matches, one slot per stage. Entries live in a deque (stable addresses: the
   // index maps views of `key`) and are reused through a free list.
+  // Every held match is on one doubly linked list in write order (the write order list): a write
+  // appends its slot at the tail, a removal unlinks it, so the head is the least recently
+  // written match and no stale entries exist. Links are slot ids, entry * stages_ + stage.
+  static constexpr uint32_t kNone = UINT32_MAX;
   struct Slot {
     PartialMatch match;
     uint64_t generation = 0;  // of the write that stored it; 0: empty
+    uint32_t prev = kNone;    // write order list
+    uint32_t next = kNone;
   };
   struct KeyState {
     std::string key;    // the key's text
@@ -166,18 +177,17 @@ class StateStore {
     uint32_t held = 0;  // non-empty slots
     std::vector<Slot> slots;
   };
-  // A write, in the FIFO: which slot, and which write (generations are never reused, so a write
-  // whose slot was emptied or rewritten since is recognised as stale without a lookup).
-  struct Write {
-    uint32_t entry;
-    uint32_t stage;
-    uint64_t generation;
-    int64_t start_ns;
-  };
 
-  bool Live(const Write& w) const {
-    return entries_[w.entry].slots[w.stage].generation == w.generation;
+  Slot& SlotAt(uint32_t id) { return entries_[id / stages_].slots[id % stages_]; }
+  uint32_t SlotId(uint32_t entry, size_t stage) const {
+    return entry * static_cast<uint32_t>(stages_) + static_cast<uint32_t>(stage);
   }
+  // What the budget is charged per match besides its evidence: its place in the write order
+  // (two links, kept at the 24 bytes the FIFO entry it replaced was charged, so budget
+  // decisions are those of earlier versions).
+  static constexpr size_t kWriteBytes = 24;
+  void Link(uint32_t id);    // at the tail
+  void Unlink(uint32_t id);  // wherever it is
   void RemoveAt(uint32_t entry, size_t stage);
   // Expired(), false for the "no time" default of Put/Erase/EraseKey (no overflow).
   bool ExpiredAt(const PartialMatch& m, int64_t now_ns) const {
@@ -185,7 +195,6 @@ class StateStore {
   }
   // RemoveAt, counting the match as expired when it had expired at `now_ns`.
   void RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns);
-  void Compact();
   void Charge(int64_t delta) {
     bytes_ += delta;
     if (budget_ != nullptr) budget_->Charge(delta);
@@ -200,7 +209,9 @@ class StateStore {
   std::vector<uint32_t> free_;           // reusable entries_
   // key (a view of entries_[i].key and its hash) -> i
   absl::flat_hash_map<JoinKey, uint32_t, JoinKeyHash, JoinKeyEq> index_;
-  std::deque<Write> fifo_;
+  uint32_t head_ = kNone;  // write order list: least recently written
+  uint32_t tail_ = kNone;  // most recently written
+  int64_t head_start_ns_ = 0;  // head_'s start time (Sweep reads no slot while nothing is due)
   uint64_t generation_ = 0;  // of the last write (the budget's tick when there is one)
   StateStats stats_;
   StateBudget* budget_ = nullptr;
