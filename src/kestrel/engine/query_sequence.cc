@@ -18,7 +18,8 @@ void QueryEngine::Impl::Missing(const event::Event& e, int64_t now) {
       if (!Matches(*m, e)) continue;
       JoinKey key = Key(m->by);
       if (j == 0) {
-        leading_seen_.insert_or_assign(std::string(key.text), now);  // no sequence may start just after it
+        leading_seen_.insert_or_assign(std::string(key.text),
+                                       now);  // no sequence may start just after it
         if (leading_seen_.size() > limits_.max_partials) leading_seen_.clear();
       } else if (j == stages_.size()) {
         pending_.erase(std::string(key.text));  // a trailing match is disproved
@@ -93,7 +94,8 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
     next.bytes += EvidenceBytes(*next.events.back());
     if (i + 1 == stages_.size()) {
       pending_.insert_or_assign(
-          std::string(key.text), PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
+          std::string(key.text),
+          PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
     } else {
       state_->Put(i, key, std::move(next), now);
     }

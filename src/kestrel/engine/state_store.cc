@@ -162,9 +162,7 @@ void StateStore::UseBudget(StateBudget* budget) {
   }
 }
 
-uint64_t StateStore::OldestTick() {
-  return head_ == kNone ? UINT64_MAX : SlotAt(head_).generation;
-}
+uint64_t StateStore::OldestTick() { return head_ == kNone ? UINT64_MAX : SlotAt(head_).generation; }
 
 bool StateStore::EvictOldest() {
   if (head_ == kNone) return false;

@@ -206,13 +206,13 @@ class StateStore {
   StateLimits limits_;
   size_t stages_;
   std::deque<KeyState> entries_;
-  std::vector<uint32_t> free_;           // reusable entries_
+  std::vector<uint32_t> free_;  // reusable entries_
   // key (a view of entries_[i].key and its hash) -> i
   absl::flat_hash_map<JoinKey, uint32_t, JoinKeyHash, JoinKeyEq> index_;
-  uint32_t head_ = kNone;  // write order list: least recently written
-  uint32_t tail_ = kNone;  // most recently written
+  uint32_t head_ = kNone;      // write order list: least recently written
+  uint32_t tail_ = kNone;      // most recently written
   int64_t head_start_ns_ = 0;  // head_'s start time (Sweep reads no slot while nothing is due)
-  uint64_t generation_ = 0;  // of the last write (the budget's tick when there is one)
+  uint64_t generation_ = 0;    // of the last write (the budget's tick when there is one)
   StateStats stats_;
   StateBudget* budget_ = nullptr;
   size_t bytes_ = 0;
