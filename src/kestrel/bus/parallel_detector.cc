@@ -74,6 +74,7 @@ struct ParallelDetector::Tagged {
   uint64_t order = 0;
   engine::QueryMatch match;  // MatchFn
   std::string line;          // EncodeFn's bytes
+  size_t bytes = 0;          // what it counts in inflight_bytes_
   bool operator>(const Tagged& o) const {
     if (seq != o.seq) return seq > o.seq;
     if (rule != o.rule) return rule > o.rule;
@@ -104,6 +105,7 @@ struct ParallelDetector::Worker {
   std::vector<uint32_t> local_rules, global_rules;  // the worker's share of the rules
   StatsTable* table = nullptr;                      // where PublishStats writes
   std::vector<Tagged> out;                          // matches not yet reported to the merger
+  size_t out_bytes = 0;                             // their Tagged::bytes
   uint64_t order = 0;
   std::thread thread;
 };
@@ -256,7 +258,23 @@ bool ParallelDetector::Publish(const event::Event& event) { return Dispatch(null
 
 bool ParallelDetector::Publish(event::Event&& event) { return Dispatch(&event, event); }
 
+void ParallelDetector::WaitForRoom() {
+  // Deadlock-free: the workers run what is already queued without the producer, a worker whose
+  // queue runs dry counts as past every published event, so every match reported so far becomes
+  // deliverable and the merger brings the bytes down.
+  std::unique_lock<std::mutex> lock(mu_);
+  room_cv_.wait(lock, [&] {
+    return inflight_bytes_.load(std::memory_order_relaxed) <= options_.max_inflight_bytes / 2 ||
+           merger_done_;
+  });
+  ++inflight_waits_;
+}
+
 bool ParallelDetector::Dispatch(event::Event* take, const event::Event& event) {
+  if (options_.policy == FullPolicy::kBlock &&
+      inflight_bytes_.load(std::memory_order_relaxed) > options_.max_inflight_bytes) {
+    WaitForRoom();
+  }
   uint64_t seq = next_seq_++;
   clock_ns_ = std::max(clock_ns_, event.time_ns());  // before `take` gives the event away
   bool ok = options_.routing == Routing::kByRule ? PublishToAll(take, event, seq)
@@ -359,11 +377,13 @@ void ParallelDetector::RunWorker(size_t w) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (Tagged& t : me.out) reported_.push_back(std::move(t));
+      inflight_bytes_.fetch_add(me.out_bytes, std::memory_order_relaxed);
       watermarks_[w] = watermark;
       complete_[w] = complete;
       ++reports_;
     }
     me.out.clear();
+    me.out_bytes = 0;
     reported_watermark = watermark;
     cv_.notify_one();
   };
@@ -375,9 +395,13 @@ void ParallelDetector::RunWorker(size_t w) {
       t.order = me.order++;
       if (encode_) {
         encode_(w, t.rule, match, &t.line);
+        t.bytes = sizeof(Tagged) + t.line.capacity();
       } else {
         t.match = std::move(match);
+        t.bytes = sizeof(Tagged);
+        for (const auto& e : t.match.events) t.bytes += e != nullptr ? e->MemoryBytes() : 0;
       }
+      me.out_bytes += t.bytes;
     };
   };
   while (true) {
@@ -472,6 +496,11 @@ void ParallelDetector::RunMerger() {
       // is what lets matches through when it has nothing to report (below).
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return reports_ != seen || merger_done_; });
+      // Reports from here on make another round: taken before the queues are looked at, so a
+      // worker that reports (or goes idle) after that look is never absorbed into this round
+      // (it was, when `seen` was read after the look: the merger then slept on matches a
+      // now-idle worker no longer held back, until the next tick or event came).
+      seen = reports_;
       // A worker that has run the last item of event W - 1 (or a tick or reload W) knows that
       // every event before W is in its queues (the producer publishes in order), even if
       // `published_` does not say so yet.
@@ -488,7 +517,6 @@ void ParallelDetector::RunMerger() {
     uint64_t low = std::numeric_limits<uint64_t>::max();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      seen = reports_;
       batch.swap(reported_);
       for (size_t w = 0; w < workers_.size(); ++w) {
         low = std::min(low, empty[w] ? std::max(watermarks_[w], published) : watermarks_[w]);
@@ -499,17 +527,21 @@ void ParallelDetector::RunMerger() {
       std::push_heap(pending.begin(), pending.end(), later);
     }
     batch.clear();
+    size_t freed = 0;
     while (!pending.empty() && pending.front().seq < low) {
       std::pop_heap(pending.begin(), pending.end(), later);
       Deliver(pending.back());
+      freed += pending.back().bytes;
       pending.pop_back();
     }
     {
       // Everything before `low` is delivered now (Reload() waits for this).
       std::lock_guard<std::mutex> lock(mu_);
       delivered_ = std::max(delivered_, low);
+      inflight_bytes_.fetch_sub(freed, std::memory_order_relaxed);
     }
     reload_cv_.notify_all();
+    if (freed > 0) room_cv_.notify_all();
     stalled_.store(!pending.empty(), std::memory_order_seq_cst);
     if (low == std::numeric_limits<uint64_t>::max()) return;  // every worker has ended
   }

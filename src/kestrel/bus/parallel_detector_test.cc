@@ -87,6 +87,9 @@ class ParallelDetectorTest : public ::testing::Test {
     size_t capacity = 256;
     bool encode = false;  // EncodeFn on the workers, LineFn on the merger
     bool move = false;    // Publish(Event&&) of a copy
+    size_t max_inflight = size_t{8} << 20;
+    uint64_t* inflight_waits = nullptr;  // out: times Publish waited for the merger
+    bool slow_first_delivery = false;    // the merger sleeps 20 ms in its first delivery
   };
 
   std::vector<std::string> Parallel(const Run& run,
@@ -96,8 +99,15 @@ class ParallelDetectorTest : public ::testing::Test {
     options.workers = run.workers;
     options.routing = run.routing;
     options.queue_capacity = run.capacity;
+    options.max_inflight_bytes = run.max_inflight;
     options.limits = limits_;
     std::thread::id producer = std::this_thread::get_id();
+    bool slept = !run.slow_first_delivery;
+    auto delivered = [&] {
+      if (slept) return;
+      slept = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    };
     auto d =
         run.encode
             ? ParallelDetector::Create(
@@ -106,9 +116,13 @@ class ParallelDetectorTest : public ::testing::Test {
                     EXPECT_NE(std::this_thread::get_id(), producer);
                     *line = fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ","));
                   },
-                  [&](size_t, std::string_view line) { out.emplace_back(line); })
+                  [&](size_t, std::string_view line) {
+                    delivered();
+                    out.emplace_back(line);
+                  })
             : ParallelDetector::Create(
                   schema_, Programs(), options, [&](size_t rule, engine::QueryMatch& m) {
+                    delivered();
                     out.push_back(fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ",")));
                   });
     EXPECT_TRUE(d.ok()) << d.status();
@@ -126,6 +140,7 @@ class ParallelDetectorTest : public ::testing::Test {
       }
     }
     (*d)->Finish();
+    if (run.inflight_waits != nullptr) *run.inflight_waits = (*d)->inflight_waits();
     uint64_t routed = 0;
     for (const PartitionStats& s : (*d)->partition_stats()) routed += s.routed;
     // kByRule: every event goes to every worker.
@@ -184,6 +199,36 @@ TEST_F(ParallelDetectorTest, WorkersEncodeAndEventsMayBeMovedIn) {
                   want)
             << workers << " workers, routing " << static_cast<int>(routing) << ", move " << move;
       }
+    }
+  }
+}
+
+// Matches in flight between the workers and the merger are bounded: with a bound of one byte the
+// producer waits for the merger whenever a match is reported and not yet delivered (certain while
+// the merger sleeps in its first delivery), and the stream is still the single thread's, in
+// order, for both routings and both ways of handing matches over.
+TEST_F(ParallelDetectorTest, BoundedInFlightMatchesKeepTheSingleThreadedStream) {
+  std::vector<std::string> want = Single();
+  for (Routing routing : {Routing::kByEntity, Routing::kByRule}) {
+    for (bool encode : {false, true}) {
+      uint64_t waits = 0;
+      EXPECT_EQ(Parallel(Run{.workers = 3,
+                             .routing = routing,
+                             .capacity = 64,
+                             .encode = encode,
+                             .max_inflight = 1,
+                             .inflight_waits = &waits,
+                             .slow_first_delivery = true}),
+                want)
+          << "routing " << static_cast<int>(routing) << ", encode " << encode;
+      EXPECT_GT(waits, 0u);
+      uint64_t unbounded_waits = 1;
+      EXPECT_EQ(Parallel(Run{.workers = 2,
+                             .routing = routing,
+                             .encode = encode,
+                             .inflight_waits = &unbounded_waits}),
+                want);
+      EXPECT_EQ(unbounded_waits, 0u) << "the default bound is not reached by this test's stream";
     }
   }
 }

@@ -68,6 +68,48 @@ TEST_F(DetectorTest, TimesOneEventInSampleIntervalPerCandidateRule) {
   EXPECT_EQ(d.eval_time(1).Read().count, 0u);
 }
 
+// Join keys are built once per event for all the rules of a Detector (JoinKeyCache): rules by the
+// same field share the key, rules by other fields or by expressions build their own, and every
+// rule matches what it matches alone.
+TEST_F(DetectorTest, RulesSharingJoinKeysMatchWhatTheyMatchAlone) {
+  const char* queries[] = {
+      R"(sequence by process.entity_id [process where process.name == "a"] [process where process.name == "b"])",
+      R"(sequence by process.entity_id [process where true] [process where process.name == "c"])",
+      R"(sequence by process.name [process where true] [process where true])",
+      R"(sequence [process where true] by process.entity_id [process where true] by process.name)",
+      R"(sequence by length(process.entity_id) [process where process.name == "a"] [process where process.name == "c"])",
+  };
+  std::vector<event::Event> events;
+  const char* names[] = {"a", "b", "c", "a", "c", "b"};
+  const char* entities[] = {"x", "x", "a", "y", "x", "c"};
+  for (int i = 0; i < 6; ++i) events.push_back(Event(i, i, "process", names[i], entities[i]));
+  for (const char* q : queries) Add(q);
+  std::vector<std::string> alone;
+  for (const auto& p : programs_) {
+    Detector d(schema_, {});
+    ASSERT_TRUE(d.AddRule(p.get()).ok());
+    ASSERT_TRUE(d.Seal().ok());
+    alone.push_back(Run(d, events));
+  }
+  EXPECT_EQ(alone[0], "0:0,1");
+  EXPECT_EQ(alone[1], "0:1,4");
+  EXPECT_EQ(alone[2], "0:0,3 0:2,4 0:1,5");
+  EXPECT_EQ(alone[3], "0:2,3");
+  EXPECT_EQ(alone[4], "0:0,2 0:3,4");
+  Detector all(schema_, {});
+  for (const auto& p : programs_) ASSERT_TRUE(all.AddRule(p.get()).ok());
+  ASSERT_TRUE(all.Seal().ok());
+  std::string together = Run(all, events);
+  for (size_t r = 0; r < alone.size(); ++r) {
+    std::string expected = alone[r];
+    for (size_t at = 0; (at = expected.find("0:", at)) != std::string::npos; at += 2) {
+      expected[at] = static_cast<char>('0' + r);
+      EXPECT_NE(together.find(expected.substr(at, expected.find(' ', at) - at)), std::string::npos)
+          << "rule " << r << " in " << together;
+    }
+  }
+}
+
 TEST(EvalTimeHistogramTest, BucketsArePowersOfTwoFrom128Ns) {
   EvalTimeHistogram h;
   for (uint64_t ns : {0u, 128u, 129u, 256u, 257u, 1'000'000'000u}) h.Record(ns);

@@ -28,6 +28,7 @@
 #include <memory>
 #include <utility>
 
+#include "kestrel/engine/join_key.h"
 #include "kestrel/event/event.h"
 
 namespace kestrel::engine {
@@ -114,12 +115,15 @@ class EvidenceRef {
 // The event being processed, kept at most once however many engines keep it: a full copy (for
 // results) and the compact form (for sequence state), each made by the first engine that needs
 // it. The owner (a Detector) resets both before each event.
+// The event's join keys (join_key.h) are kept the same way, built once for all the engines.
 struct CurrentEvidence {
   std::shared_ptr<const event::Event> copy;
   EvidenceRef encoded;
+  JoinKeyCache keys;
   void Reset() {
     copy.reset();
     encoded.reset();
+    keys.Reset();
   }
 };
 

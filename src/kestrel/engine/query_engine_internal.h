@@ -11,7 +11,8 @@
 //   query_pipes.cc     pipes: streaming (head, unique, per result) and at the end (every pipe)
 //
 // State: for sequences, one map key -> partial match per stage (StateStore); for joins and
-// samples, one map key -> slots per stage. Keys are the `by` values serialised as JSON text.
+// samples, one map key -> slots per stage. Keys are JoinKeys (join_key.h): the `by` values'
+// JSON text and its hash, built once per event for all the engines of a Detector.
 // Cost per event: the stage predicates, plus (sequences with maxspan) a sweep of the partial
 // matches to expire them.
 // Thread safety: one thread per engine.
@@ -206,12 +207,13 @@ class QueryEngine::Impl {
     return true;
   }
 
-  std::string Key(const std::vector<eql::IrNodePtr>& by) {
+  // The join key of `by` for the current event (join_key.h): built once per event for every
+  // engine sharing current_; valid until the next Key().
+  JoinKey Key(const std::vector<eql::IrNodePtr>& by) { return current_->keys.Get(by, ctx_); }
+  // The same text for whatever ctx_ is focused on (pipes: a result, not the current event).
+  std::string KeyText(const std::vector<eql::IrNodePtr>& by) {
     std::string key;
-    for (const eql::IrNodePtr& k : by) {
-      event::AppendJsonValue(&key, eql::EvalIr(*k, ctx_));
-      key.push_back('\x1f');
-    }
+    AppendJoinKeyText(&key, by, ctx_);
     return key;
   }
 

@@ -32,12 +32,12 @@ void QueryEngine::Impl::EvictJoinKeys(const std::string& keep) {
 
 void QueryEngine::Impl::Join(const event::Event& e, uint64_t index) {
   if (program_->until && Matches(*program_->until, e)) {
-    EraseJoinKey(slots_.find(Key(program_->until->by)));
+    EraseJoinKey(slots_.find(std::string(Key(program_->until->by).text)));
   }
   for (size_t i = 0; i < stages_.size(); ++i) {
     const eql::IrStage& stage = *stages_[i];
     if (!Matches(stage, e)) continue;
-    std::string key = Key(stage.by);
+    std::string key(Key(stage.by).text);
     auto [found, inserted] = slots_.try_emplace(key);
     auto& slots = found->second;
     if (inserted) {

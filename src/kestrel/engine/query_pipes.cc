@@ -31,7 +31,7 @@ std::vector<QueryMatch> QueryEngine::Impl::TakeResults() {
         pass = stream_passed_[p]++ < static_cast<uint64_t>(std::max<int64_t>(pipe.limit, 0));
       } else {
         Focus(m, &focus);
-        pass = stream_seen_[p].insert(Key(pipe.args)).second;
+        pass = stream_seen_[p].insert(KeyText(pipe.args)).second;
       }
     }
     if (pass) kept.push_back(std::move(m));
@@ -86,7 +86,7 @@ void QueryEngine::Impl::ApplyPipe(const eql::IrPipe& pipe) {
       for (QueryMatch& m : results_) {
         Focus(m, &focus);
         scratch_.Reset();
-        if (seen.insert(Key(pipe.args)).second) kept.push_back(std::move(m));
+        if (seen.insert(KeyText(pipe.args)).second) kept.push_back(std::move(m));
       }
       results_ = std::move(kept);
       break;
@@ -100,7 +100,7 @@ void QueryEngine::Impl::ApplyPipe(const eql::IrPipe& pipe) {
       for (QueryMatch& m : results_) {
         Focus(m, &focus);
         scratch_.Reset();
-        auto [it, inserted] = position.try_emplace(Key(pipe.args), kept.size());
+        auto [it, inserted] = position.try_emplace(KeyText(pipe.args), kept.size());
         if (inserted) {
           kept.push_back(std::move(m));
           counts.push_back(0);

@@ -16,12 +16,13 @@ void QueryEngine::Impl::Missing(const event::Event& e, int64_t now) {
   for (size_t j = 0; j < missing_.size(); ++j) {
     for (const eql::IrStage* m : missing_[j]) {
       if (!Matches(*m, e)) continue;
-      std::string key = Key(m->by);
+      JoinKey key = Key(m->by);
       if (j == 0) {
-        leading_seen_.insert_or_assign(key, now);  // no sequence may start just after it
+        leading_seen_.insert_or_assign(std::string(key.text),
+                                       now);  // no sequence may start just after it
         if (leading_seen_.size() > limits_.max_partials) leading_seen_.clear();
       } else if (j == stages_.size()) {
-        pending_.erase(key);  // a trailing match is disproved
+        pending_.erase(std::string(key.text));  // a trailing match is disproved
       } else {
         state_->Erase(j - 1, key, now);  // the partial waiting for stage j is disproved
       }
@@ -49,9 +50,9 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
   // Detector and the bus's workers then count the same.
   state_->Sweep(now);
   if (program_->until && Matches(*program_->until, e)) {
-    std::string key = Key(program_->until->by);
+    JoinKey key = Key(program_->until->by);
     state_->EraseKey(key, now);  // what had expired is counted so, whoever swept first
-    pending_.erase(key);
+    if (!pending_.empty()) pending_.erase(std::string(key.text));
   }
   if (has_missing_) {
     Missing(e, now);
@@ -60,11 +61,11 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
   for (size_t i = stages_.size(); i-- > 0;) {
     const eql::IrStage& stage = *stages_[i];
     if (!Matches(stage, e)) continue;
-    std::string key = Key(stage.by);
+    JoinKey key = Key(stage.by);
     Partial next;
     if (i == 0) {
       if (!missing_[0].empty()) {
-        auto seen = leading_seen_.find(key);
+        auto seen = leading_seen_.find(std::string(key.text));
         if (seen != leading_seen_.end() && (span_ns_ < 0 || now - seen->second <= span_ns_)) {
           continue;
         }
@@ -93,7 +94,8 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
     next.bytes += EvidenceBytes(*next.events.back());
     if (i + 1 == stages_.size()) {
       pending_.insert_or_assign(
-          key, PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
+          std::string(key.text),
+          PendingMatch{std::move(next), EntityKey(stage.by), ++pending_sequence_});
     } else {
       state_->Put(i, key, std::move(next), now);
     }

@@ -6,7 +6,7 @@ namespace kestrel::engine {
 StateStore::StateStore(size_t stages, const StateLimits& limits)
     : limits_(limits), stages_(stages) {}
 
-const PartialMatch* StateStore::Find(size_t stage, std::string_view key) const {
+const PartialMatch* StateStore::Find(size_t stage, const JoinKey& key) const {
   auto it = index_.find(key);
   if (it == index_.end()) return nullptr;
   const Slot& slot = entries_[it->second].slots[stage];
@@ -17,13 +17,14 @@ void StateStore::RemoveAt(uint32_t entry, size_t stage) {
   KeyState& state = entries_[entry];
   Slot& slot = state.slots[stage];
   if (slot.generation == 0) return;
+  Unlink(SlotId(entry, stage));
   slot.generation = 0;
-  Charge(-static_cast<int64_t>(slot.match.bytes + sizeof(Write)));
+  Charge(-static_cast<int64_t>(slot.match.bytes + kWriteBytes));
   slot.match = PartialMatch{};  // frees the evidence now
   --stats_.partials;
   if (--state.held == 0) {
     Charge(-static_cast<int64_t>(KeyBytes(state)));
-    index_.erase(std::string_view(state.key));
+    index_.erase(JoinKey{state.key, state.hash});
     free_.push_back(entry);
     --stats_.keys;
   }
@@ -35,7 +36,7 @@ void StateStore::RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns) {
   RemoveAt(entry, stage);
 }
 
-bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
+bool StateStore::Take(size_t stage, const JoinKey& key, PartialMatch* out) {
   auto it = index_.find(key);
   if (it == index_.end()) return false;
   uint32_t entry = it->second;
@@ -48,7 +49,7 @@ bool StateStore::Take(size_t stage, std::string_view key, PartialMatch* out) {
   return true;
 }
 
-void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int64_t now_ns) {
+void StateStore::Put(size_t stage, const JoinKey& key, PartialMatch match, int64_t now_ns) {
   auto it = index_.find(key);
   uint32_t entry;
   if (it != index_.end()) {
@@ -62,8 +63,9 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int
       entries_.emplace_back().slots.resize(stages_);
     }
     KeyState& fresh = entries_[entry];
-    fresh.key.assign(key);
-    index_.emplace(std::string_view(fresh.key), entry);
+    fresh.key.assign(key.text);
+    fresh.hash = key.hash;
+    index_.emplace(JoinKey{fresh.key, fresh.hash}, entry);
     ++stats_.keys;
     Charge(static_cast<int64_t>(KeyBytes(fresh)));
   }
@@ -74,23 +76,51 @@ void StateStore::Put(size_t stage, std::string_view key, PartialMatch match, int
     ++state.held;
     ++stats_.partials;
   } else {
-    Charge(-static_cast<int64_t>(slot.match.bytes + sizeof(Write)));
+    Charge(-static_cast<int64_t>(slot.match.bytes + kWriteBytes));
+    Unlink(SlotId(entry, stage));
   }
-  Charge(static_cast<int64_t>(match.bytes + sizeof(Write)));
+  Charge(static_cast<int64_t>(match.bytes + kWriteBytes));
   generation_ = budget_ != nullptr ? budget_->NextTick(generation_) : generation_ + 1;
   slot.generation = generation_;
-  fifo_.push_back(Write{entry, static_cast<uint32_t>(stage), slot.generation, match.start_ns});
   slot.match = std::move(match);
-  // The FIFO holds one live entry per match plus stale ones; compact when mostly stale.
-  if (fifo_.size() > 4 * (stats_.partials + 1024)) Compact();
+  Link(SlotId(entry, stage));
 }
 
-void StateStore::Erase(size_t stage, std::string_view key, int64_t now_ns) {
+void StateStore::Link(uint32_t id) {
+  Slot& slot = SlotAt(id);
+  slot.prev = tail_;
+  slot.next = kNone;
+  if (tail_ != kNone) {
+    SlotAt(tail_).next = id;
+  } else {
+    head_ = id;
+    head_start_ns_ = slot.match.start_ns;
+  }
+  tail_ = id;
+}
+
+void StateStore::Unlink(uint32_t id) {
+  Slot& slot = SlotAt(id);
+  if (slot.prev != kNone) {
+    SlotAt(slot.prev).next = slot.next;
+  } else {
+    head_ = slot.next;
+    if (head_ != kNone) head_start_ns_ = SlotAt(head_).match.start_ns;
+  }
+  if (slot.next != kNone) {
+    SlotAt(slot.next).prev = slot.prev;
+  } else {
+    tail_ = slot.prev;
+  }
+  slot.prev = slot.next = kNone;
+}
+
+void StateStore::Erase(size_t stage, const JoinKey& key, int64_t now_ns) {
   auto it = index_.find(key);
   if (it != index_.end()) RemoveCounting(it->second, stage, now_ns);
 }
 
-void StateStore::EraseKey(std::string_view key, int64_t now_ns) {
+void StateStore::EraseKey(const JoinKey& key, int64_t now_ns) {
   auto it = index_.find(key);
   if (it == index_.end()) return;
   uint32_t entry = it->second;
@@ -100,32 +130,27 @@ void StateStore::EraseKey(std::string_view key, int64_t now_ns) {
 }
 
 void StateStore::Sweep(int64_t now_ns) {
-  while (!fifo_.empty()) {
-    const Write& w = fifo_.front();
-    bool expired = limits_.ttl_ns >= 0 && now_ns - w.start_ns > limits_.ttl_ns;
+  while (head_ != kNone) {
+    bool expired = limits_.ttl_ns >= 0 && now_ns - head_start_ns_ > limits_.ttl_ns;
     bool over = stats_.partials > limits_.max_partials || stats_.keys > limits_.max_keys;
     if (!expired && !over) break;
-    if (Live(w)) {
-      RemoveAt(w.entry, w.stage);
-      ++(expired ? stats_.expired : stats_.evicted);
-    }
-    fifo_.pop_front();
+    uint32_t id = head_;
+    RemoveAt(id / static_cast<uint32_t>(stages_), id % stages_);
+    ++(expired ? stats_.expired : stats_.evicted);
   }
 }
 
 void StateStore::SweepAll(int64_t now_ns) {
   if (limits_.ttl_ns < 0) return;
-  std::deque<Write> kept;
-  for (const Write& w : fifo_) {
-    if (!Live(w)) continue;
-    if (now_ns - w.start_ns > limits_.ttl_ns) {
-      RemoveAt(w.entry, w.stage);
+  for (uint32_t id = head_; id != kNone;) {
+    const Slot& slot = SlotAt(id);
+    uint32_t next = slot.next;
+    if (now_ns - slot.match.start_ns > limits_.ttl_ns) {
+      RemoveAt(id / static_cast<uint32_t>(stages_), id % stages_);
       ++stats_.expired;
-    } else {
-      kept.push_back(w);
     }
+    id = next;
   }
-  fifo_.swap(kept);
 }
 
 void StateStore::UseBudget(StateBudget* budget) {
@@ -137,26 +162,14 @@ void StateStore::UseBudget(StateBudget* budget) {
   }
 }
 
-uint64_t StateStore::OldestTick() {
-  while (!fifo_.empty() && !Live(fifo_.front())) fifo_.pop_front();
-  return fifo_.empty() ? UINT64_MAX : fifo_.front().generation;
-}
+uint64_t StateStore::OldestTick() { return head_ == kNone ? UINT64_MAX : SlotAt(head_).generation; }
 
 bool StateStore::EvictOldest() {
-  if (OldestTick() == UINT64_MAX) return false;
-  const Write& w = fifo_.front();
-  RemoveAt(w.entry, w.stage);
+  if (head_ == kNone) return false;
+  uint32_t id = head_;
+  RemoveAt(id / static_cast<uint32_t>(stages_), id % stages_);
   ++stats_.evicted_budget;
-  fifo_.pop_front();
   return true;
-}
-
-void StateStore::Compact() {
-  std::deque<Write> live;
-  for (const Write& w : fifo_) {
-    if (Live(w)) live.push_back(w);
-  }
-  fifo_.swap(live);
 }
 
 }  // namespace kestrel::engine

@@ -2,7 +2,7 @@
 //
 // A sequence of N stages keeps, per join key, at most one partial match waiting at each stage
 // 0..N-2 (the one that has matched stages 0..i). The store maps (stage, key) to that match and
-// keeps every write in a FIFO, so that the head of the FIFO is the least recently written match:
+// keeps every held match on a list in write order, whose head is the least recently written:
 //   - expiry: a match older than the TTL (the rule's maxspan, else the configured default TTL;
 //     none = never; a maxspan of 0 lets only events of the same time advance a match) is dropped
 //     when it reaches the head (Sweep), and refused when it would advance (Expired) — exact
@@ -10,19 +10,24 @@
 //   - quota: while more than max_partials matches, or more than max_keys distinct keys, are held,
 //     the least recently written are evicted.
 // Both are counted (stats()). Replacing a match (a newer start for the same key) or advancing it
-// writes it again, moving it to the FIFO's tail. Stale FIFO entries (of matches replaced or
-// removed since) are skipped, and compacted away when they outnumber the live ones.
+// writes it again, moving it to the list's tail; removing it unlinks it, so the list holds
+// exactly the matches held (no stale entries to skip or compact).
+//
+// Keys: JoinKey (join_key.h), the `by` values' text with its hash computed once per event;
+// looked up by the hash, compared by the text.
 //
 // Memory per partial match: the match itself (40 bytes: start time, two inline evidence
-// references), its slot's generation, one FIFO write (24 bytes), and per join key the key (the
-// `by` values as JSON text, typically 10-60 bytes), its slots and its index entry (~100 bytes);
-// the events it holds are compact Evidence (evidence.h) shared with every other match of any
-// rule that holds the same event (~0.5 KB per distinct ECS process event). Measured:
+// references) in its slot with the slot's generation and two list links (64 bytes), and per join
+// key the key text (typically 10-60 bytes), its hash, its slots and its index entry (~100
+// bytes); the events it holds are compact Evidence (evidence.h) shared with every other match of
+// any rule that holds the same event (~0.5 KB per distinct ECS process event). Measured:
 // docs/benchmarks.md, "Compact sequence state".
 //
 // Layout: one entry per join key holding a slot per stage (one hash lookup finds all of a key's
-// matches); the FIFO refers to slots by position and generation, so expiring or evicting never
-// hashes a key. Cost: Find/Take/Put are one hash lookup each; Sweep is amortised O(1) per write.
+// matches); the write order list links slots by position, so expiring or evicting never hashes a
+// key, and a Sweep with nothing due reads no slot (the head's start time is kept aside).
+// Cost: Find/Take/Put are one hash lookup each (no hashing: the key carries its hash); Sweep is
+// O(1) per match it drops.
 // Thread safety: none; one store per rule per worker. Tested by state_store_test.cc.
 #pragma once
 
@@ -32,12 +37,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
-#include "kestrel/base/string_map.h"
 #include "kestrel/engine/evidence.h"
+#include "kestrel/engine/join_key.h"
 #include "kestrel/engine/state_budget.h"
 #include "kestrel/event/event.h"
 
@@ -85,25 +91,45 @@ class StateStore {
   // `stages`: the number of stages a match can wait at (a sequence's stage count minus one).
   StateStore(size_t stages, const StateLimits& limits);
 
+  // Keys are JoinKeys (join_key.h): looked up by their hash, compared by their text, so two
+  // different keys never share a match whatever their hashes. The string_view forms hash `key`.
+
   // The match waiting at `stage` for `key`, or nullptr.
-  const PartialMatch* Find(size_t stage, std::string_view key) const;
+  const PartialMatch* Find(size_t stage, const JoinKey& key) const;
+  const PartialMatch* Find(size_t stage, std::string_view key) const {
+    return Find(stage, JoinKey::Of(key));
+  }
 
   // Removes the match waiting at `stage` for `key` into `*out`. False if there is none.
-  bool Take(size_t stage, std::string_view key, PartialMatch* out);
+  bool Take(size_t stage, const JoinKey& key, PartialMatch* out);
+  bool Take(size_t stage, std::string_view key, PartialMatch* out) {
+    return Take(stage, JoinKey::Of(key), out);
+  }
 
   // Stores `match` at `stage` for `key`, replacing the one there. May evict (see Sweep).
   // A replaced match that had expired at `now_ns` is counted as expired (whether a sweep reached
   // it first depends on which other events the store saw: the count must not).
-  void Put(size_t stage, std::string_view key, PartialMatch match,
+  void Put(size_t stage, const JoinKey& key, PartialMatch match,
            int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void Put(size_t stage, std::string_view key, PartialMatch match,
+           int64_t now_ns = std::numeric_limits<int64_t>::min()) {
+    Put(stage, JoinKey::Of(key), std::move(match), now_ns);
+  }
 
   // Drops the match at `stage` for `key` (a missing-event stage disproved it). Not counted,
   // unless it had expired at `now_ns`.
-  void Erase(size_t stage, std::string_view key,
+  void Erase(size_t stage, const JoinKey& key,
              int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void Erase(size_t stage, std::string_view key,
+             int64_t now_ns = std::numeric_limits<int64_t>::min()) {
+    Erase(stage, JoinKey::Of(key), now_ns);
+  }
 
   // Drops every match of `key` (`until`). Not counted, unless expired at `now_ns`.
-  void EraseKey(std::string_view key, int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void EraseKey(const JoinKey& key, int64_t now_ns = std::numeric_limits<int64_t>::min());
+  void EraseKey(std::string_view key, int64_t now_ns = std::numeric_limits<int64_t>::min()) {
+    EraseKey(JoinKey::Of(key), now_ns);
+  }
 
   bool Expired(const PartialMatch& m, int64_t now_ns) const {
     return limits_.ttl_ns >= 0 && now_ns - m.start_ns > limits_.ttl_ns;
@@ -135,27 +161,33 @@ class StateStore {
  private:
   // One join key's matches, one slot per stage. Entries live in a deque (stable addresses: the
   // index maps views of `key`) and are reused through a free list.
+  // Every held match is on one doubly linked list in write order (the write order list): a write
+  // appends its slot at the tail, a removal unlinks it, so the head is the least recently
+  // written match and no stale entries exist. Links are slot ids, entry * stages_ + stage.
+  static constexpr uint32_t kNone = UINT32_MAX;
   struct Slot {
     PartialMatch match;
     uint64_t generation = 0;  // of the write that stored it; 0: empty
+    uint32_t prev = kNone;    // write order list
+    uint32_t next = kNone;
   };
   struct KeyState {
-    std::string key;
+    std::string key;    // the key's text
+    uint64_t hash = 0;  // and its hash
     uint32_t held = 0;  // non-empty slots
     std::vector<Slot> slots;
   };
-  // A write, in the FIFO: which slot, and which write (generations are never reused, so a write
-  // whose slot was emptied or rewritten since is recognised as stale without a lookup).
-  struct Write {
-    uint32_t entry;
-    uint32_t stage;
-    uint64_t generation;
-    int64_t start_ns;
-  };
 
-  bool Live(const Write& w) const {
-    return entries_[w.entry].slots[w.stage].generation == w.generation;
+  Slot& SlotAt(uint32_t id) { return entries_[id / stages_].slots[id % stages_]; }
+  uint32_t SlotId(uint32_t entry, size_t stage) const {
+    return entry * static_cast<uint32_t>(stages_) + static_cast<uint32_t>(stage);
   }
+  // What the budget is charged per match besides its evidence: its place in the write order
+  // (two links, kept at the 24 bytes the FIFO entry it replaced was charged, so budget
+  // decisions are those of earlier versions).
+  static constexpr size_t kWriteBytes = 24;
+  void Link(uint32_t id);    // at the tail
+  void Unlink(uint32_t id);  // wherever it is
   void RemoveAt(uint32_t entry, size_t stage);
   // Expired(), false for the "no time" default of Put/Erase/EraseKey (no overflow).
   bool ExpiredAt(const PartialMatch& m, int64_t now_ns) const {
@@ -163,7 +195,6 @@ class StateStore {
   }
   // RemoveAt, counting the match as expired when it had expired at `now_ns`.
   void RemoveCounting(uint32_t entry, size_t stage, int64_t now_ns);
-  void Compact();
   void Charge(int64_t delta) {
     bytes_ += delta;
     if (budget_ != nullptr) budget_->Charge(delta);
@@ -175,10 +206,13 @@ class StateStore {
   StateLimits limits_;
   size_t stages_;
   std::deque<KeyState> entries_;
-  std::vector<uint32_t> free_;           // reusable entries_
-  base::StringViewMap<uint32_t> index_;  // key (a view of entries_[i].key) -> i
-  std::deque<Write> fifo_;
-  uint64_t generation_ = 0;  // of the last write (the budget's tick when there is one)
+  std::vector<uint32_t> free_;  // reusable entries_
+  // key (a view of entries_[i].key and its hash) -> i
+  absl::flat_hash_map<JoinKey, uint32_t, JoinKeyHash, JoinKeyEq> index_;
+  uint32_t head_ = kNone;      // write order list: least recently written
+  uint32_t tail_ = kNone;      // most recently written
+  int64_t head_start_ns_ = 0;  // head_'s start time (Sweep reads no slot while nothing is due)
+  uint64_t generation_ = 0;    // of the last write (the budget's tick when there is one)
   StateStats stats_;
   StateBudget* budget_ = nullptr;
   size_t bytes_ = 0;

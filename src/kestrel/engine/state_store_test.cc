@@ -147,6 +147,55 @@ TEST(StateStoreTest, ExpiredMatchesCountOnceWhoeverRemovesThem) {
   EXPECT_EQ(store.stats().partials, 1u);  // "d"
 }
 
+// Keys are looked up by hash but compared by text: two keys whose hashes collide keep their own
+// matches (forced here; XXH3 collisions are rare, never impossible).
+TEST(StateStoreTest, KeysWithTheSameHashNeverShareState) {
+  StateStore store(2, {});
+  JoinKey a{"\"a\"\x1f", 42}, b{"\"b\"\x1f", 42};
+  store.Put(0, a, Match(0, 1));
+  store.Put(0, b, Match(0, 2));
+  EXPECT_EQ(store.stats().keys, 2u);
+  ASSERT_NE(store.Find(0, a), nullptr);
+  ASSERT_NE(store.Find(0, b), nullptr);
+  EXPECT_EQ(store.Find(0, a)->events[0]->index(), 1u);
+  EXPECT_EQ(store.Find(0, b)->events[0]->index(), 2u);
+  EXPECT_EQ(store.Find(0, JoinKey{"\"c\"\x1f", 42}), nullptr);
+  PartialMatch taken;
+  ASSERT_TRUE(store.Take(0, b, &taken));
+  EXPECT_EQ(taken.events[0]->index(), 2u);
+  EXPECT_EQ(store.Find(0, a)->events[0]->index(), 1u);
+  EXPECT_EQ(store.Find(0, b), nullptr);
+  // The string forms hash the text: the same key as JoinKey::Of.
+  store.Put(1, "x", Match(0, 3));
+  EXPECT_NE(store.Find(1, JoinKey::Of("x")), nullptr);
+}
+
+// The write order list: a rewrite moves a match to the tail, a removal from the middle keeps
+// the order of the others, and the quota evicts from the head.
+TEST(StateStoreTest, EvictionFollowsWriteOrderThroughRewritesAndRemovals) {
+  StateLimits limits;
+  limits.max_partials = 2;
+  StateStore store(2, limits);
+  store.Put(0, "a", Match(0, 1));
+  store.Put(0, "b", Match(0, 2));
+  store.Put(0, "c", Match(0, 3));
+  store.Put(0, "a", Match(0, 4));  // "a" is now the most recent
+  store.Erase(0, "c");             // out of the middle
+  store.Put(1, "d", Match(0, 5));
+  store.Sweep(0);  // 3 held, quota 2: the head ("b") goes
+  EXPECT_EQ(store.stats().evicted, 1u);
+  EXPECT_EQ(store.Find(0, "b"), nullptr);
+  EXPECT_NE(store.Find(0, "a"), nullptr);
+  EXPECT_NE(store.Find(1, "d"), nullptr);
+  EXPECT_TRUE(store.EvictOldest());  // then "a", then "d"
+  EXPECT_EQ(store.Find(0, "a"), nullptr);
+  EXPECT_TRUE(store.EvictOldest());
+  EXPECT_FALSE(store.EvictOldest());
+  EXPECT_EQ(store.OldestTick(), UINT64_MAX);
+  EXPECT_EQ(store.stats().evicted_budget, 2u);
+  EXPECT_EQ(store.bytes(), 0u);
+}
+
 // Evidence: every kind of value comes back equal, with its kind, times, categories and the
 // caller's index; static values are borrowed again, not copied.
 TEST(EvidenceTest, DecodesWhatWasEncoded) {

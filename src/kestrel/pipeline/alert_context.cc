@@ -149,7 +149,7 @@ std::string RenderMessage(const rules::RuleSpec& rule, const engine::Alert& aler
 }
 
 ProcessTree::ProcessTree(const schema::Schema& schema, size_t slots)
-    : slots_(slots < 2 ? 2 : slots) {
+    : capacity_(slots < 2 ? 2 : slots) {
   Fields ecs{schema.Find("process.entity_id"),
              schema.Find("process.pid"),
              schema.Find("process.parent.entity_id"),
@@ -174,7 +174,6 @@ ProcessTree::ProcessTree(const schema::Schema& schema, size_t slots)
                  schema.Find("hostname")};
   fields_ = {ecs, endgame};
   process_category_ = schema.FindCategory("process").value_or(0);
-  map_.reserve(slots_.size());
 }
 
 uint64_t ProcessTree::KeyOf(const event::Event& e, bool parent) const {
@@ -254,14 +253,20 @@ void ProcessTree::Observe(const event::Event& event) {
   uint64_t parent = KeyOf(event, true);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = map_.find(key);
-  const Slot* current = it != map_.end() ? &slots_[it->second] : nullptr;
-  Slot& slot = slots_[next_];
-  // Unchanged (an exit, a second event of the same exec): nothing to remember. Compared in
-  // place: no allocation for the common case.
-  if (current != nullptr && (parent == 0 || parent == current->parent_key) &&
-      Same(event, current->info)) {
-    return;
+  const uint32_t current_at = it != map_.end() ? it->second : UINT32_MAX;
+  {
+    const Slot* current = current_at != UINT32_MAX ? &slots_[current_at] : nullptr;
+    // Unchanged (an exit, a second event of the same exec): nothing to remember. Compared in
+    // place: no allocation for the common case.
+    if (current != nullptr && (parent == 0 || parent == current->parent_key) &&
+        Same(event, current->info)) {
+      return;
+    }
   }
+  // The ring grows to its capacity as processes arrive (an idle agent holds none of it).
+  if (next_ == slots_.size()) slots_.emplace_back();
+  const Slot* current = current_at != UINT32_MAX ? &slots_[current_at] : nullptr;
+  Slot& slot = slots_[next_];
   if (slot.used) {
     auto old = map_.find(slot.key);
     if (old != map_.end() && old->second == next_) map_.erase(old);
@@ -280,7 +285,7 @@ void ProcessTree::Observe(const event::Event& event) {
   }
   Read(event, false, &slot.info);
   map_[key] = static_cast<uint32_t>(next_);
-  next_ = (next_ + 1) % slots_.size();
+  next_ = (next_ + 1) % capacity_;
 }
 
 const ProcessTree::Slot* ProcessTree::Find(uint64_t key, int64_t at_ns) const {

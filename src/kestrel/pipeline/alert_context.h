@@ -42,7 +42,8 @@ std::string RenderMessage(const rules::RuleSpec& rule, const engine::Alert& aler
 class ProcessTree {
  public:
   static constexpr int kMaxDepth = 16;  // ancestors listed per evidence process
-  // `slots`: process versions remembered (oldest forgotten first); ~1-3 KB each when full.
+  // `slots`: process versions remembered (oldest forgotten first); ~1-3 KB each when full. The
+  // slots are allocated as processes arrive, up to `slots`.
   ProcessTree(const schema::Schema& schema, size_t slots = 16384);
 
   // Remembers the process of a process event (a no-op for other events).
@@ -74,6 +75,7 @@ class ProcessTree {
   std::vector<Fields> fields_;  // ECS, then Endgame
   size_t process_category_ = 0;
   mutable std::mutex mu_;
+  size_t capacity_;                              // slots_ grows up to this
   std::vector<Slot> slots_;                      // guarded by mu_
   absl::flat_hash_map<uint64_t, uint32_t> map_;  // key -> newest slot; guarded by mu_
   size_t next_ = 0;                              // guarded by mu_

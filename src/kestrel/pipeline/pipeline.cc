@@ -15,6 +15,7 @@
 #include "kestrel/base/files.h"
 #include "kestrel/base/status.h"
 #include "kestrel/engine/eval_timing.h"
+#include "kestrel/pipeline/idle_memory.h"
 #include "kestrel/pipeline/rule_loader.h"
 #include "kestrel/pipeline/sinks_option.h"
 #include "kestrel/pipeline/stop.h"
@@ -52,6 +53,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Open(const RunConfig& config
                     &Pipeline::OpenBlocking, &Pipeline::OpenWorkers, &Pipeline::OpenMetrics}) {
     if (absl::Status s = ((*p).*step)(); !s.ok()) return s;
   }
+  // Start-up is over: the compiler's pages and freed heap go back (idle_memory.h).
+  ReleaseStartupMemory();
   return p;
 }
 

@@ -60,7 +60,10 @@ NdjsonSource::NdjsonSource(schema::Schema* schema, NdjsonOptions options,
       decoder_(schema, options_.decoder) {
   options_.read_chunk_bytes = std::max<size_t>(options_.read_chunk_bytes, 4096);
   capacity_ = 2 * options_.read_chunk_bytes;
-  buffer_ = std::make_unique<char[]>(capacity_ + kPadding);
+  // Not zero-filled: an idle source touches none of its pages (the bytes past the data that the
+  // decoder may read are the padding, zeroed, or earlier input, as after any refill).
+  buffer_ = std::make_unique_for_overwrite<char[]>(capacity_ + kPadding);
+  std::memset(buffer_.get() + capacity_, 0, kPadding);
 }
 
 NdjsonSource::~NdjsonSource() {
@@ -88,8 +91,9 @@ absl::StatusOr<bool> NdjsonSource::Fill() {
   }
   if (capacity_ - end_ < options_.read_chunk_bytes) {
     size_t grown = std::max(capacity_ * 2, end_ + options_.read_chunk_bytes);
-    auto bigger = std::make_unique<char[]>(grown + kPadding);
+    auto bigger = std::make_unique_for_overwrite<char[]>(grown + kPadding);
     std::memcpy(bigger.get(), buffer_.get(), end_);
+    std::memset(bigger.get() + grown, 0, kPadding);
     buffer_ = std::move(bigger);
     capacity_ = grown;
   }
