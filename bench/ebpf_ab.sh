@@ -66,13 +66,15 @@ for r in $(seq 1 $rounds); do
     fi
     if [[ $what == *exec* ]]; then
       off=$($work/forkexec 3000)
-      max_id=$(bpftool prog show -j | python3 -c 'import json,sys; print(max([p["id"] for p in json.load(sys.stdin)] or [0]))')
       start $b
+      # Only the programs of the kestrel started here (others' instances may run beside it):
+      # the ids of the BPF program descriptors it holds.
       snap() { bpftool prog show -j | python3 -c '
 import json, sys
+mine = set(int(x) for x in sys.argv[1].split())
 for p in json.load(sys.stdin):
-    if p["id"] > int(sys.argv[1]):
-        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$max_id" | sort; }
+    if p["id"] in mine:
+        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$(grep -h '^prog_id:' /proc/$kpid/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')" | sort; }
       snap > $work/s0; c0=$(cpu_ns $kpid)
       on=$($work/forkexec 3000)
       sleep 0.3
