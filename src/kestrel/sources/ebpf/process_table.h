@@ -11,7 +11,9 @@
 //
 // Bounds: at most `max_processes` entries (past it, exited entries go first, then the oldest
 // live ones: counted in evicted()); an exited process is kept `exit_grace_ns` of event time so
-// late events of its children still find their parent, then Expire() forgets it.
+// late events of its children still find their parent, then Expire() forgets it. An entry holds
+// at most Snapshots::kRoles snapshots, each about the size of the entry's own strings (bounded by
+// the record's arrays), so the table's memory stays proportional to max_processes.
 //
 // Thread safety: none (owned by the source's puller thread).
 // Tested by process_table_test.cc.
