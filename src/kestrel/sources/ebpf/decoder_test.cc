@@ -504,6 +504,27 @@ TEST_F(DecoderTest, CompactedRecordsDecodeLikeFullOnes) {
                           reinterpret_cast<const uint8_t*>(e.get()) + n);
   ASSERT_EQ(decoder_.Decode(ce, &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.args")), "ls|-l");
+
+  // Exec records are read in place: every part is cut at the record's end, whatever the
+  // lengths say (each prefix is copied to its own buffer so that ASan sees a read past it).
+  e->cwd_len = Components(e->cwd, {"alice", "home"});
+  e->exe_len = Components(e->exe, {"ls", "bin", "usr"});
+  std::memcpy(e->args + 6, "HISTFILE=/dev/null", 19);
+  e->env_len = 19;
+  e->args_len = 4000;  // a lie: more than KESTREL_ARGS_MAX
+  e->cwd_len = 60000;  // a lie: more than the array
+  for (size_t cut = offsetof(kestrel_exec, filename); cut <= sizeof(kestrel_exec); cut += 97) {
+    std::vector<uint8_t> prefix(reinterpret_cast<const uint8_t*>(e.get()),
+                                reinterpret_cast<const uint8_t*>(e.get()) + cut);
+    ASSERT_EQ(decoder_.Decode(prefix, &event_, &why_), RecordDecoder::Outcome::kEvent) << cut;
+    if (cut < offsetof(kestrel_exec, exe)) {
+      EXPECT_EQ(Str(event_, Field("process.args_count")), "0") << cut;
+    }
+  }
+  std::vector<uint8_t> header_only(
+      reinterpret_cast<const uint8_t*>(e.get()),
+      reinterpret_cast<const uint8_t*>(e.get()) + offsetof(kestrel_exec, filename) - 1);
+  EXPECT_EQ(decoder_.Decode(header_only, &event_, &why_), RecordDecoder::Outcome::kMalformed);
 }
 
 TEST_F(DecoderTest, MalformedRecordsAreReportedNotDecoded) {
