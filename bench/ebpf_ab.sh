@@ -4,6 +4,8 @@
 #  cpu1k: kestrel CPU (sum of threads' schedstat runtime) over 30 s of 1k file opens/s; RSS/HWM
 #  exec: kestrel CPU per fork+exec (user space) over 3000 fork+exec; BPF run time per program
 #        (bpf_stats) over the same; wall per fork+exec with and without kestrel
+# Ends with a MEDIAN line per binary (every figure of the rounds: CPU at 1k opens/s, RSS, HWM,
+# CPU per fork+exec, BPF ns per run of the exec program and of exec+fork+exit, wall, load).
 set -u
 rounds=${ROUNDS:-3}
 what=${WHAT:-cpu exec}
@@ -56,27 +58,50 @@ for r in $(seq 1 $rounds); do
       $work/load 1000 30 $work/target >/dev/null
       c1=$(cpu_ns $kpid); s1=$(date +%s.%N)
       rss=$(awk '/VmRSS/ {print $2}' /proc/$kpid/status); hwm=$(awk '/VmHWM/ {print $2}' /proc/$kpid/status)
-      echo "CPU1K $tag round $r: $(echo "scale=3; ($c1-$c0)/10000000/($s1-$s0)" | bc) % RSS ${rss}k HWM ${hwm}k load $(cut -d' ' -f1 /proc/loadavg)"
+      pct=$(echo "scale=3; ($c1-$c0)/10000000/($s1-$s0)" | bc)
+      echo "CPU1K $tag round $r: $pct % RSS ${rss}k HWM ${hwm}k load $(cut -d' ' -f1 /proc/loadavg)"
+      echo "$tag cpu1k_pct $pct" >>$work/fig; echo "$tag cpu1k_rss_k $rss" >>$work/fig
+      echo "$tag cpu1k_hwm_k $hwm" >>$work/fig
       stop
     fi
     if [[ $what == *exec* ]]; then
       off=$($work/forkexec 3000)
-      max_id=$(bpftool prog show -j | python3 -c 'import json,sys; print(max([p["id"] for p in json.load(sys.stdin)] or [0]))')
       start $b
+      # Only the programs of the kestrel started here (others' instances may run beside it):
+      # the ids of the BPF program descriptors it holds.
       snap() { bpftool prog show -j | python3 -c '
 import json, sys
+mine = set(int(x) for x in sys.argv[1].split())
 for p in json.load(sys.stdin):
-    if p["id"] > int(sys.argv[1]):
-        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$max_id" | sort; }
+    if p["id"] in mine:
+        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$(grep -h '^prog_id:' /proc/$kpid/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')" | sort; }
       snap > $work/s0; c0=$(cpu_ns $kpid)
       on=$($work/forkexec 3000)
       sleep 0.3
       c1=$(cpu_ns $kpid); snap > $work/s1
       hwm=$(awk '/VmHWM/ {print $2}' /proc/$kpid/status)
-      echo "EXEC $tag round $r: wall off $off on $on µs; kestrel CPU per fork+exec $(echo "scale=2; ($c1-$c0)/3000/1000" | bc) µs; HWM ${hwm}k load $(cut -d' ' -f1 /proc/loadavg)"
+      per=$(echo "scale=2; ($c1-$c0)/3000/1000" | bc)
+      echo "EXEC $tag round $r: wall off $off on $on µs; kestrel CPU per fork+exec $per µs; HWM ${hwm}k load $(cut -d' ' -f1 /proc/loadavg)"
       join $work/s0 $work/s1 | awk -v t=$tag -v r=$r '{ns = $4 - $2; n = $5 - $3; if (n > 0) printf "BPF %s round %s: %-10s %8d runs %7.0f ns/run\n", t, r, $1, n, ns / n}'
+      bpf=$(join $work/s0 $work/s1 | awk '$1 ~ /^(exec|fork|exit)_/ {n = $5 - $3; if (n > 0) s += ($4 - $2) / n} END {printf "%.0f", s}')
+      bpf_exec=$(join $work/s0 $work/s1 | awk '$1 ~ /^exec_/ {n = $5 - $3; if (n > 0) s += ($4 - $2) / n} END {printf "%.0f", s}')
+      { echo "$tag exec_cpu_us $per"; echo "$tag exec_hwm_k $hwm"; echo "$tag bpf_exec_ns $bpf_exec"
+        echo "$tag bpf_exec_fork_exit_ns $bpf"
+        echo "$tag wall_on_us $on"; echo "$tag wall_off_us $off"
+        echo "$tag load $(cut -d' ' -f1 /proc/loadavg)"; } >>$work/fig
       stop
     fi
   done
 done
 sysctl -qw kernel.bpf_stats_enabled=0
+# Medians over the rounds, one line per binary.
+for b in "$@"; do
+  line="MEDIAN $b:"
+  for k in cpu1k_pct cpu1k_rss_k cpu1k_hwm_k exec_cpu_us exec_hwm_k bpf_exec_ns bpf_exec_fork_exit_ns \
+    wall_off_us wall_on_us load; do
+    m=$(awk -v b="$b" -v k=$k '$1 == b && $2 == k {print $3}' $work/fig 2>/dev/null | sort -g |
+      awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')
+    [[ -n $m ]] && line="$line $k=$m"
+  done
+  echo "$line"
+done

@@ -202,10 +202,10 @@ Evidence* Evidence::Create(const event::Event& e, uint64_t index) {
   thread_local std::string scratch;
   scratch.clear();
   size_t arena = 0;
-  for (const event::Event::Entry& entry : e.entries()) {
+  e.ForEachField([&](const event::Event::Entry& entry) {  // shared blocks' fields too
     PutVarint(&scratch, entry.id.value);
     PutValue(&scratch, entry.value, &arena);
-  }
+  });
   void* memory = ::operator new(sizeof(Evidence) + scratch.size());
   auto* ev = new (memory) Evidence();
   ev->index_ = index;
@@ -213,7 +213,7 @@ Evidence* Evidence::Create(const event::Event& e, uint64_t index) {
   ev->wall_ns_ = e.wall_ns();
   ev->categories_ = e.categories();
   ev->size_ = static_cast<uint32_t>(scratch.size());
-  ev->fields_ = static_cast<uint32_t>(e.size());
+  ev->fields_ = static_cast<uint32_t>(e.field_count());
   ev->arena_bytes_ = static_cast<uint32_t>(arena);
   std::memcpy(ev + 1, scratch.data(), scratch.size());
   ++live_count;

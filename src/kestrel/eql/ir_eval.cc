@@ -66,13 +66,13 @@ Value Negate(const Value& v, bool negated) {
 
 // Whether the event has a field below `prefix` (an object that was flattened into leaves).
 bool HasChildren(const event::Event& e, std::string_view prefix, const schema::Schema& schema) {
-  for (const event::Event::Entry& entry : e.entries()) {
+  bool found = false;
+  e.ForEachField([&](const event::Event::Entry& entry) {
     std::string_view name = schema.Info(entry.id).name;
-    if (name.size() > prefix.size() && name[prefix.size()] == '.' && name.starts_with(prefix)) {
-      return true;
-    }
-  }
-  return false;
+    found = found ||
+            (name.size() > prefix.size() && name[prefix.size()] == '.' && name.starts_with(prefix));
+  });
+  return found;
 }
 
 Value Truthy(const IrNode& node, const EvalContext& ctx) {

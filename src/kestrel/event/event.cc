@@ -49,6 +49,8 @@ Event& Event::operator=(const Event& other) {
   time_ns_ = other.time_ns_;
   wall_ns_ = other.wall_ns_;
   categories_ = other.categories_;
+  shared_ = other.shared_;
+  shared_count_ = other.shared_count_;
   return *this;
 }
 
@@ -59,6 +61,13 @@ void Event::Clear() {
   time_ns_ = 0;
   wall_ns_ = 0;
   categories_ = 0;
+  for (size_t i = 0; i < shared_count_; ++i) shared_[i].reset();
+  shared_count_ = 0;
+}
+
+void Event::Share(std::shared_ptr<const Event> block) {
+  if (block == nullptr || shared_count_ >= kMaxShared) return;
+  shared_[shared_count_++] = std::move(block);
 }
 
 Value Event::CopyValue(const Value& v) {
@@ -118,6 +127,17 @@ void Event::Finish() {
 }
 
 const Value* Event::Find(FieldId id) const {
+  if (const Value* v = FindOwn(id)) return v;
+  for (size_t i = 0; i < shared_count_; ++i) {
+    const Event& b = *shared_[i];
+    // Blocks hold a few ids of one name prefix: most lookups miss their range.
+    if (b.entries_.empty() || id < b.entries_.front().id || b.entries_.back().id < id) continue;
+    if (const Value* v = b.FindOwn(id)) return v;
+  }
+  return nullptr;
+}
+
+const Value* Event::FindOwn(FieldId id) const {
   // Equality search over the contiguous ids, four at a time: no data-dependent branch per
   // entry, one cache line per 16 fields.
   const uint32_t* ids = ids_.data();

@@ -15,11 +15,22 @@
 // Copying an Event deep-copies it (strings re-homed in the copy's arena), except values made by
 // Value::StaticString / StaticArray, whose bytes are never freed: copies borrow them. Moving is
 // cheap.
+//
+// Shared blocks: an event may also take the fields of up to kMaxShared immutable, reference-
+// counted "blocks" (Share(): each block is itself a Finish()ed Event, with no blocks of its own)
+// as its own without copying them: the live source's process snapshots (a relative's twenty
+// fields, built once per process and shared by every event of its children). Find() looks in
+// the event's own entries, then in each block; copies share the blocks (a reference count, no
+// field copied); ForEachField() and field_count() cover both, entries() and size() only the
+// event's own. No field may be both in the event and in one of its blocks, nor in two blocks.
+// A block is never changed once shared, so events sharing it may be read on several threads.
 // Thread safety: none; an Event is owned by one thread at a time.
 // Tested by event_test.cc.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -75,6 +86,30 @@ class Event {
   // The value of `id`, or nullptr when the event does not have the field. REQUIRES: Finish().
   const Value* Find(FieldId id) const;
 
+  // Takes the fields of `block` without copying them (see "Shared blocks" above); a null block
+  // is ignored. REQUIRES: `block` Finish()ed, without blocks, and fewer than kMaxShared shared.
+  static constexpr size_t kMaxShared = 4;
+  void Share(std::shared_ptr<const Event> block);
+  std::span<const std::shared_ptr<const Event>> shared() const {
+    return {shared_.data(), shared_count_};
+  }
+
+  // Calls fn(const Entry&) for every field: the event's own (in id order), then each shared
+  // block's (each in id order).
+  template <typename Fn>
+  void ForEachField(Fn&& fn) const {
+    for (const Entry& e : entries_) fn(e);
+    for (size_t i = 0; i < shared_count_; ++i) {
+      for (const Entry& e : shared_[i]->entries_) fn(e);
+    }
+  }
+  // Own fields and shared blocks' fields.
+  size_t field_count() const {
+    size_t n = entries_.size();
+    for (size_t i = 0; i < shared_count_; ++i) n += shared_[i]->entries_.size();
+    return n;
+  }
+
   // Hints the CPU to load the event's lookup data (batch processing calls it a few events
   // ahead, so that evaluation does not wait on memory).
   void Prefetch() const {
@@ -86,6 +121,7 @@ class Event {
     arena_.Prefetch();
   }
 
+  // The event's own fields (not its shared blocks': ForEachField covers both).
   std::span<const Entry> entries() const { return entries_; }
   size_t size() const { return entries_.size(); }
 
@@ -108,7 +144,8 @@ class Event {
   base::StringArena& arena() { return arena_; }
   const base::StringArena& arena() const { return arena_; }
   size_t entry_capacity() const { return entries_.capacity(); }
-  // The bytes this event holds: itself, its entries and its arena (for state budgets).
+  // The bytes this event holds: itself, its entries and its arena (for state budgets; shared
+  // blocks are not counted: they belong to no one event).
   size_t MemoryBytes() const {
     return sizeof(Event) + entries_.capacity() * sizeof(Entry) +
            ids_.capacity() * sizeof(uint32_t) + arena_.capacity();
@@ -119,6 +156,7 @@ class Event {
     entries_.push_back(Entry{id, static_cast<uint32_t>(entries_.size()), v});
   }
   Value CopyValue(const Value& v);
+  const Value* FindOwn(FieldId id) const;
 
   static constexpr size_t kIdLanes = 4;
   std::vector<Entry> entries_;
@@ -127,6 +165,8 @@ class Event {
   int64_t time_ns_ = 0;
   int64_t wall_ns_ = 0;
   uint64_t categories_ = 0;
+  std::array<std::shared_ptr<const Event>, kMaxShared> shared_;
+  size_t shared_count_ = 0;
 };
 
 // A typed builder for tests and synthetic sources:

@@ -1,5 +1,9 @@
 #include "kestrel/event/event.h"
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace kestrel::event {
@@ -34,6 +38,51 @@ TEST(EventTest, LargeEventsSortCorrectly) {
     ASSERT_NE(e.Find(FieldId{i}), nullptr);
     EXPECT_EQ(e.Find(FieldId{i})->as_int(), i == 7 ? -7 : int64_t{i});
   }
+}
+
+TEST(EventTest, SharedBlocksAreFoundCopiedByReferenceAndVisited) {
+  auto block = std::make_shared<Event>();
+  block->SetString(ecs::Field("process.parent.name"), "bash");
+  block->SetInt(ecs::Field("process.parent.pid"), 10);
+  block->Finish();
+  Event e;
+  e.SetString(ecs::Field("process.name"), "true");
+  e.Share(block);
+  e.Share(nullptr);  // ignored
+  e.Finish();
+  EXPECT_EQ(e.size(), 1u);  // own fields only
+  EXPECT_EQ(e.field_count(), 3u);
+  ASSERT_NE(e.Find(ecs::Field("process.parent.name")), nullptr);
+  EXPECT_EQ(e.Find(ecs::Field("process.parent.name"))->as_string(), "bash");
+  EXPECT_EQ(e.Find(ecs::Field("process.name"))->as_string(), "true");
+  EXPECT_EQ(e.Find(ecs::Field("process.executable")), nullptr);
+  // A copy shares the block (no field copied) and keeps it alive after the original is gone.
+  Event copy(e);
+  Event assigned;
+  assigned = e;
+  e.Clear();
+  block.reset();
+  EXPECT_EQ(e.Find(ecs::Field("process.parent.name")), nullptr);
+  EXPECT_EQ(e.field_count(), 0u);
+  ASSERT_EQ(copy.shared().size(), 1u);
+  EXPECT_EQ(copy.shared()[0].use_count(), 2);
+  EXPECT_EQ(copy.Find(ecs::Field("process.parent.pid"))->as_int(), 10);
+  EXPECT_EQ(assigned.Find(ecs::Field("process.parent.name"))->as_string(), "bash");
+  std::vector<std::string> seen;
+  copy.ForEachField([&](const Event::Entry& f) { seen.push_back(std::to_string(f.id.value)); });
+  EXPECT_EQ(seen.size(), 3u);
+  // At most kMaxShared blocks; more are ignored rather than overflowing.
+  Event many;
+  for (size_t i = 0; i < Event::kMaxShared + 2; ++i) {
+    auto b = std::make_shared<Event>();
+    b->SetInt(FieldId{static_cast<uint32_t>(1000 + i)}, static_cast<int64_t>(i));
+    b->Finish();
+    many.Share(b);
+  }
+  many.Finish();
+  EXPECT_EQ(many.shared().size(), Event::kMaxShared);
+  EXPECT_NE(many.Find(FieldId{1000}), nullptr);
+  EXPECT_EQ(many.Find(FieldId{static_cast<uint32_t>(1000 + Event::kMaxShared)}), nullptr);
 }
 
 TEST(EventTest, ArraysAreCopiedIntoTheArena) {

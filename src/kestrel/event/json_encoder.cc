@@ -48,14 +48,14 @@ void AppendEventJson(const Event& event, const schema::Schema& schema, std::stri
 void AppendEventJson(const Event& event, const schema::Schema& schema, std::string* out,
                      const EventJsonOptions& options) {
   std::vector<Item> items;
-  items.reserve(event.size() + 1);
+  items.reserve(event.field_count() + 1);
   base::StringViewSet leaves;
-  for (const Event::Entry& e : event.entries()) {
-    if (!e.id.valid()) continue;
+  event.ForEachField([&](const Event::Entry& e) {
+    if (!e.id.valid()) return;
     std::string_view name = schema.Info(e.id).name;
     items.push_back(Item{name, &e.value, {}});
     leaves.insert(name);
-  }
+  });
   constexpr std::string_view kTimestamp = "@timestamp";
   std::string timestamp;
   Value timestamp_value;

@@ -151,15 +151,15 @@ void BlockEncoder::Add(const event::Event& event) {
                                            static_cast<uint64_t>(t)));
   PutVarint(&record_, event.categories());
   block_categories_ |= event.categories();
-  PutVarint(&record_, event.size());
+  PutVarint(&record_, event.field_count());  // its shared blocks' fields too (event.h)
   uint32_t prev_code = 0;
-  for (const event::Event::Entry& entry : event.entries()) {
+  event.ForEachField([&](const event::Event::Entry& entry) {
     uint32_t code = entry.id.value;
     NoteField(code);
     PutSigned(&record_, static_cast<int64_t>(code) - static_cast<int64_t>(prev_code));
     prev_code = code;
     PutField(code, entry.value, &record_);
-  }
+  });
   PutVarint(&records_, record_.size());
   records_.append(record_);
 

@@ -51,31 +51,6 @@ std::string_view Extension(std::string_view name) {
   return name.substr(dot + 1);
 }
 
-// The kind of a syscall record's event; kCount for a syscall the decoder does not know.
-EmittedKindId SyscallKind(uint32_t id) {
-  switch (id) {
-    case KSYS_PTRACE:
-      return EmittedKindId::kPtrace;
-    case KSYS_SETUID:
-    case KSYS_SETREUID:
-    case KSYS_SETRESUID:
-      return EmittedKindId::kUidChange;
-    case KSYS_SETGID:
-    case KSYS_SETREGID:
-    case KSYS_SETRESGID:
-      return EmittedKindId::kGidChange;
-    case KSYS_SETSID:
-      return EmittedKindId::kSessionIdChange;
-    case KSYS_MEMFD_CREATE:
-      return EmittedKindId::kMemfdCreate;
-    case KSYS_INIT_MODULE:
-    case KSYS_FINIT_MODULE:
-      return EmittedKindId::kLoadModule;
-    default:
-      return EmittedKindId::kCount;
-  }
-}
-
 // `record` as a T: in place when it is complete, else copied into `*buf` and zero-padded.
 template <typename T>
 const T* Padded(std::span<const uint8_t> record, std::vector<uint8_t>* buf) {
@@ -160,10 +135,10 @@ RecordDecoder::RecordDecoder(schema::Schema& schema, ProcessTable* table, Decode
   module_name_ = id("process.Ext.load_module.name", FieldType::kKeyword);
   entry_parent_pid_ = id("process.entry_leader.parent.pid", FieldType::kLong);
   entry_parent_entity_id_ = id("process.entry_leader.parent.entity_id", FieldType::kKeyword);
-  parent_ = RelativeFields::For(schema_, "process.parent");
-  session_leader_ = RelativeFields::For(schema_, "process.session_leader");
-  group_leader_ = RelativeFields::For(schema_, "process.group_leader");
-  entry_leader_ = RelativeFields::For(schema_, "process.entry_leader");
+  parent_ = RelativeFields::For(schema_, "process.parent", 0, true);
+  session_leader_ = RelativeFields::For(schema_, "process.session_leader", 1);
+  group_leader_ = RelativeFields::For(schema_, "process.group_leader", 2);
+  entry_leader_ = RelativeFields::For(schema_, "process.entry_leader", 3);
   SetHost(options_.host);
 }
 
@@ -262,6 +237,20 @@ void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* o
 
 void RecordDecoder::SetRelative(const RelativeFields& f, const ProcessInfo& r, uint32_t self_pid,
                                 event::Event* out) {
+  std::shared_ptr<const event::Event>& block = r.snapshots.blocks[f.role];
+  if (block == nullptr) {
+    auto made = std::make_shared<event::Event>(kSnapshotArenaBlock);
+    BuildRelative(f, r, made.get());
+    made->Finish();
+    block = std::move(made);
+    ++snapshots_built_;
+  }
+  out->Share(block);
+  if (self_pid != 0) out->SetBool(f.same_as_process, r.pid == self_pid);
+}
+
+void RecordDecoder::BuildRelative(const RelativeFields& f, const ProcessInfo& r,
+                                  event::Event* out) {
   out->SetInt(f.pid, r.pid);
   out->SetString(f.entity_id, r.entity_id);
   if (!r.name.empty()) out->SetString(f.name, r.name);
@@ -288,7 +277,7 @@ void RecordDecoder::SetRelative(const RelativeFields& f, const ProcessInfo& r, u
   if (const std::string& n = UserName(r.uid); !n.empty()) out->SetString(f.real_user_name, n);
   if (const std::string& n = GroupName(r.egid); !n.empty()) out->SetString(f.group_name, n);
   if (const std::string& n = GroupName(r.gid); !n.empty()) out->SetString(f.real_group_name, n);
-  if (self_pid != 0) out->SetBool(f.same_as_process, r.pid == self_pid);
+  if (f.command_line.valid() && !r.args.empty()) out->SetString(f.command_line, r.command_line);
 }
 
 void RecordDecoder::SetEntryLeader(const ProcessInfo& p, event::Event* out) {
@@ -417,10 +406,10 @@ void RecordDecoder::SetProcess(const kestrel_header& h, const ProcessInfo& p, ev
     out->SetString(Field("process.entry_leader.entity_id"), p.entry_entity_id);
   }
   uint32_t ppid = h.ppid != 0 ? h.ppid : p.ppid;
-  out->SetInt(Field("process.parent.pid"), ppid);
-  if (const ProcessInfo* pp = table_->Find(ppid)) {
-    SetRelative(parent_, *pp, 0, out);
-    if (!pp->args.empty()) out->SetString(Field("process.parent.command_line"), pp->command_line);
+  const ProcessInfo* pp = table_->Find(ppid);
+  if (pp == nullptr) out->SetInt(Field("process.parent.pid"), ppid);
+  if (pp != nullptr) {
+    SetRelative(parent_, *pp, 0, out);  // its pid and command line too
     // Ancestry: entity ids from the parent up, at most kMaxAncestry.
     std::vector<Value>& ancestry = values_;
     ancestry.clear();
@@ -490,13 +479,26 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
 
   switch (h.kind) {
     case KESTREL_EXEC: {
-      // The record is large; decode it in place rather than copying.
-      // Compacted records (CompactRecordSize) end after the bytes used: zero-pad a copy.
+      // The record is large and compacted (CompactRecordSize: it ends after the bytes used):
+      // each part is read in place, cut at the record's end (what lies past it is empty).
       if (record.size() < offsetof(kestrel_exec, filename)) {
         return too_short(offsetof(kestrel_exec, filename));
       }
-      const kestrel_exec* e = Padded<kestrel_exec>(record, &exec_buf_);
+      auto u32_at = [&](size_t offset) {  // the lengths, in the fixed part before filename
+        uint32_t v;
+        std::memcpy(&v, record.data() + offset, sizeof(v));
+        return v;
+      };
+      const uint32_t cwd_len = u32_at(offsetof(kestrel_exec, cwd_len));
+      const uint32_t exe_len = u32_at(offsetof(kestrel_exec, exe_len));
+      const uint32_t env_len = u32_at(offsetof(kestrel_exec, env_len));
+      auto part = [&](size_t offset, size_t len) {
+        if (offset >= record.size()) return std::string_view();
+        return std::string_view(reinterpret_cast<const char*>(record.data()) + offset,
+                                std::min(len, record.size() - offset));
+      };
       ProcessInfo& p = table_->OnExec(h.tgid, start_ticks);
+      p.ForgetSnapshots();  // a new image, arguments, directory and maybe user
       p.ppid = h.ppid;
       p.uid = h.uid;
       p.gid = h.gid;
@@ -511,9 +513,11 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
         p.start_wall_ns = options_.boot_wall_ns + static_cast<int64_t>(h.start_boottime);
       }
       p.working_directory =
-          JoinPath(std::string_view(e->cwd, std::min<size_t>(e->cwd_len, sizeof(e->cwd))));
-      std::string_view filename = CString(e->filename, sizeof(e->filename));
-      std::string_view exe(e->exe, std::min<size_t>(e->exe_len, sizeof(e->exe)));
+          JoinPath(part(offsetof(kestrel_exec, cwd), std::min<size_t>(cwd_len, KESTREL_PATH_MAX)));
+      std::string_view filename = part(offsetof(kestrel_exec, filename), KESTREL_FILENAME_MAX);
+      filename = filename.substr(0, filename.find('\0'));
+      std::string_view exe =
+          part(offsetof(kestrel_exec, exe), std::min<size_t>(exe_len, KESTREL_PATH_MAX));
       if (!exe.empty()) {
         // The kernel's view of the image (mm->exe_file); a memfd is "memfd:NAME", no slash.
         p.executable = JoinPath(exe);
@@ -527,12 +531,12 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       }
       p.name = std::string(BaseName(p.executable));
       if (p.name.empty()) p.name = std::string(CString(h.comm, sizeof(h.comm)));
-      p.args = SplitNulSeparated(
-          std::string_view(e->args, std::min<size_t>(e->args_len, sizeof(e->args))));
+      const size_t args_len =
+          std::min<size_t>(u32_at(offsetof(kestrel_exec, args_len)), KESTREL_ARGS_MAX);
+      p.args = SplitNulSeparated(part(offsetof(kestrel_exec, args), args_len));
       p.command_line = JoinCommandLine(p.args);
-      size_t env_off = std::min<size_t>(e->args_len, KESTREL_ARGS_MAX);
       p.env_vars = FilterEnv(
-          std::string_view(e->args + env_off, std::min<size_t>(e->env_len, KESTREL_ENV_MAX)),
+          part(offsetof(kestrel_exec, args) + args_len, std::min<size_t>(env_len, KESTREL_ENV_MAX)),
           options_.env_allow, options_.env_value_max, &p.ssh_client);
       table_->AssignEntryLeader(p);
       SetCommon(EmittedKindId::kExec, time_ns, out);
@@ -699,86 +703,6 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       *why = fmt::format("record of unknown kind {}", h.kind);
       return Outcome::kMalformed;
   }
-}
-
-RecordDecoder::Outcome RecordDecoder::DecodeSyscall(const kestrel_header& h,
-                                                    std::span<const uint8_t> record,
-                                                    int64_t time_ns, event::Event* out,
-                                                    std::string* why) {
-  if (record.size() < sizeof(kestrel_syscall_rec)) {
-    *why = fmt::format("record of kind {} has {} bytes, expected {}", h.kind, record.size(),
-                       sizeof(kestrel_syscall_rec));
-    return Outcome::kMalformed;
-  }
-  const auto* s = reinterpret_cast<const kestrel_syscall_rec*>(record.data());
-  ProcessInfo& p = table_->Touch(h.tgid, h.start_boottime / kNsPerClockTick);
-  const EmittedKindId kind = SyscallKind(s->syscall);
-  if (kind == EmittedKindId::kCount) {
-    *why = fmt::format("syscall record of unknown syscall {}", s->syscall);
-    return Outcome::kMalformed;
-  }
-  SetCommon(kind, time_ns, out);
-  std::string_view name = CString(s->name, sizeof(s->name));
-  switch (s->syscall) {
-    case KSYS_PTRACE:
-      // Elastic Defend: process / ptrace with process.Ext.ptrace.*; event.type as for
-      // load_module ("start"). process.target.pid is kept for older rules.
-      out->SetInt(ptrace_request_, static_cast<int64_t>(s->args[0]));
-      out->SetInt(ptrace_child_pid_, static_cast<int64_t>(s->args[1]));
-      out->SetInt(ptrace_addr_, static_cast<int64_t>(s->args[2]));
-      out->SetInt(ptrace_data_, static_cast<int64_t>(s->args[3]));
-      out->SetInt(target_pid_, static_cast<int64_t>(s->args[1]));
-      break;
-    case KSYS_MEMFD_CREATE: {
-      uint64_t flags = s->args[1];
-      out->SetString(memfd_name_, name);
-      out->SetInt(memfd_flags_, static_cast<int64_t>(flags));
-      out->SetBool(memfd_cloexec_, (flags & 0x1) != 0);      // MFD_CLOEXEC
-      out->SetBool(memfd_allow_seal_, (flags & 0x2) != 0);   // MFD_ALLOW_SEALING
-      out->SetBool(memfd_hugetlb_, (flags & 0x4) != 0);      // MFD_HUGETLB
-      out->SetBool(memfd_noexec_seal_, (flags & 0x8) != 0);  // MFD_NOEXEC_SEAL
-      out->SetBool(memfd_exec_, (flags & 0x10) != 0);        // MFD_EXEC
-      break;
-    }
-    case KSYS_INIT_MODULE:
-    case KSYS_FINIT_MODULE: {
-      if (!name.empty()) {
-        // The module's name is its file's, without ".ko" and a compression suffix.
-        std::string_view module = name.substr(0, name.find(".ko"));
-        out->SetString(module_name_, module);
-        out->SetString(Field("file.name"), name);
-      }
-      break;
-    }
-    case KSYS_SETSID:
-      // The kernel made this process the leader of a new session (and process group).
-      p.sid = h.sid;
-      p.pgid = h.pgid;
-      table_->AssignEntryLeader(p);
-      break;
-    case KSYS_SETUID:
-    case KSYS_SETREUID:
-    case KSYS_SETRESUID:
-    case KSYS_SETGID:
-    case KSYS_SETREGID:
-    case KSYS_SETRESGID:
-      // Made by the kernel only when the call succeeded and changed the ids: the header has
-      // the new ones (process.user.id, user.id, process.real_user.id, ...).
-      p.uid = h.uid;
-      p.gid = h.gid;
-      p.euid = h.euid;
-      p.egid = h.egid;
-      p.cap_effective = h.cap_effective;
-      p.cap_permitted = h.cap_permitted;
-      break;
-    default:
-      *why = fmt::format("syscall record of unknown syscall {}", s->syscall);
-      return Outcome::kMalformed;
-  }
-  SetProcess(h, p, out);
-  out->SetString(Field("event.outcome"), s->ret >= 0 ? "success" : "failure");
-  out->Finish();
-  return Outcome::kEvent;
 }
 
 }  // namespace kestrel::sources::ebpf

@@ -49,7 +49,8 @@ event::IpAddress KernelAddress(uint16_t family, const uint8_t* bytes);
 
 // The bytes of `record` worth keeping: records are reserved at their full fixed size in the ring
 // buffer, but an exec's argv and a file's paths rarely fill their arrays, so the reader thread
-// queues only the prefix up to the last byte used (Decode() zero-pads it again).
+// queues only the prefix up to the last byte used (Decode() reads an exec record's parts in
+// place, cut at its end, and zero-pads a copy of a file record).
 size_t CompactRecordSize(std::span<const uint8_t> record);
 
 struct DecoderOptions {
@@ -86,11 +87,17 @@ class RecordDecoder {
 
   // DNS lookups that failed to parse (KESTREL_DNS records; each is also kMalformed).
   uint64_t dns_parse_failures() const { return dns_parse_failures_; }
+  // Relatives' snapshots built so far (ProcessInfo::Snapshots; tests and benchmarks).
+  uint64_t snapshots_built() const { return snapshots_built_; }
 
  private:
   void SetProcess(const kestrel_header& h, const ProcessInfo& p, event::Event* out);
+  // The relative's fields: its snapshot for the role of `f` (built when the entry has none),
+  // shared by `out`; same_as_process (when self_pid != 0) is the event's own.
   void SetRelative(const RelativeFields& f, const ProcessInfo& r, uint32_t self_pid,
                    event::Event* out);
+  void BuildRelative(const RelativeFields& f, const ProcessInfo& r, event::Event* out);
+  static constexpr size_t kSnapshotArenaBlock = 256;  // bytes: a snapshot's strings
   void SetEntryLeader(const ProcessInfo& p, event::Event* out);
   // KESTREL_DNS (decoder_events.cc): the query's first question, or kMalformed.
   Outcome DecodeDns(const kestrel_header& h, std::span<const uint8_t> record, int64_t time_ns,
@@ -122,6 +129,7 @@ class RecordDecoder {
   bool full_ = false;  // the current event's kind: kind_full_
   bool actor_ = true;  // the current event's kind: kind_actor_
   uint64_t dns_parse_failures_ = 0;
+  uint64_t snapshots_built_ = 0;
   std::vector<schema::FieldId> constant_ids_;  // kConstantFields' ids
   // Each kind's own constant fields (EmittedKind::constants), ids resolved once.
   std::array<std::vector<std::pair<schema::FieldId, std::string_view>>,
@@ -139,8 +147,8 @@ class RecordDecoder {
       memfd_noexec_seal_, memfd_exec_, module_name_, entry_parent_pid_, entry_parent_entity_id_;
   RelativeFields parent_, session_leader_, group_leader_, entry_leader_;
   absl::flat_hash_map<uint32_t, std::string> user_names_, group_names_;
-  std::vector<event::Value> values_;          // array scratch, reused
-  std::vector<uint8_t> exec_buf_, file_buf_;  // zero-padded copies of compacted records
+  std::vector<event::Value> values_;  // array scratch, reused
+  std::vector<uint8_t> file_buf_;     // zero-padded copies of compacted file records
 };
 
 }  // namespace kestrel::sources::ebpf

@@ -132,6 +132,47 @@ TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
   EXPECT_EQ(Str(event_, Field("process.exit_code")), "137");
 }
 
+// A relative's fields are a snapshot built once per process and role and shared by the events
+// that name it (ProcessInfo::Snapshots); an exec of the relative makes a new one, and events
+// decoded before keep what was true when they happened.
+TEST_F(DecoderTest, RelativesAreSharedSnapshotsRenewedWhenTheProcessChanges) {
+  auto fork_of_shell = [&](uint32_t child) {
+    kestrel_fork f;
+    Header(&f.h, KESTREL_FORK, 10, 1, "bash");
+    f.child_tgid = child;
+    f.child_start_boottime = uint64_t{child} * kNsPerClockTick;
+    EXPECT_EQ(decoder_.Decode(Bytes(f), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  };
+  fork_of_shell(20);
+  Event before = event_;  // a copy shares the snapshots
+  const uint64_t built = decoder_.snapshots_built();
+  EXPECT_GT(built, 0u);
+  ASSERT_FALSE(before.shared().empty());
+  fork_of_shell(21);
+  EXPECT_EQ(decoder_.snapshots_built(), built);  // the shell's snapshots again
+  EXPECT_EQ(event_.shared()[0].get(), before.shared()[0].get());
+  EXPECT_EQ(Str(event_, Field("process.parent.command_line")), "bash");
+  EXPECT_EQ(Str(event_, Field("process.parent.pid")), "10");
+
+  auto e = std::make_unique<kestrel_exec>();
+  std::memset(e.get(), 0, sizeof(*e));
+  Header(&e->h, KESTREL_EXEC, 10, 1, "zsh");
+  e->h.start_boottime = 10 * kNsPerClockTick;
+  std::strcpy(e->filename, "/usr/bin/zsh");
+  const char args[] = "zsh\0-l";
+  std::memcpy(e->args, args, sizeof(args));
+  e->args_len = sizeof(args);
+  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  fork_of_shell(22);
+  EXPECT_GT(decoder_.snapshots_built(), built);
+  EXPECT_EQ(Str(event_, Field("process.parent.executable")), "/usr/bin/zsh");
+  EXPECT_EQ(Str(event_, Field("process.parent.command_line")), "zsh -l");
+  EXPECT_EQ(Str(event_, Field("process.group_leader.name")), "zsh");
+  EXPECT_EQ(Str(before, Field("process.parent.executable")), "/bin/bash");
+  EXPECT_EQ(Str(before, Field("process.parent.name")), "bash");
+  EXPECT_EQ(Str(before, Field("process.group_leader.args")), "bash");
+}
+
 // process.start and the relatives' start: boot wall time + the task's start time from the
 // record (deterministic: nothing read from the clock at decode time); a fork's is the child's.
 TEST_F(DecoderTest, ProcessStartDatesFromTheRecord) {
@@ -463,6 +504,27 @@ TEST_F(DecoderTest, CompactedRecordsDecodeLikeFullOnes) {
                           reinterpret_cast<const uint8_t*>(e.get()) + n);
   ASSERT_EQ(decoder_.Decode(ce, &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.args")), "ls|-l");
+
+  // Exec records are read in place: every part is cut at the record's end, whatever the
+  // lengths say (each prefix is copied to its own buffer so that ASan sees a read past it).
+  e->cwd_len = Components(e->cwd, {"alice", "home"});
+  e->exe_len = Components(e->exe, {"ls", "bin", "usr"});
+  std::memcpy(e->args + 6, "HISTFILE=/dev/null", 19);
+  e->env_len = 19;
+  e->args_len = 4000;  // a lie: more than KESTREL_ARGS_MAX
+  e->cwd_len = 60000;  // a lie: more than the array
+  for (size_t cut = offsetof(kestrel_exec, filename); cut <= sizeof(kestrel_exec); cut += 97) {
+    std::vector<uint8_t> prefix(reinterpret_cast<const uint8_t*>(e.get()),
+                                reinterpret_cast<const uint8_t*>(e.get()) + cut);
+    ASSERT_EQ(decoder_.Decode(prefix, &event_, &why_), RecordDecoder::Outcome::kEvent) << cut;
+    if (cut < offsetof(kestrel_exec, exe)) {
+      EXPECT_EQ(Str(event_, Field("process.args_count")), "0") << cut;
+    }
+  }
+  std::vector<uint8_t> header_only(
+      reinterpret_cast<const uint8_t*>(e.get()),
+      reinterpret_cast<const uint8_t*>(e.get()) + offsetof(kestrel_exec, filename) - 1);
+  EXPECT_EQ(decoder_.Decode(header_only, &event_, &why_), RecordDecoder::Outcome::kMalformed);
 }
 
 TEST_F(DecoderTest, MalformedRecordsAreReportedNotDecoded) {

@@ -175,7 +175,8 @@ std::string_view EntryTypeForParent(uint32_t parent_pid, std::string_view parent
   return {};
 }
 
-RelativeFields RelativeFields::For(schema::Schema& schema, std::string_view prefix) {
+RelativeFields RelativeFields::For(schema::Schema& schema, std::string_view prefix, size_t role,
+                                   bool with_command_line) {
   using schema::FieldType;
   auto id = [&](std::string_view leaf, FieldType type, bool array = false) {
     std::string name(prefix);
@@ -204,6 +205,8 @@ RelativeFields RelativeFields::For(schema::Schema& schema, std::string_view pref
   f.real_group_id = id("real_group.id", FieldType::kKeyword);
   f.real_group_name = id("real_group.name", FieldType::kKeyword);
   f.same_as_process = id("same_as_process", FieldType::kBoolean);
+  if (with_command_line) f.command_line = id("command_line", FieldType::kKeyword);
+  f.role = role;
   return f;
 }
 

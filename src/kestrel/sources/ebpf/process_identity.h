@@ -54,12 +54,15 @@ std::string_view EntryTypeForParent(uint32_t parent_pid, std::string_view parent
 // a time before the epoch.
 std::string_view FormatProcessStart(int64_t unix_ns, char (&buf)[32]);
 
-// Field ids of one relative ("process.parent", "process.session_leader", ...).
+// Field ids of one relative ("process.parent", "process.session_leader", ...). `role`: its
+// index among the four (ProcessInfo::Snapshots); command_line: set for the parent only.
 struct RelativeFields {
   schema::FieldId pid, entity_id, name, executable, args, args_count, working_directory, start,
       interactive, tty_major, tty_minor, user_id, user_name, group_id, group_name, real_user_id,
-      real_user_name, real_group_id, real_group_name, same_as_process;
-  static RelativeFields For(schema::Schema& schema, std::string_view prefix);
+      real_user_name, real_group_id, real_group_name, same_as_process, command_line;
+  size_t role = 0;
+  static RelativeFields For(schema::Schema& schema, std::string_view prefix, size_t role,
+                            bool with_command_line = false);
 };
 
 }  // namespace kestrel::sources::ebpf

@@ -11,13 +11,17 @@
 //
 // Bounds: at most `max_processes` entries (past it, exited entries go first, then the oldest
 // live ones: counted in evicted()); an exited process is kept `exit_grace_ns` of event time so
-// late events of its children still find their parent, then Expire() forgets it.
+// late events of its children still find their parent, then Expire() forgets it. An entry holds
+// at most Snapshots::kRoles snapshots, each about the size of the entry's own strings (bounded by
+// the record's arrays), so the table's memory stays proportional to max_processes.
 //
 // Thread safety: none (owned by the source's puller thread).
 // Tested by process_table_test.cc.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "kestrel/event/event.h"
 
 namespace kestrel::sources::ebpf {
 
@@ -55,6 +60,25 @@ struct ProcessInfo {
   std::string entry_entity_id;
   std::string entry_type;       // "init", "sshd", "console", "terminal", "container", ...
   std::string entry_source_ip;  // sshd: the client's address (SSH_CLIENT)
+  // The decoder's snapshots of this process as a relative of other processes (decoder.h: one
+  // shared block of fields per role, parent / session leader / group leader / entry leader),
+  // built on first use and shared by the events that name it. A copy (a forked child's entry)
+  // starts without them; whoever changes the entry's identity, user, terminal, image or
+  // arguments calls ForgetSnapshots() (events already holding a snapshot keep the old one).
+  struct Snapshots {
+    static constexpr size_t kRoles = 4;
+    Snapshots() = default;
+    Snapshots(const Snapshots&) {}
+    Snapshots& operator=(const Snapshots&) {
+      blocks = {};
+      return *this;
+    }
+    Snapshots(Snapshots&&) noexcept = default;
+    Snapshots& operator=(Snapshots&&) noexcept = default;
+    std::array<std::shared_ptr<const event::Event>, kRoles> blocks;
+  };
+  mutable Snapshots snapshots;
+  void ForgetSnapshots() const { snapshots.blocks = {}; }
 };
 
 // Parsed /proc/PID/stat: the fields the table needs. nullopt when the text is malformed.
