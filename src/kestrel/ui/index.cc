@@ -289,11 +289,12 @@ void EventProcessReader::Read(const event::Event& e, ProcessFields* out, bool* i
   ProcessFields& f = *out;
   // One pass over the event's fields (no lookup per name): ECS values win over Endgame's.
   const event::Value* found[2 * kFieldCount] = {};
-  for (const event::Event::Entry& entry : e.entries()) {
-    if (entry.id.value >= slot_of_.size()) continue;
+  // (ForEachField: a live event's relatives are shared blocks, not its own entries.)
+  e.ForEachField([&](const event::Event::Entry& entry) {
+    if (entry.id.value >= slot_of_.size()) return;
     uint8_t slot = slot_of_[entry.id.value];
     if (slot != 0 && !entry.value.is_null()) found[slot - 1] = &entry.value;
-  }
+  });
   auto find = [&](size_t i) -> const event::Value* {
     return found[i] != nullptr ? found[i] : found[kFieldCount + i];
   };
