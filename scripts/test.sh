@@ -6,7 +6,9 @@
 #      --dry-run -Werror over every C/C++ file of src/, bench/, fuzz/, include/ and bpf/;
 #   1. the release build (gcc) and its CTest suite: unit, conformance and end-to-end tests;
 #      then the package stage (scripts/package-test.sh): the .deb built with cpack, installed
-#      with apt into a fresh Debian 12 root from Debian's mirror, run there and removed;
+#      with apt into a fresh Debian 12 root from Debian's mirror, run there and removed. It is
+#      mostly download and dpkg, so it runs in the background beside step 2's build (its log is
+#      printed when it ends, and its failure fails the run);
 #   2. the `fuzz` build (clang 14, its own warnings, -Werror, ASan + UBSan) of everything,
 #      benchmarks included, so it is also the check that the tree builds with clang: the same
 #      suite again under the sanitizers, plus each libFuzzer target for KESTREL_FUZZ_SECONDS
@@ -41,7 +43,27 @@ report_times() {
   stage ""
   printf '== stage times (total %ds):\n%s' "$SECONDS" "$stage_times"
 }
-trap report_times EXIT
+# The package stage, started in the background after the release suite (see 1. above).
+package_pid="" package_log="" package_start=0
+package_wait() {
+  [ -n "$package_pid" ] || return 0
+  local rc=0
+  wait "$package_pid" || rc=$?
+  package_pid=""
+  echo "== package stage (ran in the background for $((SECONDS - package_start))s):"
+  cat "$package_log"
+  stage_times+="$(printf '%6ds  %s' $((SECONDS - package_start)) "package (in the background)")"$'\n'
+  if [ "$rc" -ne 0 ]; then
+    echo "== package stage FAILED (exit $rc)"
+    exit "$rc"
+  fi
+}
+on_exit() {
+  # Its own process group (setsid below): mmdebstrap's children go with it.
+  if [ -n "$package_pid" ]; then kill -- "-$package_pid" 2>/dev/null || true; fi
+  report_times
+}
+trap on_exit EXIT
 fuzz_seconds=${KESTREL_FUZZ_SECONDS:-45}
 
 stage "static checks: layering and clang-format"
@@ -65,17 +87,21 @@ ctest --preset release -j "$jobs"
 if [ "${KESTREL_SKIP_PACKAGE:-0}" = 1 ]; then
   echo "== package stage SKIPPED (KESTREL_SKIP_PACKAGE=1): the .deb was not built nor tested"
 else
-  stage "package: the .deb in a clean Debian 12 root (install, kestrel --version/doctor/run, removal)"
-  bash scripts/package-test.sh build/release
+  echo "== package: the .deb in a clean Debian 12 root (install, kestrel --version/doctor/run, removal), in the background"
+  package_log=build/package-test.log package_start=$SECONDS
+  setsid bash scripts/package-test.sh build/release >"$package_log" 2>&1 &
+  package_pid=$!
 fi
 
 if [ "${KESTREL_SKIP_SANITIZERS:-0}" = 1 ]; then
   echo "== sanitizer build skipped (KESTREL_SKIP_SANITIZERS=1)"
+  package_wait
   exit 0
 fi
 stage "ASan + UBSan build (clang, -Werror) with fuzz targets and benchmarks; tests and ${fuzz_seconds}s per fuzzer"
 cmake --preset fuzz -DKESTREL_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build --preset fuzz -j "$jobs"
+package_wait
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --preset fuzz -j "$jobs"
 
 stage "ThreadSanitizer build (gcc) of the threaded parts: the event bus, the fanotify guard, the pipeline; their tests"
