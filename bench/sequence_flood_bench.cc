@@ -26,11 +26,13 @@
 // the timed region (PauseTiming) for each batch; counter `harness_mb` is what they hold.
 //
 // Run: build/release/bench/sequence_flood_bench --benchmark_filter=SequenceFlood
+// (KESTREL_FLOOD_EVENTS=1000000 for a shorter run, e.g. under perf.)
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -53,7 +55,12 @@ using kestrel::event::Event;
 using kestrel::event::Value;
 using kestrel::schema::FieldId;
 
-constexpr uint64_t kEvents = 10'000'000;
+// Events fed; env KESTREL_FLOOD_EVENTS (a multiple of 1,000,000) shortens it, e.g. to profile.
+uint64_t FloodEvents() {
+  const char* env = std::getenv("KESTREL_FLOOD_EVENTS");
+  uint64_t n = env != nullptr ? std::strtoull(env, nullptr, 10) / 1'000'000 * 1'000'000 : 0;
+  return n == 0 ? 10'000'000 : n;
+}
 constexpr uint64_t kBatch = 1000;           // events per refill of the ring (divides 1M)
 constexpr uint64_t kCheckEvents = 21'000;   // the flood check: after this many events
 constexpr int64_t kStepNs = 1000;           // event time between events (1 us)
@@ -81,6 +88,7 @@ double PeakRssMb() {
 }
 
 struct FloodRule {
+  size_t rule = 0;  // the Detector's rule number
   std::string id;
   const kestrel::eql::IrProgram* program = nullptr;
   Event tmpl;                 // the template event
@@ -169,6 +177,11 @@ void BM_SequenceFlood10M(benchmark::State& state) {
   kestrel::schema::Schema schema;
   // The limits `kestrel run` uses by default.
   kestrel::pipeline::RunConfig config;
+  // Env KESTREL_FLOOD_STATE_MB: another budget (`--state-memory`), to see how the cost per event
+  // depends on the state's size (diagnosis only; the benchmark's figure is the default's).
+  if (const char* mb = std::getenv("KESTREL_FLOOD_STATE_MB"); mb != nullptr) {
+    config.state_budget_bytes = std::strtoull(mb, nullptr, 10) << 20;
+  }
   kestrel::engine::EngineLimits limits = kestrel::pipeline::StreamingLimits(
       config.max_partials_per_rule, config.default_ttl_ns, config.state_budget_bytes);
   kestrel::rules::RuleSetOptions options;
@@ -179,27 +192,31 @@ void BM_SequenceFlood10M(benchmark::State& state) {
     state.SkipWithError("a rule of the default pack failed to load");
     return;
   }
+  // Every sequence rule runs; with env KESTREL_FLOOD_ALL_RULES=1 every rule of the pack, as in
+  // `kestrel run` (diagnosis: the single-event rules' share). The stream cycles through the
+  // floodable sequence rules either way.
+  bool all_rules = std::getenv("KESTREL_FLOOD_ALL_RULES") != nullptr;
   std::vector<FloodRule> all;
+  kestrel::engine::Detector detector(schema, limits);
   for (const auto& compiled : build.rules) {
-    if (compiled.program->kind != kestrel::eql::QueryKind::kSequence) continue;
+    bool sequence = compiled.program->kind == kestrel::eql::QueryKind::kSequence;
+    if (!sequence && !all_rules) continue;
+    if (!detector.AddRule(compiled.program.get()).ok()) {
+      state.SkipWithError("a rule was refused");
+      return;
+    }
+    if (!sequence) continue;
     FloodRule& r = all.emplace_back();
+    r.rule = detector.rule_count() - 1;
     r.id = compiled.spec.id;
     r.program = compiled.program.get();
     PrepareTemplate(schema, compiled, r);
-  }
-  // Every sequence rule runs (as in `kestrel run`); the stream cycles through the floodable ones.
-  kestrel::engine::Detector detector(schema, limits);
-  for (const FloodRule& r : all) {
-    if (!detector.AddRule(r.program).ok()) {
-      state.SkipWithError("a sequence rule was refused");
-      return;
-    }
   }
   if (!detector.Seal().ok()) {
     state.SkipWithError("the rule index was refused");
     return;
   }
-  std::vector<size_t> flood;  // indexes into `all` (== the Detector's rule numbers)
+  std::vector<size_t> flood;  // indexes into `all`
   for (size_t r = 0; r < all.size(); ++r) {
     if (all[r].problem.empty()) flood.push_back(r);
   }
@@ -207,6 +224,7 @@ void BM_SequenceFlood10M(benchmark::State& state) {
     state.SkipWithError("no sequence rule can be flooded");
     return;
   }
+  const uint64_t kEvents = FloodEvents();
   std::vector<Event> ring(kBatch);
   uint64_t matches = 0;
   auto count = [&](size_t, kestrel::engine::QueryMatch&) { ++matches; };
@@ -236,7 +254,7 @@ void BM_SequenceFlood10M(benchmark::State& state) {
       }
       if (done == kCheckEvents) {
         for (FloodRule& r : all) {
-          r.started_at_check = Started(detector.stats(&r - all.data()));
+          r.started_at_check = Started(detector.stats(r.rule));
         }
       }
       if (done % 1'000'000 == 0) {
@@ -275,7 +293,7 @@ void BM_SequenceFlood10M(benchmark::State& state) {
   fmt::print(stderr, "{:<48} {:>9} {:>9} {:>9} {:>11} {:>8}  {}\n", "rule", "started21k", "held",
              "evicted", "evicted_mem", "expired", "keys / problem");
   for (size_t r = 0; r < all.size(); ++r) {
-    const kestrel::engine::EngineStats& s = detector.stats(r);
+    const kestrel::engine::EngineStats& s = detector.stats(all[r].rule);
     partials += s.partials;
     evicted += s.evicted;
     evicted_budget += s.evicted_budget;
@@ -287,6 +305,7 @@ void BM_SequenceFlood10M(benchmark::State& state) {
                all[r].problem.empty() ? keys : "NOT FLOODED: " + all[r].problem);
   }
   const kestrel::engine::StateBudgets* budget = detector.state_budget();
+  state.counters["rules"] = static_cast<double>(detector.rule_count());
   state.counters["sequence_rules"] = static_cast<double>(all.size());
   state.counters["rules_flooded"] = static_cast<double>(flooded);
   state.counters["rules_not_flooded"] = static_cast<double>(not_flooded);
@@ -303,6 +322,8 @@ void BM_SequenceFlood10M(benchmark::State& state) {
   state.counters["rss_mb_max_after_reach"] = rss_max_after;
   state.counters["rss_mb_peak"] = PeakRssMb();
   state.counters["evidence_live"] = static_cast<double>(kestrel::engine::Evidence::Live());
+  state.counters["rules_evaluated_per_event"] =
+      static_cast<double>(detector.evaluated()) / static_cast<double>(kEvents);
   state.counters["harness_mb"] = static_cast<double>(harness_bytes) / (1 << 20);
 }
 BENCHMARK(BM_SequenceFlood10M)->Unit(benchmark::kMillisecond)->Iterations(1);

@@ -80,6 +80,7 @@ void Detector::Seal(std::shared_ptr<const RuleIndex> index) {
     budget_->Split(sharded, global);
   }
   check_all_domains_ = true;
+  ListBudgetRules();
   index_ = std::move(index);
   matcher_ = std::make_unique<RuleMatcher>(*index_);
   eval_time_ = std::make_unique<EvalTimeHistogram[]>(engines_.size());
@@ -97,6 +98,18 @@ void Detector::ReplaceEngine(size_t rule, std::unique_ptr<QueryEngine> engine) {
   engines_[rule]->UseIndex(*index_, matcher_.get());
   engines_[rule]->ShareEvidence(&current_);
   engines_[rule]->UseBudget(budget_.get());
+  ListBudgetRules();
+}
+
+void Detector::ListBudgetRules() {
+  for (auto& list : budget_rules_) list.clear();
+  for (uint32_t rule = 0; rule < engines_.size(); ++rule) {
+    if (engines_[rule]->sharded_state()) {
+      budget_rules_[0].push_back(rule);
+    } else if (programs_[rule]->kind != eql::QueryKind::kEvent) {
+      budget_rules_[1].push_back(rule);
+    }
+  }
 }
 
 void Detector::EnforceBudget(uint32_t d) {
@@ -107,7 +120,7 @@ void Detector::EnforceBudget(uint32_t d) {
     // floors of a domain add up to half its limit, so only a reload that shrank it gets here).
     size_t pick = engines_.size(), any = engines_.size();
     uint64_t pick_tick = UINT64_MAX, any_tick = UINT64_MAX;
-    for (size_t rule = 0; rule < engines_.size(); ++rule) {
+    for (uint32_t rule : budget_rules_[d == StateBudgets::kGlobalDomain ? 1 : 0]) {
       uint64_t tick = engines_[rule]->OldestStateTick(d);
       if (tick == UINT64_MAX) continue;
       if (tick < any_tick) {

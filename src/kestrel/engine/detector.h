@@ -127,6 +127,8 @@ class Detector {
   void EnforceBudget(uint32_t d);
   // Gives back to the budget what `engine` holds (it leaves this Detector).
   void Uncharge(QueryEngine& engine);
+  // Fills budget_rules_ (after Seal() and ReplaceEngine()).
+  void ListBudgetRules();
 
   schema::Schema& schema_;
   EngineLimits limits_;
@@ -141,6 +143,11 @@ class Detector {
   std::shared_ptr<StateBudgets> budget_;
   bool owns_budget_ = false;
   bool check_all_domains_ = false;  // after Seal()/ReplaceEngine(): engines charged at once
+  // The rules EnforceBudget looks at, in rule order: [0] those whose state is in the shard
+  // domains (entity-local sequences), [1] those whose state is in the global domain (other
+  // sequences, joins, samples). Single-event rules hold none: a flood evicts once or twice per
+  // event, and each eviction asked every rule of the pack for its oldest write.
+  std::vector<uint32_t> budget_rules_[2];
   std::vector<schema::FieldId> route_fields_;  // RouteFields(schema_)
   bool sharded_ = false;                       // a rule keeps its state in shards
   uint64_t events_ = 0;

@@ -320,6 +320,34 @@ TEST_F(StateBudgetTest, EveryByteChargedIsGivenBack) {
   EXPECT_EQ(budget->used(), 0);
 }
 
+// The flood benchmark's shape (BM_SequenceFlood10M): single-event rules between the sequences
+// hold no state and are never asked to evict; the entity-local sequence's shard domains and the
+// other sequence's global domain each stay within their limits, every eviction counted on the
+// rule that lost the match.
+TEST_F(StateBudgetTest, AFloodOfBothDomainsEvictsOnlyTheSequencesThatHoldState) {
+  programs_.clear();
+  Add(R"(process where process.name == "f")");
+  Add("sequence by process.entity_id [process where process.name == \"f\"] "
+      "[file where process.name == \"f\"]");
+  Add(R"(file where process.name == "f")");
+  Add("sequence by n [process where process.name == \"f\"] [file where process.name == \"f\"]");
+  auto d = Make(kBudget);
+  const StateBudgets& budget = *d->state_budget();
+  for (int i = 0; i < 20000; ++i) {
+    Feed(*d, Event(i, 1, "process", "f", "key-" + std::to_string(i)));
+    for (uint32_t dom = 0; dom < StateBudgets::kDomains; ++dom) {
+      ASSERT_LE(budget.domain(dom).used(), static_cast<int64_t>(budget.domain(dom).limit()))
+          << "event " << i << ", domain " << dom;
+    }
+  }
+  EXPECT_GT(d->stats(1).evicted_budget, 1000u);
+  EXPECT_GT(d->stats(3).evicted_budget, 1000u);
+  EXPECT_EQ(d->stats(1).evicted_budget + d->stats(3).evicted_budget, budget.evictions());
+  EXPECT_EQ(budget.domain(StateBudgets::kGlobalDomain).evictions(), d->stats(3).evicted_budget);
+  EXPECT_EQ(d->stats(0).partials + d->stats(2).partials, 0u);
+  EXPECT_EQ(matches_, std::string(20000, '0'));  // the single-event rule, every event
+}
+
 TEST_F(StateBudgetTest, ARunsRuleOverManyKeysStaysWithinTheBudget) {
   programs_.clear();
   Add("sequence by process.entity_id [process where process.name == \"r\"] with runs=100 "

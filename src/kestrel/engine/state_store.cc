@@ -95,6 +95,7 @@ void StateStore::Link(uint32_t id) {
   } else {
     head_ = id;
     head_start_ns_ = slot.match.start_ns;
+    head_tick_ = slot.generation;
   }
   tail_ = id;
 }
@@ -105,7 +106,11 @@ void StateStore::Unlink(uint32_t id) {
     SlotAt(slot.prev).next = slot.next;
   } else {
     head_ = slot.next;
-    if (head_ != kNone) head_start_ns_ = SlotAt(head_).match.start_ns;
+    if (head_ != kNone) {
+      const Slot& head = SlotAt(head_);
+      head_start_ns_ = head.match.start_ns;
+      head_tick_ = head.generation;
+    }
   }
   if (slot.next != kNone) {
     SlotAt(slot.next).prev = slot.prev;
@@ -162,7 +167,7 @@ void StateStore::UseBudget(StateBudget* budget) {
   }
 }
 
-uint64_t StateStore::OldestTick() { return head_ == kNone ? UINT64_MAX : SlotAt(head_).generation; }
+uint64_t StateStore::OldestTick() const { return head_ == kNone ? UINT64_MAX : head_tick_; }
 
 bool StateStore::EvictOldest() {
   if (head_ == kNone) return false;

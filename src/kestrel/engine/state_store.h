@@ -152,8 +152,10 @@ class StateStore {
   void UseBudget(StateBudget* budget);
   // Bytes held (what the budget is charged for).
   size_t bytes() const { return bytes_; }
-  // The tick of the least recently written match held, or UINT64_MAX when none is.
-  uint64_t OldestTick();
+  // The tick of the least recently written match held, or UINT64_MAX when none is. Reads no
+  // slot (kept aside with the head's start time): the state budget asks every rule of a domain
+  // for it at each eviction, and under a flood the slots are cache misses.
+  uint64_t OldestTick() const;
   // Evicts the least recently written match (the state budget's choice; counted in
   // stats().evicted_budget). False when none.
   bool EvictOldest();
@@ -212,6 +214,7 @@ class StateStore {
   uint32_t head_ = kNone;      // write order list: least recently written
   uint32_t tail_ = kNone;      // most recently written
   int64_t head_start_ns_ = 0;  // head_'s start time (Sweep reads no slot while nothing is due)
+  uint64_t head_tick_ = 0;     // head_'s generation (OldestTick reads no slot)
   uint64_t generation_ = 0;    // of the last write (the budget's tick when there is one)
   StateStats stats_;
   StateBudget* budget_ = nullptr;

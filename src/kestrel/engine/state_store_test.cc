@@ -196,6 +196,35 @@ TEST(StateStoreTest, EvictionFollowsWriteOrderThroughRewritesAndRemovals) {
   EXPECT_EQ(store.bytes(), 0u);
 }
 
+// OldestTick (what the state budget compares across rules at each eviction) is the tick of the
+// write at the head of the write order, kept aside as the head moves: through a rewrite of the
+// head, a Take, an Erase and evictions.
+TEST(StateStoreTest, OldestTickFollowsTheHead) {
+  StateBudget budget(size_t{1} << 30);
+  StateStore store(2, StateLimits{});
+  store.UseBudget(&budget);
+  EXPECT_EQ(store.OldestTick(), UINT64_MAX);
+  store.Put(0, "a", Match(0, 1));  // tick 1
+  store.Put(0, "b", Match(0, 2));  // 2
+  store.Put(1, "c", Match(0, 3));  // 3
+  EXPECT_EQ(store.OldestTick(), 1u);
+  store.Put(0, "a", Match(0, 4));  // the head rewritten: tick 4, "b" is the head
+  EXPECT_EQ(store.OldestTick(), 2u);
+  PartialMatch taken;
+  ASSERT_TRUE(store.Take(0, "b", &taken));
+  EXPECT_EQ(store.OldestTick(), 3u);
+  budget.AdvanceTo(10);            // another store of the domain wrote up to 10
+  store.Put(0, "d", Match(0, 5));  // 11
+  store.Erase(1, "c");
+  EXPECT_EQ(store.OldestTick(), 4u);
+  ASSERT_TRUE(store.EvictOldest());
+  EXPECT_EQ(store.OldestTick(), 11u);
+  ASSERT_TRUE(store.EvictOldest());
+  EXPECT_EQ(store.OldestTick(), UINT64_MAX);
+  store.Put(1, "e", Match(0, 6));  // an empty list's first write becomes the head
+  EXPECT_EQ(store.OldestTick(), 12u);
+}
+
 // Evidence: every kind of value comes back equal, with its kind, times, categories and the
 // caller's index; static values are borrowed again, not copied.
 TEST(EvidenceTest, DecodesWhatWasEncoded) {
