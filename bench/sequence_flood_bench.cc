@@ -9,7 +9,8 @@
 //                        fed one event at a time (Detector::Process, as `kestrel run --workers 1`
 //                        does). Counters: events/s (timed region: Process only), partial
 //                        matches held, budget and quota evictions, process RSS after each million
-//                        events and its peak, the event at which the budget was first reached.
+//                        events and its peak, the events after which the budget first evicted
+//                        and after which every domain of it had (RSS min/max from then on).
 //                        A table per rule (templates, flood check, evictions) goes to stderr.
 //
 // No single event can match the first stage of every sequence rule (their categories and
@@ -230,6 +231,7 @@ void BM_SequenceFlood10M(benchmark::State& state) {
   auto count = [&](size_t, kestrel::engine::QueryMatch&) { ++matches; };
   double rss_at_reach = 0, rss_min_after = 1e18, rss_max_after = 0;
   uint64_t reached_at = 0;  // events processed when the budget first evicted (0: never)
+  uint64_t full_at = 0;     // ... when every budget domain had evicted (RSS min/max from then)
   size_t harness_bytes = 0;
   for (auto _ : state) {
     for (uint64_t base = 0; base < kEvents; base += kBatch) {
@@ -248,7 +250,14 @@ void BM_SequenceFlood10M(benchmark::State& state) {
         reached_at = done;
         rss_at_reach = rss;
       }
-      if (reached_at != 0) {
+      if (full_at == 0 && budget != nullptr) {
+        bool all_full = true;
+        for (uint32_t d = 0; d < kestrel::engine::StateBudgets::kDomains; ++d) {
+          all_full = all_full && budget->domain(d).evictions() > 0;
+        }
+        if (all_full) full_at = done;
+      }
+      if (full_at != 0) {
         rss_min_after = std::min(rss_min_after, rss);
         rss_max_after = std::max(rss_max_after, rss);
       }
@@ -318,8 +327,9 @@ void BM_SequenceFlood10M(benchmark::State& state) {
       budget != nullptr ? static_cast<double>(budget->limit()) / (1 << 20) : 0;
   state.counters["budget_reached_at_event"] = static_cast<double>(reached_at);
   state.counters["rss_mb_at_reach"] = rss_at_reach;
-  state.counters["rss_mb_min_after_reach"] = reached_at != 0 ? rss_min_after : 0;
-  state.counters["rss_mb_max_after_reach"] = rss_max_after;
+  state.counters["budget_full_at_event"] = static_cast<double>(full_at);
+  state.counters["rss_mb_min_after_full"] = full_at != 0 ? rss_min_after : 0;
+  state.counters["rss_mb_max_after_full"] = rss_max_after;
   state.counters["rss_mb_peak"] = PeakRssMb();
   state.counters["evidence_live"] = static_cast<double>(kestrel::engine::Evidence::Live());
   state.counters["rules_evaluated_per_event"] =
