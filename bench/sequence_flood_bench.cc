@@ -62,9 +62,9 @@ uint64_t FloodEvents() {
   uint64_t n = env != nullptr ? std::strtoull(env, nullptr, 10) / 1'000'000 * 1'000'000 : 0;
   return n == 0 ? 10'000'000 : n;
 }
-constexpr uint64_t kBatch = 1000;           // events per refill of the ring (divides 1M)
-constexpr uint64_t kCheckEvents = 21'000;   // the flood check: after this many events
-constexpr int64_t kStepNs = 1000;           // event time between events (1 us)
+constexpr uint64_t kBatch = 1000;          // events per refill of the ring (divides 1M)
+constexpr uint64_t kCheckEvents = 21'000;  // the flood check: after this many events
+constexpr int64_t kStepNs = 1000;          // event time between events (1 us)
 constexpr int64_t kBaseNs = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
 
 // Process RSS (from /proc/self/statm) and its peak (VmHWM, /proc/self/status), in MB.
@@ -92,9 +92,9 @@ struct FloodRule {
   size_t rule = 0;  // the Detector's rule number
   std::string id;
   const kestrel::eql::IrProgram* program = nullptr;
-  Event tmpl;                 // the template event
-  std::vector<FieldId> keys;  // its first stage's join-key fields, made unique per event
-  std::string problem;        // why it cannot be flooded ("" : it can)
+  Event tmpl;                     // the template event
+  std::vector<FieldId> keys;      // its first stage's join-key fields, made unique per event
+  std::string problem;            // why it cannot be flooded ("" : it can)
   uint64_t started_at_check = 0;  // partial matches started after kCheckEvents events
 };
 
@@ -162,7 +162,8 @@ void PrepareTemplate(kestrel::schema::Schema& schema, const kestrel::rules::Comp
       return;
     }
     const Value* v = rule.tmpl.Find(by->field);
-    if (v == nullptr || !(v->kind() == kestrel::event::ValueKind::kString || v->kind() == kestrel::event::ValueKind::kInt)) {
+    if (v == nullptr || !(v->kind() == kestrel::event::ValueKind::kString ||
+                          v->kind() == kestrel::event::ValueKind::kInt)) {
       rule.problem = "its template lacks a string or integer value for a join-key field";
       return;
     }
@@ -308,7 +309,8 @@ void BM_SequenceFlood10M(benchmark::State& state) {
     evicted_budget += s.evicted_budget;
     expired += s.expired;
     std::string keys;
-    for (FieldId f : all[r].keys) keys += std::string(keys.empty() ? "" : ",") + std::string(schema.Info(f).name);
+    for (FieldId f : all[r].keys)
+      keys += std::string(keys.empty() ? "" : ",") + std::string(schema.Info(f).name);
     fmt::print(stderr, "{:<48} {:>9} {:>9} {:>9} {:>11} {:>8}  {}\n", all[r].id,
                all[r].started_at_check, s.partials, s.evicted, s.evicted_budget, s.expired,
                all[r].problem.empty() ? keys : "NOT FLOODED: " + all[r].problem);
