@@ -1,5 +1,5 @@
 // The sequence flood (issue 23's flood benchmark): 10,000,000 events, each starting a new partial
-// match of one sequence rule of the default pack, cycling through all of them, with the limits
+// match of one sequence rule of the default pack, cycling through the rules, with the limits
 // `kestrel run` uses by default (pipeline::RunConfig's defaults through pipeline::StreamingLimits:
 // the 64 MB state budget, the per-rule quota, the default TTL).
 //
@@ -14,20 +14,24 @@
 //                        A table per rule (templates, flood check, evictions) goes to stderr.
 //
 // No single event can match the first stage of every sequence rule (their categories and
-// conditions differ), so the stream cycles through the rules: event i is rule (i mod R)'s
-// template, the first event of the first positive case of its `ID.test.yaml`, with the fields
-// of its first stage's join key (the sequence's `by` and the stage's own, from the IR) given
-// values unique to i (a string gets "-i" appended, so prefix and wildcard conditions stay true;
-// an integer becomes i). Every event therefore starts a new partial match of one rule and every
-// rule is flooded; a rule whose template cannot be made to do that is listed with the reason
-// (stderr, and counted in `rules_not_flooded`), not silently left out. Events are 1 us apart in
-// event time (a 1 M events/s flood): maxspans (>= 5 s) do not expire what the budget holds.
+// conditions differ), so the stream cycles through the R floodable rules: event i is the
+// (i mod R)th one's template, the first event of the first positive case of its `ID.test.yaml`,
+// with the fields of its first stage's join key (the sequence's `by` and the stage's own, from
+// the IR) given values unique to i (a string gets "-i" appended, so prefix and wildcard
+// conditions stay true; an integer becomes i). Every event therefore starts a new partial match of
+// one rule and every rule is flooded; a rule whose template cannot be made to do that is listed
+// with the reason (stderr, and counted in `rules_not_flooded`), not silently left out. Events are 1
+// us apart in event time (a 1 M events/s flood): maxspans (>= 5 s) do not expire what the budget
+// holds.
 //
-// The harness holds the R decoded templates and a ring of kBatch reused events, refilled outside
+// The harness holds the decoded templates and a ring of kBatch reused events, refilled outside
 // the timed region (PauseTiming) for each batch; counter `harness_mb` is what they hold.
 //
 // Run: build/release/bench/sequence_flood_bench --benchmark_filter=SequenceFlood
-// (KESTREL_FLOOD_EVENTS=1000000 for a shorter run, e.g. under perf.)
+// Diagnosis only (the figures of docs/benchmarks.md are without them): KESTREL_FLOOD_EVENTS=N
+// (a multiple of 1,000,000: a shorter run, e.g. under perf), KESTREL_FLOOD_STATE_MB=N
+// (another budget), KESTREL_FLOOD_ALL_RULES=1 (every rule of the pack in the Detector, as
+// `kestrel run`).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
