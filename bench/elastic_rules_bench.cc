@@ -171,8 +171,8 @@ void Replay(benchmark::State& state, const std::vector<std::string>& paths, bool
     if (!LoadOrSkip(state, paths, &loaded, decoded_schema)) return;
     kestrel::sources::ReplayOptions options;
     options.paths = logs;
-    auto source = kestrel::sources::ReplaySource::Open(loaded.schema.get(), options,
-                                                       [](const auto&) {});
+    auto source =
+        kestrel::sources::ReplaySource::Open(loaded.schema.get(), options, [](const auto&) {});
     if (!source.ok()) {
       state.SkipWithError(std::string(source.status().message()).c_str());
       return;
