@@ -20,6 +20,7 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -127,6 +128,11 @@ class Detector {
   void EnforceBudget(uint32_t d);
   // Gives back to the budget what `engine` holds (it leaves this Detector).
   void Uncharge(QueryEngine& engine);
+  // A sequence holding no partial match whose first stage the index closed for this event.
+  bool Idle(uint32_t rule) const {
+    return start_slot_[rule] != kNoSlot && !matcher_->StageOpen(start_slot_[rule]) &&
+           engines_[rule]->stats().partials == 0;
+  }
 
   schema::Schema& schema_;
   EngineLimits limits_;
@@ -147,6 +153,8 @@ class Detector {
   int64_t clock_ns_ = INT64_MIN;  // the latest event time seen (AdvanceClock: of the stream)
   uint64_t skipped_ = 0;
   uint64_t evaluated_ = 0;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  std::vector<uint32_t> start_slot_;  // per rule: its first stage's slot, for Idle()
 };
 
 }  // namespace kestrel::engine

@@ -134,7 +134,7 @@ double AnchorCost(const std::vector<Atom>& atoms, const AtomCounts& counts) {
     auto it = counts.find(AtomKey(a));
     double shared = it == counts.end() ? 1 : it->second;
     bool equality = a.kind == AtomKind::kEquals || a.kind == AtomKind::kNumber;
-    cost += equality ? shared : shared * 1.5;
+    cost += (equality ? 1 : 1.5) * shared * shared;
   }
   return cost;
 }

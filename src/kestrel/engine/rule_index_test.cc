@@ -216,6 +216,27 @@ std::string Describe(const QueryMatch& m) {
   return out + "|" + m.entity_key;
 }
 
+// An atom many rules share (here `event.outcome == "success"`, in four) is likely true of most
+// events: a list of rare values is the better anchor even when it is longer (cost grows with the
+// square of the sharing, so five rare names beat an atom four rules repeat).
+TEST_F(RuleIndexTest, ListsOfRareValuesAnchorBeforeWidelySharedAtoms) {
+  Build({R"(file where event.outcome == "success" and file.path == "/x")",
+         R"(file where event.outcome == "success" and file.path == "/y")",
+         R"(file where event.outcome == "success" and file.path == "/z")",
+         R"(file where event.outcome == "success" and
+                       process.name in ("a1", "a2", "a3", "a4", "a5"))"});
+  auto file = [&](std::string_view name, std::string_view path) {
+    return EventBuilder(schema_)
+        .Category("file")
+        .Str("event.outcome", "success")
+        .Str("process.name", name)
+        .Str("file.path", path)
+        .Build();
+  };
+  EXPECT_EQ(Candidates(file("zz", "/q")), "");
+  EXPECT_EQ(Candidates(file("a3", "/y")), "1,3");
+}
+
 // The database budget (issue #20): patterns past it are not compiled; their stages stay exact
 // candidates (unanchored) instead.
 TEST_F(RuleIndexTest, PatternsOverTheDatabaseBudgetLeaveTheirStagesUnanchored) {
