@@ -296,6 +296,9 @@ struct RuleIndex::FieldProbe {
   schema::FieldId field;
   base::StringMap<std::vector<uint32_t>> exact;   // value -> slots
   base::StringMap<std::vector<uint32_t>> folded;  // ASCII-lowercased value -> slots
+  // The longest key of each table: a longer value (a command line) is not hashed to find out.
+  size_t exact_max = 0;
+  size_t folded_max = 0;
   std::vector<uint32_t> ip_slots;  // string equalities, opened by an IP (it equals its text)
   absl::flat_hash_map<double, std::vector<uint32_t>> numbers;  // NumberKey -> slots
   std::unique_ptr<hs_database_t, DatabaseDeleter> patterns;    // literals (Literal())
@@ -432,8 +435,10 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
           std::string key(a.text);
           for (char& c : key) c = Lower(c);
           AddUnique(&probe.folded[key], slot);
+          probe.folded_max = std::max(probe.folded_max, key.size());
         } else {
           AddUnique(&probe.exact[a.text], slot);
+          probe.exact_max = std::max(probe.exact_max, a.text.size());
         }
         AddUnique(&probe.ip_slots, slot);
         continue;
@@ -574,10 +579,10 @@ int OnPattern(unsigned id, unsigned long long /*from*/, unsigned long long to, u
 }  // namespace
 
 void RuleMatcher::ProbeString(const RuleIndex::FieldProbe& probe, std::string_view text) {
-  if (!probe.exact.empty()) {
+  if (!probe.exact.empty() && text.size() <= probe.exact_max) {
     if (auto it = probe.exact.find(text); it != probe.exact.end()) OpenStages(it->second);
   }
-  if (!probe.folded.empty()) {
+  if (!probe.folded.empty() && text.size() <= probe.folded_max) {
     folded_.assign(text);
     for (char& c : folded_) c = Lower(c);
     if (auto it = probe.folded.find(folded_); it != probe.folded.end()) OpenStages(it->second);
