@@ -13,6 +13,9 @@
 // after each event, while the event's budget domains are over their limits, the least recently
 // written match of any rule over its floor is evicted);
 // rules that an event skips are swept for expired partial matches every kSweepInterval events.
+// A sequence that holds no partial match is not run for an event whose first stage the index
+// closed (nothing to start or advance; rules with relations or a leading/trailing `![..]` are
+// always run): counted in skipped().
 // Thread safety: one thread per Detector. Tested by detector_test.cc.
 #pragma once
 

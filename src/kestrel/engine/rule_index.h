@@ -15,9 +15,10 @@
 // a glob with a metacharacter between literal text (`/home/*/.ssh/*`) by its longest literal
 // segment alone (a superset the evaluator narrows), so the databases are literal sets, which
 // compile in milliseconds where `.*` inside expressions took most of a large rule set's start.
-// Of several conjuncts that could anchor a stage, the index takes the one the fewest stages of
-// the whole rule set share (an atom every rule repeats, like `host.os.type == "linux"`, is true of
-// most events and would open every stage).
+// Of several conjuncts that could anchor a stage, the index takes the cheapest: each atom costs
+// the square of the number of stages of the whole rule set that share it, summed over the
+// conjunct's atoms (an atom many rules repeat, like `host.os.type == "linux"`, is true of most
+// events and would open every stage; a list of values no other rule names beats it even when long).
 // Stages without an anchor (no such conjunct, `where true`, regexes only, ...) are *unanchored*:
 // they are candidates for every event of their category.
 //
