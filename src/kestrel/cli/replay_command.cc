@@ -24,6 +24,7 @@
 #include "kestrel/cli/run_command.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/pipeline/alert_builder.h"
+#include "kestrel/pipeline/idle_memory.h"
 #include "kestrel/pipeline/predicate_runtime_option.h"
 #include "kestrel/pipeline/rule_loader.h"
 #include "kestrel/pipeline/rule_package.h"
@@ -369,6 +370,9 @@ int Replay(const ReplayCommandOptions& options) {
     spdlog::error("{}", base::Message(parallel.status()));
     return runtimes.exit_code != kExitOk ? runtimes.exit_code : kExitFailure;
   }
+  // Start-up's code (the vectorscan compiler, the rule parsers) and freed heap go back before
+  // the events, as `run` does after Pipeline::Open (pipeline/idle_memory.h).
+  pipeline::ReleaseStartupMemory();
   int exit_code = Feed(**source, **parallel, speed, stream) ? kExitOk : kExitFailure;
   (*parallel)->Finish();  // every alert delivered
   if (!stream.Flush()) exit_code = kExitFailure;

@@ -89,6 +89,18 @@ void Detector::Seal(std::shared_ptr<const RuleIndex> index) {
     engine->ShareEvidence(&current_);
     engine->UseBudget(budget_.get());
   }
+  // A sequence that holds no partial match can only start one: while its first stage is closed
+  // for an event, running it would change nothing (no relation to observe, no leading `![..]`
+  // to remember, no trailing one to complete: those rules are run on every event anyway).
+  start_slot_.assign(programs_.size(), kNoSlot);
+  for (size_t r = 0; r < programs_.size(); ++r) {
+    const eql::IrProgram& p = *programs_[r];
+    if (p.kind != eql::QueryKind::kSequence || p.stages.empty() || p.stages.front().missing ||
+        p.stages.back().missing) {
+      continue;
+    }
+    if (std::optional<uint32_t> slot = index_->SlotOf(&p.stages.front())) start_slot_[r] = *slot;
+  }
 }
 
 void Detector::ReplaceEngine(size_t rule, std::unique_ptr<QueryEngine> engine) {
@@ -153,6 +165,7 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
   if (shard == kUnknownShard) {
     shard = sharded_ && !matcher_->rules().empty() ? StateShard(event, route_fields_) : 0;
   }
+  size_t idle_skipped = 0;
   if ((events_ & (EvalTimeHistogram::kSampleInterval - 1)) == 0) {
     // A timed event (metrics only; see eval_timing.h).
     using Clock = std::chrono::steady_clock;
@@ -165,13 +178,17 @@ void Detector::Process(const event::Event& event, uint64_t index, MatchCallback 
     }
   } else {
     for (uint32_t rule : matcher_->rules()) {
+      if (Idle(rule)) {
+        ++idle_skipped;
+        continue;
+      }
       engines_[rule]->Process(event, index, shard);
       Deliver(rule, on_match);
     }
   }
   current_.Reset();
-  evaluated_ += matcher_->rules().size();
-  skipped_ += engines_.size() - matcher_->rules().size();
+  evaluated_ += matcher_->rules().size() - idle_skipped;
+  skipped_ += engines_.size() - matcher_->rules().size() + idle_skipped;
   if (++events_ % kSweepInterval == 0) {
     for (auto& engine : engines_) engine->Expire(event.time_ns());
   }

@@ -13,6 +13,9 @@
 // after each event, while the event's budget domains are over their limits, the least recently
 // written match of any rule over its floor is evicted);
 // rules that an event skips are swept for expired partial matches every kSweepInterval events.
+// A sequence that holds no partial match is not run for an event whose first stage the index
+// closed (nothing to start or advance; rules with relations or a leading/trailing `![..]` are
+// always run): counted in skipped().
 // Thread safety: one thread per Detector. Tested by detector_test.cc.
 #pragma once
 
@@ -20,6 +23,7 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -129,6 +133,11 @@ class Detector {
   void Uncharge(QueryEngine& engine);
   // Fills budget_rules_ (after Seal() and ReplaceEngine()).
   void ListBudgetRules();
+  // A sequence holding no partial match whose first stage the index closed for this event.
+  bool Idle(uint32_t rule) const {
+    return start_slot_[rule] != kNoSlot && !matcher_->StageOpen(start_slot_[rule]) &&
+           engines_[rule]->stats().partials == 0;
+  }
 
   schema::Schema& schema_;
   EngineLimits limits_;
@@ -154,6 +163,8 @@ class Detector {
   int64_t clock_ns_ = INT64_MIN;  // the latest event time seen (AdvanceClock: of the stream)
   uint64_t skipped_ = 0;
   uint64_t evaluated_ = 0;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  std::vector<uint32_t> start_slot_;  // per rule: its first stage's slot, for Idle()
 };
 
 }  // namespace kestrel::engine

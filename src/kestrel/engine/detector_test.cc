@@ -138,6 +138,27 @@ TEST_F(DetectorTest, DeliversInEventOrderThenRuleOrder) {
   EXPECT_EQ(d.skipped(), 4u);
 }
 
+// A sequence holding no partial match is not run for an event its first stage cannot match (its
+// later stages have nothing to advance): counted as skipped, and matches are unchanged.
+TEST_F(DetectorTest, IdleSequenceRunsOnlyWhenItsFirstStageMayMatch) {
+  Add(R"(sequence by process.entity_id [process where process.name == "a"]
+                                        [process where process.name == "b"])");
+  Detector d(schema_, {});
+  for (const auto& p : programs_) ASSERT_TRUE(d.AddRule(p.get()).ok());
+  ASSERT_TRUE(d.Seal().ok());
+  std::vector<event::Event> events = {
+      Event(0, 0, "process", "z", "x"),  // a timed event (eval_timing.h), and no candidate
+      Event(1, 1, "process", "b", "x"),  // stage 2 open, nothing held: skipped
+      Event(2, 2, "process", "a", "x"),  // starts a partial match
+      Event(3, 3, "process", "b", "x"),  // completes it
+      Event(4, 4, "process", "b", "x"),  // nothing held again: skipped
+      Event(5, 5, "process", "a", "y"), Event(6, 6, "process", "b", "x"),  // held (y): run
+      Event(7, 7, "process", "b", "y")};
+  EXPECT_EQ(Run(d, events), "0:2,3 0:5,7");
+  EXPECT_EQ(d.evaluated(), 5u);  // events 2, 3, 5, 6, 7
+  EXPECT_EQ(d.skipped(), 3u);    // events 0, 1, 4
+}
+
 TEST_F(DetectorTest, FinishCompletesTrailingMissingStages) {
   Add(R"(sequence by process.entity_id with maxspan=10s [process where process.name == "a"]
                                                          ![process where process.name == "b"])");

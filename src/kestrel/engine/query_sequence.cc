@@ -13,7 +13,11 @@
 namespace kestrel::engine {
 
 void QueryEngine::Impl::Missing(const event::Event& e, int64_t now) {
+  bool holding = state_->stats().partials > 0;
   for (size_t j = 0; j < missing_.size(); ++j) {
+    // Between two positive stages a missing event disproves a held partial match: none, nothing
+    // to do (a leading one marks its key, a trailing one a pending match: always evaluated).
+    if (j > 0 && j < stages_.size() && !holding) continue;
     for (const eql::IrStage* m : missing_[j]) {
       if (!Matches(*m, e)) continue;
       JoinKey key = Key(m->by);
@@ -58,8 +62,12 @@ void QueryEngine::Impl::Sequence(const event::Event& e, uint64_t index) {
     Missing(e, now);
     if (!pending_.empty()) EmitPending(now, false);
   }
+  // A later stage can only advance a partial match: with none held (the common case for most
+  // rules on most events) its predicate is not evaluated at all.
+  bool holding = state_->stats().partials > 0;
   for (size_t i = stages_.size(); i-- > 0;) {
     const eql::IrStage& stage = *stages_[i];
+    if (i > 0 && !holding) continue;
     if (!Matches(stage, e)) continue;
     JoinKey key = Key(stage.by);
     Partial next;

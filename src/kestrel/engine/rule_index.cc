@@ -76,11 +76,38 @@ bool HasMeta(std::string_view pattern, bool question_mark) {
 }
 
 // A glob pattern as an atom: without metacharacters it is an equality; a pattern that can match
-// the empty string (only `*`s) constrains nothing and cannot anchor.
+// the empty string (only `*`s) constrains nothing and cannot anchor. A glob with a metacharacter
+// between literal text (`/home/*/.ssh/*`, `*curl*http*`) anchors on its longest literal segment
+// alone: a prefix when that segment starts the pattern, a suffix when it ends it, else a
+// substring — a necessary condition (a superset, which a pre-filter may be) that vectorscan
+// compiles as a literal, where `.*` inside an expression made most of the rule index's compile
+// time (issue 23 item 7: ~90 % of Elastic's rules' start-up).
 std::optional<Atom> GlobAtom(schema::FieldId field, std::string_view pattern, bool ci, bool qm) {
   if (!HasMeta(pattern, qm)) return Atom{field, AtomKind::kEquals, pattern, ci, qm};
   if (pattern.find_first_not_of('*') == std::string_view::npos) return std::nullopt;
-  return Atom{field, AtomKind::kGlob, pattern, ci, qm};
+  std::string_view metas = qm ? "*?" : "*";
+  size_t begin = pattern.find_first_not_of('*');
+  size_t end = pattern.find_last_not_of('*') + 1;
+  std::string_view inner = pattern.substr(begin, end - begin);
+  if (inner.find_first_of(metas) == std::string_view::npos) {
+    return Atom{field, AtomKind::kGlob, pattern, ci, qm};  // `a*`, `*a`, `*a*`: one literal
+  }
+  std::string_view best;
+  size_t best_at = 0;
+  for (size_t at = 0; at <= pattern.size();) {
+    size_t next = pattern.find_first_of(metas, at);
+    if (next == std::string_view::npos) next = pattern.size();
+    if (next - at > best.size()) {
+      best = pattern.substr(at, next - at);
+      best_at = at;
+    }
+    at = next + 1;
+  }
+  if (best.empty()) return std::nullopt;  // metacharacters only (`?*?`)
+  AtomKind kind = best_at == 0                              ? AtomKind::kPrefix
+                  : best_at + best.size() == pattern.size() ? AtomKind::kSuffix
+                                                            : AtomKind::kContains;
+  return Atom{field, kind, best, ci, false};
 }
 
 // How many stages' predicates mention each atom (field, kind, text or number): an atom that many
@@ -107,7 +134,7 @@ double AnchorCost(const std::vector<Atom>& atoms, const AtomCounts& counts) {
     auto it = counts.find(AtomKey(a));
     double shared = it == counts.end() ? 1 : it->second;
     bool equality = a.kind == AtomKind::kEquals || a.kind == AtomKind::kNumber;
-    cost += equality ? shared : shared * 1.5;
+    cost += (equality ? 1 : 1.5) * shared * shared;
   }
   return cost;
 }
@@ -230,57 +257,33 @@ bool NeedsEveryEvent(const eql::IrProgram& p) {
   return false;
 }
 
-void AppendEscaped(std::string* out, char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_') {
-    out->push_back(c);
-  } else {
-    *out += fmt::format("\\x{:02x}", u);
-  }
-}
+// Where a pattern atom's literal must occur in the value. Every pattern atom is a literal: a
+// glob keeps one literal segment (GlobAtom), so the databases are literal sets, which vectorscan
+// compiles in milliseconds (`hs_compile_lit_multi`); the anchor is checked on each match.
+enum class Anchor : uint8_t { kAnywhere, kStart, kEnd };
 
-// The vectorscan expression of a pattern atom. Leading and trailing `*` become an unanchored
-// start or end. `$` also matches before a final newline: a superset, which a pre-filter may be.
-std::string Expression(const Atom& a) {
-  std::string out;
+struct PatternLiteral {
+  std::string_view text;
+  Anchor anchor;
+};
+
+PatternLiteral Literal(const Atom& a) {
   switch (a.kind) {
     case AtomKind::kPrefix:
-      out = "^";
-      for (char c : a.text) AppendEscaped(&out, c);
-      return out;
+      return {a.text, Anchor::kStart};
     case AtomKind::kSuffix:
-      for (char c : a.text) AppendEscaped(&out, c);
-      return out + "$";
-    case AtomKind::kContains:
-      for (char c : a.text) AppendEscaped(&out, c);
-      return out;
-    case AtomKind::kGlob: {
-      std::string_view p = a.text;
-      size_t begin = p.find_first_not_of('*');
-      size_t end = p.find_last_not_of('*') + 1;
-      if (begin == 0) out = "^";
-      bool star = false;
-      for (size_t i = begin; i < end; ++i) {
-        if (p[i] == '*') {
-          if (!star) out += ".*";
-          star = true;
-          continue;
-        }
-        star = false;
-        if (a.question_mark && p[i] == '?') {
-          out.push_back('.');
-        } else {
-          AppendEscaped(&out, p[i]);
-        }
-      }
-      if (end == p.size()) out += "$";
-      return out;
+      return {a.text, Anchor::kEnd};
+    case AtomKind::kGlob: {  // `a*`, `*a` or `*a*` (GlobAtom)
+      size_t begin = a.text.find_first_not_of('*');
+      size_t end = a.text.find_last_not_of('*') + 1;
+      std::string_view text = a.text.substr(begin, end - begin);
+      if (begin == 0) return {text, Anchor::kStart};
+      if (end == a.text.size()) return {text, Anchor::kEnd};
+      return {text, Anchor::kAnywhere};
     }
-    case AtomKind::kEquals:
-    case AtomKind::kNumber:
-      break;
+    default:
+      return {a.text, Anchor::kAnywhere};
   }
-  return out;
 }
 
 struct DatabaseDeleter {
@@ -293,10 +296,18 @@ struct RuleIndex::FieldProbe {
   schema::FieldId field;
   base::StringMap<std::vector<uint32_t>> exact;   // value -> slots
   base::StringMap<std::vector<uint32_t>> folded;  // ASCII-lowercased value -> slots
+  // The longest key of each table: a longer value (a command line) is not hashed to find out.
+  size_t exact_max = 0;
+  size_t folded_max = 0;
   std::vector<uint32_t> ip_slots;  // string equalities, opened by an IP (it equals its text)
   absl::flat_hash_map<double, std::vector<uint32_t>> numbers;  // NumberKey -> slots
-  std::unique_ptr<hs_database_t, DatabaseDeleter> patterns;
-  std::vector<std::vector<uint32_t>> pattern_slots;  // pattern id -> slots
+  std::unique_ptr<hs_database_t, DatabaseDeleter> patterns;    // literals (Literal())
+  std::vector<std::vector<uint32_t>> pattern_slots;            // pattern id -> slots
+  struct PatternAnchor {
+    uint32_t length;
+    Anchor anchor;
+  };
+  std::vector<PatternAnchor> pattern_anchors;  // pattern id -> where it must occur
 };
 
 struct RuleIndex::Group {
@@ -314,10 +325,69 @@ void AddUnique(std::vector<uint32_t>* slots, uint32_t slot) {
 }
 
 struct PendingPattern {
-  std::string expression;
+  std::string expression;  // the literal
   unsigned flags;
+  Anchor anchor;
   std::vector<uint32_t> slots;
 };
+
+// One block-mode database of `patterns` (nullptr when none is left). A pattern vectorscan
+// refuses is handed to `refuse` and removed: the whole set is compiled at once, and when that
+// fails the pattern the error names is dropped and the rest compiled again; an error that names
+// none (or too many retries) falls back to checking each pattern alone. One compile in the
+// common case, not one per pattern plus one (start-up cost, issue 23 item 7).
+template <typename Refuse>
+absl::StatusOr<hs_database_t*> CompileDatabase(std::vector<PendingPattern>* patterns,
+                                               Refuse refuse) {
+  constexpr int kMaxRetries = 8;
+  bool checked_alone = false;
+  for (int retries = 0; !patterns->empty(); ++retries) {
+    std::vector<const char*> expressions;
+    std::vector<size_t> lengths;
+    std::vector<unsigned> flags, ids;
+    for (size_t id = 0; id < patterns->size(); ++id) {
+      expressions.push_back((*patterns)[id].expression.data());
+      lengths.push_back((*patterns)[id].expression.size());
+      flags.push_back((*patterns)[id].flags);
+      ids.push_back(static_cast<unsigned>(id));
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* error = nullptr;
+    if (hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
+                             static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK, nullptr, &db,
+                             &error) == HS_SUCCESS) {
+      return db;
+    }
+    std::string message = error != nullptr ? error->message : "unknown error";
+    int bad = error != nullptr ? error->expression : -1;
+    hs_free_compile_error(error);
+    if (bad >= 0 && static_cast<size_t>(bad) < patterns->size() && retries < kMaxRetries) {
+      refuse((*patterns)[static_cast<size_t>(bad)]);
+      patterns->erase(patterns->begin() + bad);
+      continue;
+    }
+    if (checked_alone) {
+      return absl::InternalError(
+          fmt::format("vectorscan could not compile the rule index: {}", message));
+    }
+    checked_alone = true;
+    std::vector<PendingPattern> kept;
+    for (PendingPattern& p : *patterns) {
+      hs_database_t* one = nullptr;
+      hs_compile_error_t* one_error = nullptr;
+      if (hs_compile_lit(p.expression.data(), p.flags, p.expression.size(), HS_MODE_BLOCK, nullptr,
+                         &one, &one_error) != HS_SUCCESS) {
+        hs_free_compile_error(one_error);
+        refuse(p);
+        continue;
+      }
+      hs_free_database(one);
+      kept.push_back(std::move(p));
+    }
+    *patterns = std::move(kept);
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -365,8 +435,10 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
           std::string key(a.text);
           for (char& c : key) c = Lower(c);
           AddUnique(&probe.folded[key], slot);
+          probe.folded_max = std::max(probe.folded_max, key.size());
         } else {
           AddUnique(&probe.exact[a.text], slot);
+          probe.exact_max = std::max(probe.exact_max, a.text.size());
         }
         AddUnique(&probe.ip_slots, slot);
         continue;
@@ -375,13 +447,17 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
         AddUnique(&probe.numbers[a.number], slot);
         continue;
       }
-      std::string expression = Expression(a);
-      unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL;
+      PatternLiteral literal = Literal(a);
+      // Anywhere: the first occurrence will do; an anchored literal may occur elsewhere first.
+      unsigned flags = literal.anchor == Anchor::kAnywhere ? HS_FLAG_SINGLEMATCH : 0;
       if (a.case_insensitive) flags |= HS_FLAG_CASELESS;
       std::vector<PendingPattern>& patterns = pending[g][it->second];
-      std::string key = fmt::format("{:x}:{}", flags, expression);
+      std::string key =
+          fmt::format("{:x}:{}:{}", flags, static_cast<int>(literal.anchor), literal.text);
       auto [at, added] = pending_at[g][it->second].try_emplace(std::move(key), patterns.size());
-      if (added) patterns.push_back(PendingPattern{std::move(expression), flags, {}});
+      if (added) {
+        patterns.push_back(PendingPattern{std::string(literal.text), flags, literal.anchor, {}});
+      }
       AddUnique(&patterns[at->second].slots, slot);
     }
   };
@@ -409,42 +485,24 @@ absl::StatusOr<std::unique_ptr<const RuleIndex>> RuleIndex::Build(
           ++index->stats_.pattern_fallbacks;
           continue;
         }
-        hs_database_t* db = nullptr;
-        hs_compile_error_t* error = nullptr;
-        if (hs_compile(p.expression.c_str(), p.flags, HS_MODE_BLOCK, nullptr, &db, &error) !=
-            HS_SUCCESS) {
-          hs_free_compile_error(error);
-          for (uint32_t s : p.slots) group.unanchored.push_back(s);
-          ++index->stats_.pattern_fallbacks;
-          continue;
-        }
-        hs_free_database(db);
         accepted_bytes += p.expression.size();
         accepted.push_back(std::move(p));
       }
-      if (accepted.empty()) continue;
-      std::vector<const char*> expressions;
-      std::vector<unsigned> flags, ids;
-      for (size_t id = 0; id < accepted.size(); ++id) {
-        expressions.push_back(accepted[id].expression.c_str());
-        flags.push_back(accepted[id].flags);
-        ids.push_back(static_cast<unsigned>(id));
-        probe.pattern_slots.push_back(std::move(accepted[id].slots));
+      auto refuse = [&](PendingPattern& p) {
+        for (uint32_t s : p.slots) group.unanchored.push_back(s);
+        ++index->stats_.pattern_fallbacks;
+      };
+      auto db = CompileDatabase(&accepted, refuse);
+      if (!db.ok()) return db.status();
+      if (*db == nullptr) continue;
+      for (PendingPattern& p : accepted) {
+        probe.pattern_anchors.push_back({static_cast<uint32_t>(p.expression.size()), p.anchor});
+        probe.pattern_slots.push_back(std::move(p.slots));
       }
-      hs_database_t* db = nullptr;
-      hs_compile_error_t* error = nullptr;
-      if (hs_compile_multi(expressions.data(), flags.data(), ids.data(),
-                           static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK, nullptr, &db,
-                           &error) != HS_SUCCESS) {
-        std::string message = error != nullptr ? error->message : "unknown error";
-        hs_free_compile_error(error);
-        return absl::InternalError(
-            fmt::format("vectorscan could not compile the rule index: {}", message));
-      }
-      probe.patterns.reset(db);
+      probe.patterns.reset(*db);
       index->stats_.patterns += accepted.size();
       size_t db_bytes = 0;
-      if (hs_database_size(db, &db_bytes) == HS_SUCCESS) index->stats_.database_bytes += db_bytes;
+      if (hs_database_size(*db, &db_bytes) == HS_SUCCESS) index->stats_.database_bytes += db_bytes;
     }
     for (const FieldProbe& probe : group.probes) {
       index->stats_.hashed_values +=
@@ -502,12 +560,18 @@ namespace {
 struct ScanContext {
   RuleMatcher* matcher;
   const RuleIndex::FieldProbe* probe;
+  unsigned long long length;  // of the scanned value
   void (*open)(RuleMatcher*, std::span<const uint32_t>);
 };
 
-int OnPattern(unsigned id, unsigned long long /*from*/, unsigned long long /*to*/,
-              unsigned /*flags*/, void* context) {
+int OnPattern(unsigned id, unsigned long long /*from*/, unsigned long long to, unsigned /*flags*/,
+              void* context) {
   auto* c = static_cast<ScanContext*>(context);
+  const auto& anchor = c->probe->pattern_anchors[id];
+  if ((anchor.anchor == Anchor::kStart && to != anchor.length) ||
+      (anchor.anchor == Anchor::kEnd && to != c->length)) {
+    return 0;
+  }
   c->open(c->matcher, c->probe->pattern_slots[id]);
   return 0;
 }
@@ -515,18 +579,18 @@ int OnPattern(unsigned id, unsigned long long /*from*/, unsigned long long /*to*
 }  // namespace
 
 void RuleMatcher::ProbeString(const RuleIndex::FieldProbe& probe, std::string_view text) {
-  if (!probe.exact.empty()) {
+  if (!probe.exact.empty() && text.size() <= probe.exact_max) {
     if (auto it = probe.exact.find(text); it != probe.exact.end()) OpenStages(it->second);
   }
-  if (!probe.folded.empty()) {
+  if (!probe.folded.empty() && text.size() <= probe.folded_max) {
     folded_.assign(text);
     for (char& c : folded_) c = Lower(c);
     if (auto it = probe.folded.find(folded_); it != probe.folded.end()) OpenStages(it->second);
   }
   if (probe.patterns && !text.empty()) {
-    ScanContext context{this, &probe, [](RuleMatcher* m, std::span<const uint32_t> slots) {
-                          m->OpenStages(slots);
-                        }};
+    ScanContext context{
+        this, &probe, text.size(),
+        [](RuleMatcher* m, std::span<const uint32_t> slots) { m->OpenStages(slots); }};
     hs_scan(probe.patterns.get(), text.data(), static_cast<unsigned>(text.size()), 0,
             scratch_->space, OnPattern, &context);
   }

@@ -8,12 +8,17 @@
 //   field == "s", field in ("a", "b")      -> hashed equality (exact, or ASCII case-folded)
 //   field == 4, field in (22, 2222)         -> hashed numeric equality
 //   field : "a*b", wildcard(field, ...), like, Endgame `==` with `*`
-//                                          -> one multi-pattern scan (vectorscan) per field
+//                                          -> one multi-literal scan (vectorscan) per field
 //   startsWith / endsWith / stringContains(field, "s")
-//                                          -> the same scan, as ^s, s$ and s
-// Of several conjuncts that could anchor a stage, the index takes the one the fewest stages of
-// the whole rule set share (an atom every rule repeats, like `host.os.type == "linux"`, is true of
-// most events and would open every stage).
+//                                          -> the same scan: s at the start, end, anywhere
+// Every pattern is indexed as one literal and where it must occur: `a*`, `*a`, `*a*` exactly;
+// a glob with a metacharacter between literal text (`/home/*/.ssh/*`) by its longest literal
+// segment alone (a superset the evaluator narrows), so the databases are literal sets, which
+// compile in milliseconds where `.*` inside expressions took most of a large rule set's start.
+// Of several conjuncts that could anchor a stage, the index takes the cheapest: each atom costs
+// the square of the number of stages of the whole rule set that share it, summed over the
+// conjunct's atoms (an atom many rules repeat, like `host.os.type == "linux"`, is true of most
+// events and would open every stage; a list of values no other rule names beats it even when long).
 // Stages without an anchor (no such conjunct, `where true`, regexes only, ...) are *unanchored*:
 // they are candidates for every event of their category.
 //
@@ -34,8 +39,10 @@
 //
 // Cost per event: one Find() per anchored field of the event's categories, one hash lookup per
 // table, one vectorscan pass per field with patterns (linear in the value's length, no
-// backtracking), plus the marks. No allocation in steady state.
-// Thread safety: a RuleIndex is immutable after Build() and may be shared by threads; each
+// backtracking), plus the marks.
+// Build cost: one vectorscan compile per database (a pattern it refuses is found from the
+// error and left out, its stages unanchored, and the rest compiled again). No allocation in steady
+// state. Thread safety: a RuleIndex is immutable after Build() and may be shared by threads; each
 // thread uses its own RuleMatcher. Tested by rule_index_test.cc.
 #pragma once
 

@@ -76,12 +76,33 @@ TEST_F(RuleIndexTest, PatternsAreScannedOnce) {
          R"(process where stringContains(process.name, "as"))",
          R"(process where process.name : "a*b*c")"});
   EXPECT_EQ(Candidates(Process("python3")), "0");
-  EXPECT_EQ(Candidates(Process("pythonXY")), "");  // `?` is exactly one byte after the n
+  // A glob with a metacharacter between literals anchors on its longest literal segment only
+  // (here the prefixes "py" and "a"): a superset, which the evaluator narrows.
+  EXPECT_EQ(Candidates(Process("pythonXY")), "0");
+  EXPECT_EQ(Candidates(Process("xpython3")), "");
   EXPECT_EQ(Candidates(Process("bash")), "1,2,3,4");
   EXPECT_EQ(Candidates(Process("dash")), "1,3,4");
+  EXPECT_EQ(Candidates(Process("dashx")), "4");  // `*sh` and endsWith: only at the end
+  EXPECT_EQ(Candidates(Process("xba")), "");     // startsWith: only at the start
   EXPECT_EQ(Candidates(Process("aXbYc")), "5");
-  EXPECT_EQ(Candidates(Process("aXbYcd")), "");
+  EXPECT_EQ(Candidates(Process("aXbYcd")), "5");
+  EXPECT_EQ(Candidates(Process("XbYc")), "");
   EXPECT_EQ(index_->stats().patterns, 6u);
+}
+
+// The longest literal segment of a glob is its anchor, kept where it must occur.
+TEST_F(RuleIndexTest, InteriorGlobsAnchorOnTheirLongestLiteral) {
+  Build({R"(process where process.name : "/home/*/.ssh/id_*")",
+         R"(process where process.name : "*curl*http*")",
+         R"(process where process.name : "ab*/tmp/bin")", R"(process where process.name : "?*?")"});
+  // Rule 3 (`?*?`, no literal) is unanchored: a candidate for every process event.
+  EXPECT_EQ(Candidates(Process("/root/.ssh/id_rsa")), "0,3");  // "/.ssh/id_" anywhere
+  EXPECT_EQ(Candidates(Process("/home/u/.SSH/ID_x")), "0,3");  // `:` folds case
+  EXPECT_EQ(Candidates(Process("/home/u/.ssh/keys")), "3");
+  EXPECT_EQ(Candidates(Process("x curl -o http")), "1,3");  // "curl" (longest, first)
+  EXPECT_EQ(Candidates(Process("xx/tmp/bin")), "2,3");      // the suffix "/tmp/bin"
+  EXPECT_EQ(Candidates(Process("ab/tmp/binx")), "3");       // not at the end
+  EXPECT_EQ(index_->stats().anchored_stages, 3u);           // `?*?` has no literal
 }
 
 TEST_F(RuleIndexTest, QuestionMarkIsLiteralWhereTheDialectSaysSo) {
@@ -193,6 +214,27 @@ std::string Describe(const QueryMatch& m) {
   std::string out;
   for (uint64_t i : m.event_indexes) out += std::to_string(i) + ",";
   return out + "|" + m.entity_key;
+}
+
+// An atom many rules share (here `event.outcome == "success"`, in four) is likely true of most
+// events: a list of rare values is the better anchor even when it is longer (cost grows with the
+// square of the sharing, so five rare names beat an atom four rules repeat).
+TEST_F(RuleIndexTest, ListsOfRareValuesAnchorBeforeWidelySharedAtoms) {
+  Build({R"(file where event.outcome == "success" and file.path == "/x")",
+         R"(file where event.outcome == "success" and file.path == "/y")",
+         R"(file where event.outcome == "success" and file.path == "/z")",
+         R"(file where event.outcome == "success" and
+                       process.name in ("a1", "a2", "a3", "a4", "a5"))"});
+  auto file = [&](std::string_view name, std::string_view path) {
+    return EventBuilder(schema_)
+        .Category("file")
+        .Str("event.outcome", "success")
+        .Str("process.name", name)
+        .Str("file.path", path)
+        .Build();
+  };
+  EXPECT_EQ(Candidates(file("zz", "/q")), "");
+  EXPECT_EQ(Candidates(file("a3", "/y")), "1,3");
 }
 
 // The database budget (issue #20): patterns past it are not compiled; their stages stay exact

@@ -355,6 +355,17 @@ bool WildcardMatch(std::string_view text, std::string_view pattern, bool ci, boo
   return WildcardMatchBacktracking(text, pattern, ci, question_mark);
 }
 
+std::string_view FoldAscii(std::string_view s, std::string* buf) { return LowerInto(s, buf); }
+
+bool WildcardMatchFolded(std::string_view folded_text, std::string_view pattern,
+                         bool question_mark) {
+  if (!question_mark || pattern.find('?') == std::string_view::npos) {
+    thread_local std::string pattern_buf;
+    return StarGlob(folded_text, LowerInto(pattern, &pattern_buf));
+  }
+  return WildcardMatchBacktracking(folded_text, pattern, true, question_mark);
+}
+
 bool WildcardMatchBacktracking(std::string_view text, std::string_view pattern, bool ci,
                                bool question_mark) {
   // Iterative glob matching with one backtrack point (the last '*'): O(|t| * |p|) worst case.

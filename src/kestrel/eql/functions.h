@@ -113,6 +113,13 @@ Value Arith(ArithOp op, const Value& a, const Value& b);
 // Linear space, O(|text| * |pattern|) worst case, no recursion.
 bool WildcardMatch(std::string_view text, std::string_view pattern, bool case_insensitive,
                    bool question_mark);
+// WildcardMatch(text, pattern, true, question_mark) for a text already ASCII-lowercased with
+// FoldAscii: a case-insensitive match against many patterns folds the text once, not once per
+// pattern (only the short pattern is folded here, into a reused buffer).
+bool WildcardMatchFolded(std::string_view folded_text, std::string_view pattern,
+                         bool question_mark);
+// `s` ASCII-lowercased into `buf` (reused: no allocation once it has grown); returns it.
+std::string_view FoldAscii(std::string_view s, std::string* buf);
 // The general algorithm (one backtrack point), used for patterns with `?`; WildcardMatch takes a
 // faster segment-search path for `*`-only patterns. Exposed for the differential test.
 bool WildcardMatchBacktracking(std::string_view text, std::string_view pattern,

@@ -46,6 +46,26 @@ TEST(WildcardMatchTest, FastPathAgreesWithTheGeneralAlgorithm) {
   EXPECT_FALSE(WildcardMatch("a", "a*a", false, false)) << "head and tail may not overlap";
 }
 
+// The evaluator folds a text once for all the patterns of a case-insensitive match: the same
+// answers as folding per pattern, with and without `?`.
+TEST(WildcardTest, FoldedTextMatchesLikeCaseInsensitiveMatch) {
+  std::mt19937 rng(11);
+  const char alphabet[] = {'a', 'B', '*', '?', 'b', 'A'};
+  std::string folded;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text, pattern;
+    for (size_t n = rng() % 8; n > 0; --n) text.push_back("aBbA"[rng() % 4]);
+    for (size_t n = rng() % 7; n > 0; --n) pattern.push_back(alphabet[rng() % 6]);
+    for (bool qm : {false, true}) {
+      ASSERT_EQ(WildcardMatchFolded(FoldAscii(text, &folded), pattern, qm),
+                WildcardMatch(text, pattern, true, qm))
+          << "text '" << text << "' pattern '" << pattern << "' qm " << qm;
+    }
+  }
+  EXPECT_TRUE(WildcardMatchFolded(FoldAscii("/USR/Bin/Curl -X", &folded), "*bin/cURL*", false));
+  EXPECT_FALSE(WildcardMatchFolded(FoldAscii("/usr/bin/wget", &folded), "*CURL*", true));
+}
+
 TEST(CompareTest, ThreeValuedAndMultiValued) {
   Value args[] = {Value::String("bash"), Value::String("-c")};
   Value array = Value::Array(args);

@@ -219,6 +219,19 @@ Value EvalIr(const IrNode& node, const EvalContext& ctx) {
     }
     case IrOp::kWildcard: {
       Value v = EvalIr(*node.children[0], ctx);
+      if (node.case_insensitive) {
+        // The text is folded once for all the patterns (command lines are long, sets large).
+        thread_local std::string folded;
+        Value r = AnyString(v, [&](std::string_view s) {
+          std::string_view text = FoldAscii(s, &folded);
+          for (const Value& p : node.set) {
+            if (WildcardMatchFolded(text, p.as_string(), node.question_mark)) return true;
+          }
+          return false;
+        });
+        if (node.query_not && r.is_null()) return Value::Bool(true);
+        return Negate(r, node.negated);
+      }
       Value r = AnyString(v, [&](std::string_view s) {
         for (const Value& p : node.set) {
           if (WildcardMatch(s, p.as_string(), node.case_insensitive, node.question_mark)) {

@@ -13,7 +13,8 @@
 // What it costs: one pass over /proc/self/maps and a few hundred minor faults as detection
 // touches its code again. Caveat: a uprobe (or debugger breakpoint) already placed in the
 // process's code when it runs is lost (its patched page is dropped); ones placed later are not.
-// Called once, after the pipeline opened (Pipeline::Open), not after reloads.
+// Called once, after the pipeline opened (Pipeline::Open), not after reloads; and by `kestrel
+// replay` once its workers are started, before the first event.
 // Tested by idle_memory_test.cc (in pipeline_test).
 #pragma once
 
