@@ -6,6 +6,9 @@
 //   BM_ForkExecExitCopied  and copy each event once (the bus's slot copy / evidence copy)
 //   BM_ForkExecExitPublished  and hand each event to a ring of 1024 queue slots as
 //                          ParallelDetector::Publish(Event&&) does (swap, ReleaseIfLarge)
+//   BM_ForkExecExitBus     and publish each event to a real ParallelDetector (2 workers, one
+//                          entity-local and one global rule, neither matching): the reading
+//                          thread's CPU (the workers' is not counted), routing included
 // Counters: fields of the exec event, bytes an Event copy of it holds.
 #include <algorithm>
 #include <cstring>
@@ -15,6 +18,7 @@
 #include <benchmark/benchmark.h>
 
 #include "kestrel/bus/parallel_detector.h"
+#include "kestrel/eql/sema.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ebpf/decoder.h"
@@ -179,6 +183,39 @@ void BM_ForkExecExitPublished(benchmark::State& state) {
   state.counters["slot_bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_ForkExecExitPublished);
+
+void BM_ForkExecExitBus(benchmark::State& state) {
+  Workload w;
+  std::vector<std::unique_ptr<kestrel::eql::IrProgram>> rules;
+  std::vector<const kestrel::eql::IrProgram*> programs;
+  for (const char* text : {R"(process where process.name == "no-such-name")",
+                           R"(sequence by host.name [process where process.name == "no-a"]
+                                                    [process where process.name == "no-b"])"}) {
+    kestrel::eql::CompileResult r = kestrel::eql::Compile(text, w.schema, {});
+    if (!r.ok()) {
+      state.SkipWithError("rule refused");
+      return;
+    }
+    programs.push_back(r.program.get());
+    rules.push_back(std::move(r.program));
+  }
+  kestrel::bus::ParallelOptions options;
+  options.workers = 2;
+  options.limits.streaming = true;
+  auto d = kestrel::bus::ParallelDetector::Create(w.schema, programs, options,
+                                                  [](size_t, kestrel::engine::QueryMatch&) {});
+  if (!d.ok()) {
+    state.SkipWithError("no detector");
+    return;
+  }
+  uint32_t pid = 1000;
+  for (auto _ : state) {
+    w.Run(pid, [&](const Event&) { (*d)->Publish(std::move(w.event)); });
+    if (++pid > 400'000) pid = 1000;
+  }
+  (*d)->Finish();
+}
+BENCHMARK(BM_ForkExecExitBus);
 
 }  // namespace
 
