@@ -211,6 +211,7 @@ const std::string& RecordDecoder::UserName(uint32_t uid) {
 
 void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* out) {
   const EmittedKind& kind = Kind(id);
+  kind_ = static_cast<size_t>(id);
   full_ = kind_full_[static_cast<size_t>(id)];
   actor_ = kind_actor_[static_cast<size_t>(id)];
   out->set_time_ns(time_ns);
@@ -241,7 +242,7 @@ void RecordDecoder::SetRelative(const RelativeFields& f, const ProcessInfo& r, u
   if (block == nullptr) {
     auto made = std::make_shared<event::Event>(kSnapshotArenaBlock);
     BuildRelative(f, r, made.get());
-    made->Finish();
+    made->Finish(&relative_plans_[f.role]);
     block = std::move(made);
     ++snapshots_built_;
   }
@@ -541,7 +542,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       table_->AssignEntryLeader(p);
       SetCommon(EmittedKindId::kExec, time_ns, out);
       SetProcess(h, p, out);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_FORK: {
@@ -558,7 +559,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       ch.tid = f.child_tgid;
       SetCommon(EmittedKindId::kFork, time_ns, out);
       SetProcess(ch, child, out);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_EXIT: {
@@ -571,7 +572,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       int status = x.exit_code;
       int code = (status & 0x7f) != 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
       out->SetInt(Field("process.exit_code"), code);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_FILE: {
@@ -626,7 +627,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
         if (f->group != UINT32_MAX) out->SetString(Field("file.gid"), std::to_string(f->group));
       }
       out->SetString(Field("event.outcome"), "success");
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_NET: {
@@ -668,7 +669,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       out->SetString(Field("network.iana_number"), std::to_string(n.protocol));
       bool ok = n.ret >= 0 || n.ret == -kEinprogress;
       out->SetString(Field("event.outcome"), ok ? "success" : "failure");
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_SYSCALL:
@@ -696,7 +697,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       ph.cap_permitted = p.cap_permitted;
       SetCommon(EmittedKindId::kAlreadyRunning, time_ns, out);
       SetProcess(ph, p, out);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     default:

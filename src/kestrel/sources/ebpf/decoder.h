@@ -149,6 +149,12 @@ class RecordDecoder {
   absl::flat_hash_map<uint32_t, std::string> user_names_, group_names_;
   std::vector<event::Value> values_;  // array scratch, reused
   std::vector<uint8_t> file_buf_;     // zero-padded copies of compacted file records
+  // Finish()es the event of the kind SetCommon last set, by that kind's field order
+  // (event::FinishPlan: no sort while a kind's events keep one order).
+  void FinishEvent(event::Event* out) { out->Finish(&finish_plans_[kind_]); }
+  size_t kind_ = 0;  // of the event being built (SetCommon)
+  std::array<event::FinishPlan, static_cast<size_t>(EmittedKindId::kCount)> finish_plans_;
+  std::array<event::FinishPlan, 4> relative_plans_;  // per role (RelativeFields::role)
 };
 
 }  // namespace kestrel::sources::ebpf
