@@ -25,7 +25,7 @@ struct ParallelDetector::Item {
   // Queue slots keep their capacity from event to event: small arena blocks keep each near the
   // size of the events it carries (a 4 KiB default block per slot cost 4 KiB x queue_capacity per
   // worker once the ring had cycled).
-  event::Event event{kSlotArenaBlock};   // kByEntity
+  event::Event event{kSlotArenaBlock};  // kByEntity
   // kByRule: the event, in shared_. kByEntity: the event routed to worker p != 0 and read by
   // worker 0 too (in routed_shared_), when not in `event`.
   const event::Event* shared = nullptr;
