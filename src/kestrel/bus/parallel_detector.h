@@ -11,7 +11,10 @@
 //   without pipes or lineage relations, and sequences without pipes, relations or missing-event
 //   stages whose every stage is joined on the process id. Every other rule ("global": `sequence
 //   by host.name`, `| unique`, `descendant of`, trailing `![...]`, joins, samples) runs on
-//   worker 0, which therefore also receives a copy of every event routed elsewhere.
+//   worker 0, which therefore also reads every event routed elsewhere: in place, from a ring of
+//   queue_capacity shared entries that both workers read (a reader count per entry; the
+//   producer rewrites one only at zero), or, when the next entry is still being read (never
+//   with two workers; see NextRoutedShared), as a copy in its own queue slot.
 // - kByRule (`kestrel replay`): rule i runs on worker i mod N and every event goes to every
 //   worker. Any rule can be split this way; each worker reads the same shared copy of the event
 //   (the producer writes it once; its slot is reused once every worker has popped it).
