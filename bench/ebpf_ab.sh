@@ -4,6 +4,10 @@
 #  cpu1k: kestrel CPU (sum of threads' schedstat runtime) over 30 s of 1k file opens/s; RSS/HWM
 #  exec: kestrel CPU per fork+exec (user space) over 3000 fork+exec; BPF run time per program
 #        (bpf_stats) over the same; wall per fork+exec with and without kestrel
+#  together: every binary's kestrel up at once over the same 6000 fork+exec (given order, then
+#        reversed, per round): each one's CPU per fork+exec and BPF exec ns per run on the very
+#        same events, so a loaded machine moves all of them alike (the first attached program
+#        runs colder: compare across both orders)
 # Ends with a MEDIAN line per binary (every figure of the rounds: CPU at 1k opens/s, RSS, HWM,
 # CPU per fork+exec, BPF ns per run of the exec program and of exec+fork+exit, wall, load).
 set -u
@@ -93,12 +97,39 @@ for p in json.load(sys.stdin):
     fi
   done
 done
+# Programs of one kestrel: "name run_time_ns run_cnt" (its BPF program descriptors' ids).
+prog_times() { bpftool prog show -j | python3 -c '
+import json, sys
+mine = set(int(x) for x in sys.argv[1].split())
+for p in json.load(sys.stdin):
+    if p["id"] in mine:
+        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$(grep -h '^prog_id:' /proc/$1/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')" | sort; }
+if [[ $what == *together* ]]; then
+  for r in $(seq 1 $rounds); do
+    for order in given reversed; do
+      bins=("$@"); [[ $order == reversed ]] && bins=($(printf '%s\n' "$@" | tac))
+      pids=()
+      for b in "${bins[@]}"; do "$b" --log-level warn run --duration 600s --output /dev/null 2>/dev/null & pids+=($!); done
+      sleep 15  # start-up of all of them (each alone: ebpf_ab's start() waits for quiet)
+      for i in "${!pids[@]}"; do prog_times ${pids[$i]} >$work/t0.$i; cpu_ns ${pids[$i]} >$work/c0.$i; done
+      $work/forkexec 6000 >/dev/null; sleep 0.3
+      for i in "${!pids[@]}"; do
+        prog_times ${pids[$i]} >$work/t1.$i; c1=$(cpu_ns ${pids[$i]}); c0=$(cat $work/c0.$i)
+        per=$(echo "scale=2; ($c1-$c0)/6000/1000" | bc)
+        ns=$(join $work/t0.$i $work/t1.$i | awk '$1 ~ /^exec_/ {n = $5 - $3; if (n > 0) s += ($4 - $2) / n} END {printf "%.0f", s}')
+        echo "TOGETHER ${bins[$i]} round $r ($order, position $i): CPU per fork+exec $per µs; BPF exec $ns ns/run; load $(cut -d' ' -f1 /proc/loadavg)"
+        echo "${bins[$i]} together_cpu_us $per" >>$work/fig; echo "${bins[$i]} together_bpf_exec_ns $ns" >>$work/fig
+      done
+      for p in "${pids[@]}"; do kill -INT $p; done; wait "${pids[@]}" 2>/dev/null
+    done
+  done
+fi
 sysctl -qw kernel.bpf_stats_enabled=0
 # Medians over the rounds, one line per binary.
 for b in "$@"; do
   line="MEDIAN $b:"
   for k in cpu1k_pct cpu1k_rss_k cpu1k_hwm_k exec_cpu_us exec_hwm_k bpf_exec_ns bpf_exec_fork_exit_ns \
-    wall_off_us wall_on_us load; do
+    wall_off_us wall_on_us together_cpu_us together_bpf_exec_ns load; do
     m=$(awk -v b="$b" -v k=$k '$1 == b && $2 == k {print $3}' $work/fig 2>/dev/null | sort -g |
       awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')
     [[ -n $m ]] && line="$line $k=$m"

@@ -6,8 +6,12 @@
 //   BM_ForkExecExitCopied  and copy each event once (the bus's slot copy / evidence copy)
 //   BM_ForkExecExitPublished  and hand each event to a ring of 1024 queue slots as
 //                          ParallelDetector::Publish(Event&&) does (swap, ReleaseIfLarge)
+//   BM_ForkExecExitBus     and publish each event to a real ParallelDetector (2 workers, one
+//                          entity-local and one global rule, neither matching): the reading
+//                          thread's CPU (the workers' is not counted), routing included
 // Counters: fields of the exec event, bytes an Event copy of it holds.
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -15,6 +19,7 @@
 #include <benchmark/benchmark.h>
 
 #include "kestrel/bus/parallel_detector.h"
+#include "kestrel/eql/sema.h"
 #include "kestrel/event/event.h"
 #include "kestrel/schema/schema.h"
 #include "kestrel/sources/ebpf/decoder.h"
@@ -42,15 +47,35 @@ void Header(kestrel_header* h, uint32_t kind, uint32_t pid, uint32_t ppid, uint6
   std::strncpy(h->comm, "bash", sizeof(h->comm) - 1);
 }
 
-template <size_t N>
-uint32_t Components(char (&buf)[N], std::initializer_list<std::string_view> parts) {
-  size_t off = 0;
+// Leaf-first path components, as the BPF side writes them.
+std::string Components(std::initializer_list<std::string_view> parts) {
+  std::string out;
   for (std::string_view p : parts) {
-    std::memcpy(buf + off, p.data(), p.size());
-    off += p.size();
-    buf[off++] = '\0';
+    out += p;
+    out += '\0';
   }
-  return static_cast<uint32_t>(off);
+  return out;
+}
+
+// An exec record packed as the BPF side writes it (kestrel_records.h).
+std::vector<uint8_t> PackExec(const kestrel_header& h, const std::string& filename,
+                              const std::string& cwd, const std::string& exe,
+                              const std::string& args, const std::string& env, uint32_t argc) {
+  kestrel_exec fixed;
+  std::memset(&fixed, 0, offsetof(kestrel_exec, data));
+  fixed.h = h;
+  fixed.filename_len = static_cast<uint32_t>(filename.size());
+  fixed.cwd_len = static_cast<uint32_t>(cwd.size());
+  fixed.exe_len = static_cast<uint32_t>(exe.size());
+  fixed.args_len = static_cast<uint32_t>(args.size());
+  fixed.env_len = static_cast<uint32_t>(env.size());
+  fixed.args_count = fixed.argc = argc;
+  std::vector<uint8_t> out(reinterpret_cast<const uint8_t*>(&fixed),
+                           reinterpret_cast<const uint8_t*>(&fixed) + offsetof(kestrel_exec, data));
+  for (const std::string* part : {&filename, &cwd, &exe, &args, &env}) {
+    out.insert(out.end(), part->begin(), part->end());
+  }
+  return out;
 }
 
 struct Workload {
@@ -76,20 +101,13 @@ struct Workload {
     table.AssignEntryLeader(*table.FindMutable(kShell));
     Header(&fork.h, KESTREL_FORK, kShell, kSshd, 1'000'000'000);
     fork.child_start_boottime = 0;
-    std::memset(&exec, 0, sizeof(exec));
-    Header(&exec.h, KESTREL_EXEC, 0, kShell, 1'000'100'000);
-    std::strcpy(exec.filename, "/usr/bin/true");
-    exec.cwd_len = Components(exec.cwd, {"user", "home"});
-    exec.exe_len = Components(exec.exe, {"true", "bin", "usr"});
+    Header(&exec_h, KESTREL_EXEC, 0, kShell, 1'000'100'000);
     static const char kArgs[] = "true\0--flag\0value";
-    std::memcpy(exec.args, kArgs, sizeof(kArgs));
-    exec.args_len = sizeof(kArgs);
-    exec.args_count = exec.argc = 3;
     std::string env =
         std::string("HOME=/home/user\0PATH=/usr/local/bin:/usr/bin:/bin\0LANG=C.UTF-8\0", 64) +
         std::string("SSH_CLIENT=192.0.2.10 50000 22\0TERM=xterm-256color\0USER=user\0", 60);
-    std::memcpy(exec.args + exec.args_len, env.data(), env.size());
-    exec.env_len = static_cast<uint32_t>(env.size());
+    exec = PackExec(exec_h, "/usr/bin/true", Components({"user", "home"}),
+                    Components({"true", "bin", "usr"}), std::string(kArgs, sizeof(kArgs)), env, 3);
     Header(&exit.h, KESTREL_EXIT, 0, kShell, 1'000'200'000);
   }
   static ebpf::DecoderOptions Options() {
@@ -106,7 +124,7 @@ struct Workload {
     const uint64_t ticks = pid;
     fork.child_tgid = pid;
     fork.child_start_boottime = ticks * ebpf::kNsPerClockTick;
-    for (auto* h : {&exec.h, &exit.h}) {
+    for (auto* h : {&exec_h, &exit.h}) {
       h->tgid = h->tid = pid;
       h->pgid = kShell;
       h->start_boottime = ticks * ebpf::kNsPerClockTick;
@@ -115,8 +133,8 @@ struct Workload {
       if (decoder.Decode(bytes, &event, &why) == ebpf::RecordDecoder::Outcome::kEvent) each(event);
     };
     one({reinterpret_cast<const uint8_t*>(&fork), sizeof(fork)});
-    one({reinterpret_cast<const uint8_t*>(&exec),
-         ebpf::CompactRecordSize({reinterpret_cast<const uint8_t*>(&exec), sizeof(exec)})});
+    std::memcpy(exec.data(), &exec_h, sizeof(exec_h));
+    one({exec.data(), ebpf::CompactRecordSize(exec)});
     one({reinterpret_cast<const uint8_t*>(&exit), sizeof(exit)});
     table.Expire(int64_t{1} << 62);
   }
@@ -125,7 +143,8 @@ struct Workload {
   ebpf::ProcessTable table;
   ebpf::RecordDecoder decoder;
   kestrel_fork fork{};
-  kestrel_exec exec;
+  kestrel_header exec_h{};
+  std::vector<uint8_t> exec;  // packed (PackExec); its header rewritten from exec_h per run
   kestrel_exit exit{};
   Event event;
   std::string why;
@@ -179,6 +198,39 @@ void BM_ForkExecExitPublished(benchmark::State& state) {
   state.counters["slot_bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_ForkExecExitPublished);
+
+void BM_ForkExecExitBus(benchmark::State& state) {
+  Workload w;
+  std::vector<std::unique_ptr<kestrel::eql::IrProgram>> rules;
+  std::vector<const kestrel::eql::IrProgram*> programs;
+  for (const char* text : {R"(process where process.name == "no-such-name")",
+                           R"(sequence by host.name [process where process.name == "no-a"]
+                                                    [process where process.name == "no-b"])"}) {
+    kestrel::eql::CompileResult r = kestrel::eql::Compile(text, w.schema, {});
+    if (!r.ok()) {
+      state.SkipWithError("rule refused");
+      return;
+    }
+    programs.push_back(r.program.get());
+    rules.push_back(std::move(r.program));
+  }
+  kestrel::bus::ParallelOptions options;
+  options.workers = 2;
+  options.limits.streaming = true;
+  auto d = kestrel::bus::ParallelDetector::Create(w.schema, programs, options,
+                                                  [](size_t, kestrel::engine::QueryMatch&) {});
+  if (!d.ok()) {
+    state.SkipWithError("no detector");
+    return;
+  }
+  uint32_t pid = 1000;
+  for (auto _ : state) {
+    w.Run(pid, [&](const Event&) { (*d)->Publish(std::move(w.event)); });
+    if (++pid > 400'000) pid = 1000;
+  }
+  (*d)->Finish();
+}
+BENCHMARK(BM_ForkExecExitBus);
 
 }  // namespace
 

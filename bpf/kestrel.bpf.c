@@ -316,6 +316,11 @@ static __always_inline __u32 walk_path(struct dentry* d, struct vfsmount* vfsmnt
   return walk_path_ex(d, vfsmnt, start, len, check_ignored, 0);
 }
 
+/* v = min(v, max), written in BPF assembly so that the verifier sees the bound (the compiler
+ * drops a C test it can prove from earlier code). `max` is a constant. */
+#define KESTREL_CLAMP(v, max) \
+  asm volatile("if %[n] <= %[m] goto +1; %[n] = %[m];" : [n] "+r"(v) : [m] "i"(max))
+
 /* Copies the `len` bytes of the assembled path from scratch to `dst` (KESTREL_PATH_MAX bytes of
  * room); the bytes past `len` are left as they were: readers take `len` bytes (issue 21: a
  * path is rarely long, and the exec record copied two full buffers). */
@@ -325,9 +330,7 @@ static __always_inline void copy_path(char* dst, __u32 len) {
   /* The compiler knows the walk bounded `len` and drops a C test; the verifier does not know
    * it. The clamp is written in BPF assembly so that it stays in the program. */
   __u64 n = len;
-  asm volatile("if %[n] <= %[max] goto +1; %[n] = %[max];"
-               : [n] "+r"(n)
-               : [max] "i"(KESTREL_PATH_MAX));
+  KESTREL_CLAMP(n, KESTREL_PATH_MAX);
   if (buf && n > 0) bpf_probe_read_kernel(dst, n, buf->b);
 }
 
@@ -404,61 +407,71 @@ static __always_inline int on_exec(struct task_struct* task, struct linux_binprm
   if (!e) return 0;
   fill_header(&e->h, KESTREL_EXEC, task);
   e->h.flags |= killed;
-  if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename)) <
-      0) {
-    e->filename[0] = 0;
+  e->pad = 0;
+  /* The parts are packed at their used lengths (kestrel_records.h): each one's offset is the sum
+   * of the lengths before it, clamped in BPF assembly to the most the parts before it can hold
+   * (the compiler drops C tests it can prove; the verifier must see them). */
+  long fn = bpf_probe_read_kernel_str(e->data, KESTREL_FILENAME_MAX, BPF_CORE_READ(bprm, filename));
+  if (fn < 1) {
+    fn = 1;
     e->h.flags |= KESTREL_F_READ_FAILED;
   }
-  e->argc = BPF_CORE_READ(bprm, argc);
-  struct mm_struct* mm = BPF_CORE_READ(task, mm);
-  unsigned long start = BPF_CORE_READ(mm, arg_start);
-  unsigned long end = BPF_CORE_READ(mm, arg_end);
-  unsigned long len = end - start;
-  if (len > KESTREL_ARGS_MAX) {
-    len = KESTREL_ARGS_MAX;
-    e->h.flags |= KESTREL_F_ARGS_TRUNCATED;
-  }
-  e->args_len = 0;
-  e->args_count = 0;
-  if (len > 0 && len <= KESTREL_ARGS_MAX) {
-    if (bpf_probe_read_user(e->args, len, (const void*)start) == 0) {
-      e->args_len = len;
-    } else {
-      e->h.flags |= KESTREL_F_READ_FAILED;
-      count(KESTREL_CTR_READ_FAILED);
-    }
-  }
+  e->filename_len = fn - 1; /* without the NUL */
+  __u64 off = e->filename_len;
+  KESTREL_CLAMP(off, KESTREL_FILENAME_MAX);
   e->h.flags |= walk_path(BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), 0,
                           &e->cwd_len, 0);
-  copy_path(e->cwd, e->cwd_len);
+  copy_path(&e->data[off], e->cwd_len);
+  off += e->cwd_len;
+  KESTREL_CLAMP(off, KESTREL_FILENAME_MAX + KESTREL_PATH_MAX);
   /* The image as the kernel sees it: mm->exe_file (what /proc/PID/exe shows). */
+  struct mm_struct* mm = BPF_CORE_READ(task, mm);
   __u32 pseudo = 0;
   struct file* exe = BPF_CORE_READ(mm, exe_file);
   e->exe_len = 0;
   if (exe) {
     e->h.flags |= walk_path_ex(BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt), 0,
                                &e->exe_len, 0, &pseudo);
-    copy_path(e->exe, e->exe_len);
+    copy_path(&e->data[off], e->exe_len);
     if (pseudo) e->h.flags |= KESTREL_F_EXE_PSEUDO;
   }
+  off += e->exe_len;
+  KESTREL_CLAMP(off, KESTREL_FILENAME_MAX + 2 * KESTREL_PATH_MAX);
+  e->argc = BPF_CORE_READ(bprm, argc);
+  unsigned long start = BPF_CORE_READ(mm, arg_start);
+  unsigned long end = BPF_CORE_READ(mm, arg_end);
+  __u64 len = end - start;
+  if (len > KESTREL_ARGS_MAX) e->h.flags |= KESTREL_F_ARGS_TRUNCATED;
+  KESTREL_CLAMP(len, KESTREL_ARGS_MAX);
+  e->args_len = 0;
+  e->args_count = 0;
+  if (len > 0) {
+    if (bpf_probe_read_user(&e->data[off], len, (const void*)start) == 0) {
+      e->args_len = len;
+    } else {
+      e->h.flags |= KESTREL_F_READ_FAILED;
+      count(KESTREL_CTR_READ_FAILED);
+    }
+  }
+  off += e->args_len;
+  KESTREL_CLAMP(off, KESTREL_FILENAME_MAX + 2 * KESTREL_PATH_MAX + KESTREL_ARGS_MAX);
   /* The environment, right after argv (the new stack was just written by the kernel, so its
    * pages are present). User space keeps only the allow-listed variables. */
   e->env_len = 0;
-  __u32 off = e->args_len;
-  if (env_max > 0 && off <= KESTREL_ARGS_MAX) {
+  if (env_max > 0) {
     unsigned long env_start = BPF_CORE_READ(mm, env_start);
     unsigned long env_end = BPF_CORE_READ(mm, env_end);
-    unsigned long elen = env_end - env_start;
+    __u64 elen = env_end - env_start;
     if (elen > env_max || elen > KESTREL_ENV_MAX) {
       elen = env_max < KESTREL_ENV_MAX ? env_max : KESTREL_ENV_MAX;
       e->h.flags |= KESTREL_F_ENV_TRUNCATED;
     }
-    if (elen > 0 && elen <= KESTREL_ENV_MAX &&
-        bpf_probe_read_user(&e->args[off], elen, (const void*)env_start) == 0) {
+    KESTREL_CLAMP(elen, KESTREL_ENV_MAX);
+    if (elen > 0 && bpf_probe_read_user(&e->data[off], elen, (const void*)env_start) == 0) {
       e->env_len = elen;
     }
   }
-  submit(e, offsetof(struct kestrel_exec, args) + e->args_len + e->env_len, sizeof(*e));
+  submit(e, offsetof(struct kestrel_exec, data) + off + e->env_len, sizeof(*e));
   return 0;
 }
 

@@ -110,20 +110,28 @@ struct kestrel_header {
   __u64 cap_permitted; /* cred->cap_permitted */
 };
 
+/* An exec record: the fixed part, then `data` holding, packed at their used lengths and in this
+ * order, the filename (filename_len bytes, no NUL), the cwd (cwd_len), the image (exe_len),
+ * argv (args_len) and the environment (env_len). The kernel copies, and the ring buffer
+ * carries, only offsetof(data) + the five lengths (issue 21: the fixed arrays cost 2.5 KB per
+ * exec). Each length is at most its part's maximum (KESTREL_FILENAME_MAX - 1, KESTREL_PATH_MAX,
+ * KESTREL_PATH_MAX, KESTREL_ARGS_MAX, KESTREL_ENV_MAX); readers clamp them and cut every part at
+ * the record's end. */
+#define KESTREL_EXEC_DATA_MAX \
+  (KESTREL_FILENAME_MAX + 2 * KESTREL_PATH_MAX + KESTREL_ARGS_MAX + KESTREL_ENV_MAX)
 struct kestrel_exec {
   struct kestrel_header h;
-  __u32 args_len;   /* bytes used in args */
-  __u32 args_count; /* NUL-terminated strings in args (may be < argc when truncated) */
-  __u32 argc;       /* bprm argc */
-  __u32 cwd_len;    /* bytes used in cwd */
-  __u32 exe_len;    /* bytes used in exe */
-  __u32 env_len;    /* bytes of environment in args, right after the args_len bytes of argv */
-  char filename[KESTREL_FILENAME_MAX];
-  char cwd[KESTREL_PATH_MAX]; /* leaf first, NUL-separated components */
-  /* The image as the kernel sees it (mm->exe_file: the interpreter of a #! script, the target of
-   * a symlink, a memfd's "memfd:NAME" with KESTREL_F_EXE_PSEUDO), leaf first like cwd. */
-  char exe[KESTREL_PATH_MAX];
-  char args[KESTREL_ARGS_MAX + KESTREL_ENV_MAX]; /* argv, then the environment */
+  __u32 args_len;     /* bytes of argv */
+  __u32 args_count;   /* NUL-terminated strings in argv (may be < argc when truncated) */
+  __u32 argc;         /* bprm argc */
+  __u32 cwd_len;      /* bytes of the cwd: leaf first, NUL-separated components */
+  __u32 exe_len;      /* bytes of the image as the kernel sees it (mm->exe_file: the
+                       * interpreter of a #! script, the target of a symlink, a memfd's
+                       * "memfd:NAME" with KESTREL_F_EXE_PSEUDO), leaf first like cwd */
+  __u32 env_len;      /* bytes of the environment (NUL-separated) */
+  __u32 filename_len; /* bytes of the filename (bprm->filename), without its NUL */
+  __u32 pad;
+  char data[KESTREL_EXEC_DATA_MAX];
 };
 
 struct kestrel_fork {

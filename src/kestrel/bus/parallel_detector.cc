@@ -25,8 +25,13 @@ struct ParallelDetector::Item {
   // Queue slots keep their capacity from event to event: small arena blocks keep each near the
   // size of the events it carries (a 4 KiB default block per slot cost 4 KiB x queue_capacity per
   // worker once the ring had cycled).
-  event::Event event{kSlotArenaBlock};   // kByEntity
-  const event::Event* shared = nullptr;  // kByRule: the event, in shared_
+  event::Event event{kSlotArenaBlock};  // kByEntity
+  // kByRule: the event, in shared_. kByEntity: the event routed to worker p != 0 and read by
+  // worker 0 too (in routed_shared_), when not in `event`.
+  const event::Event* shared = nullptr;
+  // kByEntity, `shared` set: its count of workers still to read it (each decrements it once
+  // done with the event; the producer reuses the entry once it is 0).
+  std::atomic<uint32_t>* readers = nullptr;
   uint64_t seq = 0;
   // kByEntity: the event's state shard (the worker's Detectors need not hash it again).
   uint32_t shard = engine::Detector::kUnknownShard;
@@ -245,12 +250,14 @@ ParallelDetector::Item* ParallelDetector::Reserve(size_t p, bool droppable) {
 }
 
 void ParallelDetector::Commit(size_t p, Item* slot, uint8_t kind, uint64_t seq,
-                              const event::Event* shared, ReloadPlan* plan, bool last) {
+                              const event::Event* shared, ReloadPlan* plan, bool last,
+                              std::atomic<uint32_t>* readers) {
   slot->kind = kind;
   slot->last = last;
   slot->seq = seq;
   slot->shared = shared;
   slot->plan = plan;
+  slot->readers = readers;
   workers_[p]->queue.CommitPush();
 }
 
@@ -295,16 +302,31 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
     dropped_[p].fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  // Worker 0 runs the global rules over every event, including those routed elsewhere: a copy
-  // (made before `take` gives its contents away), committed last.
+  // Worker 0 runs the global rules over every event, including those routed elsewhere: both
+  // workers read one immutable event (RoutedShared; decision 59), or, when that entry is still
+  // being read, worker 0 gets a copy (made before `take` gives its contents away), committed last.
   Item* copy = nullptr;
   if (p != 0 && !global_rules_.empty()) {
     copy = Reserve(0, true);
-    if (copy != nullptr) {
+    if (copy == nullptr) {
+      dropped_[0].fetch_add(1, std::memory_order_relaxed);
+    } else if (RoutedShared* s = NextRoutedShared(); s != nullptr) {
+      if (take != nullptr) {
+        std::swap(s->event, *take);
+        ReleaseIfLarge(take);
+      } else {
+        CopyIntoSlot(&s->event, event);
+      }
+      // Published to both workers by the queues' release (CommitPush).
+      s->readers.store(2, std::memory_order_relaxed);
+      slot->shard = copy->shard = shard;
+      Commit(p, slot, kRouted, seq, &s->event, nullptr, false, &s->readers);
+      routed_[p].fetch_add(1, std::memory_order_relaxed);
+      Commit(0, copy, kGlobalOnly, seq, &s->event, nullptr, true, &s->readers);
+      return true;
+    } else {
       CopyIntoSlot(&copy->event, event);
       copy->shard = shard;
-    } else {
-      dropped_[0].fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (take != nullptr) {
@@ -318,6 +340,27 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
   routed_[p].fetch_add(1, std::memory_order_relaxed);
   if (copy != nullptr) Commit(0, copy, kGlobalOnly, seq);
   return true;
+}
+
+// The next entry of the routed-event ring when both its readers are done with it (the acquire
+// orders the producer's rewrite after their reads), else nullptr: the caller copies instead of
+// waiting. The ring has queue_capacity entries, taken in order, so the next one (k) was taken
+// C - 1 shared events ago. Worker 0 is done with it: the caller holds a free slot of queue 0, so
+// fewer than C items are queued there, and the C - 1 later shared events each have one behind
+// k's. With two workers every shared event goes to worker 1, whose queue also has a free slot
+// (reserved first): worker 1 is done with k too, so the entry is never busy. With more, a
+// lagging worker may still hold it (counted: routed_copied()).
+ParallelDetector::RoutedShared* ParallelDetector::NextRoutedShared() {
+  if (routed_shared_.empty()) {
+    routed_shared_ = std::vector<RoutedShared>(workers_[0]->queue.capacity());
+  }
+  RoutedShared& s = routed_shared_[routed_shared_next_ % routed_shared_.size()];
+  if (s.readers.load(std::memory_order_acquire) != 0) {
+    ++routed_shared_busy_;
+    return nullptr;
+  }
+  ++routed_shared_next_;
+  return &s;
 }
 
 // kByRule: one shared copy of the event, read by every worker. Shared slot k is rewritten C
@@ -452,6 +495,8 @@ void ParallelDetector::RunWorker(size_t w) {
         me.queue.Pop();
         return;
     }
+    // Done with the event (matches hold their own copies): a shared one may be rewritten now.
+    if (item->readers != nullptr) item->readers->fetch_sub(1, std::memory_order_release);
     processed_[w].fetch_add(1, std::memory_order_relaxed);
     // Everything up to this event is done; report when there is something to say, or when
     // the queue is about to run dry. Reports precede Pop(): the merger takes an empty queue to

@@ -11,7 +11,10 @@
 //   without pipes or lineage relations, and sequences without pipes, relations or missing-event
 //   stages whose every stage is joined on the process id. Every other rule ("global": `sequence
 //   by host.name`, `| unique`, `descendant of`, trailing `![...]`, joins, samples) runs on
-//   worker 0, which therefore also receives a copy of every event routed elsewhere.
+//   worker 0, which therefore also reads every event routed elsewhere: in place, from a ring of
+//   queue_capacity shared entries that both workers read (a reader count per entry; the
+//   producer rewrites one only at zero), or, when the next entry is still being read (never
+//   with two workers; see NextRoutedShared), as a copy in its own queue slot.
 // - kByRule (`kestrel replay`): rule i runs on worker i mod N and every event goes to every
 //   worker. Any rule can be split this way; each worker reads the same shared copy of the event
 //   (the producer writes it once; its slot is reused once every worker has popped it).
@@ -192,6 +195,10 @@ class ParallelDetector {
     std::lock_guard<std::mutex> lock(mu_);
     return inflight_waits_;
   }
+  // kByEntity: events routed to a worker p != 0 that worker 0 read in place (shared) and that it
+  // got as a copy (the shared entry was still being read); from the producer thread.
+  uint64_t routed_shared() const { return routed_shared_next_; }
+  uint64_t routed_copied() const { return routed_shared_busy_; }
   // Per partition; safe to call from the producer thread while running.
   std::vector<PartitionStats> partition_stats() const;
   // Rule statistics summed over workers (rule = the index given to Create or the last Reload;
@@ -225,11 +232,17 @@ class ParallelDetector {
   // The next free slot of queue p; waits for one unless `droppable` and kDrop (then nullptr).
   Item* Reserve(size_t p, bool droppable);
   void Commit(size_t p, Item* slot, uint8_t kind, uint64_t seq,
-              const event::Event* shared = nullptr, ReloadPlan* plan = nullptr, bool last = true);
+              const event::Event* shared = nullptr, ReloadPlan* plan = nullptr, bool last = true,
+              std::atomic<uint32_t>* readers = nullptr);
   // Publish(), taking the contents of `take` (the same as `event`) when not nullptr.
   bool Dispatch(event::Event* take, const event::Event& event);
   void WaitForRoom();  // until inflight_bytes_ is at most half of max_inflight_bytes
   bool PublishRouted(event::Event* take, const event::Event& event, uint64_t seq);
+  struct RoutedShared {
+    event::Event event{kSlotArenaBlock};
+    std::atomic<uint32_t> readers{0};  // workers still to read `event`
+  };
+  RoutedShared* NextRoutedShared();
   bool PublishToAll(event::Event* take, const event::Event& event, uint64_t seq);
   void RunWorker(size_t w);
   void PublishStats(Worker& me, size_t w);
@@ -259,6 +272,11 @@ class ParallelDetector {
   std::vector<event::Event> shared_;
   uint64_t shared_next_ = 0;
   std::vector<Item*> reserved_;  // PublishToAll's slots, one per queue
+  // kByEntity: events routed to a worker p != 0 while global rules exist, read by worker p and
+  // worker 0 alike (a ring of queue_capacity entries, made at first use; NextRoutedShared).
+  std::vector<RoutedShared> routed_shared_;
+  uint64_t routed_shared_next_ = 0;
+  uint64_t routed_shared_busy_ = 0;  // times the next entry was still read: copied instead
 
   // Published statistics of the current rule set (replaced by Reload; guarded by stats_mu_).
   mutable std::mutex stats_mu_;

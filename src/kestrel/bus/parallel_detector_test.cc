@@ -90,6 +90,11 @@ class ParallelDetectorTest : public ::testing::Test {
     size_t max_inflight = size_t{8} << 20;
     uint64_t* inflight_waits = nullptr;  // out: times Publish waited for the merger
     bool slow_first_delivery = false;    // the merger sleeps 20 ms in its first delivery
+    // out: events routed to workers p != 0 (kByEntity), and of those, read by worker 0 in place
+    // and copied for it.
+    uint64_t* routed_elsewhere = nullptr;
+    uint64_t* routed_shared = nullptr;
+    uint64_t* routed_copied = nullptr;
   };
 
   std::vector<std::string> Parallel(const Run& run,
@@ -141,8 +146,14 @@ class ParallelDetectorTest : public ::testing::Test {
     }
     (*d)->Finish();
     if (run.inflight_waits != nullptr) *run.inflight_waits = (*d)->inflight_waits();
-    uint64_t routed = 0;
+    uint64_t routed = 0, elsewhere = 0;
     for (const PartitionStats& s : (*d)->partition_stats()) routed += s.routed;
+    for (size_t p = 1; p < (*d)->partition_stats().size(); ++p) {
+      elsewhere += (*d)->partition_stats()[p].routed;
+    }
+    if (run.routed_elsewhere != nullptr) *run.routed_elsewhere = elsewhere;
+    if (run.routed_shared != nullptr) *run.routed_shared = (*d)->routed_shared();
+    if (run.routed_copied != nullptr) *run.routed_copied = (*d)->routed_copied();
     // kByRule: every event goes to every worker.
     EXPECT_EQ(routed, events_.size() * (by_rule ? run.workers : 1));
     for (size_t r = 0; stats != nullptr && r < programs_.size(); ++r) {
@@ -199,6 +210,37 @@ TEST_F(ParallelDetectorTest, WorkersEncodeAndEventsMayBeMovedIn) {
                   want)
             << workers << " workers, routing " << static_cast<int>(routing) << ", move " << move;
       }
+    }
+  }
+}
+
+// kByEntity: an event routed to worker p != 0 is read in place by worker 0 too (for the global
+// rules) instead of being copied for it, unless its ring entry is still being read by a lagging
+// worker (then copied: never waited for; with two workers it cannot be). Tiny queues make the
+// ring (capacity entries) wrap constantly, so entries are rewritten right after their last
+// reader is done (under TSan too).
+TEST_F(ParallelDetectorTest, EventsRoutedElsewhereAreSharedWithWorkerZero) {
+  std::vector<std::string> want = Single();
+  struct Case {
+    size_t workers, capacity;
+    bool move;
+  } cases[] = {{2, 2, true}, {3, 2, false}, {2, 256, false}};  // lean: CI runs it under TSan
+  for (const Case& c : cases) {
+    uint64_t elsewhere = 0, shared = 0, copied = 0;
+    EXPECT_EQ(Parallel(Run{.workers = c.workers,
+                           .capacity = c.capacity,
+                           .move = c.move,
+                           .routed_elsewhere = &elsewhere,
+                           .routed_shared = &shared,
+                           .routed_copied = &copied}),
+              want)
+        << c.workers << " workers, capacity " << c.capacity << ", move " << c.move;
+    EXPECT_GT(elsewhere, events_.size() / 4);
+    EXPECT_EQ(shared + copied, elsewhere) << "every event routed elsewhere reached worker 0";
+    // Two-slot queues: a lagging worker may hold the next entry often; never always.
+    EXPECT_GT(shared, c.capacity > 2 ? elsewhere / 2 : 0) << "mostly shared, not copied";
+    if (c.workers == 2) {
+      EXPECT_EQ(copied, 0u) << "two workers: the next entry is always free";
     }
   }
 }

@@ -2,6 +2,7 @@
 #include "kestrel/event/event.h"
 
 #include <algorithm>
+#include <cassert>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -96,6 +97,11 @@ void Event::SetArray(FieldId id, std::span<const Value> elements) {
 }
 
 void Event::Finish() {
+  SortEntries();
+  BuildIds();
+}
+
+void Event::SortEntries() {
   auto less = [](const Entry& a, const Entry& b) {
     return a.id != b.id ? a.id < b.id : a.order < b.order;
   };
@@ -120,10 +126,42 @@ void Event::Finish() {
     entries_[out++] = entries_[i];
   }
   entries_.resize(out);
+}
+
+void Event::BuildIds() {
   // The ids again, contiguous and padded to whole SIMD lanes with an id no field has.
+  size_t out = entries_.size();
   ids_.resize((out + kIdLanes - 1) / kIdLanes * kIdLanes, UINT32_MAX);
   for (size_t i = 0; i < out; ++i) ids_[i] = entries_[i].id.value;
   for (size_t i = out; i < ids_.size(); ++i) ids_[i] = UINT32_MAX;
+}
+
+void Event::Finish(FinishPlan* plan) {
+  const size_t n = entries_.size();
+  bool same = n == plan->ids_.size();
+  for (size_t i = 0; same && i < n; ++i) same = entries_[i].id.value == plan->ids_[i];
+  if (!same) {
+    plan->ids_.resize(n);
+    for (size_t i = 0; i < n; ++i) plan->ids_[i] = entries_[i].id.value;
+    SortEntries();  // `order` is the insertion index: it says where each entry came from
+    plan->from_.resize(entries_.size());
+    for (size_t k = 0; k < entries_.size(); ++k) plan->from_[k] = entries_[k].order;
+    ++plan->sorted_;
+    BuildIds();
+    return;
+  }
+  // The same ids in the same order: each entry goes where the plan's event's went.
+  const size_t m = plan->from_.size();
+  plan->scratch_.resize(m);
+  Entry* placed = plan->scratch_.data();
+  for (size_t k = 0; k < m; ++k) placed[k] = entries_[plan->from_[k]];
+  std::copy(placed, placed + m, entries_.begin());
+  entries_.resize(m);
+  ++plan->reused_;
+#ifndef NDEBUG
+  for (size_t k = 1; k < m; ++k) assert(entries_[k - 1].id < entries_[k].id);
+#endif
+  BuildIds();
 }
 
 const Value* Event::Find(FieldId id) const {

@@ -7,6 +7,11 @@
 //
 // Building: Set*() appends in any order; Finish() sorts and, where a field was set more than once,
 // keeps the last value (JSON duplicate keys: the last wins). Find() is valid only after Finish().
+// A producer that builds its events in a few fixed field orders (the live decoder: one per
+// record kind) passes a FinishPlan per order: Finish(plan) recognises the order of the plan's
+// last event (the ids compared in insertion order) and places the entries by its permutation
+// instead of sorting; any other order is sorted and becomes the plan's. Same result either way
+// (debug builds check it).
 //
 // Clocks: time_ns() orders events and measures spans (maxspan, TTLs); it is the event's own time,
 // never the wall clock of this machine. wall_ns() is the time printed in output. Sources that
@@ -43,6 +48,8 @@
 namespace kestrel::event {
 
 using schema::FieldId;
+
+class FinishPlan;
 
 class Event {
  public:
@@ -82,6 +89,9 @@ class Event {
 
   // Sorts entries and drops earlier duplicates. Call once after the last Set*.
   void Finish();
+  // The same; when the ids came in the order of `plan`'s last event, by its permutation (no
+  // sort); else sorted, and the order and permutation are kept in `plan`.
+  void Finish(FinishPlan* plan);
 
   // The value of `id`, or nullptr when the event does not have the field. REQUIRES: Finish().
   const Value* Find(FieldId id) const;
@@ -157,6 +167,8 @@ class Event {
   }
   Value CopyValue(const Value& v);
   const Value* FindOwn(FieldId id) const;
+  void SortEntries();  // by id, the last of equal ids kept
+  void BuildIds();     // ids_ from entries_
 
   static constexpr size_t kIdLanes = 4;
   std::vector<Entry> entries_;
@@ -167,6 +179,21 @@ class Event {
   uint64_t categories_ = 0;
   std::array<std::shared_ptr<const Event>, kMaxShared> shared_;
   size_t shared_count_ = 0;
+};
+
+// The insertion order of one event's ids and where Finish() placed each entry: see Finish(plan).
+// Owned by the producer (one per field order it builds); not thread-safe.
+class FinishPlan {
+ public:
+  uint64_t reused() const { return reused_; }  // Finish(plan) calls that did not sort
+  uint64_t sorted() const { return sorted_; }  // and those that sorted (a new order)
+
+ private:
+  friend class Event;
+  std::vector<uint32_t> ids_;   // the ids in insertion order
+  std::vector<uint32_t> from_;  // from_[k]: the insertion index of the k-th entry once finished
+  std::vector<Event::Entry> scratch_;  // entries being placed
+  uint64_t reused_ = 0, sorted_ = 0;
 };
 
 // A typed builder for tests and synthetic sources:

@@ -40,6 +40,43 @@ TEST(EventTest, LargeEventsSortCorrectly) {
   }
 }
 
+// Finish(plan) gives what Finish() gives, whether the event's field order is the plan's last
+// (entries placed by its permutation) or new (sorted, then kept): orders alternate here, with
+// duplicates, more than 32 fields, an empty event and one that differs only in a late id.
+TEST(EventTest, FinishWithAPlanEqualsFinish) {
+  auto build = [](int shape, Event* e) {
+    e->Clear();
+    for (uint32_t i = 40; i > 0; --i) e->SetInt(FieldId{i * 3 + (shape == 1 ? 1u : 0u)}, i);
+    e->SetInt(FieldId{9}, -1);  // a duplicate: the last wins
+    if (shape == 2) e->SetInt(FieldId{500}, 5);
+    if (shape == 3) e->Clear();
+    e->SetString(FieldId{7}, shape == 0 ? "a" : "b");
+  };
+  FinishPlan plan;
+  Event with_plan, without;
+  const int shapes[] = {0, 0, 1, 1, 1, 0, 2, 2, 3, 3, 0};
+  for (int shape : shapes) {
+    build(shape, &with_plan);
+    build(shape, &without);
+    with_plan.Finish(&plan);
+    without.Finish();
+    ASSERT_EQ(with_plan.size(), without.size()) << shape;
+    for (size_t i = 0; i < without.size(); ++i) {
+      EXPECT_EQ(with_plan.entries()[i].id, without.entries()[i].id) << shape << " " << i;
+      EXPECT_EQ(with_plan.entries()[i].value, without.entries()[i].value) << shape << " " << i;
+    }
+    for (const Event::Entry& e : without.entries()) {
+      ASSERT_NE(with_plan.Find(e.id), nullptr);
+      EXPECT_EQ(*with_plan.Find(e.id), e.value);
+    }
+    if (shape != 3) {
+      EXPECT_EQ(with_plan.Find(FieldId{9})->as_int(), -1);
+    }
+  }
+  EXPECT_EQ(plan.sorted(), 6u);  // each change of order
+  EXPECT_EQ(plan.reused(), 5u);  // each repeat
+}
+
 TEST(EventTest, SharedBlocksAreFoundCopiedByReferenceAndVisited) {
   auto block = std::make_shared<Event>();
   block->SetString(ecs::Field("process.parent.name"), "bash");

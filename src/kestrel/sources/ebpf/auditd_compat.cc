@@ -129,7 +129,7 @@ RecordDecoder::Outcome RecordDecoder::DecodeAuditd(const kestrel_header& h,
   if (call->kind == EmittedKindId::kAuditdOpen) {
     out->SetString(schema::ecs::Field("file.path"), path);
   }
-  out->Finish();
+  FinishEvent(out);
   return Outcome::kEvent;
 }
 

@@ -74,14 +74,43 @@ event::IpAddress KernelAddress(uint16_t family, const uint8_t* bytes) {
   return addr;
 }
 
+ExecParts ExecPartsOf(std::span<const uint8_t> record) {
+  ExecParts out;
+  if (record.size() < offsetof(kestrel_exec, data)) return out;
+  auto u32_at = [&](size_t offset) {  // the lengths, in the fixed part
+    uint32_t v;
+    std::memcpy(&v, record.data() + offset, sizeof(v));
+    return v;
+  };
+  size_t off = offsetof(kestrel_exec, data);
+  // Each part starts where the one before it ends (its length clamped to its maximum, as the
+  // BPF side clamps it) and is cut at the record's end.
+  auto take = [&](size_t offset_of_len, size_t max) {
+    size_t len = std::min<size_t>(u32_at(offset_of_len), max);
+    std::string_view part;
+    if (off < record.size()) {
+      part = std::string_view(reinterpret_cast<const char*>(record.data()) + off,
+                              std::min(len, record.size() - off));
+    }
+    off += len;
+    return part;
+  };
+  out.filename = take(offsetof(kestrel_exec, filename_len), KESTREL_FILENAME_MAX - 1);
+  out.cwd = take(offsetof(kestrel_exec, cwd_len), KESTREL_PATH_MAX);
+  out.exe = take(offsetof(kestrel_exec, exe_len), KESTREL_PATH_MAX);
+  out.args = take(offsetof(kestrel_exec, args_len), KESTREL_ARGS_MAX);
+  out.env = take(offsetof(kestrel_exec, env_len), KESTREL_ENV_MAX);
+  out.end = off;
+  return out;
+}
+
 size_t CompactRecordSize(std::span<const uint8_t> record) {
   if (record.size() < sizeof(kestrel_header)) return record.size();
   uint32_t kind;
   std::memcpy(&kind, record.data(), sizeof(kind));
-  if (kind == KESTREL_EXEC && record.size() >= sizeof(kestrel_exec)) {
-    const auto* e = reinterpret_cast<const kestrel_exec*>(record.data());
-    return offsetof(kestrel_exec, args) + std::min<size_t>(e->args_len, KESTREL_ARGS_MAX) +
-           std::min<size_t>(e->env_len, KESTREL_ENV_MAX);
+  if (kind == KESTREL_EXEC && record.size() >= offsetof(kestrel_exec, data)) {
+    ExecParts parts = ExecPartsOf(record);
+    return std::min(record.size(), parts.end);
   }
   if (kind == KESTREL_DNS && record.size() >= sizeof(kestrel_dns)) {
     const auto* d = reinterpret_cast<const kestrel_dns*>(record.data());
@@ -211,6 +240,7 @@ const std::string& RecordDecoder::UserName(uint32_t uid) {
 
 void RecordDecoder::SetCommon(EmittedKindId id, int64_t time_ns, event::Event* out) {
   const EmittedKind& kind = Kind(id);
+  kind_ = static_cast<size_t>(id);
   full_ = kind_full_[static_cast<size_t>(id)];
   actor_ = kind_actor_[static_cast<size_t>(id)];
   out->set_time_ns(time_ns);
@@ -241,7 +271,7 @@ void RecordDecoder::SetRelative(const RelativeFields& f, const ProcessInfo& r, u
   if (block == nullptr) {
     auto made = std::make_shared<event::Event>(kSnapshotArenaBlock);
     BuildRelative(f, r, made.get());
-    made->Finish();
+    made->Finish(&relative_plans_[f.role]);
     block = std::move(made);
     ++snapshots_built_;
   }
@@ -479,24 +509,12 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
 
   switch (h.kind) {
     case KESTREL_EXEC: {
-      // The record is large and compacted (CompactRecordSize: it ends after the bytes used):
-      // each part is read in place, cut at the record's end (what lies past it is empty).
-      if (record.size() < offsetof(kestrel_exec, filename)) {
-        return too_short(offsetof(kestrel_exec, filename));
+      // The parts are packed at their lengths (kestrel_records.h) and read in place, each cut
+      // at the record's end (what lies past it is empty).
+      if (record.size() < offsetof(kestrel_exec, data)) {
+        return too_short(offsetof(kestrel_exec, data));
       }
-      auto u32_at = [&](size_t offset) {  // the lengths, in the fixed part before filename
-        uint32_t v;
-        std::memcpy(&v, record.data() + offset, sizeof(v));
-        return v;
-      };
-      const uint32_t cwd_len = u32_at(offsetof(kestrel_exec, cwd_len));
-      const uint32_t exe_len = u32_at(offsetof(kestrel_exec, exe_len));
-      const uint32_t env_len = u32_at(offsetof(kestrel_exec, env_len));
-      auto part = [&](size_t offset, size_t len) {
-        if (offset >= record.size()) return std::string_view();
-        return std::string_view(reinterpret_cast<const char*>(record.data()) + offset,
-                                std::min(len, record.size() - offset));
-      };
+      const ExecParts parts = ExecPartsOf(record);
       ProcessInfo& p = table_->OnExec(h.tgid, start_ticks);
       p.ForgetSnapshots();  // a new image, arguments, directory and maybe user
       p.ppid = h.ppid;
@@ -512,12 +530,9 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       if (p.start_wall_ns == 0) {
         p.start_wall_ns = options_.boot_wall_ns + static_cast<int64_t>(h.start_boottime);
       }
-      p.working_directory =
-          JoinPath(part(offsetof(kestrel_exec, cwd), std::min<size_t>(cwd_len, KESTREL_PATH_MAX)));
-      std::string_view filename = part(offsetof(kestrel_exec, filename), KESTREL_FILENAME_MAX);
-      filename = filename.substr(0, filename.find('\0'));
-      std::string_view exe =
-          part(offsetof(kestrel_exec, exe), std::min<size_t>(exe_len, KESTREL_PATH_MAX));
+      p.working_directory = JoinPath(parts.cwd);
+      std::string_view filename = parts.filename.substr(0, parts.filename.find('\0'));
+      std::string_view exe = parts.exe;
       if (!exe.empty()) {
         // The kernel's view of the image (mm->exe_file); a memfd is "memfd:NAME", no slash.
         p.executable = JoinPath(exe);
@@ -531,17 +546,13 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       }
       p.name = std::string(BaseName(p.executable));
       if (p.name.empty()) p.name = std::string(CString(h.comm, sizeof(h.comm)));
-      const size_t args_len =
-          std::min<size_t>(u32_at(offsetof(kestrel_exec, args_len)), KESTREL_ARGS_MAX);
-      p.args = SplitNulSeparated(part(offsetof(kestrel_exec, args), args_len));
+      p.args = SplitNulSeparated(parts.args);
       p.command_line = JoinCommandLine(p.args);
-      p.env_vars = FilterEnv(
-          part(offsetof(kestrel_exec, args) + args_len, std::min<size_t>(env_len, KESTREL_ENV_MAX)),
-          options_.env_allow, options_.env_value_max, &p.ssh_client);
+      p.env_vars = FilterEnv(parts.env, options_.env_allow, options_.env_value_max, &p.ssh_client);
       table_->AssignEntryLeader(p);
       SetCommon(EmittedKindId::kExec, time_ns, out);
       SetProcess(h, p, out);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_FORK: {
@@ -558,7 +569,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       ch.tid = f.child_tgid;
       SetCommon(EmittedKindId::kFork, time_ns, out);
       SetProcess(ch, child, out);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_EXIT: {
@@ -571,7 +582,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       int status = x.exit_code;
       int code = (status & 0x7f) != 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
       out->SetInt(Field("process.exit_code"), code);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_FILE: {
@@ -626,7 +637,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
         if (f->group != UINT32_MAX) out->SetString(Field("file.gid"), std::to_string(f->group));
       }
       out->SetString(Field("event.outcome"), "success");
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_NET: {
@@ -668,7 +679,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       out->SetString(Field("network.iana_number"), std::to_string(n.protocol));
       bool ok = n.ret >= 0 || n.ret == -kEinprogress;
       out->SetString(Field("event.outcome"), ok ? "success" : "failure");
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     case KESTREL_SYSCALL:
@@ -696,7 +707,7 @@ RecordDecoder::Outcome RecordDecoder::Decode(std::span<const uint8_t> record, ev
       ph.cap_permitted = p.cap_permitted;
       SetCommon(EmittedKindId::kAlreadyRunning, time_ns, out);
       SetProcess(ph, p, out);
-      out->Finish();
+      FinishEvent(out);
       return Outcome::kEvent;
     }
     default:

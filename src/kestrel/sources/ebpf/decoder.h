@@ -47,11 +47,21 @@ namespace kestrel::sources::ebpf {
 // as an IPv4-mapped address), all 16 otherwise.
 event::IpAddress KernelAddress(uint16_t family, const uint8_t* bytes);
 
-// The bytes of `record` worth keeping: records are reserved at their full fixed size in the ring
-// buffer, but an exec's argv and a file's paths rarely fill their arrays, so the reader thread
-// queues only the prefix up to the last byte used (Decode() reads an exec record's parts in
-// place, cut at its end, and zero-pads a copy of a file record).
+// The bytes of `record` worth keeping: records may be longer than what they use (a file's paths
+// rarely fill their arrays), so the reader thread queues only the prefix up to the last byte
+// used (Decode() reads an exec record's parts in place, cut at its end, and zero-pads a copy of
+// a file record).
 size_t CompactRecordSize(std::span<const uint8_t> record);
+
+// The packed parts of an exec record (bpf/kestrel_records.h), in place: each at its offset
+// (the sum of the clamped lengths before it), cut at the record's end; `end` is the offset
+// where the last part ends (may be past the record when it was cut). All empty when the record
+// is shorter than its fixed part.
+struct ExecParts {
+  std::string_view filename, cwd, exe, args, env;
+  size_t end = 0;
+};
+ExecParts ExecPartsOf(std::span<const uint8_t> record);
 
 struct DecoderOptions {
   int64_t boot_wall_ns = 0;               // wall-clock ns at boot (CLOCK_REALTIME - CLOCK_BOOTTIME)
@@ -149,6 +159,12 @@ class RecordDecoder {
   absl::flat_hash_map<uint32_t, std::string> user_names_, group_names_;
   std::vector<event::Value> values_;  // array scratch, reused
   std::vector<uint8_t> file_buf_;     // zero-padded copies of compacted file records
+  // Finish()es the event of the kind SetCommon last set, by that kind's field order
+  // (event::FinishPlan: no sort while a kind's events keep one order).
+  void FinishEvent(event::Event* out) { out->Finish(&finish_plans_[kind_]); }
+  size_t kind_ = 0;  // of the event being built (SetCommon)
+  std::array<event::FinishPlan, static_cast<size_t>(EmittedKindId::kCount)> finish_plans_;
+  std::array<event::FinishPlan, 4> relative_plans_;  // per role (RelativeFields::role)
 };
 
 }  // namespace kestrel::sources::ebpf

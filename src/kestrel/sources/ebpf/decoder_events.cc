@@ -89,7 +89,7 @@ void RecordDecoder::DecodeAccountChange(const kestrel_header& h, int64_t time_ns
     out->SetString(intern("group.target.id"), id);
   }
   out->SetString(Field("event.outcome"), "success");  // the file shows it done
-  out->Finish();
+  FinishEvent(out);
 }
 
 RecordDecoder::Outcome RecordDecoder::DecodeDns(const kestrel_header& h,
@@ -136,7 +136,7 @@ RecordDecoder::Outcome RecordDecoder::DecodeDns(const kestrel_header& h,
   out->SetString(Field("network.iana_number"), "17");
   out->SetString(Field("network.direction"), "egress");
   out->SetString(Field("event.outcome"), d.ret >= 0 ? "success" : "failure");
-  out->Finish();
+  FinishEvent(out);
   return Outcome::kEvent;
 }
 
@@ -218,7 +218,7 @@ RecordDecoder::Outcome RecordDecoder::DecodeSyscall(const kestrel_header& h,
   }
   SetProcess(h, p, out);
   out->SetString(Field("event.outcome"), s->ret >= 0 ? "success" : "failure");
-  out->Finish();
+  FinishEvent(out);
   return Outcome::kEvent;
 }
 

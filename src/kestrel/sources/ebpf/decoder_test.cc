@@ -17,6 +17,10 @@ using event::Value;
 using schema::ecs::Field;
 
 using ebpf_test::Components;
+using ebpf_test::ExecRecord;
+using ebpf_test::Nul;
+using ebpf_test::PackExec;
+using ebpf_test::Parts;
 
 std::string Str(const Event& e, schema::FieldId id) { return ebpf_test::ValueText(e.Find(id)); }
 
@@ -86,16 +90,14 @@ TEST_F(DecoderTest, ForkThenExecGivesOneEntityWithItsParent) {
   std::string child_id = Str(event_, Field("process.entity_id"));
   EXPECT_EQ(child_id, table_.EntityId(20, 20));
 
-  auto e = std::make_unique<kestrel_exec>();
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 20, 10, "curl");
-  std::strcpy(e->filename, "/usr/bin/curl");
-  const char args[] = "curl\0-s\0http://x/y.sh";
-  std::memcpy(e->args, args, sizeof(args));
-  e->args_len = sizeof(args);  // with the final NUL
-  e->argc = 3;
-  e->cwd_len = Components(e->cwd, {"alice", "home"});
-  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  kestrel_header eh;
+  Header(&eh, KESTREL_EXEC, 20, 10, "curl");
+  ASSERT_EQ(decoder_.Decode(PackExec(eh, {.filename = "/usr/bin/curl",
+                                          .cwd = Parts({"alice", "home"}),
+                                          .args = Nul("curl\0-s\0http://x/y.sh"),
+                                          .argc = 3}),
+                            &event_, &why_),
+            RecordDecoder::Outcome::kEvent);
   EXPECT_TRUE(event_.InCategory(*schema_.FindCategory("process")));
   EXPECT_EQ(Str(event_, Field("event.category")), "process");
   EXPECT_EQ(Str(event_, Field("event.type")), "start");
@@ -154,15 +156,12 @@ TEST_F(DecoderTest, RelativesAreSharedSnapshotsRenewedWhenTheProcessChanges) {
   EXPECT_EQ(Str(event_, Field("process.parent.command_line")), "bash");
   EXPECT_EQ(Str(event_, Field("process.parent.pid")), "10");
 
-  auto e = std::make_unique<kestrel_exec>();
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 10, 1, "zsh");
-  e->h.start_boottime = 10 * kNsPerClockTick;
-  std::strcpy(e->filename, "/usr/bin/zsh");
-  const char args[] = "zsh\0-l";
-  std::memcpy(e->args, args, sizeof(args));
-  e->args_len = sizeof(args);
-  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  kestrel_header eh;
+  Header(&eh, KESTREL_EXEC, 10, 1, "zsh");
+  eh.start_boottime = 10 * kNsPerClockTick;
+  ASSERT_EQ(decoder_.Decode(PackExec(eh, {.filename = "/usr/bin/zsh", .args = Nul("zsh\0-l")}),
+                            &event_, &why_),
+            RecordDecoder::Outcome::kEvent);
   fork_of_shell(22);
   EXPECT_GT(decoder_.snapshots_built(), built);
   EXPECT_EQ(Str(event_, Field("process.parent.executable")), "/usr/bin/zsh");
@@ -187,13 +186,12 @@ TEST_F(DecoderTest, ProcessStartDatesFromTheRecord) {
   ASSERT_EQ(decoder_.Decode(Bytes(f), &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.start")), "2023-11-14T22:13:20.203Z");
   EXPECT_EQ(Str(event_, Field("process.parent.start")), "2023-11-14T22:13:20.100Z");  // ticks
-  auto e = std::make_unique<kestrel_exec>();
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 20, 10, "true");
-  e->h.start_boottime = f.child_start_boottime;
-  e->h.sid = 10;
-  std::strcpy(e->filename, "/bin/true");
-  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  kestrel_header eh;
+  Header(&eh, KESTREL_EXEC, 20, 10, "true");
+  eh.start_boottime = f.child_start_boottime;
+  eh.sid = 10;
+  ASSERT_EQ(decoder_.Decode(PackExec(eh, {.filename = "/bin/true"}), &event_, &why_),
+            RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.start")), "2023-11-14T22:13:20.203Z");
   EXPECT_EQ(Str(event_, Field("process.parent.start")), "2023-11-14T22:13:20.100Z");
   EXPECT_EQ(Str(event_, Field("process.session_leader.start")), "2023-11-14T22:13:20.100Z");
@@ -228,12 +226,11 @@ TEST_F(DecoderTest, ControllingTerminalMakesTheProcessInteractive) {
 }
 
 TEST_F(DecoderTest, RelativeExecFilenameResolvedAgainstTheCwd) {
-  auto e = std::make_unique<kestrel_exec>();
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 30, 10, "run.sh");
-  std::strcpy(e->filename, "./run.sh");
-  e->cwd_len = Components(e->cwd, {"tmp"});
-  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  kestrel_header eh;
+  Header(&eh, KESTREL_EXEC, 30, 10, "run.sh");
+  ASSERT_EQ(decoder_.Decode(PackExec(eh, {.filename = "./run.sh", .cwd = Parts({"tmp"})}), &event_,
+                            &why_),
+            RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.executable")), "/tmp/run.sh");
   EXPECT_EQ(Str(event_, Field("process.args_count")), "0");
 }
@@ -393,21 +390,17 @@ TEST_F(DecoderTest, ProcessChangeAndDefendShapedSyscallEvents) {
 TEST_F(DecoderTest, ExecReportsTheKernelsImageEnvAllowListAndLeaders) {
   // A #! script: the kernel's image is the interpreter (mm->exe_file), the script is in argv.
   table_.FindMutable(10)->uid = table_.FindMutable(10)->euid = 1000;
-  auto e = std::make_unique<kestrel_exec>();
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 50, 10, "x.sh");
-  e->h.sid = 10;  // bash (pid 10) leads the session
-  e->h.pgid = 50;
-  std::strcpy(e->filename, "/tmp/x.sh");
-  e->exe_len = Components(e->exe, {"dash", "bin", "usr"});
-  const char args[] = "/bin/sh\0/tmp/x.sh";
-  std::memcpy(e->args, args, sizeof(args));
-  e->args_len = sizeof(args);
-  const char env[] = "PATH=/bin\0HISTFILE=/dev/null\0SSH_CLIENT=192.0.2.9 5000 22";
-  std::memcpy(e->args + e->args_len, env, sizeof(env));
-  e->env_len = sizeof(env);
-  e->h.cap_permitted = ~uint64_t{0};
-  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  kestrel_header eh;
+  Header(&eh, KESTREL_EXEC, 50, 10, "x.sh");
+  eh.sid = 10;  // bash (pid 10) leads the session
+  eh.pgid = 50;
+  eh.cap_permitted = ~uint64_t{0};
+  const std::string env = Nul("PATH=/bin\0HISTFILE=/dev/null\0SSH_CLIENT=192.0.2.9 5000 22");
+  const std::vector<uint8_t> script = PackExec(eh, {.filename = "/tmp/x.sh",
+                                                    .exe = Parts({"dash", "bin", "usr"}),
+                                                    .args = Nul("/bin/sh\0/tmp/x.sh"),
+                                                    .env = env});
+  ASSERT_EQ(decoder_.Decode(script, &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.executable")), "/usr/bin/dash");
   EXPECT_EQ(Str(event_, Field("process.name")), "dash");
   EXPECT_EQ(Str(event_, Field("process.args")), "/bin/sh|/tmp/x.sh");
@@ -425,30 +418,29 @@ TEST_F(DecoderTest, ExecReportsTheKernelsImageEnvAllowListAndLeaders) {
   // Not a session leader, first seen at exec, its parent without one: its own, "unknown".
   EXPECT_EQ(Str(event_, Field("process.entry_leader.pid")), "50");
   EXPECT_EQ(Str(event_, Field("process.entry_leader.entry_meta.type")), "unknown");
-  // The size of what is queued covers argv and environment.
-  EXPECT_EQ(CompactRecordSize(Bytes(*e)),
-            offsetof(kestrel_exec, args) + sizeof(args) + sizeof(env));
+  // The size of what is queued is the whole packed record: every part, argv and environment.
+  EXPECT_EQ(CompactRecordSize(script), script.size());
+  EXPECT_EQ(script.size(), offsetof(kestrel_exec, data) + 9 + 13 + 18 + env.size());
 
   // A memfd image: "memfd:NAME", no directory.
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 51, 10, "3");
-  std::strcpy(e->filename, "/dev/fd/3");
-  e->exe_len = Components(e->exe, {"memfd:payload"});
-  e->h.flags = KESTREL_F_EXE_PSEUDO;
-  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  Header(&eh, KESTREL_EXEC, 51, 10, "3");
+  eh.flags = KESTREL_F_EXE_PSEUDO;
+  ASSERT_EQ(
+      decoder_.Decode(PackExec(eh, {.filename = "/dev/fd/3", .exe = Parts({"memfd:payload"})}),
+                      &event_, &why_),
+      RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.executable")), "memfd:payload");
   EXPECT_EQ(Str(event_, Field("process.name")), "memfd:payload");
 
   // Under sshd, a session leader is the entry leader of an ssh session with its client.
   ProcessInfo& sshd = table_.OnExec(7, 7);
   sshd.name = "sshd";
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 52, 7, "bash");
-  e->h.sid = 52;
-  e->exe_len = Components(e->exe, {"bash", "bin", "usr"});
-  std::memcpy(e->args, env, sizeof(env));  // no argv, just the environment
-  e->env_len = sizeof(env);
-  ASSERT_EQ(decoder_.Decode(Bytes(*e), &event_, &why_), RecordDecoder::Outcome::kEvent);
+  Header(&eh, KESTREL_EXEC, 52, 7, "bash");
+  eh.sid = 52;
+  // No argv, just the environment.
+  ASSERT_EQ(decoder_.Decode(PackExec(eh, {.exe = Parts({"bash", "bin", "usr"}), .env = env}),
+                            &event_, &why_),
+            RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.entry_leader.entry_meta.type")), "sshd");
   EXPECT_EQ(Str(event_, Field("process.entry_leader.entry_meta.source.ip")), "192.0.2.9");
   EXPECT_EQ(Str(event_, Field("process.entry_leader.executable")), "/usr/bin/bash");
@@ -492,39 +484,54 @@ TEST_F(DecoderTest, CompactedRecordsDecodeLikeFullOnes) {
   f->path2_len = Components(f->path2, {"y.sh", "tmp"});
   EXPECT_EQ(CompactRecordSize(Bytes(*f)), offsetof(kestrel_file, path2) + 9);
 
-  auto e = std::make_unique<kestrel_exec>();
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC, 40, 10, "ls");
-  std::strcpy(e->filename, "/bin/ls");
-  std::memcpy(e->args, "ls\0-l", 6);
-  e->args_len = 6;
-  n = CompactRecordSize(Bytes(*e));
-  EXPECT_EQ(n, offsetof(kestrel_exec, args) + 6);
-  std::vector<uint8_t> ce(reinterpret_cast<const uint8_t*>(e.get()),
-                          reinterpret_cast<const uint8_t*>(e.get()) + n);
+  kestrel_header eh;
+  Header(&eh, KESTREL_EXEC, 40, 10, "ls");
+  std::vector<uint8_t> ce = PackExec(eh, {.filename = "/bin/ls", .args = Nul("ls\0-l")});
+  EXPECT_EQ(CompactRecordSize(ce), offsetof(kestrel_exec, data) + 7 + 6);
+  ASSERT_EQ(decoder_.Decode(ce, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  EXPECT_EQ(Str(event_, Field("process.executable")), "/bin/ls");
+  EXPECT_EQ(Str(event_, Field("process.args")), "ls|-l");
+  // Longer than it uses (a reader may hand more bytes): compacted to what its lengths say.
+  ce.resize(ce.size() + 100, 'x');
+  EXPECT_EQ(CompactRecordSize(ce), offsetof(kestrel_exec, data) + 7 + 6);
   ASSERT_EQ(decoder_.Decode(ce, &event_, &why_), RecordDecoder::Outcome::kEvent);
   EXPECT_EQ(Str(event_, Field("process.args")), "ls|-l");
 
   // Exec records are read in place: every part is cut at the record's end, whatever the
   // lengths say (each prefix is copied to its own buffer so that ASan sees a read past it).
-  e->cwd_len = Components(e->cwd, {"alice", "home"});
-  e->exe_len = Components(e->exe, {"ls", "bin", "usr"});
-  std::memcpy(e->args + 6, "HISTFILE=/dev/null", 19);
-  e->env_len = 19;
-  e->args_len = 4000;  // a lie: more than KESTREL_ARGS_MAX
-  e->cwd_len = 60000;  // a lie: more than the array
-  for (size_t cut = offsetof(kestrel_exec, filename); cut <= sizeof(kestrel_exec); cut += 97) {
-    std::vector<uint8_t> prefix(reinterpret_cast<const uint8_t*>(e.get()),
-                                reinterpret_cast<const uint8_t*>(e.get()) + cut);
+  std::vector<uint8_t> full = PackExec(eh, {.filename = "/bin/ls",
+                                            .cwd = Parts({"alice", "home"}),
+                                            .exe = Parts({"ls", "bin", "usr"}),
+                                            .args = Nul("ls\0-l"),
+                                            .env = Nul("HISTFILE=/dev/null")});
+  const size_t args_at = offsetof(kestrel_exec, data) + 7 + 11 + 11;
+  for (size_t cut = offsetof(kestrel_exec, data); cut <= full.size(); ++cut) {
+    std::vector<uint8_t> prefix(full.begin(), full.begin() + static_cast<ptrdiff_t>(cut));
     ASSERT_EQ(decoder_.Decode(prefix, &event_, &why_), RecordDecoder::Outcome::kEvent) << cut;
-    if (cut < offsetof(kestrel_exec, exe)) {
+    EXPECT_LE(CompactRecordSize(prefix), cut);
+    if (cut <= args_at) {
       EXPECT_EQ(Str(event_, Field("process.args_count")), "0") << cut;
     }
   }
-  std::vector<uint8_t> header_only(
-      reinterpret_cast<const uint8_t*>(e.get()),
-      reinterpret_cast<const uint8_t*>(e.get()) + offsetof(kestrel_exec, filename) - 1);
+  EXPECT_EQ(Str(event_, Field("process.executable")), "/usr/bin/ls");
+  EXPECT_EQ(Str(event_, Field("process.working_directory")), "/home/alice");
+  EXPECT_EQ(Str(event_, Field("process.env_vars")), "HISTFILE=/dev/null");
+  // Lengths that lie (more than their part's maximum, more than the record): clamped as the
+  // BPF side clamps them, then cut at the record's end.
+  auto lie = [&](size_t offset, uint32_t v) { std::memcpy(full.data() + offset, &v, sizeof(v)); };
+  lie(offsetof(kestrel_exec, args_len), 4000);
+  lie(offsetof(kestrel_exec, cwd_len), 60000);
+  lie(offsetof(kestrel_exec, filename_len), UINT32_MAX);
+  lie(offsetof(kestrel_exec, env_len), UINT32_MAX);
+  ExecParts parts = ExecPartsOf(full);
+  EXPECT_EQ(parts.filename.size(), full.size() - offsetof(kestrel_exec, data));
+  EXPECT_EQ(parts.end, offsetof(kestrel_exec, data) + KESTREL_FILENAME_MAX - 1 + KESTREL_PATH_MAX +
+                           11 + KESTREL_ARGS_MAX + KESTREL_ENV_MAX);
+  EXPECT_EQ(CompactRecordSize(full), full.size());
+  ASSERT_EQ(decoder_.Decode(full, &event_, &why_), RecordDecoder::Outcome::kEvent);
+  std::vector<uint8_t> header_only(full.begin(), full.begin() + offsetof(kestrel_exec, data) - 1);
   EXPECT_EQ(decoder_.Decode(header_only, &event_, &why_), RecordDecoder::Outcome::kMalformed);
+  EXPECT_TRUE(ExecPartsOf(header_only).filename.empty());
 }
 
 TEST_F(DecoderTest, MalformedRecordsAreReportedNotDecoded) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -104,6 +105,55 @@ uint32_t Components(char (&buf)[N], std::initializer_list<std::string_view> part
     buf[off++] = '\0';
   }
   return static_cast<uint32_t>(off);
+}
+
+// Leaf-first components as one string ("alice\0home\0"), as the BPF side writes a path.
+inline std::string Parts(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view p : parts) {
+    out += p;
+    out += '\0';
+  }
+  return out;
+}
+
+// A string literal with its embedded NULs and its final one ("a\0b" is 4 bytes), as argv and
+// the environment are read from a new image's stack.
+template <size_t N>
+std::string Nul(const char (&s)[N]) {
+  return std::string(s, N);
+}
+
+// The parts of an exec record; PackExec writes them as the BPF side does (kestrel_records.h:
+// packed at their lengths, in this order, after the fixed part).
+struct ExecRecord {
+  std::string filename = {};  // without a NUL
+  std::string cwd = {};       // Parts()
+  std::string exe = {};       // Parts()
+  std::string args = {};      // NUL-separated (Nul())
+  std::string env = {};       // likewise
+  uint32_t argc = 0;
+  uint32_t args_count = 0;
+};
+
+inline std::vector<uint8_t> PackExec(const kestrel_header& h, const ExecRecord& r) {
+  kestrel_exec fixed;
+  std::memset(&fixed, 0, offsetof(kestrel_exec, data));
+  fixed.h = h;
+  fixed.h.kind = KESTREL_EXEC;
+  fixed.filename_len = static_cast<uint32_t>(r.filename.size());
+  fixed.cwd_len = static_cast<uint32_t>(r.cwd.size());
+  fixed.exe_len = static_cast<uint32_t>(r.exe.size());
+  fixed.args_len = static_cast<uint32_t>(r.args.size());
+  fixed.env_len = static_cast<uint32_t>(r.env.size());
+  fixed.argc = r.argc;
+  fixed.args_count = r.args_count;
+  std::vector<uint8_t> out(reinterpret_cast<const uint8_t*>(&fixed),
+                           reinterpret_cast<const uint8_t*>(&fixed) + offsetof(kestrel_exec, data));
+  for (const std::string* part : {&r.filename, &r.cwd, &r.exe, &r.args, &r.env}) {
+    out.insert(out.end(), part->begin(), part->end());
+  }
+  return out;
 }
 
 // A RecordDecoder over its own schema and process table (boot id "boot"), and the event it fills.

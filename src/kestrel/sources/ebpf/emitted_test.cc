@@ -163,18 +163,13 @@ class EmittedTest : public ::testing::Test {
 };
 
 TEST_F(EmittedTest, EveryKindDecodesToExactlyItsDeclaredFields) {
-  auto e = std::make_unique<kestrel_exec>();
-  std::memset(e.get(), 0, sizeof(*e));
-  Header(&e->h, KESTREL_EXEC);
-  std::strcpy(e->filename, "/usr/bin/curl");
-  const char args[] = "curl\0-s";
-  std::memcpy(e->args, args, sizeof(args));
-  e->args_len = sizeof(args);
-  const char env[] = "PATH=/bin\0HISTFILE=/dev/null";
-  std::memcpy(e->args + sizeof(args), env, sizeof(env));
-  e->env_len = sizeof(env);
-  e->cwd_len = Components(e->cwd, {"tmp"});
-  ExpectDeclared(EmittedKindId::kExec, RecBytes(*e));
+  kestrel_header eh;
+  Header(&eh, KESTREL_EXEC);
+  ExpectDeclared(EmittedKindId::kExec,
+                 ebpf_test::PackExec(eh, {.filename = "/usr/bin/curl",
+                                          .cwd = ebpf_test::Parts({"tmp"}),
+                                          .args = ebpf_test::Nul("curl\0-s"),
+                                          .env = ebpf_test::Nul("PATH=/bin\0HISTFILE=/dev/null")}));
 
   kestrel_fork f;
   Header(&f.h, KESTREL_FORK);
