@@ -91,9 +91,12 @@ if [ "$what" = rate ] || [ "$what" = all ]; then
     s0=$(date +%s.%N)
     # GENERATORS=N splits the rate over N processes (one generator tops out near 140-160k/s).
     gens=${GENERATORS:-1}
-    for g in $(seq 2 "$gens"); do "$work/load" $((r / gens)) 30 "$work/target$g" & done
+    gen_pids=()
+    for g in $(seq 2 "$gens"); do "$work/load" $((r / gens)) 30 "$work/target$g" & gen_pids+=($!); done
     "$work/load" $((r / gens)) 30 "$work/target" | tee "$work/load.out"
-    wait $(jobs -p | grep -v "^$kpid\$") 2>/dev/null
+    # Only the other generators: a bare `wait` (no generator besides this one) would also wait
+    # for kestrel itself, up to its --duration.
+    if [ ${#gen_pids[@]} -gt 0 ]; then wait "${gen_pids[@]}" 2>/dev/null; fi
     t1=$(awk '{print $14 + $15}' /proc/$kpid/stat)
     s1=$(date +%s.%N)
     sleep 0.5

@@ -119,7 +119,8 @@ ParallelDetector::ParallelDetector(const ParallelOptions& options)
     : options_(options),
       routed_(std::max<size_t>(options.workers, 1)),
       dropped_(std::max<size_t>(options.workers, 1)),
-      processed_(std::max<size_t>(options.workers, 1)) {}
+      processed_(std::max<size_t>(options.workers, 1)),
+      drop_stalled_(std::max<size_t>(options.workers, 1), 0) {}
 
 absl::StatusOr<std::unique_ptr<ParallelDetector>> ParallelDetector::Create(
     schema::Schema& schema, std::vector<const eql::IrProgram*> programs,
@@ -241,12 +242,20 @@ ParallelDetector::~ParallelDetector() { Finish(); }
 ParallelDetector::Item* ParallelDetector::Reserve(size_t p, bool droppable) {
   SpscRing<Item>& q = workers_[p]->queue;
   Item* slot = q.BeginPush();
-  if (slot == nullptr) {
-    if (droppable && options_.policy == FullPolicy::kDrop) return nullptr;
-    q.WaitForSpace();
-    slot = q.BeginPush();
+  if (slot != nullptr) {
+    if (drop_stalled_[p] != 0) drop_stalled_[p] = 0;
+    return slot;
   }
-  return slot;
+  if (droppable && options_.policy == FullPolicy::kDrop) {
+    // A burst is waited out; a worker still behind drops at once until it has room (header).
+    if (drop_stalled_[p] != 0 || !q.WaitForSpaceFor(options_.drop_wait)) {
+      drop_stalled_[p] = 1;
+      return nullptr;
+    }
+  } else {
+    q.WaitForSpace();
+  }
+  return q.BeginPush();
 }
 
 void ParallelDetector::Commit(size_t p, Item* slot, uint8_t kind, uint64_t seq,

@@ -50,7 +50,12 @@
 // Backpressure. Queues are bounded (`queue_capacity` events per partition). When one is full,
 // `kBlock` makes Publish wait (replay, files), `kDrop` drops the event and counts it per
 // partition (live sources: the kernel must not wait; kByRule drops an event for every worker
-// or for none). Ticks are never dropped. Matches reported by the workers and not yet delivered
+// or for none) — after waiting up to `drop_wait` for room: a live reader hands over what the
+// kernel buffered in batches, and a burst larger than a queue is waited out rather than
+// dropped (the source's own buffers hold what arrives meanwhile). A queue still full after
+// drop_wait marks its worker as stalled: its events are dropped at once, without waiting,
+// until its queue takes one again, so a stuck worker costs one wait, not one per event. Ticks
+// are never dropped. Matches reported by the workers and not yet delivered
 // by the merger are bounded too (`max_inflight_bytes`, their encoded lines or events): under
 // `kBlock`, Publish waits while more are in flight, until the merger has brought them down to
 // half (a fast file read with many alerts otherwise buffered most of its alert stream: 150-264
@@ -74,6 +79,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <condition_variable>
 #include <cstdint>
@@ -111,6 +117,8 @@ struct ParallelOptions {
   // Bytes of matches reported and not yet delivered above which Publish waits (kBlock only).
   size_t max_inflight_bytes = size_t{8} << 20;
   FullPolicy policy = FullPolicy::kBlock;
+  // kDrop: how long Publish waits for room before it drops (see "Backpressure"); 0: at once.
+  std::chrono::microseconds drop_wait{0};
   engine::EngineLimits limits;
   // Called for each Detector of each worker that runs rules (kByEntity: worker 0 has two, its
   // global rules in the second) before its rules are added, on the thread that calls Create():
@@ -276,7 +284,8 @@ class ParallelDetector {
   // worker 0 alike (a ring of queue_capacity entries, made at first use; NextRoutedShared).
   std::vector<RoutedShared> routed_shared_;
   uint64_t routed_shared_next_ = 0;
-  uint64_t routed_shared_busy_ = 0;  // times the next entry was still read: copied instead
+  uint64_t routed_shared_busy_ = 0;    // times the next entry was still read: copied instead
+  std::vector<uint8_t> drop_stalled_;  // per partition: full after drop_wait (producer only)
 
   // Published statistics of the current rule set (replaced by Reload; guarded by stats_mu_).
   mutable std::mutex stats_mu_;

@@ -579,6 +579,29 @@ TEST_F(ParallelDetectorTest, DropPolicyCountsExactlyWhatItDropped) {
   EXPECT_GT(refused, 0u) << "a 2-slot queue under a burst of 150,000 events never filled";
 }
 
+TEST_F(ParallelDetectorTest, DropPolicyWaitsOutABurstBeforeDropping) {
+  // The same burst on 2-slot queues, with a wait before dropping longer than any worker needs
+  // for one event: nothing is dropped and the matches are the single-threaded ones.
+  ParallelOptions options;
+  options.workers = 2;
+  options.queue_capacity = 2;
+  options.policy = FullPolicy::kDrop;
+  options.drop_wait = std::chrono::seconds(30);
+  options.limits = limits_;
+  std::vector<std::string> got;
+  auto d = ParallelDetector::Create(
+      schema_, Programs(), options, [&](size_t rule, engine::QueryMatch& m) {
+        got.push_back(fmt::format("{}:{}", rule, fmt::join(m.event_indexes, ",")));
+      });
+  ASSERT_TRUE(d.ok());
+  uint64_t refused = 0;
+  for (const event::Event& e : events_) refused += (*d)->Publish(e) ? 0 : 1;
+  (*d)->Finish();
+  EXPECT_EQ(refused, 0u);
+  for (const PartitionStats& s : (*d)->partition_stats()) EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(got, Single());
+}
+
 TEST_F(ParallelDetectorTest, AQuietStreamDoesNotHoldMatchesBack) {
   // Live sources can go quiet: a match must reach the callback without waiting for more events
   // (or a tick) on the other workers.

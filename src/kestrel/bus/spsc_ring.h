@@ -16,8 +16,10 @@
 
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 namespace kestrel::bus {
@@ -50,6 +52,18 @@ class SpscRing {
     if (consumer_sleeping_.load(std::memory_order_seq_cst) != 0) {
       consumer_sleeping_.store(0, std::memory_order_seq_cst);
       consumer_sleeping_.notify_one();
+    }
+  }
+  // Producer: waits at most `limit` for a free slot (spins, then naps of 20 µs; the consumer
+  // does not wake it); false when the ring is still full then.
+  bool WaitForSpaceFor(std::chrono::microseconds limit) {
+    if (limit.count() <= 0) return BeginPush() != nullptr;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (int spin = 0;; ++spin) {
+      if (BeginPush() != nullptr) return true;
+      if (spin < kSpins) continue;
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
   }
   // Producer: blocks until a slot is free (or `stop` is set; then returns false).

@@ -1,5 +1,6 @@
 #include "kestrel/bus/spsc_ring.h"
 
+#include <chrono>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -48,6 +49,25 @@ TEST(SpscRingTest, TwoThreadsPassEveryValueInOrder) {
   producer.join();
   EXPECT_TRUE(in_order);
   EXPECT_EQ(sum, kCount * (kCount - 1) / 2);
+}
+
+TEST(SpscRingTest, WaitForSpaceForGivesUpOnAFullRingAndSeesRoomMadeMeanwhile) {
+  SpscRing<int> ring(2);
+  for (int i = 0; i < 2; ++i) {
+    *ring.BeginPush() = i;
+    ring.CommitPush();
+  }
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(ring.WaitForSpaceFor(std::chrono::milliseconds(5)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(5));
+  EXPECT_FALSE(ring.WaitForSpaceFor(std::chrono::microseconds(0)));
+  std::thread consumer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ring.Pop();
+  });
+  EXPECT_TRUE(ring.WaitForSpaceFor(std::chrono::seconds(30)));
+  consumer.join();
+  EXPECT_NE(ring.BeginPush(), nullptr);
 }
 
 }  // namespace

@@ -268,6 +268,10 @@ absl::Status Pipeline::OpenWorkers() {
   bus::ParallelOptions options;
   options.workers = workers_;
   options.policy = queue_policy_;
+  // Under `drop`, a full worker queue is waited on this long before an event is dropped: the
+  // eBPF source's reader hands over what the kernel buffered in bursts, and its own buffers
+  // (ring buffer, record queue) hold what arrives meanwhile (bus/parallel_detector.h).
+  options.drop_wait = std::chrono::milliseconds(20);
   options.limits = StreamingLimits(config_.max_partials_per_rule, config_.default_ttl_ns,
                                    config_.state_budget_bytes);
   // Each worker's Detectors get their own predicate and function runtimes.
