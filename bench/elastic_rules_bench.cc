@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_memory.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/pipeline/rule_loader.h"
 #include "kestrel/sources/replay/replay_source.h"
@@ -39,31 +40,8 @@ namespace fs = std::filesystem;
 using kestrel::engine::Detector;
 using kestrel::engine::QueryMatch;
 
-// Reads a "Name:   N kB" line of /proc/self/status, in MB (0 when absent).
-double StatusMb(const char* key) {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  double mb = 0;
-  size_t n = std::strlen(key);
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::strncmp(line, key, n) == 0 && line[n] == ':') {
-      mb = std::strtod(line + n + 1, nullptr) / 1024.0;
-      break;
-    }
-  }
-  std::fclose(f);
-  return mb;
-}
-
-// Resets VmHWM to the current RSS (Linux >= 4.0), so the peak is this benchmark's.
-void ResetPeakRss() {
-  malloc_trim(0);
-  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
-    std::fputs("5", f);
-    std::fclose(f);
-  }
-}
+using kestrel::bench::ResetPeakRss;
+using kestrel::bench::StatusMb;
 
 // The Elastic rule paths, or nullopt with the reason in *why.
 std::optional<std::vector<std::string>> ElasticPaths(std::string* why) {

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_memory.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/engine/evidence.h"
 #include "kestrel/eql/sema.h"
@@ -91,15 +92,7 @@ std::unique_ptr<kestrel::engine::Detector> MakeDetector(
   return detector;
 }
 
-// Resident set size in MB (from /proc/self/statm), 0 where unavailable.
-double RssMb() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? static_cast<double>(resident) * 4096.0 / (1 << 20) : 0;
-}
+using kestrel::bench::RssMb;
 
 void Run(benchmark::State& state, const std::vector<std::string>& queries, size_t n_events,
          size_t entities) {

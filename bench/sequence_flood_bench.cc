@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_memory.h"
 #include "kestrel/engine/detector.h"
 #include "kestrel/engine/evidence.h"
 #include "kestrel/eql/ir.h"
@@ -71,26 +72,8 @@ constexpr uint64_t kCheckEvents = 21'000;  // the flood check: after this many e
 constexpr int64_t kStepNs = 1000;          // event time between events (1 us)
 constexpr int64_t kBaseNs = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
 
-// Process RSS (from /proc/self/statm) and its peak (VmHWM, /proc/self/status), in MB.
-double RssMb() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? static_cast<double>(resident) * 4096.0 / (1 << 20) : 0;
-}
-double PeakRssMb() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  double kb = 0;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, "VmHWM:", 6) == 0) kb = std::atof(line + 6);
-  }
-  std::fclose(f);
-  return kb / 1024;
-}
+using kestrel::bench::PeakRssMb;
+using kestrel::bench::RssMb;
 
 struct FloodRule {
   size_t rule = 0;  // the Detector's rule number
