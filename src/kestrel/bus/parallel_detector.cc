@@ -275,14 +275,19 @@ bool ParallelDetector::Publish(const event::Event& event) { return Dispatch(null
 bool ParallelDetector::Publish(event::Event&& event) { return Dispatch(&event, event); }
 
 void ParallelDetector::WaitForRoom() {
-  // Deadlock-free: the workers run what is already queued without the producer, a worker whose
-  // queue runs dry counts as past every published event, so every match reported so far becomes
-  // deliverable and the merger brings the bytes down.
+  // Workers run their queues without the producer and idle ones count as past every published
+  // event, so a merger round frees the bytes; it is asked for one (again every 50 ms): its last
+  // round may predate published_'s newest store, and nothing else would wake it.
   std::unique_lock<std::mutex> lock(mu_);
-  room_cv_.wait(lock, [&] {
+  auto room = [&] {
     return inflight_bytes_.load(std::memory_order_relaxed) <= options_.max_inflight_bytes / 2 ||
            merger_done_;
-  });
+  };
+  while (!room()) {
+    ++reports_;
+    cv_.notify_one();
+    room_cv_.wait_for(lock, std::chrono::milliseconds(50), room);
+  }
   ++inflight_waits_;
 }
 
@@ -351,13 +356,10 @@ bool ParallelDetector::PublishRouted(event::Event* take, const event::Event& eve
   return true;
 }
 
-// The next entry of the routed-event ring when both its readers are done with it (the acquire
-// orders the producer's rewrite after their reads), else nullptr: the caller copies instead of
-// waiting. The ring has queue_capacity entries, taken in order, so the next one (k) was taken
-// C - 1 shared events ago. Worker 0 is done with it: the caller holds a free slot of queue 0, so
-// fewer than C items are queued there, and the C - 1 later shared events each have one behind
-// k's. With two workers every shared event goes to worker 1, whose queue also has a free slot
-// (reserved first): worker 1 is done with k too, so the entry is never busy. With more, a
+// The next entry of the routed-event ring once both readers are done with it (acquire: the
+// rewrite follows their reads), else nullptr (the caller copies). Entry k was taken C - 1 shared
+// events ago (C = queue_capacity): worker 0, whose queue has a free slot, is past it; with two
+// workers so is worker 1 (its slot was reserved first), so it is never busy; with more, a
 // lagging worker may still hold it (counted: routed_copied()).
 ParallelDetector::RoutedShared* ParallelDetector::NextRoutedShared() {
   if (routed_shared_.empty()) {
